@@ -1,0 +1,108 @@
+"""Payout Merkle tree, byte-compatible with OpenZeppelin's ``StandardMerkleTree``.
+
+The contracts verify claims with OpenZeppelin's ``MerkleProof`` (sorted-pair hashing), and
+the JavaScript ecosystem builds the same trees with ``@openzeppelin/merkle-tree``. Using
+its exact conventions means a payout root computed here can be checked by any of them:
+
+* leaf = ``keccak256(bytes.concat(keccak256(abi.encode(account, amount))))`` — the double
+  hash keeps a 64-byte leaf preimage from ever being mistaken for an inner node;
+* leaves sorted ascending by hash, laid out in a flat array of ``2n - 1`` nodes with the
+  leaves at the end in reverse order, each parent ``keccak256(sort(left, right))``;
+* a proof is the list of siblings from the leaf up to (not including) the root.
+
+A tree with one leaf has that leaf as its root and an empty proof, as in OpenZeppelin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+Payout = tuple[str, int]
+"""``(account, amount)``: an account's checksummed address and its integer token amount."""
+
+
+class MerkleTreeError(ValueError):
+    """Raised for inputs that cannot form a payout tree (empty, duplicate accounts, ...)."""
+
+
+def leaf_hash(account: str, amount: int) -> bytes:
+    """The OpenZeppelin standard leaf for ``(address account, uint256 amount)``."""
+    if amount < 0 or amount >= 2**256:
+        raise MerkleTreeError(f"amount out of uint256 range: {amount}")
+    return keccak(keccak(abi_encode(["address", "uint256"], [account, amount])))
+
+
+def hash_pair(a: bytes, b: bytes) -> bytes:
+    """Commutative node hash: the two children in ascending byte order."""
+    return keccak(a + b) if a <= b else keccak(b + a)
+
+
+def verify_proof(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
+    """Recompute the root from ``leaf`` and ``proof``, as ``MerkleProof.verify`` does."""
+    node = leaf
+    for sibling in proof:
+        node = hash_pair(node, sibling)
+    return node == root
+
+
+@dataclass(frozen=True)
+class PayoutTree:
+    """An immutable payout tree; build it with :meth:`build`."""
+
+    payouts: tuple[Payout, ...]
+    _nodes: tuple[bytes, ...] = field(repr=False)
+    _index_of: dict[str, int] = field(repr=False)
+
+    @classmethod
+    def build(cls, payouts: Sequence[Payout]) -> PayoutTree:
+        """Build the tree. Accounts must be distinct; the input order does not matter."""
+        if not payouts:
+            raise MerkleTreeError("a payout tree needs at least one leaf")
+        normalized = tuple((to_checksum_address(a), int(x)) for a, x in payouts)
+        if len({a for a, _ in normalized}) != len(normalized):
+            raise MerkleTreeError("duplicate account in payouts")
+        hashed = sorted((leaf_hash(a, x), a) for a, x in normalized)
+        n = len(hashed)
+        nodes: list[bytes] = [b""] * (2 * n - 1)
+        index_of: dict[str, int] = {}
+        for i, (h, account) in enumerate(hashed):
+            position = len(nodes) - 1 - i
+            nodes[position] = h
+            index_of[account] = position
+        for i in range(len(nodes) - 1 - n, -1, -1):
+            nodes[i] = hash_pair(nodes[2 * i + 1], nodes[2 * i + 2])
+        canonical = tuple(sorted(normalized))
+        return cls(payouts=canonical, _nodes=tuple(nodes), _index_of=index_of)
+
+    @property
+    def root(self) -> bytes:
+        return self._nodes[0]
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _, amount in self.payouts)
+
+    def proof(self, account: str) -> list[bytes]:
+        """Sibling hashes from ``account``'s leaf up to the root."""
+        try:
+            index = self._index_of[to_checksum_address(account)]
+        except KeyError as exc:
+            raise MerkleTreeError(f"account {account} has no leaf in this tree") from exc
+        path: list[bytes] = []
+        while index > 0:
+            sibling = index - 1 if index % 2 == 0 else index + 1
+            path.append(self._nodes[sibling])
+            index = (index - 1) // 2
+        return path
+
+    def amount(self, account: str) -> int:
+        """The amount in ``account``'s leaf."""
+        checksummed = to_checksum_address(account)
+        for holder, amount in self.payouts:
+            if holder == checksummed:
+                return amount
+        raise MerkleTreeError(f"account {account} has no leaf in this tree")
