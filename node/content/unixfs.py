@@ -1,0 +1,383 @@
+"""UnixFS file DAGs, byte for byte as ``ipfs add --cid-version=1`` (kubo defaults) builds them.
+
+A CID we publish is only useful if any IPFS node computes the same one from the same bytes,
+so every choice here mirrors kubo rather than what might seem tidier:
+
+* fixed 256 KiB chunks, each stored as a ``raw`` leaf; content that fits in one chunk *is*
+  that leaf (``bafkrei...``), with no UnixFS wrapper;
+* a balanced layout: consecutive runs of at most 174 children per ``dag-pb`` node, level by
+  level, so every leaf sits at the same depth;
+* each node is a PBNode whose Links (field 2) precede Data (field 1) in the bytes, each
+  PBLink ``{Hash, Name="", Tsize}`` with Tsize the serialized size of the whole subtree, and
+  Data the UnixFS protobuf ``{Type=File, filesize, blocksizes[]}``.
+
+Reading goes the other way and trusts nothing: every block is hashed against the CID that
+named it, and every declared size is checked against what the children actually hold, so a
+peer serving blocks cannot change the content or its length without an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from multiformats import CID, multihash, varint
+
+from node.content.cid import CHUNK_SIZE, raw_block_cid
+
+MAX_LINKS = 174
+"""Kubo's balanced layout: at most 174 children per node (fits a 256 KiB block)."""
+
+RAW_CODEC = "raw"
+DAG_PB_CODEC = "dag-pb"
+UNIXFS_RAW = 0
+UNIXFS_FILE = 2
+
+_VARINT = 0
+_LEN = 2
+
+
+class ContentError(ValueError):
+    """Content that cannot be stored or served as we promised (bad DAG, wrong block...)."""
+
+
+class CidMismatchError(ContentError):
+    """A block whose bytes do not hash to the CID it was fetched under."""
+
+
+class MissingBlockError(ContentError):
+    """A block the DAG links to is not available from the block source."""
+
+
+class MalformedDagError(ContentError):
+    """A block that hashes correctly but is not a well-formed UnixFS file node."""
+
+
+class ContentTooLargeError(ContentError):
+    """A file whose declared size exceeds the caller's limit."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One content-addressed block: ``cid`` is the hash of ``data``."""
+
+    cid: CID
+    data: bytes
+
+
+@dataclass(frozen=True)
+class FileDag:
+    """A file's DAG: the root CID and every block reachable from it, root included.
+
+    ``blocks`` is what a blockstore must hold to serve the file; it is ordered as built
+    (each node after its children, the root last).
+    """
+
+    root: CID
+    blocks: dict[CID, bytes]
+    size: int
+
+
+@dataclass(frozen=True)
+class _Child:
+    """What a parent needs to know about a finished subtree."""
+
+    cid: CID
+    filesize: int
+    tsize: int
+
+
+# --- protobuf wire format (composed from multiformats' varint; no schema needed) ----------
+
+
+def _key(field: int, wire_type: int) -> bytes:
+    return varint.encode((field << 3) | wire_type)
+
+
+def _varint_field(field: int, value: int) -> bytes:
+    return _key(field, _VARINT) + varint.encode(value)
+
+
+def _bytes_field(field: int, payload: bytes) -> bytes:
+    return _key(field, _LEN) + varint.encode(len(payload)) + payload
+
+
+def encode_file_node(children: Iterable[tuple[CID, int, int]]) -> bytes:
+    """Serialize a kubo UnixFS file node linking ``(cid, filesize, tsize)`` children.
+
+    Links come first, then Data, as in kubo's (and the dag-pb spec's) canonical form; the
+    empty Name is written explicitly because kubo writes it, and it changes the hash.
+    """
+    links: list[bytes] = []
+    blocksizes: list[bytes] = []
+    filesize = 0
+    for cid, size, tsize in children:
+        link = _bytes_field(1, bytes(cid)) + _bytes_field(2, b"") + _varint_field(3, tsize)
+        links.append(_bytes_field(2, link))
+        blocksizes.append(_varint_field(4, size))
+        filesize += size
+    unixfs = _varint_field(1, UNIXFS_FILE) + _varint_field(3, filesize) + b"".join(blocksizes)
+    return b"".join(links) + _bytes_field(1, unixfs)
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+def fixed_size_chunks(source: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Re-cut arbitrary byte pieces into ``size``-byte chunks (the last may be shorter).
+
+    Empty input still yields one empty chunk, because ``ipfs add`` of an empty file stores
+    one empty raw block rather than nothing.
+    """
+    buffer = bytearray()
+    emitted = False
+    for piece in source:
+        view = memoryview(piece).cast("B")
+        while view:
+            take = min(size - len(buffer), len(view))
+            buffer += view[:take]
+            view = view[take:]
+            if len(buffer) == size:
+                yield bytes(buffer)
+                buffer.clear()
+                emitted = True
+    if buffer or not emitted:
+        yield bytes(buffer)
+
+
+def _file_node(children: list[_Child]) -> tuple[Block, _Child]:
+    data = encode_file_node((c.cid, c.filesize, c.tsize) for c in children)
+    cid = CID("base32", 1, DAG_PB_CODEC, multihash.digest(data, "sha2-256"))
+    filesize = sum(c.filesize for c in children)
+    return Block(cid, data), _Child(cid, filesize, len(data) + sum(c.tsize for c in children))
+
+
+def iter_file_blocks(source: Iterable[bytes]) -> Iterator[Block]:
+    """Yield the blocks of the file whose bytes ``source`` yields; the last one is the root.
+
+    Streams: memory holds one chunk plus at most 174 pending links per tree level, so a
+    file can be imported from ``iter(lambda: f.read(CHUNK_SIZE), b"")`` without loading it.
+    A full run of 174 siblings is closed into a node as soon as it fills, which is exactly
+    kubo's grouping, since runs never straddle a boundary; partial runs close at the end.
+    """
+    levels: list[list[_Child]] = [[]]
+    leaves = 0
+    for chunk in fixed_size_chunks(source):
+        leaf = Block(raw_block_cid(chunk), chunk)
+        yield leaf
+        leaves += 1
+        levels[0].append(_Child(leaf.cid, len(chunk), len(chunk)))
+        height = 0
+        while len(levels[height]) == MAX_LINKS:
+            block, child = _file_node(levels[height])
+            yield block
+            levels[height] = []
+            if height + 1 == len(levels):
+                levels.append([])
+            levels[height + 1].append(child)
+            height += 1
+    if leaves == 1:
+        return  # the single leaf is the file: kubo does not wrap it
+    for height in range(len(levels)):
+        pending = levels[height]
+        is_top = not any(levels[height + 1 :])
+        if is_top and len(pending) == 1:
+            return  # already yielded, and the last block yielded: the root
+        if pending:
+            block, child = _file_node(pending)
+            yield block
+            if height + 1 == len(levels):
+                levels.append([])
+            levels[height + 1].append(child)
+
+
+def build_file_dag(content: bytes) -> FileDag:
+    """The DAG ``ipfs add --cid-version=1`` builds for ``content`` (any size)."""
+    blocks: dict[CID, bytes] = {}
+    last: Block | None = None
+    for block in iter_file_blocks((content,)):
+        blocks[block.cid] = block.data
+        last = block
+    if last is None:  # pragma: no cover - iter_file_blocks always yields at least one block
+        raise ContentError("importer produced no blocks")
+    return FileDag(root=last.cid, blocks=blocks, size=len(content))
+
+
+# --- reading and verifying ----------------------------------------------------------------
+
+BlockSource = Mapping[CID, bytes] | Callable[[CID], bytes]
+"""Where blocks come from: a mapping (e.g. :attr:`FileDag.blocks`) or a fetch function that
+raises ``KeyError`` for a block it does not have."""
+
+
+@dataclass(frozen=True)
+class PBLink:
+    """A decoded dag-pb link."""
+
+    cid: CID
+    name: str
+    tsize: int | None
+
+
+@dataclass(frozen=True)
+class FileNode:
+    """A decoded UnixFS file node: inline ``data`` (if any) comes before the children."""
+
+    links: tuple[PBLink, ...]
+    data: bytes
+    filesize: int
+    blocksizes: tuple[int, ...]
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
+    """Parse protobuf ``(field, wire_type, value)`` triples; only varints and bytes occur."""
+    rest = memoryview(buf)
+    try:
+        while rest:
+            key, _, tail = varint.decode_raw(rest)
+            rest = memoryview(tail)
+            field, wire_type = key >> 3, key & 7
+            value, _, tail = varint.decode_raw(rest)
+            rest = memoryview(tail)
+            if wire_type == _VARINT:
+                yield field, wire_type, value
+            elif wire_type == _LEN:
+                if value > len(rest):
+                    raise MalformedDagError("length-delimited field runs past the block")
+                yield field, wire_type, bytes(rest[:value])
+                rest = rest[value:]
+            else:
+                raise MalformedDagError(f"unexpected protobuf wire type {wire_type}")
+    except MalformedDagError:
+        raise
+    except ValueError as exc:  # multiformats raises ValueError for truncated varints
+        raise MalformedDagError(f"invalid protobuf varint: {exc}") from exc
+
+
+def _decode_link(buf: bytes) -> PBLink:
+    cid: CID | None = None
+    name = ""
+    tsize: int | None = None
+    for field, _, value in _fields(buf):
+        if field == 1 and isinstance(value, bytes) and cid is None:
+            try:
+                cid = CID.decode(value)
+            except (ValueError, KeyError) as exc:
+                raise MalformedDagError(f"invalid CID in link: {exc}") from exc
+        elif field == 2 and isinstance(value, bytes):
+            try:
+                name = value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise MalformedDagError("link Name is not UTF-8") from exc
+        elif field == 3 and isinstance(value, int):
+            tsize = value
+        else:
+            raise MalformedDagError(f"unexpected PBLink field {field}")
+    if cid is None:
+        raise MalformedDagError("PBLink without Hash")
+    return PBLink(cid, name, tsize)
+
+
+def decode_file_node(block: bytes) -> FileNode:
+    """Decode a dag-pb block holding a UnixFS File (or Raw) node, strictly."""
+    links: list[PBLink] = []
+    unixfs: bytes | None = None
+    for field, wire_type, value in _fields(block):
+        if wire_type != _LEN or not isinstance(value, bytes):
+            raise MalformedDagError(f"PBNode field {field} is not length-delimited")
+        if field == 2 and unixfs is None:
+            links.append(_decode_link(value))
+        elif field == 1 and unixfs is None:
+            unixfs = value
+        else:
+            raise MalformedDagError(f"unexpected PBNode field {field} (Links must precede Data)")
+    if unixfs is None:
+        raise MalformedDagError("dag-pb node without UnixFS Data")
+    kind: int | None = None
+    data = b""
+    filesize: int | None = None
+    blocksizes: list[int] = []
+    for field, _, value in _fields(unixfs):
+        if field == 1 and isinstance(value, int):
+            kind = value
+        elif field == 2 and isinstance(value, bytes):
+            data = value
+        elif field == 3 and isinstance(value, int):
+            filesize = value
+        elif field == 4 and isinstance(value, int):
+            blocksizes.append(value)
+        elif field not in (5, 6, 7, 8):  # hashType, fanout, mode, mtime: no effect on bytes
+            raise MalformedDagError(f"unexpected UnixFS field {field}")
+    if kind not in (UNIXFS_FILE, UNIXFS_RAW):
+        raise MalformedDagError(f"UnixFS node of type {kind} is not a file")
+    if len(blocksizes) != len(links):
+        raise MalformedDagError(f"{len(links)} links but {len(blocksizes)} blocksizes")
+    total = len(data) + sum(blocksizes)
+    if filesize is not None and filesize != total:
+        raise MalformedDagError(f"filesize {filesize} != data + blocksizes = {total}")
+    return FileNode(tuple(links), data, total, tuple(blocksizes))
+
+
+def verify_block(cid: CID, data: bytes) -> None:
+    """Raise :class:`CidMismatchError` unless ``data`` hashes to ``cid``'s multihash."""
+    try:
+        actual = multihash.digest(data, cid.hashfun.name, size=len(cid.raw_digest))
+    except (KeyError, ValueError) as exc:
+        raise ContentError(f"cannot verify {cid}: unsupported hash {cid.hashfun.name}") from exc
+    if actual != cid.digest:
+        raise CidMismatchError(f"block {cid} does not hash to its CID")
+
+
+def _fetch(source: BlockSource, cid: CID) -> bytes:
+    try:
+        data = source[cid] if isinstance(source, Mapping) else source(cid)
+    except KeyError as exc:
+        raise MissingBlockError(f"block {cid} is missing") from exc
+    verify_block(cid, data)
+    return data
+
+
+def iter_file(
+    root: CID | str, blocks: BlockSource, *, max_size: int | None = None
+) -> Iterator[bytes]:
+    """Yield the file under ``root`` piece by piece, verifying every block on the way.
+
+    Each block must hash to its CID; each child must hold exactly the bytes its parent's
+    ``blocksizes`` claims and the subtree size its link's Tsize claims; children of size 0
+    are rejected (kubo never links them) so the work done is bounded by the file size.
+    ``max_size`` rejects a file whose root declares more bytes, before reading any leaf.
+    """
+    root_cid = CID.decode(root) if isinstance(root, str) else root
+    # Depth-first, children pushed in reverse: (cid, expected bytes, expected tsize).
+    stack: list[tuple[CID, int | None, int | None]] = [(root_cid, None, None)]
+    while stack:
+        cid, expected_size, expected_tsize = stack.pop()
+        data = _fetch(blocks, cid)
+        if cid.codec.name == RAW_CODEC:
+            size, tsize, node = len(data), len(data), None
+        elif cid.codec.name == DAG_PB_CODEC:
+            node = decode_file_node(data)
+            size = node.filesize
+            tsize = len(data) + sum(link.tsize or 0 for link in node.links)
+        else:
+            raise ContentError(f"block {cid} has codec {cid.codec.name}, not raw or dag-pb")
+        if expected_size is None and max_size is not None and size > max_size:
+            raise ContentTooLargeError(f"file is {size} bytes, limit is {max_size}")
+        if expected_size is not None and size != expected_size:
+            raise MalformedDagError(f"block {cid} holds {size} bytes, parent says {expected_size}")
+        if expected_tsize is not None and tsize != expected_tsize:
+            raise MalformedDagError(f"block {cid} has Tsize {tsize}, link says {expected_tsize}")
+        if node is None:
+            yield data
+            continue
+        if node.data:
+            yield node.data
+        for link, blocksize in zip(reversed(node.links), reversed(node.blocksizes), strict=True):
+            if blocksize == 0:
+                raise MalformedDagError(f"node {cid} links an empty child")
+            stack.append((link.cid, blocksize, link.tsize))
+
+
+def read_file(root: CID | str, blocks: BlockSource, *, max_size: int | None = None) -> bytes:
+    """The verified content of the file under ``root`` (see :func:`iter_file`)."""
+    return b"".join(iter_file(root, blocks, max_size=max_size))
