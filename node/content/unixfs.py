@@ -261,7 +261,7 @@ def _decode_link(buf: bytes) -> PBLink:
     for field, _, value in _fields(buf):
         if field == 1 and isinstance(value, bytes) and cid is None:
             try:
-                cid = CID.decode(value)
+                cid = CID.decode(value).set(base="base32")  # binary CIDs default to base58
             except (ValueError, KeyError) as exc:
                 raise MalformedDagError(f"invalid CID in link: {exc}") from exc
         elif field == 2 and isinstance(value, bytes):
@@ -347,7 +347,7 @@ def iter_file(
     are rejected (kubo never links them) so the work done is bounded by the file size.
     ``max_size`` rejects a file whose root declares more bytes, before reading any leaf.
     """
-    root_cid = CID.decode(root) if isinstance(root, str) else root
+    root_cid = (CID.decode(root) if isinstance(root, str) else root).set(base="base32")
     # Depth-first, children pushed in reverse: (cid, expected bytes, expected tsize).
     stack: list[tuple[CID, int | None, int | None]] = [(root_cid, None, None)]
     while stack:

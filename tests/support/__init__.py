@@ -1,0 +1,1 @@
+"""Helpers shared by test suites (running the pinned Node 22 tooling, ...)."""
