@@ -1,0 +1,92 @@
+"""Deploy the labelnet contracts and bind to deployed ones.
+
+A :class:`Deployment` is what a node needs to know about a chain: the three addresses and
+the chain id. :func:`deploy` creates token, staking and market from the committed
+artifacts and wires them together (the staking contract names the market once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from node.chain.artifacts import load_artifact
+from node.chain.tx import TxSender
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Protocol parameters fixed at deployment."""
+
+    token_supply: int = 1_000_000_000 * 10**18
+    min_stake: int = 1_000 * 10**18
+    unbonding_delay: int = 7 * 24 * 3600
+    slash_bps: int = 1_000
+    max_committee: int = 16
+    min_attestations: int = 1
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Addresses of one labelnet deployment."""
+
+    chain_id: int
+    token: ChecksumAddress
+    staking: ChecksumAddress
+    market: ChecksumAddress
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """web3 contract objects for a deployment."""
+
+    token: Contract
+    staking: Contract
+    market: Contract
+
+
+def bind(w3: Web3, deployment: Deployment) -> Contracts:
+    """Contract objects for an existing deployment."""
+
+    def at(name: str, address: ChecksumAddress) -> Contract:
+        return w3.eth.contract(address=address, abi=load_artifact(name).abi)
+
+    return Contracts(
+        token=at("LabelToken", deployment.token),
+        staking=at("ValidatorStaking", deployment.staking),
+        market=at("TaskMarket", deployment.market),
+    )
+
+
+def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
+    """Deploy token, staking and market; the deployer receives the whole token supply."""
+    config = config or DeployConfig()
+
+    def create(name: str, *args: object) -> ChecksumAddress:
+        artifact = load_artifact(name)
+        receipt = sender.deploy(artifact.abi, artifact.bytecode, *args)
+        address = receipt["contractAddress"]
+        assert address is not None
+        return Web3.to_checksum_address(address)
+
+    token = create("LabelToken", sender.address, config.token_supply)
+    staking = create(
+        "ValidatorStaking",
+        token,
+        config.min_stake,
+        config.unbonding_delay,
+        config.slash_bps,
+        sender.address,
+    )
+    market = create("TaskMarket", token, staking, config.max_committee, config.min_attestations)
+    deployment = Deployment(
+        chain_id=sender.w3.eth.chain_id, token=token, staking=staking, market=market
+    )
+    sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
+    return deployment

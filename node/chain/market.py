@@ -1,0 +1,56 @@
+"""Typed reads of TaskMarket state (web3 returns structs as bare tuples)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from web3.contract import Contract
+
+
+class TaskStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    FINALIZED = 2
+    DISPUTED = 3
+    CANCELLED = 4
+
+
+class Phase(IntEnum):
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    ATTEST = 3
+    FINALIZABLE = 4
+    CLOSED = 5
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """``ITaskMarket.Task`` as stored on chain."""
+
+    requester: str
+    commit_deadline: int
+    commit_count: int
+    reveal_deadline: int
+    attest_deadline: int
+    reveal_count: int
+    attest_count: int
+    status: TaskStatus
+    gold_revealed: bool
+    refunded: bool
+    reward_pool: int
+    validator_fee: int
+    annotator_bond: int
+    paid_out: int
+    gold_commitment: bytes
+    payout_root: bytes
+    total_payout: int
+    refundable: int
+
+
+def read_task(market: Contract, task_id: int) -> TaskState:
+    """Read one task; raises ContractRevertError(TaskMarketUnknownTask) for an unknown id."""
+    raw = list(market.functions.getTask(task_id).call())
+    raw[7] = TaskStatus(raw[7])
+    return TaskState(*raw)

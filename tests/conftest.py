@@ -1,0 +1,107 @@
+"""Shared fixtures: one anvil per test session, a fresh chain state per test.
+
+Anvil starts on a free port and is polled until it answers (never a fixed sleep); each test
+runs between ``evm_snapshot`` and ``evm_revert`` so tests cannot see each other's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from node.chain.anvil import DEFAULT_MNEMONIC, Anvil
+from node.chain.contracts import Contracts, DeployConfig, Deployment, bind, deploy
+from node.chain.tx import TxSender
+
+ROLES = (
+    "deployer",
+    "requester",
+    "annotator_a",
+    "annotator_b",
+    "annotator_c",
+    "validator_1",
+    "validator_2",
+    "validator_3",
+    "outsider",
+)
+
+
+@dataclass(frozen=True)
+class Actors:
+    """Named accounts from anvil's development mnemonic, one per role."""
+
+    by_role: dict[str, LocalAccount]
+
+    def __getattr__(self, role: str) -> LocalAccount:
+        try:
+            return self.by_role[role]
+        except KeyError as exc:
+            raise AttributeError(role) from exc
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    chain = Anvil(accounts=len(ROLES) + 11)
+    chain.start()
+    try:
+        assert chain.client_version.startswith("anvil/v1.")
+        yield chain
+    finally:
+        chain.stop()
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: Anvil) -> Web3:
+    web3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
+    assert web3.is_connected()
+    return web3
+
+
+@pytest.fixture(scope="session")
+def actors() -> Actors:
+    Account.enable_unaudited_hdwallet_features()
+    accounts = {
+        role: Account.from_mnemonic(DEFAULT_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
+        for i, role in enumerate(ROLES)
+    }
+    return Actors(accounts)
+
+
+@pytest.fixture(scope="session")
+def deployment(w3: Web3, actors: Actors) -> Deployment:
+    """Contracts deployed once per session; per-test snapshots undo what tests do to them."""
+    config = DeployConfig(min_stake=1_000 * 10**18, slash_bps=1_000, max_committee=16, min_attestations=2)
+    return deploy(TxSender(w3, actors.deployer), config)
+
+
+@pytest.fixture
+def contracts(w3: Web3, deployment: Deployment) -> Contracts:
+    return bind(w3, deployment)
+
+
+@pytest.fixture(autouse=True)
+def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Revert the chain after every test that touched it."""
+    if "w3" not in request.fixturenames:
+        yield
+        return
+    web3: Web3 = request.getfixturevalue("w3")
+    # Deploy before the snapshot so the session deployment is never reverted away.
+    if "deployment" in request.fixturenames:
+        request.getfixturevalue("deployment")
+    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        web3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+def advance_time(w3: Web3, seconds: int) -> None:
+    """Move the chain clock forward and mine a block at the new time."""
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
