@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from node.consensus.merkle import PayoutTree, leaf_hash, verify_proof
 from tests.support.node22 import run_node_json
