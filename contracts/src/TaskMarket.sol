@@ -29,9 +29,57 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     uint8 private immutable _maxCommittee;
     uint8 private immutable _minAttestations;
 
+    /// @dev Storage form of a task, packed so each step touches as few slots as possible:
+    /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot.
+    /// Amounts are capped at 96 bits (7.9e28 base units, far above the token supply).
+    struct TaskRecord {
+        // slot 0
+        TaskStatus status;
+        bool hasBond;
+        bool goldRevealed;
+        bool refunded;
+        uint8 attestCount;
+        uint8 resultCount;
+        uint40 commitDeadline;
+        uint40 revealDeadline;
+        uint40 attestDeadline;
+        uint32 commitCount;
+        uint32 revealCount;
+        // slot 1
+        address requester;
+        uint96 annotatorBond;
+        // slot 2
+        uint96 rewardPool;
+        uint96 validatorFee;
+        // slot 3
+        bytes32 payoutRoot;
+        // slot 4
+        uint96 totalPayout;
+        uint96 paidOut;
+        uint64 feeDust;
+        // slot 5
+        bytes32 goldCommitment;
+    }
+
+    /// @dev One attestation: who, with which weight. Its result is found through the bit at
+    /// its index in `Result.voters`.
+    struct Vote {
+        address validator;
+        uint96 weight;
+    }
+
+    /// @dev A distinct attested result, stored once however many validators attest it.
+    struct Result {
+        bytes32 payoutRoot;
+        uint96 totalPayout;
+        uint128 weight;
+        uint32 voters;
+    }
+
     uint256 private _taskCount;
-    mapping(uint256 taskId => Task) private _tasks;
-    mapping(uint256 taskId => mapping(uint256 index => Attestation)) private _attestations;
+    mapping(uint256 taskId => TaskRecord) private _tasks;
+    mapping(uint256 taskId => mapping(uint256 index => Vote)) private _votes;
+    mapping(uint256 taskId => mapping(uint256 index => Result)) private _results;
     mapping(uint256 taskId => mapping(address annotator => bytes32)) private _commitments;
     mapping(uint256 taskId => mapping(address account => uint256)) private _paid;
     mapping(address account => uint256) private _totalPaid;
@@ -42,7 +90,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @param minAttestations_ Fewest attestations a winning root needs.
     constructor(IERC20 token_, IValidatorStaking staking_, uint8 maxCommittee_, uint8 minAttestations_) {
         if (address(token_) == address(0) || address(staking_) == address(0)) revert TaskMarketZeroAddress();
-        if (maxCommittee_ == 0 || minAttestations_ == 0 || minAttestations_ > maxCommittee_) {
+        // The committee is a bitmask of 32 voters per result.
+        if (maxCommittee_ == 0 || maxCommittee_ > 32 || minAttestations_ == 0 || minAttestations_ > maxCommittee_) {
             revert TaskMarketInvalidCommittee(maxCommittee_, minAttestations_);
         }
         _token = token_;
@@ -75,7 +124,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function cancel(uint256 taskId) external nonReentrant {
-        Task storage task = _openTask(taskId);
+        TaskRecord storage task = _openTask(taskId);
         if (msg.sender != task.requester) revert TaskMarketNotRequester(taskId, msg.sender);
         if (task.commitCount != 0) revert TaskMarketHasCommits(taskId, task.commitCount);
         uint256 amount = uint256(task.rewardPool) + task.validatorFee;
@@ -87,7 +136,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function revealGold(uint256 taskId, bytes32 goldRoot, string calldata goldCid, bytes32 salt) external {
-        Task storage task = _openTask(taskId);
+        TaskRecord storage task = _openTask(taskId);
         if (msg.sender != task.requester) revert TaskMarketNotRequester(taskId, msg.sender);
         if (task.goldCommitment == bytes32(0)) revert TaskMarketNoGold(taskId);
         if (task.goldRevealed) revert TaskMarketGoldAlreadyRevealed(taskId);
@@ -101,12 +150,12 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function refund(uint256 taskId) external nonReentrant {
-        Task storage task = _task(taskId);
+        TaskRecord storage task = _task(taskId);
         if (task.status == TaskStatus.Open) _finalize(taskId, task);
         if (task.status == TaskStatus.Cancelled) revert TaskMarketWrongStatus(taskId, task.status);
         if (task.refunded) revert TaskMarketAlreadyRefunded(taskId);
+        uint256 amount = _refundable(task);
         task.refunded = true;
-        uint256 amount = task.refundable;
         address requester = task.requester;
         emit RequesterRefunded(taskId, requester, amount);
         if (amount > 0) _token.safeTransfer(requester, amount);
@@ -116,7 +165,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function commit(uint256 taskId, bytes32 commitment) external nonReentrant {
-        Task storage task = _openTask(taskId);
+        TaskRecord storage task = _openTask(taskId);
         if (block.timestamp > task.commitDeadline) revert TaskMarketDeadlinePassed(taskId, task.commitDeadline);
         if (commitment == bytes32(0) || commitment == REVEALED) revert TaskMarketEmptyCommitment();
         bytes32 previous = _commitments[taskId][msg.sender];
@@ -125,8 +174,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
             ++task.commitCount;
         }
         emit LabelsCommitted(taskId, msg.sender, commitment);
-        uint256 bond = task.annotatorBond;
-        if (previous == bytes32(0) && bond > 0) _token.safeTransferFrom(msg.sender, address(this), bond);
+        if (previous == bytes32(0) && task.hasBond) {
+            _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
+        }
     }
 
     /// @inheritdoc ITaskMarket
@@ -134,7 +184,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        Task storage task = _openTask(taskId);
+        TaskRecord storage task = _openTask(taskId);
         _requireRevealWindow(taskId, task);
         bytes32 stored = _commitments[taskId][msg.sender];
         if (stored == bytes32(0)) revert TaskMarketNotCommitted(taskId, msg.sender);
@@ -145,15 +195,14 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         _commitments[taskId][msg.sender] = REVEALED;
         ++task.revealCount;
         emit LabelsRevealed(taskId, msg.sender, labelsRoot, labelsCid);
-        uint256 bond = task.annotatorBond;
-        if (bond > 0) _token.safeTransfer(msg.sender, bond);
+        if (task.hasBond) _token.safeTransfer(msg.sender, task.annotatorBond);
     }
 
     // ---------------------------------------------------------------- validator
 
     /// @inheritdoc ITaskMarket
     function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external {
-        Task storage task = _openTask(taskId);
+        TaskRecord storage task = _openTask(taskId);
         if (block.timestamp <= task.revealDeadline) revert TaskMarketTooEarly(taskId, task.revealDeadline);
         if (block.timestamp > task.attestDeadline) revert TaskMarketDeadlinePassed(taskId, task.attestDeadline);
         if (task.revealCount == 0) revert TaskMarketNoReveals(taskId);
@@ -164,12 +213,35 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         uint8 count = task.attestCount;
         if (count >= _maxCommittee) revert TaskMarketCommitteeFull(taskId, _maxCommittee);
         for (uint256 i; i < count; ++i) {
-            if (_attestations[taskId][i].validator == msg.sender) revert TaskMarketAlreadyAttested(taskId, msg.sender);
+            if (_votes[taskId][i].validator == msg.sender) revert TaskMarketAlreadyAttested(taskId, msg.sender);
         }
         (uint96 weight,) = _staking.lockForTask(msg.sender, taskId);
-        _attestations[taskId][count] =
-            Attestation({validator: msg.sender, weight: weight, payoutRoot: payoutRoot, totalPayout: totalPayout});
-        // unchecked: count < _maxCommittee <= type(uint8).max.
+        _votes[taskId][count] = Vote({validator: msg.sender, weight: weight});
+
+        uint32 voterBit = uint32(1) << count;
+        uint8 resultCount = task.resultCount;
+        uint256 r;
+        while (r < resultCount) {
+            Result storage result = _results[taskId][r];
+            if (result.payoutRoot == payoutRoot && result.totalPayout == totalPayout) {
+                result.weight += weight;
+                result.voters |= voterBit;
+                break;
+            }
+            ++r;
+        }
+        if (r == resultCount) {
+            // totalPayout <= rewardPool < 2**96 was checked above.
+            _results[taskId][r] = Result({
+                payoutRoot: payoutRoot,
+                // forge-lint: disable-next-line(unsafe-typecast) -- bounded by rewardPool above.
+                totalPayout: uint96(totalPayout),
+                weight: weight,
+                voters: voterBit
+            });
+            task.resultCount = resultCount + 1;
+        }
+        // unchecked: count < _maxCommittee <= 32.
         unchecked {
             task.attestCount = count + 1;
         }
@@ -211,13 +283,33 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc ITaskMarket
-    function getTask(uint256 taskId) external view returns (Task memory) {
-        return _task(taskId);
+    function getTask(uint256 taskId) external view returns (Task memory view_) {
+        TaskRecord storage task = _task(taskId);
+        view_ = Task({
+            requester: task.requester,
+            commitDeadline: task.commitDeadline,
+            commitCount: task.commitCount,
+            revealDeadline: task.revealDeadline,
+            attestDeadline: task.attestDeadline,
+            revealCount: task.revealCount,
+            attestCount: task.attestCount,
+            status: task.status,
+            goldRevealed: task.goldRevealed,
+            refunded: task.refunded,
+            rewardPool: task.rewardPool,
+            validatorFee: task.validatorFee,
+            annotatorBond: task.annotatorBond,
+            paidOut: task.paidOut,
+            goldCommitment: task.goldCommitment,
+            payoutRoot: task.payoutRoot,
+            totalPayout: task.totalPayout,
+            refundable: _refundable(task).toUint128()
+        });
     }
 
     /// @inheritdoc ITaskMarket
     function phaseOf(uint256 taskId) external view returns (Phase) {
-        Task storage task = _task(taskId);
+        TaskRecord storage task = _task(taskId);
         if (task.status != TaskStatus.Open) return Phase.Closed;
         if (block.timestamp <= task.commitDeadline) return Phase.Commit;
         if (block.timestamp <= task.revealDeadline) return Phase.Reveal;
@@ -227,7 +319,22 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory attestations) {
-        return _loadAttestations(taskId, _task(taskId).attestCount);
+        TaskRecord storage task = _task(taskId);
+        uint256 count = task.attestCount;
+        attestations = new Attestation[](count);
+        for (uint256 r; r < task.resultCount; ++r) {
+            Result memory result = _results[taskId][r];
+            for (uint256 i; i < count; ++i) {
+                if (!_voted(result.voters, i)) continue;
+                Vote memory vote = _votes[taskId][i];
+                attestations[i] = Attestation({
+                    validator: vote.validator,
+                    weight: vote.weight,
+                    payoutRoot: result.payoutRoot,
+                    totalPayout: result.totalPayout
+                });
+            }
+        }
     }
 
     /// @inheritdoc ITaskMarket
@@ -279,108 +386,147 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         if (bytes(params.manifestCid).length == 0) revert TaskMarketEmptyCid();
         if (
             params.commitDeadline <= block.timestamp || params.revealDeadline <= params.commitDeadline
-                || params.attestDeadline <= params.revealDeadline
+                || params.attestDeadline <= params.revealDeadline || params.attestDeadline > type(uint40).max
         ) revert TaskMarketInvalidDeadlines(params.commitDeadline, params.revealDeadline, params.attestDeadline);
         uint256 rewardPool = _rewardPool(params);
-        if (rewardPool + params.validatorFee > type(uint128).max) revert TaskMarketBountyTooLarge(rewardPool);
+        uint256 escrow = rewardPool + params.validatorFee;
+        if (escrow > type(uint96).max) revert TaskMarketBountyTooLarge(escrow);
+        if (params.annotatorBond > type(uint96).max) revert TaskMarketBondTooLarge(params.annotatorBond);
 
         taskId = ++_taskCount;
-        Task storage task = _tasks[taskId];
-        task.requester = msg.sender;
-        task.commitDeadline = params.commitDeadline;
-        task.revealDeadline = params.revealDeadline;
-        task.attestDeadline = params.attestDeadline;
+        TaskRecord storage task = _tasks[taskId];
+        // Casts: deadlines are ordered and the last fits 40 bits; amounts fit 96 bits (checked above).
         task.status = TaskStatus.Open;
-        // forge-lint: disable-next-line(unsafe-typecast) -- checked against uint128 above.
-        task.rewardPool = uint128(rewardPool);
-        task.validatorFee = params.validatorFee;
-        task.annotatorBond = params.annotatorBond;
+        task.hasBond = params.annotatorBond != 0;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.commitDeadline = uint40(params.commitDeadline);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.revealDeadline = uint40(params.revealDeadline);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.attestDeadline = uint40(params.attestDeadline);
+        task.requester = msg.sender;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (params.annotatorBond != 0) task.annotatorBond = uint96(params.annotatorBond);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.rewardPool = uint96(rewardPool);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.validatorFee = uint96(params.validatorFee);
         if (params.goldCommitment != bytes32(0)) task.goldCommitment = params.goldCommitment;
         emit TaskCreated(taskId, msg.sender, params, rewardPool);
-        _token.safeTransferFrom(msg.sender, address(this), rewardPool + params.validatorFee);
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
     }
 
     /// @dev Decides the task and settles the committee. The loops run over at most
-    /// `_maxCommittee` attestations; the best result is found in O(n^2) over memory.
-    function _finalize(uint256 taskId, Task storage task) private {
+    /// `_maxCommittee` votes and distinct results, never over annotators or labels.
+    function _finalize(uint256 taskId, TaskRecord storage task) private {
         uint8 count = task.attestCount;
-        Attestation[] memory atts = _loadAttestations(taskId, count);
-        (uint256 best, uint256 bestWeight, uint256 attestingWeight) = _tally(atts);
+        (Result memory best, uint256 attestingWeight) = _tally(taskId, task.resultCount);
 
         bool nothingRevealed = task.revealCount == 0 && block.timestamp > task.revealDeadline;
         if (!nothingRevealed && block.timestamp <= task.attestDeadline && count < _maxCommittee) {
-            uint256 staked = _staking.totalStaked();
-            if (count == 0 || bestWeight * 3 < staked * 2) revert TaskMarketNoEarlyQuorum(taskId, bestWeight, staked);
+            _requireEarlyQuorum(taskId, count, best, attestingWeight);
         }
 
-        uint256 forfeitedBonds = uint256(task.commitCount - task.revealCount) * task.annotatorBond;
-        if (count < _minAttestations || bestWeight * 3 < attestingWeight * 2) {
+        if (count < _minAttestations || best.weight * 3 < attestingWeight * 2) {
             task.status = TaskStatus.Disputed;
-            task.refundable = (uint256(task.rewardPool) + task.validatorFee + forfeitedBonds).toUint128();
-            emit TaskDisputed(taskId, bestWeight, attestingWeight);
+            emit TaskDisputed(taskId, best.weight, attestingWeight);
             for (uint256 i; i < count; ++i) {
-                _staking.release(atts[i].validator, taskId, atts[i].weight, 0);
+                Vote memory vote = _votes[taskId][i];
+                _staking.release(vote.validator, taskId, vote.weight, 0);
             }
             return;
         }
 
-        Attestation memory winner = atts[best];
         task.status = TaskStatus.Finalized;
-        task.payoutRoot = winner.payoutRoot;
-        task.totalPayout = winner.totalPayout;
-        emit TaskFinalized(taskId, winner.payoutRoot, winner.totalPayout, bestWeight, attestingWeight);
-        uint256 dust = _settleCommittee(taskId, atts, winner, task.validatorFee, bestWeight);
-        task.refundable = (uint256(task.rewardPool) - winner.totalPayout + forfeitedBonds + dust).toUint128();
+        task.payoutRoot = best.payoutRoot;
+        task.totalPayout = best.totalPayout;
+        emit TaskFinalized(taskId, best.payoutRoot, best.totalPayout, best.weight, attestingWeight);
+        // The dust is below the number of winners (at most 32), so 64 bits always hold it.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.feeDust = uint64(_settleCommittee(taskId, count, best, task.validatorFee));
+    }
+
+    /// @dev What the requester gets back: everything for a disputed task; for a finalized one
+    /// the reward pool not attested as payouts plus the rounding dust of the validator split;
+    /// in both cases the bonds of annotators who committed and never revealed. Zero once paid
+    /// (and for cancelled tasks, refunded at cancellation).
+    function _refundable(TaskRecord storage task) private view returns (uint256) {
+        TaskStatus status = task.status;
+        if (task.refunded || (status != TaskStatus.Finalized && status != TaskStatus.Disputed)) return 0;
+        uint256 forfeitedBonds = uint256(task.commitCount - task.revealCount) * task.annotatorBond;
+        if (status == TaskStatus.Disputed) return uint256(task.rewardPool) + task.validatorFee + forfeitedBonds;
+        return uint256(task.rewardPool) - task.totalPayout + forfeitedBonds + task.feeDust;
     }
 
     /// @dev Slashes the attesters of other results, then shares the validator fee plus the
     /// slashed stake among the winners pro rata to weight, rounding down.
     /// @return dust The rounding remainder, which goes to the requester's refund.
-    function _settleCommittee(
-        uint256 taskId,
-        Attestation[] memory atts,
-        Attestation memory winner,
-        uint256 fee,
-        uint256 winningWeight
-    ) private returns (uint256 dust) {
+    function _settleCommittee(uint256 taskId, uint256 count, Result memory best, uint256 fee)
+        private
+        returns (uint256 dust)
+    {
         uint256 pool = fee;
-        uint256 n = atts.length;
-        for (uint256 i; i < n; ++i) {
-            if (!_sameResult(atts[i], winner)) pool += _staking.slash(atts[i].validator, taskId, atts[i].weight);
+        for (uint256 i; i < count; ++i) {
+            if (!_voted(best.voters, i)) {
+                Vote memory vote = _votes[taskId][i];
+                pool += _staking.slash(vote.validator, taskId, vote.weight);
+            }
         }
         dust = pool;
-        for (uint256 i; i < n; ++i) {
-            if (_sameResult(atts[i], winner)) {
-                uint256 reward = pool * atts[i].weight / winningWeight;
+        for (uint256 i; i < count; ++i) {
+            if (_voted(best.voters, i)) {
+                Vote memory vote = _votes[taskId][i];
+                uint256 reward = pool * vote.weight / best.weight;
                 // unchecked: the rewards are floors of shares of pool summing to at most pool.
                 unchecked {
                     dust -= reward;
                 }
-                emit ValidatorRewarded(taskId, atts[i].validator, reward);
-                _staking.release(atts[i].validator, taskId, atts[i].weight, reward);
+                emit ValidatorRewarded(taskId, vote.validator, reward);
+                _staking.release(vote.validator, taskId, vote.weight, reward);
             }
         }
     }
 
-    /// @dev Index of the heaviest result (earliest on ties), its weight, and the total weight.
-    function _tally(Attestation[] memory atts)
+    /// @dev Before the attest deadline, with seats left on the committee, a task settles only
+    /// when the best result would win now (`minAttestations` and 2/3 of the attesting weight) and
+    /// its attesters still hold 2/3 of all active stake. Otherwise anyone could force a dispute
+    /// by finalizing a lone heavy attestation early. The stake still backing each vote (its
+    /// weight capped at the attester's current stake) is what counts, because `totalStaked` is
+    /// live: an attester that unstakes after attesting shrinks the denominator and must not keep
+    /// its full recorded weight in the numerator.
+    function _requireEarlyQuorum(uint256 taskId, uint256 count, Result memory best, uint256 attestingWeight)
         private
-        pure
-        returns (uint256 best, uint256 bestWeight, uint256 attestingWeight)
+        view
     {
-        uint256 n = atts.length;
-        for (uint256 i; i < n; ++i) {
-            attestingWeight += atts[i].weight;
-            uint256 weight;
-            for (uint256 j; j < n; ++j) {
-                if (_sameResult(atts[i], atts[j])) weight += atts[j].weight;
+        uint256 staked = _staking.totalStaked();
+        uint256 backing;
+        if (count >= _minAttestations && best.weight * 3 >= attestingWeight * 2) {
+            for (uint256 i; i < count; ++i) {
+                if (_voted(best.voters, i)) {
+                    Vote memory vote = _votes[taskId][i];
+                    uint256 current = _staking.stakeOf(vote.validator);
+                    backing += current < vote.weight ? current : vote.weight;
+                }
             }
-            if (weight > bestWeight) (best, bestWeight) = (i, weight);
+        }
+        if (backing == 0 || backing * 3 < staked * 2) revert TaskMarketNoEarlyQuorum(taskId, backing, staked);
+    }
+
+    /// @dev The heaviest distinct result (the earliest attested on ties) and the total weight.
+    function _tally(uint256 taskId, uint256 resultCount)
+        private
+        view
+        returns (Result memory best, uint256 attestingWeight)
+    {
+        for (uint256 r; r < resultCount; ++r) {
+            Result memory result = _results[taskId][r];
+            attestingWeight += result.weight;
+            if (result.weight > best.weight) best = result;
         }
     }
 
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
-        Task storage task = _task(taskId);
+        TaskRecord storage task = _task(taskId);
         if (task.status != TaskStatus.Finalized) revert TaskMarketWrongStatus(taskId, task.status);
         if (_paid[taskId][account] != 0) revert TaskMarketAlreadyClaimed(taskId, account);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
@@ -392,33 +538,26 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         if (paidOut + amount > task.totalPayout) {
             revert TaskMarketPayoutExceeded(taskId, paidOut, amount, task.totalPayout);
         }
-        // unchecked: paidOut + amount <= totalPayout < 2**128.
+        // unchecked: paidOut + amount <= totalPayout < 2**96.
         unchecked {
             // forge-lint: disable-next-line(unsafe-typecast) -- bounded by totalPayout above.
-            task.paidOut = uint128(paidOut + amount);
+            task.paidOut = uint96(paidOut + amount);
         }
         _paid[taskId][account] = amount;
         emit PayoutClaimed(taskId, account, amount);
     }
 
-    function _loadAttestations(uint256 taskId, uint8 count) private view returns (Attestation[] memory atts) {
-        atts = new Attestation[](count);
-        for (uint256 i; i < count; ++i) {
-            atts[i] = _attestations[taskId][i];
-        }
-    }
-
-    function _requireRevealWindow(uint256 taskId, Task storage task) private view {
+    function _requireRevealWindow(uint256 taskId, TaskRecord storage task) private view {
         if (block.timestamp <= task.commitDeadline) revert TaskMarketTooEarly(taskId, task.commitDeadline);
         if (block.timestamp > task.revealDeadline) revert TaskMarketDeadlinePassed(taskId, task.revealDeadline);
     }
 
-    function _task(uint256 taskId) private view returns (Task storage task) {
+    function _task(uint256 taskId) private view returns (TaskRecord storage task) {
         task = _tasks[taskId];
         if (task.status == TaskStatus.None) revert TaskMarketUnknownTask(taskId);
     }
 
-    function _openTask(uint256 taskId) private view returns (Task storage task) {
+    function _openTask(uint256 taskId) private view returns (TaskRecord storage task) {
         task = _task(taskId);
         if (task.status != TaskStatus.Open) revert TaskMarketWrongStatus(taskId, task.status);
     }
@@ -427,7 +566,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         return uint256(params.numItems) * params.redundancy * params.rewardPerLabel;
     }
 
-    function _sameResult(Attestation memory a, Attestation memory b) private pure returns (bool) {
-        return a.payoutRoot == b.payoutRoot && a.totalPayout == b.totalPayout;
+    /// @dev Whether vote `index` (< 32) is among the `voters` of a result.
+    function _voted(uint32 voters, uint256 index) private pure returns (bool) {
+        return (voters >> index) & 1 == 1;
     }
 }

@@ -50,6 +50,32 @@ def verify_proof(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
     return node == root
 
 
+def build_nodes(leaves: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
+    """Lay out a standard tree over already-hashed ``leaves``.
+
+    Returns the flat node array (root at 0) and, for each input leaf, its position in it.
+    Leaves are sorted by hash first, so the root does not depend on the input order.
+    """
+    if not leaves:
+        raise MerkleTreeError("a Merkle tree needs at least one leaf")
+    order = sorted(range(len(leaves)), key=lambda i: leaves[i])
+    n = len(leaves)
+    nodes: list[bytes] = [b""] * (2 * n - 1)
+    positions = [0] * n
+    for rank, original in enumerate(order):
+        position = len(nodes) - 1 - rank
+        nodes[position] = leaves[original]
+        positions[original] = position
+    for i in range(len(nodes) - 1 - n, -1, -1):
+        nodes[i] = hash_pair(nodes[2 * i + 1], nodes[2 * i + 2])
+    return nodes, positions
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """Root of the standard tree over already-hashed ``leaves``."""
+    return build_nodes(leaves)[0][0]
+
+
 @dataclass(frozen=True)
 class PayoutTree:
     """An immutable payout tree; build it with :meth:`build`."""
@@ -66,18 +92,10 @@ class PayoutTree:
         normalized = tuple((to_checksum_address(a), int(x)) for a, x in payouts)
         if len({a for a, _ in normalized}) != len(normalized):
             raise MerkleTreeError("duplicate account in payouts")
-        hashed = sorted((leaf_hash(a, x), a) for a, x in normalized)
-        n = len(hashed)
-        nodes: list[bytes] = [b""] * (2 * n - 1)
-        index_of: dict[str, int] = {}
-        for i, (h, account) in enumerate(hashed):
-            position = len(nodes) - 1 - i
-            nodes[position] = h
-            index_of[account] = position
-        for i in range(len(nodes) - 1 - n, -1, -1):
-            nodes[i] = hash_pair(nodes[2 * i + 1], nodes[2 * i + 2])
-        canonical = tuple(sorted(normalized))
-        return cls(payouts=canonical, _nodes=tuple(nodes), _index_of=index_of)
+        leaves = [leaf_hash(a, x) for a, x in normalized]
+        nodes, positions = build_nodes(leaves)
+        index_of = {str(account): positions[i] for i, (account, _) in enumerate(normalized)}
+        return cls(payouts=tuple(sorted(normalized)), _nodes=tuple(nodes), _index_of=index_of)
 
     @property
     def root(self) -> bytes:

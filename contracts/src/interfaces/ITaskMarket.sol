@@ -116,7 +116,7 @@ interface ITaskMarket {
     /// @notice Emitted when the requester receives what the task did not spend.
     event RequesterRefunded(uint256 indexed taskId, address indexed requester, uint256 amount);
 
-    /// @notice Constructor limits out of range (committee size, quorum).
+    /// @notice Constructor limits out of range: 1 <= minAttestations <= maxCommittee <= 32.
     error TaskMarketInvalidCommittee(uint8 maxCommittee, uint8 minAttestations);
     /// @notice A zero address where a contract is required.
     error TaskMarketZeroAddress();
@@ -128,8 +128,10 @@ interface ITaskMarket {
     error TaskMarketInvalidDeadlines(uint64 commitDeadline, uint64 revealDeadline, uint64 attestDeadline);
     /// @notice The manifest CID is empty.
     error TaskMarketEmptyCid();
-    /// @notice The reward pool does not fit in 128 bits.
-    error TaskMarketBountyTooLarge(uint256 rewardPool);
+    /// @notice The escrow (reward pool plus validator fee) does not fit in 96 bits.
+    error TaskMarketBountyTooLarge(uint256 escrow);
+    /// @notice The annotator bond does not fit in 96 bits.
+    error TaskMarketBondTooLarge(uint128 bond);
     /// @notice The caller is not the task's requester.
     error TaskMarketNotRequester(uint256 taskId, address caller);
     /// @notice The task is not in the status this call needs.
@@ -162,7 +164,9 @@ interface ITaskMarket {
     error TaskMarketCommitteeFull(uint256 taskId, uint8 maxCommittee);
     /// @notice The validator already attested this task.
     error TaskMarketAlreadyAttested(uint256 taskId, address validator);
-    /// @notice Finalizing before the attest deadline needs a full committee or 2/3 of all stake.
+    /// @notice Finalizing before the attest deadline needs a full committee, or a result that
+    /// would win now and whose attesters still hold 2/3 of all active stake (`bestWeight` is
+    /// that backing stake: attested weights capped at the attesters' current stake).
     error TaskMarketNoEarlyQuorum(uint256 taskId, uint256 bestWeight, uint256 totalStaked);
     /// @notice The account was already paid on this task.
     error TaskMarketAlreadyClaimed(uint256 taskId, address account);
@@ -206,7 +210,8 @@ interface ITaskMarket {
     /// @notice Settle the task: the root backed by at least 2/3 of attesting stake (and at least
     /// `minAttestations` attestations) wins; other attesters are slashed; otherwise disputed.
     /// Anyone may call after the attest deadline, or earlier once the committee is full or a
-    /// root holds 2/3 of all staked weight; after the reveal deadline if nobody revealed.
+    /// winning root's attesters still hold 2/3 of all active stake; after the reveal deadline
+    /// if nobody revealed.
     function finalize(uint256 taskId) external;
 
     /// @notice Pay `account` its leaf `(account, amount)` of the task's payout tree.

@@ -1,0 +1,82 @@
+"""Label batches: the document an annotator commits to and later reveals.
+
+A batch is canonical JSON (``labelnet/labels@1``) listing one label per item, sorted by
+item id. Its *labels root* is a standard (OpenZeppelin-layout) Merkle tree over one leaf
+per label, ``keccak256(bytes.concat(keccak256(abi.encode(item, keccak256(value)))))`` with
+``value`` the label's canonical JSON. The commitment binds this root, so a validator can
+check a fetched batch against what was committed, and a single label can later be proven
+without publishing the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from node.consensus.merkle import merkle_root
+from node.content.canonical import JsonValue, canonical_json
+from node.content.cid import compute_cid
+
+SCHEMA = "labelnet/labels@1"
+
+
+class LabelBatchError(ValueError):
+    """A batch that breaks the format: no labels, duplicate items, wrong schema."""
+
+
+def label_leaf(item: str, value: JsonValue) -> bytes:
+    """The Merkle leaf of one label."""
+    value_hash = keccak(canonical_json(value))
+    return keccak(keccak(abi_encode(["string", "bytes32"], [item, value_hash])))
+
+
+@dataclass(frozen=True)
+class LabelBatch:
+    """One annotator's labels for one task."""
+
+    task_id: int
+    annotator: str
+    labels: tuple[tuple[str, JsonValue], ...]
+
+    @classmethod
+    def create(
+        cls, task_id: int, annotator: str, labels: Iterable[tuple[str, JsonValue]]
+    ) -> LabelBatch:
+        ordered = tuple(sorted(labels, key=lambda pair: pair[0]))
+        if not ordered:
+            raise LabelBatchError("a label batch needs at least one label")
+        items = [item for item, _ in ordered]
+        if len(set(items)) != len(items):
+            raise LabelBatchError("a label batch has at most one label per item")
+        return cls(task_id=task_id, annotator=to_checksum_address(annotator), labels=ordered)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, JsonValue]) -> LabelBatch:
+        if document.get("schema") != SCHEMA:
+            raise LabelBatchError(f"not a {SCHEMA} document: schema={document.get('schema')!r}")
+        try:
+            labels = [(str(entry["item"]), entry["value"]) for entry in document["labels"]]
+            return cls.create(int(document["task"]), str(document["annotator"]), labels)
+        except (KeyError, TypeError) as exc:
+            raise LabelBatchError(f"malformed label batch: {exc}") from exc
+
+    def document(self) -> dict[str, JsonValue]:
+        return {
+            "schema": SCHEMA,
+            "task": self.task_id,
+            "annotator": self.annotator,
+            "labels": [{"item": item, "value": value} for item, value in self.labels],
+        }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.document())
+
+    def cid(self) -> str:
+        return compute_cid(self.to_bytes())
+
+    def root(self) -> bytes:
+        return merkle_root([label_leaf(item, value) for item, value in self.labels])

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Gas of a whole labelnet task lifecycle, per step and per label, against a naive design.
+
+For each size N, 10 annotators label N items each (10·N labels) and the whole lifecycle
+runs on a local anvil: create (with an EIP-2612 permit, one transaction), commits,
+reveals, gold reveal, attests by 3 validators, finalize, every annotator's claim, and the
+requester's refund. Each row starts from the same chain state (evm_snapshot/evm_revert):
+annotators who have never held tokens, validators already staked.
+
+The baseline is the naive design in which every label is its own transaction storing the
+label (contracts/bench/NaiveLabelStore.sol). Its cost per label is constant (each label
+writes one new slot), so it is measured on a sample of labels per row rather than by
+sending 100,000 transactions; the sample size is printed and recorded.
+
+Usage: scripts/bench_gas.py [--json FILE] [--sizes 10,100,1000,10000] [--naive-sample 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eth_account import Account  # noqa: E402
+from eth_account.signers.local import LocalAccount  # noqa: E402
+from web3 import Web3  # noqa: E402
+from web3.contract import Contract  # noqa: E402
+from web3.contract.contract import ContractFunction  # noqa: E402
+
+from node.chain.anvil import DEFAULT_MNEMONIC, Anvil  # noqa: E402
+from node.chain.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
+from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
+from node.chain.permit import sign_permit  # noqa: E402
+from node.chain.tx import TxSender  # noqa: E402
+from node.consensus.merkle import PayoutTree  # noqa: E402
+from node.content.labels import LabelBatch  # noqa: E402
+
+TOKEN = 10**18
+HOUR = 3600
+ANNOTATORS = 10
+VALIDATORS = 3
+CLASSES = ("cat", "dog", "bird")
+
+
+def compile_naive() -> tuple[list[dict[str, Any]], str]:
+    """Compile the baseline with the same solc-js the project uses, outside forge's out/."""
+    source = (ROOT / "contracts" / "bench" / "NaiveLabelStore.sol").read_text()
+    request = {
+        "language": "Solidity",
+        "sources": {"NaiveLabelStore.sol": {"content": source}},
+        "settings": {
+            "optimizer": {"enabled": True, "runs": 20000},
+            "evmVersion": "cancun",
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+        },
+    }
+    out = subprocess.run(
+        ["node", str(ROOT / "scripts" / "solc-shim.js"), "--standard-json"],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        check=True,
+    )
+    compiled = json.loads(out.stdout)["contracts"]["NaiveLabelStore.sol"]["NaiveLabelStore"]
+    return compiled["abi"], "0x" + compiled["evm"]["bytecode"]["object"]
+
+
+class Meter:
+    """Sends transactions and adds up their gas per lifecycle step."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self.gas: dict[str, int] = defaultdict(int)
+        self.count: dict[str, int] = defaultdict(int)
+        self._senders: dict[str, TxSender] = {}
+
+    def send(self, step: str, account: LocalAccount, call: ContractFunction) -> None:
+        sender = self._senders.setdefault(account.address, TxSender(self.w3, account))
+        receipt = sender.transact(call)
+        self.gas[step] += int(receipt["gasUsed"])
+        self.count[step] += 1
+
+    def reset_nonces(self) -> None:
+        self._senders.clear()
+
+
+def advance(w3: Web3, seconds: int) -> None:
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def lifecycle(
+    w3: Web3,
+    market: Contract,
+    token: Contract,
+    requester: LocalAccount,
+    annotators: list[LocalAccount],
+    validators: list[LocalAccount],
+    items: int,
+) -> Meter:
+    meter = Meter(w3)
+    reward, fee = TOKEN, 3 * TOKEN
+    pool = items * len(annotators) * reward
+    gold_items = {f"item-{i:06d}": CLASSES[i % 3] for i in range(0, items, 20)}
+    gold = LabelBatch.create(0, requester.address, list(gold_items.items()))
+    gold_salt = os.urandom(32)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    params = (
+        "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
+        algorithm_id("ds-gold@1"),
+        gold_commitment(gold.root(), gold_salt),
+        reward,
+        fee,
+        0,
+        now + HOUR,
+        now + 2 * HOUR,
+        now + 3 * HOUR,
+        items,
+        len(annotators),
+    )
+    permit = sign_permit(requester, token, market.address, pool + fee, now + HOUR)
+    meter.send(
+        "create",
+        requester,
+        market.functions.createTaskWithPermit(
+            params, permit.deadline, permit.v, permit.r, permit.s
+        ),
+    )
+    task_id = int(market.functions.taskCount().call())
+
+    # Each annotator labels every item; annotator k is wrong on every (k+2)-th item.
+    batches: dict[str, LabelBatch] = {}
+    accepted: dict[str, int] = {}
+    for k, annotator in enumerate(annotators):
+        labels = []
+        wrong = 0
+        for i in range(items):
+            truth = CLASSES[i % 3]
+            if i % (k + 2) == 0:
+                labels.append((f"item-{i:06d}", CLASSES[(i + 1) % 3]))
+                wrong += 1
+            else:
+                labels.append((f"item-{i:06d}", truth))
+        batches[annotator.address] = LabelBatch.create(task_id, annotator.address, labels)
+        accepted[annotator.address] = items - wrong
+
+    salts = {a.address: os.urandom(32) for a in annotators}
+    roots = {address: batch.root() for address, batch in batches.items()}
+    for annotator in annotators:
+        commitment = label_commitment(
+            task_id, annotator.address, roots[annotator.address], salts[annotator.address]
+        )
+        meter.send("commit", annotator, market.functions.commit(task_id, commitment))
+
+    advance(w3, HOUR + 1)
+    for annotator in annotators:
+        batch = batches[annotator.address]
+        meter.send(
+            "reveal",
+            annotator,
+            market.functions.reveal(
+                task_id, roots[annotator.address], batch.cid(), salts[annotator.address]
+            ),
+        )
+    meter.send(
+        "reveal_gold",
+        requester,
+        market.functions.revealGold(task_id, gold.root(), gold.cid(), gold_salt),
+    )
+
+    payouts = PayoutTree.build([(address, n * reward) for address, n in accepted.items()])
+    advance(w3, HOUR)
+    for validator in validators:
+        meter.send(
+            "attest",
+            validator,
+            market.functions.attest(task_id, payouts.root, payouts.total, "bafkreiresultdocument"),
+        )
+    advance(w3, HOUR)
+    meter.send("finalize", validators[0], market.functions.finalize(task_id))
+    for annotator in annotators:
+        amount = payouts.amount(annotator.address)
+        meter.send(
+            "claim",
+            annotator,
+            market.functions.claim(
+                task_id, annotator.address, amount, payouts.proof(annotator.address)
+            ),
+        )
+    meter.send("refund", requester, market.functions.refund(task_id))
+    assert token.functions.balanceOf(market.address).call() == 0, (
+        "market must owe nothing at the end"
+    )
+    return meter
+
+
+def naive_gas_per_label(
+    w3: Web3, naive: Contract, annotators: list[LocalAccount], sample: int
+) -> float:
+    meter = Meter(w3)
+    for n in range(sample):
+        annotator = annotators[n % len(annotators)]
+        meter.send("label", annotator, naive.functions.submitLabel(1, n, os.urandom(32)))
+    return meter.gas["label"] / meter.count["label"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="Gas per step and per label of the task lifecycle."
+    )
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument(
+        "--sizes", default="10,100,1000,10000", help="labels per annotator, comma separated"
+    )
+    parser.add_argument(
+        "--naive-sample", type=int, default=100, help="labels sent to the naive baseline per row"
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    Account.enable_unaudited_hdwallet_features()
+    keys = [
+        Account.from_mnemonic(DEFAULT_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
+        for i in range(2 + ANNOTATORS + VALIDATORS)
+    ]
+    deployer, requester = keys[0], keys[1]
+    annotators = keys[2 : 2 + ANNOTATORS]
+    validators = keys[2 + ANNOTATORS :]
+    started = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    with Anvil(accounts=len(keys), gas_limit=100_000_000) as chain:
+        w3 = Web3(Web3.HTTPProvider(chain.url, request_kwargs={"timeout": 60}))
+        admin = TxSender(w3, deployer)
+        deployment = deploy(admin, DeployConfig(min_attestations=2))
+        contracts = bind(w3, deployment)
+        token, staking, market = contracts.token, contracts.staking, contracts.market
+        stake = 10_000 * TOKEN
+        for validator in validators:
+            admin.transact(token.functions.transfer(validator.address, stake))
+            sender = TxSender(w3, validator)
+            sender.transact(token.functions.approve(staking.address, stake))
+            sender.transact(staking.functions.stake(stake))
+        admin.transact(token.functions.transfer(requester.address, 10_000_000 * TOKEN))
+        naive_abi, naive_bytecode = compile_naive()
+        naive_address = admin.deploy(naive_abi, naive_bytecode)["contractAddress"]
+        naive = w3.eth.contract(address=naive_address, abi=naive_abi)
+
+        for size in sizes:
+            # First-ever task: every account touches its storage slots for the first time.
+            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            first = lifecycle(w3, market, token, requester, annotators, validators, size)
+            w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            # Steady state: the same accounts after one earlier task of 10 labels each.
+            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            lifecycle(w3, market, token, requester, annotators, validators, 10)
+            meter = lifecycle(w3, market, token, requester, annotators, validators, size)
+            naive_per_label = naive_gas_per_label(w3, naive, annotators, args.naive_sample)
+            w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            labels = size * ANNOTATORS
+            total = sum(meter.gas.values())
+            first_total = sum(first.gas.values())
+            rows.append(
+                {
+                    "labels_per_annotator": size,
+                    "annotators": ANNOTATORS,
+                    "validators": VALIDATORS,
+                    "labels": labels,
+                    "total_gas": total,
+                    "gas_per_label": round(total / labels, 2),
+                    "first_task_total_gas": first_total,
+                    "first_task_gas_per_label": round(first_total / labels, 2),
+                    "naive_gas_per_label": round(naive_per_label, 2),
+                    "naive_total_gas": round(naive_per_label * labels),
+                    "naive_ratio": round(naive_per_label / (total / labels), 2),
+                    "steps": {
+                        step: {"transactions": meter.count[step], "gas": meter.gas[step]}
+                        for step in meter.gas
+                    },
+                    "first_task_steps": {
+                        step: {"transactions": first.count[step], "gas": first.gas[step]}
+                        for step in first.gas
+                    },
+                }
+            )
+
+    steps = list(rows[0]["steps"])
+    header = (
+        f"{'labels/annot':>12} {'total gas':>11} {'gas/label':>10} {'naive/label':>11} {'ratio':>8}"
+    )
+    print(header + "".join(f" {s:>11}" for s in steps))
+    for row in rows:
+        line = (
+            f"{row['labels_per_annotator']:>12,} {row['total_gas']:>11,} {row['gas_per_label']:>10,.1f}"
+            f" {row['first_task_gas_per_label']:>10,.1f}"
+            f" {row['naive_gas_per_label']:>11,.0f} {row['naive_ratio']:>7,.0f}x"
+        )
+        print(line + "".join(f" {row['steps'][s]['gas']:>11,}" for s in steps))
+    print(
+        f"(step columns: total gas of all transactions of that step; naive sample = {args.naive_sample} labels)"
+    )
+    result = {
+        "rows": rows,
+        "annotators": ANNOTATORS,
+        "validators": VALIDATORS,
+        "naive_sample_labels": args.naive_sample,
+        "anvil": "anvil/v1.7.1",
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
