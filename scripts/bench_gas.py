@@ -293,18 +293,21 @@ def main() -> int:
 
     steps = list(rows[0]["steps"])
     header = (
-        f"{'labels/annot':>12} {'total gas':>11} {'gas/label':>10} {'naive/label':>11} {'ratio':>8}"
+        f"{'labels/annot':>12} {'total gas':>11} {'gas/label':>10} {'1st task':>10}"
+        f" {'naive/label':>11} {'ratio':>8}"
     )
     print(header + "".join(f" {s:>11}" for s in steps))
     for row in rows:
         line = (
-            f"{row['labels_per_annotator']:>12,} {row['total_gas']:>11,} {row['gas_per_label']:>10,.1f}"
-            f" {row['first_task_gas_per_label']:>10,.1f}"
+            f"{row['labels_per_annotator']:>12,} {row['total_gas']:>11,}"
+            f" {row['gas_per_label']:>10,.1f} {row['first_task_gas_per_label']:>10,.1f}"
             f" {row['naive_gas_per_label']:>11,.0f} {row['naive_ratio']:>7,.0f}x"
         )
         print(line + "".join(f" {row['steps'][s]['gas']:>11,}" for s in steps))
     print(
-        f"(step columns: total gas of all transactions of that step; naive sample = {args.naive_sample} labels)"
+        "(gas/label: steady state, accounts that took part in an earlier task; 1st task: every"
+        " account new; step columns: steady-state gas of all transactions of that step;"
+        f" naive sample = {args.naive_sample} labels)"
     )
     result = {
         "rows": rows,

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set up everything labelnet needs on a fresh machine; safe to run again at any time.
+#   - Python: a .venv with labelnet installed editable, with the dev and bench extras;
+#   - JavaScript: `npm ci` from the committed package-lock.json (Foundry binaries, solc-js,
+#     OpenZeppelin, Helia and a Node 22 binary for the IPFS cross-checks);
+#   - Debian packages, where a feature needs them (installed only when missing).
+# Each step is skipped when its inputs have not changed since it last succeeded.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+fingerprint() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
+
+APT_PACKAGES=()
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python 3.11+ is required (found $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+py_stamp=".venv/.labelnet-installed"
+py_print="$(fingerprint pyproject.toml)"
+if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
+  log "pip install -e '.[dev,bench]' (log: .venv/pip-install.log)"
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e '.[dev,bench]'; } > .venv/pip-install.log 2>&1; then
+    tail -n 30 .venv/pip-install.log >&2
+    echo "setup: pip install failed (full log: .venv/pip-install.log)" >&2
+    exit 1
+  fi
+  echo "$py_print" > "$py_stamp"
+fi
+
+command -v npm >/dev/null || { echo "setup: npm is required (Node.js 20+)" >&2; exit 1; }
+js_stamp="node_modules/.labelnet-installed"
+js_print="$(fingerprint package.json package-lock.json)"
+if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_print" ]; then
+  # Not `npm ci`: the registry this project builds from lacks some of the per-platform
+  # Foundry packages (darwin/arm64 builds), so the lock cannot list them and `npm ci`
+  # rejects it as out of sync. `npm install` honours the lock for everything it lists and
+  # tolerates the missing optional packages; no install scripts are needed or run.
+  log "npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+  echo "$js_print" > "$js_stamp"
+fi
+for tool in anvil forge cast; do
+  [ -x "node_modules/.bin/$tool" ] || { echo "setup: node_modules/.bin/$tool missing after npm ci" >&2; exit 1; }
+done
+log "ready ($(node_modules/.bin/forge --version | head -1), $(.venv/bin/python --version))"
