@@ -1,0 +1,36 @@
+"""The ``labelnet`` command line.
+
+Commands are grouped by role as they arrive (devnet, task, node, stake, claim, wallet,
+demo). Errors print one line with the fix instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version as package_version
+
+import typer
+
+from node.chain.artifacts import ARTIFACT_NAMES, ARTIFACTS_DIR, MANIFEST_NAME, load_artifact
+
+app = typer.Typer(help="labelnet: decentralized data annotation.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """labelnet: decentralized data annotation."""
+
+
+@app.command()
+def version() -> None:
+    """Print the labelnet version and the fingerprint of the bundled contracts."""
+    manifest = json.loads((ARTIFACTS_DIR / MANIFEST_NAME).read_text())
+    typer.echo(f"labelnet {package_version('labelnet')}")
+    typer.echo(f"contracts {', '.join(ARTIFACT_NAMES)} (sources {manifest['sources_sha256'][:12]})")
+    for name in ARTIFACT_NAMES:
+        size = (len(load_artifact(name).bytecode) - 2) // 2
+        typer.echo(f"  {name}: {size:,} bytes of creation code")
+
+
+if __name__ == "__main__":
+    app()
