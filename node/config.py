@@ -1,0 +1,105 @@
+"""Node settings: environment (``LABELNET_*``), an optional TOML file, then defaults.
+
+Settings are built by the app factory or the CLI, never at import time, so tests and
+several nodes in one process each get their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Role = Literal["annotator", "validator", "requester", "gateway"]
+StoreBackend = Literal["embedded", "kubo"]
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node process needs to know to run."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELNET_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".labelnet")
+    role: Role = "annotator"
+    host: str = "127.0.0.1"
+    port: int = Field(default=7420, ge=0, le=65535)
+    public_url: str | None = None
+    """The gateway URL announced to peers; defaults to http://host:port."""
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int | None = None
+    """If set, the node refuses to run against an RPC that reports another chain id."""
+    deployment_file: Path | None = None
+    """JSON with the token, staking and market addresses (written by ``labelnet devnet up``)."""
+    confirmations: int = Field(default=0, ge=0)
+    sync_interval: float = Field(default=1.0, gt=0)
+
+    database_url: str | None = None
+    """SQLAlchemy URL; default: SQLite (WAL) at ``data_dir/node.db``."""
+
+    keystore: Path | None = None
+    """Encrypted V3 keystore of the node's account; default ``data_dir/keystore.json``."""
+    keystore_password: SecretStr | None = None
+    keystore_password_file: Path | None = None
+
+    store: StoreBackend = "embedded"
+    kubo_api: str = "/ip4/127.0.0.1/tcp/5001/http"
+    peers: tuple[str, ...] = ()
+    """Gateway URLs of other nodes to fetch content from (more are found on chain)."""
+
+    @field_validator("data_dir", "deployment_file", "keystore", "keystore_password_file")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments beat the environment, which beats the TOML file (if any).
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'node.db'}"
+
+    @property
+    def keystore_path(self) -> Path:
+        return self.keystore or self.data_dir / "keystore.json"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def password(self) -> str | None:
+        """The keystore password from the setting or its file, if either is given."""
+        if self.keystore_password is not None:
+            return self.keystore_password.get_secret_value()
+        if self.keystore_password_file is not None:
+            return self.keystore_password_file.read_text().rstrip("\n")
+        return None
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> NodeSettings:
+    """Build settings from ``overrides``, the environment and an optional TOML file."""
+    if config_file is None:
+        return NodeSettings(**overrides)  # type: ignore[arg-type]
+    if not config_file.is_file():
+        raise FileNotFoundError(f"no settings file at {config_file}")
+
+    class FromFile(NodeSettings):
+        model_config = SettingsConfigDict(**{**NodeSettings.model_config, "toml_file": config_file})
+
+    return FromFile(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,71 @@
+"""The node's account key, kept as an encrypted Ethereum V3 keystore.
+
+The format is the one ``eth-account``, geth and ``cast wallet`` read and write (scrypt +
+AES-128-CTR), so a key made by any of them works here and vice versa. The file is created
+with mode 0600 and never written unencrypted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+from node.errors import LabelnetError
+
+
+class KeystoreError(LabelnetError, ValueError):
+    """The keystore is missing, malformed, or the password is wrong."""
+
+
+def create_keystore(path: Path, password: str, private_key: bytes | None = None) -> LocalAccount:
+    """Write a new (or the given) key to ``path``, encrypted with ``password``."""
+    if path.exists():
+        raise KeystoreError(f"{path} already exists; refusing to overwrite a key")
+    if not password:
+        raise KeystoreError("a keystore needs a non-empty password")
+    account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
+    encrypted = Account.encrypt(account.key, password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(encrypted, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+    return account
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    """Decrypt the keystore at ``path``."""
+    try:
+        document: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise KeystoreError(
+            f"no keystore at {path}: create one with `labelnet wallet new`"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise KeystoreError(f"{path} is not a JSON keystore: {exc}") from exc
+    try:
+        key = Account.decrypt(document, password)
+    except ValueError as exc:
+        raise KeystoreError(f"wrong password for keystore {path}") from exc
+    except (KeyError, TypeError) as exc:
+        raise KeystoreError(f"{path} is not a V3 keystore: missing {exc}") from exc
+    account: LocalAccount = Account.from_key(key)
+    return account
+
+
+def keystore_address(path: Path) -> str:
+    """The address recorded in a keystore, without decrypting it."""
+    try:
+        address = json.loads(path.read_text())["address"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise KeystoreError(f"cannot read the address of keystore {path}: {exc}") from exc
+    return to_checksum_address("0x" + str(address).removeprefix("0x"))
