@@ -12,6 +12,7 @@ from __future__ import annotations
 from node.store.base import MAX_BLOCK_SIZE, ContentStore, parse_cid
 from node.store.embedded import EmbeddedStore
 from node.store.errors import (
+    BackendError,
     BlockMismatchError,
     BlockNotFoundError,
     FileTooLargeError,
@@ -24,6 +25,7 @@ from node.store.gateway import GatewayFetcher, GatewayStore
 
 __all__ = [
     "MAX_BLOCK_SIZE",
+    "BackendError",
     "BlockMismatchError",
     "BlockNotFoundError",
     "ContentStore",

@@ -138,6 +138,8 @@ class ContentStore(ABC):
         ``max_size`` bounds the work a hostile DAG can cause: the root's declared size is
         checked before any leaf is read. A raw CID is a one-block file.
         """
+        if max_size < 0:
+            raise ValueError(f"max_size must be at least 0, not {max_size}")
         root = parse_cid(cid)
         try:
             return b"".join(iter_file(root, self._read_for_dag, max_size=max_size))

@@ -29,6 +29,11 @@ class StoreUnavailableError(StoreError, ConnectionError):
     """The backend (a Kubo daemon, every peer gateway) could not be reached or failed."""
 
 
+class BackendError(StoreError, RuntimeError):
+    """The backend answered, but with an error or an answer we cannot use (a Kubo daemon
+    whose import settings give other CIDs than ``ipfs add --cid-version=1``)."""
+
+
 class BlockMismatchError(StoreError, CidMismatchError):
     """Bytes that do not hash to the CID they were stored or served under."""
 
