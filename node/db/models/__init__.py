@@ -1,0 +1,44 @@
+"""The node's tables. Importing this package registers every table on ``SQLModel.metadata``."""
+
+from node.db.models.chain import (
+    ChainEventRecord,
+    SchemaVersion,
+    SyncCheckpoint,
+    SyncCursor,
+    SyncCursorPublic,
+)
+from node.db.models.commitments import Commitment, CommitmentPublic, CommitState
+from node.db.models.labels import Label, LabelCreate, LabelPublic
+from node.db.models.settlement import (
+    Attestation,
+    AttestationOutcome,
+    AttestationPublic,
+    Payout,
+    PayoutPublic,
+)
+from node.db.models.tasks import Item, ItemCreate, ItemPublic, Task, TaskPublic, TaskStatus
+
+__all__ = [
+    "Attestation",
+    "AttestationOutcome",
+    "AttestationPublic",
+    "ChainEventRecord",
+    "CommitState",
+    "Commitment",
+    "CommitmentPublic",
+    "Item",
+    "ItemCreate",
+    "ItemPublic",
+    "Label",
+    "LabelCreate",
+    "LabelPublic",
+    "Payout",
+    "PayoutPublic",
+    "SchemaVersion",
+    "SyncCheckpoint",
+    "SyncCursor",
+    "SyncCursorPublic",
+    "Task",
+    "TaskPublic",
+    "TaskStatus",
+]
