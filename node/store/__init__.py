@@ -18,6 +18,7 @@ from node.store.errors import (
     FileTooLargeError,
     InvalidCidError,
     InvalidContentError,
+    StoreConfigError,
     StoreError,
     StoreUnavailableError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "GatewayStore",
     "InvalidCidError",
     "InvalidContentError",
+    "StoreConfigError",
     "StoreError",
     "StoreUnavailableError",
     "parse_cid",

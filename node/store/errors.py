@@ -29,6 +29,10 @@ class StoreUnavailableError(StoreError, ConnectionError):
     """The backend (a Kubo daemon, every peer gateway) could not be reached or failed."""
 
 
+class StoreConfigError(StoreError, ValueError):
+    """A backend configured with an address it cannot use (not a multiaddr, not a URL)."""
+
+
 class BackendError(StoreError, RuntimeError):
     """The backend answered, but with an error or an answer we cannot use (a Kubo daemon
     whose import settings give other CIDs than ``ipfs add --cid-version=1``)."""

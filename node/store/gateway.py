@@ -84,7 +84,7 @@ class GatewayFetcher:
             except _PeerFailedError as exc:
                 failures[exc.kind].append(str(exc))
                 if exc.kind == "mismatch":
-                    log.warning("rejected block %s from peer %s: %s", cid, peer, exc)
+                    log.warning("rejected block: %s", exc)
         reasons = "; ".join(reason for kind in failures.values() for reason in kind)
         if failures["mismatch"]:
             raise BlockMismatchError(f"no peer served block {cid} intact: {reasons}")
@@ -121,7 +121,7 @@ class GatewayFetcher:
         try:
             return verified(cid, bytes(data), f"peer {peer}")
         except (BlockMismatchError, InvalidContentError) as exc:
-            raise _PeerFailedError("mismatch", f"{peer}: {exc}") from exc
+            raise _PeerFailedError("mismatch", str(exc)) from exc
 
     def close(self) -> None:
         """Close the HTTP connection pool (only if this fetcher created it)."""

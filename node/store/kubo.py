@@ -36,6 +36,7 @@ from node.store.errors import (
     BlockNotFoundError,
     FileTooLargeError,
     InvalidCidError,
+    StoreConfigError,
     StoreUnavailableError,
 )
 
@@ -77,7 +78,7 @@ class KuboStore(ContentStore):
             # Not ipfshttpclient.connect(): see the module docstring. No request is made.
             self._client: Any = ipfshttpclient.Client(api, timeout=timeout)
         except ipfs_errors.AddressError as exc:
-            raise StoreUnavailableError(f"{api!r} is not a Kubo API multiaddr: {exc}") from exc
+            raise StoreConfigError(f"{api!r} is not a Kubo API multiaddr: {exc}") from exc
 
     def version(self) -> str:
         """The daemon's version string; also the cheapest check that it answers."""

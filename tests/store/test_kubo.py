@@ -13,7 +13,13 @@ from ipfshttpclient.exceptions import VersionMismatch
 
 from node.content.cid import CHUNK_SIZE, compute_cid
 from node.content.unixfs import ContentTooLargeError, build_file_dag
-from node.store import BlockNotFoundError, InvalidCidError, StoreUnavailableError, parse_cid
+from node.store import (
+    BlockNotFoundError,
+    InvalidCidError,
+    StoreConfigError,
+    StoreUnavailableError,
+    parse_cid,
+)
 from node.store.kubo import KuboStore
 from tests.store.jsipfs import jsipfs_daemon
 
@@ -119,3 +125,9 @@ def test_unreachable_daemon_is_a_connection_error(tmp_path: Path) -> None:
         with pytest.raises(StoreUnavailableError) as error:
             store.get_block(compute_cid(b"x"))
     assert isinstance(error.value, ConnectionError)
+
+
+def test_api_address_must_be_a_multiaddr() -> None:
+    with pytest.raises(StoreConfigError) as error:
+        KuboStore("http://127.0.0.1:5001")
+    assert isinstance(error.value, ValueError)
