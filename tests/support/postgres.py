@@ -20,8 +20,12 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +37,7 @@ SERVER_USER = "postgres"
 _STASH_KEY = pytest.StashKey["PostgresCluster"]()
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailableError(RuntimeError):
     """The PostgreSQL server binaries are not installed."""
 
 
@@ -47,7 +51,7 @@ def find_bin_dir() -> Path:
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
     )
     if not versions:
-        raise PostgresUnavailable(
+        raise PostgresUnavailableError(
             f"PostgreSQL server binaries not found under {PG_ROOT}: run scripts/setup.sh "
             f"(it installs the Debian 'postgresql' package) or set {BIN_ENV}"
         )
@@ -157,10 +161,8 @@ class PostgresCluster:
             self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", timeout=30)
         except (RuntimeError, subprocess.TimeoutExpired):
             if pid is not None:
-                try:
+                with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def stop(self) -> None:
         """Stop the server (fast shutdown, then SIGKILL) and delete its directory."""
@@ -179,7 +181,7 @@ class PostgresCluster:
             f"host=127.0.0.1 port={self.port} user={SERVER_USER} dbname=postgres",
             autocommit=True,
         ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def __enter__(self) -> PostgresCluster:
@@ -200,8 +202,34 @@ def session_cluster(request: pytest.FixtureRequest) -> PostgresCluster:
     if cluster is None:
         try:
             cluster = PostgresCluster().start()
-        except PostgresUnavailable as exc:
+        except PostgresUnavailableError as exc:
             pytest.fail(str(exc), pytrace=False)
         config.stash[_STASH_KEY] = cluster
         config.add_cleanup(cluster.stop)
     return cluster
+
+
+@contextmanager
+def open_test_database(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> Iterator[Any]:
+    """A fresh, schema-initialised :class:`node.db.Database` on ``backend``.
+
+    SQLite lives in ``tmp_path``; PostgreSQL gets a new database on the session's cluster
+    (creating one takes ~50 ms, cheaper and safer than cleaning tables between tests). The
+    environment's ``LABELNET_DATABASE_URL`` is ignored so a developer's setting cannot
+    redirect the tests.
+    """
+    from node.db import open_database
+
+    if backend == "sqlite":
+        db = open_database(tmp_path / "data", env={})
+    elif backend == "postgresql":
+        cluster = session_cluster(request)
+        db = open_database(url=cluster.create_database(f"t_{uuid.uuid4().hex[:16]}"), env={})
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    try:
+        yield db
+    finally:
+        db.dispose()
