@@ -97,7 +97,7 @@ class ChainMirror:
                 chain_id=self.chain_id,
                 contract=event.contract,
                 event=event.name,
-                task_id=_task_id(event),
+                task_id=event.task_id,
                 block_number=event.block_number,
                 block_hash=event.block_hash,
                 log_index=event.log_index,
