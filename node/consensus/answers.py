@@ -1,0 +1,345 @@
+"""The long-format answer table every estimator consumes: one row per (item, annotator, value).
+
+Canonical form (why: every validator must feed the estimators the same arrays in the same
+order, whatever order the label batches arrived in or how they were split):
+
+* item, annotator and class ids are strings, each list sorted by Python's string order
+  (code points) and deduplicated; rows refer to them by integer code;
+* rows are sorted by (item, annotator);
+* duplicates: rows repeating the same (item, annotator, value) collapse into one; an
+  (item, annotator) pair given two or more *different* values is dropped entirely, because
+  an annotator who answered both ways has answered neither (and must not be paid for
+  whichever happens to match);
+* ids and classes no row uses any more are removed, unless the class list was given
+  explicitly (a task's declared classes stay even if nobody chose some of them).
+
+The arrays are read-only copies: callers' arrays are never kept or mutated.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.errors import InvalidAnswersError
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+ROW_CHUNK = 1 << 16
+"""Rows per chunk in the estimators' passes over the answers: small enough that the
+temporaries stay in cache, large enough that the Python loop costs nothing."""
+
+
+def _frozen_int(array: npt.ArrayLike) -> IntArray:
+    out = np.array(array, dtype=np.int64, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def _frozen_float(array: npt.ArrayLike) -> FloatArray:
+    out = np.array(array, dtype=np.float64, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def _sorted_ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({str(v) for v in values}))
+
+
+def _encode(values: npt.ArrayLike, name: str) -> tuple[tuple[str, ...], IntArray]:
+    """Sorted unique string ids and each row's code into them."""
+    strings = np.asarray(values, dtype=np.str_)
+    if strings.ndim != 1:
+        raise InvalidAnswersError(f"{name} must be one-dimensional")
+    uniques, codes = np.unique(strings, return_inverse=True)
+    ids = tuple(str(u) for u in uniques)
+    if any(not i for i in ids):
+        raise InvalidAnswersError(f"empty {name} id")
+    return ids, codes.astype(np.int64).reshape(-1)
+
+
+def canonical_rows(
+    item: IntArray, annotator: IntArray, value_key: IntArray, n_annotators: int
+) -> tuple[IntArray, int]:
+    """Row order and deduplication shared by every answer table.
+
+    ``value_key`` is a non-negative integer per row, equal exactly when the values are
+    equal. Returns the indices of the rows to keep, in canonical (item, annotator) order,
+    and the number of conflicting (item, annotator) pairs that were dropped.
+    """
+    pair = item * np.int64(n_annotators) + annotator
+    n_values = int(value_key.max()) + 1 if len(value_key) else 1
+    if len(pair) and int(pair.max()) < np.iinfo(np.int64).max // n_values:
+        order = np.argsort(pair * n_values + value_key, kind="stable")
+    else:
+        order = np.lexsort((value_key, pair))
+    pair_sorted = pair[order]
+    value_sorted = value_key[order]
+    n = len(order)
+    same_as_previous = np.zeros(n, dtype=bool)
+    if n > 1:
+        same_as_previous[1:] = (pair_sorted[1:] == pair_sorted[:-1]) & (
+            value_sorted[1:] == value_sorted[:-1]
+        )
+    order = order[~same_as_previous]
+    pair_sorted = pair_sorted[~same_as_previous]
+    repeated = np.zeros(len(order), dtype=bool)
+    if len(order) > 1:
+        clash = pair_sorted[1:] == pair_sorted[:-1]
+        repeated[1:] |= clash
+        repeated[:-1] |= clash
+    conflicts = len(np.unique(pair_sorted[repeated]))
+    return order[~repeated], conflicts
+
+
+def _compact(ids: tuple[str, ...], codes: IntArray) -> tuple[tuple[str, ...], IntArray]:
+    """Drop ids no row uses; codes keep their relative (sorted) order."""
+    used = np.bincount(codes, minlength=len(ids)) > 0
+    if bool(np.all(used)):
+        return ids, codes
+    remap = np.cumsum(used) - 1
+    kept = tuple(ids[int(u)] for u in np.flatnonzero(used))
+    return kept, remap[codes].astype(np.int64)
+
+
+def _strictly_sorted(ids: tuple[str, ...]) -> bool:
+    return all(a < b for a, b in itertools.pairwise(ids))
+
+
+@dataclass(frozen=True, eq=False)
+class Answers:
+    """Categorical answers in canonical form (see the module docstring)."""
+
+    items: tuple[str, ...]
+    annotators: tuple[str, ...]
+    classes: tuple[str, ...]
+    item: IntArray
+    annotator: IntArray
+    label: IntArray
+    dropped_conflicts: int = 0
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_annotators(self) -> int:
+        return len(self.annotators)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    @cached_property
+    def key(self) -> IntArray:
+        """Per row, ``annotator * n_classes + label``: the row's cell in a confusion table."""
+        out = self.annotator * np.int64(self.n_classes) + self.label
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def item_chunks(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``(row_start, row_stop, item_start, item_stop)`` pieces of about
+        :data:`ROW_CHUNK` rows that never split one item's answers, so a per-item sum
+        taken chunk by chunk is the very same sequence of additions as one taken whole."""
+        n = len(self.item)
+        cuts = np.searchsorted(self.item, self.item[np.arange(0, n, ROW_CHUNK)], side="left")
+        bounds = [int(c) for c in np.unique(cuts)] + [n]
+        chunks = []
+        for start, stop in itertools.pairwise(bounds):
+            chunks.append((start, stop, int(self.item[start]), int(self.item[stop - 1]) + 1))
+        return tuple(chunks)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[tuple[str, str, str]], classes: Sequence[str] | None = None
+    ) -> Answers:
+        """Build from ``(item, annotator, value)`` string triples."""
+        triples = list(rows)
+        if any(len(t) != 3 for t in triples):
+            raise InvalidAnswersError("every row must be (item, annotator, value)")
+        columns = list(zip(*triples, strict=True)) if triples else [(), (), ()]
+        return cls.from_arrays(columns[0], columns[1], columns[2], classes=classes)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        items: npt.ArrayLike,
+        annotators: npt.ArrayLike,
+        values: npt.ArrayLike,
+        classes: Sequence[str] | None = None,
+    ) -> Answers:
+        """Build from three equally long array-likes of string ids."""
+        item_ids, item = _encode(items, "item")
+        annotator_ids, annotator = _encode(annotators, "annotator")
+        value_ids, value = _encode(values, "value")
+        if not (len(item) == len(annotator) == len(value)):
+            raise InvalidAnswersError("items, annotators and values differ in length")
+        if classes is None:
+            class_ids = value_ids
+            label = value
+        else:
+            class_ids = _sorted_ids(classes)
+            unknown = sorted(set(value_ids) - set(class_ids))
+            if unknown:
+                raise InvalidAnswersError(f"values outside the declared classes: {unknown[:5]}")
+            label = np.searchsorted(np.asarray(class_ids, dtype=np.str_), value_ids)[value]
+        return cls.from_codes(
+            item,
+            annotator,
+            np.asarray(label, dtype=np.int64),
+            items=item_ids,
+            annotators=annotator_ids,
+            classes=class_ids,
+            keep_classes=classes is not None,
+        )
+
+    @classmethod
+    def from_codes(
+        cls,
+        item: npt.ArrayLike,
+        annotator: npt.ArrayLike,
+        label: npt.ArrayLike,
+        *,
+        items: Sequence[str],
+        annotators: Sequence[str],
+        classes: Sequence[str],
+        keep_classes: bool = True,
+    ) -> Answers:
+        """Build from integer codes into already sorted, unique id lists (the fast path)."""
+        item_ids, annotator_ids, class_ids = tuple(items), tuple(annotators), tuple(classes)
+        for name, ids in (("item", item_ids), ("annotator", annotator_ids)):
+            if not _strictly_sorted(ids):
+                raise InvalidAnswersError(f"{name} ids must be sorted and unique")
+        if not _strictly_sorted(class_ids) or not class_ids:
+            raise InvalidAnswersError("classes must be a non-empty sorted unique list")
+        codes = [np.asarray(a, dtype=np.int64).reshape(-1) for a in (item, annotator, label)]
+        if not (len(codes[0]) == len(codes[1]) == len(codes[2])):
+            raise InvalidAnswersError("item, annotator and label codes differ in length")
+        if len(codes[0]) == 0:
+            raise InvalidAnswersError("no answers")
+        for name, arr, bound in zip(
+            ("item", "annotator", "label"),
+            codes,
+            (len(item_ids), len(annotator_ids), len(class_ids)),
+            strict=True,
+        ):
+            if arr.min() < 0 or arr.max() >= bound:
+                raise InvalidAnswersError(f"{name} code out of range")
+        keep, conflicts = canonical_rows(codes[0], codes[1], codes[2], len(annotator_ids))
+        if len(keep) == 0:
+            raise InvalidAnswersError("no answers left after dropping conflicting pairs")
+        item_ids, item_codes = _compact(item_ids, codes[0][keep])
+        annotator_ids, annotator_codes = _compact(annotator_ids, codes[1][keep])
+        label_codes = codes[2][keep]
+        if not keep_classes:
+            class_ids, label_codes = _compact(class_ids, label_codes)
+        return cls(
+            items=item_ids,
+            annotators=annotator_ids,
+            classes=class_ids,
+            item=_frozen_int(item_codes),
+            annotator=_frozen_int(annotator_codes),
+            label=_frozen_int(label_codes),
+            dropped_conflicts=conflicts,
+        )
+
+    def encode_gold(self, gold: Mapping[str, str] | None) -> IntArray:
+        """Gold as one class code per item, ``-1`` where an item has no gold answer.
+
+        Gold for items nobody answered is ignored (it cannot change any consensus); a gold
+        value outside the classes is an error, since it means the task is inconsistent.
+        """
+        codes = np.full(self.n_items, -1, dtype=np.int64)
+        if not gold:
+            return codes
+        class_index = {c: k for k, c in enumerate(self.classes)}
+        item_index = {it: i for i, it in enumerate(self.items)}
+        for item_id, value in gold.items():
+            position = item_index.get(str(item_id))
+            if position is None:
+                continue
+            try:
+                codes[position] = class_index[str(value)]
+            except KeyError as exc:
+                raise InvalidAnswersError(f"gold value {value!r} is not a class") from exc
+        return codes
+
+
+@dataclass(frozen=True, eq=False)
+class NumericAnswers:
+    """Numeric answers in canonical form; values are finite float64.
+
+    Values parse with Python's correctly rounded decimal conversion, so the same text gives
+    the same float on every machine. "Exact duplicate" means the same float value.
+    """
+
+    items: tuple[str, ...]
+    annotators: tuple[str, ...]
+    item: IntArray
+    annotator: IntArray
+    value: FloatArray
+    dropped_conflicts: int = 0
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_annotators(self) -> int:
+        return len(self.annotators)
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str | float]]) -> NumericAnswers:
+        """Build from ``(item, annotator, value)`` rows; values may be numbers or text."""
+        triples = list(rows)
+        columns = list(zip(*triples, strict=True)) if triples else [(), (), ()]
+        return cls.from_arrays(columns[0], columns[1], columns[2])
+
+    @classmethod
+    def from_arrays(
+        cls, items: npt.ArrayLike, annotators: npt.ArrayLike, values: npt.ArrayLike
+    ) -> NumericAnswers:
+        """Build from three equally long array-likes."""
+        item_ids, item = _encode(items, "item")
+        annotator_ids, annotator = _encode(annotators, "annotator")
+        try:
+            raw = np.asarray(values)
+            numbers = np.array([float(v) for v in raw.tolist()], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidAnswersError(f"non-numeric value: {exc}") from exc
+        if not (len(item) == len(annotator) == len(numbers)):
+            raise InvalidAnswersError("items, annotators and values differ in length")
+        if len(numbers) == 0:
+            raise InvalidAnswersError("no answers")
+        if not np.all(np.isfinite(numbers)):
+            raise InvalidAnswersError("values must be finite")
+        numbers = numbers + 0.0  # -0.0 and 0.0 are the same answer
+        _, value_key = np.unique(numbers, return_inverse=True)
+        keep, conflicts = canonical_rows(
+            item, annotator, value_key.astype(np.int64).reshape(-1), len(annotator_ids)
+        )
+        if len(keep) == 0:
+            raise InvalidAnswersError("no answers left after dropping conflicting pairs")
+        item_ids, item_codes = _compact(item_ids, item[keep])
+        annotator_ids, annotator_codes = _compact(annotator_ids, annotator[keep])
+        return cls(
+            items=item_ids,
+            annotators=annotator_ids,
+            item=_frozen_int(item_codes),
+            annotator=_frozen_int(annotator_codes),
+            value=_frozen_float(numbers[keep]),
+            dropped_conflicts=conflicts,
+        )

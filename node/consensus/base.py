@@ -1,0 +1,231 @@
+"""Shared machinery of the categorical estimators: the scikit-learn style surface, gold
+anchoring, initialization, and the E-step of the confusion-matrix family.
+
+Every estimator keeps its posteriors as integer parts per billion (``probas_ppb_``) and
+decides from those integers, so two validators whose floating-point paths agreed up to the
+rounding (they do: see :mod:`node.consensus.numerics`) make identical decisions. The
+fitted attributes follow scikit-learn's convention of a trailing underscore.
+
+Gold anchoring (the "gold-anchored variants"): pass ``gold={item: class}`` to ``fit``.
+Gold items' posteriors are clamped to the gold class in every iteration, so the truth the
+requester revealed is never overruled, and the initial posteriors are a vote weighted by
+each annotator's smoothed accuracy on gold items ("seeding annotator skill"), so EM starts
+from what gold says about each annotator rather than from a plain majority.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.answers import ROW_CHUNK, Answers
+from node.consensus.errors import InvalidParameterError, NotFittedError
+from node.consensus.numerics import (
+    PPB,
+    argmax_lowest,
+    count_keys,
+    det_log,
+    exact_bincount,
+    from_ppb,
+    row_sum,
+    softmax_ppb,
+    to_ppb,
+)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+Gold = Mapping[str, str]
+
+GOLD_SEED_PSEUDOCOUNT = 2.0
+"""Weight, in answers, of the pooled gold accuracy when smoothing one annotator's."""
+
+
+class CategoricalEstimator(ABC):
+    """Base class: ``fit`` sets ``probas_ppb_`` (items x classes); the rest derives from it."""
+
+    algorithm: ClassVar[str]
+    """Protocol id of the algorithm (``name@version``); part of the result document."""
+
+    _probas_ppb: IntArray | None = None
+    _answers: Answers | None = None
+
+    @abstractmethod
+    def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
+        """Return posteriors in parts per billion, one row per item; gold rows clamped."""
+
+    def params(self) -> dict[str, int | str]:
+        """Hyperparameters as they appear in the result document (ints/strings only)."""
+        return {}
+
+    def fit(self, answers: Answers, gold: Gold | None = None) -> Self:
+        """Aggregate ``answers``; ``gold`` maps item ids to their revealed true class."""
+        gold_codes = answers.encode_gold(dict(gold) if gold else None)
+        probas = self._fit(answers, gold_codes)
+        probas = clamp_gold(probas, gold_codes)
+        probas.flags.writeable = False
+        self._probas_ppb = probas
+        self._answers = answers
+        return self
+
+    def fit_predict(self, answers: Answers, gold: Gold | None = None) -> npt.NDArray[np.str_]:
+        """Fit, then return the consensus class of every item (aligned with ``items_``)."""
+        return self.fit(answers, gold).labels_
+
+    def fit_predict_proba(self, answers: Answers, gold: Gold | None = None) -> FloatArray:
+        """Fit, then return the posterior matrix (items x classes, rows sum to ~1)."""
+        return self.fit(answers, gold).probas_
+
+    @property
+    def answers_(self) -> Answers:
+        if self._answers is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted")
+        return self._answers
+
+    @property
+    def probas_ppb_(self) -> IntArray:
+        if self._probas_ppb is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted")
+        return self._probas_ppb
+
+    @property
+    def probas_(self) -> FloatArray:
+        return from_ppb(self.probas_ppb_)
+
+    @property
+    def items_(self) -> tuple[str, ...]:
+        return self.answers_.items
+
+    @property
+    def classes_(self) -> tuple[str, ...]:
+        return self.answers_.classes
+
+    @property
+    def label_codes_(self) -> IntArray:
+        """Consensus class codes; ties go to the lowest class code (first in sorted order)."""
+        return argmax_lowest(self.probas_ppb_)
+
+    @property
+    def labels_(self) -> npt.NDArray[np.str_]:
+        return np.asarray(self.classes_, dtype=np.str_)[self.label_codes_]
+
+    @property
+    def confidence_ppb_(self) -> IntArray:
+        """Posterior probability of the consensus class, parts per billion."""
+        out: IntArray = np.max(self.probas_ppb_, axis=1)
+        return out
+
+
+def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
+    """Posteriors with every gold item set to certainty in its gold class (a copy)."""
+    out = np.array(probas_ppb, dtype=np.int64, copy=True)
+    rows = np.flatnonzero(gold >= 0)
+    out[rows] = 0
+    out[rows, gold[rows]] = PPB
+    return out
+
+
+def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
+    """Per item and class, the number (or the total weight) of answers for that class."""
+    keys = answers.item * answers.n_classes + answers.label
+    size = answers.n_items * answers.n_classes
+    flat: FloatArray
+    if weights is None:
+        flat = count_keys(keys, size).astype(np.float64)
+    else:
+        flat = np.bincount(keys, weights=weights, minlength=size).astype(np.float64)
+    return flat.reshape(answers.n_items, answers.n_classes)
+
+
+def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
+    """Majority-vote shares, or with gold a vote weighted by gold-estimated skill.
+
+    An annotator's weight is the log-odds ``log(acc (K-1) / (1 - acc))`` of their accuracy
+    on gold items, smoothed toward the pooled gold accuracy with
+    :data:`GOLD_SEED_PSEUDOCOUNT` answers, and floored at zero so that no annotator's vote
+    counts against the class they chose. Without gold every weight is one.
+    """
+    k = answers.n_classes
+    on_gold = gold[answers.item] >= 0
+    if not np.any(on_gold):
+        counts = vote_counts(answers)
+        return to_ppb(np.divide(counts, row_sum(counts)[:, None]))
+    correct = (answers.label == gold[answers.item]) & on_gold
+    n_gold = count_keys(answers.annotator[on_gold], answers.n_annotators).astype(np.float64)
+    n_right = count_keys(answers.annotator[correct], answers.n_annotators).astype(np.float64)
+    pooled = (float(np.count_nonzero(correct)) + 1.0) / (float(np.count_nonzero(on_gold)) + 2.0)
+    accuracy = np.divide(
+        np.add(n_right, GOLD_SEED_PSEUDOCOUNT * pooled), np.add(n_gold, GOLD_SEED_PSEUDOCOUNT)
+    )
+    accuracy = np.clip(accuracy, 1e-6, 1.0 - 1e-6)
+    odds = np.divide(np.multiply(accuracy, float(k - 1)), np.subtract(1.0, accuracy))
+    weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
+    counts = vote_counts(answers, weight[answers.annotator])
+    return clamp_gold(to_ppb(np.divide(counts, row_sum(counts)[:, None])), gold)
+
+
+def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatArray:
+    """``counts[w, k, l]``: expected number of times annotator ``w`` answered ``l`` on
+    items whose true class is ``k``, under the posteriors.
+
+    The sums are exact integers (posteriors are integer parts per billion, summed by
+    :func:`exact_bincount` over chunks of at most 2**23 rows), so neither the row order nor
+    the chunking can change them.
+    """
+    k = answers.n_classes
+    cells = answers.n_annotators * k
+    columns = np.ascontiguousarray(probas_ppb.T, dtype=np.float64)  # integers, exact
+    totals = np.zeros((k, cells), dtype=np.int64)
+    step = min(max(ROW_CHUNK, 8 * cells), 1 << 22)
+    for start in range(0, len(answers), step):
+        stop = start + step
+        keys = answers.key[start:stop]
+        block = columns.take(answers.item[start:stop], axis=1)
+        for true_class in range(k):
+            totals[true_class] += exact_bincount(keys, block[true_class], cells)
+    counts = from_ppb(totals.reshape(k, answers.n_annotators, k))
+    out: FloatArray = np.ascontiguousarray(counts.transpose(1, 0, 2))
+    return out
+
+
+def class_prior(probas_ppb: IntArray, pseudocount: float = 1.0) -> FloatArray:
+    """Class frequencies from the posteriors, with ``pseudocount`` items added per class."""
+    n_items, k = probas_ppb.shape
+    totals = probas_ppb.sum(axis=0, dtype=np.int64).astype(np.float64)  # integer sum: exact
+    prior: FloatArray = (totals / float(PPB) + pseudocount) / (float(n_items) + k * pseudocount)
+    return prior
+
+
+def confusion_e_step(
+    answers: Answers, log_confusion: FloatArray, log_prior: FloatArray, gold: IntArray
+) -> IntArray:
+    """Posteriors ``P(true class | answers)`` under per-annotator confusion matrices.
+
+    ``log_confusion[w, k, l]`` is ``log P(annotator w answers l | true class k)``; each
+    item's log-posterior is the prior plus the sum over its answers, added in canonical
+    row order by ``np.bincount`` (a sequential loop) over chunks that never split an item.
+    """
+    k = answers.n_classes
+    table = np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1))
+    probas = np.empty((answers.n_items, k), dtype=np.int64)
+    for row_start, row_stop, item_start, item_stop in answers.item_chunks:
+        local = answers.item[row_start:row_stop] - item_start
+        keys = answers.key[row_start:row_stop]
+        log_post = np.empty((item_stop - item_start, k), dtype=np.float64)
+        for true_class in range(k):
+            sums = np.bincount(
+                local, weights=table[true_class].take(keys), minlength=item_stop - item_start
+            )
+            log_post[:, true_class] = sums + log_prior[true_class]
+        probas[item_start:item_stop] = softmax_ppb(log_post)
+    return clamp_gold(probas, gold)
+
+
+def check_iterations(n_iter: int) -> int:
+    """Iteration counts are fixed (never a convergence test), so they must be sane."""
+    if not isinstance(n_iter, int) or n_iter < 0 or n_iter > 10_000:
+        raise InvalidParameterError(f"n_iter must be an int in [0, 10000], got {n_iter!r}")
+    return n_iter

@@ -1,0 +1,24 @@
+"""Errors raised by the consensus engine.
+
+Every error is a :class:`ConsensusError`, itself a :class:`ValueError`: the engine only ever
+fails because its input (answers, gold, task parameters) is unusable, and callers such as a
+validator node want one exception type to catch and report per task.
+"""
+
+from __future__ import annotations
+
+
+class ConsensusError(ValueError):
+    """Base class of every error the consensus engine raises."""
+
+
+class InvalidAnswersError(ConsensusError):
+    """The answers cannot be aggregated (empty, mismatched lengths, unknown class, ...)."""
+
+
+class InvalidParameterError(ConsensusError):
+    """An estimator or task parameter is out of its valid range."""
+
+
+class NotFittedError(ConsensusError):
+    """A fitted attribute was read before :meth:`fit` was called."""

@@ -1,0 +1,23 @@
+"""Majority vote: the consensus is the class most annotators chose.
+
+Tie rule: among classes with the most votes, the one whose id sorts first (Python string
+order) wins. The rule is arbitrary but fixed, which is what a protocol needs; the reported
+confidence of a tied item is the tied share (e.g. 0.5), so a confidence threshold above it
+keeps tied items from paying anyone.
+"""
+
+from __future__ import annotations
+
+from node.consensus.answers import Answers
+from node.consensus.base import CategoricalEstimator, IntArray, clamp_gold, vote_counts
+from node.consensus.numerics import row_sum, to_ppb
+
+
+class MajorityVote(CategoricalEstimator):
+    """Unweighted vote; posteriors are the vote shares (gold items clamped)."""
+
+    algorithm = "mv@1"
+
+    def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
+        counts = vote_counts(answers)
+        return clamp_gold(to_ppb(counts / row_sum(counts)[:, None]), gold)

@@ -1,0 +1,177 @@
+"""Bit-reproducible numerics: the arithmetic every validator must agree on to the last bit.
+
+Validators run on different CPUs, operating systems and library builds, yet must produce the
+same payout root. Plain numpy is not enough for that: ``np.exp``/``np.log`` dispatch to
+SIMD kernels (AVX2, AVX-512, NEON) or to the C library, and those differ in the last unit
+of precision; BLAS (``@``, ``np.dot``) picks kernels and thread splits per machine; and a
+compiler may fuse ``a * b + c`` into one FMA on some architectures. So the engine keeps to
+this rule:
+
+* only IEEE-754 basic operations (``+ - * /``, comparisons, ``rint``, ``ldexp``, ``frexp``),
+  each a separate numpy ufunc call (an operator on arrays is one such call): they are
+  correctly rounded on every conforming platform, and separate calls cannot be fused;
+* :func:`det_exp` and :func:`det_log` are evaluated from those operations with fixed
+  polynomials, never from libm or SIMD transcendental kernels;
+* sums are taken in a fixed order (:func:`row_sum` adds columns left to right) or exactly
+  (:func:`exact_bincount` sums integers, whose result does not depend on order at all);
+* probabilities are rounded to integer parts per billion (:data:`PPB`) before anything
+  uses them, so the estimators' state between iterations is a set of integers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.errors import ConsensusError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+PPB = 1_000_000_000
+"""Fixed-point scale of probabilities: one unit is 1e-9."""
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits zero: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_INV_LN2 = 1.44269504088896338700e00
+_SQRT_HALF = 0.70710678118654757274
+_EXP_P = (  # fdlibm e_exp.c P1..P5
+    1.66666666666666019037e-01,
+    -2.77777777770155933842e-03,
+    6.61375632143793436117e-05,
+    -1.65339022054652515390e-06,
+    4.13813679705723846039e-08,
+)
+_LOG_TERMS = 12  # atanh series to s**23 on |s| <= 0.1716: truncation error < 1e-18
+NEGLIGIBLE_LOG = -30.0
+"""Log-weights this far below a row's maximum count as exactly zero (see softmax_ppb)."""
+_CHUNK = 1 << 15  # elements per elementwise pass: temporaries stay in cache
+_EXACT_CHUNK = 1 << 23  # rows per float64 partial sum of PPB weights: stays below 2**53
+
+
+def det_exp(x: npt.ArrayLike) -> FloatArray:
+    """``exp(x)`` from basic operations only, identical on every IEEE-754 platform.
+
+    The algorithm is fdlibm's ``e_exp.c`` (the one most C libraries descend from): reduce
+    ``x = k ln2 + r`` with ``|r| <= ln2/2`` (Cody-Waite, ``k * _LN2_HI`` exact), approximate
+    ``exp(r) = 1 + r + r c / (2 - c)`` with its degree-5 minimax polynomial in ``r^2``, and
+    scale by ``2**k`` exactly; the error is below one unit in the last place.
+
+    Arguments are clamped to ``[-700, 700]`` so that no result is subnormal (some
+    environments flush subnormals to zero, which would break reproducibility) or infinite;
+    the engine only exponentiates log-probabilities shifted to be ``<= 0``, where the clamp
+    changes nothing that survives rounding to :data:`PPB`.
+    """
+    arg = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(arg)
+    flat_in, flat_out = arg.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_in.size, _CHUNK):  # cache-sized pieces; elementwise, so
+        stop = start + _CHUNK  # chunking cannot change any result
+        flat_out[start:stop] = _exp_kernel(flat_in[start:stop])
+    return out
+
+
+def _exp_kernel(x: FloatArray) -> FloatArray:
+    arg = np.clip(x, -700.0, 700.0)
+    k = np.rint(arg * _INV_LN2)
+    r = (arg - k * _LN2_HI) - k * _LN2_LO
+    t = r * r
+    poly = np.full_like(t, _EXP_P[4])
+    for coefficient in _EXP_P[3::-1]:
+        poly = poly * t + coefficient
+    c = r - t * poly
+    y = (r * c) / (2.0 - c) + r + 1.0
+    return np.ldexp(y, k.astype(np.int32))
+
+
+def det_log(x: npt.ArrayLike) -> FloatArray:
+    """Natural logarithm from basic operations only; ``x`` must be positive and finite."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.size and not (np.all(arr > 0.0) and np.all(np.isfinite(arr))):
+        raise ConsensusError("det_log needs positive finite arguments")
+    mantissa, exponent = np.frexp(arr)
+    low = mantissa < _SQRT_HALF
+    mantissa = np.where(low, np.multiply(mantissa, 2.0), mantissa)
+    exponent = np.where(low, exponent - 1, exponent).astype(np.float64)
+    s = np.divide(np.subtract(mantissa, 1.0), np.add(mantissa, 1.0))
+    s2 = np.multiply(s, s)
+    series = np.full_like(s, 1.0 / (2 * _LOG_TERMS - 1))
+    for n in range(_LOG_TERMS - 2, -1, -1):
+        series = np.add(np.multiply(series, s2), 1.0 / (2 * n + 1))
+    log_mantissa = np.multiply(np.multiply(s, series), 2.0)
+    return np.add(
+        np.multiply(exponent, _LN2_HI), np.add(np.multiply(exponent, _LN2_LO), log_mantissa)
+    )
+
+
+def row_sum(matrix: FloatArray) -> FloatArray:
+    """Sum over the last axis, adding columns strictly left to right."""
+    total = np.array(matrix[..., 0], dtype=np.float64, copy=True)
+    for column in range(1, matrix.shape[-1]):
+        total = np.add(total, matrix[..., column])
+    return total
+
+
+def row_max(matrix: FloatArray) -> FloatArray:
+    """Maximum over the last axis (exact in any order; columnwise because it is faster)."""
+    top = np.array(matrix[..., 0], dtype=np.float64, copy=True)
+    for column in range(1, matrix.shape[-1]):
+        np.maximum(top, matrix[..., column], out=top)
+    return top
+
+
+def to_ppb(probabilities: FloatArray) -> IntArray:
+    """Round probabilities to integer parts per billion (ties to even, exact)."""
+    return np.rint(np.multiply(probabilities, float(PPB))).astype(np.int64)
+
+
+def from_ppb(ppb: IntArray) -> FloatArray:
+    """The float64 value of a parts-per-billion integer (one correctly rounded division)."""
+    return np.divide(ppb.astype(np.float64), float(PPB))
+
+
+def softmax_ppb(log_weights: FloatArray) -> IntArray:
+    """Normalize rows of log-weights to probabilities in parts per billion.
+
+    Rows are shifted by their maximum, so the largest term is exactly one and nothing
+    overflows. Terms more than :data:`NEGLIGIBLE_LOG` below the maximum count as zero: each
+    is below 1e-13, far under the half-unit (5e-10) it would take to move a rounded result
+    of a row with few classes, and the cut is part of the definition, so it is the same
+    everywhere.
+    """
+    shifted = log_weights - row_max(log_weights)[..., None]
+    weights = np.where(shifted > NEGLIGIBLE_LOG, det_exp(shifted), 0.0)
+    return to_ppb(weights / row_sum(weights)[..., None])
+
+
+def log_softmax(logits: FloatArray) -> FloatArray:
+    """Row-wise ``log(softmax(logits))`` with deterministic exp/log and a fixed sum order."""
+    top = row_max(logits)[..., None]
+    shifted = np.subtract(logits, top)
+    return np.subtract(shifted, det_log(row_sum(det_exp(shifted)))[..., None])
+
+
+def argmax_lowest(values: IntArray) -> IntArray:
+    """Row-wise argmax; ties go to the lowest column (the first class in sorted order)."""
+    out: IntArray = np.argmax(values, axis=-1).astype(np.int64)
+    return out
+
+
+def exact_bincount(keys: IntArray, weights: npt.NDArray[np.generic], length: int) -> IntArray:
+    """``np.bincount(keys, weights)`` for integer-valued weights in ``[0, PPB]``, exactly.
+
+    float64 adds integers exactly while partial sums stay below 2**53, which holds for
+    chunks of up to 2**23 rows of weights up to 1e9; chunk results are then added as
+    int64. The result is therefore the exact integer sum, whatever the row order.
+    """
+    total = np.zeros(length, dtype=np.int64)
+    for start in range(0, len(keys), _EXACT_CHUNK):
+        stop = start + _EXACT_CHUNK
+        part = np.bincount(keys[start:stop], weights=weights[start:stop], minlength=length)
+        total += part.astype(np.int64)
+    return total
+
+
+def count_keys(keys: IntArray, length: int) -> IntArray:
+    """Occurrences of each key in ``range(length)`` (integer arithmetic, exact)."""
+    return np.bincount(keys, minlength=length).astype(np.int64)
