@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from node.api.gateway import gateway_router
 from node.store.base import ContentStore
+from node.store.errors import BlockNotFoundError
 
 PROBE = "/ipfs/bafkqaaa?format=raw"
 """The trustless gateway spec's probe: the empty identity CID."""
@@ -33,7 +34,8 @@ def gateway_app(store: ContentStore) -> FastAPI:
 
 
 class TamperingGateway:
-    """A peer that serves every block it holds with one byte flipped, counting requests.
+    """A peer that serves every block it holds with one byte flipped, counting requests
+    for blocks (not the readiness probe).
 
     It answers like an honest gateway (status, content type), so only hashing the bytes
     can tell it apart, which is the point of the tests that use it.
@@ -47,11 +49,14 @@ class TamperingGateway:
         self.app.add_api_route("/ipfs/{cid}", self._serve, methods=["GET"])
 
     def _serve(self, cid: str) -> Response:
+        if cid == "bafkqaaa":  # answer the probe honestly (and uncounted): the server is up
+            return Response(b"", media_type="application/vnd.ipld.raw")
         with self._lock:
             self.requests += 1
-        if cid == "bafkqaaa":  # answer the probe honestly so the server counts as up
-            return Response(b"", media_type="application/vnd.ipld.raw")
-        block = bytearray(self.store.get_block(cid))
+        try:
+            block = bytearray(self.store.get_block(cid))
+        except BlockNotFoundError:
+            return Response(b"not found\n", status_code=404, media_type="text/plain")
         if block:
             block[len(block) // 2] ^= 0xFF
         else:
