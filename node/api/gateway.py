@@ -14,7 +14,8 @@ the responses follow the spec (specs.ipfs.tech/http-gateways/trustless-gateway):
   ``application/json`` when it looks like a JSON document (every protocol document is) and
   ``application/octet-stream`` otherwise (never ``text/html``), up to ``max_file_size``;
 * 400 for a malformed CID or an unknown ``format``, 404 for a block the store does not
-  hold, 304 for a matching ``If-None-Match``. The empty identity CID ``bafkqaaa`` answers
+  hold, 304 for a matching ``If-None-Match``, 500 for a block corrupt on our disk and 503
+  for an unreachable backend (their details are logged, not sent: they name local paths). The empty identity CID ``bafkqaaa`` answers
   200 with no bytes, the spec's probe that this is a trustless gateway.
 
 The router only maps HTTP to :class:`~node.store.base.ContentStore` calls. Give it the
@@ -23,6 +24,7 @@ node's *local* store: a gateway that fetched from peers on a miss could loop bet
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -38,6 +40,8 @@ from node.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
+
+log = logging.getLogger(__name__)
 
 RAW_MEDIA_TYPE = "application/vnd.ipld.raw"
 CAR_MEDIA_TYPE = "application/vnd.ipld.car"
@@ -180,7 +184,12 @@ def gateway_router(store: ContentStore, *, max_file_size: int = DEFAULT_MAX_FILE
         except _GatewayError as exc:
             return _error(request, exc.status, str(exc))
         except StoreError as exc:
-            return _error(request, _status_of(exc), str(exc))
+            status = _status_of(exc)
+            if status < 500:
+                return _error(request, status, str(exc))
+            # Details (paths in the data directory, backend addresses) stay in the log.
+            log.error("gateway could not serve %s: %s", cid, exc)
+            return _error(request, status, f"this node cannot serve {cid} right now")
 
     return router
 

@@ -150,7 +150,9 @@ def test_corrupt_local_block_is_a_server_error_not_bad_bytes(
     cid = store.put(content)
     store.path_for(cid).write_bytes(content.replace(b"7", b"8"))
     try:
-        assert http.get(f"/ipfs/{cid}?format=raw").status_code == 500
+        raw = http.get(f"/ipfs/{cid}?format=raw")
+        assert raw.status_code == 500
+        assert str(store.root) not in raw.text  # no data-directory paths leak to peers
         assert http.get(f"/ipfs/{cid}").status_code == 500
     finally:
         store.put(content)  # repair for other tests sharing the module's node
