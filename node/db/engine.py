@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -172,9 +173,13 @@ class Database:
         On SQLite it starts with ``BEGIN IMMEDIATE``; the commit is durable (see the module
         docstring) before the block returns, so callers may acknowledge after it.
         """
-        engine = self.engine.execution_options(**{_WRITE_OPTION: True})
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @cached_property
+    def _write_engine(self) -> Engine:
+        # Same pool, different execution option: the SQLite "begin" hook sees it.
+        return self.engine.execution_options(**{_WRITE_OPTION: True})
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or before a test deletes the file)."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, func, select
@@ -49,26 +52,26 @@ def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
         yield database
 
 
-def make_sync(w3: Web3, db: Database, deployment: Deployment, **config: int) -> EventSync:
+def make_sync(w3: Web3, db: Database, deployment: Deployment, **config: float) -> EventSync:
     mirror = ChainMirror(deployment.chain_id)
-    settings = {"confirmations": 0, **config}
+    settings: dict[str, Any] = {"confirmations": 0, **config}
     return EventSync(
         w3, db, deployment, mirror, on_rewind=mirror.rewind, config=SyncConfig(**settings)
     )
 
 
-def chain_logs(w3: Web3, deployment: Deployment, to_block: int | str = "latest") -> list[str]:
+def chain_logs(w3: Web3, deployment: Deployment, to_block: int | None = None) -> list[str]:
     """(block hash, log index) keys of every log the two contracts emitted."""
-    logs = w3.eth.get_logs(
-        {"fromBlock": 0, "toBlock": to_block, "address": [deployment.market, deployment.staking]}
-    )
+    addresses = [deployment.market, deployment.staking]
+    logs = w3.eth.get_logs({"fromBlock": 0, "toBlock": to_block or "latest", "address": addresses})
     return sorted(f"0x{bytes(e['blockHash']).hex()}:{e['logIndex']}" for e in logs)
 
 
 def journal(db: Database) -> list[str]:
     with db.session() as session:
-        rows = session.exec(select(ChainEventRecord)).all()
-    return sorted(f"{r.block_hash}:{r.log_index}" for r in rows)
+        return sorted(
+            f"{r.block_hash}:{r.log_index}" for r in session.exec(select(ChainEventRecord))
+        )
 
 
 @dataclass
@@ -266,6 +269,27 @@ def test_confirmations_hold_back_the_newest_blocks(
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert sync.sync_once().last_block == head
     assert journal(sqlite_db) == chain_logs(w3, deployment, head)
+
+
+def test_background_run_follows_the_head_until_stopped(
+    w3: Web3, contracts: Contracts, deployment: Deployment, actors: Actors, sqlite_db: Database
+) -> None:
+    sync = make_sync(w3, sqlite_db, deployment, poll_interval=0.05)
+    stop = threading.Event()
+    worker = threading.Thread(target=sync.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        task_id = create_plain_task(w3, contracts, actors, "bafkreilive")
+        deadline = time.monotonic() + 20
+        while sync.last_block() < w3.eth.block_number and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    with sqlite_db.session() as session:
+        task = session.get(Task, (deployment.chain_id, task_id))
+        assert task is not None and task.manifest_cid == "bafkreilive"
 
 
 def create_plain_task(w3: Web3, contracts: Contracts, actors: Actors, manifest: str) -> int:
