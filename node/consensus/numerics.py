@@ -172,6 +172,14 @@ def exact_bincount(keys: IntArray, weights: npt.NDArray[np.generic], length: int
     return total
 
 
+def sequential_sum(values: FloatArray) -> float:
+    """Sum of a 1-d array added strictly in order (``np.sum`` uses pairwise blocks whose
+    shape is an implementation detail; ``np.bincount`` is a plain loop)."""
+    if len(values) == 0:
+        return 0.0
+    return float(np.bincount(np.zeros(len(values), dtype=np.int64), weights=values)[0])
+
+
 def count_keys(keys: IntArray, length: int) -> IntArray:
     """Occurrences of each key in ``range(length)`` (integer arithmetic, exact)."""
     return np.bincount(keys, minlength=length).astype(np.int64)

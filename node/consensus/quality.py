@@ -1,0 +1,121 @@
+"""Per-annotator quality report and Krippendorff's alpha for a categorical task.
+
+Everything here is computed from integers (answer counts and posteriors in parts per
+billion) and published as integers or ppb fixed-point, so the report is part of the
+byte-identical result every validator produces.
+
+Per annotator:
+
+* ``accuracy``: estimated probability that an answer is right, the mean posterior of the
+  chosen class over the annotator's answers (gold items count with their gold truth);
+* ``skill``: the same, chance-corrected (Cohen's kappa against the posterior): ``(p_o -
+  p_e) / (1 - p_e)`` where ``p_e`` is the agreement expected from the annotator's own
+  answer frequencies. An annotator who always answers the majority class of a skewed task
+  has high accuracy but zero skill, which is why rewards also floor on skill;
+* ``agreement``: share of answers equal to the consensus class;
+* ``confusion``: counts of (consensus class, answered class) over the annotator's items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.answers import Answers
+from node.consensus.base import vote_counts
+from node.consensus.numerics import PPB, argmax_lowest, count_keys, exact_bincount
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotatorQuality:
+    """Quality figures per annotator, aligned with ``answers.annotators``."""
+
+    labels: IntArray
+    agreeing: IntArray
+    accuracy_ppb: IntArray
+    skill_ppb: IntArray
+    confusion: IntArray  # [annotator, consensus class, answered class]
+
+    @property
+    def agreement_ppb(self) -> IntArray:
+        out: IntArray = (self.agreeing * PPB) // np.maximum(self.labels, 1)
+        return out
+
+
+def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQuality:
+    """Quality of every annotator under the posteriors ``probas_ppb`` (items x classes)."""
+    k, w = answers.n_classes, answers.n_annotators
+    labels = count_keys(answers.annotator, w)
+    consensus = argmax_lowest(probas_ppb)
+    chosen_ppb = probas_ppb[answers.item, answers.label]
+    right_ppb = exact_bincount(answers.annotator, chosen_ppb.astype(np.float64), w)
+    agreeing = count_keys(answers.annotator[consensus[answers.item] == answers.label], w)
+    confusion = count_keys(
+        (answers.annotator * k + consensus[answers.item]) * k + answers.label, w * k * k
+    ).reshape(w, k, k)
+    # Expected agreement: sum_c (answers of class c) * (posterior mass of class c on the
+    # annotator's items), exact integers.
+    class_mass = np.zeros((w, k), dtype=np.int64)
+    columns = np.ascontiguousarray(probas_ppb.T, dtype=np.float64)
+    for true_class in range(k):
+        class_mass[:, true_class] = exact_bincount(
+            answers.annotator, columns[true_class].take(answers.item), w
+        )
+    answered = count_keys(answers.key, w * k).reshape(w, k)
+    accuracy = np.zeros(w, dtype=np.int64)
+    skill = np.zeros(w, dtype=np.int64)
+    for a in range(w):  # per annotator (not per answer): exact rational arithmetic
+        n = int(labels[a])
+        observed = Fraction(int(right_ppb[a]), n * PPB)
+        expected = Fraction(
+            sum(int(answered[a, c]) * int(class_mass[a, c]) for c in range(k)), n * n * PPB
+        )
+        accuracy[a] = round(observed * PPB)
+        skill[a] = round((observed - expected) / (1 - expected) * PPB) if expected < 1 else 0
+    return AnnotatorQuality(
+        labels=labels,
+        agreeing=agreeing,
+        accuracy_ppb=accuracy,
+        skill_ppb=skill,
+        confusion=confusion,
+    )
+
+
+def krippendorff_alpha_nominal(answers: Answers) -> Fraction | None:
+    """Krippendorff's alpha (nominal metric) of the answers, as an exact fraction.
+
+    Items with fewer than two answers are not pairable and are left out, as the
+    definition says. With ``n_ic`` answers of class ``c`` on item ``i`` and
+    ``m_i = sum_c n_ic``, the observed disagreement is ``sum_i (m_i^2 - sum_c n_ic^2) /
+    (m_i - 1)`` and the expected one ``(n^2 - sum_c n_c^2) / (n - 1)``. Returns ``None``
+    when there is no variation to measure (fewer than two pairable values, or all values
+    equal), where alpha is undefined.
+    """
+    counts = vote_counts(answers).astype(np.int64)
+    per_item = counts.sum(axis=1)
+    pairable = per_item >= 2
+    counts, per_item = counts[pairable], per_item[pairable]
+    if len(per_item) == 0:
+        return None
+    squares = (counts * counts).sum(axis=1)
+    disagreement_terms = per_item * per_item - squares
+    observed = Fraction(0)
+    for m in np.unique(per_item):
+        total = int(disagreement_terms[per_item == m].sum())
+        observed += Fraction(total, int(m) - 1)
+    marginals = counts.sum(axis=0)
+    n = int(marginals.sum())
+    spread = n * n - int((marginals * marginals).sum())
+    if n < 2 or spread == 0:
+        return None
+    return 1 - (n - 1) * observed / spread
+
+
+def fraction_ppb(value: Fraction) -> int:
+    """A fraction in parts per billion, rounded half to even (exact)."""
+    return round(value * PPB)

@@ -1,0 +1,55 @@
+"""Algorithm ids, as a task names them on chain (``name@version``), and their estimators.
+
+The version is part of the id because a validator must run exactly the computation the
+task was created with: any change to an estimator's output, however small, is a new
+version, and old versions stay available for old tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from node.consensus.base import CategoricalEstimator
+from node.consensus.dawid_skene import DawidSkene
+from node.consensus.errors import InvalidParameterError
+from node.consensus.majority_vote import MajorityVote
+from node.consensus.median import Median
+from node.consensus.numeric_base import NumericEstimator
+from node.consensus.one_coin import OneCoinDawidSkene
+from node.consensus.regularized_ds import RegularizedDawidSkene
+from node.consensus.robust_mean import RobustMean
+
+DEFAULT_ALGORITHM = RegularizedDawidSkene.algorithm
+"""Chosen by measurement on the benchmark data sets; see BENCHMARKS.md "Consensus"."""
+
+DEFAULT_NUMERIC_ALGORITHM = RobustMean.algorithm
+
+CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
+    MajorityVote.algorithm: MajorityVote,
+    DawidSkene.algorithm: DawidSkene,
+    OneCoinDawidSkene.algorithm: OneCoinDawidSkene,
+    RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
+}
+
+NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
+    Median.algorithm: Median,
+    RobustMean.algorithm: RobustMean,
+}
+
+
+def categorical_estimator(algorithm: str = DEFAULT_ALGORITHM) -> CategoricalEstimator:
+    """A fresh estimator for a categorical algorithm id."""
+    try:
+        return CATEGORICAL[algorithm]()
+    except KeyError as exc:
+        known = ", ".join(sorted(CATEGORICAL))
+        raise InvalidParameterError(f"unknown algorithm {algorithm!r} (known: {known})") from exc
+
+
+def numeric_estimator(algorithm: str = DEFAULT_NUMERIC_ALGORITHM) -> NumericEstimator:
+    """A fresh estimator for a numeric algorithm id."""
+    try:
+        return NUMERIC[algorithm]()
+    except KeyError as exc:
+        known = ", ".join(sorted(NUMERIC))
+        raise InvalidParameterError(f"unknown algorithm {algorithm!r} (known: {known})") from exc

@@ -1,0 +1,133 @@
+"""The result of one task: its canonical document (``labelnet/result@1``), the document's
+CID, and the payout Merkle tree whose root validators attest.
+
+Everything a validator attests is derived here from integers and fixed-point strings, so
+two honest validators produce the same bytes, hence the same CID and the same root:
+confidences and quality figures are nine-decimal strings of parts-per-billion integers,
+token amounts are decimal strings of Python ints, every list is sorted by id.
+
+Payout tree: one leaf per annotator with a positive payout (OpenZeppelin standard leaf of
+``(address, uint256)``, :mod:`node.consensus.merkle`). The requester has no leaf: the
+contract refunds ``reward_pool - total_payout`` by itself. When nobody earns anything
+there are no leaves and the attested root is 32 zero bytes (nothing can be claimed
+against it, since the total is zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from node.consensus.answers import Answers
+from node.consensus.base import CategoricalEstimator, IntArray
+from node.consensus.merkle import MerkleTreeError, PayoutTree
+from node.consensus.quality import fraction_ppb
+from node.consensus.rewards import RewardParams, Rewards, ppb_text
+from node.content.canonical import canonical_json
+from node.content.cid import compute_cid
+
+SCHEMA = "labelnet/result@1"
+EMPTY_ROOT = bytes(32)
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    """Payout leaves (checksummed account, amount), their tree (if any) and its root."""
+
+    leaves: tuple[tuple[str, int], ...]
+    tree: PayoutTree | None
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root if self.tree is not None else EMPTY_ROOT
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _, amount in self.leaves)
+
+    def proof(self, account: str) -> list[bytes]:
+        """Merkle proof of ``account``'s leaf (raises if it has none)."""
+        if self.tree is None:
+            raise MerkleTreeError(f"account {account} has no leaf: nobody is paid")
+        return self.tree.proof(account)
+
+
+def payout_result(annotators: tuple[str, ...], payouts: tuple[int, ...]) -> PayoutResult:
+    """The payout tree over every annotator with a positive payout."""
+    leaves = tuple(
+        (to_checksum_address(account), amount)
+        for account, amount in zip(annotators, payouts, strict=True)
+        if amount > 0
+    )
+    return PayoutResult(leaves=leaves, tree=PayoutTree.build(leaves) if leaves else None)
+
+
+def categorical_document(
+    *,
+    task_id: int,
+    estimator: CategoricalEstimator,
+    answers: Answers,
+    gold_codes: IntArray,
+    params: RewardParams,
+    rewards: Rewards,
+    alpha: Fraction | None,
+    payouts: PayoutResult,
+) -> dict[str, Any]:
+    """The ``labelnet/result@1`` document of a categorical task."""
+    probas = estimator.probas_ppb_
+    consensus = estimator.label_codes_
+    classes = answers.classes
+    quality = rewards.quality
+    items = [
+        {
+            "item": item,
+            "value": classes[int(consensus[i])],
+            "confidence": ppb_text(int(probas[i, consensus[i]])),
+            "confident": bool(rewards.confident[i]),
+            "gold": bool(gold_codes[i] >= 0),
+        }
+        for i, item in enumerate(answers.items)
+    ]
+    annotators = [
+        {
+            "account": to_checksum_address(account),
+            "labels": int(quality.labels[a]),
+            "accepted": int(rewards.accepted[a]),
+            "eligible": bool(rewards.eligible[a]),
+            "accuracy": ppb_text(int(quality.accuracy_ppb[a])),
+            "skill": ppb_text(int(quality.skill_ppb[a])),
+            "agreement": ppb_text(int(quality.agreement_ppb[a])),
+            "confusion": quality.confusion[a].tolist(),
+            "payout": str(rewards.payouts[a]),
+        }
+        for a, account in enumerate(answers.annotators)
+    ]
+    return {
+        "schema": SCHEMA,
+        "task": task_id,
+        "kind": "categorical",
+        "algorithm": {"id": estimator.algorithm, "params": estimator.params()},
+        "classes": list(classes),
+        "parameters": params.document(),
+        "answers": {
+            "count": len(answers),
+            "dropped_conflicts": answers.dropped_conflicts,
+            "gold_items": int((gold_codes >= 0).sum()),
+        },
+        "items": items,
+        "annotators": annotators,
+        "krippendorff_alpha": None if alpha is None else ppb_text(fraction_ppb(alpha)),
+        "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
+        "total_payout": str(payouts.total),
+        "refund": str(rewards.refund),
+        "payout_root": "0x" + payouts.root.hex(),
+    }
+
+
+def encode_document(document: dict[str, Any]) -> tuple[bytes, str]:
+    """Canonical bytes of a result document and their CID."""
+    data = canonical_json(document)
+    return data, compute_cid(data)
