@@ -42,14 +42,19 @@ def jsipfs_binary() -> Path:
     return JSIPFS
 
 
-def _offline_config(config_path: Path) -> None:
-    config = json.loads(config_path.read_text())
-    config["Addresses"].update(
-        {"API": "/ip4/127.0.0.1/tcp/0", "Gateway": "", "RPC": "", "Swarm": [], "Delegates": []}
-    )
-    config["Bootstrap"] = []
-    config["Discovery"] = {"MDNS": {"Enabled": False}, "webRTCStar": {"Enabled": False}}
-    config_path.write_text(json.dumps(config))
+OFFLINE_CONFIG = {
+    "Addresses": {
+        "API": "/ip4/127.0.0.1/tcp/0",
+        "Gateway": "",
+        "RPC": "",
+        "Swarm": [],
+        "Delegates": [],
+    },
+    "Bootstrap": [],
+    "Discovery": {"MDNS": {"Enabled": False}, "webRTCStar": {"Enabled": False}},
+}
+"""Merged into the default config when the daemon creates its repo: API on any free
+loopback port, no gateway, no swarm listeners, no peers to dial or ask."""
 
 
 def _pump(stream: object, lines: queue.Queue[str | None]) -> None:
@@ -61,7 +66,7 @@ def _pump(stream: object, lines: queue.Queue[str | None]) -> None:
 
 @contextmanager
 def jsipfs_daemon(repo: Path, *, startup_timeout: float = 60.0) -> Iterator[str]:
-    """Init a js-ipfs repo in ``repo``, run its daemon offline, yield the API multiaddr."""
+    """Run a js-ipfs daemon offline with a new repo at ``repo``; yield its API multiaddr."""
     binary = jsipfs_binary()
     env = {
         **os.environ,
@@ -69,19 +74,19 @@ def jsipfs_daemon(repo: Path, *, startup_timeout: float = 60.0) -> Iterator[str]
         # The CLI's shebang runs `node` from PATH; js-ipfs needs Node 22's built-ins.
         "PATH": f"{node22_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    init = subprocess.run(
-        [str(binary), "init", "--empty-repo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=startup_timeout,
-        check=False,
-    )
-    if init.returncode != 0:
-        pytest.fail(f"jsipfs init failed:\n{init.stdout}{init.stderr}", pytrace=False)
-    _offline_config(repo / "config")
+    config = repo.parent / f"{repo.name}-config.json"
+    config.write_text(json.dumps(OFFLINE_CONFIG))
+    # One process: the daemon creates the repo with that config, then serves (an extra
+    # `jsipfs init` would load js-ipfs twice, which costs seconds).
     daemon = subprocess.Popen(
-        [str(binary), "daemon", "--offline", "--enable-preload=false"],
+        [
+            str(binary),
+            "daemon",
+            "--offline",
+            "--enable-preload=false",
+            "--init-config",
+            str(config),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
