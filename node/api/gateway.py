@@ -15,8 +15,9 @@ the responses follow the spec (specs.ipfs.tech/http-gateways/trustless-gateway):
   ``application/octet-stream`` otherwise (never ``text/html``), up to ``max_file_size``;
 * 400 for a malformed CID or an unknown ``format``, 404 for a block the store does not
   hold, 304 for a matching ``If-None-Match``, 500 for a block corrupt on our disk and 503
-  for an unreachable backend (their details are logged, not sent: they name local paths). The empty identity CID ``bafkqaaa`` answers
-  200 with no bytes, the spec's probe that this is a trustless gateway.
+  for an unreachable backend (their details are logged, not sent: they name local paths).
+  The empty identity CID ``bafkqaaa`` answers 200 with no bytes, the spec's probe that
+  this is a trustless gateway.
 
 The router only maps HTTP to :class:`~node.store.base.ContentStore` calls. Give it the
 node's *local* store: a gateway that fetched from peers on a miss could loop between nodes.
