@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.abi import event_abi_to_log_topic
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from web3 import Web3
 from web3.contract import Contract
@@ -281,12 +282,15 @@ class EventSync:
         """Rewind if the cursor's block is no longer canonical; returns the new cursor."""
         with self.db.session() as session:
             cursor = self._cursors(session).get()
-            if cursor is None or cursor.block_hash is None:
-                return None
-            if self._hash_at(cursor.last_block) == cursor.block_hash:
-                return None
-            checkpoints = self._cursors(session).checkpoints(at_most=cursor.last_block)
-            last_block = cursor.last_block
+        # RPCs happen outside any database transaction (a long-open SQLite read would hold
+        # back WAL checkpoints).
+        if cursor is None or cursor.block_hash is None:
+            return None
+        if self._hash_at(cursor.last_block) == cursor.block_hash:
+            return None
+        last_block = cursor.last_block
+        with self.db.session() as session:
+            checkpoints = self._cursors(session).checkpoints(at_most=last_block)
         target: int | None = None
         for checkpoint in checkpoints:
             if self._hash_at(checkpoint.block_number) == checkpoint.block_hash:
@@ -313,8 +317,9 @@ class EventSync:
     def run(self, stop: threading.Event) -> None:
         """Sync until ``stop`` is set, polling every ``poll_interval`` seconds.
 
-        RPC failures are retried with exponential backoff (the node keeps serving from what
-        it has); a reorganisation deeper than ``reorg_depth`` is not, and propagates.
+        RPC failures and lost database connections are retried with exponential backoff
+        (the node keeps serving from what it has); a reorganisation deeper than
+        ``reorg_depth`` is not, and neither is any other error (a bug): both propagate.
         """
         delay = self.config.poll_interval
         while not stop.is_set():
@@ -322,7 +327,7 @@ class EventSync:
                 self.sync_once()
             except SyncError:
                 raise
-            except ChainError as exc:
+            except (ChainError, OperationalError) as exc:
                 log.warning("event sync failed, retrying in %.1fs: %s", delay, exc)
                 stop.wait(delay)
                 delay = min(delay * 2, 60.0)

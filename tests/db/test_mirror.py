@@ -222,6 +222,7 @@ def test_rewind_rebuilds_from_canonical_events_and_keeps_local_data(db: Database
         assert LabelRepository(session).count_for(CHAIN, 2, ME) == 1  # labels are kept
         task = session.get(Task, (CHAIN, 1))
         assert task is not None and task.status is TaskStatus.OPEN and task.created_block == 10
+        assert (task.validator_fee, task.reward_pool) == (2**65, 2 * 10**18)  # replayed exactly
         (mine,) = CommitmentRepository(session).for_task(CHAIN, 1)  # OTHER's row is gone
         assert (mine.annotator, mine.state, mine.commitment) == (ME, CommitState.PENDING, None)
         assert mine.salt == "0x" + SALT.hex()
