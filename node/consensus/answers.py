@@ -184,6 +184,8 @@ class Answers:
         value_ids, value = _encode(values, "value")
         if not (len(item) == len(annotator) == len(value)):
             raise InvalidAnswersError("items, annotators and values differ in length")
+        if len(item) == 0:
+            raise InvalidAnswersError("no answers")
         if classes is None:
             class_ids = value_ids
             label = value

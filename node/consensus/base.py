@@ -25,6 +25,7 @@ import numpy.typing as npt
 from node.consensus.answers import ROW_CHUNK, Answers
 from node.consensus.errors import InvalidParameterError, NotFittedError
 from node.consensus.numerics import (
+    LOG_FIXED_SCALE,
     PPB,
     argmax_lowest,
     count_keys,
@@ -33,6 +34,7 @@ from node.consensus.numerics import (
     from_ppb,
     row_sum,
     softmax_ppb,
+    to_fixed_log,
     to_ppb,
 )
 
@@ -163,6 +165,7 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     accuracy = np.clip(accuracy, 1e-6, 1.0 - 1e-6)
     odds = np.divide(np.multiply(accuracy, float(k - 1)), np.subtract(1.0, accuracy))
     weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
+    weight = to_fixed_log(weight) / LOG_FIXED_SCALE  # fixed point: sums exact, order-free
     counts = vote_counts(answers, weight[answers.annotator])
     return clamp_gold(to_ppb(np.divide(counts, row_sum(counts)[:, None])), gold)
 
@@ -204,12 +207,13 @@ def confusion_e_step(
 ) -> IntArray:
     """Posteriors ``P(true class | answers)`` under per-annotator confusion matrices.
 
-    ``log_confusion[w, k, l]`` is ``log P(annotator w answers l | true class k)``; each
-    item's log-posterior is the prior plus the sum over its answers, added in canonical
-    row order by ``np.bincount`` (a sequential loop) over chunks that never split an item.
+    ``log_confusion[w, k, l]`` is ``log P(annotator w answers l | true class k)``. Each
+    item's log-posterior is the prior plus the sum over its answers; the per-answer terms
+    are fixed-point integers (:func:`to_fixed_log`), so the sum is exact and independent of
+    the answers' order. Chunks never split an item.
     """
     k = answers.n_classes
-    table = np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1))
+    table = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1)))
     probas = np.empty((answers.n_items, k), dtype=np.int64)
     for row_start, row_stop, item_start, item_stop in answers.item_chunks:
         local = answers.item[row_start:row_stop] - item_start
@@ -219,7 +223,7 @@ def confusion_e_step(
             sums = np.bincount(
                 local, weights=table[true_class].take(keys), minlength=item_stop - item_start
             )
-            log_post[:, true_class] = sums + log_prior[true_class]
+            log_post[:, true_class] = sums / LOG_FIXED_SCALE + log_prior[true_class]
         probas[item_start:item_stop] = softmax_ppb(log_post)
     return clamp_gold(probas, gold)
 

@@ -12,8 +12,10 @@ this rule:
   correctly rounded on every conforming platform, and separate calls cannot be fused;
 * :func:`det_exp` and :func:`det_log` are evaluated from those operations with fixed
   polynomials, never from libm or SIMD transcendental kernels;
-* sums are taken in a fixed order (:func:`row_sum` adds columns left to right) or exactly
-  (:func:`exact_bincount` sums integers, whose result does not depend on order at all);
+* sums are exact wherever they run over answers: posteriors are integers (parts per
+  billion) and per-answer log-likelihoods fixed-point integers (:func:`to_fixed_log`), so
+  their sums are the same in any order; the few remaining float sums run in a fixed
+  order (:func:`row_sum` adds columns left to right);
 * probabilities are rounded to integer parts per billion (:data:`PPB`) before anything
   uses them, so the estimators' state between iterations is a set of integers.
 """
@@ -43,6 +45,10 @@ _EXP_P = (  # fdlibm e_exp.c P1..P5
     4.13813679705723846039e-08,
 )
 _LOG_TERMS = 12  # atanh series to s**23 on |s| <= 0.1716: truncation error < 1e-18
+LOG_FIXED_SCALE = float(1 << 30)
+"""Per-answer log-likelihoods are rounded to multiples of 2**-30 before they are summed."""
+LOG_FLOOR = -64.0
+"""Per-answer log-likelihoods below this (probability < 1.6e-28) count as this."""
 NEGLIGIBLE_LOG = -30.0
 """Log-weights this far below a row's maximum count as exactly zero (see softmax_ppb)."""
 _CHUNK = 1 << 15  # elements per elementwise pass: temporaries stay in cache
@@ -118,6 +124,16 @@ def row_max(matrix: FloatArray) -> FloatArray:
     for column in range(1, matrix.shape[-1]):
         np.maximum(top, matrix[..., column], out=top)
     return top
+
+
+def to_fixed_log(log_values: FloatArray) -> FloatArray:
+    """Log-likelihoods as integer multiples of 2**-30 (held in float64), floored at -64.
+
+    Sums of such integers are exact in float64 up to 2**53, i.e. for up to 2**53 /
+    (64 * 2**30) = 131072 terms, so a per-item sum does not depend on the order of the
+    item's answers at all: renaming annotators or items cannot change it by a single bit.
+    """
+    return np.rint(np.maximum(log_values, LOG_FLOOR) * LOG_FIXED_SCALE)
 
 
 def to_ppb(probabilities: FloatArray) -> IntArray:

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Accuracy and speed of labelnet's consensus estimators against crowd-kit, on real data.
+
+    scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
+
+For every data set folder in DIR (default ``../shared/datasets`` relative to the
+repository; each holds ``answers.csv`` = item,worker,label and ``gold.csv`` = item,label):
+accuracy against gold (mean absolute error for numeric sets) and fit seconds of every
+labelnet estimator and of crowd-kit's MajorityVote, DawidSkene, GLAD and MACE, all in
+this one run. A set is numeric when every label parses as a number and there are more
+than 20 distinct labels. Then synthetic scaling (1M and 10M answers, 5 classes), each size
+in a fresh subprocess so its peak resident memory is its own.
+
+Timing: labelnet's seconds include building the canonical answer table from the string
+columns; crowd-kit's include only ``fit_predict`` on a prepared DataFrame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
+from node.consensus.base import CategoricalEstimator  # noqa: E402
+from node.consensus.dawid_skene import DawidSkene  # noqa: E402
+from node.consensus.majority_vote import MajorityVote  # noqa: E402
+from node.consensus.median import Median  # noqa: E402
+from node.consensus.numeric_base import NumericEstimator  # noqa: E402
+from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
+from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
+from node.consensus.robust_mean import RobustMean  # noqa: E402
+
+DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
+LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {
+    "labelnet_mv": MajorityVote,
+    "labelnet_ds": DawidSkene,
+    "labelnet_ds1": OneCoinDawidSkene,
+    "labelnet_rds": RegularizedDawidSkene,
+}
+DEFAULT_KEY = "labelnet_rds"
+NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
+    "labelnet_median": Median,
+    "labelnet_robust_mean": RobustMean,
+}
+DEFAULT_NUMERIC_KEY = "labelnet_robust_mean"
+GOLD_SHARE = 10  # gold-anchored run: every 10th gold item (sorted by id) is revealed
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[1:]
+
+
+def is_numeric(labels: list[str]) -> bool:
+    try:
+        numbers = {float(v) for v in labels}
+    except ValueError:
+        return False
+    return len(numbers) > 20
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def accuracy(predicted: dict[str, str], gold: dict[str, str]) -> float:
+    return float(np.mean([predicted.get(item) == label for item, label in gold.items()]))
+
+
+def published_best(datasets_dir: Path) -> dict[str, tuple[str, float]]:
+    best: dict[str, tuple[str, float]] = {}
+    path = datasets_dir / "published_results.csv"
+    if not path.exists():
+        return best
+    for name, method, value, *_ in read_csv(path):
+        if name not in best or float(value) > best[name][1]:
+            best[name] = (method, float(value))
+    return best
+
+
+def crowdkit_runs(rows: list[list[str]], gold: dict[str, str]) -> dict[str, dict[str, float]]:
+    import pandas as pd
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote
+
+    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    out: dict[str, dict[str, float]] = {}
+    for key, make in (
+        ("crowdkit_mv", MajorityVote),
+        ("crowdkit_ds", lambda: DawidSkene(n_iter=100)),
+        ("crowdkit_glad", GLAD),
+        ("crowdkit_mace", MACE),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            predicted, seconds = timed(lambda make=make: make().fit_predict(frame))
+        labels = {str(k): str(v) for k, v in predicted.items()}
+        out[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds}
+        print(f"    {key:22s} acc={out[key]['accuracy']:.4f}  {seconds:8.3f}s", flush=True)
+    return out
+
+
+def categorical_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
+    columns = list(zip(*rows, strict=True))
+    entry: dict[str, Any] = {"kind": "categorical"}
+    for key, make in LABELNET.items():
+
+        def run(make: Callable[[], CategoricalEstimator] = make) -> CategoricalEstimator:
+            answers = Answers.from_arrays(columns[0], columns[1], columns[2])
+            return make().fit(answers)
+
+        fitted, seconds = timed(run)
+        labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
+        entry[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds}
+        print(f"    {key:22s} acc={entry[key]['accuracy']:.4f}  {seconds:8.3f}s", flush=True)
+    revealed = {item: gold[item] for n, item in enumerate(sorted(gold)) if n % GOLD_SHARE == 0}
+    held_out = {item: label for item, label in gold.items() if item not in revealed}
+    answers = Answers.from_arrays(columns[0], columns[1], columns[2])
+    fitted, seconds = timed(lambda: RegularizedDawidSkene().fit(answers, revealed))
+    labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
+    entry["labelnet_rds_gold10"] = {"accuracy": accuracy(labels, held_out), "seconds": seconds}
+    print(f"    {'labelnet_rds_gold10':22s} acc={accuracy(labels, held_out):.4f} (held-out)")
+    entry.update(crowdkit_runs(rows, gold))
+    entry["labelnet_default"] = entry[DEFAULT_KEY]
+    return entry
+
+
+def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
+    columns = list(zip(*rows, strict=True))
+    entry: dict[str, Any] = {"kind": "numeric", "crowdkit_ds": None}
+    truth = {item: float(value) for item, value in gold.items()}
+    for key, make in NUMERIC.items():
+
+        def run(make: Callable[[], NumericEstimator] = make) -> NumericEstimator:
+            return make().fit(NumericAnswers.from_arrays(columns[0], columns[1], columns[2]))
+
+        fitted, seconds = timed(run)
+        values = dict(zip(fitted.items_, fitted.values_.tolist(), strict=True))
+        mae = float(np.mean([abs(values[item] - v) for item, v in truth.items()]))
+        entry[key] = {"accuracy": None, "mae": mae, "seconds": seconds}
+        print(f"    {key:22s} MAE={mae:.3f}  {seconds:8.3f}s", flush=True)
+    per_item: dict[str, list[float]] = {}
+    for item, _, value in rows:
+        per_item.setdefault(item, []).append(float(value))
+    mean_mae = float(np.mean([abs(np.mean(per_item[i]) - v) for i, v in truth.items()]))
+    entry["plain_mean"] = {"accuracy": None, "mae": mean_mae, "seconds": None}
+    entry["labelnet_default"] = entry[DEFAULT_NUMERIC_KEY]
+    return entry
+
+
+def scaling_worker(n_answers: int) -> dict[str, float]:
+    """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
+    [0.35, 0.95], wrong answers uniform over the other classes; fit the default."""
+    rng = np.random.default_rng(20240601)
+    k, per_item, n_annotators = 5, 10, 2000
+    n_items = n_answers // per_item
+    truth = rng.integers(0, k, n_items)
+    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
+    annotator = rng.integers(0, n_annotators, n_items * per_item)
+    skill = rng.uniform(0.35, 0.95, n_annotators)
+    right = rng.random(len(item)) < skill[annotator]
+    wrong = (truth[item] + rng.integers(1, k, len(item))) % k
+    label = np.where(right, truth[item], wrong)
+    del right, wrong
+    ids = [f"{i:09d}" for i in range(n_items)]
+    names = [f"{a:05d}" for a in range(n_annotators)]
+    start = time.perf_counter()
+    answers = Answers.from_codes(
+        item, annotator, label, items=ids, annotators=names, classes=list("01234")
+    )
+    build = time.perf_counter() - start
+    del item, annotator, label
+    fitted, fit = timed(lambda: RegularizedDawidSkene().fit(answers))
+    kept_items = np.array([int(i) for i in fitted.items_])
+    acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "answers": len(answers),
+        "seconds": fit,
+        "build_seconds": build,
+        "peak_mb": peak_mb,
+        "accuracy": acc,
+    }
+
+
+def scaling(sizes: list[int]) -> list[dict[str, float]]:
+    results = []
+    for size in sizes:
+        completed = subprocess.run(
+            [sys.executable, __file__, "--scaling-worker", str(size)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        print(
+            f"  {size:>11,d} answers: fit {result['seconds']:6.2f}s  "
+            f"(+ build {result['build_seconds']:5.2f}s)  peak {result['peak_mb']:7.0f} MB  "
+            f"acc {result['accuracy']:.4f}",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+def summarize(entries: list[dict[str, Any]], best: dict[str, tuple[str, float]]) -> dict[str, Any]:
+    categorical = [e for e in entries if e["kind"] == "categorical"]
+    rows = []
+    for e in categorical:
+        measured = {k: e[k]["accuracy"] for k in e if k.startswith("crowdkit_")}
+        if e["name"] in best:
+            bar_method, bar = best[e["name"]]
+            bar_source = "published"
+        else:
+            bar_method, bar = max(measured.items(), key=lambda kv: kv[1])
+            bar_source = "crowd-kit (this run)"
+        e["bar"] = {"method": bar_method, "accuracy": bar, "source": bar_source}
+        default, ds = e["labelnet_default"], e["crowdkit_ds"]
+        e["speedup_vs_crowdkit_ds"] = ds["seconds"] / default["seconds"]
+        e["margin_vs_crowdkit_ds_points"] = 100 * (default["accuracy"] - ds["accuracy"])
+        rows.append((default["accuracy"], bar, ds["accuracy"]))
+    return {
+        "categorical_sets": len(rows),
+        "mean_default_accuracy": float(np.mean([r[0] for r in rows])) if rows else None,
+        "mean_bar_accuracy": float(np.mean([r[1] for r in rows])) if rows else None,
+        "mean_crowdkit_ds_accuracy": float(np.mean([r[2] for r in rows])) if rows else None,
+        "worst_margin_vs_crowdkit_ds_points": min(
+            (e["margin_vs_crowdkit_ds_points"] for e in categorical), default=None
+        ),
+    }
+
+
+def print_table(entries: list[dict[str, Any]]) -> None:
+    print("\nset               kind  default    ck-DS    bar      speedup  default s  ck-DS s")
+    for e in entries:
+        d = e["labelnet_default"]
+        if e["kind"] == "numeric":
+            plain = e["plain_mean"]["mae"]
+            print(f"{e['name']:17s} num   MAE {d['mae']:.3f} (plain mean {plain:.3f})")
+            continue
+        ds = e["crowdkit_ds"]
+        print(
+            f"{e['name']:17s} cat   {d['accuracy']:.4f}   {ds['accuracy']:.4f}   "
+            f"{e['bar']['accuracy']:.4f}   {e['speedup_vs_crowdkit_ds']:6.1f}x  "
+            f"{d['seconds']:8.3f}  {ds['seconds']:7.3f}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--scaling-sizes", default="1000000,10000000")
+    parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scaling_worker is not None:
+        print(json.dumps(scaling_worker(args.scaling_worker)))
+        return 0
+    entries: list[dict[str, Any]] = []
+    for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):
+        rows = [r[:3] for r in read_csv(folder / "answers.csv")]
+        gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
+        numeric = is_numeric([r[2] for r in rows])
+        print(f"{folder.name} ({'numeric' if numeric else 'categorical'}, {len(rows)} answers)")
+        entry = numeric_set(rows, gold) if numeric else categorical_set(rows, gold)
+        entries.append({"name": folder.name, **entry})
+    summary = summarize(entries, published_best(args.datasets))
+    print_table(entries)
+    print(f"\nsummary: {json.dumps(summary)}")
+    result: dict[str, Any] = {"datasets": entries, "summary": summary, "scaling": []}
+    if not args.skip_scaling:
+        print("\nscaling (RegularizedDawidSkene, 5 classes, one subprocess per size)")
+        sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
+        result["scaling"] = scaling(sizes)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Replay a benchmark data set as a labelnet task (used by the cross-process test).
+
+    python -m tests.consensus.replay NAME ORDER   ->  prints "<cid> <payout root hex>"
+
+ORDER is ``forward`` or ``reverse``: the order in which answers are fed in.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+
+from eth_utils.crypto import keccak
+
+from node.consensus.rewards import RewardParams
+from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
+from node.content.labels import LabelBatch
+from tests.consensus.helpers import load_dataset
+
+
+def worker_address(worker: str) -> str:
+    return "0x" + keccak(text=worker)[-20:].hex()
+
+
+def replay(name: str, reverse: bool = False) -> ConsensusOutcome:
+    rows, gold = load_dataset(name)
+    if reverse:
+        rows = rows[::-1]
+    per_annotator: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for item, worker, label in rows:
+        per_annotator[worker_address(worker)].append((item, label))
+    batches = [LabelBatch.create(1, a, labels) for a, labels in per_annotator.items()]
+    if reverse:
+        batches = batches[::-1]
+    revealed = {item: label for n, (item, label) in enumerate(sorted(gold.items())) if n % 10 == 0}
+    params = RewardParams.create(reward_per_label=10**15, reward_pool=10**22)
+    return run_consensus(TaskSpec(1, params), batches, gold=revealed)
+
+
+if __name__ == "__main__":
+    outcome = replay(sys.argv[1], reverse=sys.argv[2] == "reverse")
+    print(outcome.cid, outcome.payout_root.hex())

@@ -1,0 +1,128 @@
+"""The canonical answer table: ordering, duplicate rule, validation, immutability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.consensus.answers import Answers, NumericAnswers
+from node.consensus.errors import InvalidAnswersError
+
+
+def test_ids_are_sorted_and_rows_canonical() -> None:
+    a = Answers.from_rows([("b", "w2", "y"), ("a", "w2", "x"), ("b", "w1", "x"), ("a", "w1", "y")])
+    assert a.items == ("a", "b")
+    assert a.annotators == ("w1", "w2")
+    assert a.classes == ("x", "y")
+    assert a.item.tolist() == [0, 0, 1, 1]
+    assert a.annotator.tolist() == [0, 1, 0, 1]
+    assert a.label.tolist() == [1, 0, 0, 1]
+    assert a.key.tolist() == [1, 2, 0, 3]
+
+
+def test_string_order_is_code_point_order() -> None:
+    a = Answers.from_rows([("10", "w", "B"), ("9", "w", "a"), ("1", "w", "B")])
+    assert a.items == ("1", "10", "9")
+    assert a.classes == ("B", "a")
+
+
+def test_exact_duplicates_collapse_and_conflicts_are_dropped() -> None:
+    a = Answers.from_rows(
+        [
+            ("i1", "w1", "x"),
+            ("i1", "w1", "x"),  # exact duplicate: kept once
+            ("i2", "w1", "x"),
+            ("i2", "w1", "y"),  # conflict: both dropped
+            ("i2", "w2", "y"),
+        ]
+    )
+    assert len(a) == 2
+    assert a.dropped_conflicts == 1
+    assert [(a.items[i], a.annotators[w]) for i, w in zip(a.item, a.annotator, strict=False)] == [
+        ("i1", "w1"),
+        ("i2", "w2"),
+    ]
+
+
+def test_unused_ids_are_removed_but_declared_classes_stay() -> None:
+    a = Answers.from_rows(
+        [("i1", "w1", "x"), ("i1", "w1", "y"), ("i2", "w2", "x")], classes=["z", "x", "y"]
+    )
+    assert a.items == ("i2",)
+    assert a.annotators == ("w2",)
+    assert a.classes == ("x", "y", "z")
+    assert a.label.tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    ("rows", "classes", "message"),
+    [
+        ([], None, "no answers"),
+        ([("i", "w", "x"), ("i", "w", "y")], None, "no answers left"),
+        ([("i", "w", "q")], ["x"], "outside the declared classes"),
+        ([("", "w", "x")], None, "empty item"),
+    ],
+)
+def test_invalid_answers(
+    rows: list[tuple[str, str, str]], classes: list[str] | None, message: str
+) -> None:
+    with pytest.raises(InvalidAnswersError, match=message):
+        Answers.from_rows(rows, classes=classes)
+
+
+def test_from_arrays_rejects_length_mismatch_and_never_touches_inputs() -> None:
+    items = np.array(["b", "a"])
+    with pytest.raises(InvalidAnswersError):
+        Answers.from_arrays(items, ["w"], ["x", "y"])
+    annotators = np.array(["w", "w"])
+    values = np.array(["x", "y"])
+    a = Answers.from_arrays(items, annotators, values)
+    assert items.tolist() == ["b", "a"]  # caller's array unchanged
+    with pytest.raises(ValueError, match="read-only"):
+        a.label[0] = 5
+
+
+def test_from_codes_validates_ids_and_ranges() -> None:
+    with pytest.raises(InvalidAnswersError, match="sorted"):
+        Answers.from_codes([0], [0], [0], items=["b", "a"], annotators=["w"], classes=["x"])
+    with pytest.raises(InvalidAnswersError, match="out of range"):
+        Answers.from_codes([2], [0], [0], items=["a", "b"], annotators=["w"], classes=["x"])
+    a = Answers.from_codes(
+        np.array([1, 0]), [0, 0], [0, 0], items=["a", "b"], annotators=["w"], classes=["x", "y"]
+    )
+    assert a.item.tolist() == [0, 1]
+    assert a.classes == ("x", "y")
+
+
+def test_item_chunks_never_split_an_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    from node.consensus import answers as module
+
+    monkeypatch.setattr(module, "ROW_CHUNK", 2)
+    rows = [(f"i{i}", f"w{w}", "x") for i in range(4) for w in range(i + 1)]
+    a = Answers.from_rows(rows)
+    chunks = a.item_chunks
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(a)
+    for (start, stop, first, last), following in zip(chunks, [*chunks[1:], None], strict=True):
+        assert set(a.item[start:stop].tolist()) == set(range(first, last))
+        if following is not None:
+            assert following[0] == stop
+
+
+def test_encode_gold() -> None:
+    a = Answers.from_rows([("i1", "w", "x"), ("i2", "w", "y")])
+    assert a.encode_gold({"i2": "x", "unseen": "y"}).tolist() == [-1, 0]
+    with pytest.raises(InvalidAnswersError, match="not a class"):
+        a.encode_gold({"i1": "nope"})
+
+
+def test_numeric_answers_parse_exactly_and_dedupe() -> None:
+    a = NumericAnswers.from_rows(
+        [("i", "w1", "0.1"), ("i", "w1", 0.1), ("i", "w2", "-0"), ("j", "w2", "3"), ("j", "w2", 4)]
+    )
+    assert a.items == ("i",)
+    assert a.value.tolist() == [0.1, 0.0]
+    assert a.dropped_conflicts == 1
+    with pytest.raises(InvalidAnswersError, match="finite"):
+        NumericAnswers.from_rows([("i", "w", "nan")])
+    with pytest.raises(InvalidAnswersError, match="non-numeric"):
+        NumericAnswers.from_rows([("i", "w", "high")])

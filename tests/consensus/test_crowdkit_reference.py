@@ -1,0 +1,75 @@
+"""Against the reference implementation (crowd-kit, a benchmark extra that scripts/test.sh
+installs) on real crowd data with gold: same majority vote, Dawid-Skene that agrees with
+crowd-kit's, and a default at least as accurate as crowd-kit's Dawid-Skene."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from crowdkit.aggregation import DawidSkene as CrowdKitDawidSkene
+from crowdkit.aggregation import MajorityVote as CrowdKitMajorityVote
+
+from node.consensus.answers import Answers
+from node.consensus.dawid_skene import DawidSkene
+from node.consensus.majority_vote import MajorityVote
+from node.consensus.regularized_ds import RegularizedDawidSkene
+from tests.consensus.helpers import load_dataset
+
+
+def accuracy(items: tuple[str, ...], labels: np.ndarray, gold: dict[str, str]) -> float:
+    predicted = dict(zip(items, labels.tolist(), strict=True))
+    return float(np.mean([predicted.get(i) == v for i, v in gold.items()]))
+
+
+Dataset = tuple[str, Answers, pd.DataFrame, dict[str, str], "pd.Series[str]"]
+
+
+@pytest.fixture(scope="module", params=["rte", "bluebirds", "temp"])
+def dataset(request: pytest.FixtureRequest) -> Dataset:
+    """Name, our answer table, crowd-kit's frame, gold, and crowd-kit DS's labels."""
+    rows, gold = load_dataset(request.param)
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ck_ds = CrowdKitDawidSkene(n_iter=100).fit_predict(frame)
+    return request.param, Answers.from_arrays(*columns), frame, gold, ck_ds
+
+
+@pytest.mark.filterwarnings("ignore")  # crowd-kit's own pandas deprecations
+def test_majority_vote_matches_crowdkit_off_ties(dataset: Dataset) -> None:
+    _, data, frame, _, _ = dataset
+    ours = MajorityVote().fit(data)
+    theirs = CrowdKitMajorityVote().fit_predict(frame)
+    untied = ours.confidence_ppb_ > np.sort(ours.probas_ppb_, axis=1)[:, -2]
+    for item, label, clear in zip(ours.items_, ours.labels_.tolist(), untied, strict=True):
+        if clear:
+            assert theirs[item] == label
+
+
+def test_dawid_skene_agrees_with_crowdkit(dataset: Dataset) -> None:
+    name, data, _, gold, theirs = dataset
+    ours = DawidSkene().fit(data)
+    agree = np.mean(
+        [theirs[i] == v for i, v in zip(ours.items_, ours.labels_.tolist(), strict=False)]
+    )
+    assert agree >= 0.98, name
+    ck_accuracy = float(np.mean([theirs.get(i) == v for i, v in gold.items()]))
+    assert abs(accuracy(ours.items_, ours.labels_, gold) - ck_accuracy) <= 0.012, name
+
+
+def test_default_is_at_least_crowdkit_dawid_skene(dataset: Dataset) -> None:
+    name, data, _, gold, theirs = dataset
+    ours = RegularizedDawidSkene().fit(data)
+    ck_accuracy = float(np.mean([theirs.get(i) == v for i, v in gold.items()]))
+    assert accuracy(ours.items_, ours.labels_, gold) >= ck_accuracy - 0.003, name
+
+
+def test_default_accuracy_on_rte_is_pinned() -> None:
+    """A change in any estimator output is a protocol change; this pins one real figure."""
+    rows, gold = load_dataset("rte")
+    model = RegularizedDawidSkene().fit(Answers.from_arrays(*zip(*rows, strict=True)))
+    assert accuracy(model.items_, model.labels_, gold) == pytest.approx(743 / 800)

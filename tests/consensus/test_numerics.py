@@ -1,0 +1,94 @@
+"""Deterministic numerics: accurate, pinned to exact bits, exact integer sums."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from node.consensus import numerics
+from node.consensus.errors import ConsensusError
+from node.consensus.numerics import (
+    PPB,
+    argmax_lowest,
+    det_exp,
+    det_log,
+    exact_bincount,
+    log_softmax,
+    sequential_sum,
+    softmax_ppb,
+)
+
+
+def ulps(a: float, b: float) -> float:
+    return abs(a - b) / math.ulp(max(abs(a), abs(b)))
+
+
+def test_det_exp_is_within_one_ulp_of_libm() -> None:
+    x = np.linspace(-700.0, 700.0, 200_001)
+    worst = max(
+        ulps(float(e), math.exp(float(v))) for v, e in zip(x[::97], det_exp(x)[::97], strict=False)
+    )
+    assert worst <= 1.0
+    assert det_exp(np.array([0.0]))[0] == 1.0
+
+
+def test_det_log_is_within_two_ulps_of_libm() -> None:
+    x = np.exp(np.linspace(-600.0, 600.0, 100_001))
+    for v, got in zip(x[::53], det_log(x)[::53], strict=True):
+        want = math.log(float(v))
+        assert abs(got - want) <= 2 * math.ulp(want) + 1e-300
+    assert det_log(np.array([1.0]))[0] == 0.0
+
+
+def test_exp_and_log_bits_are_pinned() -> None:
+    """These exact bit patterns are part of the protocol: changing them is a new version."""
+    assert float(det_exp(np.array([-1.5]))[0]).hex() == "0x1.c8f87724b5c1dp-3"
+    assert float(det_exp(np.array([3.25]))[0]).hex() == "0x1.9ca53b781114bp+4"
+    assert float(det_log(np.array([0.3]))[0]).hex() == "-0x1.34378fcbda721p+0"
+    assert float(det_log(np.array([1234.5]))[0]).hex() == "0x1.c79436f818745p+2"
+
+
+def test_det_exp_clamps_instead_of_overflowing_or_going_subnormal() -> None:
+    out = det_exp(np.array([-1e9, 1e9]))
+    assert out[0] == det_exp(np.array([-700.0]))[0] > 0.0
+    assert np.isfinite(out[1])
+
+
+def test_det_log_rejects_non_positive() -> None:
+    with pytest.raises(ConsensusError):
+        det_log(np.array([1.0, 0.0]))
+    with pytest.raises(ConsensusError):
+        det_log(np.array([np.inf]))
+
+
+def test_softmax_ppb_rounds_and_cuts_negligible_terms() -> None:
+    probas = softmax_ppb(np.array([[0.0, 0.0], [0.0, -40.0], [1.0, 0.0]]))
+    assert probas.tolist()[0] == [PPB // 2, PPB // 2]
+    assert probas.tolist()[1] == [PPB, 0]
+    p = math.exp(1) / (math.exp(1) + 1)
+    assert probas.tolist()[2] == [round(p * PPB), round((1 - p) * PPB)]
+
+
+def test_log_softmax_matches_reference() -> None:
+    logits = np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]])
+    ref = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(log_softmax(logits), ref, rtol=4e-16, atol=1e-15)
+
+
+def test_exact_bincount_is_exact_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numerics, "_EXACT_CHUNK", 3)
+    keys = np.array([0, 1, 0, 0, 1, 2, 0], dtype=np.int64)
+    weights = np.array([PPB, 1, PPB - 1, 7, 999_999_999, 5, 3], dtype=np.float64)
+    assert exact_bincount(keys, weights, 4).tolist() == [2 * PPB + 9, PPB, 5, 0]
+
+
+def test_sequential_sum_adds_in_order() -> None:
+    values = np.array([1e16, 1.0, -1e16, 1.0])
+    assert sequential_sum(values) == ((1e16 + 1.0) - 1e16) + 1.0
+    assert sequential_sum(np.array([])) == 0.0
+
+
+def test_argmax_ties_go_to_the_first_class() -> None:
+    assert argmax_lowest(np.array([[3, 5, 5], [7, 7, 1]])).tolist() == [1, 0]

@@ -1,0 +1,88 @@
+"""The validator pipeline: batches in, document, CID and payout tree out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from node.consensus.errors import InvalidAnswersError, InvalidParameterError
+from node.consensus.merkle import MerkleTreeError, leaf_hash, verify_proof
+from node.consensus.result import EMPTY_ROOT
+from node.consensus.rewards import RewardParams
+from node.consensus.task import TaskSpec, categorical_value, run_consensus
+from node.content.canonical import canonical_json
+from node.content.cid import compute_cid
+from node.content.labels import LabelBatch
+from tests.consensus.helpers import address
+
+TRUTH = {"i1": "cat", "i2": "dog", "i3": "cat", "i4": "dog", "i5": "cat", "i6": "dog"}
+
+
+def batches(task_id: int = 7) -> list[LabelBatch]:
+    honest = list(TRUTH.items())
+    return [
+        LabelBatch.create(task_id, address(0), honest),
+        LabelBatch.create(task_id, address(1), honest),
+        LabelBatch.create(task_id, address(2), honest[:4]),
+        LabelBatch.create(task_id, address(3), [(item, "cat") for item in TRUTH]),
+    ]
+
+
+def test_pipeline_document_and_tree() -> None:
+    task = TaskSpec(7, RewardParams.create(reward_per_label=100, reward_pool=10_000))
+    outcome = run_consensus(task, batches(), gold={"i1": "cat"})
+    doc = outcome.document
+    assert doc["schema"] == "labelnet/result@1"
+    assert doc["task"] == 7 and doc["kind"] == "categorical"
+    assert doc["algorithm"]["id"] == "rds@1"
+    assert [(i["item"], i["value"]) for i in doc["items"]] == sorted(TRUTH.items())
+    assert doc["items"][0]["gold"] is True and doc["items"][0]["confidence"] == "1.000000000"
+    by_account = {a["account"]: a for a in doc["annotators"]}
+    assert by_account[outcome.payouts.leaves[0][0]]["eligible"] is True
+    constant = next(a for a in doc["annotators"] if a["account"].endswith("4"))
+    assert constant["eligible"] is False and constant["payout"] == "0"
+    assert [(p["account"][-1], p["amount"]) for p in doc["payouts"]] == [
+        ("1", "600"),
+        ("2", "600"),
+        ("3", "400"),
+    ]
+    assert outcome.total_payout == 1600 and outcome.refund == 8400
+    assert doc["total_payout"] == "1600" and doc["refund"] == "8400"
+    assert doc["payout_root"] == "0x" + outcome.payout_root.hex()
+    assert outcome.document_bytes == canonical_json(doc)
+    assert outcome.cid == compute_cid(outcome.document_bytes)
+    assert json.loads(outcome.document_bytes) == doc
+    for account, amount in outcome.payouts.leaves:
+        proof = outcome.payouts.proof(account)
+        assert verify_proof(outcome.payout_root, leaf_hash(account, amount), proof)
+
+
+def test_nobody_paid_gives_the_empty_root() -> None:
+    task = TaskSpec(7, RewardParams.create(100, 10_000, accuracy_floor="1"))
+    outcome = run_consensus(task, batches())
+    assert outcome.payout_root == EMPTY_ROOT
+    assert outcome.total_payout == 0 and outcome.refund == 10_000
+    with pytest.raises(MerkleTreeError):
+        outcome.payouts.proof(address(0))
+
+
+def test_algorithm_choice_and_errors() -> None:
+    outcome = run_consensus(TaskSpec(7, RewardParams.create(1, 100), algorithm="mv@1"), batches())
+    assert outcome.document["algorithm"] == {"id": "mv@1", "params": {}}
+    with pytest.raises(InvalidParameterError, match="unknown algorithm"):
+        run_consensus(TaskSpec(7, RewardParams.create(1, 100), algorithm="magic@9"), batches())
+    with pytest.raises(InvalidAnswersError, match="task 8"):
+        run_consensus(TaskSpec(7, RewardParams.create(1, 100)), batches(task_id=8))
+    with pytest.raises(InvalidAnswersError, match="no revealed labels"):
+        run_consensus(TaskSpec(7, RewardParams.create(1, 100)), [])
+
+
+def test_declared_classes_and_values() -> None:
+    task = TaskSpec(7, RewardParams.create(1, 100), classes=("bird", "cat", "dog"))
+    outcome = run_consensus(task, batches())
+    assert outcome.document["classes"] == ["bird", "cat", "dog"]
+    assert categorical_value(3) == "3" and categorical_value("x") == "x"
+    for bad in (True, 1.5, None, "", ["a"]):
+        with pytest.raises(InvalidAnswersError):
+            categorical_value(bad)
