@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Incentive simulation: does honest work pay, and does consensus survive adversaries?
+
+    scripts/bench_incentives.py [--datasets DIR] [--sets a,b,...] [--gold-shares 0,0.1]
+                                [--json FILE]
+
+Replays real crowd data sets (default: every categorical set in ``../shared/datasets``)
+as labelnet tasks and replaces 10% and 30% of the annotators (chosen at random, seeded)
+with adversaries who answer the same items as the annotator they replace:
+
+* ``random``: a uniformly random class for every answer;
+* ``constant``: always the task's most frequently answered class (the best constant);
+* ``colluding``: all adversaries give the *same* class on each item, drawn at random per
+  item, to fake agreement.
+
+For each run: consensus accuracy against gold (default estimator; once with no gold
+revealed to it, once with every 10th gold item revealed, accuracy then on the rest), the
+accuracy with the replaced annotators simply *removed* (the honest information that is
+left; the difference to the attacked accuracy is what the adversaries' answers did), and
+tokens paid per label to honest annotators and to adversaries under the default reward
+parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2),
+with a pool large enough never to scale payouts down. Figures are means over 3 seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from node.consensus.answers import Answers  # noqa: E402
+from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
+from node.consensus.rewards import RewardParams, compute_rewards  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
+
+FRACTIONS = (0.1, 0.3)
+STRATEGIES = ("random", "constant", "colluding")
+SEEDS = (1, 2, 3)
+REWARD = 1_000
+
+
+def attack(
+    answers: Answers, fraction: float, strategy: str, rng: np.random.Generator
+) -> tuple[Answers, np.ndarray]:
+    """The answers with ``fraction`` of annotators replaced; also the adversary mask."""
+    n_bad = round(fraction * answers.n_annotators)
+    bad = np.zeros(answers.n_annotators, dtype=bool)
+    bad[rng.choice(answers.n_annotators, size=n_bad, replace=False)] = True
+    rows = bad[answers.annotator]
+    labels = np.array(answers.label, copy=True)
+    k = answers.n_classes
+    if strategy == "random":
+        labels[rows] = rng.integers(0, k, int(rows.sum()))
+    elif strategy == "constant":
+        labels[rows] = int(np.bincount(answers.label, minlength=k).argmax())
+    elif strategy == "colluding":
+        shared = rng.integers(0, k, answers.n_items)
+        labels[rows] = shared[answers.item[rows]]
+    else:
+        raise ValueError(strategy)
+    attacked = Answers.from_codes(
+        answers.item,
+        answers.annotator,
+        labels,
+        items=answers.items,
+        annotators=answers.annotators,
+        classes=answers.classes,
+    )
+    return attacked, bad
+
+
+def held_out_accuracy(
+    model: RegularizedDawidSkene, gold: dict[str, str], revealed: dict[str, str]
+) -> float:
+    predicted = dict(zip(model.items_, model.labels_.tolist(), strict=True))
+    held_out = [(i, v) for i, v in gold.items() if i not in revealed]
+    return float(np.mean([predicted.get(i) == v for i, v in held_out]))
+
+
+def evaluate(
+    answers: Answers,
+    gold: dict[str, str],
+    bad: np.ndarray,
+    params: RewardParams,
+    revealed: dict[str, str],
+) -> dict[str, float]:
+    model = RegularizedDawidSkene().fit(answers, revealed)
+    accuracy = held_out_accuracy(model, gold, revealed)
+    rewards = compute_rewards(answers, model.probas_ppb_, params)
+    paid = np.array(rewards.payouts, dtype=np.float64)
+    labels = rewards.quality.labels.astype(np.float64)
+    out = {"accuracy": accuracy}
+    for group, mask in (("honest", ~bad), ("adversary", bad)):
+        n = float(labels[mask].sum())
+        out[f"{group}_pay_per_label"] = float(paid[mask].sum()) / n if n else float("nan")
+        out[f"{group}_answer_share"] = n / float(labels.sum())
+    return out
+
+
+def removed(answers: Answers, bad: np.ndarray) -> Answers:
+    """The answers without the replaced annotators at all: what is left of the honest work."""
+    keep = ~bad[answers.annotator]
+    return Answers.from_codes(
+        answers.item[keep],
+        answers.annotator[keep],
+        answers.label[keep],
+        items=answers.items,
+        annotators=answers.annotators,
+        classes=answers.classes,
+    )
+
+
+def simulate(
+    name: str, rows: list[list[str]], gold: dict[str, str], gold_share: float
+) -> dict[str, Any]:
+    answers = Answers.from_arrays(*zip(*rows, strict=True))
+    params = RewardParams.create(REWARD, REWARD * len(answers))
+    none = np.zeros(answers.n_annotators, dtype=bool)
+    step = round(1 / gold_share) if gold_share > 0 else 0
+    revealed = {i: gold[i] for n, i in enumerate(sorted(gold)) if step and n % step == 0}
+    baseline = evaluate(answers, gold, none, params, revealed)
+    print(
+        f"{name} ({len(revealed)} gold items revealed): baseline accuracy "
+        f"{baseline['accuracy']:.4f}, pay/label {baseline['honest_pay_per_label']:.1f}",
+        flush=True,
+    )
+    runs = []
+    for fraction in FRACTIONS:
+        for strategy in STRATEGIES:
+            results = []
+            for seed in SEEDS:
+                rng = np.random.default_rng([seed, int(fraction * 100), STRATEGIES.index(strategy)])
+                attacked, bad = attack(answers, fraction, strategy, rng)
+                result = evaluate(attacked, gold, bad, params, revealed)
+                without = RegularizedDawidSkene().fit(removed(answers, bad), revealed)
+                result["accuracy_without_them"] = held_out_accuracy(without, gold, revealed)
+                results.append(result)
+            run: dict[str, Any] = {"fraction": fraction, "strategy": strategy}
+            for key in results[0]:
+                run[key] = float(np.mean([r[key] for r in results]))
+            run["accuracy_drop_points"] = 100 * (baseline["accuracy"] - run["accuracy"])
+            run["adversarial_effect_points"] = 100 * (
+                run["accuracy_without_them"] - run["accuracy"]
+            )
+            adversary = run["adversary_pay_per_label"]
+            ratio = run["honest_pay_per_label"] / adversary if adversary > 0 else None
+            run["honest_to_adversary_pay"] = ratio
+            print(
+                f"  {int(fraction * 100):2d}% {strategy:9s} acc {run['accuracy']:.4f} "
+                f"(drop {run['accuracy_drop_points']:+.2f} pts, of which "
+                f"{run['adversarial_effect_points']:+.2f} by their answers)  pay/label honest "
+                f"{run['honest_pay_per_label']:6.1f} adversary {adversary:6.1f}  "
+                f"ratio {'inf' if ratio is None else f'{ratio:.1f}x'}  "
+                f"({100 * run['adversary_answer_share']:.0f}% of answers)",
+                flush=True,
+            )
+            runs.append(run)
+    return {"name": name, "gold_revealed": len(revealed), "baseline": baseline, "runs": runs}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
+    parser.add_argument("--sets", default="", help="comma-separated subset of data sets")
+    parser.add_argument(
+        "--gold-shares", default="0,0.1", help="shares of gold revealed to the estimator"
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    wanted = {s for s in args.sets.split(",") if s}
+    folders = sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists())
+    configs = []
+    for share in (float(s) for s in args.gold_shares.split(",") if s):
+        print(f"\n== gold revealed to the estimator: {share:.0%} of gold items")
+        results = []
+        for folder in folders:
+            if wanted and folder.name not in wanted:
+                continue
+            rows = [r[:3] for r in read_csv(folder / "answers.csv")]
+            if is_numeric([r[2] for r in rows]):
+                continue
+            gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
+            results.append(simulate(folder.name, rows, gold, share))
+        configs.append({"gold_share": share, "datasets": results})
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"configs": configs}, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
