@@ -22,11 +22,13 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from node.errors import LabelnetError
+
 Payout = tuple[str, int]
 """``(account, amount)``: an account's checksummed address and its integer token amount."""
 
 
-class MerkleTreeError(ValueError):
+class MerkleTreeError(LabelnetError, ValueError):
     """Raised for inputs that cannot form a payout tree (empty, duplicate accounts, ...)."""
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from node.errors import LabelnetError
+
 JsonValue = Any  # JSON documents are recursive; json.dumps validates the concrete types.
 
 
-class CanonicalJsonError(ValueError):
+class CanonicalJsonError(LabelnetError, ValueError):
     """A value that has no canonical JSON encoding (NaN, Infinity, non-string keys...)."""
 
 

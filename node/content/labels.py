@@ -20,11 +20,12 @@ from eth_utils.crypto import keccak
 from node.consensus.merkle import merkle_root
 from node.content.canonical import JsonValue, canonical_json
 from node.content.cid import compute_cid
+from node.errors import LabelnetError
 
 SCHEMA = "labelnet/labels@1"
 
 
-class LabelBatchError(ValueError):
+class LabelBatchError(LabelnetError, ValueError):
     """A batch that breaks the format: no labels, duplicate items, wrong schema."""
 
 

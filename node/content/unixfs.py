@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from multiformats import CID, multihash, varint
 
 from node.content.cid import CHUNK_SIZE, raw_block_cid
+from node.errors import LabelnetError
 
 MAX_LINKS = 174
 """Kubo's balanced layout: at most 174 children per node (fits a 256 KiB block)."""
@@ -37,7 +38,7 @@ _VARINT = 0
 _LEN = 2
 
 
-class ContentError(ValueError):
+class ContentError(LabelnetError, ValueError):
     """Content that cannot be stored or served as we promised (bad DAG, wrong block...)."""
 
 
