@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from node.chain.errors import ChainError, ContractRevertError, decode_revert
@@ -52,6 +52,14 @@ class TxSender:
 
     def transact(self, call: ContractFunction, *, value: int = 0) -> TxReceipt:
         """Send ``call`` as a transaction and return its successful receipt."""
+        return self.wait(self.submit(call, value=value))
+
+    def submit(self, call: ContractFunction, *, value: int = 0) -> HexBytes:
+        """Sign and send ``call``; return its hash without waiting for the receipt.
+
+        Callers that must survive a crash record the hash before waiting, so that after a
+        restart they look for the receipt instead of sending the transaction twice.
+        """
         try:
             params: TxParams = {"from": self.address, "value": Wei(value), "nonce": Nonce(0)}
             tx = call.build_transaction(params)
@@ -67,13 +75,13 @@ class TxSender:
             tx = factory.constructor(*args).build_transaction(params)
         except ContractLogicError as exc:
             raise _revert_from(exc) from exc
-        return self._send(tx)
+        return self.wait(self._send(tx))
 
     def _fees(self) -> tuple[int, int]:
         base = self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
         return 2 * int(base) + self.priority_fee, self.priority_fee
 
-    def _send(self, tx: TxParams) -> TxReceipt:
+    def _send(self, tx: TxParams) -> HexBytes:
         if self._chain_id is None:
             self._chain_id = self.w3.eth.chain_id
         max_fee, priority = self._fees()
@@ -100,7 +108,14 @@ class TxSender:
                 self._next_nonce = None  # resynchronise from the node on the next send
                 raise
             self._next_nonce += 1
-        return self.wait(tx_hash)
+        return tx_hash
+
+    def receipt(self, tx_hash: HexBytes | str) -> TxReceipt | None:
+        """The receipt of a sent transaction, or None while it is pending or unknown."""
+        try:
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
         """Wait for a receipt; raise on timeout or on a failed transaction."""

@@ -82,6 +82,16 @@ class LabelRepository:
         )
         return list(self.session.exec(query))
 
+    def tasks_labelled_by(self, chain_id: int, annotator: str) -> list[int]:
+        """Ids of the tasks in which the annotator has at least one label."""
+        query = (
+            select(Label.task_id)
+            .where(Label.chain_id == chain_id, Label.annotator == annotator)
+            .distinct()
+            .order_by(col(Label.task_id))
+        )
+        return [int(task_id) for task_id in self.session.exec(query)]
+
     def count_for(self, chain_id: int, task_id: int, annotator: str) -> int:
         """How many items of the task the annotator has labelled (progress)."""
         query = select(func.count()).where(

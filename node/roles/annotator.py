@@ -1,0 +1,217 @@
+"""The annotator's chain duty: commit to its label batches, then reveal them.
+
+Every step is written to the database before and after the transaction it sends, so the
+duty can be killed anywhere and resume from the database alone:
+
+1. **intent** — when a task is fully labelled (or its commit deadline is near), the batch
+   is built from the stored labels, and its root, CID, salt and commitment are recorded
+   *before* the commit transaction exists; the API refuses label changes from then on;
+2. **commit sent** — the transaction hash is recorded right after sending; after a restart
+   a recorded hash is looked up instead of sending again, and an intent without a hash is
+   (re)sent: replacing a commitment with the same value is harmless;
+3. **committed** — the event sync sees ``LabelsCommitted`` and marks the row;
+4. after the commit deadline the batch is rebuilt, checked against the recorded root,
+   published to the content store, and revealed the same way (hash recorded, receipt looked
+   up after a restart) until the sync sees ``LabelsRevealed``.
+
+The batch is published only at reveal time: before the commit deadline nobody, not even
+a peer that guesses its CID, can read it from this node.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from hexbytes import HexBytes
+from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+
+from node.chain.commitments import label_commitment
+from node.chain.tx import TxSender
+from node.content.labels import LabelBatch
+from node.db.engine import Database
+from node.db.models import Commitment, TaskStatus
+from node.db.repositories.commitments import CommitmentRepository
+from node.db.repositories.labels import LabelRepository
+from node.db.repositories.tasks import ItemRepository, TaskRepository
+from node.errors import LabelnetError
+from node.faults import crash_point
+from node.store.base import ContentStore
+
+log = logging.getLogger(__name__)
+
+
+class RevealError(LabelnetError, RuntimeError):
+    """The stored labels no longer produce the committed batch: it cannot be revealed."""
+
+
+@dataclass(frozen=True)
+class CommitPolicy:
+    """When to commit: as soon as every item is labelled, or ``margin`` seconds before the
+    deadline with whatever is labelled by then."""
+
+    margin: int = 120
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+class AnnotatorDuty:
+    """Commit and reveal this node's label batches on every task it labelled."""
+
+    name = "annotator"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: ContentStore,
+        market: Contract,
+        sender: TxSender,
+        chain_id: int,
+        policy: CommitPolicy | None = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.market = market
+        self.sender = sender
+        self.chain_id = chain_id
+        self.annotator = sender.address
+        self.policy = policy or CommitPolicy()
+
+    def tick(self) -> None:
+        now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
+        self._commit_ready_tasks(now)
+        self._follow_pending_commits(now)
+        self._reveal_due(now)
+
+    # ---------------------------------------------------------------- commit
+
+    def _commit_ready_tasks(self, now: int) -> None:
+        with self.db.session() as session:
+            labels = LabelRepository(session)
+            commitments = CommitmentRepository(session)
+            tasks = TaskRepository(session)
+            items = ItemRepository(session)
+            ready: list[int] = []
+            for task_id in labels.tasks_labelled_by(self.chain_id, self.annotator):
+                task = tasks.get(self.chain_id, task_id)
+                if task is None or task.status is not TaskStatus.OPEN or now > task.commit_deadline:
+                    continue
+                if commitments.get(self.chain_id, task_id, self.annotator) is not None:
+                    continue
+                done = labels.count_for(self.chain_id, task_id, self.annotator)
+                total = items.count(self.chain_id, task_id)
+                if done >= total or now >= task.commit_deadline - self.policy.margin:
+                    ready.append(task_id)
+        for task_id in ready:
+            self._record_intent(task_id)
+
+    def _batch(self, task_id: int) -> LabelBatch:
+        with self.db.session() as session:
+            rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)
+        return LabelBatch.create(task_id, self.annotator, [(r.item_id, r.value) for r in rows])
+
+    def _record_intent(self, task_id: int) -> None:
+        batch = self._batch(task_id)
+        root, salt = batch.root(), os.urandom(32)
+        commitment = label_commitment(task_id, self.annotator, root, salt)
+        with self.db.write() as session:
+            CommitmentRepository(session).record_intent(
+                self.chain_id,
+                task_id,
+                self.annotator,
+                commitment=_hex(commitment),
+                labels_root=_hex(root),
+                labels_cid=batch.cid(),
+                salt=_hex(salt),
+            )
+        log.info("task %s: committing to %d labels", task_id, len(batch.labels))
+        crash_point("after-commit-intent")
+        self._send_commit(task_id, commitment)
+
+    def _send_commit(self, task_id: int, commitment: bytes) -> None:
+        tx_hash = self.sender.submit(self.market.functions.commit(task_id, commitment))
+        crash_point("after-commit-submit")
+        with self.db.write() as session:
+            CommitmentRepository(session).mark_commit_sent(
+                self.chain_id, task_id, self.annotator, _hex(tx_hash)
+            )
+
+    def _follow_pending_commits(self, now: int) -> None:
+        """Resend intents whose transaction was never sent, lost, or failed."""
+        with self.db.session() as session:
+            pending = CommitmentRepository(session).pending(self.chain_id, self.annotator)
+            deadlines = {
+                row.task_id: task.commit_deadline
+                for row in pending
+                if (task := TaskRepository(session).get(self.chain_id, row.task_id)) is not None
+            }
+        for row in pending:
+            if row.task_id not in deadlines or now > deadlines[row.task_id]:
+                continue
+            if row.own_commit_tx_hash is not None and not self._needs_resend(
+                row.own_commit_tx_hash
+            ):
+                continue
+            assert row.own_commitment is not None
+            self._send_commit(row.task_id, bytes.fromhex(row.own_commitment.removeprefix("0x")))
+
+    def _needs_resend(self, tx_hash: str) -> bool:
+        """True when a recorded transaction failed or the chain no longer knows it."""
+        receipt = self.sender.receipt(tx_hash)
+        if receipt is not None:
+            return bool(receipt["status"] != 1)
+        return not self._known(tx_hash)
+
+    def _known(self, tx_hash: str) -> bool:
+        try:
+            self.sender.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
+
+    # ---------------------------------------------------------------- reveal
+
+    def _reveal_due(self, now: int) -> None:
+        with self.db.session() as session:
+            waiting = CommitmentRepository(session).awaiting_reveal(self.chain_id, self.annotator)
+            windows = {
+                row.task_id: (task.commit_deadline, task.reveal_deadline)
+                for row in waiting
+                if (task := TaskRepository(session).get(self.chain_id, row.task_id)) is not None
+            }
+        for row in waiting:
+            opens, closes = windows.get(row.task_id, (now, now - 1))
+            if not opens < now <= closes:
+                continue
+            if row.own_reveal_tx_hash is not None and not self._needs_resend(
+                row.own_reveal_tx_hash
+            ):
+                continue
+            self._reveal(row)
+
+    def _reveal(self, row: Commitment) -> None:
+        assert row.own_labels_root and row.own_labels_cid and row.salt
+        batch = self._batch(row.task_id)
+        if _hex(batch.root()) != row.own_labels_root:
+            raise RevealError(
+                f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
+            )
+        cid = self.store.put(batch.to_bytes())
+        if cid != row.own_labels_cid:
+            raise RevealError(
+                f"task {row.task_id}: batch CID {cid} != committed {row.own_labels_cid}"
+            )
+        salt = bytes.fromhex(row.salt.removeprefix("0x"))
+        call = self.market.functions.reveal(row.task_id, batch.root(), cid, salt)
+        tx_hash = self.sender.submit(call)
+        crash_point("after-reveal-submit")
+        with self.db.write() as session:
+            CommitmentRepository(session).mark_reveal_sent(
+                self.chain_id, row.task_id, self.annotator, _hex(tx_hash)
+            )
+        log.info("task %s: revealed %s", row.task_id, cid)
