@@ -8,6 +8,7 @@ artifacts and wires them together (the staking contract names the market once).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -37,9 +38,24 @@ class Deployment:
     token: ChecksumAddress
     staking: ChecksumAddress
     market: ChecksumAddress
+    registry: ChecksumAddress
+    start_block: int = 0
+    """The block the contracts were deployed in: event scans never need to look earlier."""
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Deployment:
+        """Parse what :meth:`to_json` wrote; raises KeyError/TypeError/ValueError if malformed."""
+        return cls(
+            chain_id=int(document["chain_id"]),
+            token=Web3.to_checksum_address(document["token"]),
+            staking=Web3.to_checksum_address(document["staking"]),
+            market=Web3.to_checksum_address(document["market"]),
+            registry=Web3.to_checksum_address(document["registry"]),
+            start_block=int(document.get("start_block", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class Contracts:
     token: Contract
     staking: Contract
     market: Contract
+    registry: Contract
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -61,11 +78,12 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
         token=at("LabelToken", deployment.token),
         staking=at("ValidatorStaking", deployment.staking),
         market=at("TaskMarket", deployment.market),
+        registry=at("NodeRegistry", deployment.registry),
     )
 
 
 def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
-    """Deploy token, staking and market; the deployer receives the whole token supply."""
+    """Deploy token, staking, market and registry; the deployer receives the whole supply."""
     config = config or DeployConfig()
 
     def create(name: str, *args: object) -> ChecksumAddress:
@@ -75,6 +93,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         assert address is not None
         return Web3.to_checksum_address(address)
 
+    start_block = sender.w3.eth.block_number + 1
     token = create("LabelToken", sender.address, config.token_supply)
     staking = create(
         "ValidatorStaking",
@@ -85,8 +104,14 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         sender.address,
     )
     market = create("TaskMarket", token, staking, config.max_committee, config.min_attestations)
+    registry = create("NodeRegistry")
     deployment = Deployment(
-        chain_id=sender.w3.eth.chain_id, token=token, staking=staking, market=market
+        chain_id=sender.w3.eth.chain_id,
+        token=token,
+        staking=staking,
+        market=market,
+        registry=registry,
+        start_block=start_block,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment

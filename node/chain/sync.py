@@ -175,6 +175,8 @@ class EventSync:
         self.handler = handler
         self.on_rewind = on_rewind
         self.config = config or SyncConfig()
+        # Nothing of this deployment can be older than the block it was deployed in.
+        self._start = max(self.config.start_block, deployment.start_block)
         contracts = bind(w3, deployment)
         self.decoder = EventDecoder(deployment.chain_id, [contracts.market, contracts.staking])
         self._chain_checked = False
@@ -215,7 +217,7 @@ class EventSync:
         """The last processed block (``start_block - 1`` before the first pass)."""
         with self.db.session() as session:
             cursor = self._cursors(session).get()
-        return self.config.start_block - 1 if cursor is None else cursor.last_block
+        return self._start - 1 if cursor is None else cursor.last_block
 
     def sync_once(self, until: int | None = None) -> SyncReport:
         """Process every confirmed block not yet processed (up to ``until`` if given)."""
@@ -297,13 +299,13 @@ class EventSync:
                 target = checkpoint.block_number
                 break
         if target is None:
-            if last_block - (self.config.start_block - 1) > self.config.reorg_depth:
+            if last_block - (self._start - 1) > self.config.reorg_depth:
                 raise ReorgTooDeepError(
                     f"chain {self.deployment.chain_id} diverged below every remembered block "
                     f"(cursor {last_block}, reorg_depth {self.config.reorg_depth}): the data "
                     "directory follows another chain; resync into a fresh database"
                 )
-            target = self.config.start_block - 1
+            target = self._start - 1
         target_hash = self._hash_at(target) if target >= 0 else None
         log.warning("reorg detected at block %s: rewinding to %s", last_block, target)
         with self.db.write() as session:

@@ -42,4 +42,4 @@ def test_every_artifact_has_abi_and_bytecode() -> None:
     for name in ARTIFACT_NAMES:
         artifact = load_artifact(name)
         assert artifact.bytecode.startswith("0x") and len(artifact.bytecode) > 1000
-        assert any(entry["type"] == "constructor" for entry in artifact.abi)
+        assert any(entry["type"] == "function" for entry in artifact.abi)

@@ -7,6 +7,7 @@ pragma solidity 0.8.30;
 interface Vm {
     // ------------------------------------------------------------ environment
     function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;

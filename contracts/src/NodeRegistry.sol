@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
+
+/// @title NodeRegistry
+/// @notice Gateway discovery for labelnet nodes. Anyone may announce: a gateway only serves
+/// content-addressed blocks, which readers verify against their CIDs, so a lying or dead
+/// gateway costs a reader a failed request, never wrong data.
+contract NodeRegistry is INodeRegistry {
+    /// @notice Longest URL accepted, in bytes.
+    uint256 public constant MAX_URL_LENGTH = 256;
+
+    mapping(address node => uint256 blockNumber) private _announcedAt;
+
+    /// @inheritdoc INodeRegistry
+    function announce(string calldata url) external {
+        uint256 length = bytes(url).length;
+        if (length == 0 || length > MAX_URL_LENGTH) revert NodeRegistryInvalidUrl(length);
+        _announcedAt[msg.sender] = block.number;
+        emit GatewayAnnounced(msg.sender, url);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function withdraw() external {
+        if (_announcedAt[msg.sender] == 0) revert NodeRegistryNotAnnounced(msg.sender);
+        delete _announcedAt[msg.sender];
+        emit GatewayWithdrawn(msg.sender);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function announcedAt(address node) external view returns (uint256) {
+        return _announcedAt[node];
+    }
+}
