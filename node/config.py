@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 Role = Literal["annotator", "validator", "requester", "gateway"]
 StoreBackend = Literal["embedded", "kubo"]
+Durability = Literal["process", "power"]
 
 
 class NodeSettings(BaseSettings):
@@ -40,9 +41,21 @@ class NodeSettings(BaseSettings):
     """JSON with the token, staking and market addresses (written by ``labelnet devnet up``)."""
     confirmations: int = Field(default=0, ge=0)
     sync_interval: float = Field(default=1.0, gt=0)
+    sync_start_block: int = Field(default=0, ge=0)
+    """First block the event sync reads (the deployment block saves scanning older ones)."""
+    reorg_depth: int = Field(default=64, ge=1)
+    max_sync_lag: int = Field(default=16, ge=0)
+    """Blocks the sync may trail the confirmed head before ``/readyz`` reports not ready."""
+    rpc_timeout: float = Field(default=10.0, gt=0)
+    """Seconds one JSON-RPC request may take (readiness probes use at most 2 s)."""
+    duty_interval: float = Field(default=2.0, gt=0)
+    """Seconds between two runs of each role duty's ``tick``."""
 
     database_url: str | None = None
     """SQLAlchemy URL; default: SQLite (WAL) at ``data_dir/node.db``."""
+    db_durability: Durability = "process"
+    """SQLite only: ``process`` survives the node being killed, ``power`` also an OS crash
+    (an fsync per commit); see :mod:`node.db.engine`."""
 
     keystore: Path | None = None
     """Encrypted V3 keystore of the node's account; default ``data_dir/keystore.json``."""

@@ -11,9 +11,11 @@ from importlib.metadata import version as package_version
 
 import typer
 
+from client.cli.node import app as node_app
 from node.chain.artifacts import ARTIFACT_NAMES, ARTIFACTS_DIR, MANIFEST_NAME, load_artifact
 
 app = typer.Typer(help="labelnet: decentralized data annotation.", no_args_is_help=True)
+app.add_typer(node_app, name="node")
 
 
 @app.callback()

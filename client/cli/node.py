@@ -1,0 +1,115 @@
+"""``labelnet node start``: run a node (API, gateway, chain sync and role duties) in-process.
+
+One uvicorn worker serves the app: the node's background threads and its SQLite writer
+belong to one process. SIGTERM and SIGINT stop it gracefully (requests in flight finish,
+the lifespan stops the threads and closes the database) and the command exits 0. Anything
+that keeps the node from starting is one line on stderr naming the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from node.config import NodeSettings, Role, load_settings
+from node.errors import LabelnetError
+
+app = typer.Typer(help="Run a labelnet node.", no_args_is_help=True)
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(config: Path | None, overrides: dict[str, Any]) -> NodeSettings:
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise _fail(f"invalid settings: {problems}") from exc
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def start(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file", dir_okay=False)
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="data directory")] = None,
+    role: Annotated[str | None, typer.Option(help="annotator, validator, requester, gateway")] = (
+        None
+    ),
+    host: Annotated[str | None, typer.Option(help="address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port to bind (default 7420)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Start a node and serve until SIGTERM or Ctrl-C."""
+    role_value: Role | None = role  # type: ignore[assignment]  # validated by the settings
+    settings = _settings(
+        config, {"data_dir": data_dir, "role": role_value, "host": host, "port": port}
+    )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Imported here: `labelnet version` and the other commands need no web stack.
+    import uvicorn
+
+    from node.api.app import create_app
+
+    try:
+        application = create_app(settings)
+    except LabelnetError as exc:
+        raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(f"cannot open the node's files: {exc}") from exc
+    services = application.state.services
+    typer.echo(
+        f"labelnet node ({settings.role}, account {services.annotator or 'none: read-only'}) "
+        f"on http://{settings.host}:{settings.port}; API token in {settings.data_dir / 'api-token'}"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application,
+            host=settings.host,
+            port=settings.port,
+            workers=1,
+            lifespan="on",
+            log_level=log_level.lower(),
+            access_log=False,
+        )
+    )
+    _absorb_stop_signals()
+    server.run()
+    if not server.started:
+        services.close()
+        raise _fail("the node did not start (see the log above)", EXIT_STARTUP)
+    typer.echo("labelnet node stopped")
+
+
+def _absorb_stop_signals() -> None:
+    """Make SIGTERM/SIGINT harmless once uvicorn has handled them.
+
+    uvicorn shuts down gracefully on these signals, then restores the previous handlers and
+    raises the signal again; with the default handlers a clean stop would end as "killed
+    by SIGTERM" (or a KeyboardInterrupt traceback). With these, the command exits 0.
+    """
+
+    def ignore(_signum: int, _frame: FrameType | None) -> None:
+        return None
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, ignore)

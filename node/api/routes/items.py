@@ -1,0 +1,33 @@
+"""The items this node's annotator should label next."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from node.api.deps import AnnotatorDep, ServicesDep
+from node.api.routes import API_PREFIX, error_responses
+from node.app import views
+from node.db.models import ItemPublic
+
+router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
+
+
+@router.get(
+    "/{task_id}/items/next",
+    response_model=list[ItemPublic],
+    summary="Next items to label",
+    description=(
+        "Up to `limit` items, in manifest order, that this node's account has not labelled "
+        "yet. Labelling them and asking again pages through the task."
+    ),
+    responses=error_responses(404, 503),
+)
+def next_items(
+    task_id: int,
+    services: ServicesDep,
+    annotator: AnnotatorDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> list[ItemPublic]:
+    return views.next_items(services.db, services.chain_id, task_id, annotator, limit)

@@ -1,0 +1,39 @@
+"""Tasks as this node has mirrored them from the chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from node.api.deps import ServicesDep
+from node.api.routes import API_PREFIX, error_responses
+from node.app import views
+from node.db.models import TaskPublic, TaskStatus
+
+router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
+
+
+@router.get(
+    "",
+    response_model=list[TaskPublic],
+    summary="List tasks",
+    description="Tasks by id, a page at a time: pass the last id seen as `after`.",
+)
+def list_tasks(
+    services: ServicesDep,
+    status: Annotated[TaskStatus | None, Query(description="only tasks in this state")] = None,
+    after: Annotated[int, Query(ge=0, description="return tasks with a larger id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[TaskPublic]:
+    return views.list_tasks(services.db, services.chain_id, status=status, after=after, limit=limit)
+
+
+@router.get(
+    "/{task_id}",
+    response_model=views.TaskDetail,
+    summary="One task: status, deadlines and counts",
+    responses=error_responses(404),
+)
+def get_task(task_id: int, services: ServicesDep) -> views.TaskDetail:
+    return views.task_detail(services.db, services.chain_id, task_id, services.annotator)

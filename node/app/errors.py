@@ -1,0 +1,43 @@
+"""Errors of the node's use cases, each under the builtin category its HTTP status follows.
+
+:func:`node.api.errors.status_for` maps the category once (``LookupError`` 404,
+``FileExistsError`` 409, ``ValueError`` 422, else 503), so these classes are the whole
+contract between the use cases and the API.
+"""
+
+from __future__ import annotations
+
+from node.errors import LabelnetError
+
+
+class TaskNotFoundError(LabelnetError, LookupError):
+    """The node does not know the task (not on this chain, or not synced yet)."""
+
+
+class ResultNotKnownError(LabelnetError, LookupError):
+    """No validator has attested the task's result yet, as far as the node has synced."""
+
+
+class LabelsFrozenError(LabelnetError, FileExistsError):
+    """The node has committed (or is committing) to its labels for the task: changing them
+    now would make the committed batch impossible to reveal."""
+
+
+class TaskClosedError(LabelnetError, FileExistsError):
+    """The task is no longer open (finalized, disputed, cancelled or reorganised away)."""
+
+
+class InvalidLabelError(LabelnetError, ValueError):
+    """A label value that has no canonical JSON encoding, or none at all."""
+
+
+class NoAccountError(LabelnetError, RuntimeError):
+    """The node runs without an account (read-only) and cannot do what needs one."""
+
+
+class DeploymentError(LabelnetError, ValueError):
+    """The deployment file is missing or malformed."""
+
+
+class ChainMismatchError(LabelnetError, ValueError):
+    """The RPC endpoint, the deployment and the settings disagree about the chain id."""

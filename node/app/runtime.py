@@ -1,0 +1,195 @@
+"""The composition root: everything one node process runs, built from its settings.
+
+:meth:`NodeServices.open` builds the parts in dependency order — database, content store,
+API token, chain connection, account, event sync, role duties — and closes what it already
+opened if a later part fails, so a node that refuses to start leaves nothing behind.
+:meth:`NodeServices.start` starts the background threads and :meth:`NodeServices.close`
+stops and joins them, then releases connections; the API's lifespan calls both.
+
+Nothing runs at import time and nothing is global: tests build several nodes in one
+process, each from its own settings and data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+
+from node.api.auth import load_or_create_token
+from node.app.chain import ChainConnection, connect, deployment_path, load_deployment
+from node.app.errors import NoAccountError
+from node.app.workers import DutyRunner, SyncWorker
+from node.chain.sync import EventSync, SyncConfig
+from node.config import NodeSettings
+from node.db.engine import Database, open_database
+from node.db.mirror import ChainMirror
+from node.keys import KeystoreError, load_keystore
+from node.roles.base import Duty
+from node.store.base import ContentStore
+from node.store.embedded import EmbeddedStore
+from node.store.gateway import GatewayStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHAIN_ID = 31337
+"""Chain id keying the tables of a node with no deployment (anvil's default)."""
+JOIN_TIMEOUT = 15.0
+"""Seconds to wait for each background thread at shutdown (an RPC in flight may finish)."""
+
+DutyFactory = Callable[["NodeServices"], Sequence[Duty]]
+"""Builds a role's duties from the opened services (they need the db, store, chain...)."""
+
+
+@dataclass
+class NodeServices:
+    """The shared services of one node process."""
+
+    settings: NodeSettings
+    db: Database
+    store: ContentStore
+    """What roles read and write through: local blocks first, then peers (or Kubo)."""
+    gateway_store: ContentStore
+    """What this node's own gateway serves: local blocks only, so gateways never loop."""
+    api_token: str
+    chain_id: int
+    chain: ChainConnection | None = None
+    account: LocalAccount | None = None
+    sync: SyncWorker | None = None
+    duties: list[DutyRunner] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _resources: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    @classmethod
+    def open(cls, settings: NodeSettings, *, duties: DutyFactory | None = None) -> NodeServices:
+        """Build every service from ``settings`` (no thread is started yet)."""
+        with ExitStack() as resources:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            db = open_database(url=settings.database, durability=settings.db_durability)
+            resources.callback(db.dispose)
+            store, gateway_store = _open_store(settings, resources)
+            token = load_or_create_token(settings.data_dir)
+            chain: ChainConnection | None = None
+            path = deployment_path(settings)
+            if path is not None:
+                chain = connect(settings, load_deployment(path))
+                chain_id = chain.chain_id
+            else:
+                chain_id = settings.chain_id or DEFAULT_CHAIN_ID
+                log.info("no deployment file: running without a chain (chain id %s)", chain_id)
+            services = cls(
+                settings=settings,
+                db=db,
+                store=store,
+                gateway_store=gateway_store,
+                api_token=token,
+                chain_id=chain_id,
+                chain=chain,
+                account=_load_account(settings),
+            )
+            if chain is not None:
+                sync = _event_sync(settings, db, chain)
+                services.sync = SyncWorker(sync, interval=settings.sync_interval)
+            for duty in duties(services) if duties is not None else ():
+                services.duties.append(DutyRunner(duty, interval=settings.duty_interval))
+            services._resources = resources.pop_all()
+        return services
+
+    @property
+    def annotator(self) -> str | None:
+        """This node's account address, if it has one."""
+        return None if self.account is None else str(self.account.address)
+
+    def require_annotator(self) -> str:
+        """The account address, or :class:`NoAccountError` for a read-only node."""
+        if self.account is None:
+            raise NoAccountError(
+                "this node has no account: create a keystore with `labelnet wallet new` "
+                "(and give its password) to label"
+            )
+        return str(self.account.address)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and not self._stop.is_set()
+
+    def sync_alive(self) -> bool:
+        """Whether the sync thread is running (False for a node without a chain)."""
+        return any(t.name == "labelnet-sync" and t.is_alive() for t in self._threads)
+
+    def start(self) -> None:
+        """Start the event sync and one thread per duty."""
+        if self._threads:
+            return
+        self._stop.clear()
+        if self.sync is not None:
+            self._spawn("labelnet-sync", self.sync.run)
+        for runner in self.duties:
+            self._spawn(f"labelnet-duty-{runner.duty.name}", runner.run)
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        # Daemon threads: a duty stuck in an RPC must not keep a killed node alive; close()
+        # still joins them, so a normal shutdown waits for work in progress.
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Ask every background thread to stop and wait for them."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(JOIN_TIMEOUT)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.0fs", thread.name, JOIN_TIMEOUT)
+        self._threads.clear()
+
+    def close(self) -> None:
+        """Stop the threads, then release the database and store connections (idempotent)."""
+        self.stop()
+        self._resources.close()
+
+
+def _open_store(settings: NodeSettings, resources: ExitStack) -> tuple[ContentStore, ContentStore]:
+    """(store for roles, store for the node's own gateway)."""
+    if settings.store == "kubo":
+        from node.store.kubo import KuboStore  # lazily: only Kubo nodes load its HTTP client
+
+        kubo = KuboStore(settings.kubo_api)
+        resources.callback(kubo.close)
+        return kubo, kubo
+    local = EmbeddedStore.in_data_dir(settings.data_dir)
+    store = GatewayStore(local, list(settings.peers))
+    resources.callback(store.close)
+    return store, local
+
+
+def _load_account(settings: NodeSettings) -> LocalAccount | None:
+    """The keystore's account; None (read-only node) when no keystore is configured or found."""
+    path = settings.keystore_path
+    if settings.keystore is None and not path.exists():
+        log.info("no keystore at %s: read-only node (labels and duties need an account)", path)
+        return None
+    password = settings.password()
+    if password is None:
+        raise KeystoreError(
+            f"keystore {path} is encrypted: set LABELNET_KEYSTORE_PASSWORD or "
+            "keystore_password_file"
+        )
+    return load_keystore(path, password)
+
+
+def _event_sync(settings: NodeSettings, db: Database, chain: ChainConnection) -> EventSync:
+    mirror = ChainMirror(chain.chain_id)
+    config = SyncConfig(
+        confirmations=settings.confirmations,
+        reorg_depth=settings.reorg_depth,
+        # The deployment block (newer deployment files carry it) bounds the first scan.
+        start_block=max(settings.sync_start_block, getattr(chain.deployment, "start_block", 0)),
+        poll_interval=settings.sync_interval,
+    )
+    return EventSync(chain.w3, db, chain.deployment, mirror, on_rewind=mirror.rewind, config=config)
