@@ -2,9 +2,9 @@
 anchoring, initialization, and the E-step of the confusion-matrix family.
 
 Every estimator keeps its posteriors as integer parts per billion (``probas_ppb_``) and
-decides from those integers, so two validators whose floating-point paths agreed up to the
-rounding (they do: see :mod:`node.consensus.numerics`) make identical decisions. The
-fitted attributes follow scikit-learn's convention of a trailing underscore.
+decides from those integers only; :mod:`node.consensus.numerics` makes sure every
+validator computes the same integers. The fitted attributes follow scikit-learn's
+convention of a trailing underscore.
 
 Gold anchoring (the "gold-anchored variants"): pass ``gold={item: class}`` to ``fit``.
 Gold items' posteriors are clamped to the gold class in every iteration, so the truth the
@@ -54,6 +54,7 @@ class CategoricalEstimator(ABC):
 
     _probas_ppb: IntArray | None = None
     _answers: Answers | None = None
+    _gold: IntArray | None = None
 
     @abstractmethod
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
@@ -65,12 +66,11 @@ class CategoricalEstimator(ABC):
 
     def fit(self, answers: Answers, gold: Gold | None = None) -> Self:
         """Aggregate ``answers``; ``gold`` maps item ids to their revealed true class."""
-        gold_codes = answers.encode_gold(dict(gold) if gold else None)
-        probas = self._fit(answers, gold_codes)
-        probas = clamp_gold(probas, gold_codes)
+        gold_codes = answers.encode_gold(gold)
+        probas = clamp_gold(self._fit(answers, gold_codes), gold_codes)
         probas.flags.writeable = False
-        self._probas_ppb = probas
-        self._answers = answers
+        gold_codes.flags.writeable = False
+        self._probas_ppb, self._answers, self._gold = probas, answers, gold_codes
         return self
 
     def fit_predict(self, answers: Answers, gold: Gold | None = None) -> npt.NDArray[np.str_]:
@@ -92,6 +92,13 @@ class CategoricalEstimator(ABC):
         if self._probas_ppb is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted")
         return self._probas_ppb
+
+    @property
+    def gold_codes_(self) -> IntArray:
+        """Gold class code per item as used in the fit, ``-1`` where an item has none."""
+        if self._gold is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted")
+        return self._gold
 
     @property
     def probas_(self) -> FloatArray:

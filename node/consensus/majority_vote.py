@@ -9,7 +9,7 @@ keeps tied items from paying anyone.
 from __future__ import annotations
 
 from node.consensus.answers import Answers
-from node.consensus.base import CategoricalEstimator, IntArray, clamp_gold, vote_counts
+from node.consensus.base import CategoricalEstimator, IntArray, vote_counts
 from node.consensus.numerics import row_sum, to_ppb
 
 
@@ -20,4 +20,4 @@ class MajorityVote(CategoricalEstimator):
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         counts = vote_counts(answers)
-        return clamp_gold(to_ppb(counts / row_sum(counts)[:, None]), gold)
+        return to_ppb(counts / row_sum(counts)[:, None])  # fit() clamps gold items

@@ -21,8 +21,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from node.consensus.answers import Answers
-from node.consensus.base import CategoricalEstimator, IntArray
+from node.consensus.base import CategoricalEstimator
 from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.quality import fraction_ppb
 from node.consensus.rewards import RewardParams, Rewards, ppb_text
@@ -69,14 +68,13 @@ def categorical_document(
     *,
     task_id: int,
     estimator: CategoricalEstimator,
-    answers: Answers,
-    gold_codes: IntArray,
     params: RewardParams,
     rewards: Rewards,
     alpha: Fraction | None,
     payouts: PayoutResult,
 ) -> dict[str, Any]:
     """The ``labelnet/result@1`` document of a categorical task."""
+    answers, gold_codes = estimator.answers_, estimator.gold_codes_
     probas = estimator.probas_ppb_
     consensus = estimator.label_codes_
     classes = answers.classes

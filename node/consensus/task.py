@@ -110,14 +110,11 @@ def run_consensus(
     answers = answers_from_batches(batches, task.task_id, task.classes)
     gold_classes = {str(k): categorical_value(v) for k, v in (gold or {}).items()}
     estimator = categorical_estimator(task.algorithm).fit(answers, gold_classes)
-    gold_codes = answers.encode_gold(gold_classes)
     rewards = compute_rewards(answers, estimator.probas_ppb_, task.rewards)
     payouts = build_payouts(answers.annotators, rewards.payouts)
     document = categorical_document(
         task_id=task.task_id,
         estimator=estimator,
-        answers=answers,
-        gold_codes=gold_codes,
         params=task.rewards,
         rewards=rewards,
         alpha=krippendorff_alpha_nominal(answers),
