@@ -8,17 +8,19 @@ returns, so the API acknowledges only what is on disk.
 
 Cost matters here (thousands of labels a second): a batch is validated as one typed list
 of plain dicts (no model object per label) and stored with one ``executemany`` upsert; the
-two guard queries are single-row Core selects, not ORM loads.
+guards are one cached Core statement, not ORM loads.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 from typing import Annotated, Any, NamedTuple, cast
 
 from pydantic import StringConstraints
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlmodel import col
 from typing_extensions import TypedDict
 
@@ -65,40 +67,68 @@ def _rows(labels: Sequence[LabelInput]) -> list[_Row]:
     return rows
 
 
+@cache
+def _guard_statement() -> Select[TaskStatus, bool]:
+    """The task's status and whether our commitment row exists, in one statement.
+
+    ``FOR SHARE OF tasks`` on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already serialises
+    writers): a commit intent recorded concurrently either waits for this batch or is seen
+    by it, so no label lands after the batch it should have been part of was built.
+    """
+    frozen = (
+        exists()
+        .where(
+            col(Commitment.chain_id) == bindparam("chain_id"),
+            col(Commitment.task_id) == bindparam("task_id"),
+            col(Commitment.annotator) == bindparam("annotator"),
+        )
+        .label("frozen")
+    )
+    return (
+        select(col(Task.status), frozen)
+        .where(
+            col(Task.chain_id) == bindparam("chain_id"), col(Task.task_id) == bindparam("task_id")
+        )
+        .with_for_update(read=True, of=Task)
+    )
+
+
 def submit_labels(
-    db: Database, chain_id: int, task_id: int, annotator: str, labels: Sequence[LabelInput]
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    labels: Sequence[LabelInput],
+    *,
+    gate: AbstractContextManager[object] | None = None,
 ) -> int:
     """Store ``labels`` for ``annotator`` on the task; returns how many items they cover.
 
     Re-submitting a label replaces it (idempotent); a later label for the same item in one
-    batch wins.
+    batch wins. ``gate`` is entered around the transaction (see
+    :attr:`~node.app.runtime.NodeServices.write_gate`).
     """
     if len(labels) > MAX_BATCH:
         raise InvalidLabelError(f"at most {MAX_BATCH} labels per batch, got {len(labels)}")
     rows = _rows(labels)
-    with db.write() as session:
-        # FOR SHARE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): a
-        # commit intent written concurrently waits for this batch, or this batch sees it.
-        status = session.execute(
-            select(col(Task.status))
-            .where(col(Task.chain_id) == chain_id, col(Task.task_id) == task_id)
-            .with_for_update(read=True)
-        ).scalar_one_or_none()
-        if status is None:
-            raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-        if status is not TaskStatus.OPEN:
-            raise TaskClosedError(f"task {task_id} is {status.value}: labels are closed")
-        committed = session.execute(
-            select(col(Commitment.task_id)).where(
-                col(Commitment.chain_id) == chain_id,
-                col(Commitment.task_id) == task_id,
-                col(Commitment.annotator) == annotator,
+    with gate or nullcontext(), db.write() as session:
+        guard = (
+            session.connection()
+            .execute(
+                _guard_statement(),
+                {"chain_id": chain_id, "task_id": task_id, "annotator": annotator},
             )
-        ).first()
-        if committed is not None:
+            .first()
+        )
+        if guard is None:
+            raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
+        status, frozen = guard.tuple()
+        if frozen:
             raise LabelsFrozenError(
                 f"task {task_id}: this node has committed its labels; they can no longer change"
             )
+        if status is not TaskStatus.OPEN:
+            raise TaskClosedError(f"task {task_id} is {status.value}: labels are closed")
         if not rows:
             return 0
         # The repository reads only ``item_id`` and ``value`` of each label.

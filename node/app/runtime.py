@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
@@ -61,6 +61,10 @@ class NodeServices:
     account: LocalAccount | None = None
     sync: SyncWorker | None = None
     duties: list[DutyRunner] = field(default_factory=list)
+    write_gate: AbstractContextManager[object] = field(default_factory=nullcontext)
+    """Entered around the API's write transactions. On SQLite it is a lock: a second writer
+    then waits for a Python lock handoff (microseconds) instead of in SQLite's busy handler,
+    which sleeps in steps of up to 100 ms and made the slowest label batches 5x slower."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _threads: list[threading.Thread] = field(default_factory=list, repr=False)
     _resources: ExitStack = field(default_factory=ExitStack, repr=False)
@@ -91,6 +95,7 @@ class NodeServices:
                 chain_id=chain_id,
                 chain=chain,
                 account=_load_account(settings),
+                write_gate=threading.Lock() if db.backend == "sqlite" else nullcontext(),
             )
             if chain is not None:
                 sync = _event_sync(settings, db, chain)

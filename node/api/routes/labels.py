@@ -48,6 +48,8 @@ def post_labels(
     annotator: AnnotatorDep,
     metrics: MetricsDep,
 ) -> LabelAck:
-    accepted = submit_labels(services.db, services.chain_id, task_id, annotator, labels)
+    accepted = submit_labels(
+        services.db, services.chain_id, task_id, annotator, labels, gate=services.write_gate
+    )
     metrics.labels_accepted.inc(accepted)
     return LabelAck(task_id=task_id, annotator=annotator, accepted=accepted)
