@@ -122,7 +122,7 @@ def submit_labels(
         )
         if guard is None:
             raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-        status, frozen = guard.tuple()
+        status, frozen = guard
         if frozen:
             raise LabelsFrozenError(
                 f"task {task_id}: this node has committed its labels; they can no longer change"
