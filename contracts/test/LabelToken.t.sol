@@ -33,7 +33,7 @@ contract LabelTokenTest is LabelnetFixture {
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, stranger, balance, balance + 1)
         );
         vm.prank(stranger);
-        token.transfer(annotatorA, balance + 1);
+        vm.assertFalse(token.transfer(annotatorA, balance + 1));
     }
 
     function test_permit_setsAllowanceAndBumpsNonce() public {

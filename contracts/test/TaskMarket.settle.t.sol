@@ -112,7 +112,7 @@ contract TaskMarketSettleTest is LabelnetFixture {
     }
 
     function _isHonest(Vote3 memory c, uint256 i) internal pure returns (bool) {
-        return c.votes & (1 << i) != 0;
+        return (c.votes >> i) & 1 == 1;
     }
 
     /// @notice Stake, post a task with `c.fee`, reveal, and have the three validators attest.

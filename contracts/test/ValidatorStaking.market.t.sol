@@ -199,6 +199,7 @@ contract ValidatorStakingMarketTest is LabelnetFixture {
         tasks = uint8(bound(tasks, 1, 40));
         direct = _directStaking(MIN_STAKE, slashBps);
         _stakeDirect(validator1, amount);
+        // forge-lint: disable-next-line(unsafe-typecast) -- amount <= 1000 ether.
         uint256 lock = direct.lockAmount(uint96(amount));
         for (uint256 t = 1; t <= tasks; ++t) {
             if (direct.lockedOf(validator1) + lock > amount) {

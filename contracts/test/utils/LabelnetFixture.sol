@@ -103,7 +103,7 @@ abstract contract LabelnetFixture is TestBase {
 
     function _fund(address account, uint256 amount) internal {
         vm.prank(treasury);
-        token.transfer(account, amount);
+        vm.assertTrue(token.transfer(account, amount));
     }
 
     function _approve(address owner, address spender, uint256 amount) internal {

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {TestBase} from "../utils/TestBase.sol";
+import {MarketHandler} from "./MarketHandler.sol";
+import {LabelToken} from "../../src/LabelToken.sol";
+import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
+import {TaskMarket} from "../../src/TaskMarket.sol";
+import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
+
+/// @notice Stateful invariants over random sequences of MarketHandler actions: escrow
+/// solvency, no double payment, payouts bounded by the bounty, fully accounted slashing, and
+/// stake locks always backed by active stake.
+contract MarketInvariantsTest is TestBase {
+    uint256 internal constant SUPPLY = 1e9 ether;
+    uint16 internal constant SLASH_BPS = 1000;
+
+    LabelToken internal token;
+    ValidatorStaking internal staking;
+    TaskMarket internal market;
+    MarketHandler internal handler;
+    address internal treasury;
+    address[] internal requesters;
+    address[] internal annotators;
+    address[] internal validators;
+
+    function setUp() public {
+        treasury = makeAddr("treasury");
+        token = new LabelToken(treasury, SUPPLY);
+        staking = new ValidatorStaking(token, 100 ether, 3 days, SLASH_BPS, address(this));
+        market = new TaskMarket(token, staking, 3, 2);
+        staking.setMarket(address(market));
+
+        requesters.push(makeAddr("requester1"));
+        requesters.push(makeAddr("requester2"));
+        annotators.push(makeAddr("annotatorA"));
+        annotators.push(makeAddr("annotatorB"));
+        annotators.push(makeAddr("annotatorC"));
+        validators.push(makeAddr("validator1"));
+        validators.push(makeAddr("validator2"));
+        validators.push(makeAddr("validator3"));
+        validators.push(makeAddr("validator4"));
+
+        for (uint256 i; i < requesters.length; ++i) {
+            _fundAndApprove(requesters[i], 1_000_000 ether, address(market));
+        }
+        for (uint256 i; i < annotators.length; ++i) {
+            _fundAndApprove(annotators[i], 100 ether, address(market));
+        }
+        for (uint256 i; i < validators.length; ++i) {
+            _fundAndApprove(validators[i], 2_000 ether, address(staking));
+            vm.prank(validators[i]);
+            staking.stake((4 - i) * 100 ether); // 400, 300, 200, 100
+        }
+        // Everything left with the treasury is out of play; the rest must stay conserved.
+        uint256 rest = token.balanceOf(treasury);
+        vm.prank(treasury);
+        vm.assertTrue(token.transfer(address(0xdead), rest));
+
+        handler = new MarketHandler(token, staking, market, requesters, annotators, validators);
+        // Start every run with two tasks, one already committed to by all three annotators,
+        // so that short sequences reach attestation, settlement and claims.
+        handler.createTask(0, 10, 3, 1 ether, 3 ether, 0.5 ether);
+        handler.createTask(1, 5, 2, 0.5 ether, 0, 0);
+        handler.commit(0, 2 << 128);
+        targetContract(address(handler));
+        // Forge picks uniformly among the listed selectors, duplicates included: the steps
+        // of a task's lifecycle are listed more than once so that runs of 32 calls regularly
+        // get from commit to claim, while every action keeps a fair share.
+        _select(MarketHandler.createTask.selector, 1);
+        _select(MarketHandler.cancel.selector, 1);
+        _select(MarketHandler.revealGold.selector, 1);
+        _select(MarketHandler.refund.selector, 1);
+        _select(MarketHandler.commit.selector, 2);
+        _select(MarketHandler.reveal.selector, 2);
+        _select(MarketHandler.stake.selector, 1);
+        _select(MarketHandler.requestUnstake.selector, 1);
+        _select(MarketHandler.withdraw.selector, 1);
+        _select(MarketHandler.attest.selector, 3);
+        _select(MarketHandler.finalize.selector, 2);
+        _select(MarketHandler.claim.selector, 3);
+        _select(MarketHandler.claimMany.selector, 2);
+        _select(MarketHandler.warp.selector, 1);
+        bytes4[] memory selectors = _selectors;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    bytes4[] internal _selectors;
+
+    function _select(bytes4 selector, uint256 weight) internal {
+        for (uint256 i; i < weight; ++i) {
+            _selectors.push(selector);
+        }
+    }
+
+    function _fundAndApprove(address account, uint256 amount, address spender) internal {
+        vm.prank(treasury);
+        vm.assertTrue(token.transfer(account, amount));
+        vm.prank(account);
+        token.approve(spender, type(uint256).max);
+    }
+
+    // ================================================================ invariants
+    // Forge checks an invariant after every call, so each one reads state in few calls.
+
+    /// @notice The market holds everything it still owes, to the wei: for open tasks the
+    /// reward pool, the validator fee and the bonds of committed-but-unrevealed annotators;
+    /// for settled tasks the unclaimed attested payouts plus the unpaid refund. (Equality is
+    /// stronger than the solvency bound, and holds because nobody donates tokens here.)
+    function invariant_marketHoldsEverythingOwed() public view {
+        uint256 owed;
+        for (uint256 id = 1; id <= market.taskCount(); ++id) {
+            ITaskMarket.Task memory t = market.getTask(id);
+            if (t.status == ITaskMarket.TaskStatus.Open) {
+                owed += uint256(t.rewardPool) + t.validatorFee + uint256(t.commitCount - t.revealCount)
+                * t.annotatorBond;
+                vm.assertEq(uint256(t.refundable), 0);
+            } else if (t.status != ITaskMarket.TaskStatus.Cancelled) {
+                owed += uint256(t.totalPayout) - t.paidOut + t.refundable;
+            }
+        }
+        uint256 balance = token.balanceOf(address(market));
+        vm.assertGe(balance, owed, "market insolvent");
+        vm.assertEq(balance, owed, "market holds stray tokens");
+    }
+
+    /// @notice paidOut <= totalPayout <= rewardPool for every task; only finalized tasks pay;
+    /// and paidOut is exactly what the handler saw claimed.
+    function invariant_payoutsBoundedByBounty() public view {
+        uint256 count = market.taskCount();
+        uint256[] memory ghostPaid = handler.ghostPaidAll(count);
+        for (uint256 id = 1; id <= count; ++id) {
+            ITaskMarket.Task memory t = market.getTask(id);
+            vm.assertLe(t.paidOut, t.totalPayout, "paid beyond attested total");
+            vm.assertLe(t.totalPayout, t.rewardPool, "attested total beyond pool");
+            vm.assertEq(t.paidOut, ghostPaid[id]);
+            if (t.status != ITaskMarket.TaskStatus.Finalized) vm.assertEq(uint256(t.paidOut) + t.totalPayout, 0);
+        }
+    }
+
+    /// @notice No leaf is ever paid twice or beyond its root's total (the handler retries
+    /// paid and over-budget leaves and counts any success), and the market's per-task and
+    /// per-account records match the transfers the handler saw.
+    function invariant_noAccountPaidTwice() public view {
+        (,,,, uint256 violations) = handler.ghostLedger();
+        vm.assertEq(violations, 0, "forbidden claim or refund succeeded");
+        address[] memory accounts = handler.payableAccounts();
+        uint256[] memory totals = new uint256[](accounts.length);
+        for (uint256 id = 1; id <= market.taskCount(); ++id) {
+            if (market.phaseOf(id) != ITaskMarket.Phase.Closed) continue;
+            uint256[] memory ghostPaid = handler.ghostPaidToMany(id, accounts);
+            for (uint256 i; i < accounts.length; ++i) {
+                uint256 paid = market.paidOf(id, accounts[i]);
+                vm.assertEq(paid, ghostPaid[i]);
+                totals[i] += paid;
+            }
+        }
+        for (uint256 i; i < accounts.length; ++i) {
+            vm.assertEq(market.totalPaidOf(accounts[i]), totals[i]);
+        }
+    }
+
+    /// @notice Slashed stake is fully accounted: staking holds exactly active + unbonding
+    /// stake, and across all settlements fee + slashed == rewards + dust refunded (the dust
+    /// read from the market's own refund). Disputes move no stake and every refund pays
+    /// exactly what the market reported (counted as violations by the handler).
+    function invariant_slashedStakeAccounted() public view {
+        vm.assertEq(token.balanceOf(address(staking)), staking.totalStaked() + staking.totalUnbonding());
+        (uint256 fees, uint256 slashed, uint256 rewards, uint256 dust, uint256 violations) = handler.ghostLedger();
+        vm.assertEq(fees + slashed, rewards + dust, "fee + slashed != rewards + dust");
+        vm.assertEq(violations, 0, "dispute moved stake, or refund differs from refundable");
+    }
+
+    /// @notice A validator's lock never exceeds its active stake, and equals the sum of the
+    /// locks of the open tasks it attested (settled tasks leave no lock behind).
+    function invariant_locksBackedByActiveStake() public view {
+        uint256[] memory expected = new uint256[](validators.length);
+        for (uint256 id = 1; id <= market.taskCount(); ++id) {
+            if (market.phaseOf(id) == ITaskMarket.Phase.Closed) continue;
+            ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
+            for (uint256 j; j < atts.length; ++j) {
+                for (uint256 i; i < validators.length; ++i) {
+                    if (atts[j].validator == validators[i]) {
+                        expected[i] += uint256(atts[j].weight) * SLASH_BPS / 10_000;
+                    }
+                }
+            }
+        }
+        for (uint256 i; i < validators.length; ++i) {
+            uint256 locked = staking.lockedOf(validators[i]);
+            vm.assertLe(locked, staking.stakeOf(validators[i]), "lock exceeds active stake");
+            vm.assertEq(locked, expected[i], "lock differs from open attestations");
+        }
+    }
+}
