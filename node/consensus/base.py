@@ -129,9 +129,11 @@ class CategoricalEstimator(ABC):
 
 
 def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
-    """Posteriors with every gold item set to certainty in its gold class (a copy)."""
-    out = np.array(probas_ppb, dtype=np.int64, copy=True)
+    """Posteriors with every gold item set to certainty in its gold class (a copy if any)."""
     rows = np.flatnonzero(gold >= 0)
+    if len(rows) == 0:
+        return probas_ppb
+    out = np.array(probas_ppb, dtype=np.int64, copy=True)
     out[rows] = 0
     out[rows, gold[rows]] = PPB
     return out
