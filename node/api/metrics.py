@@ -26,7 +26,8 @@ UNMATCHED = "unmatched"
 
 
 class _WorkerCollector(Collector):
-    """Sync head, synced block and lag; duty ticks and failures (from status records)."""
+    """Sync head, synced block and lag; ingest group commits; duty ticks and failures (from
+    the workers' own counters)."""
 
     def __init__(self, services: NodeServices) -> None:
         self.services = services
@@ -49,6 +50,16 @@ class _WorkerCollector(Collector):
                 lag.add_metric([], max(0, confirmed - status.last_block))
             failures.add_metric([], status.failures)
             yield from (head, synced, lag, failures)
+        if self.services.ingest is not None:
+            transactions = CounterMetricFamily(
+                "labelnet_ingest_transactions", "Label transactions committed (group commit)"
+            )
+            transactions.add_metric([], self.services.ingest.transactions)
+            batches = CounterMetricFamily(
+                "labelnet_ingest_batches", "Label batches stored by those transactions"
+            )
+            batches.add_metric([], self.services.ingest.batches)
+            yield from (transactions, batches)
         ticks = CounterMetricFamily("labelnet_duty_ticks", "Duty ticks run", labels=["duty"])
         errors = CounterMetricFamily(
             "labelnet_duty_failures", "Duty ticks that raised", labels=["duty"]

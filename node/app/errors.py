@@ -41,3 +41,7 @@ class DeploymentError(LabelnetError, ValueError):
 
 class ChainMismatchError(LabelnetError, ValueError):
     """The RPC endpoint, the deployment and the settings disagree about the chain id."""
+
+
+class NodeStoppingError(LabelnetError, RuntimeError):
+    """The node is shutting down (or not started) and no longer accepts writes."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from typing import Annotated, Any, NamedTuple, cast
 
 from pydantic import StringConstraints
 from sqlalchemy import Select, bindparam, exists, select
-from sqlmodel import col
+from sqlmodel import Session, col
 from typing_extensions import TypedDict
 
 from node.app.errors import InvalidLabelError, LabelsFrozenError, TaskClosedError, TaskNotFoundError
@@ -44,7 +43,7 @@ class LabelInput(TypedDict):
     value: Any
 
 
-class _Row(NamedTuple):
+class LabelRow(NamedTuple):
     """What the repository reads from each label (``item_id``, ``value``) at a tenth of the
     cost of building a :class:`LabelCreate` model per label."""
 
@@ -52,8 +51,8 @@ class _Row(NamedTuple):
     value: Any
 
 
-def _rows(labels: Sequence[LabelInput]) -> list[_Row]:
-    rows = [_Row(label["item"], label["value"]) for label in labels]
+def _rows(labels: Sequence[LabelInput]) -> list[LabelRow]:
+    rows = [LabelRow(label["item"], label["value"]) for label in labels]
     for row in rows:
         if row.value is None:
             raise InvalidLabelError(f"item {row.item_id!r}: a label needs a value (got null)")
@@ -93,44 +92,48 @@ def _guard_statement() -> Select[TaskStatus, bool]:
     )
 
 
-def submit_labels(
-    db: Database,
-    chain_id: int,
-    task_id: int,
-    annotator: str,
-    labels: Sequence[LabelInput],
-    *,
-    gate: AbstractContextManager[object] | None = None,
-) -> int:
-    """Store ``labels`` for ``annotator`` on the task; returns how many items they cover.
-
-    Re-submitting a label replaces it (idempotent); a later label for the same item in one
-    batch wins. ``gate`` is entered around the transaction (see
-    :attr:`~node.app.runtime.NodeServices.write_gate`).
-    """
+def validate_batch(labels: Sequence[LabelInput]) -> list[LabelRow]:
+    """The batch's labels as rows to store; :class:`InvalidLabelError` for a bad one."""
     if len(labels) > MAX_BATCH:
         raise InvalidLabelError(f"at most {MAX_BATCH} labels per batch, got {len(labels)}")
-    rows = _rows(labels)
-    with gate or nullcontext(), db.write() as session:
-        guard = (
-            session.connection()
-            .execute(
-                _guard_statement(),
-                {"chain_id": chain_id, "task_id": task_id, "annotator": annotator},
-            )
-            .first()
+    return _rows(labels)
+
+
+def store_batch(
+    session: Session, chain_id: int, task_id: int, annotator: str, rows: Sequence[LabelRow]
+) -> int:
+    """Check the task and store validated rows in the caller's write transaction.
+
+    Returns the number of distinct items labelled. Re-submitting a label replaces it
+    (idempotent); a later label for the same item in one batch wins.
+    """
+    guard = (
+        session.connection()
+        .execute(
+            _guard_statement(), {"chain_id": chain_id, "task_id": task_id, "annotator": annotator}
         )
-        if guard is None:
-            raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-        status, frozen = guard
-        if frozen:
-            raise LabelsFrozenError(
-                f"task {task_id}: this node has committed its labels; they can no longer change"
-            )
-        if status is not TaskStatus.OPEN:
-            raise TaskClosedError(f"task {task_id} is {status.value}: labels are closed")
-        if not rows:
-            return 0
-        # The repository reads only ``item_id`` and ``value`` of each label.
-        batch = cast(Sequence[LabelCreate], rows)
-        return LabelRepository(session).upsert_batch(chain_id, task_id, annotator, batch)
+        .first()
+    )
+    if guard is None:
+        raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
+    status, frozen = guard
+    if frozen:
+        raise LabelsFrozenError(
+            f"task {task_id}: this node has committed its labels; they can no longer change"
+        )
+    if status is not TaskStatus.OPEN:
+        raise TaskClosedError(f"task {task_id} is {status.value}: labels are closed")
+    if not rows:
+        return 0
+    # The repository reads only ``item_id`` and ``value`` of each label.
+    batch = cast(Sequence[LabelCreate], rows)
+    return LabelRepository(session).upsert_batch(chain_id, task_id, annotator, batch)
+
+
+def submit_labels(
+    db: Database, chain_id: int, task_id: int, annotator: str, labels: Sequence[LabelInput]
+) -> int:
+    """Validate and store one batch in a transaction of its own (committed on return)."""
+    rows = validate_batch(labels)
+    with db.write() as session:
+        return store_batch(session, chain_id, task_id, annotator, rows)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
 
 from node.api.auth import load_or_create_token
 from node.app.chain import ChainConnection, connect, deployment_path, load_deployment
-from node.app.errors import NoAccountError
+from node.app.errors import NoAccountError, NodeStoppingError
+from node.app.ingest import LabelWriter
 from node.app.workers import DutyRunner, SyncWorker
 from node.chain.sync import EventSync, SyncConfig
 from node.config import NodeSettings
@@ -61,12 +62,11 @@ class NodeServices:
     account: LocalAccount | None = None
     sync: SyncWorker | None = None
     duties: list[DutyRunner] = field(default_factory=list)
-    write_gate: AbstractContextManager[object] = field(default_factory=nullcontext)
-    """Entered around the API's write transactions. On SQLite it is a lock: a second writer
-    then waits for a Python lock handoff (microseconds) instead of in SQLite's busy handler,
-    which sleeps in steps of up to 100 ms and made the slowest label batches 5x slower."""
+    ingest: LabelWriter | None = None
+    """Stores the API's label batches (group commit from one thread, see node.app.ingest)."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _started: bool = field(default=False, repr=False)
     _resources: ExitStack = field(default_factory=ExitStack, repr=False)
 
     @classmethod
@@ -95,7 +95,7 @@ class NodeServices:
                 chain_id=chain_id,
                 chain=chain,
                 account=_load_account(settings),
-                write_gate=threading.Lock() if db.backend == "sqlite" else nullcontext(),
+                ingest=LabelWriter(db, chain_id),
             )
             if chain is not None:
                 sync = _event_sync(settings, db, chain)
@@ -119,9 +119,15 @@ class NodeServices:
             )
         return str(self.account.address)
 
+    def require_ingest(self) -> LabelWriter:
+        """The label writer, running; :class:`NodeStoppingError` before start or after stop."""
+        if self.ingest is None or not self.ingest.running:
+            raise NodeStoppingError("the node is not running: labels are not accepted now")
+        return self.ingest
+
     @property
     def running(self) -> bool:
-        return bool(self._threads) and not self._stop.is_set()
+        return self._started
 
     def sync_alive(self) -> bool:
         """Whether the sync thread is running (False for a node without a chain)."""
@@ -129,9 +135,12 @@ class NodeServices:
 
     def start(self) -> None:
         """Start the event sync and one thread per duty."""
-        if self._threads:
+        if self._started:
             return
+        self._started = True
         self._stop.clear()
+        if self.ingest is not None:
+            self.ingest.start()
         if self.sync is not None:
             self._spawn("labelnet-sync", self.sync.run)
         for runner in self.duties:
@@ -146,7 +155,10 @@ class NodeServices:
 
     def stop(self) -> None:
         """Ask every background thread to stop and wait for them."""
+        self._started = False
         self._stop.set()
+        if self.ingest is not None:
+            self.ingest.stop(JOIN_TIMEOUT)
         for thread in self._threads:
             thread.join(JOIN_TIMEOUT)
             if thread.is_alive():

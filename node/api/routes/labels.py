@@ -1,9 +1,8 @@
 """Submitting labels in batches: the ingest hot path.
 
-The route is a plain ``def``: the database write blocks, so FastAPI runs it in its thread
-pool and the event loop stays free for other requests. The body is validated as one typed
-list of plain dicts (see :mod:`node.app.labels`), and the answer is sent only after the
-transaction committed.
+The route is ``async``: it validates the body (one typed list of plain dicts, see
+:mod:`node.app.labels`) and awaits the label writer (:mod:`node.app.ingest`), which stores
+it from its own thread and resolves the request only after the transaction committed.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from node.api.deps import AnnotatorDep, MetricsDep, ServicesDep, WriteAuth
 from node.api.routes import API_PREFIX, error_responses
-from node.app.labels import MAX_BATCH, LabelInput, submit_labels
+from node.app.labels import MAX_BATCH, LabelInput
 
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
 
@@ -40,7 +39,7 @@ class LabelAck(BaseModel):
     ),
     responses=error_responses(401, 404, 409, 422, 503),
 )
-def post_labels(
+async def post_labels(
     task_id: int,
     labels: Annotated[list[LabelInput], Body(description="the batch", max_length=MAX_BATCH)],
     _auth: WriteAuth,
@@ -48,8 +47,6 @@ def post_labels(
     annotator: AnnotatorDep,
     metrics: MetricsDep,
 ) -> LabelAck:
-    accepted = submit_labels(
-        services.db, services.chain_id, task_id, annotator, labels, gate=services.write_gate
-    )
+    accepted = await services.require_ingest().submit(task_id, annotator, labels)
     metrics.labels_accepted.inc(accepted)
     return LabelAck(task_id=task_id, annotator=annotator, accepted=accepted)
