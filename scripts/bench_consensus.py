@@ -102,15 +102,20 @@ def crowdkit_runs(rows: list[list[str]], gold: dict[str, str]) -> dict[str, dict
 
     frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
     out: dict[str, dict[str, float]] = {}
-    for key, make in (
+    makers: list[tuple[str, Callable[[], Any]]] = [
         ("crowdkit_mv", MajorityVote),
         ("crowdkit_ds", lambda: DawidSkene(n_iter=100)),
         ("crowdkit_glad", GLAD),
         ("crowdkit_mace", MACE),
-    ):
+    ]
+    for key, make in makers:
+
+        def run(make: Callable[[], Any] = make) -> Any:
+            return make().fit_predict(frame)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            predicted, seconds = timed(lambda make=make: make().fit_predict(frame))
+            predicted, seconds = timed(run)
         labels = {str(k): str(v) for k, v in predicted.items()}
         out[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds}
         print(f"    {key:22s} acc={out[key]['accuracy']:.4f}  {seconds:8.3f}s", flush=True)
