@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {TestBase} from "../utils/TestBase.sol";
 import {PayoutTree} from "../utils/PayoutTree.sol";
+import {HandlerState} from "./HandlerState.sol";
 import {LabelToken} from "../../src/LabelToken.sol";
 import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
@@ -16,53 +16,7 @@ import {IValidatorStaking} from "../../src/interfaces/IValidatorStaking.sol";
 /// task and an actor for which the action makes sense, so short sequences still reach
 /// attestation, finalization and claims; a few actions deliberately try forbidden things
 /// (paying a leaf twice, over-paying a root) and count it if they ever succeed.
-contract MarketHandler is TestBase {
-    /// @notice Attested results come in three kinds: honest (revealed annotators share the
-    /// pool), greedy (one validator takes the whole pool), and overpromising (honest leaves,
-    /// but a total one wei short, so the last claim must fail).
-    uint256 internal constant KINDS = 3;
-    uint256 public constant MAX_TASKS = 6;
-    bytes32 internal constant GOLD_ROOT = keccak256("gold");
-    bytes32 internal constant GOLD_SALT = keccak256("gold salt");
-
-    struct Payout {
-        address[] accounts;
-        uint256[] amounts;
-        uint128 total;
-        bytes32 root;
-    }
-
-    LabelToken public immutable token;
-    ValidatorStaking public immutable staking;
-    TaskMarket public immutable market;
-
-    address[] internal _requesters;
-    address[] internal _annotators;
-    address[] internal _validators;
-
-    mapping(uint256 taskId => mapping(uint256 kind => Payout)) internal _payouts;
-    mapping(uint256 taskId => mapping(address annotator => uint256)) internal _commitVersion;
-
-    // ---------------------------------------------------------------- ghosts
-    mapping(uint256 taskId => mapping(address account => uint256)) public ghostClaimCount;
-    mapping(uint256 taskId => mapping(address account => uint256)) public ghostPaidTo;
-    mapping(uint256 taskId => uint256) public ghostPaid;
-    /// @notice Forbidden outcomes that succeeded: must stay zero.
-    uint256 public ghostDoubleClaims;
-    uint256 public ghostOverpayments;
-    uint256 public ghostRefundMismatches;
-    uint256 public ghostDisputeStakeChanges;
-    /// @notice A second refund, a cancel after commits, or an attestation promising more than
-    /// the pool, that succeeded.
-    uint256 public ghostForbidden;
-    /// @notice Settlement flows: fee + slashed in, rewards + dust out.
-    uint256 public ghostFeesShared;
-    uint256 public ghostSlashed;
-    uint256 public ghostRewards;
-    uint256 public ghostDust;
-    /// @notice How often each action really did something (for tuning the campaign).
-    mapping(string action => uint256) public ghostCalls;
-
+contract MarketHandler is HandlerState {
     constructor(
         LabelToken token_,
         ValidatorStaking staking_,
@@ -70,78 +24,7 @@ contract MarketHandler is TestBase {
         address[] memory requesters_,
         address[] memory annotators_,
         address[] memory validators_
-    ) {
-        token = token_;
-        staking = staking_;
-        market = market_;
-        _requesters = requesters_;
-        _annotators = annotators_;
-        _validators = validators_;
-    }
-
-    function actors() external view returns (address[] memory all) {
-        all = new address[](_requesters.length + _annotators.length + _validators.length);
-        uint256 k;
-        for (uint256 i; i < _requesters.length; ++i) {
-            all[k++] = _requesters[i];
-        }
-        for (uint256 i; i < _annotators.length; ++i) {
-            all[k++] = _annotators[i];
-        }
-        for (uint256 i; i < _validators.length; ++i) {
-            all[k++] = _validators[i];
-        }
-    }
-
-    function validators() external view returns (address[] memory) {
-        return _validators;
-    }
-
-    /// @notice The accounts of the winning payout tree of a finalized task.
-    function winningAccounts(uint256 id) external view returns (address[] memory) {
-        return _winningPayout(id).accounts;
-    }
-
-    /// @notice What the handler saw paid to `account` across all tasks.
-    mapping(address account => uint256) public ghostTotalPaidTo;
-
-    /// @notice Settlement flows and forbidden outcomes, in one call (invariant checks run
-    /// after every call, so they read the ghosts in bulk).
-    function ghostLedger()
-        external
-        view
-        returns (uint256 feesShared, uint256 slashed, uint256 rewards, uint256 dust, uint256 violations)
-    {
-        violations = ghostDoubleClaims + ghostOverpayments + ghostRefundMismatches + ghostDisputeStakeChanges
-            + ghostForbidden;
-        return (ghostFeesShared, ghostSlashed, ghostRewards, ghostDust, violations);
-    }
-
-    /// @notice `ghostPaidTo(id, account)` for several accounts.
-    function ghostPaidToMany(uint256 id, address[] memory accounts) external view returns (uint256[] memory paid) {
-        paid = new uint256[](accounts.length);
-        for (uint256 i; i < accounts.length; ++i) {
-            paid[i] = ghostPaidTo[id][accounts[i]];
-        }
-    }
-
-    /// @notice `ghostPaid(id)` for tasks 1..count.
-    function ghostPaidAll(uint256 count) external view returns (uint256[] memory paid) {
-        paid = new uint256[](count + 1);
-        for (uint256 id = 1; id <= count; ++id) {
-            paid[id] = ghostPaid[id];
-        }
-    }
-
-    /// @notice The only accounts a payout tree here can pay: the annotators, and validator 0
-    /// (whom the greedy result pays).
-    function payableAccounts() external view returns (address[] memory accounts) {
-        accounts = new address[](_annotators.length + 1);
-        for (uint256 i; i < _annotators.length; ++i) {
-            accounts[i] = _annotators[i];
-        }
-        accounts[_annotators.length] = _validators[0];
-    }
+    ) HandlerState(token_, staking_, market_, requesters_, annotators_, validators_) {}
 
     // ================================================================ requester actions
 
@@ -414,7 +297,7 @@ contract MarketHandler is TestBase {
         ++ghostCalls["warp"];
     }
 
-    // ================================================================ internals
+    // ================================================================ settlement
 
     /// @notice finalize (or refund, which finalizes first) and account for the committee
     /// settlement: stake lost by losers, stake gained by winners, and the rounding dust the
@@ -460,128 +343,5 @@ contract MarketHandler is TestBase {
         ghostRewards += rewards;
         // What the refund holds beyond the unspent pool and forfeited bonds is the dust.
         ghostDust += refunded - (uint256(t.rewardPool) - t.totalPayout + forfeited);
-    }
-
-    function _recordClaim(uint256 id, address account, uint256 amount) internal {
-        ++ghostClaimCount[id][account];
-        ghostPaidTo[id][account] += amount;
-        ghostTotalPaidTo[account] += amount;
-        ghostPaid[id] += amount;
-    }
-
-    function _payout(uint256 id, uint256 kind) internal returns (Payout storage payout) {
-        payout = _payouts[id][kind];
-        if (payout.root != bytes32(0)) return payout;
-        ITaskMarket.Task memory t = market.getTask(id);
-        uint256 share = t.rewardPool / (t.revealCount + 1);
-        uint256 total;
-        if (kind == 1) {
-            payout.accounts.push(_validators[0]);
-            payout.amounts.push(t.rewardPool);
-            total = t.rewardPool;
-        } else {
-            for (uint256 i; i < _annotators.length; ++i) {
-                if (market.commitmentOf(id, _annotators[i]) != market.REVEALED()) continue;
-                payout.accounts.push(_annotators[i]);
-                payout.amounts.push(share);
-                total += share;
-            }
-            // Kind 2 promises one wei less than its leaves add up to.
-            if (kind == 2 && total > 0) --total;
-        }
-        // forge-lint: disable-next-line(unsafe-typecast) -- total <= rewardPool < 2**96.
-        payout.total = uint128(total);
-        payout.root = PayoutTree.root(_tree(payout));
-    }
-
-    function _tree(Payout storage payout) internal view returns (PayoutTree.Tree memory) {
-        return PayoutTree.build(payout.accounts, payout.amounts);
-    }
-
-    function _winningPayout(uint256 id) internal view returns (Payout storage) {
-        ITaskMarket.Task memory t = market.getTask(id);
-        for (uint256 kind; kind < KINDS; ++kind) {
-            Payout storage payout = _payouts[id][kind];
-            if (payout.root == t.payoutRoot && payout.total == t.totalPayout) return payout;
-        }
-        revert("handler: unknown winning root");
-    }
-
-    function _canAttest(uint256 id, address validator) internal view returns (bool) {
-        uint256 active = staking.stakeOf(validator);
-        if (active < staking.minStake()) return false;
-        // forge-lint: disable-next-line(unsafe-typecast) -- stakes here are far below 2**96.
-        if (staking.lockAmount(uint96(active)) > active - staking.lockedOf(validator)) return false;
-        ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
-        for (uint256 i; i < atts.length; ++i) {
-            if (atts[i].validator == validator) return false;
-        }
-        return true;
-    }
-
-    /// @notice The first task, starting from `seed`, that satisfies `pred`.
-    function _findTask(uint256 seed, function(uint256) internal view returns (bool) pred)
-        internal
-        view
-        returns (uint256 id, bool found)
-    {
-        uint256 count = market.taskCount();
-        for (uint256 k; k < count; ++k) {
-            id = (seed % count + k) % count + 1;
-            if (pred(id)) return (id, true);
-        }
-    }
-
-    // Predicates ask phaseOf first: it is far cheaper than getTask, and most tasks fail it.
-
-    function _isOpen(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) != ITaskMarket.Phase.Closed;
-    }
-
-    function _isFinalized(uint256 id) internal view returns (bool) {
-        return
-            market.phaseOf(id) == ITaskMarket.Phase.Closed
-                && market.getTask(id).status == ITaskMarket.TaskStatus.Finalized;
-    }
-
-    function _cancellable(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) != ITaskMarket.Phase.Closed && market.getTask(id).commitCount == 0;
-    }
-
-    function _inCommit(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Commit;
-    }
-
-    function _inReveal(uint256 id) internal view returns (bool) {
-        if (market.phaseOf(id) != ITaskMarket.Phase.Reveal) return false;
-        ITaskMarket.Task memory t = market.getTask(id);
-        return t.revealCount < t.commitCount;
-    }
-
-    function _committedInCommit(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Commit && market.getTask(id).commitCount > 0;
-    }
-
-    function _revealedInReveal(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Reveal && market.getTask(id).revealCount > 0;
-    }
-
-    function _goldRevealable(uint256 id) internal view returns (bool) {
-        if (market.phaseOf(id) != ITaskMarket.Phase.Reveal) return false;
-        ITaskMarket.Task memory t = market.getTask(id);
-        return t.goldCommitment != bytes32(0) && !t.goldRevealed;
-    }
-
-    /// @dev The Attest phase already implies at least one reveal.
-    function _inAttest(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Attest && market.getTask(id).attestCount < market.maxCommittee();
-    }
-
-    function _labelsRoot(uint256 version) internal pure returns (bytes32) {
-        return keccak256(abi.encode("labels", version));
-    }
-
-    function _salt(uint256 version) internal pure returns (bytes32) {
-        return keccak256(abi.encode("salt", version));
     }
 }
