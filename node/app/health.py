@@ -56,6 +56,9 @@ def check_database(services: NodeServices) -> Check:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return Check(ok=False, detail=f"database unreachable: {type(exc).__name__}")
+    ingest = services.ingest
+    if services.running and ingest is not None and not ingest.running:
+        return Check(ok=False, detail="the label writer thread has stopped")
     return Check(ok=True, detail=services.db.backend)
 
 
