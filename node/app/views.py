@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -162,6 +163,7 @@ def progress(
 
 def earnings(db: Database, chain_id: int, account: str) -> Earnings:
     """Claimed, claimable and pending payouts of ``account`` over every task."""
+    account = to_checksum_address(account)  # the tables hold checksummed addresses
     with db.session() as session:
         payouts = PayoutRepository(session)
         rows = payouts.for_account(chain_id, account)

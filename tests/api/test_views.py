@@ -94,7 +94,8 @@ def test_earnings_split_claimed_claimable_pending(
     assert earnings["tasks"] == 3
     assert [p["task_id"] for p in earnings["payouts"]] == [1, 2, 3]
 
-    other = client.get("/api/v1/earnings", params={"account": OTHER}).json()
+    other = client.get("/api/v1/earnings", params={"account": OTHER.lower()}).json()
+    assert other["account"] == OTHER
     assert (other["claimable"], other["pending"]) == ("9", "0")
     assert client.get("/api/v1/earnings", params={"account": "nope"}).status_code == 422
 
