@@ -11,7 +11,11 @@ Per annotator:
 * ``skill``: the same, chance-corrected (Cohen's kappa against the posterior): ``(p_o -
   p_e) / (1 - p_e)`` where ``p_e`` is the agreement expected from the annotator's own
   answer frequencies. An annotator who always answers the majority class of a skewed task
-  has high accuracy but zero skill, which is why rewards also floor on skill;
+  has high accuracy but exactly zero skill, which is why rewards also floor on skill.
+  (Chance from the task-wide class frequencies instead, Scott-style, was measured and
+  rejected: constant answerers whose items happened to be skewed toward their class then
+  passed the floor; see scripts/bench_incentives.py. The price: an annotator whose few
+  items all share one class gets no skill credit for them.)
 * ``agreement``: share of answers equal to the consensus class;
 * ``confusion``: counts of (consensus class, answered class) over the annotator's items.
 """
