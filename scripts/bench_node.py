@@ -8,7 +8,7 @@ client processes, each with one persistent HTTP connection, posting batches of `
 for ``--seconds`` after a short warm-up. Reports labels/second, p50/p99 latency of a batch
 request and the error count (which must be 0), as a table and optionally as JSON.
 
-    .venv/bin/python scripts/bench_node.py --clients 4 --batch 100 --seconds 20 --json out.json
+    .venv/bin/python scripts/bench_node.py --clients 2 --batch 100 --seconds 20 --json out.json
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--clients", type=int, default=2, help="concurrent clients")
     parser.add_argument("--batch", type=int, default=100, help="labels per request")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured duration")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up")
