@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from node.app.runtime import NodeServices
-from node.chain.tx import TxSender
 from node.roles.base import Duty
 
 log = logging.getLogger(__name__)
@@ -19,7 +18,7 @@ log = logging.getLogger(__name__)
 def role_duties(services: NodeServices) -> list[Duty]:
     """The duties of ``services.settings.role`` (a :data:`~node.app.runtime.DutyFactory`)."""
     role = services.settings.role
-    if services.chain is None or services.account is None:
+    if services.chain is None or services.sender is None:
         if role in ("annotator", "validator"):
             log.warning("%s node without %s: no duties run", role, _missing(services))
         return []
@@ -30,7 +29,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
             db=services.db,
             store=services.store,
             market=services.chain.contracts.market,
-            sender=TxSender(services.chain.w3, services.account),
+            sender=services.sender,
             chain_id=services.chain_id,
         )
         return [duty]

@@ -26,6 +26,7 @@ from node.app.errors import NoAccountError, NodeStoppingError
 from node.app.ingest import LabelWriter
 from node.app.workers import DutyRunner, SyncWorker
 from node.chain.sync import EventSync, SyncConfig
+from node.chain.tx import TxSender
 from node.config import NodeSettings
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
@@ -60,6 +61,9 @@ class NodeServices:
     chain_id: int
     chain: ChainConnection | None = None
     account: LocalAccount | None = None
+    sender: TxSender | None = None
+    """The one transaction sender of the account: every duty shares it, so nonces are
+    assigned in one place even when duties send concurrently."""
     sync: SyncWorker | None = None
     duties: list[DutyRunner] = field(default_factory=list)
     ingest: LabelWriter | None = None
@@ -98,6 +102,8 @@ class NodeServices:
                 ingest=LabelWriter(db, chain_id),
             )
             if chain is not None:
+                if services.account is not None:
+                    services.sender = TxSender(chain.w3, services.account)
                 sync = _event_sync(settings, db, chain)
                 services.sync = SyncWorker(sync, interval=settings.sync_interval)
             for duty in duties(services) if duties is not None else ():

@@ -124,6 +124,10 @@ def test_node_start_serves_labels_and_stops_cleanly_on_sigterm(
     assert annotator == Web3().eth.account.from_key(ANNOTATOR_KEY).address
     progress = httpx.get(f"{url}/api/v1/tasks/{task.task_id}/progress").json()
     assert (progress["done"], progress["total"]) == (2, 4)
+    # The annotator's duty runs in the node (nothing to commit yet: 2 of 4 items labelled).
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'labelnet_duty_ticks_total{duty="annotator"}' in metrics
+    assert 'labelnet_duty_failures_total{duty="annotator"} 0.0' in metrics
 
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
