@@ -193,3 +193,15 @@ def test_metrics_count_requests_by_route_template_per_app(
     other = NodeServices.open(settings.model_copy(update={"data_dir": settings.data_dir / "b"}))
     with TestClient(create_app(services=other)) as second:
         assert metric(second.get("/metrics").text, "labelnet_labels_accepted_total ") == 0
+
+
+def test_gateway_serves_the_local_store_at_the_root(
+    client: TestClient, services: NodeServices
+) -> None:
+    assert client.get("/ipfs/bafkqaaa", params={"format": "raw"}).status_code == 200
+    cid = services.store.put(b'{"hello": "labelnet"}')
+    block = client.get(f"/ipfs/{cid}", params={"format": "raw"})
+    assert block.status_code == 200
+    assert block.content == b'{"hello": "labelnet"}'
+    assert block.headers["content-type"] == "application/vnd.ipld.raw"
+    assert client.head(f"/ipfs/{cid}", params={"format": "raw"}).status_code == 200
