@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 
 from hexbytes import HexBytes
+from sqlmodel import Session, select
 from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 
@@ -32,7 +33,7 @@ from node.chain.commitments import label_commitment
 from node.chain.tx import TxSender
 from node.content.labels import LabelBatch
 from node.db.engine import Database
-from node.db.models import Commitment, TaskStatus
+from node.db.models import Commitment, Task, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
@@ -110,16 +111,20 @@ class AnnotatorDuty:
         for task_id in ready:
             self._record_intent(task_id)
 
-    def _batch(self, task_id: int) -> LabelBatch:
-        with self.db.session() as session:
-            rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)
+    def _batch(self, session: Session, task_id: int) -> LabelBatch:
+        rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)
         return LabelBatch.create(task_id, self.annotator, [(r.item_id, r.value) for r in rows])
 
     def _record_intent(self, task_id: int) -> None:
-        batch = self._batch(task_id)
-        root, salt = batch.root(), os.urandom(32)
-        commitment = label_commitment(task_id, self.annotator, root, salt)
+        # Read the labels and record the intent in one write transaction, holding the task
+        # row: the label API takes the same row (FOR SHARE; on SQLite BEGIN IMMEDIATE
+        # serialises both), so no label can land between the batch and the intent.
         with self.db.write() as session:
+            lock = select(Task).where(Task.chain_id == self.chain_id, Task.task_id == task_id)
+            session.exec(lock.with_for_update()).first()
+            batch = self._batch(session, task_id)
+            root, salt = batch.root(), os.urandom(32)
+            commitment = label_commitment(task_id, self.annotator, root, salt)
             CommitmentRepository(session).record_intent(
                 self.chain_id,
                 task_id,
@@ -196,7 +201,8 @@ class AnnotatorDuty:
 
     def _reveal(self, row: Commitment) -> None:
         assert row.own_labels_root and row.own_labels_cid and row.salt
-        batch = self._batch(row.task_id)
+        with self.db.session() as session:
+            batch = self._batch(session, row.task_id)
         if _hex(batch.root()) != row.own_labels_root:
             raise RevealError(
                 f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
