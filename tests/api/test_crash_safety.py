@@ -1,0 +1,232 @@
+"""SIGKILL a real node process mid-work; after a restart nothing acknowledged is lost.
+
+Two kinds of crash, both on a node started as `labelnet node start` against anvil:
+
+* while clients are submitting label batches: every batch the API acknowledged (HTTP 200)
+  is in the restarted node's database, value for value;
+* at each step of the commit-reveal protocol, by a named crash point
+  (:mod:`node.faults`): the node kills itself with SIGKILL right after recording its
+  intent, right after sending the commit, or right after sending the reveal; restarted
+  without the crash point, it completes the commit and the reveal on chain.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from node.chain.anvil import Anvil, free_port
+from node.chain.contracts import Contracts, Deployment
+from node.chain.tx import TxSender
+from node.content.labels import LabelBatch
+from node.db.engine import open_database
+from node.db.models import ItemCreate
+from node.db.repositories import ItemRepository, LabelRepository
+from node.faults import CRASH_ENV
+from tests.api.conftest import ANNOTATOR_KEY, PASSWORD, write_deployment, write_keystore
+from tests.api.test_cli_node import node_env, poll, run_node
+from tests.chain.test_lifecycle import HOUR, create_task, fund
+from tests.conftest import Actors, advance_time
+
+CHAIN = 31337
+REVEALED = (1).to_bytes(32, "big")
+ANNOTATOR = Account.from_key(ANNOTATOR_KEY)
+
+
+@dataclass
+class NodeUnderTest:
+    """One node's data directory and environment, started and killed as often as needed."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, **extra_env: str) -> None:
+        self.process = run_node(self.data_dir, self.port, {**self.env, **extra_env})
+        poll(f"{self.url}/readyz", self.process)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def wait_for_death(self, timeout: float = 60.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def headers(self) -> dict[str, str]:
+        token = (self.data_dir / "api-token").read_text().strip()
+        return {"Authorization": f"Bearer {token}"}
+
+    def labels(self, task_id: int) -> dict[str, object]:
+        db = open_database(url=f"sqlite:///{self.data_dir / 'node.db'}")
+        try:
+            with db.session() as session:
+                rows = LabelRepository(session).list_for(CHAIN, task_id, ANNOTATOR.address)
+            return {row.item_id: row.value for row in rows}
+        finally:
+            db.dispose()
+
+    def store_items(self, task_id: int, items: list[str]) -> None:
+        """What the manifest loader does when a node joins a task."""
+        db = open_database(url=f"sqlite:///{self.data_dir / 'node.db'}")
+        try:
+            with db.write() as session:
+                ItemRepository(session).upsert_many(
+                    CHAIN, task_id, [ItemCreate(item_id=i, position=n) for n, i in enumerate(items)]
+                )
+        finally:
+            db.dispose()
+
+
+@pytest.fixture
+def node(tmp_path: Path, anvil: Anvil, deployment: Deployment) -> Iterator[NodeUnderTest]:
+    data_dir = tmp_path / "node"
+    write_keystore(data_dir / "keystore.json")
+    (tmp_path / "password").write_text(PASSWORD + "\n")
+    env = node_env(
+        LABELNET_RPC_URL=anvil.url,
+        LABELNET_DEPLOYMENT_FILE=str(write_deployment(tmp_path / "deployment.json", deployment)),
+        LABELNET_KEYSTORE_PASSWORD_FILE=str(tmp_path / "password"),
+        LABELNET_SYNC_INTERVAL="0.1",
+        LABELNET_DUTY_INTERVAL="0.2",
+    )
+    under_test = NodeUnderTest(data_dir, env)
+    try:
+        yield under_test
+    finally:
+        under_test.stop()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigkill_during_label_submission_loses_no_acknowledged_label(
+    node: NodeUnderTest, w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    task = create_task(w3, contracts, actors)
+    node.start()
+    items = [f"item-{n:05d}" for n in range(4000)]
+    node.store_items(task.task_id, items)
+    labels_url = f"{node.url}/api/v1/tasks/{task.task_id}/labels"
+    headers = node.headers()
+    acknowledged: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        with httpx.Client(timeout=10.0) as http:
+            for start in range(offset, len(items), 200):
+                batch = [{"item": item, "value": f"v{start}"} for item in items[start : start + 50]]
+                try:
+                    response = http.post(labels_url, json=batch, headers=headers)
+                except httpx.TransportError:
+                    return  # the node died under this request: not acknowledged
+                if response.status_code != 200:
+                    return
+                with lock:
+                    acknowledged.update({entry["item"]: entry["value"] for entry in batch})
+
+    threads = [threading.Thread(target=client, args=(offset,)) for offset in (0, 50, 100, 150)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(acknowledged) >= 500, "the first acknowledged batches")
+    node.kill()
+    for thread in threads:
+        thread.join(30)
+    assert 500 <= len(acknowledged) < len(items), "the kill must land mid-submission"
+
+    node.start()
+    stored = node.labels(task.task_id)
+    missing = {item for item in acknowledged if item not in stored}
+    assert not missing, f"{len(missing)} acknowledged labels lost"
+    assert {item: stored[item] for item in acknowledged} == acknowledged
+    progress = httpx.get(f"{node.url}/api/v1/tasks/{task.task_id}/progress").json()
+    assert progress["done"] == len(stored) >= len(acknowledged)
+
+
+@pytest.mark.parametrize(
+    "crash_at", ["after-commit-intent", "after-commit-submit", "after-reveal-submit"]
+)
+def test_sigkill_mid_commit_reveal_then_restart_completes_both(
+    crash_at: str, node: NodeUnderTest, w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    task = create_task(w3, contracts, actors)
+    w3.provider.make_request("anvil_setBalance", [ANNOTATOR.address, hex(10**20)])  # type: ignore[arg-type]
+    fund(w3, contracts, actors, ANNOTATOR, task.bond)
+    TxSender(w3, ANNOTATOR).transact(
+        contracts.token.functions.approve(contracts.market.address, task.bond)
+    )
+    market = contracts.market.functions
+    items = [f"q{n}" for n in range(6)]
+    answers = {item: ["cat", "dog"][n % 2] for n, item in enumerate(items)}
+
+    node.start(**{CRASH_ENV: crash_at})
+    wait_until(
+        lambda: httpx.get(f"{node.url}/api/v1/tasks/{task.task_id}").status_code == 200,
+        "the task to be mirrored",
+    )
+    node.store_items(task.task_id, items)
+    response = httpx.post(
+        f"{node.url}/api/v1/tasks/{task.task_id}/labels",
+        json=[{"item": item, "value": value} for item, value in answers.items()],
+        headers=node.headers(),
+    )
+    assert response.status_code == 200, response.text
+    if crash_at == "after-reveal-submit":
+        wait_until(
+            lambda: market.commitmentOf(task.task_id, ANNOTATOR.address).call() != bytes(32),
+            "the commit",
+        )
+        advance_time(w3, HOUR + 1)
+    assert node.wait_for_death() == -signal.SIGKILL  # died at the crash point
+
+    node.start()  # no crash point this time
+    if crash_at != "after-reveal-submit":
+        wait_until(
+            lambda: market.commitmentOf(task.task_id, ANNOTATOR.address).call() != bytes(32),
+            "the commit after the restart",
+        )
+        advance_time(w3, HOUR + 1)
+    wait_until(
+        lambda: market.commitmentOf(task.task_id, ANNOTATOR.address).call() == REVEALED,
+        "the reveal after the restart",
+    )
+
+    # What was revealed is exactly the acknowledged labels, served by the node's gateway,
+    # and the bond came back.
+    (revealed,) = contracts.market.events.LabelsRevealed().get_logs(
+        from_block=0, argument_filters={"taskId": task.task_id}
+    )
+    document = httpx.get(f"{node.url}/ipfs/{revealed.args.labelsCid}").json()
+    batch = LabelBatch.from_document(document)
+    assert dict(batch.labels) == answers
+    assert batch.root() == revealed.args.labelsRoot
+    assert contracts.token.functions.balanceOf(ANNOTATOR.address).call() == task.bond
+    assert json.loads(json.dumps(node.labels(task.task_id))) == answers
