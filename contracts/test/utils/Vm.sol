@@ -15,38 +15,24 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
-    function snapshotState() external returns (uint256 snapshotId);
-    function revertToState(uint256 snapshotId) external returns (bool success);
 
     // ------------------------------------------------------------ expectations
-    function expectRevert() external;
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     /// @notice Matches only the selector of a custom error, whatever its arguments.
     function expectPartialRevert(bytes4 revertData) external;
-    function expectEmit() external;
-    function expectEmit(address emitter) external;
-    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
 
     // ------------------------------------------------------------ assertions
     function assertTrue(bool condition) external pure;
-    function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition) external pure;
-    function assertFalse(bool condition, string calldata error) external pure;
-    function assertEq(bool left, bool right) external pure;
     function assertEq(uint256 left, uint256 right) external pure;
     function assertEq(uint256 left, uint256 right, string calldata error) external pure;
     function assertEq(address left, address right) external pure;
-    function assertEq(address left, address right, string calldata error) external pure;
     function assertEq(bytes32 left, bytes32 right) external pure;
-    function assertEq(bytes32 left, bytes32 right, string calldata error) external pure;
     function assertEq(string calldata left, string calldata right) external pure;
-    function assertNotEq(bytes32 left, bytes32 right) external pure;
     function assertLe(uint256 left, uint256 right) external pure;
     function assertLe(uint256 left, uint256 right, string calldata error) external pure;
-    function assertGe(uint256 left, uint256 right) external pure;
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
     function assertLt(uint256 left, uint256 right) external pure;
-    function assertGt(uint256 left, uint256 right) external pure;
 }
