@@ -2,6 +2,7 @@
 """Accuracy and speed of labelnet's consensus estimators against crowd-kit, on real data.
 
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
+    scripts/bench_consensus.py --sweep [--json FILE]   (the default's sensitivity only)
 
 For every data set folder in DIR (default ``../shared/datasets`` relative to the
 repository; each holds ``answers.csv`` = item,worker,label and ``gold.csv`` = item,label):
@@ -170,6 +171,34 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
+SWEEP_STRENGTHS = (0.03, 0.05, 0.1)
+SWEEP_ITERATIONS = (10, 15, 20, 30, 50)
+
+
+def sweep(datasets_dir: Path) -> list[dict[str, Any]]:
+    """The default's sensitivity: mean categorical accuracy over strength x iterations."""
+    sets = []
+    for folder in sorted(p for p in datasets_dir.iterdir() if (p / "answers.csv").exists()):
+        rows = [r[:3] for r in read_csv(folder / "answers.csv")]
+        if not is_numeric([r[2] for r in rows]):
+            gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
+            sets.append((Answers.from_arrays(*zip(*rows, strict=True)), gold))
+    results = []
+    for strength in SWEEP_STRENGTHS:
+        for n_iter in SWEEP_ITERATIONS:
+            accuracies = []
+            for answers, gold in sets:
+                fitted = RegularizedDawidSkene(n_iter=n_iter, strength=strength).fit(answers)
+                labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
+                accuracies.append(accuracy(labels, gold))
+            mean = float(np.mean(accuracies))
+            print(f"  strength {strength:<5} n_iter {n_iter:>3}: mean accuracy {mean:.4f}")
+            results.append(
+                {"strength": strength, "n_iter": n_iter, "mean": mean, "per_set": accuracies}
+            )
+    return results
+
+
 def scaling_worker(n_answers: int) -> dict[str, float]:
     """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
     [0.35, 0.95], wrong answers uniform over the other classes; fit the default."""
@@ -279,9 +308,19 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sweep", action="store_true", help="only the default's strength x iterations sweep"
+    )
     args = parser.parse_args()
     if args.scaling_worker is not None:
         print(json.dumps(scaling_worker(args.scaling_worker)))
+        return 0
+    if args.sweep:
+        print("RegularizedDawidSkene sensitivity (categorical sets)")
+        result_sweep = {"sweep": sweep(args.datasets)}
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result_sweep, indent=2) + "\n", encoding="utf-8")
         return 0
     entries: list[dict[str, Any]] = []
     for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):
