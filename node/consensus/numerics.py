@@ -17,7 +17,7 @@ this rule:
   their sums are the same in any order; the few remaining float sums run in a fixed
   order (:func:`row_sum` adds columns left to right);
 * probabilities are rounded to integer parts per billion (:data:`PPB`) before anything
-  uses them, so the estimators' state between iterations is a set of integers.
+  uses them, so the posteriors passed from one EM iteration to the next are integers.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def to_fixed_log(log_values: FloatArray) -> FloatArray:
     Sums of such integers are exact in float64 up to 2**53, i.e. for up to 2**53 /
     (64 * 2**30) = 131072 terms, so a per-item sum does not depend on the order of the
     item's answers at all: renaming annotators or items cannot change it by a single bit.
+    (An item with more answers than that is still summed in the canonical order.)
     """
     return np.rint(np.maximum(log_values, LOG_FLOOR) * LOG_FIXED_SCALE)
 
