@@ -22,6 +22,13 @@ def role_duties(services: NodeServices) -> list[Duty]:
         if role in ("annotator", "validator"):
             log.warning("%s node without %s: no duties run", role, _missing(services))
         return []
+    from node.roles.gateway import GatewayAnnouncer
+
+    announcer = GatewayAnnouncer(
+        registry=services.chain.contracts.registry,
+        sender=services.sender,
+        url=services.settings.gateway_url,
+    )
     if role == "annotator":
         from node.roles.annotator import AnnotatorDuty
 
@@ -32,9 +39,9 @@ def role_duties(services: NodeServices) -> list[Duty]:
             sender=services.sender,
             chain_id=services.chain_id,
         )
-        return [duty]
-    log.info("no background duties for role %s yet", role)
-    return []
+        return [announcer, duty]
+    log.info("no role duties for role %s yet; announcing the gateway only", role)
+    return [announcer]
 
 
 def _missing(services: NodeServices) -> str:

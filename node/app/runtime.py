@@ -24,6 +24,7 @@ from node.api.auth import load_or_create_token
 from node.app.chain import ChainConnection, connect, deployment_path, load_deployment
 from node.app.errors import NoAccountError, NodeStoppingError
 from node.app.ingest import LabelWriter
+from node.app.peers import PeerDirectory
 from node.app.workers import DutyRunner, SyncWorker
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
@@ -80,13 +81,15 @@ class NodeServices:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             db = open_database(url=settings.database, durability=settings.db_durability)
             resources.callback(db.dispose)
-            store, gateway_store = _open_store(settings, resources)
+            peers = PeerDirectory(settings.peers, settings.gateway_url)
+            store, gateway_store = _open_store(settings, peers, resources)
             token = load_or_create_token(settings.data_dir)
             chain: ChainConnection | None = None
             path = deployment_path(settings)
             if path is not None:
                 chain = connect(settings, load_deployment(path))
                 chain_id = chain.chain_id
+                peers.attach(chain.contracts.registry, chain.deployment.start_block)
             else:
                 chain_id = settings.chain_id or DEFAULT_CHAIN_ID
                 log.info("no deployment file: running without a chain (chain id %s)", chain_id)
@@ -177,7 +180,9 @@ class NodeServices:
         self._resources.close()
 
 
-def _open_store(settings: NodeSettings, resources: ExitStack) -> tuple[ContentStore, ContentStore]:
+def _open_store(
+    settings: NodeSettings, peers: PeerDirectory, resources: ExitStack
+) -> tuple[ContentStore, ContentStore]:
     """(store for roles, store for the node's own gateway)."""
     if settings.store == "kubo":
         from node.store.kubo import KuboStore  # lazily: only Kubo nodes load its HTTP client
@@ -186,7 +191,7 @@ def _open_store(settings: NodeSettings, resources: ExitStack) -> tuple[ContentSt
         resources.callback(kubo.close)
         return kubo, kubo
     local = EmbeddedStore.in_data_dir(settings.data_dir)
-    store = GatewayStore(local, list(settings.peers))
+    store = GatewayStore(local, peers)
     resources.callback(store.close)
     return store, local
 

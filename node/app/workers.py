@@ -18,6 +18,7 @@ from web3.exceptions import Web3Exception
 
 from node.chain.errors import ChainError
 from node.chain.sync import EventSync, SyncError
+from node.errors import LabelnetError
 from node.roles.base import Duty
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,10 @@ class DutyRunner:
             try:
                 self.duty.tick()
             except Exception as exc:  # any failure of a duty is logged, never propagated
-                log.exception("duty %s failed", self.duty.name)
+                if isinstance(exc, LabelnetError):  # an expected condition: one clear line
+                    log.warning("duty %s: %s", self.duty.name, exc)
+                else:  # a bug: keep the node serving, but show where
+                    log.exception("duty %s failed", self.duty.name)
                 with self._lock:
                     self.status.ticks += 1
                     self.status.failures += 1

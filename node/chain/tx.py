@@ -15,10 +15,14 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from node.chain.errors import ChainError, ContractRevertError, decode_revert
+
+_RPC_ERRORS = (Web3Exception, OSError, ValueError)
+"""What web3 raises when the RPC refuses or cannot be reached (insufficient funds, nonce
+too low, connection refused...): reported as :class:`ChainError`."""
 
 
 def _revert_from(exc: ContractLogicError) -> ContractRevertError:
@@ -65,6 +69,8 @@ class TxSender:
             tx = call.build_transaction(params)
         except ContractLogicError as exc:
             raise _revert_from(exc) from exc
+        except _RPC_ERRORS as exc:
+            raise ChainError(f"cannot prepare the transaction: {exc}") from exc
         return self._send(tx)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
@@ -75,6 +81,8 @@ class TxSender:
             tx = factory.constructor(*args).build_transaction(params)
         except ContractLogicError as exc:
             raise _revert_from(exc) from exc
+        except _RPC_ERRORS as exc:
+            raise ChainError(f"cannot prepare the deployment: {exc}") from exc
         return self.wait(self._send(tx))
 
     def _fees(self) -> tuple[int, int]:
@@ -92,21 +100,19 @@ class TxSender:
         tx["maxPriorityFeePerGas"] = Wei(priority)
         tx["type"] = 2
         with self._lock:
-            if self._next_nonce is None:
-                self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-            tx["nonce"] = Nonce(self._next_nonce)
-            if "gas" not in tx or not tx["gas"]:
-                try:
-                    estimate = self.w3.eth.estimate_gas(tx)
-                except ContractLogicError as exc:
-                    raise _revert_from(exc) from exc
-                tx["gas"] = int(estimate * self.gas_margin)
-            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
             try:
+                if self._next_nonce is None:
+                    self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+                tx["nonce"] = Nonce(self._next_nonce)
+                if "gas" not in tx or not tx["gas"]:
+                    tx["gas"] = int(self.w3.eth.estimate_gas(tx) * self.gas_margin)
+                signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
                 tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Exception:
+            except ContractLogicError as exc:
+                raise _revert_from(exc) from exc
+            except _RPC_ERRORS as exc:
                 self._next_nonce = None  # resynchronise from the node on the next send
-                raise
+                raise ChainError(f"sending from {self.address} failed: {exc}") from exc
             self._next_nonce += 1
         return tx_hash
 

@@ -100,3 +100,7 @@ def write_keystore(path: Path, key: str = ANNOTATOR_KEY, password: str = PASSWOR
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document))
     return path
+
+
+# Registered here so every API test module can use the node-process fixture.
+pytest_plugins = ["tests.api.processes"]
