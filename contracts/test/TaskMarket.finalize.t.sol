@@ -135,7 +135,8 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
         _attestHonest(id, validator1);
         _attestHonest(id, validator2);
         market.finalize(id);
-        // 30 pool - 24 paid + 0.5 forfeited bond; the fee splits exactly (3 * 4/7 and 3 * 3/7 round down by 1 wei in total).
+        // 30 pool - 24 attested + 0.5 forfeited bond (B never revealed) + the rounding dust of
+        // splitting the 3 LABEL fee 4:3.
         uint256 fee1 = uint256(VALIDATOR_FEE) * STAKE_1 / 700 ether;
         uint256 fee2 = uint256(VALIDATOR_FEE) * STAKE_2 / 700 ether;
         uint256 dust = VALIDATOR_FEE - fee1 - fee2;

@@ -224,6 +224,9 @@ contract MarketHandler is HandlerState {
 
     // ================================================================ claims
 
+    /// @notice Claim one leaf of a finalized task's winning tree, anyone submitting. A leaf
+    /// already paid, one beyond the attested total, or a zero leaf is tried too: it must fail,
+    /// and a success is recorded as a double claim or an overpayment.
     function claim(uint256 taskSeed, uint256 leafSeed) external {
         (uint256 id, bool found) = _findTask(taskSeed, _isFinalized);
         if (!found) return;
@@ -235,7 +238,6 @@ contract MarketHandler is HandlerState {
         ITaskMarket.Task memory t = market.getTask(id);
         bool forbidden = ghostClaimCount[id][account] > 0 || t.paidOut + amount > t.totalPayout;
         if (forbidden || amount == 0) {
-            // Paying a leaf twice or beyond the attested total must fail.
             try market.claim(id, account, amount, proof) {
                 if (ghostClaimCount[id][account] > 0) ++ghostDoubleClaims;
                 else ++ghostOverpayments;
