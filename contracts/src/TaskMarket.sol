@@ -28,6 +28,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     IValidatorStaking private immutable _staking;
     uint8 private immutable _maxCommittee;
     uint8 private immutable _minAttestations;
+    uint64 private immutable _maxAttestWindow;
 
     /// @dev Storage form of a task, packed so each step touches as few slots as possible:
     /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot.
@@ -98,6 +99,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         _staking = staking_;
         _maxCommittee = maxCommittee_;
         _minAttestations = minAttestations_;
+        // A vote's stake stays bonded for the whole attest window (unstaking takes longer), so
+        // it cannot be withdrawn and restaked from another address to vote twice.
+        _maxAttestWindow = staking_.unbondingDelay();
         // Staking pulls validator rewards from the market at finalization.
         token_.forceApprove(address(staking_), type(uint256).max);
     }
@@ -211,41 +215,87 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
             revert TaskMarketPayoutExceedsPool(taskId, totalPayout, task.rewardPool);
         }
         uint8 count = task.attestCount;
-        if (count >= _maxCommittee) revert TaskMarketCommitteeFull(taskId, _maxCommittee);
         for (uint256 i; i < count; ++i) {
             if (_votes[taskId][i].validator == msg.sender) revert TaskMarketAlreadyAttested(taskId, msg.sender);
         }
         (uint96 weight,) = _staking.lockForTask(msg.sender, taskId);
-        _votes[taskId][count] = Vote({validator: msg.sender, weight: weight});
+        uint256 seat = count;
+        if (count >= _maxCommittee) {
+            seat = _evictLightest(taskId, task, weight);
+        } else {
+            // unchecked: count < _maxCommittee <= 32.
+            unchecked {
+                task.attestCount = count + 1;
+            }
+        }
+        _votes[taskId][seat] = Vote({validator: msg.sender, weight: weight});
+        _addVote(taskId, task, seat, payoutRoot, totalPayout, weight);
+        emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
+    }
 
-        uint32 voterBit = uint32(1) << count;
+    /// @dev A full committee admits a heavier validator in place of its lightest member (the
+    /// earliest on ties), whose lock is released without reward or slash. Seats go to stake,
+    /// not to speed: flooding a task with minimum-stake attestations the moment its reveal
+    /// window closes buys nothing once heavier validators attest.
+    function _evictLightest(uint256 taskId, TaskRecord storage task, uint96 weight)
+        private
+        returns (uint256 seat)
+    {
+        uint256 lightest = type(uint256).max;
+        uint256 count = task.attestCount;
+        for (uint256 i; i < count; ++i) {
+            uint256 w = _votes[taskId][i].weight;
+            if (w < lightest) (seat, lightest) = (i, w);
+        }
+        if (weight <= lightest) revert TaskMarketCommitteeFull(taskId, _maxCommittee);
+        Vote memory evicted = _votes[taskId][seat];
+        uint256 resultCount = task.resultCount;
+        for (uint256 r; r < resultCount; ++r) {
+            Result storage result = _results[taskId][r];
+            if (_voted(result.voters, seat)) {
+                result.voters &= ~_bit(seat);
+                result.weight -= evicted.weight;
+                break;
+            }
+        }
+        emit AttestationEvicted(taskId, evicted.validator, msg.sender);
+        _staking.release(evicted.validator, taskId, evicted.weight, 0);
+    }
+
+    /// @dev Adds vote `seat` to its result, creating the result (in an emptied slot if there is
+    /// one, so at most `_maxCommittee` results ever exist) the first time it is attested.
+    function _addVote(
+        uint256 taskId,
+        TaskRecord storage task,
+        uint256 seat,
+        bytes32 payoutRoot,
+        uint128 totalPayout,
+        uint96 weight
+    ) private {
         uint8 resultCount = task.resultCount;
-        uint256 r;
-        while (r < resultCount) {
+        uint256 free = resultCount;
+        for (uint256 r; r < resultCount; ++r) {
             Result storage result = _results[taskId][r];
             if (result.payoutRoot == payoutRoot && result.totalPayout == totalPayout) {
                 result.weight += weight;
-                result.voters |= voterBit;
-                break;
+                result.voters |= _bit(seat);
+                return;
             }
-            ++r;
+            if (result.voters == 0 && free == resultCount) free = r;
         }
-        if (r == resultCount) {
-            // totalPayout <= rewardPool < 2**96 was checked above.
-            _results[taskId][r] = Result({
-                payoutRoot: payoutRoot,
-                // forge-lint: disable-next-line(unsafe-typecast) -- bounded by rewardPool above.
-                totalPayout: uint96(totalPayout),
-                weight: weight,
-                voters: voterBit
-            });
-            task.resultCount = resultCount + 1;
+        _results[taskId][free] = Result({
+            payoutRoot: payoutRoot,
+            // forge-lint: disable-next-line(unsafe-typecast) -- attest checked it against rewardPool.
+            totalPayout: uint96(totalPayout),
+            weight: weight,
+            voters: _bit(seat)
+        });
+        // unchecked: a new slot only while fewer results than votes exist, and votes <= 32.
+        if (free == resultCount) {
+            unchecked {
+                task.resultCount = resultCount + 1;
+            }
         }
-        // unchecked: count < _maxCommittee <= 32.
-        unchecked {
-            task.attestCount = count + 1;
-        }
-        emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
     }
 
     /// @inheritdoc ITaskMarket
@@ -377,6 +427,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         return _minAttestations;
     }
 
+    /// @notice Longest attest window a task may have: the staking unbonding delay.
+    function maxAttestWindow() external view returns (uint64) {
+        return _maxAttestWindow;
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _createTask(TaskParams calldata params) private returns (uint256 taskId) {
@@ -388,6 +443,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
             params.commitDeadline <= block.timestamp || params.revealDeadline <= params.commitDeadline
                 || params.attestDeadline <= params.revealDeadline || params.attestDeadline > type(uint40).max
         ) revert TaskMarketInvalidDeadlines(params.commitDeadline, params.revealDeadline, params.attestDeadline);
+        uint64 window = params.attestDeadline - params.revealDeadline;
+        if (window > _maxAttestWindow) revert TaskMarketAttestWindowTooLong(window, _maxAttestWindow);
         uint256 rewardPool = _rewardPool(params);
         uint256 escrow = rewardPool + params.validatorFee;
         if (escrow > type(uint96).max) revert TaskMarketBountyTooLarge(escrow);
@@ -423,7 +480,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         (Result memory best, uint256 attestingWeight) = _tally(taskId, task.resultCount);
 
         bool nothingRevealed = task.revealCount == 0 && block.timestamp > task.revealDeadline;
-        if (!nothingRevealed && block.timestamp <= task.attestDeadline && count < _maxCommittee) {
+        if (!nothingRevealed && block.timestamp <= task.attestDeadline) {
             _requireEarlyQuorum(taskId, count, best, attestingWeight);
         }
 
@@ -564,6 +621,12 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     function _rewardPool(TaskParams calldata params) private pure returns (uint256) {
         return uint256(params.numItems) * params.redundancy * params.rewardPerLabel;
+    }
+
+    /// @dev The bit of vote `index` (< 32) in a result's `voters`.
+    function _bit(uint256 index) private pure returns (uint32) {
+        // forge-lint: disable-next-line(unsafe-typecast,incorrect-shift) -- one bit per seat; index < 32.
+        return uint32(1 << index);
     }
 
     /// @dev Whether vote `index` (< 32) is among the `voters` of a result.

@@ -216,7 +216,7 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
         return _minStake;
     }
 
-    /// @notice Seconds between an unstake request and its withdrawal.
+    /// @inheritdoc IValidatorStaking
     function unbondingDelay() external view returns (uint64) {
         return _unbondingDelay;
     }

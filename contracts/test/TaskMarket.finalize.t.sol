@@ -46,6 +46,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
         _attestHonest(taskId, validator1); // 400
         _attest(taskId, validator2, honestTree.nodes[0], HONEST_TOTAL + 1); // 300, another result
         _attestHonest(taskId, validator3); // 200: 600 of 900
+        _warpPastAttest(taskId);
         market.finalize(taskId);
         _assertStatus(taskId, ITaskMarket.TaskStatus.Finalized);
         // The same root with another total is a different result and loses.
@@ -56,6 +57,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
         _attestHonest(taskId, validator1); // 400
         _attestBad(taskId, validator2); // 300
         _attestBad(taskId, validator3); // 200: best 500 of 900
+        _warpPastAttest(taskId);
         vm.expectEmit(true, true, true, true, address(market));
         emit ITaskMarket.TaskDisputed(taskId, 500 ether, 900 ether);
         market.finalize(taskId);
@@ -70,6 +72,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
         _attestHonest(taskId, validator1);
         _attestBad(taskId, validator2);
         _attestBad(taskId, validator3);
+        _warpPastAttest(taskId);
         market.finalize(taskId);
         vm.assertEq(staking.stakeOf(validator1), STAKE_1);
         vm.assertEq(staking.stakeOf(validator2), STAKE_2);
@@ -82,6 +85,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
         _attestHonest(taskId, validator2); // 300
         _attestBad(taskId, validator3); // 200
         _attestBad(taskId, validator4); // 100
+        _warpPastAttest(taskId);
         market.finalize(taskId);
         _assertStatus(taskId, ITaskMarket.TaskStatus.Disputed);
     }
@@ -145,10 +149,17 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
 
     // ------------------------------------------------------------ early finalization
 
-    function test_finalize_earlyWithFullCommittee() public {
+    /// @notice A full committee is no longer a reason to finalize early: whoever fills the
+    /// seats first must not decide the task before heavier validators could take them.
+    function test_finalize_fullCommitteeAloneIsNotAnEarlyQuorum() public {
         _attestHonest(taskId, validator2);
         _attestHonest(taskId, validator3);
-        _attestHonest(taskId, validator4); // 600 of 1000 staked, but no seat is left
+        _attestHonest(taskId, validator4); // 600 of 1000 staked, every seat taken
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskMarket.TaskMarketNoEarlyQuorum.selector, taskId, 600 ether, 1000 ether)
+        );
+        market.finalize(taskId);
+        _warpPastAttest(taskId);
         market.finalize(taskId);
         _assertStatus(taskId, ITaskMarket.TaskStatus.Finalized);
     }

@@ -72,6 +72,7 @@ contract TaskMarketSettleTest is LabelnetFixture {
         _attestHonest(taskId, validator2);
         _attestHonest(taskId, validator3);
         _attestHonest(taskId, validator4);
+        _warpPastAttest(taskId);
         market.finalize(taskId);
         vm.assertEq(staking.stakeOf(validator2), STAKE_2 + 1.5 ether);
         vm.assertEq(staking.stakeOf(validator3), STAKE_3 + 1 ether);
@@ -150,6 +151,7 @@ contract TaskMarketSettleTest is LabelnetFixture {
         uint256 id = _runCommittee(c);
         uint256 best = c.honestWeight * 2 >= c.total ? c.honestWeight : c.total - c.honestWeight;
         bool honestWins = best == c.honestWeight;
+        _warpPastAttest(id);
         market.finalize(id);
 
         if (best * 3 < c.total * 2) {

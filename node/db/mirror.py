@@ -67,6 +67,7 @@ class ChainMirror:
             "LabelsRevealed": self._labels_revealed,
             "GoldRevealed": self._gold_revealed,
             "ResultAttested": self._result_attested,
+            "AttestationEvicted": self._attestation_evicted,
             "TaskFinalized": self._task_finalized,
             "TaskDisputed": self._task_disputed,
             "ValidatorRewarded": self._validator_rewarded,
@@ -293,6 +294,12 @@ class ChainMirror:
                 tx_hash=event.tx_hash,
             )
         session.add(row)
+
+    def _attestation_evicted(self, session: Session, event: ChainEvent) -> None:
+        """A heavier validator took this one's seat: its attestation no longer counts."""
+        row = self._attestation(session, event)
+        if row is not None:
+            session.delete(row)
 
     def _attestation(self, session: Session, event: ChainEvent) -> Attestation | None:
         row = session.get(Attestation, (self.chain_id, event.task_id, str(event.args["validator"])))

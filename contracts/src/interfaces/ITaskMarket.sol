@@ -103,6 +103,8 @@ interface ITaskMarket {
         uint256 weight,
         string resultCid
     );
+    /// @notice Emitted when a heavier validator takes the seat of `validator` on a full committee.
+    event AttestationEvicted(uint256 indexed taskId, address indexed validator, address indexed replacedBy);
     /// @notice Emitted when a root wins with at least 2/3 of the attesting stake.
     event TaskFinalized(
         uint256 indexed taskId, bytes32 payoutRoot, uint256 totalPayout, uint256 winningWeight, uint256 attestingWeight
@@ -160,8 +162,10 @@ interface ITaskMarket {
     error TaskMarketPayoutExceedsPool(uint256 taskId, uint256 totalPayout, uint256 rewardPool);
     /// @notice An empty payout root.
     error TaskMarketEmptyRoot();
-    /// @notice The committee already has `maxCommittee` members.
+    /// @notice The committee has `maxCommittee` members, none lighter than the caller.
     error TaskMarketCommitteeFull(uint256 taskId, uint8 maxCommittee);
+    /// @notice The attest window is longer than the staking unbonding delay.
+    error TaskMarketAttestWindowTooLong(uint64 window, uint64 maxWindow);
     /// @notice The validator already attested this task.
     error TaskMarketAlreadyAttested(uint256 taskId, address validator);
     /// @notice Finalizing before the attest deadline needs a full committee, or a result that
@@ -205,13 +209,14 @@ interface ITaskMarket {
     function revealGold(uint256 taskId, bytes32 goldRoot, string calldata goldCid, bytes32 salt) external;
 
     /// @notice Staked validators only, after the reveal deadline: attest the task's payout root.
+    /// When the committee is full, a validator heavier than its lightest member takes that
+    /// member's seat (whose lock is released).
     function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external;
 
     /// @notice Settle the task: the root backed by at least 2/3 of attesting stake (and at least
     /// `minAttestations` attestations) wins; other attesters are slashed; otherwise disputed.
-    /// Anyone may call after the attest deadline, or earlier once the committee is full or a
-    /// winning root's attesters still hold 2/3 of all active stake; after the reveal deadline
-    /// if nobody revealed.
+    /// Anyone may call after the attest deadline, or earlier once a winning root's attesters
+    /// still hold 2/3 of all active stake; after the reveal deadline if nobody revealed.
     function finalize(uint256 taskId) external;
 
     /// @notice Pay `account` its leaf `(account, amount)` of the task's payout tree.

@@ -89,4 +89,7 @@ interface IValidatorStaking {
 
     /// @notice Sum of every validator's unbonding stake.
     function totalUnbonding() external view returns (uint256);
+
+    /// @notice Seconds between an unstake request and its withdrawal.
+    function unbondingDelay() external view returns (uint64);
 }
