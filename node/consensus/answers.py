@@ -112,8 +112,27 @@ def _strictly_sorted(ids: tuple[str, ...]) -> bool:
     return all(a < b for a, b in itertools.pairwise(ids))
 
 
+class _LongFormat:
+    """What every long-format answer table offers: its sizes, from its id tuples and rows."""
+
+    items: tuple[str, ...]
+    annotators: tuple[str, ...]
+    item: IntArray
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_annotators(self) -> int:
+        return len(self.annotators)
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+
 @dataclass(frozen=True, eq=False)
-class Answers:
+class Answers(_LongFormat):
     """Categorical answers in canonical form (see the module docstring)."""
 
     items: tuple[str, ...]
@@ -125,19 +144,8 @@ class Answers:
     dropped_conflicts: int = 0
 
     @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
-
-    @property
     def n_classes(self) -> int:
         return len(self.classes)
-
-    def __len__(self) -> int:
-        return len(self.item)
 
     @cached_property
     def key(self) -> IntArray:
@@ -278,7 +286,7 @@ class Answers:
 
 
 @dataclass(frozen=True, eq=False)
-class NumericAnswers:
+class NumericAnswers(_LongFormat):
     """Numeric answers in canonical form; values are finite float64.
 
     Values parse with Python's correctly rounded decimal conversion, so the same text gives
@@ -291,17 +299,6 @@ class NumericAnswers:
     annotator: IntArray
     value: FloatArray
     dropped_conflicts: int = 0
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
-
-    def __len__(self) -> int:
-        return len(self.item)
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, str | float]]) -> NumericAnswers:
