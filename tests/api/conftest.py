@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from eth_account import Account
@@ -14,11 +15,15 @@ from fastapi.testclient import TestClient
 
 from node.api.app import create_app
 from node.app.runtime import NodeServices
+from node.chain.anvil import Anvil
 from node.chain.contracts import Deployment
 from node.config import NodeSettings, load_settings
 from node.db.engine import Database
 from node.db.models import ItemCreate, Task
 from node.db.repositories import ItemRepository
+
+if TYPE_CHECKING:
+    from tests.api.processes import NodeUnderTest
 
 CHAIN = 31337
 REQUESTER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -102,5 +107,25 @@ def write_keystore(path: Path, key: str = ANNOTATOR_KEY, password: str = PASSWOR
     return path
 
 
-# Registered here so every API test module can use the node-process fixture.
-pytest_plugins = ["tests.api.processes"]
+@pytest.fixture
+def node(tmp_path: Path, anvil: Anvil, deployment: Deployment) -> Iterator[NodeUnderTest]:
+    """A real `labelnet node start` process against anvil, for tests that kill and restart it."""
+    # Imported here: those modules import this one's constants.
+    from tests.api.processes import NodeUnderTest
+    from tests.api.test_cli_node import node_env
+
+    data_dir = tmp_path / "node"
+    write_keystore(data_dir / "keystore.json")
+    (tmp_path / "password").write_text(PASSWORD + "\n")
+    env = node_env(
+        LABELNET_RPC_URL=anvil.url,
+        LABELNET_DEPLOYMENT_FILE=str(write_deployment(tmp_path / "deployment.json", deployment)),
+        LABELNET_KEYSTORE_PASSWORD_FILE=str(tmp_path / "password"),
+        LABELNET_SYNC_INTERVAL="0.1",
+        LABELNET_DUTY_INTERVAL="0.2",
+    )
+    under_test = NodeUnderTest(data_dir, env)
+    try:
+        yield under_test
+    finally:
+        under_test.stop()

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from eth_account import Account
 
-from node.chain.anvil import Anvil, free_port
-from node.chain.contracts import Deployment
+from node.chain.anvil import free_port
 from node.db.engine import open_database
 from node.db.models import ItemCreate
 from node.db.repositories import ItemRepository, LabelRepository
-from tests.api.conftest import ANNOTATOR_KEY, PASSWORD, write_deployment, write_keystore
-from tests.api.test_cli_node import node_env, poll, run_node
+from tests.api.conftest import ANNOTATOR_KEY
+from tests.api.test_cli_node import poll, run_node
 
 CHAIN = 31337
 ANNOTATOR = Account.from_key(ANNOTATOR_KEY)
@@ -77,22 +74,3 @@ class NodeUnderTest:
                 )
         finally:
             db.dispose()
-
-
-@pytest.fixture
-def node(tmp_path: Path, anvil: Anvil, deployment: Deployment) -> Iterator[NodeUnderTest]:
-    data_dir = tmp_path / "node"
-    write_keystore(data_dir / "keystore.json")
-    (tmp_path / "password").write_text(PASSWORD + "\n")
-    env = node_env(
-        LABELNET_RPC_URL=anvil.url,
-        LABELNET_DEPLOYMENT_FILE=str(write_deployment(tmp_path / "deployment.json", deployment)),
-        LABELNET_KEYSTORE_PASSWORD_FILE=str(tmp_path / "password"),
-        LABELNET_SYNC_INTERVAL="0.1",
-        LABELNET_DUTY_INTERVAL="0.2",
-    )
-    under_test = NodeUnderTest(data_dir, env)
-    try:
-        yield under_test
-    finally:
-        under_test.stop()
