@@ -276,3 +276,22 @@ def test_slashed_validator_and_dispute(db: Database) -> None:
             2**67,
             13,
         )
+
+
+def test_an_evicted_attestation_leaves_the_mirror(db: Database) -> None:
+    """A heavier validator took the seat: the evicted vote no longer counts, and the
+    StakeReleased that follows it in the same transaction finds nothing to mark."""
+    mirror = ChainMirror(CHAIN)
+    attested = {"payoutRoot": h(7), "totalPayout": 5, "resultCid": "bafkreiresult"}
+    events = [
+        created(1, 10),
+        ev("ResultAttested", 11, taskId=1, validator=VALIDATOR, weight=100, **attested),
+        ev("ResultAttested", 12, taskId=1, validator=OTHER, weight=400, **attested),
+        ev("AttestationEvicted", 12, taskId=1, validator=VALIDATOR, replacedBy=OTHER),
+        ev("StakeReleased", 12, taskId=1, validator=VALIDATOR, amount=10, reward=0),
+    ]
+    with db.write() as session:
+        mirror(session, events)
+    with db.session() as session:
+        validators = [a.validator for a in AttestationRepository(session).for_task(CHAIN, 1)]
+    assert validators == [OTHER]
