@@ -67,6 +67,26 @@ class NodeSettings(BaseSettings):
     peers: tuple[str, ...] = ()
     """Gateway URLs of other nodes to fetch content from (more are found on chain)."""
 
+    # ---------------------------------------------------------------- annotator
+    labeler: str | None = None
+    """A labeling program to hand items to instead of a person (see :mod:`node.labelers`):
+    ``replay:<answers.csv>:<worker>``, ``random[:<seed>]``, ``py:<module>:<function>`` or
+    ``cmd:<command line>``. Unset: items wait for the labeling page."""
+    labeler_batch: int = Field(default=200, ge=1, le=10_000)
+    """Items handed to the labeling program per call."""
+    max_bond: int | None = Field(default=None, ge=0)
+    """Join only tasks whose annotator bond is at most this (token units); None: any."""
+    auto_claim: bool = True
+    """Claim payouts (annotators) as soon as a task is final."""
+
+    # ---------------------------------------------------------------- validator
+    finalize_early: bool = True
+    """Finalize a task as soon as the contract allows (a 2/3 supermajority of all stake
+    agrees), not only after the attest deadline."""
+    adversary: Literal["none", "wrong-root"] = "none"
+    """Fault injection for demos and adversary tests: ``wrong-root`` makes a validator attest
+    a corrupted payout root. Never set it on a real node: the stake it locks is slashed."""
+
     @field_validator("data_dir", "deployment_file", "keystore", "keystore_password_file")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

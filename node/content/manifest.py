@@ -1,0 +1,384 @@
+"""Task content: the manifest, its item pages, and the requester's gold set.
+
+Three canonical-JSON documents (see :mod:`node.content.canonical`):
+
+* ``labelnet/manifest@1`` — what an annotator needs to decide whether to join and how to
+  label: title, instructions (markdown), the task kind and class set, the consensus
+  thresholds validators apply, the item count and the CIDs of the item pages, in order.
+  Its CID is what ``createTask`` records on chain.
+* ``labelnet/items@1`` — one page of at most :data:`PAGE_SIZE` items. An item has an id, and
+  inline ``data`` (text, fields) and/or a ``content`` CID (an image or audio file stored
+  separately, fetched and verified like everything else) with its media type. Pages keep
+  every document a single raw block, so one fetch verifies one page.
+* ``labelnet/gold@1`` — the requester's hidden answers for some items. Its root is the
+  same Merkle tree as a label batch's (:func:`node.content.labels.label_leaf`), and the
+  task commits to ``keccak256(abi.encode(goldRoot, salt))`` at creation, before any
+  annotator has seen an item; the requester reveals it after the commit deadline.
+
+Parsers never trust the input: every ``from_bytes`` checks the schema, types, sizes and
+uniqueness and raises :class:`ManifestError` (a ``ValueError``) with what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from node.consensus.merkle import merkle_root
+from node.consensus.registry import DEFAULT_ALGORITHM
+from node.consensus.rewards import RewardParams
+from node.content.canonical import JsonValue, canonical_json
+from node.content.cid import compute_cid
+from node.content.labels import label_leaf
+from node.errors import LabelnetError
+
+MANIFEST_SCHEMA = "labelnet/manifest@1"
+ITEMS_SCHEMA = "labelnet/items@1"
+GOLD_SCHEMA = "labelnet/gold@1"
+
+PAGE_SIZE = 500
+"""Items per page: small enough that a page of short texts stays one 256 KiB raw block."""
+MAX_ITEMS = 1_000_000
+MAX_CLASSES = 256
+MAX_ID_LENGTH = 256
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+"""Largest manifest, page or gold document a node will parse."""
+MAX_TEXT = 64 * 1024
+"""Longest title or instructions text."""
+
+
+class ManifestError(LabelnetError, ValueError):
+    """A manifest, item page or gold document that breaks the format."""
+
+
+class TaskKind(StrEnum):
+    """What a label is: one class, a set of classes, or a number."""
+
+    CATEGORICAL = "categorical"
+    MULTILABEL = "multilabel"
+    NUMERIC = "numeric"
+
+
+def _parse(data: bytes, schema: str) -> dict[str, JsonValue]:
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ManifestError(f"{schema} document of {len(data)} bytes exceeds {MAX_DOCUMENT_BYTES}")
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"not a JSON document: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ManifestError(f"a {schema} document is a JSON object")
+    if document.get("schema") != schema:
+        raise ManifestError(f"not a {schema} document: schema={document.get('schema')!r}")
+    return document
+
+
+def _identifier(value: JsonValue, what: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise ManifestError(f"{what} must be a string of 1..{MAX_ID_LENGTH} characters")
+    return value
+
+
+def _text(value: JsonValue, what: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ManifestError(f"{what} must be a string of at most {MAX_TEXT} characters")
+    return value
+
+
+def _unique(values: Sequence[str], what: str) -> None:
+    if len(set(values)) != len(values):
+        raise ManifestError(f"duplicate {what}")
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One item to label: inline ``data`` and/or a ``content`` CID with its media type."""
+
+    id: str
+    data: JsonValue = None
+    content: str | None = None
+    media_type: str | None = None
+
+    def __post_init__(self) -> None:
+        _identifier(self.id, "an item id")
+        if self.data is None and self.content is None:
+            raise ManifestError(f"item {self.id!r} has neither data nor content")
+        if self.content is not None:
+            _identifier(self.content, f"item {self.id!r} content CID")
+
+    def document(self) -> dict[str, JsonValue]:
+        entry: dict[str, JsonValue] = {"id": self.id}
+        if self.data is not None:
+            entry["data"] = self.data
+        if self.content is not None:
+            entry["content"] = self.content
+        if self.media_type is not None:
+            entry["media_type"] = self.media_type
+        return entry
+
+    @classmethod
+    def from_document(cls, entry: JsonValue) -> ItemSpec:
+        if not isinstance(entry, dict) or not set(entry) <= {"id", "data", "content", "media_type"}:
+            raise ManifestError(f"malformed item entry: {str(entry)[:80]}")
+        media = entry.get("media_type")
+        if media is not None:
+            _identifier(media, "a media type")
+        return cls(
+            id=_identifier(entry.get("id"), "an item id"),
+            data=entry.get("data"),
+            content=entry.get("content"),
+            media_type=media,
+        )
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One ``labelnet/items@1`` page."""
+
+    items: tuple[ItemSpec, ...]
+
+    def document(self) -> dict[str, JsonValue]:
+        return {"schema": ITEMS_SCHEMA, "items": [item.document() for item in self.items]}
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.document())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ItemPage:
+        document = _parse(data, ITEMS_SCHEMA)
+        entries = document.get("items")
+        if not isinstance(entries, list) or not 1 <= len(entries) <= PAGE_SIZE:
+            raise ManifestError(f"an item page lists 1..{PAGE_SIZE} items")
+        items = tuple(ItemSpec.from_document(entry) for entry in entries)
+        _unique([item.id for item in items], "item ids in a page")
+        return cls(items)
+
+
+def _ratio(value: JsonValue, what: str) -> str:
+    # RewardParams parses it exactly; here only the type is checked, so the error says where.
+    if not isinstance(value, str):
+        raise ManifestError(f"{what} must be a decimal string such as '0.8'")
+    return value
+
+
+@dataclass(frozen=True)
+class ConsensusParams:
+    """The thresholds validators apply (see :mod:`node.consensus.rewards`)."""
+
+    confidence_threshold: str = "0.8"
+    accuracy_floor: str = "0.6"
+    skill_floor: str = "0.2"
+
+    def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
+        return RewardParams.create(
+            reward_per_label,
+            reward_pool,
+            confidence_threshold=self.confidence_threshold,
+            accuracy_floor=self.accuracy_floor,
+            skill_floor=self.skill_floor,
+        )
+
+    def document(self) -> dict[str, JsonValue]:
+        return {
+            "confidence_threshold": self.confidence_threshold,
+            "accuracy_floor": self.accuracy_floor,
+            "skill_floor": self.skill_floor,
+        }
+
+    @classmethod
+    def from_document(cls, entry: JsonValue) -> ConsensusParams:
+        if not isinstance(entry, dict):
+            raise ManifestError("consensus must be an object")
+        params = cls(
+            **{k: _ratio(v, f"consensus.{k}") for k, v in entry.items() if k in _CONSENSUS_KEYS}
+        )
+        if set(entry) - _CONSENSUS_KEYS:
+            raise ManifestError(f"unknown consensus keys: {sorted(set(entry) - _CONSENSUS_KEYS)}")
+        params.reward_params(0, 0)  # validates the ratios
+        return params
+
+
+_CONSENSUS_KEYS = {"confidence_threshold", "accuracy_floor", "skill_floor"}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A ``labelnet/manifest@1`` document."""
+
+    title: str
+    instructions: str
+    kind: TaskKind
+    classes: tuple[str, ...]
+    num_items: int
+    pages: tuple[str, ...]
+    consensus: ConsensusParams = field(default_factory=ConsensusParams)
+    algorithm: str = DEFAULT_ALGORITHM
+    """The algorithm the requester intends; the task's on-chain id is authoritative."""
+
+    def __post_init__(self) -> None:
+        _text(self.title, "title")
+        _text(self.instructions, "instructions")
+        if self.kind is not TaskKind.NUMERIC:
+            if not 2 <= len(self.classes) <= MAX_CLASSES:
+                raise ManifestError(f"a {self.kind} task needs 2..{MAX_CLASSES} classes")
+            for name in self.classes:
+                _identifier(name, "a class name")
+            _unique(list(self.classes), "class names")
+        elif self.classes:
+            raise ManifestError("a numeric task has no classes")
+        if not 1 <= self.num_items <= MAX_ITEMS:
+            raise ManifestError(f"a task has 1..{MAX_ITEMS} items, not {self.num_items}")
+        if len(self.pages) != -(-self.num_items // PAGE_SIZE):
+            raise ManifestError(
+                f"{self.num_items} items need {-(-self.num_items // PAGE_SIZE)} pages of "
+                f"{PAGE_SIZE}, the manifest lists {len(self.pages)}"
+            )
+        for cid in self.pages:
+            _identifier(cid, "a page CID")
+
+    def document(self) -> dict[str, JsonValue]:
+        return {
+            "schema": MANIFEST_SCHEMA,
+            "title": self.title,
+            "instructions": self.instructions,
+            "kind": str(self.kind),
+            "classes": list(self.classes),
+            "num_items": self.num_items,
+            "pages": list(self.pages),
+            "consensus": self.consensus.document(),
+            "algorithm": self.algorithm,
+        }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.document())
+
+    def cid(self) -> str:
+        return compute_cid(self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        document = _parse(data, MANIFEST_SCHEMA)
+        try:
+            kind = TaskKind(document.get("kind"))
+        except ValueError as exc:
+            raise ManifestError(f"unknown task kind {document.get('kind')!r}") from exc
+        classes, pages, num_items = (
+            document.get("classes", []),
+            document.get("pages"),
+            document.get("num_items"),
+        )
+        if not isinstance(classes, list) or not isinstance(pages, list):
+            raise ManifestError("classes and pages must be lists")
+        if not isinstance(num_items, int) or isinstance(num_items, bool):
+            raise ManifestError("num_items must be an integer")
+        algorithm = document.get("algorithm", DEFAULT_ALGORITHM)
+        return cls(
+            title=_text(document.get("title", ""), "title"),
+            instructions=_text(document.get("instructions", ""), "instructions"),
+            kind=kind,
+            classes=tuple(_identifier(c, "a class name") for c in classes),
+            num_items=num_items,
+            pages=tuple(_identifier(p, "a page CID") for p in pages),
+            consensus=ConsensusParams.from_document(document.get("consensus", {})),
+            algorithm=_identifier(algorithm, "algorithm"),
+        )
+
+
+@dataclass(frozen=True)
+class TaskContent:
+    """Everything a requester stores before ``createTask``: the manifest and its pages."""
+
+    manifest: Manifest
+    manifest_bytes: bytes
+    pages: tuple[bytes, ...]
+
+    @property
+    def manifest_cid(self) -> str:
+        return compute_cid(self.manifest_bytes)
+
+    def blobs(self) -> list[bytes]:
+        """Every document to store, pages first (the manifest refers to them)."""
+        return [*self.pages, self.manifest_bytes]
+
+
+def build_task_content(
+    items: Sequence[ItemSpec],
+    *,
+    title: str,
+    instructions: str = "",
+    kind: TaskKind = TaskKind.CATEGORICAL,
+    classes: Sequence[str] = (),
+    consensus: ConsensusParams | None = None,
+    algorithm: str = DEFAULT_ALGORITHM,
+) -> TaskContent:
+    """Page ``items`` (in the given order) and build the manifest over the pages."""
+    if not items:
+        raise ManifestError("a task needs at least one item")
+    _unique([item.id for item in items], "item ids")
+    pages = tuple(
+        ItemPage(tuple(items[start : start + PAGE_SIZE])).to_bytes()
+        for start in range(0, len(items), PAGE_SIZE)
+    )
+    manifest = Manifest(
+        title=title,
+        instructions=instructions,
+        kind=kind,
+        classes=tuple(classes),
+        num_items=len(items),
+        pages=tuple(compute_cid(page) for page in pages),
+        consensus=consensus or ConsensusParams(),
+        algorithm=algorithm,
+    )
+    return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    """The requester's known answers for some items (a ``labelnet/gold@1`` document)."""
+
+    labels: tuple[tuple[str, JsonValue], ...]
+
+    @classmethod
+    def create(cls, labels: Mapping[str, JsonValue] | Iterable[tuple[str, JsonValue]]) -> GoldSet:
+        pairs = list(labels.items()) if isinstance(labels, Mapping) else list(labels)
+        if not pairs:
+            raise ManifestError("a gold set needs at least one answer")
+        for item, value in pairs:
+            _identifier(item, "a gold item id")
+            if value is None:
+                raise ManifestError(f"gold item {item!r} has no value")
+        ordered = tuple(sorted(pairs, key=lambda pair: pair[0]))
+        _unique([item for item, _ in ordered], "gold items")
+        return cls(ordered)
+
+    def as_dict(self) -> dict[str, JsonValue]:
+        return dict(self.labels)
+
+    def document(self) -> dict[str, JsonValue]:
+        return {
+            "schema": GOLD_SCHEMA,
+            "labels": [{"item": item, "value": value} for item, value in self.labels],
+        }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.document())
+
+    def cid(self) -> str:
+        return compute_cid(self.to_bytes())
+
+    def root(self) -> bytes:
+        return merkle_root([label_leaf(item, value) for item, value in self.labels])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> GoldSet:
+        entries = _parse(data, GOLD_SCHEMA).get("labels")
+        if not isinstance(entries, list):
+            raise ManifestError("gold labels must be a list")
+        pairs: list[tuple[str, JsonValue]] = []
+        for entry in entries:
+            if not isinstance(entry, dict) or set(entry) != {"item", "value"}:
+                raise ManifestError(f"malformed gold entry: {str(entry)[:80]}")
+            pairs.append((_identifier(entry["item"], "a gold item id"), entry["value"]))
+        return cls.create(pairs)
