@@ -261,7 +261,7 @@ class Manifest:
     def from_bytes(cls, data: bytes) -> Manifest:
         document = _parse(data, MANIFEST_SCHEMA)
         try:
-            kind = TaskKind(document.get("kind"))
+            kind = TaskKind(str(document.get("kind")))
         except ValueError as exc:
             raise ManifestError(f"unknown task kind {document.get('kind')!r}") from exc
         classes, pages, num_items = (
