@@ -1,0 +1,90 @@
+"""What a labeling program sees and answers: the interface between the node and a labeler.
+
+A node labels either through its web page (a person) or through a *labeling program*
+configured by a spec string (``NodeSettings.labeler``). The program gets the task's
+description and a batch of items in manifest order and answers one value per item, or
+``None`` for an item it does not label. Programs are untrusted in the sense that their
+output is checked (:func:`check_value`) before it is stored as this node's labels: a
+program bug must never reach a committed batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from node.content.canonical import JsonValue
+from node.content.manifest import TaskKind
+from node.errors import LabelnetError
+
+
+class LabelerError(LabelnetError, ValueError):
+    """A bad labeler spec, a labeling program that failed, or output that does not fit."""
+
+
+@dataclass(frozen=True)
+class LabelingTask:
+    """The task as a labeling program needs it (from the manifest)."""
+
+    chain_id: int
+    task_id: int
+    kind: TaskKind
+    classes: tuple[str, ...]
+    title: str
+    instructions: str
+
+
+@dataclass(frozen=True)
+class ItemToLabel:
+    """One item: inline ``data`` and, for media items, the verified ``content`` bytes."""
+
+    item_id: str
+    position: int
+    data: JsonValue
+    content: bytes | None
+    media_type: str | None
+
+
+class Labeler(Protocol):
+    """A labeling program."""
+
+    def label(self, task: LabelingTask, items: Sequence[ItemToLabel]) -> list[JsonValue | None]:
+        """One value per item, in the same order; ``None`` skips that item."""
+        ...
+
+
+def check_value(task: LabelingTask, item_id: str, value: JsonValue) -> JsonValue:
+    """``value`` if it is a valid label for ``task``; :class:`LabelerError` otherwise.
+
+    Categorical: one of the classes. Multilabel: a list of distinct classes. Numeric: a
+    finite number (JSON has no NaN or infinity, and a bool is not a number here).
+    """
+    if task.kind is TaskKind.CATEGORICAL:
+        if isinstance(value, str) and value in task.classes:
+            return value
+        raise LabelerError(f"item {item_id!r}: {value!r} is not one of the task's classes")
+    if task.kind is TaskKind.MULTILABEL:
+        if (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in task.classes for v in value)
+            and len(set(value)) == len(value)
+        ):
+            return value
+        raise LabelerError(f"item {item_id!r}: {value!r} is not a list of distinct classes")
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    raise LabelerError(f"item {item_id!r}: {value!r} is not a finite number")
+
+
+def check_answers(
+    task: LabelingTask, items: Sequence[ItemToLabel], values: Sequence[JsonValue | None]
+) -> list[JsonValue | None]:
+    """The program's answers for ``items``, each checked; one entry per item or an error."""
+    if len(values) != len(items):
+        raise LabelerError(f"the labeler answered {len(values)} values for {len(items)} items")
+    return [
+        None if value is None else check_value(task, item.item_id, value)
+        for item, value in zip(items, values, strict=True)
+    ]

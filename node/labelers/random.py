@@ -1,0 +1,37 @@
+"""``random[:<seed>]``: a uniformly random answer per item — the demo's spammers.
+
+Reproducible: the generator is seeded with the seed, the chain and the task id, so the
+same node labels the same task the same way after a restart (labels are upserts, so a
+replayed batch changes nothing), while two tasks get independent answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from node.content.canonical import JsonValue
+from node.content.manifest import TaskKind
+from node.labelers.base import ItemToLabel, LabelingTask
+
+
+class RandomLabeler:
+    """Random classes (categorical), random class subsets (multilabel) or numbers in [0, 1)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def label(self, task: LabelingTask, items: Sequence[ItemToLabel]) -> list[JsonValue | None]:
+        answers: list[JsonValue | None] = []
+        for item in items:
+            # Seeded per item, so the answer does not depend on how items are batched.
+            rng = np.random.default_rng([self.seed, task.chain_id, task.task_id, item.position])
+            if task.kind is TaskKind.CATEGORICAL:
+                answers.append(task.classes[int(rng.integers(len(task.classes)))])
+            elif task.kind is TaskKind.MULTILABEL:
+                chosen = rng.random(len(task.classes)) < 0.5
+                answers.append([c for c, keep in zip(task.classes, chosen, strict=True) if keep])
+            else:
+                answers.append(round(float(rng.random()), 6))
+        return answers
