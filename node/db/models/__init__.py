@@ -9,6 +9,11 @@ from node.db.models.chain import (
 )
 from node.db.models.commitments import Commitment, CommitmentPublic, CommitState
 from node.db.models.labels import Label, LabelCreate, LabelPublic
+from node.db.models.participation import (
+    ParticipationState,
+    TaskParticipation,
+    TaskParticipationPublic,
+)
 from node.db.models.settlement import (
     Attestation,
     AttestationOutcome,
@@ -32,6 +37,7 @@ __all__ = [
     "Label",
     "LabelCreate",
     "LabelPublic",
+    "ParticipationState",
     "Payout",
     "PayoutPublic",
     "SchemaVersion",
@@ -39,6 +45,8 @@ __all__ = [
     "SyncCursor",
     "SyncCursorPublic",
     "Task",
+    "TaskParticipation",
+    "TaskParticipationPublic",
     "TaskPublic",
     "TaskStatus",
 ]

@@ -6,6 +6,10 @@ Each method runs inside the caller's transaction, so a role can combine several 
 
 from node.db.repositories.commitments import CommitmentRepository, CommitmentStateError
 from node.db.repositories.labels import LabelRejectedError, LabelRepository
+from node.db.repositories.participation import (
+    ParticipationNotFoundError,
+    ParticipationRepository,
+)
 from node.db.repositories.settlement import (
     AttestationRepository,
     Earnings,
@@ -23,6 +27,8 @@ __all__ = [
     "ItemRepository",
     "LabelRejectedError",
     "LabelRepository",
+    "ParticipationNotFoundError",
+    "ParticipationRepository",
     "PayoutLeaf",
     "PayoutRepository",
     "SyncCursorRepository",
