@@ -1,0 +1,221 @@
+"""Posting a task: store its content, commit to hidden gold, escrow the bounty on chain.
+
+Everything the contract would refuse is checked first against the chain's own clock and
+balances, so a requester gets a sentence naming the problem instead of a revert (and pays
+no gas for it). The gold secret is saved *before* the creating transaction is sent: a crash
+between the two leaves a secret without a task (harmless), never a task whose gold can no
+longer be revealed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from node.chain.commitments import algorithm_id, gold_commitment
+from node.chain.contracts import Contracts
+from node.chain.permit import sign_permit
+from node.chain.tx import TxSender
+from node.consensus.registry import DEFAULT_ALGORITHM
+from node.content.manifest import GoldSet, ItemPage, TaskContent
+from node.errors import LabelnetError
+from node.roles.requester.gold import GoldSecrets
+from node.store.base import ContentStore
+
+PERMIT_LIFETIME = 3600
+"""Seconds a signed permit stays valid: it is used by the very next transaction."""
+
+_UINT16, _UINT32, _UINT64, _UINT96, _UINT128 = (2**n - 1 for n in (16, 32, 64, 96, 128))
+
+
+class TaskRequestError(LabelnetError, ValueError):
+    """Task parameters the market would refuse (deadlines, amounts, gold, balance)."""
+
+
+class ContentPublishError(LabelnetError, RuntimeError):
+    """The store returned another CID than the content's own: something rewrote it."""
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What a requester asks for; amounts in the token's smallest unit, deadlines in
+    chain seconds (each the *last* second its phase accepts)."""
+
+    content: TaskContent
+    reward_per_label: int
+    redundancy: int
+    validator_fee: int
+    commit_deadline: int
+    reveal_deadline: int
+    attest_deadline: int
+    annotator_bond: int = 0
+    algorithm: str = DEFAULT_ALGORITHM
+    gold: GoldSet | None = None
+
+    @property
+    def num_items(self) -> int:
+        return self.content.manifest.num_items
+
+    @property
+    def reward_pool(self) -> int:
+        """The contract's ``rewardPool``: ``num_items * redundancy * reward_per_label``."""
+        return self.num_items * self.redundancy * self.reward_per_label
+
+    @property
+    def escrow(self) -> int:
+        """What ``createTask`` pulls from the requester: the pool plus the validator fee."""
+        return self.reward_pool + self.validator_fee
+
+    def params(self, manifest_cid: str, commitment: bytes) -> tuple[object, ...]:
+        """``ITaskMarket.TaskParams`` in ABI order."""
+        return (
+            manifest_cid,
+            algorithm_id(self.algorithm),
+            commitment,
+            self.reward_per_label,
+            self.validator_fee,
+            self.annotator_bond,
+            self.commit_deadline,
+            self.reveal_deadline,
+            self.attest_deadline,
+            self.num_items,
+            self.redundancy,
+        )
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    """A task the market accepted."""
+
+    task_id: int
+    tx_hash: str
+    escrow: int
+    gas_used: int
+    """Gas of every transaction sent to create it (approve included)."""
+    manifest_cid: str
+
+
+def publish_content(store: ContentStore, content: TaskContent, media: Sequence[bytes] = ()) -> str:
+    """Store the media, the item pages and the manifest; return the manifest CID.
+
+    Media and pages go first, so the manifest is never served before what it refers to.
+    """
+    for blob in media:
+        store.put(blob)
+    for page in content.pages:
+        store.put(page)
+    cid = store.put(content.manifest_bytes)
+    if cid != content.manifest_cid:
+        raise ContentPublishError(f"store returned {cid} for manifest {content.manifest_cid}")
+    return cid
+
+
+def _item_ids(content: TaskContent) -> set[str]:
+    return {item.id for page in content.pages for item in ItemPage.from_bytes(page).items}
+
+
+def validate_request(request: TaskRequest, now: int, max_attest_window: int) -> None:
+    """Raise :class:`TaskRequestError` for anything ``createTask`` would revert on."""
+    if not 1 <= request.reward_per_label <= _UINT128:
+        raise TaskRequestError("reward_per_label must be positive")
+    if not 1 <= request.redundancy <= _UINT16:
+        raise TaskRequestError(f"redundancy must be 1..{_UINT16}")
+    if not 1 <= request.num_items <= _UINT32:
+        raise TaskRequestError(f"a task has 1..{_UINT32} items")
+    if request.validator_fee < 0 or not 0 <= request.annotator_bond <= _UINT96:
+        raise TaskRequestError("validator_fee and annotator_bond must be non-negative")
+    if request.escrow > _UINT96:
+        raise TaskRequestError(f"escrow {request.escrow} exceeds the market's limit {_UINT96}")
+    commit, reveal, attest = (
+        request.commit_deadline,
+        request.reveal_deadline,
+        request.attest_deadline,
+    )
+    if commit <= now:
+        raise TaskRequestError(
+            f"commit deadline {commit} is not after the chain's current time {now}"
+        )
+    if not commit < reveal < attest <= _UINT64:
+        raise TaskRequestError(
+            f"deadlines must increase: commit {commit} < reveal {reveal} < attest {attest}"
+        )
+    if attest - reveal > max_attest_window:
+        raise TaskRequestError(
+            f"attest window of {attest - reveal}s exceeds the market's {max_attest_window}s "
+            "(the validators' unbonding delay)"
+        )
+    if request.gold is not None:
+        unknown = {item for item, _ in request.gold.labels} - _item_ids(request.content)
+        if unknown:
+            raise TaskRequestError(f"gold names items the task lacks: {sorted(unknown)[:5]}")
+
+
+def create_task(
+    sender: TxSender,
+    contracts: Contracts,
+    request: TaskRequest,
+    secrets: GoldSecrets | None = None,
+    *,
+    permit: bool = True,
+) -> CreatedTask:
+    """Create the task on chain, escrowing ``request.escrow`` from ``sender``'s account.
+
+    The content must already be published (:func:`publish_content`). With ``permit`` the
+    allowance is an EIP-2612 signature inside the one ``createTaskWithPermit`` transaction;
+    otherwise ``approve`` is sent first.
+    """
+    w3, token, market = sender.w3, contracts.token, contracts.market
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    validate_request(request, now, int(contracts.staking.functions.unbondingDelay().call()))
+    balance = int(token.functions.balanceOf(sender.address).call())
+    if balance < request.escrow:
+        raise TaskRequestError(
+            f"{sender.address} holds {balance} tokens; the task escrows {request.escrow}"
+        )
+    commitment = bytes(32)
+    if request.gold is not None:
+        if secrets is None:
+            raise TaskRequestError("a task with gold needs a GoldSecrets store to keep the salt")
+        salt = os.urandom(32)
+        commitment = gold_commitment(request.gold.root(), salt)
+        secrets.save(commitment, request.gold, salt)
+    params = request.params(request.content.manifest_cid, commitment)
+    gas = 0
+    if permit:
+        signature = sign_permit(
+            sender.account, token, market.address, request.escrow, now + PERMIT_LIFETIME
+        )
+        call = market.functions.createTaskWithPermit(
+            params, signature.deadline, signature.v, signature.r, signature.s
+        )
+    else:
+        gas += int(
+            sender.transact(token.functions.approve(market.address, request.escrow))["gasUsed"]
+        )
+        call = market.functions.createTask(params)
+    receipt = sender.transact(call)
+    return CreatedTask(
+        task_id=_created_task_id(market, receipt),
+        tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        escrow=request.escrow,
+        gas_used=gas + int(receipt["gasUsed"]),
+        manifest_cid=request.content.manifest_cid,
+    )
+
+
+def _created_task_id(market: Contract, receipt: TxReceipt) -> int:
+    events = market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
+    if len(events) != 1:
+        raise TaskRequestError(f"expected one TaskCreated event, the receipt has {len(events)}")
+    return int(events[0]["args"]["taskId"])
+
+
+def cancel_task(sender: TxSender, market: Contract, task_id: int) -> str:
+    """Cancel a task nobody has committed to yet (the whole escrow returns); the tx hash."""
+    receipt = sender.transact(market.functions.cancel(task_id))
+    return "0x" + bytes(receipt["transactionHash"]).hex()
