@@ -23,14 +23,35 @@ class KeystoreError(LabelnetError, ValueError):
     """The keystore is missing, malformed, or the password is wrong."""
 
 
-def create_keystore(path: Path, password: str, private_key: bytes | None = None) -> LocalAccount:
-    """Write a new (or the given) key to ``path``, encrypted with ``password``."""
+FAST_SCRYPT_N = 2**10
+"""A deliberately weak scrypt cost (eth-account's default is 2**18) for throwaway devnet keys:
+twenty keystores are made and opened in milliseconds instead of seconds. Never for real keys."""
+
+
+def create_keystore(
+    path: Path,
+    password: str,
+    private_key: bytes | None = None,
+    *,
+    scrypt_n: int | None = None,
+) -> LocalAccount:
+    """Write a new (or the given) key to ``path``, encrypted with ``password``.
+
+    ``scrypt_n`` is the scrypt cost (a power of two); ``None`` keeps eth-account's secure
+    default. Only local devnets pass a lower one (:data:`FAST_SCRYPT_N`).
+    """
     if path.exists():
         raise KeystoreError(f"{path} already exists; refusing to overwrite a key")
     if not password:
         raise KeystoreError("a keystore needs a non-empty password")
     account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
-    encrypted = Account.encrypt(account.key, password)
+    if scrypt_n is not None and (scrypt_n < 2 or scrypt_n & (scrypt_n - 1)):
+        raise KeystoreError(f"scrypt cost must be a power of two >= 2, got {scrypt_n}")
+    encrypted = (
+        Account.encrypt(account.key, password)
+        if scrypt_n is None
+        else Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
