@@ -37,9 +37,9 @@ fi
 py_stamp=".venv/.labelnet-installed"
 py_print="$(fingerprint pyproject.toml)"
 if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
-  log "pip install -e '.[dev,bench]' (log: .venv/pip-install.log)"
+  log "pip install -e '.[dev,bench,hf]' (log: .venv/pip-install.log)"
   if ! { .venv/bin/python -m pip install --upgrade pip &&
-         .venv/bin/python -m pip install -e '.[dev,bench]'; } > .venv/pip-install.log 2>&1; then
+         .venv/bin/python -m pip install -e '.[dev,bench,hf]'; } > .venv/pip-install.log 2>&1; then
     tail -n 30 .venv/pip-install.log >&2
     echo "setup: pip install failed (full log: .venv/pip-install.log)" >&2
     exit 1

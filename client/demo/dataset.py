@@ -1,0 +1,167 @@
+"""The crowd data a demo replays: which items, which workers, which answers are gold.
+
+A demo takes a real set from ``../shared/datasets`` (``answers.csv``: item, worker, label;
+``gold.csv``: item, label) and cuts it down to what one machine replays in a couple of
+minutes: the first ``items`` gold-labelled items in file order, then the ``annotators``
+workers who answered the most of them (ties by worker id). Each chosen worker becomes one
+annotator node whose replay labeler answers exactly as that worker did; items nobody chosen
+answered are dropped. The cut is a pure function of the files and the numbers, so every
+run of the same demo replays the same answers.
+
+:func:`write_synthetic` writes a set in the same layout for runs larger than any real set
+(the end-to-end benchmark): workers of known accuracy answering uniformly random items.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from node.errors import LabelnetError
+
+
+class DatasetError(LabelnetError, ValueError):
+    """A data set directory that is missing or does not have the expected layout."""
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """The replayed cut of a crowd data set."""
+
+    name: str
+    directory: Path
+    items: tuple[str, ...]
+    """Items in task (manifest) order."""
+    classes: tuple[str, ...]
+    workers: tuple[str, ...]
+    """The workers replayed, one annotator node each."""
+    answers: dict[str, dict[str, str]]
+    """worker -> item -> label, for the chosen workers and items only."""
+    truth: dict[str, str]
+    """item -> gold label, for every chosen item."""
+
+    @property
+    def n_answers(self) -> int:
+        return sum(len(by_item) for by_item in self.answers.values())
+
+    def write_answers(self, path: Path) -> Path:
+        """The cut as an ``answers.csv`` the replay labelers read (smaller than the source)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["item", "worker", "label"])
+            for worker in self.workers:
+                for item, label in sorted(self.answers[worker].items()):
+                    writer.writerow([item, worker, label])
+        return path
+
+
+def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise DatasetError(f"no {path.name} in {path.parent}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not set(columns) <= set(reader.fieldnames):
+            raise DatasetError(f"{path} needs the columns {', '.join(columns)}")
+        return list(reader)
+
+
+def resolve_dataset(name_or_path: str, datasets_dir: Path) -> Path:
+    """A data set directory from a name under ``datasets_dir`` or a path."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    named = datasets_dir / name_or_path
+    if named.is_dir():
+        return named
+    known = sorted(p.name for p in datasets_dir.glob("*") if (p / "answers.csv").is_file())
+    raise DatasetError(
+        f"no data set {name_or_path!r}: give a directory or one of {', '.join(known) or 'none'}"
+        f" (in {datasets_dir})"
+    )
+
+
+def load_dataset(directory: Path, *, items: int, annotators: int) -> DemoDataset:
+    """Cut ``directory``'s answers down to ``items`` items and ``annotators`` workers."""
+    if items < 1 or annotators < 1:
+        raise DatasetError("a demo needs at least one item and one annotator")
+    gold_rows = _read_rows(directory / "gold.csv", ("item", "label"))
+    answer_rows = _read_rows(directory / "answers.csv", ("item", "worker", "label"))
+    gold = {row["item"]: row["label"] for row in gold_rows}
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for row in answer_rows:
+        item = row["item"]
+        if item in gold and item not in seen:
+            seen.add(item)
+            chosen.append(item)
+            if len(chosen) == items:
+                break
+    picked = set(chosen)
+    counts = Counter(row["worker"] for row in answer_rows if row["item"] in picked)
+    workers = tuple(
+        w for w, _ in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:annotators]
+    )
+    if len(workers) < annotators:
+        raise DatasetError(
+            f"{directory.name}: only {len(workers)} workers answered the first {items} items"
+        )
+    answers: dict[str, dict[str, str]] = {w: {} for w in workers}
+    for row in answer_rows:
+        if row["worker"] in answers and row["item"] in picked:
+            answers[row["worker"]].setdefault(row["item"], row["label"])
+    answered = {item for by_item in answers.values() for item in by_item}
+    ordered = tuple(item for item in chosen if item in answered)
+    classes = sorted({row["label"] for row in answer_rows} | set(gold.values()))
+    return DemoDataset(
+        name=directory.name,
+        directory=directory,
+        items=ordered,
+        classes=tuple(classes),
+        workers=workers,
+        answers=answers,
+        truth={item: gold[item] for item in ordered},
+    )
+
+
+def write_synthetic(
+    directory: Path,
+    *,
+    items: int,
+    workers: int,
+    answers_per_worker: int,
+    classes: int = 5,
+    seed: int = 7,
+) -> Path:
+    """A crowd data set of ``workers`` workers with accuracies drawn from 0.55..0.95.
+
+    Each worker answers ``answers_per_worker`` distinct random items; a wrong answer is a
+    uniformly random other class. Written as ``answers.csv`` and ``gold.csv``.
+    """
+    if answers_per_worker > items:
+        raise DatasetError("a worker cannot answer more items than there are")
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, classes, size=items)
+    accuracy = rng.uniform(0.55, 0.95, size=workers)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "gold.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item", "label"])
+        writer.writerows([f"i{i:06d}", f"c{int(truth[i])}"] for i in range(items))
+    with (directory / "answers.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item", "worker", "label"])
+        for w in range(workers):
+            chosen = np.sort(rng.choice(items, size=answers_per_worker, replace=False))
+            correct = rng.random(answers_per_worker) < accuracy[w]
+            shift = rng.integers(1, classes, size=answers_per_worker)
+            labels = np.where(correct, truth[chosen], (truth[chosen] + shift) % classes)
+            writer.writerows(
+                [f"i{int(i):06d}", f"w{w:03d}", f"c{int(v)}"]
+                for i, v in zip(chosen, labels, strict=True)
+            )
+    return directory

@@ -1,0 +1,200 @@
+"""The figures of a finished demo, read back from the chain and the nodes' gateways.
+
+Nothing here trusts the orchestrator's own bookkeeping: labels are the batches the
+annotators revealed (fetched through the gateways and checked against their CIDs), the
+consensus is the winning result document, pay is what the market paid, slashing is what
+the staking contract holds now. Accuracy is measured only on items whose gold answer was
+*not* revealed to the validators (revealed gold is correct by construction).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from web3 import Web3
+from web3.contract import Contract
+
+from node.app.chain import load_deployment
+from node.chain.contracts import Contracts, bind
+from node.chain.market import read_task
+from node.consensus.majority_vote import MajorityVote
+from node.consensus.task import answers_from_batches
+from node.content.labels import LabelBatch
+from node.roles.requester.results import fetch_results
+from node.store.embedded import EmbeddedStore
+from node.store.gateway import GatewayStore
+
+if TYPE_CHECKING:
+    from client.demo.dataset import DemoDataset
+    from client.demo.runner import DemoRun
+
+TOKEN = 10**18
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def _tokens(amount: int) -> float:
+    return amount / TOKEN
+
+
+def revealed_batches(
+    contracts: Contracts, store: GatewayStore, task_id: int, from_block: int
+) -> list[LabelBatch]:
+    """Every batch revealed for ``task_id``, fetched and checked against its root."""
+    events = contracts.market.events.LabelsRevealed().get_logs(
+        from_block=from_block, argument_filters={"taskId": task_id}
+    )
+    batches = []
+    for event in events:
+        data = store.get(event["args"]["labelsCid"], max_size=MAX_BATCH_BYTES)
+        batch = LabelBatch.from_document(json.loads(data))
+        if batch.root() == bytes(event["args"]["labelsRoot"]):
+            batches.append(batch)
+    return batches
+
+
+def gas_by_step(w3: Web3, contracts: Contracts, from_block: int) -> dict[str, dict[str, int]]:
+    """Gas of every transaction since ``from_block``, grouped by contract function."""
+    by_address: dict[str, Contract] = {
+        c.address.lower(): c
+        for c in (contracts.market, contracts.staking, contracts.token, contracts.registry)
+    }
+    steps: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "gas": 0})
+    for number in range(from_block, w3.eth.block_number + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            assert not isinstance(tx, bytes)
+            contract = by_address.get(str(tx.get("to") or "").lower())
+            if contract is None:
+                continue
+            function, _ = contract.decode_function_input(tx["input"])
+            receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            step = steps[function.fn_name]
+            step["count"] += 1
+            step["gas"] += int(receipt["gasUsed"])
+    return {
+        name: {**step, "mean": step["gas"] // step["count"]} for name, step in sorted(steps.items())
+    }
+
+
+def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
+    """The demo's summary document (written as summary.json and drawn in the report)."""
+    assert run.task is not None
+    w3 = run.devnet.w3
+    deployment = load_deployment(run.devnet.info.deployment_file)
+    contracts = bind(w3, deployment)
+    task_id = run.task.task_id
+    from_block = deployment.start_block
+    gateways = [node.url for node in run.nodes]
+    with tempfile.TemporaryDirectory() as scratch:
+        store = GatewayStore(EmbeddedStore(Path(scratch)), lambda: gateways)
+        try:
+            results = fetch_results(w3, contracts, store, task_id, from_block=from_block)
+            batches = revealed_batches(contracts, store, task_id, from_block)
+        finally:
+            store.close()
+    document = results.document
+    gold_items = {entry["item"] for entry in document["items"] if entry["gold"]}
+    scored = [item for item in dataset.items if item not in gold_items]
+    consensus = {entry["item"]: entry["value"] for entry in document["items"]}
+    answers = answers_from_batches(batches, task_id, dataset.classes)
+    majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))
+
+    def accuracy(labels: dict[str, str]) -> float:
+        return sum(labels.get(i) == dataset.truth[i] for i in scored) / max(len(scored), 1)
+
+    names = {
+        run.devnet.info.account(node.name).address.lower(): node.name
+        for node in run.nodes
+        if node.role == "annotator"
+    }
+    workers = dict(zip((f"annotator-{i + 1}" for i in range(len(dataset.workers))),
+                       dataset.workers, strict=True))  # fmt: skip
+    estimated = {entry["account"].lower(): entry for entry in document["annotators"]}
+    paid = {entry["account"].lower(): int(entry["amount"]) for entry in document["payouts"]}
+    annotators = []
+    for batch in sorted(batches, key=lambda b: names.get(b.annotator.lower(), b.annotator)):
+        account = batch.annotator.lower()
+        name = names.get(account, account)
+        labels = dict(batch.labels)
+        correct = sum(labels[item] == dataset.truth.get(item) for item in labels)
+        pay = paid.get(account, 0)
+        annotators.append(
+            {
+                "name": name,
+                "account": batch.annotator,
+                "kind": "spammer" if name.startswith("spammer") else "honest",
+                "worker": workers.get(name),
+                "labels": len(labels),
+                "true_accuracy": correct / len(labels),
+                "estimated_accuracy": float(estimated.get(account, {}).get("accuracy", 0)),
+                "pay": _tokens(pay),
+                "pay_per_label": _tokens(pay) / len(labels),
+            }
+        )
+    per_label: dict[str, list[float]] = defaultdict(list)
+    for entry in annotators:
+        per_label[str(entry["kind"])].append(float(entry["pay_per_label"]))
+    from client.demo.runner import VALIDATOR_STAKE
+
+    slashing = []
+    for node in run.by_role("validator"):
+        address = run.devnet.info.account(node.name).address
+        now = int(contracts.staking.functions.stakeOf(address).call())
+        lying = node.settings.get("adversary") == "wrong-root"
+        slashing.append(
+            {
+                "name": node.name,
+                "adversary": lying,
+                "stake_before": _tokens(VALIDATOR_STAKE),
+                "stake_after": _tokens(now),
+                "slashed": _tokens(max(VALIDATOR_STAKE - now, 0)),
+                "rewarded": _tokens(max(now - VALIDATOR_STAKE, 0)),
+            }
+        )
+    state = read_task(contracts.market, task_id)
+    balance = int(contracts.token.functions.balanceOf(contracts.market.address).call())
+    owed = state.total_payout - state.paid_out + (0 if state.refunded else state.refundable)
+    kinds = Counter(str(entry["kind"]) for entry in annotators)
+    return {
+        "dataset": dataset.name,
+        "task_id": task_id,
+        "items": len(dataset.items),
+        "gold_revealed": len(gold_items),
+        "labels": sum(int(entry["labels"]) for entry in annotators),
+        "nodes": len(run.nodes),
+        "annotators": kinds["honest"],
+        "spammers": kinds["spammer"],
+        "validators": len(run.by_role("validator")),
+        "accuracy": {
+            "consensus": accuracy(consensus),
+            "majority_vote": accuracy(majority),
+            "scored_items": len(scored),
+        },
+        "result_cid": results.result_cid,
+        "annotator_table": annotators,
+        "pay": {
+            "honest_per_label": _mean(per_label["honest"]),
+            "honest_min_per_label": min(per_label["honest"], default=0.0),
+            "spammer_per_label": _mean(per_label["spammer"]),
+            "spammer_max_per_label": max(per_label["spammer"], default=0.0),
+            "total_paid": _tokens(state.paid_out),
+            "refunded": _tokens(state.refundable) if state.refunded else 0.0,
+        },
+        "slashing": slashing,
+        "gas": gas_by_step(w3, contracts, from_block),
+        "accounting": {
+            "market_balance": str(balance),
+            "still_owed": str(owed),
+            "balanced": balance == owed,
+        },
+        "seconds": run.timings.get("claimed", 0.0),
+        "timings": {name: round(value, 2) for name, value in run.timings.items()},
+    }
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

@@ -1,0 +1,154 @@
+"""Node processes of a demo network: one ``labelnet node start`` per participant.
+
+Every node is a separate OS process with its own data directory, database, embedded
+content store and API/gateway port, exactly as users run it; nodes find each other's
+gateways through the chain's node registry (the requester's gateway is also given as a
+peer, so annotators can fetch the task before the registry scan reaches it). Processes are
+started together and waited for by polling ``/readyz``, and stopped with SIGTERM (then
+SIGKILL) when the demo ends, whatever way it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from node.chain.anvil import free_port
+from node.errors import LabelnetError
+
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 20.0
+
+
+class NodeProcessError(LabelnetError, RuntimeError):
+    """A demo node exited or never became ready."""
+
+
+@dataclass
+class NodeProcess:
+    """One participant's node: its name, role, data directory, settings and process."""
+
+    name: str
+    role: str
+    data_dir: Path
+    settings: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "node.log"
+
+    def token(self) -> str:
+        return (self.data_dir / "api-token").read_text().strip()
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **{f"LABELNET_{key.upper()}": value for key, value in self.settings.items()},
+            "LABELNET_DATA_DIR": str(self.data_dir),
+            "LABELNET_ROLE": self.role,
+            "LABELNET_PORT": str(self.port),
+        }
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "client.cli.main", "node", "start", "--log-level", "info"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise NodeProcessError(
+                f"node {self.name} exited with {self.process.returncode}: "
+                f"{self.log_tail()} (log: {self.log_path})"
+            )
+
+    def log_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except FileNotFoundError:
+            return "no log"
+        return " | ".join(text[-lines:])
+
+    def ready(self, client: httpx.Client) -> bool:
+        self.check_alive()
+        try:
+            return client.get(f"{self.url}/readyz", timeout=2.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+
+
+def node_settings(
+    *,
+    rpc_url: str,
+    deployment_file: Path,
+    keystore: Path,
+    password_file: Path,
+    peers: Iterable[str] = (),
+    interval: float = 0.25,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The settings every demo node shares (as ``LABELNET_*`` environment values)."""
+    return {
+        "rpc_url": rpc_url,
+        "deployment_file": str(deployment_file),
+        "keystore": str(keystore),
+        "keystore_password_file": str(password_file),
+        "peers": json.dumps(list(peers)),
+        "sync_interval": str(interval),
+        "duty_interval": str(interval),
+        **(extra or {}),
+    }
+
+
+def start_all(nodes: Iterable[NodeProcess], timeout: float = READY_TIMEOUT) -> None:
+    """Start every node, then wait until all answer ``/readyz``."""
+    pending = list(nodes)
+    for node in pending:
+        node.start()
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while pending:
+            pending = [node for node in pending if not node.ready(client)]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(node.name for node in pending)
+                raise NodeProcessError(f"nodes not ready after {timeout:.0f}s: {names}")
+            if pending:
+                time.sleep(0.2)
+
+
+def stop_all(nodes: Iterable[NodeProcess]) -> None:
+    """SIGTERM every node at once, then wait for each (SIGKILL after a timeout)."""
+    running = [n for n in nodes if n.process is not None and n.process.poll() is None]
+    for node in running:
+        assert node.process is not None
+        node.process.send_signal(signal.SIGTERM)
+    for node in running:
+        node.stop()

@@ -1,0 +1,67 @@
+"""Live progress of a demo on the terminal (Rich), or nothing for ``--json`` runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+
+class Progress:
+    """Phase bars and notes; with ``quiet`` only ``on_event`` hears about them."""
+
+    def __init__(self, *, quiet: bool, on_event: Callable[[str], None] | None = None) -> None:
+        self.quiet = quiet
+        self.on_event = on_event
+        self.console = Console(stderr=True)
+
+    def note(self, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(message)
+        if not self.quiet:
+            self.console.print(f"[bold cyan]•[/] {message}")
+
+    @contextmanager
+    def phase(self, name: str, total: int) -> Iterator[Callable[[int], None]]:
+        """A bar for one phase; yields ``update(done)``."""
+        self.note(f"{name}: waiting for {total}")
+        if self.quiet:
+            yield lambda done: None
+            return
+        columns = (
+            TextColumn(f"[bold]{name:<9}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with RichProgress(*columns, console=self.console, transient=False) as bar:
+            task = bar.add_task(name, total=total)
+            yield lambda done: bar.update(task, completed=done)
+
+    def summary(self, summary: dict[str, Any], report: Path, *, as_json: bool) -> None:
+        if as_json:
+            print(json.dumps(summary, indent=2, sort_keys=True))
+            return
+        if self.quiet:
+            return
+        table = Table(title="labelnet demo", show_header=False)
+        accuracy = summary["accuracy"]
+        table.add_row("data set", f"{summary['dataset']} ({summary['items']} items)")
+        table.add_row("labels", f"{summary['labels']:,}")
+        table.add_row("consensus accuracy", f"{accuracy['consensus']:.4f} (on non-gold items)")
+        table.add_row("majority vote accuracy", f"{accuracy['majority_vote']:.4f}")
+        table.add_row("honest pay / label", f"{summary['pay']['honest_per_label']:.6f} LBL")
+        table.add_row("spammer pay / label", f"{summary['pay']['spammer_per_label']:.6f} LBL")
+        for slash in summary["slashing"]:
+            table.add_row(f"slashed {slash['name']}", f"{slash['slashed']:,.2f} LBL")
+        table.add_row("tokens accounted", "yes" if summary["accounting"]["balanced"] else "NO")
+        table.add_row("wall time (post → last claim)", f"{summary['seconds']:.1f} s")
+        self.console.print(table)
+        self.console.print(f"report: {report}")

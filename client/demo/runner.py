@@ -1,0 +1,333 @@
+"""``labelnet demo``: a whole network on one machine, replaying real crowd answers.
+
+What runs: a devnet (anvil + the contracts), one requester node, ``annotators`` annotator
+nodes replaying the workers of a crowd data set, ``spammers`` annotator nodes answering at
+random, and ``validators`` validator nodes of which ``lying_validators`` attest a corrupted
+payout root. Each node is its own ``labelnet node start`` process with its own data
+directory and embedded store, so content moves only through the nodes' gateways; the
+orchestrator (this module) only posts the task as the requester, watches the chain, and
+collects the figures at the end.
+
+**The devnet clock.** Real tasks give annotators hours; a demo cannot wait. Tasks are
+posted with realistic deadlines, and the orchestrator moves anvil's clock to a deadline as
+soon as every participant is done with the phase (all committed, all revealed, every
+validator attested). Nodes read time only from the chain, so they act exactly as they would
+when the deadline passes for real. For the same reason honest validators run with
+``finalize_early`` off here: the lying validator must get its attestation in (and be
+slashed) before the task settles, instead of racing the honest supermajority.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from web3 import Web3
+from web3.contract import Contract
+
+from client.demo.dataset import load_dataset, resolve_dataset
+from client.demo.metrics import collect_summary
+from client.demo.network import NodeProcess, node_settings, start_all, stop_all
+from client.demo.progress import Progress
+from client.demo.report import write_report
+from client.devnet import Devnet
+from node.app.chain import load_deployment
+from node.chain.contracts import Contracts, DeployConfig, bind
+from node.chain.market import TaskStatus, read_task
+from node.chain.tx import TxSender
+from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
+from node.errors import LabelnetError
+from node.keys import load_keystore
+from node.roles.requester.gold import GoldSecrets
+from node.roles.requester.posting import CreatedTask, TaskRequest, create_task, publish_content
+from node.store.embedded import EmbeddedStore
+
+TOKEN = 10**18
+REWARD_PER_LABEL = TOKEN // 100
+VALIDATOR_FEE = 3 * TOKEN
+VALIDATOR_STAKE = 10_000 * TOKEN
+COMMIT_WINDOW = 3600
+REVEAL_WINDOW = 1800
+ATTEST_WINDOW = 1800
+MARKER = ".labelnet-demo"
+
+
+class DemoError(LabelnetError, RuntimeError):
+    """The demo could not run to its end (the message says which phase and why)."""
+
+
+def default_datasets_dir() -> Path:
+    """``../shared/datasets`` beside the repository, or ``LABELNET_DATASETS``."""
+    configured = os.environ.get("LABELNET_DATASETS")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What to replay and how big the network is."""
+
+    dataset: str = "zheng_d_product"
+    items: int = 300
+    annotators: int = 10
+    out: Path = Path("demo-output")
+    json: bool = False
+    spammers: int = 2
+    validators: int = 3
+    lying_validators: int = 1
+    gold_every: int = 10
+    """Every n-th item's gold answer is committed and revealed (0: no gold)."""
+    datasets_dir: Path = field(default_factory=default_datasets_dir)
+    phase_timeout: float = 300.0
+    quiet: bool = False
+
+
+@dataclass
+class DemoRun:
+    """The live parts of one run, shared by the phases."""
+
+    options: DemoOptions
+    devnet: Devnet
+    nodes: list[NodeProcess]
+    task: CreatedTask | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def by_role(self, role: str) -> list[NodeProcess]:
+        return [node for node in self.nodes if node.role == role]
+
+
+def _prepare_out(out: Path) -> Path:
+    """``out/network`` emptied (only if an earlier demo made it: never someone's files)."""
+    network = out / "network"
+    if network.exists():
+        if not (network / MARKER).exists():
+            raise DemoError(f"{network} exists and was not made by a demo: choose another --out")
+        shutil.rmtree(network)
+    network.mkdir(parents=True)
+    (network / MARKER).write_text("made by labelnet demo; deleted by the next run\n")
+    return network
+
+
+def _account_names(options: DemoOptions) -> list[str]:
+    return [
+        "requester",
+        *(f"validator-{i + 1}" for i in range(options.validators)),
+        *(f"annotator-{i + 1}" for i in range(options.annotators)),
+        *(f"spammer-{i + 1}" for i in range(options.spammers)),
+    ]
+
+
+def run_demo(options: DemoOptions, *, on_event: Callable[[str], None] | None = None) -> Path:
+    """Run the demo to its report; returns the report's path (``out/report.html``)."""
+    if options.lying_validators * 3 >= options.validators:
+        raise DemoError("lying validators must hold less than 1/3 of the stake to be slashed")
+    dataset = load_dataset(
+        resolve_dataset(options.dataset, options.datasets_dir),
+        items=options.items,
+        annotators=options.annotators,
+    )
+    progress = Progress(quiet=options.quiet or options.json, on_event=on_event)
+    network = _prepare_out(options.out)
+    answers_csv = dataset.write_answers(network / "answers.csv")
+    stake = {f"validator-{i + 1}": VALIDATOR_STAKE for i in range(options.validators)}
+    config = DeployConfig(min_attestations=2, unbonding_delay=7 * 24 * 3600)
+    progress.note(
+        f"devnet: {len(_account_names(options))} accounts, {options.validators} staked validators"
+    )
+    with Devnet.start(
+        network / "devnet", accounts=_account_names(options), stake=stake, deploy_config=config
+    ) as devnet:
+        nodes = _build_nodes(options, devnet, network, answers_csv)
+        run = DemoRun(options=options, devnet=devnet, nodes=nodes)
+        try:
+            progress.note(f"starting {len(nodes)} node processes")
+            start_all(nodes)
+            run.timings["nodes_ready"] = time.monotonic() - run.started
+            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
+            _drive(run, progress)
+            summary = collect_summary(run, dataset)
+        finally:
+            stop_all(nodes)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    report = write_report(summary, options.out / "report.html")
+    progress.summary(summary, report, as_json=options.json)
+    return report
+
+
+def _build_nodes(
+    options: DemoOptions, devnet: Devnet, network: Path, answers_csv: Path
+) -> list[NodeProcess]:
+    info = devnet.info
+
+    def settings(name: str, peers: list[str], **extra: str) -> dict[str, str]:
+        account = info.account(name)
+        return node_settings(
+            rpc_url=info.rpc_url,
+            deployment_file=info.deployment_file,
+            keystore=account.keystore,
+            password_file=info.password_file,
+            peers=peers,
+            extra=extra,
+        )
+
+    requester = NodeProcess("requester", "requester", network / "requester", {})
+    requester.settings = settings("requester", [])
+    annotators = [
+        NodeProcess(f"annotator-{i + 1}", "annotator", network / f"annotator-{i + 1}", {})
+        for i in range(options.annotators)
+    ]
+    spammers = [
+        NodeProcess(f"spammer-{i + 1}", "annotator", network / f"spammer-{i + 1}", {})
+        for i in range(options.spammers)
+    ]
+    workers = load_dataset_workers(answers_csv)
+    for node, worker in zip(annotators, workers, strict=True):
+        node.settings = settings(
+            node.name, [requester.url], labeler=f"replay:{answers_csv}:{worker}"
+        )
+    for i, node in enumerate(spammers):
+        node.settings = settings(node.name, [requester.url], labeler=f"random:{1000 + i}")
+    labellers = [*annotators, *spammers]
+    validators = []
+    for i in range(options.validators):
+        lying = i >= options.validators - options.lying_validators
+        node = NodeProcess(f"validator-{i + 1}", "validator", network / f"validator-{i + 1}", {})
+        node.settings = settings(
+            node.name,
+            [requester.url, *(n.url for n in labellers)],
+            finalize_early="false",
+            adversary="wrong-root" if lying else "none",
+        )
+        validators.append(node)
+    # Everyone also learns the validators' gateways (where the result documents are).
+    for node in labellers:
+        node.settings["peers"] = json.dumps([requester.url, *(v.url for v in validators)])
+    return [requester, *labellers, *validators]
+
+
+def load_dataset_workers(answers_csv: Path) -> list[str]:
+    """Workers of a cut ``answers.csv`` in the order :meth:`DemoDataset.write_answers` wrote."""
+    seen: dict[str, None] = {}
+    with answers_csv.open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            seen.setdefault(line.rstrip("\n").split(",")[-2], None)
+    return list(seen)
+
+
+def _sender(devnet: Devnet, name: str) -> TxSender:
+    password = devnet.info.password_file.read_text().rstrip("\n")
+    account = load_keystore(devnet.info.account(name).keystore, password)
+    return TxSender(devnet.w3, account)
+
+
+def _post_task(
+    run: DemoRun,
+    items: tuple[str, ...],
+    classes: tuple[str, ...],
+    truth: dict[str, str],
+    progress: Progress,
+) -> None:
+    options = run.options
+    requester = run.by_role("requester")[0]
+    specs = [ItemSpec(id=item, data={"text": f"item {item}"}) for item in items]
+    content = build_task_content(
+        specs,
+        title=f"Replay of {options.dataset}",
+        instructions="Pick the class this item belongs to.",
+        kind=TaskKind.CATEGORICAL,
+        classes=classes,
+    )
+    gold = (
+        GoldSet.create({item: truth[item] for item in items[:: options.gold_every]})
+        if options.gold_every
+        else None
+    )
+    now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
+    labellers = options.annotators + options.spammers
+    request = TaskRequest(
+        content=content,
+        reward_per_label=REWARD_PER_LABEL,
+        redundancy=labellers,
+        validator_fee=VALIDATOR_FEE,
+        commit_deadline=now + COMMIT_WINDOW,
+        reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
+        attest_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW + ATTEST_WINDOW,
+        gold=gold,
+    )
+    run.started = time.monotonic()
+    publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
+    secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
+    run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+    progress.note(
+        f"task {run.task.task_id} posted: {len(items)} items, {len(classes)} classes, "
+        f"{0 if gold is None else len(gold.labels)} gold, escrow {run.task.escrow / TOKEN:,.2f} LBL"
+    )
+
+
+def _contracts(run: DemoRun) -> Contracts:
+    return bind(run.devnet.w3, load_deployment(run.devnet.info.deployment_file))
+
+
+def _warp(w3: Web3, timestamp: int) -> None:
+    """Move anvil's clock to ``timestamp`` (if it is not there yet) and mine a block."""
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    if now < timestamp:
+        w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def _drive(run: DemoRun, progress: Progress) -> None:
+    """Watch the task through its phases, moving the devnet clock when a phase is done."""
+    assert run.task is not None
+    market = _contracts(run).market
+    task_id = run.task.task_id
+    w3 = run.devnet.w3
+    labellers = run.options.annotators + run.options.spammers
+    validators = run.options.validators
+
+    def wait(phase: str, total: int, count: Callable[[], int]) -> None:
+        deadline = time.monotonic() + run.options.phase_timeout
+        with progress.phase(phase, total) as update:
+            while (done := count()) < total:
+                update(done)
+                for node in run.nodes:
+                    node.check_alive()
+                if time.monotonic() > deadline:
+                    raise DemoError(f"{phase}: {done}/{total} after {run.options.phase_timeout}s")
+                time.sleep(0.2)
+            update(total)
+        run.timings[phase] = time.monotonic() - run.started
+
+    wait("commit", labellers, lambda: read_task(market, task_id).commit_count)
+    state = read_task(market, task_id)
+    _warp(w3, state.commit_deadline + 1)
+    wait("reveal", labellers + 1, lambda: _reveals(market, task_id))
+    _warp(w3, state.reveal_deadline + 1)
+    wait("attest", validators, lambda: read_task(market, task_id).attest_count)
+    _warp(w3, state.attest_deadline + 1)
+    wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
+    final = read_task(market, task_id)
+    if final.status is not TaskStatus.FINALIZED:
+        raise DemoError(f"task {task_id} ended {final.status.name}, not FINALIZED")
+    # Progress in percent of the attested total: amounts are too large for a bar.
+    if final.total_payout:
+        total = final.total_payout
+        wait("claim", 100, lambda: read_task(market, task_id).paid_out * 100 // total)
+    run.timings["claimed"] = time.monotonic() - run.started
+    requester = _sender(run.devnet, "requester")
+    if read_task(market, task_id).refundable:
+        requester.transact(market.functions.refund(task_id))
+
+
+def _reveals(market: Contract, task_id: int) -> int:
+    state = read_task(market, task_id)
+    return state.reveal_count + int(state.gold_revealed)
