@@ -80,3 +80,15 @@ class GoldSecrets:
         if gold_commitment(gold.root(), salt) != commitment:
             raise GoldSecretError(f"{path}: the stored gold does not match its commitment")
         return gold, salt
+
+    def record_reveal(self, commitment: bytes, tx_hash: str) -> None:
+        """Remember the hash of the sent ``revealGold``, so a restart looks it up instead of
+        sending again."""
+        write_atomic(self.directory / f"{commitment.hex()}.reveal", tx_hash.encode("ascii"))
+
+    def reveal_tx(self, commitment: bytes) -> str | None:
+        """The recorded ``revealGold`` transaction hash, if one was sent."""
+        try:
+            return (self.directory / f"{commitment.hex()}.reveal").read_text("ascii").strip()
+        except FileNotFoundError:
+            return None

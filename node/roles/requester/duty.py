@@ -1,0 +1,111 @@
+"""The requester's node duty: reveal the hidden gold of its tasks in the reveal window.
+
+State lives in the mirrored task rows (``gold_root`` is set when the chain's
+``GoldRevealed`` is seen) and next to the gold secret (the hash of the sent ``revealGold``),
+so a process killed anywhere resumes correctly:
+
+* killed before sending: the next tick sends;
+* killed after sending, before recording the hash: the chain says ``goldRevealed`` (checked
+  before every send), or the transaction never made it and is sent again;
+* killed after recording: the receipt is looked up; only a failed or vanished transaction
+  is sent again.
+
+The gold document is put into the content store before the reveal, so peers that see the
+event can fetch and verify it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hexbytes import HexBytes
+from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+
+from node.chain.market import read_task
+from node.chain.tx import TxSender
+from node.db.engine import Database
+from node.db.models import Task, TaskStatus
+from node.db.repositories.tasks import TaskRepository
+from node.errors import LabelnetError
+from node.roles.requester.gold import GoldSecrets
+from node.store.base import ContentStore
+
+log = logging.getLogger(__name__)
+
+
+class GoldRevealError(LabelnetError, RuntimeError):
+    """The stored gold cannot be revealed as committed."""
+
+
+class RequesterDuty:
+    """Reveal gold for this account's open tasks once their commit deadline has passed."""
+
+    name = "requester"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: ContentStore,
+        market: Contract,
+        sender: TxSender,
+        chain_id: int,
+        secrets: GoldSecrets,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.market = market
+        self.sender = sender
+        self.chain_id = chain_id
+        self.secrets = secrets
+        self.requester = sender.address.lower()
+
+    def tick(self) -> None:
+        now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
+        for task in self._due(now):
+            assert task.gold_commitment is not None
+            self._reveal(task.task_id, bytes.fromhex(task.gold_commitment.removeprefix("0x")))
+
+    def _due(self, now: int) -> list[Task]:
+        """Own open tasks with unrevealed gold whose reveal window is open now."""
+        with self.db.session() as session:
+            tasks = TaskRepository(session).open_before(self.chain_id, now, deadline="reveal")
+        return [
+            task
+            for task in tasks
+            if task.status is TaskStatus.OPEN
+            and task.requester.lower() == self.requester
+            and task.gold_commitment is not None
+            and task.gold_root is None
+            and task.commit_deadline < now <= task.reveal_deadline
+        ]
+
+    def _reveal(self, task_id: int, commitment: bytes) -> None:
+        secret = self.secrets.find(commitment)
+        if secret is None:
+            return  # posted from another machine: nothing this node can reveal
+        sent = self.secrets.reveal_tx(commitment)
+        if sent is not None and not self._needs_resend(sent):
+            return
+        if read_task(self.market, task_id).gold_revealed:
+            return  # the mirror has not caught up with a reveal already on chain
+        gold, salt = secret
+        cid = self.store.put(gold.to_bytes())
+        if cid != gold.cid():
+            raise GoldRevealError(f"task {task_id}: store returned {cid}, gold is {gold.cid()}")
+        tx_hash = self.sender.submit(
+            self.market.functions.revealGold(task_id, gold.root(), cid, salt)
+        )
+        self.secrets.record_reveal(commitment, "0x" + bytes(tx_hash).hex())
+        log.info("task %s: revealed gold %s (%d answers)", task_id, cid, len(gold.labels))
+
+    def _needs_resend(self, tx_hash: str) -> bool:
+        receipt = self.sender.receipt(tx_hash)
+        if receipt is not None:
+            return bool(receipt["status"] != 1)
+        try:
+            self.sender.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return True
+        return False
