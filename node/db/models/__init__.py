@@ -22,6 +22,7 @@ from node.db.models.settlement import (
     PayoutPublic,
 )
 from node.db.models.tasks import Item, ItemCreate, ItemPublic, Task, TaskPublic, TaskStatus
+from node.db.models.validation import ValidationIntent, ValidationState
 
 __all__ = [
     "Attestation",
@@ -49,4 +50,6 @@ __all__ = [
     "TaskParticipationPublic",
     "TaskPublic",
     "TaskStatus",
+    "ValidationIntent",
+    "ValidationState",
 ]

@@ -18,9 +18,11 @@ from node.db.repositories.settlement import (
 )
 from node.db.repositories.sync import SyncCursorRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
+from node.db.repositories.validation import ClaimRepository, ValidationRepository
 
 __all__ = [
     "AttestationRepository",
+    "ClaimRepository",
     "CommitmentRepository",
     "CommitmentStateError",
     "Earnings",
@@ -33,4 +35,5 @@ __all__ = [
     "PayoutRepository",
     "SyncCursorRepository",
     "TaskRepository",
+    "ValidationRepository",
 ]

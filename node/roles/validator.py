@@ -1,0 +1,458 @@
+"""The validator's duty: check every revealed batch, run the consensus, attest, finalize.
+
+For each open task in its attest window the validator collects the revealed label batches,
+drops the ones that break the rules (below), runs the task's consensus
+(:func:`node.consensus.task.run_consensus`), publishes the result document to its content
+store — so anyone can fetch it through this node's gateway — and attests
+``(payoutRoot, totalPayout, resultCid)``. Like the annotator, it writes the intent before
+sending and the transaction hash after, so a node killed anywhere resumes from its database:
+an intent without a hash is sent (a duplicate is refused by the contract with
+``TaskMarketAlreadyAttested``, which counts as done), a recorded hash is looked up.
+
+**The drop rule** looks only at content-addressed bytes, so every honest validator drops the
+same batches: a batch is dropped whole when its bytes are not a ``labelnet/labels@1``
+document, name another task or annotator than its reveal, have a root other than the
+revealed one, label an item the manifest does not list, or carry a value the task's kind and
+classes do not allow. Fetching is the one non-deterministic input: a batch nobody serves yet
+is retried on later ticks, and left out only in the last quarter of the attest window (with
+an error in the log), because attesting late is worse than attesting without it.
+
+**Nothing to attest.** The contract refuses an all-zero root, which is what a result with no
+payouts has, and ``run_consensus`` refuses a task without labels. When every batch is
+dropped, or nobody earns anything, the validator records the task as *skipped* and does not
+attest: with no honest attestation the task ends disputed and the requester is refunded,
+which is the right outcome for a task that produced nothing payable.
+
+Validators are paid in stake: finalize adds the fee (and the slashed stake of wrong
+attesters) to the winners' stake in ValidatorStaking, so a validator has nothing to claim.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError, TransactionNotFound
+
+from node.chain.errors import ChainError, ContractRevertError, decode_revert
+from node.chain.tx import TxSender
+from node.consensus.errors import ConsensusError
+from node.consensus.result import EMPTY_ROOT
+from node.consensus.task import ConsensusOutcome, TaskSpec, categorical_value, run_consensus
+from node.content.canonical import JsonValue
+from node.content.labels import LabelBatch
+from node.content.manifest import (
+    MAX_DOCUMENT_BYTES,
+    GoldSet,
+    ItemPage,
+    Manifest,
+    ManifestError,
+    TaskKind,
+)
+from node.db.engine import Database
+from node.db.models import Commitment, Task, TaskStatus, ValidationIntent, ValidationState
+from node.db.repositories.commitments import CommitmentRepository
+from node.db.repositories.settlement import AttestationRepository
+from node.db.repositories.tasks import TaskRepository
+from node.db.repositories.validation import ClaimRepository, ValidationRepository
+from node.errors import LabelnetError
+from node.faults import crash_point
+from node.roles.settlement import load_winning_result
+from node.store.base import ContentStore
+from node.store.errors import (
+    BlockMismatchError,
+    BlockNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+FETCH_GRACE = 4
+"""Unfetchable batches are waited for until only 1/FETCH_GRACE of the attest window is left."""
+BYTES_PER_LABEL = 4096
+"""Largest batch accepted: this much per item of the task on top of one document's limit."""
+_RETRY = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError)
+"""Fetch failures that depend on which peers answered, not on the content: retried."""
+_DONE_REVERTS = frozenset(
+    {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
+)
+_QUIET_FINALIZE_REVERTS = frozenset({"TaskMarketWrongStatus", "TaskMarketNoEarlyQuorum"})
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> bool:
+    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows."""
+    if kind is TaskKind.CATEGORICAL:
+        try:
+            return categorical_value(value) in classes
+        except ConsensusError:
+            return False
+    if kind is TaskKind.MULTILABEL:
+        return (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in classes for v in value)
+            and len(set(value)) == len(value)
+        )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_batch(
+    data: bytes, reveal: Commitment, manifest: Manifest, item_ids: frozenset[str]
+) -> LabelBatch | str:
+    """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            return "not a JSON object"
+        batch = LabelBatch.from_document(document)
+    except ValueError as exc:  # JSON, LabelBatchError and bad addresses are all ValueErrors
+        return f"not a label batch: {exc}"
+    if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
+        return f"batch of task {batch.task_id} by {batch.annotator}"
+    if reveal.labels_root is None or _hex(batch.root()) != reveal.labels_root.lower():
+        return f"root {_hex(batch.root())} is not the revealed {reveal.labels_root}"
+    for item, value in batch.labels:
+        if item not in item_ids:
+            return f"item {item[:80]!r} is not in the manifest"
+        if not valid_value(manifest.kind, manifest.classes, value):
+            return f"value {str(value)[:80]!r} of item {item[:80]!r} is not a valid label"
+    return batch
+
+
+@dataclass
+class _Inputs:
+    """What was collected for one task."""
+
+    batches: list[LabelBatch] = field(default_factory=list)
+    dropped: int = 0
+    missing: list[str] = field(default_factory=list)
+    gold: dict[str, JsonValue] | None = None
+
+
+class ValidatorDuty:
+    """Attest, finalize and record the results of every task this validator can check."""
+
+    name = "validator"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: ContentStore,
+        market: Contract,
+        staking: Contract,
+        sender: TxSender,
+        chain_id: int,
+        finalize_early: bool = True,
+        adversary: str = "none",
+    ) -> None:
+        if adversary not in ("none", "wrong-root"):
+            raise ValueError(f"unknown adversary mode {adversary!r}")
+        self.db = db
+        self.store = store
+        self.market = market
+        self.staking = staking
+        self.sender = sender
+        self.chain_id = chain_id
+        self.validator = sender.address
+        self.finalize_early = finalize_early
+        self.adversary = adversary
+        self._items: dict[str, frozenset[str]] = {}
+        self._stake_checked = False
+
+    def tick(self) -> None:
+        now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
+        self._attest_due(now)
+        self._finalize_due(now)
+        self._record_results()
+
+    # ---------------------------------------------------------------- attest
+
+    def _attest_due(self, now: int) -> None:
+        work: list[tuple[Task, ValidationIntent | None]] = []
+        with self.db.session() as session:
+            attestations = AttestationRepository(session)
+            intents = ValidationRepository(session)
+            for task in TaskRepository(session).open_before(self.chain_id, now, deadline="attest"):
+                if task.reveal_deadline >= now:
+                    continue
+                if attestations.get(self.chain_id, task.task_id, self.validator) is not None:
+                    continue
+                work.append((task, intents.get(self.chain_id, task.task_id, self.validator)))
+        if work:
+            self._check_stake()
+        for task, intent in work:
+            try:
+                if intent is None:
+                    self._validate(task, now)
+                elif self._needs_send(intent):
+                    self._send_attest(intent)
+            except LabelnetError as exc:
+                log.warning("task %s: cannot attest now: %s", task.task_id, exc)
+
+    def _validate(self, task: Task, now: int) -> None:
+        started = time.monotonic()
+        try:
+            manifest = Manifest.from_bytes(
+                self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES)
+            )
+            item_ids = self._item_ids(manifest)
+        except _RETRY as exc:
+            log.info("task %s: manifest not available yet: %s", task.task_id, exc)
+            return
+        except (ManifestError, StoreError) as exc:
+            self._skip(task.task_id, f"invalid manifest: {exc}")
+            return
+        inputs = self._collect(task, manifest, item_ids)
+        if inputs.missing:
+            grace = (task.attest_deadline - task.reveal_deadline) // FETCH_GRACE
+            if task.attest_deadline - now > grace:
+                log.info("task %s: waiting for %s", task.task_id, ", ".join(inputs.missing))
+                return
+            log.error(
+                "task %s: ATTESTING WITHOUT %s: no peer served them within the attest window",
+                task.task_id,
+                ", ".join(inputs.missing),
+            )
+        used, dropped = len(inputs.batches), inputs.dropped
+        if manifest.kind is not TaskKind.CATEGORICAL:
+            self._skip(task.task_id, f"{manifest.kind} tasks have no consensus yet", used, dropped)
+            return
+        if not inputs.batches:
+            self._skip(task.task_id, "no valid batch", used, dropped)
+            return
+        spec = TaskSpec(
+            task.task_id,
+            manifest.consensus.reward_params(task.reward_per_label, task.reward_pool),
+            classes=manifest.classes,
+            algorithm=task.algorithm,
+        )
+        try:
+            outcome = run_consensus(spec, inputs.batches, inputs.gold)
+        except (ConsensusError, LabelnetError) as exc:
+            self._skip(task.task_id, f"consensus failed: {exc}", used, dropped)
+            return
+        if outcome.payout_root == EMPTY_ROOT:
+            self._skip(task.task_id, "nobody earns anything (empty root)", used, dropped)
+            return
+        self._publish(outcome)
+        root = (
+            keccak(outcome.payout_root) if self.adversary == "wrong-root" else outcome.payout_root
+        )
+        with self.db.write() as session:
+            intent = ValidationRepository(session).record_intent(
+                self.chain_id,
+                task.task_id,
+                self.validator,
+                payout_root=_hex(root),
+                total_payout=outcome.total_payout,
+                result_cid=outcome.cid,
+                batches_used=used,
+                batches_dropped=dropped,
+            )
+        log.info(
+            "task %s: result %s, %d batches used, %d dropped, %d unfetched, %.2fs",
+            task.task_id,
+            outcome.cid,
+            used,
+            dropped,
+            len(inputs.missing),
+            time.monotonic() - started,
+        )
+        crash_point("after-attest-intent")
+        self._send_attest(intent)
+
+    def _item_ids(self, manifest: Manifest) -> frozenset[str]:
+        key = manifest.cid()
+        if key not in self._items:
+            ids: set[str] = set()
+            for page in manifest.pages:
+                data = self.store.get(page, max_size=MAX_DOCUMENT_BYTES)
+                ids.update(item.id for item in ItemPage.from_bytes(data).items)
+            if len(ids) != manifest.num_items:
+                raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
+            self._items[key] = frozenset(ids)
+        return self._items[key]
+
+    def _collect(self, task: Task, manifest: Manifest, item_ids: frozenset[str]) -> _Inputs:
+        inputs = _Inputs()
+        with self.db.session() as session:
+            reveals = CommitmentRepository(session).revealed(self.chain_id, task.task_id)
+        limit = MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items
+        for reveal in reveals:
+            if reveal.labels_cid is None:
+                continue
+            try:
+                checked = check_batch(
+                    self.store.get(reveal.labels_cid, max_size=limit), reveal, manifest, item_ids
+                )
+            except _RETRY:
+                inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
+                continue
+            except StoreError as exc:
+                checked = f"unusable content: {exc}"
+            if isinstance(checked, str):
+                log.warning(
+                    "task %s: dropped the batch of %s: %s", task.task_id, reveal.annotator, checked
+                )
+                inputs.dropped += 1
+            else:
+                inputs.batches.append(checked)
+        if task.gold_cid is not None and task.gold_root is not None:
+            try:
+                inputs.gold = self._gold(task, manifest, item_ids)
+            except _RETRY:
+                inputs.missing.append(f"gold {task.gold_cid}")
+        return inputs
+
+    def _gold(
+        self, task: Task, manifest: Manifest, item_ids: frozenset[str]
+    ) -> dict[str, JsonValue] | None:
+        assert task.gold_cid is not None and task.gold_root is not None
+        try:
+            gold = GoldSet.from_bytes(self.store.get(task.gold_cid, max_size=MAX_DOCUMENT_BYTES))
+        except (ManifestError, StoreError) as exc:
+            if isinstance(exc, _RETRY):
+                raise
+            log.warning("task %s: ignoring gold %s: %s", task.task_id, task.gold_cid, exc)
+            return None
+        if _hex(gold.root()) != task.gold_root.lower():
+            log.warning("task %s: ignoring gold: its root is not the revealed one", task.task_id)
+            return None
+        answers = gold.as_dict()
+        if any(
+            item not in item_ids or not valid_value(manifest.kind, manifest.classes, value)
+            for item, value in answers.items()
+        ):
+            log.warning("task %s: ignoring gold: it labels unknown items or classes", task.task_id)
+            return None
+        return answers
+
+    def _publish(self, outcome: ConsensusOutcome) -> None:
+        cid = self.store.put(outcome.document_bytes)
+        if cid != outcome.cid:
+            raise ChainError(f"the store named the result {cid}, not {outcome.cid}")
+
+    def _skip(self, task_id: int, reason: str, used: int = 0, dropped: int = 0) -> None:
+        log.warning("task %s: not attesting: %s", task_id, reason)
+        with self.db.write() as session:
+            ValidationRepository(session).record_skipped(
+                self.chain_id,
+                task_id,
+                self.validator,
+                reason,
+                batches_used=used,
+                batches_dropped=dropped,
+            )
+
+    def _send_attest(self, intent: ValidationIntent) -> None:
+        assert intent.payout_root and intent.result_cid and intent.total_payout is not None
+        call = self.market.functions.attest(
+            intent.task_id,
+            bytes.fromhex(intent.payout_root.removeprefix("0x")),
+            intent.total_payout,
+            intent.result_cid,
+        )
+        tx_hash: str | None = None
+        try:
+            tx_hash = _hex(self.sender.submit(call))
+        except ContractRevertError as exc:
+            if exc.name == "TaskMarketAlreadyAttested":
+                log.info("task %s: already attested (sent before a restart)", intent.task_id)
+            elif exc.name in _DONE_REVERTS:
+                self._skip(intent.task_id, f"attest refused: {exc}")
+                return
+            else:
+                raise
+        crash_point("after-attest-submit")
+        with self.db.write() as session:
+            ValidationRepository(session).mark_sent(
+                self.chain_id, intent.task_id, self.validator, tx_hash
+            )
+        log.info("task %s: attested %s (%s)", intent.task_id, intent.payout_root, intent.result_cid)
+
+    def _needs_send(self, intent: ValidationIntent) -> bool:
+        """True for an intent never sent, or whose transaction failed or was forgotten."""
+        if intent.state is ValidationState.INTENT:
+            return True
+        if intent.state is ValidationState.SKIPPED or intent.attest_tx_hash is None:
+            return False
+        receipt = self.sender.receipt(intent.attest_tx_hash)
+        if receipt is not None:
+            return bool(receipt["status"] != 1)
+        try:
+            self.sender.w3.eth.get_transaction(HexBytes(intent.attest_tx_hash))
+        except TransactionNotFound:
+            return True
+        return False
+
+    def _check_stake(self) -> None:
+        if self._stake_checked:
+            return
+        self._stake_checked = True
+        stake = int(self.staking.functions.stakeOf(self.validator).call())
+        minimum = int(self.staking.functions.minStake().call())
+        if stake < minimum:
+            log.warning(
+                "validator %s stakes %d, below the minimum %d: its attestations will be refused",
+                self.validator,
+                stake,
+                minimum,
+            )
+
+    # ---------------------------------------------------------------- finalize, results
+
+    def _finalize_due(self, now: int) -> None:
+        with self.db.session() as session:
+            tasks = ValidationRepository(session).attested_tasks(
+                self.chain_id, self.validator, TaskStatus.OPEN
+            )
+        for task in tasks:
+            if now <= task.attest_deadline and not (
+                self.finalize_early and self._finalizable(task.task_id)
+            ):
+                continue
+            try:
+                self.sender.transact(self.market.functions.finalize(task.task_id))
+            except ContractRevertError as exc:
+                if exc.name not in _QUIET_FINALIZE_REVERTS:
+                    log.warning("task %s: finalize refused: %s", task.task_id, exc)
+                continue
+            log.info("task %s: finalized", task.task_id)
+
+    def _finalizable(self, task_id: int) -> bool:
+        """Dry-run ``finalize``: True when it would succeed now."""
+        try:
+            self.market.functions.finalize(task_id).call({"from": self.validator})
+        except ContractLogicError as exc:
+            data = exc.data
+            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+                name = decode_revert(bytes.fromhex(data[2:])).name
+                if name not in _QUIET_FINALIZE_REVERTS:
+                    log.warning("task %s: finalize would revert: %s", task_id, name)
+            return False
+        return True
+
+    def _record_results(self) -> None:
+        with self.db.session() as session:
+            done = ClaimRepository(session)
+            pending = [
+                task.task_id
+                for task in ValidationRepository(session).attested_tasks(
+                    self.chain_id, self.validator, TaskStatus.FINALIZED
+                )
+                if not done.has_leaves(self.chain_id, task.task_id)
+            ]
+        for task_id in pending:
+            load_winning_result(self.db, self.store, self.chain_id, task_id)
