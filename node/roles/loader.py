@@ -1,0 +1,215 @@
+"""The annotator's first duty: join new tasks by fetching and verifying their content.
+
+The chain mirror writes a ``tasks`` row for every ``TaskCreated``. For each open task whose
+commit window is still open and that this node has not settled on yet, the loader fetches
+the manifest through the content store (every block verified against its CID), decides
+whether to take part, fetches every item page and every media file the items refer to,
+and stores the items together with a ``joined`` participation row in one write
+transaction, so a crash never leaves a half-joined task. Media files are fetched even
+though only a labeler reads them: fetching verifies them and keeps a local copy this
+node's gateway serves on to its peers.
+
+Outcomes are recorded in ``task_participation``:
+
+* ``declined`` — the node is not qualified (kind, bond) or the content is malformed
+  (bad document, item count that disagrees with the chain, duplicate ids, invalid CID):
+  it can never get better, so the task is not looked at again;
+* ``failed`` — the content could not be fetched (no peer has it yet, a peer is down or
+  served wrong bytes): retried on later ticks, up to :data:`MAX_ATTEMPTS` times.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError, TaskKind
+from node.db.engine import Database
+from node.db.models import ItemCreate, ParticipationState, Task, TaskParticipation
+from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.tasks import ItemRepository, TaskRepository
+from node.errors import LabelnetError
+from node.store.base import ContentStore
+from node.store.errors import (
+    BackendError,
+    BlockMismatchError,
+    BlockNotFoundError,
+    StoreUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 2000
+"""Characters of an error kept as the reason (a peer's error page can be long)."""
+MAX_ATTEMPTS = 20
+"""Fetch attempts before a task whose content nobody serves is given up."""
+
+TRANSIENT_ERRORS = (BlockNotFoundError, StoreUnavailableError, BackendError, BlockMismatchError)
+"""Fetch failures another attempt (another peer, later) can fix. Wrong bytes count: the next
+peer asked may serve the right ones; everything else about content is final."""
+
+
+class DeclinedError(LabelnetError, ValueError):
+    """This node does not take part in the task: not qualified, or malformed content."""
+
+
+def _system_clock() -> int:
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    manifest: Manifest
+    items: list[ItemCreate]
+
+
+class TaskLoader:
+    """Join the tasks this node is qualified for; see the module docstring."""
+
+    name = "loader"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: ContentStore,
+        chain_id: int,
+        max_bond: int | None = None,
+        kinds: Collection[TaskKind] = tuple(TaskKind),
+        max_item_bytes: int = 32 * 1024 * 1024,
+        clock: Callable[[], int] = _system_clock,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.chain_id = chain_id
+        self.max_bond = max_bond
+        self.kinds = frozenset(kinds)
+        self.max_item_bytes = max_item_bytes
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    def tick(self) -> None:
+        for task, previous in self._due():
+            try:
+                self._load(task, previous)
+            except Exception:  # one task's surprise must not starve the others
+                log.exception("task %s: loading failed unexpectedly", task.task_id)
+
+    def _due(self) -> list[tuple[Task, TaskParticipation | None]]:
+        """Open tasks still in their commit window that are new or failed and retryable."""
+        with self.db.session() as session:
+            participation = ParticipationRepository(session)
+            due: list[tuple[Task, TaskParticipation | None]] = []
+            for task in TaskRepository(session).open_before(self.chain_id, self.clock()):
+                row = participation.get(self.chain_id, task.task_id)
+                if row is None or (
+                    row.state is ParticipationState.FAILED and row.attempts < self.max_attempts
+                ):
+                    due.append((task, row))
+        return due
+
+    def _load(self, task: Task, previous: TaskParticipation | None) -> None:
+        attempts = 0 if previous is None else previous.attempts
+        manifest: Manifest | None = None
+        try:
+            manifest = self._manifest(task)
+            self._check_qualified(task, manifest)
+            loaded = _Loaded(manifest, self._items(manifest))
+        except TRANSIENT_ERRORS as exc:
+            self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
+            log.info("task %s: content not available yet (%s)", task.task_id, exc)
+            return
+        except LabelnetError as exc:  # malformed content or not qualified: final
+            self._record(task, ParticipationState.DECLINED, str(exc), attempts, manifest)
+            log.info("task %s: declined: %s", task.task_id, exc)
+            return
+        with self.db.write() as session:
+            ItemRepository(session).upsert_many(self.chain_id, task.task_id, loaded.items)
+            _record(
+                ParticipationRepository(session),
+                task,
+                ParticipationState.JOINED,
+                "",
+                attempts,
+                loaded.manifest,
+            )
+        log.info("task %s: joined, %d items", task.task_id, len(loaded.items))
+
+    def _manifest(self, task: Task) -> Manifest:
+        return Manifest.from_bytes(self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES))
+
+    def _check_qualified(self, task: Task, manifest: Manifest) -> None:
+        if manifest.num_items != task.num_items:
+            raise DeclinedError(
+                f"the manifest lists {manifest.num_items} items, the task on chain {task.num_items}"
+            )
+        if manifest.kind not in self.kinds:
+            raise DeclinedError(f"this node does not label {manifest.kind} tasks")
+        if self.max_bond is not None and task.annotator_bond > self.max_bond:
+            raise DeclinedError(
+                f"the annotator bond {task.annotator_bond} exceeds this node's "
+                f"max_bond {self.max_bond}"
+            )
+
+    def _items(self, manifest: Manifest) -> list[ItemCreate]:
+        """Every item in manifest order, with its page and media verified and stored here."""
+        items: list[ItemCreate] = []
+        seen: set[str] = set()
+        for page_cid in manifest.pages:
+            page = ItemPage.from_bytes(self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES))
+            for spec in page.items:
+                if spec.id in seen:
+                    raise ManifestError(f"item id {spec.id!r} appears on two pages")
+                seen.add(spec.id)
+                if spec.content is not None:
+                    self.store.get(spec.content, max_size=self.max_item_bytes)
+                items.append(
+                    ItemCreate(
+                        item_id=spec.id,
+                        position=len(items),
+                        page_cid=page_cid,
+                        content_cid=spec.content,
+                        data=spec.data,
+                    )
+                )
+        if len(items) != manifest.num_items:
+            raise ManifestError(
+                f"the pages list {len(items)} items, the manifest says {manifest.num_items}"
+            )
+        return items
+
+    def _record(
+        self,
+        task: Task,
+        state: ParticipationState,
+        reason: str,
+        attempts: int,
+        manifest: Manifest | None,
+    ) -> None:
+        with self.db.write() as session:
+            _record(ParticipationRepository(session), task, state, reason, attempts, manifest)
+
+
+def _record(
+    repository: ParticipationRepository,
+    task: Task,
+    state: ParticipationState,
+    reason: str,
+    attempts: int,
+    manifest: Manifest | None,
+) -> None:
+    """Store an outcome, with the manifest text the labeling page shows when there is one."""
+    repository.record(
+        task.chain_id,
+        task.task_id,
+        state,
+        reason=reason[:MAX_REASON],
+        attempts=attempts,
+        title="" if manifest is None else manifest.title,
+        instructions="" if manifest is None else manifest.instructions,
+        kind=None if manifest is None else str(manifest.kind),
+        classes=() if manifest is None else manifest.classes,
+    )
