@@ -1,0 +1,238 @@
+"""A requester's workflow: import items, post the task, follow it, fetch and export results.
+
+Content goes into the embedded store of the requester node's data directory and gold secrets
+into ``<data_dir>/requester/gold``, so ``labelnet node start --role requester --data-dir D``
+serves the task's content through its gateway and reveals the gold when the window opens.
+Results are fetched through a :class:`~node.store.gateway.GatewayStore` that asks the gateways
+nodes announced on chain (plus any given peers) and verifies every block.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from client.sdk.errors import SdkError
+from client.sdk.network import Network
+from node.chain.market import TaskStatus, read_task
+from node.chain.registry import discover_gateways
+from node.content.canonical import JsonValue
+from node.content.exports import ExportFormat, export_results
+from node.content.imports import ImportedItems, ImportFormat, import_items
+from node.content.manifest import GoldSet, TaskContent, TaskKind, build_task_content
+from node.roles.requester.gold import GoldSecrets
+from node.roles.requester.posting import (
+    CreatedTask,
+    TaskRequest,
+    cancel_task,
+    create_task,
+    publish_content,
+)
+from node.roles.requester.results import TaskProgress, TaskResults, fetch_results, task_progress
+from node.store.embedded import EmbeddedStore
+from node.store.gateway import GatewayStore
+
+MAX_GOLD_FILE = 64 * 1024 * 1024
+
+
+class TaskSpecError(SdkError, ValueError):
+    """A task description that cannot be posted (no classes, a bad gold file...)."""
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """A task as its ``TaskCreated`` event and current state describe it."""
+
+    task_id: int
+    requester: str
+    manifest_cid: str
+    num_items: int
+    redundancy: int
+    reward_pool: int
+    status: str
+    block_number: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Window lengths in seconds, counted from the chain's clock when the task is posted."""
+
+    commit_in: int
+    reveal_in: int
+    attest_in: int
+
+
+def read_gold_file(path: Path) -> dict[str, JsonValue]:
+    """Gold answers from a JSON object ``{item: value}`` or JSONL lines ``{"item", "value"}``."""
+    try:
+        if path.stat().st_size > MAX_GOLD_FILE:
+            raise TaskSpecError(f"{path} exceeds {MAX_GOLD_FILE} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskSpecError(f"cannot read gold file {path}: {exc}") from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if isinstance(document, dict):
+        return {str(item): value for item, value in document.items()}
+    gold: dict[str, JsonValue] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            gold[str(entry["item"])] = entry["value"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise TaskSpecError(
+                f'{path}:{number}: expected {{"item": ..., "value": ...}} ({exc})'
+            ) from exc
+    return gold
+
+
+class RequesterClient:
+    """Requester operations for the network's account, with content kept in ``data_dir``."""
+
+    def __init__(self, network: Network, data_dir: Path, *, peers: Sequence[str] = ()) -> None:
+        self.network = network
+        self.data_dir = data_dir
+        self.local = EmbeddedStore.in_data_dir(data_dir)
+        self.secrets = GoldSecrets(data_dir / "requester" / "gold")
+        self._peers = tuple(peers)
+        self.store = GatewayStore(self.local, self._gateways)
+
+    def _gateways(self) -> list[str]:
+        registry = self.network.contracts.registry
+        announced = discover_gateways(registry, self.network.deployment.start_block)
+        return [*self._peers, *announced.values()]
+
+    def close(self) -> None:
+        self.store.close()
+
+    def prepare(
+        self,
+        imported: ImportedItems,
+        *,
+        title: str,
+        instructions: str = "",
+        classes: Sequence[str] = (),
+        kind: TaskKind = TaskKind.CATEGORICAL,
+    ) -> TaskContent:
+        """Build the manifest and pages; classes default to those the file named."""
+        chosen = tuple(classes) or imported.classes
+        if kind is not TaskKind.NUMERIC and not chosen:
+            raise TaskSpecError("the task needs its classes (the items file names none)")
+        return build_task_content(
+            imported.items, title=title, instructions=instructions, kind=kind, classes=chosen
+        )
+
+    def post(
+        self,
+        content: TaskContent,
+        *,
+        reward_per_label: int,
+        redundancy: int,
+        validator_fee: int,
+        timing: Timing,
+        media: Sequence[bytes] = (),
+        gold: Mapping[str, JsonValue] | None = None,
+        annotator_bond: int = 0,
+        permit: bool = True,
+    ) -> CreatedTask:
+        """Publish the content to the local store, then create the task on chain."""
+        publish_content(self.local, content, media)
+        commit = self.network.now() + timing.commit_in
+        reveal = commit + timing.reveal_in
+        request = TaskRequest(
+            content=content,
+            reward_per_label=reward_per_label,
+            redundancy=redundancy,
+            validator_fee=validator_fee,
+            commit_deadline=commit,
+            reveal_deadline=reveal,
+            attest_deadline=reveal + timing.attest_in,
+            annotator_bond=annotator_bond,
+            gold=GoldSet.create(gold) if gold else None,
+        )
+        return create_task(
+            self.network.sender(), self.network.contracts, request, self.secrets, permit=permit
+        )
+
+    def create_from_file(
+        self,
+        items_file: Path,
+        *,
+        title: str,
+        reward_per_label: int,
+        redundancy: int,
+        validator_fee: int,
+        timing: Timing,
+        classes: Sequence[str] = (),
+        instructions: str = "",
+        format: ImportFormat = "auto",
+        gold_field: str | None = None,
+        gold_file: Path | None = None,
+        kind: TaskKind = TaskKind.CATEGORICAL,
+    ) -> CreatedTask:
+        """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``."""
+        imported = import_items(items_file, format=format, gold_field=gold_field)
+        gold = dict(imported.gold)
+        if gold_file is not None:
+            gold.update(read_gold_file(gold_file))
+        content = self.prepare(
+            imported, title=title, instructions=instructions, classes=classes, kind=kind
+        )
+        return self.post(
+            content,
+            reward_per_label=reward_per_label,
+            redundancy=redundancy,
+            validator_fee=validator_fee,
+            timing=timing,
+            media=imported.media,
+            gold=gold,
+        )
+
+    def cancel(self, task_id: int) -> str:
+        return cancel_task(self.network.sender(), self.network.contracts.market, task_id)
+
+    def progress(self, task_id: int) -> TaskProgress:
+        return task_progress(self.network.contracts.market, task_id, self.network.now())
+
+    def tasks(self, *, mine: bool = False) -> list[TaskSummary]:
+        """Every task created on the deployment (``mine``: by this account), oldest first."""
+        market = self.network.contracts.market
+        filters = {"requester": self.network.address} if mine else None
+        logs = market.events.TaskCreated().get_logs(
+            from_block=self.network.deployment.start_block, argument_filters=filters
+        )
+        summaries = []
+        for log in logs:
+            args = log["args"]
+            params = args["params"]
+            task_id = int(args["taskId"])
+            status: TaskStatus = read_task(market, task_id).status
+            summaries.append(
+                TaskSummary(
+                    task_id=task_id,
+                    requester=str(args["requester"]),
+                    manifest_cid=str(params["manifestCid"]),
+                    num_items=int(params["numItems"]),
+                    redundancy=int(params["redundancy"]),
+                    reward_pool=int(args["rewardPool"]),
+                    status=status.name.lower(),
+                    block_number=int(log["blockNumber"]),
+                )
+            )
+        return summaries
+
+    def results(self, task_id: int) -> TaskResults:
+        """The verified consensus result of a finalized task."""
+        network = self.network
+        return fetch_results(
+            network.w3, network.contracts, self.store, task_id, network.deployment.start_block
+        )
+
+    def export(self, task_id: int, path: Path, format: ExportFormat) -> Path:
+        return export_results(self.results(task_id), path, format)
