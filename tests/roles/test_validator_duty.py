@@ -1,0 +1,208 @@
+"""The validator duty on a real anvil: attest, finalize, slash the liar, survive restarts.
+
+Three annotators reveal (two perfect, one wrong on q4), two honest validators and one
+``wrong-root`` validator attest, finalize settles the task, and the honest validators record
+the winning leaves. The drop rule, waiting for unfetchable batches, gold, and a crash between
+the intent and the send are tested against the same small network.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from node.chain.contracts import Contracts, Deployment
+from node.chain.market import TaskStatus, read_task
+from node.content.labels import LabelBatch
+from node.db.models import AttestationOutcome, ValidationIntent, ValidationState
+from node.db.repositories.settlement import AttestationRepository, PayoutRepository
+from node.db.repositories.validation import ValidationRepository
+from node.roles.validator import ValidatorDuty
+from tests.chain.test_lifecycle import TOKEN
+from tests.conftest import Actors, advance_time
+from tests.roles.network import SLOPPY, TRUTH, Network, make_network, post_task, reveal_all
+
+LABELS = {"annotator_a": TRUTH, "annotator_b": TRUTH, "annotator_c": SLOPPY}
+VALIDATORS = ("validator_1", "validator_2", "validator_3")
+
+
+@pytest.fixture
+def net(
+    w3: Web3, contracts: Contracts, deployment: Deployment, actors: Actors, tmp_path: Path
+) -> Network:
+    return make_network(w3, contracts, deployment, actors, tmp_path)
+
+
+def intent(net: Network, role: str, task_id: int) -> ValidationIntent | None:
+    with net.peer(role).db.session() as session:
+        return ValidationRepository(session).get(
+            net.chain_id, task_id, getattr(net.actors, role).address
+        )
+
+
+def published_result(net: Network, role: str, task_id: int) -> dict[str, object]:
+    row = intent(net, role, task_id)
+    assert row is not None and row.result_cid is not None
+    document: dict[str, object] = json.loads(net.store.get(row.result_cid, max_size=1 << 20))
+    return document
+
+
+def attest_round(net: Network, roles: tuple[str, ...], **options: bool | str) -> None:
+    for role in roles:
+        net.sync(role)
+        net.validator(role, **options).tick()
+
+
+def test_honest_majority_finalizes_early_and_the_liar_is_slashed(net: Network) -> None:
+    task = post_task(net)
+    reveal_all(net, [task], LABELS)
+    attest_round(net, ("validator_1",))
+    attest_round(net, ("validator_3",), adversary="wrong-root")
+    assert read_task(net.contracts.market, task.task_id).status is TaskStatus.OPEN
+    attest_round(net, ("validator_2",))  # the third vote gives 2/3 of all stake: early finalize
+    assert read_task(net.contracts.market, task.task_id).status is TaskStatus.FINALIZED
+
+    honest, other, liar = (intent(net, role, task.task_id) for role in VALIDATORS)
+    assert honest is not None and other is not None and liar is not None
+    assert (other.payout_root, other.result_cid) == (honest.payout_root, honest.result_cid)
+    assert liar.payout_root != honest.payout_root and liar.result_cid == honest.result_cid
+    chain = read_task(net.contracts.market, task.task_id)
+    assert "0x" + chain.payout_root.hex() == honest.payout_root
+    assert chain.total_payout == 110 * TOKEN  # 4 + 4 + 3 accepted labels at 10 tokens
+
+    net.sync("validator_1")
+    with net.peer("validator_1").db.session() as session:
+        outcomes = {
+            a.validator: a.outcome
+            for a in AttestationRepository(session).for_task(net.chain_id, task.task_id)
+        }
+    assert outcomes == {
+        net.actors.validator_1.address: AttestationOutcome.RELEASED,
+        net.actors.validator_2.address: AttestationOutcome.RELEASED,
+        net.actors.validator_3.address: AttestationOutcome.SLASHED,
+    }
+
+    net.validator("validator_1").tick()  # finalized: records the winning leaves
+    with net.peer("validator_1").db.session() as session:
+        leaves = {
+            p.account: p.amount
+            for p in PayoutRepository(session).for_task(net.chain_id, task.task_id)
+        }
+    assert leaves == {
+        net.actors.annotator_a.address: 40 * TOKEN,
+        net.actors.annotator_b.address: 40 * TOKEN,
+        net.actors.annotator_c.address: 30 * TOKEN,
+    }
+    nonce = net.nonce("validator_1")
+    net.validator("validator_1").tick()  # nothing left to do: no transaction
+    assert net.nonce("validator_1") == nonce
+
+
+def test_batch_not_matching_its_root_is_dropped_identically(net: Network) -> None:
+    task = post_task(net)
+    forged = LabelBatch.create(task.task_id, net.actors.annotator_c.address, TRUTH.items())
+    reveal_all(net, [task], LABELS, published={"annotator_c": forged.to_bytes()})
+    attest_round(net, ("validator_1", "validator_2"), finalize_early=False)
+
+    rows = [intent(net, role, task.task_id) for role in ("validator_1", "validator_2")]
+    assert all(r is not None and r.state is ValidationState.SENT for r in rows)
+    assert [(r.batches_used, r.batches_dropped) for r in rows if r] == [(2, 1), (2, 1)]
+    assert rows[0] and rows[1] and rows[0].result_cid == rows[1].result_cid
+    document = published_result(net, "validator_1", task.task_id)
+    accounts = {a["account"] for a in document["annotators"]}  # type: ignore[attr-defined]
+    assert accounts == {net.actors.annotator_a.address, net.actors.annotator_b.address}
+
+    advance_time(net.w3, 3600)  # past the attest deadline: finalized without the dry run
+    attest_round(net, ("validator_1",), finalize_early=False)
+    assert read_task(net.contracts.market, task.task_id).status is TaskStatus.FINALIZED
+
+
+def test_unfetchable_batch_is_awaited_then_left_out_near_the_deadline(net: Network) -> None:
+    task = post_task(net)
+    reveal_all(net, [task], LABELS, published={"annotator_c": None})
+    attest_round(net, ("validator_1",))
+    assert intent(net, "validator_1", task.task_id) is None  # still waiting for the batch
+    advance_time(net.w3, 3600 - 600)  # 10 minutes left of the hour: less than a quarter
+    attest_round(net, ("validator_1",))
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and row.state is ValidationState.SENT
+    assert (row.batches_used, row.batches_dropped) == (2, 0)
+
+
+def test_invalid_labels_leave_nothing_to_attest(net: Network) -> None:
+    task = post_task(net)
+    bird = {item: "bird" for item in TRUTH}  # not one of the task's classes
+    reveal_all(net, [task], {"annotator_a": bird, "annotator_b": bird})
+    attest_round(net, ("validator_1",))
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and row.state is ValidationState.SKIPPED
+    assert row.batches_dropped == 2 and row.reason == "no valid batch"
+    assert net.contracts.market.functions.attestationsOf(task.task_id).call() == []
+
+
+def test_revealed_gold_changes_the_result(net: Network) -> None:
+    plain, gold = post_task(net), post_task(net, gold={"q4": "cat"})
+    reveal_all(net, [plain, gold], LABELS)
+    attest_round(net, ("validator_1",))
+    values = {}
+    for task in (plain, gold):
+        document = published_result(net, "validator_1", task.task_id)
+        items = {i["item"]: i["value"] for i in document["items"]}  # type: ignore[attr-defined]
+        payouts = {p["account"]: p["amount"] for p in document["payouts"]}  # type: ignore[attr-defined]
+        values[task.task_id] = (items["q4"], payouts[net.actors.annotator_c.address])
+    assert values[plain.task_id] == ("dog", str(30 * TOKEN))
+    assert values[gold.task_id] == ("cat", str(40 * TOKEN))
+
+
+def test_restart_after_intent_attests_exactly_once(
+    net: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = post_task(net)
+    reveal_all(net, [task], LABELS)
+    net.sync("validator_1")
+    crashing = net.validator("validator_1")
+
+    def die(*_args: object) -> None:
+        raise KeyboardInterrupt("killed after recording the intent")
+
+    monkeypatch.setattr(crashing, "_send_attest", die)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.tick()
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and row.state is ValidationState.INTENT
+    monkeypatch.undo()
+
+    attest_round(net, ("validator_1",))
+    attest_round(net, ("validator_1",))
+    votes = net.contracts.market.functions.attestationsOf(task.task_id).call()
+    assert len(votes) == 1
+    after = intent(net, "validator_1", task.task_id)
+    assert after is not None and after.payout_root == row.payout_root
+
+
+def test_restart_after_an_unrecorded_send_does_not_attest_twice(
+    net: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = post_task(net)
+    reveal_all(net, [task], LABELS)
+    net.sync("validator_1")
+    crashing = net.validator("validator_1")
+    real_submit = crashing.sender.submit
+
+    def submit_then_die(call: object, **kwargs: int) -> object:
+        real_submit(call, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt("killed between send and record")
+
+    monkeypatch.setattr(crashing.sender, "submit", submit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.tick()
+    nonce = net.nonce("validator_1")
+    restarted: ValidatorDuty = net.validator("validator_1")
+    restarted.tick()  # the contract refuses the duplicate before anything is sent
+    assert net.nonce("validator_1") == nonce
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and row.state is ValidationState.SENT
+    assert len(net.contracts.market.functions.attestationsOf(task.task_id).call()) == 1
