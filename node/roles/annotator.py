@@ -3,7 +3,8 @@
 Every step is written to the database before and after the transaction it sends, so the
 duty can be killed anywhere and resume from the database alone:
 
-1. **intent** — when a task is fully labelled (or its commit deadline is near), the batch
+1. **intent** — when a task is fully labelled, or its labeling program has gone through
+   every item (it may skip some), or its commit deadline is near, the batch
    is built from the stored labels, and its root, CID, salt and commitment are recorded
    *before* the commit transaction exists; the API refuses label changes from then on;
 2. **commit sent** — the transaction hash is recorded right after sending; after a restart
@@ -36,6 +37,7 @@ from node.db.engine import Database
 from node.db.models import Commitment, Task, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
+from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.errors import LabelnetError
 from node.faults import crash_point
@@ -50,8 +52,8 @@ class RevealError(LabelnetError, RuntimeError):
 
 @dataclass(frozen=True)
 class CommitPolicy:
-    """When to commit: as soon as every item is labelled, or ``margin`` seconds before the
-    deadline with whatever is labelled by then."""
+    """When to commit: as soon as every item is labelled or the labeling program has seen
+    every item, or ``margin`` seconds before the deadline with whatever is labelled by then."""
 
     margin: int = 120
 
@@ -97,6 +99,7 @@ class AnnotatorDuty:
             commitments = CommitmentRepository(session)
             tasks = TaskRepository(session)
             items = ItemRepository(session)
+            participation = ParticipationRepository(session)
             ready: list[int] = []
             for task_id in labels.tasks_labelled_by(self.chain_id, self.annotator):
                 task = tasks.get(self.chain_id, task_id)
@@ -106,7 +109,11 @@ class AnnotatorDuty:
                     continue
                 done = labels.count_for(self.chain_id, task_id, self.annotator)
                 total = items.count(self.chain_id, task_id)
-                if done >= total or now >= task.commit_deadline - self.policy.margin:
+                if (
+                    done >= total
+                    or now >= task.commit_deadline - self.policy.margin
+                    or participation.is_labeling_done(self.chain_id, task_id)
+                ):
                     ready.append(task_id)
         for task_id in ready:
             self._record_intent(task_id)
