@@ -13,7 +13,7 @@ cd "$ROOT"
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 fingerprint() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
 
-APT_PACKAGES=(postgresql)
+APT_PACKAGES=(postgresql chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
