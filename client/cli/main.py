@@ -1,7 +1,8 @@
 """The ``labelnet`` command line.
 
-Commands are grouped by role as they arrive (devnet, task, node, stake, claim, wallet,
-demo). Errors print one line with the fix instead of a traceback.
+Commands: ``devnet``, ``wallet``, ``task`` (requesters), ``node``, ``stake``/``unstake``/
+``withdraw`` (validators), ``claim`` (annotators), ``demo``, ``version``. Each is a thin layer
+over :mod:`client.sdk`; errors print one line with the fix instead of a traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +12,25 @@ from importlib.metadata import version as package_version
 
 import typer
 
+from client.cli import staking
+from client.cli.demo import demo
+from client.cli.devnet import app as devnet_app
 from client.cli.node import app as node_app
+from client.cli.tasks import app as task_app
+from client.cli.wallet import app as wallet_app
 from node.chain.artifacts import ARTIFACT_NAMES, ARTIFACTS_DIR, MANIFEST_NAME, load_artifact
 
-app = typer.Typer(help="labelnet: decentralized data annotation.", no_args_is_help=True)
+app = typer.Typer(
+    help="labelnet: decentralized data annotation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(devnet_app, name="devnet")
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(task_app, name="task")
 app.add_typer(node_app, name="node")
+staking.register(app)
+app.command()(demo)
 
 
 @app.callback()

@@ -1,0 +1,35 @@
+"""``labelnet demo``: a whole network on a devnet replaying real crowd answers (client.demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from client.cli.common import JsonOpt, emit_json, errors
+
+
+def demo(
+    dataset: Annotated[str, typer.Option(help="dataset of crowd answers to replay")] = (
+        "zheng_d_product"
+    ),
+    items: Annotated[int, typer.Option(min=1, help="items to label")] = 300,
+    annotators: Annotated[int, typer.Option(min=1, help="annotator nodes")] = 10,
+    out: Annotated[Path, typer.Option(help="directory for the report")] = Path("demo-output"),
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the end-to-end demo on a fresh devnet and write its report."""
+    # Imported here: the demo pulls in the whole node stack, which no other command needs.
+    from client.demo.runner import DemoOptions, run_demo
+
+    with errors():
+        report = run_demo(
+            DemoOptions(
+                dataset=dataset, items=items, annotators=annotators, out=out, json=json_output
+            )
+        )
+    if json_output:
+        emit_json({"report": str(report)})
+    else:
+        typer.echo(f"demo report: {report}")

@@ -1,0 +1,339 @@
+"""``labelnet task create|list|show|cancel|results|export``: the requester's commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from client.cli.common import (
+    AMOUNT_HELP,
+    AccountOpt,
+    ChainOptions,
+    CliError,
+    DeploymentOpt,
+    DevnetOpt,
+    JsonOpt,
+    KeystoreOpt,
+    PasswordFileOpt,
+    RpcOpt,
+    emit_json,
+    errors,
+    format_amount,
+    parse_amount,
+    parse_duration,
+    working,
+)
+from client.sdk.requester import RequesterClient, Timing, list_tasks, progress_of
+from node.content.manifest import TaskKind
+from node.roles.requester.posting import cancel_task
+
+stdout = Console()
+app = typer.Typer(help="Post and follow labeling tasks (requester).", no_args_is_help=True)
+
+DEFAULT_REQUESTER = "requester"
+DataDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        help="the requester node's data directory (content store and gold secrets)",
+    ),
+]
+TaskArg = Annotated[int, typer.Argument(help="task id", min=1, show_default=False)]
+PeerOpt = Annotated[
+    list[str] | None, typer.Option("--peer", help="extra gateway URL to fetch results from")
+]
+
+
+def _client(
+    options: ChainOptions, data_dir: Path, peers: list[str] | None = None
+) -> RequesterClient:
+    return RequesterClient(options.connect(DEFAULT_REQUESTER), data_dir, peers=peers or ())
+
+
+@app.command()
+def create(
+    items_file: Annotated[
+        Path, typer.Argument(help="JSONL, CSV, image folder or Label Studio JSON")
+    ],
+    reward_per_label: Annotated[str, typer.Option(help=AMOUNT_HELP)],
+    validator_fee: Annotated[str, typer.Option(help=AMOUNT_HELP)],
+    data_dir: DataDirOpt,
+    classes: Annotated[
+        str | None, typer.Option(help="comma-separated classes (default: from the file)")
+    ] = None,
+    redundancy: Annotated[int, typer.Option(min=1, max=65535, help="labels per item")] = 3,
+    commit_in: Annotated[str, typer.Option(help="commit window: 90s, 10m, 1h, 2d")] = "1h",
+    reveal_in: Annotated[str, typer.Option(help="reveal window after the commit deadline")] = "10m",
+    attest_in: Annotated[str, typer.Option(help="attest window after the reveal deadline")] = "10m",
+    gold_file: Annotated[
+        Path | None, typer.Option(help='gold answers: JSON {item: value} or JSONL {"item","value"}')
+    ] = None,
+    gold_field: Annotated[
+        str | None, typer.Option(help="field of each item holding its gold answer")
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="auto, jsonl, csv, images, labelstudio")
+    ] = "auto",
+    kind: Annotated[str, typer.Option(help="categorical, multilabel, numeric")] = "categorical",
+    title: Annotated[str | None, typer.Option(help="task title (default: the file name)")] = None,
+    instructions_file: Annotated[Path | None, typer.Option(help="markdown instructions")] = None,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Import items, publish the task content to DATA_DIR's store and escrow the bounty.
+
+    Start `labelnet node start --role requester --data-dir DATA_DIR` so annotators can fetch
+    the content and the gold is revealed after the commit deadline.
+    """
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        if format not in ("auto", "jsonl", "csv", "images", "labelstudio"):
+            raise CliError(
+                f"unknown format {format!r}", "use auto, jsonl, csv, images or labelstudio"
+            )
+        try:
+            task_kind = TaskKind(kind)
+        except ValueError as exc:
+            raise CliError(
+                f"unknown kind {kind!r}", "use categorical, multilabel or numeric"
+            ) from exc
+        timing = Timing(
+            parse_duration(commit_in), parse_duration(reveal_in), parse_duration(attest_in)
+        )
+        reward = parse_amount(reward_per_label)
+        fee = parse_amount(validator_fee, allow_zero=True)
+        class_list = tuple(c.strip() for c in (classes or "").split(",") if c.strip())
+        instructions = instructions_file.read_text() if instructions_file else ""
+        client = _client(options, data_dir)
+        try:
+            with working("posting the task", quiet=json_output):
+                created = client.create_from_file(
+                    items_file,
+                    title=title or items_file.stem,
+                    reward_per_label=reward,
+                    redundancy=redundancy,
+                    validator_fee=fee,
+                    timing=timing,
+                    classes=class_list,
+                    instructions=instructions,
+                    format=format,  # type: ignore[arg-type]  # checked above
+                    gold_field=gold_field,
+                    gold_file=gold_file,
+                    kind=task_kind,
+                )
+        finally:
+            client.close()
+    if json_output:
+        emit_json({**dataclasses.asdict(created), "escrow": str(created.escrow)})
+    else:
+        typer.echo(
+            f"task {created.task_id} created: escrowed {format_amount(created.escrow)} tokens, "
+            f"manifest {created.manifest_cid}"
+        )
+
+
+@app.command("list")
+def list_command(
+    mine: Annotated[bool, typer.Option("--mine", help="only tasks of this account")] = False,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Tasks created on the deployment (from TaskCreated events)."""
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        summaries = list_tasks(options.connect(DEFAULT_REQUESTER, need_account=mine), mine=mine)
+    if json_output:
+        emit_json([{**dataclasses.asdict(s), "reward_pool": str(s.reward_pool)} for s in summaries])
+        return
+    table = Table(title=f"{len(summaries)} task(s)")
+    for column in ("id", "status", "items", "k", "reward pool", "requester", "manifest"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            str(s.task_id),
+            s.status,
+            str(s.num_items),
+            str(s.redundancy),
+            format_amount(s.reward_pool),
+            s.requester,
+            s.manifest_cid,
+        )
+    stdout.print(table)
+
+
+def _when(timestamp: int, now: int) -> str:
+    moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+    delta = timestamp - now
+    return f"{moment} ({'in ' if delta > 0 else ''}{abs(delta)}s{'' if delta > 0 else ' ago'})"
+
+
+@app.command()
+def show(
+    task_id: TaskArg,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """A task's status, phase, commit/reveal/attest counts, deadlines and escrow."""
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        network = options.connect(None, need_account=False)
+        progress = progress_of(network, task_id)
+        now = network.now()
+    document = {
+        **dataclasses.asdict(progress),
+        "status": progress.status.name.lower(),
+        "phase": progress.phase.name.lower(),
+        "escrow": str(progress.escrow),
+        "paid": str(progress.paid),
+        "refundable": str(progress.refundable),
+    }
+    if json_output:
+        emit_json(document)
+        return
+    typer.echo(f"task {task_id}: {document['status']}, phase {document['phase']}")
+    gold = "committed" if progress.gold_committed else "none"
+    gold = "revealed" if progress.gold_revealed else gold
+    typer.echo(
+        f"  commits {progress.commits}, reveals {progress.reveals}, "
+        f"attestations {progress.attestations}; gold {gold}"
+    )
+    typer.echo(f"  commit deadline {_when(progress.commit_deadline, now)}")
+    typer.echo(f"  reveal deadline {_when(progress.reveal_deadline, now)}")
+    typer.echo(f"  attest deadline {_when(progress.attest_deadline, now)}")
+    typer.echo(
+        f"  escrow {format_amount(progress.escrow)}, paid {format_amount(progress.paid)}, "
+        f"refundable {format_amount(progress.refundable)}"
+    )
+
+
+@app.command()
+def cancel(
+    task_id: TaskArg,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Cancel a task nobody has committed to; the whole escrow returns."""
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        network = options.connect(DEFAULT_REQUESTER)
+        tx_hash = cancel_task(network.sender(), network.contracts.market, task_id)
+    if json_output:
+        emit_json({"task_id": task_id, "tx_hash": tx_hash, "cancelled": True})
+    else:
+        typer.echo(f"task {task_id} cancelled ({tx_hash})")
+
+
+@app.command()
+def results(
+    task_id: TaskArg,
+    data_dir: DataDirOpt,
+    peer: PeerOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="rows to show (0: all)")] = 50,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """The consensus labels of a finalized task (verified against the on-chain root)."""
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        client = RequesterClient(
+            options.connect(None, need_account=False), data_dir, peers=peer or ()
+        )
+        try:
+            with working("fetching the result", quiet=json_output):
+                outcome = client.results(task_id)
+        finally:
+            client.close()
+    if json_output:
+        emit_json(
+            {
+                "task_id": outcome.task_id,
+                "result_cid": outcome.result_cid,
+                "kind": outcome.kind,
+                "classes": list(outcome.classes),
+                "items": [dataclasses.asdict(item) for item in outcome.items],
+                "annotators": [
+                    {**dataclasses.asdict(a), "payout": str(a.payout)} for a in outcome.annotators
+                ],
+            }
+        )
+        return
+    table = Table(title=f"task {task_id}: {len(outcome.items)} items (result {outcome.result_cid})")
+    for column in ("item", "label", "confidence", "confident", "gold"):
+        table.add_column(column)
+    shown = outcome.items if limit == 0 else outcome.items[:limit]
+    for item in shown:
+        table.add_row(
+            item.item,
+            str(item.value),
+            item.confidence,
+            "yes" if item.confident else "no",
+            "yes" if item.gold else "",
+        )
+    stdout.print(table)
+    if len(shown) < len(outcome.items):
+        typer.echo(f"... {len(outcome.items) - len(shown)} more (--limit 0 shows all)")
+
+
+@app.command()
+def export(
+    task_id: TaskArg,
+    out: Annotated[Path, typer.Option("--out", help="file (or directory for hf) to write")],
+    data_dir: DataDirOpt,
+    format: Annotated[str, typer.Option("--format", help="jsonl, csv, labelstudio, hf")] = "jsonl",
+    peer: PeerOpt = None,
+    devnet: DevnetOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    keystore: KeystoreOpt = None,
+    password_file: PasswordFileOpt = None,
+    account: AccountOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Export a finalized task's results as JSONL, CSV, Label Studio JSON or a HF dataset."""
+    options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    with errors():
+        if format not in ("jsonl", "csv", "labelstudio", "hf"):
+            raise CliError(f"unknown export format {format!r}", "use jsonl, csv, labelstudio or hf")
+        client = RequesterClient(
+            options.connect(None, need_account=False), data_dir, peers=peer or ()
+        )
+        try:
+            with working("fetching the result", quiet=json_output):
+                written = client.export(task_id, out, format)  # type: ignore[arg-type]
+        finally:
+            client.close()
+    if json_output:
+        emit_json({"task_id": task_id, "format": format, "path": str(written)})
+    else:
+        typer.echo(f"task {task_id} exported to {written} ({format})")
