@@ -15,7 +15,9 @@ document, name another task or annotator than its reveal, have a root other than
 revealed one, label an item the manifest does not list, or carry a value the task's kind and
 classes do not allow. Fetching is the one non-deterministic input: a batch nobody serves yet
 is retried on later ticks, and left out only in the last quarter of the attest window (with
-an error in the log), because attesting late is worse than attesting without it.
+an error in the log), because attesting late is worse than attesting without it. Nor does
+the validator start before its event mirror shows every reveal the chain counts (and the
+gold, if revealed): a lagging mirror must not silently shrink the input.
 
 **Nothing to attest.** The contract refuses an all-zero root, which is what a result with no
 payouts has, and ``run_consensus`` refuses a task without labels. When every batch is
@@ -42,6 +44,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from node.chain.errors import ChainError, ContractRevertError, decode_revert
+from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.errors import ConsensusError
 from node.consensus.result import EMPTY_ROOT
@@ -214,7 +217,13 @@ class ValidatorDuty:
         except (ManifestError, StoreError) as exc:
             self._skip(task.task_id, f"invalid manifest: {exc}")
             return
-        inputs = self._collect(task, manifest, item_ids)
+        with self.db.session() as session:
+            reveals = CommitmentRepository(session).revealed(self.chain_id, task.task_id)
+        chain = read_task(self.market, task.task_id)
+        if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
+            log.info("task %s: waiting for the event mirror to catch up", task.task_id)
+            return
+        inputs = self._collect(task, reveals, manifest, item_ids)
         if inputs.missing:
             grace = (task.attest_deadline - task.reveal_deadline) // FETCH_GRACE
             if task.attest_deadline - now > grace:
@@ -285,10 +294,10 @@ class ValidatorDuty:
             self._items[key] = frozenset(ids)
         return self._items[key]
 
-    def _collect(self, task: Task, manifest: Manifest, item_ids: frozenset[str]) -> _Inputs:
+    def _collect(
+        self, task: Task, reveals: list[Commitment], manifest: Manifest, item_ids: frozenset[str]
+    ) -> _Inputs:
         inputs = _Inputs()
-        with self.db.session() as session:
-            reveals = CommitmentRepository(session).revealed(self.chain_id, task.task_id)
         limit = MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items
         for reveal in reveals:
             if reveal.labels_cid is None:

@@ -9,6 +9,7 @@ the intent and the send are tested against the same small network.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,19 @@ def test_restart_after_an_unrecorded_send_does_not_attest_twice(
     row = intent(net, "validator_1", task.task_id)
     assert row is not None and row.state is ValidationState.SENT
     assert len(net.contracts.market.functions.attestationsOf(task.task_id).call()) == 1
+
+
+def test_a_lagging_event_mirror_delays_the_attestation(
+    net: Network, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = post_task(net)
+    reveal_all(net, [task], LABELS)
+    # The last blocks are the three reveals and the clock move: stop before the third reveal.
+    net.peer("validator_1").sync.sync_once(until=net.w3.eth.block_number - 2)
+    with caplog.at_level(logging.INFO, logger="node.roles.validator"):
+        net.validator("validator_1").tick()
+    assert "waiting for the event mirror" in caplog.text
+    assert intent(net, "validator_1", task.task_id) is None
+    attest_round(net, ("validator_1",))
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and (row.batches_used, row.batches_dropped) == (3, 0)
