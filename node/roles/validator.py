@@ -90,6 +90,10 @@ _DONE_REVERTS = frozenset(
 _QUIET_FINALIZE_REVERTS = frozenset({"TaskMarketWrongStatus", "TaskMarketNoEarlyQuorum"})
 
 
+class ValidatorConfigError(LabelnetError, ValueError):
+    """A validator duty configured with an option it does not know."""
+
+
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
@@ -161,7 +165,7 @@ class ValidatorDuty:
         adversary: str = "none",
     ) -> None:
         if adversary not in ("none", "wrong-root"):
-            raise ValueError(f"unknown adversary mode {adversary!r}")
+            raise ValidatorConfigError(f"unknown adversary mode {adversary!r}")
         self.db = db
         self.store = store
         self.market = market
