@@ -60,9 +60,26 @@ _REVERT_FIXES = {
 }
 
 
+_FIXES_BY_TYPE = {
+    "StakeAmountError": "check `labelnet stake --help`; withdraw only after the unbonding delay",
+    "ResultNotFinalError": "wait until the task is finalized (`labelnet task show ID`)",
+    "ResultUnavailableError": "start a node that holds the result, or pass --peer URL",
+    "NothingToClaimError": "wait until the task is final and the node has synced it",
+    "TaskRequestError": "fix the task options (`labelnet task create --help`)",
+    "TaskSpecError": "fix the task options (`labelnet task create --help`)",
+    "ItemImportError": "fix the items file or pass --format",
+    "ManifestError": "fix the items (ids, classes, data)",
+    "MissingDependencyError": "install the missing extra, or choose another --format",
+    "GoldSecretError": "check the requester data directory's requester/gold files",
+}
+
+
 def _fix_for(exc: BaseException) -> str:
     if isinstance(exc, CliError):
         return exc.fix
+    for kind in type(exc).__mro__:
+        if kind.__name__ in _FIXES_BY_TYPE:
+            return _FIXES_BY_TYPE[kind.__name__]
     if isinstance(exc, DevnetNotFoundError):
         return "start one with `labelnet devnet up` or pass --devnet DIR"
     if isinstance(exc, KeystoreError):

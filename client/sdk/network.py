@@ -59,7 +59,8 @@ class Network:
         try:
             served = int(w3.eth.chain_id)
         except (Web3Exception, OSError, ValueError) as exc:
-            raise NetworkError(f"cannot reach the chain at {rpc_url}: {exc}") from exc
+            reason = "connection refused" if "refused" in str(exc) else type(exc).__name__
+            raise NetworkError(f"cannot reach the chain at {rpc_url} ({reason})") from exc
         if served != deployment.chain_id:
             raise NetworkError(
                 f"{rpc_url} serves chain {served} but {deployment_file} is for chain "
