@@ -7,6 +7,7 @@ restart is a fresh duty object over the same database and secrets directory.
 from __future__ import annotations
 
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,16 @@ class Requester:
         return int(self.contracts.token.functions.balanceOf(self.sender.address).call())
 
     def nonce(self) -> int:
-        return int(self.w3.eth.get_transaction_count(self.sender.address))
+        """The account's transaction count once everything it sent is mined (anvil mines
+        right after accepting a transaction, but the RPC may answer before it has)."""
+        address = self.sender.address
+        deadline = time.monotonic() + 10
+        while self.w3.eth.get_transaction_count(address, "pending") != (
+            mined := self.w3.eth.get_transaction_count(address, "latest")
+        ):
+            assert time.monotonic() < deadline, "transactions still pending after 10 s"
+            time.sleep(0.02)
+        return int(mined)
 
     def post(self, req: TaskRequest, *, permit: bool = True) -> CreatedTask:
         publish_content(self.store, req.content)
@@ -208,7 +218,7 @@ def test_duty_reveals_gold_once_inside_the_reveal_window(funded: Requester) -> N
     advance_time(funded.w3, HOUR + 1)
     nonce = funded.nonce()
     duty.tick()
-    assert funded.nonce() == nonce + 1
+    assert funded.nonce() == nonce + 1  # waits until it is mined
     assert read_task(market, created.task_id).gold_revealed
     assert funded.store.has(GOLD.cid())  # peers can fetch what the event names
 
@@ -236,6 +246,7 @@ def test_duty_restarted_between_send_and_record_does_not_resend(
     with pytest.raises(KeyboardInterrupt):
         crashing.tick()
     monkeypatch.undo()
+    assert funded.nonce() == nonce + 1  # the unrecorded reveal is mined
     funded.duty().tick()
     assert funded.nonce() == nonce + 1
     assert read_task(funded.contracts.market, created.task_id).gold_revealed
