@@ -22,13 +22,13 @@ import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from web3.exceptions import Web3Exception
+from web3.exceptions import ContractLogicError, Web3Exception
 
 from client.devnet import DevnetInfo, DevnetNotFoundError
 from client.sdk.annotator import NodeApiError
 from client.sdk.network import Network, NetworkError
 from node.app.errors import DeploymentError
-from node.chain.errors import ChainError, ContractRevertError
+from node.chain.errors import ChainError, ContractRevertError, decode_revert
 from node.errors import LabelnetError
 from node.keys import KeystoreError
 
@@ -120,10 +120,21 @@ def errors() -> Iterator[None]:
         raise fail(str(exc) or type(exc).__name__, _fix_for(exc)) from exc
     except httpx.HTTPError as exc:
         raise fail(f"HTTP request failed: {exc}", _fix_for(NodeApiError(""))) from exc
+    except ContractLogicError as exc:
+        revert = _decoded(exc)
+        raise fail(f"the contract refused: {revert}", _fix_for(revert)) from exc
     except Web3Exception as exc:
         raise fail(f"the chain refused the request: {exc}", _fix_for(ChainError())) from exc
     except ValidationError as exc:
         raise fail(f"unexpected data: {exc.errors()[0]['msg']}", _fix_for(exc)) from exc
+
+
+def _decoded(exc: ContractLogicError) -> ContractRevertError:
+    """A failed ``eth_call`` as the contract's named custom error."""
+    data = exc.data
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return decode_revert(bytes.fromhex(data[2:]))
+    return ContractRevertError("Reverted", [str(exc)], b"")
 
 
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wei)?\s*$", re.IGNORECASE)
