@@ -35,8 +35,23 @@ from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
 from node.consensus.result import PayoutResult, categorical_document, encode_document
 from node.consensus.result import payout_result as build_payouts
 from node.consensus.rewards import RewardParams, Rewards, compute_rewards
+from node.consensus.task_kinds import (
+    DEFAULT_TOLERANCE,
+    categorical_value,
+    multilabel_result,
+    numeric_result,
+)
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
+from node.content.manifest import TaskKind
+
+__all__ = [
+    "ConsensusOutcome",
+    "TaskSpec",
+    "answers_from_batches",
+    "categorical_value",
+    "run_consensus",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,9 @@ class TaskSpec:
     rewards: RewardParams
     classes: tuple[str, ...] | None = None
     algorithm: str = DEFAULT_ALGORITHM
+    kind: TaskKind = TaskKind.CATEGORICAL
+    tolerance: str = DEFAULT_TOLERANCE
+    """Numeric tasks: how far (absolute) an answer may be from the consensus and match."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,9 @@ class ConsensusOutcome:
     document_bytes: bytes = field(repr=False)
     cid: str
     payouts: PayoutResult
-    rewards: Rewards = field(repr=False)
+    refund: int
+    rewards: Rewards | None = field(default=None, repr=False)
+    """The categorical reward breakdown (None for the other kinds)."""
 
     @property
     def payout_root(self) -> bytes:
@@ -66,19 +86,6 @@ class ConsensusOutcome:
     @property
     def total_payout(self) -> int:
         return self.payouts.total
-
-    @property
-    def refund(self) -> int:
-        return self.rewards.refund
-
-
-def categorical_value(value: JsonValue) -> str:
-    """A label's class id: JSON strings as they are, integers as their decimal text."""
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidAnswersError(f"a categorical label must be a class id string, got {value!r}")
 
 
 def answers_from_batches(
@@ -106,7 +113,44 @@ def answers_from_batches(
 def run_consensus(
     task: TaskSpec, batches: Iterable[LabelBatch], gold: Mapping[str, JsonValue] | None = None
 ) -> ConsensusOutcome:
-    """Aggregate, reward, and publish: the whole validator computation for a task."""
+    """Aggregate, reward, and publish: the whole validator computation for a task.
+
+    Dispatched on ``task.kind``; numeric and multi-label tasks are documented in
+    :mod:`node.consensus.task_kinds`.
+    """
+    if task.kind is TaskKind.CATEGORICAL:
+        return _categorical(task, batches, gold)
+    if task.kind is TaskKind.NUMERIC:
+        kind = numeric_result(
+            task.task_id,
+            task.rewards,
+            batches,
+            gold,
+            algorithm=task.algorithm,
+            tolerance=task.tolerance,
+        )
+    else:
+        kind = multilabel_result(
+            task.task_id,
+            task.rewards,
+            batches,
+            gold,
+            classes=tuple(task.classes or ()),
+            algorithm=task.algorithm,
+        )
+    data, cid = encode_document(kind.document)
+    return ConsensusOutcome(
+        document=kind.document,
+        document_bytes=data,
+        cid=cid,
+        payouts=kind.payouts,
+        refund=kind.refund,
+    )
+
+
+def _categorical(
+    task: TaskSpec, batches: Iterable[LabelBatch], gold: Mapping[str, JsonValue] | None
+) -> ConsensusOutcome:
     answers = answers_from_batches(batches, task.task_id, task.classes)
     gold_classes = {str(k): categorical_value(v) for k, v in (gold or {}).items()}
     estimator = categorical_estimator(task.algorithm).fit(answers, gold_classes)
@@ -122,5 +166,10 @@ def run_consensus(
     )
     data, cid = encode_document(document)
     return ConsensusOutcome(
-        document=document, document_bytes=data, cid=cid, payouts=payouts, rewards=rewards
+        document=document,
+        document_bytes=data,
+        cid=cid,
+        payouts=payouts,
+        refund=rewards.refund,
+        rewards=rewards,
     )

@@ -2,10 +2,12 @@
 
 For each open task in its attest window the validator collects the revealed label batches,
 drops the ones that break the rules (below), runs the task's consensus
-(:func:`node.consensus.task.run_consensus`), publishes the result document to its content
-store — so anyone can fetch it through this node's gateway — and attests
-``(payoutRoot, totalPayout, resultCid)``. Like the annotator, it writes the intent before
-sending and the transaction hash after, so a node killed anywhere resumes from its database:
+(:func:`node.consensus.task.run_consensus`, dispatched on the manifest's kind; numeric tasks
+use :data:`~node.consensus.task_kinds.DEFAULT_TOLERANCE` until manifests carry one),
+publishes the result document to its content store — so anyone can fetch it through this
+node's gateway — and attests ``(payoutRoot, totalPayout, resultCid)``. Like the annotator,
+it writes the intent before sending and the transaction hash after, so a node killed
+anywhere resumes from its database:
 an intent without a hash is sent (a duplicate is refused by the contract with
 ``TaskMarketAlreadyAttested``, which counts as done), a recorded hash is looked up.
 
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -48,7 +49,8 @@ from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.errors import ConsensusError
 from node.consensus.result import EMPTY_ROOT
-from node.consensus.task import ConsensusOutcome, TaskSpec, categorical_value, run_consensus
+from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
+from node.consensus.task_kinds import valid_value
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
 from node.content.manifest import (
@@ -57,7 +59,6 @@ from node.content.manifest import (
     ItemPage,
     Manifest,
     ManifestError,
-    TaskKind,
 )
 from node.db.engine import Database
 from node.db.models import Commitment, Task, TaskStatus, ValidationIntent, ValidationState
@@ -96,22 +97,6 @@ class ValidatorConfigError(LabelnetError, ValueError):
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
-
-
-def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> bool:
-    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows."""
-    if kind is TaskKind.CATEGORICAL:
-        try:
-            return categorical_value(value) in classes
-        except ConsensusError:
-            return False
-    if kind is TaskKind.MULTILABEL:
-        return (
-            isinstance(value, list)
-            and all(isinstance(v, str) and v in classes for v in value)
-            and len(set(value)) == len(value)
-        )
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_batch(
@@ -239,9 +224,6 @@ class ValidatorDuty:
                 ", ".join(inputs.missing),
             )
         used, dropped = len(inputs.batches), inputs.dropped
-        if manifest.kind is not TaskKind.CATEGORICAL:
-            self._skip(task.task_id, f"{manifest.kind} tasks have no consensus yet", used, dropped)
-            return
         if not inputs.batches:
             self._skip(task.task_id, "no valid batch", used, dropped)
             return
@@ -250,6 +232,7 @@ class ValidatorDuty:
             manifest.consensus.reward_params(task.reward_per_label, task.reward_pool),
             classes=manifest.classes,
             algorithm=task.algorithm,
+            kind=manifest.kind,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)

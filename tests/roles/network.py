@@ -21,8 +21,9 @@ from node.chain.commitments import algorithm_id, gold_commitment, label_commitme
 from node.chain.contracts import Contracts, Deployment
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
+from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
-from node.content.manifest import GoldSet, ItemSpec, build_task_content
+from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
 from node.roles.claimer import ClaimDuty
@@ -126,13 +127,20 @@ def make_network(
     return Network(w3, contracts, deployment, actors, tmp_path, EmbeddedStore(tmp_path / "ipfs"))
 
 
-def post_task(net: Network, gold: dict[str, str] | None = None) -> Posted:
-    """A categorical cat/dog task over TRUTH's items, k=3, no bond, algorithm rds@1."""
+def post_task(
+    net: Network,
+    gold: dict[str, JsonValue] | None = None,
+    *,
+    kind: TaskKind = TaskKind.CATEGORICAL,
+    algorithm: str = "rds@1",
+) -> Posted:
+    """A task over TRUTH's items, k=3, no bond: cat/dog (categorical) by default."""
     content = build_task_content(
         [ItemSpec(item, data={"text": item}) for item in TRUTH],
         title="cat or dog",
-        classes=("cat", "dog"),
-        algorithm="rds@1",
+        kind=kind,
+        classes=() if kind is TaskKind.NUMERIC else ("cat", "dog"),
+        algorithm=algorithm,
     )
     for blob in content.blobs():
         net.store.put(blob)
@@ -142,7 +150,7 @@ def post_task(net: Network, gold: dict[str, str] | None = None) -> Posted:
     now = net.w3.eth.get_block("latest")["timestamp"]
     params = (
         content.manifest_cid,
-        algorithm_id("rds@1"),
+        algorithm_id(algorithm),
         gold_commitment(gold_set.root(), salt) if gold_set else bytes(32),
         REWARD,
         FEE,
@@ -163,7 +171,7 @@ def post_task(net: Network, gold: dict[str, str] | None = None) -> Posted:
 def reveal_all(
     net: Network,
     tasks: list[Posted],
-    labels: dict[str, dict[str, str]],
+    labels: dict[str, dict[str, JsonValue]],
     *,
     published: dict[str, bytes | None] | None = None,
 ) -> None:

@@ -18,6 +18,7 @@ from web3 import Web3
 from node.chain.contracts import Contracts, Deployment
 from node.chain.market import TaskStatus, read_task
 from node.content.labels import LabelBatch
+from node.content.manifest import TaskKind
 from node.db.models import AttestationOutcome, ValidationIntent, ValidationState
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
@@ -223,3 +224,22 @@ def test_a_lagging_event_mirror_delays_the_attestation(
     attest_round(net, ("validator_1",))
     row = intent(net, "validator_1", task.task_id)
     assert row is not None and (row.batches_used, row.batches_dropped) == (3, 0)
+
+
+def test_numeric_task_is_attested_with_its_own_result_document(net: Network) -> None:
+    task = post_task(net, kind=TaskKind.NUMERIC, algorithm="median@1")
+    steady = {"q1": 1, "q2": 2, "q3": 3, "q4": 4}
+    reveal_all(
+        net,
+        [task],
+        {"annotator_a": steady, "annotator_b": {**steady, "q1": 1.25}, "annotator_c": {"q1": 9}},
+    )
+    attest_round(net, ("validator_1", "validator_2"))
+    assert read_task(net.contracts.market, task.task_id).status is TaskStatus.FINALIZED
+    document = published_result(net, "validator_1", task.task_id)
+    assert document["kind"] == "numeric"
+    payouts = {p["account"]: int(p["amount"]) for p in document["payouts"]}  # type: ignore[attr-defined]
+    assert payouts == {
+        net.actors.annotator_a.address: 40 * TOKEN,
+        net.actors.annotator_b.address: 40 * TOKEN,
+    }

@@ -1,0 +1,299 @@
+"""The numeric and multi-label result documents, and which label values each kind allows.
+
+``run_consensus`` (:mod:`node.consensus.task`) handles categorical tasks with posteriors
+and the full quality model; this module adds the two other task kinds with the same
+reward rule and the same determinism, in integers wherever a decision is taken:
+
+**Numeric** (``median@1``, ``robust-mean@1``). The consensus value of an item is the
+estimator's, rounded to :data:`~node.consensus.numeric_base.VALUE_DECIMALS` decimals. An
+answer *matches* when it is within ``tolerance`` (an absolute amount in the task's unit)
+of the consensus, compared in whole units of 10^-6 after correctly rounded IEEE scaling.
+An item is *confident* when it is gold, or when at least two answers exist and strictly
+more than half of them match; its *agreement* is the matching share.
+
+**Multi-label** (``multilabel@1`` = per-class ``rds@1``, or any categorical id applied
+per class). An item's consensus is the set of classes whose posterior is above one half;
+its confidence is the least decisive class posterior (``max(p, 1 - p)``), compared with
+``confidence_threshold``. An answer matches when its set *equals* the consensus set.
+
+For both, an annotator's *accuracy* is the matching share of its answers on confident
+items; it is eligible at ``accuracy_floor`` (the skill floor is a categorical notion and is
+not applied); it earns ``reward_per_label`` per matching answer on a confident item, paid
+from the pool by :func:`node.consensus.rewards.allocate` (rounding down, remainder refunded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from eth_utils.address import is_address, to_checksum_address
+
+from node.consensus.answers import NumericAnswers
+from node.consensus.errors import InvalidAnswersError, InvalidParameterError
+from node.consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
+from node.consensus.numeric_base import VALUE_DECIMALS
+from node.consensus.numerics import PPB, count_keys
+from node.consensus.registry import CATEGORICAL, numeric_estimator
+from node.consensus.regularized_ds import RegularizedDawidSkene
+from node.consensus.result import SCHEMA, PayoutResult, payout_result
+from node.consensus.rewards import RewardParams, allocate, ppb_text
+from node.content.canonical import JsonValue
+from node.content.labels import LabelBatch
+from node.content.manifest import TaskKind
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+SCALE = 10**VALUE_DECIMALS
+DEFAULT_TOLERANCE = "0.5"
+"""Numeric match tolerance until manifests carry one: half a unit (integer scales)."""
+MULTILABEL_ALGORITHM = "multilabel@1"
+
+
+def categorical_value(value: JsonValue) -> str:
+    """A label's class id: JSON strings as they are, integers as their decimal text."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidAnswersError(f"a categorical label must be a class id string, got {value!r}")
+
+
+def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> bool:
+    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows."""
+    if kind is TaskKind.CATEGORICAL:
+        try:
+            return categorical_value(value) in classes
+        except InvalidAnswersError:
+            return False
+    if kind is TaskKind.MULTILABEL:
+        return (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in classes for v in value)
+            and len(set(value)) == len(value)
+        )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def label_rows(batches: Iterable[LabelBatch], task_id: int) -> Iterator[tuple[str, str, Any]]:
+    """``(item, lowercase annotator, value)`` of every label, checking task and address."""
+    for batch in batches:
+        if batch.task_id != task_id:
+            raise InvalidAnswersError(f"batch of task {batch.task_id} given for task {task_id}")
+        if not is_address(batch.annotator):
+            raise InvalidAnswersError(f"annotator {batch.annotator!r} is not an address")
+        annotator = batch.annotator.lower()
+        for item, value in batch.labels:
+            yield str(item), annotator, value
+
+
+@dataclass(frozen=True)
+class KindResult:
+    """A result document (without its payout fields) and the payouts it implies."""
+
+    document: dict[str, Any]
+    payouts: PayoutResult
+    refund: int
+
+
+def _settle(
+    *,
+    annotators: tuple[str, ...],
+    item: IntArray,
+    annotator: IntArray,
+    match: BoolArray,
+    confident: BoolArray,
+    params: RewardParams,
+) -> tuple[list[dict[str, Any]], PayoutResult, int]:
+    """Accepted labels, accuracy, eligibility and payouts per annotator (integers only)."""
+    n = len(annotators)
+    on_confident = confident[item]
+    labels = count_keys(annotator, n)
+    judged = count_keys(annotator[on_confident], n)
+    accepted = count_keys(annotator[on_confident & match], n)
+    accuracy = (accepted * PPB) // np.maximum(judged, 1)
+    eligible = (judged > 0) & (accuracy >= params.accuracy_floor_ppb)
+    entitlements = [
+        int(a) * params.reward_per_label if ok else 0
+        for a, ok in zip(accepted, eligible, strict=True)
+    ]
+    paid, refund = allocate(entitlements, params.reward_pool)
+    payouts = payout_result(annotators, paid)
+    rows = [
+        {
+            "account": to_checksum_address(account),
+            "labels": int(labels[a]),
+            "accepted": int(accepted[a]),
+            "eligible": bool(eligible[a]),
+            "accuracy": ppb_text(int(accuracy[a])),
+            "payout": str(paid[a]),
+        }
+        for a, account in enumerate(annotators)
+    ]
+    return rows, payouts, refund
+
+
+def _fixed_text(units: float) -> str:
+    """A whole number of 10^-6 units (an integral float) as a fixed-decimal string."""
+    sign = "-" if units < 0 else ""
+    whole, fraction = divmod(abs(int(units)), SCALE)
+    return f"{sign}{whole}.{fraction:0{VALUE_DECIMALS}d}"
+
+
+def tolerance_units(tolerance: str) -> int:
+    """``tolerance`` (a decimal string) in whole 10^-6 units; it must be exact there."""
+    try:
+        scaled = Decimal(tolerance) * SCALE
+    except InvalidOperation as exc:
+        raise InvalidParameterError(f"tolerance {tolerance!r} is not a decimal") from exc
+    if scaled < 0 or scaled != scaled.to_integral_value():
+        raise InvalidParameterError(f"tolerance {tolerance!r}: >= 0 with at most 6 decimals")
+    return int(scaled)
+
+
+def numeric_result(
+    task_id: int,
+    params: RewardParams,
+    batches: Iterable[LabelBatch],
+    gold: Mapping[str, JsonValue] | None,
+    *,
+    algorithm: str,
+    tolerance: str = DEFAULT_TOLERANCE,
+) -> KindResult:
+    """The ``labelnet/result@1`` document of a numeric task."""
+    tol = tolerance_units(tolerance)
+    answers = NumericAnswers.from_rows(label_rows(batches, task_id))
+    known = set(answers.items)
+    gold_values = {str(k): v for k, v in (gold or {}).items() if str(k) in known}
+    estimator = numeric_estimator(algorithm).fit(answers, gold_values)
+    consensus = np.round(estimator.values_ * SCALE)
+    given = np.round(answers.value * SCALE)
+    match = np.abs(given - consensus[answers.item]) <= tol
+    counts = count_keys(answers.item, len(answers.items))
+    matching = count_keys(answers.item[match], len(answers.items))
+    is_gold = np.array([item in gold_values for item in answers.items], dtype=bool)
+    confident = is_gold | ((counts >= 2) & (2 * matching > counts))
+    rows, payouts, refund = _settle(
+        annotators=answers.annotators,
+        item=answers.item,
+        annotator=answers.annotator,
+        match=match,
+        confident=confident,
+        params=params,
+    )
+    items = [
+        {
+            "item": item,
+            "value": _fixed_text(float(consensus[i])),
+            "agreement": ppb_text(int(matching[i]) * PPB // int(counts[i])),
+            "confident": bool(confident[i]),
+            "gold": bool(is_gold[i]),
+        }
+        for i, item in enumerate(answers.items)
+    ]
+    document = {
+        "kind": str(TaskKind.NUMERIC),
+        "algorithm": {"id": estimator.algorithm, "params": estimator.params()},
+        "tolerance": tolerance,
+        "answers": {
+            "count": len(answers.value),
+            "dropped_conflicts": answers.dropped_conflicts,
+            "gold_items": int(is_gold.sum()),
+        },
+        "items": items,
+        "annotators": rows,
+    }
+    return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
+
+
+def multilabel_result(
+    task_id: int,
+    params: RewardParams,
+    batches: Iterable[LabelBatch],
+    gold: Mapping[str, JsonValue] | None,
+    *,
+    classes: tuple[str, ...],
+    algorithm: str = MULTILABEL_ALGORITHM,
+) -> KindResult:
+    """The ``labelnet/result@1`` document of a multi-label task."""
+    if algorithm == MULTILABEL_ALGORITHM:
+        factory = CATEGORICAL[RegularizedDawidSkene.algorithm]
+    elif algorithm in CATEGORICAL:
+        factory = CATEGORICAL[algorithm]
+    else:
+        raise InvalidParameterError(f"unknown multi-label algorithm {algorithm!r}")
+    rows_in = [
+        (item, annotator, _label_set(value))
+        for item, annotator, value in label_rows(batches, task_id)
+    ]
+    answers = MultiLabelAnswers.from_rows(rows_in, classes)
+    known = set(answers.items)
+    gold_sets = {str(k): _label_set(v) for k, v in (gold or {}).items() if str(k) in known}
+    model = MultiLabelAggregator(factory).fit(answers, gold_sets)
+    probas, chosen = model.probas_ppb_, model.labels_
+    decisive = np.maximum(probas, PPB - probas).min(axis=1)
+    is_gold = np.array([item in gold_sets for item in answers.items], dtype=bool)
+    confident = is_gold | (decisive >= params.confidence_threshold_ppb)
+    match = (answers.chosen == chosen[answers.item]).all(axis=1)
+    rows, payouts, refund = _settle(
+        annotators=answers.annotators,
+        item=answers.item,
+        annotator=answers.annotator,
+        match=match,
+        confident=confident,
+        params=params,
+    )
+    items = [
+        {
+            "item": item,
+            "value": list(labels),
+            "confidence": ppb_text(int(decisive[i])),
+            "confident": bool(confident[i]),
+            "gold": bool(is_gold[i]),
+        }
+        for i, (item, labels) in enumerate(zip(answers.items, model.label_sets_, strict=True))
+    ]
+    document = {
+        "kind": str(TaskKind.MULTILABEL),
+        "algorithm": {"id": algorithm, "params": factory().params()},
+        "classes": list(answers.classes),
+        "answers": {
+            "count": len(answers.item),
+            "dropped_conflicts": answers.dropped_conflicts,
+            "gold_items": int(is_gold.sum()),
+        },
+        "items": items,
+        "annotators": rows,
+    }
+    return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
+
+
+def _label_set(value: JsonValue) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidAnswersError(f"a multi-label label is a list of class ids, got {value!r}")
+    return tuple(value)
+
+
+def _with_payouts(
+    document: dict[str, Any],
+    task_id: int,
+    params: RewardParams,
+    payouts: PayoutResult,
+    refund: int,
+) -> dict[str, Any]:
+    return {
+        **document,
+        "schema": SCHEMA,
+        "task": task_id,
+        "parameters": params.document(),
+        "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
+        "total_payout": str(payouts.total),
+        "refund": str(refund),
+        "payout_root": "0x" + payouts.root.hex(),
+    }

@@ -1,0 +1,133 @@
+"""Numeric and multi-label result documents: hand-checkable values, payouts, determinism."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.consensus.errors import InvalidParameterError
+from node.consensus.rewards import RewardParams
+from node.consensus.task import TaskSpec, run_consensus
+from node.consensus.task_kinds import tolerance_units, valid_value
+from node.content.canonical import JsonValue
+from node.content.labels import LabelBatch
+from node.content.manifest import TaskKind
+from tests.consensus.helpers import address
+
+PARAMS = RewardParams.create(reward_per_label=10, reward_pool=1_000)
+CLASSES = ("cat", "dog", "person")
+Rows = list[list[tuple[str, JsonValue]]]
+NUMERIC: Rows = [
+    [("i1", 3), ("i2", 7.5), ("i3", 10)],
+    [("i1", 3.2), ("i2", 7.6), ("i3", 10)],
+    [("i1", 9), ("i2", 1), ("i3", 30)],  # wild: never within half a unit
+]
+SETS: Rows = [
+    [("i1", ["cat", "person"]), ("i2", ["dog"]), ("i3", [])],
+    [("i1", ["person", "cat"]), ("i2", ["dog"]), ("i3", [])],
+    [("i1", ["cat"]), ("i2", ["dog", "cat"]), ("i3", ["person"])],
+]
+
+
+def batches(rows: Rows, reverse: bool = False) -> list[LabelBatch]:
+    out = [LabelBatch.create(1, address(i), labels) for i, labels in enumerate(rows)]
+    return out[::-1] if reverse else out
+
+
+def numeric(algorithm: str = "median@1", **options: str) -> TaskSpec:
+    return TaskSpec(1, PARAMS, kind=TaskKind.NUMERIC, algorithm=algorithm, **options)  # type: ignore[arg-type]
+
+
+def multilabel() -> TaskSpec:
+    return TaskSpec(1, PARAMS, classes=CLASSES, kind=TaskKind.MULTILABEL, algorithm="multilabel@1")
+
+
+def paid(document: dict[str, object]) -> dict[str, str]:
+    return {p["account"][-1]: p["amount"] for p in document["payouts"]}  # type: ignore[attr-defined]
+
+
+def test_numeric_median_pays_answers_within_the_tolerance() -> None:
+    outcome = run_consensus(numeric(), batches(NUMERIC))
+    doc = outcome.document
+    assert doc["schema"] == "labelnet/result@1" and doc["kind"] == "numeric"
+    assert [(i["item"], i["value"], i["confident"]) for i in doc["items"]] == [
+        ("i1", "3.200000", True),  # median of 3, 3.2, 9; 3 and 3.2 are within 0.5
+        ("i2", "7.500000", True),
+        ("i3", "10.000000", True),
+    ]
+    assert doc["items"][0]["agreement"] == "0.666666666"
+    assert paid(doc) == {"1": "30", "2": "30"}  # three matches each; the wild one: nothing
+    wild = doc["annotators"][2]
+    assert (wild["accepted"], wild["eligible"], wild["payout"]) == (0, False, "0")
+    assert outcome.total_payout == 60 and outcome.refund == 940 and doc["refund"] == "940"
+
+
+def test_numeric_gold_fixes_the_value_and_the_pay() -> None:
+    doc = run_consensus(numeric(), batches(NUMERIC), gold={"i1": 9}).document
+    assert doc["items"][0] == {
+        "item": "i1",
+        "value": "9.000000",
+        "agreement": "0.333333333",
+        "confident": True,
+        "gold": True,
+    }
+    assert paid(doc) == {"1": "20", "2": "20"}  # i1 no longer pays the two steady ones
+
+
+def test_numeric_tolerance_zero_needs_exact_answers() -> None:
+    doc = run_consensus(numeric(tolerance="0"), batches(NUMERIC)).document
+    confident = [i["item"] for i in doc["items"] if i["confident"]]
+    assert confident == ["i3"]  # only 10, 10 agree exactly (2 of 3)
+    assert paid(doc) == {"1": "10", "2": "10"}
+
+
+def test_multilabel_pays_exact_set_matches() -> None:
+    doc = run_consensus(multilabel(), batches(SETS)).document
+    assert doc["kind"] == "multilabel" and doc["classes"] == list(CLASSES)
+    assert [(i["item"], i["value"]) for i in doc["items"]] == [
+        ("i1", ["cat", "person"]),
+        ("i2", ["dog"]),
+        ("i3", []),
+    ]
+    assert all(i["confident"] for i in doc["items"])
+    assert paid(doc) == {"1": "30", "2": "30"}
+
+
+@pytest.mark.parametrize("spec", [numeric(), numeric("robust-mean@1"), multilabel()])
+def test_documents_do_not_depend_on_batch_order(spec: TaskSpec) -> None:
+    rows = NUMERIC if spec.kind is TaskKind.NUMERIC else SETS
+    first = run_consensus(spec, batches(rows))
+    again = run_consensus(spec, batches(rows, reverse=True))
+    assert first.document_bytes == again.document_bytes and first.cid == again.cid
+    assert first.payout_root == again.payout_root
+
+
+def test_a_numeric_task_needs_a_numeric_algorithm() -> None:
+    with pytest.raises(InvalidParameterError):
+        run_consensus(numeric("rds@1"), batches(NUMERIC))
+
+
+def test_tolerance_is_exact_in_millionths() -> None:
+    assert tolerance_units("0.5") == 500_000 and tolerance_units("2") == 2_000_000
+    for bad in ("-1", "0.0000001", "half"):
+        with pytest.raises(InvalidParameterError):
+            tolerance_units(bad)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "ok"),
+    [
+        (TaskKind.CATEGORICAL, "cat", True),
+        (TaskKind.CATEGORICAL, "bird", False),
+        (TaskKind.CATEGORICAL, ["cat"], False),
+        (TaskKind.MULTILABEL, ["cat", "dog"], True),
+        (TaskKind.MULTILABEL, [], True),
+        (TaskKind.MULTILABEL, ["cat", "cat"], False),
+        (TaskKind.MULTILABEL, "cat", False),
+        (TaskKind.NUMERIC, 2.5, True),
+        (TaskKind.NUMERIC, True, False),
+        (TaskKind.NUMERIC, float("inf"), False),
+        (TaskKind.NUMERIC, "2.5", False),
+    ],
+)
+def test_valid_values_per_kind(kind: TaskKind, value: object, ok: bool) -> None:
+    assert valid_value(kind, CLASSES, value) is ok
