@@ -21,9 +21,13 @@ Outcomes are recorded in ``task_participation``:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
 
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError, TaskKind
 from node.db.engine import Database
@@ -41,8 +45,13 @@ from node.store.errors import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
 MAX_REASON = 2000
 """Characters of an error kept as the reason (a peer's error page can be long)."""
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in a manifest or page (item data included)."""
 MAX_ATTEMPTS = 20
 """Fetch attempts before a task whose content nobody serves is given up."""
 
@@ -95,8 +104,9 @@ class TaskLoader:
         for task, previous in self._due():
             try:
                 self._load(task, previous)
-            except Exception:  # one task's surprise must not starve the others
+            except Exception as exc:  # one task's surprise must not starve the others
                 log.exception("task %s: loading failed unexpectedly", task.task_id)
+                self._record_unexpected(task, previous, exc)
 
     def _due(self) -> list[tuple[Task, TaskParticipation | None]]:
         """Open tasks still in their commit window that are new or failed and retryable."""
@@ -138,8 +148,20 @@ class TaskLoader:
             )
         log.info("task %s: joined, %d items", task.task_id, len(loaded.items))
 
+    def _record_unexpected(
+        self, task: Task, previous: TaskParticipation | None, exc: Exception
+    ) -> None:
+        """Count an unexpected failure as an attempt, so a task that always fails the same
+        surprising way is given up after the cap instead of being retried forever."""
+        attempts = 1 + (0 if previous is None else previous.attempts)
+        try:
+            self._record(task, ParticipationState.FAILED, repr(exc), attempts, None)
+        except Exception:  # the database itself is failing: the next tick tries again
+            log.exception("task %s: cannot record the failure", task.task_id)
+
     def _manifest(self, task: Task) -> Manifest:
-        return Manifest.from_bytes(self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES))
+        data = self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES)
+        return _parsed(Manifest.from_bytes, data, "manifest")
 
     def _check_qualified(self, task: Task, manifest: Manifest) -> None:
         if manifest.num_items != task.num_items:
@@ -159,7 +181,8 @@ class TaskLoader:
         items: list[ItemCreate] = []
         seen: set[str] = set()
         for page_cid in manifest.pages:
-            page = ItemPage.from_bytes(self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES))
+            data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES)
+            page = _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
             for spec in page.items:
                 if spec.id in seen:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
@@ -191,6 +214,42 @@ class TaskLoader:
     ) -> None:
         with self.db.write() as session:
             _record(ParticipationRepository(session), task, state, reason, attempts, manifest)
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in the JSON text ``data`` (strings ignored).
+
+    Vectorised (a regex drops strings, numpy sums the brackets) because pages add up to
+    hundreds of megabytes on large tasks. Malformed text gives some number, never an error:
+    the parser rejects it afterwards.
+    """
+    bare = np.frombuffer(_JSON_STRING.sub(b"", data), dtype=np.uint8)
+    steps = np.zeros(bare.shape, dtype=np.int64)
+    steps[(bare == ord("[")) | (bare == ord("{"))] = 1
+    steps[(bare == ord("]")) | (bare == ord("}"))] = -1
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _parsed(parse: Callable[[bytes], T], data: bytes, what: str) -> T:
+    """``parse(data)``; any way the document can be malformed becomes :class:`DeclinedError`.
+
+    JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused before it is parsed: web3
+    (through py_ecc) raises Python's recursion limit to 100,000, so the C JSON decoder would
+    overflow the thread's stack on a few hundred kilobytes of brackets and kill the whole
+    node instead of raising. Besides :class:`ManifestError`, the parsers can raise a plain
+    ``ValueError`` (a consensus parameter out of range): all mean bytes that will never
+    become a valid document.
+    """
+    if (depth := json_depth(data)) > MAX_JSON_DEPTH:
+        raise DeclinedError(
+            f"malformed {what}: JSON nested {depth} deep (at most {MAX_JSON_DEPTH})"
+        )
+    try:
+        return parse(data)
+    except ManifestError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise DeclinedError(f"malformed {what}: {exc!r}") from exc
 
 
 def _record(

@@ -28,7 +28,7 @@ from node.db.mirror import ChainMirror
 from node.db.models import Item, ParticipationState, TaskParticipation
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository
-from node.roles.loader import TaskLoader
+from node.roles.loader import TaskLoader, json_depth
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
@@ -227,16 +227,37 @@ def test_declines_tasks_it_is_not_qualified_for_or_that_disagree_with_the_chain(
     assert annotator.items(task_id) == []
 
 
-def test_declines_a_manifest_that_is_not_one(
-    w3: Web3, contracts: Contracts, actors: Actors, annotator: Annotator
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (b'{"schema":"labelnet/something@1"}', "labelnet/manifest@1"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested 100000 deep"),
+        (
+            task_content()
+            .manifest_bytes.decode()
+            .replace('"confidence_threshold":"0.8"', '"confidence_threshold":"1.5"')
+            .encode(),
+            "within [0, 1]",
+        ),
+    ],
+    ids=["wrong-schema", "nested-too-deep", "threshold-out-of-range"],
+)
+def test_declines_a_malformed_manifest_for_good(
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    annotator: Annotator,
+    document: bytes,
+    reason: str,
 ) -> None:
-    cid = annotator.local.put(b'{"schema":"labelnet/something@1"}')
+    cid = annotator.local.put(document)
     task_id = post_task(w3, contracts, actors, cid, 4)
     annotator.sync.sync_once()
     annotator.loader().tick()
+    annotator.loader().tick()
     row = annotator.participation(task_id)
     assert row is not None and row.state is ParticipationState.DECLINED
-    assert "labelnet/manifest@1" in row.reason
+    assert reason in row.reason and row.attempts == 0
 
 
 def test_a_page_that_does_not_match_its_cid_is_never_stored(
@@ -313,3 +334,17 @@ def test_ignores_tasks_whose_commit_window_has_closed(
     annotator.loader().tick()
     assert annotator.participation(task_id) is None
     assert annotator.items(task_id) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b"1", 0),
+        (b"[]", 1),
+        (b'{"a":[1,{"b":2}]}', 3),
+        (b'["[[[", "{{"]', 1),  # brackets inside strings do not nest
+        (b'[" \\" [[[ "]', 1),  # nor after an escaped quote
+    ],
+)
+def test_json_depth_counts_nesting_outside_strings(text: bytes, depth: int) -> None:
+    assert json_depth(text) == depth
