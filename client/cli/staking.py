@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,7 +23,8 @@ from client.cli.common import (
     format_amount,
     parse_amount,
 )
-from client.sdk.annotator import AnnotatorClient
+from client.sdk.annotator import AnnotatorClient, claim_from_results
+from client.sdk.requester import RequesterClient
 from client.sdk.validator import StakeStatus, ValidatorClient
 
 DEFAULT_VALIDATOR = "validator-1"
@@ -130,6 +132,14 @@ def claim(
     node_url: Annotated[
         str, typer.Option("--node-url", help="the annotator node whose recorded proofs to use")
     ] = DEFAULT_NODE_URL,
+    from_results: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-results",
+            help="no node: fetch each --task's result document into this data directory's "
+            "store (from the gateways announced on chain) and claim from it",
+        ),
+    ] = None,
     devnet: DevnetOpt = None,
     rpc_url: RpcOpt = None,
     deployment: DeploymentOpt = None,
@@ -138,12 +148,20 @@ def claim(
     account: AccountOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Claim your payouts of finalized tasks in one transaction, with the node's proofs."""
+    """Claim your payouts of finalized tasks in one transaction (proofs from your node, or
+    with --from-results from the verified result documents)."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     with errors():
         network = options.connect(DEFAULT_ANNOTATOR)
-        with AnnotatorClient(node_url) as node:
-            receipt = node.claim(network, task or None)
+        if from_results is not None:
+            client = RequesterClient(network, from_results)
+            try:
+                receipt = claim_from_results(network, client.store, task or [])
+            finally:
+                client.close()
+        else:
+            with AnnotatorClient(node_url) as node:
+                receipt = node.claim(network, task or None)
     if json_output:
         emit_json(
             {

@@ -9,7 +9,13 @@
   results, export them.
 """
 
-from client.sdk.annotator import AnnotatorClient, ClaimReceipt, NodeApiError
+from client.sdk.annotator import (
+    AnnotatorClient,
+    ClaimReceipt,
+    NodeApiError,
+    NothingToClaimError,
+    claim_from_results,
+)
 from client.sdk.errors import SdkError
 from client.sdk.network import Network, NetworkError, NoAccountError
 from client.sdk.requester import RequesterClient, TaskSpecError, TaskSummary, Timing
@@ -22,6 +28,7 @@ __all__ = [
     "NetworkError",
     "NoAccountError",
     "NodeApiError",
+    "NothingToClaimError",
     "RequesterClient",
     "SdkError",
     "StakeStatus",
@@ -29,4 +36,5 @@ __all__ = [
     "TaskSummary",
     "Timing",
     "ValidatorClient",
+    "claim_from_results",
 ]

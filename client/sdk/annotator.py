@@ -21,7 +21,11 @@ from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.app.views import Earnings, Progress, TaskDetail
 from node.app.views import TaskResults as NodeTaskResults
+from node.consensus.merkle import MerkleTreeError
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
+from node.roles.requester.results import fetch_results
+from node.roles.settlement import payout_tree_of
+from node.store.base import ContentStore
 
 API = "/api/v1"
 _TASKS = TypeAdapter(list[TaskPublic])
@@ -53,10 +57,19 @@ class ClaimReceipt:
 class AnnotatorClient:
     """The node API at ``base_url``; ``token`` (the node's ``api-token``) for writes."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -182,17 +195,54 @@ class AnnotatorClient:
         payouts = self.claimable(network, task_ids)
         if not payouts:
             raise NothingToClaimError(f"nothing to claim for {network.address} yet")
-        market = network.contracts.market
-        account = network.address
-        proofs = [[HexBytes(node) for node in p.proof or []] for p in payouts]
-        receipt = network.sender().transact(
-            market.functions.claimMany(
-                [p.task_id for p in payouts], account, [int(p.amount) for p in payouts], proofs
-            )
+        return send_claim(
+            network,
+            [
+                (p.task_id, int(p.amount), [HexBytes(node) for node in p.proof or []])
+                for p in payouts
+            ],
         )
-        return ClaimReceipt(
-            tx_hash="0x" + HexBytes(receipt["transactionHash"]).hex().removeprefix("0x"),
-            account=account,
-            task_ids=tuple(p.task_id for p in payouts),
-            amount=sum(int(p.amount) for p in payouts),
+
+
+def send_claim(network: Network, leaves: Sequence[tuple[int, int, list[HexBytes]]]) -> ClaimReceipt:
+    """One ``claimMany`` transaction over ``(task id, amount, proof)`` leaves of the account."""
+    account = network.address
+    receipt = network.sender().transact(
+        network.contracts.market.functions.claimMany(
+            [task for task, _, _ in leaves],
+            account,
+            [amount for _, amount, _ in leaves],
+            [proof for _, _, proof in leaves],
         )
+    )
+    return ClaimReceipt(
+        tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
+        account=account,
+        task_ids=tuple(task for task, _, _ in leaves),
+        amount=sum(amount for _, amount, _ in leaves),
+    )
+
+
+def claim_from_results(
+    network: Network, store: ContentStore, task_ids: Sequence[int]
+) -> ClaimReceipt:
+    """Claim without a node: rebuild each task's payout tree from its verified result
+    document (fetched through ``store``, checked against the on-chain root) and claim."""
+    if not task_ids:
+        raise NothingToClaimError("name the tasks to claim (a node is needed to find them all)")
+    account = network.address
+    market = network.contracts.market
+    leaves: list[tuple[int, int, list[HexBytes]]] = []
+    for task_id in task_ids:
+        results = fetch_results(
+            network.w3, network.contracts, store, task_id, network.deployment.start_block
+        )
+        tree = payout_tree_of(results.document, task_id)
+        try:
+            amount = tree.amount(account)
+        except MerkleTreeError as exc:
+            raise NothingToClaimError(f"task {task_id} pays nothing to {account}") from exc
+        if int(market.functions.paidOf(task_id, account).call()) > 0:
+            raise NothingToClaimError(f"{account} already claimed task {task_id}")
+        leaves.append((task_id, amount, [HexBytes(node) for node in tree.proof(account)]))
+    return send_claim(network, leaves)

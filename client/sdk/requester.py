@@ -92,6 +92,39 @@ def read_gold_file(path: Path) -> dict[str, JsonValue]:
     return gold
 
 
+def progress_of(network: Network, task_id: int) -> TaskProgress:
+    """Where a task stands on chain (no content store needed)."""
+    return task_progress(network.contracts.market, task_id, network.now())
+
+
+def list_tasks(network: Network, *, mine: bool = False) -> list[TaskSummary]:
+    """Every task created on the deployment (``mine``: by the account), oldest first."""
+    market = network.contracts.market
+    filters = {"requester": network.address} if mine else None
+    logs = market.events.TaskCreated().get_logs(
+        from_block=network.deployment.start_block, argument_filters=filters
+    )
+    summaries = []
+    for log in logs:
+        args = log["args"]
+        params = args["params"]
+        task_id = int(args["taskId"])
+        status: TaskStatus = read_task(market, task_id).status
+        summaries.append(
+            TaskSummary(
+                task_id=task_id,
+                requester=str(args["requester"]),
+                manifest_cid=str(params["manifestCid"]),
+                num_items=int(params["numItems"]),
+                redundancy=int(params["redundancy"]),
+                reward_pool=int(args["rewardPool"]),
+                status=status.name.lower(),
+                block_number=int(log["blockNumber"]),
+            )
+        )
+    return summaries
+
+
 class RequesterClient:
     """Requester operations for the network's account, with content kept in ``data_dir``."""
 
@@ -198,34 +231,10 @@ class RequesterClient:
         return cancel_task(self.network.sender(), self.network.contracts.market, task_id)
 
     def progress(self, task_id: int) -> TaskProgress:
-        return task_progress(self.network.contracts.market, task_id, self.network.now())
+        return progress_of(self.network, task_id)
 
     def tasks(self, *, mine: bool = False) -> list[TaskSummary]:
-        """Every task created on the deployment (``mine``: by this account), oldest first."""
-        market = self.network.contracts.market
-        filters = {"requester": self.network.address} if mine else None
-        logs = market.events.TaskCreated().get_logs(
-            from_block=self.network.deployment.start_block, argument_filters=filters
-        )
-        summaries = []
-        for log in logs:
-            args = log["args"]
-            params = args["params"]
-            task_id = int(args["taskId"])
-            status: TaskStatus = read_task(market, task_id).status
-            summaries.append(
-                TaskSummary(
-                    task_id=task_id,
-                    requester=str(args["requester"]),
-                    manifest_cid=str(params["manifestCid"]),
-                    num_items=int(params["numItems"]),
-                    redundancy=int(params["redundancy"]),
-                    reward_pool=int(args["rewardPool"]),
-                    status=status.name.lower(),
-                    block_number=int(log["blockNumber"]),
-                )
-            )
-        return summaries
+        return list_tasks(self.network, mine=mine)
 
     def results(self, task_id: int) -> TaskResults:
         """The verified consensus result of a finalized task."""
