@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from node.api.errors import install_error_handlers
 from node.api.gateway import gateway_router
 from node.api.metrics import ApiMetrics, MetricsMiddleware
-from node.api.routes import health, items, labels, progress, tasks
+from node.api.routes import health, items, labels, progress, tasks, ui
 from node.app.duties import role_duties
 from node.app.runtime import NodeServices
 from node.config import NodeSettings, load_settings
@@ -69,7 +69,7 @@ def create_app(
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (tasks, items, labels, progress, health):
+    for module in (tasks, items, labels, progress, health, ui):
         app.include_router(module.router)
     # The local store only: a gateway that fetched from peers on a miss could loop.
     app.include_router(gateway_router(services.gateway_store))

@@ -1,0 +1,147 @@
+"""The labeling page: its HTML shell and assets under ``/ui/``, and the JSON it reads.
+
+Everything the page loads comes from this node, under ``Content-Security-Policy:
+default-src 'self'`` (no inline script, no CDN, images only from the node's own
+``/ipfs/`` gateway). The page authenticates its writes with the node's API token, which it
+reads from the URL fragment (``/ui/#token=...``, printed by ``labelnet node start``):
+browsers never send a fragment to a server, so the token reaches no log or proxy, and
+the page moves it to ``sessionStorage`` and drops it from the address bar at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from node.api.deps import AnnotatorDep, ServicesDep, WriteAuth
+from node.api.routes import API_PREFIX, error_responses
+from node.app import ui_views
+from node.ui import STATIC_DIR
+
+router = APIRouter(tags=["ui"])
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(js|css|svg)$")
+_MEDIA_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+
+
+class Session(BaseModel):
+    """Who the page is talking to; answered only for the right token."""
+
+    account: str | None
+    role: str
+    chain_id: int
+
+
+@router.get("/ui", include_in_schema=False)
+async def ui_redirect() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=308)
+
+
+@router.get("/ui/", include_in_schema=False)
+async def ui_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=SECURITY_HEADERS)
+
+
+@router.get("/ui/assets/{name}", include_in_schema=False)
+async def ui_asset(name: str) -> Response:
+    path = STATIC_DIR / name
+    if not _ASSET_NAME.match(name) or not path.is_file():
+        return Response("no such asset\n", status_code=404, media_type="text/plain")
+    media_type = _MEDIA_TYPES[name.rsplit(".", 1)[1]]
+    return FileResponse(path, media_type=media_type, headers=SECURITY_HEADERS)
+
+
+UI_PREFIX = f"{API_PREFIX}/ui"
+
+
+@router.get(
+    f"{UI_PREFIX}/session",
+    response_model=Session,
+    summary="Check the API token; who the node is",
+    responses=error_responses(401),
+)
+async def session(_auth: WriteAuth, services: ServicesDep) -> Session:
+    return Session(
+        account=services.annotator, role=services.settings.role, chain_id=services.chain_id
+    )
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks",
+    response_model=list[ui_views.TaskCard],
+    summary="Tasks this node joined, is loading or declined",
+)
+def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
+    return ui_views.task_cards(services.db, services.chain_id, services.annotator)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}",
+    response_model=ui_views.LabelingView,
+    summary="A joined task's instructions (safe HTML), classes and progress",
+    responses=error_responses(404, 503),
+)
+def labeling_view(
+    task_id: int, services: ServicesDep, annotator: AnnotatorDep
+) -> ui_views.LabelingView:
+    return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id}}",
+    response_model=ui_views.ItemLabel,
+    summary="An item and this node's current label for it",
+    responses=error_responses(404, 503),
+)
+def item_label(
+    task_id: int, item_id: str, services: ServicesDep, annotator: AnnotatorDep
+) -> ui_views.ItemLabel:
+    return ui_views.item_label(services.db, services.chain_id, task_id, item_id, annotator)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/report",
+    response_model=ui_views.TaskReport,
+    summary="A task for its requester: status, and the verified result once final",
+    responses=error_responses(404),
+)
+def task_report(task_id: int, services: ServicesDep) -> ui_views.TaskReport:
+    return ui_views.task_report(services.db, services.store, services.chain_id, task_id)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/export",
+    response_class=Response,
+    summary="Download a finalized task's result (jsonl, csv, labelstudio)",
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}, "application/json": {}}},
+        **error_responses(404, 422),
+    },
+)
+def export(
+    task_id: int,
+    services: ServicesDep,
+    format: Annotated[Literal["jsonl", "csv", "labelstudio"], Query()] = "jsonl",
+) -> Response:
+    data, media_type, name = ui_views.export_task(
+        services.db, services.store, services.chain_id, task_id, format
+    )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,408 @@
+// Labeling one task: one item at a time, a large button per class, keyboard shortcuts,
+// every label saved to the node as soon as it is given.
+//
+// Keys: 1–9 pick a class (multi-label: toggle, Enter saves), ← or Ctrl+Z goes back to the
+// previous item to change its label (undo), → skips, ↑/↓ move between the class buttons.
+// Labels that could not be saved stay in an outbox in localStorage and are retried, so a
+// reload or a dropped connection loses nothing; the node's database is the progress count.
+
+import { ApiError, api, token } from "./api.js";
+import { duration, h, mount, progressBar, toast, tokens } from "./dom.js";
+
+const BATCH = 40;
+const HISTORY_LIMIT = 100;
+
+export async function labelingView(container, taskId, session) {
+  const view = await api.labelingView(taskId);
+  const state = {
+    view,
+    queue: [],
+    current: null,
+    history: loadHistory(taskId),
+    revisiting: null, // the item we left when going back (undo)
+    labelled: new Set(),
+    exhausted: false,
+    selected: new Set(),
+    saving: 0,
+  };
+  const ui = layout(view);
+  mount(container, ui.root);
+  if (!session) {
+    ui.notice.replaceChildren(h("p", { class: "warning", role: "alert" }, "Sign in with the node's API token (above) to save labels."));
+  }
+
+  const outbox = new Outbox(taskId, (status) => setSaveState(ui, status), () => refreshProgress());
+
+  async function refreshProgress() {
+    try {
+      state.view.progress = await api.progress(taskId);
+      renderProgress(ui, state.view.progress);
+    } catch (error) {
+      /* the next save or tick tries again */
+    }
+  }
+
+  async function fill() {
+    if (state.exhausted || state.queue.length >= 10) return;
+    const items = await api.nextItems(taskId, BATCH);
+    const known = new Set(state.queue.map((item) => item.item_id));
+    if (state.current) known.add(state.current.item_id);
+    const fresh = items.filter((item) => !known.has(item.item_id) && !state.labelled.has(item.item_id) && !outbox.has(item.item_id));
+    state.queue.push(...fresh);
+    if (items.length < BATCH) state.exhausted = true;
+  }
+
+  async function advance() {
+    if (state.revisiting) {
+      state.current = state.revisiting;
+      state.revisiting = null;
+    } else {
+      await fill();
+      state.current = state.queue.shift() || null;
+    }
+    state.selected = new Set();
+    show(null);
+  }
+
+  function show(value) {
+    const item = state.current;
+    if (!item) {
+      renderDone(ui, state.view, taskId);
+      return;
+    }
+    const unsaved = [...state.labelled].filter((id) => outbox.has(id)).length;
+    const position = state.view.progress.done + unsaved + (state.labelled.has(item.item_id) ? 0 : 1);
+    renderItem(ui, item, Math.min(position, state.view.progress.total), state.view.progress.total);
+    state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
+    renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
+    ui.back.disabled = state.history.length === 0;
+  }
+
+  function choose(value) {
+    if (state.view.kind === "multilabel") {
+      if (state.selected.has(value)) state.selected.delete(value);
+      else state.selected.add(value);
+      renderAnswer(ui, state.view, state.selected, null, choose, submitSelection, submitNumber);
+      return;
+    }
+    save(value);
+  }
+
+  function submitSelection() {
+    save([...state.selected].sort());
+  }
+
+  function submitNumber(raw) {
+    const value = Number(raw);
+    if (raw === "" || !Number.isFinite(value)) {
+      toast("Enter a number");
+      return;
+    }
+    save(value);
+  }
+
+  function save(value) {
+    const item = state.current;
+    if (!item || !token.get()) {
+      if (!token.get()) toast("Sign in with the API token to save labels");
+      return;
+    }
+    state.labelled.add(item.item_id);
+    state.history.push(item.item_id);
+    state.history = state.history.slice(-HISTORY_LIMIT);
+    storeHistory(taskId, state.history);
+    outbox.add(item.item_id, value);
+    flash(ui, value);
+    advance();
+  }
+
+  async function undo() {
+    const previous = state.history.pop();
+    if (previous === undefined) {
+      toast("Nothing to undo");
+      return;
+    }
+    storeHistory(taskId, state.history);
+    const answer = await api.itemLabel(taskId, previous);
+    if (state.current && !state.revisiting) state.revisiting = state.current;
+    else if (state.current) state.queue.unshift(state.current);
+    state.current = answer.item;
+    const pending = outbox.value(previous);
+    show(pending !== undefined ? pending : answer.value);
+    toast(`Back to ${previous}: choose its label again`);
+  }
+
+  function skip() {
+    if (!state.current) return;
+    if (!state.revisiting) state.queue.push(state.current);
+    advance();
+  }
+
+  function onKey(event) {
+    if (event.defaultPrevented || event.altKey || event.metaKey) return;
+    const typing = event.target instanceof HTMLInputElement && event.target.type !== "checkbox";
+    if ((event.ctrlKey && event.key.toLowerCase() === "z") || (!typing && (event.key === "ArrowLeft" || event.key === "Backspace"))) {
+      event.preventDefault();
+      undo();
+      return;
+    }
+    if (event.ctrlKey || typing || !state.current) return;
+    if (event.key === "ArrowRight") {
+      event.preventDefault();
+      skip();
+    } else if (/^[1-9]$/.test(event.key) && state.view.kind !== "numeric") {
+      const value = state.view.classes[Number(event.key) - 1];
+      if (value !== undefined) {
+        event.preventDefault();
+        choose(value);
+      }
+    } else if (event.key === "Enter" && state.view.kind === "multilabel" && !(event.target instanceof HTMLButtonElement)) {
+      event.preventDefault();
+      submitSelection();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const buttons = [...ui.answer.querySelectorAll("button.choice")];
+      if (!buttons.length) return;
+      event.preventDefault();
+      const at = buttons.indexOf(document.activeElement);
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      buttons[(at + step + buttons.length) % buttons.length].focus();
+    }
+  }
+
+  ui.back.addEventListener("click", undo);
+  ui.skip.addEventListener("click", skip);
+  document.addEventListener("keydown", onKey);
+  renderProgress(ui, view.progress);
+  const timer = setInterval(() => {
+    refreshProgress();
+    outbox.flush();
+  }, 3000);
+  outbox.flush();
+  await advance();
+  return () => {
+    clearInterval(timer);
+    document.removeEventListener("keydown", onKey);
+  };
+}
+
+function layout(view) {
+  const root = h("section", { class: "labeling", "aria-labelledby": "task-title" });
+  const ui = {
+    root,
+    notice: h("div", {}),
+    progressText: h("p", { class: "progress-text", id: "progress-text" }),
+    progressSlot: h("div", {}),
+    deadline: h("p", { class: "muted small" }),
+    itemTitle: h("h2", { id: "item-title", class: "item-title" }),
+    itemBody: h("div", { class: "item-body" }),
+    answer: h("div", { class: "answer" }),
+    back: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowLeft Control+Z" }, "← Back (undo)"),
+    skip: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowRight" }, "Skip →"),
+    saveState: h("p", { class: "save-state", role: "status", "aria-live": "polite" }, "All changes saved"),
+  };
+  const instructions = h("div", { class: "instructions-body" });
+  instructions.innerHTML = view.instructions_html; // rendered by the node: escaped, then a safe subset
+  root.append(
+    h(
+      "div",
+      { class: "labeling-head" },
+      h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Tasks"), " / ", `Task #${view.task_id}`),
+      h("h1", { id: "task-title" }, view.title),
+      h("p", { class: "muted small" }, h("span", { class: `badge kind-${view.kind}` }, view.kind), ` ${tokens(view.reward_per_label)} per accepted label`),
+    ),
+    ui.notice,
+    h("div", { class: "progress-row" }, ui.progressText, ui.progressSlot, ui.deadline),
+    h(
+      "div",
+      { class: "labeling-grid" },
+      h("article", { class: "card item-card", "aria-labelledby": "item-title" }, ui.itemTitle, ui.itemBody, ui.answer, h("div", { class: "item-controls" }, ui.back, ui.saveState, ui.skip)),
+      h(
+        "aside",
+        { class: "card instructions", "aria-labelledby": "instructions-title" },
+        h("h2", { id: "instructions-title" }, "Instructions"),
+        view.instructions_html ? instructions : h("p", { class: "muted" }, "The requester gave no instructions."),
+        h(
+          "dl",
+          { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
+          h("dt", {}, h("kbd", {}, "1"), "–", h("kbd", {}, "9")),
+          h("dd", {}, view.kind === "multilabel" ? "toggle a class, Enter to save" : view.kind === "numeric" ? "type the value, Enter to save" : "choose a class"),
+          h("dt", {}, h("kbd", {}, "←"), " ", h("kbd", {}, "Ctrl Z")),
+          h("dd", {}, "back to the previous item (undo)"),
+          h("dt", {}, h("kbd", {}, "→")),
+          h("dd", {}, "skip for now"),
+          h("dt", {}, h("kbd", {}, "↑"), " ", h("kbd", {}, "↓")),
+          h("dd", {}, "move between classes"),
+        ),
+      ),
+    ),
+  );
+  return ui;
+}
+
+function renderProgress(ui, progress) {
+  ui.progressText.textContent = `${progress.done} / ${progress.total} labelled`;
+  mount(ui.progressSlot, progressBar(progress.done, progress.total, "Labeling progress"));
+  ui.deadline.textContent =
+    progress.seconds_to_commit_deadline > 0
+      ? `${duration(progress.seconds_to_commit_deadline)} left to the commit deadline`
+      : "The commit window has closed";
+  const commit = document.getElementById("commit-state");
+  if (commit) commit.textContent = commitText(progress);
+}
+
+function renderItem(ui, item, position, total) {
+  ui.itemTitle.textContent = `Item ${position} of ${total}`;
+  const id = h("p", { class: "item-id muted small" }, `id ${item.item_id}`);
+  const parts = [id];
+  if (item.content_cid) {
+    parts.push(h("img", { class: "item-image", src: `/ipfs/${item.content_cid}`, alt: describe(item) || `Image item ${item.item_id}` }));
+  }
+  const text = describe(item);
+  if (text) parts.push(h("p", { class: "item-text" }, text));
+  else if (item.data !== null && item.data !== undefined && !item.content_cid) parts.push(h("pre", { class: "item-json" }, JSON.stringify(item.data, null, 2)));
+  mount(ui.itemBody, ...parts);
+}
+
+function describe(item) {
+  const data = item.data;
+  if (typeof data === "string") return data;
+  if (data && typeof data === "object" && typeof data.text === "string") return data.text;
+  return "";
+}
+
+function renderAnswer(ui, view, selected, current, choose, submitSelection, submitNumber) {
+  if (view.kind === "numeric") {
+    const input = h("input", { id: "numeric-value", type: "number", step: "any", inputmode: "decimal", value: current ?? "" });
+    const form = h(
+      "form",
+      { class: "numeric-form", onsubmit: (event) => { event.preventDefault(); submitNumber(input.value); } },
+      h("label", { for: "numeric-value" }, "Value"),
+      input,
+      h("button", { type: "submit", class: "button primary" }, "Save (Enter)"),
+    );
+    mount(ui.answer, form);
+    input.focus();
+    return;
+  }
+  const multi = view.kind === "multilabel";
+  const buttons = view.classes.map((name, index) => {
+    const shortcut = index < 9 ? String(index + 1) : null;
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "choice",
+        "aria-pressed": selected.has(name) ? "true" : "false",
+        "aria-keyshortcuts": shortcut,
+        onclick: () => choose(name),
+      },
+      shortcut ? h("kbd", { "aria-hidden": "true" }, shortcut) : null,
+      h("span", { class: "choice-name" }, name),
+    );
+  });
+  const group = h("div", { class: "choices", role: "group", "aria-label": multi ? "Classes (choose all that apply)" : "Classes" }, buttons);
+  mount(ui.answer, group, multi ? h("button", { type: "button", class: "button primary save-multi", onclick: submitSelection }, "Save selection (Enter)") : null);
+}
+
+function renderDone(ui, view, taskId) {
+  ui.itemTitle.textContent = "All items labelled";
+  mount(
+    ui.itemBody,
+    h("div", { class: "done" }, h("p", { class: "done-mark", "aria-hidden": "true" }, "✓"), h("p", {}, "Every item of this task has your label. Your node commits them on chain by itself; you can close this page."), h("p", { class: "muted", id: "commit-state" }, commitText(view.progress))),
+  );
+  mount(ui.answer, h("a", { class: "button", href: `#/requester/${taskId}` }, "Task status"), " ", h("a", { class: "button primary", href: "#/" }, "Back to tasks"));
+  ui.skip.disabled = true;
+}
+
+function commitText(progress) {
+  const state = progress.commit_state;
+  if (!state) return "Waiting for the node to commit…";
+  return { pending: "Commit sent, waiting for the chain…", committed: "Committed on chain.", revealed: "Revealed on chain." }[state] || state;
+}
+
+function flash(ui, value) {
+  const name = Array.isArray(value) ? value.join(", ") : String(value);
+  ui.saveState.textContent = `Saving “${name}”…`;
+}
+
+function setSaveState(ui, status) {
+  ui.saveState.textContent = status;
+}
+
+function loadHistory(taskId) {
+  try {
+    return JSON.parse(sessionStorage.getItem(`labelnet.history.${taskId}`) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function storeHistory(taskId, history) {
+  sessionStorage.setItem(`labelnet.history.${taskId}`, JSON.stringify(history));
+}
+
+// Labels waiting to reach the node: kept in localStorage until the node acknowledged them
+// (it answers only after the label is on disk), sent in order, the latest value per item.
+class Outbox {
+  constructor(taskId, onStatus, onSaved) {
+    this.key = `labelnet.outbox.${taskId}`;
+    this.taskId = taskId;
+    this.onStatus = onStatus;
+    this.onSaved = onSaved;
+    this.sending = false;
+    try {
+      this.pending = new Map(JSON.parse(localStorage.getItem(this.key) || "[]"));
+    } catch {
+      this.pending = new Map();
+    }
+  }
+
+  has(itemId) {
+    return this.pending.has(itemId);
+  }
+
+  value(itemId) {
+    return this.pending.get(itemId);
+  }
+
+  add(itemId, value) {
+    this.pending.delete(itemId);
+    this.pending.set(itemId, value);
+    this.persist();
+    this.flush();
+  }
+
+  persist() {
+    localStorage.setItem(this.key, JSON.stringify([...this.pending]));
+  }
+
+  async flush() {
+    if (this.sending || this.pending.size === 0) return;
+    this.sending = true;
+    let again = false;
+    const batch = [...this.pending].slice(0, 100);
+    try {
+      await api.submit(this.taskId, batch.map(([item, value]) => ({ item, value })));
+      for (const [item, value] of batch) if (this.pending.get(item) === value) this.pending.delete(item);
+      this.persist();
+      this.onStatus(this.pending.size ? `Saving ${this.pending.size}…` : "All changes saved");
+      this.onSaved();
+      again = this.pending.size > 0;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        this.pending.clear();
+        this.persist();
+        this.onStatus("Not saved: labels are final for this task");
+        toast(error.message);
+      } else if (error instanceof ApiError && error.status === 401) {
+        this.onStatus("Not saved: sign in with the API token");
+      } else {
+        this.onStatus(`Not saved yet (${error.message}); retrying`);
+        setTimeout(() => this.flush(), 3000);
+      }
+    } finally {
+      this.sending = false;
+    }
+    if (again) this.flush();
+  }
+}

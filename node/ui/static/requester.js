@@ -1,0 +1,169 @@
+// The requester's view: every task the node follows, and one task's status and, once it
+// is final, its attested result: consensus labels, each annotator's quality as charts, and
+// export buttons.
+
+import { api, exportUrl } from "./api.js";
+import { dateTime, h, mount, percent, shortAddress, svg, tokens } from "./dom.js";
+
+export async function requesterView(container) {
+  const tasks = await api.tasks();
+  mount(
+    container,
+    h("div", { class: "page-head" }, h("h1", {}, "Requester"), h("p", { class: "muted" }, "Every task this node follows on chain, newest first.")),
+    tasks.length
+      ? h(
+          "table",
+          { class: "table" },
+          h("caption", {}, "Tasks"),
+          h("thead", {}, h("tr", {}, ["Task", "Status", "Items", "Labels per item", "Commit deadline", ""].map((name) => h("th", { scope: "col" }, name)))),
+          h(
+            "tbody",
+            {},
+            [...tasks].reverse().map((task) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, `#${task.task_id}`),
+                h("td", {}, h("span", { class: `badge status-${task.status}` }, task.status)),
+                h("td", {}, task.num_items),
+                h("td", {}, task.redundancy),
+                h("td", {}, dateTime(task.commit_deadline)),
+                h("td", {}, h("a", { class: "button small", href: `#/requester/${task.task_id}`, "aria-label": `Details of task ${task.task_id}` }, "Details")),
+              ),
+            ),
+          ),
+        )
+      : h("div", { class: "card empty" }, h("p", { class: "muted" }, "No tasks on chain yet. Post one with ", h("code", {}, "labelnet task create"), ".")),
+  );
+}
+
+export async function reportView(container, taskId) {
+  const report = await api.report(taskId);
+  const now = Date.now() / 1000;
+  const phases = [
+    ["Commit", report.commit_deadline, `${report.commits} committed`],
+    ["Reveal", report.reveal_deadline, `${report.reveals} revealed`],
+    ["Attest", report.attest_deadline, `${report.attestations} attestations`],
+  ];
+  const timeline = h(
+    "ol",
+    { class: "timeline", "aria-label": "Task phases" },
+    phases.map(([name, deadline, count]) => {
+      const passed = report.final || now > deadline;
+      return h("li", { class: passed ? "passed" : "" }, h("strong", {}, name), h("span", { class: "muted small" }, `until ${dateTime(deadline)}`), h("span", {}, count));
+    }),
+    h("li", { class: report.final ? "passed" : "" }, h("strong", {}, "Final"), h("span", { class: "muted small" }, report.status), h("span", {}, report.total_payout ? `${tokens(report.total_payout)} paid` : "—")),
+  );
+  mount(
+    container,
+    h(
+      "div",
+      { class: "page-head" },
+      h("p", { class: "crumbs" }, h("a", { href: "#/requester" }, "Requester"), " / ", `Task #${taskId}`),
+      h("h1", {}, report.title),
+      h("p", { class: "muted" }, h("span", { class: `badge status-${report.status}` }, report.status), ` ${report.num_items} items × ${report.redundancy} labels each`),
+    ),
+    h("section", { class: "card", "aria-labelledby": "phases-title" }, h("h2", { id: "phases-title" }, "Progress"), timeline),
+    report.final ? results(report, taskId) : h("div", { class: "card empty" }, h("p", { class: "muted" }, "Results appear here once validators have attested and the task is finalized.")),
+  );
+}
+
+function results(report, taskId) {
+  const exports = h(
+    "div",
+    { class: "exports", role: "group", "aria-label": "Export results" },
+    [["jsonl", "JSONL"], ["csv", "CSV"], ["labelstudio", "Label Studio"]].map(([format, name]) =>
+      h("a", { class: "button", href: exportUrl(taskId, format), download: "" }, `Export ${name}`),
+    ),
+  );
+  return h(
+    "div",
+    { class: "results" },
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "results-title" },
+      h("div", { class: "section-head" }, h("h2", { id: "results-title" }, "Results"), exports),
+      h("p", { class: "muted small" }, `Result document ${report.result_cid}, verified against the finalized payout root.`),
+      h("h3", {}, "Consensus labels by class"),
+      barChart(
+        Object.entries(report.class_counts).map(([name, count]) => [name, count]),
+        (value) => String(value),
+        "Items per consensus class",
+      ),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "annotators-title" },
+      h("h2", { id: "annotators-title" }, "Annotators"),
+      h("h3", {}, "Estimated accuracy"),
+      barChart(report.annotators.map((a) => [shortAddress(a.account), Number(a.accuracy)]), percent, "Accuracy per annotator", 1),
+      h("div", { class: "confusions" }, report.annotators.map((a) => confusion(a, report.classes))),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "items-title" },
+      h("h2", { id: "items-title" }, "Consensus labels"),
+      h(
+        "table",
+        { class: "table compact" },
+        h("caption", { class: "muted small" }, report.items_total > report.items.length ? `First ${report.items.length} of ${report.items_total} items (exports hold all)` : `${report.items_total} items`),
+        h("thead", {}, h("tr", {}, ["Item", "Label", "Confidence", ""].map((name) => h("th", { scope: "col" }, name)))),
+        h("tbody", {}, report.items.map((item) => h("tr", {}, h("td", {}, item.item), h("td", {}, Array.isArray(item.value) ? item.value.join(", ") : String(item.value)), h("td", {}, percent(item.confidence)), h("td", { class: "muted small" }, [item.gold ? "gold" : "", item.confident ? "" : "uncertain"].filter(Boolean).join(" · "))))),
+      ),
+    ),
+  );
+}
+
+// A horizontal bar chart as SVG; the numbers are also in its accessible description.
+function barChart(rows, format, title, maximum) {
+  const width = 560;
+  const rowHeight = 34;
+  const labelWidth = 130;
+  const top = Math.max(maximum ?? 0, ...rows.map(([, value]) => value), 1e-9);
+  const chart = svg("svg", {
+    class: "chart",
+    viewBox: `0 0 ${width} ${rows.length * rowHeight + 8}`,
+    role: "img",
+    "aria-label": `${title}: ${rows.map(([name, value]) => `${name} ${format(value)}`).join(", ")}`,
+  });
+  rows.forEach(([name, value], index) => {
+    const y = index * rowHeight + 4;
+    const barWidth = ((width - labelWidth - 70) * value) / top;
+    chart.append(
+      svg("text", { x: labelWidth - 10, y: y + 19, "text-anchor": "end", class: "chart-label" }, name),
+      svg("rect", { x: labelWidth, y, width: width - labelWidth - 70, height: 26, rx: 5, class: "chart-track" }),
+      svg("rect", { x: labelWidth, y, width: Math.max(2, barWidth), height: 26, rx: 5, class: "chart-bar" }),
+      svg("text", { x: labelWidth + barWidth + 8, y: y + 19, class: "chart-value" }, format(value)),
+    );
+  });
+  return chart;
+}
+
+// One annotator's confusion matrix (rows: consensus class, columns: their label), shaded.
+function confusion(annotator, classes) {
+  const matrix = annotator.confusion;
+  const largest = Math.max(1, ...matrix.flat());
+  const table = h(
+    "table",
+    { class: "confusion" },
+    h("caption", {}, h("strong", {}, shortAddress(annotator.account)), ` · accuracy ${percent(annotator.accuracy)} · ${annotator.accepted}/${annotator.labels} accepted · ${tokens(annotator.payout)}`),
+    h("thead", {}, h("tr", {}, h("td", {}), classes.map((name) => h("th", { scope: "col" }, name)))),
+    h(
+      "tbody",
+      {},
+      matrix.map((row, i) =>
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, classes[i] ?? i),
+          row.map((count, j) => {
+            const cell = h("td", { class: i === j ? "diagonal" : "" }, count);
+            cell.style.setProperty("--weight", String(count / largest));
+            return cell;
+          }),
+        ),
+      ),
+    ),
+  );
+  return h("figure", { class: "confusion-figure" }, table);
+}
