@@ -179,7 +179,8 @@ def _record(
 
 
 def _import_jsonl(path: Path, collector: _Collector, max_bytes: int) -> None:
-    for number, line in enumerate(_read_text(path, max_bytes).splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also splits at U+2028, which JSON strings may hold.
+    for number, line in enumerate(_read_text(path, max_bytes).split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -173,3 +173,13 @@ def test_imported_items_build_a_task(tmp_path: Path) -> None:
     )
     content = build_task_content(imported.items, title="t", classes=("x", "y"))
     assert content.manifest.num_items == 2
+
+
+def test_jsonl_line_separator_inside_a_string_is_not_a_new_line(tmp_path: Path) -> None:
+    source = tmp_path / "x.jsonl"
+    source.write_bytes('{"id": "a", "t": "one\u2028two"}\r\n{"id": "b", "t": "3"}\r\n'.encode())
+    imported = import_items(source)
+    assert imported.items == (
+        ItemSpec(id="a", data={"t": "one\u2028two"}),
+        ItemSpec(id="b", data={"t": "3"}),
+    )
