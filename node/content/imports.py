@@ -172,9 +172,9 @@ def _record(
         if options.gold_field is not None:
             gold = record.get(options.gold_field)
         collector.add(where, ItemSpec(id=item_id, data=data), gold)
-    except (ValueError, ManifestError) as exc:
-        if isinstance(exc, ItemImportError):
-            raise
+    except ItemImportError:
+        raise
+    except ValueError as exc:  # ManifestError included: a bad id or data for ItemSpec
         raise collector.fail(where, str(exc)) from exc
 
 
