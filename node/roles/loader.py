@@ -15,11 +15,13 @@ Outcomes are recorded in ``task_participation``:
   (bad document, item count that disagrees with the chain, duplicate ids, invalid CID):
   it can never get better, so the task is not looked at again;
 * ``failed`` — the content could not be fetched (no peer has it yet, a peer is down or
-  served wrong bytes): retried on later ticks, up to :data:`MAX_ATTEMPTS` times.
+  served wrong bytes): retried on later ticks after a growing delay, up to
+  :data:`MAX_ATTEMPTS` times.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -34,6 +36,7 @@ from node.db.engine import Database
 from node.db.models import ItemCreate, ParticipationState, Task, TaskParticipation
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
+from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.store.base import ContentStore
 from node.store.errors import (
@@ -54,6 +57,9 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a manifest or page (item data included)."""
 MAX_ATTEMPTS = 20
 """Fetch attempts before a task whose content nobody serves is given up."""
+RETRY_DELAY = 5.0
+"""Seconds before the first retry of a failed fetch; doubled after every further failure."""
+MAX_RETRY_DELAY = 600.0
 
 TRANSIENT_ERRORS = (BlockNotFoundError, StoreUnavailableError, BackendError, BlockMismatchError)
 """Fetch failures another attempt (another peer, later) can fix. Wrong bytes count: the next
@@ -90,6 +96,7 @@ class TaskLoader:
         max_item_bytes: int = 32 * 1024 * 1024,
         clock: Callable[[], int] = _system_clock,
         max_attempts: int = MAX_ATTEMPTS,
+        retry_delay: float = RETRY_DELAY,
     ) -> None:
         self.db = db
         self.store = store
@@ -99,6 +106,7 @@ class TaskLoader:
         self.max_item_bytes = max_item_bytes
         self.clock = clock
         self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
 
     def tick(self) -> None:
         for task, previous in self._due():
@@ -115,11 +123,17 @@ class TaskLoader:
             due: list[tuple[Task, TaskParticipation | None]] = []
             for task in TaskRepository(session).open_before(self.chain_id, self.clock()):
                 row = participation.get(self.chain_id, task.task_id)
-                if row is None or (
-                    row.state is ParticipationState.FAILED and row.attempts < self.max_attempts
-                ):
+                if row is None or self._retry_due(row):
                     due.append((task, row))
         return due
+
+    def _retry_due(self, row: TaskParticipation) -> bool:
+        """A failed task is retried after a delay that doubles with every attempt (content
+        a requester has not published yet may take minutes to appear), until the cap."""
+        if row.state is not ParticipationState.FAILED or row.attempts >= self.max_attempts:
+            return False
+        delay = min(self.retry_delay * 2 ** max(row.attempts - 1, 0), MAX_RETRY_DELAY)
+        return utcnow() >= row.updated_at + dt.timedelta(seconds=delay)
 
     def _load(self, task: Task, previous: TaskParticipation | None) -> None:
         attempts = 0 if previous is None else previous.attempts

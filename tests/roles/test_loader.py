@@ -114,7 +114,7 @@ class Annotator:
             store=store or self.local,
             chain_id=self.chain_id,
             clock=self.clock,
-            **options,  # type: ignore[arg-type]
+            **({"retry_delay": 0.0} | options),  # type: ignore[arg-type]
         )
 
     def participation(self, task_id: int) -> TaskParticipation | None:
@@ -348,3 +348,20 @@ def test_ignores_tasks_whose_commit_window_has_closed(
 )
 def test_json_depth_counts_nesting_outside_strings(text: bytes, depth: int) -> None:
     assert json_depth(text) == depth
+
+
+def test_a_failed_task_waits_for_its_retry_delay(
+    w3: Web3, contracts: Contracts, actors: Actors, annotator: Annotator
+) -> None:
+    content = task_content()
+    publish(annotator.local, content, pages=False)
+    task_id = post_task(w3, contracts, actors, content.manifest_cid, 4)
+    annotator.sync.sync_once()
+    annotator.loader(retry_delay=3600.0).tick()
+    annotator.local.put(content.pages[0])
+    annotator.loader(retry_delay=3600.0).tick()  # too early: not even looked at
+    row = annotator.participation(task_id)
+    assert row is not None and row.state is ParticipationState.FAILED and row.attempts == 1
+    annotator.loader(retry_delay=0.0).tick()
+    row = annotator.participation(task_id)
+    assert row is not None and row.state is ParticipationState.JOINED
