@@ -80,6 +80,7 @@ def start(
     typer.echo(
         f"labelnet node ({settings.role}, account {services.annotator or 'none: read-only'}) "
         f"on http://{settings.host}:{settings.port}; API token in {settings.data_dir / 'api-token'}"
+        f"\nlabeling page: http://{settings.host}:{settings.port}/ui/#token={services.api_token}"
     )
     server = uvicorn.Server(
         uvicorn.Config(

@@ -25,7 +25,6 @@ from node.content.exports import ExportError, ExportFormat, export_results
 from node.db.engine import Database
 from node.db.models import (
     CommitState,
-    Item,
     ItemPublic,
     ParticipationState,
     Task,
@@ -103,6 +102,8 @@ class ConsensusItem(BaseModel):
     confidence: str
     confident: bool
     gold: bool
+    text: str | None = Field(default=None, description="the item's text, if this node has it")
+    content_cid: str | None = Field(default=None, description="the item's media, if any")
 
 
 class AnnotatorQuality(BaseModel):
@@ -214,7 +215,7 @@ def item_label(
 ) -> ItemLabel:
     """One item with this node's label for it: the page goes back to it on undo."""
     with db.session() as session:
-        item = session.get(Item, (chain_id, task_id, item_id))
+        item = ItemRepository(session).get(chain_id, task_id, item_id)
         if item is None:
             raise TaskNotFoundError(f"task {task_id} has no item {item_id!r} on this node")
         label = LabelRepository(session).get(chain_id, task_id, annotator, item_id)
@@ -327,7 +328,7 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
             "result_cid": cid,
             "classes": document.classes,
             "class_counts": counts,
-            "items": [ConsensusItem(**e.model_dump()) for e in document.items[:REPORT_ITEMS]],
+            "items": _with_item_data(db, task, document.items[:REPORT_ITEMS]),
             "items_total": len(document.items),
             "annotators": [
                 AnnotatorQuality(**{**a.model_dump(), "payout": str(a.payout)})
@@ -335,6 +336,29 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
             ],
         }
     )
+
+
+def _item_text(data: JsonValue) -> str | None:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        return str(data["text"])
+    return None
+
+
+def _with_item_data(db: Database, task: Task, entries: list[_DocItem]) -> list[ConsensusItem]:
+    """Consensus entries with the text or media CID of the items this node stored."""
+    with db.session() as session:
+        items = ItemRepository(session)
+        stored = [items.get(task.chain_id, task.task_id, entry.item) for entry in entries]
+    return [
+        ConsensusItem(
+            **entry.model_dump(),
+            text=None if item is None else _item_text(item.data),
+            content_cid=None if item is None else item.content_cid,
+        )
+        for entry, item in zip(entries, stored, strict=True)
+    ]
 
 
 EXPORT_MEDIA_TYPES: dict[str, str] = {

@@ -25,8 +25,8 @@ Read each review (or look at the picture) and pick the **overall mood** it expre
 - *negative*: the author did not
 - *neutral*: facts only, or mixed feelings
 
+Some reviews quote markup such as <i>: label what the words say.
 Use the number keys `1`, `2`, `3`. See [the labeling guide](https://example.org/guide).
-<script>alert("instructions are not HTML")</script>
 """
 
 REVIEWS = (

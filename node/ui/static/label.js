@@ -20,6 +20,8 @@ export async function labelingView(container, taskId, session) {
     current: null,
     history: loadHistory(taskId),
     revisiting: null, // the item we left when going back (undo)
+    relabel: false, // the current item came from the history: its label is being changed
+    done: view.progress.done, // counted here too: the node's count lags the saves in flight
     labelled: new Set(),
     exhausted: false,
     selected: new Set(),
@@ -36,7 +38,8 @@ export async function labelingView(container, taskId, session) {
   async function refreshProgress() {
     try {
       state.view.progress = await api.progress(taskId);
-      renderProgress(ui, state.view.progress);
+      state.done = Math.max(state.done, state.view.progress.done);
+      renderProgress(ui, state.view.progress, state.done);
     } catch (error) {
       /* the next save or tick tries again */
     }
@@ -53,6 +56,7 @@ export async function labelingView(container, taskId, session) {
   }
 
   async function advance() {
+    state.relabel = false;
     if (state.revisiting) {
       state.current = state.revisiting;
       state.revisiting = null;
@@ -70,9 +74,9 @@ export async function labelingView(container, taskId, session) {
       renderDone(ui, state.view, taskId);
       return;
     }
-    const unsaved = [...state.labelled].filter((id) => outbox.has(id)).length;
-    const position = state.view.progress.done + unsaved + (state.labelled.has(item.item_id) ? 0 : 1);
-    renderItem(ui, item, Math.min(position, state.view.progress.total), state.view.progress.total);
+    const total = state.view.progress.total;
+    const title = state.relabel ? "Changing an earlier label" : `Item ${Math.min(state.done + 1, total)} of ${total}`;
+    renderItem(ui, item, title);
     state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
     renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
     ui.back.disabled = state.history.length === 0;
@@ -107,12 +111,14 @@ export async function labelingView(container, taskId, session) {
       if (!token.get()) toast("Sign in with the API token to save labels");
       return;
     }
+    if (!state.relabel && !state.labelled.has(item.item_id)) state.done += 1;
     state.labelled.add(item.item_id);
     state.history.push(item.item_id);
     state.history = state.history.slice(-HISTORY_LIMIT);
     storeHistory(taskId, state.history);
     outbox.add(item.item_id, value);
     flash(ui, value);
+    renderProgress(ui, state.view.progress, state.done);
     advance();
   }
 
@@ -127,6 +133,7 @@ export async function labelingView(container, taskId, session) {
     if (state.current && !state.revisiting) state.revisiting = state.current;
     else if (state.current) state.queue.unshift(state.current);
     state.current = answer.item;
+    state.relabel = true;
     const pending = outbox.value(previous);
     show(pending !== undefined ? pending : answer.value);
     toast(`Back to ${previous}: choose its label again`);
@@ -196,7 +203,7 @@ function layout(view) {
     itemTitle: h("h2", { id: "item-title", class: "item-title" }),
     itemBody: h("div", { class: "item-body" }),
     answer: h("div", { class: "answer" }),
-    back: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowLeft Control+Z" }, "← Back (undo)"),
+    back: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowLeft Control+Z" }, "← Back", h("span", { class: "wide-only" }, " (undo)")),
     skip: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowRight" }, "Skip →"),
     saveState: h("p", { class: "save-state", role: "status", "aria-live": "polite" }, "All changes saved"),
   };
@@ -239,9 +246,10 @@ function layout(view) {
   return ui;
 }
 
-function renderProgress(ui, progress) {
-  ui.progressText.textContent = `${progress.done} / ${progress.total} labelled`;
-  mount(ui.progressSlot, progressBar(progress.done, progress.total, "Labeling progress"));
+function renderProgress(ui, progress, localDone) {
+  const done = Math.max(progress.done, localDone ?? 0);
+  ui.progressText.textContent = `${done} / ${progress.total} labelled`;
+  mount(ui.progressSlot, progressBar(done, progress.total, "Labeling progress"));
   ui.deadline.textContent =
     progress.seconds_to_commit_deadline > 0
       ? `${duration(progress.seconds_to_commit_deadline)} left to the commit deadline`
@@ -250,8 +258,8 @@ function renderProgress(ui, progress) {
   if (commit) commit.textContent = commitText(progress);
 }
 
-function renderItem(ui, item, position, total) {
-  ui.itemTitle.textContent = `Item ${position} of ${total}`;
+function renderItem(ui, item, title) {
+  ui.itemTitle.textContent = title;
   const id = h("p", { class: "item-id muted small" }, `id ${item.item_id}`);
   const parts = [id];
   if (item.content_cid) {

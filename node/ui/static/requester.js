@@ -97,6 +97,8 @@ function results(report, taskId) {
       h("h2", { id: "annotators-title" }, "Annotators"),
       h("h3", {}, "Estimated accuracy"),
       barChart(report.annotators.map((a) => [shortAddress(a.account), Number(a.accuracy)]), percent, "Accuracy per annotator", 1),
+      h("h3", {}, "Confusion matrices"),
+      h("p", { class: "muted small" }, "Rows: the consensus class. Columns: the annotator's label. The diagonal is agreement."),
       h("div", { class: "confusions" }, report.annotators.map((a) => confusion(a, report.classes))),
     ),
     h(
@@ -107,8 +109,22 @@ function results(report, taskId) {
         "table",
         { class: "table compact" },
         h("caption", { class: "muted small" }, report.items_total > report.items.length ? `First ${report.items.length} of ${report.items_total} items (exports hold all)` : `${report.items_total} items`),
-        h("thead", {}, h("tr", {}, ["Item", "Label", "Confidence", ""].map((name) => h("th", { scope: "col" }, name)))),
-        h("tbody", {}, report.items.map((item) => h("tr", {}, h("td", {}, item.item), h("td", {}, Array.isArray(item.value) ? item.value.join(", ") : String(item.value)), h("td", {}, percent(item.confidence)), h("td", { class: "muted small" }, [item.gold ? "gold" : "", item.confident ? "" : "uncertain"].filter(Boolean).join(" · "))))),
+        h("thead", {}, h("tr", {}, ["Item", "Content", "Consensus", "Confidence", ""].map((name) => h("th", { scope: "col" }, name)))),
+        h(
+          "tbody",
+          {},
+          report.items.map((item) =>
+            h(
+              "tr",
+              {},
+              h("td", { class: "muted" }, item.item),
+              h("td", { class: "content-cell" }, item.content_cid ? h("img", { class: "thumb", src: `/ipfs/${item.content_cid}`, alt: `Item ${item.item}`, loading: "lazy" }) : item.text ?? "—"),
+              h("td", {}, h("span", { class: "badge" }, Array.isArray(item.value) ? item.value.join(", ") : String(item.value))),
+              h("td", {}, percent(item.confidence)),
+              h("td", { class: "muted small" }, [item.gold ? "gold" : "", item.confident ? "" : "uncertain"].filter(Boolean).join(" · ")),
+            ),
+          ),
+        ),
       ),
     ),
   );
