@@ -26,7 +26,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -55,6 +54,9 @@ MAX_REASON = 2000
 """Characters of an error kept as the reason (a peer's error page can be long)."""
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a manifest or page (item data included)."""
+MAX_CID_LENGTH = 128
+"""Longest CID the items table stores (``node.db.types.CID``); only identity CIDs inlining
+over ~70 bytes are longer, and no honest task names media that way."""
 MAX_ATTEMPTS = 20
 """Fetch attempts before a task whose content nobody serves is given up."""
 RETRY_DELAY = 5.0
@@ -72,12 +74,6 @@ class DeclinedError(LabelnetError, ValueError):
 
 def _system_clock() -> int:
     return int(time.time())
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    manifest: Manifest
-    items: list[ItemCreate]
 
 
 class TaskLoader:
@@ -141,7 +137,7 @@ class TaskLoader:
         try:
             manifest = self._manifest(task)
             self._check_qualified(task, manifest)
-            loaded = _Loaded(manifest, self._items(manifest))
+            items, joined = self._items(manifest), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)
@@ -151,16 +147,16 @@ class TaskLoader:
             log.info("task %s: declined: %s", task.task_id, exc)
             return
         with self.db.write() as session:
-            ItemRepository(session).upsert_many(self.chain_id, task.task_id, loaded.items)
+            ItemRepository(session).upsert_many(self.chain_id, task.task_id, items)
             _record(
                 ParticipationRepository(session),
                 task,
                 ParticipationState.JOINED,
                 "",
                 attempts,
-                loaded.manifest,
+                joined,
             )
-        log.info("task %s: joined, %d items", task.task_id, len(loaded.items))
+        log.info("task %s: joined, %d items", task.task_id, len(items))
 
     def _record_unexpected(
         self, task: Task, previous: TaskParticipation | None, exc: Exception
@@ -195,6 +191,8 @@ class TaskLoader:
         items: list[ItemCreate] = []
         seen: set[str] = set()
         for page_cid in manifest.pages:
+            if len(page_cid) > MAX_CID_LENGTH:
+                raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
             data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES)
             page = _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
             for spec in page.items:
@@ -202,6 +200,8 @@ class TaskLoader:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
                 seen.add(spec.id)
                 if spec.content is not None:
+                    if len(spec.content) > MAX_CID_LENGTH:
+                        raise ManifestError(f"item {spec.id!r}: content CID too long to store")
                     self.store.get(spec.content, max_size=self.max_item_bytes)
                 items.append(
                     ItemCreate(
