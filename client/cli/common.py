@@ -4,6 +4,9 @@ Errors: a command body runs inside :func:`errors`, which turns every known failu
 (labelnet's own errors, unreachable RPCs and nodes, unreadable files) into ONE line on
 stderr, ``error: <what> — <fix>``, and a nonzero exit. Nothing the user can cause shows a
 traceback.
+
+Startup time: the commands import web3, the SDK and the node modules inside their bodies,
+and errors are recognised by class name, so ``labelnet --help`` does not load the stack.
 """
 
 from __future__ import annotations
@@ -16,21 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from web3.exceptions import ContractLogicError, Web3Exception
 
-from client.devnet import DevnetInfo, DevnetNotFoundError
-from client.sdk.annotator import NodeApiError
-from client.sdk.network import Network, NetworkError
-from node.app.errors import DeploymentError
-from node.chain.errors import ChainError, ContractRevertError, decode_revert
 from node.errors import LabelnetError
-from node.keys import KeystoreError
+
+if TYPE_CHECKING:
+    from web3.exceptions import ContractLogicError
+
+    from client.sdk.network import Network
+    from node.chain.errors import ContractRevertError
 
 EXIT_ERROR = 1
 DECIMALS = 18
@@ -58,10 +58,14 @@ _REVERT_FIXES = {
     "TaskMarketUnknownTask": "check the task id (`labelnet task list`)",
     "ERC20InsufficientBalance": "fund the account with tokens first",
 }
-
-
 _FIXES_BY_TYPE = {
-    "StakeAmountError": "check `labelnet stake --help`; withdraw only after the unbonding delay",
+    "DevnetNotFoundError": "start one with `labelnet devnet up` or pass --devnet DIR",
+    "DevnetError": "see DIR/anvil.log, or `labelnet devnet down` and up again",
+    "KeystoreError": "check --keystore / --password-file (or the devnet account)",
+    "NetworkError": "start the chain (`labelnet devnet up`) or fix --rpc-url / --deployment",
+    "DeploymentError": "pass --deployment FILE or use --devnet DIR",
+    "NoAccountError": "pass --keystore FILE or --account NAME",
+    "StakeAmountError": "check the stake (`labelnet stake --help`); withdraw after the delay",
     "ResultNotFinalError": "wait until the task is finalized (`labelnet task show ID`)",
     "ResultUnavailableError": "start a node that holds the result, or pass --peer URL",
     "NothingToClaimError": "wait until the task is final and the node has synced it",
@@ -71,33 +75,26 @@ _FIXES_BY_TYPE = {
     "ManifestError": "fix the items (ids, classes, data)",
     "MissingDependencyError": "install the missing extra, or choose another --format",
     "GoldSecretError": "check the requester data directory's requester/gold files",
+    "ChainError": "check that the chain is running and the account holds ETH for gas",
+    "HTTPError": "start the node (`labelnet node start`) or fix --node-url",
+    "OSError": "check the path and its permissions",
 }
 
 
 def _fix_for(exc: BaseException) -> str:
     if isinstance(exc, CliError):
         return exc.fix
-    for kind in type(exc).__mro__:
-        if kind.__name__ in _FIXES_BY_TYPE:
-            return _FIXES_BY_TYPE[kind.__name__]
-    if isinstance(exc, DevnetNotFoundError):
-        return "start one with `labelnet devnet up` or pass --devnet DIR"
-    if isinstance(exc, KeystoreError):
-        return "check --keystore / --password-file (or the devnet account)"
-    if isinstance(exc, NetworkError):
-        return "start the chain (`labelnet devnet up`) or fix --rpc-url / --deployment"
-    if isinstance(exc, DeploymentError):
-        return "pass --deployment FILE or use --devnet DIR"
-    if isinstance(exc, ContractRevertError):
-        return _REVERT_FIXES.get(exc.name, "the contract refused: check the arguments and state")
-    if isinstance(exc, ChainError):
-        return "check that the chain is running and the account holds ETH for gas"
-    if isinstance(exc, NodeApiError):
-        if exc.status == 0:
+    kinds = [kind.__name__ for kind in type(exc).__mro__]
+    if "ContractRevertError" in kinds:
+        name = str(getattr(exc, "name", ""))
+        return _REVERT_FIXES.get(name, "the contract refused: check the arguments and state")
+    if "NodeApiError" in kinds:
+        if getattr(exc, "status", 0) == 0:
             return "start the node (`labelnet node start`) or fix --node-url"
         return "see the node's log for details"
-    if isinstance(exc, OSError):
-        return "check the path and its permissions"
+    for kind in kinds:
+        if kind in _FIXES_BY_TYPE:
+            return _FIXES_BY_TYPE[kind]
     return "check the arguments (`labelnet COMMAND --help`)"
 
 
@@ -116,21 +113,40 @@ def errors() -> Iterator[None]:
     """Run a command body, reporting known failures as one line and a nonzero exit."""
     try:
         yield
-    except (LabelnetError, OSError) as exc:
-        raise fail(str(exc) or type(exc).__name__, _fix_for(exc)) from exc
-    except httpx.HTTPError as exc:
-        raise fail(f"HTTP request failed: {exc}", _fix_for(NodeApiError(""))) from exc
-    except ContractLogicError as exc:
+    except Exception as exc:
+        known = _describe(exc)
+        if known is None:
+            raise
+        raise fail(*known) from exc
+
+
+def _describe(exc: Exception) -> tuple[str, str] | None:
+    """``(what, fix)`` for a failure the user can cause or fix; None for a bug."""
+    if isinstance(exc, LabelnetError | OSError):
+        return str(exc) or type(exc).__name__, _fix_for(exc)
+    # Imported here: only failing commands pay for these (see the module docstring).
+    import httpx
+    from pydantic import ValidationError
+    from web3.exceptions import ContractLogicError, Web3Exception
+
+    from node.chain.errors import ChainError
+
+    if isinstance(exc, ContractLogicError):
         revert = _decoded(exc)
-        raise fail(f"the contract refused: {revert}", _fix_for(revert)) from exc
-    except Web3Exception as exc:
-        raise fail(f"the chain refused the request: {exc}", _fix_for(ChainError())) from exc
-    except ValidationError as exc:
-        raise fail(f"unexpected data: {exc.errors()[0]['msg']}", _fix_for(exc)) from exc
+        return f"the contract refused: {revert}", _fix_for(revert)
+    if isinstance(exc, Web3Exception):
+        return f"the chain refused the request: {exc}", _fix_for(ChainError())
+    if isinstance(exc, httpx.HTTPError):
+        return f"HTTP request failed: {exc}", _fix_for(exc)
+    if isinstance(exc, ValidationError):
+        return f"unexpected data: {exc.errors()[0]['msg']}", _fix_for(exc)
+    return None
 
 
 def _decoded(exc: ContractLogicError) -> ContractRevertError:
     """A failed ``eth_call`` as the contract's named custom error."""
+    from node.chain.errors import ContractRevertError, decode_revert
+
     data = exc.data
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
         return decode_revert(bytes.fromhex(data[2:]))
@@ -237,6 +253,9 @@ class ChainOptions:
 
     def connect(self, default_account: str | None, *, need_account: bool = True) -> Network:
         """The network as the chosen account (``default_account`` on a devnet)."""
+        from client.devnet import DevnetInfo
+        from client.sdk.network import Network
+
         if self.rpc_url is not None or self.deployment is not None:
             if self.rpc_url is None or self.deployment is None:
                 raise CliError(

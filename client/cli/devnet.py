@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from client.cli.common import ChainOptions, DevnetOpt, JsonOpt, emit_json, errors, stderr, working
-from client.devnet import devnet_down, devnet_running, devnet_up
 
 app = typer.Typer(
     help="Run a local devnet (anvil + contracts + funded accounts).", no_args_is_help=True
@@ -41,6 +40,8 @@ def up(
     Each account gets a keystore in DIR/keystores (password in DIR/password), ETH, a million
     tokens; validators also stake. Stop it with `labelnet devnet down`.
     """
+    from client.devnet import devnet_up
+
     directory = ChainOptions(devnet=devnet).devnet_dir()
     with errors(), working("starting the devnet", quiet=json_output) as step:
         info = devnet_up(
@@ -67,6 +68,8 @@ def up(
 @app.command()
 def down(devnet: DevnetOpt = None, json_output: JsonOpt = False) -> None:
     """Stop the devnet's anvil (keystores and files stay in the directory)."""
+    from client.devnet import devnet_down, devnet_running
+
     directory: Path = ChainOptions(devnet=devnet).devnet_dir()
     with errors():
         was_running = devnet_running(directory)

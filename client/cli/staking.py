@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,9 +23,9 @@ from client.cli.common import (
     format_amount,
     parse_amount,
 )
-from client.sdk.annotator import AnnotatorClient, claim_from_results
-from client.sdk.requester import RequesterClient
-from client.sdk.validator import StakeStatus, ValidatorClient
+
+if TYPE_CHECKING:
+    from client.sdk.validator import StakeStatus, ValidatorClient
 
 DEFAULT_VALIDATOR = "validator-1"
 DEFAULT_ANNOTATOR = "annotator-1"
@@ -67,6 +67,8 @@ def _report(client: ValidatorClient, tx_hash: str | None, json_output: bool) -> 
 
 
 def _validator(options: ChainOptions) -> ValidatorClient:
+    from client.sdk.validator import ValidatorClient
+
     return ValidatorClient(options.connect(DEFAULT_VALIDATOR))
 
 
@@ -152,6 +154,9 @@ def claim(
     with --from-results from the verified result documents)."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     with errors():
+        from client.sdk.annotator import AnnotatorClient, claim_from_results
+        from client.sdk.requester import RequesterClient
+
         network = options.connect(DEFAULT_ANNOTATOR)
         if from_results is not None:
             client = RequesterClient(network, from_results)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,9 +29,9 @@ from client.cli.common import (
     parse_duration,
     working,
 )
-from client.sdk.requester import RequesterClient, Timing, list_tasks, progress_of
-from node.content.manifest import TaskKind
-from node.roles.requester.posting import cancel_task
+
+if TYPE_CHECKING:
+    from client.sdk.requester import RequesterClient
 
 stdout = Console()
 app = typer.Typer(help="Post and follow labeling tasks (requester).", no_args_is_help=True)
@@ -51,9 +51,14 @@ PeerOpt = Annotated[
 
 
 def _client(
-    options: ChainOptions, data_dir: Path, peers: list[str] | None = None
+    options: ChainOptions, data_dir: Path, peers: list[str] | None = None, *, signer: bool = True
 ) -> RequesterClient:
-    return RequesterClient(options.connect(DEFAULT_REQUESTER), data_dir, peers=peers or ())
+    """The requester SDK (imported here: it loads the whole stack); ``signer=False`` for
+    read-only commands, which need no keystore."""
+    from client.sdk.requester import RequesterClient
+
+    network = options.connect(DEFAULT_REQUESTER if signer else None, need_account=signer)
+    return RequesterClient(network, data_dir, peers=peers or ())
 
 
 @app.command()
@@ -97,6 +102,9 @@ def create(
     the content and the gold is revealed after the commit deadline.
     """
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    from client.sdk.requester import Timing
+    from node.content.manifest import TaskKind
+
     with errors():
         if format not in ("auto", "jsonl", "csv", "images", "labelstudio"):
             raise CliError(
@@ -156,6 +164,8 @@ def list_command(
 ) -> None:
     """Tasks created on the deployment (from TaskCreated events)."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    from client.sdk.requester import list_tasks
+
     with errors():
         summaries = list_tasks(options.connect(DEFAULT_REQUESTER, need_account=mine), mine=mine)
     if json_output:
@@ -196,6 +206,8 @@ def show(
 ) -> None:
     """A task's status, phase, commit/reveal/attest counts, deadlines and escrow."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    from client.sdk.requester import progress_of
+
     with errors():
         network = options.connect(None, need_account=False)
         progress = progress_of(network, task_id)
@@ -240,6 +252,8 @@ def cancel(
 ) -> None:
     """Cancel a task nobody has committed to; the whole escrow returns."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
+    from node.roles.requester.posting import cancel_task
+
     with errors():
         network = options.connect(DEFAULT_REQUESTER)
         tx_hash = cancel_task(network.sender(), network.contracts.market, task_id)
@@ -266,9 +280,7 @@ def results(
     """The consensus labels of a finalized task (verified against the on-chain root)."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     with errors():
-        client = RequesterClient(
-            options.connect(None, need_account=False), data_dir, peers=peer or ()
-        )
+        client = _client(options, data_dir, peer, signer=False)
         try:
             with working("fetching the result", quiet=json_output):
                 outcome = client.results(task_id)
@@ -325,9 +337,7 @@ def export(
     with errors():
         if format not in ("jsonl", "csv", "labelstudio", "hf"):
             raise CliError(f"unknown export format {format!r}", "use jsonl, csv, labelstudio or hf")
-        client = RequesterClient(
-            options.connect(None, need_account=False), data_dir, peers=peer or ()
-        )
+        client = _client(options, data_dir, peer, signer=False)
         try:
             with working("fetching the result", quiet=json_output):
                 written = client.export(task_id, out, format)  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from client.cli.common import CliError, JsonOpt, PasswordFileOpt, emit_json, errors
-from node.keys import create_keystore
 
 app = typer.Typer(
     help="Create or import an account key (encrypted keystore).", no_args_is_help=True
@@ -55,6 +54,8 @@ def new(
     json_output: JsonOpt = False,
 ) -> None:
     """Create a new key; prompts for the password twice (or reads --password-file)."""
+    from node.keys import create_keystore
+
     with errors():
         account = create_keystore(out, _new_password(password_file))
     _done(account.address, out, json_output)
@@ -73,6 +74,8 @@ def import_key(
     json_output: JsonOpt = False,
 ) -> None:
     """Encrypt an existing private key into a keystore."""
+    from node.keys import create_keystore
+
     with errors():
         if (key_file is None) == (not private_key_stdin):
             raise CliError("give exactly one key source", "pass KEY_FILE or --private-key-stdin")

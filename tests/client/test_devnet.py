@@ -39,7 +39,7 @@ def test_devnet_up_funds_and_stakes_accounts_and_down_stops_anvil(tmp_path: Path
         assert devnet_running(tmp_path)
         requester = Network.from_devnet(tmp_path, "requester")
         assert requester.token_balance() == TOKENS
-        assert requester.w3.eth.get_balance(requester.address) > 0
+        assert requester.w3.eth.get_balance(requester.require_account().address) > 0
         validator = Network.from_devnet(tmp_path, "validator-1")
         status = ValidatorClient(validator).status()
         assert status.staked == 10 * config.min_stake
