@@ -68,7 +68,7 @@ from node.db.repositories.tasks import TaskRepository
 from node.db.repositories.validation import ClaimRepository, ValidationRepository
 from node.errors import LabelnetError
 from node.faults import crash_point
-from node.roles.settlement import load_winning_result
+from node.roles.settlement import DocumentTooDeepError, check_json_depth, load_winning_result
 from node.store.base import ContentStore
 from node.store.errors import (
     BlockMismatchError,
@@ -81,8 +81,10 @@ log = logging.getLogger(__name__)
 
 FETCH_GRACE = 4
 """Unfetchable batches are waited for until only 1/FETCH_GRACE of the attest window is left."""
-BYTES_PER_LABEL = 4096
-"""Largest batch accepted: this much per item of the task on top of one document's limit."""
+BYTES_PER_LABEL = 1024
+"""Largest batch accepted: this much per item of the task on top of one document's limit,
+capped at MAX_BATCH_BYTES (batches are parsed in memory)."""
+MAX_BATCH_BYTES = 256 * 1024 * 1024
 _RETRY = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError)
 """Fetch failures that depend on which peers answered, not on the content: retried."""
 _DONE_REVERTS = frozenset(
@@ -104,12 +106,13 @@ def check_batch(
 ) -> LabelBatch | str:
     """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
     try:
+        check_json_depth(data)
         document = json.loads(data)
         if not isinstance(document, dict):
             return "not a JSON object"
         batch = LabelBatch.from_document(document)
-    except ValueError as exc:  # JSON, LabelBatchError and bad addresses are all ValueErrors
-        return f"not a label batch: {exc}"
+    except (ValueError, RecursionError) as exc:  # JSON, LabelBatchError, bad addresses
+        return f"not a label batch: {type(exc).__name__}: {exc}"
     if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
         return f"batch of task {batch.task_id} by {batch.annotator}"
     if reveal.labels_root is None or _hex(batch.root()) != reveal.labels_root.lower():
@@ -196,15 +199,13 @@ class ValidatorDuty:
     def _validate(self, task: Task, now: int) -> None:
         started = time.monotonic()
         try:
-            manifest = Manifest.from_bytes(
-                self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES)
-            )
+            manifest = Manifest.from_bytes(self._document(task.manifest_cid))
             item_ids = self._item_ids(manifest)
         except _RETRY as exc:
             log.info("task %s: manifest not available yet: %s", task.task_id, exc)
             return
-        except (ManifestError, StoreError) as exc:
-            self._skip(task.task_id, f"invalid manifest: {exc}")
+        except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
+            self._skip(task.task_id, f"invalid manifest: {type(exc).__name__}: {exc}")
             return
         with self.db.session() as session:
             reveals = CommitmentRepository(session).revealed(self.chain_id, task.task_id)
@@ -269,13 +270,18 @@ class ValidatorDuty:
         crash_point("after-attest-intent")
         self._send_attest(intent)
 
+    def _document(self, cid: str) -> bytes:
+        """A manifest, page or gold document, refused if nested deep enough to crash json."""
+        data = self.store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+        check_json_depth(data)
+        return data
+
     def _item_ids(self, manifest: Manifest) -> frozenset[str]:
         key = manifest.cid()
         if key not in self._items:
             ids: set[str] = set()
             for page in manifest.pages:
-                data = self.store.get(page, max_size=MAX_DOCUMENT_BYTES)
-                ids.update(item.id for item in ItemPage.from_bytes(data).items)
+                ids.update(item.id for item in ItemPage.from_bytes(self._document(page)).items)
             if len(ids) != manifest.num_items:
                 raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
             self._items[key] = frozenset(ids)
@@ -285,7 +291,7 @@ class ValidatorDuty:
         self, task: Task, reveals: list[Commitment], manifest: Manifest, item_ids: frozenset[str]
     ) -> _Inputs:
         inputs = _Inputs()
-        limit = MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items
+        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
         for reveal in reveals:
             if reveal.labels_cid is None:
                 continue
@@ -317,8 +323,8 @@ class ValidatorDuty:
     ) -> dict[str, JsonValue] | None:
         assert task.gold_cid is not None and task.gold_root is not None
         try:
-            gold = GoldSet.from_bytes(self.store.get(task.gold_cid, max_size=MAX_DOCUMENT_BYTES))
-        except (ManifestError, StoreError) as exc:
+            gold = GoldSet.from_bytes(self._document(task.gold_cid))
+        except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
             if isinstance(exc, _RETRY):
                 raise
             log.warning("task %s: ignoring gold %s: %s", task.task_id, task.gold_cid, exc)

@@ -93,7 +93,8 @@ def test_first_verifiable_document_of_the_winning_root_is_recorded(
     attest(db, 2, "bafkreigzbmnxq5v2zyvyesijuxjxbqdtkrftwfkn4mcgw7yatzi5sabqjm")  # nobody has it
     attest(db, 3, store.put(result_document(task=8)))  # another task's result
     attest(db, 4, store.put(b"not json"))
-    attest(db, 5, good)
+    attest(db, 5, store.put(b"[" * 100_000))  # would crash json.loads (see check_json_depth)
+    attest(db, 6, good)
 
     result = load_winning_result(db, store, CHAIN, TASK)
     assert result is not None and result.result_cid == good

@@ -17,12 +17,13 @@ from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
 from node.chain.market import TaskStatus, read_task
+from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
-from node.content.manifest import TaskKind
-from node.db.models import AttestationOutcome, ValidationIntent, ValidationState
+from node.content.manifest import ItemSpec, TaskKind, build_task_content
+from node.db.models import AttestationOutcome, Commitment, ValidationIntent, ValidationState
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
-from node.roles.validator import ValidatorDuty
+from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time
 from tests.roles.network import SLOPPY, TRUTH, Network, make_network, post_task, reveal_all
@@ -243,3 +244,39 @@ def test_numeric_task_is_attested_with_its_own_result_document(net: Network) -> 
         net.actors.annotator_a.address: 40 * TOKEN,
         net.actors.annotator_b.address: 40 * TOKEN,
     }
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("honest", None),
+        ("deeply nested", "not a label batch"),
+        ("not an object", "not a JSON object"),
+        ("other annotator", "batch of task 1 by"),
+        ("other root", "is not the revealed"),
+        ("unknown item", "is not in the manifest"),
+        ("unknown class", "is not a valid label"),
+    ],
+)
+def test_the_drop_rule_names_why_a_batch_is_dropped(case: str, reason: str | None) -> None:
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+    )
+    items = frozenset(TRUTH)
+    annotator, other = "0x" + "a1" * 20, "0x" + "b2" * 20
+    labels: dict[str, JsonValue] = dict(TRUTH)
+    if case == "unknown item":
+        labels["q9"] = "cat"
+    if case == "unknown class":
+        labels["q1"] = "bird"
+    batch = LabelBatch.create(1, other if case == "other annotator" else annotator, labels.items())
+    data = {"deeply nested": b"[" * 100_000, "not an object": b"[]"}.get(case, batch.to_bytes())
+    root = bytes(32) if case == "other root" else batch.root()
+    reveal = Commitment(
+        chain_id=1, task_id=1, annotator=annotator, labels_root="0x" + root.hex(), labels_cid="x"
+    )
+    checked = check_batch(data, reveal, content.manifest, items)
+    if reason is None:
+        assert checked == batch
+    else:
+        assert isinstance(checked, str) and reason in checked
