@@ -48,7 +48,7 @@ from node.store.errors import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 MAX_REASON = 2000
 """Characters of an error kept as the reason (a peer's error page can be long)."""
