@@ -22,7 +22,9 @@ from node.api.routes import API_PREFIX, error_responses
 from node.app import ui_views
 from node.ui import STATIC_DIR
 
-router = APIRouter(tags=["ui"])
+# Out of the OpenAPI document: these routes shape data for this page and change with it,
+# unlike the versioned REST API that clients are generated from.
+router = APIRouter(tags=["ui"], include_in_schema=False)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -46,17 +48,17 @@ class Session(BaseModel):
     chain_id: int
 
 
-@router.get("/ui", include_in_schema=False)
+@router.get("/ui")
 async def ui_redirect() -> RedirectResponse:
     return RedirectResponse("/ui/", status_code=308)
 
 
-@router.get("/ui/", include_in_schema=False)
+@router.get("/ui/")
 async def ui_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=SECURITY_HEADERS)
 
 
-@router.get("/ui/assets/{name}", include_in_schema=False)
+@router.get("/ui/assets/{name}")
 async def ui_asset(name: str) -> Response:
     path = STATIC_DIR / name
     if not _ASSET_NAME.match(name) or not path.is_file():
