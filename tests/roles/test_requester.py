@@ -252,6 +252,35 @@ def test_duty_restarted_between_send_and_record_does_not_resend(
     assert read_task(funded.contracts.market, created.task_id).gold_revealed
 
 
+def test_duty_restarted_while_its_unrecorded_reveal_is_pending_waits_for_it(
+    funded: Requester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = funded.post(request(funded.w3))
+    funded.sync.sync_once()
+    advance_time(funded.w3, HOUR + 1)
+    nonce = funded.nonce()
+    crashing = funded.duty()
+
+    def killed(*_args: object) -> None:
+        raise KeyboardInterrupt("killed before recording the reveal")
+
+    monkeypatch.setattr(crashing.secrets, "record_reveal", killed)
+    eth, address = funded.w3.eth, funded.sender.address
+    funded.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            crashing.tick()
+        monkeypatch.undo()
+        funded.duty().tick()  # the chain does not say revealed yet, but a tx is in flight
+        assert eth.get_transaction_count(address, "pending") == nonce + 1
+    finally:
+        funded.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    funded.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    funded.duty().tick()
+    assert funded.nonce() == nonce + 1
+    assert read_task(funded.contracts.market, created.task_id).gold_revealed
+
+
 def test_duty_leaves_the_window_closed_after_the_reveal_deadline(funded: Requester) -> None:
     created = funded.post(request(funded.w3))
     funded.sync.sync_once()

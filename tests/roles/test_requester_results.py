@@ -37,11 +37,11 @@ from node.store.embedded import EmbeddedStore
 from tests.chain.test_lifecycle import HOUR, TOKEN, fund, sender, stake_validators
 from tests.conftest import Actors, advance_time
 
-ITEMS = (
-    ItemSpec(id="q1", data={"text": "a purring thing"}),
+ITEMS = (  # manifest order differs from id order: results and exports keep this one
     ItemSpec(id="q2", data={"text": "whiskers"}),
-    ItemSpec(id="q3", data={"text": "barks at night"}),
+    ItemSpec(id="q1", data={"text": "a purring thing"}),
     ItemSpec(id="q4", data={"text": "fetches sticks"}),
+    ItemSpec(id="q3", data={"text": "barks at night"}),
 )
 GOLD = GoldSet.create({"q1": "cat", "q3": "dog"})
 ANSWERS = {
@@ -156,13 +156,13 @@ def test_fetch_returns_the_verified_document_joined_with_item_data(
     assert results.document == outcome.document
     assert results.kind == "categorical" and results.classes == ("cat", "dog")
     assert [(r.item, r.value) for r in results.items] == [
-        ("q1", "cat"),
         ("q2", "cat"),
-        ("q3", "dog"),
+        ("q1", "cat"),
         ("q4", "dog"),
+        ("q3", "dog"),
     ]
     assert [r.item for r in results.items if r.gold] == ["q1", "q3"]
-    assert results.items[1].data == {"text": "whiskers"} and results.items[1].content_cid is None
+    assert results.items[0].data == {"text": "whiskers"} and results.items[0].content_cid is None
     assert sum(a.payout for a in results.annotators) == outcome.total_payout > 0
     by_account = {a.account: a for a in results.annotators}
     assert by_account[actors.annotator_a.address].accepted == 4
@@ -187,13 +187,13 @@ def test_exports_of_a_finalized_task_in_every_format(
     lines = export_results(results, out / "r.jsonl", "jsonl").read_text().splitlines()
     first = json.loads(lines[0])
     assert len(lines) == 4
-    assert first["id"] == "q1" and first["label"] == "cat" and first["gold"] is True
-    assert first["data"] == {"text": "a purring thing"}
+    assert first["id"] == "q2" and first["label"] == "cat" and first["gold"] is False
+    assert first["data"] == {"text": "whiskers"}
 
     with export_results(results, out / "r.csv", "csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["id"] for row in rows] == ["q1", "q2", "q3", "q4"]
-    assert rows[3]["label"] == "dog" and rows[3]["text"] == "fetches sticks"
+    assert [row["id"] for row in rows] == ["q2", "q1", "q4", "q3"]
+    assert rows[2]["label"] == "dog" and rows[2]["text"] == "fetches sticks"
     assert rows[0]["confidence"] == results.items[0].confidence
 
     again = import_items(export_results(results, out / "ls.json", "labelstudio"))
@@ -207,4 +207,4 @@ def test_exports_of_a_finalized_task_in_every_format(
             export_results(results, out / "hf", "hf")
     else:  # pragma: no cover - only where the optional extra is installed
         loaded = datasets.load_from_disk(str(export_results(results, out / "hf", "hf")))
-        assert loaded["id"] == ["q1", "q2", "q3", "q4"]
+        assert loaded["id"] == ["q2", "q1", "q4", "q3"]

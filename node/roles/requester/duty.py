@@ -5,8 +5,9 @@ State lives in the mirrored task rows (``gold_root`` is set when the chain's
 so a process killed anywhere resumes correctly:
 
 * killed before sending: the next tick sends;
-* killed after sending, before recording the hash: the chain says ``goldRevealed`` (checked
-  before every send), or the transaction never made it and is sent again;
+* killed after sending, before recording the hash: nothing is sent while the account has a
+  transaction pending, then the chain says ``goldRevealed`` (checked before every send), or
+  the transaction never made it and is sent again;
 * killed after recording: the receipt is looked up; only a failed or vanished transaction
   is sent again.
 
@@ -88,6 +89,8 @@ class RequesterDuty:
         sent = self.secrets.reveal_tx(commitment)
         if sent is not None and not self._needs_resend(sent):
             return
+        if self._in_flight():
+            return  # a reveal sent just before a crash may be among them: look again later
         if read_task(self.market, task_id).gold_revealed:
             return  # the mirror has not caught up with a reveal already on chain
         gold, salt = secret
@@ -99,6 +102,13 @@ class RequesterDuty:
         )
         self.secrets.record_reveal(commitment, "0x" + bytes(tx_hash).hex())
         log.info("task %s: revealed gold %s (%d answers)", task_id, cid, len(gold.labels))
+
+    def _in_flight(self) -> bool:
+        """True while this account has sent transactions that are not mined yet."""
+        eth, address = self.sender.w3.eth, self.sender.address
+        return eth.get_transaction_count(address, "pending") > eth.get_transaction_count(
+            address, "latest"
+        )
 
     def _needs_resend(self, tx_hash: str) -> bool:
         receipt = self.sender.receipt(tx_hash)

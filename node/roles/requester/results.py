@@ -213,10 +213,21 @@ def _annotator(entry: JsonValue) -> AnnotatorResult:
         raise ResultFormatError(f"malformed annotator entry: {exc}") from exc
 
 
+def _manifest_order(entries: JsonValue, order: list[str]) -> list[JsonValue]:
+    """Result entries (sorted by id in the document) in the manifest's order, as imported."""
+    position = {item: index for index, item in enumerate(order)}
+    last = len(order)
+    return sorted(
+        entries,
+        key=lambda e: position.get(str(e.get("item")), last) if isinstance(e, dict) else last,
+    )
+
+
 def fetch_results(
     w3: Web3, contracts: Contracts, store: ContentStore, task_id: int, from_block: int = 0
 ) -> TaskResults:
-    """The verified result of a FINALIZED task, joined with its items' data.
+    """The verified result of a FINALIZED task, joined with its items' data, in manifest
+    order (the order the items were imported in).
 
     ``from_block`` bounds the event scan (the deployment's start block is a good value).
     """
@@ -241,7 +252,7 @@ def fetch_results(
         raise ResultUnavailableError(f"task {task_id}: no TaskCreated event after {from_block}")
     specs = _items_by_id(store, str(created[0]["args"]["params"]["manifestCid"]))
     items: list[ResultItem] = []
-    for entry in document["items"]:
+    for entry in _manifest_order(document["items"], list(specs)):
         if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
             raise ResultFormatError("an item entry must be an object with an item id")
         spec = specs.get(entry["item"])
