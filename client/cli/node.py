@@ -44,6 +44,27 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> NodeSettings:
         raise _fail(str(exc)) from exc
 
 
+def _devnet_overrides(directory: Path | None, account: str) -> dict[str, Any]:
+    """Settings that make the node act as ``account`` of a devnet."""
+    from client.cli.common import ChainOptions
+    from client.devnet import DevnetError, DevnetInfo
+
+    try:
+        info = DevnetInfo.load(ChainOptions(devnet=directory).devnet_dir())
+        keystore = info.account(account).keystore
+    except DevnetError as exc:
+        raise _fail(
+            f"{exc} — start one with `labelnet devnet up` or fix --devnet/--account"
+        ) from exc
+    return {
+        "rpc_url": info.rpc_url,
+        "chain_id": info.chain_id,
+        "deployment_file": info.deployment_file,
+        "keystore": keystore,
+        "keystore_password_file": info.password_file,
+    }
+
+
 @app.command()
 def start(
     config: Annotated[
@@ -56,12 +77,29 @@ def start(
     host: Annotated[str | None, typer.Option(help="address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port to bind (default 7420)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="run as this devnet account: rpc, deployment, keystore and password from "
+            "the devnet (--devnet)"
+        ),
+    ] = None,
+    devnet: Annotated[
+        Path | None,
+        typer.Option(help="devnet directory for --account [env LABELNET_DEVNET]"),
+    ] = None,
 ) -> None:
     """Start a node and serve until SIGTERM or Ctrl-C."""
     role_value: Role | None = role  # type: ignore[assignment]  # validated by the settings
-    settings = _settings(
-        config, {"data_dir": data_dir, "role": role_value, "host": host, "port": port}
-    )
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "role": role_value,
+        "host": host,
+        "port": port,
+    }
+    if account is not None:
+        overrides.update(_devnet_overrides(devnet, account))
+    settings = _settings(config, overrides)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
