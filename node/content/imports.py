@@ -17,9 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from node.content.canonical import JsonValue
 from node.content.cid import compute_cid
@@ -32,6 +35,9 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 """Largest JSONL, CSV or Label Studio file read (it is read whole)."""
 MAX_MEDIA_BYTES = 64 * 1024 * 1024
 """Largest single image file."""
+MAX_JSON_DEPTH = 64
+"""Deepest array/object nesting read from a JSONL line or a Label Studio file."""
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -137,6 +143,20 @@ def _read_text(path: Path, max_bytes: int) -> str:
         raise ItemImportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
+def _loads(text: str) -> JsonValue:
+    """``json.loads`` after refusing deep nesting: web3 (through py_ecc) raises Python's
+    recursion limit to 100,000, so in a process that imported it the C decoder overflows the
+    stack on ``[[[[...`` and the process dies of SIGSEGV instead of raising."""
+    bare = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8"), dtype=np.uint8)
+    steps = np.zeros(bare.shape, dtype=np.int64)
+    steps[(bare == ord("[")) | (bare == ord("{"))] = 1
+    steps[(bare == ord("]")) | (bare == ord("}"))] = -1
+    depth = int(np.cumsum(steps).max(initial=0))
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested {depth} deep (at most {MAX_JSON_DEPTH})")
+    return json.loads(text)
+
+
 def _item_id(value: JsonValue, fallback: int, what: str) -> str:
     if value is None:
         return str(fallback)
@@ -184,9 +204,11 @@ def _import_jsonl(path: Path, collector: _Collector, max_bytes: int) -> None:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _loads(line)
         except json.JSONDecodeError as exc:
             raise collector.fail(number, f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
+        except ValueError as exc:
+            raise collector.fail(number, f"invalid JSON: {exc}") from exc
         if not isinstance(record, dict):
             raise collector.fail(number, "each line must be a JSON object")
         _record(collector, number, record, number)
@@ -268,9 +290,13 @@ def _choices(entries: JsonValue, collector: _Collector, where: str) -> list[str]
 
 def _import_labelstudio(path: Path, collector: _Collector, max_bytes: int) -> None:
     try:
-        tasks = json.loads(_read_text(path, max_bytes))
+        tasks = _loads(_read_text(path, max_bytes))
     except json.JSONDecodeError as exc:
         raise collector.fail(exc.lineno, f"invalid JSON: {exc.msg}") from exc
+    except ItemImportError:
+        raise
+    except ValueError as exc:
+        raise collector.fail(None, f"invalid JSON: {exc}") from exc
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):

@@ -183,3 +183,14 @@ def test_jsonl_line_separator_inside_a_string_is_not_a_new_line(tmp_path: Path) 
         ItemSpec(id="a", data={"t": "one\u2028two"}),
         ItemSpec(id="b", data={"t": "3"}),
     )
+
+
+def test_deeply_nested_json_is_refused_not_parsed(tmp_path: Path) -> None:
+    # web3 is imported in this process: parsing this would overflow the C stack (SIGSEGV).
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ItemImportError, match=r"x\.jsonl:2: invalid JSON: JSON nested 100001 deep"):
+        import_items(write(tmp_path / "x.jsonl", '{"t": 1}\n{"t": ' + deep + "}\n"))
+    with pytest.raises(ItemImportError, match="nested 100000 deep"):
+        import_items(write(tmp_path / "ls.json", deep))
+    brackets = '{"id": "a", "t": "[[[[{{{{"}\n'
+    assert import_items(write(tmp_path / "ok.jsonl", brackets)).items[0].data == {"t": "[[[[{{{{"}

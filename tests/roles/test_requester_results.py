@@ -2,7 +2,8 @@
 
 The task runs its whole lifecycle on anvil with real label batches and the project's own
 consensus, so the result document the validators attest is the one a validator would build.
-One validator attests the winning root with a tampered document: the fetch must skip it.
+Two validators attest the winning root with a tampered and a maliciously nested document:
+the fetch must skip both.
 """
 
 from __future__ import annotations
@@ -119,8 +120,14 @@ def drive_to_attested(
         "payouts": [{"account": actors.outsider.address, "amount": "1"}],
     }
     tampered_cid = store.put(canonical_json(tampered))
+    deep_cid = store.put(b"[" * 100_000 + b"]" * 100_000)  # would crash json.loads here
     advance_time(w3, HOUR)
-    for role, cid in (("validator_1", tampered_cid), ("validator_2", outcome.cid)):
+    attesters = (
+        ("validator_1", tampered_cid),
+        ("validator_3", deep_cid),
+        ("validator_2", outcome.cid),
+    )
+    for role, cid in attesters:
         sender(w3, getattr(actors, role)).transact(
             market.functions.attest(task_id, outcome.payout_root, outcome.total_payout, cid)
         )

@@ -20,7 +20,7 @@ from node.chain.market import Phase, TaskStatus, read_task
 from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.result import EMPTY_ROOT
 from node.consensus.result import SCHEMA as RESULT_SCHEMA
-from node.content.canonical import JsonValue
+from node.content.canonical import JsonValue, check_json_depth
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
 from node.store.base import ContentStore
@@ -175,7 +175,9 @@ def _verified_document(
     problems: list[str] = []
     for cid in cids:
         try:
-            document = _parse(json.loads(store.get(cid, max_size=MAX_RESULT_BYTES)), task_id)
+            data = store.get(cid, max_size=MAX_RESULT_BYTES)
+            check_json_depth(data)  # before json.loads: deep nesting crashes the process
+            document = _parse(json.loads(data), task_id)
             if _payout_root(document) != (root, total):
                 raise ResultFormatError("its payouts do not rebuild the winning root")
         except (StoreError, ValueError) as exc:  # JSON and format errors are ValueErrors
@@ -187,12 +189,18 @@ def _verified_document(
     )
 
 
+def _document(store: ContentStore, cid: str) -> bytes:
+    data = store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+    check_json_depth(data)
+    return data
+
+
 def _items_by_id(store: ContentStore, manifest_cid: str) -> dict[str, ItemSpec]:
-    manifest = Manifest.from_bytes(store.get(manifest_cid, max_size=MAX_DOCUMENT_BYTES))
+    manifest = Manifest.from_bytes(_document(store, manifest_cid))
     return {
         item.id: item
         for page in manifest.pages
-        for item in ItemPage.from_bytes(store.get(page, max_size=MAX_DOCUMENT_BYTES)).items
+        for item in ItemPage.from_bytes(_document(store, page)).items
     }
 
 
