@@ -2,12 +2,20 @@
 
 Duties need a chain and an account: a node without either runs none (it still serves its
 API and gateway). Role modules are imported here, lazily, so a gateway-only node never
-loads the annotator's or validator's code.
+loads the annotator's or validator's code. Every role announces its gateway, because every
+role serves content others need: the requester its task content, annotators their revealed
+batches, validators their result documents.
+
+- annotator: join tasks and load their content, hand items to the labeling program (if one
+  is configured), commit and reveal, claim payouts;
+- validator: verify, run consensus, publish, attest, finalize;
+- requester: reveal gold answers in their window.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from node.app.runtime import NodeServices
 from node.roles.base import Duty
@@ -18,30 +26,108 @@ log = logging.getLogger(__name__)
 def role_duties(services: NodeServices) -> list[Duty]:
     """The duties of ``services.settings.role`` (a :data:`~node.app.runtime.DutyFactory`)."""
     role = services.settings.role
-    if services.chain is None or services.sender is None:
-        if role in ("annotator", "validator"):
+    chain, sender = services.chain, services.sender
+    if chain is None or sender is None:
+        if role in ("annotator", "validator", "requester"):
             log.warning("%s node without %s: no duties run", role, _missing(services))
         return []
     from node.roles.gateway import GatewayAnnouncer
 
-    announcer = GatewayAnnouncer(
-        registry=services.chain.contracts.registry,
-        sender=services.sender,
-        url=services.settings.gateway_url,
-    )
+    duties: list[Duty] = [
+        GatewayAnnouncer(
+            registry=chain.contracts.registry, sender=sender, url=services.settings.gateway_url
+        )
+    ]
     if role == "annotator":
-        from node.roles.annotator import AnnotatorDuty
+        duties += _annotator(services)
+    elif role == "validator":
+        from node.roles.validator import ValidatorDuty
 
-        duty = AnnotatorDuty(
+        duties.append(
+            ValidatorDuty(
+                db=services.db,
+                store=services.store,
+                market=chain.contracts.market,
+                staking=chain.contracts.staking,
+                sender=sender,
+                chain_id=services.chain_id,
+                finalize_early=services.settings.finalize_early,
+                adversary=services.settings.adversary,
+            )
+        )
+    elif role == "requester":
+        from node.roles.requester.duty import RequesterDuty
+        from node.roles.requester.gold import GoldSecrets
+
+        duties.append(
+            RequesterDuty(
+                db=services.db,
+                store=services.store,
+                market=chain.contracts.market,
+                sender=sender,
+                chain_id=services.chain_id,
+                secrets=GoldSecrets(services.settings.data_dir / "requester" / "gold"),
+            )
+        )
+    return duties
+
+
+def chain_clock(services: NodeServices) -> Callable[[], int]:
+    """The latest block's timestamp: deadlines are judged by the chain, not the local clock."""
+    assert services.chain is not None
+    w3 = services.chain.w3
+    return lambda: int(w3.eth.get_block("latest")["timestamp"])
+
+
+def _annotator(services: NodeServices) -> list[Duty]:
+    from node.labelers.base import load_labeler
+    from node.roles.annotator import AnnotatorDuty
+    from node.roles.claimer import ClaimDuty
+    from node.roles.labeling import LabelingDuty
+    from node.roles.loader import TaskLoader
+
+    assert services.chain is not None and services.sender is not None
+    settings, market = services.settings, services.chain.contracts.market
+    duties: list[Duty] = [
+        TaskLoader(
             db=services.db,
             store=services.store,
-            market=services.chain.contracts.market,
+            chain_id=services.chain_id,
+            max_bond=settings.max_bond,
+            clock=chain_clock(services),
+        )
+    ]
+    if settings.labeler is not None:
+        duties.append(
+            LabelingDuty(
+                db=services.db,
+                store=services.store,
+                chain_id=services.chain_id,
+                annotator=services.sender.address,
+                labeler=load_labeler(settings.labeler),
+                batch=settings.labeler_batch,
+            )
+        )
+    duties.append(
+        AnnotatorDuty(
+            db=services.db,
+            store=services.store,
+            market=market,
             sender=services.sender,
             chain_id=services.chain_id,
         )
-        return [announcer, duty]
-    log.info("no role duties for role %s yet; announcing the gateway only", role)
-    return [announcer]
+    )
+    if settings.auto_claim:
+        duties.append(
+            ClaimDuty(
+                db=services.db,
+                store=services.store,
+                market=market,
+                sender=services.sender,
+                chain_id=services.chain_id,
+            )
+        )
+    return duties
 
 
 def _missing(services: NodeServices) -> str:

@@ -42,8 +42,8 @@ from node.consensus.task_kinds import (
     numeric_result,
 )
 from node.content.canonical import JsonValue
+from node.content.kinds import TaskKind
 from node.content.labels import LabelBatch
-from node.content.manifest import TaskKind
 
 __all__ = [
     "ConsensusOutcome",

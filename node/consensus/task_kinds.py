@@ -44,8 +44,8 @@ from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.result import SCHEMA, PayoutResult, payout_result
 from node.consensus.rewards import RewardParams, allocate, ppb_text
 from node.content.canonical import JsonValue
+from node.content.kinds import TaskKind
 from node.content.labels import LabelBatch
-from node.content.manifest import TaskKind
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

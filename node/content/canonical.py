@@ -9,7 +9,10 @@ are rounded by the producer before they reach the encoder, never here).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import numpy as np
 
 from node.errors import LabelnetError
 
@@ -33,3 +36,45 @@ def canonical_json(document: JsonValue) -> bytes:
     except (TypeError, ValueError) as exc:
         raise CanonicalJsonError(f"not canonically encodable: {exc}") from exc
     return text.encode("utf-8")
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting accepted in any JSON from outside; protocol documents need a handful."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+
+
+class DocumentTooDeepError(LabelnetError, ValueError):
+    """JSON nested deeper than :data:`MAX_JSON_DEPTH`: refused before it is parsed."""
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in the JSON text ``data`` (strings ignored).
+
+    Vectorised (a regex blanks strings, numpy sums the brackets) because item pages add up
+    to hundreds of megabytes on large tasks. Malformed text gives some number, never an
+    error: the parser rejects it afterwards.
+    """
+    bare = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
+    steps = np.zeros(bare.shape, dtype=np.int64)
+    steps[(bare == ord("[")) | (bare == ord("{"))] = 1
+    steps[(bare == ord("]")) | (bare == ord("}"))] = -1
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def check_json_depth(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse deeply nested JSON before any parser sees it.
+
+    ``py_ecc`` (imported with web3) raises Python's recursion limit to 100,000, so inside a
+    node ``json.loads`` of ``[[[[...`` no longer stops at a ``RecursionError``: the C decoder
+    overflows the thread's stack and the whole process dies of SIGSEGV. Every fetched
+    document and request body is attacker-controlled, hence this linear pre-scan.
+    """
+    depth = json_depth(data)
+    if depth > max_depth:
+        raise DocumentTooDeepError(f"JSON nested {depth} deep (at most {max_depth})")
+
+
+def load_json(data: bytes) -> JsonValue:
+    """``json.loads`` for bytes from outside: depth-checked first (see :func:`check_json_depth`)."""
+    check_json_depth(data)
+    return json.loads(data)

@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from node.consensus.merkle import merkle_root
-from node.consensus.registry import DEFAULT_ALGORITHM
+from node.consensus.registry import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 from node.consensus.rewards import RewardParams
-from node.content.canonical import JsonValue, canonical_json
+from node.consensus.task_kinds import MULTILABEL_ALGORITHM, tolerance_units
+from node.content.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
 from node.content.cid import compute_cid
+from node.content.kinds import TaskKind as TaskKind  # re-exported with the manifest
 from node.content.labels import label_leaf
 from node.errors import LabelnetError
 
@@ -53,19 +54,13 @@ class ManifestError(LabelnetError, ValueError):
     """A manifest, item page or gold document that breaks the format."""
 
 
-class TaskKind(StrEnum):
-    """What a label is: one class, a set of classes, or a number."""
-
-    CATEGORICAL = "categorical"
-    MULTILABEL = "multilabel"
-    NUMERIC = "numeric"
-
-
 def _parse(data: bytes, schema: str) -> dict[str, JsonValue]:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ManifestError(f"{schema} document of {len(data)} bytes exceeds {MAX_DOCUMENT_BYTES}")
     try:
-        document = json.loads(data)
+        document = load_json(data)
+    except DocumentTooDeepError as exc:
+        raise ManifestError(f"malformed {schema} document: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"not a JSON document: {exc}") from exc
     if not isinstance(document, dict):
@@ -165,11 +160,14 @@ def _ratio(value: JsonValue, what: str) -> str:
 
 @dataclass(frozen=True)
 class ConsensusParams:
-    """The thresholds validators apply (see :mod:`node.consensus.rewards`)."""
+    """The thresholds validators apply (see :mod:`node.consensus.rewards`); ``tolerance`` is
+    how far (absolute, in the task's unit) a numeric answer may be from the consensus and
+    still match it."""
 
     confidence_threshold: str = "0.8"
     accuracy_floor: str = "0.6"
     skill_floor: str = "0.2"
+    tolerance: str = "0.5"
 
     def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
         return RewardParams.create(
@@ -185,22 +183,34 @@ class ConsensusParams:
             "confidence_threshold": self.confidence_threshold,
             "accuracy_floor": self.accuracy_floor,
             "skill_floor": self.skill_floor,
+            "tolerance": self.tolerance,
         }
 
     @classmethod
     def from_document(cls, entry: JsonValue) -> ConsensusParams:
         if not isinstance(entry, dict):
             raise ManifestError("consensus must be an object")
-        params = cls(
-            **{k: _ratio(v, f"consensus.{k}") for k, v in entry.items() if k in _CONSENSUS_KEYS}
-        )
         if set(entry) - _CONSENSUS_KEYS:
             raise ManifestError(f"unknown consensus keys: {sorted(set(entry) - _CONSENSUS_KEYS)}")
-        params.reward_params(0, 0)  # validates the ratios
+        params = cls(**{k: _ratio(v, f"consensus.{k}") for k, v in entry.items()})
+        try:
+            params.reward_params(0, 0)
+            tolerance_units(params.tolerance)
+        except ValueError as exc:
+            raise ManifestError(f"consensus: {exc}") from exc
         return params
 
 
-_CONSENSUS_KEYS = {"confidence_threshold", "accuracy_floor", "skill_floor"}
+_CONSENSUS_KEYS = {"confidence_threshold", "accuracy_floor", "skill_floor", "tolerance"}
+
+
+def default_algorithm(kind: TaskKind) -> str:
+    """The consensus algorithm a task of ``kind`` gets unless its requester names one."""
+    if kind is TaskKind.NUMERIC:
+        return DEFAULT_NUMERIC_ALGORITHM
+    if kind is TaskKind.MULTILABEL:
+        return MULTILABEL_ALGORITHM
+    return DEFAULT_ALGORITHM
 
 
 @dataclass(frozen=True)
@@ -311,7 +321,7 @@ def build_task_content(
     kind: TaskKind = TaskKind.CATEGORICAL,
     classes: Sequence[str] = (),
     consensus: ConsensusParams | None = None,
-    algorithm: str = DEFAULT_ALGORITHM,
+    algorithm: str | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -329,7 +339,7 @@ def build_task_content(
         num_items=len(items),
         pages=tuple(compute_cid(page) for page in pages),
         consensus=consensus or ConsensusParams(),
-        algorithm=algorithm,
+        algorithm=algorithm or default_algorithm(kind),
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.result import SCHEMA as RESULT_SCHEMA
+from node.content.canonical import check_json_depth
 from node.content.manifest import MAX_DOCUMENT_BYTES
 from node.db.engine import Database
 from node.db.models import TaskStatus
@@ -32,36 +30,6 @@ from node.store.base import ContentStore
 from node.store.errors import StoreError
 
 log = logging.getLogger(__name__)
-
-
-MAX_JSON_DEPTH = 64
-"""Deepest nesting accepted in a fetched document; protocol documents need a handful."""
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_OPEN, _CLOSE = np.frombuffer(b"[{", dtype=np.uint8), np.frombuffer(b"]}", dtype=np.uint8)
-
-
-class DocumentTooDeepError(LabelnetError, ValueError):
-    """JSON nested deeper than :data:`MAX_JSON_DEPTH`: refused before it is parsed."""
-
-
-def json_depth(data: bytes) -> int:
-    """The deepest array/object nesting in ``data``, brackets inside strings ignored."""
-    bare = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
-    step = np.isin(bare, _OPEN).astype(np.int64) - np.isin(bare, _CLOSE).astype(np.int64)
-    return int(np.cumsum(step).max(initial=0))
-
-
-def check_json_depth(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Refuse deeply nested JSON before any parser sees it.
-
-    ``py_ecc`` (imported with web3) raises the recursion limit to 100,000 at import, so in
-    a node ``json.loads`` of ``[[[[...`` no longer stops at a ``RecursionError``: it
-    overflows the C stack and the whole process dies of SIGSEGV. Every fetched document
-    is attacker-controlled, hence this linear pre-scan.
-    """
-    depth = json_depth(data)
-    if depth > max_depth:
-        raise DocumentTooDeepError(f"JSON nested {depth} deep (at most {max_depth})")
 
 
 class ResultDocumentError(LabelnetError, ValueError):

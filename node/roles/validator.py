@@ -51,7 +51,7 @@ from node.consensus.errors import ConsensusError
 from node.consensus.result import EMPTY_ROOT
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.consensus.task_kinds import valid_value
-from node.content.canonical import JsonValue
+from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
 from node.content.labels import LabelBatch
 from node.content.manifest import (
     MAX_DOCUMENT_BYTES,
@@ -68,7 +68,7 @@ from node.db.repositories.tasks import TaskRepository
 from node.db.repositories.validation import ClaimRepository, ValidationRepository
 from node.errors import LabelnetError
 from node.faults import crash_point
-from node.roles.settlement import DocumentTooDeepError, check_json_depth, load_winning_result
+from node.roles.settlement import load_winning_result
 from node.store.base import ContentStore
 from node.store.errors import (
     BlockMismatchError,
@@ -234,6 +234,7 @@ class ValidatorDuty:
             classes=manifest.classes,
             algorithm=task.algorithm,
             kind=manifest.kind,
+            tolerance=manifest.consensus.tolerance,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)

@@ -1,0 +1,14 @@
+"""Task kinds: what one label is. Its own module because both the manifest and the
+consensus engine need it, and neither may import the other."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskKind(StrEnum):
+    """What a label is: one class, a set of classes, or a number."""
+
+    CATEGORICAL = "categorical"
+    MULTILABEL = "multilabel"
+    NUMERIC = "numeric"
