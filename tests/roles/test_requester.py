@@ -195,6 +195,13 @@ def test_attest_window_beyond_the_unbonding_delay_is_refused(funded: Requester) 
         funded.post(long)
 
 
+def test_algorithm_other_than_the_manifests_is_refused(funded: Requester) -> None:
+    req = request(funded.w3)
+    other = TaskRequest(**{**req.__dict__, "algorithm": "mv@1"})
+    with pytest.raises(TaskRequestError, match="differs from the manifest"):
+        funded.post(other)
+
+
 def test_gold_for_unknown_items_is_refused(funded: Requester) -> None:
     with pytest.raises(TaskRequestError, match="gold names items the task lacks"):
         funded.post(request(funded.w3, gold=GoldSet.create({"nope": "cat"})))

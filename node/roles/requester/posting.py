@@ -129,6 +129,15 @@ def validate_request(request: TaskRequest, now: int, max_attest_window: int) -> 
         raise TaskRequestError(f"a task has 1..{_UINT32} items")
     if request.validator_fee < 0 or not 0 <= request.annotator_bond <= _UINT96:
         raise TaskRequestError("validator_fee and annotator_bond must be non-negative")
+    try:
+        algorithm_id(request.algorithm)
+    except ValueError as exc:
+        raise TaskRequestError(str(exc)) from exc
+    if request.algorithm != request.content.manifest.algorithm:
+        raise TaskRequestError(
+            f"algorithm {request.algorithm!r} differs from the manifest's "
+            f"{request.content.manifest.algorithm!r}: annotators read the manifest"
+        )
     if request.escrow > _UINT96:
         raise TaskRequestError(f"escrow {request.escrow} exceeds the market's limit {_UINT96}")
     commit, reveal, attest = (
