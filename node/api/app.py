@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from node.api.errors import install_error_handlers
 from node.api.gateway import gateway_router
+from node.api.limits import JsonBodyGuard
 from node.api.metrics import ApiMetrics, MetricsMiddleware
 from node.api.routes import health, items, labels, progress, tasks, ui
 from node.app.duties import role_duties
@@ -69,6 +70,8 @@ def create_app(
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Added last, so it runs first: no route or metrics code sees a body it refuses.
+    app.add_middleware(JsonBodyGuard)
     for module in (tasks, items, labels, progress, health, ui):
         app.include_router(module.router)
     # The local store only: a gateway that fetched from peers on a miss could loop.
