@@ -26,7 +26,10 @@ from node.content.manifest import ItemSpec, TaskContent, TaskKind, build_task_co
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
 from node.db.models import Item, ParticipationState, TaskParticipation
-from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.participation import (
+    ParticipationNotFoundError,
+    ParticipationRepository,
+)
 from node.db.repositories.tasks import ItemRepository
 from node.roles.loader import TaskLoader, json_depth
 from node.store.base import ContentStore
@@ -35,6 +38,7 @@ from node.store.gateway import GatewayStore
 from tests.chain.test_lifecycle import HOUR, TOKEN, fund, sender
 from tests.conftest import Actors, advance_time
 from tests.store.servers import TamperingGateway, gateway_app, serve
+from tests.support.postgres import open_test_database
 
 IMAGE = b"\x89PNG\r\n\x1a\n a tiny picture of a cat"
 BOND = 2 * TOKEN
@@ -365,3 +369,38 @@ def test_a_failed_task_waits_for_its_retry_delay(
     annotator.loader(retry_delay=0.0).tick()
     row = annotator.participation(task_id)
     assert row is not None and row.state is ParticipationState.JOINED
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with open_test_database(request, request.param, tmp_path) as database:
+        yield database
+
+
+def test_participation_rows_keep_labeling_progress_across_outcomes(any_db: Database) -> None:
+    """On both backends: the loader's upsert never resets the labeling cursor, and the
+    labeling queries see exactly the joined, unfinished tasks."""
+    with any_db.write() as session:
+        repository = ParticipationRepository(session)
+        repository.record(1, 7, ParticipationState.JOINED, kind="multilabel", classes=("a", "b"))
+        repository.record(1, 8, ParticipationState.FAILED, reason="no peer", attempts=1)
+        repository.record(2, 7, ParticipationState.JOINED, kind="numeric")
+        repository.advance_labeling(1, 7, 199, done=False)
+    with any_db.write() as session:
+        repository = ParticipationRepository(session)
+        repository.record(1, 7, ParticipationState.JOINED, kind="multilabel", classes=("a", "b"))
+        repository.advance_labeling(1, 7, 150, done=False)  # never moves backwards
+    with any_db.session() as session:
+        repository = ParticipationRepository(session)
+        row = repository.get(1, 7)
+        assert row is not None and (row.labeling_cursor, row.classes) == (199, ["a", "b"])
+        assert [r.task_id for r in repository.labeling_pending(1)] == [7]
+        assert [r.task_id for r in repository.in_state(1, ParticipationState.FAILED)] == [8]
+        assert not repository.is_labeling_done(1, 7) and not repository.is_labeling_done(1, 9)
+    with any_db.write() as session:
+        ParticipationRepository(session).advance_labeling(1, 7, 300, done=True)
+    with any_db.session() as session:
+        repository = ParticipationRepository(session)
+        assert repository.is_labeling_done(1, 7) and repository.labeling_pending(1) == []
+    with any_db.write() as session, pytest.raises(ParticipationNotFoundError):
+        ParticipationRepository(session).advance_labeling(1, 9, 0, done=True)
