@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Collection
 from typing import TypeVar
-
-import numpy as np
 
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError, TaskKind
 from node.db.engine import Database
@@ -48,12 +45,9 @@ from node.store.errors import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 MAX_REASON = 2000
 """Characters of an error kept as the reason (a peer's error page can be long)."""
-MAX_JSON_DEPTH = 64
-"""Deepest nesting of arrays and objects accepted in a manifest or page (item data included)."""
 MAX_CID_LENGTH = 128
 """Longest CID the items table stores (``node.db.types.CID``); only identity CIDs inlining
 over ~70 bytes are longer, and no honest task names media that way."""
@@ -230,34 +224,14 @@ class TaskLoader:
             _record(ParticipationRepository(session), task, state, reason, attempts, manifest)
 
 
-def json_depth(data: bytes) -> int:
-    """How deeply arrays and objects nest in the JSON text ``data`` (strings ignored).
-
-    Vectorised (a regex drops strings, numpy sums the brackets) because pages add up to
-    hundreds of megabytes on large tasks. Malformed text gives some number, never an error:
-    the parser rejects it afterwards.
-    """
-    bare = np.frombuffer(_JSON_STRING.sub(b"", data), dtype=np.uint8)
-    steps = np.zeros(bare.shape, dtype=np.int64)
-    steps[(bare == ord("[")) | (bare == ord("{"))] = 1
-    steps[(bare == ord("]")) | (bare == ord("}"))] = -1
-    return int(np.cumsum(steps).max(initial=0))
-
-
 def _parsed(parse: Callable[[bytes], T], data: bytes, what: str) -> T:
     """``parse(data)``; any way the document can be malformed becomes :class:`DeclinedError`.
 
-    JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused before it is parsed: web3
-    (through py_ecc) raises Python's recursion limit to 100,000, so the C JSON decoder would
-    overflow the thread's stack on a few hundred kilobytes of brackets and kill the whole
-    node instead of raising. Besides :class:`ManifestError`, the parsers can raise a plain
-    ``ValueError`` (a consensus parameter out of range): all mean bytes that will never
-    become a valid document.
+    The parsers promise :class:`ManifestError` (deep JSON included: they check the depth
+    before parsing, see :func:`node.content.canonical.load_json`); any other ``ValueError``
+    or ``RecursionError`` from them still means bytes that will never become a valid
+    document, so it declines too rather than being retried.
     """
-    if (depth := json_depth(data)) > MAX_JSON_DEPTH:
-        raise DeclinedError(
-            f"malformed {what}: JSON nested {depth} deep (at most {MAX_JSON_DEPTH})"
-        )
     try:
         return parse(data)
     except ManifestError:

@@ -31,7 +31,7 @@ from node.db.repositories.participation import (
     ParticipationRepository,
 )
 from node.db.repositories.tasks import ItemRepository
-from node.roles.loader import TaskLoader, json_depth
+from node.roles.loader import TaskLoader
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
@@ -338,37 +338,6 @@ def test_ignores_tasks_whose_commit_window_has_closed(
     annotator.loader().tick()
     assert annotator.participation(task_id) is None
     assert annotator.items(task_id) == []
-
-
-@pytest.mark.parametrize(
-    ("text", "depth"),
-    [
-        (b"1", 0),
-        (b"[]", 1),
-        (b'{"a":[1,{"b":2}]}', 3),
-        (b'["[[[", "{{"]', 1),  # brackets inside strings do not nest
-        (b'[" \\" [[[ "]', 1),  # nor after an escaped quote
-    ],
-)
-def test_json_depth_counts_nesting_outside_strings(text: bytes, depth: int) -> None:
-    assert json_depth(text) == depth
-
-
-def test_a_failed_task_waits_for_its_retry_delay(
-    w3: Web3, contracts: Contracts, actors: Actors, annotator: Annotator
-) -> None:
-    content = task_content()
-    publish(annotator.local, content, pages=False)
-    task_id = post_task(w3, contracts, actors, content.manifest_cid, 4)
-    annotator.sync.sync_once()
-    annotator.loader(retry_delay=3600.0).tick()
-    annotator.local.put(content.pages[0])
-    annotator.loader(retry_delay=3600.0).tick()  # too early: not even looked at
-    row = annotator.participation(task_id)
-    assert row is not None and row.state is ParticipationState.FAILED and row.attempts == 1
-    annotator.loader(retry_delay=0.0).tick()
-    row = annotator.participation(task_id)
-    assert row is not None and row.state is ParticipationState.JOINED
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
