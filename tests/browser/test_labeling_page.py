@@ -183,6 +183,7 @@ def test_a_person_labels_a_task_in_the_browser_and_the_node_commits_it(
                 page.screenshot(path=screenshots / "4-labeling-image.png", full_page=True)
         label_by_mouse(page, item_id, ANSWERS[item_id])
     expect(page.get_by_role("heading", name="All items labelled")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="All changes saved")).to_be_visible()
     expect(page.locator(".progress-text")).to_have_text("20 / 20 labelled")
 
     # Every label reached the node's database (r04 with its corrected value), then its commit.

@@ -34,6 +34,11 @@ export async function labelingView(container, taskId, session) {
   }
 
   const outbox = new Outbox(taskId, (status) => setSaveState(ui, status), () => refreshProgress());
+  for (const itemId of outbox.items()) {
+    // Labelled before a reload or a lost connection, not on the node yet.
+    if (!state.labelled.has(itemId)) state.done += 1;
+    state.labelled.add(itemId);
+  }
 
   async function refreshProgress() {
     try {
@@ -148,7 +153,7 @@ export async function labelingView(container, taskId, session) {
   function onKey(event) {
     if (event.defaultPrevented || event.altKey || event.metaKey) return;
     const typing = event.target instanceof HTMLInputElement && event.target.type !== "checkbox";
-    if ((event.ctrlKey && event.key.toLowerCase() === "z") || (!typing && (event.key === "ArrowLeft" || event.key === "Backspace"))) {
+    if (!typing && ((event.ctrlKey && event.key.toLowerCase() === "z") || event.key === "ArrowLeft" || event.key === "Backspace")) {
       event.preventDefault();
       undo();
       return;
@@ -367,6 +372,10 @@ class Outbox {
 
   has(itemId) {
     return this.pending.has(itemId);
+  }
+
+  items() {
+    return [...this.pending.keys()];
   }
 
   value(itemId) {
