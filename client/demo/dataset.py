@@ -2,11 +2,12 @@
 
 A demo takes a real set from ``../shared/datasets`` (``answers.csv``: item, worker, label;
 ``gold.csv``: item, label) and cuts it down to what one machine replays in a couple of
-minutes: the first ``items`` gold-labelled items in file order, then the ``annotators``
-workers who answered the most of them (ties by worker id). Each chosen worker becomes one
-annotator node whose replay labeler answers exactly as that worker did; items nobody chosen
-answered are dropped. The cut is a pure function of the files and the numbers, so every
-run of the same demo replays the same answers.
+minutes: the ``annotators`` workers who answered the most gold-labelled items (ties by
+worker id), then the ``items`` gold-labelled items most of those workers answered (ties by
+first appearance in the file), in file order. So a small network still sees every chosen
+item several times, as a real task with its redundancy would. Each chosen worker becomes
+one annotator node whose replay labeler answers exactly as that worker did. The cut is a
+pure function of the files and the numbers, so every run replays the same answers.
 
 :func:`write_synthetic` writes a set in the same layout for runs larger than any real set
 (the end-to-end benchmark): workers of known accuracy answering uniformly random items.
@@ -92,30 +93,26 @@ def load_dataset(directory: Path, *, items: int, annotators: int) -> DemoDataset
     gold_rows = _read_rows(directory / "gold.csv", ("item", "label"))
     answer_rows = _read_rows(directory / "answers.csv", ("item", "worker", "label"))
     gold = {row["item"]: row["label"] for row in gold_rows}
-    chosen: list[str] = []
-    seen: set[str] = set()
-    for row in answer_rows:
-        item = row["item"]
-        if item in gold and item not in seen:
-            seen.add(item)
-            chosen.append(item)
-            if len(chosen) == items:
-                break
-    picked = set(chosen)
-    counts = Counter(row["worker"] for row in answer_rows if row["item"] in picked)
-    workers = tuple(
-        w for w, _ in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:annotators]
-    )
+    counts = Counter(row["worker"] for row in answer_rows if row["item"] in gold)
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    workers = tuple(worker for worker, _ in ranked[:annotators])
     if len(workers) < annotators:
-        raise DatasetError(
-            f"{directory.name}: only {len(workers)} workers answered the first {items} items"
-        )
+        raise DatasetError(f"{directory.name}: only {len(workers)} workers answered gold items")
+    chosen = set(workers)
+    coverage: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for position, row in enumerate(answer_rows):
+        if row["item"] in gold:
+            first_seen.setdefault(row["item"], position)
+            if row["worker"] in chosen:
+                coverage[row["item"]] += 1
+    ordered = tuple(sorted(coverage, key=lambda item: (-coverage[item], first_seen[item]))[:items])
+    picked = set(ordered)
     answers: dict[str, dict[str, str]] = {w: {} for w in workers}
     for row in answer_rows:
-        if row["worker"] in answers and row["item"] in picked:
+        if row["worker"] in chosen and row["item"] in picked:
             answers[row["worker"]].setdefault(row["item"], row["label"])
-    answered = {item for by_item in answers.values() for item in by_item}
-    ordered = tuple(item for item in chosen if item in answered)
+    ordered = tuple(sorted(ordered, key=lambda item: first_seen[item]))
     classes = sorted({row["label"] for row in answer_rows} | set(gold.values()))
     return DemoDataset(
         name=directory.name,

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from client.demo.runner import DemoRun
 
 TOKEN = 10**18
+SKILLED = 0.2
+"""True chance-corrected skill (kappa against gold) from which a replayed worker counts as
+doing honest work worth paying: the default reward rule's skill floor, measured with gold."""
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 
 
@@ -122,6 +125,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         labels = dict(batch.labels)
         correct = sum(labels[item] == dataset.truth.get(item) for item in labels)
         pay = paid.get(account, 0)
+        truth = [dataset.truth[item] for item in labels]
         annotators.append(
             {
                 "name": name,
@@ -130,6 +134,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 "worker": workers.get(name),
                 "labels": len(labels),
                 "true_accuracy": correct / len(labels),
+                "true_skill": cohen_kappa([str(v) for v in labels.values()], truth),
                 "estimated_accuracy": float(estimated.get(account, {}).get("accuracy", 0)),
                 "pay": _tokens(pay),
                 "pay_per_label": _tokens(pay) / len(labels),
@@ -138,6 +143,8 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     per_label: dict[str, list[float]] = defaultdict(list)
     for entry in annotators:
         per_label[str(entry["kind"])].append(float(entry["pay_per_label"]))
+        if entry["kind"] == "honest" and float(entry["true_skill"]) >= SKILLED:
+            per_label["skilled"].append(float(entry["pay_per_label"]))
     from client.demo.runner import VALIDATOR_STAKE
 
     slashing = []
@@ -179,6 +186,8 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         "pay": {
             "honest_per_label": _mean(per_label["honest"]),
             "honest_min_per_label": min(per_label["honest"], default=0.0),
+            "skilled_min_per_label": min(per_label["skilled"], default=0.0),
+            "skilled_annotators": len(per_label["skilled"]),
             "spammer_per_label": _mean(per_label["spammer"]),
             "spammer_max_per_label": max(per_label["spammer"], default=0.0),
             "total_paid": _tokens(state.paid_out),
@@ -194,6 +203,21 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         "seconds": run.timings.get("claimed", 0.0),
         "timings": {name: round(value, 2) for name, value in run.timings.items()},
     }
+
+
+def cohen_kappa(labels: list[str], truth: list[str]) -> float:
+    """Chance-corrected agreement of ``labels`` with ``truth`` (Cohen's kappa).
+
+    What the reward rule's skill floor estimates without gold: on a skewed task, answering
+    the common class is accurate but worth nothing, and kappa says so.
+    """
+    n = len(labels)
+    if n == 0:
+        return 0.0
+    observed = sum(a == b for a, b in zip(labels, truth, strict=True)) / n
+    given, actual = Counter(labels), Counter(truth)
+    expected = sum(given[c] * actual[c] for c in given) / (n * n)
+    return 0.0 if expected >= 1 else (observed - expected) / (1 - expected)
 
 
 def _mean(values: list[float]) -> float:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,10 +24,12 @@ from pathlib import Path
 
 import httpx
 
-from node.chain.anvil import free_port
 from node.errors import LabelnetError
 
 READY_TIMEOUT = 120.0
+PORT_RANGE = (20_000, 32_000)
+"""Where node ports are picked: below Linux's ephemeral range (32768-60999), so no outgoing
+connection of any process can take a port between picking it and the node binding it."""
 STOP_TIMEOUT = 20.0
 
 
@@ -41,7 +45,7 @@ class NodeProcess:
     role: str
     data_dir: Path
     settings: dict[str, str]
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=lambda: pick_port())
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -103,6 +107,26 @@ class NodeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
+
+
+_taken: set[int] = set()
+
+
+def pick_port(rng: random.Random | None = None) -> int:
+    """A free TCP port in :data:`PORT_RANGE` not handed out before by this process."""
+    rng = rng or random.Random()
+    for _ in range(1000):
+        port = rng.randrange(*PORT_RANGE)
+        if port in _taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
+    raise NodeProcessError(f"no free port in {PORT_RANGE}")
 
 
 def node_settings(

@@ -126,8 +126,9 @@ def _account_names(options: DemoOptions) -> list[str]:
 
 def run_demo(options: DemoOptions, *, on_event: Callable[[str], None] | None = None) -> Path:
     """Run the demo to its report; returns the report's path (``out/report.html``)."""
-    if options.lying_validators * 3 >= options.validators:
-        raise DemoError("lying validators must hold less than 1/3 of the stake to be slashed")
+    if options.lying_validators * 3 > options.validators:
+        # Equal stakes: the honest root needs at least 2/3 of the attesting stake to win.
+        raise DemoError("at most 1/3 of the validators can lie, or no root reaches 2/3")
     dataset = load_dataset(
         resolve_dataset(options.dataset, options.datasets_dir),
         items=options.items,

@@ -106,6 +106,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
                 annotator=services.sender.address,
                 labeler=load_labeler(settings.labeler),
                 batch=settings.labeler_batch,
+                clock=chain_clock(services),
             )
         )
     duties.append(

@@ -1,7 +1,7 @@
 """The demo network end to end: separate node processes, a real chain, real crowd answers.
 
-A smaller demo than ``labelnet demo`` (5 replayed workers, 2 spammers, 3 validators of which
-one lies, >= 200 items of zheng_d_product), asserting what the network promises: consensus
+A smaller demo than ``labelnet demo`` (8 replayed workers, 2 spammers, 3 validators of which
+one lies, >= 200 items of a real crowd set), asserting what the network promises: consensus
 at least as accurate as majority vote, spammers paid less than any honest annotator, the
 lying validator slashed, and every token accounted for.
 """
@@ -17,15 +17,30 @@ from client.demo.runner import DemoOptions, default_datasets_dir, run_demo
 
 pytestmark = pytest.mark.timeout(600)
 
+DATASET, ITEMS, ANNOTATORS = "web", 300, 8
+"""web's eight most active workers all label far better than chance (kappa 0.68..0.77
+against gold). In zheng_d_product, the demo's default, four of the top five are
+near-constant or coin-flip workers on a task where 88% of items are one class: "paid less
+than any honest annotator" would compare spammers with workers the protocol rightly pays
+nothing. Checked offline over 8 spammer seeds: consensus beats majority vote by 5..13
+points and every honest worker is paid in all of them (smaller cuts are not that stable)."""
+
 
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    if not (default_datasets_dir() / "zheng_d_product").is_dir():
+    if not (default_datasets_dir() / DATASET).is_dir():
         pytest.fail(f"the shared data sets are missing: {default_datasets_dir()}")
     out = tmp_path_factory.mktemp("demo")
-    report = run_demo(
-        DemoOptions(items=220, annotators=5, spammers=2, validators=3, out=out, quiet=True)
+    options = DemoOptions(
+        dataset=DATASET,
+        items=ITEMS,
+        annotators=ANNOTATORS,
+        spammers=2,
+        validators=3,
+        out=out,
+        quiet=True,
     )
+    report = run_demo(options)
     assert report.is_file()
     document: dict[str, object] = json.loads((out / "summary.json").read_text())
     return document
@@ -44,7 +59,8 @@ def test_demo_consensus_is_at_least_as_accurate_as_majority_vote(
 def test_demo_pays_spammers_less_than_any_honest_annotator(summary: dict[str, object]) -> None:
     pay = summary["pay"]
     assert isinstance(pay, dict)
-    assert summary["spammers"] == 2 and summary["annotators"] == 5
+    assert summary["spammers"] == 2 and summary["annotators"] == ANNOTATORS
+    assert pay["skilled_annotators"] == ANNOTATORS
     assert pay["spammer_max_per_label"] < pay["honest_min_per_label"]
 
 
