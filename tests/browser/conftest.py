@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from node.chain.anvil import Anvil
 from node.chain.contracts import Deployment
@@ -20,10 +20,14 @@ from tests.api.test_cli_node import node_env
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PATIENCE_MS = 20_000
+"""How long an expectation waits: CI machines are small and shared, so a page that takes a
+few seconds to catch up under load is slow, not broken."""
 
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as driver:
         yield driver
 

@@ -232,6 +232,9 @@ def test_a_person_labels_a_task_in_the_browser_and_the_node_commits_it(
     assert rows[0].startswith("id,label,confidence") and len(rows) == 1 + len(ANSWERS)
     assert {row.split(",")[0]: row.split(",")[1] for row in rows[1:]} == ANSWERS
     page.screenshot(path=screenshots / "6-requester-results.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshots / "6-requester-results-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
 
     # Earnings: the node claims its payout by itself once the task is final.
     wait_until(

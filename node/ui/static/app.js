@@ -1,7 +1,7 @@
 // The labeling page: a hash router over four views (tasks, labeling, earnings, requester).
 
 import { ApiError, adoptTokenFromFragment, api, token } from "./api.js";
-import { duration, h, mount, progressBar, shortAddress, tokens } from "./dom.js";
+import { duration, h, mount, progressBar, scrolling, shortAddress, tokens } from "./dom.js";
 import { labelingView } from "./label.js";
 import { reportView, requesterView } from "./requester.js";
 
@@ -148,7 +148,8 @@ async function earningsView(container) {
       }),
     ),
     earnings.payouts.length
-      ? h(
+      ? scrolling(
+          "Payouts by task",
           "table",
           { class: "table" },
           h("caption", {}, "Payouts by task"),

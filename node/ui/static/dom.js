@@ -29,6 +29,11 @@ export function svg(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** An element ``h(tag, ...)`` inside a region that scrolls sideways on narrow screens. */
+export function scrolling(name, tag, attributes, ...children) {
+  return h("div", { class: "scroll-x", role: "region", "aria-label": name, tabindex: "0" }, h(tag, attributes, ...children));
+}
+
 export function mount(container, ...children) {
   container.replaceChildren();
   append(container, children);

@@ -23,6 +23,7 @@ export async function labelingView(container, taskId, session) {
     relabel: false, // the current item came from the history: its label is being changed
     done: view.progress.done, // counted here too: the node's count lags the saves in flight
     labelled: new Set(),
+    given: new Map(), // item id -> the value given on this page
     exhausted: false,
     selected: new Set(),
     saving: 0,
@@ -84,7 +85,7 @@ export async function labelingView(container, taskId, session) {
     renderItem(ui, item, title);
     state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
     renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
-    ui.back.disabled = state.history.length === 0;
+    ui.back.disabled = state.history.length === 0 || Boolean(state.view.progress.commit_state);
   }
 
   function choose(value) {
@@ -118,6 +119,7 @@ export async function labelingView(container, taskId, session) {
     }
     if (!state.relabel && !state.labelled.has(item.item_id)) state.done += 1;
     state.labelled.add(item.item_id);
+    state.given.set(item.item_id, value);
     state.history.push(item.item_id);
     state.history = state.history.slice(-HISTORY_LIMIT);
     storeHistory(taskId, state.history);
@@ -134,13 +136,14 @@ export async function labelingView(container, taskId, session) {
       return;
     }
     storeHistory(taskId, state.history);
+    // What this page gave is the latest value; the node may not have stored it yet.
+    const local = state.given.has(previous) ? state.given.get(previous) : outbox.value(previous);
     const answer = await api.itemLabel(taskId, previous);
     if (state.current && !state.revisiting) state.revisiting = state.current;
     else if (state.current) state.queue.unshift(state.current);
     state.current = answer.item;
     state.relabel = true;
-    const pending = outbox.value(previous);
-    show(pending !== undefined ? pending : answer.value);
+    show(local !== undefined ? local : answer.value);
     toast(`Back to ${previous}: choose its label again`);
   }
 
@@ -261,6 +264,11 @@ function renderProgress(ui, progress, localDone) {
       : "The commit window has closed";
   const commit = document.getElementById("commit-state");
   if (commit) commit.textContent = commitText(progress);
+  if (progress.commit_state) {
+    // Committed: the node refuses label changes, so there is nothing to go back to.
+    ui.back.disabled = true;
+    ui.back.title = "Your labels are committed on chain";
+  }
 }
 
 function renderItem(ui, item, title) {

@@ -3,7 +3,7 @@
 // export buttons.
 
 import { api, exportUrl } from "./api.js";
-import { dateTime, h, mount, percent, shortAddress, svg, tokens } from "./dom.js";
+import { dateTime, h, mount, percent, scrolling, shortAddress, svg, tokens } from "./dom.js";
 
 export async function requesterView(container) {
   const tasks = await api.tasks();
@@ -11,7 +11,8 @@ export async function requesterView(container) {
     container,
     h("div", { class: "page-head" }, h("h1", {}, "Requester"), h("p", { class: "muted" }, "Every task this node follows on chain, newest first.")),
     tasks.length
-      ? h(
+      ? scrolling(
+          "Tasks",
           "table",
           { class: "table" },
           h("caption", {}, "Tasks"),
@@ -105,7 +106,8 @@ function results(report, taskId) {
       "section",
       { class: "card", "aria-labelledby": "items-title" },
       h("h2", { id: "items-title" }, "Consensus labels"),
-      h(
+      scrolling(
+        "Consensus labels",
         "table",
         { class: "table compact" },
         h("caption", { class: "muted small" }, report.items_total > report.items.length ? `First ${report.items.length} of ${report.items_total} items (exports hold all)` : `${report.items_total} items`),
