@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=3750)
     parser.add_argument("--per-worker", type=int, default=1875)
     parser.add_argument("--validators", type=int, default=3)
+    parser.add_argument("--interval", type=float, default=0.5, help="node poll interval (s)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "e2e")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -52,6 +53,7 @@ def main() -> int:
             spammers=0,
             validators=args.validators,
             lying_validators=0,
+            poll_interval=args.interval,
             out=args.out,
             quiet=True,
         )

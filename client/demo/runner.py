@@ -55,6 +55,8 @@ COMMIT_WINDOW = 3600
 REVEAL_WINDOW = 1800
 ATTEST_WINDOW = 1800
 MARKER = ".labelnet-demo"
+LABELER_BATCH = 2_000
+"""Items per call of the replay and random labelers: they answer from memory, instantly."""
 
 
 class DemoError(LabelnetError, RuntimeError):
@@ -86,6 +88,9 @@ class DemoOptions:
     datasets_dir: Path = field(default_factory=default_datasets_dir)
     phase_timeout: float = 300.0
     quiet: bool = False
+    poll_interval: float = 0.25
+    """Seconds between two chain syncs and between two duty ticks on every node: shorter is
+    snappier, but a big network of idle nodes polling often fills two cores."""
 
 
 @dataclass
@@ -176,6 +181,7 @@ def _build_nodes(
             keystore=account.keystore,
             password_file=info.password_file,
             peers=peers,
+            interval=options.poll_interval,
             extra=extra,
         )
 
@@ -192,10 +198,18 @@ def _build_nodes(
     workers = load_dataset_workers(answers_csv)
     for node, worker in zip(annotators, workers, strict=True):
         node.settings = settings(
-            node.name, [requester.url], labeler=f"replay:{answers_csv}:{worker}"
+            node.name,
+            [requester.url],
+            labeler=f"replay:{answers_csv}:{worker}",
+            labeler_batch=str(LABELER_BATCH),
         )
     for i, node in enumerate(spammers):
-        node.settings = settings(node.name, [requester.url], labeler=f"random:{1000 + i}")
+        node.settings = settings(
+            node.name,
+            [requester.url],
+            labeler=f"random:{1000 + i}",
+            labeler_batch=str(LABELER_BATCH),
+        )
     labellers = [*annotators, *spammers]
     validators = []
     for i in range(options.validators):
