@@ -20,15 +20,6 @@ function append(element, children) {
   }
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
-export function svg(tag, attributes = {}, ...children) {
-  const element = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  append(element, children);
-  return element;
-}
-
 /** An element ``h(tag, ...)`` inside a region that scrolls sideways on narrow screens. */
 export function scrolling(name, tag, attributes, ...children) {
   return h("div", { class: "scroll-x", role: "region", "aria-label": name, tabindex: "0" }, h(tag, attributes, ...children));

@@ -3,7 +3,7 @@
 // export buttons.
 
 import { api, exportUrl } from "./api.js";
-import { dateTime, h, mount, percent, scrolling, shortAddress, svg, tokens } from "./dom.js";
+import { dateTime, h, mount, percent, scrolling, shortAddress, tokens } from "./dom.js";
 
 export async function requesterView(container) {
   const tasks = await api.tasks();
@@ -84,7 +84,7 @@ function results(report, taskId) {
       "section",
       { class: "card", "aria-labelledby": "results-title" },
       h("div", { class: "section-head" }, h("h2", { id: "results-title" }, "Results"), exports),
-      h("p", { class: "muted small" }, `Result document ${report.result_cid}, verified against the finalized payout root.`),
+      h("p", { class: "muted small" }, "Result document ", h("code", { class: "cid" }, report.result_cid), ", verified against the finalized payout root."),
       h("h3", {}, "Consensus labels by class"),
       barChart(
         Object.entries(report.class_counts).map(([name, count]) => [name, count]),
@@ -132,29 +132,19 @@ function results(report, taskId) {
   );
 }
 
-// A horizontal bar chart as SVG; the numbers are also in its accessible description.
+// A horizontal bar chart: real text at every width (an SVG would shrink its labels on a
+// phone); the numbers are also in its accessible name, the bars are its picture.
 function barChart(rows, format, title, maximum) {
-  const width = 560;
-  const rowHeight = 34;
-  const labelWidth = 130;
   const top = Math.max(maximum ?? 0, ...rows.map(([, value]) => value), 1e-9);
-  const chart = svg("svg", {
-    class: "chart",
-    viewBox: `0 0 ${width} ${rows.length * rowHeight + 8}`,
-    role: "img",
-    "aria-label": `${title}: ${rows.map(([name, value]) => `${name} ${format(value)}`).join(", ")}`,
-  });
-  rows.forEach(([name, value], index) => {
-    const y = index * rowHeight + 4;
-    const barWidth = ((width - labelWidth - 70) * value) / top;
-    chart.append(
-      svg("text", { x: labelWidth - 10, y: y + 19, "text-anchor": "end", class: "chart-label" }, name),
-      svg("rect", { x: labelWidth, y, width: width - labelWidth - 70, height: 26, rx: 5, class: "chart-track" }),
-      svg("rect", { x: labelWidth, y, width: Math.max(2, barWidth), height: 26, rx: 5, class: "chart-bar" }),
-      svg("text", { x: labelWidth + barWidth + 8, y: y + 19, class: "chart-value" }, format(value)),
-    );
-  });
-  return chart;
+  return h(
+    "div",
+    { class: "bars", role: "img", "aria-label": `${title}: ${rows.map(([name, value]) => `${name} ${format(value)}`).join(", ")}` },
+    rows.map(([name, value]) => {
+      const fill = h("span", { class: "bar-fill" });
+      fill.style.width = `${Math.max(0.5, (100 * value) / top)}%`;
+      return h("div", { class: "bar-row", "aria-hidden": "true" }, h("span", { class: "bar-label" }, name), h("span", { class: "bar-track" }, fill), h("span", { class: "bar-value" }, format(value)));
+    }),
+  );
 }
 
 // One annotator's confusion matrix (rows: consensus class, columns: their label), shaded.
