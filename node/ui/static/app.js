@@ -96,7 +96,20 @@ function tokenBanner(problem) {
 }
 
 async function tasksView(container) {
-  const cards = await api.taskCards();
+  let shown = "";
+  const refresh = async () => {
+    const cards = await api.taskCards();
+    const key = JSON.stringify(cards.map(({ seconds_to_commit_deadline, ...card }) => card));
+    if (key !== shown) renderTasks(container, cards);
+    shown = key;
+  };
+  await refresh();
+  // New tasks appear as the node joins them; progress moves as labels arrive elsewhere.
+  const timer = setInterval(() => refresh().catch(() => {}), 5000);
+  return () => clearInterval(timer);
+}
+
+function renderTasks(container, cards) {
   const joined = cards.filter((card) => card.participation === "joined");
   const others = cards.filter((card) => card.participation !== "joined");
   mount(
