@@ -119,7 +119,12 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     estimated = {entry["account"].lower(): entry for entry in document["annotators"]}
     paid = {entry["account"].lower(): int(entry["amount"]) for entry in document["payouts"]}
     annotators = []
-    for batch in sorted(batches, key=lambda b: names.get(b.annotator.lower(), b.annotator)):
+
+    def natural(batch: LabelBatch) -> tuple[str, int]:
+        prefix, _, number = names.get(batch.annotator.lower(), batch.annotator).rpartition("-")
+        return (prefix, int(number)) if number.isdigit() else (batch.annotator, 0)
+
+    for batch in sorted(batches, key=natural):
         account = batch.annotator.lower()
         name = names.get(account, account)
         labels = dict(batch.labels)

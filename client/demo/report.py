@@ -99,6 +99,7 @@ def render(summary: dict[str, Any]) -> str:
             p["worker"] or "-",
             p["labels"],
             f"{p['true_accuracy']:.3f}",
+            f"{p['true_skill']:.2f}",
             f"{p['estimated_accuracy']:.3f}",
             f"{p['pay']:.4f}",
         )
@@ -127,7 +128,7 @@ def render(summary: dict[str, Any]) -> str:
         "<h2>Pay per label (LBL)</h2>",
         _bars(pay_rows, digits=5),
         _table(
-            ["node", "kind", "worker", "labels", "true acc.", "estimated", "paid (LBL)"],
+            ["node", "kind", "worker", "labels", "true acc.", "kappa", "estimated", "paid (LBL)"],
             people_rows,
         ),
         "<h2>Validators and slashing</h2>",
