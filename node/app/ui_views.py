@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+from web3.exceptions import Web3Exception
 
+from node.app.chain import ChainConnection
 from node.app.errors import ResultNotKnownError, TaskNotFoundError
 from node.app.views import Progress, progress
 from node.consensus.merkle import MerkleTreeError, PayoutTree
@@ -138,6 +140,21 @@ class TaskReport(BaseModel):
     items_total: int = 0
     annotators: list[AnnotatorQuality] = Field(default_factory=list)
     total_payout: DecimalStr | None = None
+
+
+def chain_time(chain: ChainConnection | None) -> int | None:
+    """The latest block's timestamp, the clock the contract judges deadlines by.
+
+    A devnet's clock can run far ahead of the wall clock, so countdowns use this. None
+    without a chain, or when the RPC does not answer in the probe's short timeout: callers
+    then count against the wall clock, an approximate countdown being better than none.
+    """
+    if chain is None:
+        return None
+    try:
+        return int(chain.probe.eth.get_block("latest")["timestamp"])
+    except (OSError, ValueError, Web3Exception):  # requests' errors are OSErrors
+        return None
 
 
 def _task(db: Database, chain_id: int, task_id: int) -> Task:

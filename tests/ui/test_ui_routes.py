@@ -89,6 +89,8 @@ def test_labeling_endpoints_answer_the_page(client: TestClient, services: NodeSe
     view = client.get("/api/v1/ui/tasks/1").json()
     assert view["instructions_html"] == "<h1>Pick</h1>\n<p>[guide](javascript:alert(1))</p>"
     assert client.get("/api/v1/ui/tasks/2").status_code == 404  # not joined
+    progress = client.get("/api/v1/ui/tasks/1/progress").json()
+    assert (progress["done"], progress["total"], progress["complete"]) == (1, 2, False)
     item = client.get("/api/v1/ui/tasks/1/items/img-0001").json()
     assert (item["item"]["item_id"], item["value"]) == ("img-0001", "dog")
     assert client.get("/api/v1/ui/tasks/1/items/img-9999").status_code == 404

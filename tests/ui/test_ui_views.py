@@ -3,21 +3,28 @@ report of a finalized task (verified against the finalized root) and its exports
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import pytest
+from web3 import Web3
 
+from node.app.chain import ChainConnection
 from node.app.errors import TaskNotFoundError
 from node.app.runtime import NodeServices
 from node.app.ui_views import (
     NotJoinedError,
     ResultInvalidError,
+    chain_time,
     export_task,
     item_label,
     labeling_view,
     task_cards,
     task_report,
 )
+from node.chain.anvil import free_port
+from node.chain.contracts import Contracts, Deployment
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.cid import compute_cid
 from node.content.exports import ExportError
@@ -28,6 +35,7 @@ from node.db.models import Attestation, ItemCreate, LabelCreate, ParticipationSt
 from node.db.repositories import ItemRepository, LabelRepository, ParticipationRepository
 from node.db.repositories.tasks import TaskRepository
 from tests.api.conftest import CHAIN, add_task
+from tests.conftest import advance_time
 
 ANNOTATOR = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"
 PEERS = ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
@@ -267,3 +275,14 @@ def test_exports_carry_every_item_with_its_text(services: NodeServices) -> None:
     assert len(json.loads(studio)) == len(ITEMS)
     with pytest.raises(ExportError):
         export_task(services.db, services.store, CHAIN, 1, "hf")
+
+
+def test_countdowns_use_the_chain_clock_and_fall_back_to_the_wall_clock(
+    w3: Web3, deployment: Deployment, contracts: Contracts
+) -> None:
+    chain = ChainConnection(w3=w3, probe=w3, deployment=deployment, contracts=contracts)
+    advance_time(w3, 10 * 86_400)  # a devnet clock, days ahead of the wall clock
+    assert chain_time(chain) == w3.eth.get_block("latest")["timestamp"] > time.time() + 86_400
+    down = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1}))
+    assert chain_time(dataclasses.replace(chain, probe=down)) is None
+    assert chain_time(None) is None

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, WriteAuth
 from node.api.routes import API_PREFIX, error_responses
-from node.app import ui_views
+from node.app import ui_views, views
 from node.ui import STATIC_DIR
 
 # Out of the OpenAPI document: these routes shape data for this page and change with it,
@@ -88,7 +88,8 @@ async def session(_auth: WriteAuth, services: ServicesDep) -> Session:
     summary="Tasks this node joined, is loading or declined",
 )
 def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
-    return ui_views.task_cards(services.db, services.chain_id, services.annotator)
+    now = ui_views.chain_time(services.chain)
+    return ui_views.task_cards(services.db, services.chain_id, services.annotator, now)
 
 
 @router.get(
@@ -100,7 +101,19 @@ def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
 def labeling_view(
     task_id: int, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.LabelingView:
-    return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator)
+    now = ui_views.chain_time(services.chain)
+    return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator, now)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/progress",
+    response_model=views.Progress,
+    summary="This node's progress on a task, counted down by the chain's clock",
+    responses=error_responses(404, 503),
+)
+def progress(task_id: int, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
+    now = ui_views.chain_time(services.chain)
+    return views.progress(services.db, services.chain_id, task_id, annotator, now)
 
 
 @router.get(

@@ -59,7 +59,7 @@ export const api = {
   itemLabel: (taskId, itemId) =>
     request("GET", `/ui/tasks/${taskId}/items/${encodeURIComponent(itemId)}`),
   nextItems: (taskId, limit) => request("GET", `/tasks/${taskId}/items/next?limit=${limit}`),
-  progress: (taskId) => request("GET", `/tasks/${taskId}/progress`),
+  progress: (taskId) => request("GET", `/ui/tasks/${taskId}/progress`),
   submit: (taskId, labels) => request("POST", `/tasks/${taskId}/labels`, labels),
   earnings: () => request("GET", "/earnings"),
   tasks: () => request("GET", "/tasks?limit=500"),
