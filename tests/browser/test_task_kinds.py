@@ -217,3 +217,30 @@ def test_labels_given_while_the_node_is_down_are_kept_and_sent_later(
     expect(page.locator(".item-text")).to_have_text("a dog")
     # The aborted request is the one console error this test causes on purpose.
     problems[:] = [p for p in problems if "ERR_FAILED" not in p]
+
+
+def test_skip_puts_an_item_last_and_arrows_walk_the_class_buttons(
+    served: Served, page: Page
+) -> None:
+    served.join(9, "categorical", ("cat", "dog", "bird"), {"a": "a cat", "b": "a dog"})
+    page.goto(f"{served.url}/ui/#token={served.token}")
+    page.get_by_role("link", name="Label A categorical task").click()
+    expect(page.locator(".item-text")).to_have_text("a cat")
+    page.keyboard.press("ArrowRight")  # skip: the cat comes back after the dog
+    expect(page.locator(".item-text")).to_have_text("a dog")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("button", name="dog", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # wraps around to the first class
+    expect(page.get_by_role("button", name="cat", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(page.get_by_role("button", name="bird", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")  # the focused button, as a screen-reader user would
+    expect(page.locator(".item-text")).to_have_text("a cat")
+    expect(page.get_by_role("button", name="cat", exact=True)).to_be_focused()  # still there
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="All items labelled")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="All changes saved")).to_be_visible()
+    assert served.labels(9) == {"a": "cat", "b": "dog"}

@@ -84,7 +84,10 @@ export async function labelingView(container, taskId, session) {
     const title = state.relabel ? "Changing an earlier label" : `Item ${Math.min(state.done + 1, total)} of ${total}`;
     renderItem(ui, item, title);
     state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
+    const focusWasOnAnswer = ui.answer.contains(document.activeElement);
     renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
+    // A keyboard user who answered with a focused button keeps the focus in the answers.
+    if (focusWasOnAnswer) ui.answer.querySelector("button.choice")?.focus();
     ui.back.disabled = state.history.length === 0 || Boolean(state.view.progress.commit_state);
   }
 
@@ -209,7 +212,7 @@ function layout(view) {
     progressSlot: h("div", {}),
     deadline: h("p", { class: "muted small" }),
     itemTitle: h("h2", { id: "item-title", class: "item-title" }),
-    itemBody: h("div", { class: "item-body" }),
+    itemBody: h("div", { class: "item-body", "aria-live": "polite" }),
     answer: h("div", { class: "answer" }),
     back: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowLeft Control+Z" }, "← Back", h("span", { class: "wide-only" }, " (undo)")),
     skip: h("button", { type: "button", class: "button", "aria-keyshortcuts": "ArrowRight" }, "Skip →"),
