@@ -118,3 +118,13 @@ def test_unknown_format_and_directory_target_are_refused(tmp_path: Path) -> None
         export_results(results(TEXT), tmp_path / "r.xml", "xml")  # type: ignore[arg-type]
     with pytest.raises(ExportError, match="is a directory"):
         export_results(results(TEXT), tmp_path, "jsonl")
+
+
+def test_hf_export_loads_back_with_datasets(tmp_path: Path) -> None:
+    import datasets  # the hf extra: scripts/setup.sh installs it with the dev tools
+    path = export_results(results(TEXT, IMAGE, MULTI), tmp_path / "hf", "hf")
+    loaded = datasets.load_from_disk(str(path))
+    assert loaded.num_rows == 3
+    assert loaded["id"] == ["t1", IMAGE.item, MULTI.item]
+    assert loaded[0]["label"] == "cat" and loaded[0]["text"] == "meow"
+    assert loaded[1]["content"] == PNG_CID
