@@ -57,10 +57,10 @@ class Progress:
         table.add_row("labels", f"{summary['labels']:,}")
         table.add_row("consensus accuracy", f"{accuracy['consensus']:.4f} (on non-gold items)")
         table.add_row("majority vote accuracy", f"{accuracy['majority_vote']:.4f}")
-        table.add_row("honest pay / label", f"{summary['pay']['honest_per_label']:.6f} LBL")
-        table.add_row("spammer pay / label", f"{summary['pay']['spammer_per_label']:.6f} LBL")
+        table.add_row("honest pay / label", f"{summary['pay']['honest_per_label']:.6f} LABEL")
+        table.add_row("spammer pay / label", f"{summary['pay']['spammer_per_label']:.6f} LABEL")
         for slash in summary["slashing"]:
-            table.add_row(f"slashed {slash['name']}", f"{slash['slashed']:,.2f} LBL")
+            table.add_row(f"slashed {slash['name']}", f"{slash['slashed']:,.2f} LABEL")
         table.add_row("tokens accounted", "yes" if summary["accounting"]["balanced"] else "NO")
         table.add_row("wall time (post → last claim)", f"{summary['seconds']:.1f} s")
         self.console.print(table)

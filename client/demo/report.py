@@ -125,10 +125,10 @@ def render(summary: dict[str, Any]) -> str:
         "<h2>Annotators: estimated vs true accuracy</h2>",
         '<p><span class="key honest">honest</span> <span class="key spammer">spammer</span></p>',
         _scatter(points),
-        "<h2>Pay per label (LBL)</h2>",
+        "<h2>Pay per label (LABEL)</h2>",
         _bars(pay_rows, digits=5),
         _table(
-            ["node", "kind", "worker", "labels", "true acc.", "kappa", "estimated", "paid (LBL)"],
+            ["node", "kind", "worker", "labels", "true acc.", "kappa", "estimated", "paid (LABEL)"],
             people_rows,
         ),
         "<h2>Validators and slashing</h2>",

@@ -284,7 +284,8 @@ def _post_task(
     run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
     progress.note(
         f"task {run.task.task_id} posted: {len(items)} items, {len(classes)} classes, "
-        f"{0 if gold is None else len(gold.labels)} gold, escrow {run.task.escrow / TOKEN:,.2f} LBL"
+        f"{0 if gold is None else len(gold.labels)} gold, "
+        f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
     )
 
 
