@@ -1,14 +1,17 @@
 """Errors raised by the consensus engine.
 
-Every error is a :class:`ConsensusError`, itself a :class:`ValueError`: the engine only ever
-fails because its input (answers, gold, task parameters) is unusable, and callers such as a
-validator node want one exception type to catch and report per task.
+Every error is a :class:`ConsensusError`, itself a :class:`~node.errors.LabelnetError` and
+a :class:`ValueError`: the engine only ever fails because its input (answers, gold, task
+parameters) is unusable, and callers such as a validator node want one exception type to
+catch and report per task.
 """
 
 from __future__ import annotations
 
+from node.errors import LabelnetError
 
-class ConsensusError(ValueError):
+
+class ConsensusError(LabelnetError, ValueError):
     """Base class of every error the consensus engine raises."""
 
 
