@@ -122,6 +122,7 @@ def test_unknown_format_and_directory_target_are_refused(tmp_path: Path) -> None
 
 def test_hf_export_loads_back_with_datasets(tmp_path: Path) -> None:
     import datasets  # the hf extra: scripts/setup.sh installs it with the dev tools
+
     path = export_results(results(TEXT, IMAGE, MULTI), tmp_path / "hf", "hf")
     loaded = datasets.load_from_disk(str(path))
     assert loaded.num_rows == 3
