@@ -98,6 +98,18 @@ class NodeProcess:
         except httpx.TransportError:
             return False
 
+    def kill(self) -> None:
+        """SIGKILL the node (and anything it started): a crash, no chance to clean up."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(STOP_TIMEOUT)
+
+    def restart(self) -> None:
+        """Kill the node, then start it again on the same data directory and port."""
+        self.kill()
+        self.start()
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return

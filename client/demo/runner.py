@@ -91,6 +91,15 @@ class DemoOptions:
     poll_interval: float = 0.25
     """Seconds between two chain syncs and between two duty ticks on every node: shorter is
     snappier, but a big network of idle nodes polling often fills two cores."""
+    spammer_labeler: str = "random"
+    """The spammers' labeler: ``random`` (a different seed each) or any labeler spec used as
+    is by all of them, e.g. ``constant:<class>`` for a group colluding on one class."""
+
+
+PhaseHook = Callable[["DemoRun", str, int, int], None]
+"""Called as ``hook(run, phase, done, total)`` on every poll of the phase driver, once more
+when the phase is complete (before the clock moves on): where fault and attack campaigns
+step in (kill a node, look at the gateways before the reveal)."""
 
 
 @dataclass
@@ -129,7 +138,12 @@ def _account_names(options: DemoOptions) -> list[str]:
     ]
 
 
-def run_demo(options: DemoOptions, *, on_event: Callable[[str], None] | None = None) -> Path:
+def run_demo(
+    options: DemoOptions,
+    *,
+    on_event: Callable[[str], None] | None = None,
+    on_poll: PhaseHook | None = None,
+) -> Path:
     """Run the demo to its report; returns the report's path (``out/report.html``)."""
     if options.lying_validators * 3 > options.validators:
         # Equal stakes: the honest root needs at least 2/3 of the attesting stake to win.
@@ -157,7 +171,7 @@ def run_demo(options: DemoOptions, *, on_event: Callable[[str], None] | None = N
             start_all(nodes)
             run.timings["nodes_ready"] = time.monotonic() - run.started
             _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
-            _drive(run, progress)
+            _drive(run, progress, on_poll)
             summary = collect_summary(run, dataset)
         finally:
             stop_all(nodes)
@@ -204,10 +218,11 @@ def _build_nodes(
             labeler_batch=str(LABELER_BATCH),
         )
     for i, node in enumerate(spammers):
+        spec = options.spammer_labeler
         node.settings = settings(
             node.name,
             [requester.url],
-            labeler=f"random:{1000 + i}",
+            labeler=f"random:{1000 + i}" if spec == "random" else spec,
             labeler_batch=str(LABELER_BATCH),
         )
     labellers = [*annotators, *spammers]
@@ -301,7 +316,7 @@ def _warp(w3: Web3, timestamp: int) -> None:
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
-def _drive(run: DemoRun, progress: Progress) -> None:
+def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -> None:
     """Watch the task through its phases, moving the devnet clock when a phase is done."""
     assert run.task is not None
     market = _contracts(run).market
@@ -313,7 +328,12 @@ def _drive(run: DemoRun, progress: Progress) -> None:
     def wait(phase: str, total: int, count: Callable[[], int]) -> None:
         deadline = time.monotonic() + run.options.phase_timeout
         with progress.phase(phase, total) as update:
-            while (done := count()) < total:
+            while True:
+                done = count()
+                if on_poll is not None:
+                    on_poll(run, phase, done, total)
+                if done >= total:
+                    break
                 update(done)
                 for node in run.nodes:
                     node.check_alive()

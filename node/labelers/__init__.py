@@ -4,6 +4,7 @@
 
 * ``replay:<answers.csv>:<worker>`` — one worker of a crowd data set (:mod:`.replay`);
 * ``random`` / ``random:<seed>`` — uniformly random answers (:mod:`.random`);
+* ``constant`` / ``constant:<class>`` — the same answer for every item (:mod:`.constant`);
 * ``py:<module>:<function>`` — a Python callable (:mod:`.python`);
 * ``cmd:<command line>`` — a subprocess speaking JSON Lines (:mod:`.command`).
 """
@@ -21,6 +22,7 @@ from node.labelers.base import (
     load_labeler,
 )
 from node.labelers.command import CommandLabeler
+from node.labelers.constant import ConstantLabeler
 from node.labelers.python import PythonLabeler
 from node.labelers.random import RandomLabeler
 from node.labelers.replay import ReplayLabeler
@@ -28,6 +30,7 @@ from node.labelers.replay import ReplayLabeler
 __all__ = [
     "ACCEPTED_FORMS",
     "CommandLabeler",
+    "ConstantLabeler",
     "ItemToLabel",
     "Labeler",
     "LabelerError",

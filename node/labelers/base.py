@@ -95,6 +95,8 @@ ACCEPTED_FORMS = (
     "replay:<answers.csv>:<worker id>",
     "random",
     "random:<seed>",
+    "constant",
+    "constant:<class>",
     "py:<module>:<function>",
     "cmd:<command line>",
 )
@@ -104,6 +106,7 @@ def load_labeler(spec: str) -> Labeler:
     """The labeler a spec names; :class:`LabelerError` for a spec of no accepted form."""
     # Imported here: the implementations import this module for the types above.
     from node.labelers.command import CommandLabeler
+    from node.labelers.constant import ConstantLabeler
     from node.labelers.python import PythonLabeler
     from node.labelers.random import RandomLabeler
     from node.labelers.replay import ReplayLabeler
@@ -121,6 +124,8 @@ def load_labeler(spec: str) -> Labeler:
             return RandomLabeler(int(rest))
         except ValueError as exc:
             raise LabelerError(f"random:<seed> needs an integer seed, not {rest!r}") from exc
+    elif scheme == "constant":
+        return ConstantLabeler(rest or None)
     elif scheme == "py":
         module, sep, function = rest.rpartition(":")
         if sep and module and function:
