@@ -43,5 +43,11 @@ class ChainMismatchError(LabelnetError, ValueError):
     """The RPC endpoint, the deployment and the settings disagree about the chain id."""
 
 
+class DatabaseBusyError(LabelnetError, RuntimeError):
+    """Another writer (another process, a backup, a stuck transaction) holds the database
+    lock longer than the busy timeout: nothing of the request was stored; retrying later
+    is safe."""
+
+
 class NodeStoppingError(LabelnetError, RuntimeError):
     """The node is shutting down (or not started) and no longer accepts writes."""

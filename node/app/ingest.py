@@ -24,9 +24,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from node.app.errors import NodeStoppingError
+from node.app.errors import DatabaseBusyError, NodeStoppingError
 from node.app.labels import LabelInput, LabelRow, store_batch, validate_batch
 from node.db.engine import Database
 from node.errors import LabelnetError
@@ -45,6 +46,20 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[int]
     result: int | BaseException | None = field(default=None)
+
+
+def _failure(exc: Exception) -> BaseException:
+    """What a failed write tells the request: a lock held by another writer is a clear 503
+    (nothing was stored, retry); anything else stays the unexpected error it is."""
+    if isinstance(exc, OperationalError) and any(
+        word in str(exc.orig).lower() for word in ("locked", "busy")
+    ):
+        busy = DatabaseBusyError(
+            "the database is locked by another writer: the batch was not stored; retry"
+        )
+        busy.__cause__ = exc
+        return busy
+    return exc
 
 
 def _settle(job: _Job) -> None:
@@ -130,7 +145,7 @@ class LabelWriter:
             except Exception as exc:  # the database itself failed: every batch failed
                 log.exception("label transaction failed")
                 for job in jobs:
-                    job.result = exc
+                    job.result = _failure(exc)
                 return
             else:
                 self._done(jobs, counts)
@@ -141,9 +156,9 @@ class LabelWriter:
                     count = self._store(session, job)
             except LabelnetError as exc:  # the request maps it to its HTTP status
                 job.result = exc
-            except Exception as exc:  # the request answers 500; the details stay here
+            except Exception as exc:  # 503 if locked, else 500; the details stay here
                 log.exception("label batch for task %s failed", job.task_id)
-                job.result = exc
+                job.result = _failure(exc)
             else:
                 self._done([job], [count])
 

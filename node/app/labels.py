@@ -19,13 +19,15 @@ from functools import cache
 from typing import Annotated, Any, NamedTuple, cast
 
 from pydantic import StringConstraints
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, select
 from sqlmodel import Session, col
 from typing_extensions import TypedDict
 
 from node.app.errors import InvalidLabelError, LabelsFrozenError, TaskClosedError, TaskNotFoundError
+from node.consensus.task_kinds import valid_value
+from node.content.manifest import TaskKind
 from node.db.engine import Database
-from node.db.models import Commitment, LabelCreate, Task, TaskStatus
+from node.db.models import Commitment, LabelCreate, Task, TaskParticipation, TaskStatus
 from node.db.repositories.labels import LabelRepository
 
 MAX_BATCH = 10_000
@@ -67,8 +69,9 @@ def _rows(labels: Sequence[LabelInput]) -> list[LabelRow]:
 
 
 @cache
-def _guard_statement() -> Select[TaskStatus, bool]:
-    """The task's status and whether our commitment row exists, in one statement.
+def _guard_statement() -> Select[TaskStatus, bool, str | None, list[str] | None]:
+    """The task's status, whether our commitment row exists, and the task's kind and
+    classes if this node joined it (the loader's participation row), in one statement.
 
     ``FOR SHARE OF tasks`` on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already serialises
     writers): a commit intent recorded concurrently either waits for this batch or is seen
@@ -83,13 +86,40 @@ def _guard_statement() -> Select[TaskStatus, bool]:
         )
         .label("frozen")
     )
+    joined = and_(
+        col(TaskParticipation.chain_id) == col(Task.chain_id),
+        col(TaskParticipation.task_id) == col(Task.task_id),
+    )
     return (
-        select(col(Task.status), frozen)
+        select(
+            col(Task.status), frozen, col(TaskParticipation.kind), col(TaskParticipation.classes)
+        )
+        .select_from(Task)
+        .outerjoin(TaskParticipation, joined)
         .where(
             col(Task.chain_id) == bindparam("chain_id"), col(Task.task_id) == bindparam("task_id")
         )
         .with_for_update(read=True, of=Task)
     )
+
+
+def _check_values(rows: Sequence[LabelRow], kind: str, classes: Sequence[str]) -> None:
+    """Refuse a value the task does not allow (a class outside its set, a non-number).
+
+    Validators drop a revealed batch holding any such value, and with it every label the
+    annotator gave; refusing the one bad label here keeps the rest of the work payable.
+    """
+    task_kind, allowed = TaskKind(kind), tuple(classes)
+    for row in rows:
+        if valid_value(task_kind, allowed, row.value):
+            continue
+        value = str(row.value)[:80]
+        if task_kind is TaskKind.NUMERIC:
+            raise InvalidLabelError(f"item {row.item_id!r}: {value!r} is not a finite number")
+        raise InvalidLabelError(
+            f"item {row.item_id!r}: {value!r} is not one of the task's classes "
+            f"({', '.join(allowed)})"
+        )
 
 
 def validate_batch(labels: Sequence[LabelInput]) -> list[LabelRow]:
@@ -116,7 +146,7 @@ def store_batch(
     )
     if guard is None:
         raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-    status, frozen = guard
+    status, frozen, kind, classes = guard
     if frozen:
         raise LabelsFrozenError(
             f"task {task_id}: this node has committed its labels; they can no longer change"
@@ -125,6 +155,8 @@ def store_batch(
         raise TaskClosedError(f"task {task_id} is {status.value}: labels are closed")
     if not rows:
         return 0
+    if kind is not None:  # a task known only from the chain (not joined) has no class set yet
+        _check_values(rows, kind, classes or ())
     # The repository reads only ``item_id`` and ``value`` of each label.
     batch = cast(Sequence[LabelCreate], rows)
     return LabelRepository(session).upsert_batch(chain_id, task_id, annotator, batch)
