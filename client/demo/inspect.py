@@ -1,0 +1,72 @@
+"""What an annotator node holds on disk, read after (or while) it runs.
+
+The fault and attack campaigns judge a node by its own database and block store, not by
+what the orchestrator believes it sent: the labels it acknowledged (rows in its database),
+the batch it committed to (its own CID and root, recorded before the commit), and the batch
+it revealed (the mirrored chain columns, and the bytes in its store).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.content.canonical import JsonValue
+from node.content.labels import LabelBatch
+from node.db.engine import open_database
+from node.db.repositories import CommitmentRepository, LabelRepository
+from node.store.embedded import EmbeddedStore
+
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class NodeLabels:
+    """One annotator's labels of one task, as its node stored, committed and revealed them."""
+
+    stored: dict[str, JsonValue]
+    """item -> value: every label the node acknowledged (its database rows)."""
+    committed_cid: str | None
+    committed_root: str | None
+    revealed_root: str | None
+    """The root the chain shows revealed (mirrored into the node's database), if any."""
+    batch: dict[str, JsonValue] | None
+    """item -> value of the committed batch, read back from the node's own store."""
+
+
+def _hex(value: str | bytes | None) -> str | None:
+    if value is None:
+        return None
+    text = value.hex() if isinstance(value, bytes) else value
+    return text.lower().removeprefix("0x")
+
+
+def node_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{Path(data_dir) / 'node.db'}"
+
+
+def read_node_labels(data_dir: Path, chain_id: int, task_id: int, annotator: str) -> NodeLabels:
+    """The labels, commitment and batch of ``annotator`` in the node at ``data_dir``."""
+    db = open_database(url=node_database_url(data_dir))
+    try:
+        with db.session() as session:
+            rows = LabelRepository(session).list_for(chain_id, task_id, annotator)
+            stored = {row.item_id: row.value for row in rows}
+            commitment = CommitmentRepository(session).get(chain_id, task_id, annotator)
+    finally:
+        db.dispose()
+    cid = commitment.own_labels_cid if commitment else None
+    batch = None
+    if cid is not None:
+        store = EmbeddedStore.in_data_dir(data_dir)
+        if store.has(cid):
+            document = json.loads(store.get(cid, max_size=MAX_BATCH_BYTES))
+            batch = dict(LabelBatch.from_document(document).labels)
+    return NodeLabels(
+        stored=stored,
+        committed_cid=cid,
+        committed_root=_hex(commitment.own_labels_root) if commitment else None,
+        revealed_root=_hex(commitment.labels_root) if commitment else None,
+        batch=batch,
+    )
