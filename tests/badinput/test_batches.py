@@ -1,0 +1,101 @@
+"""Bad label batches: a labeling program answering outside the class set, duplicate labels
+in one batch, and revealed batches whose content does not match the committed root or the
+task. The annotator's node never stores (or commits to) such a batch; a validator drops it,
+names why, and pays the other annotators as if it had not been revealed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from node.content.labels import LabelBatch, LabelBatchError
+from node.content.manifest import ItemSpec, build_task_content
+from node.db.models import Commitment, ValidationState
+from node.roles.validator import check_batch
+from tests.roles.network import TRUTH, Network, post_task, reveal_all
+from tests.roles.test_labeling import Node, Recording, node
+from tests.roles.test_validator_duty import LABELS, attest_round, intent, net, published_result
+
+__all__ = ["net", "node"]  # fixtures used here
+
+ANNOTATOR = "0x" + "a1" * 20
+
+
+def test_labeling_program_answering_outside_the_class_set_stores_nothing(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Log line "task N: labeling batch not stored: item 'q1': 'horse' is not one of the
+    task's classes"; no label stored, the cursor stays, a fixed program resumes there."""
+    caplog.set_level(logging.WARNING, logger="node.roles.labeling")
+    node.labeling(Recording(value="horse")).tick()
+    assert node.labels() == {}
+    assert (node.participation().labeling_cursor, node.participation().labeling_done) == (-1, False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"task {node.task_id}: labeling batch not stored: "
+        "item 'q1': 'horse' is not one of the task's classes"
+    ]
+    node.labeling(Recording(value="dog"), batch=4).tick()
+    assert node.labels() == {"q1": "dog", "q2": "dog", "img": "dog", "q3": "dog"}
+
+
+def test_duplicate_labels_in_one_batch_are_refused() -> None:
+    """LabelBatchError "a label batch has at most one label per item": one item cannot be
+    committed with two values (which one would be paid?)."""
+    with pytest.raises(LabelBatchError, match=r"^a label batch has at most one label per item$"):
+        LabelBatch.create(1, ANNOTATOR, [("q1", "cat"), ("q2", "dog"), ("q1", "dog")])
+
+
+def test_revealed_batch_with_duplicate_labels_is_dropped_by_validators() -> None:
+    """Drop reason "not a label batch: LabelBatchError: a label batch has at most one label
+    per item" for a hand-made document that repeats an item."""
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+    )
+    document = (
+        b'{"annotator":"' + ANNOTATOR.encode() + b'","labels":[{"item":"q1","value":"cat"},'
+        b'{"item":"q1","value":"dog"}],"schema":"labelnet/labels@1","task":1}'
+    )
+    reveal = Commitment(
+        chain_id=1, task_id=1, annotator=ANNOTATOR, labels_root="0x" + "00" * 32, labels_cid="x"
+    )
+    reason = check_batch(document, reveal, content.manifest, frozenset(TRUTH))
+    assert reason == (
+        "not a label batch: LabelBatchError: a label batch has at most one label per item"
+    )
+
+
+def test_revealed_batch_whose_root_does_not_match_is_dropped(net: Network) -> None:
+    """The validator uses 2 batches and drops 1 (its result names only the honest two);
+    the task still finalizes and both honest validators attest the same result."""
+    task = post_task(net)
+    forged = LabelBatch.create(task.task_id, net.actors.annotator_c.address, TRUTH.items())
+    reveal_all(net, [task], LABELS, published={"annotator_c": forged.to_bytes()})
+    attest_round(net, ("validator_1", "validator_2"))
+    rows = [intent(net, role, task.task_id) for role in ("validator_1", "validator_2")]
+    assert [(r.state, r.batches_used, r.batches_dropped) for r in rows if r] == [
+        (ValidationState.SENT, 2, 1),
+        (ValidationState.SENT, 2, 1),
+    ]
+    document = published_result(net, "validator_1", task.task_id)
+    accounts = {a["account"] for a in document["annotators"]}  # type: ignore[attr-defined]
+    assert accounts == {net.actors.annotator_a.address, net.actors.annotator_b.address}
+
+
+def test_revealed_batch_with_a_label_outside_the_class_set_is_dropped() -> None:
+    """Drop reason "value 'bird' of item 'q1' is not a valid label" (why the node's API
+    refuses such a label before it can be committed)."""
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+    )
+    batch = LabelBatch.create(1, ANNOTATOR, {**TRUTH, "q1": "bird"}.items())
+    reveal = Commitment(
+        chain_id=1,
+        task_id=1,
+        annotator=ANNOTATOR,
+        labels_root="0x" + batch.root().hex(),
+        labels_cid=batch.cid(),
+    )
+    reason = check_batch(batch.to_bytes(), reveal, content.manifest, frozenset(TRUTH))
+    assert reason == "value 'bird' of item 'q1' is not a valid label"
