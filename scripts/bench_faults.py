@@ -204,6 +204,13 @@ def main() -> int:
                               for f in result["fired"])  # fmt: skip
             print(f"trial {trial:>2} {result['seconds']:>6.1f}s kills [{kills}] {status}",
                   flush=True)  # fmt: skip
+            write_results(args, results, final=False)  # a campaign cut short still counts
+    failed = write_results(args, results, final=True)
+    return 1 if failed else 0
+
+
+def write_results(args: argparse.Namespace, results: list[dict[str, Any]], *, final: bool) -> int:
+    """Write (with ``--json``) the totals so far, print them at the end; the failed count."""
     failed = [r for r in results if not r["ok"]]
     totals = {
         "trials": len(results),
@@ -214,11 +221,12 @@ def main() -> int:
         "labels_checked": sum(int(r["labels"] or 0) for r in results),
         "seed": args.seed,
     }
-    print(json.dumps(totals))
+    if final:
+        print(json.dumps(totals))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"totals": totals, "trials": results}, indent=2) + "\n")
-    return 1 if failed else 0
+    return len(failed)
 
 
 if __name__ == "__main__":
