@@ -134,6 +134,12 @@ class DutyRunner:
             except Exception as exc:  # any failure of a duty is logged, never propagated
                 if isinstance(exc, LabelnetError):  # an expected condition: one clear line
                     log.warning("duty %s: %s", self.duty.name, exc)
+                elif isinstance(exc, Web3Exception | OSError):  # the RPC is down or refused
+                    log.warning(
+                        "duty %s: the chain did not answer (retrying next tick): %s",
+                        self.duty.name,
+                        exc,
+                    )
                 else:  # a bug: keep the node serving, but show where
                     log.exception("duty %s failed", self.duty.name)
                 with self._lock:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+
+from node.chain.errors import ContractRevertError, decode_revert
 
 
 class TaskStatus(IntEnum):
@@ -51,6 +54,12 @@ class TaskState:
 
 def read_task(market: Contract, task_id: int) -> TaskState:
     """Read one task; raises ContractRevertError(TaskMarketUnknownTask) for an unknown id."""
-    raw = list(market.functions.getTask(task_id).call())
+    try:
+        raw = list(market.functions.getTask(task_id).call())
+    except ContractLogicError as exc:
+        data = exc.data
+        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            raise decode_revert(bytes.fromhex(data[2:])) from exc
+        raise ContractRevertError("Reverted", [str(exc)], b"") from exc
     raw[7] = TaskStatus(raw[7])
     return TaskState(*raw)
