@@ -185,6 +185,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--first", type=int, default=0, help="first trial (to rerun one)")
     parser.add_argument("--dataset", default="web")
     parser.add_argument("--items", type=int, default=120)
     parser.add_argument("--annotators", type=int, default=5)
@@ -196,7 +197,7 @@ def main() -> int:
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="labelnet-faults-") as scratch:
-        for trial in range(args.trials):
+        for trial in range(args.first, args.first + args.trials):
             result = run_trial(args, trial, Path(scratch) / f"trial-{trial}")
             results.append(result)
             status = "ok" if result["ok"] else "FAIL " + "; ".join(result["problems"])
