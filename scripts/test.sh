@@ -27,6 +27,9 @@ step "mypy --strict"
 step "forge test"
 node_modules/.bin/forge test
 
+step "slither"
+bash scripts/slither.sh
+
 if [ "$full" -eq 1 ]; then
   step "forge invariants (ci profile: 10,000 runs)"
   FOUNDRY_PROFILE=ci node_modules/.bin/forge test --match-path 'contracts/test/invariant/*'

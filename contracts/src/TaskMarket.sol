@@ -218,6 +218,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         for (uint256 i; i < count; ++i) {
             if (_votes[taskId][i].validator == msg.sender) revert TaskMarketAlreadyAttested(taskId, msg.sender);
         }
+        // _staking is this market's own immutable ValidatorStaking: lockForTask and a reward-free
+        // release (the eviction below) call nothing outside it, so nothing can re-enter before
+        // the vote is written. The locked amount is not kept: release and slash recompute it
+        // from the weight.
+        // slither-disable-next-line reentrancy-no-eth,unused-return
         (uint96 weight,) = _staking.lockForTask(msg.sender, taskId);
         uint256 seat = count;
         if (count >= _maxCommittee) {
@@ -321,6 +326,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     ) external nonReentrant {
         uint256 n = taskIds.length;
         if (amounts.length != n || proofs.length != n) revert TaskMarketLengthMismatch();
+        // Solidity zero-initialises locals; the sum starts at 0 by design.
+        // slither-disable-next-line uninitialized-local
         uint256 total;
         for (uint256 i; i < n; ++i) {
             _recordClaim(taskIds[i], account, amounts[i], proofs[i]);
@@ -556,6 +563,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         view
     {
         uint256 staked = _staking.totalStaked();
+        // Solidity zero-initialises locals; no backing until a winning vote is counted.
+        // slither-disable-next-line uninitialized-local
         uint256 backing;
         if (count >= _minAttestations && best.weight * 3 >= attestingWeight * 2) {
             for (uint256 i; i < count; ++i) {

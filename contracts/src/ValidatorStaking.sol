@@ -90,7 +90,9 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
         }
         Unbonding storage pending = _unbonding[msg.sender];
         uint64 releaseAt = uint64(block.timestamp) + _unbondingDelay;
-        pending.amount = (pending.amount + amount).toUint128();
+        // SafeCast called directly: slither cannot build its IR for `(a + b).toUint128()`, and a
+        // function it cannot read also hides this contract's storage writes from its analysis.
+        pending.amount = SafeCast.toUint128(pending.amount + amount);
         pending.releaseAt = releaseAt;
         _totalUnbonding += amount;
         emit UnstakeRequested(msg.sender, amount, releaseAt);
@@ -143,7 +145,7 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
         // forge-lint: disable-next-line(unsafe-typecast) -- a lock amount is at most a uint96 weight.
         account.locked -= uint128(locked);
         if (reward > 0) {
-            account.active = (account.active + reward).toUint128();
+            account.active = SafeCast.toUint128(account.active + reward);
             _totalStaked += reward;
         }
         emit StakeReleased(validator, taskId, locked, reward);
