@@ -6,8 +6,11 @@ that fits; the status code follows from that category, so no route maps errors i
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from node.errors import LabelnetError
 
@@ -35,4 +38,14 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"error": type(exc).__name__, "detail": str(exc)},
         )
 
+    async def handle_http(_request: Request, exc: Exception) -> JSONResponse:
+        # The API's refusals (401 for a missing token) in the same body as its errors.
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": HTTPStatus(exc.status_code).phrase, "detail": str(exc.detail)},
+            headers=exc.headers,
+        )
+
     app.add_exception_handler(LabelnetError, handle)
+    app.add_exception_handler(HTTPException, handle_http)

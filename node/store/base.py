@@ -59,7 +59,9 @@ def parse_cid(cid: str | CID) -> CID:
     else:
         try:
             parsed = CID.decode(cid.strip())
-        except (ValueError, KeyError) as exc:  # multibase raises KeyError for unknown bases
+        # multibase raises KeyError for an unknown base, multiformats IndexError for an
+        # empty payload ("0", "b"): every one of them is a string that names no CID.
+        except (ValueError, KeyError, IndexError) as exc:
             raise InvalidCidError(f"{cid[:100]!r} is not a valid CID: {exc}") from exc
     if parsed.hashfun.name not in SUPPORTED_HASHES:
         raise InvalidCidError(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from node.api.deps import AnnotatorDep, ServicesDep
-from node.api.routes import API_PREFIX, error_responses
+from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import views
 from node.db.models import ItemPublic
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
     responses=error_responses(404, 503),
 )
 def next_items(
-    task_id: int,
+    task_id: TaskId,
     services: ServicesDep,
     annotator: AnnotatorDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from node.api.deps import AnnotatorDep, MetricsDep, ServicesDep, WriteAuth
-from node.api.routes import API_PREFIX, error_responses
+from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app.labels import MAX_BATCH, LabelInput
 
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
@@ -37,10 +37,10 @@ class LabelAck(BaseModel):
         "committed to its labels for the task (or the task closed), 422 for an unknown "
         "item or a value with no canonical JSON (null, NaN)."
     ),
-    responses=error_responses(401, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 404, 409, 422, 503),
 )
 async def post_labels(
-    task_id: int,
+    task_id: TaskId,
     labels: Annotated[list[LabelInput], Body(description="the batch", max_length=MAX_BATCH)],
     _auth: WriteAuth,
     services: ServicesDep,

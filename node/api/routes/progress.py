@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from node.api.deps import AnnotatorDep, ServicesDep
-from node.api.routes import API_PREFIX, error_responses
+from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import views
 
 router = APIRouter(prefix=API_PREFIX, tags=["progress"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["progress"])
     description="Items labelled out of the task's items, and seconds left to commit.",
     responses=error_responses(404, 503),
 )
-def get_progress(task_id: int, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
+def get_progress(task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
     return views.progress(services.db, services.chain_id, task_id, annotator)
 
 
@@ -48,5 +48,5 @@ def get_earnings(
     description="404 until a validator's attestation (or the finalization) has been synced.",
     responses=error_responses(404),
 )
-def get_results(task_id: int, services: ServicesDep) -> views.TaskResults:
+def get_results(task_id: TaskId, services: ServicesDep) -> views.TaskResults:
     return views.results(services.db, services.chain_id, task_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from node.api.deps import ServicesDep
-from node.api.routes import API_PREFIX, error_responses
+from node.api.routes import API_PREFIX, AfterTaskId, TaskId, error_responses
 from node.app import views
 from node.db.models import TaskPublic, TaskStatus
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
 def list_tasks(
     services: ServicesDep,
     status: Annotated[TaskStatus | None, Query(description="only tasks in this state")] = None,
-    after: Annotated[int, Query(ge=0, description="return tasks with a larger id")] = 0,
+    after: AfterTaskId = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TaskPublic]:
     return views.list_tasks(services.db, services.chain_id, status=status, after=after, limit=limit)
@@ -35,5 +35,5 @@ def list_tasks(
     summary="One task: status, deadlines and counts",
     responses=error_responses(404),
 )
-def get_task(task_id: int, services: ServicesDep) -> views.TaskDetail:
+def get_task(task_id: TaskId, services: ServicesDep) -> views.TaskDetail:
     return views.task_detail(services.db, services.chain_id, task_id, services.annotator)

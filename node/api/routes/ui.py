@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, WriteAuth
-from node.api.routes import API_PREFIX, error_responses
+from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import ui_views, views
 from node.ui import STATIC_DIR
 
@@ -99,7 +99,7 @@ def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
     responses=error_responses(404, 503),
 )
 def labeling_view(
-    task_id: int, services: ServicesDep, annotator: AnnotatorDep
+    task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.LabelingView:
     now = ui_views.chain_time(services.chain)
     return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator, now)
@@ -111,7 +111,7 @@ def labeling_view(
     summary="This node's progress on a task, counted down by the chain's clock",
     responses=error_responses(404, 503),
 )
-def progress(task_id: int, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
+def progress(task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
     now = ui_views.chain_time(services.chain)
     return views.progress(services.db, services.chain_id, task_id, annotator, now)
 
@@ -123,7 +123,7 @@ def progress(task_id: int, services: ServicesDep, annotator: AnnotatorDep) -> vi
     responses=error_responses(404, 503),
 )
 def item_label(
-    task_id: int, item_id: str, services: ServicesDep, annotator: AnnotatorDep
+    task_id: TaskId, item_id: str, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.ItemLabel:
     return ui_views.item_label(services.db, services.chain_id, task_id, item_id, annotator)
 
@@ -134,7 +134,7 @@ def item_label(
     summary="A task for its requester: status, and the verified result once final",
     responses=error_responses(404),
 )
-def task_report(task_id: int, services: ServicesDep) -> ui_views.TaskReport:
+def task_report(task_id: TaskId, services: ServicesDep) -> ui_views.TaskReport:
     return ui_views.task_report(services.db, services.store, services.chain_id, task_id)
 
 
@@ -148,7 +148,7 @@ def task_report(task_id: int, services: ServicesDep) -> ui_views.TaskReport:
     },
 )
 def export(
-    task_id: int,
+    task_id: TaskId,
     services: ServicesDep,
     format: Annotated[Literal["jsonl", "csv", "labelstudio"], Query()] = "jsonl",
 ) -> Response:
