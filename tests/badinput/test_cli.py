@@ -88,14 +88,19 @@ def test_cli_bad_duration_is_one_line(tmp_path: Path, items: Path) -> None:
 def test_cli_missing_items_file_posts_nothing(
     tmp_path: Path, anvil: Anvil, deployment: Deployment, contracts: Contracts, actors: Actors
 ) -> None:
-    """error: ... no-such.jsonl ... — ...; the market's task count is unchanged."""
+    """error: <file>: cannot read: No such file or directory — fix the items file or pass
+    --format; the market's task count is unchanged."""
     count = contracts.market.functions.taskCount().call()
     chain = on_chain(tmp_path, anvil, deployment, actors.requester)
     result = create(
         tmp_path, tmp_path / "no-such.jsonl", "--reward-per-label", "1", "--validator-fee", "1",
         *chain,
     )  # fmt: skip
-    assert_one_line_error(result, "no-such.jsonl")
+    assert_one_line_error(result)
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'no-such.jsonl'}: cannot read: No such file or directory — "
+        "fix the items file or pass --format"
+    )
     assert contracts.market.functions.taskCount().call() == count
 
 
