@@ -66,17 +66,17 @@ stale = {
 }
 for file, line, checks in sorted(stale):
     if "/contracts/src/" in file:
-        failures.append(f"stale slither-disable-next-line {checks} at {file}#{line}")
+        failures.append(f"stale slither-disable comment ({checks}) at {file}#{line}")
 findings = [f for f in findings if f["check"] != "unused-ignore-directive"]
 
 order = ["High", "Medium", "Low", "Informational", "Optimization"]
 findings.sort(key=lambda f: (order.index(f["impact"]), f["check"], f.get("first_markdown_element", "")))
 for finding in findings:
     where = finding.get("first_markdown_element", "")
-    summary = finding["description"].strip().splitlines()[0]
+    summary, *details = finding["description"].strip().splitlines()
     print(f"{finding['impact']:<8} {finding['check']:<18} {summary}")
     if finding["impact"] in ("High", "Medium"):
-        print("    " + finding["description"].strip().replace("\n", "\n    "))
+        print("\n".join(f"    {line}" for line in details))
         failures.append(f"{finding['impact']} finding: {finding['check']} at {where}")
 
 counts = Counter(f["impact"] for f in findings)
