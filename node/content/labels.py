@@ -74,7 +74,11 @@ class LabelBatch:
         try:
             labels = [(str(entry["item"]), entry["value"]) for entry in document["labels"]]
             return cls.create(int(document["task"]), str(document["annotator"]), labels)
-        except (KeyError, TypeError) as exc:
+        except LabelBatchError:
+            raise
+        # ValueError: a task id like "" or an annotator that is no address; OverflowError:
+        # a task id of infinity. Each is a batch some peer wrote wrong, not a node fault.
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise LabelBatchError(f"malformed label batch: {exc}") from exc
 
     def document(self) -> dict[str, JsonValue]:

@@ -23,7 +23,7 @@ import shlex
 import subprocess
 from collections.abc import Sequence
 
-from node.content.canonical import JsonValue
+from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
 from node.labelers.base import ItemToLabel, LabelerError, LabelingTask
 
 DEFAULT_TIMEOUT = 300.0
@@ -101,8 +101,11 @@ class CommandLabeler:
         values: list[JsonValue | None] = []
         for item, line in zip(items, lines, strict=True):
             try:
+                # Depth first: py_ecc lifts the recursion limit, so json.loads of a deep
+                # enough line overflows the C stack and kills the node instead of raising.
+                check_json_depth(line.encode())
                 answer = json.loads(line)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, DocumentTooDeepError) as exc:
                 raise LabelerError(
                     f"cmd: {name} wrote invalid JSON {line[:80]!r}: {_tail(stderr)}"
                 ) from exc
