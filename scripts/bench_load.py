@@ -221,7 +221,7 @@ def _rss(pid: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--annotators", type=int, default=50, help="one node each")
-    parser.add_argument("--items", type=int, default=20_000, help="items per task")
+    parser.add_argument("--items", type=int, default=5_000, help="items per task")
     parser.add_argument("--batch", type=int, default=1, help="labels per request")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured duration")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured warm-up")
