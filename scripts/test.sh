@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: set up what is missing, then run every check labelnet has.
-#   scripts/test.sh            lint, types, Solidity tests, Python tests
+#   scripts/test.sh            lint, types, Solidity tests, Slither, Python tests
 #   scripts/test.sh --full     also the long campaigns: the 10,000-run invariant profile and
 #                              the contract coverage gate (always on in CI, where CI=true)
 #   scripts/test.sh -k chain   other arguments go to pytest
