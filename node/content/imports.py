@@ -17,14 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
-from node.content.canonical import JsonValue
+from node.content.canonical import JsonValue, check_json_depth
 from node.content.cid import compute_cid
 from node.content.manifest import MAX_ID_LENGTH, MAX_ITEMS, ItemSpec, ManifestError
 from node.errors import LabelnetError
@@ -35,9 +32,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 """Largest JSONL, CSV or Label Studio file read (it is read whole)."""
 MAX_MEDIA_BYTES = 64 * 1024 * 1024
 """Largest single image file."""
-MAX_JSON_DEPTH = 64
-"""Deepest array/object nesting read from a JSONL line or a Label Studio file."""
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -144,16 +138,9 @@ def _read_text(path: Path, max_bytes: int) -> str:
 
 
 def _loads(text: str) -> JsonValue:
-    """``json.loads`` after refusing deep nesting: web3 (through py_ecc) raises Python's
-    recursion limit to 100,000, so in a process that imported it the C decoder overflows the
-    stack on ``[[[[...`` and the process dies of SIGSEGV instead of raising."""
-    bare = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8"), dtype=np.uint8)
-    steps = np.zeros(bare.shape, dtype=np.int64)
-    steps[(bare == ord("[")) | (bare == ord("{"))] = 1
-    steps[(bare == ord("]")) | (bare == ord("}"))] = -1
-    depth = int(np.cumsum(steps).max(initial=0))
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"JSON nested {depth} deep (at most {MAX_JSON_DEPTH})")
+    """``json.loads`` after refusing deep nesting (see
+    :func:`node.content.canonical.check_json_depth`: it would crash the process)."""
+    check_json_depth(text.encode("utf-8"))
     return json.loads(text)
 
 
