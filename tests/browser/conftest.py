@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
-from node.chain.anvil import Anvil
-from node.chain.contracts import Deployment
-from tests.api.conftest import PASSWORD, write_deployment, write_keystore
-from tests.api.processes import NodeUnderTest
-from tests.api.test_cli_node import node_env
+# `node`: a real `labelnet node start` process on the session's anvil, as tests/api builds
+# it; with no labeling program configured, its items wait for the page.
+from tests.api.conftest import node
+
+__all__ = ["node"]
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -45,23 +45,3 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-@pytest.fixture
-def node(tmp_path: Path, anvil: Anvil, deployment: Deployment) -> Iterator[NodeUnderTest]:
-    """An annotator node process (no labeling program: its items wait for the page)."""
-    data_dir = tmp_path / "node"
-    write_keystore(data_dir / "keystore.json")
-    (tmp_path / "password").write_text(PASSWORD + "\n")
-    env = node_env(
-        LABELNET_RPC_URL=anvil.url,
-        LABELNET_DEPLOYMENT_FILE=str(write_deployment(tmp_path / "deployment.json", deployment)),
-        LABELNET_KEYSTORE_PASSWORD_FILE=str(tmp_path / "password"),
-        LABELNET_SYNC_INTERVAL="0.1",
-        LABELNET_DUTY_INTERVAL="0.2",
-    )
-    under_test = NodeUnderTest(data_dir, env)
-    try:
-        yield under_test
-    finally:
-        under_test.stop()
