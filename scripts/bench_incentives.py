@@ -2,7 +2,7 @@
 """Incentive simulation: does honest work pay, and does consensus survive adversaries?
 
     scripts/bench_incentives.py [--datasets DIR] [--sets a,b,...] [--gold-shares 0,0.1]
-                                [--json FILE]
+                                [--significance-z 2.326] [--json FILE]
 
 Replays real crowd data sets (default: every categorical set in ``../shared/datasets``)
 as labelnet tasks and replaces 10% and 30% of the annotators (chosen at random, seeded)
@@ -18,8 +18,10 @@ revealed to it, once with every 10th gold item revealed, accuracy then on the re
 accuracy with the replaced annotators simply *removed* (the honest information that is
 left; the difference to the attacked accuracy is what the adversaries' answers did), and
 tokens paid per label to honest annotators and to adversaries under the default reward
-parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2),
-with a pool large enough never to scale payouts down. Figures are means over 3 seeds.
+parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2,
+evidence test at ``significance_z`` 2.326; ``--significance-z 0`` gives the rule without the
+evidence test, as tasks created before it have), with a pool large enough never to scale
+payouts down. Figures are means over 5 seeds.
 """
 
 from __future__ import annotations
@@ -37,14 +39,18 @@ sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
-from node.consensus.rewards import RewardParams, compute_rewards  # noqa: E402
+from node.consensus.rewards import (  # noqa: E402
+    DEFAULT_SIGNIFICANCE_Z,
+    RewardParams,
+    compute_rewards,
+)
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
 
 FRACTIONS = (0.1, 0.3)
 STRATEGIES = ("random", "constant", "colluding")
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2, 3, 4, 5)
 REWARD = 1_000
 
 
@@ -120,10 +126,14 @@ def removed(answers: Answers, bad: np.ndarray) -> Answers:
 
 
 def simulate(
-    name: str, rows: list[list[str]], gold: dict[str, str], gold_share: float
+    name: str,
+    rows: list[list[str]],
+    gold: dict[str, str],
+    gold_share: float,
+    significance_z: str,
 ) -> dict[str, Any]:
     answers = Answers.from_arrays(*zip(*rows, strict=True))
-    params = RewardParams.create(REWARD, REWARD * len(answers))
+    params = RewardParams.create(REWARD, REWARD * len(answers), significance_z=significance_z)
     none = np.zeros(answers.n_annotators, dtype=bool)
     step = round(1 / gold_share) if gold_share > 0 else 0
     revealed = {i: gold[i] for n, i in enumerate(sorted(gold)) if step and n % step == 0}
@@ -174,6 +184,11 @@ def main() -> int:
     parser.add_argument(
         "--gold-shares", default="0,0.1", help="shares of gold revealed to the estimator"
     )
+    parser.add_argument(
+        "--significance-z",
+        default=DEFAULT_SIGNIFICANCE_Z,
+        help="the reward rule's evidence test (0 switches it off)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     wanted = {s for s in args.sets.split(",") if s}
@@ -189,8 +204,10 @@ def main() -> int:
             if is_numeric([r[2] for r in rows]):
                 continue
             gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
-            results.append(simulate(folder.name, rows, gold, share))
-        configs.append({"gold_share": share, "datasets": results})
+            results.append(simulate(folder.name, rows, gold, share, args.significance_z))
+        configs.append(
+            {"gold_share": share, "significance_z": args.significance_z, "datasets": results}
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"configs": configs}, indent=2) + "\n", encoding="utf-8")

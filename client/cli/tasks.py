@@ -61,6 +61,13 @@ def _client(
     return RequesterClient(network, data_dir, peers=peers or ())
 
 
+NO_GOLD_WARNING = (
+    "warning: the task has no gold answers. Without gold, a group of annotators who agree "
+    "on wrong answers can capture the consensus and its pay (BENCHMARKS.md, Incentives). "
+    "Give about one item in ten a known answer with --gold-file or --gold-field."
+)
+
+
 @app.command()
 def create(
     items_file: Annotated[
@@ -147,8 +154,10 @@ def create(
     else:
         typer.echo(
             f"task {created.task_id} created: escrowed {format_amount(created.escrow)} tokens, "
-            f"manifest {created.manifest_cid}"
+            f"manifest {created.manifest_cid}, {created.gold_items} gold items"
         )
+    if created.gold_items == 0:
+        typer.echo(NO_GOLD_WARNING, err=True)
 
 
 @app.command("list")

@@ -16,6 +16,13 @@ Per annotator:
   rejected: constant answerers whose items happened to be skewed toward their class then
   passed the floor; see scripts/bench_incentives.py. The price: an annotator whose few
   items all share one class gets no skill credit for them.)
+* ``evidence``: how many standard errors the accuracy ``p_o`` lies above chance ``p_e``,
+  the score statistic ``(p_o - p_e) sqrt(n) / sqrt(p_e (1 - p_e))`` over the annotator's
+  ``n`` answers (negative below chance; 0 where chance is 0 or 1, as skill is then 0
+  too). It is at least ``z`` exactly when the Wilson lower confidence bound of the
+  accuracy at ``z`` is at least chance, and it is what rewards check
+  ``significance_z`` against. Exact: the square root is an integer square root of
+  exact rationals, floored to parts per billion;
 * ``agreement``: share of answers equal to the consensus class;
 * ``confusion``: counts of (consensus class, answered class) over the annotator's items.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import isqrt
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +51,7 @@ class AnnotatorQuality:
     agreeing: IntArray
     accuracy_ppb: IntArray
     skill_ppb: IntArray
+    evidence_ppb: IntArray
     confusion: IntArray  # [annotator, consensus class, answered class]
 
     @property
@@ -73,6 +82,7 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
     answered = count_keys(answers.key, w * k).reshape(w, k)
     accuracy = np.zeros(w, dtype=np.int64)
     skill = np.zeros(w, dtype=np.int64)
+    evidence = np.zeros(w, dtype=np.int64)
     for a in range(w):  # per annotator (not per answer): exact rational arithmetic
         n = int(labels[a])
         observed = Fraction(int(right_ppb[a]), n * PPB)
@@ -81,13 +91,27 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
         )
         accuracy[a] = round(observed * PPB)
         skill[a] = round((observed - expected) / (1 - expected) * PPB) if expected < 1 else 0
+        evidence[a] = _evidence_ppb(n, observed, expected)
     return AnnotatorQuality(
         labels=labels,
         agreeing=agreeing,
         accuracy_ppb=accuracy,
         skill_ppb=skill,
+        evidence_ppb=evidence,
         confusion=confusion,
     )
+
+
+def _evidence_ppb(n: int, observed: Fraction, expected: Fraction) -> int:
+    """The score statistic of ``observed`` against chance ``expected`` over ``n`` answers,
+    in parts per billion, its magnitude floored (an integer square root, so exact)."""
+    variance = expected * (1 - expected)
+    if variance <= 0:
+        return 0
+    excess = observed - expected
+    squared = n * excess * excess / variance * (PPB * PPB)
+    magnitude = isqrt(squared.numerator // squared.denominator)
+    return magnitude if excess >= 0 else -magnitude
 
 
 def krippendorff_alpha_nominal(answers: Answers) -> Fraction | None:

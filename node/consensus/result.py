@@ -89,7 +89,7 @@ def categorical_document(
         }
         for i, item in enumerate(answers.items)
     ]
-    annotators = [
+    annotators: list[dict[str, Any]] = [
         {
             "account": to_checksum_address(account),
             "labels": int(quality.labels[a]),
@@ -103,6 +103,9 @@ def categorical_document(
         }
         for a, account in enumerate(answers.annotators)
     ]
+    if params.significance_z_ppb:  # absent from results of tasks without the evidence test
+        for a, row in enumerate(annotators):
+            row["evidence"] = ppb_text(int(quality.evidence_ppb[a]))
     return {
         "schema": SCHEMA,
         "task": task_id,

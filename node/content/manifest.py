@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from node.consensus.merkle import merkle_root
 from node.consensus.registry import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
-from node.consensus.rewards import RewardParams
+from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.consensus.task_kinds import MULTILABEL_ALGORITHM, tolerance_units
 from node.content.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
 from node.content.cid import compute_cid
@@ -168,6 +168,7 @@ class ConsensusParams:
     accuracy_floor: str = "0.6"
     skill_floor: str = "0.2"
     tolerance: str = "0.5"
+    significance_z: str = DEFAULT_SIGNIFICANCE_Z
 
     def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
         return RewardParams.create(
@@ -176,6 +177,7 @@ class ConsensusParams:
             confidence_threshold=self.confidence_threshold,
             accuracy_floor=self.accuracy_floor,
             skill_floor=self.skill_floor,
+            significance_z=self.significance_z,
         )
 
     def document(self) -> dict[str, JsonValue]:
@@ -184,6 +186,7 @@ class ConsensusParams:
             "accuracy_floor": self.accuracy_floor,
             "skill_floor": self.skill_floor,
             "tolerance": self.tolerance,
+            "significance_z": self.significance_z,
         }
 
     @classmethod
@@ -192,7 +195,9 @@ class ConsensusParams:
             raise ManifestError("consensus must be an object")
         if set(entry) - _CONSENSUS_KEYS:
             raise ManifestError(f"unknown consensus keys: {sorted(set(entry) - _CONSENSUS_KEYS)}")
-        params = cls(**{k: _ratio(v, f"consensus.{k}") for k, v in entry.items()})
+        # A manifest from before the evidence test has no significance_z: "0" keeps it off.
+        fields = {"significance_z": "0"} | entry
+        params = cls(**{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()})
         try:
             params.reward_params(0, 0)
             tolerance_units(params.tolerance)
@@ -201,7 +206,13 @@ class ConsensusParams:
         return params
 
 
-_CONSENSUS_KEYS = {"confidence_threshold", "accuracy_floor", "skill_floor", "tolerance"}
+_CONSENSUS_KEYS = {
+    "confidence_threshold",
+    "accuracy_floor",
+    "skill_floor",
+    "tolerance",
+    "significance_z",
+}
 
 
 def default_algorithm(kind: TaskKind) -> str:

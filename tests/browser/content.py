@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from node.content.cid import compute_cid
 from node.content.manifest import ItemSpec, TaskContent, TaskKind, build_task_content
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 CLASSES = ("positive", "negative", "neutral")
 INSTRUCTIONS = """\
@@ -118,6 +119,7 @@ def task_content() -> TaskContent:
         instructions=INSTRUCTIONS,
         kind=TaskKind.CATEGORICAL,
         classes=CLASSES,
+        consensus=TINY_TASK_CONSENSUS,
     )
 
 

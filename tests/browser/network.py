@@ -20,9 +20,9 @@ from node.chain.contracts import Contracts
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
-from node.content.manifest import ConsensusParams
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender, stake_validators
 from tests.conftest import Actors, advance_time
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 REWARD, FEE, BOND, REDUNDANCY = 2 * TOKEN, TOKEN, TOKEN, 3
 
@@ -120,7 +120,7 @@ def settle(
     """
     spec = TaskSpec(
         task_id=task.task_id,
-        rewards=ConsensusParams().reward_params(REWARD, task.reward_pool),
+        rewards=TINY_TASK_CONSENSUS.reward_params(REWARD, task.reward_pool),
         classes=classes,
     )
     outcome = run_consensus(spec, batches)

@@ -23,10 +23,10 @@ from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.labels import LabelBatch
-from node.content.manifest import ConsensusParams
 from node.roles.requester.gold import GoldSecrets
 from node.store.embedded import EmbeddedStore
 from tests.client.conftest import assert_one_line_error, chain, run
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 ANSWERS = {"a": "pos", "b": "neg", "c": "neg"}
 TOKEN = 10**18
@@ -86,7 +86,7 @@ def _drive(devnet: Path, tmp_path: Path) -> Final:
 
     spec = TaskSpec(
         task_id=task_id,
-        rewards=ConsensusParams().reward_params(2 * TOKEN, state.reward_pool),
+        rewards=TINY_TASK_CONSENSUS.reward_params(2 * TOKEN, state.reward_pool),
         classes=("pos", "neg"),
     )
     outcome = run_consensus(spec, [batch], gold.as_dict())

@@ -51,6 +51,25 @@ def test_create_escrows_publishes_content_and_keeps_the_gold_secret(
     secret = GoldSecrets(data_dir / "requester" / "gold").find(state.gold_commitment)
     assert secret is not None
     assert secret[0].as_dict() == {"a": "pos", "c": "neg"}
+    assert created["gold_items"] == 2
+
+
+def run_create_stderr(tmp_path: Path, *extra: str) -> str:
+    result = run(
+        "task", "create", str(_items(tmp_path)), "--classes", "pos,neg",
+        "--reward-per-label", "2", "--validator-fee", "1", "--redundancy", "2",
+        "--data-dir", str(tmp_path / "requester-node"), *extra,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return result.stderr
+
+
+def test_create_without_gold_warns_about_colluders(devnet: Path, tmp_path: Path) -> None:
+    stderr = run_create_stderr(tmp_path)
+    assert stderr.startswith("warning: the task has no gold answers")
+    assert "--gold-file" in stderr
+    with_gold = run_create_stderr(tmp_path, "--gold-field", "gold")
+    assert "no gold" not in with_gold
 
 
 def test_list_and_show_follow_the_task_until_it_is_cancelled(devnet: Path, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Replay a benchmark data set as a labelnet task (used by the cross-process test).
 
-    python -m tests.consensus.replay NAME ORDER   ->  prints "<cid> <payout root hex>"
+    python -m tests.consensus.replay NAME ORDER [Z]  ->  prints "<cid> <payout root hex>"
 
-ORDER is ``forward`` or ``reverse``: the order in which answers are fed in.
+ORDER is ``forward`` or ``reverse``: the order in which answers are fed in. Z is the
+reward rule's ``significance_z`` (default: the rule's default; ``0`` is the rule of tasks
+created before the evidence test).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import defaultdict
 
 from eth_utils.crypto import keccak
 
-from node.consensus.rewards import RewardParams
+from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.labels import LabelBatch
 from tests.consensus.helpers import load_dataset
@@ -22,7 +24,9 @@ def worker_address(worker: str) -> str:
     return "0x" + keccak(text=worker)[-20:].hex()
 
 
-def replay(name: str, reverse: bool = False) -> ConsensusOutcome:
+def replay(
+    name: str, reverse: bool = False, significance_z: str = DEFAULT_SIGNIFICANCE_Z
+) -> ConsensusOutcome:
     rows, gold = load_dataset(name)
     if reverse:
         rows = rows[::-1]
@@ -33,10 +37,13 @@ def replay(name: str, reverse: bool = False) -> ConsensusOutcome:
     if reverse:
         batches = batches[::-1]
     revealed = {item: label for n, (item, label) in enumerate(sorted(gold.items())) if n % 10 == 0}
-    params = RewardParams.create(reward_per_label=10**15, reward_pool=10**22)
+    params = RewardParams.create(
+        reward_per_label=10**15, reward_pool=10**22, significance_z=significance_z
+    )
     return run_consensus(TaskSpec(1, params), batches, gold=revealed)
 
 
 if __name__ == "__main__":
-    outcome = replay(sys.argv[1], reverse=sys.argv[2] == "reverse")
+    z = sys.argv[3] if len(sys.argv) > 3 else DEFAULT_SIGNIFICANCE_Z
+    outcome = replay(sys.argv[1], reverse=sys.argv[2] == "reverse", significance_z=z)
     print(outcome.cid, outcome.payout_root.hex())

@@ -163,6 +163,18 @@ def test_two_processes_produce_identical_bytes() -> None:
     # Pinned: a different value on any machine means the computation is not reproducible
     # there, or that it changed (then it is a new algorithm version).
     assert forward == (
+        "bafkreib7xlx2xomfwnmv5pgj65bjimvasgkyjzekjrscjylb4t6ryku7ye "
+        "2a9b11a89ff5b5cf022b30d5fad6bf842c8d101ba6ac0d1e466f863855552d7b"
+    )
+
+
+def test_tasks_from_before_the_evidence_test_keep_their_bytes() -> None:
+    """A task whose manifest has no ``significance_z`` reads it as 0; its result must be
+    the exact bytes validators produced before the evidence test existed (pinned then)."""
+    from tests.consensus.replay import replay
+
+    old = replay("rte", significance_z="0")
+    assert f"{old.cid} {old.payout_root.hex()}" == (
         "bafkreihjkv6fxz55gigtr4rrr6jqqkinkm3yjr7maanie5x33qgdrr52ie "
         "eff29526c85f2271e136c76da31c9021968cc40587de7765d5d17ae2d62b8ddc"
     )

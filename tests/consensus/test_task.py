@@ -30,7 +30,9 @@ def batches(task_id: int = 7) -> list[LabelBatch]:
 
 
 def test_pipeline_document_and_tree() -> None:
-    task = TaskSpec(7, RewardParams.create(reward_per_label=100, reward_pool=10_000))
+    # Six answers cannot show skill beyond chance at any useful z: the floors are tested.
+    params = RewardParams.create(reward_per_label=100, reward_pool=10_000, significance_z="0")
+    task = TaskSpec(7, params)
     outcome = run_consensus(task, batches(), gold={"i1": "cat"})
     doc = outcome.document
     assert doc["schema"] == "labelnet/result@1"
@@ -50,6 +52,8 @@ def test_pipeline_document_and_tree() -> None:
     assert outcome.total_payout == 1600 and outcome.refund == 8400
     assert doc["total_payout"] == "1600" and doc["refund"] == "8400"
     assert doc["payout_root"] == "0x" + outcome.payout_root.hex()
+    assert "significance_z" not in doc["parameters"]
+    assert all("evidence" not in a for a in doc["annotators"])
     assert outcome.document_bytes == canonical_json(doc)
     assert outcome.cid == compute_cid(outcome.document_bytes)
     assert json.loads(outcome.document_bytes) == doc
@@ -86,3 +90,20 @@ def test_declared_classes_and_values() -> None:
     for bad in (True, 1.5, None, "", ["a"]):
         with pytest.raises(InvalidAnswersError):
             categorical_value(bad)
+
+
+def test_evidence_test_is_stated_in_the_document_and_withholds_pay() -> None:
+    outcome = run_consensus(TaskSpec(7, RewardParams.create(100, 10_000)), batches(), {"i1": "cat"})
+    doc = outcome.document
+    assert doc["parameters"]["significance_z"] == "2.326000000"
+    evidence = {a["account"][-1]: a["evidence"] for a in doc["annotators"]}
+    # Chance is about 1/2 for each: six right of six is about sqrt(6) = 2.449 standard
+    # errors above it (a little less: the posteriors are not quite certain), four of four
+    # about 2, and the constant answerer has no skill at all.
+    assert evidence == {
+        "1": "2.433734273",
+        "2": "2.433734273",
+        "3": "1.997041570",
+        "4": "0.000000000",
+    }
+    assert [(p["account"][-1], p["amount"]) for p in doc["payouts"]] == [("1", "600"), ("2", "600")]

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from node.consensus.merkle import merkle_root
+from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z
 from node.content.canonical import JsonValue, canonical_json
 from node.content.cid import compute_cid
 from node.content.labels import label_leaf
@@ -99,8 +100,18 @@ def test_optional_manifest_fields_take_their_defaults() -> None:
     document = manifest_document(instructions=None, consensus=None, algorithm=None)
     parsed = manifest_from(document)
     assert parsed.instructions == ""
-    assert parsed.consensus == ConsensusParams()
+    # Manifests from before the evidence test name no significance_z: it is off for them.
+    assert parsed.consensus == ConsensusParams(significance_z="0")
     assert parsed.algorithm == Manifest.__dataclass_fields__["algorithm"].default
+
+
+def test_new_manifests_state_the_evidence_test() -> None:
+    assert ConsensusParams().document()["significance_z"] == DEFAULT_SIGNIFICANCE_Z
+    parsed = ConsensusParams.from_document(ConsensusParams().document())
+    assert parsed == ConsensusParams()
+    assert parsed.reward_params(1, 1).significance_z_ppb == 2_326_000_000
+    with pytest.raises(ManifestError, match="significance_z"):
+        ConsensusParams.from_document({"significance_z": "11"})
 
 
 def test_gold_set_sorts_round_trips_and_roots_like_a_label_batch() -> None:

@@ -23,7 +23,13 @@ from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
-from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
+from node.content.manifest import (
+    ConsensusParams,
+    GoldSet,
+    ItemSpec,
+    TaskKind,
+    build_task_content,
+)
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
 from node.roles.claimer import ClaimDuty
@@ -33,6 +39,10 @@ from tests.chain.test_lifecycle import HOUR, TOKEN, fund, sender, stake_validato
 from tests.conftest import Actors, advance_time
 
 TRUTH = {"q1": "cat", "q2": "dog", "q3": "cat", "q4": "dog"}
+TINY_TASK_CONSENSUS = ConsensusParams(significance_z="0")
+"""Consensus parameters for test tasks of a handful of items. With so few answers nobody can
+show skill beyond chance, so the reward rule's evidence test (tested on its own in
+tests/consensus) would leave every payout at zero; these tests are about the duties."""
 SLOPPY = {**TRUTH, "q4": "cat"}
 REWARD = 10 * TOKEN
 FEE = 9 * TOKEN
@@ -141,6 +151,7 @@ def post_task(
         kind=kind,
         classes=() if kind is TaskKind.NUMERIC else ("cat", "dog"),
         algorithm=algorithm,
+        consensus=TINY_TASK_CONSENSUS,
     )
     for blob in content.blobs():
         net.store.put(blob)

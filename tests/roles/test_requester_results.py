@@ -37,6 +37,7 @@ from node.roles.requester.results import (
 from node.store.embedded import EmbeddedStore
 from tests.chain.test_lifecycle import HOUR, TOKEN, fund, sender, stake_validators
 from tests.conftest import Actors, advance_time
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 ITEMS = (  # manifest order differs from id order: results and exports keep this one
     ItemSpec(id="q2", data={"text": "whiskers"}),
@@ -69,7 +70,9 @@ def drive_to_attested(
     store = EmbeddedStore(tmp_path / "store")
     stake_validators(w3, contracts, actors)
     fund(w3, contracts, actors, actors.requester, 1_000 * TOKEN)
-    content = build_task_content(ITEMS, title="pets", classes=("cat", "dog"))
+    content = build_task_content(
+        ITEMS, title="pets", classes=("cat", "dog"), consensus=TINY_TASK_CONSENSUS
+    )
     now = int(w3.eth.get_block("latest")["timestamp"])
     request = TaskRequest(
         content=content,

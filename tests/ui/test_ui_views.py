@@ -29,13 +29,13 @@ from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.cid import compute_cid
 from node.content.exports import ExportError
 from node.content.labels import LabelBatch
-from node.content.manifest import ConsensusParams
 from node.db.engine import Database
 from node.db.models import Attestation, ItemCreate, LabelCreate, ParticipationState, TaskStatus
 from node.db.repositories import ItemRepository, LabelRepository, ParticipationRepository
 from node.db.repositories.tasks import TaskRepository
 from tests.api.conftest import CHAIN, add_task
 from tests.conftest import advance_time
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 ANNOTATOR = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"
 PEERS = ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
@@ -92,7 +92,7 @@ def settle(services: NodeServices, task_id: int, *, publish: bool = True) -> Con
         LabelBatch.create(task_id, account, values.items())
         for account, values in zip((ANNOTATOR, *PEERS), (TRUTH, TRUTH, sloppy), strict=True)
     ]
-    rewards = ConsensusParams().reward_params(10**18, 12 * 10**18)
+    rewards = TINY_TASK_CONSENSUS.reward_params(10**18, 12 * 10**18)
     outcome = run_consensus(TaskSpec(task_id, rewards, classes=("cat", "dog")), batches)
     root = "0x" + outcome.payout_root.hex()
     if publish:

@@ -98,6 +98,8 @@ class CreatedTask:
     gas_used: int
     """Gas of every transaction sent to create it (approve included)."""
     manifest_cid: str
+    gold_items: int = 0
+    """Items whose gold answer is committed (revealed after the commit deadline)."""
 
 
 def publish_content(store: ContentStore, content: TaskContent, media: Sequence[bytes] = ()) -> str:
@@ -214,6 +216,7 @@ def create_task(
         escrow=request.escrow,
         gas_used=gas + int(receipt["gasUsed"]),
         manifest_cid=request.content.manifest_cid,
+        gold_items=len(request.gold.labels) if request.gold is not None else 0,
     )
 
 
