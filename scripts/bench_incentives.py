@@ -2,7 +2,7 @@
 """Incentive simulation: does honest work pay, and does consensus survive adversaries?
 
     scripts/bench_incentives.py [--datasets DIR] [--sets a,b,...] [--gold-shares 0,0.1]
-                                [--significance-z 2.326] [--json FILE]
+                                [--significance-z 2.576] [--json FILE]
 
 Replays real crowd data sets (default: every categorical set in ``../shared/datasets``)
 as labelnet tasks and replaces 10% and 30% of the annotators (chosen at random, seeded)
@@ -19,7 +19,7 @@ accuracy with the replaced annotators simply *removed* (the honest information t
 left; the difference to the attacked accuracy is what the adversaries' answers did), and
 tokens paid per label to honest annotators and to adversaries under the default reward
 parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2,
-evidence test at ``significance_z`` 2.326; ``--significance-z 0`` gives the rule without the
+evidence test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
 evidence test, as tasks created before it have), with a pool large enough never to scale
 payouts down. Figures are means over 5 seeds.
 """

@@ -16,13 +16,18 @@ Per annotator:
   rejected: constant answerers whose items happened to be skewed toward their class then
   passed the floor; see scripts/bench_incentives.py. The price: an annotator whose few
   items all share one class gets no skill credit for them.)
-* ``evidence``: how many standard errors the accuracy ``p_o`` lies above chance ``p_e``,
-  the score statistic ``(p_o - p_e) sqrt(n) / sqrt(p_e (1 - p_e))`` over the annotator's
-  ``n`` answers (negative below chance; 0 where chance is 0 or 1, as skill is then 0
-  too). It is at least ``z`` exactly when the Wilson lower confidence bound of the
-  accuracy at ``z`` is at least chance, and it is what rewards check
-  ``significance_z`` against. Exact: the square root is an integer square root of
-  exact rationals, floored to parts per billion;
+* ``evidence``: how sure it is that the annotator's answers are not independent of the
+  truth: their kappa divided by its standard error under that independence, with both
+  their answer frequencies ``a`` and the truth's class mass ``b`` on their items as
+  observed (Fleiss, Cohen & Everitt 1969). Equivalently ``(p_o - p_e) sqrt(n) / sqrt(v)``
+  with ``v = p_e + p_e^2 - sum_c a_c b_c (a_c + b_c)``: the number of standard errors by
+  which the accuracy exceeds what answering at random with the same frequencies would
+  get. Negative below chance; 0 when ``v`` is 0 (a constant answerer, or items that all
+  share one class), as skill is then 0 too. Using the plain binomial ``p_e (1 - p_e)``
+  instead was measured and rejected: on a skewed task it ignores that a skilled
+  annotator's frequencies follow the truth's, and needs 10x the answers to show the same
+  skill (scripts/bench_incentives.py). Exact: rationals, then an integer square root
+  floored to parts per billion; rewards compare it with ``significance_z``;
 * ``agreement``: share of answers equal to the consensus class;
 * ``confusion``: counts of (consensus class, answered class) over the annotator's items.
 """
@@ -91,7 +96,9 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
         )
         accuracy[a] = round(observed * PPB)
         skill[a] = round((observed - expected) / (1 - expected) * PPB) if expected < 1 else 0
-        evidence[a] = _evidence_ppb(n, observed, expected)
+        frequency = [Fraction(int(answered[a, c]), n) for c in range(k)]
+        mass = [Fraction(int(class_mass[a, c]), n * PPB) for c in range(k)]
+        evidence[a] = _evidence_ppb(n, observed, expected, frequency, mass)
     return AnnotatorQuality(
         labels=labels,
         agreeing=agreeing,
@@ -102,10 +109,21 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
     )
 
 
-def _evidence_ppb(n: int, observed: Fraction, expected: Fraction) -> int:
-    """The score statistic of ``observed`` against chance ``expected`` over ``n`` answers,
-    in parts per billion, its magnitude floored (an integer square root, so exact)."""
-    variance = expected * (1 - expected)
+def _evidence_ppb(
+    n: int,
+    observed: Fraction,
+    expected: Fraction,
+    frequency: list[Fraction],
+    mass: list[Fraction],
+) -> int:
+    """Kappa over its null standard error (Fleiss, Cohen & Everitt), for ``n`` answers with
+    class frequencies ``frequency`` on items whose truth has class shares ``mass``: in parts
+    per billion, the magnitude floored (an integer square root of a rational, so exact)."""
+    variance = (
+        expected
+        + expected * expected
+        - sum((f * m * (f + m) for f, m in zip(frequency, mass, strict=True)), Fraction(0))
+    )
     if variance <= 0:
         return 0
     excess = observed - expected

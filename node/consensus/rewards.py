@@ -10,14 +10,13 @@ The rule (a pure function of its inputs, integer arithmetic throughout):
    :mod:`node.consensus.quality`); the skill floor is what stops an annotator who answers
    one class for everything from being paid on a task where that class is common.
    With ``significance_z > 0`` the annotator must also be *demonstrably* better than
-   chance: their ``evidence`` (the score statistic of their accuracy against the
-   chance level, see :mod:`node.consensus.quality`) must be at least ``significance_z``.
-   Equivalently, the Wilson lower confidence bound of their accuracy at ``z`` lies above
-   chance. Without it, a random answerer with a dozen answers on a two-class task clears
-   both floors by luck about one time in four (measured: 30% random spammers took 15.7%
-   of honest pay per label on ``rte``); with the default ``z = 2.326`` (one-sided 99%)
-   about one time in a hundred. The price is that an annotator with only a handful of
-   answers cannot show skill and is not paid for them.
+   chance: their ``evidence`` (their kappa over its standard error if their answers were
+   independent of the truth, see :mod:`node.consensus.quality`) must be at least
+   ``significance_z``. Without it, a random answerer with a dozen answers on a two-class
+   task clears both floors by luck about one time in four (measured: 30% random spammers
+   took 11.9% of honest pay per label on ``rte``); with the default ``z = 2.576``
+   (one-sided 99.5%) about one time in two hundred. The price is that an annotator with
+   only a handful of answers cannot show skill and is not paid for them.
 4. Entitlement = ``reward_per_label * accepted`` for eligible annotators, else 0.
 5. If the entitlements exceed ``reward_pool`` they are scaled down pro rata.
    Rounding rule: each payout is rounded *down* (``entitlement * pool // total``);
@@ -49,8 +48,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Ratio = str | Fraction | int
 
-DEFAULT_SIGNIFICANCE_Z = "2.326"
-"""One-sided 99% normal quantile: how many standard errors above chance an annotator's
+DEFAULT_SIGNIFICANCE_Z = "2.576"
+"""One-sided 99.5% normal quantile: how many standard errors above chance an annotator's
 accuracy must be before their labels are paid (chosen by scripts/bench_incentives.py)."""
 MAX_SIGNIFICANCE_Z = 10
 
@@ -84,7 +83,7 @@ class RewardParams:
     confidence_threshold_ppb: int = 800_000_000
     accuracy_floor_ppb: int = 600_000_000
     skill_floor_ppb: int = 200_000_000
-    significance_z_ppb: int = 2_326_000_000
+    significance_z_ppb: int = 2_576_000_000
 
     @classmethod
     def create(

@@ -163,8 +163,8 @@ def test_two_processes_produce_identical_bytes() -> None:
     # Pinned: a different value on any machine means the computation is not reproducible
     # there, or that it changed (then it is a new algorithm version).
     assert forward == (
-        "bafkreib7xlx2xomfwnmv5pgj65bjimvasgkyjzekjrscjylb4t6ryku7ye "
-        "2a9b11a89ff5b5cf022b30d5fad6bf842c8d101ba6ac0d1e466f863855552d7b"
+        "bafkreigpd3tniiyijolrxe5bg7bqqhkgg6nfemtvf7ihmy3shsvrp72zwi "
+        "83a5f7d4944075f3ad924c89ae3717b797fb0fe7cc5b5d8fb952166a6c1a0d02"
     )
 
 

@@ -100,7 +100,7 @@ def test_evidence_is_the_score_statistic_against_chance() -> None:
     assert quality.evidence_ppb[order.index("lucky")] == 1_788_854_381
     assert quality.evidence_ppb[order.index("good")] == 3_577_708_763
     assert quality.evidence_ppb[order.index("coin")] == 0
-    # lucky clears both floors (accuracy 0.7, skill 0.4) but not z = 2.326; good does.
+    # lucky clears both floors (accuracy 0.7, skill 0.4) but not z = 2.576; good does.
     assert quality.accuracy_ppb[order.index("lucky")] == 700_000_000
     assert quality.skill_ppb[order.index("lucky")] == 400_000_000
     assert rewards.eligible.tolist() == [False, True, False]  # coin, good, lucky (sorted)
@@ -121,9 +121,27 @@ def test_evidence_is_negative_below_chance_and_zero_without_variance() -> None:
 
 
 def test_significance_z_parses_within_bounds_and_shows_only_when_on() -> None:
-    assert RewardParams.create(1, 1).significance_z_ppb == 2_326_000_000
+    assert RewardParams.create(1, 1).significance_z_ppb == 2_576_000_000
     assert RewardParams.create(1, 1, significance_z="10").significance_z_ppb == 10 * 10**9
     with pytest.raises(InvalidParameterError, match="significance_z"):
         RewardParams.create(1, 1, significance_z="10.5")
-    assert RewardParams.create(1, 1).document()["significance_z"] == "2.326000000"
+    assert RewardParams.create(1, 1).document()["significance_z"] == "2.576000000"
     assert "significance_z" not in RewardParams.create(1, 1, significance_z="0").document()
+
+
+def test_evidence_credits_a_skilled_annotator_on_a_skewed_task() -> None:
+    """36 items of class a, 4 of b. "skilled" is right on 39 of 40 (it calls one b an a);
+    "lazy" answers a throughout. Chance for skilled is p_e = 0.925 * 0.9 + 0.075 * 0.1 =
+    0.84, and its null variance v = p_e + p_e^2 - sum a_c b_c (a_c + b_c) = 0.024975, so
+    evidence = 0.135 sqrt(40 / 0.024975) = 5.40: far past z (the binomial p_e (1 - p_e)
+    would give only 2.33). The constant answerer has v = 0: no evidence at all."""
+    truth = {f"i{i:02d}": ("b" if i < 4 else "a") for i in range(40)}
+    rows = [(item, "skilled", "a" if item == "i00" else label) for item, label in truth.items()]
+    rows += [(item, "lazy", "a") for item in truth]
+    data = answers(rows)
+    probas = MajorityVote().fit(data, truth).probas_ppb_
+    rewards = compute_rewards(data, probas, RewardParams.create(1, 10**6))
+    lazy, skilled = list(data.annotators).index("lazy"), list(data.annotators).index("skilled")
+    assert rewards.quality.evidence_ppb[skilled] == 5_402_702_026
+    assert rewards.quality.evidence_ppb[lazy] == 0
+    assert rewards.eligible[skilled] and not rewards.eligible[lazy]

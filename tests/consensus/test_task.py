@@ -95,15 +95,16 @@ def test_declared_classes_and_values() -> None:
 def test_evidence_test_is_stated_in_the_document_and_withholds_pay() -> None:
     outcome = run_consensus(TaskSpec(7, RewardParams.create(100, 10_000)), batches(), {"i1": "cat"})
     doc = outcome.document
-    assert doc["parameters"]["significance_z"] == "2.326000000"
+    assert doc["parameters"]["significance_z"] == "2.576000000"
     evidence = {a["account"][-1]: a["evidence"] for a in doc["annotators"]}
     # Chance is about 1/2 for each: six right of six is about sqrt(6) = 2.449 standard
     # errors above it (a little less: the posteriors are not quite certain), four of four
-    # about 2, and the constant answerer has no skill at all.
+    # about 2, and the constant answerer shows nothing. All short of z = 2.576: six answers
+    # are too few to tell skill from luck, so nobody is paid and the pool is refunded.
     assert evidence == {
-        "1": "2.433734273",
-        "2": "2.433734273",
-        "3": "1.997041570",
+        "1": "2.433734421",
+        "2": "2.433734421",
+        "3": "1.997041818",
         "4": "0.000000000",
     }
-    assert [(p["account"][-1], p["amount"]) for p in doc["payouts"]] == [("1", "600"), ("2", "600")]
+    assert doc["payouts"] == [] and outcome.refund == 10_000

@@ -109,7 +109,7 @@ def test_new_manifests_state_the_evidence_test() -> None:
     assert ConsensusParams().document()["significance_z"] == DEFAULT_SIGNIFICANCE_Z
     parsed = ConsensusParams.from_document(ConsensusParams().document())
     assert parsed == ConsensusParams()
-    assert parsed.reward_params(1, 1).significance_z_ppb == 2_326_000_000
+    assert parsed.reward_params(1, 1).significance_z_ppb == 2_576_000_000
     with pytest.raises(ManifestError, match="significance_z"):
         ConsensusParams.from_document({"significance_z": "11"})
 
