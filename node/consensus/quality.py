@@ -136,27 +136,62 @@ def krippendorff_alpha_nominal(answers: Answers) -> Fraction | None:
     """Krippendorff's alpha (nominal metric) of the answers, as an exact fraction.
 
     Items with fewer than two answers are not pairable and are left out, as the
-    definition says. With ``n_ic`` answers of class ``c`` on item ``i`` and
-    ``m_i = sum_c n_ic``, the observed disagreement is ``sum_i (m_i^2 - sum_c n_ic^2) /
-    (m_i - 1)`` and the expected one ``(n^2 - sum_c n_c^2) / (n - 1)``. Returns ``None``
-    when there is no variation to measure (fewer than two pairable values, or all values
-    equal), where alpha is undefined.
+    definition says. Returns ``None`` when there is no variation to measure (fewer than
+    two pairable values, or all values equal), where alpha is undefined.
     """
-    counts = vote_counts(answers).astype(np.int64)
-    per_item = counts.sum(axis=1)
-    pairable = per_item >= 2
-    counts, per_item = counts[pairable], per_item[pairable]
-    if len(per_item) == 0:
+    return alpha_from_counts(vote_counts(answers).astype(np.int64))
+
+
+def alpha_from_counts(counts: IntArray) -> Fraction | None:
+    """Nominal alpha from a units x values matrix of answer counts (exact).
+
+    With ``n_uc`` answers of value ``c`` in unit ``u`` and ``m_u = sum_c n_uc``, the
+    observed disagreement is ``sum_u (m_u^2 - sum_c n_uc^2) / (m_u - 1)`` and the expected
+    one ``(n^2 - sum_c n_c^2) / (n - 1)`` over the ``n`` pairable values.
+    """
+    per_unit = counts.sum(axis=1)
+    pairable = per_unit >= 2
+    counts, per_unit = counts[pairable], per_unit[pairable]
+    if len(per_unit) == 0:
         return None
     squares = (counts * counts).sum(axis=1)
-    disagreement_terms = per_item * per_item - squares
+    disagreement_terms = per_unit * per_unit - squares
     observed = Fraction(0)
-    for m in np.unique(per_item):
-        total = int(disagreement_terms[per_item == m].sum())
+    for m in np.unique(per_unit):
+        total = int(disagreement_terms[per_unit == m].sum())
         observed += Fraction(total, int(m) - 1)
     marginals = counts.sum(axis=0)
     n = int(marginals.sum())
     spread = n * n - int((marginals * marginals).sum())
+    if n < 2 or spread == 0:
+        return None
+    return 1 - (n - 1) * observed / spread
+
+
+def krippendorff_alpha_interval(unit: IntArray, values: list[int]) -> Fraction | None:
+    """Krippendorff's alpha (interval metric) of integer values grouped by ``unit``, exact.
+
+    Values are integers (numeric answers in whole 10^-6 units) so every sum is an exact
+    Python integer. Within a unit of ``m`` values the sum of squared differences over
+    ordered pairs is ``2 (m sum v^2 - (sum v)^2)``; alpha is ``1 - (n - 1) sum_u
+    [(m_u S2_u - S1_u^2) / (m_u - 1)] / (n S2 - S1^2)`` over the ``n`` pairable values.
+    ``None`` when undefined (fewer than two pairable values, or no variation at all).
+    """
+    if len(values) == 0:
+        return None
+    order = np.argsort(unit, kind="stable")
+    grouped = np.array(values, dtype=object)[order]  # Python ints: exact, any size
+    starts = np.flatnonzero(np.r_[True, np.diff(unit[order]) != 0])
+    m = np.diff(np.r_[starts, len(grouped)])
+    s1 = np.add.reduceat(grouped, starts)
+    s2 = np.add.reduceat(grouped * grouped, starts)
+    observed = Fraction(0)
+    n = total = total_squares = 0
+    for size, one, two in zip(m.tolist(), s1.tolist(), s2.tolist(), strict=True):
+        if size >= 2:  # one term per item, not per answer
+            observed += Fraction(size * two - one * one, size - 1)
+            n, total, total_squares = n + size, total + one, total_squares + two
+    spread = n * total_squares - total * total
     if n < 2 or spread == 0:
         return None
     return 1 - (n - 1) * observed / spread

@@ -20,6 +20,11 @@ For both, an annotator's *accuracy* is the matching share of its answers on conf
 items; it is eligible at ``accuracy_floor`` (the skill floor is a categorical notion and is
 not applied); it earns ``reward_per_label`` per matching answer on a confident item, paid
 from the pool by :func:`node.consensus.rewards.allocate` (rounding down, remainder refunded).
+
+Each document states Krippendorff's alpha of the answers: the interval metric over the
+numeric values in whole 10^-6 units, and for multi-label the nominal metric over (item,
+class) yes/no units, the decomposition the aggregation uses. Both exact
+(:mod:`node.consensus.quality`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -39,6 +45,11 @@ from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
 from node.consensus.numeric_base import VALUE_DECIMALS
 from node.consensus.numerics import PPB, count_keys
+from node.consensus.quality import (
+    alpha_from_counts,
+    fraction_ppb,
+    krippendorff_alpha_interval,
+)
 from node.consensus.registry import CATEGORICAL, numeric_estimator
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.result import SCHEMA, PayoutResult, payout_result
@@ -208,6 +219,9 @@ def numeric_result(
         },
         "items": items,
         "annotators": rows,
+        "krippendorff_alpha": _alpha_text(
+            krippendorff_alpha_interval(answers.item, [int(v) for v in given.tolist()])
+        ),
     }
     return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
 
@@ -270,8 +284,25 @@ def multilabel_result(
         },
         "items": items,
         "annotators": rows,
+        "krippendorff_alpha": _alpha_text(_multilabel_alpha(answers)),
     }
     return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
+
+
+def _multilabel_alpha(answers: MultiLabelAnswers) -> Fraction | None:
+    """Nominal alpha over (item, class) units, each answer a yes/no for the class: the
+    binary decomposition the aggregation itself uses."""
+    n_items, k = len(answers.items), len(answers.classes)
+    per_item = count_keys(answers.item, n_items)
+    ones = np.zeros((n_items, k), dtype=np.int64)
+    np.add.at(ones, answers.item, answers.chosen.astype(np.int64))
+    yes = ones.reshape(-1)
+    no = np.repeat(per_item, k) - yes
+    return alpha_from_counts(np.stack([no, yes], axis=1))
+
+
+def _alpha_text(alpha: Fraction | None) -> str | None:
+    return None if alpha is None else ppb_text(fraction_ppb(alpha))
 
 
 def _label_set(value: JsonValue) -> tuple[str, ...]:

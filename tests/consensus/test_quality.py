@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from node.consensus.answers import Answers
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.numerics import PPB
-from node.consensus.quality import annotator_quality, fraction_ppb, krippendorff_alpha_nominal
+from node.consensus.quality import (
+    annotator_quality,
+    fraction_ppb,
+    krippendorff_alpha_interval,
+    krippendorff_alpha_nominal,
+)
 from tests.consensus.helpers import answers, obvious_rows
 
 
@@ -50,18 +55,20 @@ def krippendorff_reference(units: list[list[str]]) -> float:
     return float(1 - observed / expected)
 
 
+TEXTBOOK = {
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+}
+
+
 def test_krippendorff_textbook_example() -> None:
     """Krippendorff (2011), 'Computing Krippendorff's alpha-reliability': 4 coders, 12 units,
     nominal alpha = 0.743."""
-    coders = {
-        "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
-        "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
-        "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
-        "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
-    }
     rows = [
         (f"u{u:02d}", coder, str(v))
-        for coder, values in coders.items()
+        for coder, values in TEXTBOOK.items()
         for u, v in enumerate(values)
         if v is not None
     ]
@@ -91,6 +98,45 @@ def test_krippendorff_matches_pair_enumeration(units: list[list[str]]) -> None:
     else:
         assert alpha is not None
         assert float(alpha) == pytest.approx(krippendorff_reference(pairable), abs=1e-12)
+
+
+def test_krippendorff_interval_textbook_example() -> None:
+    """The same reliability data with the interval metric: alpha = 0.849 (same source)."""
+    pairs = [(u, v) for values in TEXTBOOK.values() for u, v in enumerate(values) if v]
+    unit = np.array([u for u, _ in pairs], dtype=np.int64)
+    alpha = krippendorff_alpha_interval(unit, [v for _, v in pairs])
+    assert alpha is not None and round(float(alpha), 3) == 0.849
+
+
+def interval_reference(units: list[list[int]]) -> float:
+    """Definition by enumeration: within-unit ordered pairs against all pairable pairs."""
+    pairable = [unit for unit in units if len(unit) >= 2]
+    n = sum(len(unit) for unit in pairable)
+    observed = sum(
+        Fraction((a - b) ** 2, len(unit) - 1)
+        for unit in pairable
+        for a, b in itertools.permutations(unit, 2)
+    )
+    flat = [v for unit in pairable for v in unit]
+    expected = Fraction(sum((a - b) ** 2 for a, b in itertools.permutations(flat, 2)), n - 1)
+    return float(1 - observed / expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(-(10**15), 10**15), min_size=1, max_size=5), min_size=1, max_size=10
+    )
+)
+def test_krippendorff_interval_matches_pair_enumeration(units: list[list[int]]) -> None:
+    unit = np.array([u for u, values in enumerate(units) for _ in values], dtype=np.int64)
+    alpha = krippendorff_alpha_interval(unit, [v for values in units for v in values])
+    flat = [v for values in units if len(values) >= 2 for v in values]
+    if len(set(flat)) < 2:
+        assert alpha is None
+    else:
+        assert alpha is not None
+        assert float(alpha) == pytest.approx(interval_reference(units), rel=1e-9, abs=1e-9)
 
 
 def test_quality_arrays_are_aligned() -> None:

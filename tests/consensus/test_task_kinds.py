@@ -59,6 +59,8 @@ def test_numeric_median_pays_answers_within_the_tolerance() -> None:
     wild = doc["annotators"][2]
     assert (wild["accepted"], wild["eligible"], wild["payout"]) == (0, False, "0")
     assert outcome.total_payout == 60 and outcome.refund == 940 and doc["refund"] == "940"
+    # interval alpha of [3, 3.2, 9], [7.5, 7.6, 1], [10, 10, 30]: the wild answers cost it
+    assert doc["krippendorff_alpha"] == "0.268874963"
 
 
 def test_numeric_gold_fixes_the_value_and_the_pay() -> None:
@@ -90,6 +92,10 @@ def test_multilabel_pays_exact_set_matches() -> None:
     ]
     assert all(i["confident"] for i in doc["items"])
     assert paid(doc) == {"1": "30", "2": "30"}
+    # Over the 9 (item, class) yes/no units, 27 values (10 yes): three units split 2 to 1,
+    # observed disagreement 3 * 2 = 6, expected 27^2 - 10^2 - 17^2 = 340, so alpha is
+    # 1 - 26 * 6 / 340 = 184 / 340.
+    assert doc["krippendorff_alpha"] == "0.541176471"
 
 
 @pytest.mark.parametrize("spec", [numeric(), numeric("robust-mean@1"), multilabel()])
