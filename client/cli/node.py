@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -115,10 +116,14 @@ def start(
     except OSError as exc:
         raise _fail(f"cannot open the node's files: {exc}") from exc
     services = application.state.services
+    base = f"http://{settings.host}:{settings.port}"
+    token_file = settings.data_dir / "api-token"
+    # The token opens the node's API: put it in the page link only for a person at a
+    # terminal, never into a log file or a service manager's journal.
+    page = f"{base}/ui/#token={services.api_token}" if sys.stdout.isatty() else f"{base}/ui/"
     typer.echo(
         f"labelnet node ({settings.role}, account {services.annotator or 'none: read-only'}) "
-        f"on http://{settings.host}:{settings.port}; API token in {settings.data_dir / 'api-token'}"
-        f"\nlabeling page: http://{settings.host}:{settings.port}/ui/#token={services.api_token}"
+        f"on {base}; API token in {token_file}\nlabeling page: {page}"
     )
     server = uvicorn.Server(
         uvicorn.Config(

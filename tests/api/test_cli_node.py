@@ -134,6 +134,8 @@ def test_node_start_serves_labels_and_stops_cleanly_on_sigterm(
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "labelnet node stopped" in stdout
+    # stdout is a pipe here, as under a service manager: the link must not carry the token
+    assert f"labeling page: {url}/ui/\n" in stdout and token not in stdout + stderr
     with db.session() as session:
         stored = LabelRepository(session).list_for(31337, task.task_id, annotator)
     assert {label.item_id: label.value for label in stored} == {items[0]: "cat", items[1]: "dog"}
