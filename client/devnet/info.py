@@ -1,0 +1,111 @@
+"""The devnet directory: its file names, errors, and ``devnet.json`` as :class:`DevnetInfo`.
+
+Everything here reads or writes files only; nothing starts a process or touches a chain, so
+clients (the SDK, the CLI) can load a devnet without pulling in anvil or deployment code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from node.errors import LabelnetError
+from node.keys import load_keystore
+
+DEVNET_FILE = "devnet.json"
+DEPLOYMENT_FILE = "deployment.json"
+PASSWORD_FILE = "password"
+PID_FILE = "anvil.pid"
+LOG_FILE = "anvil.log"
+
+
+class DevnetError(LabelnetError, RuntimeError):
+    """The devnet cannot be started, found or stopped."""
+
+
+class DevnetNotFoundError(DevnetError, LookupError):
+    """No devnet in the directory."""
+
+
+@dataclass(frozen=True)
+class DevnetAccount:
+    """A named devnet account and its keystore (password: the devnet's password file)."""
+
+    name: str
+    address: str
+    keystore: Path
+
+
+@dataclass(frozen=True)
+class DevnetInfo:
+    """What ``devnet.json`` records about a running devnet."""
+
+    rpc_url: str
+    chain_id: int
+    deployment_file: Path
+    password_file: Path
+    accounts: tuple[DevnetAccount, ...]
+    anvil_pid: int | None
+
+    def account(self, name: str) -> DevnetAccount:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts)
+        raise DevnetNotFoundError(f"the devnet has no account {name!r} (it has: {known})")
+
+    def password(self) -> str:
+        return self.password_file.read_text().rstrip("\n")
+
+    def signer(self, name: str) -> LocalAccount:
+        """Decrypt the named account's key."""
+        return load_keystore(self.account(name).keystore, self.password())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rpc_url": self.rpc_url,
+            "chain_id": self.chain_id,
+            "deployment_file": str(self.deployment_file),
+            "password_file": str(self.password_file),
+            "accounts": [
+                {"name": a.name, "address": a.address, "keystore": str(a.keystore)}
+                for a in self.accounts
+            ],
+            "anvil_pid": self.anvil_pid,
+        }
+
+    @classmethod
+    def load(cls, directory: Path) -> DevnetInfo:
+        path = directory / DEVNET_FILE
+        try:
+            document = json.loads(path.read_text())
+            return cls(
+                rpc_url=str(document["rpc_url"]),
+                chain_id=int(document["chain_id"]),
+                deployment_file=Path(document["deployment_file"]),
+                password_file=Path(document["password_file"]),
+                accounts=tuple(
+                    DevnetAccount(str(a["name"]), str(a["address"]), Path(a["keystore"]))
+                    for a in document["accounts"]
+                ),
+                anvil_pid=None if document["anvil_pid"] is None else int(document["anvil_pid"]),
+            )
+        except FileNotFoundError as exc:
+            raise DevnetNotFoundError(f"no devnet in {directory} (no {DEVNET_FILE})") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DevnetError(f"{path} is unreadable or malformed: {exc}") from exc
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
