@@ -1,39 +1,27 @@
 """What the labeling page shows that the REST API does not already: the tasks this node
-joined with their progress, one task's labeling view (instructions rendered safely), an
-item with this node's current label (undo), and the requester's report of a final task.
+joined with their progress, one task's labeling view (instructions rendered safely) and an
+item with this node's current label (undo).
 
 Read-only use cases, like :mod:`node.app.views`: one short read session each, no FastAPI.
-The report is built from the winning result document, fetched through the node's content
-store (verified against its CID) and accepted only if its payouts rebuild the payout root
-the chain finalized, so the charts never show numbers that were not attested.
+The requester's report of a final task and its exports are in :mod:`node.app.ui_report`
+(re-exported here for the page's routes).
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 from web3.exceptions import Web3Exception
 
 from node.app.chain import ChainConnection
-from node.app.errors import ResultNotKnownError, TaskNotFoundError
+from node.app.errors import TaskNotFoundError
+from node.app.ui_report import TaskReport, export_task, known_task, task_report
 from node.app.views import Progress, progress
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import EMPTY_ROOT
 from node.content.canonical import JsonValue
-from node.content.exports import ExportError, ExportFormat, export_results
 from node.db.engine import Database
-from node.db.models import (
-    CommitState,
-    ItemPublic,
-    ParticipationState,
-    Task,
-    TaskStatus,
-)
+from node.db.models import CommitState, ItemPublic, ParticipationState, TaskStatus
 from node.db.repositories import (
-    AttestationRepository,
     CommitmentRepository,
     ItemRepository,
     LabelRepository,
@@ -42,23 +30,25 @@ from node.db.repositories import (
 from node.db.repositories.participation import ParticipationRepository
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
-from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
-from node.store.base import ContentStore
-from node.store.errors import StoreError
 from node.ui.markdown import render_markdown
 
-MAX_RESULT_BYTES = 512 * 1024 * 1024
-REPORT_ITEMS = 200
-"""Items listed in a report (all of them count in the class totals; exports carry all)."""
-MAX_EXPORT_ITEMS = 1_000_000
+__all__ = [
+    "ItemLabel",
+    "LabelingView",
+    "NotJoinedError",
+    "TaskCard",
+    "TaskReport",
+    "chain_time",
+    "export_task",
+    "item_label",
+    "labeling_view",
+    "task_cards",
+    "task_report",
+]
 
 
 class NotJoinedError(LabelnetError, LookupError):
     """This node has not joined the task (never loaded it, or declined it)."""
-
-
-class ResultInvalidError(LabelnetError, LookupError):
-    """No result document matching the finalized payout root could be fetched."""
 
 
 class TaskCard(BaseModel):
@@ -98,50 +88,6 @@ class ItemLabel(BaseModel):
     value: JsonValue = None
 
 
-class ConsensusItem(BaseModel):
-    item: str
-    value: JsonValue
-    confidence: str
-    confident: bool
-    gold: bool
-    text: str | None = Field(default=None, description="the item's text, if this node has it")
-    content_cid: str | None = Field(default=None, description="the item's media, if any")
-
-
-class AnnotatorQuality(BaseModel):
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    agreement: str
-    confusion: list[list[int]]
-    payout: DecimalStr
-
-
-class TaskReport(BaseModel):
-    """A task for its requester: where it stands and, once final, its attested result."""
-
-    task_id: int
-    title: str
-    status: TaskStatus
-    num_items: int
-    redundancy: int
-    commit_deadline: int
-    reveal_deadline: int
-    attest_deadline: int
-    commits: int
-    reveals: int
-    attestations: int
-    final: bool
-    result_cid: str | None = None
-    classes: list[str] = Field(default_factory=list)
-    class_counts: dict[str, int] = Field(default_factory=dict)
-    items: list[ConsensusItem] = Field(default_factory=list, description="the first items")
-    items_total: int = 0
-    annotators: list[AnnotatorQuality] = Field(default_factory=list)
-    total_payout: DecimalStr | None = None
-
-
 def chain_time(chain: ChainConnection | None) -> int | None:
     """The latest block's timestamp, the clock the contract judges deadlines by.
 
@@ -155,14 +101,6 @@ def chain_time(chain: ChainConnection | None) -> int | None:
         return int(chain.probe.eth.get_block("latest")["timestamp"])
     except (OSError, ValueError, Web3Exception):  # requests' errors are OSErrors
         return None
-
-
-def _task(db: Database, chain_id: int, task_id: int) -> Task:
-    with db.session() as session:
-        task = TaskRepository(session).get(chain_id, task_id)
-    if task is None:
-        raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-    return task
 
 
 def task_cards(
@@ -210,7 +148,7 @@ def labeling_view(
     db: Database, chain_id: int, task_id: int, annotator: str, now: float | None = None
 ) -> LabelingView:
     """The joined task's instructions, classes and this node's progress on it."""
-    task = _task(db, chain_id, task_id)
+    task = known_task(db, chain_id, task_id)
     with db.session() as session:
         row = ParticipationRepository(session).get(chain_id, task_id)
     if row is None or row.state is not ParticipationState.JOINED or row.kind is None:
@@ -239,193 +177,3 @@ def item_label(
         return ItemLabel(
             item=ItemPublic.model_validate(item), value=None if label is None else label.value
         )
-
-
-class _DocItem(BaseModel):
-    item: str
-    value: JsonValue
-    confidence: str
-    confident: bool
-    gold: bool
-
-
-class _DocAnnotator(BaseModel):
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    agreement: str
-    confusion: list[list[int]]
-    payout: int
-
-
-class _DocPayout(BaseModel):
-    account: str
-    amount: int
-
-
-class _ResultDocument(BaseModel):
-    """The parts of a ``labelnet/result@1`` document the report and exports read."""
-
-    task: int
-    kind: str
-    classes: list[str] = Field(default_factory=list)
-    items: list[_DocItem]
-    annotators: list[_DocAnnotator]
-    payouts: list[_DocPayout]
-
-    def payout_root(self) -> str:
-        leaves = [(p.account, p.amount) for p in self.payouts]
-        return "0x" + (PayoutTree.build(leaves).root if leaves else EMPTY_ROOT).hex()
-
-
-def _result_document(
-    store: ContentStore, task: Task, cids: list[str]
-) -> tuple[str, _ResultDocument]:
-    """The first attested document whose payouts rebuild the finalized root."""
-    problems: list[str] = []
-    for cid in cids:
-        try:
-            document = _ResultDocument.model_validate_json(
-                store.get(cid, max_size=MAX_RESULT_BYTES)
-            )
-            if document.task != task.task_id:
-                raise ValueError(f"it is the result of task {document.task}")
-            if document.payout_root() != (task.payout_root or "").lower():
-                raise ValueError("its payouts do not rebuild the finalized root")
-        except (StoreError, ValueError, MerkleTreeError) as exc:  # ValidationError included
-            problems.append(f"{cid}: {str(exc).splitlines()[0]}")
-            continue
-        return cid, document
-    raise ResultInvalidError(
-        f"task {task.task_id}: no verifiable result document ({'; '.join(problems) or 'none'})"
-    )
-
-
-def _final_result(db: Database, store: ContentStore, task: Task) -> tuple[str, _ResultDocument]:
-    if task.status is not TaskStatus.FINALIZED or task.payout_root is None:
-        raise ResultNotKnownError(f"task {task.task_id} is {task.status}, not finalized")
-    with db.session() as session:
-        attestations = AttestationRepository(session).for_task(task.chain_id, task.task_id)
-    winning = [a.result_cid for a in attestations if a.payout_root == task.payout_root]
-    return _result_document(store, task, list(dict.fromkeys(winning)))
-
-
-def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) -> TaskReport:
-    """The requester's view of a task; with the verified result once it is finalized."""
-    task = _task(db, chain_id, task_id)
-    with db.session() as session:
-        row = ParticipationRepository(session).get(chain_id, task_id)
-        commitments = CommitmentRepository(session).for_task(chain_id, task_id)
-        attestations = AttestationRepository(session).for_task(chain_id, task_id)
-    report = TaskReport(
-        task_id=task_id,
-        title=(row.title if row is not None else "") or f"Task {task_id}",
-        status=task.status,
-        num_items=task.num_items,
-        redundancy=task.redundancy,
-        commit_deadline=task.commit_deadline,
-        reveal_deadline=task.reveal_deadline,
-        attest_deadline=task.attest_deadline,
-        commits=sum(1 for c in commitments if c.commitment is not None),
-        reveals=sum(1 for c in commitments if c.state is CommitState.REVEALED),
-        attestations=len(attestations),
-        final=task.status is TaskStatus.FINALIZED,
-        total_payout=None if task.total_payout is None else str(task.total_payout),
-    )
-    if not report.final:
-        return report
-    cid, document = _final_result(db, store, task)
-    counts = dict.fromkeys(document.classes, 0)
-    for entry in document.items:
-        for value in entry.value if isinstance(entry.value, list) else [entry.value]:
-            counts[str(value)] = counts.get(str(value), 0) + 1
-    return report.model_copy(
-        update={
-            "result_cid": cid,
-            "classes": document.classes,
-            "class_counts": counts,
-            "items": _with_item_data(db, task, document.items[:REPORT_ITEMS]),
-            "items_total": len(document.items),
-            "annotators": [
-                AnnotatorQuality(**{**a.model_dump(), "payout": str(a.payout)})
-                for a in document.annotators
-            ],
-        }
-    )
-
-
-def _item_text(data: JsonValue) -> str | None:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, dict) and isinstance(data.get("text"), str):
-        return str(data["text"])
-    return None
-
-
-def _with_item_data(db: Database, task: Task, entries: list[_DocItem]) -> list[ConsensusItem]:
-    """Consensus entries with the text or media CID of the items this node stored."""
-    with db.session() as session:
-        items = ItemRepository(session)
-        stored = [items.get(task.chain_id, task.task_id, entry.item) for entry in entries]
-    return [
-        ConsensusItem(
-            **entry.model_dump(),
-            text=None if item is None else _item_text(item.data),
-            content_cid=None if item is None else item.content_cid,
-        )
-        for entry, item in zip(entries, stored, strict=True)
-    ]
-
-
-EXPORT_MEDIA_TYPES: dict[str, str] = {
-    "jsonl": "application/x-ndjson",
-    "csv": "text/csv; charset=utf-8",
-    "labelstudio": "application/json",
-}
-
-
-def export_task(
-    db: Database, store: ContentStore, chain_id: int, task_id: int, format: ExportFormat
-) -> tuple[bytes, str, str]:
-    """A finalized task's result as a file: ``(bytes, media type, file name)``.
-
-    The formats are :mod:`node.content.exports`' (``hf`` writes a directory: not offered
-    here), joined with the item data this node stored when it joined the task.
-    """
-    if format not in EXPORT_MEDIA_TYPES:
-        raise ExportError(f"unknown export format {format!r}: jsonl, csv or labelstudio")
-    task = _task(db, chain_id, task_id)
-    cid, document = _final_result(db, store, task)
-    with db.session() as session:
-        stored = {
-            item.item_id: item
-            for item in ItemRepository(session).page(chain_id, task_id, limit=MAX_EXPORT_ITEMS)
-        }
-    items = []
-    for entry in document.items:
-        item = stored.get(entry.item)
-        items.append(
-            ResultItem(
-                **entry.model_dump(),
-                data=None if item is None else item.data,
-                content_cid=None if item is None else item.content_cid,
-            )
-        )
-    results = TaskResults(
-        task_id=task_id,
-        result_cid=cid,
-        kind=document.kind,
-        classes=tuple(document.classes),
-        items=tuple(items),
-        annotators=tuple(
-            AnnotatorResult(**{**a.model_dump(), "confusion": tuple(tuple(r) for r in a.confusion)})
-            for a in document.annotators
-        ),
-        document=document.model_dump(mode="json"),
-    )
-    extension = "json" if format == "labelstudio" else format
-    name = f"task-{task_id}-results.{extension}"
-    with tempfile.TemporaryDirectory(prefix="labelnet-export-") as directory:
-        data = export_results(results, Path(directory) / name, format).read_bytes()
-    return data, EXPORT_MEDIA_TYPES[format], name

@@ -11,15 +11,15 @@ anywhere resumes from its database:
 an intent without a hash is sent (a duplicate is refused by the contract with
 ``TaskMarketAlreadyAttested``, which counts as done), a recorded hash is looked up.
 
-**The drop rule** looks only at content-addressed bytes, so every honest validator drops the
-same batches: a batch is dropped whole when its bytes are not a ``labelnet/labels@1``
-document, name another task or annotator than its reveal, have a root other than the
-revealed one, label an item the manifest does not list, or carry a value the task's kind and
-classes do not allow. Fetching is the one non-deterministic input: a batch nobody serves yet
-is retried on later ticks, and left out only in the last quarter of the attest window (with
-an error in the log), because attesting late is worse than attesting without it. Nor does
-the validator start before its event mirror shows every reveal the chain counts (and the
-gold, if revealed): a lagging mirror must not silently shrink the input.
+**The drop rule** (:func:`node.roles.validation.check_batch`) looks only at
+content-addressed bytes, so every honest validator drops the same batches: a batch is
+dropped whole unless it is a label batch of its reveal's task, annotator and root whose
+every label names an item of the manifest with a value the task allows. Fetching is the
+one non-deterministic input: a batch nobody serves yet is retried on later ticks, and left
+out only in the last quarter of the attest window (with an error in the log), because
+attesting late is worse than attesting without it. Nor does the validator start before its
+event mirror shows every reveal the chain counts (and the gold, if revealed): a lagging
+mirror must not silently shrink the input.
 
 **Nothing to attest.** The contract refuses an all-zero root, which is what a result with no
 payouts has, and ``run_consensus`` refuses a task without labels. When every batch is
@@ -33,12 +33,9 @@ attesters) to the winners' stake in ValidatorStaking, so a validator has nothing
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3.contract import Contract
@@ -50,18 +47,10 @@ from node.chain.tx import TxSender
 from node.consensus.errors import ConsensusError
 from node.consensus.result import EMPTY_ROOT
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.consensus.task_kinds import valid_value
-from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
-from node.content.labels import LabelBatch
-from node.content.manifest import (
-    MAX_DOCUMENT_BYTES,
-    GoldSet,
-    ItemPage,
-    Manifest,
-    ManifestError,
-)
+from node.content.canonical import DocumentTooDeepError
+from node.content.manifest import Manifest, ManifestError
 from node.db.engine import Database
-from node.db.models import Commitment, Task, TaskStatus, ValidationIntent, ValidationState
+from node.db.models import Task, TaskStatus, ValidationIntent, ValidationState
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.settlement import AttestationRepository
 from node.db.repositories.tasks import TaskRepository
@@ -69,24 +58,16 @@ from node.db.repositories.validation import ClaimRepository, ValidationRepositor
 from node.errors import LabelnetError
 from node.faults import crash_point
 from node.roles.settlement import load_winning_result
+from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
-from node.store.errors import (
-    BlockMismatchError,
-    BlockNotFoundError,
-    StoreError,
-    StoreUnavailableError,
-)
+from node.store.errors import StoreError
+
+__all__ = ["FETCH_GRACE", "ValidatorConfigError", "ValidatorDuty", "check_batch"]
 
 log = logging.getLogger(__name__)
 
 FETCH_GRACE = 4
 """Unfetchable batches are waited for until only 1/FETCH_GRACE of the attest window is left."""
-BYTES_PER_LABEL = 1024
-"""Largest batch accepted: this much per item of the task on top of one document's limit,
-capped at MAX_BATCH_BYTES (batches are parsed in memory)."""
-MAX_BATCH_BYTES = 256 * 1024 * 1024
-_RETRY = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError)
-"""Fetch failures that depend on which peers answered, not on the content: retried."""
 _DONE_REVERTS = frozenset(
     {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
 )
@@ -99,40 +80,6 @@ class ValidatorConfigError(LabelnetError, ValueError):
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
-
-
-def check_batch(
-    data: bytes, reveal: Commitment, manifest: Manifest, item_ids: frozenset[str]
-) -> LabelBatch | str:
-    """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
-    try:
-        check_json_depth(data)
-        document = json.loads(data)
-        if not isinstance(document, dict):
-            return "not a JSON object"
-        batch = LabelBatch.from_document(document)
-    except (ValueError, RecursionError) as exc:  # JSON, LabelBatchError, bad addresses
-        return f"not a label batch: {type(exc).__name__}: {exc}"
-    if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
-        return f"batch of task {batch.task_id} by {batch.annotator}"
-    if reveal.labels_root is None or _hex(batch.root()) != reveal.labels_root.lower():
-        return f"root {_hex(batch.root())} is not the revealed {reveal.labels_root}"
-    for item, value in batch.labels:
-        if item not in item_ids:
-            return f"item {item[:80]!r} is not in the manifest"
-        if not valid_value(manifest.kind, manifest.classes, value):
-            return f"value {str(value)[:80]!r} of item {item[:80]!r} is not a valid label"
-    return batch
-
-
-@dataclass
-class _Inputs:
-    """What was collected for one task."""
-
-    batches: list[LabelBatch] = field(default_factory=list)
-    dropped: int = 0
-    missing: list[str] = field(default_factory=list)
-    gold: dict[str, JsonValue] | None = None
 
 
 class ValidatorDuty:
@@ -163,7 +110,7 @@ class ValidatorDuty:
         self.validator = sender.address
         self.finalize_early = finalize_early
         self.adversary = adversary
-        self._items: dict[str, frozenset[str]] = {}
+        self._inputs = InputCollector(store)
         self._stake_checked = False
 
     def tick(self) -> None:
@@ -199,9 +146,9 @@ class ValidatorDuty:
     def _validate(self, task: Task, now: int) -> None:
         started = time.monotonic()
         try:
-            manifest = Manifest.from_bytes(self._document(task.manifest_cid))
-            item_ids = self._item_ids(manifest)
-        except _RETRY as exc:
+            manifest = Manifest.from_bytes(self._inputs.document(task.manifest_cid))
+            item_ids = self._inputs.item_ids(manifest)
+        except RETRYABLE as exc:
             log.info("task %s: manifest not available yet: %s", task.task_id, exc)
             return
         except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
@@ -213,7 +160,7 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
-        inputs = self._collect(task, reveals, manifest, item_ids)
+        inputs = self._inputs.collect(task, reveals, manifest, item_ids)
         if inputs.missing:
             grace = (task.attest_deadline - task.reveal_deadline) // FETCH_GRACE
             if task.attest_deadline - now > grace:
@@ -270,77 +217,6 @@ class ValidatorDuty:
         )
         crash_point("after-attest-intent")
         self._send_attest(intent)
-
-    def _document(self, cid: str) -> bytes:
-        """A manifest, page or gold document, refused if nested deep enough to crash json."""
-        data = self.store.get(cid, max_size=MAX_DOCUMENT_BYTES)
-        check_json_depth(data)
-        return data
-
-    def _item_ids(self, manifest: Manifest) -> frozenset[str]:
-        key = manifest.cid()
-        if key not in self._items:
-            ids: set[str] = set()
-            for page in manifest.pages:
-                ids.update(item.id for item in ItemPage.from_bytes(self._document(page)).items)
-            if len(ids) != manifest.num_items:
-                raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
-            self._items[key] = frozenset(ids)
-        return self._items[key]
-
-    def _collect(
-        self, task: Task, reveals: list[Commitment], manifest: Manifest, item_ids: frozenset[str]
-    ) -> _Inputs:
-        inputs = _Inputs()
-        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
-        for reveal in reveals:
-            if reveal.labels_cid is None:
-                continue
-            try:
-                checked = check_batch(
-                    self.store.get(reveal.labels_cid, max_size=limit), reveal, manifest, item_ids
-                )
-            except _RETRY:
-                inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
-                continue
-            except StoreError as exc:
-                checked = f"unusable content: {exc}"
-            if isinstance(checked, str):
-                log.warning(
-                    "task %s: dropped the batch of %s: %s", task.task_id, reveal.annotator, checked
-                )
-                inputs.dropped += 1
-            else:
-                inputs.batches.append(checked)
-        if task.gold_cid is not None and task.gold_root is not None:
-            try:
-                inputs.gold = self._gold(task, manifest, item_ids)
-            except _RETRY:
-                inputs.missing.append(f"gold {task.gold_cid}")
-        return inputs
-
-    def _gold(
-        self, task: Task, manifest: Manifest, item_ids: frozenset[str]
-    ) -> dict[str, JsonValue] | None:
-        assert task.gold_cid is not None and task.gold_root is not None
-        try:
-            gold = GoldSet.from_bytes(self._document(task.gold_cid))
-        except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
-            if isinstance(exc, _RETRY):
-                raise
-            log.warning("task %s: ignoring gold %s: %s", task.task_id, task.gold_cid, exc)
-            return None
-        if _hex(gold.root()) != task.gold_root.lower():
-            log.warning("task %s: ignoring gold: its root is not the revealed one", task.task_id)
-            return None
-        answers = gold.as_dict()
-        if any(
-            item not in item_ids or not valid_value(manifest.kind, manifest.classes, value)
-            for item, value in answers.items()
-        ):
-            log.warning("task %s: ignoring gold: it labels unknown items or classes", task.task_id)
-            return None
-        return answers
 
     def _publish(self, outcome: ConsensusOutcome) -> None:
         cid = self.store.put(outcome.document_bytes)

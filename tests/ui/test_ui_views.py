@@ -13,15 +13,13 @@ from web3 import Web3
 from node.app.chain import ChainConnection
 from node.app.errors import TaskNotFoundError
 from node.app.runtime import NodeServices
+from node.app.ui_report import ResultInvalidError, export_task, task_report
 from node.app.ui_views import (
     NotJoinedError,
-    ResultInvalidError,
     chain_time,
-    export_task,
     item_label,
     labeling_view,
     task_cards,
-    task_report,
 )
 from node.chain.anvil import free_port
 from node.chain.contracts import Contracts, Deployment

@@ -1,0 +1,175 @@
+"""What a validator reads for one task: the items its manifest lists, the revealed batches
+that pass the drop rule, and the gold. The duty that attests from them is
+:class:`node.roles.validator.ValidatorDuty`.
+
+**The drop rule** (:func:`check_batch`) looks only at content-addressed bytes, so every
+honest validator drops the same batches: a batch is dropped whole when its bytes are not a
+``labelnet/labels@1`` document, name another task or annotator than its reveal, have a root
+other than the revealed one, label an item the manifest does not list, or carry a value the
+task's kind and classes do not allow. Gold is used only if its root is the revealed one and
+it labels known items with allowed values; otherwise the task runs without it.
+
+Fetching is the one non-deterministic input: a document that no peer served is reported as
+missing (:data:`RETRYABLE`), not dropped, so the duty can wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from eth_utils.address import to_checksum_address
+
+from node.consensus.task_kinds import valid_value
+from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
+from node.content.labels import LabelBatch
+from node.content.manifest import (
+    MAX_DOCUMENT_BYTES,
+    GoldSet,
+    ItemPage,
+    Manifest,
+    ManifestError,
+)
+from node.db.models import Commitment, Task
+from node.store.base import ContentStore
+from node.store.errors import (
+    BlockMismatchError,
+    BlockNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+
+# The duty's logger, not this module's: what collection drops or ignores belongs to the
+# validator's log, under the name operators already filter on.
+log = logging.getLogger("node.roles.validator")
+
+BYTES_PER_LABEL = 1024
+"""Largest batch accepted: this much per item of the task on top of one document's limit,
+capped at MAX_BATCH_BYTES (batches are parsed in memory)."""
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError)
+"""Fetch failures that depend on which peers answered, not on the content: retried."""
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def check_batch(
+    data: bytes, reveal: Commitment, manifest: Manifest, item_ids: frozenset[str]
+) -> LabelBatch | str:
+    """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
+    try:
+        check_json_depth(data)
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            return "not a JSON object"
+        batch = LabelBatch.from_document(document)
+    except (ValueError, RecursionError) as exc:  # JSON, LabelBatchError, bad addresses
+        return f"not a label batch: {type(exc).__name__}: {exc}"
+    if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
+        return f"batch of task {batch.task_id} by {batch.annotator}"
+    if reveal.labels_root is None or _hex(batch.root()) != reveal.labels_root.lower():
+        return f"root {_hex(batch.root())} is not the revealed {reveal.labels_root}"
+    for item, value in batch.labels:
+        if item not in item_ids:
+            return f"item {item[:80]!r} is not in the manifest"
+        if not valid_value(manifest.kind, manifest.classes, value):
+            return f"value {str(value)[:80]!r} of item {item[:80]!r} is not a valid label"
+    return batch
+
+
+@dataclass
+class TaskInputs:
+    """What was collected for one task."""
+
+    batches: list[LabelBatch] = field(default_factory=list)
+    dropped: int = 0
+    missing: list[str] = field(default_factory=list)
+    gold: dict[str, JsonValue] | None = None
+
+
+class InputCollector:
+    """Fetches a task's documents from one content store and applies the drop rule.
+
+    Raises the :data:`RETRYABLE` errors for a manifest or item page nobody serves yet;
+    batches and gold nobody serves are listed in :attr:`TaskInputs.missing` instead.
+    """
+
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+        self._items: dict[str, frozenset[str]] = {}
+
+    def document(self, cid: str) -> bytes:
+        """A manifest, page or gold document, refused if nested deep enough to crash json."""
+        data = self.store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+        check_json_depth(data)
+        return data
+
+    def item_ids(self, manifest: Manifest) -> frozenset[str]:
+        """The ids of every item the manifest's pages list, checked against its count."""
+        key = manifest.cid()
+        if key not in self._items:
+            ids: set[str] = set()
+            for page in manifest.pages:
+                ids.update(item.id for item in ItemPage.from_bytes(self.document(page)).items)
+            if len(ids) != manifest.num_items:
+                raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
+            self._items[key] = frozenset(ids)
+        return self._items[key]
+
+    def collect(
+        self, task: Task, reveals: list[Commitment], manifest: Manifest, item_ids: frozenset[str]
+    ) -> TaskInputs:
+        """The revealed batches that pass the drop rule, and the gold if it is usable."""
+        inputs = TaskInputs()
+        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
+        for reveal in reveals:
+            if reveal.labels_cid is None:
+                continue
+            try:
+                checked = check_batch(
+                    self.store.get(reveal.labels_cid, max_size=limit), reveal, manifest, item_ids
+                )
+            except RETRYABLE:
+                inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
+                continue
+            except StoreError as exc:
+                checked = f"unusable content: {exc}"
+            if isinstance(checked, str):
+                log.warning(
+                    "task %s: dropped the batch of %s: %s", task.task_id, reveal.annotator, checked
+                )
+                inputs.dropped += 1
+            else:
+                inputs.batches.append(checked)
+        if task.gold_cid is not None and task.gold_root is not None:
+            try:
+                inputs.gold = self._gold(task, manifest, item_ids)
+            except RETRYABLE:
+                inputs.missing.append(f"gold {task.gold_cid}")
+        return inputs
+
+    def _gold(
+        self, task: Task, manifest: Manifest, item_ids: frozenset[str]
+    ) -> dict[str, JsonValue] | None:
+        assert task.gold_cid is not None and task.gold_root is not None
+        try:
+            gold = GoldSet.from_bytes(self.document(task.gold_cid))
+        except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
+            if isinstance(exc, RETRYABLE):
+                raise
+            log.warning("task %s: ignoring gold %s: %s", task.task_id, task.gold_cid, exc)
+            return None
+        if _hex(gold.root()) != task.gold_root.lower():
+            log.warning("task %s: ignoring gold: its root is not the revealed one", task.task_id)
+            return None
+        answers = gold.as_dict()
+        if any(
+            item not in item_ids or not valid_value(manifest.kind, manifest.classes, value)
+            for item, value in answers.items()
+        ):
+            log.warning("task %s: ignoring gold: it labels unknown items or classes", task.task_id)
+            return None
+        return answers
