@@ -16,7 +16,7 @@ from web3.exceptions import Web3Exception
 
 from node.app.chain import ChainConnection
 from node.app.errors import TaskNotFoundError
-from node.app.ui_report import TaskReport, export_task, known_task, task_report
+from node.app.ui_report import known_task
 from node.app.views import Progress, progress
 from node.content.canonical import JsonValue
 from node.db.engine import Database
@@ -37,13 +37,10 @@ __all__ = [
     "LabelingView",
     "NotJoinedError",
     "TaskCard",
-    "TaskReport",
     "chain_time",
-    "export_task",
     "item_label",
     "labeling_view",
     "task_cards",
-    "task_report",
 ]
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, WriteAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
-from node.app import ui_views, views
+from node.app import ui_report, ui_views, views
 from node.ui import STATIC_DIR
 
 # Out of the OpenAPI document: these routes shape data for this page and change with it,
@@ -130,12 +130,12 @@ def item_label(
 
 @router.get(
     f"{UI_PREFIX}/tasks/{{task_id}}/report",
-    response_model=ui_views.TaskReport,
+    response_model=ui_report.TaskReport,
     summary="A task for its requester: status, and the verified result once final",
     responses=error_responses(404),
 )
-def task_report(task_id: TaskId, services: ServicesDep) -> ui_views.TaskReport:
-    return ui_views.task_report(services.db, services.store, services.chain_id, task_id)
+def task_report(task_id: TaskId, services: ServicesDep) -> ui_report.TaskReport:
+    return ui_report.task_report(services.db, services.store, services.chain_id, task_id)
 
 
 @router.get(
@@ -152,7 +152,7 @@ def export(
     services: ServicesDep,
     format: Annotated[Literal["jsonl", "csv", "labelstudio"], Query()] = "jsonl",
 ) -> Response:
-    data, media_type, name = ui_views.export_task(
+    data, media_type, name = ui_report.export_task(
         services.db, services.store, services.chain_id, task_id, format
     )
     return Response(
