@@ -16,8 +16,9 @@ with adversaries who answer the same items as the annotator they replace:
 For each run: consensus accuracy against gold (default estimator; once with no gold
 revealed to it, once with every 10th gold item revealed, accuracy then on the rest), the
 accuracy with the replaced annotators simply *removed* (the honest information that is
-left; the difference to the attacked accuracy is what the adversaries' answers did), and
-tokens paid per label to honest annotators and to adversaries under the default reward
+left; the difference to the attacked accuracy is what the adversaries' answers did), the
+accuracy when the same number of adversaries *join* the whole crowd instead (each answering
+the items of a randomly chosen annotator; nothing honest is lost), and tokens paid per label to honest annotators and to adversaries under the default reward
 parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2,
 evidence test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
 evidence test, as tasks created before it have), with a pool large enough never to scale
@@ -82,6 +83,35 @@ def attack(
         classes=answers.classes,
     )
     return attacked, bad
+
+
+def join(answers: Answers, fraction: float, strategy: str, rng: np.random.Generator) -> Answers:
+    """The answers plus new adversaries, ``fraction`` of all annotators afterwards, each
+    answering the items of a randomly chosen annotator; the honest crowd stays whole."""
+    n_new = round(fraction / (1 - fraction) * answers.n_annotators)
+    copied = rng.choice(answers.n_annotators, size=n_new, replace=False)
+    rows = np.concatenate([np.flatnonzero(answers.annotator == a) for a in copied])
+    owner = np.concatenate(
+        [np.full(int(np.count_nonzero(answers.annotator == a)), n) for n, a in enumerate(copied)]
+    )
+    extra = Answers.from_codes(
+        answers.item[rows],
+        owner,
+        answers.label[rows],
+        items=answers.items,
+        annotators=tuple(f"~adversary-{n:04d}" for n in range(n_new)),
+        classes=answers.classes,
+    )
+    attacked, _ = attack(extra, 1.0, strategy, rng)
+    names = answers.annotators + attacked.annotators
+    return Answers.from_codes(
+        np.concatenate([answers.item, attacked.item]),
+        np.concatenate([answers.annotator, attacked.annotator + answers.n_annotators]),
+        np.concatenate([answers.label, attacked.label]),
+        items=answers.items,
+        annotators=names,
+        classes=answers.classes,
+    )
 
 
 def held_out_accuracy(
@@ -153,6 +183,10 @@ def simulate(
                 result = evaluate(attacked, gold, bad, params, revealed)
                 without = RegularizedDawidSkene().fit(removed(answers, bad), revealed)
                 result["accuracy_without_them"] = held_out_accuracy(without, gold, revealed)
+                joined = RegularizedDawidSkene().fit(
+                    join(answers, fraction, strategy, rng), revealed
+                )
+                result["accuracy_when_added"] = held_out_accuracy(joined, gold, revealed)
                 results.append(result)
             run: dict[str, Any] = {"fraction": fraction, "strategy": strategy}
             for key in results[0]:
@@ -161,13 +195,15 @@ def simulate(
             run["adversarial_effect_points"] = 100 * (
                 run["accuracy_without_them"] - run["accuracy"]
             )
+            run["added_drop_points"] = 100 * (baseline["accuracy"] - run["accuracy_when_added"])
             adversary = run["adversary_pay_per_label"]
             ratio = run["honest_pay_per_label"] / adversary if adversary > 0 else None
             run["honest_to_adversary_pay"] = ratio
             print(
                 f"  {int(fraction * 100):2d}% {strategy:9s} acc {run['accuracy']:.4f} "
                 f"(drop {run['accuracy_drop_points']:+.2f} pts, of which "
-                f"{run['adversarial_effect_points']:+.2f} by their answers)  pay/label honest "
+                f"{run['adversarial_effect_points']:+.2f} by their answers; added instead of "
+                f"replacing: drop {run['added_drop_points']:+.2f})  pay/label honest "
                 f"{run['honest_pay_per_label']:6.1f} adversary {adversary:6.1f}  "
                 f"ratio {'inf' if ratio is None else f'{ratio:.1f}x'}  "
                 f"({100 * run['adversary_answer_share']:.0f}% of answers)",
