@@ -78,6 +78,10 @@ class NodeSettings(BaseSettings):
     """Join only tasks whose annotator bond is at most this (token units); None: any."""
     auto_claim: bool = True
     """Claim payouts (annotators) as soon as a task is final."""
+    commit_grace: float = Field(default=60.0, ge=0)
+    """Seconds a fully labelled task waits after its last label change before the node
+    commits it, so a person can still correct their last answers (a labeling program that
+    has gone through every item commits at once)."""
 
     # ---------------------------------------------------------------- validator
     finalize_early: bool = True

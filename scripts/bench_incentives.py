@@ -18,9 +18,10 @@ revealed to it, once with every 10th gold item revealed, accuracy then on the re
 accuracy with the replaced annotators simply *removed* (the honest information that is
 left; the difference to the attacked accuracy is what the adversaries' answers did), the
 accuracy when the same number of adversaries *join* the whole crowd instead (each answering
-the items of a randomly chosen annotator; nothing honest is lost), and tokens paid per label to honest annotators and to adversaries under the default reward
-parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2,
-evidence test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
+the items of a randomly chosen annotator; nothing honest is lost), and tokens paid per
+label to honest annotators and to adversaries under the default reward parameters
+(``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2, evidence
+test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
 evidence test, as tasks created before it have), with a pool large enough never to scale
 payouts down. Figures are means over 5 seeds.
 """

@@ -81,7 +81,7 @@ def chain_clock(services: NodeServices) -> Callable[[], int]:
 
 def _annotator(services: NodeServices) -> list[Duty]:
     from node.labelers.base import load_labeler
-    from node.roles.annotator import AnnotatorDuty
+    from node.roles.annotator import AnnotatorDuty, CommitPolicy
     from node.roles.claimer import ClaimDuty
     from node.roles.labeling import LabelingDuty
     from node.roles.loader import TaskLoader
@@ -116,6 +116,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             market=market,
             sender=services.sender,
             chain_id=services.chain_id,
+            policy=CommitPolicy(grace=settings.commit_grace),
         )
     )
     if settings.auto_claim:

@@ -21,8 +21,10 @@ a peer that guesses its CID, can read it from this node.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hexbytes import HexBytes
@@ -39,6 +41,7 @@ from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
+from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.faults import crash_point
 from node.store.base import ContentStore
@@ -52,10 +55,13 @@ class RevealError(LabelnetError, RuntimeError):
 
 @dataclass(frozen=True)
 class CommitPolicy:
-    """When to commit: as soon as every item is labelled or the labeling program has seen
-    every item, or ``margin`` seconds before the deadline with whatever is labelled by then."""
+    """When to commit: as soon as the labeling program has seen every item; once every item
+    is labelled and no label has changed for ``grace`` seconds (wall clock: a person can
+    still correct their last answers on the labeling page); or ``margin`` seconds (chain
+    time) before the deadline with whatever is labelled by then."""
 
     margin: int = 120
+    grace: float = 0.0
 
 
 def _hex(value: bytes) -> str:
@@ -76,6 +82,7 @@ class AnnotatorDuty:
         sender: TxSender,
         chain_id: int,
         policy: CommitPolicy | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
         self.store = store
@@ -84,6 +91,7 @@ class AnnotatorDuty:
         self.chain_id = chain_id
         self.annotator = sender.address
         self.policy = policy or CommitPolicy()
+        self._clock = clock
 
     def tick(self) -> None:
         now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
@@ -110,13 +118,19 @@ class AnnotatorDuty:
                 done = labels.count_for(self.chain_id, task_id, self.annotator)
                 total = items.count(self.chain_id, task_id)
                 if (
-                    done >= total
+                    (done >= total and self._settled(labels, task_id))
                     or now >= task.commit_deadline - self.policy.margin
                     or participation.is_labeling_done(self.chain_id, task_id)
                 ):
                     ready.append(task_id)
         for task_id in ready:
             self._record_intent(task_id)
+
+    def _settled(self, labels: LabelRepository, task_id: int) -> bool:
+        if self.policy.grace <= 0:
+            return True
+        last = labels.last_change(self.chain_id, task_id, self.annotator)
+        return last is None or (self._clock() - last).total_seconds() >= self.policy.grace
 
     def _batch(self, session: Session, task_id: int) -> LabelBatch:
         rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)

@@ -25,14 +25,16 @@ PATIENCE_MS = 20_000
 few seconds to catch up under load is slow, not broken."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running in the main thread
+    while it is open, which would break any later test module that calls ``asyncio.run``."""
     expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
     try:

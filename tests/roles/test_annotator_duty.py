@@ -8,7 +8,9 @@ process does (the process-level SIGKILL test lives with the node runtime).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,8 @@ from node.db.models import CommitState, ItemCreate, LabelCreate
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.tasks import ItemRepository
-from node.roles.annotator import AnnotatorDuty
+from node.db.types import utcnow
+from node.roles.annotator import AnnotatorDuty, CommitPolicy
 from node.store.embedded import EmbeddedStore
 from tests.chain.test_lifecycle import HOUR, Task, create_task, fund, sender
 from tests.conftest import Actors, advance_time
@@ -43,7 +46,9 @@ class Node:
     chain_id: int
     contracts: Contracts
 
-    def duty(self) -> AnnotatorDuty:
+    def duty(
+        self, policy: CommitPolicy | None = None, clock: Callable[[], dt.datetime] = utcnow
+    ) -> AnnotatorDuty:
         """A fresh duty over the same database, as after a process restart."""
         return AnnotatorDuty(
             db=self.db,
@@ -51,6 +56,8 @@ class Node:
             market=self.contracts.market,
             sender=TxSender(self.contracts.market.w3, self.account),
             chain_id=self.chain_id,
+            policy=policy,
+            clock=clock,
         )
 
     def state(self, task_id: int) -> CommitState | None:
@@ -189,3 +196,36 @@ def test_restart_after_unrecorded_send_does_not_lose_the_commit(
     node.duty().tick()
     node.sync.sync_once()
     assert node.state(task.task_id) is CommitState.REVEALED
+
+
+def test_a_person_has_the_grace_period_to_correct_the_last_answers(
+    w3: Web3, contracts: Contracts, actors: Actors, node: Node
+) -> None:
+    task = prepare(w3, contracts, actors, node, ITEMS)
+    wall = [utcnow()]
+    duty = node.duty(CommitPolicy(grace=60), clock=lambda: wall[0])
+    duty.tick()
+    node.sync.sync_once()
+    assert node.state(task.task_id) is None  # all labelled, but just now: wait
+
+    with node.db.write() as session:  # a correction restarts the wait
+        LabelRepository(session).upsert_batch(
+            node.chain_id,
+            task.task_id,
+            node.account.address,
+            [LabelCreate(item_id="q4", value="dog")],
+        )
+    wall[0] = utcnow() + dt.timedelta(seconds=59)
+    duty.tick()
+    assert node.state(task.task_id) is None
+
+    wall[0] = utcnow() + dt.timedelta(seconds=61)
+    duty.tick()
+    node.sync.sync_once()
+    assert node.state(task.task_id) is CommitState.COMMITTED
+    with node.db.session() as session:
+        row = CommitmentRepository(session).get(node.chain_id, task.task_id, node.account.address)
+        labels = LabelRepository(session).list_for(
+            node.chain_id, task.task_id, node.account.address
+        )
+    assert row is not None and {label.item_id: label.value for label in labels}["q4"] == "dog"

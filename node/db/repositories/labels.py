@@ -8,6 +8,7 @@ per-row round trip on PostgreSQL (psycopg pipelines the executemany).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -98,6 +99,14 @@ class LabelRepository:
             Label.chain_id == chain_id, Label.task_id == task_id, Label.annotator == annotator
         )
         return int(self.session.exec(query).one())
+
+    def last_change(self, chain_id: int, task_id: int, annotator: str) -> dt.datetime | None:
+        """When the annotator last added or changed a label of the task (None: no labels)."""
+        query = select(func.max(Label.updated_at)).where(
+            Label.chain_id == chain_id, Label.task_id == task_id, Label.annotator == annotator
+        )
+        latest: dt.datetime | None = self.session.exec(query).one()
+        return latest
 
     def unlabelled_items(
         self, chain_id: int, task_id: int, annotator: str, limit: int = 20
