@@ -62,6 +62,11 @@ class AnnotatorQuality(BaseModel):
     agreement: str
     confusion: list[list[int]]
     payout: DecimalStr
+    eligible: bool = Field(default=True, description="whether the reward rule paid them")
+    skill: str | None = Field(default=None, description="chance-corrected accuracy (kappa)")
+    evidence: str | None = Field(
+        default=None, description="standard errors of skill above chance (if the rule tests it)"
+    )
 
 
 class TaskReport(BaseModel):
@@ -113,6 +118,9 @@ class _DocAnnotator(BaseModel):
     agreement: str
     confusion: list[list[int]]
     payout: int
+    eligible: bool = True
+    skill: str | None = None
+    evidence: str | None = None
 
 
 class _DocPayout(BaseModel):

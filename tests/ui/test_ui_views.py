@@ -212,6 +212,9 @@ def test_report_of_a_finalized_task_charts_the_verified_result(services: NodeSer
     assert (sloppy.labels, sloppy.accepted) == (4, 3)
     assert sloppy.confusion == [[2, 0], [1, 1]]  # rows: consensus, columns: its answers
     assert quality[ANNOTATOR].confusion == [[2, 0], [0, 2]]
+    # why each one was paid: skill, and no evidence figure (this tiny task's rule has no test)
+    assert (sloppy.eligible, sloppy.skill, sloppy.evidence) == (True, "0.502546921", None)
+    assert quality[ANNOTATOR].skill == "0.973778720"
     assert report.total_payout == str(outcome.total_payout)
 
 

@@ -128,6 +128,11 @@ class AnnotatorResult:
     agreement: str
     confusion: tuple[tuple[int, ...], ...]
     payout: int
+    eligible: bool = True
+    """Whether the reward rule paid them."""
+    skill: str | None = None
+    evidence: str | None = None
+    """Standard errors of skill above chance, when the task's rule tests it."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,16 @@ def _annotator(entry: JsonValue) -> AnnotatorResult:
             agreement=str(entry["agreement"]),
             confusion=tuple(tuple(int(x) for x in row) for row in entry["confusion"]),
             payout=int(entry["payout"]),
+            eligible=bool(entry.get("eligible", True)),
+            skill=_optional_text(entry.get("skill")),
+            evidence=_optional_text(entry.get("evidence")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFormatError(f"malformed annotator entry: {exc}") from exc
+
+
+def _optional_text(value: JsonValue) -> str | None:
+    return None if value is None else str(value)
 
 
 def _manifest_order(entries: JsonValue, order: list[str]) -> list[JsonValue]:

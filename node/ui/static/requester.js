@@ -147,6 +147,15 @@ function barChart(rows, format, title, maximum) {
   );
 }
 
+// Why the reward rule paid an annotator or not: their skill, their evidence of it.
+function qualityNote(annotator) {
+  const parts = [];
+  if (annotator.skill != null) parts.push(`skill ${Number(annotator.skill).toFixed(2)}`);
+  if (annotator.evidence != null) parts.push(`evidence ${Number(annotator.evidence).toFixed(2)}σ`);
+  if (!annotator.eligible) parts.push("not eligible for pay");
+  return parts.map((part) => ` · ${part}`).join("");
+}
+
 // One annotator's confusion matrix (rows: consensus class, columns: their label), shaded.
 function confusion(annotator, classes) {
   const matrix = annotator.confusion;
@@ -154,7 +163,7 @@ function confusion(annotator, classes) {
   const table = h(
     "table",
     { class: "confusion" },
-    h("caption", {}, h("strong", {}, shortAddress(annotator.account)), ` · accuracy ${percent(annotator.accuracy)} · ${annotator.accepted}/${annotator.labels} accepted · ${tokens(annotator.payout)}`),
+    h("caption", {}, h("strong", {}, shortAddress(annotator.account)), ` · accuracy ${percent(annotator.accuracy)}${qualityNote(annotator)} · ${annotator.accepted}/${annotator.labels} accepted · ${tokens(annotator.payout)}`),
     h("thead", {}, h("tr", {}, h("td", {}), classes.map((name) => h("th", { scope: "col" }, name)))),
     h(
       "tbody",
