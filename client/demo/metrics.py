@@ -141,6 +141,9 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 "true_accuracy": correct / len(labels),
                 "true_skill": cohen_kappa([str(v) for v in labels.values()], truth),
                 "estimated_accuracy": float(estimated.get(account, {}).get("accuracy", 0)),
+                "estimated_skill": float(estimated.get(account, {}).get("skill", 0)),
+                "evidence": float(estimated.get(account, {}).get("evidence", 0)),
+                "eligible": bool(estimated.get(account, {}).get("eligible", False)),
                 "pay": _tokens(pay),
                 "pay_per_label": _tokens(pay) / len(labels),
             }

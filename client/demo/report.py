@@ -101,6 +101,8 @@ def render(summary: dict[str, Any]) -> str:
             f"{p['true_accuracy']:.3f}",
             f"{p['true_skill']:.2f}",
             f"{p['estimated_accuracy']:.3f}",
+            f"{p['estimated_skill']:.2f}",
+            f"{p['evidence']:.2f}" + ("" if p["eligible"] else " (unpaid)"),
             f"{p['pay']:.4f}",
         )
         for p in people
@@ -128,7 +130,18 @@ def render(summary: dict[str, Any]) -> str:
         "<h2>Pay per label (LABEL)</h2>",
         _bars(pay_rows, digits=5),
         _table(
-            ["node", "kind", "worker", "labels", "true acc.", "kappa", "estimated", "paid (LABEL)"],
+            [
+                "node",
+                "kind",
+                "worker",
+                "labels",
+                "true acc.",
+                "kappa",
+                "est. acc.",
+                "est. kappa",
+                "evidence (s.e.)",
+                "paid (LABEL)",
+            ],
             people_rows,
         ),
         "<h2>Validators and slashing</h2>",
