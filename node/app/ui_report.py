@@ -54,19 +54,24 @@ class ConsensusItem(BaseModel):
     content_cid: str | None = Field(default=None, description="the item's media, if any")
 
 
-class AnnotatorQuality(BaseModel):
+class AnnotatorFigures(BaseModel):
+    """One annotator's line of the result document, as the report shows it."""
+
     account: str
     labels: int
     accepted: int
     accuracy: str
     agreement: str
     confusion: list[list[int]]
-    payout: DecimalStr
     eligible: bool = Field(default=True, description="whether the reward rule paid them")
     skill: str | None = Field(default=None, description="chance-corrected accuracy (kappa)")
     evidence: str | None = Field(
         default=None, description="standard errors of skill above chance (if the rule tests it)"
     )
+
+
+class AnnotatorQuality(AnnotatorFigures):
+    payout: DecimalStr
 
 
 class TaskReport(BaseModel):
@@ -110,17 +115,8 @@ class _DocItem(BaseModel):
     gold: bool
 
 
-class _DocAnnotator(BaseModel):
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    agreement: str
-    confusion: list[list[int]]
+class _DocAnnotator(AnnotatorFigures):
     payout: int
-    eligible: bool = True
-    skill: str | None = None
-    evidence: str | None = None
 
 
 class _DocPayout(BaseModel):
