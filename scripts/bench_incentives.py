@@ -2,7 +2,7 @@
 """Incentive simulation: does honest work pay, and does consensus survive adversaries?
 
     scripts/bench_incentives.py [--datasets DIR] [--sets a,b,...] [--gold-shares 0,0.1]
-                                [--significance-z 2.576] [--json FILE]
+                                [--significance-z 2.576] [--crowdkit] [--json FILE]
 
 Replays real crowd data sets (default: every categorical set in ``../shared/datasets``)
 as labelnet tasks and replaces 10% and 30% of the annotators (chosen at random, seeded)
@@ -24,6 +24,11 @@ label to honest annotators and to adversaries under the default reward parameter
 test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
 evidence test, as tasks created before it have), with a pool large enough never to scale
 payouts down. Figures are means over 5 seeds.
+
+``--crowdkit`` also fits crowd-kit's DawidSkene (the ``bench`` extra) on each set and, at
+10%, on the set with the replaced annotators removed: how much of the drop any estimator
+loses with the honest work that left (crowd-kit takes no gold, so it is scored on the same
+held-out items without it).
 """
 
 from __future__ import annotations
@@ -156,12 +161,34 @@ def removed(answers: Answers, bad: np.ndarray) -> Answers:
     )
 
 
+def crowdkit_ds_accuracy(answers: Answers, gold: dict[str, str], revealed: dict[str, str]) -> float:
+    """crowd-kit's DawidSkene on the answers, scored on the gold items not revealed."""
+    import warnings
+
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+
+    frame = pd.DataFrame(
+        {
+            "task": np.asarray(answers.items, dtype=object)[answers.item],
+            "worker": np.asarray(answers.annotators, dtype=object)[answers.annotator],
+            "label": np.asarray(answers.classes, dtype=object)[answers.label],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predicted = DawidSkene(n_iter=100).fit_predict(frame)
+    held_out = [(i, v) for i, v in gold.items() if i not in revealed]
+    return float(np.mean([predicted.get(i) == v for i, v in held_out]))
+
+
 def simulate(
     name: str,
     rows: list[list[str]],
     gold: dict[str, str],
     gold_share: float,
     significance_z: str,
+    crowdkit: bool = False,
 ) -> dict[str, Any]:
     answers = Answers.from_arrays(*zip(*rows, strict=True))
     params = RewardParams.create(REWARD, REWARD * len(answers), significance_z=significance_z)
@@ -169,6 +196,8 @@ def simulate(
     step = round(1 / gold_share) if gold_share > 0 else 0
     revealed = {i: gold[i] for n, i in enumerate(sorted(gold)) if step and n % step == 0}
     baseline = evaluate(answers, gold, none, params, revealed)
+    if crowdkit:
+        baseline["crowdkit_ds_accuracy"] = crowdkit_ds_accuracy(answers, gold, revealed)
     print(
         f"{name} ({len(revealed)} gold items revealed): baseline accuracy "
         f"{baseline['accuracy']:.4f}, pay/label {baseline['honest_pay_per_label']:.1f}",
@@ -188,6 +217,10 @@ def simulate(
                     join(answers, fraction, strategy, rng), revealed
                 )
                 result["accuracy_when_added"] = held_out_accuracy(joined, gold, revealed)
+                if crowdkit and fraction == FRACTIONS[0]:
+                    result["crowdkit_ds_without_them"] = crowdkit_ds_accuracy(
+                        removed(answers, bad), gold, revealed
+                    )
                 results.append(result)
             run: dict[str, Any] = {"fraction": fraction, "strategy": strategy}
             for key in results[0]:
@@ -197,6 +230,13 @@ def simulate(
                 run["accuracy_without_them"] - run["accuracy"]
             )
             run["added_drop_points"] = 100 * (baseline["accuracy"] - run["accuracy_when_added"])
+            if "crowdkit_ds_without_them" in run:
+                run["crowdkit_ds_removed_drop_points"] = 100 * (
+                    baseline["crowdkit_ds_accuracy"] - run["crowdkit_ds_without_them"]
+                )
+                run["removed_drop_points"] = 100 * (
+                    baseline["accuracy"] - run["accuracy_without_them"]
+                )
             adversary = run["adversary_pay_per_label"]
             ratio = run["honest_pay_per_label"] / adversary if adversary > 0 else None
             run["honest_to_adversary_pay"] = ratio
@@ -210,6 +250,14 @@ def simulate(
                 f"({100 * run['adversary_answer_share']:.0f}% of answers)",
                 flush=True,
             )
+            if "crowdkit_ds_removed_drop_points" in run:
+                print(
+                    f"      annotators removed instead: labelnet drops "
+                    f"{run['removed_drop_points']:+.2f} pts, crowd-kit DawidSkene "
+                    f"{run['crowdkit_ds_removed_drop_points']:+.2f} "
+                    f"(from {baseline['crowdkit_ds_accuracy']:.4f})",
+                    flush=True,
+                )
             runs.append(run)
     return {"name": name, "gold_revealed": len(revealed), "baseline": baseline, "runs": runs}
 
@@ -226,6 +274,11 @@ def main() -> int:
         default=DEFAULT_SIGNIFICANCE_Z,
         help="the reward rule's evidence test (0 switches it off)",
     )
+    parser.add_argument(
+        "--crowdkit",
+        action="store_true",
+        help="also measure crowd-kit's DawidSkene with the replaced annotators removed",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     wanted = {s for s in args.sets.split(",") if s}
@@ -241,7 +294,9 @@ def main() -> int:
             if is_numeric([r[2] for r in rows]):
                 continue
             gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
-            results.append(simulate(folder.name, rows, gold, share, args.significance_z))
+            results.append(
+                simulate(folder.name, rows, gold, share, args.significance_z, args.crowdkit)
+            )
         configs.append(
             {"gold_share": share, "significance_z": args.significance_z, "datasets": results}
         )
