@@ -20,7 +20,7 @@ from node.chain.contracts import Deployment
 from node.config import NodeSettings, load_settings
 from node.db.engine import Database
 from node.db.models import ItemCreate, Task
-from node.db.repositories import ItemRepository
+from node.db.repositories import CommitmentRepository, ItemRepository
 
 if TYPE_CHECKING:
     from tests.api.processes import NodeUnderTest
@@ -63,6 +63,21 @@ def client(services: NodeServices) -> Iterator[TestClient]:
 @pytest.fixture
 def auth(services: NodeServices) -> dict[str, str]:
     return {"Authorization": f"Bearer {services.api_token}"}
+
+
+def record_commit_intent(services: NodeServices, task_id: int = 1) -> None:
+    """Record that the node's annotator is committing on the task: its labels are frozen."""
+    assert services.annotator is not None
+    with services.db.write() as session:
+        CommitmentRepository(session).record_intent(
+            CHAIN,
+            task_id,
+            services.annotator,
+            commitment="0x" + "ab" * 32,
+            labels_root="0x" + "cd" * 32,
+            labels_cid="bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
+            salt="0x" + "ef" * 32,
+        )
 
 
 def add_task(db: Database, task_id: int = 1, items: int = 10, **overrides: object) -> list[str]:

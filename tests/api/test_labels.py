@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from node.app.runtime import NodeServices
 from node.db.models import TaskStatus
-from node.db.repositories import CommitmentRepository, LabelRepository
-from tests.api.conftest import CHAIN, add_task
+from node.db.repositories import LabelRepository
+from tests.api.conftest import CHAIN, add_task, record_commit_intent
 
 LABELS = "/api/v1/tasks/1/labels"
 
@@ -88,17 +88,7 @@ def test_labels_freeze_once_the_node_committed(
 ) -> None:
     items = add_task(services.db)
     assert client.post(LABELS, json=[{"item": items[0], "value": "cat"}], headers=auth).is_success
-    assert services.annotator is not None
-    with services.db.write() as session:
-        CommitmentRepository(session).record_intent(
-            CHAIN,
-            1,
-            services.annotator,
-            commitment="0x" + "ab" * 32,
-            labels_root="0x" + "cd" * 32,
-            labels_cid="bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
-            salt="0x" + "ef" * 32,
-        )
+    record_commit_intent(services)
     for batch in ([{"item": items[0], "value": "dog"}], [{"item": items[1], "value": "cat"}]):
         response = client.post(LABELS, json=batch, headers=auth)
         assert response.status_code == 409

@@ -17,9 +17,18 @@ from node.app.ingest import LabelWriter
 from node.app.runtime import NodeServices
 from node.db.engine import Database, create_db_engine
 from node.db.models import ParticipationState
-from node.db.repositories import CommitmentRepository, LabelRepository
+from node.db.repositories import LabelRepository
 from node.db.repositories.participation import ParticipationRepository
-from tests.api.conftest import CHAIN, add_task, annotator, auth, client, services, settings
+from tests.api.conftest import (
+    CHAIN,
+    add_task,
+    annotator,
+    auth,
+    client,
+    record_commit_intent,
+    services,
+    settings,
+)
 
 __all__ = ["annotator", "auth", "client", "services", "settings"]  # fixtures used here
 
@@ -88,17 +97,7 @@ def test_label_after_commit_is_refused(
     longer change"; the committed label keeps its value."""
     items = joined(services)
     accepted(client, auth, items[0], "cat")
-    assert services.annotator is not None
-    with services.db.write() as session:
-        CommitmentRepository(session).record_intent(
-            CHAIN,
-            1,
-            services.annotator,
-            commitment="0x" + "ab" * 32,
-            labels_root="0x" + "cd" * 32,
-            labels_cid="bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
-            salt="0x" + "ef" * 32,
-        )
+    record_commit_intent(services)
     response = client.post(LABELS, json=[{"item": items[0], "value": "dog"}], headers=auth)
     assert response.status_code == 409
     assert response.json() == {
