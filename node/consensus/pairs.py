@@ -1,0 +1,100 @@
+"""How often each pair of annotators meets on an item, agrees, and agrees against a reference.
+
+Estimators model annotators as independent given the truth; a bloc that coordinates its
+answers breaks exactly that, and the only place it shows is in *pairs*: two colluders
+agree with each other far more often than their accuracies allow, and mostly on answers
+the rest of the crowd does not give. :func:`pair_counts` gives those counts, in integers,
+for every pair of annotators that shares at least one counted item.
+
+Cost: rows are in canonical (item, annotator) order, so an item's answers are contiguous
+and the pairs on it are the rows ``r`` and ``r + j``. One vectorized pass per ``j`` (as
+many passes as the busiest item has answers), each over only the rows that still have a
+partner ``j`` rows on: the work is one step per answer pair, the memory one entry per
+answer pair while counting and one per distinct annotator pair after. No loop over
+answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.answers import Answers, IntArray
+from node.consensus.errors import InvalidAnswersError
+
+BoolArray = npt.NDArray[np.bool_]
+
+__all__ = ["PairCounts", "pair_counts"]
+
+
+@dataclass(frozen=True, eq=False)
+class PairCounts:
+    """Counts per annotator pair ``(first[p], second[p])``, ``first < second``, pairs in
+    ascending ``(first, second)`` order; only pairs sharing a counted item appear."""
+
+    first: IntArray
+    second: IntArray
+    shared: IntArray
+    """Counted items both answered."""
+    agreed: IntArray
+    """Of those, items where both gave the same class."""
+    agreed_against: IntArray
+    """Of those, items where the shared class is not the item's reference class."""
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+
+def pair_counts(
+    answers: Answers, reference: IntArray, counted: BoolArray | None = None
+) -> PairCounts:
+    """Pair statistics over the items where ``counted`` is true (default: all items).
+
+    ``reference`` is one class code per item (e.g. the consensus label); an item whose
+    reference is ``-1`` counts as having no class, so every agreement on it is "against".
+    """
+    reference = np.asarray(reference, dtype=np.int64)
+    if reference.shape != (answers.n_items,):
+        raise InvalidAnswersError(
+            f"reference has shape {reference.shape}, expected ({answers.n_items},)"
+        )
+    counted_rows = (
+        np.ones(len(answers), dtype=bool)
+        if counted is None
+        else np.asarray(counted, dtype=bool)[answers.item]
+    )
+    item, annotator, label = answers.item, answers.annotator, answers.label
+    per_item = np.bincount(item, minlength=answers.n_items)
+    first_row = np.cumsum(per_item) - per_item
+    rows = np.flatnonzero(counted_rows)
+    # Partners after each row on its item; rows sorted by it, most first, so the rows
+    # that still have a partner ``offset`` rows on are always a prefix.
+    after = (per_item[item[rows]] - 1 - (rows - first_row[item[rows]])).astype(np.int64)
+    order = np.argsort(-after, kind="stable")
+    rows, after = rows[order], after[order]
+    width = np.int64(answers.n_annotators)
+    keys: list[IntArray] = []
+    same: list[BoolArray] = []
+    against: list[BoolArray] = []
+    for offset in range(1, int(after[0]) + 1 if len(after) else 1):
+        left = rows[: int(np.count_nonzero(after >= offset))]
+        right = left + offset
+        agree = label[left] == label[right]
+        keys.append(annotator[left] * width + annotator[right])
+        same.append(agree)
+        against.append(agree & (label[left] != reference[item[left]]))
+    if not keys:
+        empty = np.zeros(0, dtype=np.int64)
+        return PairCounts(empty, empty, empty, empty, empty)
+    unique, slot = np.unique(np.concatenate(keys), return_inverse=True)
+    size = len(unique)
+    slot = slot.reshape(-1)
+    return PairCounts(
+        first=unique // width,
+        second=unique % width,
+        shared=np.bincount(slot, minlength=size).astype(np.int64),
+        agreed=np.bincount(slot[np.concatenate(same)], minlength=size).astype(np.int64),
+        agreed_against=np.bincount(slot[np.concatenate(against)], minlength=size).astype(np.int64),
+    )

@@ -1,0 +1,109 @@
+"""Pair counts: checked by hand on a tiny task and against a brute-force count."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from node.consensus.answers import Answers
+from node.consensus.errors import InvalidAnswersError
+from node.consensus.pairs import pair_counts
+from tests.consensus.helpers import answers, obvious_rows
+
+
+def as_dict(
+    data: Answers, reference: list[int], counted: list[bool] | None = None
+) -> dict[tuple[str, str], tuple[int, int, int]]:
+    counts = pair_counts(data, np.array(reference), None if counted is None else np.array(counted))
+    return {
+        (data.annotators[a], data.annotators[b]): (int(n), int(m), int(j))
+        for a, b, n, m, j in zip(
+            counts.first,
+            counts.second,
+            counts.shared,
+            counts.agreed,
+            counts.agreed_against,
+            strict=True,
+        )
+    }
+
+
+def test_pair_counts_on_the_obvious_task() -> None:
+    data = answers(obvious_rows())  # truth a, b, b; good1 and good2 right, lazy always "a"
+    assert data.classes == ("a", "b")
+    # Against the truth: the good pair agrees on all three, never against it; each good
+    # annotator agrees with lazy only on i1, where "a" is right.
+    assert as_dict(data, [0, 1, 1]) == {
+        ("good1", "good2"): (3, 3, 0),
+        ("good1", "lazy"): (3, 1, 0),
+        ("good2", "lazy"): (3, 1, 0),
+    }
+    # Against a reference that says "b" everywhere, the shared "a" on i1 is against it.
+    assert as_dict(data, [1, 1, 1]) == {
+        ("good1", "good2"): (3, 3, 1),
+        ("good1", "lazy"): (3, 1, 1),
+        ("good2", "lazy"): (3, 1, 1),
+    }
+
+
+def test_pair_counts_skip_items_not_counted() -> None:
+    data = answers(obvious_rows())
+    assert as_dict(data, [0, 1, 1], counted=[False, True, True]) == {
+        ("good1", "good2"): (2, 2, 0),
+        ("good1", "lazy"): (2, 0, 0),
+        ("good2", "lazy"): (2, 0, 0),
+    }
+    assert as_dict(data, [0, 1, 1], counted=[False, False, False]) == {}
+
+
+def test_pair_counts_without_shared_items_are_empty() -> None:
+    data = answers([("i1", "x", "a"), ("i2", "y", "a")])
+    assert len(pair_counts(data, np.array([0, 0]))) == 0
+
+
+def test_pair_counts_reject_a_reference_of_the_wrong_length() -> None:
+    data = answers(obvious_rows())
+    with pytest.raises(InvalidAnswersError, match="reference has shape"):
+        pair_counts(data, np.array([0, 1]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 5), st.integers(0, 6)), st.integers(0, 2), min_size=1, max_size=42
+    ),
+    st.lists(st.integers(-1, 2), min_size=6, max_size=6),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_pair_counts_match_a_brute_force_count(
+    given_answers: dict[tuple[int, int], int], reference: list[int], counted: list[bool]
+) -> None:
+    data = Answers.from_rows(
+        [(f"i{i}", f"w{w}", "abc"[c]) for (i, w), c in given_answers.items()],
+        classes=["a", "b", "c"],
+    )
+    truth = {f"i{i}": reference[i] for i in range(6)}
+    keep = {f"i{i}": counted[i] for i in range(6)}
+    expected: dict[tuple[str, str], list[int]] = {}
+    labels = {
+        (data.items[i], data.annotators[a]): int(c)
+        for i, a, c in zip(data.item, data.annotator, data.label, strict=True)
+    }
+    for item in data.items:
+        if not keep[item]:
+            continue
+        who = sorted(a for (i, a) in labels if i == item)
+        for a, b in itertools.combinations(who, 2):
+            same = labels[item, a] == labels[item, b]
+            cell = expected.setdefault((a, b), [0, 0, 0])
+            cell[0] += 1
+            cell[1] += same
+            cell[2] += same and labels[item, a] != truth[item]
+    reference_codes = [truth[i] for i in data.items]
+    counted_codes = [keep[i] for i in data.items]
+    got = as_dict(data, reference_codes, counted_codes)
+    assert got == {pair: tuple(cell) for pair, cell in expected.items()}
