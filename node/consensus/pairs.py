@@ -26,7 +26,7 @@ from node.consensus.errors import InvalidAnswersError
 
 BoolArray = npt.NDArray[np.bool_]
 
-__all__ = ["PairCounts", "pair_counts"]
+__all__ = ["PairCounts", "answer_pairs", "pair_counts", "pair_slots"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +47,41 @@ class PairCounts:
         return len(self.first)
 
 
+def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> tuple[IntArray, IntArray]:
+    """Row indices ``(left, right)`` of every two answers to one counted item, the left
+    annotator's code below the right one's (rows are in canonical order)."""
+    counted_rows = (
+        np.ones(len(answers), dtype=bool)
+        if counted is None
+        else np.asarray(counted, dtype=bool)[answers.item]
+    )
+    item = answers.item
+    per_item = np.bincount(item, minlength=answers.n_items)
+    first_row = np.cumsum(per_item) - per_item
+    rows = np.flatnonzero(counted_rows)
+    # Partners after each row on its item; rows sorted by it, most first, so the rows
+    # that still have a partner ``offset`` rows on are always a prefix.
+    after = (per_item[item[rows]] - 1 - (rows - first_row[item[rows]])).astype(np.int64)
+    order = np.argsort(-after, kind="stable")
+    rows, after = rows[order], after[order]
+    lefts: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    rights: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    for offset in range(1, int(after[0]) + 1 if len(after) else 1):
+        left = rows[: int(np.count_nonzero(after >= offset))]
+        lefts.append(left)
+        rights.append(left + offset)
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def pair_slots(answers: Answers, left: IntArray, right: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct annotator pairs among answer pairs, ascending, as ``first * width +
+    second`` keys; and each answer pair's index into them."""
+    width = np.int64(answers.n_annotators)
+    keys = answers.annotator[left] * width + answers.annotator[right]
+    unique, slot = np.unique(keys, return_inverse=True)
+    return unique, slot.reshape(-1).astype(np.int64)
+
+
 def pair_counts(
     answers: Answers, reference: IntArray, counted: BoolArray | None = None
 ) -> PairCounts:
@@ -60,41 +95,16 @@ def pair_counts(
         raise InvalidAnswersError(
             f"reference has shape {reference.shape}, expected ({answers.n_items},)"
         )
-    counted_rows = (
-        np.ones(len(answers), dtype=bool)
-        if counted is None
-        else np.asarray(counted, dtype=bool)[answers.item]
-    )
-    item, annotator, label = answers.item, answers.annotator, answers.label
-    per_item = np.bincount(item, minlength=answers.n_items)
-    first_row = np.cumsum(per_item) - per_item
-    rows = np.flatnonzero(counted_rows)
-    # Partners after each row on its item; rows sorted by it, most first, so the rows
-    # that still have a partner ``offset`` rows on are always a prefix.
-    after = (per_item[item[rows]] - 1 - (rows - first_row[item[rows]])).astype(np.int64)
-    order = np.argsort(-after, kind="stable")
-    rows, after = rows[order], after[order]
+    left, right = answer_pairs(answers, counted)
+    keys, slot = pair_slots(answers, left, right)
     width = np.int64(answers.n_annotators)
-    keys: list[IntArray] = []
-    same: list[BoolArray] = []
-    against: list[BoolArray] = []
-    for offset in range(1, int(after[0]) + 1 if len(after) else 1):
-        left = rows[: int(np.count_nonzero(after >= offset))]
-        right = left + offset
-        agree = label[left] == label[right]
-        keys.append(annotator[left] * width + annotator[right])
-        same.append(agree)
-        against.append(agree & (label[left] != reference[item[left]]))
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return PairCounts(empty, empty, empty, empty, empty)
-    unique, slot = np.unique(np.concatenate(keys), return_inverse=True)
-    size = len(unique)
-    slot = slot.reshape(-1)
+    size = len(keys)
+    same = answers.label[left] == answers.label[right]
+    against = same & (answers.label[left] != reference[answers.item[left]])
     return PairCounts(
-        first=unique // width,
-        second=unique % width,
+        first=keys // width,
+        second=keys % width,
         shared=np.bincount(slot, minlength=size).astype(np.int64),
-        agreed=np.bincount(slot[np.concatenate(same)], minlength=size).astype(np.int64),
-        agreed_against=np.bincount(slot[np.concatenate(against)], minlength=size).astype(np.int64),
+        agreed=np.bincount(slot[same], minlength=size).astype(np.int64),
+        agreed_against=np.bincount(slot[against], minlength=size).astype(np.int64),
     )

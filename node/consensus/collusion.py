@@ -1,0 +1,324 @@
+"""The bloc test (``bloc@1``): finding annotators who coordinate their answers.
+
+Every estimator here assumes annotators answer independently given the truth. A bloc
+that agrees on one class per item, whatever the item, breaks that assumption and is then
+read as a group of skilled annotators who confirm each other: at 30% of the crowd, with
+10% gold, such colluders earned 1/1.6 to 1/3.4 of honest pay per label on four of the
+eight benchmark sets. Two independent tests must agree before anyone is flagged, because
+honest annotators also agree with each other somewhat more than the model predicts (they
+share mistakes on hard items), and either test alone, loosened a little, pulls honest
+annotators in (measured in session 4's exploration, BENCHMARKS.md "Incentives"):
+
+1. **Proposal: agreement beyond skill.** For each pair, their disagreements on shared
+   non-gold items against what their confusion matrices predict, those matrices taken from
+   the fit and pulled toward each annotator's own answers on revealed gold (the fit alone
+   can be fooled by the bloc; gold cannot). A pair whose disagreements are far too few
+   seeds a proposal; annotators whose pooled disagreement with it is far too low join.
+2. **Decision: agreement against the consensus.** The consensus is refitted without the
+   proposal. Colluders then agree with each other on answers the rest of the crowd does
+   not give; honest annotators, when they agree, mostly agree with the consensus. Within
+   each consensus class the expected number of shared wrong answers of a pair, if they err
+   independently, follows from their own answer counts; the excess over it, less a
+   tolerance per shared item, must pass a Bernstein bound for every member (pooled over
+   the other members) and for the bloc as a whole.
+
+Flagged annotators are left out of the final fit and paid nothing. Rounds repeat until
+the flags stop changing (at most :data:`ROUNDS`); a bloc holding more than half the answers
+flags nobody, since the test then cannot tell which side is the bloc.
+
+Determinism: counts are integers; the few float quantities are built from single IEEE
+operations in a fixed order (:mod:`node.consensus.numerics`) and summed only after being
+rounded to fixed point, so every validator flags the same annotators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from node.consensus.answers import Answers, FloatArray, IntArray
+from node.consensus.base import expected_confusion_counts
+from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb
+from node.consensus.pairs import BoolArray, answer_pairs, pair_slots
+
+__all__ = ["BLOC_TEST_ID", "BlocOutcome", "find_blocs"]
+
+BLOC_TEST_ID = "bloc@1"
+
+AGREEMENT_TOLERANCE = 0.25
+"""Proposal: the null agreement of a pair is ``q + 0.25 (1 - q)``; honest pairs on real
+data agree more than Dawid-Skene predicts, and 0.20 already flagged honest pairs."""
+SEED_LEVEL = 13.815510557964274
+"""ln(1e6): a pair seeds a proposal when its Chernoff bound on so few disagreements is
+below one in a million."""
+SEED_RATIO = 0.5
+"""... and its disagreements are at most half the expected number."""
+GROW_LEVEL = 9.0
+"""z² (z = 3) for an annotator whose pooled disagreement with a proposal is too low."""
+GROW_RATIO = 0.5
+SMOOTHING = 2.0
+"""Pseudo-answers per confusion row: toward the pooled matrix, then toward the fit's
+matrix when blending in gold."""
+AGAINST_TOLERANCE = 0.05
+"""Decision: shared wrong answers per shared item an honest pair may have beyond
+independence (measured honest excess: mostly under 0.05; colluders 0.15-0.25)."""
+MEMBER_LEVEL = 4.5
+"""z²/2 (z = 3): the Bernstein level every member must pass."""
+BLOC_LEVEL = 13.815510557964274
+"""ln(1e6): the Bernstein level of the bloc as a whole."""
+ROUNDS = 3
+MAX_SHARE = 0.5
+FIXED = float(1 << 20)
+"""Fixed-point scale for sums of per-pair statistics (exact integer sums, any order)."""
+
+Fit = Callable[[Answers], tuple[tuple[str, ...], IntArray]]
+"""Fits the estimator on some of the answers: ``(items, probas_ppb)`` of the items seen."""
+
+
+class BlocOutcome:
+    """The flags and the posteriors of the final fit (without the flagged annotators)."""
+
+    def __init__(self, flagged: BoolArray, probas_ppb: IntArray) -> None:
+        self.flagged = flagged
+        self.probas_ppb = probas_ppb
+
+
+def find_blocs(
+    answers: Answers, gold: Mapping[str, str], fit: Fit, probas_ppb: IntArray
+) -> BlocOutcome:
+    """Flag coordinating annotators; ``probas_ppb`` is the fit on everyone (items aligned
+    with ``answers.items``)."""
+    gold_codes = answers.encode_gold(gold)
+    labels = np.bincount(answers.annotator, minlength=answers.n_annotators)
+    flagged = np.zeros(answers.n_annotators, dtype=bool)
+    probas = probas_ppb
+    for _ in range(ROUNDS):
+        proposal = _propose(answers, gold_codes, probas, flagged)
+        new = (
+            _decide(answers, gold_codes, fit, proposal)
+            if proposal.sum() >= 2
+            else np.zeros_like(proposal)
+        )
+        if labels[new].sum() > MAX_SHARE * labels.sum():
+            new = np.zeros_like(new)
+        if np.array_equal(new, flagged):
+            break
+        flagged = new
+        probas = _aligned(answers, fit, ~flagged)
+    return BlocOutcome(flagged, probas)
+
+
+def _aligned(answers: Answers, fit: Fit, keep: BoolArray) -> IntArray:
+    """The fit on the answers of the ``keep`` annotators, on every item of ``answers``;
+    items nobody kept answered get a uniform posterior (never confident)."""
+    k = answers.n_classes
+    out = np.full((answers.n_items, k), PPB // k, dtype=np.int64)
+    rows = keep[answers.annotator]
+    if not rows.any():
+        return out
+    subset = Answers.from_codes(
+        answers.item[rows],
+        answers.annotator[rows],
+        answers.label[rows],
+        items=answers.items,
+        annotators=answers.annotators,
+        classes=answers.classes,
+    )
+    items, probas = fit(subset)
+    position = {item: n for n, item in enumerate(answers.items)}
+    out[[position[i] for i in items]] = probas
+    return out
+
+
+def _fixed(values: FloatArray) -> IntArray:
+    out: IntArray = np.rint(np.multiply(values, FIXED)).astype(np.int64)
+    return out
+
+
+def _confusions(answers: Answers, gold_codes: IntArray, probas: IntArray) -> FloatArray:
+    """Per-annotator confusion rows from the fit's expected counts, smoothed toward the
+    pooled matrix, then pulled toward the annotator's own answers on revealed gold."""
+    k, w = answers.n_classes, answers.n_annotators
+    counts = expected_confusion_counts(answers, probas)
+    pooled = np.add(counts.sum(axis=0), 1.0)  # exact: integer ppb counts / 1e9, then +1
+    pooled = np.divide(pooled, pooled.sum(axis=1, keepdims=True))
+    fitted = np.divide(
+        np.add(counts, np.multiply(pooled[None], SMOOTHING)),
+        np.add(counts.sum(axis=2, keepdims=True), SMOOTHING),
+    )
+    on_gold = gold_codes[answers.item] >= 0
+    cells = (answers.annotator[on_gold] * k + gold_codes[answers.item[on_gold]]) * k
+    own = np.bincount(cells + answers.label[on_gold], minlength=w * k * k)
+    own_gold = own.reshape(w, k, k).astype(np.float64)
+    blended: FloatArray = np.divide(
+        np.add(own_gold, np.multiply(fitted, SMOOTHING)),
+        np.add(own_gold.sum(axis=2, keepdims=True), SMOOTHING),
+    )
+    return blended
+
+
+def _propose(
+    answers: Answers, gold_codes: IntArray, probas: IntArray, flagged: BoolArray
+) -> BoolArray:
+    """Annotators whose agreement with each other is far beyond their skill."""
+    k = answers.n_classes
+    confusion = _confusions(answers, gold_codes, probas)
+    mass = np.add(from_ppb(probas.sum(axis=0, dtype=np.int64)), 1.0)
+    prior = np.divide(mass, float(answers.n_items + k))
+    left, right = answer_pairs(answers, gold_codes < 0)
+    keys, slot = pair_slots(answers, left, right)
+    first, second = keys // answers.n_annotators, keys % answers.n_annotators
+    shared = np.bincount(slot, minlength=len(keys))
+    agreed = np.bincount(slot[answers.label[left] == answers.label[right]], minlength=len(keys))
+    q = np.zeros(len(keys))
+    for t in range(k):
+        for c in range(k):
+            term = np.multiply(confusion[first, t, c], confusion[second, t, c])
+            q = np.add(q, np.multiply(term, prior[t]))
+    q = np.add(q, np.multiply(np.subtract(1.0, q), AGREEMENT_TOLERANCE))
+    n = shared.astype(np.float64)
+    d = (shared - agreed).astype(np.float64)
+    p = np.subtract(1.0, q)  # null disagreement probability
+    expected = np.multiply(n, p)
+    seed = (d <= np.multiply(expected, SEED_RATIO)) & (
+        np.multiply(n, _kl(np.divide(d, n), p)) >= SEED_LEVEL
+    )
+    bloc = flagged.copy()
+    bloc[first[seed]] = True
+    bloc[second[seed]] = True
+    e_fixed = _fixed(expected)
+    v_fixed = _fixed(np.multiply(expected, q))
+    d_int = shared - agreed
+    while True:
+        e_sum, v_sum, d_sum = (
+            _sum_with(bloc, first, second, values) for values in (e_fixed, v_fixed, d_int)
+        )
+        e = np.divide(e_sum.astype(np.float64), FIXED)
+        v = np.divide(v_sum.astype(np.float64), FIXED)
+        gap = np.subtract(e, d_sum.astype(np.float64))
+        join = (
+            ~bloc
+            & (e > 0)
+            & (d_sum <= np.multiply(e, GROW_RATIO))
+            & (gap > 0)
+            & (np.multiply(gap, gap) >= np.multiply(v, GROW_LEVEL))
+        )
+        if not join.any():
+            return bloc
+        bloc |= join
+
+
+def _kl(x: FloatArray, p: FloatArray) -> FloatArray:
+    """Bernoulli relative entropy KL(x || p) for x < p (0 log 0 = 0): the Chernoff
+    exponent of seeing a share ``x`` of disagreements where ``p`` is expected."""
+    out = np.zeros_like(x)
+    low = (x < p) & (p > 0) & (p < 1)
+    xs, ps = x[low], p[low]
+    term = np.zeros_like(xs)
+    pos = xs > 0
+    term[pos] = np.multiply(xs[pos], np.subtract(det_log(xs[pos]), det_log(ps[pos])))
+    rest = np.subtract(1.0, xs)
+    term = np.add(
+        term, np.multiply(rest, np.subtract(det_log(rest), det_log(np.subtract(1.0, ps))))
+    )
+    out[low] = term
+    return out
+
+
+def _sum_with(
+    members: BoolArray, first: IntArray, second: IntArray, values: npt.NDArray[np.int64]
+) -> IntArray:
+    """Per annotator, the sum of ``values`` over its pairs whose other end is a member."""
+    size = len(members)
+    return _int_bincount(first, values, members[second], size) + _int_bincount(
+        second, values, members[first], size
+    )
+
+
+def _int_bincount(keys: IntArray, values: IntArray, where: BoolArray, size: int) -> IntArray:
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, keys[where], values[where])
+    return out
+
+
+def _decide(answers: Answers, gold_codes: IntArray, fit: Fit, proposal: BoolArray) -> BoolArray:
+    """The members of the proposal whose shared answers go against a consensus fitted
+    without the proposal far more often than independent errors explain."""
+    k = answers.n_classes
+    probas = _aligned(answers, fit, ~proposal)
+    consensus = np.where(gold_codes >= 0, gold_codes, argmax_lowest(probas))
+    # Items only the proposal answered have no consensus independent of it.
+    outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)
+    left, right = answer_pairs(answers, (outside > 0) | (gold_codes >= 0))
+    keys, slot = pair_slots(answers, left, right)
+    first, second = keys // answers.n_annotators, keys % answers.n_annotators
+    size = len(keys)
+    truth = consensus[answers.item[left]]
+    stratum = slot * k + truth
+    left_counts = np.bincount(stratum * k + answers.label[left], minlength=size * k * k)
+    right_counts = np.bincount(stratum * k + answers.label[right], minlength=size * k * k)
+    left_counts = left_counts.reshape(size, k, k)
+    right_counts = right_counts.reshape(size, k, k)
+    wrong = ~np.eye(k, dtype=bool)
+    joint = np.where(wrong[None], left_counts * right_counts, 0).sum(axis=2)  # [pair, t]
+    in_stratum = left_counts.sum(axis=2)  # [pair, t]
+    same_wrong = (answers.label[left] == answers.label[right]) & (answers.label[left] != truth)
+    against = np.bincount(slot[same_wrong], minlength=size)
+    n = np.bincount(slot, minlength=size)
+    expected = np.zeros(size)
+    variance = np.zeros(size)
+    for t in range(k):
+        n_t = in_stratum[:, t].astype(np.float64)
+        safe = np.maximum(n_t, 1.0)
+        share = np.divide(joint[:, t].astype(np.float64), np.multiply(safe, safe))
+        expected = np.add(expected, np.multiply(n_t, share))
+        variance = np.add(variance, np.multiply(n_t, np.multiply(share, np.subtract(1.0, share))))
+    excess = np.subtract(
+        np.subtract(against.astype(np.float64), expected),
+        np.multiply(n.astype(np.float64), AGAINST_TOLERANCE),
+    )
+    spread = np.add(variance, np.multiply(n.astype(np.float64), AGAINST_TOLERANCE))
+    s_fixed, v_fixed = _fixed(excess), _fixed(spread)
+
+    def member_margins(bloc: BoolArray) -> tuple[BoolArray, FloatArray]:
+        x = np.divide(_sum_with(bloc, first, second, s_fixed).astype(np.float64), FIXED)
+        v = np.divide(_sum_with(bloc, first, second, v_fixed).astype(np.float64), FIXED)
+        return _bernstein(x, v, MEMBER_LEVEL), _score(x, v, MEMBER_LEVEL)
+
+    bloc = proposal.copy()
+    while bloc.sum() >= 2:
+        passed, score = member_margins(bloc)
+        if passed[bloc].all():
+            break
+        members = np.flatnonzero(bloc)
+        bloc[members[int(np.argmin(score[members]))]] = False
+    if bloc.sum() < 2:
+        return np.zeros_like(proposal)
+    inside = bloc[first] & bloc[second]
+    x = np.array([float(s_fixed[inside].sum()) / FIXED])
+    v = np.array([float(v_fixed[inside].sum()) / FIXED])
+    if not _bernstein(x, v, BLOC_LEVEL)[0]:
+        return np.zeros_like(proposal)
+    while True:
+        passed, _ = member_margins(bloc)
+        join = ~bloc & passed
+        if not join.any():
+            return bloc
+        bloc |= join
+
+
+def _bernstein(x: FloatArray, v: FloatArray, level: float) -> BoolArray:
+    """Whether an excess ``x`` over a sum of bounded terms with variance ``v`` is beyond
+    chance at ``exp(-level)``: ``x^2 >= 2 level (v + x/3)``."""
+    bound = np.multiply(np.add(v, np.divide(x, 3.0)), 2.0 * level)
+    out: BoolArray = (x > 0) & (np.multiply(x, x) >= bound)
+    return out
+
+
+def _score(x: FloatArray, v: FloatArray, level: float) -> FloatArray:
+    """How far past the Bernstein threshold an excess is, comparable across members."""
+    scale = np.add(np.sqrt(np.multiply(v, 2.0 * level)), 2.0 * level / 3.0)
+    out: FloatArray = np.where(x > 0, np.divide(x, scale), x)
+    return out
