@@ -89,11 +89,18 @@ def find_blocs(
     answers: Answers, gold: Mapping[str, str], fit: Fit, probas_ppb: IntArray
 ) -> BlocOutcome:
     """Flag coordinating annotators; ``probas_ppb`` is the fit on everyone (items aligned
-    with ``answers.items``)."""
+    with ``answers.items``).
+
+    On a two-class task without revealed gold nothing is flagged: a bloc and the honest
+    crowd are then mirror images (each agrees with itself and disagrees with the other),
+    and the test would as readily flag an honest majority as a bloc.
+    """
     gold_codes = answers.encode_gold(gold)
     labels = np.bincount(answers.annotator, minlength=answers.n_annotators)
     flagged = np.zeros(answers.n_annotators, dtype=bool)
     probas = probas_ppb
+    if answers.n_classes < 3 and not (gold_codes >= 0).any():
+        return BlocOutcome(flagged, probas)
     for _ in range(ROUNDS):
         proposal = _propose(answers, gold_codes, probas, flagged)
         new = (
