@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
-from node.consensus.base import expected_confusion_counts
+from node.consensus.base import clamp_gold, expected_confusion_counts
 from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb
 from node.consensus.pairs import BoolArray, answer_pairs, pair_slots
 
@@ -113,18 +113,18 @@ def find_blocs(
         if np.array_equal(new, flagged):
             break
         flagged = new
-        probas = _aligned(answers, fit, ~flagged)
+        probas = _aligned(answers, fit, ~flagged, gold_codes)
     return BlocOutcome(flagged, probas)
 
 
-def _aligned(answers: Answers, fit: Fit, keep: BoolArray) -> IntArray:
+def _aligned(answers: Answers, fit: Fit, keep: BoolArray, gold_codes: IntArray) -> IntArray:
     """The fit on the answers of the ``keep`` annotators, on every item of ``answers``;
-    items nobody kept answered get a uniform posterior (never confident)."""
+    items nobody kept answered get a uniform posterior (never confident), or their gold."""
     k = answers.n_classes
     out = np.full((answers.n_items, k), PPB // k, dtype=np.int64)
     rows = keep[answers.annotator]
     if not rows.any():
-        return out
+        return clamp_gold(out, gold_codes)
     subset = Answers.from_codes(
         answers.item[rows],
         answers.annotator[rows],
@@ -136,7 +136,7 @@ def _aligned(answers: Answers, fit: Fit, keep: BoolArray) -> IntArray:
     items, probas = fit(subset)
     position = {item: n for n, item in enumerate(answers.items)}
     out[[position[i] for i in items]] = probas
-    return out
+    return clamp_gold(out, gold_codes)
 
 
 def _fixed(values: FloatArray) -> IntArray:
@@ -254,7 +254,7 @@ def _decide(answers: Answers, gold_codes: IntArray, fit: Fit, proposal: BoolArra
     """The members of the proposal whose shared answers go against a consensus fitted
     without the proposal far more often than independent errors explain."""
     k = answers.n_classes
-    probas = _aligned(answers, fit, ~proposal)
+    probas = _aligned(answers, fit, ~proposal, gold_codes)
     consensus = np.where(gold_codes >= 0, gold_codes, argmax_lowest(probas))
     # Items only the proposal answered have no consensus independent of it.
     outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from eth_utils.address import to_checksum_address
 
-from node.consensus.base import CategoricalEstimator
+from node.consensus.answers import Answers, IntArray
 from node.consensus.merkle import MerkleTreeError, PayoutTree
+from node.consensus.numerics import argmax_lowest
 from node.consensus.quality import fraction_ppb
 from node.consensus.rewards import RewardParams, Rewards, ppb_text
 from node.content.canonical import canonical_json
@@ -64,19 +67,33 @@ def payout_result(annotators: tuple[str, ...], payouts: tuple[int, ...]) -> Payo
     return PayoutResult(leaves=leaves, tree=PayoutTree.build(leaves) if leaves else None)
 
 
+@dataclass(frozen=True, eq=False)
+class CategoricalConsensus:
+    """A categorical task's consensus: the estimator's fit, and the bloc test's flags."""
+
+    algorithm: str
+    algorithm_params: dict[str, int | str]
+    answers: Answers
+    gold_codes: IntArray
+    probas_ppb: IntArray
+    """Final posteriors, every item of ``answers`` (without flagged annotators' answers)."""
+    bloc_test: str
+    """The bloc test's id, or ``""`` for tasks without it."""
+    flagged: npt.NDArray[np.bool_]
+
+
 def categorical_document(
     *,
     task_id: int,
-    estimator: CategoricalEstimator,
+    fit: CategoricalConsensus,
     params: RewardParams,
     rewards: Rewards,
     alpha: Fraction | None,
     payouts: PayoutResult,
 ) -> dict[str, Any]:
     """The ``labelnet/result@1`` document of a categorical task."""
-    answers, gold_codes = estimator.answers_, estimator.gold_codes_
-    probas = estimator.probas_ppb_
-    consensus = estimator.label_codes_
+    answers, gold_codes, probas = fit.answers, fit.gold_codes, fit.probas_ppb
+    consensus = argmax_lowest(probas)
     classes = answers.classes
     quality = rewards.quality
     items = [
@@ -106,13 +123,18 @@ def categorical_document(
     if params.significance_z_ppb:  # absent from results of tasks without the evidence test
         for a, row in enumerate(annotators):
             row["evidence"] = ppb_text(int(quality.evidence_ppb[a]))
+    parameters: dict[str, str] = params.document()
+    if fit.bloc_test:  # likewise absent from results of tasks without the bloc test
+        parameters["bloc_test"] = fit.bloc_test
+        for a, row in enumerate(annotators):
+            row["bloc"] = bool(fit.flagged[a])
     return {
         "schema": SCHEMA,
         "task": task_id,
         "kind": "categorical",
-        "algorithm": {"id": estimator.algorithm, "params": estimator.params()},
+        "algorithm": {"id": fit.algorithm, "params": fit.algorithm_params},
         "classes": list(classes),
-        "parameters": params.document(),
+        "parameters": parameters,
         "answers": {
             "count": len(answers),
             "dropped_conflicts": answers.dropped_conflicts,

@@ -148,12 +148,18 @@ def allocate(entitlements: list[int], reward_pool: int) -> tuple[tuple[int, ...]
     return paid, reward_pool - sum(paid)
 
 
-def compute_rewards(answers: Answers, probas_ppb: IntArray, params: RewardParams) -> Rewards:
+def compute_rewards(
+    answers: Answers,
+    probas_ppb: IntArray,
+    params: RewardParams,
+    excluded: BoolArray | None = None,
+) -> Rewards:
     """Payouts for ``answers`` under consensus posteriors ``probas_ppb``.
 
     Gold must already be reflected in ``probas_ppb`` (gold rows certain, as every
     estimator's ``fit(..., gold=...)`` leaves them), which makes gold items confident and
-    their gold class the one that pays.
+    their gold class the one that pays. ``excluded`` annotators (the bloc test's flags)
+    are paid nothing whatever their figures.
     """
     consensus = argmax_lowest(probas_ppb)
     confidence = probas_ppb.max(axis=1)
@@ -166,6 +172,8 @@ def compute_rewards(answers: Answers, probas_ppb: IntArray, params: RewardParams
     )
     if params.significance_z_ppb:
         eligible &= quality.evidence_ppb >= params.significance_z_ppb
+    if excluded is not None:
+        eligible &= ~excluded
     entitlements = [
         int(n) * params.reward_per_label if ok else 0
         for n, ok in zip(accepted, eligible, strict=True)

@@ -26,13 +26,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from eth_utils.address import is_address
 
-from node.consensus.answers import Answers
-from node.consensus.errors import InvalidAnswersError
+from node.consensus.answers import Answers, IntArray
+from node.consensus.collusion import BLOC_TEST_ID, find_blocs
+from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.quality import krippendorff_alpha_nominal
 from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
-from node.consensus.result import PayoutResult, categorical_document, encode_document
+from node.consensus.result import (
+    CategoricalConsensus,
+    PayoutResult,
+    categorical_document,
+    encode_document,
+)
 from node.consensus.result import payout_result as build_payouts
 from node.consensus.rewards import RewardParams, Rewards, compute_rewards
 from node.consensus.task_kinds import (
@@ -49,6 +56,7 @@ __all__ = [
     "ConsensusOutcome",
     "TaskSpec",
     "answers_from_batches",
+    "categorical_consensus",
     "categorical_value",
     "run_consensus",
 ]
@@ -65,6 +73,8 @@ class TaskSpec:
     kind: TaskKind = TaskKind.CATEGORICAL
     tolerance: str = DEFAULT_TOLERANCE
     """Numeric tasks: how far (absolute) an answer may be from the consensus and match."""
+    bloc_test: str = ""
+    """Categorical tasks: the bloc test to run (:mod:`node.consensus.collusion`), or ``""``."""
 
 
 @dataclass(frozen=True)
@@ -153,12 +163,12 @@ def _categorical(
 ) -> ConsensusOutcome:
     answers = answers_from_batches(batches, task.task_id, task.classes)
     gold_classes = {str(k): categorical_value(v) for k, v in (gold or {}).items()}
-    estimator = categorical_estimator(task.algorithm).fit(answers, gold_classes)
-    rewards = compute_rewards(answers, estimator.probas_ppb_, task.rewards)
+    fit = categorical_consensus(answers, gold_classes, task.algorithm, task.bloc_test)
+    rewards = compute_rewards(answers, fit.probas_ppb, task.rewards, excluded=fit.flagged)
     payouts = build_payouts(answers.annotators, rewards.payouts)
     document = categorical_document(
         task_id=task.task_id,
-        estimator=estimator,
+        fit=fit,
         params=task.rewards,
         rewards=rewards,
         alpha=krippendorff_alpha_nominal(answers),
@@ -172,4 +182,33 @@ def _categorical(
         payouts=payouts,
         refund=rewards.refund,
         rewards=rewards,
+    )
+
+
+def categorical_consensus(
+    answers: Answers, gold: Mapping[str, str], algorithm: str, bloc_test: str = ""
+) -> CategoricalConsensus:
+    """Fit the task's estimator and, if the task names one, run the bloc test, whose
+    flagged annotators are left out of the final fit."""
+    if bloc_test not in ("", BLOC_TEST_ID):
+        raise InvalidParameterError(f"unknown bloc test {bloc_test!r} (known: {BLOC_TEST_ID})")
+    estimator = categorical_estimator(algorithm).fit(answers, gold)
+    probas = estimator.probas_ppb_
+    flagged = np.zeros(answers.n_annotators, dtype=bool)
+    if bloc_test:
+
+        def refit(subset: Answers) -> tuple[tuple[str, ...], IntArray]:
+            model = categorical_estimator(algorithm).fit(subset, gold)
+            return model.items_, model.probas_ppb_
+
+        outcome = find_blocs(answers, gold, refit, probas)
+        probas, flagged = outcome.probas_ppb, outcome.flagged
+    return CategoricalConsensus(
+        algorithm=estimator.algorithm,
+        algorithm_params=estimator.params(),
+        answers=answers,
+        gold_codes=estimator.gold_codes_,
+        probas_ppb=probas,
+        bloc_test=bloc_test,
+        flagged=flagged,
     )

@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from node.consensus.collusion import BLOC_TEST_ID
 from node.consensus.merkle import merkle_root
 from node.consensus.registry import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
@@ -169,6 +170,8 @@ class ConsensusParams:
     skill_floor: str = "0.2"
     tolerance: str = "0.5"
     significance_z: str = DEFAULT_SIGNIFICANCE_Z
+    bloc_test: str = BLOC_TEST_ID
+    """Categorical tasks: the bloc test validators run (``""``: none)."""
 
     def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
         return RewardParams.create(
@@ -187,6 +190,7 @@ class ConsensusParams:
             "skill_floor": self.skill_floor,
             "tolerance": self.tolerance,
             "significance_z": self.significance_z,
+            "bloc_test": self.bloc_test,
         }
 
     @classmethod
@@ -195,9 +199,16 @@ class ConsensusParams:
             raise ManifestError("consensus must be an object")
         if set(entry) - _CONSENSUS_KEYS:
             raise ManifestError(f"unknown consensus keys: {sorted(set(entry) - _CONSENSUS_KEYS)}")
-        # A manifest from before the evidence test has no significance_z: "0" keeps it off.
-        fields = {"significance_z": "0"} | entry
-        params = cls(**{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()})
+        # A manifest from before the evidence test has no significance_z: "0" keeps it off;
+        # one from before the bloc test has no bloc_test: "" keeps that off.
+        fields = {"significance_z": "0"} | {k: v for k, v in entry.items() if k != "bloc_test"}
+        bloc_test = entry.get("bloc_test", "")
+        if bloc_test not in ("", BLOC_TEST_ID):
+            raise ManifestError(f"consensus.bloc_test must be {BLOC_TEST_ID!r} or ''")
+        params = cls(
+            **{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()},
+            bloc_test=str(bloc_test),
+        )
         try:
             params.reward_params(0, 0)
             tolerance_units(params.tolerance)
@@ -212,6 +223,7 @@ _CONSENSUS_KEYS = {
     "skill_floor",
     "tolerance",
     "significance_z",
+    "bloc_test",
 }
 
 

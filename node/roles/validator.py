@@ -182,6 +182,7 @@ class ValidatorDuty:
             algorithm=task.algorithm,
             kind=manifest.kind,
             tolerance=manifest.consensus.tolerance,
+            bloc_test=manifest.consensus.bloc_test,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)

@@ -4,7 +4,8 @@
 
 ORDER is ``forward`` or ``reverse``: the order in which answers are fed in. Z is the
 reward rule's ``significance_z`` (default: the rule's default; ``0`` is the rule of tasks
-created before the evidence test).
+created before the evidence test). The bloc test runs as on new tasks unless
+:func:`replay` is told otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import defaultdict
 
 from eth_utils.crypto import keccak
 
+from node.consensus.collusion import BLOC_TEST_ID
 from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.labels import LabelBatch
@@ -25,7 +27,10 @@ def worker_address(worker: str) -> str:
 
 
 def replay(
-    name: str, reverse: bool = False, significance_z: str = DEFAULT_SIGNIFICANCE_Z
+    name: str,
+    reverse: bool = False,
+    significance_z: str = DEFAULT_SIGNIFICANCE_Z,
+    bloc_test: str = BLOC_TEST_ID,
 ) -> ConsensusOutcome:
     rows, gold = load_dataset(name)
     if reverse:
@@ -40,7 +45,7 @@ def replay(
     params = RewardParams.create(
         reward_per_label=10**15, reward_pool=10**22, significance_z=significance_z
     )
-    return run_consensus(TaskSpec(1, params), batches, gold=revealed)
+    return run_consensus(TaskSpec(1, params, bloc_test=bloc_test), batches, gold=revealed)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
+from node.consensus.collusion import BLOC_TEST_ID
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.one_coin import OneCoinDawidSkene
@@ -66,7 +67,8 @@ def batches_of(labels: Labels, names: Callable[[int], str] = address) -> list[La
 
 def outcome(batches: list[LabelBatch], gold: dict[str, str]) -> ConsensusOutcome:
     params = RewardParams.create(reward_per_label=10**18, reward_pool=10**21)
-    return run_consensus(TaskSpec(1, params, classes=("a", "b", "c")), batches, gold)
+    spec = TaskSpec(1, params, classes=("a", "b", "c"), bloc_test=BLOC_TEST_ID)
+    return run_consensus(spec, batches, gold)
 
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,6 +165,18 @@ def test_two_processes_produce_identical_bytes() -> None:
     # Pinned: a different value on any machine means the computation is not reproducible
     # there, or that it changed (then it is a new algorithm version).
     assert forward == (
+        "bafkreib3oijbhpr2ozj7bn2yemanke33tk6w4y6ea6n6cmewohra6zpzs4 "
+        "83a5f7d4944075f3ad924c89ae3717b797fb0fe7cc5b5d8fb952166a6c1a0d02"
+    )
+
+
+def test_tasks_from_before_the_bloc_test_keep_their_bytes() -> None:
+    """A task whose manifest has no ``bloc_test`` runs none; its result must be the exact
+    bytes validators produced before the bloc test existed (pinned then)."""
+    from tests.consensus.replay import replay
+
+    old = replay("rte", bloc_test="")
+    assert f"{old.cid} {old.payout_root.hex()}" == (
         "bafkreigpd3tniiyijolrxe5bg7bqqhkgg6nfemtvf7ihmy3shsvrp72zwi "
         "83a5f7d4944075f3ad924c89ae3717b797fb0fe7cc5b5d8fb952166a6c1a0d02"
     )
@@ -173,7 +187,7 @@ def test_tasks_from_before_the_evidence_test_keep_their_bytes() -> None:
     the exact bytes validators produced before the evidence test existed (pinned then)."""
     from tests.consensus.replay import replay
 
-    old = replay("rte", significance_z="0")
+    old = replay("rte", significance_z="0", bloc_test="")
     assert f"{old.cid} {old.payout_root.hex()}" == (
         "bafkreihjkv6fxz55gigtr4rrr6jqqkinkm3yjr7maanie5x33qgdrr52ie "
         "eff29526c85f2271e136c76da31c9021968cc40587de7765d5d17ae2d62b8ddc"

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from node.consensus.collusion import BLOC_TEST_ID
 from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.merkle import MerkleTreeError, leaf_hash, verify_proof
 from node.consensus.result import EMPTY_ROOT
@@ -15,6 +16,7 @@ from node.content.canonical import canonical_json
 from node.content.cid import compute_cid
 from node.content.labels import LabelBatch
 from tests.consensus.helpers import address
+from tests.consensus.test_collusion import crowd, every_fifth
 
 TRUTH = {"i1": "cat", "i2": "dog", "i3": "cat", "i4": "dog", "i5": "cat", "i6": "dog"}
 
@@ -108,3 +110,34 @@ def test_evidence_test_is_stated_in_the_document_and_withholds_pay() -> None:
         "4": "0.000000000",
     }
     assert doc["payouts"] == [] and outcome.refund == 10_000
+
+
+def test_bloc_test_flags_colluders_in_the_document_and_pays_them_nothing() -> None:
+    rows, gold = crowd(honest=6, colluders=3)
+    revealed = every_fifth(gold)
+    per_annotator: dict[str, list[tuple[str, str]]] = {}
+    for item, worker, label in rows:
+        per_annotator.setdefault(worker, []).append((item, label))
+    names = {w: address(n) for n, w in enumerate(sorted(per_annotator))}
+    batches = [LabelBatch.create(7, names[w], labels) for w, labels in per_annotator.items()]
+    params = RewardParams.create(100, 10**9, significance_z="0")
+    tested = run_consensus(TaskSpec(7, params, bloc_test=BLOC_TEST_ID), batches, revealed)
+    doc = tested.document
+    assert doc["parameters"]["bloc_test"] == "bloc@1"
+    flagged = {a["account"].lower() for a in doc["annotators"] if a["bloc"]}
+    assert flagged == {names[w] for w in ("x00", "x01", "x02")}
+    paid = {account.lower() for account, _ in tested.payouts.leaves}
+    assert paid and not paid & flagged
+    assert all(not a["eligible"] for a in doc["annotators"] if a["bloc"])
+    # The same batches in another order: the same bytes.
+    again = run_consensus(TaskSpec(7, params, bloc_test=BLOC_TEST_ID), batches[::-1], revealed)
+    assert again.document_bytes == tested.document_bytes
+    # Without the test the document says nothing of blocs.
+    untested = run_consensus(TaskSpec(7, params), batches, revealed).document
+    assert "bloc_test" not in untested["parameters"]
+    assert all("bloc" not in a for a in untested["annotators"])
+
+
+def test_unknown_bloc_test_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="bloc test"):
+        run_consensus(TaskSpec(7, RewardParams.create(1, 100), bloc_test="bloc@9"), batches())

@@ -100,8 +100,8 @@ def test_optional_manifest_fields_take_their_defaults() -> None:
     document = manifest_document(instructions=None, consensus=None, algorithm=None)
     parsed = manifest_from(document)
     assert parsed.instructions == ""
-    # Manifests from before the evidence test name no significance_z: it is off for them.
-    assert parsed.consensus == ConsensusParams(significance_z="0")
+    # Manifests from before the evidence and bloc tests name neither: both are off for them.
+    assert parsed.consensus == ConsensusParams(significance_z="0", bloc_test="")
     assert parsed.algorithm == Manifest.__dataclass_fields__["algorithm"].default
 
 
@@ -112,6 +112,15 @@ def test_new_manifests_state_the_evidence_test() -> None:
     assert parsed.reward_params(1, 1).significance_z_ppb == 2_576_000_000
     with pytest.raises(ManifestError, match="significance_z"):
         ConsensusParams.from_document({"significance_z": "11"})
+
+
+def test_new_manifests_state_the_bloc_test() -> None:
+    assert ConsensusParams().document()["bloc_test"] == "bloc@1"
+    assert ConsensusParams.from_document({"bloc_test": "bloc@1"}).bloc_test == "bloc@1"
+    assert ConsensusParams.from_document({}).bloc_test == ""
+    for bad in ("bloc@2", 1, None):
+        with pytest.raises(ManifestError, match="bloc_test"):
+            ConsensusParams.from_document({"bloc_test": bad})
 
 
 def test_gold_set_sorts_round_trips_and_roots_like_a_label_batch() -> None:
