@@ -2,8 +2,8 @@
 """Incentive simulation: does honest work pay, and does consensus survive adversaries?
 
     scripts/bench_incentives.py [--datasets DIR] [--sets a,b,...] [--gold-shares 0,0.1]
-                                [--significance-z 2.576] [--seeds 30] [--crowdkit]
-                                [--json FILE]
+                                [--significance-z 2.576] [--bloc-test bloc@1] [--seeds 30]
+                                [--crowdkit] [--json FILE]
 
 Replays real crowd data sets (default: every categorical set in ``../shared/datasets``)
 as labelnet tasks and replaces 10% and 30% of the annotators (chosen at random, seeded)
@@ -26,7 +26,9 @@ label to honest annotators and to adversaries under the default reward parameter
 (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2, evidence
 test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
 evidence test, as tasks created before it have), with a pool large enough never to scale
-payouts down. Figures are means over ``--seeds`` seeds (default 30: on bluebirds one item
+payouts down. The consensus is the validators' (``categorical_consensus``): the estimator,
+then the bloc test (``--bloc-test ''`` leaves it out, as tasks created before it have);
+annotators it flags are paid nothing. Figures are means over ``--seeds`` seeds (default 30: on bluebirds one item
 is 0.93 points, and 5 seeds left the mean of a 10% run half a point from where 30 put it).
 
 ``--crowdkit`` also fits crowd-kit's DawidSkene (the ``bench`` extra) on each set and, at
@@ -49,12 +51,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers  # noqa: E402
-from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
+from node.consensus.collusion import BLOC_TEST_ID  # noqa: E402
+from node.consensus.registry import DEFAULT_ALGORITHM  # noqa: E402
+from node.consensus.result import CategoricalConsensus  # noqa: E402
 from node.consensus.rewards import (  # noqa: E402
     DEFAULT_SIGNIFICANCE_Z,
     RewardParams,
     compute_rewards,
 )
+from node.consensus.task import categorical_consensus  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
@@ -124,10 +129,16 @@ def join(answers: Answers, fraction: float, strategy: str, rng: np.random.Genera
     )
 
 
+def consensus(answers: Answers, revealed: dict[str, str], bloc_test: str) -> CategoricalConsensus:
+    """The validators' consensus: the default estimator, then the bloc test if asked."""
+    return categorical_consensus(answers, revealed, DEFAULT_ALGORITHM, bloc_test)
+
+
 def held_out_accuracy(
-    model: RegularizedDawidSkene, gold: dict[str, str], revealed: dict[str, str]
+    fit: CategoricalConsensus, gold: dict[str, str], revealed: dict[str, str]
 ) -> float:
-    predicted = dict(zip(model.items_, model.labels_.tolist(), strict=True))
+    labels = np.asarray(fit.answers.classes)[fit.probas_ppb.argmax(axis=1)]
+    predicted = dict(zip(fit.answers.items, labels.tolist(), strict=True))
     held_out = [(i, v) for i, v in gold.items() if i not in revealed]
     return float(np.mean([predicted.get(i) == v for i, v in held_out]))
 
@@ -138,13 +149,18 @@ def evaluate(
     bad: np.ndarray,
     params: RewardParams,
     revealed: dict[str, str],
+    bloc_test: str,
 ) -> dict[str, float]:
-    model = RegularizedDawidSkene().fit(answers, revealed)
-    accuracy = held_out_accuracy(model, gold, revealed)
-    rewards = compute_rewards(answers, model.probas_ppb_, params)
+    fit = consensus(answers, revealed, bloc_test)
+    accuracy = held_out_accuracy(fit, gold, revealed)
+    rewards = compute_rewards(answers, fit.probas_ppb, params, excluded=fit.flagged)
     paid = np.array(rewards.payouts, dtype=np.float64)
     labels = rewards.quality.labels.astype(np.float64)
-    out = {"accuracy": accuracy}
+    out = {
+        "accuracy": accuracy,
+        "honest_flagged": float(np.count_nonzero(fit.flagged & ~bad)),
+        "adversaries_flagged": float(np.count_nonzero(fit.flagged & bad)),
+    }
     for group, mask in (("honest", ~bad), ("adversary", bad)):
         n = float(labels[mask].sum())
         out[f"{group}_pay_per_label"] = float(paid[mask].sum()) / n if n else float("nan")
@@ -220,13 +236,14 @@ def simulate(
     significance_z: str,
     crowdkit: bool = False,
     seeds: int = DEFAULT_SEEDS,
+    bloc_test: str = BLOC_TEST_ID,
 ) -> dict[str, Any]:
     answers = Answers.from_arrays(*zip(*rows, strict=True))
     params = RewardParams.create(REWARD, REWARD * len(answers), significance_z=significance_z)
     none = np.zeros(answers.n_annotators, dtype=bool)
     step = round(1 / gold_share) if gold_share > 0 else 0
     revealed = {i: gold[i] for n, i in enumerate(sorted(gold)) if step and n % step == 0}
-    baseline = evaluate(answers, gold, none, params, revealed)
+    baseline = evaluate(answers, gold, none, params, revealed, bloc_test)
     baseline["oracle_accuracy"] = oracle_accuracy(answers, gold, revealed)
     if crowdkit:
         baseline["crowdkit_ds_accuracy"] = crowdkit_ds_accuracy(answers, gold, revealed)
@@ -242,15 +259,13 @@ def simulate(
             for seed in range(1, seeds + 1):
                 rng = np.random.default_rng([seed, int(fraction * 100), STRATEGIES.index(strategy)])
                 attacked, bad = attack(answers, fraction, strategy, rng)
-                result = evaluate(attacked, gold, bad, params, revealed)
-                without = RegularizedDawidSkene().fit(removed(answers, bad), revealed)
+                result = evaluate(attacked, gold, bad, params, revealed, bloc_test)
+                without = consensus(removed(answers, bad), revealed, bloc_test)
                 result["accuracy_without_them"] = held_out_accuracy(without, gold, revealed)
                 result["oracle_without_them"] = oracle_accuracy(
                     removed(answers, bad), gold, revealed
                 )
-                joined = RegularizedDawidSkene().fit(
-                    join(answers, fraction, strategy, rng), revealed
-                )
+                joined = consensus(join(answers, fraction, strategy, rng), revealed, bloc_test)
                 result["accuracy_when_added"] = held_out_accuracy(joined, gold, revealed)
                 if crowdkit and fraction == FRACTIONS[0]:
                     result["crowdkit_ds_without_them"] = crowdkit_ds_accuracy(
@@ -286,6 +301,8 @@ def simulate(
                 f"loses {run['oracle_removed_drop_points']:+.2f} with the replaced annotators' "
                 f"answers)  pay/label honest "
                 f"{run['honest_pay_per_label']:6.1f} adversary {adversary:6.1f}  "
+                f"flagged: {run['adversaries_flagged']:.1f} adversaries, "
+                f"{run['honest_flagged']:.1f} honest  "
                 f"ratio {'inf' if ratio is None else f'{ratio:.1f}x'}  "
                 f"({100 * run['adversary_answer_share']:.0f}% of answers)",
                 flush=True,
@@ -355,6 +372,11 @@ def main() -> int:
         help="also measure crowd-kit's DawidSkene with the replaced annotators removed",
     )
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="runs per setting")
+    parser.add_argument(
+        "--bloc-test",
+        default=BLOC_TEST_ID,
+        help="the bloc test validators run ('' switches it off, as for tasks before it)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     wanted = {s for s in args.sets.split(",") if s}
@@ -372,7 +394,14 @@ def main() -> int:
             gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
             results.append(
                 simulate(
-                    folder.name, rows, gold, share, args.significance_z, args.crowdkit, args.seeds
+                    folder.name,
+                    rows,
+                    gold,
+                    share,
+                    args.significance_z,
+                    args.crowdkit,
+                    args.seeds,
+                    args.bloc_test,
                 )
             )
         print(f"\n{summary_table(results)}", flush=True)
@@ -380,6 +409,7 @@ def main() -> int:
             {
                 "gold_share": share,
                 "significance_z": args.significance_z,
+                "bloc_test": args.bloc_test,
                 "seeds": args.seeds,
                 "datasets": results,
             }
