@@ -68,6 +68,9 @@ class AnnotatorFigures(BaseModel):
     evidence: str | None = Field(
         default=None, description="standard errors of skill above chance (if the rule tests it)"
     )
+    bloc: bool | None = Field(
+        default=None, description="flagged as coordinating with others (if the task tests it)"
+    )
 
 
 class AnnotatorQuality(AnnotatorFigures):

@@ -214,6 +214,7 @@ def test_report_of_a_finalized_task_charts_the_verified_result(services: NodeSer
     assert quality[ANNOTATOR].confusion == [[2, 0], [0, 2]]
     # why each one was paid: skill, and no evidence figure (this tiny task's rule has no test)
     assert (sloppy.eligible, sloppy.skill, sloppy.evidence) == (True, "0.502546921", None)
+    assert sloppy.bloc is None  # this settlement ran no bloc test, so the report states no flag
     assert quality[ANNOTATOR].skill == "0.973778720"
     assert report.total_payout == str(outcome.total_payout)
 

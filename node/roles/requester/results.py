@@ -133,6 +133,8 @@ class AnnotatorResult:
     skill: str | None = None
     evidence: str | None = None
     """Standard errors of skill above chance, when the task's rule tests it."""
+    bloc: bool | None = None
+    """Flagged by the bloc test as coordinating with others, when the task runs it."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,7 @@ def _annotator(entry: JsonValue) -> AnnotatorResult:
             eligible=bool(entry.get("eligible", True)),
             skill=_optional_text(entry.get("skill")),
             evidence=_optional_text(entry.get("evidence")),
+            bloc=None if entry.get("bloc") is None else bool(entry["bloc"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFormatError(f"malformed annotator entry: {exc}") from exc

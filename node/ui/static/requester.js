@@ -152,6 +152,7 @@ function qualityNote(annotator) {
   const parts = [];
   if (annotator.skill != null) parts.push(`skill ${Number(annotator.skill).toFixed(2)}`);
   if (annotator.evidence != null) parts.push(`evidence ${Number(annotator.evidence).toFixed(2)}σ`);
+  if (annotator.bloc) parts.push("answers coordinated with a bloc");
   if (!annotator.eligible) parts.push("not eligible for pay");
   return parts.map((part) => ` · ${part}`).join("");
 }
