@@ -19,17 +19,18 @@ revealed to it, once with every 10th gold item revealed, accuracy then on the re
 accuracy with the replaced annotators simply *removed* (the honest information that is
 left; the difference to the attacked accuracy is what the adversaries' answers did), the
 accuracy when the same number of adversaries *join* the whole crowd instead (each answering
-the items of a randomly chosen annotator; nothing honest is lost), what the Bayes rule with every
-annotator's true confusion matrix (counted on all gold) loses with the replaced annotators'
-answers (what is lost with the answers themselves, whatever the estimator), and tokens paid per
-label to honest annotators and to adversaries under the default reward parameters
-(``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2, evidence
-test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without the
-evidence test, as tasks created before it have), with a pool large enough never to scale
-payouts down. The consensus is the validators' (``categorical_consensus``): the estimator,
-then the bloc test (``--bloc-test ''`` leaves it out, as tasks created before it have);
-annotators it flags are paid nothing. Figures are means over ``--seeds`` seeds (default 30: on bluebirds one item
-is 0.93 points, and 5 seeds left the mean of a 10% run half a point from where 30 put it).
+the items of a randomly chosen annotator; nothing honest is lost), what the Bayes rule with
+every annotator's true confusion matrix (counted on all gold) loses with the replaced
+annotators' answers (what is lost with the answers themselves, whatever the estimator), and
+tokens paid per label to honest annotators and to adversaries under the default reward
+parameters (``RewardParams.create``: confidence 0.8, accuracy floor 0.6, skill floor 0.2,
+evidence test at ``significance_z`` 2.576; ``--significance-z 0`` gives the rule without
+the evidence test, as tasks created before it have), with a pool large enough never to
+scale payouts down. The consensus is the validators' (``categorical_consensus``): the
+estimator, then the bloc test (``--bloc-test ''`` leaves it out, as tasks created before it
+have); annotators it flags are paid nothing. Figures are means over ``--seeds`` seeds
+(default 30: on bluebirds one item is 0.93 points, and 5 seeds left the mean of a 10% run
+half a point from where 30 put it).
 
 ``--crowdkit`` also fits crowd-kit's DawidSkene (the ``bench`` extra) on each set and, at
 10%, on the set with the replaced annotators removed: how much of the drop any estimator
