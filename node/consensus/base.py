@@ -187,6 +187,13 @@ def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatAr
     :func:`exact_bincount` over chunks of at most 2**23 rows), so neither the row order nor
     the chunking can change them.
     """
+    out: FloatArray = from_ppb(expected_confusion_ppb(answers, probas_ppb))
+    return out
+
+
+def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
+    """:func:`expected_confusion_counts` in parts per billion: exact integers, which any
+    further sum (over annotators, over a row) keeps exact."""
     k = answers.n_classes
     cells = answers.n_annotators * k
     columns = np.ascontiguousarray(probas_ppb.T, dtype=np.float64)  # integers, exact
@@ -198,8 +205,9 @@ def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatAr
         block = columns.take(answers.item[start:stop], axis=1)
         for true_class in range(k):
             totals[true_class] += exact_bincount(keys, block[true_class], cells)
-    counts = from_ppb(totals.reshape(k, answers.n_annotators, k))
-    out: FloatArray = np.ascontiguousarray(counts.transpose(1, 0, 2))
+    out: IntArray = np.ascontiguousarray(
+        totals.reshape(k, answers.n_annotators, k).transpose(1, 0, 2)
+    )
     return out
 
 

@@ -39,8 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
-from node.consensus.base import clamp_gold, expected_confusion_counts
-from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb
+from node.consensus.base import clamp_gold, expected_confusion_ppb
+from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb, row_sum
 from node.consensus.pairs import BoolArray, answer_pairs, pair_slots
 
 __all__ = ["BLOC_TEST_ID", "BlocOutcome", "find_blocs"]
@@ -148,20 +148,20 @@ def _confusions(answers: Answers, gold_codes: IntArray, probas: IntArray) -> Flo
     """Per-annotator confusion rows from the fit's expected counts, smoothed toward the
     pooled matrix, then pulled toward the annotator's own answers on revealed gold."""
     k, w = answers.n_classes, answers.n_annotators
-    counts = expected_confusion_counts(answers, probas)
-    pooled = np.add(counts.sum(axis=0), 1.0)  # exact: integer ppb counts / 1e9, then +1
-    pooled = np.divide(pooled, pooled.sum(axis=1, keepdims=True))
+    counts_ppb = expected_confusion_ppb(answers, probas)  # sums of it stay exact integers
+    counts = from_ppb(counts_ppb)
+    pooled = np.add(from_ppb(counts_ppb.sum(axis=0)), 1.0)
+    pooled = np.divide(pooled, row_sum(pooled)[:, None])
     fitted = np.divide(
         np.add(counts, np.multiply(pooled[None], SMOOTHING)),
-        np.add(counts.sum(axis=2, keepdims=True), SMOOTHING),
+        np.add(from_ppb(counts_ppb.sum(axis=2, keepdims=True)), SMOOTHING),
     )
     on_gold = gold_codes[answers.item] >= 0
     cells = (answers.annotator[on_gold] * k + gold_codes[answers.item[on_gold]]) * k
-    own = np.bincount(cells + answers.label[on_gold], minlength=w * k * k)
-    own_gold = own.reshape(w, k, k).astype(np.float64)
+    own = np.bincount(cells + answers.label[on_gold], minlength=w * k * k).reshape(w, k, k)
     blended: FloatArray = np.divide(
-        np.add(own_gold, np.multiply(fitted, SMOOTHING)),
-        np.add(own_gold.sum(axis=2, keepdims=True), SMOOTHING),
+        np.add(own.astype(np.float64), np.multiply(fitted, SMOOTHING)),
+        np.add(own.sum(axis=2, keepdims=True).astype(np.float64), SMOOTHING),
     )
     return blended
 
