@@ -227,6 +227,12 @@ _CONSENSUS_KEYS = {
 }
 
 
+def default_consensus(kind: TaskKind) -> ConsensusParams:
+    """The consensus parameters a task of ``kind`` gets unless its requester gives them; the
+    bloc test is for categorical answers, so other kinds do not name it."""
+    return ConsensusParams() if kind is TaskKind.CATEGORICAL else ConsensusParams(bloc_test="")
+
+
 def default_algorithm(kind: TaskKind) -> str:
     """The consensus algorithm a task of ``kind`` gets unless its requester names one."""
     if kind is TaskKind.NUMERIC:
@@ -361,7 +367,7 @@ def build_task_content(
         classes=tuple(classes),
         num_items=len(items),
         pages=tuple(compute_cid(page) for page in pages),
-        consensus=consensus or ConsensusParams(),
+        consensus=consensus or default_consensus(kind),
         algorithm=algorithm or default_algorithm(kind),
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

@@ -116,6 +116,10 @@ def test_new_manifests_state_the_evidence_test() -> None:
 
 def test_new_manifests_state_the_bloc_test() -> None:
     assert ConsensusParams().document()["bloc_test"] == "bloc@1"
+    categorical = build_task_content(ITEMS, title="t", classes=("cat", "dog"))
+    numeric = build_task_content(ITEMS, title="t", kind=TaskKind.NUMERIC)
+    assert categorical.manifest.consensus.bloc_test == "bloc@1"
+    assert numeric.manifest.consensus.bloc_test == ""  # the test is for categorical answers
     assert ConsensusParams.from_document({"bloc_test": "bloc@1"}).bloc_test == "bloc@1"
     assert ConsensusParams.from_document({}).bloc_test == ""
     for bad in ("bloc@2", 1, None):
