@@ -171,15 +171,7 @@ def evaluate(
 
 def removed(answers: Answers, bad: np.ndarray) -> Answers:
     """The answers without the replaced annotators at all: what is left of the honest work."""
-    keep = ~bad[answers.annotator]
-    return Answers.from_codes(
-        answers.item[keep],
-        answers.annotator[keep],
-        answers.label[keep],
-        items=answers.items,
-        annotators=answers.annotators,
-        classes=answers.classes,
-    )
+    return answers.without_annotators(bad)
 
 
 def oracle_accuracy(answers: Answers, gold: dict[str, str], revealed: dict[str, str]) -> float:

@@ -263,6 +263,19 @@ class Answers(_LongFormat):
             dropped_conflicts=conflicts,
         )
 
+    def without_annotators(self, dropped: npt.NDArray[np.bool_]) -> Answers:
+        """The table without the answers of the annotators marked in ``dropped`` (one flag
+        per annotator); ids no remaining answer uses are removed, the classes kept."""
+        keep = ~np.asarray(dropped, dtype=bool)[self.annotator]
+        return Answers.from_codes(
+            self.item[keep],
+            self.annotator[keep],
+            self.label[keep],
+            items=self.items,
+            annotators=self.annotators,
+            classes=self.classes,
+        )
+
     def encode_gold(self, gold: Mapping[str, str] | None) -> IntArray:
         """Gold as one class code per item, ``-1`` where an item has no gold answer.
 

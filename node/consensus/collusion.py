@@ -122,18 +122,9 @@ def _aligned(answers: Answers, fit: Fit, keep: BoolArray, gold_codes: IntArray) 
     items nobody kept answered get a uniform posterior (never confident), or their gold."""
     k = answers.n_classes
     out = np.full((answers.n_items, k), PPB // k, dtype=np.int64)
-    rows = keep[answers.annotator]
-    if not rows.any():
+    if not keep[answers.annotator].any():
         return clamp_gold(out, gold_codes)
-    subset = Answers.from_codes(
-        answers.item[rows],
-        answers.annotator[rows],
-        answers.label[rows],
-        items=answers.items,
-        annotators=answers.annotators,
-        classes=answers.classes,
-    )
-    items, probas = fit(subset)
+    items, probas = fit(answers.without_annotators(~keep))
     position = {item: n for n, item in enumerate(answers.items)}
     out[[position[i] for i in items]] = probas
     return clamp_gold(out, gold_codes)

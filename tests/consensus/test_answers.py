@@ -126,3 +126,11 @@ def test_numeric_answers_parse_exactly_and_dedupe() -> None:
         NumericAnswers.from_rows([("i", "w", "nan")])
     with pytest.raises(InvalidAnswersError, match="non-numeric"):
         NumericAnswers.from_rows([("i", "w", "high")])
+
+
+def test_without_annotators_drops_their_answers_and_keeps_the_classes() -> None:
+    data = Answers.from_rows([("i1", "x", "a"), ("i1", "y", "b"), ("i2", "y", "c")])
+    kept = data.without_annotators(np.array([False, True]))  # drop "y"
+    assert (kept.items, kept.annotators, kept.classes) == (("i1",), ("x",), ("a", "b", "c"))
+    assert kept.label.tolist() == [0]
+    assert data.without_annotators(np.array([False, False])).label.tolist() == [0, 1, 2]
