@@ -26,6 +26,10 @@ from node.consensus.errors import InvalidAnswersError
 
 BoolArray = npt.NDArray[np.bool_]
 
+DENSE_PAIR_CELLS = 1 << 24
+"""Up to this many possible annotator pairs (4,096 annotators), pairs are numbered through
+a table of all of them (128 MB at most) rather than by sorting the answer pairs."""
+
 __all__ = ["PairCounts", "answer_pairs", "pair_counts", "pair_slots"]
 
 
@@ -78,8 +82,14 @@ def pair_slots(answers: Answers, left: IntArray, right: IntArray) -> tuple[IntAr
     second`` keys; and each answer pair's index into them."""
     width = np.int64(answers.n_annotators)
     keys = answers.annotator[left] * width + answers.annotator[right]
-    unique, slot = np.unique(keys, return_inverse=True)
-    return unique, slot.reshape(-1).astype(np.int64)
+    cells = int(width) * int(width)
+    if cells > DENSE_PAIR_CELLS:
+        unique, slot = np.unique(keys, return_inverse=True)
+        return unique, slot.reshape(-1).astype(np.int64)
+    # Few enough annotators for a table of every pair: a lookup instead of a sort.
+    present = np.bincount(keys, minlength=cells) > 0
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64), rank[keys]
 
 
 def pair_counts(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.consensus import pairs
 from node.consensus.answers import Answers
 from node.consensus.errors import InvalidAnswersError
 from node.consensus.pairs import pair_counts
@@ -107,3 +108,16 @@ def test_pair_counts_match_a_brute_force_count(
     counted_codes = [keep[i] for i in data.items]
     got = as_dict(data, reference_codes, counted_codes)
     assert got == {pair: tuple(cell) for pair, cell in expected.items()}
+
+
+def test_pair_numbering_by_table_and_by_sort_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    rows = {(int(i), int(w)): "abc"[int(c)] for i, w, c in rng.integers(0, [40, 30, 3], (400, 3))}
+    data = Answers.from_rows([(f"i{i:02d}", f"w{w:02d}", c) for (i, w), c in rows.items()])
+    left, right = pairs.answer_pairs(data)
+    by_table = pairs.pair_slots(data, left, right)
+    monkeypatch.setattr(pairs, "DENSE_PAIR_CELLS", 0)
+    by_sort = pairs.pair_slots(data, left, right)
+    assert len(by_table[0]) > 50
+    assert np.array_equal(by_table[0], by_sort[0])
+    assert np.array_equal(by_table[1], by_sort[1])
