@@ -34,6 +34,7 @@ rounded to fixed point, so every validator flags the same annotators.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +70,9 @@ MEMBER_LEVEL = 4.5
 BLOC_LEVEL = 13.815510557964274
 """ln(1e6): the Bernstein level of the bloc as a whole."""
 ROUNDS = 3
+"""Propose-decide-refit rounds at most: a refit without one bloc can expose another."""
 MAX_SHARE = 0.5
+"""A bloc with more than this share of the answers flags nobody: it may be the honest side."""
 FIXED = float(1 << 20)
 """Fixed-point scale for sums of per-pair statistics (exact integer sums, any order)."""
 
@@ -77,12 +80,12 @@ Fit = Callable[[Answers], tuple[tuple[str, ...], IntArray]]
 """Fits the estimator on some of the answers: ``(items, probas_ppb)`` of the items seen."""
 
 
+@dataclass(frozen=True, eq=False)
 class BlocOutcome:
     """The flags and the posteriors of the final fit (without the flagged annotators)."""
 
-    def __init__(self, flagged: BoolArray, probas_ppb: IntArray) -> None:
-        self.flagged = flagged
-        self.probas_ppb = probas_ppb
+    flagged: BoolArray
+    probas_ppb: IntArray
 
 
 def find_blocs(
