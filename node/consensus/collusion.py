@@ -42,7 +42,7 @@ import numpy.typing as npt
 from node.consensus.answers import Answers, FloatArray, IntArray
 from node.consensus.base import clamp_gold, expected_confusion_ppb
 from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb, row_sum
-from node.consensus.pairs import BoolArray, answer_pairs, pair_slots
+from node.consensus.pairs import BoolArray, answer_pairs, pair_counts
 
 __all__ = ["BLOC_TEST_ID", "BlocOutcome", "find_blocs"]
 
@@ -168,12 +168,10 @@ def _propose(
     confusion = _confusions(answers, gold_codes, probas)
     mass = np.add(from_ppb(probas.sum(axis=0, dtype=np.int64)), 1.0)
     prior = np.divide(mass, float(answers.n_items + k))
-    left, right = answer_pairs(answers, gold_codes < 0)
-    keys, slot = pair_slots(answers, left, right)
-    first, second = keys // answers.n_annotators, keys % answers.n_annotators
-    shared = np.bincount(slot, minlength=len(keys))
-    agreed = np.bincount(slot[answers.label[left] == answers.label[right]], minlength=len(keys))
-    q = np.zeros(len(keys))
+    no_class = np.full(answers.n_items, -1, dtype=np.int64)
+    counts = pair_counts(answers, no_class, counted=gold_codes < 0)
+    first, second, shared, agreed = counts.first, counts.second, counts.shared, counts.agreed
+    q = np.zeros(len(counts))
     for t in range(k):
         for c in range(k):
             term = np.multiply(confusion[first, t, c], confusion[second, t, c])
@@ -252,10 +250,9 @@ def _decide(answers: Answers, gold_codes: IntArray, fit: Fit, proposal: BoolArra
     consensus = np.where(gold_codes >= 0, gold_codes, argmax_lowest(probas))
     # Items only the proposal answered have no consensus independent of it.
     outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)
-    left, right = answer_pairs(answers, (outside > 0) | (gold_codes >= 0))
-    keys, slot = pair_slots(answers, left, right)
-    first, second = keys // answers.n_annotators, keys % answers.n_annotators
-    size = len(keys)
+    pairs = answer_pairs(answers, (outside > 0) | (gold_codes >= 0))
+    left, right, slot = pairs.left, pairs.right, pairs.slot
+    first, second, size = pairs.first, pairs.second, len(pairs)
     truth = consensus[answers.item[left]]
     stratum = slot * k + truth
     left_counts = np.bincount(stratum * k + answers.label[left], minlength=size * k * k)
@@ -266,8 +263,7 @@ def _decide(answers: Answers, gold_codes: IntArray, fit: Fit, proposal: BoolArra
     joint = np.where(wrong[None], left_counts * right_counts, 0).sum(axis=2)  # [pair, t]
     in_stratum = left_counts.sum(axis=2)  # [pair, t]
     same_wrong = (answers.label[left] == answers.label[right]) & (answers.label[left] != truth)
-    against = np.bincount(slot[same_wrong], minlength=size)
-    n = np.bincount(slot, minlength=size)
+    against, n = pairs.per_pair(same_wrong), pairs.per_pair()
     expected = np.zeros(size)
     variance = np.zeros(size)
     for t in range(k):

@@ -30,7 +30,7 @@ DENSE_PAIR_CELLS = 1 << 24
 """Up to this many possible annotator pairs (4,096 annotators), pairs are numbered through
 a table of all of them (128 MB at most) rather than by sorting the answer pairs."""
 
-__all__ = ["PairCounts", "answer_pairs", "pair_counts", "pair_slots"]
+__all__ = ["AnswerPairs", "PairCounts", "answer_pairs", "pair_counts"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,9 +51,31 @@ class PairCounts:
         return len(self.first)
 
 
-def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> tuple[IntArray, IntArray]:
-    """Row indices ``(left, right)`` of every two answers to one counted item, the left
-    annotator's code below the right one's (rows are in canonical order)."""
+@dataclass(frozen=True, eq=False)
+class AnswerPairs:
+    """Every two answers to one counted item, and the annotator pair each belongs to."""
+
+    left: IntArray
+    right: IntArray
+    """Row indices of the two answers; the left annotator's code is below the right one's."""
+    slot: IntArray
+    """Per answer pair, its annotator pair's index into ``first`` and ``second``."""
+    first: IntArray
+    second: IntArray
+    """The distinct annotator pairs, ascending by ``(first, second)``."""
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def per_pair(self, where: BoolArray | None = None) -> IntArray:
+        """Answer pairs per annotator pair (only those marked in ``where``, if given)."""
+        slots = self.slot if where is None else self.slot[where]
+        out: IntArray = np.bincount(slots, minlength=len(self)).astype(np.int64)
+        return out
+
+
+def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> AnswerPairs:
+    """Every two answers to one item where ``counted`` is true (default: all items)."""
     counted_rows = (
         np.ones(len(answers), dtype=bool)
         if counted is None
@@ -74,18 +96,18 @@ def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> tuple[In
         left = rows[: int(np.count_nonzero(after >= offset))]
         lefts.append(left)
         rights.append(left + offset)
-    return np.concatenate(lefts), np.concatenate(rights)
-
-
-def pair_slots(answers: Answers, left: IntArray, right: IntArray) -> tuple[IntArray, IntArray]:
-    """The distinct annotator pairs among answer pairs, ascending, as ``first * width +
-    second`` keys; and each answer pair's index into them."""
+    left, right = np.concatenate(lefts), np.concatenate(rights)
     width = np.int64(answers.n_annotators)
-    keys = answers.annotator[left] * width + answers.annotator[right]
+    keys, slot = _number(answers.annotator[left] * width + answers.annotator[right], width)
+    return AnswerPairs(left, right, slot, keys // width, keys % width)
+
+
+def _number(keys: IntArray, width: np.int64) -> tuple[IntArray, IntArray]:
+    """The distinct ``first * width + second`` keys, ascending, and each key's index."""
     cells = int(width) * int(width)
     if cells > DENSE_PAIR_CELLS:
         unique, slot = np.unique(keys, return_inverse=True)
-        return unique, slot.reshape(-1).astype(np.int64)
+        return unique.astype(np.int64), slot.reshape(-1).astype(np.int64)
     # Few enough annotators for a table of every pair: a lookup instead of a sort.
     present = np.bincount(keys, minlength=cells) > 0
     rank = np.cumsum(present, dtype=np.int64) - 1
@@ -105,16 +127,14 @@ def pair_counts(
         raise InvalidAnswersError(
             f"reference has shape {reference.shape}, expected ({answers.n_items},)"
         )
-    left, right = answer_pairs(answers, counted)
-    keys, slot = pair_slots(answers, left, right)
-    width = np.int64(answers.n_annotators)
-    size = len(keys)
-    same = answers.label[left] == answers.label[right]
-    against = same & (answers.label[left] != reference[answers.item[left]])
+    pairs = answer_pairs(answers, counted)
+    label = answers.label
+    same = label[pairs.left] == label[pairs.right]
+    against = same & (label[pairs.left] != reference[answers.item[pairs.left]])
     return PairCounts(
-        first=keys // width,
-        second=keys % width,
-        shared=np.bincount(slot, minlength=size).astype(np.int64),
-        agreed=np.bincount(slot[same], minlength=size).astype(np.int64),
-        agreed_against=np.bincount(slot[against], minlength=size).astype(np.int64),
+        first=pairs.first,
+        second=pairs.second,
+        shared=pairs.per_pair(),
+        agreed=pairs.per_pair(same),
+        agreed_against=pairs.per_pair(against),
     )

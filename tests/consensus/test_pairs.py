@@ -114,10 +114,9 @@ def test_pair_numbering_by_table_and_by_sort_agree(monkeypatch: pytest.MonkeyPat
     rng = np.random.default_rng(5)
     rows = {(int(i), int(w)): "abc"[int(c)] for i, w, c in rng.integers(0, [40, 30, 3], (400, 3))}
     data = Answers.from_rows([(f"i{i:02d}", f"w{w:02d}", c) for (i, w), c in rows.items()])
-    left, right = pairs.answer_pairs(data)
-    by_table = pairs.pair_slots(data, left, right)
+    by_table = pairs.answer_pairs(data)
     monkeypatch.setattr(pairs, "DENSE_PAIR_CELLS", 0)
-    by_sort = pairs.pair_slots(data, left, right)
-    assert len(by_table[0]) > 50
-    assert np.array_equal(by_table[0], by_sort[0])
-    assert np.array_equal(by_table[1], by_sort[1])
+    by_sort = pairs.answer_pairs(data)
+    assert len(by_table) > 50
+    for field in ("first", "second", "slot"):
+        assert np.array_equal(getattr(by_table, field), getattr(by_sort, field))
