@@ -41,10 +41,11 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
 from node.consensus.base import clamp_gold, expected_confusion_ppb
+from node.consensus.errors import InvalidParameterError
 from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb, row_sum
 from node.consensus.pairs import BoolArray, answer_pairs, pair_counts
 
-__all__ = ["BLOC_TEST_ID", "BlocOutcome", "find_blocs"]
+__all__ = ["BLOC_TEST_ID", "BlocOutcome", "bloc_test_id", "find_blocs"]
 
 BLOC_TEST_ID = "bloc@1"
 
@@ -75,6 +76,14 @@ MAX_SHARE = 0.5
 """A bloc with more than this share of the answers flags nobody: it may be the honest side."""
 FIXED = float(1 << 20)
 """Fixed-point scale for sums of per-pair statistics (exact integer sums, any order)."""
+
+
+def bloc_test_id(value: object) -> str:
+    """``value`` if it names a bloc test this engine runs (``""``: none), else an error."""
+    if value not in ("", BLOC_TEST_ID):
+        raise InvalidParameterError(f"unknown bloc test {value!r}: give {BLOC_TEST_ID!r} or ''")
+    return str(value)
+
 
 Fit = Callable[[Answers], tuple[tuple[str, ...], IntArray]]
 """Fits the estimator on some of the answers: ``(items, probas_ppb)`` of the items seen."""

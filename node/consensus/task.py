@@ -30,8 +30,8 @@ import numpy as np
 from eth_utils.address import is_address
 
 from node.consensus.answers import Answers, IntArray
-from node.consensus.collusion import BLOC_TEST_ID, find_blocs
-from node.consensus.errors import InvalidAnswersError, InvalidParameterError
+from node.consensus.collusion import bloc_test_id, find_blocs
+from node.consensus.errors import InvalidAnswersError
 from node.consensus.quality import krippendorff_alpha_nominal
 from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
 from node.consensus.result import (
@@ -190,8 +190,7 @@ def categorical_consensus(
 ) -> CategoricalConsensus:
     """Fit the task's estimator and, if the task names one, run the bloc test, whose
     flagged annotators are left out of the final fit."""
-    if bloc_test not in ("", BLOC_TEST_ID):
-        raise InvalidParameterError(f"unknown bloc test {bloc_test!r} (known: {BLOC_TEST_ID})")
+    bloc_test = bloc_test_id(bloc_test)
     estimator = categorical_estimator(algorithm).fit(answers, gold)
     probas = estimator.probas_ppb_
     flagged = np.zeros(answers.n_annotators, dtype=bool)

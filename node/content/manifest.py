@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from node.consensus.collusion import BLOC_TEST_ID
+from node.consensus.collusion import BLOC_TEST_ID, bloc_test_id
 from node.consensus.merkle import merkle_root
 from node.consensus.registry import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
@@ -202,12 +202,12 @@ class ConsensusParams:
         # A manifest from before the evidence test has no significance_z: "0" keeps it off;
         # one from before the bloc test has no bloc_test: "" keeps that off.
         fields = {"significance_z": "0"} | {k: v for k, v in entry.items() if k != "bloc_test"}
-        bloc_test = entry.get("bloc_test", "")
-        if bloc_test not in ("", BLOC_TEST_ID):
-            raise ManifestError(f"consensus.bloc_test must be {BLOC_TEST_ID!r} or ''")
+        try:
+            bloc_test = bloc_test_id(entry.get("bloc_test", ""))
+        except ValueError as exc:
+            raise ManifestError(f"consensus.bloc_test: {exc}") from exc
         params = cls(
-            **{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()},
-            bloc_test=str(bloc_test),
+            **{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()}, bloc_test=bloc_test
         )
         try:
             params.reward_params(0, 0)
