@@ -113,10 +113,20 @@ def find_blocs(
     probas = probas_ppb
     if answers.n_classes < 3 and not (gold_codes >= 0).any():
         return BlocOutcome(flagged, probas)
+    # The decision refits without a proposal, and the next round without the flags; when
+    # both leave out the same annotators (often: the whole proposal is confirmed), one fit.
+    fits = {flagged.tobytes(): probas_ppb}
+
+    def without(dropped: BoolArray) -> IntArray:
+        key = dropped.tobytes()
+        if key not in fits:
+            fits[key] = _aligned(answers, fit, ~dropped, gold_codes)
+        return fits[key]
+
     for _ in range(ROUNDS):
         proposal = _propose(answers, gold_codes, probas, flagged)
         new = (
-            _decide(answers, gold_codes, fit, proposal)
+            _decide(answers, gold_codes, without, proposal)
             if proposal.sum() >= 2
             else np.zeros_like(proposal)
         )
@@ -125,7 +135,7 @@ def find_blocs(
         if np.array_equal(new, flagged):
             break
         flagged = new
-        probas = _aligned(answers, fit, ~flagged, gold_codes)
+        probas = without(flagged)
     return BlocOutcome(flagged, probas)
 
 
@@ -251,11 +261,17 @@ def _int_bincount(keys: IntArray, values: IntArray, where: BoolArray, size: int)
     return out
 
 
-def _decide(answers: Answers, gold_codes: IntArray, fit: Fit, proposal: BoolArray) -> BoolArray:
+def _decide(
+    answers: Answers,
+    gold_codes: IntArray,
+    without: Callable[[BoolArray], IntArray],
+    proposal: BoolArray,
+) -> BoolArray:
     """The members of the proposal whose shared answers go against a consensus fitted
-    without the proposal far more often than independent errors explain."""
+    without the proposal (``without(proposal)``) far more often than independent errors
+    explain."""
     k = answers.n_classes
-    probas = _aligned(answers, fit, ~proposal, gold_codes)
+    probas = without(proposal)
     consensus = np.where(gold_codes >= 0, gold_codes, argmax_lowest(probas))
     # Items only the proposal answered have no consensus independent of it.
     outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)
