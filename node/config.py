@@ -76,6 +76,11 @@ class NodeSettings(BaseSettings):
     """Items handed to the labeling program per call."""
     max_bond: int | None = Field(default=None, ge=0)
     """Join only tasks whose annotator bond is at most this (token units); None: any."""
+    max_task_media_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    """Most bytes of media one task may make this node fetch and store."""
+    min_reward_per_mib: int = Field(default=10**12, ge=0)
+    """Token units of reward pool a task must escrow per MiB of media for this node to store
+    them (0: no such limit)."""
     auto_claim: bool = True
     """Claim payouts (annotators) as soon as a task is final."""
     commit_grace: float = Field(default=60.0, ge=0)

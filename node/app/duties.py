@@ -94,6 +94,9 @@ def _annotator(services: NodeServices) -> list[Duty]:
             store=services.store,
             chain_id=services.chain_id,
             max_bond=settings.max_bond,
+            max_task_media_bytes=settings.max_task_media_bytes,
+            min_reward_per_mib=settings.min_reward_per_mib,
+            data_dir=settings.data_dir,
             clock=chain_clock(services),
         )
     ]

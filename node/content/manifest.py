@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from node.consensus.collusion import BLOC_TEST_ID, bloc_test_id
 from node.consensus.merkle import merkle_root
@@ -159,11 +161,25 @@ def _ratio(value: JsonValue, what: str) -> str:
     return value
 
 
+THRESHOLD_BOUNDS = {
+    "confidence_threshold": "0.99",
+    "accuracy_floor": "0.9",
+    "skill_floor": "0.8",
+    "significance_z": "5",
+}
+"""Highest value each reward threshold may take. The rule that sets them: an annotator
+with true accuracy 0.95 on a balanced two-class task, with 50 answers among two others like
+them, clears every threshold (estimated accuracy 0.95 +- 0.03, kappa 0.9, evidence about
+6, posterior of a three-way agreement above 0.999). A requester may ask for experts; not
+for thresholds that nobody can meet, which would leave the task unpaid while its labels are
+public. Values above them make the manifest invalid."""
+
+
 @dataclass(frozen=True)
 class ConsensusParams:
     """The thresholds validators apply (see :mod:`node.consensus.rewards`); ``tolerance`` is
     how far (absolute, in the task's unit) a numeric answer may be from the consensus and
-    still match it."""
+    still match it. Each threshold is at most its :data:`THRESHOLD_BOUNDS` entry."""
 
     confidence_threshold: str = "0.8"
     accuracy_floor: str = "0.6"
@@ -172,6 +188,19 @@ class ConsensusParams:
     significance_z: str = DEFAULT_SIGNIFICANCE_Z
     bloc_test: str = BLOC_TEST_ID
     """Categorical tasks: the bloc test validators run (``""``: none)."""
+
+    def __post_init__(self) -> None:
+        for name, bound in THRESHOLD_BOUNDS.items():
+            value = getattr(self, name)
+            try:
+                too_high = Fraction(Decimal(value)) > Fraction(Decimal(bound))
+            except (InvalidOperation, ValueError, TypeError) as exc:
+                raise ManifestError(f"consensus.{name}: not a number: {value!r}") from exc
+            if too_high:
+                raise ManifestError(
+                    f"consensus.{name} is {value}, above the highest allowed {bound}: "
+                    "a threshold nobody can meet pays nobody"
+                )
 
     def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
         return RewardParams.create(

@@ -58,6 +58,15 @@ class ContentTooLargeError(ContentError):
     """A file whose declared size exceeds the caller's limit."""
 
 
+class DagLimitError(MalformedDagError):
+    """A DAG deeper, or of more blocks, than the reader allows: refused on its shape alone,
+    so every reader with the same limits refuses the same DAGs."""
+
+
+class NonCanonicalDagError(MalformedDagError):
+    """A DAG that is not the one ``ipfs add --cid-version=1`` builds for its bytes."""
+
+
 @dataclass(frozen=True)
 class Block:
     """One content-addressed block: ``cid`` is the hash of ``data``."""
@@ -338,8 +347,40 @@ def _fetch(source: BlockSource, cid: CID) -> bytes:
     return data
 
 
+def canonical_shape(size: int) -> tuple[int, int]:
+    """``(height, blocks)`` of the DAG :func:`iter_file_blocks` builds for ``size`` bytes:
+    the levels of ``dag-pb`` nodes above the leaves, and the number of blocks in all."""
+    leaves = max(1, -(-size // CHUNK_SIZE))
+    height, blocks, level = 0, leaves, leaves
+    while level > 1:
+        level = -(-level // MAX_LINKS)
+        blocks += level
+        height += 1
+    return height, blocks
+
+
+@dataclass(frozen=True)
+class DagLimits:
+    """Bounds on the shape of a DAG a reader walks, whoever serves its blocks.
+
+    ``max_depth`` is the most levels of links below the root; ``max_blocks`` maps the size
+    the root declares to the most blocks the walk may fetch. ``canonical`` demands exactly
+    the layout of :func:`iter_file_blocks` (kubo's defaults), which every protocol document
+    has: its depth and block count then follow from its size, and its root is checked to be
+    the canonical CID of the bytes read.
+    """
+
+    max_depth: int
+    max_blocks: Callable[[int], int]
+    canonical: bool = False
+
+
 def iter_file(
-    root: CID | str, blocks: BlockSource, *, max_size: int | None = None
+    root: CID | str,
+    blocks: BlockSource,
+    *,
+    max_size: int | None = None,
+    limits: DagLimits | None = None,
 ) -> Iterator[bytes]:
     """Yield the file under ``root`` piece by piece, verifying every block on the way.
 
@@ -347,13 +388,23 @@ def iter_file(
     ``blocksizes`` claims and the subtree size its link's Tsize claims; children of size 0
     are rejected (kubo never links them) so the work done is bounded by the file size.
     ``max_size`` rejects a file whose root declares more bytes, before reading any leaf.
+    ``limits`` bounds the depth and the number of blocks (:class:`DagLimitError`), which the
+    declared size alone does not: a chain of single-link nodes keeps a consistent size at
+    any depth.
     """
     root_cid = (CID.decode(root) if isinstance(root, str) else root).set(base="base32")
-    # Depth-first, children pushed in reverse: (cid, expected bytes, expected tsize).
-    stack: list[tuple[CID, int | None, int | None]] = [(root_cid, None, None)]
+    # Depth-first, children pushed in reverse: (cid, expected bytes, expected tsize, depth).
+    stack: list[tuple[CID, int | None, int | None, int]] = [(root_cid, None, None, 0)]
+    max_depth = limits.max_depth if limits is not None else None
+    block_limit: int | None = None
+    fetched = 0
+    hasher = None
     while stack:
-        cid, expected_size, expected_tsize = stack.pop()
+        cid, expected_size, expected_tsize, depth = stack.pop()
+        if block_limit is not None and fetched >= block_limit:
+            raise DagLimitError(f"file {root_cid} needs more than {block_limit} blocks")
         data = _fetch(blocks, cid)
+        fetched += 1
         if cid.codec.name == RAW_CODEC:
             size, tsize, node = len(data), len(data), None
         elif cid.codec.name == DAG_PB_CODEC:
@@ -362,23 +413,65 @@ def iter_file(
             tsize = len(data) + sum(link.tsize or 0 for link in node.links)
         else:
             raise ContentError(f"block {cid} has codec {cid.codec.name}, not raw or dag-pb")
-        if expected_size is None and max_size is not None and size > max_size:
-            raise ContentTooLargeError(f"file is {size} bytes, limit is {max_size}")
+        if expected_size is None:
+            if max_size is not None and size > max_size:
+                raise ContentTooLargeError(f"file is {size} bytes, limit is {max_size}")
+            if limits is not None:
+                block_limit = limits.max_blocks(size)
+                if limits.canonical:
+                    height, block_limit = canonical_shape(size)
+                    max_depth = min(limits.max_depth, height)
+                    hasher = _CanonicalCheck(root_cid)
         if expected_size is not None and size != expected_size:
             raise MalformedDagError(f"block {cid} holds {size} bytes, parent says {expected_size}")
         if expected_tsize is not None and tsize != expected_tsize:
             raise MalformedDagError(f"block {cid} has Tsize {tsize}, link says {expected_tsize}")
         if node is None:
+            if hasher is not None:
+                hasher.feed(data)
             yield data
             continue
         if node.data:
+            if hasher is not None:
+                raise NonCanonicalDagError(f"node {cid} inlines data")
             yield node.data
+        if max_depth is not None and node.links and depth >= max_depth:
+            raise DagLimitError(f"file {root_cid} is deeper than {max_depth} levels")
         for link, blocksize in zip(reversed(node.links), reversed(node.blocksizes), strict=True):
             if blocksize == 0:
                 raise MalformedDagError(f"node {cid} links an empty child")
-            stack.append((link.cid, blocksize, link.tsize))
+            stack.append((link.cid, blocksize, link.tsize, depth + 1))
+    if hasher is not None:
+        hasher.finish()
 
 
-def read_file(root: CID | str, blocks: BlockSource, *, max_size: int | None = None) -> bytes:
+class _CanonicalCheck:
+    """Rebuilds the canonical DAG of the bytes a walk yields and compares its root. It keeps
+    references to the pieces until the end: the callers join them into one document anyway."""
+
+    def __init__(self, root: CID) -> None:
+        self._root = root
+        self._pieces: list[bytes] = []
+
+    def feed(self, piece: bytes) -> None:
+        self._pieces.append(piece)
+
+    def finish(self) -> None:
+        last: CID | None = None
+        for block in iter_file_blocks(self._pieces):
+            last = block.cid
+        if last != self._root:
+            raise NonCanonicalDagError(
+                f"file {self._root} is not in the canonical layout (its bytes give {last})"
+            )
+
+
+def read_file(
+    root: CID | str,
+    blocks: BlockSource,
+    *,
+    max_size: int | None = None,
+    limits: DagLimits | None = None,
+) -> bytes:
     """The verified content of the file under ``root`` (see :func:`iter_file`)."""
-    return b"".join(iter_file(root, blocks, max_size=max_size))
+    return b"".join(iter_file(root, blocks, max_size=max_size, limits=limits))

@@ -9,6 +9,14 @@ transaction, so a crash never leaves a half-joined task. Media files are fetched
 though only a labeler reads them: fetching verifies them and keeps a local copy this
 node's gateway serves on to its peers.
 
+**Budgets.** Documents are read in the canonical layout (as validators read them), so a DAG
+of another shape is refused after a few blocks. Media are what a requester controls and the
+node pays for in disk: a task's media may take at most ``max_task_media_bytes``, and at most
+one MiB per ``min_reward_per_mib`` token units of its reward pool, checked against each
+file's declared size before its leaves are read; and no media are fetched while the disk
+holds less than ``disk_reserve`` bytes beyond them, which is kept for the reveals and claims
+of tasks already joined. A task over any of these is declined with the reason.
+
 Outcomes are recorded in ``task_participation``:
 
 * ``declined`` — the node is not qualified (kind, bond) or the content is malformed
@@ -23,8 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
 from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import TypeVar
 
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError, TaskKind
@@ -35,10 +45,12 @@ from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.store.base import ContentStore
+from node.store.budget import BudgetExceededError
 from node.store.errors import (
     BackendError,
     BlockMismatchError,
     BlockNotFoundError,
+    FileTooLargeError,
     StoreUnavailableError,
 )
 
@@ -57,7 +69,20 @@ RETRY_DELAY = 5.0
 """Seconds before the first retry of a failed fetch; doubled after every further failure."""
 MAX_RETRY_DELAY = 600.0
 
-TRANSIENT_ERRORS = (BlockNotFoundError, StoreUnavailableError, BackendError, BlockMismatchError)
+MIB = 1024 * 1024
+DEFAULT_TASK_MEDIA_BYTES = 1024 * MIB
+DEFAULT_REWARD_PER_MIB = 10**12
+"""Token units of reward pool a task needs per MiB of media (10**-6 of an 18-decimal token):
+a task escrowing a few wei cannot make the node store hundreds of megabytes."""
+DEFAULT_DISK_RESERVE = 256 * MIB
+
+TRANSIENT_ERRORS = (
+    BlockNotFoundError,
+    StoreUnavailableError,
+    BackendError,
+    BlockMismatchError,
+    BudgetExceededError,
+)
 """Fetch failures another attempt (another peer, later) can fix. Wrong bytes count: the next
 peer asked may serve the right ones; everything else about content is final."""
 
@@ -83,7 +108,11 @@ class TaskLoader:
         chain_id: int,
         max_bond: int | None = None,
         kinds: Collection[TaskKind] = tuple(TaskKind),
-        max_item_bytes: int = 32 * 1024 * 1024,
+        max_item_bytes: int = 32 * MIB,
+        max_task_media_bytes: int = DEFAULT_TASK_MEDIA_BYTES,
+        min_reward_per_mib: int = DEFAULT_REWARD_PER_MIB,
+        disk_reserve: int = DEFAULT_DISK_RESERVE,
+        data_dir: Path | None = None,
         clock: Callable[[], int] = _system_clock,
         max_attempts: int = MAX_ATTEMPTS,
         retry_delay: float = RETRY_DELAY,
@@ -94,6 +123,10 @@ class TaskLoader:
         self.max_bond = max_bond
         self.kinds = frozenset(kinds)
         self.max_item_bytes = max_item_bytes
+        self.max_task_media_bytes = max_task_media_bytes
+        self.min_reward_per_mib = min_reward_per_mib
+        self.disk_reserve = disk_reserve
+        self.data_dir = data_dir
         self.clock = clock
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
@@ -131,7 +164,7 @@ class TaskLoader:
         try:
             manifest = self._manifest(task)
             self._check_qualified(task, manifest)
-            items, joined = self._items(manifest), manifest
+            items, joined = self._items(manifest, self._media_budget(task)), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)
@@ -164,7 +197,7 @@ class TaskLoader:
             log.exception("task %s: cannot record the failure", task.task_id)
 
     def _manifest(self, task: Task) -> Manifest:
-        data = self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES)
+        data = self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
         return _parsed(Manifest.from_bytes, data, "manifest")
 
     def _check_qualified(self, task: Task, manifest: Manifest) -> None:
@@ -180,14 +213,38 @@ class TaskLoader:
                 f"max_bond {self.max_bond}"
             )
 
-    def _items(self, manifest: Manifest) -> list[ItemCreate]:
+    def _media_budget(self, task: Task) -> int:
+        """Bytes of media this node stores for ``task``: its own cap, and what the reward
+        pool pays for at ``min_reward_per_mib``."""
+        if self.min_reward_per_mib == 0:
+            return self.max_task_media_bytes
+        return min(self.max_task_media_bytes, task.reward_pool * MIB // self.min_reward_per_mib)
+
+    def _fetch_media(self, item: str, cid: str, left: int) -> int:
+        """Fetch and store one media file within ``left`` bytes; returns its size."""
+        if self.data_dir is not None:
+            free = shutil.disk_usage(self.data_dir).free
+            if free - min(left, self.max_item_bytes) < self.disk_reserve:
+                raise DeclinedError(
+                    f"item {item!r}: {free} bytes free on disk, and {self.disk_reserve} are "
+                    "kept for the reveals and claims of tasks already joined"
+                )
+        try:
+            return len(self.store.get(cid, max_size=min(self.max_item_bytes, left)))
+        except FileTooLargeError as exc:
+            raise DeclinedError(
+                f"item {item!r}: media over this node's budget for the task "
+                f"({min(self.max_item_bytes, left)} bytes left of it): {exc}"
+            ) from exc
+
+    def _items(self, manifest: Manifest, media_budget: int) -> list[ItemCreate]:
         """Every item in manifest order, with its page and media verified and stored here."""
         items: list[ItemCreate] = []
         seen: set[str] = set()
         for page_cid in manifest.pages:
             if len(page_cid) > MAX_CID_LENGTH:
                 raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
-            data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES)
+            data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
             page = _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
             for spec in page.items:
                 if spec.id in seen:
@@ -196,7 +253,7 @@ class TaskLoader:
                 if spec.content is not None:
                     if len(spec.content) > MAX_CID_LENGTH:
                         raise ManifestError(f"item {spec.id!r}: content CID too long to store")
-                    self.store.get(spec.content, max_size=self.max_item_bytes)
+                    media_budget -= self._fetch_media(spec.id, spec.content, media_budget)
                 items.append(
                     ItemCreate(
                         item_id=spec.id,

@@ -9,14 +9,22 @@ other than the revealed one, label an item the manifest does not list, or carry 
 task's kind and classes do not allow. Gold is used only if its root is the revealed one and
 it labels known items with allowed values; otherwise the task runs without it.
 
-Fetching is the one non-deterministic input: a document that no peer served is reported as
-missing (:data:`RETRYABLE`), not dropped, so the duty can wait for it.
+**Budgets.** Every document is read in the canonical layout (kubo's defaults, which every
+honest node writes), so its depth and block count follow from its declared size and a DAG of
+another shape is dropped on its shape alone, after at most a handful of blocks: a
+20,000-deep chain costs one block, not 20,000. Batches are fetched concurrently, each within
+the seconds the duty grants this tick, so one slow batch delays neither the others nor
+other tasks.
+
+Fetching is the one non-deterministic input: a document that no peer served in time is
+reported as missing (:data:`RETRYABLE`), not dropped, so the duty can wait for it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
@@ -33,6 +41,7 @@ from node.content.manifest import (
 )
 from node.db.models import Commitment, Task
 from node.store.base import ContentStore
+from node.store.budget import BudgetExceededError, FetchBudget
 from node.store.errors import (
     BlockMismatchError,
     BlockNotFoundError,
@@ -48,8 +57,12 @@ BYTES_PER_LABEL = 1024
 """Largest batch accepted: this much per item of the task on top of one document's limit,
 capped at MAX_BATCH_BYTES (batches are parsed in memory)."""
 MAX_BATCH_BYTES = 256 * 1024 * 1024
-RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError)
-"""Fetch failures that depend on which peers answered, not on the content: retried."""
+RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError, BudgetExceededError)
+"""Fetch failures that depend on which peers answered, and when, not on the content: retried."""
+DOCUMENT_SECONDS = 30.0
+"""Longest one manifest, page or gold read may take before it is retried on a later tick."""
+FETCH_WORKERS = 8
+"""Batches of one task fetched at once."""
 
 
 def _hex(value: bytes) -> str:
@@ -101,9 +114,12 @@ class InputCollector:
         self.store = store
         self._items: dict[str, frozenset[str]] = {}
 
-    def document(self, cid: str) -> bytes:
-        """A manifest, page or gold document, refused if nested deep enough to crash json."""
-        data = self.store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+    def document(self, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
+        """A manifest, page or gold document in the canonical layout, refused if nested deep
+        enough to crash json."""
+        data = self.store.get(
+            cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(seconds), canonical=True
+        )
         check_json_depth(data)
         return data
 
@@ -120,23 +136,44 @@ class InputCollector:
         return self._items[key]
 
     def collect(
-        self, task: Task, reveals: list[Commitment], manifest: Manifest, item_ids: frozenset[str]
+        self,
+        task: Task,
+        reveals: list[Commitment],
+        manifest: Manifest,
+        item_ids: frozenset[str],
+        *,
+        seconds: float = DOCUMENT_SECONDS,
     ) -> TaskInputs:
-        """The revealed batches that pass the drop rule, and the gold if it is usable."""
+        """The revealed batches that pass the drop rule, and the gold if it is usable.
+
+        Batches are read concurrently, each within ``seconds``; one not read in time is
+        listed as missing (its blocks fetched so far stay in the local store, so a later
+        tick resumes where this one stopped).
+        """
         inputs = TaskInputs()
         limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
-        for reveal in reveals:
-            if reveal.labels_cid is None:
-                continue
+        revealed = [reveal for reveal in reveals if reveal.labels_cid is not None]
+
+        def read(reveal: Commitment) -> bytes | StoreError:
+            assert reveal.labels_cid is not None
             try:
-                checked = check_batch(
-                    self.store.get(reveal.labels_cid, max_size=limit), reveal, manifest, item_ids
+                return self.store.get(
+                    reveal.labels_cid, max_size=limit, budget=FetchBudget(seconds), canonical=True
                 )
-            except RETRYABLE:
+            except StoreError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="batch") as pool:
+            fetched = list(pool.map(read, revealed))
+        for reveal, data in zip(revealed, fetched, strict=True):
+            if isinstance(data, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
                 continue
-            except StoreError as exc:
-                checked = f"unusable content: {exc}"
+            checked = (
+                f"unusable content: {data}"
+                if isinstance(data, StoreError)
+                else check_batch(data, reveal, manifest, item_ids)
+            )
             if isinstance(checked, str):
                 log.warning(
                     "task %s: dropped the batch of %s: %s", task.task_id, reveal.annotator, checked
@@ -146,17 +183,17 @@ class InputCollector:
                 inputs.batches.append(checked)
         if task.gold_cid is not None and task.gold_root is not None:
             try:
-                inputs.gold = self._gold(task, manifest, item_ids)
+                inputs.gold = self._gold(task, manifest, item_ids, seconds)
             except RETRYABLE:
                 inputs.missing.append(f"gold {task.gold_cid}")
         return inputs
 
     def _gold(
-        self, task: Task, manifest: Manifest, item_ids: frozenset[str]
+        self, task: Task, manifest: Manifest, item_ids: frozenset[str], seconds: float
     ) -> dict[str, JsonValue] | None:
         assert task.gold_cid is not None and task.gold_root is not None
         try:
-            gold = GoldSet.from_bytes(self.document(task.gold_cid))
+            gold = GoldSet.from_bytes(self.document(task.gold_cid, seconds))
         except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
             if isinstance(exc, RETRYABLE):
                 raise

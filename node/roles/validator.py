@@ -15,11 +15,14 @@ an intent without a hash is sent (a duplicate is refused by the contract with
 content-addressed bytes, so every honest validator drops the same batches: a batch is
 dropped whole unless it is a label batch of its reveal's task, annotator and root whose
 every label names an item of the manifest with a value the task allows. Fetching is the
-one non-deterministic input: a batch nobody serves yet is retried on later ticks, and left
-out only in the last quarter of the attest window (with an error in the log), because
-attesting late is worse than attesting without it. Nor does the validator start before its
-event mirror shows every reveal the chain counts (and the gold, if revealed): a lagging
-mirror must not silently shrink the input.
+one non-deterministic input: a batch nobody serves in time is retried on later ticks, and left
+out once the first half of the attest window has passed (with an error in the log), because
+attesting late is worse than attesting without it. Each tick gives one task at most
+:data:`TASK_FETCH_SECONDS` of reading (batches concurrently), so a slow peer delays neither
+the other batches nor the validator's other tasks; blocks read so far stay in the local
+store, where a later tick finds them and other validators can fetch them from this node.
+Nor does the validator start before its event mirror shows every reveal the chain counts
+(and the gold, if revealed): a lagging mirror must not silently shrink the input.
 
 **Nothing to attest.** The contract refuses an all-zero root, which is what a result with no
 payouts has, and ``run_consensus`` refuses a task without labels. When every batch is
@@ -60,14 +63,24 @@ from node.faults import crash_point
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
+from node.store.budget import within
 from node.store.errors import StoreError
 
-__all__ = ["FETCH_GRACE", "ValidatorConfigError", "ValidatorDuty", "check_batch"]
+__all__ = [
+    "FETCH_SHARE",
+    "TASK_FETCH_SECONDS",
+    "ValidatorConfigError",
+    "ValidatorDuty",
+    "check_batch",
+]
 
 log = logging.getLogger(__name__)
 
-FETCH_GRACE = 4
-"""Unfetchable batches are waited for until only 1/FETCH_GRACE of the attest window is left."""
+FETCH_SHARE = 2
+"""Unfetchable batches are waited for during the first 1/FETCH_SHARE of the attest window."""
+TASK_FETCH_SECONDS = 15.0
+"""Wall-clock seconds one tick spends reading one task's documents, and each of its batches
+(read concurrently), before it moves on to the next task."""
 _DONE_REVERTS = frozenset(
     {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
 )
@@ -144,6 +157,10 @@ class ValidatorDuty:
                 log.warning("task %s: cannot attest now: %s", task.task_id, exc)
 
     def _validate(self, task: Task, now: int) -> None:
+        with within(TASK_FETCH_SECONDS):
+            self._validate_within(task, now)
+
+    def _validate_within(self, task: Task, now: int) -> None:
         started = time.monotonic()
         try:
             manifest = Manifest.from_bytes(self._inputs.document(task.manifest_cid))
@@ -160,10 +177,10 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
-        inputs = self._inputs.collect(task, reveals, manifest, item_ids)
+        inputs = self._inputs.collect(task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS)
         if inputs.missing:
-            grace = (task.attest_deadline - task.reveal_deadline) // FETCH_GRACE
-            if task.attest_deadline - now > grace:
+            window = task.attest_deadline - task.reveal_deadline
+            if now < task.reveal_deadline + window // FETCH_SHARE:
                 log.info("task %s: waiting for %s", task.task_id, ", ".join(inputs.missing))
                 return
             log.error(

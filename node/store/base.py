@@ -25,10 +25,13 @@ from node.content.unixfs import (
     CidMismatchError,
     ContentError,
     ContentTooLargeError,
+    DagLimits,
     iter_file,
     iter_file_blocks,
     verify_block,
 )
+from node.store.budget import FetchBudget, within
+from node.store.budget import check as check_deadline
 from node.store.errors import (
     BlockMismatchError,
     FileTooLargeError,
@@ -134,19 +137,35 @@ class ContentStore(ABC):
         parsed = parse_cid(cid)
         return is_identity(parsed) or self._has_block(parsed)
 
-    def get(self, cid: str, *, max_size: int) -> bytes:
+    def get(
+        self,
+        cid: str,
+        *,
+        max_size: int,
+        budget: FetchBudget | None = None,
+        canonical: bool = False,
+    ) -> bytes:
         """The whole file under ``cid``, every block verified on the way.
 
-        ``max_size`` bounds the work a hostile DAG can cause: the root's declared size is
-        checked before any leaf is read. A raw CID is a one-block file.
+        ``max_size`` and ``budget`` bound the work a hostile DAG can cause: the root's
+        declared size is checked before any leaf is read, the walk stops at the budget's
+        depth and block count (:class:`InvalidContentError`, a property of the content) or
+        at its deadline (:class:`~node.store.budget.BudgetExceededError`, a property of the
+        peers). ``canonical`` demands kubo's default layout, which every protocol document
+        has, and so bounds the blocks by the size alone. A raw CID is a one-block file.
         """
         if max_size < 0:
             raise ValueError(f"max_size must be at least 0, not {max_size}")
+        budget = budget or FetchBudget()
+        limits = DagLimits(budget.max_depth, budget.max_blocks, canonical=canonical)
         root = parse_cid(cid)
         try:
-            return b"".join(iter_file(root, self._read_for_dag, max_size=max_size))
+            with within(budget.seconds):
+                return b"".join(
+                    iter_file(root, self._read_for_dag, max_size=max_size, limits=limits)
+                )
         except StoreError:
-            raise  # already ours: not found, unavailable, a peer's mismatch
+            raise  # already ours: not found, unavailable, a peer's mismatch, out of time
         except CidMismatchError as exc:
             raise BlockMismatchError(f"file {root}: {exc}") from exc
         except ContentTooLargeError as exc:
@@ -155,9 +174,11 @@ class ContentStore(ABC):
             raise InvalidContentError(f"file {root}: {exc}") from exc
 
     def _read_for_dag(self, cid: CID) -> bytes:
-        """Block source for :func:`iter_file`, which verifies every block itself."""
+        """Block source for :func:`iter_file`, which verifies every block itself; checks the
+        read's deadline before each block, so a slow walk stops within one block's wait."""
         if is_identity(cid):
             return bytes(cid.raw_digest)
+        check_deadline()
         return self._read_block(cid)
 
     def _describe(self, cid: CID) -> str:

@@ -64,6 +64,13 @@ def deadline() -> float | None:
     return _DEADLINE.get()
 
 
+def check() -> None:
+    """Raise :class:`BudgetExceededError` if the current read's deadline has passed."""
+    until = _DEADLINE.get()
+    if until is not None and time.monotonic() >= until:
+        raise BudgetExceededError("the read ran out of time")
+
+
 def remaining(default: float) -> float:
     """Seconds left before the current deadline, at most ``default``; raises
     :class:`BudgetExceededError` once it has passed."""

@@ -22,6 +22,8 @@ import httpx
 from multiformats import CID
 
 from node.store.base import MAX_BLOCK_SIZE, ContentStore, verified
+from node.store.budget import check as check_deadline
+from node.store.budget import remaining
 from node.store.embedded import EmbeddedStore
 from node.store.errors import (
     BlockMismatchError,
@@ -85,6 +87,7 @@ class GatewayFetcher:
                 failures[exc.kind].append(str(exc))
                 if exc.kind == "mismatch":
                     log.warning("rejected block: %s", exc)
+        check_deadline()  # peers that ran out of our time did not fail: the read did
         reasons = "; ".join(reason for kind in failures.values() for reason in kind)
         if failures["mismatch"]:
             raise BlockMismatchError(f"no peer served block {cid} intact: {reasons}")
@@ -96,14 +99,15 @@ class GatewayFetcher:
 
     def _fetch_from(self, peer: str, cid: CID) -> bytes:
         url = f"{peer}/ipfs/{cid}"
-        deadline = time.monotonic() + self._timeout
+        timeout = remaining(self._timeout)
+        deadline = time.monotonic() + timeout
         try:
             with self._client.stream(
                 "GET",
                 url,
                 params={"format": "raw"},
                 headers={"Accept": RAW_BLOCK_MEDIA_TYPE},
-                timeout=self._timeout,
+                timeout=timeout,
             ) as response:
                 if response.status_code == httpx.codes.NOT_FOUND:
                     raise _PeerFailedError("not-found", f"{peer}: not found")

@@ -31,6 +31,7 @@ from multiformats import CID
 
 from node.content.cid import CHUNK_SIZE, compute_cid
 from node.store.base import ContentStore, is_identity, parse_cid
+from node.store.budget import FetchBudget
 from node.store.errors import (
     BackendError,
     BlockNotFoundError,
@@ -108,7 +109,14 @@ class KuboStore(ContentStore):
             )
         return str(expected)
 
-    def get(self, cid: str, *, max_size: int) -> bytes:
+    def get(
+        self,
+        cid: str,
+        *,
+        max_size: int,
+        budget: FetchBudget | None = None,
+        canonical: bool = False,
+    ) -> bytes:
         root = parse_cid(cid)
         if is_identity(root):
             return super().get(cid, max_size=max_size)
@@ -129,7 +137,7 @@ class KuboStore(ContentStore):
             return data
         # Other bytes, or the same bytes imported with other settings (another chunker):
         # only a block-by-block walk can tell, and it verifies every block it reads.
-        return super().get(cid, max_size=max_size)
+        return super().get(cid, max_size=max_size, budget=budget, canonical=canonical)
 
     def _read_block(self, cid: CID) -> bytes:
         data = self._call(

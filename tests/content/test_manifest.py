@@ -197,7 +197,7 @@ def test_bytes_that_are_no_document_are_refused(data: bytes, message: str) -> No
 
 def test_a_consensus_ratio_out_of_range_is_a_manifest_error() -> None:
     with pytest.raises(ManifestError, match=r"consensus: .*within \[0, 1\]"):
-        manifest_from(manifest_document(consensus={"accuracy_floor": "1.5"}))
+        manifest_from(manifest_document(consensus={"accuracy_floor": "-0.5"}))
 
 
 def test_json_nested_too_deep_is_refused_before_parsing() -> None:

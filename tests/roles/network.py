@@ -185,12 +185,15 @@ def reveal_all(
     labels: dict[str, dict[str, JsonValue]],
     *,
     published: dict[str, bytes | None] | None = None,
+    revealed_cids: dict[str, str] | None = None,
 ) -> None:
     """Commit and reveal ``labels`` (by annotator role) on every task, reveal the gold, and
     move the clock into the attest window.
 
     ``published`` replaces what a role stores under its revealed CID: other bytes (a batch
     that does not match the committed root) or None (nothing stored: nobody can fetch it).
+    ``revealed_cids`` reveals another CID than the batch's for a role (content served
+    elsewhere, e.g. by an attacker's gateway).
     """
     market = net.contracts.market
     secrets: dict[tuple[int, str], tuple[LabelBatch, bytes]] = {}
@@ -208,6 +211,7 @@ def reveal_all(
         cid = batch.cid()
         if data is not None:
             cid = net.store.put(data)
+        cid = (revealed_cids or {}).get(role, cid)
         account = getattr(net.actors, role)
         sender(net.w3, account).transact(market.functions.reveal(task_id, batch.root(), cid, salt))
     for task in tasks:

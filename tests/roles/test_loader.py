@@ -241,10 +241,17 @@ def test_declines_tasks_it_is_not_qualified_for_or_that_disagree_with_the_chain(
             .manifest_bytes.decode()
             .replace('"confidence_threshold":"0.8"', '"confidence_threshold":"1.5"')
             .encode(),
-            "within [0, 1]",
+            "above the highest allowed 0.99",
+        ),
+        (  # issue #13: a floor nobody can meet would leave the labels public and unpaid
+            task_content()
+            .manifest_bytes.decode()
+            .replace('"accuracy_floor":"0.6"', '"accuracy_floor":"1"')
+            .encode(),
+            "consensus.accuracy_floor is 1, above the highest allowed 0.9",
         ),
     ],
-    ids=["wrong-schema", "nested-too-deep", "threshold-out-of-range"],
+    ids=["wrong-schema", "nested-too-deep", "threshold-out-of-range", "unpayable-floor"],
 )
 def test_declines_a_malformed_manifest_for_good(
     w3: Web3,
