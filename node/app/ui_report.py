@@ -32,6 +32,7 @@ from node.db.types import DecimalStr
 from node.errors import LabelnetError
 from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
 from node.store.base import ContentStore
+from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
 MAX_RESULT_BYTES = 512 * 1024 * 1024
@@ -150,7 +151,12 @@ def _result_document(
     for cid in cids:
         try:
             document = _ResultDocument.model_validate_json(
-                store.get(cid, max_size=MAX_RESULT_BYTES)
+                store.get(
+                    cid,
+                    max_size=MAX_RESULT_BYTES,
+                    budget=FetchBudget(RESULT_SECONDS),
+                    canonical=True,
+                )
             )
             if document.task != task.task_id:
                 raise ValueError(f"it is the result of task {document.task}")

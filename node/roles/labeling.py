@@ -149,7 +149,9 @@ class LabelingDuty:
                 if item.page_cid is not None:
                     if item.page_cid not in pages:
                         page = ItemPage.from_bytes(
-                            self.store.get(item.page_cid, max_size=MAX_DOCUMENT_BYTES)
+                            self.store.get(
+                                item.page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True
+                            )
                         )
                         pages[item.page_cid] = {spec.id: spec for spec in page.items}
                     spec = pages[item.page_cid].get(item.item_id)

@@ -27,6 +27,7 @@ from node.db.repositories.settlement import AttestationRepository, PayoutLeaf, P
 from node.db.repositories.tasks import TaskRepository
 from node.errors import LabelnetError
 from node.store.base import ContentStore
+from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ def payout_tree_of(document: Mapping[str, Any], task_id: int) -> PayoutTree:
 def _verified(
     store: ContentStore, cid: str, task_id: int, root: str, total: int | None
 ) -> tuple[dict[str, Any], PayoutTree]:
-    data = store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+    data = store.get(
+        cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+    )
     try:
         check_json_depth(data)
         document = json.loads(data)

@@ -35,6 +35,9 @@ layout needs 4 per MiB (256 KiB leaves), a 16 KiB chunker 64."""
 MIN_BLOCKS = 8
 """Blocks any file may have, however small it declares itself."""
 
+RESULT_SECONDS = 30.0
+"""Longest one read of a result document may take before it is retried later."""
+
 
 class BudgetExceededError(StoreError, TimeoutError):
     """A read that would take more blocks, depth or time than its budget allows."""

@@ -24,6 +24,7 @@ from node.content.canonical import JsonValue, check_json_depth
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
 from node.store.base import ContentStore
+from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
 MAX_RESULT_BYTES = 512 * 1024 * 1024
@@ -182,7 +183,9 @@ def _verified_document(
     problems: list[str] = []
     for cid in cids:
         try:
-            data = store.get(cid, max_size=MAX_RESULT_BYTES)
+            data = store.get(
+                cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+            )
             check_json_depth(data)  # before json.loads: deep nesting crashes the process
             document = _parse(json.loads(data), task_id)
             if _payout_root(document) != (root, total):
@@ -197,7 +200,9 @@ def _verified_document(
 
 
 def _document(store: ContentStore, cid: str) -> bytes:
-    data = store.get(cid, max_size=MAX_DOCUMENT_BYTES)
+    data = store.get(
+        cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+    )
     check_json_depth(data)
     return data
 
