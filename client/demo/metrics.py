@@ -10,6 +10,7 @@ the staking contract holds now. Accuracy is measured only on items whose gold an
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -25,18 +26,23 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
 from node.content.labels import LabelBatch
 from node.roles.requester.results import fetch_results
+from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore
+from node.store.errors import StoreError
 from node.store.gateway import GatewayStore
 
 if TYPE_CHECKING:
     from client.demo.dataset import DemoDataset
     from client.demo.runner import DemoRun
 
+log = logging.getLogger(__name__)
+
 TOKEN = 10**18
 SKILLED = 0.2
 """True chance-corrected skill (kappa against gold) from which a replayed worker counts as
 doing honest work worth paying: the default reward rule's skill floor, measured with gold."""
 MAX_BATCH_BYTES = 64 * 1024 * 1024
+BATCH_SECONDS = 30.0
 
 
 def _tokens(amount: int) -> float:
@@ -46,14 +52,24 @@ def _tokens(amount: int) -> float:
 def revealed_batches(
     contracts: Contracts, store: GatewayStore, task_id: int, from_block: int
 ) -> list[LabelBatch]:
-    """Every batch revealed for ``task_id``, fetched and checked against its root."""
+    """Every batch revealed for ``task_id`` that can be read, in the canonical layout as the
+    validators read it, and matches its root; others (an attacker's) are left out."""
     events = contracts.market.events.LabelsRevealed().get_logs(
         from_block=from_block, argument_filters={"taskId": task_id}
     )
     batches = []
     for event in events:
-        data = store.get(event["args"]["labelsCid"], max_size=MAX_BATCH_BYTES)
-        batch = LabelBatch.from_document(json.loads(data))
+        try:
+            data = store.get(
+                event["args"]["labelsCid"],
+                max_size=MAX_BATCH_BYTES,
+                budget=FetchBudget(BATCH_SECONDS),
+                canonical=True,
+            )
+            batch = LabelBatch.from_document(json.loads(data))
+        except (StoreError, ValueError) as exc:  # JSON and batch format errors too
+            log.warning("batch %s is left out: %s", event["args"]["labelsCid"], exc)
+            continue
         if batch.root() == bytes(event["args"]["labelsRoot"]):
             batches.append(batch)
     return batches

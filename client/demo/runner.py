@@ -94,6 +94,9 @@ class DemoOptions:
     spammer_labeler: str = "random"
     """The spammers' labeler: ``random`` (a different seed each) or any labeler spec used as
     is by all of them, e.g. ``constant:<class>`` for a group colluding on one class."""
+    extra_accounts: tuple[tuple[str, int], ...] = ()
+    """``(name, stake)`` of funded accounts that run no node: the actors of attack campaigns,
+    which act through a phase hook (see :data:`PhaseHook`)."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -135,6 +138,7 @@ def _account_names(options: DemoOptions) -> list[str]:
         *(f"validator-{i + 1}" for i in range(options.validators)),
         *(f"annotator-{i + 1}" for i in range(options.annotators)),
         *(f"spammer-{i + 1}" for i in range(options.spammers)),
+        *(name for name, _ in options.extra_accounts),
     ]
 
 
@@ -157,6 +161,7 @@ def run_demo(
     network = _prepare_out(options.out)
     answers_csv = dataset.write_answers(network / "answers.csv")
     stake = {f"validator-{i + 1}": VALIDATOR_STAKE for i in range(options.validators)}
+    stake.update((name, amount) for name, amount in options.extra_accounts if amount)
     config = DeployConfig(min_attestations=2, unbonding_delay=7 * 24 * 3600)
     progress.note(
         f"devnet: {len(_account_names(options))} accounts, {options.validators} staked validators"
