@@ -45,7 +45,7 @@ from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.store.base import ContentStore
-from node.store.budget import BudgetExceededError
+from node.store.budget import BudgetExceededError, within
 from node.store.errors import (
     BackendError,
     BlockMismatchError,
@@ -68,6 +68,9 @@ MAX_ATTEMPTS = 20
 RETRY_DELAY = 5.0
 """Seconds before the first retry of a failed fetch; doubled after every further failure."""
 MAX_RETRY_DELAY = 600.0
+LOAD_SECONDS = 120.0
+"""Wall-clock seconds one attempt at loading one task may take: a slow peer delays that
+task's join (retried later, with the blocks read so far kept), never the others'."""
 
 MIB = 1024 * 1024
 DEFAULT_TASK_MEDIA_BYTES = 1024 * MIB
@@ -162,9 +165,10 @@ class TaskLoader:
         attempts = 0 if previous is None else previous.attempts
         manifest: Manifest | None = None
         try:
-            manifest = self._manifest(task)
-            self._check_qualified(task, manifest)
-            items, joined = self._items(manifest, self._media_budget(task)), manifest
+            with within(LOAD_SECONDS):
+                manifest = self._manifest(task)
+                self._check_qualified(task, manifest)
+                items, joined = self._items(manifest, self._media_budget(task)), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)

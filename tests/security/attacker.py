@@ -58,7 +58,8 @@ def chain_dag(content: bytes, depth: int) -> tuple[str, dict[str, bytes]]:
 
 class SlowGateway:
     """A trustless gateway serving ``blocks``, each after ``delay`` seconds (cut short by
-    :meth:`close`, which a test calls before stopping the server)."""
+    :meth:`close`, which a test calls before stopping the server); a block it does not hold
+    is a 404 at once."""
 
     def __init__(self, blocks: dict[str, bytes], delay: float = 0.0) -> None:
         self.blocks = blocks
@@ -74,12 +75,12 @@ class SlowGateway:
             return Response(b"", media_type="application/vnd.ipld.raw")
         with self._lock:
             self.requests += 1
+        block = self.blocks.get(cid)
+        if block is None:  # what it does not hold it says at once, like any gateway
+            return Response(b"not found\n", status_code=404, media_type="text/plain")
         until = time.monotonic() + self.delay
         while time.monotonic() < until and not self._closed.is_set():
             await asyncio.sleep(0.05)
-        block = self.blocks.get(cid)
-        if block is None:
-            return Response(b"not found\n", status_code=404, media_type="text/plain")
         return Response(block, media_type="application/vnd.ipld.raw")
 
     def close(self) -> None:
