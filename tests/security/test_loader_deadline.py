@@ -23,7 +23,7 @@ from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 from tests.conftest import Actors
 from tests.roles.test_loader import Annotator, post_task, publish, task_content
-from tests.roles.test_loader import annotator as annotator  # noqa: F401 - the fixture
+from tests.roles.test_loader import annotator as annotator  # the fixture
 from tests.security.attacker import SlowGateway
 from tests.store.servers import gateway_app, serve
 

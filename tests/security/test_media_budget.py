@@ -26,8 +26,8 @@ from node.store.gateway import GatewayStore
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors
 from tests.roles.test_loader import Annotator, post_task
-from tests.roles.test_loader import annotator as annotator
-from tests.roles.test_loader import servers as servers
+from tests.roles.test_loader import annotator as annotator  # the fixture
+from tests.roles.test_loader import servers as servers  # the fixture
 from tests.store.servers import gateway_app, serve
 
 MIB = 1024 * 1024
