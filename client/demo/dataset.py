@@ -106,7 +106,10 @@ def load_dataset(directory: Path, *, items: int, annotators: int) -> DemoDataset
             first_seen.setdefault(row["item"], position)
             if row["worker"] in chosen:
                 coverage[row["item"]] += 1
-    ordered = tuple(sorted(coverage, key=lambda item: (-coverage[item], first_seen[item]))[:items])
+    candidates = sorted(coverage, key=lambda item: (-coverage[item], first_seen[item]))
+    ordered = tuple(
+        _share_items(candidates[:items], workers, answer_rows, coverage, first_seen, candidates)
+    )
     picked = set(ordered)
     answers: dict[str, dict[str, str]] = {w: {} for w in workers}
     for row in answer_rows:
@@ -123,6 +126,53 @@ def load_dataset(directory: Path, *, items: int, annotators: int) -> DemoDataset
         answers=answers,
         truth={item: gold[item] for item in ordered},
     )
+
+
+def _share_items(
+    ordered: list[str],
+    workers: tuple[str, ...],
+    answer_rows: list[dict[str, str]],
+    coverage: Counter[str],
+    first_seen: dict[str, int],
+    candidates: list[str],
+) -> list[str]:
+    """``ordered`` with items swapped in for any chosen worker who answered none of them.
+
+    With few items, the items most of the chosen workers answered can all belong to the
+    others (sets where each item has three answers), and a node replaying nobody's answers
+    labels nothing. Such a worker gets up to ``len(ordered) // (2 * len(workers))`` (at
+    least one) of the items they answered, the most covered first, in place of the least
+    covered picked items that no other such worker needs. Cuts where every worker already
+    has answers are left exactly as they were.
+    """
+    by_worker: dict[str, set[str]] = {w: set() for w in workers}
+    by_item: dict[str, set[str]] = {}
+    for row in answer_rows:
+        if row["worker"] in by_worker and row["item"] in coverage:
+            by_worker[row["worker"]].add(row["item"])
+            by_item.setdefault(row["item"], set()).add(row["worker"])
+    picked = list(ordered)
+    held = Counter(w for item in picked for w in by_item.get(item, ()))
+    lacking = [w for w in workers if held[w] == 0]
+    if not lacking:
+        return picked
+    quota = max(1, len(picked) // (2 * len(workers)))
+    rank = {item: i for i, item in enumerate(candidates)}
+    for worker in lacking:
+        theirs = sorted(by_worker[worker] - set(picked), key=lambda item: rank[item])
+        for item in theirs[:quota]:
+            # The least covered picked item whose answerers all keep another picked item.
+            removable = next(
+                (old for old in reversed(picked) if all(held[w] > 1 for w in by_item.get(old, ()))),
+                None,
+            )
+            if removable is None:
+                break
+            picked.remove(removable)
+            held.subtract(by_item.get(removable, ()))
+            picked.insert(0, item)  # not at the end, where the next removal looks first
+            held.update(by_item[item])
+    return picked
 
 
 def write_synthetic(
