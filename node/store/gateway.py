@@ -31,6 +31,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import NamedTuple
 
 from multiformats import CID
 
@@ -65,6 +66,15 @@ a private address. Discovered peers come as :class:`~node.peer_url.Peer` values 
 the address policy that applies to them."""
 
 
+class _Request(NamedTuple):
+    """A request in flight: to whom, since when, and whether the read's deadline (rather
+    than the peer's own timeout) limits it."""
+
+    peer: Peer
+    started: float
+    cut_by_deadline: bool
+
+
 class _Failures:
     """Why each peer asked for one block did not deliver it, in the order they failed."""
 
@@ -81,6 +91,8 @@ class _Failures:
         """The error for a fetch nobody delivered (see :meth:`GatewayFetcher.fetch_block`)."""
         kinds = {kind for kind, _ in self.reasons}
         reasons = "; ".join(reason for _, reason in self.reasons)
+        if "deadline" in kinds:  # peers that ran out of our time did not fail: the read did
+            return BudgetExceededError(f"the read ran out of time fetching block {cid}: {reasons}")
         if "mismatch" in kinds:
             return BlockMismatchError(f"no peer served block {cid} intact: {reasons}")
         if "not-found" in kinds or not kinds & {"timeout", "unavailable"}:
@@ -171,7 +183,7 @@ class GatewayFetcher:
             left = self.scores.banned_until(peer) - loop.time()
             failures.add("mismatch", f"{peer}: banned {left:.0f} s more for serving wrong bytes")
         queue = deque(ordered)
-        running: dict[asyncio.Task[bytes], tuple[Peer, float]] = {}
+        running: dict[asyncio.Task[bytes], _Request] = {}
         wave = 1 if queue and self.scores.proven(queue[0], self.hedge_delay) else 2
         allowed, launched = wave, 0
         next_wave = loop.time() + self.hedge_delay
@@ -184,11 +196,11 @@ class GatewayFetcher:
                     )
                 while queue and launched < allowed and len(running) < self.max_in_flight:
                     peer = queue.popleft()
-                    timeout = self.scores.timeout(peer, self._timeout)
+                    timeout = allotted = self.scores.timeout(peer, self._timeout)
                     if until is not None:
-                        timeout = min(timeout, until - now)
+                        timeout = min(allotted, until - now)
                     request = fetch_raw_block(self._loop.client, self._resolver, peer, cid, timeout)
-                    running[loop.create_task(request)] = (peer, now)
+                    running[loop.create_task(request)] = _Request(peer, now, timeout < allotted)
                     launched += 1
                 if not running:
                     raise failures.error(cid)
@@ -202,8 +214,7 @@ class GatewayFetcher:
                 now = loop.time()
                 winner: bytes | None = None
                 for task in done:
-                    peer, started = running.pop(task)
-                    data = self._judge(task, peer, cid, now - started, failures)
+                    data = self._judge(task, running.pop(task), cid, now, failures)
                     if data is None:
                         allowed += 1  # a failure makes room for the next peer at once
                     elif winner is None:
@@ -218,12 +229,22 @@ class GatewayFetcher:
             await self._abandon(running, loop.time())
 
     def _judge(
-        self, task: asyncio.Task[bytes], peer: Peer, cid: CID, seconds: float, failures: _Failures
+        self,
+        task: asyncio.Task[bytes],
+        request: _Request,
+        cid: CID,
+        now: float,
+        failures: _Failures,
     ) -> bytes | None:
-        """The verified block ``task`` got from ``peer``, or None (scored and recorded)."""
+        """The verified block ``task`` got, or None (the peer scored, the failure recorded)."""
+        peer, seconds = request.peer, now - request.started
         try:
             data = verified(cid, task.result(), f"peer {peer}")
         except PeerFailedError as exc:
+            if exc.kind == "timeout" and request.cut_by_deadline:
+                failures.add("deadline", str(exc))
+                self.scores.outrun(peer, seconds)  # silent until our deadline, not its own
+                return None
             failures.add(exc.kind, str(exc))
             if exc.kind == "mismatch":
                 self._ban(peer, exc)
@@ -244,16 +265,14 @@ class GatewayFetcher:
     def _ban(self, peer: Peer, reason: Exception) -> None:
         until = self.scores.lied(peer)
         log.warning(
-            "rejected block: %s (peer %s banned for %.0f s)", reason, peer, until - time.monotonic()
+            "rejected block: %s (peer %s banned for %.1f s)", reason, peer, until - time.monotonic()
         )
 
-    async def _abandon(
-        self, running: dict[asyncio.Task[bytes], tuple[Peer, float]], now: float
-    ) -> None:
+    async def _abandon(self, running: dict[asyncio.Task[bytes], _Request], now: float) -> None:
         """Cancel the requests still in flight; their peers were slower than the winner."""
-        for task, (peer, started) in running.items():
+        for task, request in running.items():
             task.cancel()
-            self.scores.outrun(peer, now - started)
+            self.scores.outrun(request.peer, now - request.started)
         if running:
             await asyncio.gather(*running, return_exceptions=True)
 

@@ -34,6 +34,8 @@ from node.peer_url import IPAddress, Peer, PeerUrlError, check_addresses
 from node.store.base import MAX_BLOCK_SIZE
 
 RAW_BLOCK_MEDIA_TYPE = "application/vnd.ipld.raw"
+MAX_ADDRESSES = 4
+"""Addresses of one host name tried at most (all of them are checked)."""
 RESOLVE_TTL = 30.0
 """Seconds a host name's checked addresses (or its refusal) are reused."""
 POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=32)
@@ -118,18 +120,22 @@ class LoopThread:
             await self._client.aclose()
 
 
+Addresses = tuple[IPAddress, ...]
+
+
 class Resolver:
-    """Host names to one checked address each, cached for :data:`RESOLVE_TTL` seconds."""
+    """Host names to their checked addresses, cached for :data:`RESOLVE_TTL` seconds."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, int, bool], tuple[float, IPAddress | PeerUrlError]] = {}
+        self._cache: dict[tuple[str, int, bool], tuple[float, Addresses | PeerUrlError]] = {}
 
-    async def address(self, peer: Peer) -> IPAddress:
-        """The address to connect to for ``peer``, or :class:`PeerUrlError` if refused."""
+    async def addresses(self, peer: Peer) -> Addresses:
+        """The addresses to connect to for ``peer`` (in the resolver's order of preference),
+        or :class:`PeerUrlError` if any of them is refused."""
         literal = peer.ip
         if literal is not None:
             check_addresses(peer, [literal])
-            return literal
+            return (literal,)
         key = (peer.host, peer.port, peer.private_ok)
         cached = self._cache.get(key)
         if cached is not None and cached[0] > time.monotonic():
@@ -137,19 +143,19 @@ class Resolver:
                 raise cached[1]
             return cached[1]
         try:
-            address = await self._resolve(peer)
+            addresses = await self._resolve(peer)
         except PeerUrlError as exc:
             self._remember(key, exc)
             raise
-        self._remember(key, address)
-        return address
+        self._remember(key, addresses)
+        return addresses
 
-    def _remember(self, key: tuple[str, int, bool], value: IPAddress | PeerUrlError) -> None:
+    def _remember(self, key: tuple[str, int, bool], value: Addresses | PeerUrlError) -> None:
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = (time.monotonic() + RESOLVE_TTL, value)
 
-    async def _resolve(self, peer: Peer) -> IPAddress:
+    async def _resolve(self, peer: Peer) -> Addresses:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(peer.host, peer.port, type=socket.SOCK_STREAM)
@@ -166,21 +172,28 @@ class Resolver:
         if not addresses:
             raise PeerFailedError("unavailable", f"{peer}: {peer.host} has no address")
         check_addresses(peer, addresses)
-        return addresses[0]
+        return tuple(addresses[:MAX_ADDRESSES])
 
 
 async def fetch_raw_block(
     client: httpx.AsyncClient, resolver: Resolver, peer: Peer, cid: CID, timeout: float
 ) -> bytes:
     """The bytes ``peer`` serves for ``cid`` (unverified), within ``timeout`` seconds in all
-    (resolving, connecting, every byte), or :class:`PeerFailedError`."""
+    (resolving, connecting, every byte), or :class:`PeerFailedError`. The host's addresses
+    are tried in turn while connecting to them fails (an unreachable IPv6 address)."""
     try:
         async with asyncio.timeout(timeout):
             try:
-                address = await resolver.address(peer)
+                addresses = await resolver.addresses(peer)
             except PeerUrlError as exc:
                 raise PeerFailedError("refused", str(exc)) from exc
-            return await _get(client, peer, address, cid, timeout)
+            for address in addresses[:-1]:
+                try:
+                    return await _get(client, peer, address, cid, timeout)
+                except PeerFailedError as exc:
+                    if not isinstance(exc.__cause__, httpx.ConnectError):
+                        raise
+            return await _get(client, peer, addresses[-1], cid, timeout)
     except TimeoutError as exc:
         raise PeerFailedError("timeout", f"{peer}: no block within {timeout:.1f} s") from exc
 
