@@ -105,6 +105,11 @@ class NodeSettings(BaseSettings):
     """Fault injection for demos and adversary tests: ``wrong-root`` makes a validator attest
     a corrupted payout root. Never set it on a real node: the stake it locks is slashed."""
 
+    @field_validator("data_dir", "deployment_file", "keystore", "keystore_password_file")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
     @field_validator("peers")
     @classmethod
     def _peer_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -118,11 +123,6 @@ class NodeSettings(BaseSettings):
         if value is not None:
             parse_peer(value, private_ok=True)  # peers would refuse anything else
         return value
-
-    @field_validator("data_dir", "deployment_file", "keystore", "keystore_password_file")
-    @classmethod
-    def _expand(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None
 
     @classmethod
     def settings_customise_sources(
