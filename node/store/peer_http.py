@@ -204,7 +204,7 @@ async def _get(
     host = f"[{address}]" if address.version == 6 else str(address)
     url = f"{peer.scheme}://{host}:{peer.port}/ipfs/{cid}?format=raw"
     headers = {"Accept": RAW_BLOCK_MEDIA_TYPE, "Host": _host_header(peer)}
-    extensions = {"sni_hostname": peer.host} if peer.scheme == "https" and not peer.ip else {}
+    extensions = {"sni_hostname": peer.host} if peer.scheme == "https" and peer.ip is None else {}
     try:
         async with client.stream(
             "GET", url, headers=headers, timeout=timeout, extensions=extensions
