@@ -17,6 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from node.peer_url import gateway_url, parse_peer
+
 Role = Literal["annotator", "validator", "requester", "gateway"]
 StoreBackend = Literal["embedded", "kubo"]
 Durability = Literal["process", "power"]
@@ -67,6 +69,18 @@ class NodeSettings(BaseSettings):
     peers: tuple[str, ...] = ()
     """Gateway URLs of other nodes to fetch content from (more are found on chain)."""
 
+    # --- peers
+    allow_private_peers: bool = False
+    """Fetch from discovered peers (announced on chain) whose host is, or resolves to, a
+    loopback, private, link-local or other non-public address. Off: an announcement could
+    otherwise aim every node's requests into its own network (SSRF). Turn it on for devnets
+    and tests, where all nodes run on 127.0.0.1. The ``peers`` above are the operator's own
+    choice and may always be private."""
+    peer_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a peer gets to deliver one block (2 s once it has timed out or failed)."""
+    peer_ban_seconds: float = Field(default=600.0, ge=0)
+    """Seconds a peer that served bytes not matching their CID is not asked."""
+
     # ---------------------------------------------------------------- annotator
     labeler: str | None = None
     """A labeling program to hand items to instead of a person (see :mod:`node.labelers`):
@@ -101,6 +115,20 @@ class NodeSettings(BaseSettings):
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
+    @field_validator("peers")
+    @classmethod
+    def _peer_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            parse_peer(url, private_ok=True)  # PeerUrlError is a ValueError: a setting error
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_peer(value, private_ok=True)  # peers would refuse anything else
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -123,7 +151,7 @@ class NodeSettings(BaseSettings):
 
     @property
     def gateway_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        return self.public_url or gateway_url(self.host, self.port)
 
     def password(self) -> str | None:
         """The keystore password from the setting or its file, if either is given."""

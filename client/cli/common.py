@@ -246,6 +246,12 @@ class ChainOptions:
     password_file: Path | None = None
     account: str | None = None
 
+    @property
+    def on_devnet(self) -> bool:
+        """Whether the chain is a local devnet (no --rpc-url): its nodes' gateways are on
+        loopback, so announced private addresses are fetched from."""
+        return self.rpc_url is None
+
     def devnet_dir(self) -> Path:
         if self.devnet is not None:
             return self.devnet

@@ -63,6 +63,7 @@ def _devnet_overrides(directory: Path | None, account: str) -> dict[str, Any]:
         "deployment_file": info.deployment_file,
         "keystore": keystore,
         "keystore_password_file": info.password_file,
+        "allow_private_peers": True,  # a devnet's nodes announce gateways on loopback
     }
 
 

@@ -159,7 +159,7 @@ def claim(
 
         network = options.connect(DEFAULT_ANNOTATOR)
         if from_results is not None:
-            client = RequesterClient(network, from_results)
+            client = RequesterClient(network, from_results, allow_private_peers=options.on_devnet)
             try:
                 receipt = claim_from_results(network, client.store, task or [])
             finally:

@@ -58,7 +58,9 @@ def _client(
     from client.sdk.requester import RequesterClient
 
     network = options.connect(DEFAULT_REQUESTER if signer else None, need_account=signer)
-    return RequesterClient(network, data_dir, peers=peers or ())
+    return RequesterClient(
+        network, data_dir, peers=peers or (), allow_private_peers=options.on_devnet
+    )
 
 
 NO_GOLD_WARNING = (

@@ -158,6 +158,7 @@ def node_settings(
         "keystore": str(keystore),
         "keystore_password_file": str(password_file),
         "peers": json.dumps(list(peers)),
+        "allow_private_peers": "true",  # every demo node's gateway is on 127.0.0.1
         "sync_interval": str(interval),
         "duty_interval": str(interval),
         **(extra or {}),

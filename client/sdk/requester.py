@@ -10,6 +10,7 @@ nodes announced on chain (plus any given peers) and verifies every block.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from node.content.canonical import JsonValue
 from node.content.exports import ExportFormat, export_results
 from node.content.imports import ImportedItems, ImportFormat, import_items
 from node.content.manifest import GoldSet, TaskContent, TaskKind, build_task_content
+from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (
     CreatedTask,
@@ -33,6 +35,8 @@ from node.roles.requester.posting import (
 from node.roles.requester.results import TaskProgress, TaskResults, fetch_results, task_progress
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
+
+log = logging.getLogger(__name__)
 
 MAX_GOLD_FILE = 64 * 1024 * 1024
 
@@ -128,18 +132,35 @@ def list_tasks(network: Network, *, mine: bool = False) -> list[TaskSummary]:
 class RequesterClient:
     """Requester operations for the network's account, with content kept in ``data_dir``."""
 
-    def __init__(self, network: Network, data_dir: Path, *, peers: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        network: Network,
+        data_dir: Path,
+        *,
+        peers: Sequence[str] = (),
+        allow_private_peers: bool = False,
+    ) -> None:
+        """``peers`` are fetched from whatever their address; announced gateways only if
+        public, unless ``allow_private_peers`` (a devnet, where every node is on loopback)."""
         self.network = network
         self.data_dir = data_dir
         self.local = EmbeddedStore.in_data_dir(data_dir)
         self.secrets = GoldSecrets(data_dir / "requester" / "gold")
         self._peers = tuple(peers)
+        self._allow_private = allow_private_peers
+        self._refused = OnceLog(log)
         self.store = GatewayStore(self.local, self._gateways)
 
-    def _gateways(self) -> list[str]:
+    def _gateways(self) -> list[str | Peer]:
         registry = self.network.contracts.registry
         announced = discover_gateways(registry, self.network.deployment.start_block)
-        return [*self._peers, *announced.values()]
+        gateways: list[str | Peer] = list(self._peers)
+        for url in announced.values():
+            try:
+                gateways.append(parse_peer(url, private_ok=self._allow_private))
+            except PeerUrlError as exc:
+                self._refused.warning(url, "not fetching from announced gateway: %s", exc)
+        return gateways
 
     def close(self) -> None:
         self.store.close()

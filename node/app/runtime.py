@@ -81,7 +81,9 @@ class NodeServices:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             db = open_database(url=settings.database, durability=settings.db_durability)
             resources.callback(db.dispose)
-            peers = PeerDirectory(settings.peers, settings.gateway_url)
+            peers = PeerDirectory(
+                settings.peers, settings.gateway_url, allow_private=settings.allow_private_peers
+            )
             store, gateway_store = _open_store(settings, peers, resources)
             token = load_or_create_token(settings.data_dir)
             chain: ChainConnection | None = None
@@ -191,7 +193,9 @@ def _open_store(
         resources.callback(kubo.close)
         return kubo, kubo
     local = EmbeddedStore.in_data_dir(settings.data_dir)
-    store = GatewayStore(local, peers)
+    store = GatewayStore(
+        local, peers, timeout=settings.peer_timeout, ban_seconds=settings.peer_ban_seconds
+    )
     resources.callback(store.close)
     return store, local
 

@@ -2,25 +2,40 @@
 
 A node announces the URL of its trustless gateway once (and again when it changes); its
 peers read the announcements from the chain. A URL found here is only a hint: every block
-fetched from it is verified against its CID.
+fetched from it is verified against its CID. Anyone can announce anything, so only URLs of
+the form ``http(s)://host[:port][/]`` are returned (:func:`node.peer_url.parse_peer`); the
+others are logged once each and left out, as if their node had announced nothing.
 """
 
 from __future__ import annotations
 
+import logging
+
 from web3.contract import Contract
 
 from node.chain.tx import TxSender
+from node.peer_url import OnceLog, PeerUrlError, parse_peer
+
+log = logging.getLogger(__name__)
+_bad_announcements = OnceLog(log)
+"""Process-wide, like the log it writes to: a bad announcement is reported once, however
+many times (and by however many nodes in this process) the registry is read."""
 
 
 def announce_gateway(sender: TxSender, registry: Contract, url: str) -> None:
-    """Announce ``url`` unless the chain already has exactly this announcement."""
+    """Announce ``url`` unless the chain already has exactly this announcement.
+
+    :class:`~node.peer_url.PeerUrlError` for a URL peers would ignore (a path, a query...).
+    """
+    parse_peer(url, private_ok=True)
     if discover_gateways(registry).get(sender.address) == url:
         return
     sender.transact(registry.functions.announce(url))
 
 
 def discover_gateways(registry: Contract, from_block: int = 0) -> dict[str, str]:
-    """Every node's latest announced gateway URL, by node address (withdrawn ones omitted)."""
+    """Every node's latest announced gateway URL, by node address (withdrawn ones and URLs
+    that are not a bare ``http(s)://host[:port]`` omitted)."""
     announced = registry.events.GatewayAnnounced().get_logs(from_block=from_block)
     withdrawn = registry.events.GatewayWithdrawn().get_logs(from_block=from_block)
     latest: dict[str, tuple[tuple[int, int], str | None]] = {}
@@ -34,4 +49,19 @@ def discover_gateways(registry: Contract, from_block: int = 0) -> dict[str, str]
         current = latest.get(entry["args"]["node"])
         if current is None or current[0] < position:
             latest[entry["args"]["node"]] = (position, None)
-    return {node: url for node, (_, url) in sorted(latest.items()) if url is not None}
+    return {
+        node: url
+        for node, (_, url) in sorted(latest.items())
+        if url is not None and _valid(node, url)
+    }
+
+
+def _valid(node: str, url: str) -> bool:
+    try:
+        parse_peer(url, private_ok=True)  # the address policy is the reader's to apply
+    except PeerUrlError as exc:
+        _bad_announcements.warning(
+            f"{node} {url}", "ignoring the gateway %s announced: %s", node, exc
+        )
+        return False
+    return True

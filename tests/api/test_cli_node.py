@@ -64,6 +64,7 @@ def node_process(
         LABELNET_DEPLOYMENT_FILE=str(write_deployment(tmp_path / "deployment.json", deployment)),
         LABELNET_KEYSTORE_PASSWORD_FILE=str(tmp_path / "password"),
         LABELNET_SYNC_INTERVAL="0.1",
+        LABELNET_ALLOW_PRIVATE_PEERS="true",  # announced gateways are on 127.0.0.1
     )
     process = run_node(node_dir, port, env)
     try:

@@ -3,7 +3,7 @@
 Node A puts a task (a manifest document and a multi-MiB items file) in its own store and
 serves it as a trustless gateway; node B reads it through A's gateway, verifying every
 block, and caches it, so B can then serve it on to node C even after A is gone. A peer that
-serves wrong bytes is caught by hashing and the next peer is tried.
+serves wrong bytes is caught by hashing, banned, and another peer is used.
 """
 
 from __future__ import annotations
@@ -118,10 +118,12 @@ def test_tampering_peer_is_rejected_and_the_next_peer_used(
         GatewayStore(EmbeddedStore.in_data_dir(tmp_path / "b"), [liar_url, a.url]) as b,
     ):
         assert b.get(items_cid, max_size=16 * MIB) == ITEMS
-    blocks = len(build_file_dag(ITEMS).blocks)
-    assert liar.requests - before == blocks  # the liar was asked for every block first...
+    assert len(build_file_dag(ITEMS).blocks) > 2
+    # The liar is asked for one block at most, not for each of them: if it answers before
+    # the honest peer, its first lie bans it; if after, it is scored as the slower peer.
+    asked = liar.requests - before
     rejected = [r for r in caplog.records if "rejected block" in r.getMessage()]
-    assert len(rejected) == blocks  # ...and every one of its answers was rejected
+    assert len(rejected) <= asked <= 1
 
 
 def test_peers_that_lack_the_block_or_are_down(servers: ExitStack, tmp_path: Path) -> None:
