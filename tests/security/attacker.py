@@ -65,6 +65,8 @@ class SlowGateway:
         self.blocks = blocks
         self.delay = delay
         self.requests = 0
+        self.asked: set[str] = set()
+        """The distinct CIDs asked for (a hedging fetcher may ask for one twice)."""
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self.app = FastAPI()
@@ -75,6 +77,7 @@ class SlowGateway:
             return Response(b"", media_type="application/vnd.ipld.raw")
         with self._lock:
             self.requests += 1
+            self.asked.add(cid)
         block = self.blocks.get(cid)
         if block is None:  # what it does not hold it says at once, like any gateway
             return Response(b"not found\n", status_code=404, media_type="text/plain")
