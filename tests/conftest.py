@@ -76,7 +76,11 @@ def actors() -> Actors:
 def deployment(w3: Web3, actors: Actors) -> Deployment:
     """Contracts deployed once per session; per-test snapshots undo what tests do to them."""
     config = DeployConfig(
-        min_stake=1_000 * 10**18, slash_bps=1_000, max_committee=16, min_attestations=2
+        min_stake=1_000 * 10**18,
+        slash_bps=1_000,
+        max_committee=16,
+        min_attestations=2,
+        quorum_bps=3_334,
     )
     return deploy(TxSender(w3, actors.deployer), config)
 

@@ -24,10 +24,13 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @notice Marks a commitment slot whose batch has been revealed.
     bytes32 public constant REVEALED = bytes32(uint256(1));
 
+    uint16 private constant _BPS = 10_000;
+
     IERC20 private immutable _token;
     IValidatorStaking private immutable _staking;
     uint8 private immutable _maxCommittee;
     uint8 private immutable _minAttestations;
+    uint16 private immutable _quorumBps;
     uint64 private immutable _maxAttestWindow;
 
     /// @dev Storage form of a task, packed so each step touches as few slots as possible:
@@ -89,16 +92,28 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @param staking_ The validator staking contract, which must name this market.
     /// @param maxCommittee_ Most attestations a task accepts (bounds the finalize loop).
     /// @param minAttestations_ Fewest attestations a winning root needs.
-    constructor(IERC20 token_, IValidatorStaking staking_, uint8 maxCommittee_, uint8 minAttestations_) {
-        if (address(token_) == address(0) || address(staking_) == address(0)) revert TaskMarketZeroAddress();
+    /// @param quorumBps_ Least share of all active stake, in basis points, that must still back
+    /// a winning root (3334, just over one third, in the default deployment).
+    constructor(
+        IERC20 token_,
+        IValidatorStaking staking_,
+        uint8 maxCommittee_,
+        uint8 minAttestations_,
+        uint16 quorumBps_
+    ) {
+        if (address(token_) == address(0) || address(staking_) == address(0)) {
+            revert TaskMarketZeroAddress();
+        }
         // The committee is a bitmask of 32 voters per result.
         if (maxCommittee_ == 0 || maxCommittee_ > 32 || minAttestations_ == 0 || minAttestations_ > maxCommittee_) {
             revert TaskMarketInvalidCommittee(maxCommittee_, minAttestations_);
         }
+        if (quorumBps_ == 0 || quorumBps_ > _BPS) revert TaskMarketInvalidQuorum(quorumBps_);
         _token = token_;
         _staking = staking_;
         _maxCommittee = maxCommittee_;
         _minAttestations = minAttestations_;
+        _quorumBps = quorumBps_;
         // A vote's stake stays bonded for the whole attest window (unstaking takes longer), so
         // it cannot be withdrawn and restaked from another address to vote twice.
         _maxAttestWindow = staking_.unbondingDelay();
@@ -434,6 +449,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         return _minAttestations;
     }
 
+    /// @inheritdoc ITaskMarket
+    function quorumBps() external view returns (uint16) {
+        return _quorumBps;
+    }
+
     /// @notice Longest attest window a task may have: the staking unbonding delay.
     function maxAttestWindow() external view returns (uint64) {
         return _maxAttestWindow;
@@ -487,11 +507,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         (Result memory best, uint256 attestingWeight) = _tally(taskId, task.resultCount);
 
         bool nothingRevealed = task.revealCount == 0 && block.timestamp > task.revealDeadline;
-        if (!nothingRevealed && block.timestamp <= task.attestDeadline) {
-            _requireEarlyQuorum(taskId, count, best, attestingWeight);
-        }
-
-        if (count < _minAttestations || best.weight * 3 < attestingWeight * 2) {
+        bool early = !nothingRevealed && block.timestamp <= task.attestDeadline;
+        if (!_decide(taskId, count, best, attestingWeight, early)) {
             task.status = TaskStatus.Disputed;
             emit TaskDisputed(taskId, best.weight, attestingWeight);
             for (uint256 i; i < count; ++i) {
@@ -508,6 +525,30 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         // The dust is below the number of winners (at most 32), so 64 bits always hold it.
         // forge-lint: disable-next-line(unsafe-typecast)
         task.feeDust = uint64(_settleCommittee(taskId, count, best, task.validatorFee));
+    }
+
+    /// @dev Whether the best result wins: `minAttestations` attestations, 2/3 of the attesting
+    /// weight, and a backing (see `_backing`) of at least `quorumBps` of all active stake, so
+    /// that an attestation count one minimum stake can meet never decides a task by itself.
+    /// After the attest deadline a result that does not win leaves the task disputed
+    /// (`TaskQuorumMissed` first when the quorum was all it lacked). Before the deadline
+    /// (`early`) the call reverts instead, unless the result wins and its backing also holds
+    /// 2/3 of all active stake: otherwise anyone could force a dispute by finalizing a lone
+    /// heavy attestation early.
+    function _decide(uint256 taskId, uint256 count, Result memory best, uint256 attestingWeight, bool early)
+        private
+        returns (bool wins)
+    {
+        bool onVotes = count >= _minAttestations && best.weight * 3 >= attestingWeight * 2;
+        if (!onVotes && !early) return false;
+        uint256 staked = _staking.totalStaked();
+        uint256 backing = onVotes ? _backing(taskId, count, best.voters) : 0;
+        wins = backing != 0 && backing * _BPS >= staked * _quorumBps;
+        if (early) {
+            if (!wins || backing * 3 < staked * 2) revert TaskMarketNoEarlyQuorum(taskId, backing, staked);
+        } else if (onVotes && !wins) {
+            emit TaskQuorumMissed(taskId, backing, staked);
+        }
     }
 
     /// @dev What the requester gets back: everything for a disputed task; for a finalized one
@@ -551,31 +592,18 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Before the attest deadline, with seats left on the committee, a task settles only
-    /// when the best result would win now (`minAttestations` and 2/3 of the attesting weight) and
-    /// its attesters still hold 2/3 of all active stake. Otherwise anyone could force a dispute
-    /// by finalizing a lone heavy attestation early. The stake still backing each vote (its
-    /// weight capped at the attester's current stake) is what counts, because `totalStaked` is
-    /// live: an attester that unstakes after attesting shrinks the denominator and must not keep
-    /// its full recorded weight in the numerator.
-    function _requireEarlyQuorum(uint256 taskId, uint256 count, Result memory best, uint256 attestingWeight)
-        private
-        view
-    {
-        uint256 staked = _staking.totalStaked();
-        // Solidity zero-initialises locals; no backing until a winning vote is counted.
-        // slither-disable-next-line uninitialized-local
-        uint256 backing;
-        if (count >= _minAttestations && best.weight * 3 >= attestingWeight * 2) {
-            for (uint256 i; i < count; ++i) {
-                if (_voted(best.voters, i)) {
-                    Vote memory vote = _votes[taskId][i];
-                    uint256 current = _staking.stakeOf(vote.validator);
-                    backing += current < vote.weight ? current : vote.weight;
-                }
+    /// @dev The stake still backing the votes in `voters`: each vote's weight capped at its
+    /// attester's current stake. `totalStaked` is live, so an attester that unstakes after
+    /// attesting shrinks the denominator and must not keep its full recorded weight in the
+    /// numerator; one that tops up after attesting backs its vote with its attested weight only.
+    function _backing(uint256 taskId, uint256 count, uint32 voters) private view returns (uint256 backing) {
+        for (uint256 i; i < count; ++i) {
+            if (_voted(voters, i)) {
+                Vote memory vote = _votes[taskId][i];
+                uint256 current = _staking.stakeOf(vote.validator);
+                backing += current < vote.weight ? current : vote.weight;
             }
         }
-        if (backing == 0 || backing * 3 < staked * 2) revert TaskMarketNoEarlyQuorum(taskId, backing, staked);
     }
 
     /// @dev The heaviest distinct result (the earliest attested on ties) and the total weight.

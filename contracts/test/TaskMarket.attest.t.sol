@@ -136,7 +136,7 @@ contract TaskMarketAttestTest is LabelnetFixture {
     /// @notice A validator can only attest as many concurrent tasks as its free stake can back:
     /// with a 100% slash fraction, its whole stake is locked by the first one.
     function test_attest_revertsWhenStakeAlreadyLocked() public {
-        _deploy(MIN_STAKE, 10_000, MAX_COMMITTEE, MIN_ATTESTATIONS);
+        _deploy(MIN_STAKE, 10_000, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS);
         _stakeAll();
         uint256 first = _createTask();
         uint256 second = _createTask();

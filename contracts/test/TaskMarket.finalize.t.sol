@@ -202,7 +202,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
     /// at once, and with fewer than minAttestations that meant anyone (the requester, say)
     /// could turn a task into a full-refund dispute right after the first attestation.
     function test_finalize_revertsEarlyBelowMinAttestations() public {
-        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS);
+        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS);
         _stake(validator1, STAKE_1);
         _stake(validator4, STAKE_4); // validator1 holds 80% of all stake
         uint256 id = _createTask();
@@ -241,7 +241,7 @@ contract TaskMarketFinalizeTest is LabelnetFixture {
     /// @notice An early finalize must not turn a task into a dispute: if the best result does
     /// not hold 2/3 of the attesting weight yet, finalize waits for the deadline.
     function test_finalize_revertsEarlyWhenBestLacksTwoThirdsOfAttesting() public {
-        _deploy(MIN_STAKE, SLASH_BPS, 4, MIN_ATTESTATIONS);
+        _deploy(MIN_STAKE, SLASH_BPS, 4, MIN_ATTESTATIONS, QUORUM_BPS);
         taskId = _revealedTask();
         _attestBad(taskId, validator1); // 400, then unstakes all it can
         vm.prank(validator1);

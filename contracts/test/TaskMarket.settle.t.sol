@@ -118,7 +118,7 @@ contract TaskMarketSettleTest is LabelnetFixture {
 
     /// @notice Stake, post a task with `c.fee`, reveal, and have the three validators attest.
     function _runCommittee(Vote3 memory c) internal returns (uint256 id) {
-        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS);
+        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS);
         c.vals = [validator1, validator2, validator3];
         for (uint256 i; i < 3; ++i) {
             c.stakes[i] = bound(c.stakes[i], MIN_STAKE, 1_000 ether);

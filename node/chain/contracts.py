@@ -28,6 +28,9 @@ class DeployConfig:
     slash_bps: int = 1_000
     max_committee: int = 16
     min_attestations: int = 1
+    quorum_bps: int = 3334
+    """Least share of all active stake (basis points) a winning root's attesters must still
+    hold at finalization: just over a third, so a third of the stake cannot decide alone."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,14 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.slash_bps,
         sender.address,
     )
-    market = create("TaskMarket", token, staking, config.max_committee, config.min_attestations)
+    market = create(
+        "TaskMarket",
+        token,
+        staking,
+        config.max_committee,
+        config.min_attestations,
+        config.quorum_bps,
+    )
     registry = create("NodeRegistry")
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,

@@ -213,3 +213,69 @@ def test_no_reveals_refunds_whole_bounty(w3: Web3, contracts: Contracts, actors:
     after = contracts.token.functions.balanceOf(actors.requester.address).call()
     assert after - balance == task.reward_pool + task.validator_fee
     assert read_task(contracts.market, task.task_id).status is TaskStatus.DISPUTED
+
+
+def dispute_below_quorum(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[Task, PayoutTree]:
+    """Two minimum stakes attest one root paying annotator A the whole pool while a third
+    validator, ten times heavier, stays silent; the task is finalized after the attest deadline.
+
+    Unanimous and with ``minAttestations`` attesters, the root still has only 2 of the 12
+    thousand staked behind it, below the market's quorum of just over a third.
+    """
+    market, staking = contracts.market, contracts.staking
+    minimum = staking.functions.minStake().call()
+    stakes = (("validator_1", minimum), ("validator_2", minimum), ("validator_3", STAKE))
+    for role, amount in stakes:
+        account = getattr(actors, role)
+        fund(w3, contracts, actors, account, amount)
+        sender(w3, account).transact(contracts.token.functions.approve(staking.address, amount))
+        sender(w3, account).transact(staking.functions.stake(amount))
+    task = create_task(w3, contracts, actors)
+    annotator = sender(w3, actors.annotator_a)
+    fund(w3, contracts, actors, actors.annotator_a, task.bond)
+    annotator.transact(contracts.token.functions.approve(market.address, task.bond))
+    root, salt = os.urandom(32), os.urandom(32)
+    commitment = label_commitment(task.task_id, annotator.address, root, salt)
+    annotator.transact(market.functions.commit(task.task_id, commitment))
+    advance_time(w3, HOUR + 1)
+    annotator.transact(market.functions.reveal(task.task_id, root, "bafkreilabels", salt))
+    greedy = PayoutTree.build([(annotator.address, task.reward_pool)])
+    advance_time(w3, HOUR)
+    for role in ("validator_1", "validator_2"):
+        sender(w3, getattr(actors, role)).transact(
+            market.functions.attest(task.task_id, greedy.root, greedy.total, "bafkreiresult")
+        )
+    advance_time(w3, HOUR)
+    return task, greedy
+
+
+def test_result_below_the_stake_quorum_is_disputed(
+    w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    market, staking = contracts.market, contracts.staking
+    assert market.functions.quorumBps().call() == 3334
+    task, greedy = dispute_below_quorum(w3, contracts, actors)
+    minimum = staking.functions.minStake().call()
+
+    receipt = sender(w3, actors.outsider).transact(market.functions.finalize(task.task_id))
+    (missed,) = market.events.TaskQuorumMissed().process_receipt(receipt, errors=DISCARD)
+    assert (missed.args.backing, missed.args.totalStaked) == (2 * minimum, 2 * minimum + STAKE)
+    (disputed,) = market.events.TaskDisputed().process_receipt(receipt, errors=DISCARD)
+    assert disputed.args.bestWeight == disputed.args.attestingWeight == 2 * minimum
+    assert read_task(market, task.task_id).status is TaskStatus.DISPUTED
+
+    # Nobody is paid from the root and nobody is slashed; the requester gets everything back.
+    annotator = actors.annotator_a.address
+    with pytest.raises(ContractRevertError) as unpaid:
+        sender(w3, actors.annotator_a).transact(
+            market.functions.claim(task.task_id, annotator, greedy.total, greedy.proof(annotator))
+        )
+    assert unpaid.value.name == "TaskMarketWrongStatus"
+    for role in ("validator_1", "validator_2"):
+        address = getattr(actors, role).address
+        assert staking.functions.stakeOf(address).call() == minimum
+        assert staking.functions.lockedOf(address).call() == 0
+    before = contracts.token.functions.balanceOf(actors.requester.address).call()
+    sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
+    refunded = contracts.token.functions.balanceOf(actors.requester.address).call() - before
+    assert refunded == task.reward_pool + task.validator_fee

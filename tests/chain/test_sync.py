@@ -33,7 +33,15 @@ from node.db.repositories import (
     PayoutRepository,
     SyncCursorRepository,
 )
-from tests.chain.test_lifecycle import HOUR, STAKE, TOKEN, create_task, fund, sender
+from tests.chain.test_lifecycle import (
+    HOUR,
+    STAKE,
+    TOKEN,
+    create_task,
+    dispute_below_quorum,
+    fund,
+    sender,
+)
 from tests.chain.test_lifecycle import Task as CreatedTask
 from tests.chain.test_lifecycle import stake_validators as stake
 from tests.conftest import Actors, advance_time
@@ -269,6 +277,28 @@ def test_confirmations_hold_back_the_newest_blocks(
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert sync.sync_once().last_block == head
     assert journal(sqlite_db) == chain_logs(w3, deployment, head)
+
+
+def test_a_dispute_for_want_of_stake_is_mirrored(
+    w3: Web3, contracts: Contracts, deployment: Deployment, actors: Actors, sqlite_db: Database
+) -> None:
+    """TaskQuorumMissed is decoded and journaled; the task is disputed, every lock released."""
+    task, _ = dispute_below_quorum(w3, contracts, actors)
+    sender(w3, actors.outsider).transact(contracts.market.functions.finalize(task.task_id))
+    make_sync(w3, sqlite_db, deployment).sync_once()
+    assert journal(sqlite_db) == chain_logs(w3, deployment)
+    minimum = contracts.staking.functions.minStake().call()
+    with sqlite_db.session() as session:
+        row = session.get(Task, (deployment.chain_id, task.task_id))
+        assert row is not None and row.status is TaskStatus.DISPUTED
+        missed = session.exec(
+            select(ChainEventRecord).where(ChainEventRecord.event == "TaskQuorumMissed")
+        ).one()
+        assert missed.task_id == task.task_id
+        assert int(missed.args["backing"]) == 2 * minimum
+        assert int(missed.args["totalStaked"]) == 2 * minimum + STAKE
+        attestations = AttestationRepository(session).for_task(deployment.chain_id, task.task_id)
+        assert [a.outcome for a in attestations] == [AttestationOutcome.RELEASED] * 2
 
 
 def test_background_run_follows_the_head_until_stopped(

@@ -105,12 +105,17 @@ interface ITaskMarket {
     );
     /// @notice Emitted when a heavier validator takes the seat of `validator` on a full committee.
     event AttestationEvicted(uint256 indexed taskId, address indexed validator, address indexed replacedBy);
-    /// @notice Emitted when a root wins with at least 2/3 of the attesting stake.
+    /// @notice Emitted when a root wins: at least 2/3 of the attesting stake, `minAttestations`
+    /// attesters, and still backed by at least `quorumBps` of all active stake.
     event TaskFinalized(
         uint256 indexed taskId, bytes32 payoutRoot, uint256 totalPayout, uint256 winningWeight, uint256 attestingWeight
     );
-    /// @notice Emitted when no root reaches the quorum (or nothing was revealed): full refund.
+    /// @notice Emitted when no root wins (see `finalize`) or nothing was revealed: full refund.
     event TaskDisputed(uint256 indexed taskId, uint256 bestWeight, uint256 attestingWeight);
+    /// @notice Emitted, just before `TaskDisputed`, when the best root had the attestations and
+    /// 2/3 of the attesting stake but its attesters' stake (`backing`: attested weights capped
+    /// at their current stake) was below `quorumBps` of `totalStaked`.
+    event TaskQuorumMissed(uint256 indexed taskId, uint256 backing, uint256 totalStaked);
     /// @notice Emitted when a validator of the winning root earns its share of fee and slashings.
     event ValidatorRewarded(uint256 indexed taskId, address indexed validator, uint256 reward);
     /// @notice Emitted when `account` is paid its leaf of the payout tree.
@@ -120,6 +125,8 @@ interface ITaskMarket {
 
     /// @notice Constructor limits out of range: 1 <= minAttestations <= maxCommittee <= 32.
     error TaskMarketInvalidCommittee(uint8 maxCommittee, uint8 minAttestations);
+    /// @notice Constructor quorum out of range: 1 <= quorumBps <= 10000.
+    error TaskMarketInvalidQuorum(uint16 quorumBps);
     /// @notice A zero address where a contract is required.
     error TaskMarketZeroAddress();
     /// @notice The task does not exist.
@@ -168,9 +175,10 @@ interface ITaskMarket {
     error TaskMarketAttestWindowTooLong(uint64 window, uint64 maxWindow);
     /// @notice The validator already attested this task.
     error TaskMarketAlreadyAttested(uint256 taskId, address validator);
-    /// @notice Finalizing before the attest deadline needs a full committee, or a result that
-    /// would win now and whose attesters still hold 2/3 of all active stake (`bestWeight` is
-    /// that backing stake: attested weights capped at the attesters' current stake).
+    /// @notice Finalizing before the attest deadline needs a result that would win now and whose
+    /// attesters still hold 2/3 (and `quorumBps`) of all active stake (`bestWeight` is that
+    /// backing stake: attested weights capped at the attesters' current stake; 0 when no
+    /// result would win on its votes).
     error TaskMarketNoEarlyQuorum(uint256 taskId, uint256 bestWeight, uint256 totalStaked);
     /// @notice The account was already paid on this task.
     error TaskMarketAlreadyClaimed(uint256 taskId, address account);
@@ -213,10 +221,11 @@ interface ITaskMarket {
     /// member's seat (whose lock is released).
     function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external;
 
-    /// @notice Settle the task: the root backed by at least 2/3 of attesting stake (and at least
-    /// `minAttestations` attestations) wins; other attesters are slashed; otherwise disputed.
-    /// Anyone may call after the attest deadline, or earlier once a winning root's attesters
-    /// still hold 2/3 of all active stake; after the reveal deadline if nobody revealed.
+    /// @notice Settle the task: the root backed by at least 2/3 of attesting stake, by at least
+    /// `minAttestations` attestations, and by attesters still holding at least `quorumBps` of
+    /// all active stake wins; other attesters are slashed; otherwise disputed. Anyone may call
+    /// after the attest deadline, or earlier once a winning root's attesters still hold 2/3
+    /// (and `quorumBps`) of all active stake; after the reveal deadline if nobody revealed.
     function finalize(uint256 taskId) external;
 
     /// @notice Pay `account` its leaf `(account, amount)` of the task's payout tree.
@@ -253,4 +262,9 @@ interface ITaskMarket {
 
     /// @notice Number of tasks created so far (the latest id).
     function taskCount() external view returns (uint256);
+
+    /// @notice Least share of all active stake (`totalStaked`), in basis points, that the
+    /// attesters of a winning root must still hold at finalization, each counted with its
+    /// attested weight capped at its current stake. Fixed at deployment, in [1, 10000].
+    function quorumBps() external view returns (uint16);
 }

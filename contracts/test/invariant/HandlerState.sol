@@ -47,6 +47,11 @@ abstract contract HandlerState is TestBase {
     uint256 public ghostOverpayments;
     uint256 public ghostRefundMismatches;
     uint256 public ghostDisputeStakeChanges;
+    /// @notice Finalizations that broke the quorum rule: a root finalized without `quorumBps` of
+    /// all active stake behind it, or a root disputed although it had the votes and that backing.
+    uint256 public ghostQuorumViolations;
+    /// @notice Disputes of a root that had the votes but not the stake quorum (the rule at work).
+    uint256 public ghostQuorumDisputes;
     /// @notice A second refund, a cancel after commits, or an attestation promising more than
     /// the pool, that succeeded.
     uint256 public ghostForbidden;
@@ -170,6 +175,52 @@ abstract contract HandlerState is TestBase {
         // forge-lint: disable-next-line(unsafe-typecast) -- total <= rewardPool < 2**96.
         payout.total = uint128(total);
         payout.root = PayoutTree.root(_tree(payout));
+    }
+
+    /// @notice Check a settlement against the quorum rule, from the attestations, the
+    /// attesters' stakes and the total stake read just before finalize ran.
+    function _checkQuorum(
+        ITaskMarket.Task memory t,
+        ITaskMarket.Attestation[] memory atts,
+        uint256[] memory stakes,
+        uint256 staked
+    ) internal {
+        (bool hasVotes, bool quorate, bytes32 root, uint128 total) = _expectedOutcome(atts, stakes, staked);
+        if (t.status == ITaskMarket.TaskStatus.Finalized) {
+            if (!quorate || t.payoutRoot != root || t.totalPayout != total) ++ghostQuorumViolations;
+        } else if (quorate) {
+            ++ghostQuorumViolations;
+        } else if (hasVotes) {
+            ++ghostQuorumDisputes;
+        }
+    }
+
+    /// @notice The result with `minAttestations` attestations and 2/3 of the attesting weight,
+    /// if one has them (`hasVotes`; two results cannot both hold 2/3), and whether its backing
+    /// (attested weights capped at `stakes`) reaches `quorumBps` of `staked`.
+    function _expectedOutcome(ITaskMarket.Attestation[] memory atts, uint256[] memory stakes, uint256 staked)
+        internal
+        view
+        returns (bool hasVotes, bool quorate, bytes32 root, uint128 total)
+    {
+        if (atts.length == 0 || atts.length < market.minAttestations()) return (false, false, 0, 0);
+        uint256 attesting;
+        for (uint256 i; i < atts.length; ++i) {
+            attesting += atts[i].weight;
+        }
+        for (uint256 i; i < atts.length; ++i) {
+            uint256 weight;
+            uint256 backing;
+            for (uint256 j; j < atts.length; ++j) {
+                if (atts[j].payoutRoot != atts[i].payoutRoot || atts[j].totalPayout != atts[i].totalPayout) continue;
+                weight += atts[j].weight;
+                backing += stakes[j] < atts[j].weight ? stakes[j] : atts[j].weight;
+            }
+            if (weight * 3 >= attesting * 2) {
+                quorate = backing != 0 && backing * 10_000 >= staked * market.quorumBps();
+                return (true, quorate, atts[i].payoutRoot, atts[i].totalPayout);
+            }
+        }
     }
 
     function _tree(Payout storage payout) internal view returns (PayoutTree.Tree memory) {

@@ -302,14 +302,15 @@ contract MarketHandler is HandlerState {
     // ================================================================ settlement
 
     /// @notice finalize (or refund, which finalizes first) and account for the committee
-    /// settlement: stake lost by losers, stake gained by winners, and the rounding dust the
-    /// market reports in the refund.
+    /// settlement: stake lost by losers, stake gained by winners, the rounding dust the
+    /// market reports in the refund, and the outcome against the quorum rule.
     function _settle(uint256 id, bool viaRefund) internal returns (bool settled) {
         ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
         uint256[] memory before = new uint256[](atts.length);
         for (uint256 i; i < atts.length; ++i) {
             before[i] = staking.stakeOf(atts[i].validator);
         }
+        uint256 staked = staking.totalStaked();
         ITaskMarket.Task memory t = market.getTask(id);
         uint256 requesterBefore = token.balanceOf(t.requester);
         if (viaRefund) {
@@ -326,6 +327,7 @@ contract MarketHandler is HandlerState {
         settled = true;
         ++ghostCalls[viaRefund ? "refund" : "finalize"];
         t = market.getTask(id);
+        _checkQuorum(t, atts, before, staked);
         uint256 refunded = viaRefund ? token.balanceOf(t.requester) - requesterBefore : t.refundable;
         uint256 forfeited = uint256(t.commitCount - t.revealCount) * t.annotatorBond;
         uint256 slashed;

@@ -9,11 +9,12 @@ import {TaskMarket} from "../../src/TaskMarket.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 
 /// @notice Stateful invariants over random sequences of MarketHandler actions: escrow
-/// solvency, no double payment, payouts bounded by the bounty, fully accounted slashing, and
-/// stake locks always backed by active stake.
+/// solvency, no double payment, payouts bounded by the bounty, fully accounted slashing, stake
+/// locks always backed by active stake, and no result finalized without the stake quorum.
 contract MarketInvariantsTest is TestBase {
     uint256 internal constant SUPPLY = 1e9 ether;
     uint16 internal constant SLASH_BPS = 1000;
+    uint16 internal constant QUORUM_BPS = 3334;
 
     LabelToken internal token;
     ValidatorStaking internal staking;
@@ -28,7 +29,7 @@ contract MarketInvariantsTest is TestBase {
         treasury = makeAddr("treasury");
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, 100 ether, 3 days, SLASH_BPS, address(this));
-        market = new TaskMarket(token, staking, 3, 2);
+        market = new TaskMarket(token, staking, 3, 2, QUORUM_BPS);
         staking.setMarket(address(market));
 
         requesters.push(makeAddr("requester1"));
@@ -191,5 +192,14 @@ contract MarketInvariantsTest is TestBase {
             vm.assertLe(locked, staking.stakeOf(validators[i]), "lock exceeds active stake");
             vm.assertEq(locked, expected[i], "lock differs from open attestations");
         }
+    }
+
+    /// @notice Finalize follows the stake quorum: every finalized root was backed, when it
+    /// settled, by attesters still holding `quorumBps` of all active stake (each attested
+    /// weight capped at the attester's stake then), and no root that had the attestations,
+    /// 2/3 of the attesting weight and that backing was disputed instead (the handler
+    /// recomputes the expected outcome from the state just before each finalization).
+    function invariant_finalizedResultsHoldQuorum() public view {
+        vm.assertEq(handler.ghostQuorumViolations(), 0, "finalize broke the stake quorum rule");
     }
 }

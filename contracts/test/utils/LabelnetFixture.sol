@@ -13,6 +13,8 @@ import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 /// steps as one-line helpers so each test states only the rule it checks.
 /// @dev Stakes are chosen so the 2/3 thresholds are easy to reason about: 1000 LABEL staked in
 /// total; validator1 + validator2 (700) hold 2/3 of all stake, validator1 alone (400) does not.
+/// The quorum of a third (333.4) is met by validator1 alone or validator2 + validator4, and
+/// not by validator3 + validator4 (300).
 abstract contract LabelnetFixture is TestBase {
     using PayoutTree for PayoutTree.Tree;
 
@@ -22,6 +24,7 @@ abstract contract LabelnetFixture is TestBase {
     uint16 internal constant SLASH_BPS = 1000; // 10% of the weight is locked per attested task
     uint8 internal constant MAX_COMMITTEE = 3;
     uint8 internal constant MIN_ATTESTATIONS = 2;
+    uint16 internal constant QUORUM_BPS = 3334; // just over one third of all stake, the default
 
     uint256 internal constant STAKE_1 = 400 ether;
     uint256 internal constant STAKE_2 = 300 ether;
@@ -74,15 +77,17 @@ abstract contract LabelnetFixture is TestBase {
         stranger = makeAddr("stranger");
 
         honestTree = _tree3(annotatorA, 10 ether, annotatorB, 8 ether, annotatorC, 6 ether);
-        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS);
+        _deploy(MIN_STAKE, SLASH_BPS, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS);
     }
 
     /// @notice (Re)deploy token, staking and market with the given rules and fund the actors,
     /// so a test can change a parameter and still use every helper.
-    function _deploy(uint256 minStake, uint16 slashBps, uint8 maxCommittee, uint8 minAttestations) internal {
+    function _deploy(uint256 minStake, uint16 slashBps, uint8 maxCommittee, uint8 minAttestations, uint16 quorumBps)
+        internal
+    {
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, minStake, UNBONDING_DELAY, slashBps, address(this));
-        market = new TaskMarket(token, staking, maxCommittee, minAttestations);
+        market = new TaskMarket(token, staking, maxCommittee, minAttestations, quorumBps);
         staking.setMarket(address(market));
         vm.label(address(token), "LabelToken");
         vm.label(address(staking), "ValidatorStaking");
