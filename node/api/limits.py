@@ -20,7 +20,8 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 """Largest request body the node reads (a full label batch is far below it)."""
 
 
-async def _answer(send: Send, status: int, error: str, detail: str) -> None:
+async def send_json_error(send: Send, status: int, error: str, detail: str) -> None:
+    """Answer ``status`` with the API's error body, from middleware (before any route)."""
     body = json.dumps({"error": error, "detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -47,7 +48,7 @@ class JsonBodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _answer(
+                await send_json_error(
                     send, 413, "PayloadTooLarge", f"request body over {self.max_bytes} bytes"
                 )
                 return
@@ -58,7 +59,7 @@ class JsonBodyGuard:
         try:
             check_json_depth(body)
         except DocumentTooDeepError as exc:
-            await _answer(send, 422, type(exc).__name__, str(exc))
+            await send_json_error(send, 422, type(exc).__name__, str(exc))
             return
         replayed = False
 
