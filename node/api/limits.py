@@ -6,11 +6,18 @@ few hundred kilobytes of ``[`` overflows the C stack and kills the process inste
 raising. This middleware reads a JSON body once, checks its nesting with
 :func:`node.content.canonical.check_json_depth`, answers 422 if it is too deep or 413 if
 it is too large, and otherwise hands the same bytes on to the app.
+
+It also answers 400 to a body that is not UTF-8 text, or whose JSON escapes name a lone
+UTF-16 surrogate (``"\ud800"``): ``json.loads`` accepts both (it even decodes UTF-16 and
+surrogate bytes), but the strings it returns have no UTF-8 encoding, so the database, the
+canonical JSON of a commitment and any response echoing them would fail later, as a 500 or
+a batch that can never be committed. RFC 8259 requires UTF-8 between systems anyway.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +25,26 @@ from node.content.canonical import DocumentTooDeepError, check_json_depth
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """Largest request body the node reads (a full label batch is far below it)."""
+
+_SURROGATE_ESCAPE = re.compile(
+    rb"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+)
+"""A ``\\uDxxx`` escape (not itself escaped: an even run of backslashes before it), and the
+low-surrogate escape after it if there is one."""
+
+
+def undecodable(body: bytes) -> str | None:
+    """Why ``body`` is not UTF-8 JSON text with Unicode strings only, or None if it is."""
+    try:
+        body.decode("utf-8")  # strict: also refuses encoded surrogates and overlong forms
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 at byte {exc.start}"
+    for match in _SURROGATE_ESCAPE.finditer(body):
+        first, low = match.group(1), match.group(2)
+        if low is None or first[1:2].lower() not in (b"8", b"9", b"a", b"b"):
+            where = match.start(1) - 2
+            return f"a lone UTF-16 surrogate escape \\u{first.decode()} at byte {where}"
+    return None
 
 
 async def send_json_error(send: Send, status: int, error: str, detail: str) -> None:
@@ -56,6 +83,11 @@ class JsonBodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        problem = undecodable(body)
+        if problem is not None:
+            detail = f"the body is not UTF-8 JSON: {problem}"
+            await send_json_error(send, 400, "BadRequest", detail)
+            return
         try:
             check_json_depth(body)
         except DocumentTooDeepError as exc:
