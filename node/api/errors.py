@@ -8,11 +8,17 @@ sent (a validation error's ``input``), and a client can send strings that have n
 encoding (a lone UTF-16 surrogate, ``"\\ud800"``, is valid JSON text). Rendered as UTF-8,
 such an echo raised while the 4xx was being written and turned it into a 500; escaped, it
 is plain ASCII JSON that any client decodes back to what it sent.
+
+A full disk is the one failure of the machine mapped here too: any write that finds no space
+(``ENOSPC`` from a file, SQLite's "database or disk is full", PostgreSQL's ``disk_full``)
+answers 503 ``DiskFullError`` (retry once space is freed; ``/readyz`` already says not
+ready), never a 500. Every other ``OSError`` or database error stays the 500 it is.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -20,9 +26,16 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from node.errors import LabelnetError
+from node.errors import DiskFullError, LabelnetError, is_disk_full
+
+log = logging.getLogger(__name__)
+
+DISK_FULL_DETAIL = (
+    "the node's disk is full: nothing was stored; free space in the data directory and retry"
+)
 
 
 class ErrorResponse(JSONResponse):
@@ -82,6 +95,17 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return ErrorResponse(status_code=422, content={"detail": validation_issues(exc)})
 
+    async def handle_machine(_request: Request, exc: Exception) -> JSONResponse:
+        # Only a full disk is answered here; anything else goes on to be the 500 it is.
+        if not is_disk_full(exc):
+            raise exc
+        log.error("a request failed on a full disk: %s", exc)
+        return ErrorResponse(
+            status_code=503, content={"error": DiskFullError.__name__, "detail": DISK_FULL_DETAIL}
+        )
+
     app.add_exception_handler(LabelnetError, handle)
+    app.add_exception_handler(OSError, handle_machine)
+    app.add_exception_handler(SQLAlchemyError, handle_machine)
     app.add_exception_handler(HTTPException, handle_http)
     app.add_exception_handler(RequestValidationError, handle_invalid)
