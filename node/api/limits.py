@@ -27,10 +27,20 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 """Largest request body the node reads (a full label batch is far below it)."""
 
 _SURROGATE_ESCAPE = re.compile(
-    rb"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair: one character
+    rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"  # a surrogate on its own
 )
-"""A ``\\uDxxx`` escape (not itself escaped: an even run of backslashes before it), and the
-low-surrogate escape after it if there is one."""
+"""Escapes of UTF-16 surrogates, a pair taken whole. Both branches start with a literal
+backslash, so the scan skips ahead at C speed: a body without such escapes costs about a
+millisecond per 400 KB."""
+
+
+def _escaped(body: bytes, at: int) -> bool:
+    """Whether the backslash at ``at`` is itself escaped (an odd run of backslashes before)."""
+    run = 0
+    while at - run - 1 >= 0 and body[at - run - 1] == 0x5C:
+        run += 1
+    return run % 2 == 1
 
 
 def undecodable(body: bytes) -> str | None:
@@ -40,10 +50,13 @@ def undecodable(body: bytes) -> str | None:
     except UnicodeDecodeError as exc:
         return f"not UTF-8 at byte {exc.start}"
     for match in _SURROGATE_ESCAPE.finditer(body):
-        first, low = match.group(1), match.group(2)
-        if low is None or first[1:2].lower() not in (b"8", b"9", b"a", b"b"):
-            where = match.start(1) - 2
-            return f"a lone UTF-16 surrogate escape \\u{first.decode()} at byte {where}"
+        pair = match.end() - match.start() == 12
+        # A pair is fine unless its first escape is literal text (``\\ud800``): then the
+        # second one is a low surrogate on its own. A lone one is fine only as literal text.
+        if _escaped(body, match.start()) == pair:
+            where = match.start() + (6 if pair else 0)
+            escape = body[where : where + 6].decode()
+            return f"a lone UTF-16 surrogate escape {escape} at byte {where}"
     return None
 
 

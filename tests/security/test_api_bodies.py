@@ -31,6 +31,7 @@ NASTY = {
     "lone-low-surrogate-value": b'[{"item":"img-0000","value":"ok \\udfff"}]',
     "reversed-pair-value": b'[{"item":"img-0000","value":"\\udc00\\ud800"}]',
     "surrogate-in-nested-value": b'[{"item":"img-0000","value":{"a":["\\uD8FF"]}}]',
+    "pair-whose-first-half-is-text": b'[{"item":"img-0000","value":"\\\\ud800\\udc00"}]',
     "surrogate-item": b'[{"item":"\\ud800","value":"cat"}]',
     "surrogate-key": b'[{"\\ud800":1,"item":"img-0000","value":"cat"}]',
     "surrogate-top-level": b'"\\ud800"',
