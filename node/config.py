@@ -110,6 +110,21 @@ class NodeSettings(BaseSettings):
     """Fault injection for demos and adversary tests: ``wrong-root`` makes a validator attest
     a corrupted payout root. Never set it on a real node: the stake it locks is slashed."""
 
+    # --- API hardening (security issue #13; see node/api/hosts.py and node/api/server.py)
+    allowed_hosts: tuple[str, ...] = ()
+    """Extra host names the API and the labeling page answer to (a reverse proxy's name);
+    the bind address, loopback names on a loopback bind and ``public_url``'s host always
+    count. Other ``Host`` headers get 421, so a DNS-rebinding page cannot reach the API."""
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a client may take to send a request's line and headers; then it is cut off."""
+    http_body_timeout: float = Field(default=60.0, gt=0)
+    """Seconds a client may take to send a request's body once its headers are in."""
+    http_max_connections: int = Field(default=1000, ge=1)
+    """Open HTTP connections served at once; one more is answered 503 and closed. Capped
+    below the process's file-descriptor limit at start (the database and peers need some)."""
+    disk_reserve_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    """Free space the data directory must keep: below it ``/readyz`` reports not ready."""
+
     @field_validator("data_dir", "deployment_file", "keystore", "keystore_password_file")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

@@ -109,6 +109,7 @@ def start(
     import uvicorn
 
     from node.api.app import create_app
+    from node.api.server import server_config
 
     try:
         application = create_app(settings)
@@ -126,17 +127,9 @@ def start(
         f"labelnet node ({settings.role}, account {services.annotator or 'none: read-only'}) "
         f"on {base}; API token in {token_file}\nlabeling page: {page}"
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host=settings.host,
-            port=settings.port,
-            workers=1,
-            lifespan="on",
-            log_level=log_level.lower(),
-            access_log=False,
-        )
-    )
+    # Header and body timeouts and a connection cap (node.api.server): a client that
+    # stalls mid-request cannot hold the node's descriptors.
+    server = uvicorn.Server(server_config(application, settings, log_level))
     _absorb_stop_signals()
     server.run()
     if not server.started:

@@ -55,7 +55,8 @@ class ClaimReceipt:
 
 
 class AnnotatorClient:
-    """The node API at ``base_url``; ``token`` (the node's ``api-token``) for writes."""
+    """The node API at ``base_url``; ``token`` (the node's ``api-token``) for writes and
+    for reads of the node's own work (next items, progress)."""
 
     def __init__(
         self,

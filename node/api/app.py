@@ -2,8 +2,9 @@
 
 :func:`create_app` is a factory (nothing is built at import time): it opens the node's
 services from settings unless given ones, and its lifespan starts their background threads
-and closes them at shutdown. Binding to 127.0.0.1 is the settings' default; write routes
-also require the API token.
+and closes them at shutdown. Binding to 127.0.0.1 is the settings' default; the API answers
+only to the node's own host names (:mod:`node.api.hosts`), and writes and reads of labels
+require the API token (:mod:`node.api.deps`).
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from fastapi import FastAPI
 
 from node.api.errors import install_error_handlers
 from node.api.gateway import gateway_router
+from node.api.hosts import HostGuard, allowed_host_names
 from node.api.limits import JsonBodyGuard
 from node.api.metrics import ApiMetrics, MetricsMiddleware
-from node.api.routes import health, items, labels, progress, tasks, ui
+from node.api.routes import error_responses, health, items, labels, progress, tasks, ui
 from node.app.duties import role_duties
 from node.app.runtime import NodeServices
 from node.config import NodeSettings, load_settings
 
 DESCRIPTION = """\
 A labelnet node: the tasks it follows on chain, the items its annotator labels, label
-batches (write routes need `Authorization: Bearer <token>`, the token is in the data
-directory), progress, earnings and results; the IPFS trustless gateway at `/ipfs/{cid}`;
-`/healthz`, `/readyz` and Prometheus `/metrics`.
+batches, progress, earnings and results. Writes, and reads of this node's labels and
+progress, need `Authorization: Bearer <token>` (the token is in the data directory); the
+API answers only to the node's own host names (421 otherwise). Also the IPFS trustless
+gateway at `/ipfs/{cid}`, `/healthz`, `/readyz` and Prometheus `/metrics`.
 """
 
 
@@ -72,7 +75,11 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Added last, so it runs first: no route or metrics code sees a body it refuses.
     app.add_middleware(JsonBodyGuard)
-    for module in (tasks, items, labels, progress, health, ui):
+    # Outermost: a request to a name that is not this node is refused before anything else.
+    app.add_middleware(HostGuard, allowed=allowed_host_names(services.settings))
+    for module in (tasks, items, labels, progress):
+        app.include_router(module.router, responses=error_responses(400, 421))
+    for module in (health, ui):
         app.include_router(module.router)
     # The local store only: a gateway that fetched from peers on a miss could loop.
     app.include_router(gateway_router(services.gateway_store))

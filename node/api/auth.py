@@ -1,8 +1,10 @@
-"""The node's API token: write endpoints require it, read endpoints do not.
+"""The node's API token: writes require it, and so does every read of this node's labels
+or uncommitted work (which items are labelled, progress); chain data and final results are
+public.
 
 The token lives in the data directory (mode 0600), created on first start. Whoever can
-read the data directory can drive the node; nobody else on the machine can, even though
-the API listens on loopback.
+read the data directory can drive the node and see its labels; nobody else on the machine
+can, even though the API listens on loopback.
 """
 
 from __future__ import annotations

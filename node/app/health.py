@@ -2,18 +2,27 @@
 
 Each check is cheap and bounded (the RPC probe has a 2 s timeout) because orchestrators
 call ``/readyz`` every few seconds. A node is ready when its database answers, its content
-store is usable, its chain answers and the event sync is alive and no more than
-``max_sync_lag`` blocks behind the confirmed head. A node without a chain (no deployment)
-skips the two chain checks: it serves its gateway and local data.
+store is usable, its disk has at least ``disk_reserve_bytes`` free, its chain answers and
+the event sync is alive and no more than ``max_sync_lag`` blocks behind the confirmed head.
+A node without a chain (no deployment) skips the two chain checks: it serves its gateway
+and local data.
+
+The disk check exists because a full disk fails writes, not reads: the database and the
+store still answer ``SELECT 1`` and directory checks, so a node that can no longer store a
+label looked ready. The reserve turns "full" into "not ready" shortly *before* writes fail,
+so an orchestrator stops sending work while there is still room to finish what is running.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from web3.exceptions import Web3Exception
 
@@ -34,7 +43,7 @@ class Readiness(BaseModel):
 
     ready: bool
     checks: dict[str, Check] = Field(
-        description="database, store, chain and sync, each with ok and a one-line detail"
+        description="database, store, disk, chain and sync, each with ok and a one-line detail"
     )
     head: int | None = Field(default=None, description="chain head block, if reachable")
     synced_block: int | None = Field(default=None, description="last block the sync applied")
@@ -77,6 +86,37 @@ def check_store(services: NodeServices) -> Check:
     return Check(ok=True, detail=type(store).__name__)
 
 
+def _disk_paths(services: NodeServices) -> list[Path]:
+    """Where the node writes: its data directory, a SQLite file's directory, the store."""
+    paths = [services.settings.data_dir]
+    url = make_url(services.settings.database)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        paths.append(Path(str(url.database)).parent)
+    store = services.gateway_store
+    if isinstance(store, EmbeddedStore):
+        paths.append(store.root)
+    return list(dict.fromkeys(paths))
+
+
+def check_disk(services: NodeServices) -> Check:
+    """Free space where the node writes, against ``disk_reserve_bytes``."""
+    reserve = services.settings.disk_reserve_bytes
+    lowest: tuple[int, Path] | None = None
+    for path in _disk_paths(services):
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError as exc:
+            return Check(ok=False, detail=f"cannot read free space of {path}: {exc.strerror}")
+        if lowest is None or free < lowest[0]:
+            lowest = (free, path)
+    if lowest is None:
+        return Check(ok=True, detail="nothing on local disk")
+    free, path = lowest
+    mib = 1024 * 1024
+    detail = f"{free // mib} MiB free in {path} (reserve {reserve // mib} MiB)"
+    return Check(ok=free >= reserve, detail=detail if free >= reserve else f"low: {detail}")
+
+
 def _check_chain(services: NodeServices, probe: _Probe) -> Check:
     chain = services.chain
     if chain is None:
@@ -115,6 +155,7 @@ def readiness(services: NodeServices) -> Readiness:
     checks = {
         "database": check_database(services),
         "store": check_store(services),
+        "disk": check_disk(services),
         "chain": _check_chain(services, probe),
     }
     checks["sync"] = _check_sync(services, probe)

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from node.app.errors import DatabaseBusyError, NodeStoppingError
 from node.app.labels import LabelInput, LabelRow, store_batch, validate_batch
 from node.db.engine import Database
-from node.errors import LabelnetError
+from node.errors import DiskFullError, LabelnetError, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,16 @@ class _Job:
 
 
 def _failure(exc: Exception) -> BaseException:
-    """What a failed write tells the request: a lock held by another writer is a clear 503
-    (nothing was stored, retry); anything else stays the unexpected error it is."""
+    """What a failed write tells the request: a full disk or a lock held by another writer
+    is a clear 503 (nothing was stored, retry later); anything else stays the unexpected
+    error it is."""
+    if is_disk_full(exc):
+        full = DiskFullError(
+            "the node's disk is full: the batch was not stored; free space in the data "
+            "directory and retry"
+        )
+        full.__cause__ = exc
+        return full
     if isinstance(exc, OperationalError) and any(
         word in str(exc.orig).lower() for word in ("locked", "busy")
     ):
@@ -156,7 +164,7 @@ class LabelWriter:
                     count = self._store(session, job)
             except LabelnetError as exc:  # the request maps it to its HTTP status
                 job.result = exc
-            except Exception as exc:  # 503 if locked, else 500; the details stay here
+            except Exception as exc:  # 503 if locked or disk full, else 500; details stay here
                 log.exception("label batch for task %s failed", job.task_id)
                 job.result = _failure(exc)
             else:

@@ -59,9 +59,12 @@ def _rows(labels: Sequence[LabelInput]) -> list[LabelRow]:
         if row.value is None:
             raise InvalidLabelError(f"item {row.item_id!r}: a label needs a value (got null)")
     try:
-        # One C-level pass over every value: NaN and Infinity have no canonical JSON.
-        encoded = json.dumps([row.value for row in rows], allow_nan=False)
-    except ValueError as exc:
+        # One C-level pass over every value: NaN and Infinity have no canonical JSON, and a
+        # string holding a lone UTF-16 surrogate has no UTF-8 (the commitment's encoding):
+        # stored, it would make the whole batch impossible to commit.
+        text = json.dumps([row.value for row in rows], allow_nan=False, ensure_ascii=False)
+        encoded = text.encode("utf-8")
+    except ValueError as exc:  # UnicodeEncodeError is a ValueError
         raise InvalidLabelError(f"a label value is not canonical JSON: {exc}") from exc
     if len(encoded) > MAX_VALUES_BYTES:
         raise InvalidLabelError(f"the batch's values exceed {MAX_VALUES_BYTES} bytes")

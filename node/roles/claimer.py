@@ -66,7 +66,8 @@ class ClaimDuty:
             ]
         for task_id in missing:
             if load_winning_result(self.db, self.store, self.chain_id, task_id) is None:
-                log.info("task %s: no verifiable result published yet", task_id)
+                # Debug: asked every tick until a result verifies (failures log themselves).
+                log.debug("task %s: no verifiable result published yet", task_id)
 
     def _claim(self) -> None:
         with self.db.session() as session:

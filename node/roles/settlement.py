@@ -7,10 +7,19 @@ validator could attest the right root with a CID that does not resolve, or resol
 something else. So nothing is trusted here: the document is fetched (and verified against
 its CID by the store), parsed, and its payout tree rebuilt; only a tree whose root *and*
 total equal the chain's are recorded. The next attester's CID is tried when one fails.
+
+A CID that fails is remembered (:class:`~node.db.models.ResultFetch`), because the claim
+and validator duties ask again on every tick until the leaves are recorded: one attester's
+junk CID used to be fetched and warned about every second, for ever. A CID that is not one,
+or whose content is not the winning result, is recorded as unusable and never tried again
+(content under a CID cannot change), with one warning. A fetch that failed for a reason
+time may cure (nobody serves it yet, a peer misbehaved, a deadline) is retried after an
+exponential back-off, with a warning only the first time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -22,15 +31,26 @@ from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import check_json_depth
 from node.content.manifest import MAX_DOCUMENT_BYTES
 from node.db.engine import Database
-from node.db.models import TaskStatus
-from node.db.repositories.settlement import AttestationRepository, PayoutLeaf, PayoutRepository
+from node.db.models import ResultFetch, ResultFetchState, TaskStatus
+from node.db.repositories.settlement import (
+    AttestationRepository,
+    PayoutLeaf,
+    PayoutRepository,
+    ResultFetchRepository,
+)
 from node.db.repositories.tasks import TaskRepository
+from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
-from node.store.errors import StoreError
+from node.store.errors import FileTooLargeError, InvalidCidError, InvalidContentError, StoreError
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST = dt.timedelta(seconds=30)
+"""Wait before fetching a result CID again after its first retryable failure."""
+RETRY_MAX = dt.timedelta(hours=1)
+"""Longest wait between two fetches of one result CID (the back-off doubles up to it)."""
 
 
 class ResultDocumentError(LabelnetError, ValueError):
@@ -88,15 +108,85 @@ def _verified(
     return document, tree
 
 
+def _due(known: ResultFetch | None, now: dt.datetime) -> bool:
+    """Whether a CID with this record is to be fetched now."""
+    if known is None:
+        return True
+    if known.state is ResultFetchState.UNUSABLE:
+        return False
+    return known.next_attempt_at is None or known.next_attempt_at <= now
+
+
+def _record_failure(
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    root: str,
+    cid: str,
+    exc: LabelnetError,
+    now: dt.datetime,
+) -> None:
+    """Record why ``cid`` failed, and log it: once for good, or at each back-off step.
+
+    Permanent: the string is no CID, or the content it names (verified against it) is too
+    large, not a file, or not the winning result. Anything else is retried: nobody serving
+    the CID yet, a backend down, a deadline, and a peer serving other bytes (that peer's
+    fault, not the CID's: another may serve the right ones).
+    """
+    permanent = isinstance(
+        exc, ResultDocumentError | InvalidCidError | InvalidContentError | FileTooLargeError
+    )
+    shown = cid[:100]
+    with db.write() as session:
+        repository = ResultFetchRepository(session)
+        if permanent:
+            repository.record(
+                chain_id, task_id, root, cid, state=ResultFetchState.UNUSABLE, reason=str(exc)
+            )
+            log.warning(
+                "task %s: result %r is not usable, not trying it again: %s", task_id, shown, exc
+            )
+            return
+        previous = repository.for_root(chain_id, task_id, root).get(cid)
+        failures = 0 if previous is None else previous.attempts
+        wait = min(RETRY_FIRST * 2**failures, RETRY_MAX)
+        row = repository.record(
+            chain_id,
+            task_id,
+            root,
+            cid,
+            state=ResultFetchState.RETRYING,
+            reason=str(exc),
+            next_attempt_at=now + wait,
+        )
+    level = logging.WARNING if row.attempts == 1 else logging.INFO
+    log.log(
+        level,
+        "task %s: result %r cannot be fetched now (attempt %d, next in %ds): %s",
+        task_id,
+        shown,
+        row.attempts,
+        wait.total_seconds(),
+        exc,
+    )
+
+
 def load_winning_result(
-    db: Database, store: ContentStore, chain_id: int, task_id: int
+    db: Database,
+    store: ContentStore,
+    chain_id: int,
+    task_id: int,
+    *,
+    now: dt.datetime | None = None,
 ) -> WinningResult | None:
     """Fetch, verify and record the winning result of a finalized task.
 
     Returns None while the task is not finalized (as mirrored) or no attester of the winning
-    root has published a document that verifies yet; call again later. Recording the leaves
-    is idempotent and keeps claimed flags.
+    root has published a document that verifies yet; call again later: CIDs that failed are
+    skipped (for good, or until their back-off is over; see the module docstring). Recording
+    the leaves is idempotent and keeps claimed flags. ``now`` is for tests.
     """
+    clock = utcnow() if now is None else now
     with db.session() as session:
         task = TaskRepository(session).get(chain_id, task_id)
         if task is None or task.status is not TaskStatus.FINALIZED or task.payout_root is None:
@@ -109,11 +199,14 @@ def load_winning_result(
                 if _same_hash(a.payout_root, root)
             )
         )
+        failed = ResultFetchRepository(session).for_root(chain_id, task_id, root)
     for cid in cids:
+        if not _due(failed.get(cid), clock):
+            continue
         try:
             document, tree = _verified(store, cid, task_id, root, total)
         except (StoreError, ResultDocumentError) as exc:
-            log.warning("task %s: result %s is not usable: %s", task_id, cid, exc)
+            _record_failure(db, chain_id, task_id, root, cid, exc, clock)
             continue
         leaves = tuple(
             PayoutLeaf(account, amount, ["0x" + p.hex() for p in tree.proof(account)])

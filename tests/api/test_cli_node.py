@@ -123,7 +123,10 @@ def test_node_start_serves_labels_and_stops_cleanly_on_sigterm(
     assert answer.status_code == 200, answer.text
     annotator = answer.json()["annotator"]
     assert annotator == Web3().eth.account.from_key(ANNOTATOR_KEY).address
-    progress = httpx.get(f"{url}/api/v1/tasks/{task.task_id}/progress").json()
+    progress = httpx.get(
+        f"{url}/api/v1/tasks/{task.task_id}/progress",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
     assert (progress["done"], progress["total"]) == (2, 4)
     # The annotator's duty runs in the node (nothing to commit yet: 2 of 4 items labelled).
     metrics = httpx.get(f"{url}/metrics").text

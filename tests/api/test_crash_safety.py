@@ -81,7 +81,9 @@ def test_sigkill_during_label_submission_loses_no_acknowledged_label(
     missing = {item for item in acknowledged if item not in stored}
     assert not missing, f"{len(missing)} acknowledged labels lost"
     assert {item: stored[item] for item in acknowledged} == acknowledged
-    progress = httpx.get(f"{node.url}/api/v1/tasks/{task.task_id}/progress").json()
+    progress = httpx.get(
+        f"{node.url}/api/v1/tasks/{task.task_id}/progress", headers=node.headers()
+    ).json()
     assert progress["done"] == len(stored) >= len(acknowledged)
 
 

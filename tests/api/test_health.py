@@ -44,7 +44,7 @@ def test_healthz_and_readyz_without_a_chain(client: TestClient) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"database", "store", "chain", "sync"}
+    assert set(body["checks"]) == {"database", "store", "disk", "chain", "sync"}
     assert body["checks"]["database"] == {"ok": True, "detail": "sqlite"}
 
 

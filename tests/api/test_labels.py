@@ -41,10 +41,13 @@ def test_writes_need_the_node_token(
     assert stored(services) == {}
 
 
-def test_reads_need_no_token(client: TestClient, services: NodeServices) -> None:
+def test_public_reads_need_no_token_but_this_nodes_work_does(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
     add_task(services.db)
     assert client.get("/api/v1/tasks/1").status_code == 200
-    assert client.get("/api/v1/tasks/1/items/next").status_code == 200
+    assert client.get("/api/v1/tasks/1/items/next").status_code == 401
+    assert client.get("/api/v1/tasks/1/items/next", headers=auth).status_code == 200
 
 
 def test_batch_round_trip(
@@ -61,9 +64,10 @@ def test_batch_round_trip(
     assert response.json() == {"task_id": 1, "annotator": annotator.address, "accepted": 3}
     # Acknowledged means committed: a fresh session sees every label.
     assert stored(services) == {label["item"]: label["value"] for label in batch}
-    detail = client.get("/api/v1/tasks/1").json()
+    detail = client.get("/api/v1/tasks/1", headers=auth).json()
     assert detail["labelled"] == 3
     assert detail["items_stored"] == 10
+    assert client.get("/api/v1/tasks/1").json()["labelled"] is None  # not without the token
 
 
 def test_resubmitting_is_idempotent_and_later_values_win(
@@ -79,7 +83,7 @@ def test_resubmitting_is_idempotent_and_later_values_win(
     changed = [{"item": items[0], "value": "bird"}, {"item": items[0], "value": "fish"}]
     assert client.post(LABELS, json=changed, headers=auth).json()["accepted"] == 1
     assert stored(services) == {items[0]: "fish", items[1]: "dog"}
-    progress = client.get("/api/v1/tasks/1/progress").json()
+    progress = client.get("/api/v1/tasks/1/progress", headers=auth).json()
     assert progress["done"] == 2
 
 
@@ -94,7 +98,8 @@ def test_labels_freeze_once_the_node_committed(
         assert response.status_code == 409
         assert response.json()["error"] == "LabelsFrozenError"
     assert stored(services) == {items[0]: "cat"}
-    assert client.get("/api/v1/tasks/1/progress").json()["commit_state"] == "pending"
+    progress = client.get("/api/v1/tasks/1/progress", headers=auth).json()
+    assert progress["commit_state"] == "pending"
 
 
 def test_closed_task_refuses_labels(
@@ -179,7 +184,7 @@ def test_next_items_pages_through_what_is_not_labelled(
     items = add_task(services.db, items=25)
 
     def next_ids(limit: int) -> list[str]:
-        response = client.get("/api/v1/tasks/1/items/next", params={"limit": limit})
+        response = client.get("/api/v1/tasks/1/items/next", params={"limit": limit}, headers=auth)
         assert response.status_code == 200
         return [item["item_id"] for item in response.json()]
 
@@ -191,8 +196,9 @@ def test_next_items_pages_through_what_is_not_labelled(
     assert next_ids(5) == [items[10], items[11], items[13], items[14], items[15]]
     client.post(LABELS, json=[{"item": i, "value": "dog"} for i in items], headers=auth)
     assert next_ids(10) == []
-    assert client.get("/api/v1/tasks/1/items/next", params={"limit": 0}).status_code == 422
-    assert client.get("/api/v1/tasks/9/items/next").status_code == 404
+    next_url = "/api/v1/tasks/1/items/next"
+    assert client.get(next_url, params={"limit": 0}, headers=auth).status_code == 422
+    assert client.get("/api/v1/tasks/9/items/next", headers=auth).status_code == 404
 
 
 def test_read_only_node_cannot_label(client: TestClient, services: NodeServices) -> None:
@@ -202,5 +208,5 @@ def test_read_only_node_cannot_label(client: TestClient, services: NodeServices)
     response = client.post(LABELS, json=[{"item": "img-0000", "value": "cat"}], headers=auth)
     assert response.status_code == 503
     assert response.json()["error"] == "NoAccountError"
-    assert client.get("/api/v1/tasks/1/items/next").status_code == 503
-    assert client.get("/api/v1/tasks/1").json()["labelled"] is None
+    assert client.get("/api/v1/tasks/1/items/next", headers=auth).status_code == 503
+    assert client.get("/api/v1/tasks/1", headers=auth).json()["labelled"] is None

@@ -32,10 +32,10 @@ def test_tasks_list_pages_and_filters(client: TestClient, services: NodeServices
 
 
 def test_task_detail_has_status_deadlines_and_counts(
-    client: TestClient, services: NodeServices
+    client: TestClient, services: NodeServices, auth: dict[str, str]
 ) -> None:
     add_task(services.db, 7, items=5)
-    detail = client.get("/api/v1/tasks/7").json()
+    detail = client.get("/api/v1/tasks/7", headers=auth).json()
     assert detail["status"] == "open"
     assert detail["commit_deadline"] == 4_000_000_000
     assert detail["reveal_deadline"] == 4_000_003_600
@@ -53,16 +53,17 @@ def test_progress_counts_and_time_to_commit(
     items = add_task(services.db, items=4, commit_deadline=deadline)
     batch = [{"item": item, "value": "cat"} for item in items[:3]]
     client.post("/api/v1/tasks/1/labels", json=batch, headers=auth)
-    progress = client.get("/api/v1/tasks/1/progress").json()
+    progress = client.get("/api/v1/tasks/1/progress", headers=auth).json()
     assert (progress["done"], progress["total"], progress["complete"]) == (3, 4, False)
     assert 590 <= progress["seconds_to_commit_deadline"] <= 600
     assert progress["commit_deadline"] == deadline
     client.post("/api/v1/tasks/1/labels", json=[{"item": items[3], "value": "x"}], headers=auth)
-    assert client.get("/api/v1/tasks/1/progress").json()["complete"] is True
+    assert client.get("/api/v1/tasks/1/progress", headers=auth).json()["complete"] is True
 
     add_task(services.db, 2, items=1, commit_deadline=int(time.time()) - 5)
-    assert client.get("/api/v1/tasks/2/progress").json()["seconds_to_commit_deadline"] == 0
-    assert client.get("/api/v1/tasks/3/progress").status_code == 404
+    closed = client.get("/api/v1/tasks/2/progress", headers=auth).json()
+    assert closed["seconds_to_commit_deadline"] == 0
+    assert client.get("/api/v1/tasks/3/progress", headers=auth).status_code == 404
 
 
 def test_earnings_split_claimed_claimable_pending(

@@ -44,7 +44,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
 
 
 def joined(node: NodeUnderTest, task_id: int) -> bool:
-    cards = httpx.get(f"{node.url}/api/v1/ui/tasks").json()
+    cards = httpx.get(f"{node.url}/api/v1/ui/tasks", headers=node.headers()).json()
     return any(c["task_id"] == task_id and c["participation"] == "joined" for c in cards)
 
 

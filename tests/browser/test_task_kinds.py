@@ -175,14 +175,19 @@ def test_without_a_token_the_page_says_how_to_sign_in_and_takes_a_pasted_one(
     served: Served, page: Page, screenshots: Path
 ) -> None:
     served.join(7, "categorical", ("cat", "dog"), {"a": "a cat"})
-    page.goto(f"{served.url}/ui/")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{served.url}/ui/#/task/7")
     banner = page.get_by_role("region", name="Sign in to your node")
     expect(banner).to_contain_text("api-token")
     expect(page.get_by_text("Not signed in")).to_be_visible()
-    page.get_by_role("link", name="Label A categorical task").click()
-    expect(page.get_by_role("alert")).to_contain_text("Sign in with the node's API token")
-    page.keyboard.press("1")  # refused locally: nothing is sent without the token
+    # The node shows labels and progress only with the token: the page asks for it first
+    # and sends none of those requests (the node would refuse them with 401).
+    expect(page.get_by_role("heading", name="Sign in to see your tasks")).to_be_visible()
+    expect(page.locator(".item-text")).to_have_count(0)
+    page.keyboard.press("1")
     assert served.labels(7) == {}
+    assert not [url for url in asked if "/api/v1/" in url], asked
     page.screenshot(path=screenshots / "10-sign-in.png", full_page=True)
 
     banner.get_by_label("API token").fill(served.token)

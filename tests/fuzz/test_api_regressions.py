@@ -26,10 +26,10 @@ TOO_BIG = str(MAX_DB_INTEGER + 1)
     ],
 )
 def test_an_id_beyond_the_database_integer_is_refused_not_a_crash(
-    client: TestClient, path: str
+    client: TestClient, auth: dict[str, str], path: str
 ) -> None:
     # Was a 500: SQLite's driver raises OverflowError on an id past 2**63 - 1.
-    response = client.get(path)
+    response = client.get(path, headers=auth)
     assert response.status_code == 422
 
 

@@ -76,7 +76,9 @@ def test_session_needs_the_api_token(
     assert session == {"account": services.annotator, "role": "annotator", "chain_id": CHAIN}
 
 
-def test_labeling_endpoints_answer_the_page(client: TestClient, services: NodeServices) -> None:
+def test_labeling_endpoints_answer_the_page(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
     add_task(services.db, 1, items=2)
     add_task(services.db, 2, items=2)
     join(services, 1)
@@ -84,6 +86,7 @@ def test_labeling_endpoints_answer_the_page(client: TestClient, services: NodeSe
         LabelRepository(session).upsert_batch(
             CHAIN, 1, str(services.annotator), [LabelCreate(item_id="img-0001", value="dog")]
         )
+    client.headers.update(auth)  # the page sends its token with every request
     cards = client.get("/api/v1/ui/tasks").json()
     assert [(c["task_id"], c["done"]) for c in cards] == [(1, 1)]
     view = client.get("/api/v1/ui/tasks/1").json()

@@ -43,10 +43,11 @@ class RequestInvalid(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "The body could not be read (not UTF-8 JSON)",
+    400: "The body could not be read (not UTF-8 JSON), or no usable Host header",
     401: "Missing or wrong API token",
     404: "Unknown task, or nothing known yet",
     409: "The request conflicts with the task's state",
+    421: "The Host header does not name this node (see node.api.hosts)",
     422: "Invalid request",
     503: "The node cannot do this now (read-only node, backend down)",
 }

@@ -25,7 +25,7 @@ async def healthz() -> Alive:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="Ready to serve: database, store, chain and sync",
+    summary="Ready to serve: database, store, disk space, chain and sync",
     description="200 when every check passes, else 503 with the same body naming the reasons.",
     responses={503: {"model": Readiness, "description": "Not ready; see the failing checks"}},
 )

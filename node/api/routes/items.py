@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from node.api.deps import AnnotatorDep, ServicesDep
+from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import views
 from node.db.models import ItemPublic
@@ -20,12 +20,14 @@ router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
     summary="Next items to label",
     description=(
         "Up to `limit` items, in manifest order, that this node's account has not labelled "
-        "yet. Labelling them and asking again pages through the task."
+        "yet. Labelling them and asking again pages through the task. Needs the API token: "
+        "which items are labelled is this node's uncommitted work."
     ),
-    responses=error_responses(404, 503),
+    responses=error_responses(401, 404, 503),
 )
 def next_items(
     task_id: TaskId,
+    _auth: TokenAuth,
     services: ServicesDep,
     annotator: AnnotatorDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,

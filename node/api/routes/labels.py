@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from node.api.deps import AnnotatorDep, MetricsDep, ServicesDep, WriteAuth
+from node.api.deps import AnnotatorDep, MetricsDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app.labels import MAX_BATCH, LabelInput
 
@@ -42,7 +42,7 @@ class LabelAck(BaseModel):
 async def post_labels(
     task_id: TaskId,
     labels: Annotated[list[LabelInput], Body(description="the batch", max_length=MAX_BATCH)],
-    _auth: WriteAuth,
+    _auth: TokenAuth,
     services: ServicesDep,
     annotator: AnnotatorDep,
     metrics: MetricsDep,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from node.api.deps import AnnotatorDep, ServicesDep
+from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import views
 
@@ -17,10 +17,15 @@ router = APIRouter(prefix=API_PREFIX, tags=["progress"])
     "/tasks/{task_id}/progress",
     response_model=views.Progress,
     summary="This node's progress on a task",
-    description="Items labelled out of the task's items, and seconds left to commit.",
-    responses=error_responses(404, 503),
+    description=(
+        "Items labelled out of the task's items, and seconds left to commit. Needs the API "
+        "token: progress is this node's uncommitted work."
+    ),
+    responses=error_responses(401, 404, 503),
 )
-def get_progress(task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
+def get_progress(
+    task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
+) -> views.Progress:
     return views.progress(services.db, services.chain_id, task_id, annotator)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from node.api.deps import ServicesDep
+from node.api.deps import ServicesDep, TokenGiven
 from node.api.routes import API_PREFIX, AfterTaskId, TaskId, error_responses
 from node.app import views
 from node.db.models import TaskPublic, TaskStatus
@@ -33,7 +33,12 @@ def list_tasks(
     "/{task_id}",
     response_model=views.TaskDetail,
     summary="One task: status, deadlines and counts",
-    responses=error_responses(404),
+    description=(
+        "This node's own figures (`labelled`, `own_commit_state`) only with the API token; "
+        "they are null without it."
+    ),
+    responses=error_responses(401, 404),
 )
-def get_task(task_id: TaskId, services: ServicesDep) -> views.TaskDetail:
-    return views.task_detail(services.db, services.chain_id, task_id, services.annotator)
+def get_task(task_id: TaskId, authorized: TokenGiven, services: ServicesDep) -> views.TaskDetail:
+    annotator = services.annotator if authorized else None
+    return views.task_detail(services.db, services.chain_id, task_id, annotator)

@@ -2,7 +2,8 @@
 
 Everything the page loads comes from this node, under ``Content-Security-Policy:
 default-src 'self'`` (no inline script, no CDN, images only from the node's own
-``/ipfs/`` gateway). The page authenticates its writes with the node's API token, which it
+``/ipfs/`` gateway). The page authenticates with the node's API token (its writes, and its
+reads of the node's tasks, labels and progress, which are secret until committed), which it
 reads from the URL fragment (``/ui/#token=...``, printed by ``labelnet node start``):
 browsers never send a fragment to a server, so the token reaches no log or proxy, and
 the page moves it to ``sessionStorage`` and drops it from the address bar at once.
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from node.api.deps import AnnotatorDep, ServicesDep, WriteAuth
+from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
 from node.app import ui_report, ui_views, views
 from node.ui import STATIC_DIR
@@ -76,7 +77,7 @@ UI_PREFIX = f"{API_PREFIX}/ui"
     summary="Check the API token; who the node is",
     responses=error_responses(401),
 )
-async def session(_auth: WriteAuth, services: ServicesDep) -> Session:
+async def session(_auth: TokenAuth, services: ServicesDep) -> Session:
     return Session(
         account=services.annotator, role=services.settings.role, chain_id=services.chain_id
     )
@@ -86,8 +87,9 @@ async def session(_auth: WriteAuth, services: ServicesDep) -> Session:
     f"{UI_PREFIX}/tasks",
     response_model=list[ui_views.TaskCard],
     summary="Tasks this node joined, is loading or declined",
+    responses=error_responses(401),
 )
-def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
+def task_cards(_auth: TokenAuth, services: ServicesDep) -> list[ui_views.TaskCard]:
     now = ui_views.chain_time(services.chain)
     return ui_views.task_cards(services.db, services.chain_id, services.annotator, now)
 
@@ -96,10 +98,10 @@ def task_cards(services: ServicesDep) -> list[ui_views.TaskCard]:
     f"{UI_PREFIX}/tasks/{{task_id}}",
     response_model=ui_views.LabelingView,
     summary="A joined task's instructions (safe HTML), classes and progress",
-    responses=error_responses(404, 503),
+    responses=error_responses(401, 404, 503),
 )
 def labeling_view(
-    task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep
+    task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.LabelingView:
     now = ui_views.chain_time(services.chain)
     return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator, now)
@@ -109,9 +111,11 @@ def labeling_view(
     f"{UI_PREFIX}/tasks/{{task_id}}/progress",
     response_model=views.Progress,
     summary="This node's progress on a task, counted down by the chain's clock",
-    responses=error_responses(404, 503),
+    responses=error_responses(401, 404, 503),
 )
-def progress(task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep) -> views.Progress:
+def progress(
+    task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
+) -> views.Progress:
     now = ui_views.chain_time(services.chain)
     return views.progress(services.db, services.chain_id, task_id, annotator, now)
 
@@ -120,10 +124,14 @@ def progress(task_id: TaskId, services: ServicesDep, annotator: AnnotatorDep) ->
     f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id}}",
     response_model=ui_views.ItemLabel,
     summary="An item and this node's current label for it",
-    responses=error_responses(404, 503),
+    responses=error_responses(401, 404, 503),
 )
 def item_label(
-    task_id: TaskId, item_id: str, services: ServicesDep, annotator: AnnotatorDep
+    task_id: TaskId,
+    item_id: str,
+    _auth: TokenAuth,
+    services: ServicesDep,
+    annotator: AnnotatorDep,
 ) -> ui_views.ItemLabel:
     return ui_views.item_label(services.db, services.chain_id, task_id, item_id, annotator)
 

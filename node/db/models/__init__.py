@@ -20,6 +20,8 @@ from node.db.models.settlement import (
     AttestationPublic,
     Payout,
     PayoutPublic,
+    ResultFetch,
+    ResultFetchState,
 )
 from node.db.models.tasks import Item, ItemCreate, ItemPublic, Task, TaskPublic, TaskStatus
 from node.db.models.validation import ValidationIntent, ValidationState
@@ -41,6 +43,8 @@ __all__ = [
     "ParticipationState",
     "Payout",
     "PayoutPublic",
+    "ResultFetch",
+    "ResultFetchState",
     "SchemaVersion",
     "SyncCheckpoint",
     "SyncCursor",

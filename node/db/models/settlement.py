@@ -92,3 +92,39 @@ class PayoutPublic(PayoutBase):
 
     amount: DecimalStr
     proof: list[str] | None = None
+
+
+class ResultFetchState(StrEnum):
+    """Why a winning root's result CID is not tried on every tick."""
+
+    UNUSABLE = "unusable"
+    """Never usable: not a CID, or its (immutable) content is not the winning result."""
+    RETRYING = "retrying"
+    """Could not be fetched (nobody served it, a peer misbehaved): tried again later."""
+
+
+class ResultFetch(SQLModel, table=True):
+    """A result CID attested for a task's winning root that did not give its payout leaves.
+
+    Content under a CID never changes, so a CID that is malformed or names a document that
+    does not rebuild the winning root is recorded once as unusable and never fetched again
+    (it used to be fetched, and warned about, on every duty tick for ever). A fetch that
+    failed for a reason time can cure is retried with an exponential back-off. Keyed by the
+    payout root as well: after a reorganisation to another root the verdict is redone.
+
+    A table added to schema version 1: ``create_all`` creates it in an existing database,
+    and a node that does not know it never reads it, so no migration or version bump.
+    """
+
+    __tablename__ = "result_fetches"
+    __table_args__ = (sa.PrimaryKeyConstraint("chain_id", "task_id", "payout_root", "result_cid"),)
+
+    chain_id: int = Field(sa_type=sa.BigInteger)
+    task_id: int = Field(sa_type=sa.BigInteger)
+    payout_root: str = Field(sa_type=HASH32)
+    result_cid: str = Field(sa_type=CID)
+    state: ResultFetchState = Field(sa_type=str_enum(ResultFetchState))
+    reason: str = Field(sa_type=sa.String(500))
+    attempts: int = 1
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -15,6 +15,7 @@ from node.db.repositories.settlement import (
     Earnings,
     PayoutLeaf,
     PayoutRepository,
+    ResultFetchRepository,
 )
 from node.db.repositories.sync import SyncCursorRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
@@ -33,6 +34,7 @@ __all__ = [
     "ParticipationRepository",
     "PayoutLeaf",
     "PayoutRepository",
+    "ResultFetchRepository",
     "SyncCursorRepository",
     "TaskRepository",
     "ValidationRepository",

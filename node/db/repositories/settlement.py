@@ -6,12 +6,13 @@ Amount sums are done in Python: SQLite stores uint256 amounts as text (see
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from node.db.models import Attestation, Payout
+from node.db.models import Attestation, Payout, ResultFetch, ResultFetchState
 from node.db.types import utcnow
 from node.db.upsert import upsert
 
@@ -119,3 +120,52 @@ class PayoutRepository:
             unclaimed=sum(p.amount for p in payouts if not p.claimed),
             tasks=len(payouts),
         )
+
+
+MAX_REASON = 500
+
+
+class ResultFetchRepository:
+    """Result CIDs of a winning root that gave no payout leaves: unusable, or retried later
+    (see :class:`~node.db.models.ResultFetch`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_root(self, chain_id: int, task_id: int, payout_root: str) -> dict[str, ResultFetch]:
+        """What is known about each failed CID of the task's winning root, by CID."""
+        query = select(ResultFetch).where(
+            ResultFetch.chain_id == chain_id,
+            ResultFetch.task_id == task_id,
+            ResultFetch.payout_root == payout_root,
+        )
+        return {row.result_cid: row for row in self.session.exec(query)}
+
+    def record(
+        self,
+        chain_id: int,
+        task_id: int,
+        payout_root: str,
+        result_cid: str,
+        *,
+        state: ResultFetchState,
+        reason: str,
+        next_attempt_at: dt.datetime | None = None,
+    ) -> ResultFetch:
+        """Record one more failure of ``result_cid`` (``attempts`` counts them)."""
+        row = self.session.get(ResultFetch, (chain_id, task_id, payout_root, result_cid))
+        if row is None:
+            row = ResultFetch(
+                chain_id=chain_id,
+                task_id=task_id,
+                payout_root=payout_root,
+                result_cid=result_cid,
+                state=state,
+                reason="",
+                attempts=0,
+            )
+        row.state, row.reason = state, reason[:MAX_REASON]
+        row.attempts += 1
+        row.next_attempt_at, row.updated_at = next_attempt_at, utcnow()
+        self.session.add(row)
+        return row

@@ -9,12 +9,15 @@ const main = () => document.getElementById("main");
 let leaveView = () => {};
 let session = null;
 
+// Views marked private show this node's labels and progress, which the node serves only
+// with its API token (they are secret until committed): without one the page asks for it
+// instead of sending requests the node would refuse.
 const routes = [
-  [/^#\/task\/(\d+)$/, (m) => labelingView(main(), Number(m[1]), session)],
+  [/^#\/task\/(\d+)$/, (m) => labelingView(main(), Number(m[1]), session), { private: true }],
   [/^#\/earnings$/, () => earningsView(main())],
   [/^#\/requester$/, () => requesterView(main())],
   [/^#\/requester\/(\d+)$/, (m) => reportView(main(), Number(m[1]))],
-  [/^/, () => tasksView(main())],
+  [/^/, () => tasksView(main()), { private: true }],
 ];
 
 async function route() {
@@ -26,9 +29,13 @@ async function route() {
     if (link.dataset.nav === section) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  for (const [pattern, view] of routes) {
+  for (const [pattern, view, options = {}] of routes) {
     const match = pattern.exec(hash);
     if (!match) continue;
+    if (options.private && !token.get()) {
+      showSignIn();
+      return;
+    }
     try {
       leaveView = (await view(match)) || (() => {});
     } catch (error) {
@@ -38,7 +45,26 @@ async function route() {
   }
 }
 
+function showSignIn() {
+  mount(
+    main(),
+    h(
+      "section",
+      { class: "card empty", "aria-labelledby": "sign-in-title" },
+      h("h1", { id: "sign-in-title" }, "Sign in to see your tasks"),
+      h("p", { class: "muted" }, "Your labels and progress stay private until your node commits them: the node shows them only with its API token (above)."),
+    ),
+  );
+}
+
 export function showError(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    // The token was refused (a new data directory, say): ask for it again.
+    token.clear();
+    checkSession();
+    showSignIn();
+    return;
+  }
   const detail = error instanceof ApiError ? error.message : String(error);
   mount(main(), h("section", { class: "card empty", role: "alert" }, h("h1", {}, "Something went wrong"), h("p", {}, detail)));
 }
@@ -48,7 +74,7 @@ async function checkSession() {
   const account = document.getElementById("account");
   if (!token.get()) {
     session = null;
-    mount(banner, tokenBanner("This page has no API token yet, so it cannot save labels."));
+    mount(banner, tokenBanner("This page has no API token yet, so it cannot show or save your labels."));
     account.textContent = "Not signed in";
     return;
   }
