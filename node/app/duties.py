@@ -96,6 +96,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             max_bond=settings.max_bond,
             max_task_media_bytes=settings.max_task_media_bytes,
             min_reward_per_mib=settings.min_reward_per_mib,
+            disk_reserve=settings.disk_reserve_bytes,
             data_dir=settings.data_dir,
             clock=chain_clock(services),
         )

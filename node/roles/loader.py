@@ -78,6 +78,7 @@ DEFAULT_REWARD_PER_MIB = 10**12
 """Token units of reward pool a task needs per MiB of media (10**-6 of an 18-decimal token):
 a task escrowing a few wei cannot make the node store hundreds of megabytes."""
 DEFAULT_DISK_RESERVE = 256 * MIB
+"""The ``disk_reserve_bytes`` setting's default, which ``/readyz`` checks too."""
 
 TRANSIENT_ERRORS = (
     BlockNotFoundError,
