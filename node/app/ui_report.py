@@ -31,11 +31,10 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
 from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
+from node.roles.settlement import result_bytes
 from node.store.base import ContentStore
-from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
-MAX_RESULT_BYTES = 512 * 1024 * 1024
 REPORT_ITEMS = 200
 """Items listed in a report (all of them count in the class totals; exports carry all)."""
 MAX_EXPORT_ITEMS = 1_000_000
@@ -150,14 +149,7 @@ def _result_document(
     problems: list[str] = []
     for cid in cids:
         try:
-            document = _ResultDocument.model_validate_json(
-                store.get(
-                    cid,
-                    max_size=MAX_RESULT_BYTES,
-                    budget=FetchBudget(RESULT_SECONDS),
-                    canonical=True,
-                )
-            )
+            document = _ResultDocument.model_validate_json(result_bytes(store, cid))
             if document.task != task.task_id:
                 raise ValueError(f"it is the result of task {document.task}")
             if document.payout_root() != (task.payout_root or "").lower():

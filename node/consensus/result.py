@@ -33,6 +33,10 @@ from node.content.cid import compute_cid
 
 SCHEMA = "labelnet/result@1"
 EMPTY_ROOT = bytes(32)
+MAX_RESULT_BYTES = 512 * 1024 * 1024
+"""Largest result document any reader accepts. A ``result@1`` document grows with the task
+(about 90 bytes per item, plus one entry per annotator): 4 MiB, the limit of the other
+protocol documents, stopped a 60,000-item task at its claims."""
 
 
 @dataclass(frozen=True)

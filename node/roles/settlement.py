@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.consensus.merkle import MerkleTreeError, PayoutTree
+from node.consensus.result import MAX_RESULT_BYTES
 from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import check_json_depth
-from node.content.manifest import MAX_DOCUMENT_BYTES
 from node.db.engine import Database
 from node.db.models import ResultFetch, ResultFetchState, TaskStatus
 from node.db.repositories.settlement import (
@@ -87,15 +87,23 @@ def payout_tree_of(document: Mapping[str, Any], task_id: int) -> PayoutTree:
         raise ResultDocumentError(f"malformed payouts: {exc}") from exc
 
 
+def result_bytes(store: ContentStore, cid: str) -> bytes:
+    """The bytes of the result document ``cid``, read as every reader of results reads them:
+    in the canonical layout, within :data:`MAX_RESULT_BYTES` and a deadline, and refused if
+    nested deep enough to crash ``json`` (raises :class:`StoreError` or
+    :class:`~node.content.canonical.DocumentTooDeepError`)."""
+    data = store.get(
+        cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+    )
+    check_json_depth(data)
+    return data
+
+
 def _verified(
     store: ContentStore, cid: str, task_id: int, root: str, total: int | None
 ) -> tuple[dict[str, Any], PayoutTree]:
-    data = store.get(
-        cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
-    )
     try:
-        check_json_depth(data)
-        document = json.loads(data)
+        document = json.loads(result_bytes(store, cid))
     except (ValueError, RecursionError) as exc:  # also too deeply nested to parse
         raise ResultDocumentError(f"not JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(document, dict):

@@ -143,3 +143,27 @@ def test_a_document_whose_total_differs_from_the_chain_is_refused(
         session.add(task)
     attest(db, 1, store.put(result_document()))
     assert load_winning_result(db, store, CHAIN, TASK) is None
+
+
+def test_a_result_larger_than_other_documents_is_read(db: Database, store: EmbeddedStore) -> None:
+    """Issue #14: a 60,000-item task's result (5.3 MB) was refused by the claimers' reader,
+    which capped it at the 4 MiB of the other documents, so nobody could claim."""
+    add_task(db, TaskStatus.FINALIZED)
+    payouts = payout_result((ALICE, BOB), (300, 100))
+    items = [
+        {"item": f"item-{n:06d}", "value": "cat", "confidence": "0.912345678"}
+        for n in range(80_000)
+    ]
+    document = canonical_json(
+        {
+            "schema": "labelnet/result@1",
+            "task": TASK,
+            "items": items,  # type: ignore[dict-item]
+            "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
+        }
+    )
+    assert len(document) > 4 * 1024 * 1024
+    attest(db, 1, store.put(document))
+    result = load_winning_result(db, store, CHAIN, TASK)
+    assert result is not None
+    assert {leaf.account.lower(): leaf.amount for leaf in result.leaves} == {ALICE: 300, BOB: 100}

@@ -23,11 +23,11 @@ from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import JsonValue, check_json_depth
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
+from node.roles.settlement import result_bytes
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
-MAX_RESULT_BYTES = 512 * 1024 * 1024
 """Largest result document read (a million items fit with room to spare)."""
 
 
@@ -183,11 +183,7 @@ def _verified_document(
     problems: list[str] = []
     for cid in cids:
         try:
-            data = store.get(
-                cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
-            )
-            check_json_depth(data)  # before json.loads: deep nesting crashes the process
-            document = _parse(json.loads(data), task_id)
+            document = _parse(json.loads(result_bytes(store, cid)), task_id)
             if _payout_root(document) != (root, total):
                 raise ResultFormatError("its payouts do not rebuild the winning root")
         except (StoreError, ValueError) as exc:  # JSON and format errors are ValueErrors
