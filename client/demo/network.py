@@ -17,10 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -189,3 +192,24 @@ def stop_all(nodes: Iterable[NodeProcess]) -> None:
         node.process.send_signal(signal.SIGTERM)
     for node in running:
         node.stop()
+
+
+@contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into :class:`SystemExit` while the network runs, so a demo stopped with
+    ``kill`` unwinds through its ``finally`` and stops its node processes and chain (by
+    default SIGTERM ends Python at once and leaves them running). Main thread only: signal
+    handlers cannot be set elsewhere, and a demo run from another thread keeps the default.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -32,7 +32,13 @@ from web3.contract import Contract
 
 from client.demo.dataset import load_dataset, resolve_dataset
 from client.demo.metrics import collect_summary
-from client.demo.network import NodeProcess, node_settings, start_all, stop_all
+from client.demo.network import (
+    NodeProcess,
+    node_settings,
+    start_all,
+    stop_all,
+    terminated_as_exit,
+)
 from client.demo.progress import Progress
 from client.demo.report import write_report
 from client.devnet import Devnet
@@ -166,9 +172,12 @@ def run_demo(
     progress.note(
         f"devnet: {len(_account_names(options))} accounts, {options.validators} staked validators"
     )
-    with Devnet.start(
-        network / "devnet", accounts=_account_names(options), stake=stake, deploy_config=config
-    ) as devnet:
+    with (
+        terminated_as_exit(),
+        Devnet.start(
+            network / "devnet", accounts=_account_names(options), stake=stake, deploy_config=config
+        ) as devnet,
+    ):
         nodes = _build_nodes(options, devnet, network, answers_csv)
         run = DemoRun(options=options, devnet=devnet, nodes=nodes)
         try:
