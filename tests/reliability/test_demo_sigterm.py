@@ -38,8 +38,10 @@ def _processes_under(directory: Path) -> list[int]:
 def test_sigterm_stops_every_node_and_the_chain(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "client.cli.main", "demo", "--dataset", "web"]
-        + ["--items", "20", "--annotators", "2", "--out", str(out)],
+        [
+            *(sys.executable, "-m", "client.cli.main", "demo", "--dataset", "web"),
+            *("--items", "20", "--annotators", "2", "--out", str(out)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
