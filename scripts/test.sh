@@ -24,8 +24,35 @@ step "ruff"
 step "mypy --strict"
 .venv/bin/mypy
 
-step "forge test"
-node_modules/.bin/forge test
+step "forge fmt"
+# forge fmt --check prints the diff but exits 0 (forge 1.7.1): its output is the verdict.
+fmt_diff="$(node_modules/.bin/forge fmt --check 2>&1)"
+if [ -n "$fmt_diff" ]; then printf '%s\n' "$fmt_diff"; echo "forge fmt: run 'npx forge fmt'" >&2; exit 1; fi
+
+step "forge test, with the gas snapshot checked"
+# .gas-snapshot holds the unit tests (fuzz and invariant gas depends on the seed); a change in
+# gas fails here until `npx forge snapshot --no-match-test 'testFuzz|invariant'` is committed.
+# forge snapshot --check prints each difference but exits 0 (forge 1.7.1): grep for them.
+node_modules/.bin/forge build
+snapshot_out="$(node_modules/.bin/forge snapshot --check --no-match-test 'testFuzz|invariant' 2>&1)" || {
+  printf '%s\n' "$snapshot_out"; exit 1; }
+printf '%s\n' "$snapshot_out" | tail -n 1
+if grep -q '^Diff in ' <<<"$snapshot_out"; then
+  grep '^Diff in ' <<<"$snapshot_out"
+  echo "gas changed: commit 'npx forge snapshot --no-match-test \"testFuzz|invariant\"'" >&2
+  exit 1
+fi
+node_modules/.bin/forge test --match-test 'testFuzz|invariant'
+
+step "forge lint"
+# In a build directory of its own: forge lint compiles a subset and rewrites the build cache,
+# after which a forge test that skips compiling finds only the files lint compiled.
+lint_dir="$(mktemp -d)"
+lint_out="$(FOUNDRY_OUT="$lint_dir/out" FOUNDRY_CACHE_PATH="$lint_dir/cache" node_modules/.bin/forge lint 2>&1)"
+rm -rf "$lint_dir"
+if grep -qE '^(warning|error|note)\[' <<<"$lint_out"; then
+  printf '%s\n' "$lint_out"; echo "forge lint: fix or justify each finding" >&2; exit 1
+fi
 
 step "slither"
 bash scripts/slither.sh

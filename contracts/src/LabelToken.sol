@@ -12,7 +12,10 @@ import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20P
 contract LabelToken is ERC20, ERC20Permit {
     /// @param holder Receives the fixed supply (a treasury, a faucet, or the devnet deployer).
     /// @param supply Total supply in the smallest unit (18 decimals).
-    constructor(address holder, uint256 supply) ERC20("labelnet Label Token", "LABEL") ERC20Permit("labelnet Label Token") {
+    constructor(address holder, uint256 supply)
+        ERC20("labelnet Label Token", "LABEL")
+        ERC20Permit("labelnet Label Token")
+    {
         _mint(holder, supply);
     }
 }

@@ -136,8 +136,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     {
         uint256 escrow = _rewardPool(params) + params.validatorFee;
         // A front-run permit leaves the allowance in place; transferFrom then decides.
-        try IERC20Permit(address(_token)).permit(msg.sender, address(this), escrow, permitDeadline, v, r, s) {}
-            catch {}
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), escrow, permitDeadline, v, r, s) {} catch {}
         return _createTask(params);
     }
 
@@ -199,10 +198,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskMarket
-    function reveal(uint256 taskId, bytes32 labelsRoot, string calldata labelsCid, bytes32 salt)
-        external
-        nonReentrant
-    {
+    function reveal(uint256 taskId, bytes32 labelsRoot, string calldata labelsCid, bytes32 salt) external nonReentrant {
         TaskRecord storage task = _openTask(taskId);
         _requireRevealWindow(taskId, task);
         bytes32 stored = _commitments[taskId][msg.sender];
@@ -257,10 +253,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// earliest on ties), whose lock is released without reward or slash. Seats go to stake,
     /// not to speed: flooding a task with minimum-stake attestations the moment its reveal
     /// window closes buys nothing once heavier validators attest.
-    function _evictLightest(uint256 taskId, TaskRecord storage task, uint96 weight)
-        private
-        returns (uint256 seat)
-    {
+    function _evictLightest(uint256 taskId, TaskRecord storage task, uint96 weight) private returns (uint256 seat) {
         uint256 lightest = type(uint256).max;
         uint256 count = task.attestCount;
         for (uint256 i; i < count; ++i) {

@@ -19,6 +19,8 @@ contract TaskMarketCommitteeTest is LabelnetFixture {
     }
 
     function _sybil(uint256 n) internal returns (address sybil) {
+        // casting to 'uint8' is safe because callers pass n < 40 (a committee is at most 32).
+        // forge-lint: disable-next-line(unsafe-typecast)
         sybil = makeAddr(string(abi.encodePacked("sybil", bytes1(uint8(48 + n)))));
         _fund(sybil, MIN_STAKE);
         _stake(sybil, MIN_STAKE);
