@@ -288,19 +288,35 @@ def _decode_link(buf: bytes) -> PBLink:
     return PBLink(cid, name, tsize)
 
 
-def decode_file_node(block: bytes) -> FileNode:
-    """Decode a dag-pb block holding a UnixFS File (or Raw) node, strictly."""
+def decode_pb_node(block: bytes) -> tuple[tuple[PBLink, ...], bytes | None]:
+    """The Links and the Data (None if absent) of any dag-pb block, strictly: what a walk
+    that follows links without interpreting UnixFS (a CAR export) needs."""
     links: list[PBLink] = []
-    unixfs: bytes | None = None
+    data: bytes | None = None
     for field, wire_type, value in _fields(block):
         if wire_type != _LEN or not isinstance(value, bytes):
             raise MalformedDagError(f"PBNode field {field} is not length-delimited")
-        if field == 2 and unixfs is None:
+        if field == 2 and data is None:
             links.append(_decode_link(value))
-        elif field == 1 and unixfs is None:
-            unixfs = value
+        elif field == 1 and data is None:
+            data = value
         else:
             raise MalformedDagError(f"unexpected PBNode field {field} (Links must precede Data)")
+    return tuple(links), data
+
+
+def unixfs_type(data: bytes) -> int | None:
+    """The UnixFS ``Type`` a dag-pb node's Data declares (2 file, 1 directory, 5 HAMT
+    shard...), or None if it declares none."""
+    for field, _, value in _fields(data):
+        if field == 1 and isinstance(value, int):
+            return value
+    return None
+
+
+def decode_file_node(block: bytes) -> FileNode:
+    """Decode a dag-pb block holding a UnixFS File (or Raw) node, strictly."""
+    links, unixfs = decode_pb_node(block)
     if unixfs is None:
         raise MalformedDagError("dag-pb node without UnixFS Data")
     kind: int | None = None
@@ -325,7 +341,7 @@ def decode_file_node(block: bytes) -> FileNode:
     total = len(data) + sum(blocksizes)
     if filesize is not None and filesize != total:
         raise MalformedDagError(f"filesize {filesize} != data + blocksizes = {total}")
-    return FileNode(tuple(links), data, total, tuple(blocksizes))
+    return FileNode(links, data, total, tuple(blocksizes))
 
 
 def verify_block(cid: CID, data: bytes) -> None:

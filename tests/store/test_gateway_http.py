@@ -124,10 +124,38 @@ def test_malformed_cid_is_400(http: httpx.Client, bad: str) -> None:
 
 def test_unsupported_formats(http: httpx.Client) -> None:
     cid = str(build_file_dag(MANIFEST).root)
-    assert http.get(f"/ipfs/{cid}?format=car").status_code == 406
-    car = http.get(f"/ipfs/{cid}", headers={"Accept": "application/vnd.ipld.car"})
-    assert car.status_code == 406
     assert http.get(f"/ipfs/{cid}?format=tar").status_code == 400
+    for accept in ("application/x-tar", "application/vnd.ipfs.ipns-record", "text/html"):
+        refused = http.get(f"/ipfs/{cid}", headers={"Accept": accept})
+        assert refused.status_code == 406, accept  # not the whole file in another's name
+        assert MANIFEST not in refused.content
+    # The file is JSON, so a client that takes JSON only gets it; binary content it refuses.
+    assert http.get(f"/ipfs/{cid}", headers={"Accept": "application/json"}).status_code == 200
+    big = str(build_file_dag(BIG).root)
+    assert http.get(f"/ipfs/{big}", headers={"Accept": "application/json"}).status_code == 406
+    assert http.get(f"/ipfs/{cid}", headers={"Accept": "*/*;q=0"}).status_code == 406
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,  # plain scripts
+        "*/*",  # curl
+        "application/octet-stream",
+        "application/*",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # a page load
+        "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",  # an <img>
+        "application/vnd.ipld.car;q=0.1, */*",  # a higher weight for the file
+    ],
+)
+def test_browsers_and_plain_clients_get_the_file(http: httpx.Client, accept: str | None) -> None:
+    headers = {"Accept": accept} if accept is not None else {}
+    with httpx.Client(base_url=str(http.base_url), timeout=10) as client:
+        client.headers.pop("accept", None)  # httpx sends */* unless told otherwise
+        response = client.get(f"/ipfs/{build_file_dag(BIG).root}", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.content == BIG
 
 
 def test_probe_cid_and_if_none_match(http: httpx.Client) -> None:
