@@ -202,8 +202,8 @@ def _record(
             data = {k: v for k, v in record.items() if k not in dropped}
             if not data:
                 raise ValueError("the record has no data besides its id and gold")
-        if options.gold_field is not None:
-            gold = record.get(options.gold_field)
+        if options.gold_field is not None and options.gold_field in record:
+            gold = record[options.gold_field]
         collector.add(where, ItemSpec(id=item_id, data=data), gold)
     except ItemImportError:
         raise

@@ -331,13 +331,14 @@ def profile_of(
     names: ReadNames, tasks: list[TaskAnswers], config: LabelConfig | None
 ) -> LabelStudioProfile:
     """The config's names, else those the export's results use (JSON_MIN and CSV keep only
-    the control's): the object is named like its data field when the data has one (Label
-    Studio's templates name them alike), else ``text``."""
+    the control's): the object reads the data field named like it (Label Studio's templates
+    name them alike), else the data's only field, else ``text``."""
     if config is not None:
         return config.profile
     keys = {key for task in tasks for key in task.data}
     to_name = names.to_name or ("text" if "text" in keys or "image" not in keys else "image")
-    data_key = to_name if to_name in keys else "text"
+    keys.discard(TASK_ID)
+    data_key = to_name if to_name in keys else next(iter(keys)) if len(keys) == 1 else "text"
     several = any(len(answer) > 1 for task in tasks for answer in task.answers)
     return LabelStudioProfile(
         names.from_name or "label", to_name, data_key, MULTIPLE if several else SINGLE
