@@ -5,13 +5,15 @@
 * ``csv`` — flat columns ``id, label, confidence, confident, gold``, then ``text`` when any
   item has a text field and ``content`` when any item has a media CID. Multi-label values are
   joined with ``|``.
-* ``labelstudio`` — a JSON list of Label Studio tasks, each with a top-level ``id`` (its
-  position), the item data with the item's id as ``data.id``, and as ``annotations`` the
-  consensus (``completed_by`` :data:`~node.content.labelstudio.CONSENSUS_ANNOTATOR`,
-  ``ground_truth`` on gold items) followed by each annotator's revealed label (``completed_by``
-  their address as ``email``, numbered by address order): Label Studio's converter reads
-  annotations only. The consensus is also a ``predictions`` entry scored by its confidence.
-  Control and object names are the imported project's when the task came from Label Studio
+* ``labelstudio`` — a JSON list of Label Studio tasks, each with a top-level ``id`` (the item
+  id when every item id is a number, as for tasks imported from Label Studio, else the
+  task's position; the converter's JSON_MIN puts it in place of ``data.id``), the item data
+  with the item's id as ``data.id``, and as ``annotations`` the consensus (``completed_by``
+  :data:`~node.content.labelstudio.CONSENSUS_ANNOTATOR`, ``ground_truth`` on gold items)
+  followed by each annotator's revealed label (``completed_by`` their address as ``email``,
+  numbered by address order): Label Studio's converter reads annotations only. The
+  consensus is also a ``predictions`` entry scored by its confidence. Control and object
+  names are the imported project's when the task came from Label Studio
   (:class:`~node.content.labelstudio.LabelStudioProfile`), and its label config is written
   next to the file as ``<name>.label_config.xml``. Importing the file again with
   :func:`node.content.imports.import_items` gives back the same items and gold (a media item
@@ -168,6 +170,7 @@ def labelstudio_tasks(
         )
     }
     annotation_ids = iter(range(1, 1 << 62))
+    numeric = all(item.item.isdecimal() and item.item.isascii() for item in results.items)
     tasks: list[dict[str, JsonValue]] = []
     for position, item in enumerate(results.items, start=1):
         names = profile or default_profile(results, image=item.content_cid is not None)
@@ -202,8 +205,9 @@ def labelstudio_tasks(
             "score": float(item.confidence),
             "result": result,
         }
+        task_id = int(item.item) if numeric else position
         tasks.append(
-            {"id": position, "data": data, "annotations": annotations, "predictions": [prediction]}
+            {"id": task_id, "data": data, "annotations": annotations, "predictions": [prediction]}
         )
     return tasks
 
