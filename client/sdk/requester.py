@@ -220,6 +220,7 @@ class RequesterClient:
             reveal_deadline=reveal,
             attest_deadline=reveal + timing.attest_in,
             annotator_bond=annotator_bond,
+            algorithm=content.manifest.algorithm,  # multilabel and numeric have their own
             gold=GoldSet.create(gold) if gold else None,
         )
         return create_task(
