@@ -26,6 +26,7 @@ from node.content.canonical import JsonValue, check_json_depth
 from node.content.labels import LabelBatch, LabelBatchError
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
+from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
@@ -249,7 +250,7 @@ def _revealed_labels(
         try:
             data = store.get(
                 str(args["labelsCid"]),
-                max_size=MAX_RESULT_BYTES,
+                max_size=MAX_BATCH_BYTES,
                 budget=FetchBudget(RESULT_SECONDS),
                 canonical=True,
             )
