@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything labelnet needs on a fresh machine; safe to run again at any time.
-#   - Python: a .venv with labelnet installed editable, with the dev and bench extras;
+#   - Python: a .venv with labelnet installed editable, with the dev, bench and hf extras,
+#     and .venv-labelstudio with Label Studio's SDK alone (interop tests);
 #   - JavaScript: `npm ci` from the committed package-lock.json (Foundry binaries, solc-js,
 #     OpenZeppelin, Helia and a Node 22 binary for the IPFS cross-checks);
 #   - Debian packages, where a feature needs them (installed only when missing).
@@ -45,6 +46,22 @@ if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
     exit 1
   fi
   echo "$py_print" > "$py_stamp"
+fi
+
+# Label Studio's converter, for the interop tests only, in a venv of its own (see the
+# labelstudio extra in pyproject.toml for why it cannot share .venv).
+ls_stamp=".venv-labelstudio/.labelnet-installed"
+ls_spec="$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["labelstudio"]))')"
+if [ "$(cat "$ls_stamp" 2>/dev/null)" != "$ls_spec" ]; then
+  log "pip install $ls_spec into .venv-labelstudio (log: .venv-labelstudio/pip-install.log)"
+  [ -x .venv-labelstudio/bin/python ] || "$PYTHON" -m venv .venv-labelstudio
+  # shellcheck disable=SC2086  # the spec is a list of requirements
+  if ! .venv-labelstudio/bin/python -m pip install $ls_spec > .venv-labelstudio/pip-install.log 2>&1; then
+    tail -n 30 .venv-labelstudio/pip-install.log >&2
+    echo "setup: pip install failed (full log: .venv-labelstudio/pip-install.log)" >&2
+    exit 1
+  fi
+  echo "$ls_spec" > "$ls_stamp"
 fi
 
 command -v npm >/dev/null || { echo "setup: npm is required (Node.js 20+)" >&2; exit 1; }

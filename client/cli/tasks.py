@@ -63,6 +63,28 @@ def _client(
     )
 
 
+LabelConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--label-config",
+        help="the Label Studio project's label config (XML): its control and object names "
+        "(and, on create, its choices as classes and its answer column)",
+    ),
+]
+
+
+def _read_label_config(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(
+            f"cannot read the label config {path}: {exc}",
+            "give the XML file from the Label Studio project's Settings > Labeling Interface",
+        ) from exc
+
+
 NO_GOLD_WARNING = (
     "warning: the task has no gold answers. Without gold, a group of annotators who agree "
     "on wrong answers can capture the consensus and its pay (BENCHMARKS.md, Incentives). "
@@ -97,6 +119,7 @@ def create(
     kind: Annotated[str, typer.Option(help="categorical, multilabel, numeric")] = "categorical",
     title: Annotated[str | None, typer.Option(help="task title (default: the file name)")] = None,
     instructions_file: Annotated[Path | None, typer.Option(help="markdown instructions")] = None,
+    label_config: LabelConfigOpt = None,
     devnet: DevnetOpt = None,
     rpc_url: RpcOpt = None,
     deployment: DeploymentOpt = None,
@@ -132,6 +155,7 @@ def create(
         fee = parse_amount(validator_fee, allow_zero=True)
         class_list = tuple(c.strip() for c in (classes or "").split(",") if c.strip())
         instructions = instructions_file.read_text() if instructions_file else ""
+        config = _read_label_config(label_config)
         client = _client(options, data_dir)
         try:
             with working("posting the task", quiet=json_output):
@@ -148,6 +172,7 @@ def create(
                     gold_field=gold_field,
                     gold_file=gold_file,
                     kind=task_kind,
+                    label_config=config,
                 )
         finally:
             client.close()
@@ -157,6 +182,12 @@ def create(
         typer.echo(
             f"task {created.task_id} created: escrowed {format_amount(created.escrow)} tokens, "
             f"manifest {created.manifest_cid}, {created.gold_items} gold items"
+        )
+    if created.gold_conflicts:
+        typer.echo(
+            f"{len(created.gold_conflicts)} items were not made gold: their annotators in "
+            f"{items_file.name} disagree (e.g. {', '.join(created.gold_conflicts[:5])})",
+            err=True,
         )
     if created.gold_items == 0:
         typer.echo(NO_GOLD_WARNING, err=True)
@@ -334,6 +365,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="file (or directory for hf) to write")],
     data_dir: DataDirOpt,
     format: Annotated[str, typer.Option("--format", help="jsonl, csv, labelstudio, hf")] = "jsonl",
+    label_config: LabelConfigOpt = None,
     peer: PeerOpt = None,
     devnet: DevnetOpt = None,
     rpc_url: RpcOpt = None,
@@ -343,15 +375,21 @@ def export(
     account: AccountOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Export a finalized task's results as JSONL, CSV, Label Studio JSON or a HF dataset."""
+    """Export a finalized task's results as JSONL, CSV, Label Studio JSON or a HF dataset.
+
+    Label Studio: the consensus and each annotator's label are annotations, under the names
+    of the project the task was imported from (or --label-config's); the label config to
+    create or check the project with is written beside the file as NAME.label_config.xml.
+    """
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     with errors():
         if format not in ("jsonl", "csv", "labelstudio", "hf"):
             raise CliError(f"unknown export format {format!r}", "use jsonl, csv, labelstudio or hf")
+        config = _read_label_config(label_config)
         client = _client(options, data_dir, peer, signer=False)
         try:
             with working("fetching the result", quiet=json_output):
-                written = client.export(task_id, out, format)  # type: ignore[arg-type]
+                written = client.export(task_id, out, format, label_config=config)  # type: ignore[arg-type]
         finally:
             client.close()
     if json_output:

@@ -9,6 +9,7 @@ nodes announced on chain (plus any given peers) and verifies every block.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from node.chain.registry import discover_gateways
 from node.content.canonical import JsonValue
 from node.content.exports import ExportFormat, export_results
 from node.content.imports import ImportedItems, ImportFormat, import_items
+from node.content.labelstudio import LabelStudioError, LabelStudioProfile, parse_label_config
 from node.content.manifest import GoldSet, TaskContent, TaskKind, build_task_content
 from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
 from node.roles.requester.gold import GoldSecrets
@@ -94,6 +96,16 @@ def read_gold_file(path: Path) -> dict[str, JsonValue]:
                 f'{path}:{number}: expected {{"item": ..., "value": ...}} ({exc})'
             ) from exc
     return gold
+
+
+def shape_gold(gold: Mapping[str, JsonValue], kind: TaskKind) -> dict[str, JsonValue]:
+    """Imported gold in the shape of ``kind``'s labels: a file cannot tell a multi-label
+    answer of one class (``"a"``) from a categorical one, so it is wrapped (``["a"]``) for
+    multi-label tasks. Whether the values are then valid is checked once, when the task is
+    posted (:func:`node.roles.requester.posting.validate_request`)."""
+    if kind is not TaskKind.MULTILABEL:
+        return dict(gold)
+    return {item: [value] if isinstance(value, str) else value for item, value in gold.items()}
 
 
 def progress_of(network: Network, task_id: int) -> TaskProgress:
@@ -208,6 +220,7 @@ class RequesterClient:
             reveal_deadline=reveal,
             attest_deadline=reveal + timing.attest_in,
             annotator_bond=annotator_bond,
+            algorithm=content.manifest.algorithm,  # multilabel and numeric have their own
             gold=GoldSet.create(gold) if gold else None,
         )
         return create_task(
@@ -229,16 +242,26 @@ class RequesterClient:
         gold_field: str | None = None,
         gold_file: Path | None = None,
         kind: TaskKind = TaskKind.CATEGORICAL,
+        label_config: str | None = None,
     ) -> CreatedTask:
-        """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``."""
-        imported = import_items(items_file, format=format, gold_field=gold_field)
-        gold = dict(imported.gold)
+        """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``.
+
+        ``label_config``: the Label Studio project's label config, for a Label Studio file
+        (see :func:`node.content.imports.import_items`). The Label Studio names the import
+        found are kept in the data directory (:meth:`labelstudio_profile`) for exports.
+        """
+        imported = import_items(
+            items_file, format=format, gold_field=gold_field, label_config=label_config
+        )
+        gold = shape_gold(imported.gold, kind)
         if gold_file is not None:
             gold.update(read_gold_file(gold_file))
         content = self.prepare(
             imported, title=title, instructions=instructions, classes=classes, kind=kind
         )
-        return self.post(
+        if imported.labelstudio is not None:
+            self._save_profile(content.manifest_cid, imported.labelstudio)
+        created = self.post(
             content,
             reward_per_label=reward_per_label,
             redundancy=redundancy,
@@ -247,6 +270,27 @@ class RequesterClient:
             media=imported.media,
             gold=gold,
         )
+        return dataclasses.replace(created, gold_conflicts=imported.gold_conflicts)
+
+    def _profile_path(self, manifest_cid: str) -> Path:
+        return self.data_dir / "requester" / "labelstudio" / f"{manifest_cid}.json"
+
+    def _save_profile(self, manifest_cid: str, profile: LabelStudioProfile) -> None:
+        """Kept beside the gold secrets, not in the manifest: annotators need none of it,
+        and the manifest's bytes (its CID) stay what they were before interop existed."""
+        path = self._profile_path(manifest_cid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(profile.document(), indent=1), encoding="utf-8")
+
+    def labelstudio_profile(self, manifest_cid: str) -> LabelStudioProfile | None:
+        """The Label Studio names a task posted from this data directory was imported with."""
+        path = self._profile_path(manifest_cid)
+        if not path.is_file():
+            return None
+        try:
+            return LabelStudioProfile.from_document(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:  # JSON and profile errors are ValueErrors
+            raise TaskSpecError(f"unreadable Label Studio profile {path}: {exc}") from exc
 
     def cancel(self, task_id: int) -> str:
         return cancel_task(self.network.sender(), self.network.contracts.market, task_id)
@@ -264,5 +308,17 @@ class RequesterClient:
             network.w3, network.contracts, self.store, task_id, network.deployment.start_block
         )
 
-    def export(self, task_id: int, path: Path, format: ExportFormat) -> Path:
-        return export_results(self.results(task_id), path, format)
+    def export(
+        self, task_id: int, path: Path, format: ExportFormat, *, label_config: str | None = None
+    ) -> Path:
+        """Export the result; a Label Studio export uses ``label_config``'s names if given,
+        else those the task was imported with here, else labelnet's own."""
+        results = self.results(task_id)
+        if label_config is not None:
+            try:
+                profile: LabelStudioProfile | None = parse_label_config(label_config).profile
+            except LabelStudioError as exc:
+                raise TaskSpecError(str(exc)) from exc
+        else:
+            profile = self.labelstudio_profile(results.manifest_cid)
+        return export_results(results, path, format, labelstudio=profile)

@@ -5,13 +5,24 @@
 * ``csv`` — flat columns ``id, label, confidence, confident, gold``, then ``text`` when any
   item has a text field and ``content`` when any item has a media CID. Multi-label values are
   joined with ``|``.
-* ``labelstudio`` — a JSON list of Label Studio tasks: the item data, its id as ``data.id``,
-  the consensus as a ``predictions`` choices result scored by its confidence, and gold items'
-  answers as ground-truth ``annotations``. Importing it again with
+* ``labelstudio`` — a JSON list of Label Studio tasks, each with a top-level ``id`` (the item
+  id when every item id is a number, as for tasks imported from Label Studio, else the
+  task's position; the converter's JSON_MIN puts it in place of ``data.id``), the item data
+  with the item's id as ``data.id``, and as ``annotations`` the consensus (``completed_by``
+  :data:`~node.content.labelstudio.CONSENSUS_ANNOTATOR`, ``ground_truth`` on gold items)
+  followed by each annotator's revealed label (``completed_by`` their address as ``email``,
+  numbered by address order): Label Studio's converter reads annotations only. The
+  consensus is also a ``predictions`` entry scored by its confidence. Control and object
+  names are the imported project's when the task came from Label Studio
+  (:class:`~node.content.labelstudio.LabelStudioProfile`), and its label config is written
+  next to the file as ``<name>.label_config.xml``. Importing the file again with
   :func:`node.content.imports.import_items` gives back the same items and gold (a media item
   comes back as data with an ``ipfs://`` image reference).
-* ``hf`` — a Hugging Face ``datasets.Dataset`` saved with ``save_to_disk`` (``data`` as a JSON
-  string, so items with different fields share one schema).
+* ``hf`` — a Hugging Face ``datasets.Dataset`` saved with ``save_to_disk``: ``label`` is a
+  ``ClassLabel`` of the task's classes (``Sequence(ClassLabel)`` for multi-label tasks, a
+  float for numeric ones), ``annotators`` and ``annotator_labels`` the revealed labels as two
+  aligned lists of the same label type, and ``data`` a JSON string, so items with different
+  fields share one schema. ``push_to_hub`` takes it as it is.
 
 Confidences stay the result document's exact nine-decimal strings except where a consumer
 needs a number (Label Studio's ``score``, the ``hf`` column).
@@ -23,9 +34,10 @@ import csv
 import importlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from node.content.canonical import JsonValue
+from node.content.labelstudio import CONSENSUS_ANNOTATOR, MULTIPLE, SINGLE, LabelStudioProfile
 from node.errors import LabelnetError
 
 if TYPE_CHECKING:
@@ -33,8 +45,7 @@ if TYPE_CHECKING:
 
 ExportFormat = Literal["jsonl", "csv", "labelstudio", "hf"]
 
-LS_FROM_NAME = "label"
-"""The ``from_name`` of the exported choices (name the Choices tag so in the LS config)."""
+LABEL_CONFIG_SUFFIX = ".label_config.xml"
 
 
 class ExportError(LabelnetError, ValueError):
@@ -78,55 +89,126 @@ def result_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
 
 
 def hf_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
-    """Rows with one fixed schema, as ``datasets.Dataset.from_list`` needs."""
+    """Rows with one fixed schema, as ``datasets.Dataset.from_list`` needs (see
+    :func:`hf_features` for their types)."""
+    rows: list[dict[str, JsonValue]] = []
+    for item in results.items:
+        given = results.labels.get(item.item, {})
+        annotators = sorted(given)
+        rows.append(
+            {
+                "id": item.item,
+                "label": item.value,
+                "confidence": float(item.confidence),
+                "confident": item.confident,
+                "gold": item.gold,
+                "annotators": list(annotators),
+                "annotator_labels": [given[a] for a in annotators],
+                "text": _text(item),
+                "content": item.content_cid,
+                "data": None if item.data is None else json.dumps(item.data, sort_keys=True),
+            }
+        )
+    return rows
+
+
+def hf_features(results: TaskResults, datasets: Any) -> Any:
+    """The ``datasets.Features`` of :func:`hf_rows`, the label typed by the task's kind."""
+    if results.kind == "numeric":
+        label = datasets.Value("float64")
+    elif results.kind == "multilabel":
+        label = datasets.Sequence(datasets.ClassLabel(names=list(results.classes)))
+    else:
+        label = datasets.ClassLabel(names=list(results.classes))
+    string = datasets.Value("string")
+    return datasets.Features(
+        {
+            "id": string,
+            "label": label,
+            "confidence": datasets.Value("float64"),
+            "confident": datasets.Value("bool"),
+            "gold": datasets.Value("bool"),
+            "annotators": datasets.Sequence(string),
+            "annotator_labels": datasets.Sequence(label),
+            "text": string,
+            "content": string,
+            "data": string,
+        }
+    )
+
+
+def _choices_result(value: JsonValue, profile: LabelStudioProfile, to_name: str) -> list[JsonValue]:
+    choices = value if isinstance(value, list) else [value]
     return [
         {
-            "id": item.item,
-            "label": item.value if isinstance(item.value, str) else json.dumps(item.value),
-            "confidence": float(item.confidence),
-            "confident": item.confident,
-            "gold": item.gold,
-            "text": _text(item),
-            "content": item.content_cid,
-            "data": None if item.data is None else json.dumps(item.data, sort_keys=True),
+            "from_name": profile.from_name,
+            "to_name": to_name,
+            "type": "choices",
+            "value": {"choices": [str(c) for c in choices]},
         }
-        for item in results.items
     ]
 
 
-def labelstudio_tasks(results: TaskResults) -> list[dict[str, JsonValue]]:
-    """Label Studio tasks carrying the consensus as predictions (see the module notes)."""
+def default_profile(results: TaskResults, *, image: bool) -> LabelStudioProfile:
+    """The names of a task that did not come from Label Studio: ``label`` choices on a
+    ``text`` or ``image`` object."""
+    name = "image" if image else "text"
+    choice = MULTIPLE if results.kind == "multilabel" else SINGLE
+    return LabelStudioProfile(to_name=name, data_key=name, choice=choice)
+
+
+def labelstudio_tasks(
+    results: TaskResults, profile: LabelStudioProfile | None = None
+) -> list[dict[str, JsonValue]]:
+    """Label Studio tasks with the consensus and each annotator's label (see the module
+    notes); ``profile``: the names of the project the task was imported from."""
+    numbers = {
+        account: n
+        for n, account in enumerate(
+            sorted({a for given in results.labels.values() for a in given}, key=str.lower),
+            start=1,
+        )
+    }
+    annotation_ids = iter(range(1, 1 << 62))
+    numeric = all(item.item.isdecimal() and item.item.isascii() for item in results.items)
     tasks: list[dict[str, JsonValue]] = []
-    for item in results.items:
+    for position, item in enumerate(results.items, start=1):
+        names = profile or default_profile(results, image=item.content_cid is not None)
         data: dict[str, JsonValue] = {"id": item.item}
         if isinstance(item.data, dict):
             data.update({k: v for k, v in item.data.items() if k != "id"})
         elif item.data is not None:
-            data["text"] = item.data
+            data[names.data_key] = item.data
         if item.content_cid is not None:
-            data["image"] = f"ipfs://{item.content_cid}"
-        choices = item.value if isinstance(item.value, list) else [item.value]
-        result = [
+            data[names.data_key] = f"ipfs://{item.content_cid}"
+        result = _choices_result(item.value, names, names.to_name)
+        annotations: list[JsonValue] = [
             {
-                "from_name": LS_FROM_NAME,
-                "to_name": "image" if item.content_cid is not None else "text",
-                "type": "choices",
-                "value": {"choices": [str(c) for c in choices]},
+                "id": next(annotation_ids),
+                "completed_by": dict(CONSENSUS_ANNOTATOR),
+                "ground_truth": item.gold,
+                "result": result,
             }
         ]
-        task: dict[str, JsonValue] = {
-            "data": data,
-            "predictions": [
+        given = results.labels.get(item.item, {})
+        for account in sorted(given, key=str.lower):
+            annotations.append(
                 {
-                    "model_version": f"labelnet-task-{results.task_id}",
-                    "score": float(item.confidence),
-                    "result": result,
+                    "id": next(annotation_ids),
+                    "completed_by": {"id": numbers[account], "email": account},
+                    "ground_truth": False,
+                    "result": _choices_result(given[account], names, names.to_name),
                 }
-            ],
+            )
+        prediction: dict[str, JsonValue] = {
+            "model_version": f"labelnet-task-{results.task_id}",
+            "score": float(item.confidence),
+            "result": result,
         }
-        if item.gold:
-            task["annotations"] = [{"ground_truth": True, "result": result}]
-        tasks.append(task)
+        task_id = int(item.item) if numeric else position
+        tasks.append(
+            {"id": task_id, "data": data, "annotations": annotations, "predictions": [prediction]}
+        )
     return tasks
 
 
@@ -157,11 +239,26 @@ def _write_hf(results: TaskResults, path: Path) -> None:
         raise MissingDependencyError(
             "the 'hf' export needs the datasets package: pip install 'labelnet[hf]'"
         ) from exc
-    datasets.Dataset.from_list(hf_rows(results)).save_to_disk(str(path))
+    features = hf_features(results, datasets)
+    datasets.Dataset.from_list(hf_rows(results), features=features).save_to_disk(str(path))
 
 
-def export_results(results: TaskResults, path: Path, format: ExportFormat) -> Path:
-    """Write ``results`` to ``path`` in ``format`` (``hf``: a directory); returns ``path``."""
+def label_config_path(export: Path) -> Path:
+    """Where a ``labelstudio`` export's label config is written."""
+    return export.with_name(export.stem + LABEL_CONFIG_SUFFIX)
+
+
+def export_results(
+    results: TaskResults,
+    path: Path,
+    format: ExportFormat,
+    *,
+    labelstudio: LabelStudioProfile | None = None,
+) -> Path:
+    """Write ``results`` to ``path`` in ``format`` (``hf``: a directory); returns ``path``.
+
+    ``labelstudio``: the Label Studio names (and config) to export under, as recorded by
+    the import the task was created from."""
     if format not in ("jsonl", "csv", "labelstudio", "hf"):
         raise ExportError(f"unknown export format {format!r}: jsonl, csv, labelstudio or hf")
     if format != "hf" and path.is_dir():
@@ -173,8 +270,12 @@ def export_results(results: TaskResults, path: Path, format: ExportFormat) -> Pa
     elif format == "csv":
         _write_csv(results, path)
     elif format == "labelstudio":
-        text = json.dumps(labelstudio_tasks(results), ensure_ascii=False, indent=1)
+        text = json.dumps(labelstudio_tasks(results, labelstudio), ensure_ascii=False, indent=1)
         path.write_text(text, encoding="utf-8")
+        images = bool(results.items) and all(i.content_cid is not None for i in results.items)
+        profile = labelstudio or default_profile(results, image=images)
+        config = profile.label_config(results.classes)
+        label_config_path(path).write_text(config, encoding="utf-8")
     else:
         _write_hf(results, path)
     return path

@@ -23,6 +23,21 @@ from typing import Literal
 
 from node.content.canonical import JsonValue, check_json_depth
 from node.content.cid import compute_cid
+from node.content.labelstudio import (
+    TASK_ID,
+    LabelConfig,
+    LabelStudioError,
+    LabelStudioProfile,
+    ReadNames,
+    TaskAnswers,
+    agreed_answer,
+    is_min_export,
+    min_control,
+    parse_label_config,
+    profile_of,
+    read_json_tasks,
+    read_min_records,
+)
 from node.content.manifest import MAX_ID_LENGTH, MAX_ITEMS, ItemSpec, ManifestError
 from node.errors import LabelnetError
 
@@ -57,7 +72,14 @@ class ImportedItems:
     gold: dict[str, JsonValue]
     """Item id -> known answer, from ``gold_field`` or Label Studio annotations."""
     classes: tuple[str, ...]
-    """Classes the file names (Label Studio choices, in first-seen order), else ()."""
+    """Classes the file names (the Label Studio config's, else its choices in first-seen
+    order), else ()."""
+    gold_conflicts: tuple[str, ...] = ()
+    """Items whose Label Studio annotations disagree: not made gold (see
+    :func:`node.content.labelstudio.agreed_answer`)."""
+    labelstudio: LabelStudioProfile | None = None
+    """The Label Studio names (and config, if given) of a Label Studio import, so that an
+    export goes back to the same project."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,8 @@ class _Collector:
         self.gold: dict[str, JsonValue] = {}
         self.media: list[bytes] = []
         self.classes: list[str] = []
+        self.conflicts: list[str] = []
+        self.profile: LabelStudioProfile | None = None
         self._ids: set[str] = set()
 
     def fail(self, where: int | str | None, problem: str) -> ItemImportError:
@@ -106,6 +130,8 @@ class _Collector:
             media=tuple(self.media),
             gold=dict(self.gold),
             classes=tuple(self.classes),
+            gold_conflicts=tuple(self.conflicts),
+            labelstudio=self.profile,
         )
 
 
@@ -176,8 +202,8 @@ def _record(
             data = {k: v for k, v in record.items() if k not in dropped}
             if not data:
                 raise ValueError("the record has no data besides its id and gold")
-        if options.gold_field is not None:
-            gold = record.get(options.gold_field)
+        if options.gold_field is not None and options.gold_field in record:
+            gold = record[options.gold_field]
         collector.add(where, ItemSpec(id=item_id, data=data), gold)
     except ItemImportError:
         raise
@@ -201,7 +227,11 @@ def _import_jsonl(path: Path, collector: _Collector, max_bytes: int) -> None:
         _record(collector, number, record, number)
 
 
-def _import_csv(path: Path, collector: _Collector, max_bytes: int) -> None:
+def _import_csv(
+    path: Path, collector: _Collector, max_bytes: int, config: LabelConfig | None
+) -> None:
+    """A CSV file; one with Label Studio's ``annotator`` and ``annotation_id`` columns is
+    its CSV export (one row per annotation) and is read as such."""
     text = _read_text(path, max_bytes)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -210,16 +240,29 @@ def _import_csv(path: Path, collector: _Collector, max_bytes: int) -> None:
             raise collector.fail(1, "no header row")
         if len(set(reader.fieldnames)) != len(reader.fieldnames):
             raise collector.fail(1, "duplicate column names in the header")
+        from_labelstudio = {"annotator", "annotation_id"} <= set(reader.fieldnames)
+        rows: list[tuple[str, dict[str, JsonValue]]] = []
         for row in reader:
             line = reader.line_num
             if None in row or any(value is None for value in row.values()):
                 raise collector.fail(line, f"expected {len(reader.fieldnames)} columns")
             record: dict[str, JsonValue] = {k: v for k, v in row.items() if k is not None}
+            if from_labelstudio:
+                rows.append((str(line), record))
+                continue
             if record.get(collector.options.id_field) == "":
                 raise collector.fail(line, f"empty {collector.options.id_field!r}")
             _record(collector, line, record, line)
     except csv.Error as exc:
         raise collector.fail(reader.line_num, f"malformed CSV: {exc}") from exc
+    if from_labelstudio:
+        try:
+            control = min_control(config, collector.options.gold_field)
+        except LabelStudioError as exc:
+            raise collector.fail(exc.where, exc.problem) from exc
+        tasks = read_min_records(rows, control)
+        collector.profile = profile_of(ReadNames(control), tasks, config)
+        _add_labelstudio(collector, tasks, config)
 
 
 def _image_type(data: bytes) -> str | None:
@@ -256,52 +299,59 @@ def _import_images(path: Path, collector: _Collector) -> None:
         collector.media.append(data)
 
 
-def _choices(entries: JsonValue, collector: _Collector, where: str) -> list[str]:
-    """The choices named in a Label Studio ``annotations``/``predictions`` list."""
-    found: list[str] = []
-    if entries is None:
-        return found
-    if not isinstance(entries, list):
-        raise collector.fail(where, "annotations/predictions must be a list")
-    for entry in entries:
-        results = entry.get("result", []) if isinstance(entry, dict) else None
-        if not isinstance(results, list):
-            raise collector.fail(where, "an annotation's result must be a list")
-        for result in results:
-            value = result.get("value") if isinstance(result, dict) else None
-            choices = value.get("choices") if isinstance(value, dict) else None
-            if isinstance(choices, list) and all(isinstance(c, str) for c in choices):
-                found.extend(choices)
-    return found
+def _add_labelstudio(
+    collector: _Collector, tasks: list[TaskAnswers], config: LabelConfig | None
+) -> None:
+    """Add Label Studio tasks with the gold their annotations agree on (see
+    :mod:`node.content.labelstudio` for the rule), listing the items they disagree on."""
+    marks_truth = any(task.truth for task in tasks)
+    for name in config.classes if config is not None else ():
+        collector.add_class(name)
+    for position, task in enumerate(tasks, start=1):
+        if config is None:
+            for name in task.seen:
+                collector.add_class(name)
+        answers = task.truth if marks_truth else task.answers
+        gold = agreed_answer(answers)
+        own_id = task.data.pop(TASK_ID, None)
+        if collector.options.id_field not in task.data and own_id is not None:
+            task.data[collector.options.id_field] = own_id
+        count = len(collector.items)
+        _record(collector, task.where, task.data, position, gold)
+        if answers and gold is None and len(collector.items) > count:
+            collector.conflicts.append(collector.items[-1].id)
 
 
-def _import_labelstudio(path: Path, collector: _Collector, max_bytes: int) -> None:
+def _import_labelstudio(
+    path: Path, collector: _Collector, max_bytes: int, config: LabelConfig | None
+) -> None:
+    """A JSON or JSON_MIN export (told apart by their records' shape)."""
     try:
-        tasks = _loads(_read_text(path, max_bytes))
+        document = _loads(_read_text(path, max_bytes))
     except json.JSONDecodeError as exc:
         raise collector.fail(exc.lineno, f"invalid JSON: {exc.msg}") from exc
     except ItemImportError:
         raise
     except ValueError as exc:
         raise collector.fail(None, f"invalid JSON: {exc}") from exc
-    if isinstance(tasks, dict):
-        tasks = [tasks]
-    if not isinstance(tasks, list):
-        raise collector.fail(None, "a Label Studio file is a JSON list of tasks")
-    for position, task in enumerate(tasks, start=1):
-        where = f"task {position}"
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise collector.fail(where, "a task is an object with a 'data' object")
-        data: dict[str, JsonValue] = dict(task["data"])
-        if collector.options.id_field not in data and task.get("id") is not None:
-            data[collector.options.id_field] = task["id"]
-        chosen = _choices(task.get("annotations"), collector, where)
-        for name in (*chosen, *_choices(task.get("predictions"), collector, where)):
-            collector.add_class(name)
-        gold: JsonValue = None
-        if chosen:
-            gold = chosen[0] if len(set(chosen)) == 1 else sorted(set(chosen))
-        _record(collector, where, data, position, gold)
+    try:
+        if is_min_export(document):
+            assert isinstance(document, list)
+            column = min_control(config, collector.options.gold_field)
+            records = [
+                (f"record {n}", record)
+                for n, record in enumerate(document, start=1)
+                if isinstance(record, dict)
+            ]
+            tasks = read_min_records(records, column)
+            names = ReadNames(column)
+        else:
+            control = config.profile.from_name if config else None
+            tasks, names = read_json_tasks(document, control)
+    except LabelStudioError as exc:
+        raise collector.fail(exc.where, exc.problem) from exc
+    collector.profile = profile_of(names, tasks, config)
+    _add_labelstudio(collector, tasks, config)
 
 
 def import_items(
@@ -313,6 +363,7 @@ def import_items(
     gold_field: str | None = None,
     max_items: int = MAX_ITEMS,
     max_bytes: int = MAX_FILE_BYTES,
+    label_config: str | None = None,
 ) -> ImportedItems:
     """Read items (and any gold and classes) from ``path``.
 
@@ -322,22 +373,33 @@ def import_items(
     * ``images``: a directory; every ``*.png/*.jpg/*.jpeg/*.gif/*.webp`` sorted by name,
       id = file name, content = the CID of its bytes, whose magic bytes must match the
       extension.
-    * ``labelstudio``: a JSON list of tasks; ``data`` becomes the item data, a choices
-      annotation becomes gold (a single choice as a string, several as a sorted list).
+    * ``labelstudio``: a Label Studio JSON or JSON_MIN export (a ``.csv`` file: its CSV
+      export); ``data`` (JSON_MIN/CSV: the columns besides the answers and Label Studio's
+      own) becomes the item data, and the answer every counted annotation agrees on becomes
+      gold (a single choice as a string, several as a sorted list; the rule is in
+      :mod:`node.content.labelstudio`). ``label_config`` is the project's label config
+      (XML): its control names the answer column and its choices are the classes; JSON_MIN
+      and CSV exports need it, or the control's name as ``gold_field``.
     """
     if max_items < 1:
         raise ItemImportError(f"max_items must be positive, got {max_items}")
     chosen = _detect(path) if format == "auto" else format
     options = _Options(id_field, text_field, gold_field, min(max_items, MAX_ITEMS))
     collector = _Collector(path, options)
+    try:
+        config = None if label_config is None else parse_label_config(label_config)
+    except LabelStudioError as exc:
+        raise collector.fail(exc.where, exc.problem) from exc
+    if chosen == "labelstudio" and path.suffix.lower() in (".csv", ".tsv"):
+        chosen = "csv"
     if chosen == "jsonl":
         _import_jsonl(path, collector, max_bytes)
     elif chosen == "csv":
-        _import_csv(path, collector, max_bytes)
+        _import_csv(path, collector, max_bytes, config)
     elif chosen == "images":
         _import_images(path, collector)
     elif chosen == "labelstudio":
-        _import_labelstudio(path, collector, max_bytes)
+        _import_labelstudio(path, collector, max_bytes, config)
     else:
         raise ItemImportError(f"unknown import format {chosen!r}")
     return collector.result()

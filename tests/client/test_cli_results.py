@@ -124,6 +124,25 @@ def test_results_export_and_claim_from_result_documents(devnet: Path, tmp_path: 
         rows = {row["id"]: row["label"] for row in csv.DictReader(handle)}
     assert rows == ANSWERS
 
+    config = tmp_path / "project.xml"
+    config.write_text(
+        '<View><Text name="post" value="$text"/><Choices name="tone" toName="post">'
+        '<Choice value="pos"/><Choice value="neg"/></Choices></View>'
+    )
+    ls_out = tmp_path / "labels.json"
+    exported = run(
+        "task", "export", str(final.task_id), "--format", "labelstudio", "--out", str(ls_out),
+        "--label-config", str(config), "--data-dir", data_dir,
+    )  # fmt: skip
+    assert exported.exit_code == 0, exported.stderr
+    tasks = json.loads(ls_out.read_text())
+    consensus = {t["data"]["id"]: t["annotations"][0]["result"][0] for t in tasks}
+    assert {item: r["value"]["choices"] for item, r in consensus.items()} == {
+        item: [value] for item, value in ANSWERS.items()
+    }
+    assert {(r["from_name"], r["to_name"]) for r in consensus.values()} == {("tone", "post")}
+    assert (tmp_path / "labels.label_config.xml").read_text() == config.read_text()
+
     owed = dict(final.outcome.payouts.leaves)[final.annotator]
     assert owed > 0
     network = Network.from_devnet(devnet, "annotator-1")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from node.content.canonical import JsonValue
 from node.content.cid import compute_cid
 from node.content.exports import (
     ExportError,
@@ -25,15 +26,24 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 8
 PNG_CID = compute_cid(PNG)
 
 
-def results(*items: ResultItem) -> TaskResults:
+ANN_A = "0x00000000000000000000000000000000000000A1"
+ANN_B = "0x00000000000000000000000000000000000000b2"
+
+
+def results(
+    *items: ResultItem,
+    kind: str = "categorical",
+    labels: dict[str, dict[str, JsonValue]] | None = None,
+) -> TaskResults:
     return TaskResults(
         task_id=7,
         result_cid="bafkreiresult",
-        kind="categorical",
+        kind=kind,
         classes=("cat", "dog"),
         items=items,
         annotators=(),
         document={},
+        labels=labels or {},
     )
 
 
@@ -78,14 +88,20 @@ def test_jsonl_is_lossless(tmp_path: Path) -> None:
 
 
 def test_labelstudio_predictions_score_and_ground_truth(tmp_path: Path) -> None:
-    text, image = labelstudio_tasks(results(TEXT, IMAGE))
+    text, image = labelstudio_tasks(results(TEXT, IMAGE, labels={"t1": {ANN_B: "dog"}}))
+    assert (text["id"], image["id"]) == (1, 2)  # positions: the item ids are not numbers
     assert text["data"] == {"id": "t1", "text": "meow", "lang": "en"}
     (prediction,) = text["predictions"]
     assert prediction["score"] == 0.95
     assert prediction["result"][0]["value"] == {"choices": ["cat"]}
-    assert "annotations" not in text
+    consensus, annotator = text["annotations"]
+    assert consensus["ground_truth"] is False and consensus["result"] == prediction["result"]
+    assert consensus["completed_by"] == {"id": 0, "email": "labelnet-consensus"}
+    assert annotator["completed_by"] == {"id": 1, "email": ANN_B}
+    assert annotator["result"][0]["value"] == {"choices": ["dog"]}
     assert image["data"] == {"id": "img.png", "image": f"ipfs://{PNG_CID}"}
     assert image["annotations"][0]["ground_truth"] is True
+    assert image["annotations"][0]["result"][0]["to_name"] == "image"
     # Round trip: text items come back as they were, gold from the ground truth.
     path = export_results(results(TEXT, IMAGE), tmp_path / "ls.json", "labelstudio")
     again = import_items(path)
@@ -96,13 +112,15 @@ def test_labelstudio_predictions_score_and_ground_truth(tmp_path: Path) -> None:
 
 
 def test_hf_rows_share_one_schema() -> None:
-    rows = hf_rows(results(TEXT, IMAGE, MULTI))
+    rows = hf_rows(results(TEXT, IMAGE, labels={"t1": {ANN_B: "dog", ANN_A: "cat"}}))
+    columns = {"id", "label", "confidence", "confident", "gold", "text", "content", "data"}
     assert {frozenset(row) for row in rows} == {
-        frozenset({"id", "label", "confidence", "confident", "gold", "text", "content", "data"})
+        frozenset(columns | {"annotators", "annotator_labels"})
     }
     assert rows[0]["confidence"] == 0.95 and rows[0]["text"] == "meow"
+    assert rows[0]["annotators"] == [ANN_A, ANN_B] and rows[0]["annotator_labels"] == ["cat", "dog"]
     assert rows[1]["data"] is None and rows[1]["content"] == PNG_CID
-    assert rows[2]["label"] == '["cat", "dog"]'
+    assert rows[1]["annotators"] == [] and rows[1]["annotator_labels"] == []
 
 
 def test_hf_without_datasets_names_the_extra(
@@ -123,9 +141,32 @@ def test_unknown_format_and_directory_target_are_refused(tmp_path: Path) -> None
 def test_hf_export_loads_back_with_datasets(tmp_path: Path) -> None:
     import datasets  # the hf extra: scripts/setup.sh installs it with the dev tools
 
-    path = export_results(results(TEXT, IMAGE, MULTI), tmp_path / "hf", "hf")
+    labels: dict[str, dict[str, JsonValue]] = {"t1": {ANN_A: "cat", ANN_B: "dog"}}
+    path = export_results(results(TEXT, IMAGE, labels=labels), tmp_path / "hf", "hf")
     loaded = datasets.load_from_disk(str(path))
-    assert loaded.num_rows == 3
-    assert loaded["id"] == ["t1", IMAGE.item, MULTI.item]
-    assert loaded[0]["label"] == "cat" and loaded[0]["text"] == "meow"
-    assert loaded[1]["content"] == PNG_CID
+    assert loaded.num_rows == 2
+    assert loaded["id"] == ["t1", IMAGE.item]
+    label = loaded.features["label"]
+    assert isinstance(label, datasets.ClassLabel) and label.names == ["cat", "dog"]
+    assert [label.int2str(v) for v in loaded["label"]] == ["cat", "dog"]
+    assert loaded[0]["text"] == "meow" and loaded[0]["confidence"] == 0.95
+    assert loaded[0]["annotators"] == [ANN_A, ANN_B]
+    assert [label.int2str(v) for v in loaded[0]["annotator_labels"]] == ["cat", "dog"]
+    assert loaded[1]["content"] == PNG_CID and loaded[1]["annotator_labels"] == []
+
+
+def test_hf_multilabel_and_numeric_label_types(tmp_path: Path) -> None:
+    import datasets
+
+    labels: dict[str, dict[str, JsonValue]] = {"m1": {ANN_A: ["dog"]}}
+    path = export_results(
+        results(MULTI, kind="multilabel", labels=labels), tmp_path / "multi", "hf"
+    )
+    loaded = datasets.load_from_disk(str(path))
+    # Sequence(ClassLabel): datasets 4+ spells it List(ClassLabel) when read back.
+    assert loaded.features["label"] == datasets.Sequence(datasets.ClassLabel(names=["cat", "dog"]))
+    assert loaded[0]["label"] == [0, 1] and loaded[0]["annotator_labels"] == [[1]]
+    number = ResultItem("n1", 2.5, "0.700000000", True, False, {"text": "how many"})
+    path = export_results(results(number, kind="numeric"), tmp_path / "numeric", "hf")
+    loaded = datasets.load_from_disk(str(path))
+    assert loaded.features["label"] == datasets.Value("float64") and loaded[0]["label"] == 2.5

@@ -176,6 +176,13 @@ def test_fetch_returns_the_verified_document_joined_with_item_data(
     assert sum(a.payout for a in results.annotators) == outcome.total_payout > 0
     by_account = {a.account: a for a in results.annotators}
     assert by_account[actors.annotator_a.address].accepted == 4
+    # Each annotator's revealed labels, read back from their batches and checked against
+    # the revealed roots (exports show them next to the consensus).
+    assert results.manifest_cid == attested.content.manifest_cid
+    for role, values in ANSWERS.items():
+        address = getattr(actors, role).address
+        given = {item: results.labels[item][address] for item in ("q1", "q2", "q3", "q4")}
+        assert given == dict(zip(["q1", "q2", "q3", "q4"], values, strict=True))
 
 
 def test_fetch_fails_clearly_when_no_document_can_be_fetched(
@@ -208,7 +215,8 @@ def test_exports_of_a_finalized_task_in_every_format(
 
     again = import_items(export_results(results, out / "ls.json", "labelstudio"))
     assert again.items == ITEMS
-    assert again.gold == GOLD.as_dict()
+    assert again.gold == GOLD.as_dict()  # the ground-truth marks, not the annotators' answers
+    assert again.gold_conflicts == ()
 
     try:
         import datasets  # type: ignore[import-untyped]
@@ -218,3 +226,5 @@ def test_exports_of_a_finalized_task_in_every_format(
     else:  # pragma: no cover - only where the optional extra is installed
         loaded = datasets.load_from_disk(str(export_results(results, out / "hf", "hf")))
         assert loaded["id"] == ["q2", "q1", "q4", "q3"]
+        assert loaded.features["label"].names == ["cat", "dog"]
+        assert [len(row) for row in loaded["annotator_labels"]] == [3, 3, 3, 3]

@@ -22,6 +22,7 @@ from node.chain.contracts import Contracts
 from node.chain.permit import sign_permit
 from node.chain.tx import TxSender
 from node.consensus.registry import DEFAULT_ALGORITHM
+from node.consensus.task_kinds import valid_value
 from node.content.manifest import GoldSet, ItemPage, TaskContent
 from node.errors import LabelnetError
 from node.roles.requester.gold import GoldSecrets
@@ -100,6 +101,8 @@ class CreatedTask:
     manifest_cid: str
     gold_items: int = 0
     """Items whose gold answer is committed (revealed after the commit deadline)."""
+    gold_conflicts: tuple[str, ...] = ()
+    """Items of the imported file whose annotations disagreed, so were not made gold."""
 
 
 def publish_content(store: ContentStore, content: TaskContent, media: Sequence[bytes] = ()) -> str:
@@ -164,6 +167,20 @@ def validate_request(request: TaskRequest, now: int, max_attest_window: int) -> 
         unknown = {item for item, _ in request.gold.labels} - _item_ids(request.content)
         if unknown:
             raise TaskRequestError(f"gold names items the task lacks: {sorted(unknown)[:5]}")
+        # The validators' own check: one answer it refuses makes them ignore the whole gold
+        # set at the reveal, and then nobody is paid by it.
+        manifest = request.content.manifest
+        invalid = [
+            (item, value)
+            for item, value in request.gold.labels
+            if not valid_value(manifest.kind, manifest.classes, value)
+        ]
+        if invalid:
+            raise TaskRequestError(
+                f"{len(invalid)} gold answers are not valid {manifest.kind} labels for the "
+                f"classes {list(manifest.classes)}, e.g. {invalid[:3]}: validators would "
+                "ignore the whole gold set"
+            )
 
 
 def create_task(

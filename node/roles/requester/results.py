@@ -10,7 +10,9 @@ export carries the text or image reference next to each label.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from web3 import Web3
 from web3.contract import Contract
@@ -21,14 +23,16 @@ from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.result import EMPTY_ROOT
 from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import JsonValue, check_json_depth
+from node.content.labels import LabelBatch, LabelBatchError
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
 from node.roles.settlement import result_bytes
+from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
-"""Largest result document read (a million items fit with room to spare)."""
+log = logging.getLogger(__name__)
 
 
 class ResultNotFinalError(LabelnetError, LookupError):
@@ -149,6 +153,10 @@ class TaskResults:
     items: tuple[ResultItem, ...]
     annotators: tuple[AnnotatorResult, ...]
     document: dict[str, JsonValue]
+    labels: Mapping[str, Mapping[str, JsonValue]] = field(default_factory=dict)
+    """Item -> annotator (checksummed) -> the label they revealed, for every annotator of
+    the result whose batch could be fetched and matched its revealed root."""
+    manifest_cid: str = ""
 
 
 def _payout_root(document: dict[str, JsonValue]) -> tuple[bytes, int]:
@@ -210,6 +218,50 @@ def _items_by_id(store: ContentStore, manifest_cid: str) -> dict[str, ItemSpec]:
         for page in manifest.pages
         for item in ItemPage.from_bytes(_document(store, page)).items
     }
+
+
+def _revealed_labels(
+    market: Contract,
+    store: ContentStore,
+    task_id: int,
+    annotators: tuple[AnnotatorResult, ...],
+    from_block: int,
+) -> dict[str, dict[str, JsonValue]]:
+    """Each result annotator's revealed labels, by item (see :attr:`TaskResults.labels`).
+
+    A batch is used only if its labels root is the one revealed on chain; one that cannot be
+    fetched or does not match is left out with a warning (the consensus stands without it).
+    """
+    counted = {a.account.lower() for a in annotators}
+    labels: dict[str, dict[str, JsonValue]] = {}
+    revealed = market.events.LabelsRevealed().get_logs(
+        from_block=from_block, argument_filters={"taskId": task_id}
+    )
+    for event in revealed:
+        args = event["args"]
+        if str(args["annotator"]).lower() not in counted:
+            continue
+        try:
+            data = store.get(
+                str(args["labelsCid"]),
+                max_size=MAX_BATCH_BYTES,
+                budget=FetchBudget(RESULT_SECONDS),
+                canonical=True,
+            )
+            check_json_depth(data)
+            document = json.loads(data)
+            if not isinstance(document, dict):
+                raise LabelBatchError("a label batch is a JSON object")
+            batch = LabelBatch.from_document(document)
+            revealed_by = (batch.task_id, batch.annotator.lower(), batch.root())
+            if revealed_by != (task_id, str(args["annotator"]).lower(), bytes(args["labelsRoot"])):
+                raise LabelBatchError("the batch is not the one revealed")
+        except (StoreError, ValueError) as exc:  # LabelBatchError and JSON errors included
+            log.warning("task %s: labels of %s left out: %s", task_id, args["annotator"], exc)
+            continue
+        for item, value in batch.labels:
+            labels.setdefault(item, {})[batch.annotator] = value
+    return labels
 
 
 def _annotator(entry: JsonValue) -> AnnotatorResult:
@@ -274,7 +326,8 @@ def fetch_results(
     created = market.events.TaskCreated().get_logs(from_block=from_block, argument_filters=filters)
     if not created:
         raise ResultUnavailableError(f"task {task_id}: no TaskCreated event after {from_block}")
-    specs = _items_by_id(store, str(created[0]["args"]["params"]["manifestCid"]))
+    manifest_cid = str(created[0]["args"]["params"]["manifestCid"])
+    specs = _items_by_id(store, manifest_cid)
     items: list[ResultItem] = []
     for entry in _manifest_order(document["items"], list(specs)):
         if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
@@ -292,12 +345,15 @@ def fetch_results(
             )
         )
     classes = document.get("classes") or []
+    annotators = tuple(_annotator(a) for a in document["annotators"])
     return TaskResults(
         task_id=task_id,
         result_cid=cid,
         kind=str(document.get("kind")),
         classes=tuple(str(c) for c in classes),
         items=tuple(items),
-        annotators=tuple(_annotator(a) for a in document["annotators"]),
+        annotators=annotators,
         document=document,
+        labels=_revealed_labels(market, store, task_id, annotators, from_block),
+        manifest_cid=manifest_cid,
     )
