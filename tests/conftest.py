@@ -16,6 +16,7 @@ from web3 import Web3
 
 from node.chain.anvil import DEFAULT_MNEMONIC, Anvil
 from node.chain.contracts import Contracts, DeployConfig, Deployment, bind, deploy
+from node.chain.engines import attach
 from node.chain.tx import TxSender
 
 ROLES = (
@@ -100,14 +101,16 @@ def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
     # Deploy before the snapshot so the session deployment is never reverted away.
     if "deployment" in request.fixturenames:
         request.getfixturevalue("deployment")
-    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    dev = attach(web3)
+    snapshot = dev.snapshot()
     try:
         yield
     finally:
-        web3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        dev.revert(snapshot)
 
 
 def advance_time(w3: Web3, seconds: int) -> None:
     """Move the chain clock forward and mine a block at the new time."""
-    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    dev = attach(w3)
+    dev.increase_time(seconds)
+    dev.mine()

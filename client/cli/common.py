@@ -60,7 +60,9 @@ _REVERT_FIXES = {
 }
 _FIXES_BY_TYPE = {
     "DevnetNotFoundError": "start one with `labelnet devnet up` or pass --devnet DIR",
-    "DevnetError": "see DIR/anvil.log, or `labelnet devnet down` and up again",
+    "UnknownEngineError": "choose --chain anvil or --chain hardhat",
+    "DevChainError": "run scripts/setup.sh (it installs anvil and Hardhat), or see DIR's log",
+    "DevnetError": "see DIR/anvil.log (or hardhat.log), or `labelnet devnet down` and up again",
     "KeystoreError": "check --keystore / --password-file (or the devnet account)",
     "NetworkError": "start the chain (`labelnet devnet up`) or fix --rpc-url / --deployment",
     "DeploymentError": "pass --deployment FILE or use --devnet DIR",
@@ -233,6 +235,17 @@ PasswordFileOpt = Annotated[
 ]
 AccountOpt = Annotated[str | None, typer.Option("--account", help="devnet account name")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--chain", help="the local chain engine: anvil (default) or hardhat"),
+]
+
+
+def engine_name(chain: str | None) -> str:
+    """The engine a ``--chain`` option names (the default engine when it is not given)."""
+    from node.chain.engines import DEFAULT_ENGINE
+
+    return (chain or DEFAULT_ENGINE).lower()
 
 
 @dataclass(frozen=True)

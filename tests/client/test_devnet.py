@@ -48,7 +48,7 @@ def test_devnet_up_funds_and_stakes_accounts_and_down_stops_anvil(tmp_path: Path
             devnet_up(tmp_path, accounts=("requester",))
     finally:
         devnet_down(tmp_path)
-    assert info.anvil_pid is not None
+    assert info.chain_pid is not None and info.engine == "anvil"
     assert not devnet_running(tmp_path)
     assert not (tmp_path / "anvil.pid").exists()
 
@@ -59,11 +59,11 @@ def test_devnet_down_without_a_devnet_is_a_clear_error(tmp_path: Path) -> None:
     assert_one_line_error(run("devnet", "down", "--devnet", str(tmp_path)), "no devnet")
 
 
-def test_in_process_devnet_stops_anvil_on_exit(tmp_path: Path) -> None:
+def test_in_process_devnet_stops_its_chain_on_exit(tmp_path: Path) -> None:
     with Devnet.start(tmp_path, accounts=("annotator-1",), stake={}) as devnet:
         sender = devnet.sender("annotator-1")
         assert devnet.w3.eth.get_balance(sender.address) > 0
-        assert devnet.info.anvil_pid is None
+        assert devnet.info.chain_pid is None
         url = devnet.info.rpc_url
     with pytest.raises(NetworkError, match="cannot reach"):
         Network.connect(url, devnet.info.deployment_file)
