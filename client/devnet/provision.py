@@ -24,8 +24,9 @@ from client.devnet.info import (
     DevnetAccount,
     DevnetError,
     DevnetInfo,
-    _write_atomic,
+    write_atomic,
 )
+from node.app.chain import write_deployment
 from node.chain.contracts import Contracts, DeployConfig, bind, deploy
 from node.chain.devchain import DEFAULT_MNEMONIC, DevChain
 from node.chain.tx import TxSender
@@ -93,7 +94,7 @@ def _provision(
     step(f"creating {len(accounts)} accounts")
     password = secrets.token_urlsafe(18)
     password_file = directory / PASSWORD_FILE
-    _write_atomic(password_file, password + "\n", 0o600)
+    write_atomic(password_file, password + "\n", 0o600)
     keystores = directory / "keystores"
     signers: dict[str, LocalAccount] = {}
     records: list[DevnetAccount] = []
@@ -119,7 +120,7 @@ def _provision(
         _stake_all(w3, contracts, [(signers[n], amount) for n, amount in stakes.items()])
 
     deployment_file = directory / DEPLOYMENT_FILE
-    _write_atomic(deployment_file, json.dumps(deployment.to_json(), indent=2) + "\n")
+    write_deployment(deployment_file, deployment)
     info = DevnetInfo(
         rpc_url=chain.url,
         chain_id=deployment.chain_id,
@@ -129,7 +130,7 @@ def _provision(
         chain_pid=chain_pid,
         engine=chain.engine,
     )
-    _write_atomic(directory / DEVNET_FILE, json.dumps(info.to_json(), indent=2) + "\n")
+    write_atomic(directory / DEVNET_FILE, json.dumps(info.to_json(), indent=2) + "\n")
     return info
 
 
