@@ -124,7 +124,7 @@ def _optional_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(descriptor, "w") as handle:

@@ -19,9 +19,9 @@ from client.devnet.info import (
     DEVNET_FILE,
     DevnetError,
     DevnetNotFoundError,
+    _write_atomic,
     log_file_name,
     pid_file_name,
-    write_atomic,
 )
 from node.chain.devchain import DevChain, wait_ready
 from node.chain.engines import ENGINES
@@ -53,7 +53,7 @@ def _spawn_detached(directory: Path, chain: DevChain) -> subprocess.Popen[bytes]
             stderr=log,
             start_new_session=True,
         )
-    write_atomic(directory / pid_file_name(chain.engine), f"{process.pid}\n")
+    _write_atomic(directory / pid_file_name(chain.engine), f"{process.pid}\n")
     return process
 
 

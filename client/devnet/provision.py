@@ -24,7 +24,7 @@ from client.devnet.info import (
     DevnetAccount,
     DevnetError,
     DevnetInfo,
-    write_atomic,
+    _write_atomic,
 )
 from node.app.chain import write_deployment
 from node.chain.contracts import Contracts, DeployConfig, bind, deploy
@@ -94,7 +94,7 @@ def _provision(
     step(f"creating {len(accounts)} accounts")
     password = secrets.token_urlsafe(18)
     password_file = directory / PASSWORD_FILE
-    write_atomic(password_file, password + "\n", 0o600)
+    _write_atomic(password_file, password + "\n", 0o600)
     keystores = directory / "keystores"
     signers: dict[str, LocalAccount] = {}
     records: list[DevnetAccount] = []
@@ -130,7 +130,7 @@ def _provision(
         chain_pid=chain_pid,
         engine=chain.engine,
     )
-    write_atomic(directory / DEVNET_FILE, json.dumps(info.to_json(), indent=2) + "\n")
+    _write_atomic(directory / DEVNET_FILE, json.dumps(info.to_json(), indent=2) + "\n")
     return info
 
 
