@@ -39,6 +39,7 @@ from web3.contract.contract import ContractFunction  # noqa: E402
 from node.chain.anvil import DEFAULT_MNEMONIC, Anvil  # noqa: E402
 from node.chain.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
 from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
+from node.chain.engines import attach  # noqa: E402
 from node.chain.permit import sign_permit  # noqa: E402
 from node.chain.tx import TxSender  # noqa: E402
 from node.consensus.merkle import PayoutTree  # noqa: E402
@@ -93,8 +94,9 @@ class Meter:
 
 
 def advance(w3: Web3, seconds: int) -> None:
-    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    dev = attach(w3)
+    dev.increase_time(seconds)
+    dev.mine()
 
 
 def lifecycle(
@@ -255,15 +257,15 @@ def main() -> int:
 
         for size in sizes:
             # First-ever task: every account touches its storage slots for the first time.
-            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            snapshot = chain.snapshot()
             first = lifecycle(w3, market, token, requester, annotators, validators, size)
-            w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            chain.revert(snapshot)
             # Steady state: the same accounts after one earlier task of 10 labels each.
-            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            snapshot = chain.snapshot()
             lifecycle(w3, market, token, requester, annotators, validators, 10)
             meter = lifecycle(w3, market, token, requester, annotators, validators, size)
             naive_per_label = naive_gas_per_label(w3, naive, annotators, args.naive_sample)
-            w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            chain.revert(snapshot)
             labels = size * ANNOTATORS
             total = sum(meter.gas.values())
             first_total = sum(first.gas.values())

@@ -2,8 +2,9 @@
 # Set up everything labelnet needs on a fresh machine; safe to run again at any time.
 #   - Python: a .venv with labelnet installed editable, with the dev, bench and hf extras,
 #     and .venv-labelstudio with Label Studio's SDK alone (interop tests);
-#   - JavaScript: `npm ci` from the committed package-lock.json (Foundry binaries, solc-js,
-#     OpenZeppelin, Helia and a Node 22 binary for the IPFS cross-checks);
+#   - JavaScript: `npm install` from the committed package-lock.json (Foundry binaries,
+#     Hardhat 2 for `--chain hardhat`, solc-js, OpenZeppelin, Helia and a Node 22 binary for
+#     the IPFS cross-checks);
 #   - Debian packages, where a feature needs them (installed only when missing).
 # Each step is skipped when its inputs have not changed since it last succeeded.
 set -euo pipefail
@@ -76,7 +77,7 @@ if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_print" ]; then
   npm install --no-audit --no-fund --ignore-scripts --loglevel=error
   echo "$js_print" > "$js_stamp"
 fi
-for tool in anvil forge cast; do
-  [ -x "node_modules/.bin/$tool" ] || { echo "setup: node_modules/.bin/$tool missing after npm ci" >&2; exit 1; }
+for tool in anvil forge cast hardhat; do
+  [ -x "node_modules/.bin/$tool" ] || { echo "setup: node_modules/.bin/$tool missing after npm install" >&2; exit 1; }
 done
 log "ready ($(node_modules/.bin/forge --version | head -1), $(.venv/bin/python --version))"

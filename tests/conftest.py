@@ -2,6 +2,7 @@
 
 Anvil starts on a free port and is polled until it answers (never a fixed sleep); each test
 runs between ``evm_snapshot`` and ``evm_revert`` so tests cannot see each other's state.
+A Hardhat node (``hardhat``) starts only in sessions that run a test asking for it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from web3 import Web3
 
 from node.chain.anvil import DEFAULT_MNEMONIC, Anvil
 from node.chain.contracts import Contracts, DeployConfig, Deployment, bind, deploy
+from node.chain.engines import attach
+from node.chain.hardhat import Hardhat
 from node.chain.tx import TxSender
 
 ROLES = (
@@ -56,6 +59,18 @@ def anvil() -> Iterator[Anvil]:
 
 
 @pytest.fixture(scope="session")
+def hardhat() -> Iterator[Hardhat]:
+    """The session's Hardhat node, with the same accounts as ``anvil``."""
+    chain = Hardhat(accounts=len(ROLES) + 11)
+    chain.start()
+    try:
+        assert chain.client_version.startswith("HardhatNetwork/2.")
+        yield chain
+    finally:
+        chain.stop()
+
+
+@pytest.fixture(scope="session")
 def w3(anvil: Anvil) -> Web3:
     web3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
     assert web3.is_connected()
@@ -72,17 +87,20 @@ def actors() -> Actors:
     return Actors(accounts)
 
 
+TEST_CONFIG = DeployConfig(
+    min_stake=1_000 * 10**18,
+    slash_bps=1_000,
+    max_committee=16,
+    min_attestations=2,
+    quorum_bps=3_334,
+)
+"""The protocol parameters of the tests' deployments."""
+
+
 @pytest.fixture(scope="session")
 def deployment(w3: Web3, actors: Actors) -> Deployment:
     """Contracts deployed once per session; per-test snapshots undo what tests do to them."""
-    config = DeployConfig(
-        min_stake=1_000 * 10**18,
-        slash_bps=1_000,
-        max_committee=16,
-        min_attestations=2,
-        quorum_bps=3_334,
-    )
-    return deploy(TxSender(w3, actors.deployer), config)
+    return deploy(TxSender(w3, actors.deployer), TEST_CONFIG)
 
 
 @pytest.fixture
@@ -100,14 +118,16 @@ def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
     # Deploy before the snapshot so the session deployment is never reverted away.
     if "deployment" in request.fixturenames:
         request.getfixturevalue("deployment")
-    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    dev = attach(web3)
+    snapshot = dev.snapshot()
     try:
         yield
     finally:
-        web3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        dev.revert(snapshot)
 
 
 def advance_time(w3: Web3, seconds: int) -> None:
     """Move the chain clock forward and mine a block at the new time."""
-    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    dev = attach(w3)
+    dev.increase_time(seconds)
+    dev.mine()

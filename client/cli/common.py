@@ -60,7 +60,11 @@ _REVERT_FIXES = {
 }
 _FIXES_BY_TYPE = {
     "DevnetNotFoundError": "start one with `labelnet devnet up` or pass --devnet DIR",
-    "DevnetError": "see DIR/anvil.log, or `labelnet devnet down` and up again",
+    "UnknownEngineError": "choose --chain anvil or --chain hardhat",
+    "DevChainError": "run scripts/setup.sh (it installs anvil and Hardhat), or see DIR's log",
+    "ChainIdMismatchError": "point --rpc-url at the chain you mean, or fix --chain-id",
+    "DeployError": "fund the deployer with ETH, and check that the chain mines blocks",
+    "DevnetError": "see DIR/anvil.log (or hardhat.log), or `labelnet devnet down` and up again",
     "KeystoreError": "check --keystore / --password-file (or the devnet account)",
     "NetworkError": "start the chain (`labelnet devnet up`) or fix --rpc-url / --deployment",
     "DeploymentError": "pass --deployment FILE or use --devnet DIR",
@@ -145,12 +149,9 @@ def _describe(exc: Exception) -> tuple[str, str] | None:
 
 def _decoded(exc: ContractLogicError) -> ContractRevertError:
     """A failed ``eth_call`` as the contract's named custom error."""
-    from node.chain.errors import ContractRevertError, decode_revert
+    from node.chain.errors import revert_from
 
-    data = exc.data
-    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        return decode_revert(bytes.fromhex(data[2:]))
-    return ContractRevertError("Reverted", [str(exc)], b"")
+    return revert_from(exc)
 
 
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wei)?\s*$", re.IGNORECASE)
@@ -233,6 +234,17 @@ PasswordFileOpt = Annotated[
 ]
 AccountOpt = Annotated[str | None, typer.Option("--account", help="devnet account name")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--chain", help="the local chain engine: anvil (default) or hardhat"),
+]
+
+
+def engine_name(chain: str | None) -> str:
+    """The engine a ``--chain`` option names (the default engine when it is not given)."""
+    from node.chain.engines import DEFAULT_ENGINE
+
+    return (chain or DEFAULT_ENGINE).lower()
 
 
 @dataclass(frozen=True)
@@ -284,6 +296,11 @@ class ChainOptions:
         return Network.from_devnet(directory, name)
 
     def _password(self) -> str:
-        if self.password_file is not None:
-            return self.password_file.read_text().rstrip("\n")
-        return str(typer.prompt("Keystore password", hide_input=True))
+        return read_password(self.password_file)
+
+
+def read_password(password_file: Path | None) -> str:
+    """A keystore password: the file's first line, else asked for without echo."""
+    if password_file is not None:
+        return password_file.read_text().rstrip("\n")
+    return str(typer.prompt("Keystore password", hide_input=True))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from client.cli.common import JsonOpt, emit_json, errors
+from client.cli.common import EngineOpt, JsonOpt, emit_json, engine_name, errors
 
 
 def demo(
@@ -17,6 +17,7 @@ def demo(
     items: Annotated[int, typer.Option(min=1, help="items to label")] = 300,
     annotators: Annotated[int, typer.Option(min=1, help="annotator nodes")] = 10,
     out: Annotated[Path, typer.Option(help="directory for the report")] = Path("demo-output"),
+    chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Run the end-to-end demo on a fresh devnet and write its report."""
@@ -26,7 +27,12 @@ def demo(
     with errors():
         report = run_demo(
             DemoOptions(
-                dataset=dataset, items=items, annotators=annotators, out=out, json=json_output
+                dataset=dataset,
+                items=items,
+                annotators=annotators,
+                out=out,
+                json=json_output,
+                chain=engine_name(chain),
             )
         )
     if json_output:

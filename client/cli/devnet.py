@@ -8,10 +8,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from client.cli.common import ChainOptions, DevnetOpt, JsonOpt, emit_json, errors, stderr, working
+from client.cli.common import (
+    ChainOptions,
+    DevnetOpt,
+    EngineOpt,
+    JsonOpt,
+    emit_json,
+    engine_name,
+    errors,
+    stderr,
+    working,
+)
 
 app = typer.Typer(
-    help="Run a local devnet (anvil + contracts + funded accounts).", no_args_is_help=True
+    help="Run a local devnet (anvil or Hardhat + contracts + funded accounts).",
+    no_args_is_help=True,
 )
 
 
@@ -29,13 +40,14 @@ def up(
     devnet: DevnetOpt = None,
     annotators: Annotated[int, typer.Option(min=0, max=500, help="annotator accounts")] = 3,
     validators: Annotated[int, typer.Option(min=0, max=100, help="staked validator accounts")] = 3,
-    port: Annotated[int | None, typer.Option(help="anvil port (default: a free one)")] = None,
+    port: Annotated[int | None, typer.Option(help="chain RPC port (default: a free one)")] = None,
     block_time: Annotated[
         float | None, typer.Option(help="mine a block every N seconds (default: on each tx)")
     ] = None,
+    chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Start anvil in the background, deploy the contracts and fund the accounts.
+    """Start a local chain in the background, deploy the contracts and fund the accounts.
 
     Each account gets a keystore in DIR/keystores (password in DIR/password), ETH, a million
     tokens; validators also stake. Stop it with `labelnet devnet down`.
@@ -49,6 +61,7 @@ def up(
             accounts=account_names(annotators, validators),
             port=port,
             block_time=block_time,
+            engine=engine_name(chain),
             step=step,
         )
     if json_output:
@@ -61,13 +74,13 @@ def up(
     for account in info.accounts:
         table.add_row(account.name, account.address, str(account.keystore))
     stderr.print(table)
-    typer.echo(f"devnet up: {info.rpc_url} (anvil pid {info.anvil_pid})")
+    typer.echo(f"devnet up: {info.rpc_url} ({info.engine} pid {info.chain_pid})")
     typer.echo(f"deployment: {info.deployment_file}")
 
 
 @app.command()
 def down(devnet: DevnetOpt = None, json_output: JsonOpt = False) -> None:
-    """Stop the devnet's anvil (keystores and files stay in the directory)."""
+    """Stop the devnet's chain (keystores and files stay in the directory)."""
     from client.devnet import devnet_down, devnet_running
 
     directory: Path = ChainOptions(devnet=devnet).devnet_dir()

@@ -1,8 +1,9 @@
 """The ``labelnet`` command line.
 
-Commands: ``devnet``, ``wallet``, ``task`` (requesters), ``node``, ``stake``/``unstake``/
-``withdraw`` (validators), ``claim`` (annotators), ``demo``, ``version``. Each is a thin layer
-over :mod:`client.sdk`; errors print one line with the fix instead of a traceback.
+Commands: ``devnet``, ``deploy`` (to an existing network), ``wallet``, ``task`` (requesters),
+``node``, ``stake``/``unstake``/``withdraw`` (validators), ``claim`` (annotators), ``demo``,
+``version``. Each is a thin layer over :mod:`client.sdk`; errors print one line with the fix
+instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 
 from client.cli import staking
 from client.cli.demo import demo
+from client.cli.deploy import deploy
 from client.cli.devnet import app as devnet_app
 from client.cli.node import app as node_app
 from client.cli.tasks import app as task_app
@@ -31,6 +33,7 @@ app.add_typer(task_app, name="task")
 app.add_typer(node_app, name="node")
 staking.register(app)
 app.command()(demo)
+app.command()(deploy)
 
 
 @app.callback()

@@ -1,6 +1,6 @@
 """``labelnet demo``: a whole network on one machine, replaying real crowd answers.
 
-What runs: a devnet (anvil + the contracts), one requester node, ``annotators`` annotator
+What runs: a devnet (anvil or Hardhat + the contracts), one requester node, ``annotators`` annotator
 nodes replaying the workers of a crowd data set, ``spammers`` annotator nodes answering at
 random, and ``validators`` validator nodes of which ``lying_validators`` attest a corrupted
 payout root. Each node is its own ``labelnet node start`` process with its own data
@@ -9,7 +9,7 @@ orchestrator (this module) only posts the task as the requester, watches the cha
 collects the figures at the end.
 
 **The devnet clock.** Real tasks give annotators hours; a demo cannot wait. Tasks are
-posted with realistic deadlines, and the orchestrator moves anvil's clock to a deadline as
+posted with realistic deadlines, and the orchestrator moves the chain's clock to a deadline as
 soon as every participant is done with the phase (all committed, all revealed, every
 validator attested). Nodes read time only from the chain, so they act exactly as they would
 when the deadline passes for real. For the same reason honest validators run with
@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from web3 import Web3
 from web3.contract import Contract
 
 from client.demo.dataset import load_dataset, resolve_dataset
@@ -44,6 +43,8 @@ from client.demo.report import write_report
 from client.devnet import Devnet
 from node.app.chain import load_deployment
 from node.chain.contracts import Contracts, DeployConfig, bind
+from node.chain.devchain import DevChain
+from node.chain.engines import DEFAULT_ENGINE
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
 from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
@@ -103,6 +104,8 @@ class DemoOptions:
     extra_accounts: tuple[tuple[str, int], ...] = ()
     """``(name, stake)`` of funded accounts that run no node: the actors of attack campaigns,
     which act through a phase hook (see :data:`PhaseHook`)."""
+    chain: str = DEFAULT_ENGINE
+    """The devnet's chain engine: ``anvil`` or ``hardhat``."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -175,7 +178,11 @@ def run_demo(
     with (
         terminated_as_exit(),
         Devnet.start(
-            network / "devnet", accounts=_account_names(options), stake=stake, deploy_config=config
+            network / "devnet",
+            accounts=_account_names(options),
+            stake=stake,
+            deploy_config=config,
+            engine=options.chain,
         ) as devnet,
     ):
         nodes = _build_nodes(options, devnet, network, answers_csv)
@@ -322,12 +329,12 @@ def _contracts(run: DemoRun) -> Contracts:
     return bind(run.devnet.w3, load_deployment(run.devnet.info.deployment_file))
 
 
-def _warp(w3: Web3, timestamp: int) -> None:
-    """Move anvil's clock to ``timestamp`` (if it is not there yet) and mine a block."""
-    now = int(w3.eth.get_block("latest")["timestamp"])
+def _warp(chain: DevChain, timestamp: int) -> None:
+    """Move the chain's clock to ``timestamp`` (if it is not there yet) and mine a block."""
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
     if now < timestamp:
-        w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        chain.set_next_timestamp(timestamp)
+    chain.mine()
 
 
 def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -> None:
@@ -335,7 +342,7 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     assert run.task is not None
     market = _contracts(run).market
     task_id = run.task.task_id
-    w3 = run.devnet.w3
+    chain = run.devnet.chain
     labellers = run.options.annotators + run.options.spammers
     validators = run.options.validators
 
@@ -359,11 +366,11 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
 
     wait("commit", labellers, lambda: read_task(market, task_id).commit_count)
     state = read_task(market, task_id)
-    _warp(w3, state.commit_deadline + 1)
+    _warp(chain, state.commit_deadline + 1)
     wait("reveal", labellers + 1, lambda: _reveals(market, task_id))
-    _warp(w3, state.reveal_deadline + 1)
+    _warp(chain, state.reveal_deadline + 1)
     wait("attest", validators, lambda: read_task(market, task_id).attest_count)
-    _warp(w3, state.attest_deadline + 1)
+    _warp(chain, state.attest_deadline + 1)
     wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
     final = read_task(market, task_id)
     if final.status is not TaskStatus.FINALIZED:

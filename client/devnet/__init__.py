@@ -1,12 +1,13 @@
-"""A local labelnet network in one directory: anvil, the contracts and funded accounts.
+"""A local labelnet network in one directory: a chain, the contracts and funded accounts.
 
-``devnet_up`` starts anvil, deploys token, staking, market and registry, and gives every
-named account a fresh key (an encrypted V3 keystore under ``<dir>/keystores``), ETH, tokens
-and, for validators, stake. It writes ``deployment.json`` (what ``node start`` reads) and
-``devnet.json`` (everything a client needs) atomically, so a half-built devnet never looks
-like a ready one. Detached, anvil runs in its own session and outlives the command;
-``devnet_down`` stops it. :class:`Devnet` is the in-process form for the demo and tests:
-anvil belongs to the context manager and stops with it.
+The chain is anvil or Hardhat (the ``engine``). ``devnet_up`` starts it, deploys token,
+staking, market and registry, and gives every named account a fresh key (an encrypted V3
+keystore under ``<dir>/keystores``), ETH, tokens and, for validators, stake. It writes
+``deployment.json`` (what ``node start`` reads) and ``devnet.json`` (everything a client
+needs) atomically, so a half-built devnet never looks like a ready one. Detached, the chain
+runs in its own session and outlives the command; ``devnet_down`` stops it. :class:`Devnet`
+is the in-process form for the demo and tests: the chain belongs to the context manager and
+stops with it.
 
 DEVNET ONLY: the keystores use a deliberately cheap scrypt cost (``FAST_SCRYPT_N``) so twenty
 of them are made in milliseconds, and share one random password stored in ``<dir>/password``.
@@ -14,20 +15,20 @@ Both are fine for throwaway keys on a local chain and wrong for anything else.
 
 The package is split by responsibility: :mod:`~client.devnet.info` (the directory's files and
 ``DevnetInfo``), :mod:`~client.devnet.provision` (deploying, funding, staking, keystores),
-:mod:`~client.devnet.process` (the detached anvil) and :mod:`~client.devnet.launch`
+:mod:`~client.devnet.process` (the detached chain) and :mod:`~client.devnet.launch`
 (``devnet_up`` and ``Devnet``). Import from ``client.devnet``; the modules are its layout.
 """
 
 from client.devnet.info import (
     DEPLOYMENT_FILE,
     DEVNET_FILE,
-    LOG_FILE,
     PASSWORD_FILE,
-    PID_FILE,
     DevnetAccount,
     DevnetError,
     DevnetInfo,
     DevnetNotFoundError,
+    log_file_name,
+    pid_file_name,
 )
 from client.devnet.launch import Devnet, devnet_up
 from client.devnet.process import devnet_down, devnet_running
@@ -39,9 +40,7 @@ __all__ = [
     "DEFAULT_TOKENS",
     "DEPLOYMENT_FILE",
     "DEVNET_FILE",
-    "LOG_FILE",
     "PASSWORD_FILE",
-    "PID_FILE",
     "Devnet",
     "DevnetAccount",
     "DevnetError",
@@ -51,4 +50,6 @@ __all__ = [
     "devnet_down",
     "devnet_running",
     "devnet_up",
+    "log_file_name",
+    "pid_file_name",
 ]

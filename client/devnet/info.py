@@ -1,7 +1,7 @@
 """The devnet directory: its file names, errors, and ``devnet.json`` as :class:`DevnetInfo`.
 
 Everything here reads or writes files only; nothing starts a process or touches a chain, so
-clients (the SDK, the CLI) can load a devnet without pulling in anvil or deployment code.
+clients (the SDK, the CLI) can load a devnet without pulling in chain engines or deployment code.
 """
 
 from __future__ import annotations
@@ -20,8 +20,22 @@ from node.keys import load_keystore
 DEVNET_FILE = "devnet.json"
 DEPLOYMENT_FILE = "deployment.json"
 PASSWORD_FILE = "password"
-PID_FILE = "anvil.pid"
-LOG_FILE = "anvil.log"
+LEGACY_ENGINE = "anvil"
+"""The engine of a ``devnet.json`` that names none: labelnet ran only anvil then."""
+
+
+def pid_file_name(engine: str) -> str:
+    """The file holding the pid of the devnet's detached chain (``anvil.pid``...).
+
+    Named after the engine so the file alone says what to look for when stopping it, even
+    before ``devnet.json`` is written (a devnet that failed while being provisioned).
+    """
+    return f"{engine}.pid"
+
+
+def log_file_name(engine: str) -> str:
+    """The file the devnet's detached chain writes its output to (``anvil.log``...)."""
+    return f"{engine}.log"
 
 
 class DevnetError(LabelnetError, RuntimeError):
@@ -50,7 +64,10 @@ class DevnetInfo:
     deployment_file: Path
     password_file: Path
     accounts: tuple[DevnetAccount, ...]
-    anvil_pid: int | None
+    chain_pid: int | None
+    """The detached chain's process (group) id; None when this process owns the chain."""
+    engine: str = LEGACY_ENGINE
+    """The chain engine that runs the devnet: ``anvil`` or ``hardhat``."""
 
     def account(self, name: str) -> DevnetAccount:
         for account in self.accounts:
@@ -76,7 +93,8 @@ class DevnetInfo:
                 {"name": a.name, "address": a.address, "keystore": str(a.keystore)}
                 for a in self.accounts
             ],
-            "anvil_pid": self.anvil_pid,
+            "chain_pid": self.chain_pid,
+            "engine": self.engine,
         }
 
     @classmethod
@@ -93,12 +111,17 @@ class DevnetInfo:
                     DevnetAccount(str(a["name"]), str(a["address"]), Path(a["keystore"]))
                     for a in document["accounts"]
                 ),
-                anvil_pid=None if document["anvil_pid"] is None else int(document["anvil_pid"]),
+                chain_pid=_optional_int(document.get("chain_pid", document.get("anvil_pid"))),
+                engine=str(document.get("engine", LEGACY_ENGINE)),
             )
         except FileNotFoundError as exc:
             raise DevnetNotFoundError(f"no devnet in {directory} (no {DEVNET_FILE})") from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DevnetError(f"{path} is unreadable or malformed: {exc}") from exc
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:

@@ -1,7 +1,9 @@
 """Bringing a devnet up: detached with :func:`devnet_up`, or in-process with :class:`Devnet`.
 
 Both refuse a directory whose devnet still runs, then provision the fresh chain; they differ
-only in who owns anvil (its own session, or this process until ``__exit__``).
+only in who owns the chain process (its own session, or this process until ``__exit__``).
+Either engine (``anvil``, ``hardhat``) runs the same devnet: the engine adapter
+(:class:`~node.chain.devchain.DevChain`) hides how each one is started and controlled.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from types import TracebackType
 
 from web3 import Web3
 
-from client.devnet.info import PID_FILE, DevnetError, DevnetInfo
+from client.devnet.info import DevnetError, DevnetInfo, pid_file_name
 from client.devnet.process import _prepare, _spawn_detached, _stop_pid, _wait_ready
 from client.devnet.provision import DEFAULT_ACCOUNTS, DEFAULT_TOKENS, Step, _provision
 from node.app.chain import load_deployment
-from node.chain.anvil import Anvil, free_port
 from node.chain.contracts import DeployConfig, Deployment
+from node.chain.devchain import DevChain, free_port
+from node.chain.engines import DEFAULT_ENGINE, engine_class
 from node.chain.tx import TxSender
 
 
@@ -31,49 +34,48 @@ def devnet_up(
     detach: bool = True,
     deploy_config: DeployConfig | None = None,
     block_time: float | None = None,
+    engine: str = DEFAULT_ENGINE,
     step: Step | None = None,
 ) -> DevnetInfo:
-    """Start anvil detached (it outlives this process), deploy and provision the accounts.
+    """Start the chain detached (it outlives this process), deploy and provision the accounts.
 
-    ``stake`` maps account names to amounts; ``None`` stakes ten times the minimum for every
-    account whose name starts with ``validator``. ``detach=False`` is :class:`Devnet` without
-    the context manager: use :meth:`Devnet.start` for that.
+    ``engine`` is ``anvil`` or ``hardhat``. ``stake`` maps account names to amounts;
+    ``None`` stakes ten times the minimum for every account whose name starts with
+    ``validator``. ``detach=False`` is :class:`Devnet` without the context manager: use
+    :meth:`Devnet.start` for that.
     """
     if not detach:
         raise DevnetError("devnet_up(detach=False): use Devnet.start(...) as a context manager")
+    chain = engine_class(engine)(port=port or free_port(), block_time=block_time)
     _prepare(directory)
     report = step or (lambda _message: None)
-    report("starting anvil")
-    chosen = port or free_port()
-    process = _spawn_detached(directory, chosen, block_time)
-    rpc_url = f"http://127.0.0.1:{chosen}"
+    report(f"starting {chain.engine}")
+    process = _spawn_detached(directory, chain)
     try:
-        _wait_ready(rpc_url, process)
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        _wait_ready(directory, chain, process)
         return _provision(
             directory,
-            w3,
+            chain,
             accounts=accounts,
             tokens_per_account=tokens_per_account,
             stake=stake,
             deploy_config=deploy_config,
-            rpc_url=rpc_url,
-            anvil_pid=process.pid,
+            chain_pid=process.pid,
             step=report,
         )
     except BaseException:
-        _stop_pid(process.pid)
-        (directory / PID_FILE).unlink(missing_ok=True)
+        _stop_pid(process.pid, chain.engine)
+        (directory / pid_file_name(chain.engine)).unlink(missing_ok=True)
         raise
 
 
 class Devnet:
-    """An in-process devnet: anvil is a child of this process and stops on ``__exit__``."""
+    """An in-process devnet: the chain is a child of this process and stops on ``__exit__``."""
 
-    def __init__(self, info: DevnetInfo, w3: Web3, anvil: Anvil) -> None:
+    def __init__(self, info: DevnetInfo, chain: DevChain) -> None:
         self.info = info
-        self.w3 = w3
-        self.anvil = anvil
+        self.chain = chain
+        self.w3: Web3 = chain.w3
 
     @classmethod
     def start(
@@ -85,27 +87,27 @@ class Devnet:
         tokens_per_account: int = DEFAULT_TOKENS,
         deploy_config: DeployConfig | None = None,
         block_time: float | None = None,
+        engine: str = DEFAULT_ENGINE,
         step: Step | None = None,
     ) -> Devnet:
+        chain = engine_class(engine)(accounts=2, block_time=block_time)
         _prepare(directory)
-        anvil = Anvil(accounts=2, block_time=block_time).start()
+        chain.start()
         try:
-            w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
             info = _provision(
                 directory,
-                w3,
+                chain,
                 accounts=accounts,
                 tokens_per_account=tokens_per_account,
                 stake=stake,
                 deploy_config=deploy_config,
-                rpc_url=anvil.url,
-                anvil_pid=None,
+                chain_pid=None,
                 step=step or (lambda _message: None),
             )
         except BaseException:
-            anvil.stop()
+            chain.stop()
             raise
-        return cls(info, w3, anvil)
+        return cls(info, chain)
 
     @property
     def deployment(self) -> Deployment:
@@ -116,7 +118,7 @@ class Devnet:
         return TxSender(self.w3, self.info.signer(name))
 
     def stop(self) -> None:
-        self.anvil.stop()
+        self.chain.stop()
 
     def __enter__(self) -> Devnet:
         return self

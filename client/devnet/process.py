@@ -1,8 +1,8 @@
-"""The detached anvil of a devnet: spawning it, its pid file, readiness, liveness, stopping.
+"""The detached chain of a devnet: spawning it, its pid file, readiness, liveness, stopping.
 
-A detached anvil runs in its own session and outlives the command that started it, so every
-later command finds it again only through ``anvil.pid`` and must make sure that pid is still
-an anvil of ours before signalling it.
+A detached chain (anvil or Hardhat) runs in its own session and outlives the command that
+started it, so every later command finds it again only through its pid file
+(``<engine>.pid``) and must make sure that pid is still a chain of ours before signalling it.
 """
 
 from __future__ import annotations
@@ -12,85 +12,81 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
 from pathlib import Path
 
 from client.devnet.info import (
     DEPLOYMENT_FILE,
     DEVNET_FILE,
-    LOG_FILE,
-    PID_FILE,
     DevnetError,
     DevnetNotFoundError,
     _write_atomic,
+    log_file_name,
+    pid_file_name,
 )
-from node.chain.anvil import DEFAULT_MNEMONIC, AnvilError, find_anvil, rpc_call
+from node.chain.devchain import DevChain, wait_ready
+from node.chain.engines import ENGINES
 
 
 def _prepare(directory: Path) -> None:
     """Refuse a directory with a running devnet; clear the files of a stopped one."""
     directory.mkdir(parents=True, exist_ok=True)
-    pid = _recorded_pid(directory)
-    if pid is not None and _is_anvil(pid):
-        raise DevnetError(
-            f"a devnet is already running in {directory} (anvil pid {pid}); "
-            f"stop it with `labelnet devnet down --devnet {directory}`"
-        )
-    for name in (DEVNET_FILE, DEPLOYMENT_FILE, PID_FILE):
+    for engine, pid in _recorded(directory):
+        if _is_running(pid, engine):
+            raise DevnetError(
+                f"a devnet is already running in {directory} ({engine} pid {pid}); "
+                f"stop it with `labelnet devnet down --devnet {directory}`"
+            )
+    for name in (DEVNET_FILE, DEPLOYMENT_FILE, *map(pid_file_name, ENGINES)):
         (directory / name).unlink(missing_ok=True)
 
 
-def _spawn_detached(
-    directory: Path, port: int, block_time: float | None
-) -> subprocess.Popen[bytes]:
-    args = [
-        find_anvil(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--mnemonic",
-        DEFAULT_MNEMONIC,
-    ]
-    if block_time is not None:
-        args += ["--block-time", str(block_time)]
-    with (directory / LOG_FILE).open("ab") as log:
+def _spawn_detached(directory: Path, chain: DevChain) -> subprocess.Popen[bytes]:
+    """Start ``chain`` in its own session, its output in ``<engine>.log``, its pid recorded."""
+    args = chain.command(directory.resolve())
+    with (directory / log_file_name(chain.engine)).open("ab") as log:
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            args,
+            cwd=chain.cwd(),
+            env=chain.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
-    _write_atomic(directory / PID_FILE, f"{process.pid}\n")
+    _write_atomic(directory / pid_file_name(chain.engine), f"{process.pid}\n")
     return process
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AnvilError(
-                f"anvil exited with {process.returncode}: see its log next to devnet.json"
-            )
+def _wait_ready(directory: Path, chain: DevChain, process: subprocess.Popen[bytes]) -> None:
+    log = directory / log_file_name(chain.engine)
+    wait_ready(
+        chain.url,
+        process,
+        engine=chain.engine,
+        client_prefix=chain.client_prefix,
+        timeout=chain.startup_timeout,
+        exit_detail=lambda: f"see {log}",
+    )
+
+
+def _recorded(directory: Path) -> list[tuple[str, int]]:
+    """``(engine, pid)`` of every chain pid file in ``directory``."""
+    found = []
+    for engine in ENGINES:
         try:
-            rpc_call(url, "web3_clientVersion", timeout=1.0)
-            return
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.05)
-    raise AnvilError(f"anvil did not answer on {url} within {timeout}s")
+            found.append((engine, int((directory / pid_file_name(engine)).read_text().strip())))
+        except (FileNotFoundError, ValueError):
+            continue
+    return found
 
 
-def _recorded_pid(directory: Path) -> int | None:
-    try:
-        return int((directory / PID_FILE).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+def _is_running(pgid: int, engine: str) -> bool:
+    """Whether a chain of ``engine`` in the process group ``pgid`` is still running.
 
-
-def _is_anvil(pgid: int) -> bool:
-    """Whether an anvil of the process group ``pgid`` is still running.
-
-    The npm ``anvil`` is a Node wrapper that runs the real binary as its child, so the whole
-    group (the detached session) counts. Zombies do not (this machine's init may never reap
-    them), and a live process counts only if its command line names anvil, so a recycled pid
-    is never mistaken for ours.
+    The whole group (the detached session) counts: the npm ``anvil`` is a Node wrapper that
+    runs the real binary as its child. Zombies do not (this machine's init may never reap
+    them), and a live process counts only if its command line names the engine, so a
+    recycled pid is never mistaken for ours.
     """
     _reap(pgid)
     proc = Path("/proc")
@@ -102,6 +98,7 @@ def _is_anvil(pgid: int) -> bool:
         except PermissionError:
             return True
         return True
+    marker = engine.encode()
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -109,7 +106,7 @@ def _is_anvil(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) != pgid or fields[0] == "Z":
                 continue
-            if b"anvil" in (entry / "cmdline").read_bytes():
+            if marker in (entry / "cmdline").read_bytes():
                 return True
         except (OSError, IndexError, ValueError):
             continue
@@ -122,8 +119,8 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _stop_pid(pid: int) -> None:
-    """Signal the detached session (anvil's Node wrapper and the binary) until it is gone."""
+def _stop_pid(pid: int, engine: str) -> None:
+    """Signal the detached session (the chain and any wrapper) until it is gone."""
     for sig, wait in ((signal.SIGINT, 5.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pid, sig)
@@ -131,27 +128,27 @@ def _stop_pid(pid: int) -> None:
             return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _is_anvil(pid):
+            if not _is_running(pid, engine):
                 return
             time.sleep(0.05)
-    raise DevnetError(f"anvil (pid {pid}) did not stop; kill it by hand")
+    raise DevnetError(f"{engine} (pid {pid}) did not stop; kill it by hand")
 
 
 def devnet_running(directory: Path) -> bool:
-    """Whether the detached anvil of the devnet in ``directory`` is alive."""
-    pid = _recorded_pid(directory)
-    return pid is not None and _is_anvil(pid)
+    """Whether the detached chain of the devnet in ``directory`` is alive."""
+    return any(_is_running(pid, engine) for engine, pid in _recorded(directory))
 
 
 def devnet_down(directory: Path) -> None:
-    """Stop the devnet's detached anvil (SIGINT, then SIGTERM, then SIGKILL).
+    """Stop the devnet's detached chain, whichever engine runs it (SIGINT, SIGTERM, SIGKILL).
 
     The keystores and devnet files stay; a later ``devnet up`` in the same directory starts
     a fresh chain with fresh accounts.
     """
-    if not (directory / DEVNET_FILE).exists() and not (directory / PID_FILE).exists():
+    recorded = _recorded(directory)
+    if not (directory / DEVNET_FILE).exists() and not recorded:
         raise DevnetNotFoundError(f"no devnet in {directory} (no {DEVNET_FILE})")
-    pid = _recorded_pid(directory)
-    if pid is not None and _is_anvil(pid):
-        _stop_pid(pid)
-    (directory / PID_FILE).unlink(missing_ok=True)
+    for engine, pid in recorded:
+        if _is_running(pid, engine):
+            _stop_pid(pid, engine)
+        (directory / pid_file_name(engine)).unlink(missing_ok=True)

@@ -26,8 +26,9 @@ from client.devnet.info import (
     DevnetInfo,
     _write_atomic,
 )
-from node.chain.anvil import DEFAULT_MNEMONIC
+from node.app.chain import write_deployment
 from node.chain.contracts import Contracts, DeployConfig, bind, deploy
+from node.chain.devchain import DEFAULT_MNEMONIC, DevChain
 from node.chain.tx import TxSender
 from node.keys import FAST_SCRYPT_N, create_keystore
 
@@ -48,7 +49,7 @@ Step = Callable[[str], None]
 
 
 def _deployer(w3: Web3) -> TxSender:
-    """anvil's first development account: it deploys and holds the token supply."""
+    """The first account of the development mnemonic: it deploys and holds the token supply."""
     Account.enable_unaudited_hdwallet_features()
     account: LocalAccount = Account.from_mnemonic(DEFAULT_MNEMONIC)
     return TxSender(w3, account)
@@ -60,17 +61,17 @@ def _default_stake(accounts: Sequence[str], config: DeployConfig) -> dict[str, i
 
 def _provision(
     directory: Path,
-    w3: Web3,
+    chain: DevChain,
     *,
     accounts: Sequence[str],
     tokens_per_account: int,
     stake: Mapping[str, int] | None,
     deploy_config: DeployConfig | None,
-    rpc_url: str,
-    anvil_pid: int | None,
+    chain_pid: int | None,
     step: Step,
 ) -> DevnetInfo:
     """Deploy, create and fund the accounts, stake, then write the devnet files."""
+    w3 = chain.w3
     if len(set(accounts)) != len(accounts):
         raise DevnetError(f"account names repeat: {list(accounts)}")
     config = deploy_config or DeployConfig()
@@ -105,7 +106,7 @@ def _provision(
 
     step("funding the accounts")
     for signer in signers.values():
-        w3.provider.make_request("anvil_setBalance", [signer.address, hex(ACCOUNT_ETH)])  # type: ignore[arg-type]
+        chain.set_balance(signer.address, ACCOUNT_ETH)
     if tokens_per_account:
         _wait_all(
             deployer,
@@ -119,14 +120,15 @@ def _provision(
         _stake_all(w3, contracts, [(signers[n], amount) for n, amount in stakes.items()])
 
     deployment_file = directory / DEPLOYMENT_FILE
-    _write_atomic(deployment_file, json.dumps(deployment.to_json(), indent=2) + "\n")
+    write_deployment(deployment_file, deployment)
     info = DevnetInfo(
-        rpc_url=rpc_url,
+        rpc_url=chain.url,
         chain_id=deployment.chain_id,
         deployment_file=deployment_file.resolve(),
         password_file=password_file.resolve(),
         accounts=tuple(records),
-        anvil_pid=anvil_pid,
+        chain_pid=chain_pid,
+        engine=chain.engine,
     )
     _write_atomic(directory / DEVNET_FILE, json.dumps(info.to_json(), indent=2) + "\n")
     return info

@@ -21,6 +21,7 @@ from web3.exceptions import Web3Exception
 from node.app.errors import ChainMismatchError, DeploymentError
 from node.chain.contracts import Contracts, Deployment, bind
 from node.config import NodeSettings
+from node.roles.requester.gold import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ def deployment_path(settings: NodeSettings) -> Path | None:
 
 
 def load_deployment(path: Path) -> Deployment:
-    """Read the deployment JSON ``labelnet devnet up`` writes (``chain_id``, the contract
-    addresses, optionally ``start_block``): every field :class:`Deployment` declares."""
+    """Read the deployment JSON ``labelnet devnet up`` and ``labelnet deploy`` write
+    (``chain_id``, the contract addresses, optionally ``start_block``): every field
+    :class:`Deployment` declares."""
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError as exc:
@@ -65,6 +67,13 @@ def load_deployment(path: Path) -> Deployment:
     if missing:
         raise DeploymentError(f"deployment file {path} lacks {', '.join(missing)}")
     return Deployment(**values)
+
+
+def write_deployment(path: Path, deployment: Deployment) -> None:
+    """Write the deployment file :func:`load_deployment` reads, atomically: a node started
+    meanwhile finds the old file or the new one, never half of one."""
+    document = json.dumps(deployment.to_json(), indent=2) + "\n"
+    write_atomic(path, document.encode(), mode=0o644)
 
 
 def _address(value: object) -> str:

@@ -89,14 +89,16 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
     """Deploy token, staking, market and registry; the deployer receives the whole supply."""
     config = config or DeployConfig()
 
+    blocks: list[int] = []
+
     def create(name: str, *args: object) -> ChecksumAddress:
         artifact = load_artifact(name)
         receipt = sender.deploy(artifact.abi, artifact.bytecode, *args)
+        blocks.append(int(receipt["blockNumber"]))
         address = receipt["contractAddress"]
         assert address is not None
         return Web3.to_checksum_address(address)
 
-    start_block = sender.w3.eth.block_number + 1
     token = create("LabelToken", sender.address, config.token_supply)
     staking = create(
         "ValidatorStaking",
@@ -121,7 +123,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         staking=staking,
         market=market,
         registry=registry,
-        start_block=start_block,
+        start_block=blocks[0],  # where the token was created: nothing of ours is older
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment

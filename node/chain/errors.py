@@ -13,6 +13,7 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
+from web3.exceptions import ContractLogicError
 
 from node.chain.artifacts import ARTIFACT_NAMES, load_artifact
 from node.errors import LabelnetError
@@ -74,3 +75,28 @@ def decode_revert(data: bytes) -> ContractRevertError:
     except Exception as exc:
         raise ChainError(f"malformed {name} revert data: 0x{data.hex()}") from exc
     return ContractRevertError(name, args, data)
+
+
+def revert_data(exc: ContractLogicError) -> bytes | None:
+    """The revert bytes of a failed call or gas estimate, or None if the node sent none.
+
+    anvil puts the hex string in the error's ``data``; Hardhat nests it one level deeper
+    (``{"message": ..., "data": "0x..."}``). Both are read here, and only here.
+    """
+    data: object = exc.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    return None
+
+
+def revert_from(exc: ContractLogicError) -> ContractRevertError:
+    """A failed call as the contract's named custom error (``Reverted`` if it has no data)."""
+    data = revert_data(exc)
+    if data is None:
+        return ContractRevertError("Reverted", [str(exc)], b"")
+    return decode_revert(data)

@@ -8,7 +8,7 @@ from enum import IntEnum
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from node.chain.errors import ContractRevertError, decode_revert
+from node.chain.errors import revert_from
 
 
 class TaskStatus(IntEnum):
@@ -57,9 +57,6 @@ def read_task(market: Contract, task_id: int) -> TaskState:
     try:
         raw = list(market.functions.getTask(task_id).call())
     except ContractLogicError as exc:
-        data = exc.data
-        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-            raise decode_revert(bytes.fromhex(data[2:])) from exc
-        raise ContractRevertError("Reverted", [str(exc)], b"") from exc
+        raise revert_from(exc) from exc
     raw[7] = TaskStatus(raw[7])
     return TaskState(*raw)

@@ -18,18 +18,11 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
-from node.chain.errors import ChainError, ContractRevertError, decode_revert
+from node.chain.errors import ChainError, revert_from
 
 _RPC_ERRORS = (Web3Exception, OSError, ValueError)
 """What web3 raises when the RPC refuses or cannot be reached (insufficient funds, nonce
 too low, connection refused...): reported as :class:`ChainError`."""
-
-
-def _revert_from(exc: ContractLogicError) -> ContractRevertError:
-    data = exc.data
-    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        return decode_revert(bytes.fromhex(data[2:]))
-    return ContractRevertError("Reverted", [str(exc)], b"")
 
 
 class TxSender:
@@ -68,7 +61,7 @@ class TxSender:
             params: TxParams = {"from": self.address, "value": Wei(value), "nonce": Nonce(0)}
             tx = call.build_transaction(params)
         except ContractLogicError as exc:
-            raise _revert_from(exc) from exc
+            raise revert_from(exc) from exc
         except _RPC_ERRORS as exc:
             raise ChainError(f"cannot prepare the transaction: {exc}") from exc
         return self._send(tx)
@@ -80,7 +73,7 @@ class TxSender:
             params: TxParams = {"from": self.address, "nonce": Nonce(0)}
             tx = factory.constructor(*args).build_transaction(params)
         except ContractLogicError as exc:
-            raise _revert_from(exc) from exc
+            raise revert_from(exc) from exc
         except _RPC_ERRORS as exc:
             raise ChainError(f"cannot prepare the deployment: {exc}") from exc
         return self.wait(self._send(tx))
@@ -109,7 +102,7 @@ class TxSender:
                 signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
                 tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             except ContractLogicError as exc:
-                raise _revert_from(exc) from exc
+                raise revert_from(exc) from exc
             except _RPC_ERRORS as exc:
                 self._next_nonce = None  # resynchronise from the node on the next send
                 raise ChainError(f"sending from {self.address} failed: {exc}") from exc

@@ -44,7 +44,7 @@ from hexbytes import HexBytes
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
-from node.chain.errors import ChainError, ContractRevertError, decode_revert
+from node.chain.errors import ChainError, ContractRevertError, revert_from
 from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.errors import ConsensusError
@@ -333,11 +333,9 @@ class ValidatorDuty:
         try:
             self.market.functions.finalize(task_id).call({"from": self.validator})
         except ContractLogicError as exc:
-            data = exc.data
-            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-                name = decode_revert(bytes.fromhex(data[2:])).name
-                if name not in _QUIET_FINALIZE_REVERTS:
-                    log.warning("task %s: finalize would revert: %s", task_id, name)
+            revert = revert_from(exc)
+            if revert.data and revert.name not in _QUIET_FINALIZE_REVERTS:
+                log.warning("task %s: finalize would revert: %s", task_id, revert.name)
             return False
         return True
 

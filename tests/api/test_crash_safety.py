@@ -23,6 +23,7 @@ import pytest
 from web3 import Web3
 
 from node.chain.contracts import Contracts
+from node.chain.engines import attach
 from node.chain.tx import TxSender
 from node.content.labels import LabelBatch
 from node.faults import CRASH_ENV
@@ -94,7 +95,7 @@ def test_sigkill_mid_commit_reveal_then_restart_completes_both(
     crash_at: str, node: NodeUnderTest, w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
     task = create_task(w3, contracts, actors)
-    w3.provider.make_request("anvil_setBalance", [ANNOTATOR.address, hex(10**20)])  # type: ignore[arg-type]
+    attach(w3).set_balance(ANNOTATOR.address, 10**20)
     fund(w3, contracts, actors, ANNOTATOR, task.bond)
     TxSender(w3, ANNOTATOR).transact(
         contracts.token.functions.approve(contracts.market.address, task.bond)

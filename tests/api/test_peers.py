@@ -9,6 +9,7 @@ from web3 import Web3
 
 from node.app.peers import PeerDirectory
 from node.chain.contracts import Contracts
+from node.chain.engines import attach
 from node.chain.registry import announce_gateway, discover_gateways
 from node.chain.tx import TxSender
 from tests.api.processes import ANNOTATOR, NodeUnderTest
@@ -45,7 +46,7 @@ def test_directory_rereads_the_registry_only_after_refresh(
 def test_a_started_node_announces_its_gateway(
     node: NodeUnderTest, w3: Web3, contracts: Contracts, tmp_path: Path
 ) -> None:
-    w3.provider.make_request("anvil_setBalance", [ANNOTATOR.address, hex(10**20)])  # type: ignore[arg-type]
+    attach(w3).set_balance(ANNOTATOR.address, 10**20)
     node.start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

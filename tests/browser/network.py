@@ -17,6 +17,7 @@ from web3.logs import DISCARD
 
 from node.chain.commitments import algorithm_id, gold_commitment, label_commitment
 from node.chain.contracts import Contracts
+from node.chain.engines import attach
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
@@ -71,7 +72,7 @@ def bond_ready(
     w3: Web3, contracts: Contracts, deployer: LocalAccount, account: LocalAccount
 ) -> None:
     """Gas money and an approved annotator bond for ``account``."""
-    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
+    attach(w3).set_balance(account.address, 10**20)
     sender(w3, deployer).transact(contracts.token.functions.transfer(account.address, BOND))
     sender(w3, account).transact(contracts.token.functions.approve(contracts.market.address, BOND))
 

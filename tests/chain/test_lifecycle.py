@@ -1,8 +1,10 @@
-"""One whole task lifecycle on a real anvil, driven from Python as a node would drive it.
+"""One whole task lifecycle on a real chain, driven from Python as a node would drive it.
 
 Three annotators commit and reveal, three validators attest (one of them a wrong root),
 finalize slashes the liar and rewards the others, everyone claims with proofs from the
 project's own Merkle tree, the requester is refunded, and every token is accounted for.
+Every test here runs on both engines, anvil and Hardhat: the protocol must not depend on
+which local chain a network is tried on.
 """
 
 from __future__ import annotations
@@ -16,16 +18,30 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from node.chain.commitments import algorithm_id, gold_commitment, label_commitment
-from node.chain.contracts import Contracts
+from node.chain.contracts import Contracts, Deployment, deploy
+from node.chain.devchain import DevChain
 from node.chain.errors import ContractRevertError
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
 from node.consensus.merkle import PayoutTree
-from tests.conftest import Actors, advance_time
+from tests.conftest import TEST_CONFIG, Actors, advance_time
 
 TOKEN = 10**18
 STAKE = 10_000 * TOKEN
 HOUR = 3600
+
+
+@pytest.fixture(scope="module", params=["anvil", "hardhat"])
+def w3(request: pytest.FixtureRequest) -> Web3:
+    """This file's chain: the session's anvil, then the session's Hardhat node."""
+    chain: DevChain = request.getfixturevalue(request.param)
+    return Web3(Web3.HTTPProvider(chain.url, request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture(scope="module")
+def deployment(w3: Web3, actors: Actors) -> Deployment:
+    """The contracts on this file's chain (per-test snapshots undo what tests do to them)."""
+    return deploy(TxSender(w3, actors.deployer), TEST_CONFIG)
 
 
 @dataclass

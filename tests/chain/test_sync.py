@@ -16,6 +16,7 @@ from web3 import Web3
 
 from node.chain.commitments import algorithm_id, label_commitment
 from node.chain.contracts import Contracts, Deployment
+from node.chain.engines import attach
 from node.chain.sync import ChainEvent, EventSync, ReorgTooDeepError, SyncConfig
 from node.consensus.merkle import PayoutTree
 from node.db import Database, create_db_engine
@@ -274,7 +275,7 @@ def test_confirmations_hold_back_the_newest_blocks(
         assert len(rows) < 3  # the last commits are too fresh to act on
 
     for _ in range(3):
-        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        attach(w3).mine()
     assert sync.sync_once().last_block == head
     assert journal(sqlite_db) == chain_logs(w3, deployment, head)
 
@@ -351,7 +352,7 @@ def test_reorg_is_detected_and_reprocessed(
     task = create_task(w3, contracts, actors)
     sync = make_sync(w3, db, deployment)
     fork_point = sync.sync_once().last_block
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    snapshot = attach(w3).snapshot()
 
     # Branch 1: annotator A commits and a second task appears; the node syncs it.
     a = actors.annotator_a
@@ -378,7 +379,7 @@ def test_reorg_is_detected_and_reprocessed(
 
     # Branch 2 replaces it: B commits instead, task 2 has another manifest, and the new
     # branch grows past the old head so only the block hashes tell the difference.
-    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    attach(w3).revert(snapshot)
     b = actors.annotator_b
     other = label_commitment(task.task_id, b.address, root, salt)
     fund(w3, contracts, actors, b, task.bond)
@@ -386,7 +387,7 @@ def test_reorg_is_detected_and_reprocessed(
     sender(w3, b).transact(contracts.market.functions.commit(task.task_id, other))
     assert create_plain_task(w3, contracts, actors, "bafkreicanonical") == orphan_task
     while w3.eth.block_number <= old_head:
-        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        attach(w3).mine()
 
     report = sync.sync_once()
     assert report.rewound_to == fork_point
@@ -413,12 +414,12 @@ def test_a_shorter_branch_is_a_reorg_too_and_deep_ones_stop_the_sync(
     w3: Web3, contracts: Contracts, deployment: Deployment, actors: Actors, sqlite_db: Database
 ) -> None:
     create_task(w3, contracts, actors)
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    snapshot = attach(w3).snapshot()
     base = w3.eth.block_number
     create_plain_task(w3, contracts, actors, "bafkreigone")
     sync = make_sync(w3, sqlite_db, deployment, max_block_range=1, reorg_depth=4)
     sync.sync_once()
-    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    attach(w3).revert(snapshot)
     assert w3.eth.block_number < sync.last_block()  # the cursor's block no longer exists
     report = sync.sync_once()
     assert report.rewound_to == base
@@ -428,14 +429,14 @@ def test_a_shorter_branch_is_a_reorg_too_and_deep_ones_stop_the_sync(
         assert [t.status for t in gone] == [TaskStatus.UNKNOWN]
 
     # A divergence deeper than reorg_depth: refuse rather than keep orphaned data.
-    deep = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    deep = attach(w3).snapshot()
     for _ in range(8):
-        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        attach(w3).mine()
     sync.sync_once()
-    w3.provider.make_request("evm_revert", [deep])  # type: ignore[arg-type]
+    attach(w3).revert(deep)
     advance_time(w3, 1)
     create_plain_task(w3, contracts, actors, "bafkreifork")
     for _ in range(10):
-        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        attach(w3).mine()
     with pytest.raises(ReorgTooDeepError, match="diverged"):
         sync.sync_once()

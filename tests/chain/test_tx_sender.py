@@ -8,6 +8,7 @@ import pytest
 from web3 import Web3
 
 from node.chain.contracts import Contracts
+from node.chain.engines import attach
 from node.chain.errors import ChainError
 from node.chain.tx import TxSender
 from tests.conftest import Actors
@@ -42,10 +43,10 @@ def test_rpc_refusal_is_a_chain_error_and_the_nonce_recovers(
     w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
     poor = actors.outsider
-    w3.provider.make_request("anvil_setBalance", [poor.address, "0x0"])  # type: ignore[arg-type]
+    attach(w3).set_balance(poor.address, 0)
     sender = TxSender(w3, poor)
     call = contracts.registry.functions.announce("http://127.0.0.1:1")
     with pytest.raises(ChainError, match="sending from"):
         sender.transact(call)
-    w3.provider.make_request("anvil_setBalance", [poor.address, hex(10**18)])  # type: ignore[arg-type]
+    attach(w3).set_balance(poor.address, 10**18)
     assert sender.transact(call)["status"] == 1

@@ -15,6 +15,7 @@ from web3 import Web3
 
 from client.cli.main import app
 from client.devnet import DevnetInfo, devnet_down, devnet_up
+from node.chain.engines import attach
 
 ACCOUNTS = ("requester", "annotator-1", "validator-1", "validator-2")
 
@@ -33,12 +34,12 @@ def session_devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def devnet(session_devnet: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The session devnet as LABELNET_DEVNET, its chain state reverted after the test."""
     monkeypatch.setenv("LABELNET_DEVNET", str(session_devnet))
-    w3 = chain(session_devnet)
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    dev = attach(chain(session_devnet))
+    snapshot = dev.snapshot()
     try:
         yield session_devnet
     finally:
-        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        dev.revert(snapshot)
 
 
 def chain(directory: Path) -> Web3:

@@ -19,6 +19,7 @@ import pytest
 from client.devnet import DevnetInfo
 from client.sdk import AnnotatorClient, Network
 from node.chain.commitments import label_commitment
+from node.chain.engines import attach
 from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
@@ -41,9 +42,9 @@ class Final:
 
 
 def _advance(devnet: Path, seconds: int) -> None:
-    w3 = chain(devnet)
-    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    dev = attach(chain(devnet))
+    dev.increase_time(seconds)
+    dev.mine()
 
 
 def _drive(devnet: Path, tmp_path: Path) -> Final:

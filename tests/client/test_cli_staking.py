@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from node.chain.engines import attach
 from tests.client.conftest import assert_one_line_error, chain, run
 
 TOKEN = 10**18
@@ -24,9 +25,9 @@ def test_stake_unstake_withdraw_across_the_unbonding_delay(devnet: Path) -> None
     early = run("withdraw", "--account", "validator-2")
     assert_one_line_error(early, "unbonding for")
 
-    w3 = chain(devnet)
-    w3.provider.make_request("evm_increaseTime", [status["unbonding_delay"] + 1])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    dev = attach(chain(devnet))
+    dev.increase_time(status["unbonding_delay"] + 1)
+    dev.mine()
     withdrawn = run("withdraw", "--account", "validator-2", "--json")
     assert withdrawn.exit_code == 0, withdrawn.stderr
     final = json.loads(withdrawn.stdout)

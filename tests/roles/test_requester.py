@@ -18,6 +18,7 @@ from web3.logs import DISCARD
 
 from node.chain.commitments import gold_commitment
 from node.chain.contracts import Contracts, Deployment
+from node.chain.engines import attach
 from node.chain.market import Phase, TaskStatus, read_task
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
@@ -273,7 +274,7 @@ def test_duty_restarted_while_its_unrecorded_reveal_is_pending_waits_for_it(
 
     monkeypatch.setattr(crashing.secrets, "record_reveal", killed)
     eth, address = funded.w3.eth, funded.sender.address
-    funded.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    attach(funded.w3).set_automine(False)
     try:
         with pytest.raises(KeyboardInterrupt):
             crashing.tick()
@@ -281,8 +282,8 @@ def test_duty_restarted_while_its_unrecorded_reveal_is_pending_waits_for_it(
         funded.duty().tick()  # the chain does not say revealed yet, but a tx is in flight
         assert eth.get_transaction_count(address, "pending") == nonce + 1
     finally:
-        funded.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
-    funded.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        attach(funded.w3).set_automine(True)
+    attach(funded.w3).mine()
     funded.duty().tick()
     assert funded.nonce() == nonce + 1
     assert read_task(funded.contracts.market, created.task_id).gold_revealed
