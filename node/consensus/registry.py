@@ -12,6 +12,7 @@ from collections.abc import Callable
 from node.consensus.base import CategoricalEstimator
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.errors import InvalidParameterError
+from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
 from node.consensus.numeric_base import NumericEstimator
@@ -29,6 +30,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     DawidSkene.algorithm: DawidSkene,
     OneCoinDawidSkene.algorithm: OneCoinDawidSkene,
     RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
+    HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
