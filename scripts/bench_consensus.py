@@ -78,6 +78,7 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for row in (4.0, 8.0, 16.0)
         for lean in (0.0, 0.25, 0.5)
     },
+    "hds_auto_l0.5": lambda: HierarchicalDawidSkene(skill_lean=0.5, max_strength=64.0),
 }
 """What the selection rule chooses from (rows: ``row_strength``, l: ``skill_lean``)."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {

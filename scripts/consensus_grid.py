@@ -25,7 +25,7 @@ FloatArray = npt.NDArray[np.float64]
 
 SKILLS = ("uniform", "good", "experts_spammers", "adversarial_few")
 PRIORS = ("uniform", "zipf", "skew80", "skew95")
-CONFUSIONS = ("one_coin", "neighbours", "biased")
+CONFUSIONS = ("one_coin", "neighbours", "biased", "class_dependent")
 ACTIVITY = ("even", "sparse")
 
 
@@ -69,10 +69,11 @@ def class_prior(kind: str, k: int) -> FloatArray:
     if kind == "uniform":
         return np.full(k, 1.0 / k)
     if kind == "zipf":
-        weights = 1.0 / np.arange(1, k + 1)
-        return weights / weights.sum()
+        weights: FloatArray = 1.0 / np.arange(1, k + 1)
+        return weights / float(weights.sum())
     top = {"skew80": 0.8, "skew95": 0.95}[kind]
-    return np.r_[top, np.full(k - 1, (1.0 - top) / (k - 1))]
+    out: FloatArray = np.r_[top, np.full(k - 1, (1.0 - top) / (k - 1))]
+    return out
 
 
 def skills(kind: str, w: int, k: int, rng: np.random.Generator) -> FloatArray:
@@ -101,6 +102,15 @@ def confusion_rows(kind: str, acc: FloatArray, k: int, rng: np.random.Generator)
         distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(np.float64)
         off = np.where(distance > 0, 0.25 ** (distance - 1), 0.0)
         shape = np.broadcast_to(off, (w, k, k))
+    elif kind == "class_dependent":  # Dawid-Skene's own model: accuracy differs by class
+        row_acc = np.clip(acc[:, None] + rng.normal(0.0, 0.2, (w, k)), 0.02, 0.99)
+        errors = rng.dirichlet(np.ones(max(k - 1, 1)), size=(w, k))
+        matrix = np.zeros((w, k, k))
+        for true in range(k):
+            others = [c for c in range(k) if c != true]
+            matrix[:, true, others] = (1.0 - row_acc[:, true])[:, None] * errors[:, true, : k - 1]
+            matrix[:, true, true] = row_acc[:, true]
+        return matrix
     else:  # biased: each annotator errs toward a favourite class of their own
         favourite = rng.integers(0, k, w)
         base = np.ones((w, k, k)) * 0.2
@@ -111,7 +121,8 @@ def confusion_rows(kind: str, acc: FloatArray, k: int, rng: np.random.Generator)
     matrix[:, np.arange(k), np.arange(k)] = acc[:, None]
     if k == 1:
         matrix[:] = 1.0
-    return matrix
+    result: FloatArray = matrix
+    return result
 
 
 def generate(regime: Regime) -> Task:
@@ -178,6 +189,13 @@ def short_grid() -> list[Regime]:
     variations += [replace(BASE, prior=p) for p in PRIORS[1:]]
     variations += [replace(BASE, confusion=c) for c in CONFUSIONS[1:]]
     variations += [replace(BASE, activity="sparse", annotators=500)]
+    dependent = replace(BASE, confusion="class_dependent")
+    variations += [
+        replace(dependent, classes=2, prior="skew80"),
+        replace(dependent, classes=5, activity="sparse", annotators=200),
+        replace(dependent, classes=10, per_item=4, items=700, prior="zipf", annotators=30),
+        replace(dependent, per_item=10, annotators=20),
+    ]
     variations += [
         replace(BASE, classes=10, per_item=4, items=700, prior="zipf", annotators=30),
         replace(

@@ -98,9 +98,9 @@ Unit = dict[str, Any]
 
 
 def unit_score(unit: Unit, key: str) -> float:
-    ours = 100 * unit[key]["accuracy"]
-    reference = 100 * unit["crowdkit_ds"]["accuracy"]
-    below_mv = 100 * unit["labelnet_mv"]["accuracy"] - ours - 1.0
+    ours = 100 * float(unit[key]["accuracy"])
+    reference = 100 * float(unit["crowdkit_ds"]["accuracy"])
+    below_mv = 100 * float(unit["labelnet_mv"]["accuracy"]) - ours - 1.0
     return ours - reference - MV_PENALTY * max(below_mv, 0.0)
 
 

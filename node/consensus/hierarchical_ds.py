@@ -13,21 +13,29 @@ row of annotator ``w`` gets a Dirichlet prior with mean
 
     m[w, k, k] = a_w,    m[w, k, l] = (1 - a_w) * E[k, l]  (l != k)
 
-and ``row_strength`` pseudo-answers, where ``a_w`` is the annotator's accuracy (shrunk with
-``skill_strength`` pseudo-answers toward ``1/K + skill_lean (1 - 1/K)``, i.e. chance when
-``skill_lean`` is 0) and ``E[k, :]`` the crowd's
-error distribution of class ``k``. An annotator with many answers of class ``k`` gets their
-own row (Dawid-Skene); one with few gets one-coin behaviour with the crowd's structured
-errors; one with very few answers gets near-chance weight instead of the average skill, so
-a swarm of sporadic low-quality annotators cannot outvote a few reliable ones, and a
-random answerer on a skewed task cannot look skilled by agreeing with the majority class
-(their one-coin accuracy is what they earn on *every* class, not on the common one).
+and ``s`` pseudo-answers, where ``a_w`` is the annotator's accuracy (shrunk with
+``skill_strength`` pseudo-answers toward ``1/K + skill_lean (1 - 1/K)``) and ``E[k, :]``
+the crowd's error distribution of class ``k``. An annotator with many answers of class
+``k`` gets their own row (Dawid-Skene); one with few gets one-coin behaviour with the
+crowd's structured errors; one with very few gets little weight rather than the average
+skill, so a swarm of sporadic low-quality annotators cannot outvote a few reliable ones.
+
+How strong the pull is, ``s``, is itself estimated each iteration, by moments: if the
+annotators' rows scatter around their one-coin means no more than sampling noise explains
+(the crowd really is one-coin-like), ``s`` grows toward ``max_strength`` and the model is
+nearly one-coin, which is what wins on skewed classes and sparse annotators; if rows differ
+systematically (annotators with their own class-dependent confusions, as on bluebirds),
+``s`` falls toward ``row_strength`` and the model is nearly full Dawid-Skene. Measured
+(scripts/bench_consensus.py, BENCHMARKS.md "Consensus on unseen data"): either fixed end
+loses somewhere by several points; the estimate is chosen by the leave-one-out rule.
 
 Why ``skill_lean`` > 0: where answers cannot identify skill at all (one answer per item),
 a target of exactly chance lets EM drift to the trivial fixed point "answers carry no
 information, every item is the commonest class" (measured: 0.36 where the vote is 0.59 on
-a 4-class grid regime); a target a little above chance keeps the answers standing, and an
-annotator's own answers outweigh it after a few dozen.
+a 4-class grid regime); a target half-way between chance and certainty keeps the answers
+standing, and an annotator's own answers outweigh its ``skill_strength`` pseudo-answers
+after a few dozen. A random answerer still ends near chance: their answers disagree with
+the consensus on every class, the common one included.
 
 The class prior is learned, but with ``prior_strength`` pseudo-items per class *times the
 number of items over K* — a Dirichlet centred on uniform that is as strong as a fraction of
@@ -54,7 +62,7 @@ from node.consensus.base import (
 )
 from node.consensus.confusion import ConfusionEstimator
 from node.consensus.errors import InvalidParameterError
-from node.consensus.numerics import PPB, det_log
+from node.consensus.numerics import PPB, det_log, row_sum
 
 
 def _positive(name: str, value: float) -> float:
@@ -64,9 +72,17 @@ def _positive(name: str, value: float) -> float:
 
 
 class HierarchicalDawidSkene(ConfusionEstimator):
-    """Dawid-Skene whose rows are shrunk toward a one-coin model with crowd-wide errors."""
+    """Dawid-Skene whose rows are shrunk toward a one-coin model with crowd-wide errors.
+
+    ``row_strength`` is the least and ``max_strength`` the most pseudo-answers a row's
+    prior weighs; between them the strength is estimated from the data each iteration
+    (:meth:`_moment_strength`). ``max_strength <= row_strength`` fixes it at
+    ``row_strength``.
+    """
 
     algorithm = "hds@1"
+    strength_: float = 0.0
+    """The row strength used in the last M-step."""
 
     def __init__(
         self,
@@ -74,21 +90,25 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         row_strength: float = 4.0,
         skill_strength: float = 4.0,
         prior_strength: float = 0.1,
-        skill_lean: float = 0.0,
+        skill_lean: float = 0.5,
+        max_strength: float = 64.0,
     ) -> None:
         if not 0.0 <= skill_lean < 1.0:
             raise InvalidParameterError(f"skill_lean must be in [0, 1), got {skill_lean!r}")
-        self.skill_lean = float(skill_lean)
         self.n_iter = check_iterations(n_iter)
         self.row_strength = _positive("row_strength", row_strength)
         self.skill_strength = _positive("skill_strength", skill_strength)
         self.prior_strength = _positive("prior_strength", prior_strength)
+        self.skill_lean = float(skill_lean)
+        self.max_strength = _positive("max_strength", max_strength)
 
     def params(self) -> dict[str, int | str]:
         return {
             "n_iter": self.n_iter,
             "row_strength": repr(self.row_strength),
+            "max_strength": repr(self.max_strength),
             "skill_strength": repr(self.skill_strength),
+            "skill_lean": repr(self.skill_lean),
             "prior_strength": repr(self.prior_strength),
         }
 
@@ -98,7 +118,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
     def _m_step(self, counts: FloatArray, prior: FloatArray) -> FloatArray:  # pragma: no cover
         raise NotImplementedError("hds@1 runs its M-step from exact integer counts")
 
-    def _prior(self, probas_ppb: IntArray) -> FloatArray:
+    def _class_prior(self, probas_ppb: IntArray) -> FloatArray:
         """Class frequencies under a uniform Dirichlet worth ``prior_strength * n/K`` items
         per class (integer column sums, so exact)."""
         n_items, k = probas_ppb.shape
@@ -107,7 +127,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         out: FloatArray = (mass + pseudo) / (float(n_items) + float(k) * pseudo)
         return out
 
-    def _log_confusion(self, counts_ppb: IntArray) -> FloatArray:
+    def _confusion_logs(self, counts_ppb: IntArray) -> FloatArray:
         """Posterior-mean confusion rows (logs) from exact expected counts ``[w, k, l]``."""
         w, k, _ = counts_ppb.shape
         scale = float(PPB)
@@ -127,20 +147,52 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         mean = np.where(diagonal[None], accuracy[:, None, None], mean)
         rows = counts_ppb.astype(np.float64) / scale
         row_total = counts_ppb.sum(axis=2, dtype=np.int64).astype(np.float64) / scale
-        smoothed = rows + self.row_strength * mean
-        return det_log(smoothed / (row_total + self.row_strength)[..., None])
+        strength = self.row_strength
+        if self.max_strength > self.row_strength:
+            strength = self._moment_strength(rows, row_total, mean)
+        self.strength_ = strength
+        smoothed = rows + strength * mean
+        return det_log(smoothed / (row_total + strength)[..., None])
+
+    def _moment_strength(self, rows: FloatArray, row_total: FloatArray, mean: FloatArray) -> float:
+        """Dirichlet concentration of the rows around their prior means, by moments.
+
+        Under a Dirichlet-multinomial with mean ``m`` and concentration ``s``, a row of
+        ``n`` answers has Pearson statistic ``X = sum_l (c_l - n m_l)^2 / (n m_l)`` with
+        expectation ``(K - 1)(n + s)/(1 + s)``. Pooling rows with ``n >= 2``:
+        ``s = (B - A) / (A - C)`` with ``A = sum X``, ``B = sum (K-1) n``,
+        ``C = sum (K-1)``; clipped to ``[row_strength, max_strength]``. Each row's terms are
+        fixed-point integers before the pooled sums, so the result is order-free."""
+        k = rows.shape[2]
+        expected = np.maximum(row_total[..., None] * mean, 1e-12)
+        diff = rows - expected
+        pearson = row_sum(diff * diff / expected)
+        used = row_total >= 2.0
+        a = _fixed_sum(np.where(used, pearson, 0.0))
+        b = _fixed_sum(np.where(used, row_total * float(k - 1), 0.0))
+        c = float(np.count_nonzero(used)) * float(k - 1)
+        if a <= c:
+            return self.max_strength
+        estimate = (b - a) / (a - c)
+        return float(min(max(estimate, self.row_strength), self.max_strength))
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         probas = initial_posteriors(answers, gold)
-        prior = self._prior(probas)
-        log_confusion = self._log_confusion(expected_confusion_ppb(answers, probas))
+        prior = self._class_prior(probas)
+        log_confusion = self._confusion_logs(expected_confusion_ppb(answers, probas))
         for _ in range(self.n_iter):
             probas = confusion_e_step(answers, log_confusion, det_log(prior), gold)
-            prior = self._prior(probas)
-            log_confusion = self._log_confusion(expected_confusion_ppb(answers, probas))
+            prior = self._class_prior(probas)
+            log_confusion = self._confusion_logs(expected_confusion_ppb(answers, probas))
         self._log_confusion = log_confusion
         self._prior = prior
         return probas
+
+
+def _fixed_sum(values: FloatArray) -> float:
+    """Sum of non-negative floats as multiples of 2**-20 in int64: exact, order-free."""
+    fixed = np.rint(np.multiply(values, float(1 << 20))).astype(np.int64)
+    return float(int(fixed.sum(dtype=np.int64))) / float(1 << 20)
 
 
 def _ordered_sum(values: FloatArray) -> float:
