@@ -80,12 +80,15 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for lean in (0.0, 0.25, 0.5)
     },
     **{
-        f"hds_auto_l{lean:g}": partial(HierarchicalDawidSkene, skill_lean=lean, max_strength=64.0)
+        f"hds_auto_l{lean:g}_x{scale:g}": partial(
+            HierarchicalDawidSkene, skill_lean=lean, max_strength=64.0, strength_scale=scale
+        )
         for lean in (0.25, 0.5)
+        for scale in (1.0, 0.5, 0.25)
     },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
-4 and 64; l: ``skill_lean``)."""
+4 and 64 and multiplied by x; l: ``skill_lean``)."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,

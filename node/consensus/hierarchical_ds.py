@@ -92,6 +92,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         prior_strength: float = 0.1,
         skill_lean: float = 0.5,
         max_strength: float = 64.0,
+        strength_scale: float = 0.5,
     ) -> None:
         if not 0.0 <= skill_lean < 1.0:
             raise InvalidParameterError(f"skill_lean must be in [0, 1), got {skill_lean!r}")
@@ -101,12 +102,14 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         self.prior_strength = _positive("prior_strength", prior_strength)
         self.skill_lean = float(skill_lean)
         self.max_strength = _positive("max_strength", max_strength)
+        self.strength_scale = _positive("strength_scale", strength_scale)
 
     def params(self) -> dict[str, int | str]:
         return {
             "n_iter": self.n_iter,
             "row_strength": repr(self.row_strength),
             "max_strength": repr(self.max_strength),
+            "strength_scale": repr(self.strength_scale),
             "skill_strength": repr(self.skill_strength),
             "skill_lean": repr(self.skill_lean),
             "prior_strength": repr(self.prior_strength),
@@ -161,7 +164,10 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         ``n`` answers has Pearson statistic ``X = sum_l (c_l - n m_l)^2 / (n m_l)`` with
         expectation ``(K - 1)(n + s)/(1 + s)``. Pooling rows with ``n >= 2``:
         ``s = (B - A) / (A - C)`` with ``A = sum X``, ``B = sum (K-1) n``,
-        ``C = sum (K-1)``; clipped to ``[row_strength, max_strength]``. Each row's terms are
+        ``C = sum (K-1)``, times ``strength_scale``, clipped to ``[row_strength,
+        max_strength]``. (The posteriors are fitted to the same answers, which makes rows
+        look more alike than they are, so the raw estimate runs high; the scale corrects
+        for that and is chosen by the selection rule.) Each row's terms are
         fixed-point integers before the pooled sums, so the result is order-free."""
         k = rows.shape[2]
         expected = np.maximum(row_total[..., None] * mean, 1e-12)
@@ -173,7 +179,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         c = float(np.count_nonzero(used)) * float(k - 1)
         if a <= c:
             return self.max_strength
-        estimate = (b - a) / (a - c)
+        estimate = (b - a) / (a - c) * self.strength_scale
         return float(min(max(estimate, self.row_strength), self.max_strength))
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:

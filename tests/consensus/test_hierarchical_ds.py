@@ -62,6 +62,7 @@ def test_obvious_task_and_parameters() -> None:
         "prior_strength",
         "skill_lean",
         "max_strength",
+        "strength_scale",
     }
     for bad in ({"row_strength": 0.0}, {"prior_strength": -1.0}, {"skill_lean": 1.0}):
         with pytest.raises(InvalidParameterError):
@@ -155,8 +156,8 @@ def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     local = replay("web", algorithm="hds@1")
     assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
     assert forward == (
-        "bafybeic3mmdwgtokfvb2u7x3dytfbbsoeqdjzfz6l4vddjmgfly5offdki "
-        "8838f0aad7cdeceb57938bc81a29166cf676ff8495cff5bdd247979a98f4d303"
+        "bafybeib4cd4eewx72unbvqsf4us7dftgfxcl35jmeruxusajp4rqmaswhi "
+        "76772dbaa756d8bda59bd919eed48270c300db3ff92c450880e57177c2be94ba"
     )
 
 
