@@ -92,7 +92,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         prior_strength: float = 0.1,
         skill_lean: float = 0.5,
         max_strength: float = 64.0,
-        strength_scale: float = 0.5,
+        strength_scale: float = 1.0,
     ) -> None:
         if not 0.0 <= skill_lean < 1.0:
             raise InvalidParameterError(f"skill_lean must be in [0, 1), got {skill_lean!r}")

@@ -156,8 +156,8 @@ def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     local = replay("web", algorithm="hds@1")
     assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
     assert forward == (
-        "bafybeib4cd4eewx72unbvqsf4us7dftgfxcl35jmeruxusajp4rqmaswhi "
-        "76772dbaa756d8bda59bd919eed48270c300db3ff92c450880e57177c2be94ba"
+        "bafybeihmnv3ueytjroylesmtnsox2poxh7taepmujvx27tukfrtpoe4vze "
+        "8838f0aad7cdeceb57938bc81a29166cf676ff8495cff5bdd247979a98f4d303"
     )
 
 
