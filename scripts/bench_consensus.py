@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""Accuracy and speed of labelnet's consensus estimators against crowd-kit, on real data.
+"""Accuracy and speed of labelnet's consensus estimators against crowd-kit, on real data
+and on a synthetic grid with known truth; the leave-one-out selection of the default.
 
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
-    scripts/bench_consensus.py --sweep [--json FILE]   (the default's sensitivity only)
+                               [--grid short|full|none] [--grid-regimes N] [--max-items N]
+                               [--slow-crowdkit]
+
+The default run (short grid: one factor of a base task changed at a time, see
+``consensus_grid.py``) takes a few minutes; ``--grid full`` adds ``--grid-regimes`` random
+regimes with up to ``--max-items`` items each (millions are fine: generated in chunks).
+Every candidate, labelnet's majority vote and crowd-kit's DawidSkene and
+OneCoinDawidSkene run on every unit in this one run (GLAD and MACE only with
+``--slow-crowdkit``: minutes per set). The selection rule and its leave-one-out report
+are in ``consensus_selection.py``.
 
 For every data set folder in DIR (default ``../shared/datasets`` relative to the
 repository; each holds ``answers.csv`` = item,worker,label and ``gold.csv`` = item,label):
@@ -28,6 +38,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
+from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
@@ -46,14 +58,43 @@ from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
 from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
 from node.consensus.robust_mean import RobustMean  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import consensus_grid  # noqa: E402
+import consensus_selection as selection  # noqa: E402
+
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
-LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {
-    "labelnet_mv": MajorityVote,
+
+
+def _hds(row: float, lean: float) -> Callable[[], CategoricalEstimator]:
+    return lambda: HierarchicalDawidSkene(row_strength=row, skill_lean=lean, max_strength=row)
+
+
+CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_ds": DawidSkene,
     "labelnet_ds1": OneCoinDawidSkene,
     "labelnet_rds": RegularizedDawidSkene,
+    **{
+        f"hds_r{row:g}_l{lean:g}": _hds(row, lean)
+        for row in (4.0, 8.0, 16.0)
+        for lean in (0.0, 0.25, 0.5)
+    },
+    **{
+        f"hds_auto_l{lean:g}_x{scale:g}": partial(
+            HierarchicalDawidSkene, skill_lean=lean, max_strength=64.0, strength_scale=scale
+        )
+        for lean in (0.25, 0.5)
+        for scale in (1.0, 0.5, 0.25)
+    },
 }
-DEFAULT_KEY = "labelnet_rds"
+"""What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
+4 and 64 and multiplied by x; l: ``skill_lean``)."""
+LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {
+    "labelnet_mv": MajorityVote,
+    "labelnet_hds": HierarchicalDawidSkene,
+    **CANDIDATES,
+}
+DEFAULT_KEY = "labelnet_hds"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -97,18 +138,21 @@ def published_best(datasets_dir: Path) -> dict[str, tuple[str, float]]:
     return best
 
 
-def crowdkit_runs(rows: list[list[str]], gold: dict[str, str]) -> dict[str, dict[str, float]]:
+def crowdkit_runs(
+    rows: list[list[str]], gold: dict[str, str], slow: bool = False
+) -> dict[str, dict[str, float]]:
     import pandas as pd
-    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene
 
     frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
     out: dict[str, dict[str, float]] = {}
     makers: list[tuple[str, Callable[[], Any]]] = [
         ("crowdkit_mv", MajorityVote),
         ("crowdkit_ds", lambda: DawidSkene(n_iter=100)),
-        ("crowdkit_glad", GLAD),
-        ("crowdkit_mace", MACE),
+        ("crowdkit_ds1", lambda: OneCoinDawidSkene(n_iter=100)),
     ]
+    if slow:
+        makers += [("crowdkit_glad", GLAD), ("crowdkit_mace", MACE)]
     for key, make in makers:
 
         def run(make: Callable[[], Any] = make) -> Any:
@@ -123,27 +167,30 @@ def crowdkit_runs(rows: list[list[str]], gold: dict[str, str]) -> dict[str, dict
     return out
 
 
-def categorical_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
+def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> CategoricalEstimator:
+    return make().fit(answers)
+
+
+def categorical_set(
+    rows: list[list[str]], gold: dict[str, str], slow: bool = False
+) -> dict[str, Any]:
     columns = list(zip(*rows, strict=True))
     entry: dict[str, Any] = {"kind": "categorical"}
     for key, make in LABELNET.items():
-
-        def run(make: Callable[[], CategoricalEstimator] = make) -> CategoricalEstimator:
-            answers = Answers.from_arrays(columns[0], columns[1], columns[2])
-            return make().fit(answers)
-
-        fitted, seconds = timed(run)
+        answers, build = timed(lambda: Answers.from_arrays(columns[0], columns[1], columns[2]))
+        fitted, fit = timed(partial(fit_with, make, answers))
         labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
-        entry[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds}
+        seconds = build + fit
+        entry[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds, "fit_seconds": fit}
         print(f"    {key:22s} acc={entry[key]['accuracy']:.4f}  {seconds:8.3f}s", flush=True)
     revealed = {item: gold[item] for n, item in enumerate(sorted(gold)) if n % GOLD_SHARE == 0}
     held_out = {item: label for item, label in gold.items() if item not in revealed}
     answers = Answers.from_arrays(columns[0], columns[1], columns[2])
-    fitted, seconds = timed(lambda: RegularizedDawidSkene().fit(answers, revealed))
+    fitted, seconds = timed(lambda: LABELNET[DEFAULT_KEY]().fit(answers, revealed))
     labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
-    entry["labelnet_rds_gold10"] = {"accuracy": accuracy(labels, held_out), "seconds": seconds}
-    print(f"    {'labelnet_rds_gold10':22s} acc={accuracy(labels, held_out):.4f} (held-out)")
-    entry.update(crowdkit_runs(rows, gold))
+    entry["default_gold10"] = {"accuracy": accuracy(labels, held_out), "seconds": seconds}
+    print(f"    {'default_gold10':22s} acc={accuracy(labels, held_out):.4f} (held-out)")
+    entry.update(crowdkit_runs(rows, gold, slow))
     entry["labelnet_default"] = entry[DEFAULT_KEY]
     return entry
 
@@ -171,34 +218,6 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
-SWEEP_STRENGTHS = (0.03, 0.05, 0.1)
-SWEEP_ITERATIONS = (10, 15, 20, 30, 50)
-
-
-def sweep(datasets_dir: Path) -> list[dict[str, Any]]:
-    """The default's sensitivity: mean categorical accuracy over strength x iterations."""
-    sets = []
-    for folder in sorted(p for p in datasets_dir.iterdir() if (p / "answers.csv").exists()):
-        rows = [r[:3] for r in read_csv(folder / "answers.csv")]
-        if not is_numeric([r[2] for r in rows]):
-            gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
-            sets.append((Answers.from_arrays(*zip(*rows, strict=True)), gold))
-    results = []
-    for strength in SWEEP_STRENGTHS:
-        for n_iter in SWEEP_ITERATIONS:
-            accuracies = []
-            for answers, gold in sets:
-                fitted = RegularizedDawidSkene(n_iter=n_iter, strength=strength).fit(answers)
-                labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
-                accuracies.append(accuracy(labels, gold))
-            mean = float(np.mean(accuracies))
-            print(f"  strength {strength:<5} n_iter {n_iter:>3}: mean accuracy {mean:.4f}")
-            results.append(
-                {"strength": strength, "n_iter": n_iter, "mean": mean, "per_set": accuracies}
-            )
-    return results
-
-
 def scaling_worker(n_answers: int) -> dict[str, float]:
     """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
     [0.35, 0.95], wrong answers uniform over the other classes; fit the default."""
@@ -222,7 +241,7 @@ def scaling_worker(n_answers: int) -> dict[str, float]:
     build = time.perf_counter() - start
     del item, annotator, label
     cpu_start = time.process_time()
-    fitted, fit = timed(lambda: RegularizedDawidSkene().fit(answers))
+    fitted, fit = timed(lambda: LABELNET[DEFAULT_KEY]().fit(answers))
     fit_cpu = time.process_time() - cpu_start
     kept_items = np.array([int(i) for i in fitted.items_])
     acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))
@@ -272,6 +291,7 @@ def summarize(entries: list[dict[str, Any]], best: dict[str, tuple[str, float]])
         e["bar"] = {"method": bar_method, "accuracy": bar, "source": bar_source}
         default, ds = e["labelnet_default"], e["crowdkit_ds"]
         e["speedup_vs_crowdkit_ds"] = ds["seconds"] / default["seconds"]
+        e["fit_speedup_vs_crowdkit_ds"] = ds["seconds"] / default["fit_seconds"]
         e["margin_vs_crowdkit_ds_points"] = 100 * (default["accuracy"] - ds["accuracy"])
         rows.append((default["accuracy"], bar, ds["accuracy"]))
     return {
@@ -286,7 +306,10 @@ def summarize(entries: list[dict[str, Any]], best: dict[str, tuple[str, float]])
 
 
 def print_table(entries: list[dict[str, Any]]) -> None:
-    print("\nset               kind  default    ck-DS    bar      speedup  default s  ck-DS s")
+    print(
+        "\nset               kind  default    ck-DS    MV       bar      speedup (fit only)"
+        "  default s  ck-DS s"
+    )
     for e in entries:
         d = e["labelnet_default"]
         if e["kind"] == "numeric":
@@ -296,9 +319,30 @@ def print_table(entries: list[dict[str, Any]]) -> None:
         ds = e["crowdkit_ds"]
         print(
             f"{e['name']:17s} cat   {d['accuracy']:.4f}   {ds['accuracy']:.4f}   "
-            f"{e['bar']['accuracy']:.4f}   {e['speedup_vs_crowdkit_ds']:6.1f}x  "
+            f"{e['labelnet_mv']['accuracy']:.4f}   {e['bar']['accuracy']:.4f}   "
+            f"{e['speedup_vs_crowdkit_ds']:6.1f}x ({e['fit_speedup_vs_crowdkit_ds']:6.1f}x)  "
             f"{d['seconds']:8.3f}  {ds['seconds']:7.3f}"
         )
+
+
+def run_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
+    regimes = (
+        consensus_grid.short_grid()
+        if args.grid == "short"
+        else consensus_grid.full_grid(args.grid_regimes, args.max_items)
+    )
+    print(f"\nsynthetic grid: {len(regimes)} regimes")
+    units = []
+    for regime in regimes:
+        unit = selection.run_regime(regime, LABELNET, glad=args.slow_crowdkit)
+        units.append(unit)
+        ds = unit.get("crowdkit_ds", {}).get("accuracy", float("nan"))
+        print(
+            f"  {regime.name:62s} default {unit[DEFAULT_KEY]['accuracy']:.3f}  "
+            f"mv {unit['labelnet_mv']['accuracy']:.3f}  ck-DS {ds:.3f}",
+            flush=True,
+        )
+    return units
 
 
 def main() -> int:
@@ -308,19 +352,13 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--sweep", action="store_true", help="only the default's strength x iterations sweep"
-    )
+    parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
+    parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
+    parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
+    parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")
     args = parser.parse_args()
     if args.scaling_worker is not None:
         print(json.dumps(scaling_worker(args.scaling_worker)))
-        return 0
-    if args.sweep:
-        print("RegularizedDawidSkene sensitivity (categorical sets)")
-        result_sweep = {"sweep": sweep(args.datasets)}
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(result_sweep, indent=2) + "\n", encoding="utf-8")
         return 0
     entries: list[dict[str, Any]] = []
     for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):
@@ -328,14 +366,28 @@ def main() -> int:
         gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
         numeric = is_numeric([r[2] for r in rows])
         print(f"{folder.name} ({'numeric' if numeric else 'categorical'}, {len(rows)} answers)")
-        entry = numeric_set(rows, gold) if numeric else categorical_set(rows, gold)
+        entry = (
+            numeric_set(rows, gold) if numeric else categorical_set(rows, gold, args.slow_crowdkit)
+        )
         entries.append({"name": folder.name, **entry})
     summary = summarize(entries, published_best(args.datasets))
     print_table(entries)
     print(f"\nsummary: {json.dumps(summary)}")
     result: dict[str, Any] = {"datasets": entries, "summary": summary, "scaling": []}
+    if args.grid != "none":
+        grid = run_grid(args)
+        real = [e for e in entries if e["kind"] == "categorical"]
+        result["grid"] = grid
+        result["grid_summary"] = selection.grid_summary(grid, DEFAULT_KEY)
+        result["selection"] = selection.leave_one_out(real, grid, list(CANDIDATES))
+        print(f"\ngrid summary: {json.dumps(result['grid_summary'])}")
+        chosen = result["selection"]
+        print(f"selection: winner {chosen['overall_winner']}; scores")
+        for key, score in sorted(chosen["scores"].items(), key=lambda kv: -kv[1]):
+            print(f"  {key:18s} {score:+.3f}")
+        print(f"leave-one-out: {json.dumps(chosen['summary'])}")
     if not args.skip_scaling:
-        print("\nscaling (RegularizedDawidSkene, 5 classes, one subprocess per size)")
+        print("\nscaling (the default, 5 classes, one subprocess per size)")
         sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
         result["scaling"] = scaling(sizes)
     if args.json:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from node.consensus.base import CategoricalEstimator
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.errors import InvalidParameterError
+from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
 from node.consensus.numeric_base import NumericEstimator
@@ -19,8 +20,10 @@ from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
 
-DEFAULT_ALGORITHM = RegularizedDawidSkene.algorithm
-"""Chosen by measurement on the benchmark data sets; see BENCHMARKS.md "Consensus"."""
+DEFAULT_ALGORITHM = HierarchicalDawidSkene.algorithm
+"""What new tasks get: chosen by the leave-one-out rule over the real sets and a synthetic
+grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with ``rds@1``
+keep it: a task's algorithm id is on chain and every id stays in :data:`CATEGORICAL`."""
 
 DEFAULT_NUMERIC_ALGORITHM = RobustMean.algorithm
 
@@ -29,6 +32,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     DawidSkene.algorithm: DawidSkene,
     OneCoinDawidSkene.algorithm: OneCoinDawidSkene,
     RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
+    HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

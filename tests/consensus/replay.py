@@ -1,10 +1,13 @@
 """Replay a benchmark data set as a labelnet task (used by the cross-process test).
 
-    python -m tests.consensus.replay NAME ORDER [Z]  ->  prints "<cid> <payout root hex>"
+    python -m tests.consensus.replay NAME ORDER [Z [ALGORITHM]]
+        ->  prints "<cid> <payout root hex>"
 
 ORDER is ``forward`` or ``reverse``: the order in which answers are fed in. Z is the
 reward rule's ``significance_z`` (default: the rule's default; ``0`` is the rule of tasks
-created before the evidence test). The bloc test runs as on new tasks unless
+created before the evidence test). ALGORITHM defaults to ``rds@1``, the algorithm the
+pinned replays were made with (not the current default: a new default must not move old
+pins). The bloc test runs as on new tasks unless
 :func:`replay` is told otherwise.
 """
 
@@ -21,6 +24,8 @@ from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.content.labels import LabelBatch
 from tests.consensus.helpers import load_dataset
 
+PINNED_ALGORITHM = "rds@1"
+
 
 def worker_address(worker: str) -> str:
     return "0x" + keccak(text=worker)[-20:].hex()
@@ -31,6 +36,7 @@ def replay(
     reverse: bool = False,
     significance_z: str = DEFAULT_SIGNIFICANCE_Z,
     bloc_test: str = BLOC_TEST_ID,
+    algorithm: str = PINNED_ALGORITHM,
 ) -> ConsensusOutcome:
     rows, gold = load_dataset(name)
     if reverse:
@@ -45,10 +51,14 @@ def replay(
     params = RewardParams.create(
         reward_per_label=10**15, reward_pool=10**22, significance_z=significance_z
     )
-    return run_consensus(TaskSpec(1, params, bloc_test=bloc_test), batches, gold=revealed)
+    spec = TaskSpec(1, params, algorithm=algorithm, bloc_test=bloc_test)
+    return run_consensus(spec, batches, gold=revealed)
 
 
 if __name__ == "__main__":
     z = sys.argv[3] if len(sys.argv) > 3 else DEFAULT_SIGNIFICANCE_Z
-    outcome = replay(sys.argv[1], reverse=sys.argv[2] == "reverse", significance_z=z)
+    algorithm = sys.argv[4] if len(sys.argv) > 4 else PINNED_ALGORITHM
+    outcome = replay(
+        sys.argv[1], reverse=sys.argv[2] == "reverse", significance_z=z, algorithm=algorithm
+    )
     print(outcome.cid, outcome.payout_root.hex())

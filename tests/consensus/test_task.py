@@ -39,7 +39,7 @@ def test_pipeline_document_and_tree() -> None:
     doc = outcome.document
     assert doc["schema"] == "labelnet/result@1"
     assert doc["task"] == 7 and doc["kind"] == "categorical"
-    assert doc["algorithm"]["id"] == "rds@1"
+    assert doc["algorithm"]["id"] == "hds@1"
     assert [(i["item"], i["value"]) for i in doc["items"]] == sorted(TRUTH.items())
     assert doc["items"][0]["gold"] is True and doc["items"][0]["confidence"] == "1.000000000"
     by_account = {a["account"]: a for a in doc["annotators"]}
@@ -95,7 +95,9 @@ def test_declared_classes_and_values() -> None:
 
 
 def test_evidence_test_is_stated_in_the_document_and_withholds_pay() -> None:
-    outcome = run_consensus(TaskSpec(7, RewardParams.create(100, 10_000)), batches(), {"i1": "cat"})
+    # The figures were pinned under rds@1 (the default then); tasks created then keep it.
+    spec = TaskSpec(7, RewardParams.create(100, 10_000), algorithm="rds@1")
+    outcome = run_consensus(spec, batches(), {"i1": "cat"})
     doc = outcome.document
     assert doc["parameters"]["significance_z"] == "2.576000000"
     evidence = {a["account"][-1]: a["evidence"] for a in doc["annotators"]}
