@@ -1,4 +1,4 @@
-"""What an annotator node holds on disk, read after (or while) it runs.
+"""What a node holds on disk, read after (or while) it runs.
 
 The fault and attack campaigns judge a node by its own database and block store, not by
 what the orchestrator believes it sent: the labels it acknowledged (rows in its database),
@@ -15,7 +15,9 @@ from pathlib import Path
 from node.content.canonical import JsonValue
 from node.content.labels import LabelBatch
 from node.db.engine import open_database
+from node.db.models import ValidationState
 from node.db.repositories import CommitmentRepository, LabelRepository
+from node.db.repositories.validation import ValidationRepository
 from node.store.embedded import EmbeddedStore
 
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -70,3 +72,16 @@ def read_node_labels(data_dir: Path, chain_id: int, task_id: int, annotator: str
         revealed_root=_hex(commitment.labels_root) if commitment else None,
         batch=batch,
     )
+
+
+def read_skip_reason(data_dir: Path, chain_id: int, task_id: int, validator: str) -> str | None:
+    """Why the validator node at ``data_dir`` decided not to attest ``task_id``, if it did."""
+    db = open_database(url=node_database_url(data_dir))
+    try:
+        with db.session() as session:
+            row = ValidationRepository(session).get(chain_id, task_id, validator)
+    finally:
+        db.dispose()
+    if row is None or row.state is not ValidationState.SKIPPED:
+        return None
+    return row.reason or "no reason recorded"

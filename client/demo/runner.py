@@ -30,6 +30,7 @@ from pathlib import Path
 from web3.contract import Contract
 
 from client.demo.dataset import load_dataset, resolve_dataset
+from client.demo.inspect import read_skip_reason
 from client.demo.metrics import collect_summary
 from client.demo.network import (
     NodeProcess,
@@ -369,7 +370,7 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     _warp(chain, state.commit_deadline + 1)
     wait("reveal", labellers + 1, lambda: _reveals(market, task_id))
     _warp(chain, state.reveal_deadline + 1)
-    wait("attest", validators, lambda: read_task(market, task_id).attest_count)
+    wait("attest", validators, lambda: _attestations(run, market, task_id))
     _warp(chain, state.attest_deadline + 1)
     wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
     final = read_task(market, task_id)
@@ -383,6 +384,29 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     requester = _sender(run.devnet, "requester")
     if read_task(market, task_id).refundable:
         requester.transact(market.functions.refund(task_id))
+
+
+def _attestations(run: DemoRun, market: Contract, task_id: int) -> int:
+    """Attestations so far; raises :class:`DemoError` at once when every validator has
+    decided not to attest, rather than waiting out the phase timeout for votes that will
+    never come (the task would end disputed and be refunded)."""
+    count = read_task(market, task_id).attest_count
+    if count:
+        return count
+    chain_id = int(run.devnet.w3.eth.chain_id)
+    reasons = []
+    for node in run.by_role("validator"):
+        address = run.devnet.info.account(node.name).address
+        reason = read_skip_reason(node.data_dir, chain_id, task_id, address)
+        if reason is None:
+            return count
+        reasons.append(f"{node.name}: {reason}")
+    raise DemoError(
+        "attest: no validator attests, so the task will end disputed and be refunded ("
+        + "; ".join(reasons)
+        + "). With few items per annotator nobody can show skill beyond chance under the "
+        "reward rule's evidence test: give the demo more --items"
+    )
 
 
 def _reveals(market: Contract, task_id: int) -> int:
