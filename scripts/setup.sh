@@ -72,9 +72,17 @@ if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_print" ]; then
   # Not `npm ci`: the registry this project builds from lacks some of the per-platform
   # Foundry packages (darwin/arm64 builds), so the lock cannot list them and `npm ci`
   # rejects it as out of sync. `npm install` honours the lock for everything it lists and
-  # tolerates the missing optional packages; no install scripts are needed or run.
+  # tolerates the missing optional packages; no install scripts are needed or run. It also
+  # writes into the lock the optional packages of other platforms it finds, which would
+  # leave the checkout modified and the stamp stale: the committed lock is put back.
   log "npm install (from package-lock.json)"
-  npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+  cp package-lock.json package-lock.json.committed
+  if ! npm install --no-audit --no-fund --ignore-scripts --loglevel=error; then
+    mv package-lock.json.committed package-lock.json
+    echo "setup: npm install failed" >&2
+    exit 1
+  fi
+  mv package-lock.json.committed package-lock.json
   echo "$js_print" > "$js_stamp"
 fi
 for tool in anvil forge cast hardhat; do
