@@ -104,6 +104,8 @@ def _verified(
 ) -> tuple[dict[str, Any], PayoutTree]:
     try:
         document = json.loads(result_bytes(store, cid))
+    except StoreError:
+        raise  # the store's verdict (several are ValueErrors): not a JSON problem
     except (ValueError, RecursionError) as exc:  # also too deeply nested to parse
         raise ResultDocumentError(f"not JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(document, dict):
