@@ -15,8 +15,8 @@ where majority vote gets 0.833). The same model with rows held near the one-coin
 good it loses on sets whose annotators have real class-dependent confusions (bluebirds,
 web), where the adaptive strength is what wins.
 
-So the two are run in sequence rather than chosen between: the first ``pooled_iterations``
-M-steps (counting the one from the initial posteriors) use ``max_strength``, so each
+So the two are run in sequence rather than chosen between: the M-step from the initial
+posteriors and those of the first ``pooled_iterations`` EM iterations use ``max_strength``, so each
 annotator is judged by one well-determined number, their accuracy over all their
 answers, while EM finds which items are which; after that the strength is estimated by
 moments as in ``hds@1`` and rows with enough answers move to their own confusions. It is
@@ -53,8 +53,9 @@ from node.consensus.numerics import det_log
 
 
 class StagedDawidSkene(HierarchicalDawidSkene):
-    """``hds`` whose first ``pooled_iterations`` M-steps hold the row strength at
-    ``max_strength``; the rest estimate it as ``hds@1`` does."""
+    """``hds`` whose M-step from the initial posteriors and those of the first
+    ``pooled_iterations`` iterations hold the row strength at ``max_strength``; the rest
+    estimate it as ``hds@1`` does (so ``pooled_iterations=0`` is ``hds@1``)."""
 
     algorithm = "hds@2"
 
@@ -97,7 +98,8 @@ class StagedDawidSkene(HierarchicalDawidSkene):
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
-        log_confusion = self._pooled._confusion_logs(expected_confusion_ppb(answers, probas))
+        start = self._pooled if self.pooled_iterations > 0 else self  # 0: exactly hds@1
+        log_confusion = start._confusion_logs(expected_confusion_ppb(answers, probas))
         for iteration in range(1, self.n_iter + 1):
             probas = confusion_e_step(answers, log_confusion, det_log(prior), gold)
             prior = self._class_prior(probas)
@@ -106,7 +108,7 @@ class StagedDawidSkene(HierarchicalDawidSkene):
                 log_confusion = self._pooled._confusion_logs(counts)
             else:
                 log_confusion = self._confusion_logs(counts)
-        if self.n_iter <= self.pooled_iterations:  # never left the pooled phase
+        if self.pooled_iterations > 0 and self.n_iter <= self.pooled_iterations:  # all pooled
             self.strength_ = self._pooled.strength_
         self._log_confusion = log_confusion
         self._prior = prior
