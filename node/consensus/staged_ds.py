@@ -16,15 +16,16 @@ good it loses on sets whose annotators have real class-dependent confusions (blu
 web), where the adaptive strength is what wins.
 
 So the two are run in sequence rather than chosen between: the M-step from the initial
-posteriors and those of the first ``pooled_iterations`` EM iterations use ``max_strength``, so each
-annotator is judged by one well-determined number, their accuracy over all their
-answers, while EM finds which items are which; after that the strength is estimated by
-moments as in ``hds@1`` and rows with enough answers move to their own confusions. It is
-the usual remedy for EM's dependence on its start (initialize the rich model from the
-simple one's fit), and costs nothing: the number of iterations and the work per
-iteration are ``hds@1``'s. Where the data really are class-dependent the adaptive phase
-still gets there (measured on the real sets, BENCHMARKS.md); where the pooled phase has
-found the right basin the adaptive phase no longer has the vote's errors to feed on.
+posteriors and those of the first ``pooled_iterations`` EM iterations use
+``max_strength``, so each annotator is judged by one well-determined number, their
+accuracy over all their answers, while EM finds which items are which; after that the
+strength is estimated by moments as in ``hds@1`` and rows with enough answers move to
+their own confusions. It is the usual remedy for EM's dependence on its start
+(initialize the rich model from the simple one's fit), and costs nothing: the number of
+iterations and the work per iteration are ``hds@1``'s. Where the data really are
+class-dependent the adaptive phase still gets there (measured on the real sets,
+BENCHMARKS.md); where the pooled phase has found the right basin the adaptive phase no
+longer has the vote's errors to feed on.
 
 Measured and rejected on the way (BENCHMARKS.md): choosing between the finished pooled and
 adaptive fits by a penalized likelihood (BIC, and half and twice its penalty). The
