@@ -19,11 +19,13 @@ from node.consensus.numeric_base import NumericEstimator
 from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
+from node.consensus.staged_ds import StagedDawidSkene
 
-DEFAULT_ALGORITHM = HierarchicalDawidSkene.algorithm
+DEFAULT_ALGORITHM = StagedDawidSkene.algorithm
 """What new tasks get: chosen by the leave-one-out rule over the real sets and a synthetic
 grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with ``rds@1``
-keep it: a task's algorithm id is on chain and every id stays in :data:`CATEGORICAL`."""
+or ``hds@1`` keep theirs: a task's algorithm id is on chain and every id stays in
+:data:`CATEGORICAL`."""
 
 DEFAULT_NUMERIC_ALGORITHM = RobustMean.algorithm
 
@@ -33,6 +35,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     OneCoinDawidSkene.algorithm: OneCoinDawidSkene,
     RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
     HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
+    StagedDawidSkene.algorithm: StagedDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
