@@ -42,8 +42,8 @@ from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
 from node.chain.engines import attach  # noqa: E402
 from node.chain.permit import sign_permit  # noqa: E402
 from node.chain.tx import TxSender  # noqa: E402
-from node.consensus.merkle import PayoutTree  # noqa: E402
-from node.content.labels import LabelBatch  # noqa: E402
+from node.protocol.labels import LabelBatch  # noqa: E402
+from node.protocol.merkle import PayoutTree  # noqa: E402
 
 TOKEN = 10**18
 HOUR = 3600

@@ -12,12 +12,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
 from node.db.engine import open_database
 from node.db.models import ValidationState
 from node.db.repositories import CommitmentRepository, LabelRepository
 from node.db.repositories.validation import ValidationRepository
+from node.protocol.canonical import JsonValue
+from node.protocol.labels import LabelBatch
 from node.store.embedded import EmbeddedStore
 
 MAX_BATCH_BYTES = 64 * 1024 * 1024

@@ -24,7 +24,7 @@ from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
-from node.content.labels import LabelBatch
+from node.protocol.labels import LabelBatch
 from node.roles.requester.results import fetch_results
 from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore

@@ -21,8 +21,8 @@ from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.app.views import Earnings, Progress, TaskDetail
 from node.app.views import TaskResults as NodeTaskResults
-from node.consensus.merkle import MerkleTreeError
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
+from node.protocol.merkle import MerkleTreeError
 from node.roles.requester.results import fetch_results
 from node.roles.settlement import payout_tree_of
 from node.store.base import ContentStore

@@ -24,11 +24,11 @@ from sqlmodel import Session, col
 from typing_extensions import TypedDict
 
 from node.app.errors import InvalidLabelError, LabelsFrozenError, TaskClosedError, TaskNotFoundError
-from node.consensus.task_kinds import valid_value
-from node.content.manifest import TaskKind
 from node.db.engine import Database
 from node.db.models import Commitment, LabelCreate, Task, TaskParticipation, TaskStatus
 from node.db.repositories.labels import LabelRepository
+from node.protocol.kinds import TaskKind
+from node.protocol.values import valid_value
 
 MAX_BATCH = 10_000
 """Most labels one request may carry (bounds the transaction and the request body)."""

@@ -15,9 +15,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from node.app.errors import ResultNotKnownError, TaskNotFoundError
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import EMPTY_ROOT
-from node.content.canonical import JsonValue
 from node.content.exports import ExportError, ExportFormat, export_results
 from node.db.engine import Database
 from node.db.models import CommitState, Task, TaskStatus
@@ -30,6 +27,9 @@ from node.db.repositories import (
 from node.db.repositories.participation import ParticipationRepository
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
+from node.protocol.merkle import MerkleTreeError, PayoutTree
+from node.protocol.result import EMPTY_ROOT
 from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
 from node.roles.settlement import result_bytes
 from node.store.base import ContentStore

@@ -38,9 +38,9 @@ from web3.types import FilterParams, LogReceipt
 
 from node.chain.contracts import Deployment, bind
 from node.chain.errors import ChainError
-from node.content.canonical import JsonValue
 from node.db.engine import Database
 from node.db.repositories.sync import SyncCursorRepository
+from node.protocol.canonical import JsonValue
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from node.content.canonical import JsonValue
 from node.content.labelstudio import CONSENSUS_ANNOTATOR, MULTIPLE, SINGLE, LabelStudioProfile
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
 
 if TYPE_CHECKING:
     from node.roles.requester.results import ResultItem, TaskResults

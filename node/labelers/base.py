@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from node.content.canonical import JsonValue
-from node.content.manifest import TaskKind
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
 
 
 class LabelerError(LabelnetError, ValueError):

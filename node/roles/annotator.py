@@ -34,7 +34,6 @@ from web3.exceptions import TransactionNotFound
 
 from node.chain.commitments import label_commitment
 from node.chain.tx import TxSender
-from node.content.labels import LabelBatch
 from node.db.engine import Database
 from node.db.models import Commitment, Task, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
@@ -44,6 +43,7 @@ from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.faults import crash_point
+from node.protocol.labels import LabelBatch
 from node.store.base import ContentStore
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from node.app.labels import LabelInput, store_batch, validate_batch
-from node.content.canonical import JsonValue
-from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, TaskKind
 from node.db.engine import Database
 from node.db.models import Item, TaskParticipation, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
@@ -29,6 +27,9 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.errors import LabelnetError
 from node.labelers.base import ItemToLabel, Labeler, LabelerError, LabelingTask, check_answers
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec
 from node.store.base import ContentStore
 
 log = logging.getLogger(__name__)

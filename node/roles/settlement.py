@@ -26,10 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import MAX_RESULT_BYTES
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
-from node.content.canonical import check_json_depth
 from node.db.engine import Database
 from node.db.models import ResultFetch, ResultFetchState, TaskStatus
 from node.db.repositories.settlement import (
@@ -41,6 +37,10 @@ from node.db.repositories.settlement import (
 from node.db.repositories.tasks import TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.protocol.canonical import check_json_depth
+from node.protocol.merkle import MerkleTreeError, PayoutTree
+from node.protocol.result import MAX_RESULT_BYTES
+from node.protocol.result import SCHEMA as RESULT_SCHEMA
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import FileTooLargeError, InvalidCidError, InvalidContentError, StoreError
@@ -91,7 +91,7 @@ def result_bytes(store: ContentStore, cid: str) -> bytes:
     """The bytes of the result document ``cid``, read as every reader of results reads them:
     in the canonical layout, within :data:`MAX_RESULT_BYTES` and a deadline, and refused if
     nested deep enough to crash ``json`` (raises :class:`StoreError` or
-    :class:`~node.content.canonical.DocumentTooDeepError`)."""
+    :class:`~node.protocol.canonical.DocumentTooDeepError`)."""
     data = store.get(
         cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
     )

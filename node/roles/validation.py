@@ -29,17 +29,11 @@ from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
 
-from node.consensus.task_kinds import valid_value
-from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
-from node.content.labels import LabelBatch
-from node.content.manifest import (
-    MAX_DOCUMENT_BYTES,
-    GoldSet,
-    ItemPage,
-    Manifest,
-    ManifestError,
-)
 from node.db.models import Commitment, Task
+from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
+from node.protocol.labels import LabelBatch
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, GoldSet, ItemPage, Manifest, ManifestError
+from node.protocol.values import valid_value
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, FetchBudget
 from node.store.errors import (

@@ -23,7 +23,7 @@ from node.chain.devchain import DevChain
 from node.chain.errors import ContractRevertError
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
-from node.consensus.merkle import PayoutTree
+from node.protocol.merkle import PayoutTree
 from tests.conftest import TEST_CONFIG, Actors, advance_time
 
 TOKEN = 10**18

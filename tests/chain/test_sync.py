@@ -18,7 +18,6 @@ from node.chain.commitments import algorithm_id, label_commitment
 from node.chain.contracts import Contracts, Deployment
 from node.chain.engines import attach
 from node.chain.sync import ChainEvent, EventSync, ReorgTooDeepError, SyncConfig
-from node.consensus.merkle import PayoutTree
 from node.db import Database, create_db_engine
 from node.db.mirror import ChainMirror
 from node.db.models import (
@@ -34,6 +33,7 @@ from node.db.repositories import (
     PayoutRepository,
     SyncCursorRepository,
 )
+from node.protocol.merkle import PayoutTree
 from tests.chain.test_lifecycle import (
     HOUR,
     STAKE,

@@ -23,7 +23,7 @@ from node.chain.engines import attach
 from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.labels import LabelBatch
+from node.protocol.labels import LabelBatch
 from node.roles.requester.gold import GoldSecrets
 from node.store.embedded import EmbeddedStore
 from tests.client.conftest import assert_one_line_error, chain, run

@@ -19,11 +19,13 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.content.canonical import JsonValue, canonical_json
 from node.content.imports import ItemImportError, import_items
-from node.content.labels import SCHEMA as LABELS_SCHEMA
-from node.content.labels import LabelBatch, LabelBatchError
-from node.content.manifest import (
+from node.labelers.base import ItemToLabel, LabelerError
+from node.labelers.command import CommandLabeler
+from node.protocol.canonical import JsonValue, canonical_json
+from node.protocol.labels import SCHEMA as LABELS_SCHEMA
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import (
     GoldSet,
     ItemPage,
     ItemSpec,
@@ -31,8 +33,6 @@ from node.content.manifest import (
     ManifestError,
     build_task_content,
 )
-from node.labelers.base import ItemToLabel, LabelerError
-from node.labelers.command import CommandLabeler
 from node.roles.requester import results as requester_results
 from node.roles.requester.results import ResultFormatError
 from node.roles.settlement import ResultDocumentError, payout_tree_of

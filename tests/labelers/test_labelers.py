@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from node.content.manifest import TaskKind
 from node.labelers import (
     CommandLabeler,
     ItemToLabel,
@@ -18,6 +17,7 @@ from node.labelers import (
     check_answers,
     load_labeler,
 )
+from node.protocol.kinds import TaskKind
 
 TASK = LabelingTask(
     chain_id=31337,

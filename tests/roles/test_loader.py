@@ -21,8 +21,6 @@ from web3.logs import DISCARD
 from node.chain.commitments import algorithm_id, gold_commitment
 from node.chain.contracts import Contracts, Deployment
 from node.chain.sync import EventSync, SyncConfig
-from node.content.cid import compute_cid
-from node.content.manifest import ItemSpec, TaskContent, TaskKind, build_task_content
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
 from node.db.models import Item, ParticipationState, TaskParticipation
@@ -31,6 +29,9 @@ from node.db.repositories.participation import (
     ParticipationRepository,
 )
 from node.db.repositories.tasks import ItemRepository
+from node.protocol.cid import compute_cid
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.roles.loader import TaskLoader
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore

@@ -22,9 +22,9 @@ from node.chain.engines import attach
 from node.chain.market import Phase, TaskStatus, read_task
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
-from node.content.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
 from node.db.engine import Database, open_database
 from node.db.mirror import ChainMirror
+from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
 from node.roles.requester.duty import RequesterDuty
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (

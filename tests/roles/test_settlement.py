@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from node.consensus.merkle import leaf_hash, verify_proof
-from node.consensus.result import payout_result
-from node.content.canonical import canonical_json
 from node.db.engine import Database, open_database
 from node.db.models import Attestation, Task, TaskStatus
 from node.db.repositories.settlement import PayoutRepository
+from node.protocol.canonical import canonical_json
+from node.protocol.merkle import leaf_hash, verify_proof
+from node.protocol.result import payout_result
 from node.roles.settlement import load_winning_result
 from node.store.embedded import EmbeddedStore
 

@@ -24,13 +24,13 @@ from node.app.ui_views import (
 from node.chain.anvil import free_port
 from node.chain.contracts import Contracts, Deployment
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.cid import compute_cid
 from node.content.exports import ExportError
-from node.content.labels import LabelBatch
 from node.db.engine import Database
 from node.db.models import Attestation, ItemCreate, LabelCreate, ParticipationState, TaskStatus
 from node.db.repositories import ItemRepository, LabelRepository, ParticipationRepository
 from node.db.repositories.tasks import TaskRepository
+from node.protocol.cid import compute_cid
+from node.protocol.labels import LabelBatch
 from tests.api.conftest import CHAIN, add_task
 from tests.conftest import advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS

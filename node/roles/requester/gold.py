@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 from node.chain.commitments import gold_commitment
-from node.content.manifest import GoldSet, ManifestError
 from node.errors import LabelnetError
+from node.protocol.manifest import GoldSet, ManifestError
 
 SECRET_SCHEMA = "labelnet/gold-secret@1"
 

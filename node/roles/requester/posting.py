@@ -21,10 +21,10 @@ from node.chain.commitments import algorithm_id, gold_commitment
 from node.chain.contracts import Contracts
 from node.chain.permit import sign_permit
 from node.chain.tx import TxSender
-from node.consensus.registry import DEFAULT_ALGORITHM
-from node.consensus.task_kinds import valid_value
-from node.content.manifest import GoldSet, ItemPage, TaskContent
 from node.errors import LabelnetError
+from node.protocol.ids import DEFAULT_ALGORITHM
+from node.protocol.manifest import GoldSet, ItemPage, TaskContent
+from node.protocol.values import valid_value
 from node.roles.requester.gold import GoldSecrets
 from node.store.base import ContentStore
 

@@ -19,13 +19,13 @@ from web3.contract import Contract
 
 from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import EMPTY_ROOT
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
-from node.content.canonical import JsonValue, check_json_depth
-from node.content.labels import LabelBatch, LabelBatchError
-from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, check_json_depth
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
+from node.protocol.merkle import MerkleTreeError, PayoutTree
+from node.protocol.result import EMPTY_ROOT
+from node.protocol.result import SCHEMA as RESULT_SCHEMA
 from node.roles.settlement import result_bytes
 from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from node.consensus.merkle import merkle_root
-from node.content.canonical import JsonValue, canonical_json
-from node.content.cid import compute_cid
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, canonical_json
+from node.protocol.cid import compute_cid
+from node.protocol.merkle import merkle_root
 
 SCHEMA = "labelnet/labels@1"
 
