@@ -24,7 +24,6 @@ from node.app.views import TaskResults as NodeTaskResults
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
 from node.protocol.merkle import MerkleTreeError
 from node.roles.requester.results import fetch_results
-from node.roles.settlement import payout_tree_of
 from node.store.base import ContentStore
 
 API = "/api/v1"
@@ -238,7 +237,9 @@ def claim_from_results(
         results = fetch_results(
             network.w3, network.contracts, store, task_id, network.deployment.start_block
         )
-        tree = payout_tree_of(results.document, task_id)
+        tree = None if results.payouts is None else results.payouts.tree
+        if tree is None:
+            raise NothingToClaimError(f"task {task_id} pays nothing to {account}")
         try:
             amount = tree.amount(account)
         except MerkleTreeError as exc:

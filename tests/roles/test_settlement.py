@@ -27,6 +27,9 @@ def result_document(task: int = TASK, amounts: tuple[int, int] = (300, 100)) -> 
         {
             "schema": "labelnet/result@1",
             "task": task,
+            "kind": "categorical",
+            "items": [],
+            "annotators": [],
             "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
         }
     )
@@ -158,7 +161,9 @@ def test_a_result_larger_than_other_documents_is_read(db: Database, store: Embed
         {
             "schema": "labelnet/result@1",
             "task": TASK,
+            "kind": "categorical",
             "items": items,  # type: ignore[dict-item]
+            "annotators": [],
             "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
         }
     )
