@@ -8,7 +8,6 @@ it revealed (the mirrored chain columns, and the bytes in its store).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +62,7 @@ def read_node_labels(data_dir: Path, chain_id: int, task_id: int, annotator: str
     if cid is not None:
         store = EmbeddedStore.in_data_dir(data_dir)
         if store.has(cid):
-            document = json.loads(store.get(cid, max_size=MAX_BATCH_BYTES))
-            batch = dict(LabelBatch.from_document(document).labels)
+            batch = dict(LabelBatch.from_bytes(store.get(cid, max_size=MAX_BATCH_BYTES)).labels)
     return NodeLabels(
         stored=stored,
         committed_cid=cid,

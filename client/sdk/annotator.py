@@ -19,8 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from client.sdk.errors import SdkError
 from client.sdk.network import Network
-from node.app.views import Earnings, Progress, TaskDetail
-from node.app.views import TaskResults as NodeTaskResults
+from node.app.views import Earnings, Progress, TaskDetail, TaskOutcome
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
 from node.protocol.merkle import MerkleTreeError
 from node.roles.requester.results import fetch_results
@@ -157,9 +156,9 @@ class AnnotatorClient:
         )
         return earnings
 
-    def results(self, task_id: int) -> NodeTaskResults:
-        results: NodeTaskResults = self._parse(
-            TypeAdapter(NodeTaskResults), self._request("GET", f"/tasks/{task_id}/results")
+    def results(self, task_id: int) -> TaskOutcome:
+        results: TaskOutcome = self._parse(
+            TypeAdapter(TaskOutcome), self._request("GET", f"/tasks/{task_id}/results")
         )
         return results
 

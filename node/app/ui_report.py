@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from node.app.errors import ResultNotKnownError, TaskNotFoundError
+from node.app.errors import ResultNotKnownError
 from node.content.exports import ExportError, ExportFormat, export_results
 from node.db.engine import Database
 from node.db.models import CommitState, Task, TaskStatus
@@ -26,6 +26,7 @@ from node.db.repositories import (
     TaskRepository,
 )
 from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue

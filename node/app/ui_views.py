@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from web3.exceptions import Web3Exception
 
 from node.app.chain import ChainConnection
-from node.app.errors import TaskNotFoundError
 from node.app.ui_report import known_task
 from node.app.views import Progress, progress
 from node.db.engine import Database
@@ -27,6 +26,7 @@ from node.db.repositories import (
     TaskRepository,
 )
 from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue

@@ -40,9 +40,8 @@ import logging
 import time
 
 from eth_utils.crypto import keccak
-from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractLogicError
 
 from node.chain.errors import ChainError, ContractRevertError, revert_from
 from node.chain.market import read_task
@@ -285,14 +284,7 @@ class ValidatorDuty:
             return True
         if intent.state is ValidationState.SKIPPED or intent.attest_tx_hash is None:
             return False
-        receipt = self.sender.receipt(intent.attest_tx_hash)
-        if receipt is not None:
-            return bool(receipt["status"] != 1)
-        try:
-            self.sender.w3.eth.get_transaction(HexBytes(intent.attest_tx_hash))
-        except TransactionNotFound:
-            return True
-        return False
+        return self.sender.needs_resend(intent.attest_tx_hash)
 
     def _check_stake(self) -> None:
         if self._stake_checked:

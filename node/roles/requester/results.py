@@ -9,7 +9,6 @@ export carries the text or image reference next to each label.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -206,15 +205,11 @@ def _revealed_labels(
                 budget=FetchBudget(RESULT_SECONDS),
                 canonical=True,
             )
-            check_json_depth(data)
-            document = json.loads(data)
-            if not isinstance(document, dict):
-                raise LabelBatchError("a label batch is a JSON object")
-            batch = LabelBatch.from_document(document)
+            batch = LabelBatch.from_bytes(data)
             revealed_by = (batch.task_id, batch.annotator.lower(), batch.root())
             if revealed_by != (task_id, str(args["annotator"]).lower(), bytes(args["labelsRoot"])):
                 raise LabelBatchError("the batch is not the one revealed")
-        except (StoreError, ValueError) as exc:  # LabelBatchError and JSON errors included
+        except (StoreError, LabelBatchError) as exc:
             log.warning("task %s: labels of %s left out: %s", task_id, args["annotator"], exc)
             continue
         for item, value in batch.labels:
