@@ -80,7 +80,7 @@ class ResultDocumentError(LabelnetError, ValueError):
     or a document that is not the task's winning result."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per item: slots keep a large result's parse small
 class ResultItemEntry:
     """One item's line of a result document.
 
@@ -96,7 +96,7 @@ class ResultItemEntry:
     agreement: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResultAnnotatorEntry:
     """One annotator's line of a result document. ``agreement``, ``confusion`` and
     ``skill`` are categorical figures; ``evidence`` and ``bloc`` appear only when the task's
