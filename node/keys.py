@@ -8,7 +8,6 @@ with mode 0600 and never written unencrypted.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from node.errors import LabelnetError
+from node.files import write_atomic
 
 
 class KeystoreError(LabelnetError, ValueError):
@@ -52,14 +52,7 @@ def create_keystore(
         if scrypt_n is None
         else Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(encrypted, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    write_atomic(path, json.dumps(encrypted).encode(), mode=0o600)
     return account
 
 

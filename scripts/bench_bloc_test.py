@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers  # noqa: E402
-from node.consensus.collusion import BLOC_TEST_ID  # noqa: E402
-from node.consensus.registry import DEFAULT_ALGORITHM  # noqa: E402
 from node.consensus.task import categorical_consensus  # noqa: E402
+from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
 
 
 def peak_mb() -> float:

@@ -37,13 +37,13 @@ from web3.contract import Contract  # noqa: E402
 from web3.contract.contract import ContractFunction  # noqa: E402
 
 from node.chain.anvil import DEFAULT_MNEMONIC, Anvil  # noqa: E402
-from node.chain.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
 from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
 from node.chain.engines import attach  # noqa: E402
 from node.chain.permit import sign_permit  # noqa: E402
 from node.chain.tx import TxSender  # noqa: E402
-from node.consensus.merkle import PayoutTree  # noqa: E402
-from node.content.labels import LabelBatch  # noqa: E402
+from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
+from node.protocol.labels import LabelBatch  # noqa: E402
+from node.protocol.merkle import PayoutTree  # noqa: E402
 
 TOKEN = 10**18
 HOUR = 3600

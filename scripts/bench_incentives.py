@@ -52,15 +52,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers  # noqa: E402
-from node.consensus.collusion import BLOC_TEST_ID  # noqa: E402
-from node.consensus.registry import DEFAULT_ALGORITHM  # noqa: E402
 from node.consensus.result import CategoricalConsensus  # noqa: E402
-from node.consensus.rewards import (  # noqa: E402
-    DEFAULT_SIGNIFICANCE_Z,
-    RewardParams,
-    compute_rewards,
-)
+from node.consensus.rewards import compute_rewards  # noqa: E402
 from node.consensus.task import categorical_consensus  # noqa: E402
+from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
+from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402

@@ -24,12 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from client.demo.dataset import load_dataset  # noqa: E402
 from node.consensus.answers import Answers  # noqa: E402
-from node.consensus.collusion import BLOC_TEST_ID  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
-from node.consensus.registry import DEFAULT_ALGORITHM  # noqa: E402
-from node.consensus.rewards import RewardParams  # noqa: E402
 from node.consensus.task import TaskSpec, run_consensus  # noqa: E402
-from node.content.labels import LabelBatch  # noqa: E402
+from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
+from node.protocol.labels import LabelBatch  # noqa: E402
+from node.protocol.rules import RewardParams  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

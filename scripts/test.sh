@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: set up what is missing, then run every check labelnet has.
-#   scripts/test.sh            lint, types, Solidity tests, Slither, Python tests
+#   scripts/test.sh            lint, types, import contracts, Solidity tests, Slither, Python tests
 #   scripts/test.sh --full     also the long campaigns: the 10,000-run invariant profile and
 #                              the contract coverage gate (always on in CI, where CI=true)
 #   scripts/test.sh -k chain   other arguments go to pytest
@@ -23,6 +23,11 @@ step "ruff"
 
 step "mypy --strict"
 .venv/bin/mypy
+
+step "lint-imports"
+# The layer contracts in .importlinter: node.protocol at the bottom importing nothing else of
+# node, each layer importing only those below it, the SDK only public modules.
+.venv/bin/lint-imports
 
 step "forge fmt"
 # forge fmt --check prints the diff but exits 0 (forge 1.7.1): its output is the verdict.

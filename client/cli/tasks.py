@@ -135,7 +135,7 @@ def create(
     """
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     from client.sdk.requester import Timing
-    from node.content.manifest import TaskKind
+    from node.protocol.kinds import TaskKind
 
     with errors():
         if format not in ("auto", "jsonl", "csv", "images", "labelstudio"):

@@ -8,16 +8,15 @@ it revealed (the mirrored chain columns, and the bytes in its store).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
 from node.db.engine import open_database
 from node.db.models import ValidationState
 from node.db.repositories import CommitmentRepository, LabelRepository
 from node.db.repositories.validation import ValidationRepository
+from node.protocol.canonical import JsonValue
+from node.protocol.labels import LabelBatch
 from node.store.embedded import EmbeddedStore
 
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -63,8 +62,7 @@ def read_node_labels(data_dir: Path, chain_id: int, task_id: int, annotator: str
     if cid is not None:
         store = EmbeddedStore.in_data_dir(data_dir)
         if store.has(cid):
-            document = json.loads(store.get(cid, max_size=MAX_BATCH_BYTES))
-            batch = dict(LabelBatch.from_document(document).labels)
+            batch = dict(LabelBatch.from_bytes(store.get(cid, max_size=MAX_BATCH_BYTES)).labels)
     return NodeLabels(
         stored=stored,
         committed_cid=cid,

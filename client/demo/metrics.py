@@ -9,7 +9,6 @@ the staking contract holds now. Accuracy is measured only on items whose gold an
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections import Counter, defaultdict
@@ -24,7 +23,7 @@ from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
-from node.content.labels import LabelBatch
+from node.protocol.labels import LabelBatch, LabelBatchError
 from node.roles.requester.results import fetch_results
 from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore
@@ -66,8 +65,8 @@ def revealed_batches(
                 budget=FetchBudget(BATCH_SECONDS),
                 canonical=True,
             )
-            batch = LabelBatch.from_document(json.loads(data))
-        except (StoreError, ValueError) as exc:  # JSON and batch format errors too
+            batch = LabelBatch.from_bytes(data)
+        except (StoreError, LabelBatchError) as exc:
             log.warning("batch %s is left out: %s", event["args"]["labelsCid"], exc)
             continue
         if batch.root() == bytes(event["args"]["labelsRoot"]):

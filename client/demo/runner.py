@@ -48,9 +48,10 @@ from node.chain.devchain import DevChain
 from node.chain.engines import DEFAULT_ENGINE
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
-from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
 from node.errors import LabelnetError
 from node.keys import load_keystore
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import GoldSet, ItemSpec, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import CreatedTask, TaskRequest, create_task, publish_content
 from node.store.embedded import EmbeddedStore

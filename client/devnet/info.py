@@ -7,7 +7,6 @@ clients (the SDK, the CLI) can load a devnet without pulling in chain engines or
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from node.errors import LabelnetError
+from node.files import write_atomic
 from node.keys import load_keystore
 
 DEVNET_FILE = "devnet.json"
@@ -125,10 +125,5 @@ def _optional_int(value: object) -> int | None:
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    """:func:`node.files.write_atomic` of ``text`` (UTF-8), world-readable unless told."""
+    write_atomic(path, text.encode("utf-8"), mode=mode)

@@ -19,12 +19,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from client.sdk.errors import SdkError
 from client.sdk.network import Network
-from node.app.views import Earnings, Progress, TaskDetail
-from node.app.views import TaskResults as NodeTaskResults
-from node.consensus.merkle import MerkleTreeError
+from node.app.views import Earnings, Progress, TaskDetail, TaskOutcome
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
+from node.protocol.merkle import MerkleTreeError
 from node.roles.requester.results import fetch_results
-from node.roles.settlement import payout_tree_of
 from node.store.base import ContentStore
 
 API = "/api/v1"
@@ -158,9 +156,9 @@ class AnnotatorClient:
         )
         return earnings
 
-    def results(self, task_id: int) -> NodeTaskResults:
-        results: NodeTaskResults = self._parse(
-            TypeAdapter(NodeTaskResults), self._request("GET", f"/tasks/{task_id}/results")
+    def results(self, task_id: int) -> TaskOutcome:
+        results: TaskOutcome = self._parse(
+            TypeAdapter(TaskOutcome), self._request("GET", f"/tasks/{task_id}/results")
         )
         return results
 
@@ -238,7 +236,9 @@ def claim_from_results(
         results = fetch_results(
             network.w3, network.contracts, store, task_id, network.deployment.start_block
         )
-        tree = payout_tree_of(results.document, task_id)
+        tree = None if results.payouts is None else results.payouts.tree
+        if tree is None:
+            raise NothingToClaimError(f"task {task_id} pays nothing to {account}")
         try:
             amount = tree.amount(account)
         except MerkleTreeError as exc:

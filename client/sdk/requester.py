@@ -20,12 +20,13 @@ from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.chain.market import TaskStatus, read_task
 from node.chain.registry import discover_gateways
-from node.content.canonical import JsonValue
 from node.content.exports import ExportFormat, export_results
 from node.content.imports import ImportedItems, ImportFormat, import_items
 from node.content.labelstudio import LabelStudioError, LabelStudioProfile, parse_label_config
-from node.content.manifest import GoldSet, TaskContent, TaskKind, build_task_content
 from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import GoldSet, TaskContent, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (
     CreatedTask,

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from node.api.auth import token_matches
 from node.api.metrics import ApiMetrics
+from node.app.auth import token_matches
 from node.app.runtime import NodeServices
 
 _bearer = HTTPBearer(

@@ -11,7 +11,7 @@ sent is negotiated by :mod:`node.api.negotiation` (``?format=`` wins over ``Acce
   ``X-Content-Type-Options: nosniff`` and ``Content-Disposition: attachment`` so a browser
   never renders served bytes as a page;
 * ``?format=car`` or ``Accept: application/vnd.ipld.car``: a CARv1 of the DAG under the CID
-  (:mod:`node.content.car`), streamed depth first, ``dag-scope`` ``block``/``entity``/
+  (:mod:`node.protocol.car`), streamed depth first, ``dag-scope`` ``block``/``entity``/
   ``all`` (the default), ``dups`` ``n`` (the default) or ``y``; the ``Content-Type`` names
   ``version=1; order=dfs; dups=...``. Only blocks this node holds are sent: 404 if the root
   is missing, and a child missing halfway cuts the stream (the client sees an incomplete
@@ -51,9 +51,9 @@ from node.api.negotiation import (
     file_acceptable,
     negotiate,
 )
-from node.content.car import car_stream
-from node.content.unixfs import ContentError
 from node.errors import LabelnetError
+from node.protocol.car import car_stream
+from node.protocol.unixfs import ContentError
 from node.store.base import ContentStore, parse_cid
 from node.store.budget import MAX_DEPTH
 from node.store.errors import (

@@ -4,7 +4,7 @@ FastAPI decodes JSON bodies with ``json.loads``. Inside a node that is not safe 
 ``py_ecc`` (imported with web3) lifts Python's recursion limit to 100,000, so a body of a
 few hundred kilobytes of ``[`` overflows the C stack and kills the process instead of
 raising. This middleware reads a JSON body once, checks its nesting with
-:func:`node.content.canonical.check_json_depth`, answers 422 if it is too deep or 413 if
+:func:`node.protocol.canonical.check_json_depth`, answers 422 if it is too deep or 413 if
 it is too large, and otherwise hands the same bytes on to the app.
 
 It also answers 400 to a body that is not UTF-8 text, or whose JSON escapes name a lone
@@ -21,7 +21,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node.content.canonical import DocumentTooDeepError, check_json_depth
+from node.protocol.canonical import DocumentTooDeepError, check_json_depth
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """Largest request body the node reads (a full label batch is far below it)."""

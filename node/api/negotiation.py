@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from node.content.car import DAG_SCOPES, DagScope
 from node.errors import LabelnetError
+from node.protocol.car import DAG_SCOPES, DagScope
 
 RAW_MEDIA_TYPE = "application/vnd.ipld.raw"
 CAR_MEDIA_TYPE = "application/vnd.ipld.car"

@@ -21,7 +21,7 @@ from web3.exceptions import Web3Exception
 from node.app.errors import ChainMismatchError, DeploymentError
 from node.chain.contracts import Contracts, Deployment, bind
 from node.config import NodeSettings
-from node.roles.requester.gold import write_atomic
+from node.files import write_atomic
 
 log = logging.getLogger(__name__)
 

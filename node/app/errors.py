@@ -10,25 +10,8 @@ from __future__ import annotations
 from node.errors import LabelnetError
 
 
-class TaskNotFoundError(LabelnetError, LookupError):
-    """The node does not know the task (not on this chain, or not synced yet)."""
-
-
 class ResultNotKnownError(LabelnetError, LookupError):
     """No validator has attested the task's result yet, as far as the node has synced."""
-
-
-class LabelsFrozenError(LabelnetError, FileExistsError):
-    """The node has committed (or is committing) to its labels for the task: changing them
-    now would make the committed batch impossible to reveal."""
-
-
-class TaskClosedError(LabelnetError, FileExistsError):
-    """The task is no longer open (finalized, disputed, cancelled or reorganised away)."""
-
-
-class InvalidLabelError(LabelnetError, ValueError):
-    """A label value that has no canonical JSON encoding, or none at all."""
 
 
 class NoAccountError(LabelnetError, RuntimeError):

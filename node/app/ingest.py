@@ -28,9 +28,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from node.app.errors import DatabaseBusyError, NodeStoppingError
-from node.app.labels import LabelInput, LabelRow, store_batch, validate_batch
 from node.db.engine import Database
 from node.errors import DiskFullError, LabelnetError, is_disk_full
+from node.roles.labels import LabelInput, LabelRow, store_batch, validate_batch
 
 log = logging.getLogger(__name__)
 

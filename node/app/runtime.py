@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
 
-from node.api.auth import load_or_create_token
+from node.app.auth import load_or_create_token
 from node.app.chain import ChainConnection, connect, deployment_path, load_deployment
 from node.app.errors import NoAccountError, NodeStoppingError
 from node.app.ingest import LabelWriter
 from node.app.peers import PeerDirectory
 from node.app.workers import DutyRunner, SyncWorker
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.config import NodeSettings
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
 from node.keys import KeystoreError, load_keystore
 from node.roles.base import Duty
 from node.store.base import ContentStore

@@ -10,14 +10,12 @@ session each, no FastAPI.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from node.app.errors import ResultNotKnownError, TaskNotFoundError
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import EMPTY_ROOT
-from node.content.canonical import JsonValue
+from node.app.errors import ResultNotKnownError
 from node.content.exports import ExportError, ExportFormat, export_results
 from node.db.engine import Database
 from node.db.models import CommitState, Task, TaskStatus
@@ -28,9 +26,17 @@ from node.db.repositories import (
     TaskRepository,
 )
 from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
-from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
+from node.protocol.canonical import JsonValue
+from node.protocol.result import (
+    ResultDocument,
+    ResultDocumentError,
+    ResultItemEntry,
+    parse_result,
+)
+from node.roles.requester.results import ResultItem, TaskResults
 from node.roles.settlement import result_bytes
 from node.store.base import ContentStore
 from node.store.errors import StoreError
@@ -47,7 +53,9 @@ class ResultInvalidError(LabelnetError, LookupError):
 class ConsensusItem(BaseModel):
     item: str
     value: JsonValue
-    confidence: str
+    confidence: str | None = Field(
+        default=None, description="the consensus posterior (not stated for numeric tasks)"
+    )
     confident: bool
     gold: bool
     text: str | None = Field(default=None, description="the item's text, if this node has it")
@@ -61,8 +69,8 @@ class AnnotatorFigures(BaseModel):
     labels: int
     accepted: int
     accuracy: str
-    agreement: str
-    confusion: list[list[int]]
+    agreement: str | None = Field(default=None, description="categorical tasks only")
+    confusion: list[list[int]] | None = Field(default=None, description="categorical tasks only")
     eligible: bool = Field(default=True, description="whether the reward rule paid them")
     skill: str | None = Field(default=None, description="chance-corrected accuracy (kappa)")
     evidence: str | None = Field(
@@ -110,51 +118,17 @@ def known_task(db: Database, chain_id: int, task_id: int) -> Task:
     return task
 
 
-class _DocItem(BaseModel):
-    item: str
-    value: JsonValue
-    confidence: str
-    confident: bool
-    gold: bool
-
-
-class _DocAnnotator(AnnotatorFigures):
-    payout: int
-
-
-class _DocPayout(BaseModel):
-    account: str
-    amount: int
-
-
-class _ResultDocument(BaseModel):
-    """The parts of a ``labelnet/result@1`` document the report and exports read."""
-
-    task: int
-    kind: str
-    classes: list[str] = Field(default_factory=list)
-    items: list[_DocItem]
-    annotators: list[_DocAnnotator]
-    payouts: list[_DocPayout]
-
-    def payout_root(self) -> str:
-        leaves = [(p.account, p.amount) for p in self.payouts]
-        return "0x" + (PayoutTree.build(leaves).root if leaves else EMPTY_ROOT).hex()
-
-
 def _result_document(
     store: ContentStore, task: Task, cids: list[str]
-) -> tuple[str, _ResultDocument]:
+) -> tuple[str, ResultDocument]:
     """The first attested document whose payouts rebuild the finalized root."""
+    root = bytes.fromhex((task.payout_root or "").lower().removeprefix("0x"))
     problems: list[str] = []
     for cid in cids:
         try:
-            document = _ResultDocument.model_validate_json(result_bytes(store, cid))
-            if document.task != task.task_id:
-                raise ValueError(f"it is the result of task {document.task}")
-            if document.payout_root() != (task.payout_root or "").lower():
-                raise ValueError("its payouts do not rebuild the finalized root")
-        except (StoreError, ValueError, MerkleTreeError) as exc:  # ValidationError included
+            document = parse_result(result_bytes(store, cid), task.task_id)
+            document.verify(root, task.total_payout)
+        except (StoreError, ResultDocumentError) as exc:
             problems.append(f"{cid}: {str(exc).splitlines()[0]}")
             continue
         return cid, document
@@ -163,7 +137,7 @@ def _result_document(
     )
 
 
-def _final_result(db: Database, store: ContentStore, task: Task) -> tuple[str, _ResultDocument]:
+def _final_result(db: Database, store: ContentStore, task: Task) -> tuple[str, ResultDocument]:
     if task.status is not TaskStatus.FINALIZED or task.payout_root is None:
         raise ResultNotKnownError(f"task {task.task_id} is {task.status}, not finalized")
     with db.session() as session:
@@ -209,7 +183,7 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
             "items": _with_item_data(db, task, document.items[:REPORT_ITEMS]),
             "items_total": len(document.items),
             "annotators": [
-                AnnotatorQuality(**{**a.model_dump(), "payout": str(a.payout)})
+                AnnotatorQuality(**{**asdict(a), "payout": str(a.payout)})
                 for a in document.annotators
             ],
         }
@@ -224,14 +198,20 @@ def _item_text(data: JsonValue) -> str | None:
     return None
 
 
-def _with_item_data(db: Database, task: Task, entries: list[_DocItem]) -> list[ConsensusItem]:
+def _with_item_data(
+    db: Database, task: Task, entries: tuple[ResultItemEntry, ...]
+) -> list[ConsensusItem]:
     """Consensus entries with the text or media CID of the items this node stored."""
     with db.session() as session:
         items = ItemRepository(session)
         stored = [items.get(task.chain_id, task.task_id, entry.item) for entry in entries]
     return [
         ConsensusItem(
-            **entry.model_dump(),
+            item=entry.item,
+            value=entry.value,
+            confidence=entry.confidence,
+            confident=entry.confident,
+            gold=entry.gold,
             text=None if item is None else _item_text(item.data),
             content_cid=None if item is None else item.content_cid,
         )
@@ -268,7 +248,11 @@ def export_task(
         item = stored.get(entry.item)
         items.append(
             ResultItem(
-                **entry.model_dump(),
+                item=entry.item,
+                value=entry.value,
+                confidence=entry.confidence,
+                confident=entry.confident,
+                gold=entry.gold,
                 data=None if item is None else item.data,
                 content_cid=None if item is None else item.content_cid,
             )
@@ -276,14 +260,12 @@ def export_task(
     results = TaskResults(
         task_id=task_id,
         result_cid=cid,
-        kind=document.kind,
-        classes=tuple(document.classes),
+        kind=str(document.kind),
+        classes=document.classes,
         items=tuple(items),
-        annotators=tuple(
-            AnnotatorResult(**{**a.model_dump(), "confusion": tuple(tuple(r) for r in a.confusion)})
-            for a in document.annotators
-        ),
-        document=document.model_dump(mode="json"),
+        annotators=tuple(document.annotators),
+        document=document.document,
+        payouts=document.payouts,
     )
     extension = "json" if format == "labelstudio" else format
     name = f"task-{task_id}-results.{extension}"

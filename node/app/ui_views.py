@@ -15,10 +15,8 @@ from pydantic import BaseModel, Field
 from web3.exceptions import Web3Exception
 
 from node.app.chain import ChainConnection
-from node.app.errors import TaskNotFoundError
 from node.app.ui_report import known_task
 from node.app.views import Progress, progress
-from node.content.canonical import JsonValue
 from node.db.engine import Database
 from node.db.models import CommitState, ItemPublic, ParticipationState, TaskStatus
 from node.db.repositories import (
@@ -28,8 +26,10 @@ from node.db.repositories import (
     TaskRepository,
 )
 from node.db.repositories.participation import ParticipationRepository
+from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
 from node.ui.markdown import render_markdown
 
 __all__ = [

@@ -13,7 +13,7 @@ from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from node.app.errors import ResultNotKnownError, TaskNotFoundError
+from node.app.errors import ResultNotKnownError
 from node.db.engine import Database
 from node.db.models import (
     AttestationPublic,
@@ -32,6 +32,7 @@ from node.db.repositories import (
     PayoutRepository,
     TaskRepository,
 )
+from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 
 
@@ -73,7 +74,7 @@ class Earnings(BaseModel):
     payouts: list[PayoutPublic]
 
 
-class TaskResults(BaseModel):
+class TaskOutcome(BaseModel):
     """A task's attested outcome: the payout root, the result document and who is paid."""
 
     task_id: int
@@ -179,7 +180,7 @@ def earnings(db: Database, chain_id: int, account: str) -> Earnings:
     )
 
 
-def results(db: Database, chain_id: int, task_id: int) -> TaskResults:
+def results(db: Database, chain_id: int, task_id: int) -> TaskOutcome:
     """The task's attestations and payouts; :class:`ResultNotKnownError` before any."""
     with db.session() as session:
         task = _task(session, chain_id, task_id)
@@ -188,7 +189,7 @@ def results(db: Database, chain_id: int, task_id: int) -> TaskResults:
     if not attestations and task.payout_root is None:
         raise ResultNotKnownError(f"task {task_id} has no attested result yet")
     winning = next((a for a in attestations if a.payout_root == task.payout_root), None)
-    return TaskResults(
+    return TaskOutcome(
         task_id=task_id,
         status=task.status,
         payout_root=task.payout_root,

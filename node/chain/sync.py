@@ -17,7 +17,7 @@ checkpoints back to the newest one that is still canonical, lets the handler und
 came after it (``on_rewind``), moves the cursor there, and reprocesses. A reorganisation
 deeper than ``reorg_depth`` stops the sync with :class:`ReorgTooDeepError` instead of
 silently keeping orphaned data. Handlers must be idempotent: the default one
-(:class:`node.db.mirror.ChainMirror`) keeps a journal keyed by (block hash, log index).
+(:class:`node.chain.mirror.ChainMirror`) keeps a journal keyed by (block hash, log index).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from web3.types import FilterParams, LogReceipt
 
 from node.chain.contracts import Deployment, bind
 from node.chain.errors import ChainError
-from node.content.canonical import JsonValue
 from node.db.engine import Database
 from node.db.repositories.sync import SyncCursorRepository
+from node.protocol.canonical import JsonValue
 
 log = logging.getLogger(__name__)
 

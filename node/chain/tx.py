@@ -116,6 +116,19 @@ class TxSender:
         except TransactionNotFound:
             return None
 
+    def needs_resend(self, tx_hash: HexBytes | str) -> bool:
+        """Whether a transaction this node recorded did not land: it was mined and failed, or
+        the chain no longer knows it (dropped from the pool, reorganised away). A pending one
+        is known, so it is not sent again. Every duty that records an intent asks this."""
+        receipt = self.receipt(tx_hash)
+        if receipt is not None:
+            return bool(receipt["status"] != 1)
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return True
+        return False
+
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
         """Wait for a receipt; raise on timeout or on a failed transaction."""
         try:

@@ -23,10 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import ROW_CHUNK, Answers
-from node.consensus.errors import InvalidParameterError, NotFittedError
 from node.consensus.numerics import (
     LOG_FIXED_SCALE,
-    PPB,
     argmax_lowest,
     count_keys,
     det_log,
@@ -37,6 +35,8 @@ from node.consensus.numerics import (
     to_fixed_log,
     to_ppb,
 )
+from node.protocol.errors import InvalidParameterError, NotFittedError
+from node.protocol.rules import PPB
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -41,13 +41,11 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
 from node.consensus.base import clamp_gold, expected_confusion_ppb
-from node.consensus.errors import InvalidParameterError
-from node.consensus.numerics import PPB, argmax_lowest, det_log, from_ppb, row_sum
+from node.consensus.numerics import argmax_lowest, det_log, from_ppb, row_sum
 from node.consensus.pairs import BoolArray, pair_chunks, pair_counts
+from node.protocol.rules import PPB
 
-__all__ = ["BLOC_TEST_ID", "BlocOutcome", "bloc_test_id", "find_blocs"]
-
-BLOC_TEST_ID = "bloc@1"
+__all__ = ["BlocOutcome", "find_blocs"]
 
 AGREEMENT_TOLERANCE = 0.25
 """Proposal: the null agreement of a pair is ``q + 0.25 (1 - q)``; honest pairs on real
@@ -76,13 +74,6 @@ MAX_SHARE = 0.5
 """A bloc with more than this share of the answers flags nobody: it may be the honest side."""
 FIXED = float(1 << 20)
 """Fixed-point scale for sums of per-pair statistics (exact integer sums, any order)."""
-
-
-def bloc_test_id(value: object) -> str:
-    """``value`` if it names a bloc test this engine runs (``""``: none), else an error."""
-    if value not in ("", BLOC_TEST_ID):
-        raise InvalidParameterError(f"unknown bloc test {value!r}: give {BLOC_TEST_ID!r} or ''")
-    return str(value)
 
 
 Fit = Callable[[Answers], tuple[tuple[str, ...], IntArray]]

@@ -24,8 +24,8 @@ from node.consensus.base import (
     expected_confusion_counts,
     initial_posteriors,
 )
-from node.consensus.errors import NotFittedError
 from node.consensus.numerics import det_exp, det_log
+from node.protocol.errors import NotFittedError
 
 
 class ConfusionEstimator(CategoricalEstimator):

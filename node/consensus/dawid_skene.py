@@ -11,14 +11,15 @@ from __future__ import annotations
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, check_iterations
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.errors import InvalidParameterError
 from node.consensus.numerics import det_log, row_sum
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
 
 
 class DawidSkene(ConfusionEstimator):
     """Full-confusion Dawid-Skene with Dirichlet smoothing ``alpha`` (pseudo-answers)."""
 
-    algorithm = "ds@1"
+    algorithm = ids.DAWID_SKENE
 
     def __init__(self, n_iter: int = 50, alpha: float = 0.01) -> None:
         if not alpha > 0:

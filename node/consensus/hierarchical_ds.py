@@ -65,8 +65,10 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.errors import InvalidParameterError
-from node.consensus.numerics import PPB, det_log, row_sum
+from node.consensus.numerics import det_log, row_sum
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
+from node.protocol.rules import PPB
 
 
 def _positive(name: str, value: float) -> float:
@@ -84,7 +86,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
     ``row_strength``.
     """
 
-    algorithm = "hds@1"
+    algorithm = ids.HIERARCHICAL_DAWID_SKENE
     strength_: float = 0.0
     """The row strength used in the last M-step."""
 

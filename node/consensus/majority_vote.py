@@ -11,12 +11,13 @@ from __future__ import annotations
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator, IntArray, vote_counts
 from node.consensus.numerics import row_sum, to_ppb
+from node.protocol import ids
 
 
 class MajorityVote(CategoricalEstimator):
     """Unweighted vote; posteriors are the vote shares (gold items clamped)."""
 
-    algorithm = "mv@1"
+    algorithm = ids.MAJORITY_VOTE
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         counts = vote_counts(answers)

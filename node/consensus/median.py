@@ -10,6 +10,7 @@ import numpy as np
 
 from node.consensus.answers import NumericAnswers
 from node.consensus.numeric_base import FloatArray, NumericEstimator, segment_starts
+from node.protocol import ids
 
 
 def item_medians(answers: NumericAnswers) -> FloatArray:
@@ -27,7 +28,7 @@ def item_medians(answers: NumericAnswers) -> FloatArray:
 class Median(NumericEstimator):
     """The median answer of each item."""
 
-    algorithm = "median@1"
+    algorithm = ids.MEDIAN
 
     def _fit(self, answers: NumericAnswers, gold: FloatArray) -> FloatArray:
         return item_medians(answers)

@@ -21,9 +21,10 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers, canonical_rows
 from node.consensus.base import CategoricalEstimator
-from node.consensus.errors import InvalidAnswersError, NotFittedError
-from node.consensus.numerics import PPB
 from node.consensus.regularized_ds import RegularizedDawidSkene
+from node.protocol import ids
+from node.protocol.errors import InvalidAnswersError, NotFittedError
+from node.protocol.rules import PPB
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -102,7 +103,7 @@ class MultiLabelAnswers:
 class MultiLabelAggregator:
     """Per-class binary aggregation with any categorical estimator."""
 
-    algorithm = "multilabel@1"
+    algorithm = ids.MULTILABEL_ALGORITHM
 
     def __init__(
         self, estimator: Callable[[], CategoricalEstimator] = RegularizedDawidSkene

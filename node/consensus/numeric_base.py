@@ -15,13 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import NumericAnswers
-from node.consensus.errors import InvalidAnswersError, NotFittedError
+from node.protocol.errors import InvalidAnswersError, NotFittedError
 
 FloatArray = npt.NDArray[np.float64]
 NumericGold = Mapping[str, float | str]
-
-VALUE_DECIMALS = 6
-"""Decimals kept in published numeric consensus values."""
 
 
 def encode_numeric_gold(answers: NumericAnswers, gold: NumericGold | None) -> FloatArray:

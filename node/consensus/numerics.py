@@ -25,13 +25,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from node.consensus.errors import ConsensusError
+from node.protocol.errors import ConsensusError
+from node.protocol.rules import PPB
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-PPB = 1_000_000_000
-"""Fixed-point scale of probabilities: one unit is 1e-9."""
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits zero: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI

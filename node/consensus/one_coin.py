@@ -13,14 +13,15 @@ import numpy as np
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, check_iterations
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.errors import InvalidParameterError
 from node.consensus.numerics import det_log, row_sum
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
 
 
 class OneCoinDawidSkene(ConfusionEstimator):
     """Dawid-Skene with one accuracy parameter per annotator."""
 
-    algorithm = "ds1@1"
+    algorithm = ids.ONE_COIN_DAWID_SKENE
 
     def __init__(self, n_iter: int = 50, beta: float = 1.0) -> None:
         if not beta > 0:

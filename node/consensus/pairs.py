@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, IntArray
-from node.consensus.errors import InvalidAnswersError
+from node.protocol.errors import InvalidAnswersError
 
 BoolArray = npt.NDArray[np.bool_]
 

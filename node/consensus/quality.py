@@ -43,7 +43,8 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers
 from node.consensus.base import vote_counts
-from node.consensus.numerics import PPB, argmax_lowest, count_keys, exact_bincount
+from node.consensus.numerics import argmax_lowest, count_keys, exact_bincount
+from node.protocol.rules import PPB
 
 IntArray = npt.NDArray[np.int64]
 

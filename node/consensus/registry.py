@@ -1,4 +1,5 @@
-"""Algorithm ids, as a task names them on chain (``name@version``), and their estimators.
+"""The estimator of each algorithm id (the ids and the defaults are
+:mod:`node.protocol.ids`).
 
 The version is part of the id because a validator must run exactly the computation the
 task was created with: any change to an estimator's output, however small, is a new
@@ -11,7 +12,6 @@ from collections.abc import Callable
 
 from node.consensus.base import CategoricalEstimator
 from node.consensus.dawid_skene import DawidSkene
-from node.consensus.errors import InvalidParameterError
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
@@ -20,14 +20,8 @@ from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
 from node.consensus.staged_ds import StagedDawidSkene
-
-DEFAULT_ALGORITHM = StagedDawidSkene.algorithm
-"""What new tasks get: chosen by the leave-one-out rule over the real sets and a synthetic
-grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with ``rds@1``
-or ``hds@1`` keep theirs: a task's algorithm id is on chain and every id stays in
-:data:`CATEGORICAL`."""
-
-DEFAULT_NUMERIC_ALGORITHM = RobustMean.algorithm
+from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 
 CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     MajorityVote.algorithm: MajorityVote,

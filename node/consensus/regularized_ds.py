@@ -36,8 +36,9 @@ import numpy as np
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, check_iterations
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.errors import InvalidParameterError
 from node.consensus.numerics import det_exp, log_softmax, row_max, row_sum
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
 
 NEWTON_STEPS = 3
 """Newton steps per M-step. Warm-started from the previous iteration, a few steps track the
@@ -77,7 +78,7 @@ def solve_rows(counts: FloatArray, precision: FloatArray, start: FloatArray) -> 
 class RegularizedDawidSkene(ConfusionEstimator):
     """Dawid-Skene with class-frequency-scaled Gaussian priors on confusion logits."""
 
-    algorithm = "rds@1"
+    algorithm = ids.REGULARIZED_DAWID_SKENE
 
     def __init__(self, n_iter: int = 15, strength: float = 0.05) -> None:
         if not strength > 0:

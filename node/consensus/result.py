@@ -1,5 +1,7 @@
-"""The result of one task: its canonical document (``labelnet/result@1``), the document's
-CID, and the payout Merkle tree whose root validators attest.
+"""The ``labelnet/result@1`` document of a categorical task, built from the consensus.
+
+The schema, its encoding, the payout tree and the one parser of the document are
+:mod:`node.protocol.result`; this module fills the document from the estimator's fit.
 
 Everything a validator attests is derived here from integers and fixed-point strings, so
 two honest validators produce the same bytes, hence the same CID and the same root:
@@ -7,7 +9,7 @@ confidences and quality figures are nine-decimal strings of parts-per-billion in
 token amounts are decimal strings of Python ints, every list is sorted by id.
 
 Payout tree: one leaf per annotator with a positive payout (OpenZeppelin standard leaf of
-``(address, uint256)``, :mod:`node.consensus.merkle`). The requester has no leaf: the
+``(address, uint256)``, :mod:`node.protocol.merkle`). The requester has no leaf: the
 contract refunds ``reward_pool - total_payout`` by itself. When nobody earns anything
 there are no leaves and the attested root is 32 zero bytes (nothing can be claimed
 against it, since the total is zero).
@@ -24,51 +26,11 @@ import numpy.typing as npt
 from eth_utils.address import to_checksum_address
 
 from node.consensus.answers import Answers, IntArray
-from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.numerics import argmax_lowest
 from node.consensus.quality import fraction_ppb
-from node.consensus.rewards import RewardParams, Rewards, ppb_text
-from node.content.canonical import canonical_json
-from node.content.cid import compute_cid
-
-SCHEMA = "labelnet/result@1"
-EMPTY_ROOT = bytes(32)
-MAX_RESULT_BYTES = 512 * 1024 * 1024
-"""Largest result document any reader accepts. A ``result@1`` document grows with the task
-(about 90 bytes per item, plus one entry per annotator): 4 MiB, the limit of the other
-protocol documents, stopped a 60,000-item task at its claims."""
-
-
-@dataclass(frozen=True)
-class PayoutResult:
-    """Payout leaves (checksummed account, amount), their tree (if any) and its root."""
-
-    leaves: tuple[tuple[str, int], ...]
-    tree: PayoutTree | None
-
-    @property
-    def root(self) -> bytes:
-        return self.tree.root if self.tree is not None else EMPTY_ROOT
-
-    @property
-    def total(self) -> int:
-        return sum(amount for _, amount in self.leaves)
-
-    def proof(self, account: str) -> list[bytes]:
-        """Merkle proof of ``account``'s leaf (raises if it has none)."""
-        if self.tree is None:
-            raise MerkleTreeError(f"account {account} has no leaf: nobody is paid")
-        return self.tree.proof(account)
-
-
-def payout_result(annotators: tuple[str, ...], payouts: tuple[int, ...]) -> PayoutResult:
-    """The payout tree over every annotator with a positive payout."""
-    leaves = tuple(
-        (to_checksum_address(account), amount)
-        for account, amount in zip(annotators, payouts, strict=True)
-        if amount > 0
-    )
-    return PayoutResult(leaves=leaves, tree=PayoutTree.build(leaves) if leaves else None)
+from node.consensus.rewards import Rewards
+from node.protocol.result import SCHEMA, PayoutResult
+from node.protocol.rules import RewardParams, ppb_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,9 +114,3 @@ def categorical_document(
         "refund": str(rewards.refund),
         "payout_root": "0x" + payouts.root.hex(),
     }
-
-
-def encode_document(document: dict[str, Any]) -> tuple[bytes, str]:
-    """Canonical bytes of a result document and their CID."""
-    data = canonical_json(document)
-    return data, compute_cid(data)

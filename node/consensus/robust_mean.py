@@ -18,15 +18,16 @@ import numpy as np
 
 from node.consensus.answers import NumericAnswers
 from node.consensus.base import check_iterations
-from node.consensus.errors import InvalidParameterError
 from node.consensus.numeric_base import FloatArray, NumericEstimator
 from node.consensus.numerics import sequential_sum
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
 
 
 class RobustMean(NumericEstimator):
     """Inverse-variance annotator weights with Huber down-weighting of outlying answers."""
 
-    algorithm = "robust-mean@1"
+    algorithm = ids.ROBUST_MEAN
 
     def __init__(self, n_iter: int = 2, prior_answers: float = 20.0, huber: float = 2.0) -> None:
         if not prior_answers > 0 or not huber > 0:

@@ -48,9 +48,10 @@ from node.consensus.base import (
     expected_confusion_ppb,
     initial_posteriors,
 )
-from node.consensus.errors import InvalidParameterError
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.numerics import det_log
+from node.protocol import ids
+from node.protocol.errors import InvalidParameterError
 
 
 class StagedDawidSkene(HierarchicalDawidSkene):
@@ -58,7 +59,7 @@ class StagedDawidSkene(HierarchicalDawidSkene):
     ``pooled_iterations`` iterations hold the row strength at ``max_strength``; the rest
     estimate it as ``hds@1`` does (so ``pooled_iterations=0`` is ``hds@1``)."""
 
-    algorithm = "hds@2"
+    algorithm = ids.STAGED_DAWID_SKENE
 
     def __init__(
         self,

@@ -30,34 +30,27 @@ import numpy as np
 from eth_utils.address import is_address
 
 from node.consensus.answers import Answers, IntArray
-from node.consensus.collusion import bloc_test_id, find_blocs
-from node.consensus.errors import InvalidAnswersError
+from node.consensus.collusion import find_blocs
 from node.consensus.quality import krippendorff_alpha_nominal
-from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
-from node.consensus.result import (
-    CategoricalConsensus,
-    PayoutResult,
-    categorical_document,
-    encode_document,
-)
-from node.consensus.result import payout_result as build_payouts
-from node.consensus.rewards import RewardParams, Rewards, compute_rewards
-from node.consensus.task_kinds import (
-    DEFAULT_TOLERANCE,
-    categorical_value,
-    multilabel_result,
-    numeric_result,
-)
-from node.content.canonical import JsonValue
-from node.content.kinds import TaskKind
-from node.content.labels import LabelBatch
+from node.consensus.registry import categorical_estimator
+from node.consensus.result import CategoricalConsensus, categorical_document
+from node.consensus.rewards import Rewards, compute_rewards
+from node.consensus.task_kinds import multilabel_result, numeric_result
+from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidAnswersError
+from node.protocol.ids import DEFAULT_ALGORITHM, bloc_test_id
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import LabelBatch
+from node.protocol.result import PayoutResult, encode_document
+from node.protocol.result import payout_result as build_payouts
+from node.protocol.rules import RewardParams
+from node.protocol.values import DEFAULT_TOLERANCE, categorical_value
 
 __all__ = [
     "ConsensusOutcome",
     "TaskSpec",
     "answers_from_batches",
     "categorical_consensus",
-    "categorical_value",
     "run_consensus",
 ]
 

@@ -1,11 +1,12 @@
-"""The numeric and multi-label result documents, and which label values each kind allows.
+"""The numeric and multi-label result documents (which label values each kind allows is
+:mod:`node.protocol.values`).
 
 ``run_consensus`` (:mod:`node.consensus.task`) handles categorical tasks with posteriors
 and the full quality model; this module adds the two other task kinds with the same
 reward rule and the same determinism, in integers wherever a decision is taken:
 
 **Numeric** (``median@1``, ``robust-mean@1``). The consensus value of an item is the
-estimator's, rounded to :data:`~node.consensus.numeric_base.VALUE_DECIMALS` decimals. An
+estimator's, rounded to :data:`~node.protocol.values.VALUE_DECIMALS` decimals. An
 answer *matches* when it is within ``tolerance`` (an absolute amount in the task's unit)
 of the consensus, compared in whole units of 10^-6 after correctly rounded IEEE scaling.
 An item is *confident* when it is gold, or when at least two answers exist and strictly
@@ -29,10 +30,8 @@ class) yes/no units, the decomposition the aggregation uses. Both exact
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -41,10 +40,8 @@ import numpy.typing as npt
 from eth_utils.address import is_address, to_checksum_address
 
 from node.consensus.answers import NumericAnswers
-from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
-from node.consensus.numeric_base import VALUE_DECIMALS
-from node.consensus.numerics import PPB, count_keys
+from node.consensus.numerics import count_keys
 from node.consensus.quality import (
     alpha_from_counts,
     fraction_ppb,
@@ -52,44 +49,18 @@ from node.consensus.quality import (
 )
 from node.consensus.registry import CATEGORICAL, numeric_estimator
 from node.consensus.regularized_ds import RegularizedDawidSkene
-from node.consensus.result import SCHEMA, PayoutResult, payout_result
-from node.consensus.rewards import RewardParams, allocate, ppb_text
-from node.content.canonical import JsonValue
-from node.content.kinds import TaskKind
-from node.content.labels import LabelBatch
+from node.consensus.rewards import allocate
+from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
+from node.protocol.ids import MULTILABEL_ALGORITHM
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import LabelBatch
+from node.protocol.result import SCHEMA, PayoutResult, payout_result
+from node.protocol.rules import PPB, RewardParams, ppb_text
+from node.protocol.values import DEFAULT_TOLERANCE, SCALE, VALUE_DECIMALS, tolerance_units
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-SCALE = 10**VALUE_DECIMALS
-DEFAULT_TOLERANCE = "0.5"
-"""Numeric match tolerance until manifests carry one: half a unit (integer scales)."""
-MULTILABEL_ALGORITHM = "multilabel@1"
-
-
-def categorical_value(value: JsonValue) -> str:
-    """A label's class id: JSON strings as they are, integers as their decimal text."""
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidAnswersError(f"a categorical label must be a class id string, got {value!r}")
-
-
-def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> bool:
-    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows."""
-    if kind is TaskKind.CATEGORICAL:
-        try:
-            return categorical_value(value) in classes
-        except InvalidAnswersError:
-            return False
-    if kind is TaskKind.MULTILABEL:
-        return (
-            isinstance(value, list)
-            and all(isinstance(v, str) and v in classes for v in value)
-            and len(set(value)) == len(value)
-        )
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def label_rows(batches: Iterable[LabelBatch], task_id: int) -> Iterator[tuple[str, str, Any]]:
@@ -155,17 +126,6 @@ def _fixed_text(units: float) -> str:
     sign = "-" if units < 0 else ""
     whole, fraction = divmod(abs(int(units)), SCALE)
     return f"{sign}{whole}.{fraction:0{VALUE_DECIMALS}d}"
-
-
-def tolerance_units(tolerance: str) -> int:
-    """``tolerance`` (a decimal string) in whole 10^-6 units; it must be exact there."""
-    try:
-        scaled = Decimal(tolerance) * SCALE
-    except InvalidOperation as exc:
-        raise InvalidParameterError(f"tolerance {tolerance!r} is not a decimal") from exc
-    if scaled < 0 or scaled != scaled.to_integral_value():
-        raise InvalidParameterError(f"tolerance {tolerance!r}: >= 0 with at most 6 decimals")
-    return int(scaled)
 
 
 def numeric_result(

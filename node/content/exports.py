@@ -36,9 +36,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from node.content.canonical import JsonValue
 from node.content.labelstudio import CONSENSUS_ANNOTATOR, MULTIPLE, SINGLE, LabelStudioProfile
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
 
 if TYPE_CHECKING:
     from node.roles.requester.results import ResultItem, TaskResults
@@ -99,7 +99,7 @@ def hf_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
             {
                 "id": item.item,
                 "label": item.value,
-                "confidence": float(item.confidence),
+                "confidence": None if item.confidence is None else float(item.confidence),
                 "confident": item.confident,
                 "gold": item.gold,
                 "annotators": list(annotators),
@@ -202,7 +202,7 @@ def labelstudio_tasks(
             )
         prediction: dict[str, JsonValue] = {
             "model_version": f"labelnet-task-{results.task_id}",
-            "score": float(item.confidence),
+            "score": None if item.confidence is None else float(item.confidence),
             "result": result,
         }
         task_id = int(item.item) if numeric else position

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from node.content.canonical import JsonValue, check_json_depth
-from node.content.cid import compute_cid
 from node.content.labelstudio import (
     TASK_ID,
     LabelConfig,
@@ -38,8 +36,10 @@ from node.content.labelstudio import (
     read_json_tasks,
     read_min_records,
 )
-from node.content.manifest import MAX_ID_LENGTH, MAX_ITEMS, ItemSpec, ManifestError
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, check_json_depth
+from node.protocol.cid import compute_cid
+from node.protocol.manifest import MAX_ID_LENGTH, MAX_ITEMS, ItemSpec, ManifestError
 
 ImportFormat = Literal["auto", "jsonl", "csv", "images", "labelstudio"]
 
@@ -63,7 +63,7 @@ class ItemImportError(LabelnetError, ValueError):
 
 @dataclass(frozen=True)
 class ImportedItems:
-    """Items read from a file, ready for :func:`node.content.manifest.build_task_content`."""
+    """Items read from a file, ready for :func:`node.protocol.manifest.build_task_content`."""
 
     items: tuple[ItemSpec, ...]
     """In manifest order: file order (images: sorted file names)."""
@@ -165,7 +165,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
 
 def _loads(text: str) -> JsonValue:
     """``json.loads`` after refusing deep nesting (see
-    :func:`node.content.canonical.check_json_depth`: it would crash the process)."""
+    :func:`node.protocol.canonical.check_json_depth`: it would crash the process)."""
     check_json_depth(text.encode("utf-8"))
     return json.loads(text)
 

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
-from node.content.canonical import JsonValue, check_json_depth
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, check_json_depth
 
 SINGLE, MULTIPLE = "single", "multiple"
 

@@ -1,7 +1,7 @@
 """The node's database: SQLModel tables, the engine factory and repositories.
 
-``node.db.mirror`` (the chain mirror) is imported on its own: it depends on
-``node.chain.sync``, which depends on this package.
+The chain mirror, which writes these tables from the contracts' events, is
+:mod:`node.chain.mirror`: the chain layer sits above this one, which imports nothing of it.
 """
 
 from node.db.engine import (

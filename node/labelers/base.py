@@ -10,15 +10,15 @@ program bug must never reach a committed batch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from node.content.canonical import JsonValue
-from node.content.manifest import TaskKind
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
+from node.protocol.values import valid_value
 
 
 class LabelerError(LabelnetError, ValueError):
@@ -59,23 +59,18 @@ class Labeler(Protocol):
 def check_value(task: LabelingTask, item_id: str, value: JsonValue) -> JsonValue:
     """``value`` if it is a valid label for ``task``; :class:`LabelerError` otherwise.
 
-    Categorical: one of the classes. Multilabel: a list of distinct classes. Numeric: a
-    finite number (JSON has no NaN or infinity, and a bool is not a number here).
+    The rule is the validators' (:func:`node.protocol.values.valid_value`), so a program's
+    answer is stored exactly when the batch it goes into would be counted: a categorical
+    class id (a string, or an integer whose decimal text is one, as the consensus reads
+    it), a list of distinct classes, or a finite number (JSON has no NaN or infinity, and a
+    bool is not a number here).
     """
+    if valid_value(task.kind, task.classes, value):
+        return value
     if task.kind is TaskKind.CATEGORICAL:
-        if isinstance(value, str) and value in task.classes:
-            return value
         raise LabelerError(f"item {item_id!r}: {value!r} is not one of the task's classes")
     if task.kind is TaskKind.MULTILABEL:
-        if (
-            isinstance(value, list)
-            and all(isinstance(v, str) and v in task.classes for v in value)
-            and len(set(value)) == len(value)
-        ):
-            return value
         raise LabelerError(f"item {item_id!r}: {value!r} is not a list of distinct classes")
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return value
     raise LabelerError(f"item {item_id!r}: {value!r} is not a finite number")
 
 

@@ -23,8 +23,8 @@ import shlex
 import subprocess
 from collections.abc import Sequence
 
-from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
 from node.labelers.base import ItemToLabel, LabelerError, LabelingTask
+from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
 
 DEFAULT_TIMEOUT = 300.0
 STDERR_TAIL = 2000

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from node.content.canonical import JsonValue
-from node.content.manifest import TaskKind
 from node.labelers.base import ItemToLabel, LabelerError, LabelingTask
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
 
 
 class ConstantLabeler:

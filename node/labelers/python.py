@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 
-from node.content.canonical import JsonValue
 from node.labelers.base import ItemToLabel, LabelerError, LabelingTask
+from node.protocol.canonical import JsonValue
 
 LabelFunction = Callable[[LabelingTask, Sequence[ItemToLabel]], list[JsonValue | None]]
 

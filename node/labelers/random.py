@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from node.content.canonical import JsonValue
-from node.content.manifest import TaskKind
 from node.labelers.base import ItemToLabel, LabelingTask
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
 
 
 class RandomLabeler:

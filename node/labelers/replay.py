@@ -13,9 +13,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from node.content.canonical import JsonValue
-from node.content.manifest import TaskKind
 from node.labelers.base import ItemToLabel, LabelerError, LabelingTask
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
 
 _COLUMNS = ("item", "worker", "label")
 

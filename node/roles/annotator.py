@@ -27,14 +27,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hexbytes import HexBytes
 from sqlmodel import Session, select
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound
 
-from node.chain.commitments import label_commitment
 from node.chain.tx import TxSender
-from node.content.labels import LabelBatch
 from node.db.engine import Database
 from node.db.models import Commitment, Task, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
@@ -44,6 +40,8 @@ from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
 from node.faults import crash_point
+from node.protocol.commitments import label_commitment
+from node.protocol.labels import LabelBatch
 from node.store.base import ContentStore
 
 log = logging.getLogger(__name__)
@@ -179,26 +177,12 @@ class AnnotatorDuty:
         for row in pending:
             if row.task_id not in deadlines or now > deadlines[row.task_id]:
                 continue
-            if row.own_commit_tx_hash is not None and not self._needs_resend(
+            if row.own_commit_tx_hash is not None and not self.sender.needs_resend(
                 row.own_commit_tx_hash
             ):
                 continue
             assert row.own_commitment is not None
             self._send_commit(row.task_id, bytes.fromhex(row.own_commitment.removeprefix("0x")))
-
-    def _needs_resend(self, tx_hash: str) -> bool:
-        """True when a recorded transaction failed or the chain no longer knows it."""
-        receipt = self.sender.receipt(tx_hash)
-        if receipt is not None:
-            return bool(receipt["status"] != 1)
-        return not self._known(tx_hash)
-
-    def _known(self, tx_hash: str) -> bool:
-        try:
-            self.sender.w3.eth.get_transaction(HexBytes(tx_hash))
-        except TransactionNotFound:
-            return False
-        return True
 
     # ---------------------------------------------------------------- reveal
 
@@ -214,7 +198,7 @@ class AnnotatorDuty:
             opens, closes = windows.get(row.task_id, (now, now - 1))
             if not opens < now <= closes:
                 continue
-            if row.own_reveal_tx_hash is not None and not self._needs_resend(
+            if row.own_reveal_tx_hash is not None and not self.sender.needs_resend(
                 row.own_reveal_tx_hash
             ):
                 continue

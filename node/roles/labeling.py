@@ -6,7 +6,7 @@ committed to by this annotator, it takes the next ``batch`` items after the task
 ``labeling_cursor``, gives them (with the verified bytes of media items) to the labeler,
 checks every answer against the task (a program bug never reaches a committed batch), and
 in one write transaction stores the labels exactly as the API would
-(:func:`node.app.labels.store_batch`) and moves the cursor. A process killed between two
+(:func:`node.roles.labels.store_batch`) and moves the cursor. A process killed between two
 ticks therefore neither loses nor repeats a batch, and a batch the program answered badly
 is retried later with nothing stored. After the last page ``labeling_done`` is set, which
 tells :class:`~node.roles.annotator.AnnotatorDuty` that the batch is complete even if the
@@ -19,9 +19,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from node.app.labels import LabelInput, store_batch, validate_batch
-from node.content.canonical import JsonValue
-from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, TaskKind
 from node.db.engine import Database
 from node.db.models import Item, TaskParticipation, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
@@ -29,6 +26,10 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.errors import LabelnetError
 from node.labelers.base import ItemToLabel, Labeler, LabelerError, LabelingTask, check_answers
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec
+from node.roles.labels import LabelInput, store_batch, validate_batch
 from node.store.base import ContentStore
 
 log = logging.getLogger(__name__)

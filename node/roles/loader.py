@@ -37,13 +37,14 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
-from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError, TaskKind
 from node.db.engine import Database
 from node.db.models import ItemCreate, ParticipationState, Task, TaskParticipation
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, within
 from node.store.errors import (
@@ -290,7 +291,7 @@ def _parsed(parse: Callable[[bytes], T], data: bytes, what: str) -> T:
     """``parse(data)``; any way the document can be malformed becomes :class:`DeclinedError`.
 
     The parsers promise :class:`ManifestError` (deep JSON included: they check the depth
-    before parsing, see :func:`node.content.canonical.load_json`); any other ``ValueError``
+    before parsing, see :func:`node.protocol.canonical.load_json`); any other ``ValueError``
     or ``RecursionError`` from them still means bytes that will never become a valid
     document, so it declines too rather than being retried.
     """

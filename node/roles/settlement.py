@@ -20,16 +20,10 @@ exponential back-off, with a warning only the first time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import MAX_RESULT_BYTES
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
-from node.content.canonical import check_json_depth
 from node.db.engine import Database
 from node.db.models import ResultFetch, ResultFetchState, TaskStatus
 from node.db.repositories.settlement import (
@@ -41,6 +35,12 @@ from node.db.repositories.settlement import (
 from node.db.repositories.tasks import TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.protocol.result import (
+    MAX_RESULT_BYTES,
+    ResultDocument,
+    ResultDocumentError,
+    parse_result,
+)
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import FileTooLargeError, InvalidCidError, InvalidContentError, StoreError
@@ -51,10 +51,6 @@ RETRY_FIRST = dt.timedelta(seconds=30)
 """Wait before fetching a result CID again after its first retryable failure."""
 RETRY_MAX = dt.timedelta(hours=1)
 """Longest wait between two fetches of one result CID (the back-off doubles up to it)."""
-
-
-class ResultDocumentError(LabelnetError, ValueError):
-    """A result document that is not the winning result of the task it claims to be for."""
 
 
 @dataclass(frozen=True)
@@ -71,51 +67,24 @@ def _same_hash(a: str, b: str) -> bool:
     return a.lower().removeprefix("0x") == b.lower().removeprefix("0x")
 
 
-def payout_tree_of(document: Mapping[str, Any], task_id: int) -> PayoutTree:
-    """The payout tree a ``labelnet/result@1`` document of ``task_id`` lists."""
-    if document.get("schema") != RESULT_SCHEMA:
-        raise ResultDocumentError(f"not a {RESULT_SCHEMA} document")
-    if document.get("task") != task_id:
-        raise ResultDocumentError(f"a result of task {document.get('task')!r}, not {task_id}")
-    entries = document.get("payouts")
-    if not isinstance(entries, list) or not entries:
-        raise ResultDocumentError("a winning result lists at least one payout")
-    try:
-        payouts = [(str(entry["account"]), int(str(entry["amount"]))) for entry in entries]
-        return PayoutTree.build(payouts)
-    except (KeyError, TypeError, ValueError, MerkleTreeError) as exc:
-        raise ResultDocumentError(f"malformed payouts: {exc}") from exc
-
-
 def result_bytes(store: ContentStore, cid: str) -> bytes:
     """The bytes of the result document ``cid``, read as every reader of results reads them:
-    in the canonical layout, within :data:`MAX_RESULT_BYTES` and a deadline, and refused if
-    nested deep enough to crash ``json`` (raises :class:`StoreError` or
-    :class:`~node.content.canonical.DocumentTooDeepError`)."""
-    data = store.get(
+    in the canonical layout, within :data:`MAX_RESULT_BYTES` and a deadline (raises
+    :class:`StoreError`). :func:`~node.protocol.result.parse_result` parses them, depth
+    check first."""
+    return store.get(
         cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
     )
-    check_json_depth(data)
-    return data
 
 
 def _verified(
     store: ContentStore, cid: str, task_id: int, root: str, total: int | None
-) -> tuple[dict[str, Any], PayoutTree]:
-    try:
-        document = json.loads(result_bytes(store, cid))
-    except StoreError:
-        raise  # the store's verdict (several are ValueErrors): not a JSON problem
-    except (ValueError, RecursionError) as exc:  # also too deeply nested to parse
-        raise ResultDocumentError(f"not JSON: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ResultDocumentError("a result document is a JSON object")
-    tree = payout_tree_of(document, task_id)
-    if not _same_hash("0x" + tree.root.hex(), root):
-        raise ResultDocumentError(f"its payout root 0x{tree.root.hex()} is not the task's {root}")
-    if total is not None and tree.total != total:
-        raise ResultDocumentError(f"its total {tree.total} is not the task's {total}")
-    return document, tree
+) -> ResultDocument:
+    """The result ``cid`` if it is ``task_id``'s and rebuilds the winning ``root``/``total``
+    (the store's errors propagate as they are: several are ValueErrors, not JSON problems)."""
+    result = parse_result(result_bytes(store, cid), task_id)
+    result.verify(bytes.fromhex(root.lower().removeprefix("0x")), total)
+    return result
 
 
 def _due(known: ResultFetch | None, now: dt.datetime) -> bool:
@@ -214,16 +183,18 @@ def load_winning_result(
         if not _due(failed.get(cid), clock):
             continue
         try:
-            document, tree = _verified(store, cid, task_id, root, total)
+            result = _verified(store, cid, task_id, root, total)
         except (StoreError, ResultDocumentError) as exc:
             _record_failure(db, chain_id, task_id, root, cid, exc, clock)
             continue
         leaves = tuple(
-            PayoutLeaf(account, amount, ["0x" + p.hex() for p in tree.proof(account)])
-            for account, amount in tree.payouts
+            PayoutLeaf(account, amount, ["0x" + p.hex() for p in result.payouts.proof(account)])
+            for account, amount in result.payouts.leaves
         )
         with db.write() as session:
             PayoutRepository(session).record_leaves(chain_id, task_id, leaves)
         log.info("task %s: recorded %d payout leaves from %s", task_id, len(leaves), cid)
-        return WinningResult(task_id=task_id, result_cid=cid, document=document, leaves=leaves)
+        return WinningResult(
+            task_id=task_id, result_cid=cid, document=result.document, leaves=leaves
+        )
     return None

@@ -22,24 +22,17 @@ reported as missing (:data:`RETRYABLE`), not dropped, so the duty can wait for i
 
 from __future__ import annotations
 
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
 
-from node.consensus.task_kinds import valid_value
-from node.content.canonical import DocumentTooDeepError, JsonValue, check_json_depth
-from node.content.labels import LabelBatch
-from node.content.manifest import (
-    MAX_DOCUMENT_BYTES,
-    GoldSet,
-    ItemPage,
-    Manifest,
-    ManifestError,
-)
 from node.db.models import Commitment, Task
+from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, GoldSet, ItemPage, Manifest, ManifestError
+from node.protocol.values import valid_value
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, FetchBudget
 from node.store.errors import (
@@ -74,12 +67,8 @@ def check_batch(
 ) -> LabelBatch | str:
     """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
     try:
-        check_json_depth(data)
-        document = json.loads(data)
-        if not isinstance(document, dict):
-            return "not a JSON object"
-        batch = LabelBatch.from_document(document)
-    except (ValueError, RecursionError) as exc:  # JSON, LabelBatchError, bad addresses
+        batch = LabelBatch.from_bytes(data)
+    except LabelBatchError as exc:  # not JSON, not an object, not the format
         return f"not a label batch: {type(exc).__name__}: {exc}"
     if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
         return f"batch of task {batch.task_id} by {batch.annotator}"

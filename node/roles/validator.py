@@ -40,18 +40,13 @@ import logging
 import time
 
 from eth_utils.crypto import keccak
-from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractLogicError
 
 from node.chain.errors import ChainError, ContractRevertError, revert_from
 from node.chain.market import read_task
 from node.chain.tx import TxSender
-from node.consensus.errors import ConsensusError
-from node.consensus.result import EMPTY_ROOT
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.canonical import DocumentTooDeepError
-from node.content.manifest import Manifest, ManifestError
 from node.db.engine import Database
 from node.db.models import Task, TaskStatus, ValidationIntent, ValidationState
 from node.db.repositories.commitments import CommitmentRepository
@@ -60,6 +55,10 @@ from node.db.repositories.tasks import TaskRepository
 from node.db.repositories.validation import ClaimRepository, ValidationRepository
 from node.errors import LabelnetError
 from node.faults import crash_point
+from node.protocol.canonical import DocumentTooDeepError
+from node.protocol.errors import ConsensusError
+from node.protocol.manifest import Manifest, ManifestError
+from node.protocol.result import EMPTY_ROOT
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -285,14 +284,7 @@ class ValidatorDuty:
             return True
         if intent.state is ValidationState.SKIPPED or intent.attest_tx_hash is None:
             return False
-        receipt = self.sender.receipt(intent.attest_tx_hash)
-        if receipt is not None:
-            return bool(receipt["status"] != 1)
-        try:
-            self.sender.w3.eth.get_transaction(HexBytes(intent.attest_tx_hash))
-        except TransactionNotFound:
-            return True
-        return False
+        return self.sender.needs_resend(intent.attest_tx_hash)
 
     def _check_stake(self) -> None:
         if self._stake_checked:

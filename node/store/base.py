@@ -1,7 +1,7 @@
 """The one interface every content backend implements, and the verification they share.
 
 A store holds *blocks*, each named by the CID of its bytes, and files are DAGs of blocks
-(see :mod:`node.content.unixfs`). The interface is deliberately small so the role logic
+(see :mod:`node.protocol.unixfs`). The interface is deliberately small so the role logic
 never knows whether blocks live on local disk, at a Kubo daemon, or at peers' gateways:
 
 * ``put(content)`` stores a whole file and returns the CID ``ipfs add --cid-version=1``
@@ -21,15 +21,13 @@ from abc import ABC, abstractmethod
 
 from multiformats import CID
 
-from node.content.unixfs import (
+from node.protocol.unixfs import (
     CidMismatchError,
     ContentError,
     ContentTooLargeError,
-    DagLimits,
-    iter_file,
     iter_file_blocks,
-    verify_block,
 )
+from node.protocol.unixfs_read import DagLimits, iter_file, verify_block
 from node.store.budget import FetchBudget, within
 from node.store.budget import check as check_deadline
 from node.store.errors import (

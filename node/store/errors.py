@@ -3,14 +3,14 @@
 Each one subclasses :class:`~node.errors.LabelnetError` and the builtin a caller would
 reach for (``ValueError`` for a malformed CID, ``LookupError`` for content nobody has,
 ``ConnectionError`` for a backend that did not answer). The two integrity failures also
-subclass their :mod:`node.content.unixfs` counterparts, so code that verifies DAGs directly
+subclass their :mod:`node.protocol.unixfs` counterparts, so code that verifies DAGs directly
 and code that goes through a store catch the same ``CidMismatchError``.
 """
 
 from __future__ import annotations
 
-from node.content.unixfs import CidMismatchError, ContentError, ContentTooLargeError
 from node.errors import LabelnetError
+from node.protocol.unixfs import CidMismatchError, ContentError, ContentTooLargeError
 
 
 class StoreError(LabelnetError):

@@ -29,7 +29,7 @@ import ipfshttpclient
 from ipfshttpclient import exceptions as ipfs_errors
 from multiformats import CID
 
-from node.content.cid import CHUNK_SIZE, compute_cid
+from node.protocol.cid import CHUNK_SIZE, compute_cid
 from node.store.base import ContentStore, is_identity, parse_cid
 from node.store.budget import FetchBudget
 from node.store.errors import (

@@ -25,8 +25,8 @@ from web3 import Web3
 from node.chain.contracts import Contracts
 from node.chain.engines import attach
 from node.chain.tx import TxSender
-from node.content.labels import LabelBatch
 from node.faults import CRASH_ENV
+from node.protocol.labels import LabelBatch
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.chain.test_lifecycle import HOUR, create_task, fund
 from tests.conftest import Actors, advance_time

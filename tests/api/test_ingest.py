@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from node.app.errors import NodeStoppingError, TaskNotFoundError
+from node.app.errors import NodeStoppingError
 from node.app.ingest import LabelWriter
 from node.app.runtime import NodeServices
 from node.db.repositories import LabelRejectedError, LabelRepository
+from node.db.repositories.tasks import TaskNotFoundError
 from tests.api.conftest import CHAIN, add_task
 
 

@@ -10,9 +10,9 @@ import logging
 
 import pytest
 
-from node.content.labels import LabelBatch, LabelBatchError
-from node.content.manifest import ItemSpec, build_task_content
 from node.db.models import Commitment
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.validator import check_batch
 from tests.roles.network import TRUTH
 from tests.roles.test_labeling import Node, Recording, node

@@ -16,9 +16,10 @@ from pathlib import Path
 from web3 import Web3
 
 from node.chain.contracts import Contracts
-from node.content.canonical import canonical_json
-from node.content.cid import compute_cid
-from node.content.manifest import (
+from node.db.models import ParticipationState, TaskParticipation
+from node.protocol.canonical import canonical_json
+from node.protocol.cid import compute_cid
+from node.protocol.manifest import (
     ITEMS_SCHEMA,
     MANIFEST_SCHEMA,
     MAX_DOCUMENT_BYTES,
@@ -26,7 +27,6 @@ from node.content.manifest import (
     ItemSpec,
     build_task_content,
 )
-from node.db.models import ParticipationState, TaskParticipation
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 from tests.conftest import Actors

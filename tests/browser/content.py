@@ -12,8 +12,9 @@ import struct
 import zlib
 from collections.abc import Callable
 
-from node.content.cid import compute_cid
-from node.content.manifest import ItemSpec, TaskContent, TaskKind, build_task_content
+from node.protocol.cid import compute_cid
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from tests.roles.network import TINY_TASK_CONSENSUS
 
 CLASSES = ("positive", "negative", "neutral")

@@ -15,12 +15,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.chain.commitments import algorithm_id, gold_commitment, label_commitment
 from node.chain.contracts import Contracts
 from node.chain.engines import attach
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
+from node.protocol.canonical import JsonValue
+from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
+from node.protocol.labels import LabelBatch
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender, stake_validators
 from tests.conftest import Actors, advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS

@@ -20,7 +20,7 @@ from web3 import Web3
 
 from node.chain.contracts import Contracts
 from node.chain.market import read_task
-from node.content.labels import LabelBatch
+from node.protocol.labels import LabelBatch
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, CLASSES, blobs, task_content

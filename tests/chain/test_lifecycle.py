@@ -17,13 +17,13 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.chain.commitments import algorithm_id, gold_commitment, label_commitment
 from node.chain.contracts import Contracts, Deployment, deploy
 from node.chain.devchain import DevChain
 from node.chain.errors import ContractRevertError
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
-from node.consensus.merkle import PayoutTree
+from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
+from node.protocol.merkle import PayoutTree
 from tests.conftest import TEST_CONFIG, Actors, advance_time
 
 TOKEN = 10**18

@@ -14,13 +14,11 @@ import pytest
 from sqlmodel import Session, col, func, select
 from web3 import Web3
 
-from node.chain.commitments import algorithm_id, label_commitment
 from node.chain.contracts import Contracts, Deployment
 from node.chain.engines import attach
+from node.chain.mirror import ChainMirror
 from node.chain.sync import ChainEvent, EventSync, ReorgTooDeepError, SyncConfig
-from node.consensus.merkle import PayoutTree
 from node.db import Database, create_db_engine
-from node.db.mirror import ChainMirror
 from node.db.models import (
     AttestationOutcome,
     ChainEventRecord,
@@ -34,6 +32,8 @@ from node.db.repositories import (
     PayoutRepository,
     SyncCursorRepository,
 )
+from node.protocol.commitments import algorithm_id, label_commitment
+from node.protocol.merkle import PayoutTree
 from tests.chain.test_lifecycle import (
     HOUR,
     STAKE,

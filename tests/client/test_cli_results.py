@@ -18,12 +18,12 @@ import pytest
 
 from client.devnet import DevnetInfo
 from client.sdk import AnnotatorClient, Network
-from node.chain.commitments import label_commitment
 from node.chain.engines import attach
 from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.labels import LabelBatch
+from node.protocol.commitments import label_commitment
+from node.protocol.labels import LabelBatch
 from node.roles.requester.gold import GoldSecrets
 from node.store.embedded import EmbeddedStore
 from tests.client.conftest import assert_one_line_error, chain, run

@@ -18,10 +18,10 @@ from collections import defaultdict
 
 from eth_utils.crypto import keccak
 
-from node.consensus.collusion import BLOC_TEST_ID
-from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.labels import LabelBatch
+from node.protocol.ids import BLOC_TEST_ID
+from node.protocol.labels import LabelBatch
+from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from tests.consensus.helpers import load_dataset
 
 PINNED_ALGORITHM = "rds@1"

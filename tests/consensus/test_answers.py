@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import Answers, NumericAnswers
-from node.consensus.errors import InvalidAnswersError
+from node.protocol.errors import InvalidAnswersError
 
 
 def test_ids_are_sorted_and_rows_canonical() -> None:

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
-from node.consensus.collusion import BLOC_TEST_ID
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
-from node.consensus.rewards import RewardParams
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.labels import LabelBatch
+from node.protocol.ids import BLOC_TEST_ID
+from node.protocol.labels import LabelBatch
+from node.protocol.rules import RewardParams
 from tests.consensus.helpers import address
 
 ROOT = Path(__file__).resolve().parents[2]

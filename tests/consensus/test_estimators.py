@@ -10,11 +10,11 @@ import pytest
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
 from node.consensus.dawid_skene import DawidSkene
-from node.consensus.errors import InvalidParameterError, NotFittedError
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.numerics import PPB
 from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene, solve_rows
+from node.protocol.errors import InvalidParameterError, NotFittedError
+from node.protocol.rules import PPB
 from tests.consensus.helpers import answers, obvious_rows
 
 ESTIMATORS: list[Callable[[], CategoricalEstimator]] = [

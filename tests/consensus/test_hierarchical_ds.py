@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import Answers
-from node.consensus.errors import InvalidParameterError
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.numerics import PPB, det_exp
-from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
+from node.consensus.numerics import det_exp
+from node.consensus.registry import categorical_estimator
 from node.consensus.regularized_ds import RegularizedDawidSkene
+from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM
+from node.protocol.rules import PPB
 from tests.consensus.helpers import answers, obvious_rows
 
 ROOT = Path(__file__).resolve().parents[2]

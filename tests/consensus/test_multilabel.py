@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from node.consensus.errors import InvalidAnswersError
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
+from node.protocol.errors import InvalidAnswersError
 
 CLASSES = ["cat", "dog", "person"]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import NumericAnswers
-from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.median import Median
 from node.consensus.robust_mean import RobustMean
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from tests.consensus.helpers import load_dataset
 
 

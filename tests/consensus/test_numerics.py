@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 from node.consensus import numerics
-from node.consensus.errors import ConsensusError
 from node.consensus.numerics import (
-    PPB,
     argmax_lowest,
     det_exp,
     det_log,
@@ -19,6 +17,8 @@ from node.consensus.numerics import (
     sequential_sum,
     softmax_ppb,
 )
+from node.protocol.errors import ConsensusError
+from node.protocol.rules import PPB
 
 
 def ulps(a: float, b: float) -> float:

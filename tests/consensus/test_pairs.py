@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from node.consensus import pairs
 from node.consensus.answers import Answers
-from node.consensus.errors import InvalidAnswersError
 from node.consensus.pairs import pair_counts
+from node.protocol.errors import InvalidAnswersError
 from tests.consensus.helpers import answers, obvious_rows
 
 

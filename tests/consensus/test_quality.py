@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from node.consensus.answers import Answers
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.numerics import PPB
 from node.consensus.quality import (
     annotator_quality,
     fraction_ppb,
     krippendorff_alpha_interval,
     krippendorff_alpha_nominal,
 )
+from node.protocol.rules import PPB
 from tests.consensus.helpers import answers, obvious_rows
 
 

@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from node.consensus.errors import InvalidParameterError
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.rewards import RewardParams, allocate, compute_rewards, ppb_text, ratio_ppb
+from node.consensus.rewards import allocate, compute_rewards
+from node.protocol.errors import InvalidParameterError
+from node.protocol.rules import RewardParams, ppb_text, ratio_ppb
 from tests.consensus.helpers import answers, obvious_rows
 
 

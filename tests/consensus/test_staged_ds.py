@@ -15,11 +15,12 @@ import pytest
 from client.demo.dataset import load_dataset as load_cut
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
-from node.consensus.errors import InvalidParameterError
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
+from node.consensus.registry import categorical_estimator
 from node.consensus.staged_ds import StagedDawidSkene
+from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.helpers import DATASETS, obvious_rows
 from tests.consensus.test_hierarchical_ds import many_classes_few_answers
 

@@ -6,15 +6,16 @@ import json
 
 import pytest
 
-from node.consensus.collusion import BLOC_TEST_ID
-from node.consensus.errors import InvalidAnswersError, InvalidParameterError
-from node.consensus.merkle import MerkleTreeError, leaf_hash, verify_proof
-from node.consensus.result import EMPTY_ROOT
-from node.consensus.rewards import RewardParams
-from node.consensus.task import TaskSpec, categorical_value, run_consensus
-from node.content.canonical import canonical_json
-from node.content.cid import compute_cid
-from node.content.labels import LabelBatch
+from node.consensus.task import TaskSpec, run_consensus
+from node.protocol.canonical import canonical_json
+from node.protocol.cid import compute_cid
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
+from node.protocol.ids import BLOC_TEST_ID
+from node.protocol.labels import LabelBatch
+from node.protocol.merkle import MerkleTreeError, leaf_hash, verify_proof
+from node.protocol.result import EMPTY_ROOT
+from node.protocol.rules import RewardParams
+from node.protocol.values import categorical_value
 from tests.consensus.helpers import address
 from tests.consensus.test_collusion import crowd, every_fifth
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from node.consensus.errors import InvalidParameterError
-from node.consensus.rewards import RewardParams
 from node.consensus.task import TaskSpec, run_consensus
-from node.consensus.task_kinds import tolerance_units, valid_value
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
-from node.content.manifest import TaskKind
+from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidParameterError
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import LabelBatch
+from node.protocol.rules import RewardParams
+from node.protocol.values import tolerance_units, valid_value
 from tests.consensus.helpers import address
 
 PARAMS = RewardParams.create(reward_per_label=10, reward_pool=1_000)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multiformats import CID
 
-from node.content.cid import CHUNK_SIZE, compute_cid, raw_block_cid
+from node.protocol.cid import CHUNK_SIZE, compute_cid, raw_block_cid
 
 KUBO_ZERO_VECTORS = [
     (0, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"),

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from node.content.canonical import JsonValue
-from node.content.cid import compute_cid
 from node.content.exports import (
     ExportError,
     MissingDependencyError,
@@ -19,7 +17,9 @@ from node.content.exports import (
     labelstudio_tasks,
 )
 from node.content.imports import import_items
-from node.content.manifest import ItemSpec
+from node.protocol.canonical import JsonValue
+from node.protocol.cid import compute_cid
+from node.protocol.manifest import ItemSpec
 from node.roles.requester.results import ResultItem, TaskResults
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 8

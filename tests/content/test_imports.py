@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.content.cid import compute_cid
 from node.content.imports import ItemImportError, import_items
-from node.content.manifest import MAX_ID_LENGTH, ItemSpec, build_task_content
+from node.protocol.cid import compute_cid
+from node.protocol.manifest import MAX_ID_LENGTH, ItemSpec, build_task_content
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16

@@ -7,8 +7,8 @@ from eth_utils.crypto import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.content.canonical import canonical_json
-from node.content.labels import label_leaf
+from node.protocol.canonical import canonical_json
+from node.protocol.labels import label_leaf
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),

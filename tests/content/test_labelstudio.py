@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from node.consensus.task_kinds import valid_value
 from node.content.exports import export_results, label_config_path
 from node.content.imports import ImportedItems, ItemImportError, import_items
 from node.content.labelstudio import LabelStudioProfile, parse_label_config
-from node.content.manifest import GoldSet, ItemSpec, TaskKind, build_task_content
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import GoldSet, ItemSpec, build_task_content
+from node.protocol.values import valid_value
 from node.roles.requester.posting import TaskRequest, TaskRequestError, validate_request
 from node.roles.requester.results import ResultItem, TaskResults
 from tests.support.labelstudio import converted_rows

@@ -10,12 +10,11 @@ import json
 
 import pytest
 
-from node.consensus.merkle import merkle_root
-from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z
-from node.content.canonical import JsonValue, canonical_json
-from node.content.cid import compute_cid
-from node.content.labels import label_leaf
-from node.content.manifest import (
+from node.protocol.canonical import JsonValue, canonical_json
+from node.protocol.cid import compute_cid
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import label_leaf
+from node.protocol.manifest import (
     MAX_DOCUMENT_BYTES,
     MAX_ID_LENGTH,
     MAX_TEXT,
@@ -26,9 +25,10 @@ from node.content.manifest import (
     ItemSpec,
     Manifest,
     ManifestError,
-    TaskKind,
     build_task_content,
 )
+from node.protocol.merkle import merkle_root
+from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z
 
 ITEMS = [
     ItemSpec("q1", data={"text": "a cat"}),

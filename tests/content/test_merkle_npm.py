@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from eth_utils.address import to_checksum_address
 
-from node.consensus.merkle import PayoutTree, leaf_hash, verify_proof
+from node.protocol.merkle import PayoutTree, leaf_hash, verify_proof
 from tests.support.node22 import run_node_json
 
 MAX_UINT256 = 2**256 - 1

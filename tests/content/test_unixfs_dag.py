@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multiformats import CID, multihash
 
-from node.content.cid import CHUNK_SIZE, compute_cid, raw_block_cid
-from node.content.unixfs import (
+from node.protocol.cid import CHUNK_SIZE, compute_cid, raw_block_cid
+from node.protocol.unixfs import (
     MAX_LINKS,
     CidMismatchError,
     ContentError,
@@ -20,12 +20,10 @@ from node.content.unixfs import (
     MalformedDagError,
     MissingBlockError,
     build_file_dag,
-    decode_file_node,
     encode_file_node,
-    iter_file,
     iter_file_blocks,
-    read_file,
 )
+from node.protocol.unixfs_read import decode_file_node, iter_file, read_file
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:

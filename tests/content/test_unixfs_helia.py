@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from node.content.cid import CHUNK_SIZE, compute_cid
-from node.content.unixfs import MAX_LINKS
+from node.protocol.cid import CHUNK_SIZE, compute_cid
+from node.protocol.unixfs import MAX_LINKS
 from tests.support import node22
 from tests.support.node22 import run_node_json
 

@@ -130,7 +130,7 @@ def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None:
 
 
 def test_importing_node_db_creates_nothing(tmp_path: Path) -> None:
-    code = "import node.db, node.db.mirror, node.chain.sync; print('imported')"
+    code = "import node.db, node.chain.mirror, node.chain.sync; print('imported')"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,

@@ -7,10 +7,9 @@ import itertools
 import pytest
 from sqlmodel import func, select
 
-from node.chain.commitments import algorithm_id, label_commitment
+from node.chain.mirror import ChainMirror, decode_algorithm
 from node.chain.sync import ChainEvent
 from node.db import Database
-from node.db.mirror import ChainMirror, decode_algorithm
 from node.db.models import (
     AttestationOutcome,
     ChainEventRecord,
@@ -28,6 +27,7 @@ from node.db.repositories import (
     LabelRepository,
     PayoutRepository,
 )
+from node.protocol.commitments import algorithm_id, label_commitment
 from tests.db.conftest import CHAIN, REQUESTER
 
 MARKET = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"

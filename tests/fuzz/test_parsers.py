@@ -19,11 +19,13 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.content.canonical import JsonValue, canonical_json
 from node.content.imports import ItemImportError, import_items
-from node.content.labels import SCHEMA as LABELS_SCHEMA
-from node.content.labels import LabelBatch, LabelBatchError
-from node.content.manifest import (
+from node.labelers.base import ItemToLabel, LabelerError
+from node.labelers.command import CommandLabeler
+from node.protocol.canonical import JsonValue, canonical_json
+from node.protocol.labels import SCHEMA as LABELS_SCHEMA
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import (
     GoldSet,
     ItemPage,
     ItemSpec,
@@ -31,11 +33,7 @@ from node.content.manifest import (
     ManifestError,
     build_task_content,
 )
-from node.labelers.base import ItemToLabel, LabelerError
-from node.labelers.command import CommandLabeler
-from node.roles.requester import results as requester_results
-from node.roles.requester.results import ResultFormatError
-from node.roles.settlement import ResultDocumentError, payout_tree_of
+from node.protocol.result import ResultDocumentError, parse_result, parse_result_document
 
 FUZZ = settings(
     max_examples=200,
@@ -208,7 +206,7 @@ def test_label_batch_round_trips_byte_for_byte(
 
 # --- result documents -----------------------------------------------------------------------
 
-RESULT_KEYS = ["task", "payouts", "items", "annotators"]
+RESULT_KEYS = ["task", "kind", "classes", "payouts", "items", "annotators"]
 payout_entries = st.lists(
     st.fixed_dictionaries({}, optional={"account": addresses | json_values, "amount": json_values}),
     max_size=3,
@@ -219,24 +217,17 @@ results = shaped("labelnet/result@1", RESULT_KEYS) | st.fixed_dictionaries(
 
 
 @FUZZ
-@given(document=results | json_values)
-def test_settlement_reads_result_documents_raising_only_its_error(document: Any) -> None:
-    if not isinstance(document, dict):
-        return  # the caller refuses a non-object before this parser (see _verified)
-    with contextlib.suppress(ResultDocumentError):
-        payout_tree_of(document, 1)
-
-
-@FUZZ
 @given(document=results | json_values, entry=json_values)
-def test_requester_reads_result_documents_raising_only_its_error(document: Any, entry: Any) -> None:
-    try:
-        parsed = requester_results._parse(document, 1)
-        requester_results._payout_root(parsed)
-    except ResultFormatError:
-        pass
-    with contextlib.suppress(ResultFormatError):
-        requester_results._annotator(entry)
+def test_the_result_parser_raises_only_its_error(document: Any, entry: Any) -> None:
+    with contextlib.suppress(ResultDocumentError):
+        parse_result_document(document, 1)
+    lines = {"schema": "labelnet/result@1", "task": 1, "kind": "categorical", "payouts": []}
+    with contextlib.suppress(ResultDocumentError):
+        parse_result_document({**lines, "items": [entry], "annotators": []}, 1)
+    with contextlib.suppress(ResultDocumentError):
+        parse_result_document({**lines, "items": [], "annotators": [entry]}, 1)
+    with contextlib.suppress(ResultDocumentError):
+        parse_result(json.dumps(document).encode(), 1)
 
 
 @FUZZ
@@ -244,12 +235,19 @@ def test_requester_reads_result_documents_raising_only_its_error(document: Any, 
 def test_a_result_document_round_trips_to_the_same_payout_tree(amounts: list[int]) -> None:
     accounts = [Account.from_key((n + 1).to_bytes(32, "big")).address for n in range(len(amounts))]
     payouts = [{"account": a, "amount": str(v)} for a, v in zip(accounts, amounts, strict=True)]
-    document = {"schema": "labelnet/result@1", "task": 1, "payouts": payouts}
+    document = {
+        "schema": "labelnet/result@1",
+        "task": 1,
+        "kind": "categorical",
+        "items": [],
+        "annotators": [],
+        "payouts": payouts,
+    }
     data = canonical_json(document)
     assert canonical_json(json.loads(data)) == data
-    tree = payout_tree_of(json.loads(data), 1)
-    assert tree.total == sum(amounts)
-    assert tree.root == payout_tree_of(document, 1).root
+    parsed = parse_result(data, 1).payouts
+    assert parsed.total == sum(amounts)
+    assert parsed.root == parse_result_document(document, 1).payouts.root
 
 
 # --- item imports ---------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from node.content.canonical import JsonValue
 from node.labelers import ItemToLabel, LabelingTask
+from node.protocol.canonical import JsonValue
 
 
 def first_class(task: LabelingTask, items: Sequence[ItemToLabel]) -> list[JsonValue | None]:

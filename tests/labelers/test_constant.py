@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from node.content.manifest import TaskKind
 from node.labelers import ItemToLabel, LabelerError, LabelingTask, check_answers, load_labeler
+from node.protocol.kinds import TaskKind
 
 
 def task(kind: TaskKind, classes: tuple[str, ...] = ("cat", "dog")) -> LabelingTask:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from node.content.manifest import TaskKind
 from node.labelers import (
     CommandLabeler,
     ItemToLabel,
@@ -18,6 +17,8 @@ from node.labelers import (
     check_answers,
     load_labeler,
 )
+from node.protocol.kinds import TaskKind
+from node.protocol.values import valid_value
 
 TASK = LabelingTask(
     chain_id=31337,
@@ -231,6 +232,8 @@ def test_unknown_or_incomplete_specs_name_the_accepted_forms(spec: str) -> None:
         (TaskKind.CATEGORICAL, "dog", True),
         (TaskKind.CATEGORICAL, "horse", False),
         (TaskKind.CATEGORICAL, ["dog"], False),
+        (TaskKind.CATEGORICAL, 3, False),
+        (TaskKind.CATEGORICAL, True, False),
         (TaskKind.MULTILABEL, ["dog", "cat"], True),
         (TaskKind.MULTILABEL, [], True),
         (TaskKind.MULTILABEL, ["dog", "dog"], False),
@@ -251,6 +254,18 @@ def test_values_are_checked_against_the_task(kind: TaskKind, value: object, ok: 
     else:
         with pytest.raises(LabelerError, match="q1"):
             check_answers(task, items, [value])
+
+
+def test_an_integer_label_of_a_numbered_class_is_accepted_as_validators_count_it() -> None:
+    """The case where the labeler's check and the validators' rule used to disagree: an
+    integer whose decimal text is a class id. Validators count it (as the class ``"3"``),
+    so a labeling program may answer it; before, the program's answer was refused."""
+    task = LabelingTask(1, 1, TaskKind.CATEGORICAL, ("1", "2", "3"), "", "")
+    assert valid_value(task.kind, task.classes, 3)
+    assert check_answers(task, [item("q1", 0)], [3]) == [3]
+    assert not valid_value(task.kind, task.classes, 4)
+    with pytest.raises(LabelerError, match="q1"):
+        check_answers(task, [item("q1", 0)], [4])
 
 
 def test_a_wrong_number_of_answers_is_refused() -> None:

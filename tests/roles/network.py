@@ -17,21 +17,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.chain.commitments import algorithm_id, gold_commitment, label_commitment
 from node.chain.contracts import Contracts, Deployment
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
-from node.content.manifest import (
-    ConsensusParams,
-    GoldSet,
-    ItemSpec,
-    TaskKind,
-    build_task_content,
-)
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
+from node.protocol.canonical import JsonValue
+from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import LabelBatch
+from node.protocol.manifest import ConsensusParams, GoldSet, ItemSpec, build_task_content
 from node.roles.claimer import ClaimDuty
 from node.roles.validator import ValidatorDuty
 from node.store.embedded import EmbeddedStore

@@ -19,16 +19,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
-from node.content.labels import LabelBatch
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
 from node.db.models import CommitState, ItemCreate, LabelCreate
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.tasks import ItemRepository
 from node.db.types import utcnow
+from node.protocol.labels import LabelBatch
 from node.roles.annotator import AnnotatorDuty, CommitPolicy
 from node.store.embedded import EmbeddedStore
 from tests.chain.test_lifecycle import HOUR, Task, create_task, fund, sender

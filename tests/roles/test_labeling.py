@@ -16,16 +16,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
-from node.content.canonical import JsonValue
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
 from node.db.models import CommitState, TaskParticipation
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.participation import ParticipationRepository
 from node.labelers import ItemToLabel, Labeler, LabelingTask, load_labeler
+from node.protocol.canonical import JsonValue
 from node.roles.annotator import AnnotatorDuty
 from node.roles.labeling import LabelingDuty
 from node.roles.loader import TaskLoader

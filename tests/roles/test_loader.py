@@ -18,19 +18,20 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.chain.commitments import algorithm_id, gold_commitment
 from node.chain.contracts import Contracts, Deployment
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
-from node.content.cid import compute_cid
-from node.content.manifest import ItemSpec, TaskContent, TaskKind, build_task_content
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
 from node.db.models import Item, ParticipationState, TaskParticipation
 from node.db.repositories.participation import (
     ParticipationNotFoundError,
     ParticipationRepository,
 )
 from node.db.repositories.tasks import ItemRepository
+from node.protocol.cid import compute_cid
+from node.protocol.commitments import algorithm_id, gold_commitment
+from node.protocol.kinds import TaskKind
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.roles.loader import TaskLoader
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore

@@ -16,15 +16,15 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.chain.commitments import gold_commitment
 from node.chain.contracts import Contracts, Deployment
 from node.chain.engines import attach
 from node.chain.market import Phase, TaskStatus, read_task
+from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
-from node.content.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
 from node.db.engine import Database, open_database
-from node.db.mirror import ChainMirror
+from node.protocol.commitments import gold_commitment
+from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
 from node.roles.requester.duty import RequesterDuty
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (

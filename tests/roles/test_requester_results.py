@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from node.chain.commitments import label_commitment
 from node.chain.contracts import Contracts, Deployment
 from node.chain.market import read_task
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.canonical import canonical_json
 from node.content.exports import MissingDependencyError, export_results
 from node.content.imports import import_items
-from node.content.labels import LabelBatch
-from node.content.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
+from node.protocol.canonical import canonical_json
+from node.protocol.commitments import label_commitment
+from node.protocol.labels import LabelBatch
+from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import TaskRequest, create_task, publish_content
 from node.roles.requester.results import (

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from node.consensus.merkle import leaf_hash, verify_proof
-from node.consensus.result import payout_result
-from node.content.canonical import canonical_json
 from node.db.engine import Database, open_database
 from node.db.models import Attestation, Task, TaskStatus
 from node.db.repositories.settlement import PayoutRepository
+from node.protocol.canonical import canonical_json
+from node.protocol.merkle import leaf_hash, verify_proof
+from node.protocol.result import payout_result
 from node.roles.settlement import load_winning_result
 from node.store.embedded import EmbeddedStore
 
@@ -27,6 +27,9 @@ def result_document(task: int = TASK, amounts: tuple[int, int] = (300, 100)) -> 
         {
             "schema": "labelnet/result@1",
             "task": task,
+            "kind": "categorical",
+            "items": [],
+            "annotators": [],
             "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
         }
     )
@@ -158,7 +161,9 @@ def test_a_result_larger_than_other_documents_is_read(db: Database, store: Embed
         {
             "schema": "labelnet/result@1",
             "task": TASK,
+            "kind": "categorical",
             "items": items,  # type: ignore[dict-item]
+            "annotators": [],
             "payouts": [{"account": a, "amount": str(x)} for a, x in payouts.leaves],
         }
     )

@@ -17,12 +17,13 @@ from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
 from node.chain.market import TaskStatus, read_task
-from node.content.canonical import JsonValue
-from node.content.labels import LabelBatch
-from node.content.manifest import ItemSpec, TaskKind, build_task_content
 from node.db.models import AttestationOutcome, Commitment, ValidationIntent, ValidationState
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
+from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import LabelBatch
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time

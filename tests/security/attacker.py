@@ -38,7 +38,7 @@ def _cid_text(binary: bytes) -> str:
 def chain_dag(content: bytes, depth: int) -> tuple[str, dict[str, bytes]]:
     """A file of ``content`` whose root reaches its one raw leaf through ``depth`` nodes,
     as ``(root CID, {CID: block})``. Written with hashlib and a few lines of protobuf
-    rather than :func:`node.content.unixfs.encode_file_node`, whose CID objects validate
+    rather than :func:`node.protocol.unixfs.encode_file_node`, whose CID objects validate
     their types at a millisecond each (20 s for the 20,000-deep chain); the test that
     uses it checks the first node against the real encoder."""
     blocks: dict[str, bytes] = {}

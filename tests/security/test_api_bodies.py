@@ -17,10 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
 from node.api.errors import install_error_handlers
-from node.app.errors import InvalidLabelError
-from node.app.labels import submit_labels
 from node.app.runtime import NodeServices
 from node.db.repositories import LabelRepository
+from node.roles.labels import InvalidLabelError, submit_labels
 from tests.api.conftest import CHAIN, add_task
 
 LABELS = "/api/v1/tasks/1/labels"

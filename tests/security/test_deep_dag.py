@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from multiformats import CID, multihash
 
-from node.content.cid import raw_block_cid
-from node.content.manifest import MAX_DOCUMENT_BYTES
-from node.content.unixfs import DAG_PB_CODEC, build_file_dag, encode_file_node
+from node.protocol.cid import raw_block_cid
+from node.protocol.manifest import MAX_DOCUMENT_BYTES
+from node.protocol.unixfs import DAG_PB_CODEC, build_file_dag, encode_file_node
 from node.store import EmbeddedStore, GatewayStore
 from node.store.budget import MAX_DEPTH, BudgetExceededError, FetchBudget
 from node.store.errors import InvalidContentError

@@ -24,10 +24,10 @@ from eth_utils.crypto import keccak
 
 from client.demo.runner import DemoOptions, DemoRun, default_datasets_dir, run_demo
 from node.app.chain import load_deployment
-from node.chain.commitments import label_commitment
 from node.chain.contracts import Contracts, bind
 from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
+from node.protocol.commitments import label_commitment
 from tests.security.attacker import SlowGateway, chain_dag
 from tests.store.servers import serve
 

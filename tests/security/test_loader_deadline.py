@@ -16,8 +16,8 @@ import pytest
 from web3 import Web3
 
 from node.chain.contracts import Contracts
-from node.content.manifest import ItemSpec, build_task_content
 from node.db.models import ParticipationState
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles import loader as loader_module
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from node.content.canonical import canonical_json
-from node.content.manifest import (
+from node.protocol.canonical import canonical_json
+from node.protocol.manifest import (
     THRESHOLD_BOUNDS,
     ConsensusParams,
     ItemSpec,

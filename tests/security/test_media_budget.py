@@ -17,9 +17,9 @@ from pathlib import Path
 from web3 import Web3
 
 from node.chain.contracts import Contracts
-from node.content.cid import compute_cid
-from node.content.manifest import ItemSpec, build_task_content
 from node.db.models import ParticipationState
+from node.protocol.cid import compute_cid
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.store.embedded import EmbeddedStore
 from node.store.errors import BlockNotFoundError
 from node.store.gateway import GatewayStore

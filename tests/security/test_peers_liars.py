@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from node.content.unixfs import build_file_dag
+from node.protocol.unixfs import build_file_dag
 from node.store import BlockMismatchError, BlockNotFoundError, EmbeddedStore, GatewayStore
 from tests.security.peer_servers import RecordingServer, counting_gateway
 from tests.store.servers import TamperingGateway, serve

@@ -15,13 +15,9 @@ from pathlib import Path
 import pytest
 from multiformats import CID, multibase, multihash
 
-from node.content.cid import CHUNK_SIZE, compute_cid
-from node.content.unixfs import (
-    CidMismatchError,
-    ContentTooLargeError,
-    build_file_dag,
-)
 from node.errors import LabelnetError
+from node.protocol.cid import CHUNK_SIZE, compute_cid
+from node.protocol.unixfs import CidMismatchError, ContentTooLargeError, build_file_dag
 from node.store import (
     BlockMismatchError,
     BlockNotFoundError,

@@ -18,8 +18,9 @@ import ipld_car
 import pytest
 from multiformats import CID
 
-from node.content.cid import CHUNK_SIZE
-from node.content.unixfs import build_file_dag, decode_file_node
+from node.protocol.cid import CHUNK_SIZE
+from node.protocol.unixfs import build_file_dag
+from node.protocol.unixfs_read import decode_file_node
 from node.store import EmbeddedStore
 from tests.store.servers import gateway_app, serve
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from node.content.cid import CHUNK_SIZE
-from node.content.unixfs import build_file_dag, decode_file_node
+from node.protocol.cid import CHUNK_SIZE
+from node.protocol.unixfs import build_file_dag
+from node.protocol.unixfs_read import decode_file_node
 from node.store import EmbeddedStore
 from tests.store.servers import gateway_app, serve
 from tests.support.node22 import run_node_json

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from node.content.canonical import canonical_json
-from node.content.cid import CHUNK_SIZE
-from node.content.unixfs import build_file_dag
+from node.protocol.canonical import canonical_json
+from node.protocol.cid import CHUNK_SIZE
+from node.protocol.unixfs import build_file_dag
 from node.store import EmbeddedStore
 from tests.store.servers import gateway_app, serve
 

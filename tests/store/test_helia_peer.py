@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from node.content.canonical import canonical_json
-from node.content.cid import compute_cid
+from node.protocol.canonical import canonical_json
+from node.protocol.cid import compute_cid
 from node.store import EmbeddedStore
 from tests.store.servers import TamperingGateway, gateway_app, serve
 from tests.support.node22 import run_node_json

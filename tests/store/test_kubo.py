@@ -11,8 +11,8 @@ import ipfshttpclient
 import pytest
 from ipfshttpclient.exceptions import VersionMismatch
 
-from node.content.cid import CHUNK_SIZE, compute_cid
-from node.content.unixfs import ContentTooLargeError, build_file_dag
+from node.protocol.cid import CHUNK_SIZE, compute_cid
+from node.protocol.unixfs import ContentTooLargeError, build_file_dag
 from node.store import (
     BlockNotFoundError,
     InvalidCidError,

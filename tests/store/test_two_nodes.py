@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from node.content.canonical import canonical_json
-from node.content.unixfs import CidMismatchError, build_file_dag
+from node.protocol.canonical import canonical_json
+from node.protocol.unixfs import CidMismatchError, build_file_dag
 from node.store import (
     BlockNotFoundError,
     EmbeddedStore,

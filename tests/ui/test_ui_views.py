@@ -11,7 +11,6 @@ import pytest
 from web3 import Web3
 
 from node.app.chain import ChainConnection
-from node.app.errors import TaskNotFoundError
 from node.app.runtime import NodeServices
 from node.app.ui_report import ResultInvalidError, export_task, task_report
 from node.app.ui_views import (
@@ -24,13 +23,13 @@ from node.app.ui_views import (
 from node.chain.anvil import free_port
 from node.chain.contracts import Contracts, Deployment
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.content.cid import compute_cid
 from node.content.exports import ExportError
-from node.content.labels import LabelBatch
 from node.db.engine import Database
 from node.db.models import Attestation, ItemCreate, LabelCreate, ParticipationState, TaskStatus
 from node.db.repositories import ItemRepository, LabelRepository, ParticipationRepository
-from node.db.repositories.tasks import TaskRepository
+from node.db.repositories.tasks import TaskNotFoundError, TaskRepository
+from node.protocol.cid import compute_cid
+from node.protocol.labels import LabelBatch
 from tests.api.conftest import CHAIN, add_task
 from tests.conftest import advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS

@@ -1,7 +1,7 @@
 """Submitting labels in batches: the ingest hot path.
 
 The route is ``async``: it validates the body (one typed list of plain dicts, see
-:mod:`node.app.labels`) and awaits the label writer (:mod:`node.app.ingest`), which stores
+:mod:`node.roles.labels`) and awaits the label writer (:mod:`node.app.ingest`), which stores
 it from its own thread and resolves the request only after the transaction committed.
 """
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from node.api.deps import AnnotatorDep, MetricsDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
-from node.app.labels import MAX_BATCH, LabelInput
+from node.roles.labels import MAX_BATCH, LabelInput
 
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["labelling"])
 

@@ -48,10 +48,10 @@ def get_earnings(
 
 @router.get(
     "/tasks/{task_id}/results",
-    response_model=views.TaskResults,
+    response_model=views.TaskOutcome,
     summary="A task's attested result and payouts",
     description="404 until a validator's attestation (or the finalization) has been synced.",
     responses=error_responses(404),
 )
-def get_results(task_id: TaskId, services: ServicesDep) -> views.TaskResults:
+def get_results(task_id: TaskId, services: ServicesDep) -> views.TaskOutcome:
     return views.results(services.db, services.chain_id, task_id)

@@ -16,8 +16,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from node.content.canonical import JsonValue
 from node.db.types import ADDRESS, HASH32, UtcDateTime, utcnow
+from node.protocol.canonical import JsonValue
 
 
 class SyncCursorBase(SQLModel):

@@ -15,8 +15,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from node.content.canonical import JsonValue
 from node.db.types import ADDRESS, CID, HASH32, DecimalStr, Uint256, UtcDateTime, str_enum, utcnow
+from node.protocol.canonical import JsonValue
 
 
 class TaskStatus(StrEnum):

@@ -1,6 +1,6 @@
 """Reading tasks and storing the items of their manifests.
 
-Task rows are written by the chain mirror only (:mod:`node.db.mirror`); the node's roles
+Task rows are written by the chain mirror only (:mod:`node.chain.mirror`); the node's roles
 read them here. Items are written once the manifest and item pages have been fetched and
 verified; storing them again (after a restart half-way through) changes nothing.
 """
@@ -14,10 +14,15 @@ from sqlmodel import Session, col, func, select
 
 from node.db.models import Item, ItemCreate, Task, TaskStatus
 from node.db.upsert import dialect_name, upsert
+from node.errors import LabelnetError
 
 _ITEM_KEYS = ("chain_id", "task_id", "item_id")
 _ITEM_UPDATE = ("position", "page_cid", "content_cid", "data")
 _ANALYZE_AFTER = 500
+
+
+class TaskNotFoundError(LabelnetError, LookupError):
+    """The node does not know the task (not on this chain, or not synced yet)."""
 
 
 class TaskRepository:

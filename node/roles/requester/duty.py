@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound
 
 from node.chain.market import read_task
 from node.chain.tx import TxSender
@@ -87,7 +85,7 @@ class RequesterDuty:
         if secret is None:
             return  # posted from another machine: nothing this node can reveal
         sent = self.secrets.reveal_tx(commitment)
-        if sent is not None and not self._needs_resend(sent):
+        if sent is not None and not self.sender.needs_resend(sent):
             return
         if self._in_flight():
             return  # a reveal sent just before a crash may be among them: look again later
@@ -109,13 +107,3 @@ class RequesterDuty:
         return eth.get_transaction_count(address, "pending") > eth.get_transaction_count(
             address, "latest"
         )
-
-    def _needs_resend(self, tx_hash: str) -> bool:
-        receipt = self.sender.receipt(tx_hash)
-        if receipt is not None:
-            return bool(receipt["status"] != 1)
-        try:
-            self.sender.w3.eth.get_transaction(HexBytes(tx_hash))
-        except TransactionNotFound:
-            return True
-        return False

@@ -11,39 +11,18 @@ annotators before the reveal.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from node.chain.commitments import gold_commitment
-from node.content.manifest import GoldSet, ManifestError
 from node.errors import LabelnetError
+from node.files import write_atomic
+from node.protocol.commitments import gold_commitment
+from node.protocol.manifest import GoldSet, ManifestError
 
 SECRET_SCHEMA = "labelnet/gold-secret@1"
 
 
 class GoldSecretError(LabelnetError, ValueError):
     """A stored gold secret that is unreadable or does not match its commitment."""
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class GoldSecrets:

@@ -17,14 +17,14 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from node.chain.commitments import algorithm_id, gold_commitment
 from node.chain.contracts import Contracts
 from node.chain.permit import sign_permit
 from node.chain.tx import TxSender
-from node.consensus.registry import DEFAULT_ALGORITHM
-from node.consensus.task_kinds import valid_value
-from node.content.manifest import GoldSet, ItemPage, TaskContent
 from node.errors import LabelnetError
+from node.protocol.commitments import algorithm_id, gold_commitment
+from node.protocol.ids import DEFAULT_ALGORITHM
+from node.protocol.manifest import GoldSet, ItemPage, TaskContent
+from node.protocol.values import valid_value
 from node.roles.requester.gold import GoldSecrets
 from node.store.base import ContentStore
 

@@ -9,7 +9,6 @@ export carries the text or image reference next to each label.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,13 +18,19 @@ from web3.contract import Contract
 
 from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
-from node.consensus.merkle import MerkleTreeError, PayoutTree
-from node.consensus.result import EMPTY_ROOT
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
-from node.content.canonical import JsonValue, check_json_depth
-from node.content.labels import LabelBatch, LabelBatchError
-from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, check_json_depth
+from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
+from node.protocol.result import (
+    EMPTY_ROOT,
+    PayoutResult,
+    ResultAnnotatorEntry,
+    ResultDocument,
+    ResultDocumentError,
+    ResultItemEntry,
+    parse_result,
+)
 from node.roles.settlement import result_bytes
 from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore
@@ -41,10 +46,6 @@ class ResultNotFinalError(LabelnetError, LookupError):
 
 class ResultUnavailableError(LabelnetError, LookupError):
     """No result document with the winning payout root could be fetched and verified."""
-
-
-class ResultFormatError(LabelnetError, ValueError):
-    """A result document that breaks ``labelnet/result@1``."""
 
 
 @dataclass(frozen=True)
@@ -114,32 +115,13 @@ class ResultItem:
 
     item: str
     value: JsonValue
-    confidence: str
-    """Posterior of the consensus value, a nine-decimal string such as ``"0.973000000"``."""
+    confidence: str | None
+    """Posterior of the consensus value, a nine-decimal string such as ``"0.973000000"``
+    (numeric tasks state none: their items have an agreement share instead)."""
     confident: bool
     gold: bool
     data: JsonValue | None = None
     content_cid: str | None = None
-
-
-@dataclass(frozen=True)
-class AnnotatorResult:
-    """One annotator's figures in the result."""
-
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    agreement: str
-    confusion: tuple[tuple[int, ...], ...]
-    payout: int
-    eligible: bool = True
-    """Whether the reward rule paid them."""
-    skill: str | None = None
-    evidence: str | None = None
-    """Standard errors of skill above chance, when the task's rule tests it."""
-    bloc: bool | None = None
-    """Flagged by the bloc test as coordinating with others, when the task runs it."""
 
 
 @dataclass(frozen=True)
@@ -151,53 +133,28 @@ class TaskResults:
     kind: str
     classes: tuple[str, ...]
     items: tuple[ResultItem, ...]
-    annotators: tuple[AnnotatorResult, ...]
+    annotators: tuple[ResultAnnotatorEntry, ...]
     document: dict[str, JsonValue]
     labels: Mapping[str, Mapping[str, JsonValue]] = field(default_factory=dict)
     """Item -> annotator (checksummed) -> the label they revealed, for every annotator of
     the result whose batch could be fetched and matched its revealed root."""
     manifest_cid: str = ""
-
-
-def _payout_root(document: dict[str, JsonValue]) -> tuple[bytes, int]:
-    payouts = document.get("payouts")
-    if not isinstance(payouts, list):
-        raise ResultFormatError("payouts must be a list")
-    try:
-        leaves = [(str(p["account"]), int(p["amount"])) for p in payouts]
-        if not leaves:
-            return EMPTY_ROOT, 0
-        tree = PayoutTree.build(leaves)
-    except (KeyError, TypeError, ValueError, MerkleTreeError) as exc:
-        raise ResultFormatError(f"malformed payouts: {exc}") from exc
-    return tree.root, tree.total
-
-
-def _parse(document: JsonValue, task_id: int) -> dict[str, JsonValue]:
-    if not isinstance(document, dict) or document.get("schema") != RESULT_SCHEMA:
-        raise ResultFormatError(f"not a {RESULT_SCHEMA} document")
-    if document.get("task") != task_id:
-        raise ResultFormatError(f"the document is for task {document.get('task')}")
-    if not isinstance(document.get("items"), list) or not isinstance(
-        document.get("annotators"), list
-    ):
-        raise ResultFormatError("items and annotators must be lists")
-    return document
+    payouts: PayoutResult | None = field(default=None, repr=False)
+    """The verified payout leaves and tree (what a claim proves against)."""
 
 
 def _verified_document(
     store: ContentStore, cids: list[str], task_id: int, root: bytes, total: int
-) -> tuple[str, dict[str, JsonValue]]:
+) -> tuple[str, ResultDocument]:
     problems: list[str] = []
     for cid in cids:
         try:
-            document = _parse(json.loads(result_bytes(store, cid)), task_id)
-            if _payout_root(document) != (root, total):
-                raise ResultFormatError("its payouts do not rebuild the winning root")
-        except (StoreError, ValueError) as exc:  # JSON and format errors are ValueErrors
+            result = parse_result(result_bytes(store, cid), task_id)
+            result.verify(root, total)
+        except (StoreError, ResultDocumentError) as exc:
             problems.append(f"{cid}: {exc}")
             continue
-        return cid, document
+        return cid, result
     raise ResultUnavailableError(
         f"task {task_id}: no verifiable result document ({'; '.join(problems) or 'none attested'})"
     )
@@ -224,7 +181,7 @@ def _revealed_labels(
     market: Contract,
     store: ContentStore,
     task_id: int,
-    annotators: tuple[AnnotatorResult, ...],
+    annotators: tuple[ResultAnnotatorEntry, ...],
     from_block: int,
 ) -> dict[str, dict[str, JsonValue]]:
     """Each result annotator's revealed labels, by item (see :attr:`TaskResults.labels`).
@@ -248,15 +205,11 @@ def _revealed_labels(
                 budget=FetchBudget(RESULT_SECONDS),
                 canonical=True,
             )
-            check_json_depth(data)
-            document = json.loads(data)
-            if not isinstance(document, dict):
-                raise LabelBatchError("a label batch is a JSON object")
-            batch = LabelBatch.from_document(document)
+            batch = LabelBatch.from_bytes(data)
             revealed_by = (batch.task_id, batch.annotator.lower(), batch.root())
             if revealed_by != (task_id, str(args["annotator"]).lower(), bytes(args["labelsRoot"])):
                 raise LabelBatchError("the batch is not the one revealed")
-        except (StoreError, ValueError) as exc:  # LabelBatchError and JSON errors included
+        except (StoreError, LabelBatchError) as exc:
             log.warning("task %s: labels of %s left out: %s", task_id, args["annotator"], exc)
             continue
         for item, value in batch.labels:
@@ -264,39 +217,13 @@ def _revealed_labels(
     return labels
 
 
-def _annotator(entry: JsonValue) -> AnnotatorResult:
-    if not isinstance(entry, dict):
-        raise ResultFormatError("an annotator entry must be an object")
-    try:
-        return AnnotatorResult(
-            account=str(entry["account"]),
-            labels=int(entry["labels"]),
-            accepted=int(entry["accepted"]),
-            accuracy=str(entry["accuracy"]),
-            agreement=str(entry["agreement"]),
-            confusion=tuple(tuple(int(x) for x in row) for row in entry["confusion"]),
-            payout=int(entry["payout"]),
-            eligible=bool(entry.get("eligible", True)),
-            skill=_optional_text(entry.get("skill")),
-            evidence=_optional_text(entry.get("evidence")),
-            bloc=None if entry.get("bloc") is None else bool(entry["bloc"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ResultFormatError(f"malformed annotator entry: {exc}") from exc
-
-
-def _optional_text(value: JsonValue) -> str | None:
-    return None if value is None else str(value)
-
-
-def _manifest_order(entries: JsonValue, order: list[str]) -> list[JsonValue]:
+def _manifest_order(
+    entries: tuple[ResultItemEntry, ...], order: list[str]
+) -> list[ResultItemEntry]:
     """Result entries (sorted by id in the document) in the manifest's order, as imported."""
     position = {item: index for index, item in enumerate(order)}
     last = len(order)
-    return sorted(
-        entries,
-        key=lambda e: position.get(str(e.get("item")), last) if isinstance(e, dict) else last,
-    )
+    return sorted(entries, key=lambda e: position.get(e.item, last))
 
 
 def fetch_results(
@@ -322,38 +249,36 @@ def fetch_results(
             if bytes(log["args"]["payoutRoot"]) == state.payout_root
         )
     )
-    cid, document = _verified_document(store, cids, task_id, state.payout_root, state.total_payout)
+    cid, result = _verified_document(store, cids, task_id, state.payout_root, state.total_payout)
     created = market.events.TaskCreated().get_logs(from_block=from_block, argument_filters=filters)
     if not created:
         raise ResultUnavailableError(f"task {task_id}: no TaskCreated event after {from_block}")
     manifest_cid = str(created[0]["args"]["params"]["manifestCid"])
     specs = _items_by_id(store, manifest_cid)
     items: list[ResultItem] = []
-    for entry in _manifest_order(document["items"], list(specs)):
-        if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
-            raise ResultFormatError("an item entry must be an object with an item id")
-        spec = specs.get(entry["item"])
+    for entry in _manifest_order(result.items, list(specs)):
+        spec = specs.get(entry.item)
         items.append(
             ResultItem(
-                item=entry["item"],
-                value=entry.get("value"),
-                confidence=str(entry.get("confidence")),
-                confident=bool(entry.get("confident")),
-                gold=bool(entry.get("gold")),
+                item=entry.item,
+                value=entry.value,
+                confidence=entry.confidence,
+                confident=entry.confident,
+                gold=entry.gold,
                 data=None if spec is None else spec.data,
                 content_cid=None if spec is None else spec.content,
             )
         )
-    classes = document.get("classes") or []
-    annotators = tuple(_annotator(a) for a in document["annotators"])
+    annotators = result.annotators
     return TaskResults(
         task_id=task_id,
         result_cid=cid,
-        kind=str(document.get("kind")),
-        classes=tuple(str(c) for c in classes),
+        kind=str(result.kind),
+        classes=result.classes,
         items=tuple(items),
         annotators=annotators,
-        document=document,
+        document=result.document,
         labels=_revealed_labels(market, store, task_id, annotators, from_block),
         manifest_cid=manifest_cid,
+        payouts=result.payouts,
     )

@@ -24,15 +24,8 @@ from typing import Literal
 
 from multiformats import CID, varint
 
-from node.content.unixfs import (
-    DAG_PB_CODEC,
-    RAW_CODEC,
-    UNIXFS_FILE,
-    UNIXFS_RAW,
-    ContentError,
-    decode_pb_node,
-    unixfs_type,
-)
+from node.protocol.unixfs import DAG_PB_CODEC, RAW_CODEC, UNIXFS_FILE, UNIXFS_RAW, ContentError
+from node.protocol.unixfs_read import decode_pb_node, unixfs_type
 
 DagScope = Literal["block", "entity", "all"]
 """The trustless gateway's ``dag-scope``: the root block only; the blocks needed to read

@@ -1,6 +1,6 @@
 """Task content: the manifest, its item pages, and the requester's gold set.
 
-Three canonical-JSON documents (see :mod:`node.content.canonical`):
+Three canonical-JSON documents (see :mod:`node.protocol.canonical`):
 
 * ``labelnet/manifest@1`` — what an annotator needs to decide whether to join and how to
   label: title, instructions (markdown), the task kind and class set, the consensus
@@ -11,7 +11,7 @@ Three canonical-JSON documents (see :mod:`node.content.canonical`):
   separately, fetched and verified like everything else) with its media type. Pages keep
   every document a single raw block, so one fetch verifies one page.
 * ``labelnet/gold@1`` — the requester's hidden answers for some items. Its root is the
-  same Merkle tree as a label batch's (:func:`node.content.labels.label_leaf`), and the
+  same Merkle tree as a label batch's (:func:`node.protocol.labels.label_leaf`), and the
   task commits to ``keccak256(abi.encode(goldRoot, salt))`` at creation, before any
   annotator has seen an item; the requester reveals it after the commit deadline.
 
@@ -27,16 +27,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from node.consensus.collusion import BLOC_TEST_ID, bloc_test_id
-from node.consensus.merkle import merkle_root
-from node.consensus.registry import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
-from node.consensus.rewards import DEFAULT_SIGNIFICANCE_Z, RewardParams
-from node.consensus.task_kinds import MULTILABEL_ALGORITHM, tolerance_units
-from node.content.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
-from node.content.cid import compute_cid
-from node.content.kinds import TaskKind as TaskKind  # re-exported with the manifest
-from node.content.labels import label_leaf
 from node.errors import LabelnetError
+from node.protocol.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
+from node.protocol.cid import compute_cid
+from node.protocol.ids import (
+    BLOC_TEST_ID,
+    DEFAULT_ALGORITHM,
+    DEFAULT_NUMERIC_ALGORITHM,
+    MULTILABEL_ALGORITHM,
+    bloc_test_id,
+)
+from node.protocol.kinds import TaskKind
+from node.protocol.labels import label_leaf
+from node.protocol.merkle import merkle_root
+from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
+from node.protocol.values import tolerance_units
 
 MANIFEST_SCHEMA = "labelnet/manifest@1"
 ITEMS_SCHEMA = "labelnet/items@1"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from node.consensus.merkle import merkle_root
-from node.content.canonical import JsonValue, canonical_json
-from node.content.cid import compute_cid
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue, canonical_json, load_json
+from node.protocol.cid import compute_cid
+from node.protocol.merkle import merkle_root
 
 SCHEMA = "labelnet/labels@1"
 
@@ -80,6 +80,19 @@ class LabelBatch:
         # a task id of infinity. Each is a batch some peer wrote wrong, not a node fault.
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise LabelBatchError(f"malformed label batch: {exc}") from exc
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LabelBatch:
+        """The batch ``data`` holds: every reader of batches parses them here (depth check
+        first, see :func:`~node.protocol.canonical.check_json_depth`). Anything else, JSON
+        or not, raises :class:`LabelBatchError`."""
+        try:
+            document = load_json(data)
+        except (ValueError, RecursionError) as exc:  # JSON, UTF-8, too deep
+            raise LabelBatchError(f"not JSON: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(document, dict):
+            raise LabelBatchError("not a JSON object")
+        return cls.from_document(document)
 
     def document(self) -> dict[str, JsonValue]:
         return {

@@ -23,12 +23,27 @@ from sqlalchemy import Select, and_, bindparam, exists, select
 from sqlmodel import Session, col
 from typing_extensions import TypedDict
 
-from node.app.errors import InvalidLabelError, LabelsFrozenError, TaskClosedError, TaskNotFoundError
-from node.consensus.task_kinds import valid_value
-from node.content.manifest import TaskKind
 from node.db.engine import Database
 from node.db.models import Commitment, LabelCreate, Task, TaskParticipation, TaskStatus
 from node.db.repositories.labels import LabelRepository
+from node.db.repositories.tasks import TaskNotFoundError
+from node.errors import LabelnetError
+from node.protocol.kinds import TaskKind
+from node.protocol.values import valid_value
+
+
+class LabelsFrozenError(LabelnetError, FileExistsError):
+    """The node has committed (or is committing) to its labels for the task: changing them
+    now would make the committed batch impossible to reveal."""
+
+
+class TaskClosedError(LabelnetError, FileExistsError):
+    """The task is no longer open (finalized, disputed, cancelled or reorganised away)."""
+
+
+class InvalidLabelError(LabelnetError, ValueError):
+    """A label value that has no canonical JSON encoding, or none at all."""
+
 
 MAX_BATCH = 10_000
 """Most labels one request may carry (bounds the transaction and the request body)."""

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from sqlmodel import Session, col, delete, select
 
 from node.chain.sync import ChainEvent
-from node.content.canonical import JsonValue
 from node.db.models import (
     Attestation,
     AttestationOutcome,
@@ -29,6 +28,7 @@ from node.db.models import (
     TaskStatus,
 )
 from node.db.types import utcnow
+from node.protocol.canonical import JsonValue
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,6 @@ def compute_cid(content: bytes) -> str:
     """The CID ``ipfs add --cid-version=1`` gives ``content``, as a base32 string."""
     if len(content) <= CHUNK_SIZE:
         return str(raw_block_cid(content))
-    from node.content.unixfs import build_file_dag
+    from node.protocol.unixfs import build_file_dag
 
     return str(build_file_dag(content).root)

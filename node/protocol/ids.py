@@ -1,0 +1,41 @@
+"""Algorithm and rule ids, as tasks name them on chain and in their manifests
+(``name@version``), and the defaults new tasks get.
+
+The version is part of the id because a validator must run exactly the computation the
+task was created with: any change to an estimator's output, however small, is a new id,
+and old ids stay valid for old tasks. Only the ids live here; the estimators that
+implement them are :mod:`node.consensus` (its ``registry`` maps each id to one).
+"""
+
+from __future__ import annotations
+
+from node.protocol.errors import InvalidParameterError
+
+MAJORITY_VOTE = "mv@1"
+DAWID_SKENE = "ds@1"
+ONE_COIN_DAWID_SKENE = "ds1@1"
+REGULARIZED_DAWID_SKENE = "rds@1"
+HIERARCHICAL_DAWID_SKENE = "hds@1"
+STAGED_DAWID_SKENE = "hds@2"
+MEDIAN = "median@1"
+ROBUST_MEAN = "robust-mean@1"
+MULTILABEL_ALGORITHM = "multilabel@1"
+"""Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
+
+DEFAULT_ALGORITHM = STAGED_DAWID_SKENE
+"""What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
+synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with
+``rds@1`` or ``hds@1`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
+
+DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
+
+BLOC_TEST_ID = "bloc@1"
+"""The bloc (collusion) test of :mod:`node.consensus.collusion`; ``""`` in a manifest: none."""
+
+
+def bloc_test_id(value: object) -> str:
+    """``value`` if it names a bloc test this engine runs (``""``: none), else an error."""
+    if value not in ("", BLOC_TEST_ID):
+        raise InvalidParameterError(f"unknown bloc test {value!r}: give {BLOC_TEST_ID!r} or ''")
+    return str(value)
