@@ -30,9 +30,11 @@ from node.db.repositories import (
 from node.db.repositories.participation import ParticipationRepository
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
+from node.protocol.result_pages import MAX_PAGE_BYTES, iter_result_items, parse_result_root
 from node.roles.requester.results import AnnotatorResult, ResultItem, TaskResults
 from node.roles.settlement import result_bytes
 from node.store.base import ContentStore
+from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
 REPORT_ITEMS = 200
@@ -128,7 +130,8 @@ class _DocPayout(BaseModel):
 
 
 class _ResultDocument(BaseModel):
-    """The parts of a ``labelnet/result@1`` document the report and exports read."""
+    """The parts of a result document the report and exports read (a ``result@2`` root with
+    its pages' items joined in)."""
 
     task: int
     kind: str
@@ -147,13 +150,20 @@ def _result_document(
 ) -> tuple[str, _ResultDocument]:
     """The first attested document whose payouts rebuild the finalized root."""
     problems: list[str] = []
+
+    def page(cid: str) -> bytes:
+        return store.get(
+            cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+        )
+
     for cid in cids:
         try:
-            document = _ResultDocument.model_validate_json(result_bytes(store, cid))
-            if document.task != task.task_id:
-                raise ValueError(f"it is the result of task {document.task}")
-            if document.payout_root() != (task.payout_root or "").lower():
+            root = parse_result_root(result_bytes(store, cid), task.task_id)
+            payouts = _ResultDocument.model_validate({**root, "items": []})
+            if payouts.payout_root() != (task.payout_root or "").lower():
                 raise ValueError("its payouts do not rebuild the finalized root")
+            items = list(iter_result_items(root, task.task_id, page))
+            document = _ResultDocument.model_validate({**root, "items": items})
         except (StoreError, ValueError, MerkleTreeError) as exc:  # ValidationError included
             problems.append(f"{cid}: {str(exc).splitlines()[0]}")
             continue

@@ -31,7 +31,7 @@ from eth_utils.address import is_address
 
 from node.consensus.answers import Answers, IntArray
 from node.consensus.collusion import bloc_test_id, find_blocs
-from node.consensus.errors import InvalidAnswersError
+from node.consensus.errors import InvalidAnswersError, InvalidParameterError
 from node.consensus.quality import krippendorff_alpha_nominal
 from node.consensus.registry import DEFAULT_ALGORITHM, categorical_estimator
 from node.consensus.result import (
@@ -51,6 +51,7 @@ from node.consensus.task_kinds import (
 from node.content.canonical import JsonValue
 from node.content.kinds import TaskKind
 from node.content.labels import LabelBatch
+from node.protocol.result_pages import RESULT_V1, RESULT_V2, page_document
 
 __all__ = [
     "ConsensusOutcome",
@@ -75,6 +76,8 @@ class TaskSpec:
     """Numeric tasks: how far (absolute) an answer may be from the consensus and match."""
     bloc_test: str = ""
     """Categorical tasks: the bloc test to run (:mod:`node.consensus.collusion`), or ``""``."""
+    result_schema: str = RESULT_V1
+    """The result document to publish: the manifest's ``result`` (``result@2`` is paged)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class ConsensusOutcome:
     refund: int
     rewards: Rewards | None = field(default=None, repr=False)
     """The categorical reward breakdown (None for the other kinds)."""
+    pages: tuple[bytes, ...] = field(default=(), repr=False)
+    """A ``result@2`` document's item pages, to store with it (none for ``result@1``)."""
 
     @property
     def payout_root(self) -> bytes:
@@ -148,13 +153,39 @@ def run_consensus(
             classes=tuple(task.classes or ()),
             algorithm=task.algorithm,
         )
-    data, cid = encode_document(kind.document)
+    return _outcome(task, kind.document, kind.payouts, kind.refund)
+
+
+def _outcome(
+    task: TaskSpec,
+    document: dict[str, Any],
+    payouts: PayoutResult,
+    refund: int,
+    rewards: Rewards | None = None,
+) -> ConsensusOutcome:
+    """The outcome publishing ``document`` (built in the ``result@1`` shape) in the task's
+    result schema: as is, or paged into a ``result@2`` root and its item pages."""
+    if task.result_schema == RESULT_V2:
+        paged = page_document(document)
+        return ConsensusOutcome(
+            document=paged.root,
+            document_bytes=paged.root_bytes,
+            cid=paged.cid,
+            payouts=payouts,
+            refund=refund,
+            rewards=rewards,
+            pages=paged.pages,
+        )
+    if task.result_schema != RESULT_V1:
+        raise InvalidParameterError(f"unknown result schema {task.result_schema!r}")
+    data, cid = encode_document(document)
     return ConsensusOutcome(
-        document=kind.document,
+        document=document,
         document_bytes=data,
         cid=cid,
-        payouts=kind.payouts,
-        refund=kind.refund,
+        payouts=payouts,
+        refund=refund,
+        rewards=rewards,
     )
 
 
@@ -174,15 +205,7 @@ def _categorical(
         alpha=krippendorff_alpha_nominal(answers),
         payouts=payouts,
     )
-    data, cid = encode_document(document)
-    return ConsensusOutcome(
-        document=document,
-        document_bytes=data,
-        cid=cid,
-        payouts=payouts,
-        refund=rewards.refund,
-        rewards=rewards,
-    )
+    return _outcome(task, document, payouts, rewards.refund, rewards)
 
 
 def categorical_consensus(

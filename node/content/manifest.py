@@ -37,6 +37,7 @@ from node.content.cid import compute_cid
 from node.content.kinds import TaskKind as TaskKind  # re-exported with the manifest
 from node.content.labels import label_leaf
 from node.errors import LabelnetError
+from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 
 MANIFEST_SCHEMA = "labelnet/manifest@1"
 ITEMS_SCHEMA = "labelnet/items@1"
@@ -284,9 +285,15 @@ class Manifest:
     consensus: ConsensusParams = field(default_factory=ConsensusParams)
     algorithm: str = DEFAULT_ALGORITHM
     """The algorithm the requester intends; the task's on-chain id is authoritative."""
+    result: str = RESULT_V1
+    """The result schema the task's validators publish: :data:`RESULT_V2` (paged) for tasks
+    built from now on; a manifest that names none is from before paging and keeps
+    ``result@1`` (its document omits the key, so its bytes and CID stay as they were)."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
+        if self.result not in RESULT_SCHEMAS:
+            raise ManifestError(f"unknown result schema {self.result!r}")
         _text(self.instructions, "instructions")
         if self.kind is not TaskKind.NUMERIC:
             if not 2 <= len(self.classes) <= MAX_CLASSES:
@@ -307,7 +314,7 @@ class Manifest:
             _identifier(cid, "a page CID")
 
     def document(self) -> dict[str, JsonValue]:
-        return {
+        document: dict[str, JsonValue] = {
             "schema": MANIFEST_SCHEMA,
             "title": self.title,
             "instructions": self.instructions,
@@ -318,6 +325,9 @@ class Manifest:
             "consensus": self.consensus.document(),
             "algorithm": self.algorithm,
         }
+        if self.result != RESULT_V1:
+            document["result"] = self.result
+        return document
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.document())
@@ -351,6 +361,7 @@ class Manifest:
             pages=tuple(_identifier(p, "a page CID") for p in pages),
             consensus=ConsensusParams.from_document(document.get("consensus", {})),
             algorithm=_identifier(algorithm, "algorithm"),
+            result=_identifier(document.get("result", RESULT_V1), "result"),
         )
 
 
@@ -380,6 +391,7 @@ def build_task_content(
     classes: Sequence[str] = (),
     consensus: ConsensusParams | None = None,
     algorithm: str | None = None,
+    result: str = RESULT_V2,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -398,6 +410,7 @@ def build_task_content(
         pages=tuple(compute_cid(page) for page in pages),
         consensus=consensus or default_consensus(kind),
         algorithm=algorithm or default_algorithm(kind),
+        result=result,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
 

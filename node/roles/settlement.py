@@ -28,7 +28,6 @@ from typing import Any
 
 from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.result import MAX_RESULT_BYTES
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import check_json_depth
 from node.db.engine import Database
 from node.db.models import ResultFetch, ResultFetchState, TaskStatus
@@ -41,6 +40,7 @@ from node.db.repositories.settlement import (
 from node.db.repositories.tasks import TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.protocol.result_pages import RESULT_SCHEMAS
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import FileTooLargeError, InvalidCidError, InvalidContentError, StoreError
@@ -72,9 +72,10 @@ def _same_hash(a: str, b: str) -> bool:
 
 
 def payout_tree_of(document: Mapping[str, Any], task_id: int) -> PayoutTree:
-    """The payout tree a ``labelnet/result@1`` document of ``task_id`` lists."""
-    if document.get("schema") != RESULT_SCHEMA:
-        raise ResultDocumentError(f"not a {RESULT_SCHEMA} document")
+    """The payout tree a result document of ``task_id`` lists: ``labelnet/result@1``, or the
+    root of a paged ``labelnet/result@2`` (whose payouts are in the root: no page is read)."""
+    if document.get("schema") not in RESULT_SCHEMAS:
+        raise ResultDocumentError(f"not a result document: schema={document.get('schema')!r}")
     if document.get("task") != task_id:
         raise ResultDocumentError(f"a result of task {document.get('task')!r}, not {task_id}")
     entries = document.get("payouts")

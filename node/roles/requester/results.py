@@ -21,11 +21,16 @@ from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
 from node.consensus.merkle import MerkleTreeError, PayoutTree
 from node.consensus.result import EMPTY_ROOT
-from node.consensus.result import SCHEMA as RESULT_SCHEMA
 from node.content.canonical import JsonValue, check_json_depth
 from node.content.labels import LabelBatch, LabelBatchError
 from node.content.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.errors import LabelnetError
+from node.protocol.result_pages import (
+    MAX_PAGE_BYTES,
+    ResultPageError,
+    iter_result_items,
+    parse_result_root,
+)
 from node.roles.settlement import result_bytes
 from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore
@@ -44,7 +49,7 @@ class ResultUnavailableError(LabelnetError, LookupError):
 
 
 class ResultFormatError(LabelnetError, ValueError):
-    """A result document that breaks ``labelnet/result@1``."""
+    """A result document (or one of its pages) that breaks its schema."""
 
 
 @dataclass(frozen=True)
@@ -173,25 +178,13 @@ def _payout_root(document: dict[str, JsonValue]) -> tuple[bytes, int]:
     return tree.root, tree.total
 
 
-def _parse(document: JsonValue, task_id: int) -> dict[str, JsonValue]:
-    if not isinstance(document, dict) or document.get("schema") != RESULT_SCHEMA:
-        raise ResultFormatError(f"not a {RESULT_SCHEMA} document")
-    if document.get("task") != task_id:
-        raise ResultFormatError(f"the document is for task {document.get('task')}")
-    if not isinstance(document.get("items"), list) or not isinstance(
-        document.get("annotators"), list
-    ):
-        raise ResultFormatError("items and annotators must be lists")
-    return document
-
-
 def _verified_document(
     store: ContentStore, cids: list[str], task_id: int, root: bytes, total: int
 ) -> tuple[str, dict[str, JsonValue]]:
     problems: list[str] = []
     for cid in cids:
         try:
-            document = _parse(json.loads(result_bytes(store, cid)), task_id)
+            document = parse_result_root(result_bytes(store, cid), task_id)
             if _payout_root(document) != (root, total):
                 raise ResultFormatError("its payouts do not rebuild the winning root")
         except (StoreError, ValueError) as exc:  # JSON and format errors are ValueErrors
@@ -201,6 +194,24 @@ def _verified_document(
     raise ResultUnavailableError(
         f"task {task_id}: no verifiable result document ({'; '.join(problems) or 'none attested'})"
     )
+
+
+def _result_items(
+    store: ContentStore, document: dict[str, JsonValue], task_id: int
+) -> list[JsonValue]:
+    """The result's item entries: inline (``result@1``) or read page by page (``result@2``)."""
+
+    def page(cid: str) -> bytes:
+        return store.get(
+            cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+        )
+
+    try:
+        return list(iter_result_items(document, task_id, page))
+    except ResultPageError as exc:
+        raise ResultFormatError(str(exc)) from exc
+    except StoreError as exc:
+        raise ResultUnavailableError(f"task {task_id}: a result page: {exc}") from exc
 
 
 def _document(store: ContentStore, cid: str) -> bytes:
@@ -329,7 +340,7 @@ def fetch_results(
     manifest_cid = str(created[0]["args"]["params"]["manifestCid"])
     specs = _items_by_id(store, manifest_cid)
     items: list[ResultItem] = []
-    for entry in _manifest_order(document["items"], list(specs)):
+    for entry in _manifest_order(_result_items(store, document, task_id), list(specs)):
         if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
             raise ResultFormatError("an item entry must be an object with an item id")
         spec = specs.get(entry["item"])

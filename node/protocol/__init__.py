@@ -1,0 +1,1 @@
+"""The protocol rules honest nodes reproduce byte for byte: documents, builders, parsers."""
