@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from node.consensus.merkle import merkle_root
 from node.content.canonical import JsonValue, canonical_json
 from node.content.cid import compute_cid
 from node.errors import LabelnetError
+from node.protocol.keccak import keccak256 as keccak
 
 SCHEMA = "labelnet/labels@1"
 

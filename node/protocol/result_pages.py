@@ -78,13 +78,17 @@ def page_document(document: Mapping[str, Any]) -> PagedResult:
     pages: list[bytes] = []
     start = 0
     while start < len(entries):
-        end, size = start, 0
-        while end < len(entries) and end - start < PAGE_ITEMS:
-            item_size = len(canonical_json(entries[end])) + 1
-            if end > start and size + item_size > PAGE_BYTES:
-                break
-            size += item_size
-            end += 1
+        end = min(start + PAGE_ITEMS, len(entries))
+        # The greedy rule item by item, measured at once when a full page fits: the JSON
+        # list "[a,b,...]" is one byte longer than the sum of (len(item) + 1).
+        if len(canonical_json(entries[start:end])) - 1 > PAGE_BYTES:
+            end, size = start, 0
+            while end < len(entries) and end - start < PAGE_ITEMS:
+                item_size = len(canonical_json(entries[end])) + 1
+                if end > start and size + item_size > PAGE_BYTES:
+                    break
+                size += item_size
+                end += 1
         page = {
             "schema": PAGE_SCHEMA,
             "task": task,

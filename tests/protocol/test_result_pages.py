@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from eth_utils.crypto import keccak as eth_keccak
 
 from node.consensus.rewards import RewardParams
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
@@ -17,6 +18,7 @@ from node.content.canonical import canonical_json
 from node.content.cid import compute_cid
 from node.content.labels import LabelBatch
 from node.content.manifest import ItemSpec, Manifest, build_task_content
+from node.protocol.keccak import keccak256
 from node.protocol.result_pages import (
     PAGE_BYTES,
     PAGE_ITEMS,
@@ -220,3 +222,10 @@ def test_new_manifests_choose_result_v2_and_old_ones_keep_v1() -> None:
     old = replace(content.manifest, result=RESULT_V1)
     assert b'"result"' not in old.to_bytes()  # an old manifest's bytes, as they were
     assert Manifest.from_bytes(old.to_bytes()).result == RESULT_V1
+
+
+def test_the_fast_keccak_is_ethereums() -> None:
+    rng = random.Random(3)
+    for size in (0, 1, 31, 32, 64, 135, 136, 137, 1000):
+        data = rng.randbytes(size)
+        assert keccak256(data) == eth_keccak(data)
