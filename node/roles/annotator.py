@@ -224,7 +224,8 @@ class AnnotatorDuty:
         assert row.own_labels_root and row.own_labels_cid and row.salt
         with self.db.session() as session:
             batch = self._batch(session, row.task_id)
-        if _hex(batch.root()) != row.own_labels_root:
+        root = batch.root()  # a Merkle tree over every label: computed once
+        if _hex(root) != row.own_labels_root:
             raise RevealError(
                 f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
             )
@@ -234,7 +235,7 @@ class AnnotatorDuty:
                 f"task {row.task_id}: batch CID {cid} != committed {row.own_labels_cid}"
             )
         salt = bytes.fromhex(row.salt.removeprefix("0x"))
-        call = self.market.functions.reveal(row.task_id, batch.root(), cid, salt)
+        call = self.market.functions.reveal(row.task_id, root, cid, salt)
         tx_hash = self.sender.submit(call)
         crash_point("after-reveal-submit")
         with self.db.write() as session:

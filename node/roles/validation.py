@@ -165,6 +165,14 @@ class InputCollector:
 
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="batch") as pool:
             fetched = list(pool.map(read, revealed))
+        # The gold is read before the batches are checked: checking is CPU work (a Merkle
+        # tree over every label) that, for a large task, outlasts the task's read deadline,
+        # and a gold read started after it always ran out of time, tick after tick.
+        if task.gold_cid is not None and task.gold_root is not None:
+            try:
+                inputs.gold = self._gold(task, manifest, item_ids, seconds)
+            except RETRYABLE:
+                inputs.missing.append(f"gold {task.gold_cid}")
         for reveal, data in zip(revealed, fetched, strict=True):
             if isinstance(data, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
@@ -181,11 +189,6 @@ class InputCollector:
                 inputs.dropped += 1
             else:
                 inputs.batches.append(checked)
-        if task.gold_cid is not None and task.gold_root is not None:
-            try:
-                inputs.gold = self._gold(task, manifest, item_ids, seconds)
-            except RETRYABLE:
-                inputs.missing.append(f"gold {task.gold_cid}")
         return inputs
 
     def _gold(
