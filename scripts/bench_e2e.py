@@ -100,6 +100,12 @@ def main() -> int:
     parser.add_argument("--validators", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.5, help="node poll interval (s)")
     parser.add_argument(
+        "--labeler-batch",
+        type=int,
+        default=DemoOptions.labeler_batch,
+        help="items each replaying annotator node labels per duty tick",
+    )
+    parser.add_argument(
         "--phase-timeout", type=float, default=1800.0, help="seconds any one phase may take"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "e2e")
@@ -125,6 +131,7 @@ def main() -> int:
             lying_validators=0,
             poll_interval=args.interval,
             phase_timeout=args.phase_timeout,
+            labeler_batch=args.labeler_batch,
             out=args.out,
             quiet=True,
         )
