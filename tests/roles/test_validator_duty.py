@@ -8,7 +8,6 @@ the intent and the send are tested against the same small network.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from node.content.manifest import ItemSpec, TaskKind, build_task_content
 from node.db.models import AttestationOutcome, Commitment, ValidationIntent, ValidationState
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
+from node.protocol.result_pages import RESULT_V2, iter_result_items, parse_result_root
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time
@@ -47,10 +47,14 @@ def intent(net: Network, role: str, task_id: int) -> ValidationIntent | None:
 
 
 def published_result(net: Network, role: str, task_id: int) -> dict[str, object]:
+    """The result ``role`` published for ``task_id``: a ``result@2`` root (new tasks choose
+    it in their manifest) with its pages' items joined in, as ``result@1`` listed them."""
     row = intent(net, role, task_id)
     assert row is not None and row.result_cid is not None
-    document: dict[str, object] = json.loads(net.store.get(row.result_cid, max_size=1 << 20))
-    return document
+    root = parse_result_root(net.store.get(row.result_cid, max_size=1 << 20), task_id)
+    assert root["schema"] == RESULT_V2 and "items" not in root
+    items = iter_result_items(root, task_id, lambda cid: net.store.get(cid, max_size=1 << 20))
+    return {**root, "items": list(items)}
 
 
 def attest_round(net: Network, roles: tuple[str, ...], **options: bool | str) -> None:
