@@ -109,20 +109,24 @@ def answers_from_batches(
     """Pool the revealed batches of one task into its canonical answer table."""
     items: list[str] = []
     annotators: list[str] = []
+    counts: list[int] = []
     values: list[str] = []
     for batch in batches:
         if batch.task_id != task_id:
             raise InvalidAnswersError(f"batch of task {batch.task_id} given for task {task_id}")
         if not is_address(batch.annotator):
             raise InvalidAnswersError(f"annotator {batch.annotator!r} is not an address")
-        annotator = batch.annotator.lower()
+        annotators.append(batch.annotator.lower())
+        counts.append(len(batch.labels))
         for item, value in batch.labels:
             items.append(str(item))
-            annotators.append(annotator)
             values.append(categorical_value(value))
     if not items:
         raise InvalidAnswersError(f"task {task_id} has no revealed labels")
-    return Answers.from_arrays(items, annotators, values, classes=classes)
+    # The annotator column as codes into the sorted addresses (one per batch), not strings.
+    ids = sorted(set(annotators))
+    codes = np.repeat(np.array([ids.index(a) for a in annotators], dtype=np.int64), counts)
+    return Answers.from_annotator_codes(items, codes, values, annotators=ids, classes=classes)
 
 
 def run_consensus(

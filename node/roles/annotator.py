@@ -133,8 +133,8 @@ class AnnotatorDuty:
         return last is None or (self._clock() - last).total_seconds() >= self.policy.grace
 
     def _batch(self, session: Session, task_id: int) -> LabelBatch:
-        rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)
-        return LabelBatch.create(task_id, self.annotator, [(r.item_id, r.value) for r in rows])
+        pairs = LabelRepository(session).pairs_for(self.chain_id, task_id, self.annotator)
+        return LabelBatch.create(task_id, self.annotator, pairs)
 
     def _record_intent(self, task_id: int) -> None:
         # Read the labels and record the intent in one write transaction, holding the task
