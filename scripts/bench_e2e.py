@@ -137,7 +137,9 @@ def main() -> int:
         )
         try:
             run_demo(options, on_poll=watch)
-        except Exception as exc:  # noqa: BLE001 - a stopped run is a result: record it
+        # A stopped run is a result: record it, whether it failed or was stopped (SIGTERM
+        # arrives as SystemExit, see client.demo.network.terminated_as_exit).
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001
             error = f"{type(exc).__name__}: {exc}"
     total = time.monotonic() - began
     timings = dict(watch.timings)

@@ -113,6 +113,10 @@ class InputCollector:
     def __init__(self, store: ContentStore) -> None:
         self.store = store
         self._items: dict[str, frozenset[str]] = {}
+        self._page_ids: dict[str, tuple[str, ...]] = {}
+        """Ids of the pages read so far of a manifest not yet read whole: a large task's
+        pages take several ticks of the task's read deadline, and parsing the pages read
+        before again on every tick left less of it to read new ones, until none were."""
 
     def document(self, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
         """A manifest, page or gold document in the canonical layout, refused if nested deep
@@ -129,7 +133,12 @@ class InputCollector:
         if key not in self._items:
             ids: set[str] = set()
             for page in manifest.pages:
-                ids.update(item.id for item in ItemPage.from_bytes(self.document(page)).items)
+                if page not in self._page_ids:
+                    items = ItemPage.from_bytes(self.document(page)).items
+                    self._page_ids[page] = tuple(item.id for item in items)
+                ids.update(self._page_ids[page])
+            for page in manifest.pages:  # held only until the whole manifest is read
+                self._page_ids.pop(page, None)
             if len(ids) != manifest.num_items:
                 raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
             self._items[key] = frozenset(ids)
