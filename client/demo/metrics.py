@@ -115,9 +115,10 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         finally:
             store.close()
     document = results.document
-    gold_items = {entry["item"] for entry in document["items"] if entry["gold"]}
+    # The parsed items, not document["items"]: a result@2 document lists them in pages.
+    gold_items = {entry.item for entry in results.items if entry.gold}
     scored = [item for item in dataset.items if item not in gold_items]
-    consensus = {entry["item"]: entry["value"] for entry in document["items"]}
+    consensus = {entry.item: entry.value for entry in results.items}
     answers = answers_from_batches(batches, task_id, dataset.classes)
     majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))
 

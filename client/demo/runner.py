@@ -108,6 +108,9 @@ class DemoOptions:
     which act through a phase hook (see :data:`PhaseHook`)."""
     chain: str = DEFAULT_ENGINE
     """The devnet's chain engine: ``anvil`` or ``hardhat``."""
+    labeler_batch: int = LABELER_BATCH
+    """Items each annotator node's labeling program answers per duty tick: with the poll
+    interval, how fast the replayed crowd labels (a million items take 500 ticks at 2,000)."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -238,7 +241,7 @@ def _build_nodes(
             node.name,
             [requester.url],
             labeler=f"replay:{answers_csv}:{worker}",
-            labeler_batch=str(LABELER_BATCH),
+            labeler_batch=str(options.labeler_batch),
         )
     for i, node in enumerate(spammers):
         spec = options.spammer_labeler
@@ -246,7 +249,7 @@ def _build_nodes(
             node.name,
             [requester.url],
             labeler=f"random:{1000 + i}" if spec == "random" else spec,
-            labeler_batch=str(LABELER_BATCH),
+            labeler_batch=str(options.labeler_batch),
         )
     labellers = [*annotators, *spammers]
     validators = []

@@ -10,6 +10,7 @@ session each, no FastAPI.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from node.protocol.result import (
     parse_result,
 )
 from node.roles.requester.results import ResultItem, TaskResults
-from node.roles.settlement import result_bytes
+from node.roles.settlement import result_bytes, result_page_bytes
 from node.store.base import ContentStore
 from node.store.errors import StoreError
 
@@ -137,6 +138,16 @@ def _result_document(
     )
 
 
+def _result_items(
+    store: ContentStore, task: Task, document: ResultDocument
+) -> Iterator[ResultItemEntry]:
+    """The result's items, inline or streamed page by page (each page verified)."""
+    try:
+        yield from document.iter_items(lambda cid: result_page_bytes(store, cid))
+    except (StoreError, ResultDocumentError) as exc:
+        raise ResultInvalidError(f"task {task.task_id}: a result page: {exc}") from exc
+
+
 def _final_result(db: Database, store: ContentStore, task: Task) -> tuple[str, ResultDocument]:
     if task.status is not TaskStatus.FINALIZED or task.payout_root is None:
         raise ResultNotKnownError(f"task {task.task_id} is {task.status}, not finalized")
@@ -172,7 +183,12 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
         return report
     cid, document = _final_result(db, store, task)
     counts = dict.fromkeys(document.classes, 0)
-    for entry in document.items:
+    shown: list[ResultItemEntry] = []
+    total = 0
+    for entry in _result_items(store, task, document):
+        total += 1
+        if len(shown) < REPORT_ITEMS:
+            shown.append(entry)
         for value in entry.value if isinstance(entry.value, list) else [entry.value]:
             counts[str(value)] = counts.get(str(value), 0) + 1
     return report.model_copy(
@@ -180,8 +196,8 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
             "result_cid": cid,
             "classes": document.classes,
             "class_counts": counts,
-            "items": _with_item_data(db, task, document.items[:REPORT_ITEMS]),
-            "items_total": len(document.items),
+            "items": _with_item_data(db, task, tuple(shown)),
+            "items_total": total,
             "annotators": [
                 AnnotatorQuality(**{**asdict(a), "payout": str(a.payout)})
                 for a in document.annotators
@@ -244,7 +260,7 @@ def export_task(
             for item in ItemRepository(session).page(chain_id, task_id, limit=MAX_EXPORT_ITEMS)
         }
     items = []
-    for entry in document.items:
+    for entry in _result_items(store, task, document):
         item = stored.get(entry.item)
         items.append(
             ResultItem(

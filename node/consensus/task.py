@@ -37,12 +37,13 @@ from node.consensus.result import CategoricalConsensus, categorical_document
 from node.consensus.rewards import Rewards, compute_rewards
 from node.consensus.task_kinds import multilabel_result, numeric_result
 from node.protocol.canonical import JsonValue
-from node.protocol.errors import InvalidAnswersError
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, bloc_test_id
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
 from node.protocol.result import PayoutResult, encode_document
 from node.protocol.result import payout_result as build_payouts
+from node.protocol.result_pages import RESULT_V1, RESULT_V2, page_document
 from node.protocol.rules import RewardParams
 from node.protocol.values import DEFAULT_TOLERANCE, categorical_value
 
@@ -68,6 +69,8 @@ class TaskSpec:
     """Numeric tasks: how far (absolute) an answer may be from the consensus and match."""
     bloc_test: str = ""
     """Categorical tasks: the bloc test to run (:mod:`node.consensus.collusion`), or ``""``."""
+    result_schema: str = RESULT_V1
+    """The result document to publish: the manifest's ``result`` (``result@2`` is paged)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class ConsensusOutcome:
     refund: int
     rewards: Rewards | None = field(default=None, repr=False)
     """The categorical reward breakdown (None for the other kinds)."""
+    pages: tuple[bytes, ...] = field(default=(), repr=False)
+    """A ``result@2`` document's item pages, to store with it (none for ``result@1``)."""
 
     @property
     def payout_root(self) -> bytes:
@@ -97,20 +102,24 @@ def answers_from_batches(
     """Pool the revealed batches of one task into its canonical answer table."""
     items: list[str] = []
     annotators: list[str] = []
+    counts: list[int] = []
     values: list[str] = []
     for batch in batches:
         if batch.task_id != task_id:
             raise InvalidAnswersError(f"batch of task {batch.task_id} given for task {task_id}")
         if not is_address(batch.annotator):
             raise InvalidAnswersError(f"annotator {batch.annotator!r} is not an address")
-        annotator = batch.annotator.lower()
+        annotators.append(batch.annotator.lower())
+        counts.append(len(batch.labels))
         for item, value in batch.labels:
             items.append(str(item))
-            annotators.append(annotator)
             values.append(categorical_value(value))
     if not items:
         raise InvalidAnswersError(f"task {task_id} has no revealed labels")
-    return Answers.from_arrays(items, annotators, values, classes=classes)
+    # The annotator column as codes into the sorted addresses (one per batch), not strings.
+    ids = sorted(set(annotators))
+    codes = np.repeat(np.array([ids.index(a) for a in annotators], dtype=np.int64), counts)
+    return Answers.from_annotator_codes(items, codes, values, annotators=ids, classes=classes)
 
 
 def run_consensus(
@@ -141,13 +150,39 @@ def run_consensus(
             classes=tuple(task.classes or ()),
             algorithm=task.algorithm,
         )
-    data, cid = encode_document(kind.document)
+    return _outcome(task, kind.document, kind.payouts, kind.refund)
+
+
+def _outcome(
+    task: TaskSpec,
+    document: dict[str, Any],
+    payouts: PayoutResult,
+    refund: int,
+    rewards: Rewards | None = None,
+) -> ConsensusOutcome:
+    """The outcome publishing ``document`` (built in the ``result@1`` shape) in the task's
+    result schema: as is, or paged into a ``result@2`` root and its item pages."""
+    if task.result_schema == RESULT_V2:
+        paged = page_document(document)
+        return ConsensusOutcome(
+            document=paged.root,
+            document_bytes=paged.root_bytes,
+            cid=paged.cid,
+            payouts=payouts,
+            refund=refund,
+            rewards=rewards,
+            pages=paged.pages,
+        )
+    if task.result_schema != RESULT_V1:
+        raise InvalidParameterError(f"unknown result schema {task.result_schema!r}")
+    data, cid = encode_document(document)
     return ConsensusOutcome(
-        document=kind.document,
+        document=document,
         document_bytes=data,
         cid=cid,
-        payouts=kind.payouts,
-        refund=kind.refund,
+        payouts=payouts,
+        refund=refund,
+        rewards=rewards,
     )
 
 
@@ -167,15 +202,7 @@ def _categorical(
         alpha=krippendorff_alpha_nominal(answers),
         payouts=payouts,
     )
-    data, cid = encode_document(document)
-    return ConsensusOutcome(
-        document=document,
-        document_bytes=data,
-        cid=cid,
-        payouts=payouts,
-        refund=rewards.refund,
-        rewards=rewards,
-    )
+    return _outcome(task, document, payouts, rewards.refund, rewards)
 
 
 def categorical_consensus(

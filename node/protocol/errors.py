@@ -25,3 +25,10 @@ class InvalidParameterError(ConsensusError):
 
 class NotFittedError(ConsensusError):
     """A fitted attribute was read before :meth:`fit` was called."""
+
+
+class ResultDocumentError(LabelnetError, ValueError):
+    """Bytes that are not a result document (``labelnet/result@1``, a ``result@2`` root or
+    one of its pages) of the task they are read for, or a document that is not the task's
+    winning result. Defined here so the paged schema's module and the document's parser
+    share it without importing each other."""

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue, canonical_json, load_json
 from node.protocol.cid import compute_cid
+from node.protocol.keccak import keccak256 as keccak
 from node.protocol.merkle import merkle_root
 
 SCHEMA = "labelnet/labels@1"

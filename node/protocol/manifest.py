@@ -40,6 +40,7 @@ from node.protocol.ids import (
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import label_leaf
 from node.protocol.merkle import merkle_root
+from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.protocol.values import tolerance_units
 
@@ -289,9 +290,15 @@ class Manifest:
     consensus: ConsensusParams = field(default_factory=ConsensusParams)
     algorithm: str = DEFAULT_ALGORITHM
     """The algorithm the requester intends; the task's on-chain id is authoritative."""
+    result: str = RESULT_V1
+    """The result schema the task's validators publish: :data:`RESULT_V2` (paged) for tasks
+    built from now on; a manifest that names none is from before paging and keeps
+    ``result@1`` (its document omits the key, so its bytes and CID stay as they were)."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
+        if self.result not in RESULT_SCHEMAS:
+            raise ManifestError(f"unknown result schema {self.result!r}")
         _text(self.instructions, "instructions")
         if self.kind is not TaskKind.NUMERIC:
             if not 2 <= len(self.classes) <= MAX_CLASSES:
@@ -312,7 +319,7 @@ class Manifest:
             _identifier(cid, "a page CID")
 
     def document(self) -> dict[str, JsonValue]:
-        return {
+        document: dict[str, JsonValue] = {
             "schema": MANIFEST_SCHEMA,
             "title": self.title,
             "instructions": self.instructions,
@@ -323,6 +330,9 @@ class Manifest:
             "consensus": self.consensus.document(),
             "algorithm": self.algorithm,
         }
+        if self.result != RESULT_V1:
+            document["result"] = self.result
+        return document
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.document())
@@ -356,6 +366,7 @@ class Manifest:
             pages=tuple(_identifier(p, "a page CID") for p in pages),
             consensus=ConsensusParams.from_document(document.get("consensus", {})),
             algorithm=_identifier(algorithm, "algorithm"),
+            result=_identifier(document.get("result", RESULT_V1), "result"),
         )
 
 
@@ -385,6 +396,7 @@ def build_task_content(
     classes: Sequence[str] = (),
     consensus: ConsensusParams | None = None,
     algorithm: str | None = None,
+    result: str = RESULT_V2,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -403,6 +415,7 @@ def build_task_content(
         pages=tuple(compute_cid(page) for page in pages),
         consensus=consensus or default_consensus(kind),
         algorithm=algorithm or default_algorithm(kind),
+        result=result,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
 

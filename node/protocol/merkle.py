@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from node.errors import LabelnetError
+from node.protocol.keccak import keccak256 as keccak
 
 Payout = tuple[str, int]
 """``(account, amount)``: an account's checksummed address and its integer token amount."""

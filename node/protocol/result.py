@@ -1,5 +1,6 @@
-"""The result of one task as the protocol fixes it: the ``labelnet/result@1`` schema, the
-document's canonical bytes and CID, and the payout Merkle tree whose root validators attest.
+"""The result of one task as the protocol fixes it: the ``labelnet/result@1`` schema (and its
+paged form ``labelnet/result@2``, :mod:`node.protocol.result_pages`), the document's
+canonical bytes and CID, and the payout Merkle tree whose root validators attest.
 
 Everything a validator attests is derived from integers and fixed-point strings, so two
 honest validators produce the same bytes, hence the same CID and the same root. The
@@ -18,18 +19,20 @@ against it, since the total is zero).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue, canonical_json, load_json
 from node.protocol.cid import compute_cid
+from node.protocol.errors import ResultDocumentError as ResultDocumentError  # its parser's error
 from node.protocol.kinds import TaskKind
 from node.protocol.merkle import MerkleTreeError, PayoutTree
+from node.protocol.result_pages import RESULT_V1, Fetch, check_result_root, iter_result_items
 
-SCHEMA = "labelnet/result@1"
+SCHEMA = RESULT_V1
 EMPTY_ROOT = bytes(32)
 MAX_RESULT_BYTES = 512 * 1024 * 1024
 """Largest result document any reader accepts. A ``result@1`` document grows with the task
@@ -75,11 +78,6 @@ def encode_document(document: dict[str, Any]) -> tuple[bytes, str]:
     return data, compute_cid(data)
 
 
-class ResultDocumentError(LabelnetError, ValueError):
-    """Bytes that are not a ``labelnet/result@1`` document of the task they are read for,
-    or a document that is not the task's winning result."""
-
-
 @dataclass(frozen=True, slots=True)  # one per item: slots keep a large result's parse small
 class ResultItemEntry:
     """One item's line of a result document.
@@ -117,8 +115,10 @@ class ResultAnnotatorEntry:
 
 @dataclass(frozen=True)
 class ResultDocument:
-    """A parsed ``labelnet/result@1`` document: the parts readers use, its payout tree, and
-    the whole JSON object (``document``) for readers that pass it on."""
+    """A parsed result document: the parts readers use, its payout tree, and the whole JSON
+    object (``document``) for readers that pass it on. ``items`` are the inline items of a
+    ``result@1`` document; a ``result@2`` root has none inline (``item_count`` of them are
+    in its pages): read them with :meth:`iter_items`, which works for both."""
 
     task_id: int
     kind: TaskKind
@@ -127,6 +127,18 @@ class ResultDocument:
     annotators: tuple[ResultAnnotatorEntry, ...]
     payouts: PayoutResult
     document: dict[str, JsonValue] = field(repr=False)
+    schema: str = SCHEMA
+    item_count: int = 0
+
+    def iter_items(self, fetch: Fetch) -> Iterator[ResultItemEntry]:
+        """Every item entry, in the document's order: inline (``result@1``), or page by
+        page (``result@2``), each page fetched with ``fetch`` and verified on its own before
+        the next is read, so a reader holds one page at a time."""
+        if self.schema == SCHEMA:
+            yield from self.items
+            return
+        for entry in iter_result_items(self.document, self.task_id, fetch):
+            yield _item(entry)
 
     def verify(self, root: bytes, total: int | None = None) -> None:
         """Raise :class:`ResultDocumentError` unless the payouts rebuild ``root`` (the
@@ -141,7 +153,9 @@ class ResultDocument:
 
 
 def parse_result(data: bytes, task_id: int) -> ResultDocument:
-    """Parse the bytes of a ``labelnet/result@1`` document of ``task_id``.
+    """Parse the bytes of a result document of ``task_id``: ``labelnet/result@1``, or the
+    root of a paged ``labelnet/result@2`` (whose pages :meth:`ResultDocument.iter_items`
+    reads and verifies).
 
     Refuses (with :class:`ResultDocumentError`) anything else: not JSON, nested too deep
     to parse safely, another schema or task, or a line that breaks the form. Verifying it
@@ -158,8 +172,7 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
     """:func:`parse_result` of a document already decoded from JSON."""
     if not isinstance(document, dict):
         raise ResultDocumentError("a result document is a JSON object")
-    if document.get("schema") != SCHEMA:
-        raise ResultDocumentError(f"not a {SCHEMA} document")
+    check_result_root(document)
     if document.get("task") != task_id:
         raise ResultDocumentError(f"a result of task {document.get('task')!r}, not {task_id}")
     kind, classes = document.get("kind"), document.get("classes", [])
@@ -167,9 +180,10 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
         raise ResultDocumentError(f"unknown task kind {kind!r}")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise ResultDocumentError("classes must be a list of strings")
-    items, annotators = document.get("items"), document.get("annotators")
+    items, annotators = document.get("items", []), document.get("annotators")
     if not isinstance(items, list) or not isinstance(annotators, list):
         raise ResultDocumentError("items and annotators must be lists")
+    count = document.get("item_count", len(items))
     return ResultDocument(
         task_id=task_id,
         kind=TaskKind(kind),
@@ -178,6 +192,8 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
         annotators=tuple(_annotator(entry) for entry in annotators),
         payouts=_payouts(document.get("payouts")),
         document=document,
+        schema=str(document["schema"]),
+        item_count=count if isinstance(count, int) else len(items),
     )
 
 

@@ -131,8 +131,8 @@ class AnnotatorDuty:
         return last is None or (self._clock() - last).total_seconds() >= self.policy.grace
 
     def _batch(self, session: Session, task_id: int) -> LabelBatch:
-        rows = LabelRepository(session).list_for(self.chain_id, task_id, self.annotator)
-        return LabelBatch.create(task_id, self.annotator, [(r.item_id, r.value) for r in rows])
+        pairs = LabelRepository(session).pairs_for(self.chain_id, task_id, self.annotator)
+        return LabelBatch.create(task_id, self.annotator, pairs)
 
     def _record_intent(self, task_id: int) -> None:
         # Read the labels and record the intent in one write transaction, holding the task
@@ -208,7 +208,8 @@ class AnnotatorDuty:
         assert row.own_labels_root and row.own_labels_cid and row.salt
         with self.db.session() as session:
             batch = self._batch(session, row.task_id)
-        if _hex(batch.root()) != row.own_labels_root:
+        root = batch.root()  # a Merkle tree over every label: computed once
+        if _hex(root) != row.own_labels_root:
             raise RevealError(
                 f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
             )
@@ -218,7 +219,7 @@ class AnnotatorDuty:
                 f"task {row.task_id}: batch CID {cid} != committed {row.own_labels_cid}"
             )
         salt = bytes.fromhex(row.salt.removeprefix("0x"))
-        call = self.market.functions.reveal(row.task_id, batch.root(), cid, salt)
+        call = self.market.functions.reveal(row.task_id, root, cid, salt)
         tx_hash = self.sender.submit(call)
         crash_point("after-reveal-submit")
         with self.db.write() as session:

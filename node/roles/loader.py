@@ -73,6 +73,9 @@ LOAD_SECONDS = 120.0
 """Wall-clock seconds one attempt at loading one task may take: a slow peer delays that
 task's join (retried later, with the blocks read so far kept), never the others'."""
 
+WRITE_PAGES = 20
+"""Item pages written per statement when a task is joined (10,000 items of 500)."""
+
 MIB = 1024 * 1024
 DEFAULT_TASK_MEDIA_BYTES = 1024 * MIB
 DEFAULT_REWARD_PER_MIB = 10**12
@@ -170,7 +173,7 @@ class TaskLoader:
             with within(LOAD_SECONDS):
                 manifest = self._manifest(task)
                 self._check_qualified(task, manifest)
-                items, joined = self._items(manifest, self._media_budget(task)), manifest
+                count, joined = self._check_items(manifest, self._media_budget(task)), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)
@@ -180,7 +183,7 @@ class TaskLoader:
             log.info("task %s: declined: %s", task.task_id, exc)
             return
         with self.db.write() as session:
-            ItemRepository(session).upsert_many(self.chain_id, task.task_id, items)
+            self._write_items(ItemRepository(session), task.task_id, joined)
             _record(
                 ParticipationRepository(session),
                 task,
@@ -189,7 +192,7 @@ class TaskLoader:
                 attempts,
                 joined,
             )
-        log.info("task %s: joined, %d items", task.task_id, len(items))
+        log.info("task %s: joined, %d items", task.task_id, count)
 
     def _record_unexpected(
         self, task: Task, previous: TaskParticipation | None, exc: Exception
@@ -243,16 +246,18 @@ class TaskLoader:
                 f"({min(self.max_item_bytes, left)} bytes left of it): {exc}"
             ) from exc
 
-    def _items(self, manifest: Manifest, media_budget: int) -> list[ItemCreate]:
-        """Every item in manifest order, with its page and media verified and stored here."""
-        items: list[ItemCreate] = []
+    def _check_items(self, manifest: Manifest, media_budget: int) -> int:
+        """Verify every page and media file and store them here; returns the item count.
+
+        Only the ids are kept (to refuse an id on two pages): the items are written by
+        :meth:`_write_items`, a few pages at a time, so a million-item task never has a
+        row object per item in memory (about a kilobyte each)."""
+        count = 0
         seen: set[str] = set()
         for page_cid in manifest.pages:
             if len(page_cid) > MAX_CID_LENGTH:
                 raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
-            data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
-            page = _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
-            for spec in page.items:
+            for spec in self._page(page_cid).items:
                 if spec.id in seen:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
                 seen.add(spec.id)
@@ -260,20 +265,37 @@ class TaskLoader:
                     if len(spec.content) > MAX_CID_LENGTH:
                         raise ManifestError(f"item {spec.id!r}: content CID too long to store")
                     media_budget -= self._fetch_media(spec.id, spec.content, media_budget)
-                items.append(
+                count += 1
+        if count != manifest.num_items:
+            raise ManifestError(
+                f"the pages list {count} items, the manifest says {manifest.num_items}"
+            )
+        return count
+
+    def _page(self, page_cid: str) -> ItemPage:
+        data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
+        return _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
+
+    def _write_items(self, items: ItemRepository, task_id: int, manifest: Manifest) -> None:
+        """Every item in manifest order, from the pages :meth:`_check_items` verified and
+        stored here (read back from the local store), :data:`WRITE_PAGES` pages a statement."""
+        chunk: list[ItemCreate] = []
+        position = 0
+        for number, page_cid in enumerate(manifest.pages, start=1):
+            for spec in self._page(page_cid).items:
+                chunk.append(
                     ItemCreate(
                         item_id=spec.id,
-                        position=len(items),
+                        position=position,
                         page_cid=page_cid,
                         content_cid=spec.content,
                         data=spec.data,
                     )
                 )
-        if len(items) != manifest.num_items:
-            raise ManifestError(
-                f"the pages list {len(items)} items, the manifest says {manifest.num_items}"
-            )
-        return items
+                position += 1
+            if number % WRITE_PAGES == 0 or number == len(manifest.pages):
+                items.upsert_many(self.chain_id, task_id, chunk)
+                chunk = []
 
     def _record(
         self,

@@ -41,6 +41,7 @@ from node.protocol.result import (
     ResultDocumentError,
     parse_result,
 )
+from node.protocol.result_pages import MAX_PAGE_BYTES
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import FileTooLargeError, InvalidCidError, InvalidContentError, StoreError
@@ -74,6 +75,15 @@ def result_bytes(store: ContentStore, cid: str) -> bytes:
     check first."""
     return store.get(
         cid, max_size=MAX_RESULT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
+    )
+
+
+def result_page_bytes(store: ContentStore, cid: str) -> bytes:
+    """The bytes of one page of a paged result document (``labelnet/result@2``), read like
+    :func:`result_bytes` but within a page's limit; ``ResultDocument.iter_items`` verifies
+    them against the CID its root lists."""
+    return store.get(
+        cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
     )
 
 

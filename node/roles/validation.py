@@ -102,6 +102,10 @@ class InputCollector:
     def __init__(self, store: ContentStore) -> None:
         self.store = store
         self._items: dict[str, frozenset[str]] = {}
+        self._page_ids: dict[str, tuple[str, ...]] = {}
+        """Ids of the pages read so far of a manifest not yet read whole: a large task's
+        pages take several ticks of the task's read deadline, and parsing the pages read
+        before again on every tick left less of it to read new ones, until none were."""
 
     def document(self, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
         """A manifest, page or gold document in the canonical layout, refused if nested deep
@@ -118,7 +122,12 @@ class InputCollector:
         if key not in self._items:
             ids: set[str] = set()
             for page in manifest.pages:
-                ids.update(item.id for item in ItemPage.from_bytes(self.document(page)).items)
+                if page not in self._page_ids:
+                    items = ItemPage.from_bytes(self.document(page)).items
+                    self._page_ids[page] = tuple(item.id for item in items)
+                ids.update(self._page_ids[page])
+            for page in manifest.pages:  # held only until the whole manifest is read
+                self._page_ids.pop(page, None)
             if len(ids) != manifest.num_items:
                 raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
             self._items[key] = frozenset(ids)
@@ -154,6 +163,14 @@ class InputCollector:
 
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="batch") as pool:
             fetched = list(pool.map(read, revealed))
+        # The gold is read before the batches are checked: checking is CPU work (a Merkle
+        # tree over every label) that, for a large task, outlasts the task's read deadline,
+        # and a gold read started after it always ran out of time, tick after tick.
+        if task.gold_cid is not None and task.gold_root is not None:
+            try:
+                inputs.gold = self._gold(task, manifest, item_ids, seconds)
+            except RETRYABLE:
+                inputs.missing.append(f"gold {task.gold_cid}")
         for reveal, data in zip(revealed, fetched, strict=True):
             if isinstance(data, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
@@ -170,11 +187,6 @@ class InputCollector:
                 inputs.dropped += 1
             else:
                 inputs.batches.append(checked)
-        if task.gold_cid is not None and task.gold_root is not None:
-            try:
-                inputs.gold = self._gold(task, manifest, item_ids, seconds)
-            except RETRYABLE:
-                inputs.missing.append(f"gold {task.gold_cid}")
         return inputs
 
     def _gold(

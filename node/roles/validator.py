@@ -199,6 +199,7 @@ class ValidatorDuty:
             kind=manifest.kind,
             tolerance=manifest.consensus.tolerance,
             bloc_test=manifest.consensus.bloc_test,
+            result_schema=manifest.result,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)
@@ -236,6 +237,8 @@ class ValidatorDuty:
         self._send_attest(intent)
 
     def _publish(self, outcome: ConsensusOutcome) -> None:
+        for page in outcome.pages:  # before the root that names them
+            self.store.put(page)
         cid = self.store.put(outcome.document_bytes)
         if cid != outcome.cid:
             raise ChainError(f"the store named the result {cid}, not {outcome.cid}")

@@ -80,7 +80,8 @@ def test_a_result_of_another_task_or_root_is_refused() -> None:
     ("change", "message"),
     [
         ({"kind": "ranking"}, "unknown task kind"),
-        ({"items": {}}, "items and annotators must be lists"),
+        ({"items": {}}, "items must be a list"),
+        ({"annotators": {}}, "items and annotators must be lists"),
         ({"items": [{"item": "i1", "confident": "yes"}]}, "malformed item entry"),
         ({"annotators": [{"account": "0x1"}]}, "malformed annotator entry"),
         ({"payouts": [{"account": "0x1", "amount": True}]}, "malformed payouts"),

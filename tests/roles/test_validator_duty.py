@@ -8,7 +8,6 @@ the intent and the send are tested against the same small network.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from node.protocol.canonical import JsonValue
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import ItemSpec, build_task_content
+from node.protocol.result import parse_result
+from node.protocol.result_pages import RESULT_V2, iter_result_items
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time
@@ -48,10 +49,14 @@ def intent(net: Network, role: str, task_id: int) -> ValidationIntent | None:
 
 
 def published_result(net: Network, role: str, task_id: int) -> dict[str, object]:
+    """The result ``role`` published for ``task_id``: a ``result@2`` root (new tasks choose
+    it in their manifest) with its pages' items joined in, as ``result@1`` listed them."""
     row = intent(net, role, task_id)
     assert row is not None and row.result_cid is not None
-    document: dict[str, object] = json.loads(net.store.get(row.result_cid, max_size=1 << 20))
-    return document
+    root = parse_result(net.store.get(row.result_cid, max_size=1 << 20), task_id).document
+    assert root["schema"] == RESULT_V2 and "items" not in root
+    items = iter_result_items(root, task_id, lambda cid: net.store.get(cid, max_size=1 << 20))
+    return {**root, "items": list(items)}
 
 
 def attest_round(net: Network, roles: tuple[str, ...], **options: bool | str) -> None:

@@ -19,6 +19,7 @@ from node.db.models import Item, Label, LabelCreate
 from node.db.types import utcnow
 from node.db.upsert import upsert
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
 
 _KEYS = ("chain_id", "task_id", "annotator", "item_id")
 
@@ -82,6 +83,19 @@ class LabelRepository:
             .order_by(col(Label.item_id))
         )
         return list(self.session.exec(query))
+
+    def pairs_for(self, chain_id: int, task_id: int, annotator: str) -> list[tuple[str, JsonValue]]:
+        """``(item, value)`` of all of an annotator's labels on a task, by item id: the
+        content of a label batch, read as plain tuples (a row object per label costs about
+        a kilobyte, hundreds of megabytes for the batch of a large task)."""
+        query = (
+            select(Label.item_id, Label.value)
+            .where(
+                Label.chain_id == chain_id, Label.task_id == task_id, Label.annotator == annotator
+            )
+            .order_by(col(Label.item_id))
+        )
+        return [(item, value) for item, value in self.session.exec(query)]
 
     def tasks_labelled_by(self, chain_id: int, annotator: str) -> list[int]:
         """Ids of the tasks in which the annotator has at least one label."""

@@ -31,7 +31,7 @@ from node.protocol.result import (
     ResultItemEntry,
     parse_result,
 )
-from node.roles.settlement import result_bytes
+from node.roles.settlement import result_bytes, result_page_bytes
 from node.roles.validation import MAX_BATCH_BYTES
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
@@ -160,6 +160,17 @@ def _verified_document(
     )
 
 
+def _result_items(
+    store: ContentStore, result: ResultDocument, task_id: int
+) -> tuple[ResultItemEntry, ...]:
+    """The result's item entries: inline (``result@1``) or read page by page (``result@2``),
+    each page verified against the CID its root lists."""
+    try:
+        return tuple(result.iter_items(lambda cid: result_page_bytes(store, cid)))
+    except (StoreError, ResultDocumentError) as exc:
+        raise ResultUnavailableError(f"task {task_id}: a result page: {exc}") from exc
+
+
 def _document(store: ContentStore, cid: str) -> bytes:
     data = store.get(
         cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
@@ -256,7 +267,7 @@ def fetch_results(
     manifest_cid = str(created[0]["args"]["params"]["manifestCid"])
     specs = _items_by_id(store, manifest_cid)
     items: list[ResultItem] = []
-    for entry in _manifest_order(result.items, list(specs)):
+    for entry in _manifest_order(_result_items(store, result, task_id), list(specs)):
         spec = specs.get(entry.item)
         items.append(
             ResultItem(
