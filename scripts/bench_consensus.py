@@ -4,7 +4,7 @@ and on a synthetic grid with known truth; the leave-one-out selection of the def
 
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
                                [--grid short|full|none] [--grid-regimes N] [--max-items N]
-                               [--slow-crowdkit]
+                               [--slow-crowdkit] [--candidates REGEX]
 
 The default run (short grid: one factor of a base task changed at a time, see
 ``consensus_grid.py``) takes a few minutes; ``--grid full`` adds ``--grid-regimes`` random
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -57,6 +58,7 @@ from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
 from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
 from node.consensus.robust_mean import RobustMean  # noqa: E402
+from node.consensus.staged_ds import StagedDawidSkene  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -86,15 +88,23 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for lean in (0.25, 0.5)
         for scale in (1.0, 0.5, 0.25)
     },
+    **{
+        f"hds2_w{pooled}": partial(StagedDawidSkene, pooled_iterations=pooled)
+        for pooled in (3, 5, 10, 15)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
-4 and 64 and multiplied by x; l: ``skill_lean``)."""
-LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {
+4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
+iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``)."""
+ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
-    **CANDIDATES,
+    "labelnet_hds2": StagedDawidSkene,
 }
-DEFAULT_KEY = "labelnet_hds"
+"""Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous default
+and the default."""
+LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
+DEFAULT_KEY = "labelnet_hds2"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -356,7 +366,16 @@ def main() -> int:
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
     parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")
+    parser.add_argument(
+        "--candidates", default="", help="regular expression: only the candidates it matches"
+    )
     args = parser.parse_args()
+    if args.candidates:
+        kept = {k: v for k, v in CANDIDATES.items() if re.search(args.candidates, k)}
+        CANDIDATES.clear()
+        CANDIDATES.update(kept)
+        LABELNET.clear()
+        LABELNET.update({**ALWAYS, **kept})
     if args.scaling_worker is not None:
         print(json.dumps(scaling_worker(args.scaling_worker)))
         return 0

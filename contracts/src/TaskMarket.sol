@@ -9,22 +9,24 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
+import {Committee} from "./libraries/Committee.sol";
 
 /// @title TaskMarket
 /// @notice Escrow, commit-reveal, attestation, finalization and Merkle claims for labeling
 /// tasks. See ITaskMarket for the lifecycle.
-/// @dev Solvency: for every task the market holds what it still owes — the escrow of an open
+/// @dev The committee (seats, results, tally, eviction, decision, settlement) is the Committee
+/// library; this contract holds the escrow, the deadlines and the committee's parameters.
+/// Solvency: for every task the market holds what it still owes — the escrow of an open
 /// task (reward pool, validator fee, bonds not yet returned), or for a settled task the
 /// attested payouts not yet claimed plus the requester's refund. Rounding remainders of the
 /// validator reward split go to the requester's refund. The market has no owner.
 contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using Committee for Committee.State;
 
     /// @notice Marks a commitment slot whose batch has been revealed.
     bytes32 public constant REVEALED = bytes32(uint256(1));
-
-    uint16 private constant _BPS = 10_000;
 
     IERC20 private immutable _token;
     IValidatorStaking private immutable _staking;
@@ -65,25 +67,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         bytes32 goldCommitment;
     }
 
-    /// @dev One attestation: who, with which weight. Its result is found through the bit at
-    /// its index in `Result.voters`.
-    struct Vote {
-        address validator;
-        uint96 weight;
-    }
-
-    /// @dev A distinct attested result, stored once however many validators attest it.
-    struct Result {
-        bytes32 payoutRoot;
-        uint96 totalPayout;
-        uint128 weight;
-        uint32 voters;
-    }
-
     uint256 private _taskCount;
     mapping(uint256 taskId => TaskRecord) private _tasks;
-    mapping(uint256 taskId => mapping(uint256 index => Vote)) private _votes;
-    mapping(uint256 taskId => mapping(uint256 index => Result)) private _results;
+    mapping(uint256 taskId => Committee.State) private _committees;
     mapping(uint256 taskId => mapping(address annotator => bytes32)) private _commitments;
     mapping(uint256 taskId => mapping(address account => uint256)) private _paid;
     mapping(address account => uint256) private _totalPaid;
@@ -108,7 +94,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         if (maxCommittee_ == 0 || maxCommittee_ > 32 || minAttestations_ == 0 || minAttestations_ > maxCommittee_) {
             revert TaskMarketInvalidCommittee(maxCommittee_, minAttestations_);
         }
-        if (quorumBps_ == 0 || quorumBps_ > _BPS) revert TaskMarketInvalidQuorum(quorumBps_);
+        if (quorumBps_ == 0 || quorumBps_ > Committee.BPS) revert TaskMarketInvalidQuorum(quorumBps_);
         _token = token_;
         _staking = staking_;
         _maxCommittee = maxCommittee_;
@@ -226,89 +212,32 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
             revert TaskMarketPayoutExceedsPool(taskId, totalPayout, task.rewardPool);
         }
         uint8 count = task.attestCount;
-        for (uint256 i; i < count; ++i) {
-            if (_votes[taskId][i].validator == msg.sender) revert TaskMarketAlreadyAttested(taskId, msg.sender);
-        }
+        Committee.State storage committee = _committees[taskId];
+        if (committee.isSeated(count, msg.sender)) revert TaskMarketAlreadyAttested(taskId, msg.sender);
         // _staking is this market's own immutable ValidatorStaking: lockForTask and a reward-free
         // release (the eviction below) call nothing outside it, so nothing can re-enter before
         // the vote is written. The locked amount is not kept: release and slash recompute it
         // from the weight.
-        // slither-disable-next-line reentrancy-no-eth,unused-return
+        // slither-disable-next-line unused-return
         (uint96 weight,) = _staking.lockForTask(msg.sender, taskId);
+        uint8 resultCount = task.resultCount;
         uint256 seat = count;
         if (count >= _maxCommittee) {
-            seat = _evictLightest(taskId, task, weight);
+            seat = committee.evictLightest(_staking, taskId, count, resultCount, weight, _maxCommittee);
         } else {
             // unchecked: count < _maxCommittee <= 32.
             unchecked {
                 task.attestCount = count + 1;
             }
         }
-        _votes[taskId][seat] = Vote({validator: msg.sender, weight: weight});
-        _addVote(taskId, task, seat, payoutRoot, totalPayout, weight);
-        emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
-    }
-
-    /// @dev A full committee admits a heavier validator in place of its lightest member (the
-    /// earliest on ties), whose lock is released without reward or slash. Seats go to stake,
-    /// not to speed: flooding a task with minimum-stake attestations the moment its reveal
-    /// window closes buys nothing once heavier validators attest.
-    function _evictLightest(uint256 taskId, TaskRecord storage task, uint96 weight) private returns (uint256 seat) {
-        uint256 lightest = type(uint256).max;
-        uint256 count = task.attestCount;
-        for (uint256 i; i < count; ++i) {
-            uint256 w = _votes[taskId][i].weight;
-            if (w < lightest) (seat, lightest) = (i, w);
-        }
-        if (weight <= lightest) revert TaskMarketCommitteeFull(taskId, _maxCommittee);
-        Vote memory evicted = _votes[taskId][seat];
-        uint256 resultCount = task.resultCount;
-        for (uint256 r; r < resultCount; ++r) {
-            Result storage result = _results[taskId][r];
-            if (_voted(result.voters, seat)) {
-                result.voters &= ~_bit(seat);
-                result.weight -= evicted.weight;
-                break;
-            }
-        }
-        emit AttestationEvicted(taskId, evicted.validator, msg.sender);
-        _staking.release(evicted.validator, taskId, evicted.weight, 0);
-    }
-
-    /// @dev Adds vote `seat` to its result, creating the result (in an emptied slot if there is
-    /// one, so at most `_maxCommittee` results ever exist) the first time it is attested.
-    function _addVote(
-        uint256 taskId,
-        TaskRecord storage task,
-        uint256 seat,
-        bytes32 payoutRoot,
-        uint128 totalPayout,
-        uint96 weight
-    ) private {
-        uint8 resultCount = task.resultCount;
-        uint256 free = resultCount;
-        for (uint256 r; r < resultCount; ++r) {
-            Result storage result = _results[taskId][r];
-            if (result.payoutRoot == payoutRoot && result.totalPayout == totalPayout) {
-                result.weight += weight;
-                result.voters |= _bit(seat);
-                return;
-            }
-            if (result.voters == 0 && free == resultCount) free = r;
-        }
-        _results[taskId][free] = Result({
-            payoutRoot: payoutRoot,
-            // forge-lint: disable-next-line(unsafe-typecast) -- attest checked it against rewardPool.
-            totalPayout: uint96(totalPayout),
-            weight: weight,
-            voters: _bit(seat)
-        });
-        // unchecked: a new slot only while fewer results than votes exist, and votes <= 32.
-        if (free == resultCount) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked against rewardPool above.
+        if (committee.add(resultCount, seat, msg.sender, payoutRoot, uint96(totalPayout), weight)) {
+            // unchecked: a new slot only while fewer results than votes exist, and votes <= 32.
             unchecked {
                 task.resultCount = resultCount + 1;
             }
         }
+        emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
     }
 
     /// @inheritdoc ITaskMarket
@@ -385,21 +314,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory attestations) {
         TaskRecord storage task = _task(taskId);
-        uint256 count = task.attestCount;
-        attestations = new Attestation[](count);
-        for (uint256 r; r < task.resultCount; ++r) {
-            Result memory result = _results[taskId][r];
-            for (uint256 i; i < count; ++i) {
-                if (!_voted(result.voters, i)) continue;
-                Vote memory vote = _votes[taskId][i];
-                attestations[i] = Attestation({
-                    validator: vote.validator,
-                    weight: vote.weight,
-                    payoutRoot: result.payoutRoot,
-                    totalPayout: result.totalPayout
-                });
-            }
-        }
+        attestations = _committees[taskId].listAttestations(task.attestCount, task.resultCount);
     }
 
     /// @inheritdoc ITaskMarket
@@ -497,17 +412,15 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// `_maxCommittee` votes and distinct results, never over annotators or labels.
     function _finalize(uint256 taskId, TaskRecord storage task) private {
         uint8 count = task.attestCount;
-        (Result memory best, uint256 attestingWeight) = _tally(taskId, task.resultCount);
+        Committee.State storage committee = _committees[taskId];
+        (Committee.Result memory best, uint256 attestingWeight) = committee.tally(task.resultCount);
 
         bool nothingRevealed = task.revealCount == 0 && block.timestamp > task.revealDeadline;
         bool early = !nothingRevealed && block.timestamp <= task.attestDeadline;
-        if (!_decide(taskId, count, best, attestingWeight, early)) {
+        if (!committee.decide(_staking, taskId, count, best, attestingWeight, early, _minAttestations, _quorumBps)) {
             task.status = TaskStatus.Disputed;
             emit TaskDisputed(taskId, best.weight, attestingWeight);
-            for (uint256 i; i < count; ++i) {
-                Vote memory vote = _votes[taskId][i];
-                _staking.release(vote.validator, taskId, vote.weight, 0);
-            }
+            committee.releaseAll(_staking, taskId, count);
             return;
         }
 
@@ -517,31 +430,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         emit TaskFinalized(taskId, best.payoutRoot, best.totalPayout, best.weight, attestingWeight);
         // The dust is below the number of winners (at most 32), so 64 bits always hold it.
         // forge-lint: disable-next-line(unsafe-typecast)
-        task.feeDust = uint64(_settleCommittee(taskId, count, best, task.validatorFee));
-    }
-
-    /// @dev Whether the best result wins: `minAttestations` attestations, 2/3 of the attesting
-    /// weight, and a backing (see `_backing`) of at least `quorumBps` of all active stake, so
-    /// that an attestation count one minimum stake can meet never decides a task by itself.
-    /// After the attest deadline a result that does not win leaves the task disputed
-    /// (`TaskQuorumMissed` first when the quorum was all it lacked). Before the deadline
-    /// (`early`) the call reverts instead, unless the result wins and its backing also holds
-    /// 2/3 of all active stake: otherwise anyone could force a dispute by finalizing a lone
-    /// heavy attestation early.
-    function _decide(uint256 taskId, uint256 count, Result memory best, uint256 attestingWeight, bool early)
-        private
-        returns (bool wins)
-    {
-        bool onVotes = count >= _minAttestations && best.weight * 3 >= attestingWeight * 2;
-        if (!onVotes && !early) return false;
-        uint256 staked = _staking.totalStaked();
-        uint256 backing = onVotes ? _backing(taskId, count, best.voters) : 0;
-        wins = backing != 0 && backing * _BPS >= staked * _quorumBps;
-        if (early) {
-            if (!wins || backing * 3 < staked * 2) revert TaskMarketNoEarlyQuorum(taskId, backing, staked);
-        } else if (onVotes && !wins) {
-            emit TaskQuorumMissed(taskId, backing, staked);
-        }
+        task.feeDust = uint64(committee.settle(_staking, taskId, count, best, task.validatorFee));
     }
 
     /// @dev What the requester gets back: everything for a disputed task; for a finalized one
@@ -554,62 +443,6 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         uint256 forfeitedBonds = uint256(task.commitCount - task.revealCount) * task.annotatorBond;
         if (status == TaskStatus.Disputed) return uint256(task.rewardPool) + task.validatorFee + forfeitedBonds;
         return uint256(task.rewardPool) - task.totalPayout + forfeitedBonds + task.feeDust;
-    }
-
-    /// @dev Slashes the attesters of other results, then shares the validator fee plus the
-    /// slashed stake among the winners pro rata to weight, rounding down.
-    /// @return dust The rounding remainder, which goes to the requester's refund.
-    function _settleCommittee(uint256 taskId, uint256 count, Result memory best, uint256 fee)
-        private
-        returns (uint256 dust)
-    {
-        uint256 pool = fee;
-        for (uint256 i; i < count; ++i) {
-            if (!_voted(best.voters, i)) {
-                Vote memory vote = _votes[taskId][i];
-                pool += _staking.slash(vote.validator, taskId, vote.weight);
-            }
-        }
-        dust = pool;
-        for (uint256 i; i < count; ++i) {
-            if (_voted(best.voters, i)) {
-                Vote memory vote = _votes[taskId][i];
-                uint256 reward = pool * vote.weight / best.weight;
-                // unchecked: the rewards are floors of shares of pool summing to at most pool.
-                unchecked {
-                    dust -= reward;
-                }
-                emit ValidatorRewarded(taskId, vote.validator, reward);
-                _staking.release(vote.validator, taskId, vote.weight, reward);
-            }
-        }
-    }
-
-    /// @dev The stake still backing the votes in `voters`: each vote's weight capped at its
-    /// attester's current stake. `totalStaked` is live, so an attester that unstakes after
-    /// attesting shrinks the denominator and must not keep its full recorded weight in the
-    /// numerator; one that tops up after attesting backs its vote with its attested weight only.
-    function _backing(uint256 taskId, uint256 count, uint32 voters) private view returns (uint256 backing) {
-        for (uint256 i; i < count; ++i) {
-            if (_voted(voters, i)) {
-                Vote memory vote = _votes[taskId][i];
-                uint256 current = _staking.stakeOf(vote.validator);
-                backing += current < vote.weight ? current : vote.weight;
-            }
-        }
-    }
-
-    /// @dev The heaviest distinct result (the earliest attested on ties) and the total weight.
-    function _tally(uint256 taskId, uint256 resultCount)
-        private
-        view
-        returns (Result memory best, uint256 attestingWeight)
-    {
-        for (uint256 r; r < resultCount; ++r) {
-            Result memory result = _results[taskId][r];
-            attestingWeight += result.weight;
-            if (result.weight > best.weight) best = result;
-        }
     }
 
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
@@ -651,16 +484,5 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     function _rewardPool(TaskParams calldata params) private pure returns (uint256) {
         return uint256(params.numItems) * params.redundancy * params.rewardPerLabel;
-    }
-
-    /// @dev The bit of vote `index` (< 32) in a result's `voters`.
-    function _bit(uint256 index) private pure returns (uint32) {
-        // forge-lint: disable-next-line(unsafe-typecast,incorrect-shift) -- one bit per seat; index < 32.
-        return uint32(1 << index);
-    }
-
-    /// @dev Whether vote `index` (< 32) is among the `voters` of a result.
-    function _voted(uint32 voters, uint256 index) private pure returns (bool) {
-        return (voters >> index) & 1 == 1;
     }
 }

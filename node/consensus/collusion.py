@@ -42,7 +42,7 @@ import numpy.typing as npt
 from node.consensus.answers import Answers, FloatArray, IntArray
 from node.consensus.base import clamp_gold, expected_confusion_ppb
 from node.consensus.numerics import argmax_lowest, det_log, from_ppb, row_sum
-from node.consensus.pairs import BoolArray, answer_pairs, pair_counts
+from node.consensus.pairs import BoolArray, pair_chunks, pair_counts
 from node.protocol.rules import PPB
 
 __all__ = ["BlocOutcome", "find_blocs"]
@@ -266,20 +266,27 @@ def _decide(
     consensus = np.where(gold_codes >= 0, gold_codes, argmax_lowest(probas))
     # Items only the proposal answered have no consensus independent of it.
     outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)
-    pairs = answer_pairs(answers, (outside > 0) | (gold_codes >= 0))
-    left, right, slot = pairs.left, pairs.right, pairs.slot
+    pairs = pair_chunks(answers, (outside > 0) | (gold_codes >= 0))
     first, second, size = pairs.first, pairs.second, len(pairs)
-    truth = consensus[answers.item[left]]
-    stratum = slot * k + truth
-    left_counts = np.bincount(stratum * k + answers.label[left], minlength=size * k * k)
-    right_counts = np.bincount(stratum * k + answers.label[right], minlength=size * k * k)
-    left_counts = left_counts.reshape(size, k, k)
-    right_counts = right_counts.reshape(size, k, k)
+    label = answers.label
+    # Integer sums per annotator pair, accumulated over groups of items (pairs.py).
+    left_flat = np.zeros(size * k * k, dtype=np.int64)
+    right_flat = np.zeros(size * k * k, dtype=np.int64)
+    against = np.zeros(size, dtype=np.int64)
+    n = np.zeros(size, dtype=np.int64)
+    for left, right, slot in pairs.chunks():
+        truth = consensus[answers.item[left]]
+        stratum = (slot * k + truth) * k
+        left_flat += np.bincount(stratum + label[left], minlength=size * k * k)
+        right_flat += np.bincount(stratum + label[right], minlength=size * k * k)
+        same_wrong = (label[left] == label[right]) & (label[left] != truth)
+        against += np.bincount(slot[same_wrong], minlength=size)
+        n += np.bincount(slot, minlength=size)
+    left_counts = left_flat.reshape(size, k, k)
+    right_counts = right_flat.reshape(size, k, k)
     wrong = ~np.eye(k, dtype=bool)
     joint = np.where(wrong[None], left_counts * right_counts, 0).sum(axis=2)  # [pair, t]
     in_stratum = left_counts.sum(axis=2)  # [pair, t]
-    same_wrong = (answers.label[left] == answers.label[right]) & (answers.label[left] != truth)
-    against, n = pairs.per_pair(same_wrong), pairs.per_pair()
     expected = np.zeros(size)
     variance = np.zeros(size)
     for t in range(k):

@@ -9,13 +9,20 @@ for every pair of annotators that shares at least one counted item.
 Cost: rows are in canonical (item, annotator) order, so an item's answers are contiguous
 and the pairs on it are the rows ``r`` and ``r + j``. One vectorized pass per ``j`` (as
 many passes as the busiest item has answers), each over only the rows that still have a
-partner ``j`` rows on: the work is one step per answer pair, the memory one entry per
-answer pair while counting and one per distinct annotator pair after. No loop over
-answers.
+partner ``j`` rows on: the work is one step per answer pair. No loop over answers.
+
+Memory: the answer pairs are produced in groups of whole items of about
+:data:`PAIR_CHUNK` pairs (:class:`PairChunks`), and everything the bloc test needs from
+them is an integer sum per annotator pair, accumulated group by group; so the memory is
+one entry per distinct annotator pair plus one group's answer pairs, not one entry per
+answer pair of the whole task (10M answers at 10 per item are 45M answer pairs). Integer
+sums do not depend on the grouping, so neither do the results.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +37,10 @@ DENSE_PAIR_CELLS = 1 << 24
 """Up to this many possible annotator pairs (4,096 annotators), pairs are numbered through
 a table of all of them (128 MB at most) rather than by sorting the answer pairs."""
 
-__all__ = ["AnswerPairs", "PairCounts", "answer_pairs", "pair_counts"]
+PAIR_CHUNK = 1 << 22
+"""Answer pairs per group of items (an item with more forms a group of its own)."""
+
+__all__ = ["AnswerPairs", "PairChunks", "PairCounts", "answer_pairs", "pair_chunks", "pair_counts"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,44 +84,140 @@ class AnswerPairs:
         return out
 
 
-def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> AnswerPairs:
-    """Every two answers to one item where ``counted`` is true (default: all items)."""
+@dataclass(frozen=True, eq=False)
+class PairChunks:
+    """The answer pairs of the counted items, group by group, numbered by annotator pair.
+
+    ``first``/``second`` are the distinct annotator pairs, ascending; :meth:`chunks`
+    yields ``(left, right, slot)`` per group of whole items, as :class:`AnswerPairs` has
+    them for the whole task."""
+
+    answers: Answers
+    counted_rows: BoolArray
+    bounds: tuple[tuple[int, int], ...]
+    """Row ranges of the groups of items."""
+    first: IntArray
+    second: IntArray
+    _keys: IntArray
+    _rank: IntArray | None
+    """Dense numbering table (few annotators), else ``None`` (search in ``_keys``)."""
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def chunks(self) -> Iterator[tuple[IntArray, IntArray, IntArray]]:
+        for start, stop in self.bounds:
+            left, right = _expand(self.answers, self.counted_rows, start, stop)
+            keys = _pair_keys(self.answers, left, right)
+            slot = self._rank[keys] if self._rank is not None else _search(self._keys, keys)
+            yield left, right, slot
+
+    def per_pair(self, where: Callable[[IntArray, IntArray], BoolArray] | None = None) -> IntArray:
+        """Answer pairs per annotator pair (only those ``where(left, right)`` marks)."""
+        out = np.zeros(len(self), dtype=np.int64)
+        for left, right, slot in self.chunks():
+            slots = slot if where is None else slot[where(left, right)]
+            out += np.bincount(slots, minlength=len(self)).astype(np.int64)
+        return out
+
+
+def pair_chunks(answers: Answers, counted: BoolArray | None = None) -> PairChunks:
+    """The answer pairs on the items where ``counted`` is true (default: all), in groups."""
     counted_rows = (
         np.ones(len(answers), dtype=bool)
         if counted is None
         else np.asarray(counted, dtype=bool)[answers.item]
     )
-    item = answers.item
-    per_item = np.bincount(item, minlength=answers.n_items)
+    bounds = _groups(answers, counted_rows)
+    width = int(answers.n_annotators)
+    dense = width * width <= DENSE_PAIR_CELLS
+    present = np.zeros(width * width if dense else 0, dtype=bool)
+    parts: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    for start, stop in bounds:
+        keys = _pair_keys(answers, *_expand(answers, counted_rows, start, stop))
+        if dense:
+            present[keys] = True
+        else:
+            parts.append(np.unique(keys))
+    rank: IntArray | None = None
+    if dense:
+        unique = np.flatnonzero(present).astype(np.int64)
+        rank = np.cumsum(present, dtype=np.int64) - 1
+    else:
+        unique = np.unique(np.concatenate(parts)).astype(np.int64)
+    w = np.int64(width)
+    return PairChunks(answers, counted_rows, bounds, unique // w, unique % w, unique, rank)
+
+
+def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> AnswerPairs:
+    """Every two answers to one item where ``counted`` is true (default: all items), all
+    at once (one entry per answer pair: :func:`pair_chunks` for large tasks)."""
+    chunked = pair_chunks(answers, counted)
+    lefts, rights, slots = [], [], []
+    for left, right, slot in chunked.chunks():
+        lefts.append(left)
+        rights.append(right)
+        slots.append(slot)
+    empty = np.zeros(0, dtype=np.int64)
+    return AnswerPairs(
+        np.concatenate(lefts) if lefts else empty,
+        np.concatenate(rights) if rights else empty,
+        np.concatenate(slots) if slots else empty,
+        chunked.first,
+        chunked.second,
+    )
+
+
+def _groups(answers: Answers, counted_rows: BoolArray) -> tuple[tuple[int, int], ...]:
+    """Row ranges of consecutive whole items with about :data:`PAIR_CHUNK` pairs each."""
+    n = len(answers)
+    if n == 0:
+        return ()
+    per_item = np.bincount(answers.item[counted_rows], minlength=answers.n_items)
+    pairs = per_item * (per_item - 1) // 2
+    total = np.cumsum(pairs)
+    cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, int(total[-1]), PAIR_CHUNK), "right")
+    item_bounds = np.unique(np.r_[0, cuts, answers.n_items])
+    row_bounds = np.searchsorted(answers.item, item_bounds, side="left")
+    return tuple((int(a), int(b)) for a, b in itertools.pairwise(row_bounds.tolist()) if b > a)
+
+
+def _expand(
+    answers: Answers, counted_rows: BoolArray, start: int, stop: int
+) -> tuple[IntArray, IntArray]:
+    """Row indices of every two answers to one counted item among rows ``[start, stop)``
+    (whole items), the left one first in row order."""
+    item = answers.item[start:stop]
+    rows = np.flatnonzero(counted_rows[start:stop])
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    local = item - item[0]
+    per_item = np.bincount(local, minlength=int(local[-1]) + 1)
     first_row = np.cumsum(per_item) - per_item
-    rows = np.flatnonzero(counted_rows)
     # Partners after each row on its item; rows sorted by it, most first, so the rows
     # that still have a partner ``offset`` rows on are always a prefix.
-    after = (per_item[item[rows]] - 1 - (rows - first_row[item[rows]])).astype(np.int64)
+    after = (per_item[local[rows]] - 1 - (rows - first_row[local[rows]])).astype(np.int64)
     order = np.argsort(-after, kind="stable")
-    rows, after = rows[order], after[order]
+    rows, after = rows[order] + start, after[order]
     lefts: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     rights: list[IntArray] = [np.zeros(0, dtype=np.int64)]
-    for offset in range(1, int(after[0]) + 1 if len(after) else 1):
+    for offset in range(1, int(after[0]) + 1):
         left = rows[: int(np.count_nonzero(after >= offset))]
         lefts.append(left)
         rights.append(left + offset)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
-    width = np.int64(answers.n_annotators)
-    keys, slot = _number(answers.annotator[left] * width + answers.annotator[right], width)
-    return AnswerPairs(left, right, slot, keys // width, keys % width)
+    return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
 
 
-def _number(keys: IntArray, width: np.int64) -> tuple[IntArray, IntArray]:
-    """The distinct ``first * width + second`` keys, ascending, and each key's index."""
-    cells = int(width) * int(width)
-    if cells > DENSE_PAIR_CELLS:
-        unique, slot = np.unique(keys, return_inverse=True)
-        return unique.astype(np.int64), slot.reshape(-1).astype(np.int64)
-    # Few enough annotators for a table of every pair: a lookup instead of a sort.
-    present = np.bincount(keys, minlength=cells) > 0
-    rank = np.cumsum(present, dtype=np.int64) - 1
-    return np.flatnonzero(present).astype(np.int64), rank[keys]
+def _pair_keys(answers: Answers, left: IntArray, right: IntArray) -> IntArray:
+    out: IntArray = (
+        answers.annotator[left] * np.int64(answers.n_annotators) + answers.annotator[right]
+    )
+    return out
+
+
+def _search(unique: IntArray, keys: IntArray) -> IntArray:
+    out: IntArray = np.searchsorted(unique, keys).astype(np.int64)
+    return out
 
 
 def pair_counts(
@@ -127,10 +233,17 @@ def pair_counts(
         raise InvalidAnswersError(
             f"reference has shape {reference.shape}, expected ({answers.n_items},)"
         )
-    pairs = answer_pairs(answers, counted)
+    pairs = pair_chunks(answers, counted)
     label = answers.label
-    same = label[pairs.left] == label[pairs.right]
-    against = same & (label[pairs.left] != reference[answers.item[pairs.left]])
+
+    def same(left: IntArray, right: IntArray) -> BoolArray:
+        out: BoolArray = label[left] == label[right]
+        return out
+
+    def against(left: IntArray, right: IntArray) -> BoolArray:
+        out: BoolArray = same(left, right) & (label[left] != reference[answers.item[left]])
+        return out
+
     return PairCounts(
         first=pairs.first,
         second=pairs.second,

@@ -19,6 +19,7 @@ from node.consensus.numeric_base import NumericEstimator
 from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
+from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol.errors import InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 
@@ -28,6 +29,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     OneCoinDawidSkene.algorithm: OneCoinDawidSkene,
     RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
     HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
+    StagedDawidSkene.algorithm: StagedDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

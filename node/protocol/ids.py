@@ -16,15 +16,17 @@ DAWID_SKENE = "ds@1"
 ONE_COIN_DAWID_SKENE = "ds1@1"
 REGULARIZED_DAWID_SKENE = "rds@1"
 HIERARCHICAL_DAWID_SKENE = "hds@1"
+STAGED_DAWID_SKENE = "hds@2"
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = HIERARCHICAL_DAWID_SKENE
+DEFAULT_ALGORITHM = STAGED_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
 synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with
-``rds@1`` keep it: a task's algorithm id is on chain and every id stays known."""
+``rds@1`` or ``hds@1`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 

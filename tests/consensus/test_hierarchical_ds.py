@@ -25,9 +25,10 @@ from tests.consensus.helpers import answers, obvious_rows
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_is_the_default_for_new_tasks() -> None:
-    assert DEFAULT_ALGORITHM == "hds@1"
-    assert isinstance(categorical_estimator(), HierarchicalDawidSkene)
+def test_stays_registered_for_its_tasks() -> None:
+    """The default until ``hds@2``; tasks created with it keep it."""
+    assert DEFAULT_ALGORITHM != "hds@1"
+    assert type(categorical_estimator("hds@1")) is HierarchicalDawidSkene
 
 
 def test_m_step_by_hand() -> None:

@@ -120,3 +120,20 @@ def test_pair_numbering_by_table_and_by_sort_agree(monkeypatch: pytest.MonkeyPat
     assert len(by_table) > 50
     for field in ("first", "second", "slot"):
         assert np.array_equal(getattr(by_table, field), getattr(by_sort, field))
+
+
+def test_groups_of_items_do_not_change_the_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pairs are produced in groups of whole items (memory bounded by the group, not
+    the task); the counts are integer sums, the same however the items are grouped."""
+    rng = np.random.default_rng(9)
+    rows = {(int(i), int(w)): "abc"[int(c)] for i, w, c in rng.integers(0, [60, 25, 3], (900, 3))}
+    data = Answers.from_rows([(f"i{i:02d}", f"w{w:02d}", c) for (i, w), c in rows.items()])
+    reference = rng.integers(-1, 3, data.n_items)
+    counted = rng.random(data.n_items) < 0.8
+    whole = pair_counts(data, reference, counted)
+    monkeypatch.setattr(pairs, "PAIR_CHUNK", 7)
+    assert len(pairs.pair_chunks(data, counted).bounds) > 20
+    grouped = pair_counts(data, reference, counted)
+    for field in ("first", "second", "shared", "agreed", "agreed_against"):
+        assert np.array_equal(getattr(whole, field), getattr(grouped, field))
+    assert int(whole.shared.sum()) == len(pairs.answer_pairs(data, counted).left)

@@ -25,7 +25,9 @@ interface Vm {
 
     // ------------------------------------------------------------ assertions
     function assertTrue(bool condition) external pure;
+    function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition) external pure;
+    function assertFalse(bool condition, string calldata error) external pure;
     function assertEq(uint256 left, uint256 right) external pure;
     function assertEq(uint256 left, uint256 right, string calldata error) external pure;
     function assertEq(address left, address right) external pure;

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Committee} from "../../src/libraries/Committee.sol";
+import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
+import {IValidatorStaking} from "../../src/interfaces/IValidatorStaking.sol";
+
+/// @title CommitteeHarness
+/// @notice One task's committee behind external functions, so the library's internal functions
+/// can be called, fuzzed and inspected on their own. It keeps the seat and result counts the
+/// way TaskMarket keeps them in its task slot. When it is named as a real ValidatorStaking's
+/// market it can lock, release and slash, and it pays rewards from its own token balance.
+contract CommitteeHarness {
+    using Committee for Committee.State;
+
+    /// @notice The task id the harness locks stake for.
+    uint256 public constant TASK_ID = 7;
+
+    IValidatorStaking public immutable staking;
+    uint8 public immutable maxCommittee;
+
+    Committee.State internal _committee;
+    uint256 public count;
+    uint256 public resultCount;
+
+    constructor(IERC20 token, IValidatorStaking staking_, uint8 maxCommittee_) {
+        staking = staking_;
+        maxCommittee = maxCommittee_;
+        // Staking pulls the validators' rewards from its market, as it does from TaskMarket.
+        if (address(token) != address(0)) token.approve(address(staking_), type(uint256).max);
+    }
+
+    // ------------------------------------------------------------ seating without stake
+
+    /// @notice The committee bookkeeping of `TaskMarket.attest` without the staking calls: a
+    /// full committee gives the lightest seat to a heavier vote, and a vote that is not heavier
+    /// is refused (returns false) instead of reverting, so a fuzzed sequence keeps going.
+    function seat(address validator, bytes32 payoutRoot, uint96 totalPayout, uint96 weight)
+        external
+        returns (bool seated)
+    {
+        uint256 n = count;
+        if (_committee.isSeated(n, validator)) return false;
+        uint256 at = n;
+        if (n >= maxCommittee) {
+            uint256 lightestWeight;
+            (at, lightestWeight) = _committee.lightest(n);
+            if (weight <= lightestWeight) return false;
+            _committee.vacate(at, resultCount);
+        } else {
+            count = n + 1;
+        }
+        if (_committee.add(resultCount, at, validator, payoutRoot, totalPayout, weight)) ++resultCount;
+        return true;
+    }
+
+    // ------------------------------------------------------------ seating with stake
+
+    /// @notice `TaskMarket.attest`'s committee steps with the real staking: lock, evict when
+    /// full, add.
+    function attest(address validator, bytes32 payoutRoot, uint96 totalPayout) external returns (uint96 weight) {
+        (weight,) = staking.lockForTask(validator, TASK_ID);
+        uint256 n = count;
+        uint256 at = n;
+        if (n >= maxCommittee) {
+            at = _committee.evictLightest(staking, TASK_ID, n, resultCount, weight, maxCommittee);
+        } else {
+            count = n + 1;
+        }
+        if (_committee.add(resultCount, at, validator, payoutRoot, totalPayout, weight)) ++resultCount;
+    }
+
+    // ------------------------------------------------------------ library calls
+
+    function vacate(uint256 at) external returns (Committee.Vote memory) {
+        return _committee.vacate(at, resultCount);
+    }
+
+    function settle(Committee.Result memory best, uint256 fee) external returns (uint256 dust) {
+        return _committee.settle(staking, TASK_ID, count, best, fee);
+    }
+
+    function releaseAll() external {
+        _committee.releaseAll(staking, TASK_ID, count);
+    }
+
+    function decide(Committee.Result memory best, uint256 attestingWeight, bool early, uint8 minAtt, uint16 bps)
+        external
+        returns (bool)
+    {
+        return _committee.decide(staking, TASK_ID, count, best, attestingWeight, early, minAtt, bps);
+    }
+
+    function isSeated(address validator) external view returns (bool) {
+        return _committee.isSeated(count, validator);
+    }
+
+    function lightest() external view returns (uint256 at, uint256 weight) {
+        return _committee.lightest(count);
+    }
+
+    function tally() external view returns (Committee.Result memory best, uint256 attestingWeight) {
+        return _committee.tally(resultCount);
+    }
+
+    function backing(uint32 voters) external view returns (uint256) {
+        return _committee.backing(staking, count, voters);
+    }
+
+    function listAttestations() external view returns (ITaskMarket.Attestation[] memory) {
+        return _committee.listAttestations(count, resultCount);
+    }
+
+    function vote(uint256 at) external view returns (Committee.Vote memory) {
+        return _committee.votes[at];
+    }
+
+    function result(uint256 slot) external view returns (Committee.Result memory) {
+        return _committee.results[slot];
+    }
+
+    // ------------------------------------------------------------ pure helpers
+
+    function twoThirds(uint256 part, uint256 whole) external pure returns (bool) {
+        return Committee.twoThirds(part, whole);
+    }
+
+    function atLeastBps(uint256 part, uint256 whole, uint256 bps) external pure returns (bool) {
+        return Committee.atLeastBps(part, whole, bps);
+    }
+
+    function share(uint256 pool, uint256 weight, uint256 total) external pure returns (uint256) {
+        return Committee.share(pool, weight, total);
+    }
+
+    function bit(uint256 index) external pure returns (uint32) {
+        return Committee.bit(index);
+    }
+
+    function voted(uint32 voters, uint256 index) external pure returns (bool) {
+        return Committee.voted(voters, index);
+    }
+}

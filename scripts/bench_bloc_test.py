@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""CPU time and peak memory of a validator's whole categorical consensus with the bloc test
+(issue #15: 10M answers in <= 15 s and <= 1.5 GB), one subprocess per size.
+
+    scripts/bench_bloc_test.py [--sizes 2000000,10000000] [--algorithm ID] [--json FILE]
+
+Synthetic task: 5 classes, 2,000 annotators with accuracy uniform in [0.35, 0.95], 10
+answers per item (duplicates of one annotator on one item dropped as the table does),
+wrong answers uniform over the other classes, every 10th item's gold revealed; run through
+``categorical_consensus`` with the bloc test, as ``run_consensus`` does. Peak memory is the
+process's maximum resident set; the data generation's own peak is reported beside it
+(when it is the larger, the consensus stayed below it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from node.consensus.answers import Answers  # noqa: E402
+from node.consensus.task import categorical_consensus  # noqa: E402
+from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker(n_answers: int, algorithm: str) -> dict[str, Any]:
+    rng = np.random.default_rng(20240601)
+    k, per_item, n_annotators = 5, 10, 2000
+    n_items = n_answers // per_item
+    truth = rng.integers(0, k, n_items)
+    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
+    annotator = rng.integers(0, n_annotators, n_items * per_item)
+    skill = rng.uniform(0.35, 0.95, n_annotators)
+    right = rng.random(len(item)) < skill[annotator]
+    label = np.where(right, truth[item], (truth[item] + rng.integers(1, k, len(item))) % k)
+    del right
+    ids = [f"{i:09d}" for i in range(n_items)]
+    names = [f"{a:05d}" for a in range(n_annotators)]
+    answers = Answers.from_codes(
+        item, annotator, label, items=ids, annotators=names, classes=list("01234")
+    )
+    del item, annotator, label
+    gold = {ids[i]: str(int(truth[i])) for i in range(0, n_items, 10)}
+    before = peak_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = categorical_consensus(answers, gold, algorithm, BLOC_TEST_ID)
+    return {
+        "answers": len(answers),
+        "algorithm": algorithm,
+        "cpu_seconds": time.process_time() - cpu,
+        "seconds": time.perf_counter() - wall,
+        "peak_mb": peak_mb(),
+        "peak_mb_before_consensus": before,
+        "flagged": int(out.flagged.sum()),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="2000000,10000000")
+    parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        print(json.dumps(worker(args.worker, args.algorithm)))
+        return 0
+    results = []
+    print("answers      algorithm  cpu s   wall s  peak MB  (before consensus)  flagged")
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        command = [sys.executable, __file__, "--worker", str(size), "--algorithm", args.algorithm]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(
+            f"{r['answers']:>11,d}  {r['algorithm']:9s} {r['cpu_seconds']:6.1f}"
+            f"  {r['seconds']:7.1f}  {r['peak_mb']:7.0f}"
+            f"  ({r['peak_mb_before_consensus']:.0f})  {r['flagged']}",
+            flush=True,
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
