@@ -214,8 +214,18 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
             "skilled_annotators": len(per_label["skilled"]),
             "spammer_per_label": _mean(per_label["spammer"]),
             "spammer_max_per_label": max(per_label["spammer"], default=0.0),
+            "paid_annotators": sum(1 for entry in annotators if float(entry["pay"]) > 0),
+            "best_evidence": max((float(entry["evidence"]) for entry in annotators), default=0.0),
             "total_paid": _tokens(state.paid_out),
-            "refunded": _tokens(state.refundable) if state.refunded else 0.0,
+            # The event, not state.refundable: the market reads 0 once the refund is paid.
+            "refunded": _tokens(
+                sum(
+                    int(event["args"]["amount"])
+                    for event in contracts.market.events.RequesterRefunded().get_logs(
+                        from_block=from_block, argument_filters={"taskId": task_id}
+                    )
+                )
+            ),
         },
         "slashing": slashing,
         "gas": gas_by_step(w3, contracts, from_block),

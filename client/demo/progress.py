@@ -64,4 +64,13 @@ class Progress:
         table.add_row("tokens accounted", "yes" if summary["accounting"]["balanced"] else "NO")
         table.add_row("wall time (post → last claim)", f"{summary['seconds']:.1f} s")
         self.console.print(table)
+        pay = summary["pay"]
+        if pay["paid_annotators"] == 0:
+            self.console.print(
+                "nobody was paid: no annotator's answers showed skill beyond chance under the "
+                f"reward rule's evidence test (best evidence {pay['best_evidence']:.2f} standard "
+                "errors; the task asks for more). The task finalized with a total payout of 0, "
+                f"so the requester's {pay['refunded']:,.2f} LABEL came back. Give the demo more "
+                "--items for skill to show."
+            )
         self.console.print(f"report: {report}")

@@ -41,7 +41,7 @@ from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, bloc_test_id
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
-from node.protocol.result import PayoutResult, encode_document
+from node.protocol.result import PayoutResult, attested_root, encode_document
 from node.protocol.result import payout_result as build_payouts
 from node.protocol.result_pages import RESULT_V1, RESULT_V2, page_document
 from node.protocol.rules import RewardParams
@@ -89,7 +89,8 @@ class ConsensusOutcome:
 
     @property
     def payout_root(self) -> bytes:
-        return self.payouts.root
+        """The root validators attest (a fixed root for a ``result@2`` that pays nobody)."""
+        return attested_root(self.payouts, str(self.document["schema"]))
 
     @property
     def total_payout(self) -> int:

@@ -13,8 +13,8 @@ finds the payout root (and total) the chain finalized.
 Payout tree: one leaf per annotator with a positive payout (OpenZeppelin standard leaf of
 ``(address, uint256)``, :mod:`node.protocol.merkle`). The requester has no leaf: the
 contract refunds ``reward_pool - total_payout`` by itself. When nobody earns anything
-there are no leaves and the attested root is 32 zero bytes (nothing can be claimed
-against it, since the total is zero).
+there are no leaves; the root is then 32 zero bytes under ``result@1`` (which the market
+refuses to take) and a fixed non-zero root under ``result@2`` (:func:`attested_root`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError as ResultDocumentError  # its parser's error
 from node.protocol.kinds import TaskKind
 from node.protocol.merkle import MerkleTreeError, PayoutTree
-from node.protocol.result_pages import RESULT_V1, Fetch, check_result_root, iter_result_items
+from node.protocol.result_pages import (
+    NO_PAYOUTS_ROOT,
+    RESULT_V1,
+    RESULT_V2,
+    Fetch,
+    check_result_root,
+    iter_result_items,
+)
 
 SCHEMA = RESULT_V1
 EMPTY_ROOT = bytes(32)
@@ -60,6 +67,16 @@ class PayoutResult:
         if self.tree is None:
             raise MerkleTreeError(f"account {account} has no leaf: nobody is paid")
         return self.tree.proof(account)
+
+
+def attested_root(payouts: PayoutResult, schema: str) -> bytes:
+    """The payout root validators attest for ``payouts`` in a result of ``schema``: the
+    tree's root; with nobody paid, 32 zero bytes under ``result@1`` (which the market
+    refuses, so nobody attests) and :data:`~node.protocol.result_pages.NO_PAYOUTS_ROOT`
+    under ``result@2`` (attested and finalized like any result)."""
+    if payouts.tree is not None:
+        return payouts.tree.root
+    return NO_PAYOUTS_ROOT if schema == RESULT_V2 else EMPTY_ROOT
 
 
 def payout_result(annotators: tuple[str, ...], payouts: tuple[int, ...]) -> PayoutResult:
@@ -143,9 +160,10 @@ class ResultDocument:
     def verify(self, root: bytes, total: int | None = None) -> None:
         """Raise :class:`ResultDocumentError` unless the payouts rebuild ``root`` (the
         chain's winning payout root) and, if given, sum to ``total``."""
-        if self.payouts.root != root:
+        rebuilt = attested_root(self.payouts, self.schema)
+        if rebuilt != root:
             raise ResultDocumentError(
-                f"its payouts do not rebuild the finalized root: 0x{self.payouts.root.hex()}, "
+                f"its payouts do not rebuild the finalized root: 0x{rebuilt.hex()}, "
                 f"not the task's 0x{root.hex()}"
             )
         if total is not None and self.payouts.total != total:

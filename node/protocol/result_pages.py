@@ -33,6 +33,7 @@ from typing import Any
 from node.protocol.canonical import DocumentTooDeepError, canonical_json, load_json
 from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError
+from node.protocol.keccak import keccak256
 
 RESULT_V1 = "labelnet/result@1"
 RESULT_V2 = "labelnet/result@2"
@@ -48,6 +49,15 @@ MAX_PAGE_BYTES = 4 * 1024 * 1024
 """Largest result page a reader parses (a single very large item, e.g. a multi-label
 value over many long class names, may exceed :data:`PAGE_BYTES`)."""
 MAX_CID_LENGTH = 128
+
+NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")
+"""The payout root of a ``result@2`` result that pays nobody. The market refuses an all-zero
+root, so under ``result@1`` such a result could not be attested: its task ended disputed,
+the requester was refunded, and the validators who computed it were not paid their fee.
+Under ``result@2`` it is attested and finalized like any other result (total 0: the whole
+pool is refunded, which is what the reward rule owes nobody). No claim can prove a leaf
+against it: a leaf is a double Keccak-256 of an (account, amount) encoding, and this root is
+the hash of a fixed string, not of a pair of nodes."""
 
 Fetch = Callable[[str], bytes]
 """Reads the bytes stored under a CID (a store's ``get`` with its limits and deadline)."""
@@ -99,6 +109,8 @@ def page_document(document: Mapping[str, Any]) -> PagedResult:
         start = end
     root = {key: value for key, value in document.items() if key != "items"}
     root["schema"] = RESULT_V2
+    if not document.get("payouts"):
+        root["payout_root"] = "0x" + NO_PAYOUTS_ROOT.hex()
     root["item_count"] = len(entries)
     root["item_pages"] = [compute_cid(page) for page in pages]
     return PagedResult(root=root, root_bytes=canonical_json(root), pages=tuple(pages))

@@ -24,11 +24,13 @@ store, where a later tick finds them and other validators can fetch them from th
 Nor does the validator start before its event mirror shows every reveal the chain counts
 (and the gold, if revealed): a lagging mirror must not silently shrink the input.
 
-**Nothing to attest.** The contract refuses an all-zero root, which is what a result with no
-payouts has, and ``run_consensus`` refuses a task without labels. When every batch is
-dropped, or nobody earns anything, the validator records the task as *skipped* and does not
-attest: with no honest attestation the task ends disputed and the requester is refunded,
-which is the right outcome for a task that produced nothing payable.
+**Nothing to attest.** The contract refuses an all-zero root, and ``run_consensus``
+refuses a task without labels. When every batch is dropped, the validator records the task
+as *skipped* and does not attest: with no honest attestation the task ends disputed and the
+requester is refunded. A result that pays nobody is attested under ``labelnet/result@2``
+(new tasks), whose empty payout root is a fixed non-zero root, so the task finalizes, the
+requester gets the whole pool back through the contract and the validators their fee; under
+``result@1`` (older tasks) its root is all zeros and the validator skips it as before.
 
 Validators are paid in stake: finalize adds the fee (and the slashed stake of wrong
 attesters) to the winners' stake in ValidatorStaking, so a validator has nothing to claim.

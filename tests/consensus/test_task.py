@@ -13,7 +13,8 @@ from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import BLOC_TEST_ID
 from node.protocol.labels import LabelBatch
 from node.protocol.merkle import MerkleTreeError, leaf_hash, verify_proof
-from node.protocol.result import EMPTY_ROOT
+from node.protocol.result import EMPTY_ROOT, ResultDocumentError, parse_result
+from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V2
 from node.protocol.rules import RewardParams
 from node.protocol.values import categorical_value
 from tests.consensus.helpers import address
@@ -72,6 +73,21 @@ def test_nobody_paid_gives_the_empty_root() -> None:
     assert outcome.total_payout == 0 and outcome.refund == 10_000
     with pytest.raises(MerkleTreeError):
         outcome.payouts.proof(address(0))
+
+
+def test_nobody_paid_under_result_v2_gives_the_fixed_no_payouts_root() -> None:
+    """result@2: a result that pays nobody has a non-zero root the market takes, stated in
+    the document, and the one parser verifies it; no account can prove a leaf against it."""
+    params = RewardParams.create(100, 10_000, accuracy_floor="1")
+    outcome = run_consensus(TaskSpec(7, params, result_schema=RESULT_V2), batches())
+    assert outcome.payout_root == NO_PAYOUTS_ROOT != EMPTY_ROOT
+    assert outcome.document["payout_root"] == "0x" + NO_PAYOUTS_ROOT.hex()
+    assert outcome.total_payout == 0 and outcome.refund == 10_000
+    parsed = parse_result(outcome.document_bytes, 7)
+    parsed.verify(NO_PAYOUTS_ROOT, 0)
+    with pytest.raises(ResultDocumentError, match="do not rebuild"):
+        parsed.verify(EMPTY_ROOT, 0)
+    assert not verify_proof(NO_PAYOUTS_ROOT, leaf_hash(address(0), 0), [])
 
 
 def test_algorithm_choice_and_errors() -> None:

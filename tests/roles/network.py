@@ -138,6 +138,7 @@ def post_task(
     *,
     kind: TaskKind = TaskKind.CATEGORICAL,
     algorithm: str = "rds@1",
+    consensus: ConsensusParams = TINY_TASK_CONSENSUS,
 ) -> Posted:
     """A task over TRUTH's items, k=3, no bond: cat/dog (categorical) by default."""
     content = build_task_content(
@@ -146,7 +147,7 @@ def post_task(
         kind=kind,
         classes=() if kind is TaskKind.NUMERIC else ("cat", "dog"),
         algorithm=algorithm,
-        consensus=TINY_TASK_CONSENSUS,
+        consensus=consensus,
     )
     for blob in content.blobs():
         net.store.put(blob)

@@ -22,9 +22,9 @@ from node.db.repositories.validation import ValidationRepository
 from node.protocol.canonical import JsonValue
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
-from node.protocol.manifest import ItemSpec, build_task_content
+from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
 from node.protocol.result import parse_result
-from node.protocol.result_pages import RESULT_V2, iter_result_items
+from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V2, iter_result_items
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time
@@ -108,6 +108,22 @@ def test_honest_majority_finalizes_early_and_the_liar_is_slashed(net: Network) -
     nonce = net.nonce("validator_1")
     net.validator("validator_1").tick()  # nothing left to do: no transaction
     assert net.nonce("validator_1") == nonce
+
+
+def test_a_result_that_pays_nobody_is_attested_and_finalized(net: Network) -> None:
+    """Under result@2 (new tasks) a result that pays nobody has a non-zero root: the task
+    finalizes with a total of 0 (the requester's refund is the whole pool) instead of ending
+    disputed. Here the evidence test is on, and three answers each show no skill."""
+    task = post_task(net, consensus=ConsensusParams())
+    reveal_all(net, [task], LABELS)
+    attest_round(net, VALIDATORS)
+    chain = read_task(net.contracts.market, task.task_id)
+    assert chain.status is TaskStatus.FINALIZED
+    assert chain.payout_root == NO_PAYOUTS_ROOT and chain.total_payout == 0
+    assert published_result(net, "validator_1", task.task_id)["payouts"] == []
+    net.validator("validator_1").tick()  # finalized: nothing to record, nothing to claim
+    with net.peer("validator_1").db.session() as session:
+        assert PayoutRepository(session).for_task(net.chain_id, task.task_id) == []
 
 
 def test_batch_not_matching_its_root_is_dropped_identically(net: Network) -> None:
