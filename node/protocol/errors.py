@@ -25,3 +25,8 @@ class InvalidParameterError(ConsensusError):
 
 class NotFittedError(ConsensusError):
     """A fitted attribute was read before :meth:`fit` was called."""
+
+
+class InvalidDealError(InvalidParameterError):
+    """A ``deal@1`` input is unusable: seed, task shape, claimed seats, or a seat or item
+    asked about that the deal does not have."""
