@@ -5,15 +5,15 @@ Solidity reference, and both are pinned to the same test vector (tests/protocol/
 contracts/test/DealVector.t.sol). Every honest node must compute the same deal from the same
 seed, so this is protocol: any change to the bytes hashed, the draw or the layout is a new id.
 
-In short: two exactly uniform Fisher–Yates shuffles driven by keccak streams, π of the items
-and σ of the seats; the shuffled item list repeated ``k`` times is cut into blocks of ``B``
-consecutive positions, and claimed seat ``s`` gets block ``σ(s)``. A block never holds an item
+In short: two exactly uniform Fisher-Yates shuffles driven by keccak streams, pi of the items
+and sigma of the seats; the shuffled item list repeated ``k`` times is cut into blocks of ``B``
+consecutive positions, and claimed seat ``s`` gets block ``sigma(s)``. A block never holds an item
 twice (``B ≤ N``) and an item lies in at most ``k`` blocks, so no seat gets an item twice and
 no item reaches more than ``k`` seats.
 
 Why numpy here: a task can have millions of items and a validator computes the deal once per
 task, then checks every label against it. The keccak words, the rejection test and the
-item → seats table are array operations; only the Fisher–Yates swaps themselves are a Python
+item → seats table are array operations; only the Fisher-Yates swaps themselves are a Python
 loop, because each swap depends on the previous ones.
 """
 
@@ -55,16 +55,14 @@ def stream_words(seed: bytes, domain: bytes, first_hash: int, n_hashes: int) -> 
     """
     prefix = bytes(seed) + bytes(domain).ljust(32, b"\0")
     counters = np.arange(first_hash, first_hash + n_hashes, dtype=">u8").tobytes()
-    digests = b"".join(
-        keccak(prefix + counters[8 * i : 8 * i + 8]) for i in range(n_hashes)
-    )
+    digests = b"".join(keccak(prefix + counters[8 * i : 8 * i + 8]) for i in range(n_hashes))
     return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
 
 
 def accept_draws(words: UInt64Array, moduli: UInt64Array) -> tuple[UInt64Array, int]:
     """Exactly uniform draws ``w mod n`` for as many ``moduli`` as ``words`` allow.
 
-    A word is accepted for modulus ``n`` when ``w < 2^64 − (2^64 mod n)``; a rejected word is
+    A word is accepted for modulus ``n`` when ``w < 2^64 - (2^64 mod n)``; a rejected word is
     skipped and the same modulus takes the next word, as Deal.sol's ``_uniform`` does.
     Returns the values drawn (a prefix of ``moduli``'s length) and how many words they used.
     Vectorized on the assumption that rejections are rare (probability below ``n / 2^64``
@@ -76,7 +74,7 @@ def accept_draws(words: UInt64Array, moduli: UInt64Array) -> tuple[UInt64Array, 
     while done < len(moduli) and used < len(words):
         m = moduli[done : done + len(words) - used]
         w = words[used : used + len(m)]
-        # 2^64 mod n, without leaving uint64: (2^64 − 1 − n + 1) mod n, and n ≥ 1.
+        # 2^64 mod n, without leaving uint64: (2^64 - 1 - n + 1) mod n, and n ≥ 1.
         excess = (_U64_MAX - m + np.uint64(1)) % m
         rejected = np.flatnonzero(w > _U64_MAX - excess)
         take = int(rejected[0]) if len(rejected) else len(m)
@@ -106,8 +104,8 @@ def _draws(seed: bytes, domain: bytes, moduli: UInt64Array) -> UInt64Array:
 
 
 def shuffle(seed: bytes, domain: bytes, n: int) -> IntArray:
-    """Fisher–Yates shuffle of ``[0, n)`` driven by ``stream(domain)``:
-    ``for i = n−1 … 1: j = uniform(i+1); swap(a[i], a[j])``."""
+    """Fisher-Yates shuffle of ``[0, n)`` driven by ``stream(domain)``:
+    ``for i = n-1 … 1: j = uniform(i+1); swap(a[i], a[j])``."""
     moduli = np.arange(n, 1, -1, dtype=np.uint64)
     swaps = _draws(seed, domain, moduli).tolist()
     a = list(range(n))
@@ -133,8 +131,8 @@ def _count(value: object, name: str, low: int, high: int) -> int:
 class Deal:
     """The outcome of :func:`deal` for one task: read-only, and cheap to query per label.
 
-    ``order`` is π (position ``p`` of the repeated list holds item ``order[p mod N]``) and
-    ``blocks`` is σ restricted to the claimed seats (seat ``s`` gets block ``blocks[s]``).
+    ``order`` is pi (position ``p`` of the repeated list holds item ``order[p mod N]``) and
+    ``blocks`` is sigma restricted to the claimed seats (seat ``s`` gets block ``blocks[s]``).
     """
 
     num_items: int
@@ -154,7 +152,7 @@ class Deal:
 
     @cached_property
     def positions(self) -> IntArray:
-        """π⁻¹: the position in ``[0, N)`` of each item in the shuffled list."""
+        """pi inverse: the position in ``[0, N)`` of each item in the shuffled list."""
         position = np.empty(self.num_items, dtype=np.int64)
         position[self.order] = np.arange(self.num_items, dtype=np.int64)
         return _frozen(position)
@@ -179,15 +177,15 @@ class Deal:
         """Per pair, whether item ``items[i]`` was dealt to claimed seat ``seats[i]``.
 
         This is the validators' drop rule (docs/settlement.md §1.6) for a whole label table
-        at once: block ``j`` holds item ``x`` exactly when ``(pos(x) − j·B) mod N < B``.
+        at once: block ``j`` holds item ``x`` exactly when ``(pos(x) - j·B) mod N < B``.
         """
         item = np.asarray(items, dtype=np.int64)
         seat = np.asarray(seats, dtype=np.int64)
         if item.shape != seat.shape or item.ndim != 1:
             raise InvalidDealError("items and seats must be one-dimensional and equally long")
-        if len(item) and not (0 <= item.min() and item.max() < self.num_items):
+        if len(item) and not (item.min() >= 0 and item.max() < self.num_items):
             raise InvalidDealError(f"item out of range [0, {self.num_items})")
-        if len(seat) and not (0 <= seat.min() and seat.max() < self.claimed):
+        if len(seat) and not (seat.min() >= 0 and seat.max() < self.claimed):
             raise InvalidDealError(f"seat out of range [0, {self.claimed})")
         offset = (self.positions[item] - self.blocks[seat] * self.batch_size) % self.num_items
         result: BoolArray = offset < self.batch_size
@@ -196,7 +194,7 @@ class Deal:
 
 def deal(seed: bytes, num_items: int, redundancy: int, batch_size: int, claimed: int) -> Deal:
     """``deal@1`` for a task of ``num_items`` items, redundancy ``k`` and batch size ``B``,
-    whose seats ``0 … claimed−1`` were claimed, from the 32-byte ``seed`` of §1.3.
+    whose seats ``0 … claimed-1`` were claimed, from the 32-byte ``seed`` of §1.3.
 
     The checks are market v2's at task creation (``1 ≤ B ≤ N``, ``B`` divides ``N·k``,
     ``S < 2^24``) so that a node never deals a task the market would have refused.

@@ -23,8 +23,8 @@ from node.protocol.errors import InvalidDealError, InvalidParameterError
 SEED = keccak(b"labelnet/deal@1 test vector")
 
 # From Deal.sol, seed = keccak256("labelnet/deal@1 test vector"), N = 10, k = 3, B = 6, S = 5.
-VECTOR_ITEMS = [1, 9, 0, 3, 8, 7, 5, 2, 6, 4]  # π = shuffle(seed, "items", 10)
-VECTOR_SEATS = [4, 0, 2, 3, 1]  # σ = shuffle(seed, "seats", 5)
+VECTOR_ITEMS = [1, 9, 0, 3, 8, 7, 5, 2, 6, 4]  # pi = shuffle(seed, "items", 10)
+VECTOR_SEATS = [4, 0, 2, 3, 1]  # sigma = shuffle(seed, "seats", 5)
 VECTOR_DEALT = [  # Deal.itemsOf(seed, 10, 3, 6, s) for the 4 claimed seats
     [8, 7, 5, 2, 6, 4],
     [1, 9, 0, 3, 8, 7],
@@ -41,7 +41,7 @@ def test_vector_matches_the_solidity_reference() -> None:
     assert shuffle(SEED, SEATS_DOMAIN, 5).tolist() == VECTOR_SEATS
     dealt = deal(SEED, 10, 3, 6, 4)
     assert [dealt.items_of(s).tolist() for s in range(4)] == VECTOR_DEALT
-    # Seat 4 was not claimed: block σ(4) = 1 (items 5, 2, 6, 4, 1, 9) reaches nobody.
+    # Seat 4 was not claimed: block sigma(4) = 1 (items 5, 2, 6, 4, 1, 9) reaches nobody.
     table = dealt.seats_of_items()
     assert table[5].tolist() == [-1, 2, 0]  # positions 6 (block 1), 16 (block 2), 26 (block 4)
     assert (table >= 0).sum() == 4 * 6
