@@ -14,9 +14,11 @@ from eth_utils.crypto import keccak
 from node.protocol.deal import (
     ITEMS_DOMAIN,
     SEATS_DOMAIN,
+    _draws,
     accept_draws,
     deal,
     shuffle,
+    stream_words,
 )
 from node.protocol.errors import InvalidDealError, InvalidParameterError
 
@@ -95,6 +97,34 @@ def test_accept_draws_matches_word_by_word_rejection() -> None:
             [int(w) for w in words], [int(m) for m in moduli]
         )
         assert drawn.tolist() == expected and used == expected_used
+
+
+def test_draws_refill_the_stream_after_rejections() -> None:
+    """With half the words rejected, the draws need more hashes than first fetched: they
+    must continue the same stream, as word-by-word rejection over it does."""
+    rng = np.random.default_rng(3)
+    moduli = rng.integers(2**63, 2**63 + 2**20, 101, dtype=np.uint64)
+    drawn = _draws(SEED, ITEMS_DOMAIN, moduli)
+    words = [int(w) for w in stream_words(SEED, ITEMS_DOMAIN, 0, 200)]
+    expected, used = _uniform_reference(words, [int(m) for m in moduli])
+    assert drawn.tolist() == expected and 101 < used < 800
+
+
+def test_promises_at_scale() -> None:
+    """100,000 items, k = 3, B = 500: 600 seats, 550 claimed, checked through the table."""
+    n, k, batch, claimed = 100_000, 3, 500, 550
+    dealt = deal(keccak(b"scale"), n, k, batch, claimed)
+    table = dealt.seats_of_items()
+    assert table.shape == (n, k)
+    per_item = (table >= 0).sum(axis=1)
+    assert per_item.sum() == claimed * batch
+    assert per_item.max() <= k
+    # No item twice in a seat: an item's claimed seats are distinct.
+    ordered = np.sort(table, axis=1)
+    assert not ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any()
+    # Every claimed seat holds exactly B items.
+    assert (np.bincount(table[table >= 0], minlength=claimed) == batch).all()
+    assert dealt.is_dealt(dealt.items_of(549), np.full(batch, 549)).all()
 
 
 def _shape(rng: np.random.Generator) -> tuple[int, int, int]:
