@@ -53,6 +53,8 @@ def stream_words(seed: bytes, domain: bytes, first_hash: int, n_hashes: int) -> 
     ``bytes32(domain)`` is the ASCII name right-padded with zeros, which is how Solidity
     stores the string literal ``"items"`` in a ``bytes32`` (Deal.sol's ``domain``).
     """
+    if len(seed) != 32 or len(domain) > 32:
+        raise InvalidDealError("the seed is 32 bytes and a domain at most 32")
     prefix = bytes(seed) + bytes(domain).ljust(32, b"\0")
     counters = np.arange(first_hash, first_hash + n_hashes, dtype=">u8").tobytes()
     digests = b"".join(keccak(prefix + counters[8 * i : 8 * i + 8]) for i in range(n_hashes))
@@ -92,7 +94,7 @@ def _draws(seed: bytes, domain: bytes, moduli: UInt64Array) -> UInt64Array:
     next_hash = 0
     pending = np.empty(0, dtype=np.uint64)
     while done < len(moduli):
-        # One hash more than the remaining draws need if nothing is rejected.
+        # As many hashes as the remaining draws need if nothing is rejected (at least one).
         n_hashes = max(1, -(-(len(moduli) - done - len(pending)) // _WORDS_PER_HASH))
         words = np.concatenate((pending, stream_words(seed, domain, next_hash, n_hashes)))
         next_hash += n_hashes

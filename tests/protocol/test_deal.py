@@ -213,3 +213,10 @@ def test_queries_outside_the_deal_are_errors() -> None:
         dealt.is_dealt([10], [0])
     with pytest.raises(InvalidParameterError, match="equally long"):
         dealt.is_dealt([0, 1], [0])
+
+
+def test_stream_refuses_a_short_seed_or_a_long_domain() -> None:
+    with pytest.raises(InvalidDealError, match="32 bytes"):
+        stream_words(SEED[:31], ITEMS_DOMAIN, 0, 1)
+    with pytest.raises(InvalidDealError, match="at most 32"):
+        stream_words(SEED, b"d" * 33, 0, 1)
