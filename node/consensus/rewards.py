@@ -22,6 +22,8 @@ The rule (a pure function of its inputs, integer arithmetic throughout):
    Rounding rule: each payout is rounded *down* (``entitlement * pool // total``);
    whatever the rounding leaves, and everything not earned, is the requester's refund
    (``reward_pool - sum(payouts)``), which the contract derives on its own.
+   Tasks of market v2 use ``assigned@1`` instead (:mod:`node.consensus.assigned`): the same
+   steps 1 to 4, no step 5, because the deal makes the pool cover every entitlement.
 
 Thresholds are fixed-point fractions in parts per billion, parsed exactly from decimal
 strings (or Fractions), so a threshold never depends on float parsing.
@@ -47,13 +49,27 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)
-class Rewards:
-    """Outcome of :func:`compute_rewards`, aligned with ``answers.annotators``."""
+class Judgement:
+    """Steps 1 to 4 of the rule, aligned with ``answers.annotators``: what every reward rule
+    (``compute_rewards`` here, ``assigned@1`` in :mod:`node.consensus.assigned`) pays on."""
 
     quality: AnnotatorQuality
     confident: BoolArray  # per item
     accepted: IntArray
     eligible: BoolArray
+
+    def entitlements(self, reward_per_label: int) -> list[int]:
+        """Step 4: ``reward_per_label * accepted`` for eligible annotators, else 0."""
+        return [
+            int(n) * reward_per_label if ok else 0
+            for n, ok in zip(self.accepted, self.eligible, strict=True)
+        ]
+
+
+@dataclass(frozen=True, eq=False)
+class Rewards(Judgement):
+    """Outcome of :func:`compute_rewards`, aligned with ``answers.annotators``."""
+
     payouts: tuple[int, ...]  # Python ints: token amounts can exceed 64 bits
     refund: int
 
@@ -72,13 +88,13 @@ def allocate(entitlements: list[int], reward_pool: int) -> tuple[tuple[int, ...]
     return paid, reward_pool - sum(paid)
 
 
-def compute_rewards(
+def judge(
     answers: Answers,
     probas_ppb: IntArray,
     params: RewardParams,
     excluded: BoolArray | None = None,
-) -> Rewards:
-    """Payouts for ``answers`` under consensus posteriors ``probas_ppb``.
+) -> Judgement:
+    """Steps 1 to 4 for ``answers`` under consensus posteriors ``probas_ppb``.
 
     Gold must already be reflected in ``probas_ppb`` (gold rows certain, as every
     estimator's ``fit(..., gold=...)`` leaves them), which makes gold items confident and
@@ -98,16 +114,24 @@ def compute_rewards(
         eligible &= quality.evidence_ppb >= params.significance_z_ppb
     if excluded is not None:
         eligible &= ~excluded
-    entitlements = [
-        int(n) * params.reward_per_label if ok else 0
-        for n, ok in zip(accepted, eligible, strict=True)
-    ]
-    payouts, refund = allocate(entitlements, params.reward_pool)
+    return Judgement(quality=quality, confident=confident, accepted=accepted, eligible=eligible)
+
+
+def compute_rewards(
+    answers: Answers,
+    probas_ppb: IntArray,
+    params: RewardParams,
+    excluded: BoolArray | None = None,
+) -> Rewards:
+    """Payouts for ``answers`` under consensus posteriors ``probas_ppb``: :func:`judge`,
+    then step 5 (pro rata scaling if the pool is short)."""
+    judgement = judge(answers, probas_ppb, params, excluded)
+    payouts, refund = allocate(judgement.entitlements(params.reward_per_label), params.reward_pool)
     return Rewards(
-        quality=quality,
-        confident=confident,
-        accepted=accepted,
-        eligible=eligible,
+        quality=judgement.quality,
+        confident=judgement.confident,
+        accepted=judgement.accepted,
+        eligible=judgement.eligible,
         payouts=payouts,
         refund=refund,
     )

@@ -32,3 +32,8 @@ class ResultDocumentError(LabelnetError, ValueError):
     one of its pages) of the task they are read for, or a document that is not the task's
     winning result. Defined here so the paged schema's module and the document's parser
     share it without importing each other."""
+
+
+class InvalidDealError(InvalidParameterError):
+    """A ``deal@1`` input is unusable: seed, task shape, claimed seats, or a seat or item
+    asked about that the deal does not have."""

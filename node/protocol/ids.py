@@ -30,6 +30,13 @@ known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 
+DEAL_RULE = "deal@1"
+"""Which items each seat of a market v2 task gets (:mod:`node.protocol.deal`,
+docs/settlement.md §1.4). Defined and tested; no task uses it yet (market v2 is not built)."""
+ASSIGNED_REWARD_RULE = "assigned@1"
+"""Market v2's reward rule: exactly ``rewardPerLabel`` per accepted label on dealt items, no
+pro rata step (:mod:`node.consensus.assigned`). Defined and tested; no task uses it yet."""
+
 BLOC_TEST_ID = "bloc@1"
 """The bloc (collusion) test of :mod:`node.consensus.collusion`; ``""`` in a manifest: none."""
 
