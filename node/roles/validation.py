@@ -141,12 +141,16 @@ class InputCollector:
         item_ids: frozenset[str],
         *,
         seconds: float = DOCUMENT_SECONDS,
+        wait_for_all: bool = False,
     ) -> TaskInputs:
         """The revealed batches that pass the drop rule, and the gold if it is usable.
 
         Batches are read concurrently, each within ``seconds``; one not read in time is
         listed as missing (its blocks fetched so far stay in the local store, so a later
-        tick resumes where this one stopped).
+        tick resumes where this one stopped). With ``wait_for_all``, a read that leaves
+        anything missing returns at once with only :attr:`TaskInputs.missing`: the caller
+        will wait for it, and checking the batches read (a Merkle tree over every label)
+        would be thrown away, tick after tick, at the cost of minutes and gigabytes.
         """
         inputs = TaskInputs()
         limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
@@ -174,6 +178,11 @@ class InputCollector:
         for reveal, data in zip(revealed, fetched, strict=True):
             if isinstance(data, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
+        if inputs.missing and wait_for_all:
+            inputs.gold = None
+            return inputs
+        for reveal, data in zip(revealed, fetched, strict=True):
+            if isinstance(data, RETRYABLE):
                 continue
             checked = (
                 f"unusable content: {data}"

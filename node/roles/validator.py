@@ -178,10 +178,13 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
-        inputs = self._inputs.collect(task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS)
+        window = task.attest_deadline - task.reveal_deadline
+        waiting = now < task.reveal_deadline + window // FETCH_SHARE
+        inputs = self._inputs.collect(
+            task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS, wait_for_all=waiting
+        )
         if inputs.missing:
-            window = task.attest_deadline - task.reveal_deadline
-            if now < task.reveal_deadline + window // FETCH_SHARE:
+            if waiting:
                 log.info("task %s: waiting for %s", task.task_id, ", ".join(inputs.missing))
                 return
             log.error(

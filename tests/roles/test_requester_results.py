@@ -26,6 +26,7 @@ from node.protocol.canonical import canonical_json
 from node.protocol.commitments import label_commitment
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
+from node.protocol.result_pages import RESULT_V1, RESULT_V2
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import TaskRequest, create_task, publish_content
 from node.roles.requester.results import (
@@ -63,9 +64,15 @@ class Finalized:
 
 
 def drive_to_attested(
-    w3: Web3, contracts: Contracts, actors: Actors, deployment: Deployment, tmp_path: Path
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    deployment: Deployment,
+    tmp_path: Path,
+    result_schema: str = RESULT_V1,
 ) -> Finalized:
-    """Post, label, reveal and attest a task (attest window still open)."""
+    """Post, label, reveal and attest a task (attest window still open); the validators'
+    document is ``result_schema`` (``result@1``: a task from before paging)."""
     market = contracts.market
     store = EmbeddedStore(tmp_path / "store")
     stake_validators(w3, contracts, actors)
@@ -115,8 +122,11 @@ def drive_to_attested(
         task_id=task_id,
         rewards=content.manifest.consensus.reward_params(10 * TOKEN, request.reward_pool),
         classes=("cat", "dog"),
+        result_schema=result_schema,
     )
     outcome = run_consensus(spec, batches.values(), GOLD.as_dict())
+    for page in outcome.pages:
+        store.put(page)
     assert store.put(outcome.document_bytes) == outcome.cid
     tampered = {
         **outcome.document,
@@ -183,6 +193,21 @@ def test_fetch_returns_the_verified_document_joined_with_item_data(
         address = getattr(actors, role).address
         given = {item: results.labels[item][address] for item in ("q1", "q2", "q3", "q4")}
         assert given == dict(zip(["q1", "q2", "q3", "q4"], values, strict=True))
+
+
+def test_fetch_reads_a_paged_result_page_by_page(
+    w3: Web3, contracts: Contracts, actors: Actors, deployment: Deployment, tmp_path: Path
+) -> None:
+    task = drive_to_attested(w3, contracts, actors, deployment, tmp_path, RESULT_V2)
+    results = finalize(w3, contracts, actors, task)
+    assert results.result_cid == task.outcome.cid and len(task.outcome.pages) == 1
+    assert results.document["schema"] == RESULT_V2 and "items" not in results.document
+    assert [(r.item, r.value, r.gold) for r in results.items] == [
+        ("q2", "cat", False),
+        ("q1", "cat", True),
+        ("q4", "dog", False),
+        ("q3", "dog", True),
+    ]
 
 
 def test_fetch_fails_clearly_when_no_document_can_be_fetched(

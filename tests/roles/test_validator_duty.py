@@ -157,6 +157,30 @@ def test_unfetchable_batch_is_awaited_then_left_out_near_the_deadline(net: Netwo
     assert (row.batches_used, row.batches_dropped) == (2, 0)
 
 
+def test_while_a_batch_is_awaited_the_others_are_not_checked(
+    net: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking a batch is a Merkle tree over every label: done once everything is read (or
+    the wait is over), not on every tick of the wait and thrown away."""
+    task = post_task(net)
+    reveal_all(net, [task], LABELS, published={"annotator_c": None})
+    checked: list[str] = []
+
+    def counting(data: bytes, reveal: Commitment, *args: object) -> object:
+        checked.append(reveal.annotator)
+        return check_batch(data, reveal, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("node.roles.validation.check_batch", counting)
+    attest_round(net, ("validator_1",))
+    attest_round(net, ("validator_1",))
+    assert intent(net, "validator_1", task.task_id) is None and checked == []
+    advance_time(net.w3, 3600 - 600)  # the wait is over: the two batches read are used
+    attest_round(net, ("validator_1",))
+    assert len(checked) == 2
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and (row.batches_used, row.batches_dropped) == (2, 0)
+
+
 def test_invalid_labels_leave_nothing_to_attest(net: Network) -> None:
     task = post_task(net)
     bird = {item: "bird" for item in TRUTH}  # not one of the task's classes
