@@ -122,7 +122,10 @@ class Network:
         return int(self.contracts.token.functions.balanceOf(address).call())
 
     def nonce(self, role: str) -> int:
-        return int(self.w3.eth.get_transaction_count(getattr(self.actors, role).address))
+        """Transactions ``role`` has sent, mined or not: anvil may answer a send before the
+        block that mines it is in, so a count of mined ones can still grow afterwards."""
+        address = getattr(self.actors, role).address
+        return int(self.w3.eth.get_transaction_count(address, "pending"))
 
 
 def make_network(
