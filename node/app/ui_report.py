@@ -257,7 +257,9 @@ class _JoinedItems:
     afresh on each pass: the result a page at a time, the data :data:`JOIN_ITEMS` items per
     query, so an export holds a page, not the task (issue #14)."""
 
-    def __init__(self, db: Database, store: ContentStore, task: Task, document: ResultDocument):
+    def __init__(
+        self, db: Database, store: ContentStore, task: Task, document: ResultDocument
+    ) -> None:
         self._db, self._store, self._task, self._document = db, store, task, document
 
     def __iter__(self) -> Iterator[ResultItem]:

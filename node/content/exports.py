@@ -263,6 +263,8 @@ def csv_lines(items: Iterable[ResultItem], columns: tuple[str, ...]) -> Iterator
 
 
 def _reiterable(items: Iterable[ResultItem], format: str) -> Iterable[ResultItem]:
+    """``items``, refused if a one-shot iterator: a second pass over it would see nothing
+    and write a wrong file without a word."""
     if iter(items) is items:
         raise ExportError(f"a {format} export reads the items more than once: not an iterator")
     return items
