@@ -342,10 +342,11 @@ def results(
             }
         )
         return
-    table = Table(title=f"task {task_id}: {len(outcome.items)} items (result {outcome.result_cid})")
+    items = tuple(outcome.items)  # fetch_results gives a tuple already
+    table = Table(title=f"task {task_id}: {len(items)} items (result {outcome.result_cid})")
     for column in ("item", "label", "confidence", "confident", "gold"):
         table.add_column(column)
-    shown = outcome.items if limit == 0 else outcome.items[:limit]
+    shown = items if limit == 0 else items[:limit]
     for item in shown:
         table.add_row(
             item.item,
@@ -355,8 +356,8 @@ def results(
             "yes" if item.gold else "",
         )
     stdout.print(table)
-    if len(shown) < len(outcome.items):
-        typer.echo(f"... {len(outcome.items) - len(shown)} more (--limit 0 shows all)")
+    if len(shown) < len(items):
+        typer.echo(f"... {len(items) - len(shown)} more (--limit 0 shows all)")
 
 
 @app.command()

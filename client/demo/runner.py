@@ -50,8 +50,9 @@ from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.keys import load_keystore
+from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import GoldSet, ItemSpec, build_task_content
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import CreatedTask, TaskRequest, create_task, publish_content
 from node.store.embedded import EmbeddedStore

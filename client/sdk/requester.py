@@ -25,8 +25,9 @@ from node.content.imports import ImportedItems, ImportFormat, import_items
 from node.content.labelstudio import LabelStudioError, LabelStudioProfile, parse_label_config
 from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
 from node.protocol.canonical import JsonValue
+from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import GoldSet, TaskContent, build_task_content
+from node.protocol.manifest import TaskContent, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (
     CreatedTask,

@@ -9,6 +9,7 @@ session each, no FastAPI.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -17,7 +18,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from node.app.errors import ResultNotKnownError
-from node.content.exports import ExportError, ExportFormat, export_results
+from node.content.exports import (
+    ExportError,
+    ExportFormat,
+    csv_columns,
+    csv_lines,
+    export_results,
+    jsonl_lines,
+)
 from node.db.engine import Database
 from node.db.models import CommitState, Task, TaskStatus
 from node.db.repositories import (
@@ -44,7 +52,9 @@ from node.store.errors import StoreError
 
 REPORT_ITEMS = 200
 """Items listed in a report (all of them count in the class totals; exports carry all)."""
-MAX_EXPORT_ITEMS = 1_000_000
+JOIN_ITEMS = 500
+"""Result entries joined with their stored data per database query (well under SQLite's
+bound on query parameters)."""
 
 
 class ResultInvalidError(LabelnetError, LookupError):
@@ -242,49 +252,73 @@ EXPORT_MEDIA_TYPES: dict[str, str] = {
 }
 
 
+class _JoinedItems:
+    """A finalized task's result items joined with the item data this node stored, read
+    afresh on each pass: the result a page at a time, the data :data:`JOIN_ITEMS` items per
+    query, so an export holds a page, not the task (issue #14)."""
+
+    def __init__(
+        self, db: Database, store: ContentStore, task: Task, document: ResultDocument
+    ) -> None:
+        self._db, self._store, self._task, self._document = db, store, task, document
+
+    def __iter__(self) -> Iterator[ResultItem]:
+        entries = _result_items(self._store, self._task, self._document)
+        while chunk := list(itertools.islice(entries, JOIN_ITEMS)):
+            with self._db.session() as session:
+                stored = ItemRepository(session).by_ids(
+                    self._task.chain_id, self._task.task_id, [entry.item for entry in chunk]
+                )
+            for entry in chunk:
+                item = stored.get(entry.item)
+                yield ResultItem(
+                    item=entry.item,
+                    value=entry.value,
+                    confidence=entry.confidence,
+                    confident=entry.confident,
+                    gold=entry.gold,
+                    data=None if item is None else item.data,
+                    content_cid=None if item is None else item.content_cid,
+                )
+
+
 def export_task(
     db: Database, store: ContentStore, chain_id: int, task_id: int, format: ExportFormat
-) -> tuple[bytes, str, str]:
-    """A finalized task's result as a file: ``(bytes, media type, file name)``.
+) -> tuple[Iterator[bytes], str, str]:
+    """A finalized task's result as a file: ``(its bytes in chunks, media type, file name)``.
 
     The formats are :mod:`node.content.exports`' (``hf`` writes a directory: not offered
-    here), joined with the item data this node stored when it joined the task.
+    here), joined with the item data this node stored when it joined the task. ``jsonl`` and
+    ``csv`` come a line at a time as the result's pages are read (``labelstudio`` in one
+    chunk, see the exports' notes). One pass over the pages is made before the first chunk
+    (``csv`` needs it for its columns), so a page that cannot be read or verified raises
+    :class:`ResultInvalidError` here, while an HTTP status can still say so, not halfway
+    through the download.
     """
     if format not in EXPORT_MEDIA_TYPES:
         raise ExportError(f"unknown export format {format!r}: jsonl, csv or labelstudio")
     task = known_task(db, chain_id, task_id)
     cid, document = _final_result(db, store, task)
-    with db.session() as session:
-        stored = {
-            item.item_id: item
-            for item in ItemRepository(session).page(chain_id, task_id, limit=MAX_EXPORT_ITEMS)
-        }
-    items = []
-    for entry in _result_items(store, task, document):
-        item = stored.get(entry.item)
-        items.append(
-            ResultItem(
-                item=entry.item,
-                value=entry.value,
-                confidence=entry.confidence,
-                confident=entry.confident,
-                gold=entry.gold,
-                data=None if item is None else item.data,
-                content_cid=None if item is None else item.content_cid,
-            )
-        )
-    results = TaskResults(
-        task_id=task_id,
-        result_cid=cid,
-        kind=str(document.kind),
-        classes=document.classes,
-        items=tuple(items),
-        annotators=tuple(document.annotators),
-        document=document.document,
-        payouts=document.payouts,
-    )
+    items = _JoinedItems(db, store, task, document)
     extension = "json" if format == "labelstudio" else format
     name = f"task-{task_id}-results.{extension}"
-    with tempfile.TemporaryDirectory(prefix="labelnet-export-") as directory:
-        data = export_results(results, Path(directory) / name, format).read_bytes()
-    return data, EXPORT_MEDIA_TYPES[format], name
+    columns = csv_columns(items)  # the checking pass
+    if format == "jsonl":
+        lines = jsonl_lines(items)
+    elif format == "csv":
+        lines = csv_lines(items, columns)
+    else:
+        results = TaskResults(
+            task_id=task_id,
+            result_cid=cid,
+            kind=str(document.kind),
+            classes=document.classes,
+            items=tuple(items),
+            annotators=tuple(document.annotators),
+            document=document.document,
+            payouts=document.payouts,
+        )
+        with tempfile.TemporaryDirectory(prefix="labelnet-export-") as directory:
+            data = export_results(results, Path(directory) / name, format).read_bytes()
+        return iter([data]), EXPORT_MEDIA_TYPES[format], name
+    return (line.encode() for line in lines), EXPORT_MEDIA_TYPES[format], name

@@ -26,13 +26,23 @@
 
 Confidences stay the result document's exact nine-decimal strings except where a consumer
 needs a number (Label Studio's ``score``, the ``hf`` column).
+
+``jsonl`` and ``csv`` stream: :func:`jsonl_lines` and :func:`csv_lines` write an item as it
+is read, so with ``TaskResults.items`` a re-iterable that reads the result a page at a time
+(the requester's page does this) a writer holds one page, not the task. ``csv`` makes one
+pass first (:func:`csv_columns`), because whether it has a ``text`` or ``content`` column
+depends on every item. ``labelstudio`` and ``hf`` still hold every item: the first numbers
+its tasks by whether *every* item id is a number and writes one JSON list, the second builds
+a ``datasets.Dataset`` in memory; streaming them is left for when a task needs it.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib
+import io
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -69,23 +79,26 @@ def _flat(value: JsonValue) -> str:
     return "" if value is None else str(value)
 
 
-def result_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
-    """One lossless row per item, in result order (what ``jsonl`` writes)."""
-    rows: list[dict[str, JsonValue]] = []
-    for item in results.items:
-        row: dict[str, JsonValue] = {
-            "id": item.item,
-            "label": item.value,
-            "confidence": item.confidence,
-            "confident": item.confident,
-            "gold": item.gold,
-        }
-        if item.data is not None:
-            row["data"] = item.data
-        if item.content_cid is not None:
-            row["content"] = item.content_cid
-        rows.append(row)
-    return rows
+def result_row(item: ResultItem) -> dict[str, JsonValue]:
+    """An item's lossless row (what ``jsonl`` writes)."""
+    row: dict[str, JsonValue] = {
+        "id": item.item,
+        "label": item.value,
+        "confidence": item.confidence,
+        "confident": item.confident,
+        "gold": item.gold,
+    }
+    if item.data is not None:
+        row["data"] = item.data
+    if item.content_cid is not None:
+        row["content"] = item.content_cid
+    return row
+
+
+def jsonl_lines(items: Iterable[ResultItem]) -> Iterator[str]:
+    """The ``jsonl`` export a line at a time, each written as its item is read."""
+    for item in items:
+        yield json.dumps(result_row(item), ensure_ascii=False) + "\n"
 
 
 def hf_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
@@ -212,24 +225,59 @@ def labelstudio_tasks(
     return tasks
 
 
-def _write_csv(results: TaskResults, path: Path) -> None:
-    with_text = any(_text(item) is not None for item in results.items)
-    with_content = any(item.content_cid is not None for item in results.items)
-    columns = ["id", "label", "confidence", "confident", "gold"]
-    columns += ["text"] * with_text + ["content"] * with_content
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for item in results.items:
-            row = [
-                item.item,
-                _flat(item.value),
-                item.confidence,
-                str(item.confident).lower(),
-                str(item.gold).lower(),
-            ]
-            row += [_text(item) or ""] * with_text + [item.content_cid or ""] * with_content
-            writer.writerow(row)
+CSV_COLUMNS = ("id", "label", "confidence", "confident", "gold")
+
+
+def csv_columns(items: Iterable[ResultItem]) -> tuple[str, ...]:
+    """The ``csv`` header: one pass over ``items`` (``text`` and ``content`` are there when
+    any item has one), holding nothing."""
+    with_text = with_content = False
+    for item in items:
+        with_text = with_text or _text(item) is not None
+        with_content = with_content or item.content_cid is not None
+    return CSV_COLUMNS + ("text",) * with_text + ("content",) * with_content
+
+
+def csv_lines(items: Iterable[ResultItem], columns: tuple[str, ...]) -> Iterator[str]:
+    """The ``csv`` export (header first, ``\\r\\n`` line ends) a row at a time, each written
+    as its item is read; ``columns`` from :func:`csv_columns` over the same items."""
+    with_text, with_content = "text" in columns, "content" in columns
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for item in items:
+        row = [
+            item.item,
+            _flat(item.value),
+            item.confidence,
+            str(item.confident).lower(),
+            str(item.gold).lower(),
+        ]
+        row += [_text(item) or ""] * with_text + [item.content_cid or ""] * with_content
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no items: the header alone
+        yield buffer.getvalue()
+
+
+def _reiterable(items: Iterable[ResultItem], format: str) -> Iterable[ResultItem]:
+    """``items``, refused if a one-shot iterator: a second pass over it would see nothing
+    and write a wrong file without a word."""
+    if iter(items) is items:
+        raise ExportError(f"a {format} export reads the items more than once: not an iterator")
+    return items
+
+
+def _all_media(items: Iterable[ResultItem]) -> bool:
+    """Whether there are items and every one is a media CID (one pass, holding nothing)."""
+    seen = False
+    for item in items:
+        if item.content_cid is None:
+            return False
+        seen = True
+    return seen
 
 
 def _write_hf(results: TaskResults, path: Path) -> None:
@@ -256,6 +304,8 @@ def export_results(
     labelstudio: LabelStudioProfile | None = None,
 ) -> Path:
     """Write ``results`` to ``path`` in ``format`` (``hf``: a directory); returns ``path``.
+    ``jsonl`` and ``csv`` are written as the items are read (see the module notes): ``csv``
+    and ``labelstudio`` read ``results.items`` more than once, so it must not be an iterator.
 
     ``labelstudio``: the Label Studio names (and config) to export under, as recorded by
     the import the task was created from."""
@@ -265,14 +315,18 @@ def export_results(
         raise ExportError(f"{path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "jsonl":
-        lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in result_rows(results))
-        path.write_text("".join(lines), encoding="utf-8")
+        with path.open("w", encoding="utf-8") as handle:
+            handle.writelines(jsonl_lines(results.items))
     elif format == "csv":
-        _write_csv(results, path)
+        items = _reiterable(results.items, format)
+        columns = csv_columns(items)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            handle.writelines(csv_lines(items, columns))
     elif format == "labelstudio":
+        items = _reiterable(results.items, format)
         text = json.dumps(labelstudio_tasks(results, labelstudio), ensure_ascii=False, indent=1)
         path.write_text(text, encoding="utf-8")
-        images = bool(results.items) and all(i.content_cid is not None for i in results.items)
+        images = _all_media(items)
         profile = labelstudio or default_profile(results, image=images)
         config = profile.label_config(results.classes)
         label_config_path(path).write_text(config, encoding="utf-8")

@@ -1,6 +1,7 @@
-"""Task content: the manifest, its item pages, and the requester's gold set.
+"""Task content: the manifest and its item pages.
 
-Three canonical-JSON documents (see :mod:`node.protocol.canonical`):
+Two canonical-JSON documents (see :mod:`node.protocol.canonical`); the requester's gold set
+(``labelnet/gold@1``) is :mod:`node.protocol.gold`, parsed with the same checks:
 
 * ``labelnet/manifest@1`` — what an annotator needs to decide whether to join and how to
   label: title, instructions (markdown), the task kind and class set, the consensus
@@ -10,10 +11,6 @@ Three canonical-JSON documents (see :mod:`node.protocol.canonical`):
   inline ``data`` (text, fields) and/or a ``content`` CID (an image or audio file stored
   separately, fetched and verified like everything else) with its media type. Pages keep
   every document a single raw block, so one fetch verifies one page.
-* ``labelnet/gold@1`` — the requester's hidden answers for some items. Its root is the
-  same Merkle tree as a label batch's (:func:`node.protocol.labels.label_leaf`), and the
-  task commits to ``keccak256(abi.encode(goldRoot, salt))`` at creation, before any
-  annotator has seen an item; the requester reveals it after the commit deadline.
 
 Parsers never trust the input: every ``from_bytes`` checks the schema, types, sizes and
 uniqueness and raises :class:`ManifestError` (a ``ValueError``) with what is wrong.
@@ -22,7 +19,7 @@ uniqueness and raises :class:`ManifestError` (a ``ValueError``) with what is wro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -38,15 +35,12 @@ from node.protocol.ids import (
     bloc_test_id,
 )
 from node.protocol.kinds import TaskKind
-from node.protocol.labels import label_leaf
-from node.protocol.merkle import merkle_root
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.protocol.values import tolerance_units
 
 MANIFEST_SCHEMA = "labelnet/manifest@1"
 ITEMS_SCHEMA = "labelnet/items@1"
-GOLD_SCHEMA = "labelnet/gold@1"
 
 PAGE_SIZE = 500
 """Items per page: small enough that a page of short texts stays one 256 KiB raw block."""
@@ -63,7 +57,9 @@ class ManifestError(LabelnetError, ValueError):
     """A manifest, item page or gold document that breaks the format."""
 
 
-def _parse(data: bytes, schema: str) -> dict[str, JsonValue]:
+def parse_document(data: bytes, schema: str) -> dict[str, JsonValue]:
+    """The JSON object of a ``schema`` document, size, depth and schema checked (the one
+    entry check of every task content document, the gold set's included)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ManifestError(f"{schema} document of {len(data)} bytes exceeds {MAX_DOCUMENT_BYTES}")
     try:
@@ -79,7 +75,8 @@ def _parse(data: bytes, schema: str) -> dict[str, JsonValue]:
     return document
 
 
-def _identifier(value: JsonValue, what: str) -> str:
+def check_identifier(value: JsonValue, what: str) -> str:
+    """``value`` as an item id: a string of 1..:data:`MAX_ID_LENGTH` characters."""
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
         raise ManifestError(f"{what} must be a string of 1..{MAX_ID_LENGTH} characters")
     return value
@@ -91,7 +88,8 @@ def _text(value: JsonValue, what: str) -> str:
     return value
 
 
-def _unique(values: Sequence[str], what: str) -> None:
+def check_unique(values: Sequence[str], what: str) -> None:
+    """Raise :class:`ManifestError` if ``values`` repeat one."""
     if len(set(values)) != len(values):
         raise ManifestError(f"duplicate {what}")
 
@@ -106,11 +104,11 @@ class ItemSpec:
     media_type: str | None = None
 
     def __post_init__(self) -> None:
-        _identifier(self.id, "an item id")
+        check_identifier(self.id, "an item id")
         if self.data is None and self.content is None:
             raise ManifestError(f"item {self.id!r} has neither data nor content")
         if self.content is not None:
-            _identifier(self.content, f"item {self.id!r} content CID")
+            check_identifier(self.content, f"item {self.id!r} content CID")
 
     def document(self) -> dict[str, JsonValue]:
         entry: dict[str, JsonValue] = {"id": self.id}
@@ -128,9 +126,9 @@ class ItemSpec:
             raise ManifestError(f"malformed item entry: {str(entry)[:80]}")
         media = entry.get("media_type")
         if media is not None:
-            _identifier(media, "a media type")
+            check_identifier(media, "a media type")
         return cls(
-            id=_identifier(entry.get("id"), "an item id"),
+            id=check_identifier(entry.get("id"), "an item id"),
             data=entry.get("data"),
             content=entry.get("content"),
             media_type=media,
@@ -151,12 +149,12 @@ class ItemPage:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ItemPage:
-        document = _parse(data, ITEMS_SCHEMA)
+        document = parse_document(data, ITEMS_SCHEMA)
         entries = document.get("items")
         if not isinstance(entries, list) or not 1 <= len(entries) <= PAGE_SIZE:
             raise ManifestError(f"an item page lists 1..{PAGE_SIZE} items")
         items = tuple(ItemSpec.from_document(entry) for entry in entries)
-        _unique([item.id for item in items], "item ids in a page")
+        check_unique([item.id for item in items], "item ids in a page")
         return cls(items)
 
 
@@ -304,8 +302,8 @@ class Manifest:
             if not 2 <= len(self.classes) <= MAX_CLASSES:
                 raise ManifestError(f"a {self.kind} task needs 2..{MAX_CLASSES} classes")
             for name in self.classes:
-                _identifier(name, "a class name")
-            _unique(list(self.classes), "class names")
+                check_identifier(name, "a class name")
+            check_unique(list(self.classes), "class names")
         elif self.classes:
             raise ManifestError("a numeric task has no classes")
         if not 1 <= self.num_items <= MAX_ITEMS:
@@ -316,7 +314,7 @@ class Manifest:
                 f"{PAGE_SIZE}, the manifest lists {len(self.pages)}"
             )
         for cid in self.pages:
-            _identifier(cid, "a page CID")
+            check_identifier(cid, "a page CID")
 
     def document(self) -> dict[str, JsonValue]:
         document: dict[str, JsonValue] = {
@@ -342,7 +340,7 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
-        document = _parse(data, MANIFEST_SCHEMA)
+        document = parse_document(data, MANIFEST_SCHEMA)
         try:
             kind = TaskKind(str(document.get("kind")))
         except ValueError as exc:
@@ -361,12 +359,12 @@ class Manifest:
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
             kind=kind,
-            classes=tuple(_identifier(c, "a class name") for c in classes),
+            classes=tuple(check_identifier(c, "a class name") for c in classes),
             num_items=num_items,
-            pages=tuple(_identifier(p, "a page CID") for p in pages),
+            pages=tuple(check_identifier(p, "a page CID") for p in pages),
             consensus=ConsensusParams.from_document(document.get("consensus", {})),
-            algorithm=_identifier(algorithm, "algorithm"),
-            result=_identifier(document.get("result", RESULT_V1), "result"),
+            algorithm=check_identifier(algorithm, "algorithm"),
+            result=check_identifier(document.get("result", RESULT_V1), "result"),
         )
 
 
@@ -401,7 +399,7 @@ def build_task_content(
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
         raise ManifestError("a task needs at least one item")
-    _unique([item.id for item in items], "item ids")
+    check_unique([item.id for item in items], "item ids")
     pages = tuple(
         ItemPage(tuple(items[start : start + PAGE_SIZE])).to_bytes()
         for start in range(0, len(items), PAGE_SIZE)
@@ -418,53 +416,3 @@ def build_task_content(
         result=result,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
-
-
-@dataclass(frozen=True)
-class GoldSet:
-    """The requester's known answers for some items (a ``labelnet/gold@1`` document)."""
-
-    labels: tuple[tuple[str, JsonValue], ...]
-
-    @classmethod
-    def create(cls, labels: Mapping[str, JsonValue] | Iterable[tuple[str, JsonValue]]) -> GoldSet:
-        pairs = list(labels.items()) if isinstance(labels, Mapping) else list(labels)
-        if not pairs:
-            raise ManifestError("a gold set needs at least one answer")
-        for item, value in pairs:
-            _identifier(item, "a gold item id")
-            if value is None:
-                raise ManifestError(f"gold item {item!r} has no value")
-        ordered = tuple(sorted(pairs, key=lambda pair: pair[0]))
-        _unique([item for item, _ in ordered], "gold items")
-        return cls(ordered)
-
-    def as_dict(self) -> dict[str, JsonValue]:
-        return dict(self.labels)
-
-    def document(self) -> dict[str, JsonValue]:
-        return {
-            "schema": GOLD_SCHEMA,
-            "labels": [{"item": item, "value": value} for item, value in self.labels],
-        }
-
-    def to_bytes(self) -> bytes:
-        return canonical_json(self.document())
-
-    def cid(self) -> str:
-        return compute_cid(self.to_bytes())
-
-    def root(self) -> bytes:
-        return merkle_root([label_leaf(item, value) for item, value in self.labels])
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> GoldSet:
-        entries = _parse(data, GOLD_SCHEMA).get("labels")
-        if not isinstance(entries, list):
-            raise ManifestError("gold labels must be a list")
-        pairs: list[tuple[str, JsonValue]] = []
-        for entry in entries:
-            if not isinstance(entry, dict) or set(entry) != {"item", "value"}:
-                raise ManifestError(f"malformed gold entry: {str(entry)[:80]}")
-            pairs.append((_identifier(entry["item"], "a gold item id"), entry["value"]))
-        return cls.create(pairs)

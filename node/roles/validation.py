@@ -30,8 +30,9 @@ from eth_utils.address import to_checksum_address
 
 from node.db.models import Commitment, Task
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
+from node.protocol.gold import GoldSet
 from node.protocol.labels import LabelBatch, LabelBatchError
-from node.protocol.manifest import MAX_DOCUMENT_BYTES, GoldSet, ItemPage, Manifest, ManifestError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
 from node.protocol.values import valid_value
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, FetchBudget

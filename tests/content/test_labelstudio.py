@@ -15,8 +15,9 @@ import pytest
 from node.content.exports import export_results, label_config_path
 from node.content.imports import ImportedItems, ItemImportError, import_items
 from node.content.labelstudio import LabelStudioProfile, parse_label_config
+from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import GoldSet, ItemSpec, build_task_content
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.protocol.values import valid_value
 from node.roles.requester.posting import TaskRequest, TaskRequestError, validate_request
 from node.roles.requester.results import ResultItem, TaskResults

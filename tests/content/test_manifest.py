@@ -12,6 +12,7 @@ import pytest
 
 from node.protocol.canonical import JsonValue, canonical_json
 from node.protocol.cid import compute_cid
+from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import label_leaf
 from node.protocol.manifest import (
@@ -20,7 +21,6 @@ from node.protocol.manifest import (
     MAX_TEXT,
     PAGE_SIZE,
     ConsensusParams,
-    GoldSet,
     ItemPage,
     ItemSpec,
     Manifest,

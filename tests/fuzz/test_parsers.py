@@ -23,16 +23,10 @@ from node.content.imports import ItemImportError, import_items
 from node.labelers.base import ItemToLabel, LabelerError
 from node.labelers.command import CommandLabeler
 from node.protocol.canonical import JsonValue, canonical_json
+from node.protocol.gold import GoldSet
 from node.protocol.labels import SCHEMA as LABELS_SCHEMA
 from node.protocol.labels import LabelBatch, LabelBatchError
-from node.protocol.manifest import (
-    GoldSet,
-    ItemPage,
-    ItemSpec,
-    Manifest,
-    ManifestError,
-    build_task_content,
-)
+from node.protocol.manifest import ItemPage, ItemSpec, Manifest, ManifestError, build_task_content
 from node.protocol.result import ResultDocumentError, parse_result, parse_result_document
 
 FUZZ = settings(

@@ -24,9 +24,10 @@ from node.chain.tx import TxSender
 from node.db.engine import Database, open_database
 from node.protocol.canonical import JsonValue
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
+from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
-from node.protocol.manifest import ConsensusParams, GoldSet, ItemSpec, build_task_content
+from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
 from node.roles.claimer import ClaimDuty
 from node.roles.validator import ValidatorDuty
 from node.store.embedded import EmbeddedStore

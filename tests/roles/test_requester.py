@@ -24,7 +24,8 @@ from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.db.engine import Database, open_database
 from node.protocol.commitments import gold_commitment
-from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
+from node.protocol.gold import GoldSet
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.roles.requester.duty import RequesterDuty
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (

@@ -24,8 +24,9 @@ from node.content.exports import MissingDependencyError, export_results
 from node.content.imports import import_items
 from node.protocol.canonical import canonical_json
 from node.protocol.commitments import label_commitment
+from node.protocol.gold import GoldSet
 from node.protocol.labels import LabelBatch
-from node.protocol.manifest import GoldSet, ItemSpec, TaskContent, build_task_content
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.protocol.result_pages import RESULT_V1, RESULT_V2
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import TaskRequest, create_task, publish_content

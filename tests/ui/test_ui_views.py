@@ -262,7 +262,8 @@ def test_report_without_a_fetchable_document_says_so(services: NodeServices) -> 
 def test_exports_carry_every_item_with_its_text(services: NodeServices) -> None:
     text_task(services.db, 1)
     settle(services, 1)
-    data, media_type, name = export_task(services.db, services.store, CHAIN, 1, "csv")
+    chunks, media_type, name = export_task(services.db, services.store, CHAIN, 1, "csv")
+    data = b"".join(chunks)
     assert (media_type, name) == ("text/csv; charset=utf-8", "task-1-results.csv")
     rows = data.decode().splitlines()
     assert rows[0] == "id,label,confidence,confident,gold,text"
@@ -270,12 +271,12 @@ def test_exports_carry_every_item_with_its_text(services: NodeServices) -> None:
         [item, ITEMS[item]] for item in sorted(ITEMS)
     ]
     lines, _, _ = export_task(services.db, services.store, CHAIN, 1, "jsonl")
-    assert [json.loads(line)["label"] for line in lines.splitlines()] == [
+    assert [json.loads(line)["label"] for line in b"".join(lines).splitlines()] == [
         TRUTH[item] for item in sorted(ITEMS)
     ]
     studio, media_type, name = export_task(services.db, services.store, CHAIN, 1, "labelstudio")
     assert (media_type, name) == ("application/json", "task-1-results.json")
-    assert len(json.loads(studio)) == len(ITEMS)
+    assert len(json.loads(b"".join(studio))) == len(ITEMS)
     with pytest.raises(ExportError):
         export_task(services.db, services.store, CHAIN, 1, "hf")
 

@@ -15,7 +15,7 @@ import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
@@ -160,11 +160,11 @@ def export(
     services: ServicesDep,
     format: Annotated[Literal["jsonl", "csv", "labelstudio"], Query()] = "jsonl",
 ) -> Response:
-    data, media_type, name = ui_report.export_task(
+    chunks, media_type, name = ui_report.export_task(
         services.db, services.store, services.chain_id, task_id, format
     )
-    return Response(
-        content=data,
+    return StreamingResponse(
+        content=chunks,
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -85,6 +85,14 @@ class ItemRepository:
     def get(self, chain_id: int, task_id: int, item_id: str) -> Item | None:
         return self.session.get(Item, (chain_id, task_id, item_id))
 
+    def by_ids(self, chain_id: int, task_id: int, item_ids: Sequence[str]) -> dict[str, Item]:
+        """The stored items among ``item_ids``, by id (one query: a reader joins a page of
+        result entries with their data without loading the task's items)."""
+        query = select(Item).where(
+            Item.chain_id == chain_id, Item.task_id == task_id, col(Item.item_id).in_(item_ids)
+        )
+        return {item.item_id: item for item in self.session.exec(query)}
+
     def page(
         self, chain_id: int, task_id: int, *, after_position: int = -1, limit: int = 100
     ) -> list[Item]:

@@ -16,7 +16,8 @@ from pathlib import Path
 from node.errors import LabelnetError
 from node.files import write_atomic
 from node.protocol.commitments import gold_commitment
-from node.protocol.manifest import GoldSet, ManifestError
+from node.protocol.gold import GoldSet
+from node.protocol.manifest import ManifestError
 
 SECRET_SCHEMA = "labelnet/gold-secret@1"
 

@@ -22,8 +22,9 @@ from node.chain.permit import sign_permit
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.protocol.commitments import algorithm_id, gold_commitment
+from node.protocol.gold import GoldSet
 from node.protocol.ids import DEFAULT_ALGORITHM
-from node.protocol.manifest import GoldSet, ItemPage, TaskContent
+from node.protocol.manifest import ItemPage, TaskContent
 from node.protocol.values import valid_value
 from node.roles.requester.gold import GoldSecrets
 from node.store.base import ContentStore

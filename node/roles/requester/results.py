@@ -10,7 +10,7 @@ export carries the text or image reference next to each label.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from web3 import Web3
@@ -132,7 +132,11 @@ class TaskResults:
     result_cid: str
     kind: str
     classes: tuple[str, ...]
-    items: tuple[ResultItem, ...]
+    items: Iterable[ResultItem]
+    """Every item, in order: a collection, or a re-iterable that reads the result page by
+    page on each pass (the requester's page export); never a one-shot iterator, since the
+    ``csv`` and ``labelstudio`` exports read it more than once. :func:`fetch_results` gives
+    a tuple: it puts the items in manifest order, which needs them all."""
     annotators: tuple[ResultAnnotatorEntry, ...]
     document: dict[str, JsonValue]
     labels: Mapping[str, Mapping[str, JsonValue]] = field(default_factory=dict)
