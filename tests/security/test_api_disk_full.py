@@ -96,10 +96,11 @@ def test_a_file_write_without_space_is_a_503(
     def no_space(*_args: object, **_kwargs: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    # The export goes through a temporary file: the file-write boundary fails as on a full
-    # disk (the one fake here; the database case above is SQLite's own error).
+    # The Label Studio export goes through a temporary file (jsonl and csv stream instead):
+    # the file-write boundary fails as on a full disk (the one fake here; the database case
+    # above is SQLite's own error).
     monkeypatch.setattr(Path, "write_text", no_space)
-    response = client.get("/api/v1/ui/tasks/1/export?format=jsonl")
+    response = client.get("/api/v1/ui/tasks/1/export?format=labelstudio")
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "DiskFullError"
 
@@ -115,4 +116,4 @@ def test_other_machine_errors_stay_500s(
 
     monkeypatch.setattr(Path, "write_text", denied)
     with TestClient(create_app(services=services), raise_server_exceptions=False) as http:
-        assert http.get("/api/v1/ui/tasks/1/export?format=jsonl").status_code == 500
+        assert http.get("/api/v1/ui/tasks/1/export?format=labelstudio").status_code == 500
