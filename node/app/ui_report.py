@@ -271,14 +271,10 @@ class _JoinedItems:
                 )
             for entry in chunk:
                 item = stored.get(entry.item)
-                yield ResultItem(
-                    item=entry.item,
-                    value=entry.value,
-                    confidence=entry.confidence,
-                    confident=entry.confident,
-                    gold=entry.gold,
-                    data=None if item is None else item.data,
-                    content_cid=None if item is None else item.content_cid,
+                yield ResultItem.joined(
+                    entry,
+                    None if item is None else item.data,
+                    None if item is None else item.content_cid,
                 )
 
 

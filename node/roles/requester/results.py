@@ -123,6 +123,21 @@ class ResultItem:
     data: JsonValue | None = None
     content_cid: str | None = None
 
+    @classmethod
+    def joined(
+        cls, entry: ResultItemEntry, data: JsonValue | None, content_cid: str | None
+    ) -> ResultItem:
+        """A result document's entry joined with the item's data and media CID."""
+        return cls(
+            item=entry.item,
+            value=entry.value,
+            confidence=entry.confidence,
+            confident=entry.confident,
+            gold=entry.gold,
+            data=data,
+            content_cid=content_cid,
+        )
+
 
 @dataclass(frozen=True)
 class TaskResults:
@@ -274,14 +289,8 @@ def fetch_results(
     for entry in _manifest_order(_result_items(store, result, task_id), list(specs)):
         spec = specs.get(entry.item)
         items.append(
-            ResultItem(
-                item=entry.item,
-                value=entry.value,
-                confidence=entry.confidence,
-                confident=entry.confident,
-                gold=entry.gold,
-                data=None if spec is None else spec.data,
-                content_cid=None if spec is None else spec.content,
+            ResultItem.joined(
+                entry, None if spec is None else spec.data, None if spec is None else spec.content
             )
         )
     annotators = result.annotators
