@@ -10,34 +10,35 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
 import {Committee} from "./libraries/Committee.sol";
+import {Seats} from "./libraries/Seats.sol";
+import {TaskMarketConfig} from "./TaskMarketConfig.sol";
 
 /// @title TaskMarket
 /// @notice Escrow, commit-reveal, attestation, finalization and Merkle claims for labeling
 /// tasks. See ITaskMarket for the lifecycle.
 /// @dev The committee (seats, results, tally, eviction, decision, settlement) is the Committee
-/// library; this contract holds the escrow, the deadlines and the committee's parameters.
+/// library, the annotators' slots (seat, commitment, reveal) the Seats library; this contract
+/// holds the escrow, the deadlines, the counts and the libraries' parameters.
 /// Solvency: for every task the market holds what it still owes — the escrow of an open
 /// task (reward pool, validator fee, bonds not yet returned), or for a settled task the
 /// attested payouts not yet claimed plus the requester's refund. Rounding remainders of the
-/// validator reward split go to the requester's refund. The market has no owner.
-contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
+/// validator reward split go to the requester's refund. The market has no owner; its fixed
+/// parameters are TaskMarketConfig's.
+contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using Committee for Committee.State;
+    using Seats for Seats.Book;
 
     /// @notice Marks a commitment slot whose batch has been revealed.
-    bytes32 public constant REVEALED = bytes32(uint256(1));
-
-    IERC20 private immutable _token;
-    IValidatorStaking private immutable _staking;
-    uint8 private immutable _maxCommittee;
-    uint8 private immutable _minAttestations;
-    uint16 private immutable _quorumBps;
-    uint64 private immutable _maxAttestWindow;
+    bytes32 public constant REVEALED = Seats.REVEALED;
 
     /// @dev Storage form of a task, packed so each step touches as few slots as possible:
     /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot.
     /// Amounts are capped at 96 bits (7.9e28 base units, far above the token supply).
+    /// `joinCount` counts the annotators holding a bond until their reveal: who committed to an
+    /// open task, who claimed a seat on a seated one (`seatLimit > 0`). Cancel and the forfeited
+    /// bonds read this one count for both kinds of task.
     struct TaskRecord {
         // slot 0
         TaskStatus status;
@@ -49,14 +50,16 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         uint40 commitDeadline;
         uint40 revealDeadline;
         uint40 attestDeadline;
-        uint32 commitCount;
+        uint32 joinCount;
         uint32 revealCount;
+        uint24 seatLimit;
         // slot 1
         address requester;
         uint96 annotatorBond;
         // slot 2
         uint96 rewardPool;
         uint96 validatorFee;
+        uint40 seatDeadline;
         // slot 3
         bytes32 payoutRoot;
         // slot 4
@@ -70,7 +73,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     uint256 private _taskCount;
     mapping(uint256 taskId => TaskRecord) private _tasks;
     mapping(uint256 taskId => Committee.State) private _committees;
-    mapping(uint256 taskId => mapping(address annotator => bytes32)) private _commitments;
+    mapping(uint256 taskId => Seats.Book) private _annotators;
     mapping(uint256 taskId => mapping(address account => uint256)) private _paid;
     mapping(address account => uint256) private _totalPaid;
 
@@ -80,32 +83,16 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @param minAttestations_ Fewest attestations a winning root needs.
     /// @param quorumBps_ Least share of all active stake, in basis points, that must still back
     /// a winning root (3334, just over one third, in the default deployment).
+    /// @param minLabelTime_ Least seconds from a seated task's seat deadline to its commit
+    /// deadline (1 hour by default).
     constructor(
         IERC20 token_,
         IValidatorStaking staking_,
         uint8 maxCommittee_,
         uint8 minAttestations_,
-        uint16 quorumBps_
-    ) {
-        if (address(token_) == address(0) || address(staking_) == address(0)) {
-            revert TaskMarketZeroAddress();
-        }
-        // The committee is a bitmask of 32 voters per result.
-        if (maxCommittee_ == 0 || maxCommittee_ > 32 || minAttestations_ == 0 || minAttestations_ > maxCommittee_) {
-            revert TaskMarketInvalidCommittee(maxCommittee_, minAttestations_);
-        }
-        if (quorumBps_ == 0 || quorumBps_ > Committee.BPS) revert TaskMarketInvalidQuorum(quorumBps_);
-        _token = token_;
-        _staking = staking_;
-        _maxCommittee = maxCommittee_;
-        _minAttestations = minAttestations_;
-        _quorumBps = quorumBps_;
-        // A vote's stake stays bonded for the whole attest window (unstaking takes longer), so
-        // it cannot be withdrawn and restaked from another address to vote twice.
-        _maxAttestWindow = staking_.unbondingDelay();
-        // Staking pulls validator rewards from the market at finalization.
-        token_.forceApprove(address(staking_), type(uint256).max);
-    }
+        uint16 quorumBps_,
+        uint64 minLabelTime_
+    ) TaskMarketConfig(token_, staking_, maxCommittee_, minAttestations_, quorumBps_, minLabelTime_) {}
 
     // ---------------------------------------------------------------- requester
 
@@ -130,7 +117,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     function cancel(uint256 taskId) external nonReentrant {
         TaskRecord storage task = _openTask(taskId);
         if (msg.sender != task.requester) revert TaskMarketNotRequester(taskId, msg.sender);
-        if (task.commitCount != 0) revert TaskMarketHasCommits(taskId, task.commitCount);
+        if (task.joinCount != 0) revert TaskMarketHasCommits(taskId, task.joinCount);
         uint256 amount = uint256(task.rewardPool) + task.validatorFee;
         task.status = TaskStatus.Cancelled;
         task.refunded = true;
@@ -168,32 +155,33 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- annotator
 
     /// @inheritdoc ITaskMarket
+    function claimSeat(uint256 taskId) external nonReentrant returns (uint32 seat) {
+        TaskRecord storage task = _openTask(taskId);
+        uint32 count = task.joinCount;
+        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, task.seatDeadline);
+        // unchecked: count < seatLimit < 2**24 (claim checked it).
+        unchecked {
+            task.joinCount = count + 1;
+        }
+        emit SeatClaimed(taskId, msg.sender, seat);
+        if (task.hasBond) _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
+    }
+
+    /// @inheritdoc ITaskMarket
     function commit(uint256 taskId, bytes32 commitment) external nonReentrant {
         TaskRecord storage task = _openTask(taskId);
         if (block.timestamp > task.commitDeadline) revert TaskMarketDeadlinePassed(taskId, task.commitDeadline);
-        if (commitment == bytes32(0) || commitment == REVEALED) revert TaskMarketEmptyCommitment();
-        bytes32 previous = _commitments[taskId][msg.sender];
-        _commitments[taskId][msg.sender] = commitment;
-        if (previous == bytes32(0)) {
-            ++task.commitCount;
-        }
+        bool first = _annotators[taskId].commit(taskId, msg.sender, commitment, task.seatLimit != 0);
+        if (first) ++task.joinCount;
         emit LabelsCommitted(taskId, msg.sender, commitment);
-        if (previous == bytes32(0) && task.hasBond) {
-            _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
-        }
+        if (first && task.hasBond) _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
     }
 
     /// @inheritdoc ITaskMarket
     function reveal(uint256 taskId, bytes32 labelsRoot, string calldata labelsCid, bytes32 salt) external nonReentrant {
         TaskRecord storage task = _openTask(taskId);
         _requireRevealWindow(taskId, task);
-        bytes32 stored = _commitments[taskId][msg.sender];
-        if (stored == bytes32(0)) revert TaskMarketNotCommitted(taskId, msg.sender);
-        if (stored == REVEALED) revert TaskMarketAlreadyRevealed(taskId, msg.sender);
-        if (keccak256(abi.encode(taskId, msg.sender, labelsRoot, salt)) != stored) {
-            revert TaskMarketCommitmentMismatch(taskId, msg.sender);
-        }
-        _commitments[taskId][msg.sender] = REVEALED;
+        _annotators[taskId].reveal(taskId, msg.sender, labelsRoot, salt);
         ++task.revealCount;
         emit LabelsRevealed(taskId, msg.sender, labelsRoot, labelsCid);
         if (task.hasBond) _token.safeTransfer(msg.sender, task.annotatorBond);
@@ -279,10 +267,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function getTask(uint256 taskId) external view returns (Task memory view_) {
         TaskRecord storage task = _task(taskId);
+        bool seated = task.seatLimit != 0;
         view_ = Task({
             requester: task.requester,
             commitDeadline: task.commitDeadline,
-            commitCount: task.commitCount,
+            commitCount: seated ? 0 : task.joinCount,
             revealDeadline: task.revealDeadline,
             attestDeadline: task.attestDeadline,
             revealCount: task.revealCount,
@@ -297,7 +286,10 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
             goldCommitment: task.goldCommitment,
             payoutRoot: task.payoutRoot,
             totalPayout: task.totalPayout,
-            refundable: _refundable(task).toUint128()
+            refundable: _refundable(task).toUint128(),
+            seatDeadline: task.seatDeadline,
+            seatCount: seated ? task.joinCount : 0,
+            seatLimit: task.seatLimit
         });
     }
 
@@ -319,7 +311,17 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function commitmentOf(uint256 taskId, address annotator) external view returns (bytes32) {
-        return _commitments[taskId][annotator];
+        return _annotators[taskId].commitmentOf(annotator);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function hasSeat(uint256 taskId, address annotator) external view returns (bool) {
+        return _annotators[taskId].hasSeat(annotator, _tasks[taskId].seatLimit != 0);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function version() external pure returns (uint256) {
+        return 2;
     }
 
     /// @inheritdoc ITaskMarket
@@ -335,36 +337,6 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function taskCount() external view returns (uint256) {
         return _taskCount;
-    }
-
-    /// @notice The bounty token.
-    function token() external view returns (IERC20) {
-        return _token;
-    }
-
-    /// @notice The validator staking contract.
-    function staking() external view returns (IValidatorStaking) {
-        return _staking;
-    }
-
-    /// @notice Most attestations a task accepts.
-    function maxCommittee() external view returns (uint8) {
-        return _maxCommittee;
-    }
-
-    /// @notice Fewest attestations a winning root needs.
-    function minAttestations() external view returns (uint8) {
-        return _minAttestations;
-    }
-
-    /// @inheritdoc ITaskMarket
-    function quorumBps() external view returns (uint16) {
-        return _quorumBps;
-    }
-
-    /// @notice Longest attest window a task may have: the staking unbonding delay.
-    function maxAttestWindow() external view returns (uint64) {
-        return _maxAttestWindow;
     }
 
     // ---------------------------------------------------------------- internals
@@ -384,6 +356,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         uint256 escrow = rewardPool + params.validatorFee;
         if (escrow > type(uint96).max) revert TaskMarketBountyTooLarge(escrow);
         if (params.annotatorBond > type(uint96).max) revert TaskMarketBondTooLarge(params.annotatorBond);
+        uint24 seatLimit = Seats.seatLimit(params, _minLabelTime);
 
         taskId = ++_taskCount;
         TaskRecord storage task = _tasks[taskId];
@@ -403,6 +376,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
         task.rewardPool = uint96(rewardPool);
         // forge-lint: disable-next-line(unsafe-typecast)
         task.validatorFee = uint96(params.validatorFee);
+        if (seatLimit != 0) {
+            task.seatLimit = seatLimit;
+            // forge-lint: disable-next-line(unsafe-typecast) -- below commitDeadline (Seats.seatLimit).
+            task.seatDeadline = uint40(params.seatDeadline);
+        }
         if (params.goldCommitment != bytes32(0)) task.goldCommitment = params.goldCommitment;
         emit TaskCreated(taskId, msg.sender, params, rewardPool);
         _token.safeTransferFrom(msg.sender, address(this), escrow);
@@ -440,7 +418,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuardTransient {
     function _refundable(TaskRecord storage task) private view returns (uint256) {
         TaskStatus status = task.status;
         if (task.refunded || (status != TaskStatus.Finalized && status != TaskStatus.Disputed)) return 0;
-        uint256 forfeitedBonds = uint256(task.commitCount - task.revealCount) * task.annotatorBond;
+        uint256 forfeitedBonds = uint256(task.joinCount - task.revealCount) * task.annotatorBond;
         if (status == TaskStatus.Disputed) return uint256(task.rewardPool) + task.validatorFee + forfeitedBonds;
         return uint256(task.rewardPool) - task.totalPayout + forfeitedBonds + task.feeDust;
     }

@@ -8,6 +8,10 @@ pragma solidity 0.8.30;
 /// @dev Storage holds only 32-byte roots, counters and amounts; CIDs travel in calldata and
 /// events. No function loops over annotators or labels: the only loop is over the validator
 /// committee, whose size is bounded by an immutable.
+/// Market v2 (`version() == 2`) adds seats (docs/settlement.md §1.2): a task posted with a
+/// `batchSize` has `numItems * redundancy / batchSize` seats, claimed on chain until its
+/// `seatDeadline`, and only a seat holder may commit. A task posted with `batchSize == 0` is
+/// an open task with v1's rules: no seats, and anyone may commit.
 interface ITaskMarket {
     /// @notice Lifecycle state. While `Open`, the phase follows from the deadlines.
     enum TaskStatus {
@@ -40,6 +44,8 @@ interface ITaskMarket {
     /// @param attestDeadline Last second at which validators may attest.
     /// @param numItems Number of items in the task.
     /// @param redundancy Labels wanted per item.
+    /// @param seatDeadline Last second at which seats can be claimed; 0 for an open task.
+    /// @param batchSize Items per seat; 0 for an open task (v1's rules: no seats).
     struct TaskParams {
         string manifestCid;
         bytes32 algorithm;
@@ -52,9 +58,14 @@ interface ITaskMarket {
         uint64 attestDeadline;
         uint32 numItems;
         uint16 redundancy;
+        uint64 seatDeadline;
+        uint32 batchSize;
     }
 
     /// @notice A task as stored. `rewardPool = numItems * redundancy * rewardPerLabel`.
+    /// `commitCount` counts the annotators who committed to an open task; a seated task
+    /// (`seatLimit > 0`) counts seats instead (`seatCount`, each holding a bond until its
+    /// reveal) and has `commitCount == 0`: its commits are the `LabelsCommitted` events.
     struct Task {
         address requester;
         uint64 commitDeadline;
@@ -74,6 +85,9 @@ interface ITaskMarket {
         bytes32 payoutRoot;
         uint128 totalPayout;
         uint128 refundable;
+        uint64 seatDeadline;
+        uint32 seatCount;
+        uint32 seatLimit;
     }
 
     /// @notice One validator's attestation.
@@ -88,6 +102,8 @@ interface ITaskMarket {
     event TaskCreated(uint256 indexed taskId, address indexed requester, TaskParams params, uint256 rewardPool);
     /// @notice Emitted when the requester cancels a task that has no commits.
     event TaskCancelled(uint256 indexed taskId, uint256 refunded);
+    /// @notice Emitted when an annotator claims seat number `seat` (in claim order, from 0).
+    event SeatClaimed(uint256 indexed taskId, address indexed annotator, uint32 seat);
     /// @notice Emitted when an annotator commits (or replaces its commitment) to a label batch.
     event LabelsCommitted(uint256 indexed taskId, address indexed annotator, bytes32 commitment);
     /// @notice Emitted when an annotator reveals its batch; the batch is at `labelsCid`.
@@ -149,9 +165,10 @@ interface ITaskMarket {
     error TaskMarketDeadlinePassed(uint256 taskId, uint64 deadline);
     /// @notice This step opens only after `opensAfter`.
     error TaskMarketTooEarly(uint256 taskId, uint64 opensAfter);
-    /// @notice The task already has commits and can no longer be cancelled.
+    /// @notice The task already has commits (a seated task: seats) and can no longer be cancelled.
     error TaskMarketHasCommits(uint256 taskId, uint32 commitCount);
-    /// @notice A zero commitment.
+    /// @notice A commitment below 2**128 (zero, `REVEALED`, or a value a seat is stored as):
+    /// never the keccak256 output `commit` expects, except with probability 2**-128.
     error TaskMarketEmptyCommitment();
     /// @notice The caller has no commitment on this task.
     error TaskMarketNotCommitted(uint256 taskId, address annotator);
@@ -192,6 +209,20 @@ interface ITaskMarket {
     error TaskMarketAlreadyRefunded(uint256 taskId);
     /// @notice Array arguments of different lengths.
     error TaskMarketLengthMismatch();
+    /// @notice A seated task needs `1 <= batchSize <= numItems`, `batchSize` dividing
+    /// `numItems * redundancy` (every seat a full batch) and fewer than 2**24 seats.
+    error TaskMarketInvalidBatchSize(uint32 batchSize, uint32 numItems, uint16 redundancy);
+    /// @notice A seated task needs `now < seatDeadline` and `seatDeadline + minLabelTime <=
+    /// commitDeadline` (time to label once the items are dealt); an open task, `seatDeadline == 0`.
+    error TaskMarketInvalidSeatDeadline(uint64 seatDeadline, uint64 commitDeadline, uint64 minLabelTime);
+    /// @notice Seats are claimed only until the seat deadline (0: an open task has no seats).
+    error TaskMarketSeatsClosed(uint256 taskId, uint64 seatDeadline);
+    /// @notice All `seatLimit` seats of the task are taken.
+    error TaskMarketNoSeatsLeft(uint256 taskId, uint32 seatLimit);
+    /// @notice The annotator already holds a seat on the task (one per address).
+    error TaskMarketAlreadySeated(uint256 taskId, address annotator);
+    /// @notice Only a seat holder may commit to a seated task.
+    error TaskMarketNoSeat(uint256 taskId, address annotator);
 
     /// @notice Post a task and escrow its bounty (`rewardPool + validatorFee`) with `transferFrom`.
     /// @return taskId The new task's id (ids start at 1).
@@ -206,8 +237,18 @@ interface ITaskMarket {
     /// @notice Requester only: cancel a task that nobody committed to, returning the escrow.
     function cancel(uint256 taskId) external;
 
+    /// @notice Claim a seat on a seated task, until its seat deadline: seats are numbered in
+    /// claim order and stop at the task's seat limit, one per address. Pulls the annotator bond
+    /// if the task has one. Which items a seat labels is dealt off chain (rule `deal` version 1,
+    /// docs/settlement.md §1.4) from randomness that exists only after the seat deadline, so
+    /// the claim order decides nothing.
+    /// @return seat The seat's number, from 0.
+    function claimSeat(uint256 taskId) external returns (uint32 seat);
+
     /// @notice Commit to a label batch: `commitment = keccak256(abi.encode(taskId, annotator,
-    /// labelsRoot, salt))`. A first commit pulls the annotator bond; later ones replace it.
+    /// labelsRoot, salt))`, at least 2**128. In an open task a first commit pulls the annotator
+    /// bond; in a seated task only a seat holder commits, and its seat already took the bond.
+    /// Later commits replace the earlier one.
     function commit(uint256 taskId, bytes32 commitment) external;
 
     /// @notice Reveal the batch committed to; returns the bond. Only after the commit deadline.
@@ -252,7 +293,18 @@ interface ITaskMarket {
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory);
 
     /// @notice The commitment of `annotator` on `taskId` (zero if none, REVEALED once revealed).
+    /// A seat holder that has not committed yet reads zero.
     function commitmentOf(uint256 taskId, address annotator) external view returns (bytes32);
+
+    /// @notice Whether `annotator` holds a seat on `taskId` (false on an open task). The seat's
+    /// number is in its `SeatClaimed` event.
+    function hasSeat(uint256 taskId, address annotator) external view returns (bool);
+
+    /// @notice Least time, in seconds, a seated task leaves between its seat and commit deadlines.
+    function minLabelTime() external view returns (uint64);
+
+    /// @notice The market's rules version: 2 (seats). v1 markets have no `version()`.
+    function version() external pure returns (uint256);
 
     /// @notice What `account` has been paid by `taskId`.
     function paidOf(uint256 taskId, address account) external view returns (uint256);

@@ -15,6 +15,7 @@ contract MarketInvariantsTest is TestBase {
     uint256 internal constant SUPPLY = 1e9 ether;
     uint16 internal constant SLASH_BPS = 1000;
     uint16 internal constant QUORUM_BPS = 3334;
+    uint64 internal constant MIN_LABEL_TIME = 1 hours;
 
     LabelToken internal token;
     ValidatorStaking internal staking;
@@ -29,7 +30,7 @@ contract MarketInvariantsTest is TestBase {
         treasury = makeAddr("treasury");
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, 100 ether, 3 days, SLASH_BPS, address(this));
-        market = new TaskMarket(token, staking, 3, 2, QUORUM_BPS);
+        market = new TaskMarket(token, staking, 3, 2, QUORUM_BPS, MIN_LABEL_TIME);
         staking.setMarket(address(market));
 
         requesters.push(makeAddr("requester1"));

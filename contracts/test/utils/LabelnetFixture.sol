@@ -25,6 +25,7 @@ abstract contract LabelnetFixture is TestBase {
     uint8 internal constant MAX_COMMITTEE = 3;
     uint8 internal constant MIN_ATTESTATIONS = 2;
     uint16 internal constant QUORUM_BPS = 3334; // just over one third of all stake, the default
+    uint64 internal constant MIN_LABEL_TIME = 1 hours; // the default
 
     uint256 internal constant STAKE_1 = 400 ether;
     uint256 internal constant STAKE_2 = 300 ether;
@@ -87,7 +88,7 @@ abstract contract LabelnetFixture is TestBase {
     {
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, minStake, UNBONDING_DELAY, slashBps, address(this));
-        market = new TaskMarket(token, staking, maxCommittee, minAttestations, quorumBps);
+        market = new TaskMarket(token, staking, maxCommittee, minAttestations, quorumBps, MIN_LABEL_TIME);
         staking.setMarket(address(market));
         vm.label(address(token), "LabelToken");
         vm.label(address(staking), "ValidatorStaking");
