@@ -12,7 +12,12 @@ label (contracts/bench/NaiveLabelStore.sol). Its cost per label is constant (eac
 writes one new slot), so it is measured on a sample of labels per row rather than by
 sending 100,000 transactions; the sample size is printed and recorded.
 
+With ``--seated`` the task is a seated one (market v2, docs/settlement.md §1.2): one seat per
+annotator, a batch of all N items each (batchSize N, redundancy 10), and every annotator
+claims its seat with ``claimSeat`` before it commits; the seat is counted as its own step.
+
 Usage: scripts/bench_gas.py [--json FILE] [--sizes 10,100,1000,10000] [--naive-sample 100]
+                            [--seated]
 """
 
 from __future__ import annotations
@@ -107,6 +112,7 @@ def lifecycle(
     annotators: list[LocalAccount],
     validators: list[LocalAccount],
     items: int,
+    seated: bool = False,
 ) -> Meter:
     meter = Meter(w3)
     reward, fee = TOKEN, 3 * TOKEN
@@ -115,6 +121,9 @@ def lifecycle(
     gold = LabelBatch.create(0, requester.address, list(gold_items.items()))
     gold_salt = os.urandom(32)
     now = int(w3.eth.get_block("latest")["timestamp"])
+    # A seated task closes its seats an hour before the commit deadline (the market's minimum
+    # labelling time); every later deadline moves by that hour.
+    seat_window = HOUR if seated else 0
     params = (
         "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
         algorithm_id("ds-gold@1"),
@@ -122,11 +131,13 @@ def lifecycle(
         reward,
         fee,
         0,
-        now + HOUR,
-        now + 2 * HOUR,
-        now + 3 * HOUR,
+        now + seat_window + HOUR,
+        now + seat_window + 2 * HOUR,
+        now + seat_window + 3 * HOUR,
         items,
         len(annotators),
+        now + HOUR if seated else 0,
+        items if seated else 0,
     )
     permit = sign_permit(requester, token, market.address, pool + fee, now + HOUR)
     meter.send(
@@ -154,6 +165,9 @@ def lifecycle(
         batches[annotator.address] = LabelBatch.create(task_id, annotator.address, labels)
         accepted[annotator.address] = items - wrong
 
+    if seated:
+        for annotator in annotators:
+            meter.send("seat", annotator, market.functions.claimSeat(task_id))
     salts = {a.address: os.urandom(32) for a in annotators}
     roots = {address: batch.root() for address, batch in batches.items()}
     for annotator in annotators:
@@ -162,7 +176,7 @@ def lifecycle(
         )
         meter.send("commit", annotator, market.functions.commit(task_id, commitment))
 
-    advance(w3, HOUR + 1)
+    advance(w3, seat_window + HOUR + 1)
     for annotator in annotators:
         batch = batches[annotator.address]
         meter.send(
@@ -225,6 +239,11 @@ def main() -> int:
     parser.add_argument(
         "--naive-sample", type=int, default=100, help="labels sent to the naive baseline per row"
     )
+    parser.add_argument(
+        "--seated",
+        action="store_true",
+        help="seated tasks (market v2): each annotator claims a seat before committing",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -258,12 +277,16 @@ def main() -> int:
         for size in sizes:
             # First-ever task: every account touches its storage slots for the first time.
             snapshot = chain.snapshot()
-            first = lifecycle(w3, market, token, requester, annotators, validators, size)
+            first = lifecycle(
+                w3, market, token, requester, annotators, validators, size, args.seated
+            )
             chain.revert(snapshot)
             # Steady state: the same accounts after one earlier task of 10 labels each.
             snapshot = chain.snapshot()
-            lifecycle(w3, market, token, requester, annotators, validators, 10)
-            meter = lifecycle(w3, market, token, requester, annotators, validators, size)
+            lifecycle(w3, market, token, requester, annotators, validators, 10, args.seated)
+            meter = lifecycle(
+                w3, market, token, requester, annotators, validators, size, args.seated
+            )
             naive_per_label = naive_gas_per_label(w3, naive, annotators, args.naive_sample)
             chain.revert(snapshot)
             labels = size * ANNOTATORS
@@ -316,6 +339,7 @@ def main() -> int:
         "annotators": ANNOTATORS,
         "validators": VALIDATORS,
         "naive_sample_labels": args.naive_sample,
+        "seated": args.seated,
         "anvil": "anvil/v1.7.1",
         "seconds": round(time.monotonic() - started, 1),
     }

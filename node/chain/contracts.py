@@ -31,6 +31,9 @@ class DeployConfig:
     quorum_bps: int = 3334
     """Least share of all active stake (basis points) a winning root's attesters must still
     hold at finalization: just over a third, so a third of the stake cannot decide alone."""
+    min_label_time: int = 3600
+    """Least seconds a seated task leaves between its seat and commit deadlines, to label the
+    items dealt once the seats are taken (market v2, docs/settlement.md §1.1)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.max_committee,
         config.min_attestations,
         config.quorum_bps,
+        config.min_label_time,
     )
     registry = create("NodeRegistry")
     deployment = Deployment(

@@ -50,6 +50,17 @@ class TaskState:
     payout_root: bytes
     total_payout: int
     refundable: int
+    seat_deadline: int
+    """0 for an open task (v1's rules, no seats)."""
+    seat_count: int
+    seat_limit: int
+    """Seats of a seated task (``numItems * redundancy / batchSize``); 0 for an open task,
+    whose ``commit_count`` counts its committers instead (a seated task's is 0)."""
+
+    @property
+    def seated(self) -> bool:
+        """Whether only seat holders may commit (market v2, ``batchSize > 0``)."""
+        return self.seat_limit > 0
 
 
 def read_task(market: Contract, task_id: int) -> TaskState:

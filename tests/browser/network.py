@@ -60,6 +60,8 @@ def post_task(
         now + 3 * HOUR,
         num_items,
         REDUNDANCY,
+        0,  # seatDeadline: an open task (no seats)
+        0,  # batchSize
     )
     poster = sender(w3, requester)
     poster.transact(contracts.token.functions.approve(contracts.market.address, escrow))

@@ -92,6 +92,8 @@ def create_task(w3: Web3, contracts: Contracts, actors: Actors) -> Task:
         now + 3 * HOUR,
         num_items,
         redundancy,
+        0,  # seatDeadline: an open task (no seats)
+        0,  # batchSize
     )
     pool = num_items * redundancy * reward
     requester.transact(contracts.token.functions.approve(contracts.market.address, pool + fee))

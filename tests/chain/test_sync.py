@@ -338,6 +338,8 @@ def create_plain_task(w3: Web3, contracts: Contracts, actors: Actors, manifest: 
         now + 3 * HOUR,
         2,
         1,
+        0,  # seatDeadline: an open task (no seats)
+        0,  # batchSize
     )
     requester = sender(w3, actors.requester)
     requester.transact(contracts.token.functions.approve(contracts.market.address, 3 * TOKEN))

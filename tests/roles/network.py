@@ -171,6 +171,8 @@ def post_task(
         now + 3 * HOUR,
         len(TRUTH),
         3,
+        0,  # seatDeadline: an open task (no seats)
+        0,  # batchSize
     )
     market = net.contracts.market
     requester.transact(net.contracts.token.functions.approve(market.address, 200 * TOKEN))

@@ -87,6 +87,10 @@ class TaskRequest:
             self.attest_deadline,
             self.num_items,
             self.redundancy,
+            # seatDeadline and batchSize: an open task, under v1's rules (anyone commits), until
+            # the node deals items to seats (docs/settlement.md §7).
+            0,
+            0,
         )
 
 
