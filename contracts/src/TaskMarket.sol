@@ -74,7 +74,6 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     mapping(uint256 taskId => TaskRecord) private _tasks;
     mapping(uint256 taskId => Committee.State) private _committees;
     mapping(uint256 taskId => Seats.Book) private _annotators;
-    mapping(uint256 taskId => mapping(address account => uint256)) private _paid;
     mapping(address account => uint256) private _totalPaid;
 
     /// @param token_ The bounty token.
@@ -326,7 +325,7 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskMarket
     function paidOf(uint256 taskId, address account) external view returns (uint256) {
-        return _paid[taskId][account];
+        return _annotators[taskId].paidOf(account);
     }
 
     /// @inheritdoc ITaskMarket
@@ -426,7 +425,8 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
         TaskRecord storage task = _task(taskId);
         if (task.status != TaskStatus.Finalized) revert TaskMarketWrongStatus(taskId, task.status);
-        if (_paid[taskId][account] != 0) revert TaskMarketAlreadyClaimed(taskId, account);
+        Seats.Book storage book = _annotators[taskId];
+        if (book.paidOf(account) != 0) revert TaskMarketAlreadyClaimed(taskId, account);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
         if (!MerkleProof.verifyCalldata(proof, task.payoutRoot, leaf)) {
             revert TaskMarketInvalidProof(taskId, account, amount);
@@ -441,7 +441,7 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
             // forge-lint: disable-next-line(unsafe-typecast) -- bounded by totalPayout above.
             task.paidOut = uint96(paidOut + amount);
         }
-        _paid[taskId][account] = amount;
+        book.pay(account, amount);
         emit PayoutClaimed(taskId, account, amount);
     }
 

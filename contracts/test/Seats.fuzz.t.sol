@@ -49,9 +49,7 @@ contract SeatsFuzzTest is TestBase {
         bool timeOk = labelTime >= minLabelTime;
         if (!shapeOk) {
             vm.expectRevert(
-                abi.encodeWithSelector(
-                    ITaskMarket.TaskMarketInvalidBatchSize.selector, batchSize, numItems, redundancy
-                )
+                abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidBatchSize.selector, batchSize, numItems, redundancy)
             );
         } else if (!timeOk) {
             vm.expectRevert(

@@ -243,4 +243,35 @@ contract SeatsTest is TestBase {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadyRevealed.selector, TASK_ID, alice));
         open.reveal(alice, ROOT, SALT);
     }
+
+    // ------------------------------------------------------------ payment
+
+    function test_pay_recordsTheAmountOverAnyState() public {
+        seated.claim(alice);
+        seated.commit(alice, _commitment(alice));
+        seated.reveal(alice, ROOT, SALT);
+        seated.pay(alice, 7 ether);
+        vm.assertEq(seated.paidOf(alice), 7 ether);
+        vm.assertEq(seated.slotOf(alice), bytes32(Seats.CLAIMED | (uint256(7 ether) << 8)));
+        vm.assertEq(seated.commitmentOf(alice), bytes32(0), "a payment is not a commitment");
+        // An account paid without a slot of its own, and one whose commitment was never revealed.
+        open.pay(bob, type(uint96).max);
+        vm.assertEq(open.paidOf(bob), type(uint96).max);
+        open.commit(carol, _commitment(carol));
+        open.pay(carol, 1);
+        vm.assertEq(open.paidOf(carol), 1);
+    }
+
+    function test_paidOf_isZeroForEveryOtherState() public {
+        vm.assertEq(seated.paidOf(alice), 0, "nothing");
+        seated.claim(alice);
+        vm.assertEq(seated.paidOf(alice), 0, "a seat");
+        // A commitment whose low byte looks like a payment is still a commitment.
+        bytes32 lookalike = bytes32(Seats.MIN_COMMITMENT | Seats.CLAIMED | (5 << 8));
+        seated.commit(alice, lookalike);
+        vm.assertEq(seated.paidOf(alice), 0, "a commitment");
+        open.commit(bob, _commitment(bob));
+        open.reveal(bob, ROOT, SALT);
+        vm.assertEq(open.paidOf(bob), 0, "a reveal");
+    }
 }

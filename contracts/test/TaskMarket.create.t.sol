@@ -30,7 +30,9 @@ contract TaskMarketCreateTest is LabelnetFixture {
 
     function test_constructor_revertsForZeroStaking() public {
         vm.expectRevert(ITaskMarket.TaskMarketZeroAddress.selector);
-        new TaskMarket(token, IValidatorStaking(address(0)), MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(
+            token, IValidatorStaking(address(0)), MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME
+        );
     }
 
     function test_constructor_revertsForZeroMaxCommittee() public {
@@ -71,7 +73,9 @@ contract TaskMarketCreateTest is LabelnetFixture {
     }
 
     function test_constructor_acceptsQuorumBounds() public {
-        vm.assertEq(uint256(new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 1, MIN_LABEL_TIME).quorumBps()), 1);
+        vm.assertEq(
+            uint256(new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 1, MIN_LABEL_TIME).quorumBps()), 1
+        );
         TaskMarket all = new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 10_000, MIN_LABEL_TIME);
         vm.assertEq(uint256(all.quorumBps()), 10_000);
     }

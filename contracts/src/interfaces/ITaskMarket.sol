@@ -293,7 +293,8 @@ interface ITaskMarket {
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory);
 
     /// @notice The commitment of `annotator` on `taskId` (zero if none, REVEALED once revealed).
-    /// A seat holder that has not committed yet reads zero.
+    /// A seat holder that has not committed yet reads zero, and so does a paid account: one
+    /// slot holds an annotator's seat, commitment, reveal and payment in turn.
     function commitmentOf(uint256 taskId, address annotator) external view returns (bytes32);
 
     /// @notice Whether `annotator` holds a seat on `taskId` (false on an open task). The seat's

@@ -6,14 +6,17 @@ import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
 /// @title Seats
 /// @notice The annotators of one task, one storage slot each for the task's whole life, and the
 /// rules that move that slot from state to state (docs/settlement.md §1.2, §3.1): the seat
-/// shape a task may have, claiming a seat, committing, revealing.
+/// shape a task may have, claiming a seat, committing, revealing, being paid.
 /// @dev The slot of an annotator holds one of:
 /// - `0`: nothing (no seat, no commitment);
 /// - `SEATED | seat << 8`: a seat on a seated task, nothing committed yet;
 /// - a commitment, a keccak256 value of at least 2**128 (commit refuses smaller ones, so a
 ///   commitment is never mistaken for a state);
-/// - `REVEALED`: the committed batch was revealed.
-/// Values below 2**128 are states and values above are commitments. An open task (v1's rules)
+/// - `REVEALED`: the committed batch was revealed;
+/// - `CLAIMED | amount << 8`: the account was paid `amount` (below 2**96) from the payout tree.
+/// Values below 2**128 are states and values above are commitments. Payment rewrites the slot
+/// the account already has (2,900 gas) instead of creating one (22,100): a claim comes after
+/// the task is final, when no commitment or seat is read again. An open task (v1's rules)
 /// never has the seat state, so its slots are v1's commitment slots. The seat counts and
 /// deadlines live in the market's packed task slot and are passed in, as for `Committee`.
 /// Errors are TaskMarket's (ITaskMarket), so the market's ABI is the one its interface states.
@@ -22,6 +25,8 @@ library Seats {
     bytes32 internal constant REVEALED = bytes32(uint256(1));
     /// @notice The low byte of a seat held with nothing committed; the seat number is above it.
     uint256 internal constant SEATED = 2;
+    /// @notice The low byte of a paid account; the amount is above it.
+    uint256 internal constant CLAIMED = 3;
     /// @notice The smallest commitment `commit` accepts; every state is below it.
     uint256 internal constant MIN_COMMITMENT = 1 << 128;
     /// @notice Most seats a task may have: seat numbers are 24 bits in the market's task slot.
@@ -111,9 +116,21 @@ library Seats {
         self.slots[annotator] = REVEALED;
     }
 
+    /// @notice Record that `account` was paid `amount` (not zero, below 2**96): `any -> CLAIMED`.
+    /// The market checks `paidOf` is zero first.
+    function pay(Book storage self, address account, uint256 amount) internal {
+        self.slots[account] = bytes32(CLAIMED | (amount << 8));
+    }
+
     // ------------------------------------------------------------ views
 
-    /// @notice The annotator's commitment, `REVEALED`, or 0 (no commitment, or a seat only).
+    /// @notice What `account` was paid from the task's payout tree (0 if not paid).
+    function paidOf(Book storage self, address account) internal view returns (uint256) {
+        uint256 value = uint256(self.slots[account]);
+        return value < MIN_COMMITMENT && (value & 0xff) == CLAIMED ? value >> 8 : 0;
+    }
+
+    /// @notice The annotator's commitment, `REVEALED`, or 0 (no commitment, a seat only, or paid).
     function commitmentOf(Book storage self, address annotator) internal view returns (bytes32 value) {
         value = self.slots[annotator];
         if (uint256(value) < MIN_COMMITMENT && value != REVEALED) value = 0;

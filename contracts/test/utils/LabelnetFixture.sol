@@ -167,6 +167,14 @@ abstract contract LabelnetFixture is TestBase {
         p.redundancy = REDUNDANCY;
     }
 
+    /// @notice `_params` as a seated task: batches of all 10 items, so 3 seats (A, B and C
+    /// fill them), closing `MIN_LABEL_TIME` before the commit deadline.
+    function _seatedParams() internal view returns (ITaskMarket.TaskParams memory p) {
+        p = _params();
+        p.batchSize = NUM_ITEMS;
+        p.seatDeadline = p.commitDeadline - MIN_LABEL_TIME;
+    }
+
     function _createTask(ITaskMarket.TaskParams memory p) internal returns (uint256 taskId) {
         uint256 escrow = uint256(p.numItems) * p.redundancy * p.rewardPerLabel + p.validatorFee;
         _approve(requester, address(market), escrow);
@@ -204,6 +212,12 @@ abstract contract LabelnetFixture is TestBase {
         _approve(annotator, address(market), _task(taskId).annotatorBond);
         vm.prank(annotator);
         market.commit(taskId, _commitment(taskId, annotator, _labelsRoot(annotator), _salt(annotator)));
+    }
+
+    function _claimSeat(uint256 taskId, address annotator) internal returns (uint32 seat) {
+        _approve(annotator, address(market), _task(taskId).annotatorBond);
+        vm.prank(annotator);
+        seat = market.claimSeat(taskId);
     }
 
     function _reveal(uint256 taskId, address annotator) internal {

@@ -43,6 +43,14 @@ contract SeatsHarness {
         _book.reveal(TASK_ID, annotator, labelsRoot, salt);
     }
 
+    function pay(address account, uint256 amount) external {
+        _book.pay(account, amount);
+    }
+
+    function paidOf(address account) external view returns (uint256) {
+        return _book.paidOf(account);
+    }
+
     function commitmentOf(address annotator) external view returns (bytes32) {
         return _book.commitmentOf(annotator);
     }
