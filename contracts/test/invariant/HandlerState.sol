@@ -274,7 +274,19 @@ abstract contract HandlerState is TestBase {
     }
 
     function _cancellable(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) != ITaskMarket.Phase.Closed && market.getTask(id).commitCount == 0;
+        ITaskMarket.Task memory t = market.getTask(id);
+        return market.phaseOf(id) != ITaskMarket.Phase.Closed && _bonded(t) == 0;
+    }
+
+    /// @notice Annotators holding a bond until they reveal: committers of an open task, seat
+    /// holders of a seated one (each kind counts only its own).
+    function _bonded(ITaskMarket.Task memory t) internal pure returns (uint256) {
+        return uint256(t.commitCount) + t.seatCount;
+    }
+
+    function _inSeatWindow(uint256 id) internal view returns (bool) {
+        ITaskMarket.Task memory t = market.getTask(id);
+        return t.status == ITaskMarket.TaskStatus.Open && t.seatLimit > 0 && block.timestamp <= t.seatDeadline;
     }
 
     function _inCommit(uint256 id) internal view returns (bool) {
@@ -284,11 +296,11 @@ abstract contract HandlerState is TestBase {
     function _inReveal(uint256 id) internal view returns (bool) {
         if (market.phaseOf(id) != ITaskMarket.Phase.Reveal) return false;
         ITaskMarket.Task memory t = market.getTask(id);
-        return t.revealCount < t.commitCount;
+        return t.revealCount < _bonded(t);
     }
 
     function _committedInCommit(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Commit && market.getTask(id).commitCount > 0;
+        return market.phaseOf(id) == ITaskMarket.Phase.Commit && _bonded(market.getTask(id)) > 0;
     }
 
     function _revealedInReveal(uint256 id) internal view returns (bool) {

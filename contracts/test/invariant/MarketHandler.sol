@@ -42,6 +42,13 @@ contract MarketHandler is HandlerState {
         p.validatorFee = uint128(bound(fee, 0, 10 ether));
         p.annotatorBond = seed % 3 == 0 ? 0 : uint128(bound(bond, 1, 1 ether));
         p.commitDeadline = uint64(block.timestamp + bound(seed >> 8, 1 hours, 1 days));
+        if ((seed >> 100) % 2 == 1) {
+            // A seated task: batches of every item (as many seats as the redundancy, so three
+            // annotators can fill them) or of one item (more seats than annotators).
+            p.batchSize = (seed >> 101) % 2 == 0 ? p.numItems : 1;
+            p.commitDeadline += market.minLabelTime();
+            p.seatDeadline = p.commitDeadline - market.minLabelTime();
+        }
         p.revealDeadline = p.commitDeadline + uint64(bound(seed >> 40, 1 hours, 1 days));
         p.attestDeadline = p.revealDeadline + uint64(bound(seed >> 72, 1 hours, 1 days));
         vm.prank(_requesters[seed % _requesters.length]);
@@ -101,6 +108,22 @@ contract MarketHandler is HandlerState {
 
     // ================================================================ annotator actions
 
+    /// @notice An annotator claims a seat on a seated task in its seat window. A claim must not
+    /// succeed for an annotator already seated or once the seats are taken, and must get the
+    /// next seat number.
+    function claimSeat(uint256 taskSeed, uint256 actorSeed) external {
+        (uint256 id, bool found) = _findTask(taskSeed, _inSeatWindow);
+        if (!found) return;
+        address annotator = _annotators[actorSeed % _annotators.length];
+        bool had = market.hasSeat(id, annotator);
+        ITaskMarket.Task memory t = market.getTask(id);
+        vm.prank(annotator);
+        try market.claimSeat(id) returns (uint32 seat) {
+            if (had || t.seatCount >= t.seatLimit || seat != t.seatCount) ++ghostForbidden;
+            ++ghostCalls["claimSeat"];
+        } catch {}
+    }
+
     /// @notice One to three annotators commit (or re-commit) to a task in its commit phase.
     function commit(uint256 taskSeed, uint256 actorSeed) external {
         (uint256 id, bool found) = _findTask(taskSeed, _inCommit);
@@ -108,9 +131,19 @@ contract MarketHandler is HandlerState {
         uint256 n = 1 + (actorSeed >> 128) % _annotators.length;
         for (uint256 k; k < n; ++k) {
             address annotator = _annotators[(actorSeed % _annotators.length + k) % _annotators.length];
-            uint256 version = ++_commitVersion[id][annotator];
+            uint256 version = _commitVersion[id][annotator] + 1;
+            bytes32 commitment = keccak256(abi.encode(id, annotator, _labelsRoot(version), _salt(version)));
+            if (market.getTask(id).seatLimit > 0 && !market.hasSeat(id, annotator)) {
+                // Only a seat holder commits to a seated task.
+                vm.prank(annotator);
+                try market.commit(id, commitment) {
+                    ++ghostForbidden;
+                } catch {}
+                continue;
+            }
+            _commitVersion[id][annotator] = version;
             vm.prank(annotator);
-            market.commit(id, keccak256(abi.encode(id, annotator, _labelsRoot(version), _salt(version))));
+            market.commit(id, commitment);
         }
         ++ghostCalls["commit"];
     }
@@ -329,7 +362,7 @@ contract MarketHandler is HandlerState {
         t = market.getTask(id);
         _checkQuorum(t, atts, before, staked);
         uint256 refunded = viaRefund ? token.balanceOf(t.requester) - requesterBefore : t.refundable;
-        uint256 forfeited = uint256(t.commitCount - t.revealCount) * t.annotatorBond;
+        uint256 forfeited = (_bonded(t) - t.revealCount) * t.annotatorBond;
         uint256 slashed;
         uint256 rewards;
         for (uint256 i; i < atts.length; ++i) {

@@ -65,6 +65,8 @@ contract MarketInvariantsTest is TestBase {
         handler.createTask(0, 10, 3, 1 ether, 3 ether, 0.5 ether);
         handler.createTask(1, 5, 2, 0.5 ether, 0, 0);
         handler.commit(0, 2 << 128);
+        // And a seated task (seed bit 100) with two seats, batches of all four items.
+        handler.createTask(1 << 100, 4, 2, 0.5 ether, 1 ether, 0.25 ether);
         targetContract(address(handler));
         // Forge picks uniformly among the listed selectors, duplicates included: the steps
         // of a task's lifecycle are listed more than once so that runs of 32 calls regularly
@@ -73,6 +75,7 @@ contract MarketInvariantsTest is TestBase {
         _select(MarketHandler.cancel.selector, 1);
         _select(MarketHandler.revealGold.selector, 1);
         _select(MarketHandler.refund.selector, 1);
+        _select(MarketHandler.claimSeat.selector, 2);
         _select(MarketHandler.commit.selector, 2);
         _select(MarketHandler.reveal.selector, 2);
         _select(MarketHandler.stake.selector, 1);
@@ -114,7 +117,7 @@ contract MarketInvariantsTest is TestBase {
         for (uint256 id = 1; id <= market.taskCount(); ++id) {
             ITaskMarket.Task memory t = market.getTask(id);
             if (t.status == ITaskMarket.TaskStatus.Open) {
-                owed += uint256(t.rewardPool) + t.validatorFee + uint256(t.commitCount - t.revealCount)
+                owed += uint256(t.rewardPool) + t.validatorFee + (uint256(t.commitCount) + t.seatCount - t.revealCount)
                 * t.annotatorBond;
                 vm.assertEq(uint256(t.refundable), 0);
             } else if (t.status != ITaskMarket.TaskStatus.Cancelled) {
@@ -202,5 +205,23 @@ contract MarketInvariantsTest is TestBase {
     /// recomputes the expected outcome from the state just before each finalization).
     function invariant_finalizedResultsHoldQuorum() public view {
         vm.assertEq(handler.ghostQuorumViolations(), 0, "finalize broke the stake quorum rule");
+    }
+
+    /// @notice Seats (market v2): a task never has more seats claimed than its limit, an open
+    /// task has none, a seated task counts no commits, and every claimed seat is held by a
+    /// distinct annotator of the cast (one seat per address: the seat count equals the number
+    /// of annotators holding one).
+    function invariant_seatsWithinLimitOnePerAddress() public view {
+        address[] memory cast = annotators;
+        for (uint256 id = 1; id <= market.taskCount(); ++id) {
+            ITaskMarket.Task memory t = market.getTask(id);
+            vm.assertLe(t.seatCount, t.seatLimit, "more seats than the limit");
+            if (t.seatLimit > 0) vm.assertEq(uint256(t.commitCount), 0, "a seated task counts seats");
+            uint256 holders;
+            for (uint256 i; i < cast.length; ++i) {
+                if (market.hasSeat(id, cast[i])) ++holders;
+            }
+            vm.assertEq(holders, t.seatCount, "one seat per address");
+        }
     }
 }
