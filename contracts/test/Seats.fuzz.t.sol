@@ -74,6 +74,7 @@ contract SeatsFuzzTest is TestBase {
         uint256 seats;
         for (uint256 i; i < STEPS; ++i) {
             uint256 who = _word(seed, i, 0) % PEOPLE;
+            // forge-lint: disable-next-line(unsafe-typecast) -- who < PEOPLE.
             address annotator = address(uint160(0x1000 + who));
             if (_word(seed, i, 1) % 2 == 0) {
                 (bool ok, bytes memory ret) = address(harness).call(abi.encodeCall(SeatsHarness.claim, (annotator)));
