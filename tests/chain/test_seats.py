@@ -62,9 +62,7 @@ def _create(w3: Web3, contracts: Contracts, actors: Actors, *, batch: int) -> tu
 
 def _claim(w3: Web3, contracts: Contracts, actors: Actors, who: LocalAccount, task_id: int) -> int:
     """Fund and approve the bond, claim a seat; the seat number from ``SeatClaimed``."""
-    _sender(w3, actors.deployer).transact(
-        contracts.token.functions.transfer(who.address, BOND)
-    )
+    _sender(w3, actors.deployer).transact(contracts.token.functions.transfer(who.address, BOND))
     annotator = _sender(w3, who)
     annotator.transact(contracts.token.functions.approve(contracts.market.address, BOND))
     receipt = annotator.transact(contracts.market.functions.claimSeat(task_id))
