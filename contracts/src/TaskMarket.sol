@@ -14,8 +14,8 @@ import {Seats} from "./libraries/Seats.sol";
 import {TaskMarketConfig} from "./TaskMarketConfig.sol";
 
 /// @title TaskMarket
-/// @notice Escrow, commit-reveal, attestation, finalization and Merkle claims for labeling
-/// tasks. See ITaskMarket for the lifecycle.
+/// @notice Escrow, seats, commit-reveal, attestation, finalization and Merkle claims for
+/// labeling tasks (market v2). See ITaskMarket for the lifecycle.
 /// @dev The committee (seats, results, tally, eviction, decision, settlement) is the Committee
 /// library, the annotators' slots (seat, commitment, reveal) the Seats library; this contract
 /// holds the escrow, the deadlines, the counts and the libraries' parameters.
@@ -34,11 +34,12 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     bytes32 public constant REVEALED = Seats.REVEALED;
 
     /// @dev Storage form of a task, packed so each step touches as few slots as possible:
-    /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot.
-    /// Amounts are capped at 96 bits (7.9e28 base units, far above the token supply).
-    /// `joinCount` counts the annotators holding a bond until their reveal: who committed to an
-    /// open task, who claimed a seat on a seated one (`seatLimit > 0`). Cancel and the forfeited
-    /// bonds read this one count for both kinds of task.
+    /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot
+    /// (claimSeat reads slot 2 too, for the seat deadline: slot 0 keeps v1's fields, which open
+    /// tasks need). Amounts are capped at 96 bits (7.9e28 base units, far above the supply).
+    /// `seatLimit` is 0 for an open task (and so is `seatDeadline`). `joinCount` counts the
+    /// annotators holding a bond until their reveal: who committed to an open task, who claimed
+    /// a seat on a seated one. Cancel and the forfeited bonds read this one count for both.
     struct TaskRecord {
         // slot 0
         TaskStatus status;
