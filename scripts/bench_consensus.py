@@ -50,7 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
+from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
+from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
@@ -92,10 +94,14 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"hds2_w{pooled}": partial(StagedDawidSkene, pooled_iterations=pooled)
         for pooled in (3, 5, 10, 15)
     },
+    "bwa": BayesianWeightedAveraging,
+    "ebcc": EnhancedBayesianClassifierCombination,
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
-iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``)."""
+iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``; bwa and
+ebcc: the published leaders, benchmark candidates with the papers' hyperparameters, see
+``node/consensus/bwa.py`` and ``ebcc.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
