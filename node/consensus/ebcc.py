@@ -24,8 +24,10 @@ Model and mean-field variational updates (the paper's, written here from its equ
     log r[i, k, m]  = E log pi[k, m] + E log tau[k] + sum_{j answered l on i} E log v[j, k, m, l]
 
 (``E log`` of a Dirichlet component is ``digamma(a) - digamma(sum a)``.) Both sums over
-answers are one sparse product each per iteration (the answers as a sparse matrix of rows
-``annotator * K + label`` by items), so there is no loop over answers.
+answers are segment sums (``np.add.reduceat``) over chunks of rows: by item for the
+E-step (rows are in item order already), by confusion cell ``annotator * K + label`` for
+the counts; no loop over answers. digamma and log-gamma are computed here
+(:func:`digamma`, :func:`gammaln`) so the node does not depend on scipy.
 
 Initialization is random, as in the paper: ``r[i, k, :]`` is the vote share of class ``k``
 times Dirichlet(1) subtype weights, drawn from an explicit ``np.random.Generator`` seeded
@@ -35,19 +37,16 @@ the fit with the highest evidence lower bound (ELBO); ``restarts`` does the same
 ``a_v = 4``, ``b_v = 1``, empirical class prior); the paper iterates to an absolute
 tolerance of 1e-3 on the class posteriors (at most 500 times), here a fixed count.
 
-Determinism: same input and seed, same bytes on one machine. scipy's digamma, sparse
-products in canonical row order and numpy's generator are deterministic there; across
-machines libm and the generator's Dirichlet sampler may differ in the last bit, which is why
-it is not in the registry.
+Determinism: same input and seed, same bytes on one machine (segment sums in canonical row
+order, numpy's seeded generator). Across machines libm's log and the generator's Dirichlet
+sampler may differ in the last bit, which is why it is not in the registry.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as ssp
-from scipy.special import digamma, gammaln
 
-from node.consensus.answers import Answers
+from node.consensus.answers import ROW_CHUNK, Answers
 from node.consensus.base import (
     CategoricalEstimator,
     FloatArray,
@@ -60,6 +59,89 @@ from node.protocol.errors import InvalidParameterError
 
 EBCC_ITERATIONS = 100
 """Fixed iteration count (the paper stops at a 1e-3 change, within 500)."""
+
+
+_SHIFT = 6.0
+"""digamma and log-gamma are shifted up to at least this before their asymptotic series."""
+
+
+def digamma(x: FloatArray) -> FloatArray:
+    """``psi(x)`` for ``x > 0``: ``psi(x) = psi(x + 1) - 1/x`` up to ``x >= 6``, then the
+    asymptotic series to ``x**-10`` (truncation error below 1e-11 there)."""
+    value = np.asarray(x, dtype=np.float64)
+    total = np.zeros_like(value)
+    for _ in range(int(_SHIFT)):
+        small = value < _SHIFT
+        total -= np.where(small, 1.0 / value, 0.0)
+        value = np.where(small, value + 1.0, value)
+    inv2 = 1.0 / (value * value)
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132))))
+    out: FloatArray = total + np.log(value) - 0.5 / value - series
+    return out
+
+
+def gammaln(x: FloatArray) -> FloatArray:
+    """``log Gamma(x)`` for ``x > 0``: shifted like :func:`digamma`, then Stirling's series
+    to ``x**-7``."""
+    value = np.asarray(x, dtype=np.float64)
+    total = np.zeros_like(value)
+    for _ in range(int(_SHIFT)):
+        small = value < _SHIFT
+        total -= np.where(small, np.log(value), 0.0)
+        value = np.where(small, value + 1.0, value)
+    inv = 1.0 / value
+    inv2 = inv * inv
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
+    stirling = (value - 0.5) * np.log(value) - value + 0.5 * np.log(2.0 * np.pi) + series
+    out: FloatArray = total + stirling
+    return out
+
+
+class _Segments:
+    """The two sums over answers of an iteration, with the row orders computed once per fit.
+
+    Columns are laid out as ``(features, items)`` or ``(features, cells)`` so that each
+    chunk is one ``take`` and one ``np.add.reduceat`` along contiguous memory; chunks of
+    :data:`ROW_CHUNK` rows bound the gathered block."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.n_items = answers.n_items
+        self.n_cells = answers.n_annotators * answers.n_classes
+        order = np.argsort(answers.key, kind="stable")
+        keys, items = answers.key[order], answers.item[order]
+        self.by_cell: list[tuple[IntArray, IntArray, IntArray]] = []
+        for begin in range(0, len(order), ROW_CHUNK):
+            chunk = keys[begin : begin + ROW_CHUNK]
+            starts = _run_starts(chunk)
+            self.by_cell.append((items[begin : begin + ROW_CHUNK], starts, chunk[starts]))
+        self.by_item: list[tuple[IntArray, IntArray, int, int]] = []
+        for row_start, row_stop, item_start, item_stop in answers.item_chunks:
+            starts = _run_starts(answers.item[row_start:row_stop])
+            self.by_item.append((answers.key[row_start:row_stop], starts, item_start, item_stop))
+
+    def cell_sums(self, columns: FloatArray) -> FloatArray:
+        """``out[:, j * K + l]``: sum of ``columns[:, i]`` over the answers ``l`` of ``j``."""
+        out = np.zeros((columns.shape[0], self.n_cells))
+        for items, starts, present in self.by_cell:
+            out[:, present] += np.add.reduceat(columns.take(items, axis=1), starts, axis=1)
+        return out
+
+    def item_sums(self, columns: FloatArray) -> FloatArray:
+        """``out[:, i]``: sum of ``columns[:, j * K + l]`` over the answers of item ``i``
+        (every item has one, and rows are in item order)."""
+        out = np.empty((columns.shape[0], self.n_items))
+        for keys, starts, item_start, item_stop in self.by_item:
+            block = columns.take(keys, axis=1)
+            out[:, item_start:item_stop] = np.add.reduceat(block, starts, axis=1)
+        return out
+
+
+def _run_starts(sorted_keys: IntArray) -> IntArray:
+    """Positions where a run of equal keys begins."""
+    if len(sorted_keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    return np.concatenate([np.zeros(1, dtype=np.int64), change.astype(np.int64)])
 
 
 def _dirichlet_expected_log(concentration: FloatArray) -> FloatArray:
@@ -128,17 +210,12 @@ class EnhancedBayesianClassifierCombination(CategoricalEstimator):
         }
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
-        k, n_items = answers.n_classes, answers.n_items
-        # Rows: annotator * K + label (answers.key); columns: items. One 1 per answer.
-        cells = ssp.csr_matrix(
-            (np.ones(len(answers)), (answers.key, answers.item)),
-            shape=(answers.n_annotators * k, n_items),
-        )
         start = from_ppb(initial_posteriors(answers, gold))
+        segments = _Segments(answers)
         best: tuple[float, FloatArray, int] | None = None
         for restart in range(self.restarts):
             rng = np.random.default_rng(self.seed + restart)
-            posterior, elbo, converged = self._run(cells, start, gold, answers, rng)
+            posterior, elbo, converged = self._run(start, gold, answers, segments, rng)
             if best is None or elbo > best[0]:
                 best = (elbo, posterior, converged)
         assert best is not None  # restarts >= 1
@@ -147,10 +224,10 @@ class EnhancedBayesianClassifierCombination(CategoricalEstimator):
 
     def _run(
         self,
-        cells: ssp.csr_matrix,
         start: FloatArray,
         gold: IntArray,
         answers: Answers,
+        segments: _Segments,
         rng: np.random.Generator,
     ) -> tuple[FloatArray, float, int]:
         """One variational fit from one random start: class posteriors, ELBO, convergence."""
@@ -167,14 +244,14 @@ class EnhancedBayesianClassifierCombination(CategoricalEstimator):
         for iteration in range(1, self.n_iter + 1):
             eta = self.a_pi / m + r.sum(axis=0)
             nu = alpha + r.sum(axis=(0, 2))
-            # counts[j * K + l, k * M + m] = sum of r[i, k, m] over answers l by j
-            counts = np.asarray(cells @ r.reshape(n_items, k * m))
-            mu = beta[None, :, None, :] + counts.reshape(w, k, k, m).transpose(0, 2, 3, 1)
+            # counts[k * M + m, j * K + l]: sum of r[i, k, m] over the answers l of j
+            counts = segments.cell_sums(np.ascontiguousarray(r.reshape(n_items, k * m).T))
+            mu = beta[None, :, None, :] + counts.reshape(k, m, w, k).transpose(2, 0, 1, 3)
             log_pi = _dirichlet_expected_log(eta)
             log_tau = _dirichlet_expected_log(nu)
             log_v = _dirichlet_expected_log(mu)  # [j, k, m, l]
-            table = log_v.transpose(0, 3, 1, 2).reshape(w * k, k * m)
-            log_r = np.asarray(cells.T @ table).reshape(n_items, k, m)
+            table = np.ascontiguousarray(log_v.transpose(1, 2, 0, 3).reshape(k * m, w * k))
+            log_r = np.ascontiguousarray(segments.item_sums(table).T).reshape(n_items, k, m)
             log_r += log_pi[None, :, :] + log_tau[None, :, None]
             log_r[clamp] = np.where(outside_gold > 0, -np.inf, log_r[clamp])
             log_r -= log_r.reshape(n_items, -1).max(axis=1)[:, None, None]

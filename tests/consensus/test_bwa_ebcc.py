@@ -4,14 +4,15 @@ and the published figures they reproduce on real sets."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
-from scipy.special import digamma
 
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
 from node.consensus.bwa import BayesianWeightedAveraging
-from node.consensus.ebcc import EnhancedBayesianClassifierCombination
+from node.consensus.ebcc import EnhancedBayesianClassifierCombination, digamma, gammaln
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.registry import CATEGORICAL
 from node.protocol.errors import InvalidParameterError
@@ -28,6 +29,28 @@ def test_bwa_one_update_by_hand() -> None:
     model = BayesianWeightedAveraging(n_iter=1).fit(Answers.from_rows(TWO_BY_TWO))
     np.testing.assert_allclose(model.scores_, [[9.25 / 9.5, 0.25 / 9.5], [5 / 9.5, 4.5 / 9.5]])
     assert model.probas_ppb_.tolist() == [[973684211, 26315789], [526315789, 473684211]]
+
+
+def test_digamma_and_log_gamma() -> None:
+    """Known values: psi(1) = -gamma, psi(1/2) = -gamma - 2 ln 2, psi(n) = H(n-1) - gamma;
+    log Gamma against the standard library; psi against log Gamma's derivative."""
+    euler = 0.5772156649015329
+    np.testing.assert_allclose(
+        digamma(np.array([1.0, 0.5, 4.0])),
+        [-euler, -euler - 2 * math.log(2), 1 + 1 / 2 + 1 / 3 - euler],
+        rtol=0,
+        atol=1e-10,
+    )
+    points = np.array([0.01, 0.1, 0.7, 1.0, 2.5, 5.9, 6.0, 17.3, 400.0, 1e6])
+    np.testing.assert_allclose(
+        gammaln(points), [math.lgamma(x) for x in points], rtol=1e-12, atol=1e-10
+    )
+    step = 1e-5 * points
+    derivative = [
+        (math.lgamma(x + h) - math.lgamma(x - h)) / (2 * h)
+        for x, h in zip(points, step, strict=True)
+    ]
+    np.testing.assert_allclose(digamma(points), derivative, rtol=1e-7, atol=1e-6)
 
 
 def ebcc_one_update_by_loops(rows: list[tuple[str, str, str]]) -> np.ndarray:
