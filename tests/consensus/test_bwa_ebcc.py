@@ -12,6 +12,7 @@ import pytest
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
 from node.consensus.bwa import BayesianWeightedAveraging
+from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination, digamma, gammaln
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.registry import CATEGORICAL
@@ -168,3 +169,19 @@ def test_reproduces_the_published_figure(
     fitted = make().fit(Answers.from_arrays(columns[0], columns[1], columns[2]))
     labels = dict(zip(fitted.items_, fitted.labels_.tolist(), strict=True))
     assert np.mean([labels[i] == v for i, v in gold.items()]) == pytest.approx(published, abs=5e-5)
+
+
+def test_bwa_started_hds_starts_from_bwa() -> None:
+    """With no EM iteration the candidate's posteriors are BWA's (gold clamped); with its
+    iterations it is hds@2's loop, so an obvious task comes out right."""
+    data, _ = spammer_task(6)
+    gold = {data.items[0]: data.classes[2]}
+    started = BwaStartedDawidSkene(n_iter=0).fit(data, gold)
+    bwa = BayesianWeightedAveraging().fit(data, gold)
+    assert started.probas_ppb_.tobytes() == bwa.probas_ppb_.tobytes()
+    assert BwaStartedDawidSkene().fit_predict(Answers.from_rows(obvious_rows())).tolist() == [
+        "a",
+        "b",
+        "b",
+    ]
+    assert BwaStartedDawidSkene.algorithm not in CATEGORICAL
