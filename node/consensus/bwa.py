@@ -28,9 +28,12 @@ paper iterates to a relative tolerance of 1e-3 (at most 500 times), here a fixed
 iterations. Every class is updated at once (``K`` bincounts over the answers per
 iteration, no loop over answers).
 
-Determinism: same input, same bytes on one machine (``np.bincount`` sums in row order,
-which is canonical). It does not follow the protocol's cross-machine rules (its float sums
-over answers are not fixed-point), which is why it is not in the registry.
+Determinism (the protocol's rules, because ``hds@3`` starts from BWA): scores are integer
+parts per billion between iterations; every sum over answers is a sum of integers (squared
+residuals in parts per billion, precisions in fixed point, :data:`PRECISION_SCALE`), exact
+in any order, so renaming annotators or reordering rows cannot move a bit; the rest is
+elementwise IEEE arithmetic. The precision is capped at :data:`PRECISION_CAP` (noise
+variance 1e-6) so that its fixed-point sums stay exact.
 """
 
 from __future__ import annotations
@@ -43,15 +46,24 @@ from node.consensus.base import (
     FloatArray,
     IntArray,
     check_iterations,
+    clamp_gold,
     initial_posteriors,
 )
-from node.consensus.numerics import from_ppb, to_ppb
+from node.consensus.numerics import count_keys, exact_bincount, from_ppb, row_sum, to_ppb
 from node.protocol.errors import InvalidParameterError
+from node.protocol.rules import PPB
 
 BWA_ITERATIONS = 100
 """Fixed iteration count. The paper's tolerance (1e-3 relative) is reached in fewer on
 every real set in ``../shared/datasets`` (measured with :attr:`BayesianWeightedAveraging.
 converged_at_`), so this is its stopping point, not a tuned value."""
+
+
+PRECISION_SCALE = float(1 << 9)
+"""Annotator precisions are summed as integer multiples of 2**-9."""
+PRECISION_CAP = float(1 << 20)
+"""Largest precision: 2**29 per answer in fixed point, so a chunk of 2**23 rows sums below
+2**53, exactly (:func:`~node.consensus.numerics.exact_bincount`)."""
 
 
 class BayesianWeightedAveraging(CategoricalEstimator):
@@ -89,38 +101,39 @@ class BayesianWeightedAveraging(CategoricalEstimator):
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         k, n_items, n_workers = answers.n_classes, answers.n_items, answers.n_annotators
         item, worker, label = answers.item, answers.annotator, answers.label
-        per_item = np.bincount(item, minlength=n_items).astype(np.float64)
-        per_worker = np.bincount(worker, minlength=n_workers).astype(np.float64)
-        # y as a one-hot (answers x K) view: the label's column is 1, the rest 0.
-        onehot = np.zeros((len(item), k), dtype=np.float64)
-        onehot[np.arange(len(item)), label] = 1.0
-        z = from_ppb(initial_posteriors(answers, gold))  # vote shares (gold-seeded if any)
+        per_item = count_keys(item, n_items)
+        per_worker = count_keys(worker, n_workers).astype(np.float64)
+        cell = item * np.int64(k) + label  # the (item, answered class) of each row
+        z_ppb = initial_posteriors(answers, gold)  # vote shares (gold-seeded if any)
+        z = from_ppb(z_ppb)
         adj = 4.0 * (1.0 - 1.0 / k) if self.prior_correction else 1.0
-        b_v = self.a_v * adj * (per_item @ (z * (1.0 - z))) / float(len(item))
+        spread = to_ppb(z * (1.0 - z))  # per item and class, integer ppb
+        disagreement = (per_item[:, None] * spread).sum(axis=0, dtype=np.int64)  # exact
+        b_v = self.a_v * adj * (disagreement.astype(np.float64) / float(PPB)) / float(len(item))
         b_v = np.maximum(b_v, 1e-12)  # a class nobody disputes: noise prior stays proper
-        clamp = gold >= 0
-        truth = np.zeros((int(np.count_nonzero(clamp)), k))
-        truth[np.arange(len(truth)), gold[clamp]] = 1.0
         self.converged_at_ = -1
         for iteration in range(1, self.n_iter + 1):
-            mu = z.mean(axis=0)
-            residual = (z[item] - onehot) ** 2
-            sq = np.stack(
-                [np.bincount(worker, residual[:, c], minlength=n_workers) for c in range(k)], 1
-            )
-            v = (self.a_v + per_worker[:, None]) / (b_v[None, :] + sq)
-            weights = v[worker]
-            numerator = np.stack(
-                [np.bincount(item, weights[:, c] * onehot[:, c], n_items) for c in range(k)], 1
-            )
+            mu = z_ppb.sum(axis=0, dtype=np.int64).astype(np.float64) / float(PPB) / n_items
+            answered = z[item]  # rows x K
+            answered[np.arange(len(item)), label] -= 1.0  # z - y, y one-hot
+            squares = to_ppb(answered * answered).astype(np.float64)  # integers in [0, PPB]
+            sq = np.stack([exact_bincount(worker, squares[:, c], n_workers) for c in range(k)], 1)
+            v = (self.a_v + per_worker[:, None]) / (b_v[None, :] + sq.astype(np.float64) / PPB)
+            v_fixed = np.rint(np.minimum(v, PRECISION_CAP) * PRECISION_SCALE)  # integers
+            weights = v_fixed[worker]
+            picked = weights[np.arange(len(item)), label]
+            numerator = exact_bincount(cell, picked, n_items * k).reshape(n_items, k)
             denominator = np.stack(
-                [np.bincount(item, weights[:, c], minlength=n_items) for c in range(k)], 1
+                [exact_bincount(item, weights[:, c], n_items) for c in range(k)], 1
             )
-            new = (self.lambda_ * mu[None, :] + numerator) / (self.lambda_ + denominator)
-            new[clamp] = truth
-            if self.converged_at_ < 0 and np.allclose(z, new, rtol=1e-3):
+            new = (self.lambda_ * mu[None, :] + numerator / PRECISION_SCALE) / (
+                self.lambda_ + denominator / PRECISION_SCALE
+            )
+            new_ppb = clamp_gold(to_ppb(new), gold)
+            if self.converged_at_ < 0 and np.allclose(z_ppb, new_ppb, rtol=1e-3, atol=0):
                 self.converged_at_ = iteration
-            z = new
+            z_ppb = new_ppb
+            z = from_ppb(z_ppb)
         self.scores_: FloatArray = z
-        total = z.sum(axis=1, keepdims=True)
+        total = row_sum(z)[:, None]
         return to_ppb(np.where(total > 0, z / np.maximum(total, 1e-300), 1.0 / k))

@@ -15,7 +15,7 @@ from node.consensus.bwa import BayesianWeightedAveraging
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination, digamma, gammaln
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.registry import CATEGORICAL
+from node.consensus.registry import CATEGORICAL, categorical_estimator
 from node.protocol.errors import InvalidParameterError
 from tests.consensus.helpers import load_dataset, obvious_rows
 
@@ -184,4 +184,4 @@ def test_bwa_started_hds_starts_from_bwa() -> None:
         "b",
         "b",
     ]
-    assert BwaStartedDawidSkene.algorithm not in CATEGORICAL
+    assert isinstance(categorical_estimator("hds@3"), BwaStartedDawidSkene)
