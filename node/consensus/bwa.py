@@ -1,6 +1,7 @@
 """Bayesian weighted averaging (BWA; Li, Rubinstein & Cohn, "Truth inference at scale: a
-Bayesian model for adjudicating highly redundant crowd annotations", WWW 2019): a
-benchmark candidate for issue #15, not a protocol algorithm.
+Bayesian model for adjudicating highly redundant crowd annotations", WWW 2019): on its
+own a benchmark candidate for issue #15 (not in the registry); the start of ``hds@3``
+(:mod:`node.consensus.bwa_started_ds`).
 
 Why measure it. BWA leads the published tables on sp and web (BENCHMARKS.md, "Consensus
 on unseen data"), the sets where ``hds@2`` is furthest under crowd-kit Dawid-Skene. Its
@@ -9,7 +10,7 @@ model is the opposite end from Dawid-Skene's: one number per annotator and class
 
 The model, one class ``k`` at a time (one-vs-rest): ``y_ij = [annotator j answered k on
 item i]`` is the item's score ``z_i`` plus Gaussian noise of precision ``v_j``;
-``v_j ~ Gamma(a_v, b_v)``; ``z_i ~ Normal(mu, 1 / (lambda v))``. The paper's closed-form
+``v_j ~ Gamma(a_v, b_v)``; ``z_i ~ Normal(mu, 1 / lambda)``. The paper's closed-form
 coordinate updates, iterated:
 
     mu   = mean_i z_i
@@ -25,8 +26,8 @@ class with the highest score; its posterior is the scores normalized over classe
 Hyperparameters are the paper's (``a_v = 15``, ``lambda = 1``, prior correction on); the
 paper iterates to a relative tolerance of 1e-3 (at most 500 times), here a fixed count
 (:data:`BWA_ITERATIONS`), because a convergence test could stop two machines at different
-iterations. Every class is updated at once (``K`` bincounts over the answers per
-iteration, no loop over answers).
+iterations. Every class is updated at once (``3K`` integer bincounts over the answers
+per iteration, no loop over answers).
 
 Determinism (the protocol's rules, because ``hds@3`` starts from BWA): scores are integer
 parts per billion between iterations; every sum over answers is a sum of integers (squared
