@@ -26,7 +26,7 @@ class with the highest score; its posterior is the scores normalized over classe
 Hyperparameters are the paper's (``a_v = 15``, ``lambda = 1``, prior correction on); the
 paper iterates to a relative tolerance of 1e-3 (at most 500 times), here a fixed count
 (:data:`BWA_ITERATIONS`), because a convergence test could stop two machines at different
-iterations. Every class is updated at once (``3K`` integer bincounts over the answers
+iterations. Every class is updated at once (``2K + 1`` integer bincounts over the answers
 per iteration, no loop over answers).
 
 Determinism (the protocol's rules, because ``hds@3`` starts from BWA): scores are integer
