@@ -50,7 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
+from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
+from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
+from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
@@ -92,10 +95,21 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"hds2_w{pooled}": partial(StagedDawidSkene, pooled_iterations=pooled)
         for pooled in (3, 5, 10, 15)
     },
+    "bwa": BayesianWeightedAveraging,
+    "ebcc": EnhancedBayesianClassifierCombination,
+    "ebcc_r10": partial(EnhancedBayesianClassifierCombination, restarts=10),
+    **{
+        f"hds_bwa_w{pooled}": partial(BwaStartedDawidSkene, pooled_iterations=pooled)
+        for pooled in (0, 5)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
-iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``)."""
+iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``; bwa and
+ebcc: the published leaders, benchmark candidates with the papers' hyperparameters, see
+``node/consensus/bwa.py`` and ``ebcc.py``; ebcc_r10: the best ELBO of 10 random starts, as
+the reference implementation's usage keeps the best of 40; hds_bwa_w: ``hds@2`` with w
+pooled iterations, started from BWA's posteriors instead of the vote)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
@@ -228,9 +242,10 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
-def scaling_worker(n_answers: int) -> dict[str, float]:
+def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
     """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
-    [0.35, 0.95], wrong answers uniform over the other classes; fit the default."""
+    [0.35, 0.95], wrong answers uniform over the other classes; fit the default (or the
+    estimator ``key`` of :data:`LABELNET`)."""
     rng = np.random.default_rng(20240601)
     k, per_item, n_annotators = 5, 10, 2000
     n_items = n_answers // per_item
@@ -251,7 +266,7 @@ def scaling_worker(n_answers: int) -> dict[str, float]:
     build = time.perf_counter() - start
     del item, annotator, label
     cpu_start = time.process_time()
-    fitted, fit = timed(lambda: LABELNET[DEFAULT_KEY]().fit(answers))
+    fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
     fit_cpu = time.process_time() - cpu_start
     kept_items = np.array([int(i) for i in fitted.items_])
     acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))
@@ -266,11 +281,11 @@ def scaling_worker(n_answers: int) -> dict[str, float]:
     }
 
 
-def scaling(sizes: list[int]) -> list[dict[str, float]]:
+def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float]]:
     results = []
     for size in sizes:
         completed = subprocess.run(
-            [sys.executable, __file__, "--scaling-worker", str(size)],
+            [sys.executable, __file__, "--scaling-worker", str(size), "--scaling-key", key],
             check=True,
             capture_output=True,
             text=True,
@@ -362,6 +377,9 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@2)"
+    )
     parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
@@ -377,7 +395,7 @@ def main() -> int:
         LABELNET.clear()
         LABELNET.update({**ALWAYS, **kept})
     if args.scaling_worker is not None:
-        print(json.dumps(scaling_worker(args.scaling_worker)))
+        print(json.dumps(scaling_worker(args.scaling_worker, args.scaling_key)))
         return 0
     entries: list[dict[str, Any]] = []
     for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):
@@ -406,9 +424,9 @@ def main() -> int:
             print(f"  {key:18s} {score:+.3f}")
         print(f"leave-one-out: {json.dumps(chosen['summary'])}")
     if not args.skip_scaling:
-        print("\nscaling (the default, 5 classes, one subprocess per size)")
+        print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
         sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
-        result["scaling"] = scaling(sizes)
+        result["scaling"] = scaling(sizes, args.scaling_key)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

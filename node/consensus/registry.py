@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.consensus.base import CategoricalEstimator
+from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
@@ -30,6 +31,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     RegularizedDawidSkene.algorithm: RegularizedDawidSkene,
     HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
     StagedDawidSkene.algorithm: StagedDawidSkene,
+    BwaStartedDawidSkene.algorithm: BwaStartedDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
