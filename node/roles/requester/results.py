@@ -298,9 +298,9 @@ class ResultItems:
 
 
 class _RevealedLabels(Mapping[str, Mapping[str, JsonValue]]):
-    """:attr:`TaskResults.labels`, read from the annotators' batches on first use: a JSONL
-    or CSV export and a claim show no annotator's label, and the batches are the largest
-    thing a result fetch reads."""
+    """:attr:`TaskResults.labels`, read from the annotators' batches on first use: the JSONL
+    and CSV exports and the CLI's table show no annotator's label, and the batches are the
+    largest thing a result fetch reads (held whole until label batches are paged)."""
 
     def __init__(self, read: Callable[[], dict[str, dict[str, JsonValue]]]) -> None:
         self._read = read
