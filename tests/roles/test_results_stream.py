@@ -10,6 +10,7 @@ protocol's own rule.
 from __future__ import annotations
 
 import json
+import os
 import random
 import tracemalloc
 from dataclasses import dataclass
@@ -17,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web3 import Web3
 
+from node.chain.contracts import Contracts, Deployment
+from node.consensus.task import TaskSpec, run_consensus
 from node.content.exports import (
     export_results,
     hf_features,
@@ -26,14 +30,29 @@ from node.content.exports import (
     labelstudio_tasks,
 )
 from node.protocol.canonical import JsonValue
+from node.protocol.commitments import label_commitment
+from node.protocol.labels import LabelBatch
 from node.protocol.manifest import PAGE_SIZE, ItemSpec, build_task_content
 from node.protocol.result import parse_result
-from node.protocol.result_pages import PAGE_ITEMS, RESULT_V1, page_document
-from node.roles.requester import ResultItem, ResultItems, ResultUnavailableError, TaskResults
+from node.protocol.result_pages import PAGE_ITEMS, RESULT_V1, RESULT_V2, page_document
+from node.roles.requester import (
+    GoldSecrets,
+    ResultItem,
+    ResultItems,
+    ResultUnavailableError,
+    TaskRequest,
+    TaskResults,
+    create_task,
+    fetch_results,
+    publish_content,
+)
 from node.roles.settlement import result_page_bytes
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore
+from tests.chain.test_lifecycle import HOUR, TOKEN, fund, sender, stake_validators
+from tests.conftest import Actors, advance_time
+from tests.roles.network import TINY_TASK_CONSENSUS
 
 TASK = 7
 ANNOTATOR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -257,3 +276,95 @@ def test_a_result_page_that_fails_halfway_leaves_no_file(tmp_path: Path) -> None
     with pytest.raises(ResultUnavailableError, match="a result page"):
         export_results(broken, tmp_path / "out.jsonl", "jsonl")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "store"]
+
+
+def test_fetch_results_of_a_finalized_paged_task_streams_its_export(
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    deployment: Deployment,
+    tmp_path: Path,
+) -> None:
+    """On a real chain, a task of three result pages and five item pages: ``fetch_results``
+    reads the winning root and the manifest only; the export reads each result page once,
+    then the item pages one at a time, writing lines between them."""
+    market = contracts.market
+    log: list[tuple[str, str]] = []
+    store = CountingStore(tmp_path / "store", log)
+    stake_validators(w3, contracts, actors)
+    fund(w3, contracts, actors, actors.requester, 100 * TOKEN)
+    rng = random.Random(15)
+    ids = [f"q{n}" for n in range(2 * PAGE_ITEMS + 5)]  # "q10" sorts before "q2"
+    specs = [ItemSpec(id=i, data={"text": f"text of {i}"}) for i in ids]
+    content = build_task_content(
+        specs, title="paged", classes=("cat", "dog"), consensus=TINY_TASK_CONSENSUS
+    )
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    request = TaskRequest(
+        content=content,
+        reward_per_label=10**15,
+        redundancy=3,
+        validator_fee=TOKEN,
+        commit_deadline=now + HOUR,
+        reveal_deadline=now + 2 * HOUR,
+        attest_deadline=now + 3 * HOUR,
+    )
+    publish_content(store, content)
+    created = create_task(sender(w3, actors.requester), contracts, request, GoldSecrets(tmp_path))
+    task_id = created.task_id
+    truth = {i: rng.choice(("cat", "dog")) for i in ids}
+    batches = [
+        LabelBatch.create(task_id, getattr(actors, role).address, list(truth.items()))
+        for role in ("annotator_a", "annotator_b", "annotator_c")
+    ]
+    salts = [os.urandom(32) for _ in batches]
+    for batch, salt in zip(batches, salts, strict=True):
+        account = next(a for a in actors.by_role.values() if a.address == batch.annotator)
+        commitment = label_commitment(task_id, account.address, batch.root(), salt)
+        sender(w3, account).transact(market.functions.commit(task_id, commitment))
+    advance_time(w3, HOUR + 1)
+    for batch, salt in zip(batches, salts, strict=True):
+        account = next(a for a in actors.by_role.values() if a.address == batch.annotator)
+        store.put(batch.to_bytes())
+        call = market.functions.reveal(task_id, batch.root(), batch.cid(), salt)
+        sender(w3, account).transact(call)
+    spec = TaskSpec(
+        task_id=task_id,
+        rewards=content.manifest.consensus.reward_params(10**15, request.reward_pool),
+        classes=("cat", "dog"),
+        result_schema=RESULT_V2,
+    )
+    outcome = run_consensus(spec, batches)
+    assert len(outcome.pages) == 3
+    for page in outcome.pages:
+        store.put(page)
+    store.put(outcome.document_bytes)
+    advance_time(w3, HOUR)
+    for role in ("validator_1", "validator_2", "validator_3"):
+        sender(w3, getattr(actors, role)).transact(
+            market.functions.attest(task_id, outcome.payout_root, outcome.total_payout, outcome.cid)
+        )
+    advance_time(w3, HOUR)
+    sender(w3, actors.outsider).transact(market.functions.finalize(task_id))
+
+    log.clear()
+    results = fetch_results(w3, contracts, store, task_id, deployment.start_block)
+    assert [cid for _, cid in log] == [outcome.cid, content.manifest_cid]
+    assert len(results.items) == len(ids)  # type: ignore[arg-type]
+
+    log.clear()
+    lines = []
+    for line in jsonl_lines(results.items):
+        log.append(("line", ""))
+        lines.append(json.loads(line))
+    assert [row["id"] for row in lines] == ids  # manifest order, not the result's id order
+    assert all(row["label"] == truth[row["id"]] for row in lines)
+    assert all(row["data"] == {"text": f"text of {row['id']}"} for row in lines)
+    result_pages = [cid for cid in outcome.document["item_pages"]]  # type: ignore[union-attr]
+    reads = [cid for event, cid in log if event == "read"]
+    assert reads == [*result_pages, *content.manifest.pages]
+    assert log.index(("line", "")) < log.index(("read", content.manifest.pages[-1]))
+    # every label batch is left unread until an export shows annotators' labels
+    assert all(batch.cid() not in reads for batch in batches)
+    sdk = export_results(results, tmp_path / "out.jsonl", "jsonl")
+    assert [json.loads(line) for line in sdk.read_text().splitlines()] == lines
