@@ -187,7 +187,8 @@ def test_items_come_in_manifest_order_joined_with_their_data(tmp_path: Path, kin
     assert items == task.expected
     assert items[-1].item == "item-002344" and items[-1].data is None  # not in the manifest
     assert "only-in-the-manifest" not in {item.item for item in items}
-    assert len(task.results.items) == len(items) == 2345  # type: ignore[arg-type]
+    assert isinstance(task.results.items, ResultItems)
+    assert len(task.results.items) == len(items) == 2345  # from the root, nothing read
     assert list(task.results.items) == items  # a second pass reads it again, the same
 
 
@@ -350,7 +351,7 @@ def test_fetch_results_of_a_finalized_paged_task_streams_its_export(
     log.clear()
     results = fetch_results(w3, contracts, store, task_id, deployment.start_block)
     assert [cid for _, cid in log] == [outcome.cid, content.manifest_cid]
-    assert len(results.items) == len(ids)  # type: ignore[arg-type]
+    assert isinstance(results.items, ResultItems) and len(results.items) == len(ids)
 
     log.clear()
     lines = []
@@ -360,7 +361,7 @@ def test_fetch_results_of_a_finalized_paged_task_streams_its_export(
     assert [row["id"] for row in lines] == ids  # manifest order, not the result's id order
     assert all(row["label"] == truth[row["id"]] for row in lines)
     assert all(row["data"] == {"text": f"text of {row['id']}"} for row in lines)
-    result_pages = [cid for cid in outcome.document["item_pages"]]  # type: ignore[union-attr]
+    result_pages = outcome.document["item_pages"]
     reads = [cid for event, cid in log if event == "read"]
     assert reads == [*result_pages, *content.manifest.pages]
     assert log.index(("line", "")) < log.index(("read", content.manifest.pages[-1]))
