@@ -307,7 +307,9 @@ class RequesterClient:
         return list_tasks(self.network, mine=mine)
 
     def results(self, task_id: int) -> TaskResults:
-        """The verified consensus result of a finalized task."""
+        """The verified consensus result of a finalized task. Its items (and the revealed
+        labels) are read through this client's store as they are used, a page at a time:
+        use them before :meth:`close`."""
         network = self.network
         return fetch_results(
             network.w3, network.contracts, self.store, task_id, network.deployment.start_block

@@ -378,8 +378,8 @@ def export_results(
         tasks = labelstudio_tasks(results, labelstudio)
         with _replacing(path) as handle:
             handle.writelines(json_array_chunks(tasks, indent=1, ensure_ascii=False))
-        images = _all_media(items)
-        profile = labelstudio or default_profile(results, image=images)
+        # the default names depend on whether every item is media: one more pass, if needed
+        profile = labelstudio or default_profile(results, image=_all_media(items))
         config = profile.label_config(results.classes)
         label_config_path(path).write_text(config, encoding="utf-8")
     else:

@@ -264,7 +264,9 @@ class ResultItems:
     def __iter__(self) -> Iterator[ResultItem]:
         with (
             tempfile.TemporaryDirectory(prefix="labelnet-results-") as directory,
-            closing(sqlite3.connect(Path(directory) / "join.db")) as db,
+            # a generator may be resumed on another thread (a streamed HTTP response): the
+            # connection is this pass's alone and used by one thread at a time
+            closing(sqlite3.connect(Path(directory) / "join.db", check_same_thread=False)) as db,
         ):
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
