@@ -6,8 +6,8 @@ process's peak RSS is the export's own:
 
 * ``stream``: ``ResultItems`` as ``fetch_results`` gives them (result pages joined with the
   manifest's item pages through a temporary SQLite table);
-* ``held``: the same items first gathered in a tuple, which is what ``fetch_results`` did
-  before (it also held a dict of every item spec and the entries: the old peak was higher).
+* ``held``: what ``fetch_results`` did before: every item page read into a dict of item
+  specs, every result entry into a tuple, sorted into manifest order and joined in a tuple.
 
     .venv/bin/python scripts/bench_export.py --items 200000 --json bench-results/export.json
 """
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from node.content.exports import ExportFormat, export_results  # noqa: E402
-from node.protocol.manifest import ItemSpec, build_task_content  # noqa: E402
-from node.protocol.result import parse_result  # noqa: E402
+from node.protocol.manifest import (  # noqa: E402
+    MAX_DOCUMENT_BYTES,
+    ItemPage,
+    ItemSpec,
+    build_task_content,
+)
+from node.protocol.result import ResultDocument, parse_result  # noqa: E402
 from node.protocol.result_pages import RESULT_V1, page_document  # noqa: E402
-from node.roles.requester import ResultItems, TaskResults  # noqa: E402
+from node.roles.requester import ResultItem, ResultItems, TaskResults  # noqa: E402
+from node.roles.settlement import result_page_bytes  # noqa: E402
 from node.store.embedded import EmbeddedStore  # noqa: E402
 
 TASK = 1
@@ -70,16 +77,31 @@ def build(store_dir: Path, items: int) -> dict[str, Any]:
     }
 
 
+def _held(store: EmbeddedStore, result: ResultDocument, pages: list[str]) -> tuple[ResultItem, ...]:
+    """The items as ``fetch_results`` joined them before streaming (commit 4884ce1)."""
+    specs = {
+        item.id: item
+        for page in pages
+        for item in ItemPage.from_bytes(store.get(page, max_size=MAX_DOCUMENT_BYTES)).items
+    }
+    entries = tuple(result.iter_items(lambda cid: result_page_bytes(store, cid)))
+    position = {item: index for index, item in enumerate(specs)}
+    ordered = sorted(entries, key=lambda e: position.get(e.item, len(position)))
+    return tuple(ResultItem.joined(e, specs[e.item].data, specs[e.item].content) for e in ordered)
+
+
 def export(store_dir: Path, task: dict[str, Any], mode: str, out: Path, fmt: str) -> None:
     store = EmbeddedStore(store_dir)
     result = parse_result(store.get(task["root"], max_size=1 << 26), TASK)
-    items = ResultItems(store, TASK, result, tuple(task["item_pages"]))
+    items: Iterable[ResultItem] = ResultItems(store, TASK, result, tuple(task["item_pages"]))
+    if mode == "held":
+        items = _held(store, result, task["item_pages"])
     results = TaskResults(
         task_id=TASK,
         result_cid=task["root"],
         kind="categorical",
         classes=("a", "b"),
-        items=items if mode == "stream" else tuple(items),
+        items=items,
         annotators=(),
         document=result.document,
     )
