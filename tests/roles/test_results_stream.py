@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import tempfile
 import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +215,33 @@ def test_an_export_writes_before_the_last_item_page_is_read(tmp_path: Path) -> N
         )
     ]
     assert all(0 < n <= PAGE_SIZE for n in lines_between)
+
+
+def test_later_passes_read_the_joined_copy_not_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    log: list[tuple[str, str]] = []
+    task = paged_task(CountingStore(tmp_path / "store", log), 2 * PAGE_ITEMS + 3, "multilabel")
+    items = task.results.items
+    assert isinstance(items, ResultItems)
+    log.clear()
+    abandoned = iter(items)
+    next(abandoned)
+    abandoned.close()  # a pass that stops early keeps no copy: the next one joins again
+    assert list(scratch.iterdir()) == []
+    log.clear()
+    assert list(items) == task.expected
+    assert len(log) == len(task.result_pages) + len(task.item_pages)
+    [copy] = scratch.iterdir()
+    log.clear()
+    assert list(items) == list(items) == task.expected
+    assert log == []  # read back from the copy
+    items.close()
+    assert not copy.exists()
+    assert list(items) == task.expected and log  # joined again
 
 
 def _peak_export(tmp_path: Path, items: int) -> int:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 import sqlite3
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -199,26 +201,29 @@ def _document(store: ContentStore, cid: str) -> bytes:
     return data
 
 
-_Row = tuple[str, int, str, int, int, str | None, str | None]
-"""A result entry in the join table: item, position, value (JSON), confident, gold,
-confidence, agreement."""
+_Stored = tuple[str, str, int, int, str | None, str | None]
+"""A result entry as the join stores it: item, value (JSON), confident, gold, confidence,
+agreement."""
+
+_TABLES = (
+    # the result's entries, keyed by item id, taken out as the manifest's pages claim them
+    "CREATE TABLE entry (item TEXT PRIMARY KEY, position INTEGER NOT NULL, value TEXT NOT NULL,"
+    " confident INTEGER NOT NULL, gold INTEGER NOT NULL, confidence TEXT, agreement TEXT)"
+    " WITHOUT ROWID",
+    # the joined items in output order (rowid), for the passes after the first
+    "CREATE TABLE joined (item TEXT NOT NULL, value TEXT NOT NULL, confident INTEGER NOT NULL,"
+    " gold INTEGER NOT NULL, confidence TEXT, agreement TEXT, data TEXT, content TEXT)",
+)
+_ENTRY = "item, value, confident, gold, confidence, agreement"
 
 
-def _row(position: int, entry: ResultItemEntry) -> _Row:
+def _stored(entry: ResultItemEntry) -> _Stored:
     value = json.dumps(entry.value, ensure_ascii=False)
-    return (
-        entry.item,
-        position,
-        value,
-        entry.confident,
-        entry.gold,
-        entry.confidence,
-        entry.agreement,
-    )
+    return (entry.item, value, entry.confident, entry.gold, entry.confidence, entry.agreement)
 
 
-def _entry(row: _Row) -> ResultItemEntry:
-    item, _, value, confident, gold, confidence, agreement = row
+def _entry(row: _Stored) -> ResultItemEntry:
+    item, value, confident, gold, confidence, agreement = row
     return ResultItemEntry(
         item=item,
         value=json.loads(value),
@@ -229,17 +234,43 @@ def _entry(row: _Row) -> ResultItemEntry:
     )
 
 
+class _JoinTable:
+    """The SQLite file of one join, in a temporary directory removed by :meth:`close` or
+    when the table is collected."""
+
+    def __init__(self) -> None:
+        directory = tempfile.mkdtemp(prefix="labelnet-results-")
+        self.path = Path(directory) / "join.db"
+        # removed once, by close() or when collected (or at exit), without a warning
+        self._remove = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+
+    def connect(self) -> closing[sqlite3.Connection]:
+        # A generator may be resumed on another thread (a streamed HTTP response); each
+        # connection is one pass's alone and used by one thread at a time.
+        db = sqlite3.connect(self.path, check_same_thread=False)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        return closing(db)
+
+    def close(self) -> None:
+        self._remove()
+
+
 class ResultItems:
     """A finalized task's result items joined with their item data, in manifest order,
-    read afresh on each pass (a re-iterable, as the exports need) with memory bounded by a
-    page.
+    re-iterable (as the exports need) with memory bounded by a page.
 
-    A pass copies the result's entries, read a page at a time, into a temporary SQLite table
-    keyed by item id; then it walks the manifest's item pages in order and takes each
-    page's entries out of the table (one query per page), so the items come out as the
-    manifest lists them; entries of items the manifest does not list follow, in the
-    result's order. Memory holds one result page, one item page and SQLite's page cache;
-    the table, on disk, is as large as the result's items (about 100 bytes an item).
+    The first pass copies the result's entries, read a page at a time, into a temporary
+    SQLite table keyed by item id; then it walks the manifest's item pages in order and
+    takes each page's entries out of the table (one query per page), so the items come out
+    as the manifest lists them, the first while later item pages are still unread; entries
+    of items the manifest does not list follow, in the result's order. Memory holds one
+    result page, one item page and SQLite's page cache. As it goes, the pass appends the
+    joined items to a second table, which later passes read back in order without reading
+    the store again (the ``csv`` and ``labelstudio`` exports make two or three). That copy
+    is on disk, as large as the result's items and their data, until :meth:`close` or
+    until this object is collected; a pass that stops early leaves none, and the next pass
+    joins again.
 
     Why a table on disk: the result is sorted by item id and the manifest is in import
     order, which may be any order (ids that are hashes). An index of item id -> result page
@@ -256,47 +287,78 @@ class ResultItems:
     ) -> None:
         self._store, self._task_id, self._result = store, task_id, result
         self._item_pages = item_pages
+        self._joined: _JoinTable | None = None
 
     def __len__(self) -> int:
         """The number of items, from the result root (nothing is read)."""
         return self._result.item_count
 
     def __iter__(self) -> Iterator[ResultItem]:
-        with (
-            tempfile.TemporaryDirectory(prefix="labelnet-results-") as directory,
-            # a generator may be resumed on another thread (a streamed HTTP response): the
-            # connection is this pass's alone and used by one thread at a time
-            closing(sqlite3.connect(Path(directory) / "join.db", check_same_thread=False)) as db,
-        ):
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            db.execute(
-                "CREATE TABLE entry (item TEXT PRIMARY KEY, position INTEGER NOT NULL, "
-                "value TEXT NOT NULL, confident INTEGER NOT NULL, gold INTEGER NOT NULL, "
-                "confidence TEXT, agreement TEXT) WITHOUT ROWID"
-            )
-            entries = enumerate(_result_items(self._store, self._result, self._task_id))
-            while chunk := list(itertools.islice(entries, SPILL_ROWS)):
-                db.executemany(
-                    "INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [_row(position, entry) for position, entry in chunk],
-                )
-            for cid in self._item_pages:
-                specs = ItemPage.from_bytes(_document(self._store, cid)).items
-                marks = ", ".join("?" * len(specs))
-                # only "?" placeholders are formatted into the statement, never an item id
-                taken: dict[str, _Row] = {
-                    row[0]: row
-                    for row in db.execute(
-                        f"DELETE FROM entry WHERE item IN ({marks}) RETURNING *",
-                        [spec.id for spec in specs],
+        if self._joined is not None:
+            return self._replay(self._joined)
+        return self._join()
+
+    def close(self) -> None:
+        """Remove the joined copy now rather than when this object is collected (a later
+        pass joins again)."""
+        if self._joined is not None:
+            self._joined.close()
+            self._joined = None
+
+    def _join(self) -> Iterator[ResultItem]:
+        table = _JoinTable()
+        try:
+            with table.connect() as db:
+                for statement in _TABLES:
+                    db.execute(statement)
+                entries = enumerate(_result_items(self._store, self._result, self._task_id))
+                while chunk := list(itertools.islice(entries, SPILL_ROWS)):
+                    db.executemany(
+                        f"INSERT INTO entry (position, {_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(position, *_stored(entry)) for position, entry in chunk],
                     )
-                }
-                for spec in specs:
-                    if (row := taken.pop(spec.id, None)) is not None:
-                        yield ResultItem.joined(_entry(row), spec.data, spec.content)
-            for row in db.execute("SELECT * FROM entry ORDER BY position"):
-                yield ResultItem.joined(_entry(row), None, None)
+                for cid in self._item_pages:
+                    specs = ItemPage.from_bytes(_document(self._store, cid)).items
+                    marks = ", ".join("?" * len(specs))
+                    # only "?" placeholders are formatted into the statement, never an id
+                    taken: dict[str, _Stored] = {
+                        row[0]: row
+                        for row in db.execute(
+                            f"DELETE FROM entry WHERE item IN ({marks}) RETURNING {_ENTRY}",
+                            [spec.id for spec in specs],
+                        )
+                    }
+                    joined: list[tuple[object, ...]] = []
+                    for spec in specs:
+                        if (row := taken.pop(spec.id, None)) is not None:
+                            data = None if spec.data is None else json.dumps(spec.data)
+                            joined.append((*row, data, spec.content))
+                            yield ResultItem.joined(_entry(row), spec.data, spec.content)
+                    db.executemany("INSERT INTO joined VALUES (?, ?, ?, ?, ?, ?, ?, ?)", joined)
+                rest = db.execute(f"SELECT {_ENTRY} FROM entry ORDER BY position")
+                while unlisted := rest.fetchmany(SPILL_ROWS):
+                    for row in unlisted:
+                        yield ResultItem.joined(_entry(row), None, None)
+                    db.executemany(
+                        "INSERT INTO joined VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)", unlisted
+                    )
+                db.commit()
+        except BaseException:  # the pass failed or was abandoned: its table is incomplete
+            table.close()
+            raise
+        if self._joined is None:
+            self._joined = table
+        else:  # another pass finished first
+            table.close()
+
+    @staticmethod
+    def _replay(table: _JoinTable) -> Iterator[ResultItem]:
+        with table.connect() as db:
+            for item, value, confident, gold, confidence, agreement, data, content in db.execute(
+                "SELECT * FROM joined ORDER BY rowid"
+            ):
+                entry = _entry((item, value, confident, gold, confidence, agreement))
+                yield ResultItem.joined(entry, None if data is None else json.loads(data), content)
 
 
 class _RevealedLabels(Mapping[str, Mapping[str, JsonValue]]):
