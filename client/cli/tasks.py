@@ -357,6 +357,7 @@ def _emit_results_json(outcome: TaskResults) -> None:
         },
         indent=2,
         sort_keys=True,
+        default=str,  # as emit_json writes it
     ).split(json.dumps(placeholder))
     typer.echo(head, nl=False)
     items = (dataclasses.asdict(item) for item in outcome.items)
