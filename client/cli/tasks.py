@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -32,6 +33,7 @@ from client.cli.common import (
 
 if TYPE_CHECKING:
     from client.sdk.requester import RequesterClient
+    from node.roles.requester import TaskResults
 
 stdout = Console()
 app = typer.Typer(help="Post and follow labeling tasks (requester).", no_args_is_help=True)
@@ -294,7 +296,7 @@ def cancel(
 ) -> None:
     """Cancel a task nobody has committed to; the whole escrow returns."""
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
-    from node.roles.requester.posting import cancel_task
+    from node.roles.requester import cancel_task
 
     with errors():
         network = options.connect(DEFAULT_REQUESTER)
@@ -323,41 +325,66 @@ def results(
     options = ChainOptions(devnet, rpc_url, deployment, keystore, password_file, account)
     with errors():
         client = _client(options, data_dir, peer, signer=False)
-        try:
-            with working("fetching the result", quiet=json_output):
-                outcome = client.results(task_id)
+        try:  # the items are read while they are written: the client's store stays open
+            if json_output:
+                _emit_results_json(client.results(task_id))
+            else:
+                with working("fetching the result"):
+                    table, more = _results_table(client.results(task_id), task_id, limit)
+                stdout.print(table)
+                if more:
+                    typer.echo(f"... {more} more (--limit 0 shows all)")
         finally:
             client.close()
-    if json_output:
-        emit_json(
-            {
-                "task_id": outcome.task_id,
-                "result_cid": outcome.result_cid,
-                "kind": outcome.kind,
-                "classes": list(outcome.classes),
-                "items": [dataclasses.asdict(item) for item in outcome.items],
-                "annotators": [
-                    {**dataclasses.asdict(a), "payout": str(a.payout)} for a in outcome.annotators
-                ],
-            }
-        )
-        return
-    items = tuple(outcome.items)  # fetch_results gives a tuple already
-    table = Table(title=f"task {task_id}: {len(items)} items (result {outcome.result_cid})")
+
+
+def _emit_results_json(outcome: TaskResults) -> None:
+    """``emit_json`` of the result, byte for byte, with the items written as they are read
+    (a task's items are not held: they stream from the result's pages)."""
+    from node.content.exports import json_array_chunks
+
+    placeholder = "\u0000items\u0000"
+    head, tail = json.dumps(
+        {
+            "task_id": outcome.task_id,
+            "result_cid": outcome.result_cid,
+            "kind": outcome.kind,
+            "classes": list(outcome.classes),
+            "items": placeholder,
+            "annotators": [
+                {**dataclasses.asdict(a), "payout": str(a.payout)} for a in outcome.annotators
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+        default=str,  # as emit_json writes it
+    ).split(json.dumps(placeholder))
+    typer.echo(head, nl=False)
+    items = (dataclasses.asdict(item) for item in outcome.items)
+    for chunk in json_array_chunks(items, indent=2, level=1):
+        typer.echo(chunk, nl=False)
+    typer.echo(tail)
+
+
+def _results_table(outcome: TaskResults, task_id: int, limit: int) -> tuple[Table, int]:
+    """The first ``limit`` items (0: all) as a table, and how many more there are: one
+    pass, holding the rows shown."""
+    table = Table()
     for column in ("item", "label", "confidence", "confident", "gold"):
         table.add_column(column)
-    shown = items if limit == 0 else items[:limit]
-    for item in shown:
-        table.add_row(
-            item.item,
-            str(item.value),
-            item.confidence,
-            "yes" if item.confident else "no",
-            "yes" if item.gold else "",
-        )
-    stdout.print(table)
-    if len(shown) < len(items):
-        typer.echo(f"... {len(items) - len(shown)} more (--limit 0 shows all)")
+    count = 0
+    for item in outcome.items:
+        count += 1
+        if limit == 0 or count <= limit:
+            table.add_row(
+                item.item,
+                str(item.value),
+                item.confidence,
+                "yes" if item.confident else "no",
+                "yes" if item.gold else "",
+            )
+    table.title = f"task {task_id}: {count} items (result {outcome.result_cid})"
+    return table, count - table.row_count
 
 
 @app.command()

@@ -112,13 +112,15 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         try:
             results = fetch_results(w3, contracts, store, task_id, from_block=from_block)
             batches = revealed_batches(contracts, store, task_id, from_block)
+            # The parsed items, not document["items"]: a result@2 document lists them in
+            # pages, which the items read through the store as they stream (so before it
+            # closes).
+            gold_items = {entry.item for entry in results.items if entry.gold}
+            consensus = {entry.item: entry.value for entry in results.items}
         finally:
             store.close()
     document = results.document
-    # The parsed items, not document["items"]: a result@2 document lists them in pages.
-    gold_items = {entry.item for entry in results.items if entry.gold}
     scored = [item for item in dataset.items if item not in gold_items]
-    consensus = {entry.item: entry.value for entry in results.items}
     answers = answers_from_batches(batches, task_id, dataset.classes)
     majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))
 

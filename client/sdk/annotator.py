@@ -22,7 +22,7 @@ from client.sdk.network import Network
 from node.app.views import Earnings, Progress, TaskDetail, TaskOutcome
 from node.db.models import ItemPublic, PayoutPublic, TaskPublic
 from node.protocol.merkle import MerkleTreeError
-from node.roles.requester.results import fetch_results
+from node.roles.winning import winning_result
 from node.store.base import ContentStore
 
 API = "/api/v1"
@@ -233,10 +233,8 @@ def claim_from_results(
     market = network.contracts.market
     leaves: list[tuple[int, int, list[HexBytes]]] = []
     for task_id in task_ids:
-        results = fetch_results(
-            network.w3, network.contracts, store, task_id, network.deployment.start_block
-        )
-        tree = None if results.payouts is None else results.payouts.tree
+        _, result = winning_result(market, store, task_id, network.deployment.start_block)
+        tree = result.payouts.tree
         if tree is None:
             raise NothingToClaimError(f"task {task_id} pays nothing to {account}")
         try:

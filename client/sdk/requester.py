@@ -28,15 +28,18 @@ from node.protocol.canonical import JsonValue
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import TaskContent, build_task_content
-from node.roles.requester.gold import GoldSecrets
-from node.roles.requester.posting import (
+from node.roles.requester import (
     CreatedTask,
+    GoldSecrets,
+    TaskProgress,
     TaskRequest,
+    TaskResults,
     cancel_task,
     create_task,
+    fetch_results,
     publish_content,
+    task_progress,
 )
-from node.roles.requester.results import TaskProgress, TaskResults, fetch_results, task_progress
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 
@@ -104,7 +107,7 @@ def shape_gold(gold: Mapping[str, JsonValue], kind: TaskKind) -> dict[str, JsonV
     """Imported gold in the shape of ``kind``'s labels: a file cannot tell a multi-label
     answer of one class (``"a"``) from a categorical one, so it is wrapped (``["a"]``) for
     multi-label tasks. Whether the values are then valid is checked once, when the task is
-    posted (:func:`node.roles.requester.posting.validate_request`)."""
+    posted (:func:`node.roles.requester.validate_request`)."""
     if kind is not TaskKind.MULTILABEL:
         return dict(gold)
     return {item: [value] if isinstance(value, str) else value for item, value in gold.items()}
@@ -304,7 +307,9 @@ class RequesterClient:
         return list_tasks(self.network, mine=mine)
 
     def results(self, task_id: int) -> TaskResults:
-        """The verified consensus result of a finalized task."""
+        """The verified consensus result of a finalized task. Its items (and the revealed
+        labels) are read through this client's store as they are used, a page at a time:
+        use them before :meth:`close`."""
         network = self.network
         return fetch_results(
             network.w3, network.contracts, self.store, task_id, network.deployment.start_block

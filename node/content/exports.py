@@ -27,13 +27,19 @@
 Confidences stay the result document's exact nine-decimal strings except where a consumer
 needs a number (Label Studio's ``score``, the ``hf`` column).
 
-``jsonl`` and ``csv`` stream: :func:`jsonl_lines` and :func:`csv_lines` write an item as it
-is read, so with ``TaskResults.items`` a re-iterable that reads the result a page at a time
-(the requester's page does this) a writer holds one page, not the task. ``csv`` makes one
-pass first (:func:`csv_columns`), because whether it has a ``text`` or ``content`` column
-depends on every item. ``labelstudio`` and ``hf`` still hold every item: the first numbers
-its tasks by whether *every* item id is a number and writes one JSON list, the second builds
-a ``datasets.Dataset`` in memory; streaming them is left for when a task needs it.
+Every format streams: items are written as they are read, so with ``TaskResults.items`` a
+re-iterable that reads the result a page at a time (``fetch_results``' items, the
+requester's page) a writer holds a page, not the task. Some need a first pass over the items
+before they write (which is why ``items`` must not be a one-shot iterator): ``csv``
+(:func:`csv_columns`: whether it has a ``text`` or ``content`` column depends on every
+item) and ``labelstudio`` (whether *every* item id is a number decides the task ids, and
+whether every item is media decides the default label config). ``labelstudio`` writes its
+JSON list an element at a time (:func:`json_array_chunks`, the bytes ``json.dumps`` of the
+whole list writes) and ``hf`` builds its dataset with ``datasets.Dataset.from_generator``,
+which writes Arrow record batches to a temporary cache as rows come. What is still held:
+``TaskResults.labels``, every revealed label (the label batches are not paged yet), which
+``labelstudio`` and ``hf`` read. A file export is written beside its target and renamed into
+place once complete, so a result page that fails halfway leaves no truncated file.
 """
 
 from __future__ import annotations
@@ -42,7 +48,9 @@ import csv
 import importlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -101,32 +109,32 @@ def jsonl_lines(items: Iterable[ResultItem]) -> Iterator[str]:
         yield json.dumps(result_row(item), ensure_ascii=False) + "\n"
 
 
+def hf_row(item: ResultItem, labels: Mapping[str, Mapping[str, JsonValue]]) -> dict[str, JsonValue]:
+    """An item's row with the one fixed schema of :func:`hf_features` (``labels``: the
+    result's revealed labels, :attr:`TaskResults.labels`)."""
+    given = labels.get(item.item, {})
+    annotators = sorted(given)
+    return {
+        "id": item.item,
+        "label": item.value,
+        "confidence": None if item.confidence is None else float(item.confidence),
+        "confident": item.confident,
+        "gold": item.gold,
+        "annotators": list(annotators),
+        "annotator_labels": [given[a] for a in annotators],
+        "text": _text(item),
+        "content": item.content_cid,
+        "data": None if item.data is None else json.dumps(item.data, sort_keys=True),
+    }
+
+
 def hf_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
-    """Rows with one fixed schema, as ``datasets.Dataset.from_list`` needs (see
-    :func:`hf_features` for their types)."""
-    rows: list[dict[str, JsonValue]] = []
-    for item in results.items:
-        given = results.labels.get(item.item, {})
-        annotators = sorted(given)
-        rows.append(
-            {
-                "id": item.item,
-                "label": item.value,
-                "confidence": None if item.confidence is None else float(item.confidence),
-                "confident": item.confident,
-                "gold": item.gold,
-                "annotators": list(annotators),
-                "annotator_labels": [given[a] for a in annotators],
-                "text": _text(item),
-                "content": item.content_cid,
-                "data": None if item.data is None else json.dumps(item.data, sort_keys=True),
-            }
-        )
-    return rows
+    """Every item's :func:`hf_row`, held (a look at the rows; the export streams them)."""
+    return [hf_row(item, results.labels) for item in results.items]
 
 
 def hf_features(results: TaskResults, datasets: Any) -> Any:
-    """The ``datasets.Features`` of :func:`hf_rows`, the label typed by the task's kind."""
+    """The ``datasets.Features`` of :func:`hf_row`, the label typed by the task's kind."""
     if results.kind == "numeric":
         label = datasets.Value("float64")
     elif results.kind == "multilabel":
@@ -172,9 +180,10 @@ def default_profile(results: TaskResults, *, image: bool) -> LabelStudioProfile:
 
 def labelstudio_tasks(
     results: TaskResults, profile: LabelStudioProfile | None = None
-) -> list[dict[str, JsonValue]]:
+) -> Iterator[dict[str, JsonValue]]:
     """Label Studio tasks with the consensus and each annotator's label (see the module
-    notes); ``profile``: the names of the project the task was imported from."""
+    notes), one per item as it is read, after a first pass over the items (whether every
+    id is a number); ``profile``: the names of the project the task was imported from."""
     numbers = {
         account: n
         for n, account in enumerate(
@@ -184,7 +193,6 @@ def labelstudio_tasks(
     }
     annotation_ids = iter(range(1, 1 << 62))
     numeric = all(item.item.isdecimal() and item.item.isascii() for item in results.items)
-    tasks: list[dict[str, JsonValue]] = []
     for position, item in enumerate(results.items, start=1):
         names = profile or default_profile(results, image=item.content_cid is not None)
         data: dict[str, JsonValue] = {"id": item.item}
@@ -219,10 +227,7 @@ def labelstudio_tasks(
             "result": result,
         }
         task_id = int(item.item) if numeric else position
-        tasks.append(
-            {"id": task_id, "data": data, "annotations": annotations, "predictions": [prediction]}
-        )
-    return tasks
+        yield {"id": task_id, "data": data, "annotations": annotations, "predictions": [prediction]}
 
 
 CSV_COLUMNS = ("id", "label", "confidence", "confident", "gold")
@@ -281,6 +286,9 @@ def _all_media(items: Iterable[ResultItem]) -> bool:
 
 
 def _write_hf(results: TaskResults, path: Path) -> None:
+    """Save the ``hf`` dataset at ``path``, its rows streamed: ``from_generator`` writes
+    them to Arrow files in a temporary cache a batch at a time, and ``save_to_disk`` copies
+    those (memory-mapped) into place."""
     try:
         datasets = importlib.import_module("datasets")  # optional, untyped: loaded on use
     except ImportError as exc:
@@ -288,7 +296,50 @@ def _write_hf(results: TaskResults, path: Path) -> None:
             "the 'hf' export needs the datasets package: pip install 'labelnet[hf]'"
         ) from exc
     features = hf_features(results, datasets)
-    datasets.Dataset.from_list(hf_rows(results), features=features).save_to_disk(str(path))
+
+    def rows() -> Iterator[dict[str, JsonValue]]:
+        for item in results.items:
+            yield hf_row(item, results.labels)
+
+    with tempfile.TemporaryDirectory(prefix="labelnet-hf-") as cache:
+        dataset = datasets.Dataset.from_generator(
+            rows,
+            features=features,
+            cache_dir=cache,
+            # a fingerprint of our own: the default hashes the generator's closure (a store)
+            fingerprint=f"labelnet-task-{results.task_id}-{results.result_cid}",
+        )
+        dataset.save_to_disk(str(path))
+
+
+def json_array_chunks(
+    values: Iterable[JsonValue], *, indent: int, level: int = 0, ensure_ascii: bool = True
+) -> Iterator[str]:
+    """A JSON list written an element at a time: the chunks join to what
+    ``json.dumps(list(values), indent=indent, ensure_ascii=ensure_ascii)`` writes for a list
+    nested ``level`` deep (0: the whole document), so a large list is never held."""
+    inner = "\n" + " " * (indent * (level + 1))
+    opened = False
+    for value in values:
+        # a line break in json.dumps' output is always its own (strings escape theirs)
+        text = json.dumps(value, indent=indent, ensure_ascii=ensure_ascii).replace("\n", inner)
+        yield ("," if opened else "[") + inner + text
+        opened = True
+    yield "\n" + " " * (indent * level) + "]" if opened else "[]"
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[io.TextIOWrapper]:
+    """A text file that becomes ``path`` once written whole: written beside it and renamed
+    into place, removed if the writing fails (a streamed export can fail halfway, when a
+    result page cannot be read)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            yield handle
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def label_config_path(export: Path) -> Path:
@@ -304,8 +355,8 @@ def export_results(
     labelstudio: LabelStudioProfile | None = None,
 ) -> Path:
     """Write ``results`` to ``path`` in ``format`` (``hf``: a directory); returns ``path``.
-    ``jsonl`` and ``csv`` are written as the items are read (see the module notes): ``csv``
-    and ``labelstudio`` read ``results.items`` more than once, so it must not be an iterator.
+    Every format is written as the items are read (see the module notes): ``csv`` and
+    ``labelstudio`` read ``results.items`` more than once, so it must not be an iterator.
 
     ``labelstudio``: the Label Studio names (and config) to export under, as recorded by
     the import the task was created from."""
@@ -315,19 +366,20 @@ def export_results(
         raise ExportError(f"{path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "jsonl":
-        with path.open("w", encoding="utf-8") as handle:
+        with _replacing(path) as handle:
             handle.writelines(jsonl_lines(results.items))
     elif format == "csv":
         items = _reiterable(results.items, format)
         columns = csv_columns(items)
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with _replacing(path) as handle:
             handle.writelines(csv_lines(items, columns))
     elif format == "labelstudio":
         items = _reiterable(results.items, format)
-        text = json.dumps(labelstudio_tasks(results, labelstudio), ensure_ascii=False, indent=1)
-        path.write_text(text, encoding="utf-8")
-        images = _all_media(items)
-        profile = labelstudio or default_profile(results, image=images)
+        tasks = labelstudio_tasks(results, labelstudio)
+        with _replacing(path) as handle:
+            handle.writelines(json_array_chunks(tasks, indent=1, ensure_ascii=False))
+        # the default names depend on whether every item is media: one more pass, if needed
+        profile = labelstudio or default_profile(results, image=_all_media(items))
         config = profile.label_config(results.classes)
         label_config_path(path).write_text(config, encoding="utf-8")
     else:

@@ -14,6 +14,7 @@ from node.content.exports import (
     MissingDependencyError,
     export_results,
     hf_rows,
+    json_array_chunks,
     labelstudio_tasks,
 )
 from node.content.imports import import_items
@@ -170,3 +171,28 @@ def test_hf_multilabel_and_numeric_label_types(tmp_path: Path) -> None:
     path = export_results(results(number, kind="numeric"), tmp_path / "numeric", "hf")
     loaded = datasets.load_from_disk(str(path))
     assert loaded.features["label"] == datasets.Value("float64") and loaded[0]["label"] == 2.5
+
+
+SHAPES: list[list[JsonValue]] = [
+    [],
+    [1],
+    [{"b": [1, {"c": "x\ny"}], "a": {}}, [], "ü", None, 2.5, True],
+    [[[]], {"k": [{"l": []}]}],
+]
+
+
+@pytest.mark.parametrize("values", SHAPES)
+@pytest.mark.parametrize("indent", [1, 2, 4])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_json_array_chunks_join_to_what_json_dumps_writes(
+    values: list[JsonValue], indent: int, ensure_ascii: bool
+) -> None:
+    whole = json.dumps(values, indent=indent, ensure_ascii=ensure_ascii)
+    chunks = list(json_array_chunks(iter(values), indent=indent, ensure_ascii=ensure_ascii))
+    assert "".join(chunks) == whole and len(chunks) == len(values) + 1
+    # nested a level deep, as the CLI writes a result's items inside its document
+    document = {"a": 1, "items": values, "z": [0]}
+    nested = json.dumps(document, indent=indent, ensure_ascii=ensure_ascii)
+    head, tail = json.dumps({**document, "items": "@"}, indent=indent).split('"@"')
+    nested_chunks = json_array_chunks(values, indent=indent, level=1, ensure_ascii=ensure_ascii)
+    assert head + "".join(nested_chunks) + tail == nested

@@ -183,7 +183,8 @@ def test_fetch_returns_the_verified_document_joined_with_item_data(
         ("q3", "dog"),
     ]
     assert [r.item for r in results.items if r.gold] == ["q1", "q3"]
-    assert results.items[0].data == {"text": "whiskers"} and results.items[0].content_cid is None
+    first = next(iter(results.items))  # the items stream (ResultItems): no indexing
+    assert first.data == {"text": "whiskers"} and first.content_cid is None
     assert sum(a.payout for a in results.annotators) == outcome.total_payout > 0
     by_account = {a.account: a for a in results.annotators}
     assert by_account[actors.annotator_a.address].accepted == 4
@@ -237,7 +238,7 @@ def test_exports_of_a_finalized_task_in_every_format(
         rows = list(csv.DictReader(handle))
     assert [row["id"] for row in rows] == ["q2", "q1", "q4", "q3"]
     assert rows[2]["label"] == "dog" and rows[2]["text"] == "fetches sticks"
-    assert rows[0]["confidence"] == results.items[0].confidence
+    assert rows[0]["confidence"] == next(iter(results.items)).confidence
 
     again = import_items(export_results(results, out / "ls.json", "labelstudio"))
     assert again.items == ITEMS

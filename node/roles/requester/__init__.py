@@ -3,4 +3,52 @@
 Plain Python over the chain bindings and a content store (no web framework): the CLI, the
 SDK and the demo all call these functions, and the requester's node runs
 :class:`~node.roles.requester.duty.RequesterDuty` to reveal gold on time.
+
+This package is the requester's public surface: the names in ``__all__`` are what the SDK
+(``client.sdk``) may use, and ``.importlinter`` lets it import this package, never its
+submodules (``posting``, ``gold``, ``results``, ``duty``), so a helper added to a submodule
+is not public until it is listed here.
 """
+
+from node.roles.requester.gold import GoldSecretError, GoldSecrets
+from node.roles.requester.posting import (
+    ContentPublishError,
+    CreatedTask,
+    TaskRequest,
+    TaskRequestError,
+    cancel_task,
+    create_task,
+    publish_content,
+    validate_request,
+)
+from node.roles.requester.results import (
+    ResultItem,
+    ResultItems,
+    ResultNotFinalError,
+    ResultUnavailableError,
+    TaskProgress,
+    TaskResults,
+    fetch_results,
+    task_progress,
+)
+
+__all__ = [
+    "ContentPublishError",
+    "CreatedTask",
+    "GoldSecretError",
+    "GoldSecrets",
+    "ResultItem",
+    "ResultItems",
+    "ResultNotFinalError",
+    "ResultUnavailableError",
+    "TaskProgress",
+    "TaskRequest",
+    "TaskRequestError",
+    "TaskResults",
+    "cancel_task",
+    "create_task",
+    "fetch_results",
+    "publish_content",
+    "task_progress",
+    "validate_request",
+]

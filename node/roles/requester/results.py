@@ -1,16 +1,18 @@
 """Following a task and fetching its verified result, from the chain and content alone.
 
-:func:`fetch_results` needs no node database: the chain says which payout root won, the
-``ResultAttested`` events say where validators published result documents, and a document is
-accepted only if the payout tree rebuilt from its own payouts has the winning root. Item data
-is joined from the task's manifest pages (found through the ``TaskCreated`` event), so an
-export carries the text or image reference next to each label.
+:func:`fetch_results` needs no node database: the winning result document is found and
+verified from the chain (:func:`node.roles.winning.winning_result`), and its items are joined
+with the item data of the task's manifest pages (found through the ``TaskCreated`` event), so
+an export carries the text or image reference next to each label.
+
+The items stream (issue #14): they are :class:`~node.roles.requester.items.ResultItems`,
+read a page at a time in manifest order when used.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from web3 import Web3
@@ -18,34 +20,29 @@ from web3.contract import Contract
 
 from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
-from node.errors import LabelnetError
-from node.protocol.canonical import JsonValue, check_json_depth
+from node.protocol.canonical import JsonValue
 from node.protocol.labels import LabelBatch, LabelBatchError
-from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
-from node.protocol.result import (
-    EMPTY_ROOT,
-    PayoutResult,
-    ResultAnnotatorEntry,
-    ResultDocument,
-    ResultDocumentError,
-    ResultItemEntry,
-    parse_result,
-)
-from node.roles.settlement import result_bytes, result_page_bytes
+from node.protocol.manifest import Manifest
+from node.protocol.result import EMPTY_ROOT, PayoutResult, ResultAnnotatorEntry
+from node.roles.requester.items import ResultItem, ResultItems, document_bytes
 from node.roles.validation import MAX_BATCH_BYTES
+from node.roles.winning import ResultNotFinalError, ResultUnavailableError, winning_result
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
 
+__all__ = [
+    "ResultItem",
+    "ResultItems",
+    "ResultNotFinalError",
+    "ResultUnavailableError",
+    "TaskProgress",
+    "TaskResults",
+    "fetch_results",
+    "task_progress",
+]
+
 log = logging.getLogger(__name__)
-
-
-class ResultNotFinalError(LabelnetError, LookupError):
-    """The task has no final result (still open, disputed or cancelled)."""
-
-
-class ResultUnavailableError(LabelnetError, LookupError):
-    """No result document with the winning payout root could be fetched and verified."""
 
 
 @dataclass(frozen=True)
@@ -110,36 +107,6 @@ def task_progress(market: Contract, task_id: int, now: int) -> TaskProgress:
 
 
 @dataclass(frozen=True)
-class ResultItem:
-    """One item's consensus, with the item's own data for exports."""
-
-    item: str
-    value: JsonValue
-    confidence: str | None
-    """Posterior of the consensus value, a nine-decimal string such as ``"0.973000000"``
-    (numeric tasks state none: their items have an agreement share instead)."""
-    confident: bool
-    gold: bool
-    data: JsonValue | None = None
-    content_cid: str | None = None
-
-    @classmethod
-    def joined(
-        cls, entry: ResultItemEntry, data: JsonValue | None, content_cid: str | None
-    ) -> ResultItem:
-        """A result document's entry joined with the item's data and media CID."""
-        return cls(
-            item=entry.item,
-            value=entry.value,
-            confidence=entry.confidence,
-            confident=entry.confident,
-            gold=entry.gold,
-            data=data,
-            content_cid=content_cid,
-        )
-
-
-@dataclass(frozen=True)
 class TaskResults:
     """A finalized task's verified result document, parsed and joined with item data."""
 
@@ -149,62 +116,42 @@ class TaskResults:
     classes: tuple[str, ...]
     items: Iterable[ResultItem]
     """Every item, in order: a collection, or a re-iterable that reads the result page by
-    page on each pass (the requester's page export); never a one-shot iterator, since the
-    ``csv`` and ``labelstudio`` exports read it more than once. :func:`fetch_results` gives
-    a tuple: it puts the items in manifest order, which needs them all."""
+    page on each pass (:class:`ResultItems` from :func:`fetch_results`, the requester's
+    page export); never a one-shot iterator, since the ``csv`` and ``labelstudio`` exports
+    read it more than once."""
     annotators: tuple[ResultAnnotatorEntry, ...]
     document: dict[str, JsonValue]
     labels: Mapping[str, Mapping[str, JsonValue]] = field(default_factory=dict)
     """Item -> annotator (checksummed) -> the label they revealed, for every annotator of
-    the result whose batch could be fetched and matched its revealed root."""
+    the result whose batch could be fetched and matched its revealed root. From
+    :func:`fetch_results`, read on first use (exports that show no annotator skip it)."""
     manifest_cid: str = ""
     payouts: PayoutResult | None = field(default=None, repr=False)
     """The verified payout leaves and tree (what a claim proves against)."""
 
 
-def _verified_document(
-    store: ContentStore, cids: list[str], task_id: int, root: bytes, total: int
-) -> tuple[str, ResultDocument]:
-    problems: list[str] = []
-    for cid in cids:
-        try:
-            result = parse_result(result_bytes(store, cid), task_id)
-            result.verify(root, total)
-        except (StoreError, ResultDocumentError) as exc:
-            problems.append(f"{cid}: {exc}")
-            continue
-        return cid, result
-    raise ResultUnavailableError(
-        f"task {task_id}: no verifiable result document ({'; '.join(problems) or 'none attested'})"
-    )
+class _RevealedLabels(Mapping[str, Mapping[str, JsonValue]]):
+    """:attr:`TaskResults.labels`, read from the annotators' batches on first use: the JSONL
+    and CSV exports and the CLI's table show no annotator's label, and the batches are the
+    largest thing a result fetch reads (held whole until label batches are paged)."""
 
+    def __init__(self, read: Callable[[], dict[str, dict[str, JsonValue]]]) -> None:
+        self._read = read
+        self._labels: dict[str, dict[str, JsonValue]] | None = None
 
-def _result_items(
-    store: ContentStore, result: ResultDocument, task_id: int
-) -> tuple[ResultItemEntry, ...]:
-    """The result's item entries: inline (``result@1``) or read page by page (``result@2``),
-    each page verified against the CID its root lists."""
-    try:
-        return tuple(result.iter_items(lambda cid: result_page_bytes(store, cid)))
-    except (StoreError, ResultDocumentError) as exc:
-        raise ResultUnavailableError(f"task {task_id}: a result page: {exc}") from exc
+    def _loaded(self) -> dict[str, dict[str, JsonValue]]:
+        if self._labels is None:
+            self._labels = self._read()
+        return self._labels
 
+    def __getitem__(self, item: str) -> Mapping[str, JsonValue]:
+        return self._loaded()[item]
 
-def _document(store: ContentStore, cid: str) -> bytes:
-    data = store.get(
-        cid, max_size=MAX_DOCUMENT_BYTES, budget=FetchBudget(RESULT_SECONDS), canonical=True
-    )
-    check_json_depth(data)
-    return data
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
 
-
-def _items_by_id(store: ContentStore, manifest_cid: str) -> dict[str, ItemSpec]:
-    manifest = Manifest.from_bytes(_document(store, manifest_cid))
-    return {
-        item.id: item
-        for page in manifest.pages
-        for item in ItemPage.from_bytes(_document(store, page)).items
-    }
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 def _revealed_labels(
@@ -247,62 +194,40 @@ def _revealed_labels(
     return labels
 
 
-def _manifest_order(
-    entries: tuple[ResultItemEntry, ...], order: list[str]
-) -> list[ResultItemEntry]:
-    """Result entries (sorted by id in the document) in the manifest's order, as imported."""
-    position = {item: index for index, item in enumerate(order)}
-    last = len(order)
-    return sorted(entries, key=lambda e: position.get(e.item, last))
-
-
 def fetch_results(
     w3: Web3, contracts: Contracts, store: ContentStore, task_id: int, from_block: int = 0
 ) -> TaskResults:
     """The verified result of a FINALIZED task, joined with its items' data, in manifest
     order (the order the items were imported in).
 
+    Reads the winning result's root and the task's manifest now; the items
+    (:class:`ResultItems`) and the revealed labels are read when used, through ``store``,
+    which must stay open while they are. A result page that cannot be read or verified
+    raises :class:`ResultUnavailableError` from the iteration.
+
     ``from_block`` bounds the event scan (the deployment's start block is a good value).
     """
     market = contracts.market
-    state = read_task(market, task_id)
-    if state.status is not TaskStatus.FINALIZED:
-        raise ResultNotFinalError(f"task {task_id} is {state.status.name.lower()}, not finalized")
-    filters = {"taskId": task_id}
-    attested = market.events.ResultAttested().get_logs(
-        from_block=from_block, argument_filters=filters
+    cid, result = winning_result(market, store, task_id, from_block)
+    created = market.events.TaskCreated().get_logs(
+        from_block=from_block, argument_filters={"taskId": task_id}
     )
-    cids = list(
-        dict.fromkeys(
-            str(log["args"]["resultCid"])
-            for log in attested
-            if bytes(log["args"]["payoutRoot"]) == state.payout_root
-        )
-    )
-    cid, result = _verified_document(store, cids, task_id, state.payout_root, state.total_payout)
-    created = market.events.TaskCreated().get_logs(from_block=from_block, argument_filters=filters)
     if not created:
         raise ResultUnavailableError(f"task {task_id}: no TaskCreated event after {from_block}")
     manifest_cid = str(created[0]["args"]["params"]["manifestCid"])
-    specs = _items_by_id(store, manifest_cid)
-    items: list[ResultItem] = []
-    for entry in _manifest_order(_result_items(store, result, task_id), list(specs)):
-        spec = specs.get(entry.item)
-        items.append(
-            ResultItem.joined(
-                entry, None if spec is None else spec.data, None if spec is None else spec.content
-            )
-        )
+    manifest = Manifest.from_bytes(document_bytes(store, manifest_cid))
     annotators = result.annotators
     return TaskResults(
         task_id=task_id,
         result_cid=cid,
         kind=str(result.kind),
         classes=result.classes,
-        items=tuple(items),
+        items=ResultItems(store, task_id, result, tuple(manifest.pages)),
         annotators=annotators,
         document=result.document,
-        labels=_revealed_labels(market, store, task_id, annotators, from_block),
+        labels=_RevealedLabels(
+            lambda: _revealed_labels(market, store, task_id, annotators, from_block)
+        ),
         manifest_cid=manifest_cid,
         payouts=result.payouts,
     )
