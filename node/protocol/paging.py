@@ -28,7 +28,7 @@ are handed ``fetch``, which the roles layer gives its size limits and deadlines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from node.protocol.canonical import DocumentTooDeepError, canonical_json, load_json
 from node.protocol.cid import compute_cid
@@ -67,6 +67,28 @@ def page_bounds(entries: Sequence[Any]) -> Iterator[tuple[int, int]]:
                 end += 1
         yield start, end
         start = end
+
+
+class LabelEntries(Sequence[dict[str, Any]]):
+    """``(item, value)`` pairs seen as the ``{"item", "value"}`` entries of label and gold
+    pages, each built when read: paging a million labels holds one page of entries, not a
+    million dictionaries."""
+
+    def __init__(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        self._pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [{"item": item, "value": value} for item, value in self._pairs[index]]
+        item, value = self._pairs[index]
+        return {"item": item, "value": value}
 
 
 def build_pages(

@@ -20,7 +20,7 @@ from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue, check_json_depth
-from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.labels import LabelBatchError, read_batch
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec, Manifest
 from node.protocol.result import (
     EMPTY_ROOT,
@@ -32,7 +32,7 @@ from node.protocol.result import (
     parse_result,
 )
 from node.roles.settlement import result_bytes, result_page_bytes
-from node.roles.validation import MAX_BATCH_BYTES
+from node.roles.validation import MAX_BATCH_BYTES, page_bytes
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
@@ -235,10 +235,13 @@ def _revealed_labels(
                 budget=FetchBudget(RESULT_SECONDS),
                 canonical=True,
             )
-            batch = LabelBatch.from_bytes(data)
-            revealed_by = (batch.task_id, batch.annotator.lower(), batch.root())
-            if revealed_by != (task_id, str(args["annotator"]).lower(), bytes(args["labelsRoot"])):
-                raise LabelBatchError("the batch is not the one revealed")
+            batch = read_batch(
+                data,
+                lambda cid: page_bytes(store, cid, RESULT_SECONDS),
+                task_id=task_id,
+                annotator=str(args["annotator"]),
+                labels_root=bytes(args["labelsRoot"]),
+            )
         except (StoreError, LabelBatchError) as exc:
             log.warning("task %s: labels of %s left out: %s", task_id, args["annotator"], exc)
             continue
