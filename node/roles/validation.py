@@ -31,6 +31,7 @@ at a time, never a whole batch document.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -228,7 +229,13 @@ class InputCollector:
                 elif isinstance(root, str):
                     checked = root
                 else:
-                    checked = check_batch(root, reveal, manifest, item_ids, self._pages(seconds))
+                    # Outside the tick's read deadline (an empty context has none): the
+                    # pages were fetched within it by the first pass and are read back from
+                    # the local store, and checking a large task's batches is CPU work that
+                    # outlasts it; each page read still has its own ``seconds``.
+                    checked = contextvars.Context().run(
+                        check_batch, root, reveal, manifest, item_ids, self._pages(seconds)
+                    )
             except RETRYABLE:  # a page read in the first pass and gone from the store since
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
                 continue
