@@ -24,9 +24,10 @@ pages) that no peer served in time is reported as missing (:data:`RETRYABLE`), n
 so the duty can wait for it.
 
 **Memory.** A ``labels@2`` batch is read in two passes: first its root and every page are
-fetched (concurrently across batches, the bytes left in the local store), then each batch is
-verified page by page from there. A validator holds the labels consensus needs and one page
-at a time, never a whole batch document.
+fetched (concurrently across batches, the bytes left in the local store), then, once none
+is awaited, each batch is verified page by page from there. A validator holds the labels
+consensus needs and one page at a time, never a whole ``labels@2`` document (a ``labels@1``
+batch, of older tasks, is one document and is read whole, as before).
 """
 
 from __future__ import annotations
@@ -256,26 +257,29 @@ class InputCollector:
 
     def _fetch_batch(
         self, task: Task, manifest: Manifest, seconds: float, reveal: Commitment
-    ) -> BatchRoot | str | StoreError:
-        """The first pass over one revealed batch, within ``seconds`` in all: its document
-        read and parsed (a ``labels@1`` batch whole, a ``labels@2`` root), and every page of
-        a ``labels@2`` batch fetched into the local store, where :func:`check_batch` reads
-        it; the page bytes are not kept. A drop reason if the document is no batch."""
+    ) -> bytes | BatchRoot | str | StoreError:
+        """The first pass over one revealed batch, within ``seconds`` in all. On a
+        ``labels@1`` task: the document's bytes, parsed by :func:`check_batch` only once
+        nothing is awaited (as before paging). On a ``labels@2`` task: the root, parsed, and
+        every page fetched into the local store, where :func:`check_batch` reads it back
+        (the page bytes are not kept); a drop reason if the document is no batch."""
         assert reveal.labels_cid is not None
-        if manifest.labels == LABELS_V1:
-            limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
-        else:
-            limit = MAX_DOCUMENT_BYTES
+        paged = manifest.labels != LABELS_V1
+        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
         try:
             with within(seconds):
                 data = self.store.get(
-                    reveal.labels_cid, max_size=limit, budget=FetchBudget(seconds), canonical=True
+                    reveal.labels_cid,
+                    max_size=MAX_DOCUMENT_BYTES if paged else limit,
+                    budget=FetchBudget(seconds),
+                    canonical=True,
                 )
+                if not paged:
+                    return data
                 try:
                     root = parse_batch_root(data)
                 except LabelBatchError as exc:
                     return f"not a label batch: {type(exc).__name__}: {exc}"
-                del data
                 fetch = self._pages(seconds)
                 for cid in root.pages:
                     fetch(cid)
