@@ -183,7 +183,7 @@ def parse_batch_root(data: bytes) -> BatchRoot:
     """The document revealed as a batch's ``labelsCid``, parsed: a whole ``labels@1`` batch,
     or a ``labels@2`` root (canonical, checksummed annotator, a page list that can hold its
     count). Anything else raises :class:`LabelBatchError`. Its pages are read by
-    :meth:`read`, or by :func:`read_batch`, which does both."""
+    :func:`read_batch`."""
     try:
         document = load_json(data)
     except (ValueError, RecursionError) as exc:  # JSON, UTF-8, too deep

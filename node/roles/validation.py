@@ -57,6 +57,7 @@ from node.store.budget import BudgetExceededError, FetchBudget, within
 from node.store.errors import (
     BlockMismatchError,
     BlockNotFoundError,
+    FileTooLargeError,
     StoreError,
     StoreUnavailableError,
 )
@@ -66,10 +67,10 @@ from node.store.errors import (
 log = logging.getLogger("node.roles.validator")
 
 BYTES_PER_LABEL = 1024
-"""Largest ``labels@1`` batch accepted: this much per item of the task on top of one
-document's limit, capped at MAX_BATCH_BYTES (such a batch is parsed in memory whole; a
-``labels@2`` root is read up to one document's limit and its pages up to
-:data:`~node.protocol.paging.MAX_PAGE_BYTES` each)."""
+"""Largest batch accepted: this much per item of the task on top of one document's limit,
+capped at MAX_BATCH_BYTES: a ``labels@1`` document, or the pages of a ``labels@2`` batch in
+all (its root is read up to one document's limit, each page up to
+:data:`~node.protocol.paging.MAX_PAGE_BYTES`). The gold set's pages get the same."""
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError, BudgetExceededError)
 """Fetch failures that depend on which peers answered, and when, not on the content: retried."""
@@ -87,8 +88,32 @@ def page_bytes(store: ContentStore, cid: str, seconds: float = DOCUMENT_SECONDS)
     return store.get(cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(seconds), canonical=True)
 
 
+def _batch_limit(task: Task) -> int:
+    """Most bytes a batch (or the gold set) of ``task`` may take: one document's limit and
+    :data:`BYTES_PER_LABEL` per item, at most :data:`MAX_BATCH_BYTES`."""
+    return min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
+
+
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
+
+
+class _Limited:
+    """A page reader that refuses to read more than ``limit`` bytes in all: a paged batch
+    or gold set gets the byte budget a one-document ``labels@1`` batch had, so a root
+    listing many large pages costs a validator no more than a large document did. The
+    pages' sizes follow from the CIDs the root lists, so every honest validator refuses
+    the same documents."""
+
+    def __init__(self, fetch: Fetch, limit: int) -> None:
+        self.fetch, self.limit, self.read = fetch, limit, 0
+
+    def __call__(self, cid: str) -> bytes:
+        data = self.fetch(cid)
+        self.read += len(data)
+        if self.read > self.limit:
+            raise FileTooLargeError(f"the pages exceed {self.limit} bytes in all")
+        return data
 
 
 def _no_pages(cid: str) -> bytes:
@@ -265,7 +290,7 @@ class InputCollector:
         (the page bytes are not kept); a drop reason if the document is no batch."""
         assert reveal.labels_cid is not None
         paged = manifest.labels != LABELS_V1
-        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
+        limit = _batch_limit(task)
         try:
             with within(seconds):
                 data = self.store.get(
@@ -280,7 +305,9 @@ class InputCollector:
                     root = parse_batch_root(data)
                 except LabelBatchError as exc:
                     return f"not a label batch: {type(exc).__name__}: {exc}"
-                fetch = self._pages(seconds)
+                if root.label_count > task.num_items:
+                    return f"{root.label_count} labels for a task of {task.num_items} items"
+                fetch = _Limited(self._pages(seconds), limit)
                 for cid in root.pages:
                     fetch(cid)
         except StoreError as exc:
@@ -294,7 +321,7 @@ class InputCollector:
         try:
             gold = read_gold(
                 self.document(task.gold_cid, seconds),
-                self._pages(seconds),
+                _Limited(self._pages(seconds), _batch_limit(task)),
                 gold_root=bytes.fromhex(task.gold_root.removeprefix("0x")),
                 schema=manifest.gold,
             )

@@ -95,3 +95,32 @@ def test_paged_gold_is_used_and_gold_of_the_other_schema_ignored(
         values[task.task_id] = items["q4"]
     assert values == {paged.task_id: "cat", wrong.task_id: "dog"}
     assert "a labelnet/gold@1 gold set on a task whose gold is labelnet/gold@2" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ({**LABELS["annotator_c"], "q9": "cat"}, "5 labels for a task of 4 items"),
+        ({"q1": "c" * 2_200_000, "q2": "d" * 2_200_000}, "the pages exceed 4198400 bytes"),
+    ],
+)
+def test_a_paged_batch_larger_than_its_task_allows_is_dropped_before_it_is_read(
+    net: Network, labels: dict[str, str], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``labels@2`` batch gets the budget a ``labels@1`` document had: no more labels
+    than the task has items, and its pages no more bytes in all than one document's limit
+    plus 1 KiB an item; both follow from the content, so every validator drops it alike."""
+    caplog.set_level(logging.WARNING, logger="node.roles.validator")
+    task = post_task(net)
+    account = net.actors.annotator_c
+    batch = LabelBatch.create(task.task_id, account.address, labels.items())
+    root = net.store.get(batch.publish(LABELS_V2, net.store.put), max_size=1 << 20)
+    reveal_all(net, [task], LABELS, published={"annotator_c": root})
+    attest_round(net, ("validator_1",))
+    row = intent(net, "validator_1", task.task_id)
+    assert row is not None and (row.state, row.batches_used, row.batches_dropped) == (
+        ValidationState.SENT,
+        2,
+        1,
+    )
+    assert reason in caplog.text
