@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -78,6 +79,8 @@ DOCUMENT_SECONDS = 30.0
 """Longest one manifest, page or gold read may take before it is retried on a later tick."""
 FETCH_WORKERS = 8
 """Batches of one task fetched at once."""
+PAGE_WORKERS = 4
+"""Pages of one paged batch fetched at once."""
 
 
 def page_bytes(store: ContentStore, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
@@ -103,16 +106,22 @@ class _Limited:
     or gold set gets the byte budget a one-document ``labels@1`` batch had, so a root
     listing many large pages costs a validator no more than a large document did. The
     pages' sizes follow from the CIDs the root lists, so every honest validator refuses
-    the same documents."""
+    the same documents. Safe to call from several threads."""
 
     def __init__(self, fetch: Fetch, limit: int) -> None:
         self.fetch, self.limit, self.read = fetch, limit, 0
+        self._lock = threading.Lock()
+
+    def _check(self, size: int) -> None:
+        with self._lock:
+            self.read += size
+            if self.read > self.limit:
+                raise FileTooLargeError(f"the pages exceed {self.limit} bytes in all")
 
     def __call__(self, cid: str) -> bytes:
+        self._check(0)  # over the limit already: read no more
         data = self.fetch(cid)
-        self.read += len(data)
-        if self.read > self.limit:
-            raise FileTooLargeError(f"the pages exceed {self.limit} bytes in all")
+        self._check(len(data))
         return data
 
 
@@ -307,12 +316,25 @@ class InputCollector:
                     return f"not a label batch: {type(exc).__name__}: {exc}"
                 if root.label_count > task.num_items:
                     return f"{root.label_count} labels for a task of {task.num_items} items"
-                fetch = _Limited(self._pages(seconds), limit)
-                for cid in root.pages:
-                    fetch(cid)
+                self._prefetch(root.pages, _Limited(self._pages(seconds), limit))
         except StoreError as exc:
             return exc
         return root
+
+    @staticmethod
+    def _prefetch(pages: tuple[str, ...], fetch: Fetch) -> None:
+        """Fetch ``pages`` into the local store, :data:`PAGE_WORKERS` at a time (a page is
+        one small block, so one at a time a large batch's pages cost a round trip each),
+        each under the caller's read deadline; raises the first page's error in order."""
+        with ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="page") as pool:
+            # Each page runs in a copy of this thread's context: the deadline goes with it.
+            futures = [pool.submit(contextvars.copy_context().run, fetch, cid) for cid in pages]
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
     def _gold(
         self, task: Task, manifest: Manifest, item_ids: frozenset[str], seconds: float
