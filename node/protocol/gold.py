@@ -150,36 +150,57 @@ def _gold_page(data: bytes, cid: str, index: int, after: str | None) -> list[dic
     )
 
 
+@dataclass(frozen=True)
+class GoldRoot:
+    """What a revealed gold document says before its pages are read: the whole set
+    (``gold@1``), or a ``gold@2`` root's count and page CIDs."""
+
+    schema: str
+    label_count: int
+    pages: tuple[str, ...] = ()
+    inline: GoldSet | None = None
+
+
+def parse_gold_root(data: bytes) -> GoldRoot:
+    """The revealed gold document, parsed: a whole ``gold@1`` set, or a ``gold@2`` root
+    (its three keys, canonical, a page list that can hold its count); anything else raises
+    :class:`ManifestError`. Its pages are read by :func:`read_gold`."""
+    document = parse_document(data, *GOLD_SCHEMAS)
+    if document["schema"] == GOLD_V1:
+        gold = GoldSet.from_document(document)
+        return GoldRoot(GOLD_V1, len(gold.labels), (), gold)
+    if set(document) != {"schema", "label_count", "label_pages"}:
+        raise ManifestError(f"a {GOLD_V2} root has exactly its three keys")
+    count, pages = document.get("label_count"), document.get("label_pages")
+    check_page_list(
+        count, pages, count_key="label_count", pages_key="label_pages", error=ManifestError
+    )
+    if canonical_json(document) != data:
+        raise ManifestError(f"a {GOLD_V2} root is not in canonical form")
+    assert isinstance(count, int) and isinstance(pages, list)  # check_page_list checked them
+    return GoldRoot(GOLD_V2, count, tuple(str(cid) for cid in pages))
+
+
 def read_gold(
-    data: bytes, fetch: Fetch, *, gold_root: bytes | None, schema: str | None = None
+    data: bytes | GoldRoot, fetch: Fetch, *, gold_root: bytes | None, schema: str | None = None
 ) -> GoldSet:
-    """The gold set whose revealed document is ``data``, verified: of ``schema`` if given
-    (the task's rule: a set of the other schema is refused), each ``gold@2`` page fetched
-    with ``fetch`` and verified on its own, one at a time, and its root equal to
-    ``gold_root`` (None: not checked, for the requester's own copy).
+    """The gold set whose revealed document is ``data`` (its bytes, or
+    :func:`parse_gold_root` of them), verified: of ``schema`` if given (the task's rule: a
+    set of the other schema is refused), each ``gold@2`` page fetched with ``fetch`` and
+    verified on its own, one at a time, and its root equal to ``gold_root`` (None: not
+    checked, for the requester's own copy).
 
     Content that breaks any of this raises :class:`ManifestError`; whatever ``fetch``
     raises propagates, for the caller to retry.
     """
-    document = parse_document(data, *GOLD_SCHEMAS)
-    found = document["schema"]
-    if schema is not None and found != schema:
-        raise ManifestError(f"a {found} gold set on a task whose gold is {schema}")
-    if found == GOLD_V1:
-        gold = GoldSet.from_document(document)
+    root = data if isinstance(data, GoldRoot) else parse_gold_root(data)
+    if schema is not None and root.schema != schema:
+        raise ManifestError(f"a {root.schema} gold set on a task whose gold is {schema}")
+    if root.inline is not None:
+        gold = root.inline
     else:
-        if set(document) != {"schema", "label_count", "label_pages"}:
-            raise ManifestError(f"a {GOLD_V2} root has exactly its three keys")
-        count, pages = document.get("label_count"), document.get("label_pages")
-        check_page_list(
-            count, pages, count_key="label_count", pages_key="label_pages", error=ManifestError
-        )
-        if canonical_json(document) != data:
-            raise ManifestError(f"a {GOLD_V2} root is not in canonical form")
-        assert isinstance(count, int) and isinstance(pages, list)  # check_page_list checked them
         pairs: list[tuple[str, JsonValue]] = []
-        cids = [str(cid) for cid in pages]
-        for entries in iter_pages(cids, count, fetch, _gold_page, ManifestError):
+        for entries in iter_pages(root.pages, root.label_count, fetch, _gold_page, ManifestError):
             pairs.extend(_answers(list(entries), "gold page"))
         gold = GoldSet.create(pairs)
     if gold_root is not None and gold.root() != gold_root:

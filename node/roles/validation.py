@@ -41,7 +41,7 @@ from functools import partial
 
 from node.db.models import Commitment, Task
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
-from node.protocol.gold import read_gold
+from node.protocol.gold import parse_gold_root, read_gold
 from node.protocol.labels import (
     LABELS_V1,
     BatchRoot,
@@ -238,16 +238,19 @@ class InputCollector:
         """
         inputs = TaskInputs()
         revealed = [reveal for reveal in reveals if reveal.labels_cid is not None]
+        has_gold = task.gold_cid is not None and task.gold_root is not None
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="batch") as pool:
+            # The gold is read alongside the batches, each within ``seconds``, before any
+            # batch is checked: checking is CPU work (a Merkle tree over every label) that,
+            # for a large task, outlasts the task's read deadline, and a gold read started
+            # after it (or after the batches' pages) ran out of time, tick after tick.
+            gold = pool.submit(self._gold, task, manifest, item_ids, seconds) if has_gold else None
             fetched = list(pool.map(partial(self._fetch_batch, task, manifest, seconds), revealed))
-        # The gold is read before the batches are checked: checking is CPU work (a Merkle
-        # tree over every label) that, for a large task, outlasts the task's read deadline,
-        # and a gold read started after it always ran out of time, tick after tick.
-        if task.gold_cid is not None and task.gold_root is not None:
-            try:
-                inputs.gold = self._gold(task, manifest, item_ids, seconds)
-            except RETRYABLE:
-                inputs.missing.append(f"gold {task.gold_cid}")
+            if gold is not None:
+                try:
+                    inputs.gold = gold.result()
+                except RETRYABLE:
+                    inputs.missing.append(f"gold {task.gold_cid}")
         for reveal, root in zip(revealed, fetched, strict=True):
             if isinstance(root, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
@@ -316,7 +319,8 @@ class InputCollector:
                     return f"not a label batch: {type(exc).__name__}: {exc}"
                 if root.label_count > task.num_items:
                     return f"{root.label_count} labels for a task of {task.num_items} items"
-                self._prefetch(root.pages, _Limited(self._pages(seconds), limit))
+                if root.schema == manifest.labels:  # else check_batch refuses it, unread
+                    self._prefetch(root.pages, _Limited(self._pages(seconds), limit))
         except StoreError as exc:
             return exc
         return root
@@ -339,11 +343,17 @@ class InputCollector:
     def _gold(
         self, task: Task, manifest: Manifest, item_ids: frozenset[str], seconds: float
     ) -> dict[str, JsonValue] | None:
+        """The gold, if usable: its document and pages fetched within ``seconds`` (the pages
+        :data:`PAGE_WORKERS` at a time), then verified from the local store."""
         assert task.gold_cid is not None and task.gold_root is not None
         try:
+            with within(seconds):
+                root = parse_gold_root(self.document(task.gold_cid, seconds))
+                if root.schema == manifest.gold:  # else refused below, unread
+                    self._prefetch(root.pages, _Limited(self._pages(seconds), _batch_limit(task)))
             gold = read_gold(
-                self.document(task.gold_cid, seconds),
-                _Limited(self._pages(seconds), _batch_limit(task)),
+                root,
+                self._pages(seconds),
                 gold_root=bytes.fromhex(task.gold_root.removeprefix("0x")),
                 schema=manifest.gold,
             )
