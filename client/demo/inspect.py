@@ -8,6 +8,7 @@ it revealed (the mirrored chain columns, and the bytes in its store).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,12 @@ from node.db.models import ValidationState
 from node.db.repositories import CommitmentRepository, LabelRepository
 from node.db.repositories.validation import ValidationRepository
 from node.protocol.canonical import JsonValue
-from node.protocol.labels import LabelBatch
+from node.protocol.labels import LabelBatchError, read_batch
+from node.protocol.paging import MAX_PAGE_BYTES
 from node.store.embedded import EmbeddedStore
+from node.store.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 
@@ -33,7 +38,8 @@ class NodeLabels:
     revealed_root: str | None
     """The root the chain shows revealed (mirrored into the node's database), if any."""
     batch: dict[str, JsonValue] | None
-    """item -> value of the committed batch, read back from the node's own store."""
+    """item -> value of the committed batch, read back from the node's own store (either
+    schema, each page verified) and checked against the committed root."""
 
 
 def _hex(value: str | bytes | None) -> str | None:
@@ -59,10 +65,20 @@ def read_node_labels(data_dir: Path, chain_id: int, task_id: int, annotator: str
         db.dispose()
     cid = commitment.own_labels_cid if commitment else None
     batch = None
-    if cid is not None:
+    if cid is not None and commitment is not None and commitment.own_labels_root is not None:
         store = EmbeddedStore.in_data_dir(data_dir)
         if store.has(cid):
-            batch = dict(LabelBatch.from_bytes(store.get(cid, max_size=MAX_BATCH_BYTES)).labels)
+            try:
+                read = read_batch(
+                    store.get(cid, max_size=MAX_BATCH_BYTES),
+                    lambda page: store.get(page, max_size=MAX_PAGE_BYTES),
+                    task_id=task_id,
+                    annotator=annotator,
+                    labels_root=bytes.fromhex(commitment.own_labels_root.removeprefix("0x")),
+                )
+                batch = dict(read.labels)
+            except (LabelBatchError, StoreError) as exc:  # what the campaign reports
+                log.warning("%s: the committed batch %s is unreadable: %s", data_dir, cid, exc)
     return NodeLabels(
         stored=stored,
         committed_cid=cid,

@@ -23,8 +23,9 @@ from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
-from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.labels import LabelBatch, LabelBatchError, read_batch
 from node.roles.requester.results import fetch_results
+from node.roles.validation import page_bytes
 from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore
 from node.store.errors import StoreError
@@ -52,7 +53,8 @@ def revealed_batches(
     contracts: Contracts, store: GatewayStore, task_id: int, from_block: int
 ) -> list[LabelBatch]:
     """Every batch revealed for ``task_id`` that can be read, in the canonical layout as the
-    validators read it, and matches its root; others (an attacker's) are left out."""
+    validators read it (either schema, page by page), and is its reveal's task, annotator
+    and root; others (an attacker's) are left out."""
     events = contracts.market.events.LabelsRevealed().get_logs(
         from_block=from_block, argument_filters={"taskId": task_id}
     )
@@ -65,12 +67,17 @@ def revealed_batches(
                 budget=FetchBudget(BATCH_SECONDS),
                 canonical=True,
             )
-            batch = LabelBatch.from_bytes(data)
+            batch = read_batch(
+                data,
+                lambda cid: page_bytes(store, cid, BATCH_SECONDS),
+                task_id=task_id,
+                annotator=str(event["args"]["annotator"]),
+                labels_root=bytes(event["args"]["labelsRoot"]),
+            )
         except (StoreError, LabelBatchError) as exc:
             log.warning("batch %s is left out: %s", event["args"]["labelsCid"], exc)
             continue
-        if batch.root() == bytes(event["args"]["labelsRoot"]):
-            batches.append(batch)
+        batches.append(batch)
     return batches
 
 

@@ -35,12 +35,19 @@ from node.protocol.ids import (
     bloc_test_id,
 )
 from node.protocol.kinds import TaskKind
+from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.protocol.values import tolerance_units
 
 MANIFEST_SCHEMA = "labelnet/manifest@1"
 ITEMS_SCHEMA = "labelnet/items@1"
+GOLD_V1 = "labelnet/gold@1"
+GOLD_V2 = "labelnet/gold@2"
+GOLD_SCHEMAS = (GOLD_V1, GOLD_V2)
+GOLD_PAGE_SCHEMA = "labelnet/gold-items@1"
+"""The gold set's schema ids live with the checks it shares (its builder and reader are
+:mod:`node.protocol.gold`, which imports this module, so they cannot live there)."""
 
 PAGE_SIZE = 500
 """Items per page: small enough that a page of short texts stays one 256 KiB raw block."""
@@ -57,9 +64,10 @@ class ManifestError(LabelnetError, ValueError):
     """A manifest, item page or gold document that breaks the format."""
 
 
-def parse_document(data: bytes, schema: str) -> dict[str, JsonValue]:
-    """The JSON object of a ``schema`` document, size, depth and schema checked (the one
-    entry check of every task content document, the gold set's included)."""
+def parse_document(data: bytes, schema: str, *others: str) -> dict[str, JsonValue]:
+    """The JSON object of a ``schema`` (or one of ``others``) document, size, depth and
+    schema checked (the one entry check of every task content document, the gold set's
+    included)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ManifestError(f"{schema} document of {len(data)} bytes exceeds {MAX_DOCUMENT_BYTES}")
     try:
@@ -70,8 +78,9 @@ def parse_document(data: bytes, schema: str) -> dict[str, JsonValue]:
         raise ManifestError(f"not a JSON document: {exc}") from exc
     if not isinstance(document, dict):
         raise ManifestError(f"a {schema} document is a JSON object")
-    if document.get("schema") != schema:
-        raise ManifestError(f"not a {schema} document: schema={document.get('schema')!r}")
+    if document.get("schema") not in (schema, *others):
+        names = " or ".join((schema, *others))
+        raise ManifestError(f"not a {names} document: schema={document.get('schema')!r}")
     return document
 
 
@@ -292,11 +301,22 @@ class Manifest:
     """The result schema the task's validators publish: :data:`RESULT_V2` (paged) for tasks
     built from now on; a manifest that names none is from before paging and keeps
     ``result@1`` (its document omits the key, so its bytes and CID stay as they were)."""
+    labels: str = LABELS_V1
+    """The schema of the task's label batches: :data:`LABELS_V2` (paged) for tasks built from
+    now on; a manifest that names none keeps ``labels@1`` (the key is omitted, as above).
+    Validators drop a batch of the other schema."""
+    gold: str = GOLD_V1
+    """The schema of the task's gold set: :data:`GOLD_V2` (paged) for tasks built from now
+    on, ``gold@1`` for a manifest that names none (the key is omitted, as above)."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
         if self.result not in RESULT_SCHEMAS:
             raise ManifestError(f"unknown result schema {self.result!r}")
+        if self.labels not in LABEL_SCHEMAS:
+            raise ManifestError(f"unknown label batch schema {self.labels!r}")
+        if self.gold not in GOLD_SCHEMAS:
+            raise ManifestError(f"unknown gold schema {self.gold!r}")
         _text(self.instructions, "instructions")
         if self.kind is not TaskKind.NUMERIC:
             if not 2 <= len(self.classes) <= MAX_CLASSES:
@@ -330,6 +350,10 @@ class Manifest:
         }
         if self.result != RESULT_V1:
             document["result"] = self.result
+        if self.labels != LABELS_V1:
+            document["labels"] = self.labels
+        if self.gold != GOLD_V1:
+            document["gold"] = self.gold
         return document
 
     def to_bytes(self) -> bytes:
@@ -365,6 +389,8 @@ class Manifest:
             consensus=ConsensusParams.from_document(document.get("consensus", {})),
             algorithm=check_identifier(algorithm, "algorithm"),
             result=check_identifier(document.get("result", RESULT_V1), "result"),
+            labels=check_identifier(document.get("labels", LABELS_V1), "labels"),
+            gold=check_identifier(document.get("gold", GOLD_V1), "gold"),
         )
 
 
@@ -395,6 +421,8 @@ def build_task_content(
     consensus: ConsensusParams | None = None,
     algorithm: str | None = None,
     result: str = RESULT_V2,
+    labels: str = LABELS_V2,
+    gold: str = GOLD_V2,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -414,5 +442,7 @@ def build_task_content(
         consensus=consensus or default_consensus(kind),
         algorithm=algorithm or default_algorithm(kind),
         result=result,
+        labels=labels,
+        gold=gold,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

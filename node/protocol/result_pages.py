@@ -9,15 +9,15 @@ duty of every node included, held it whole. ``result@2`` is the same document wi
   ``item_count`` and ``item_pages``, the CIDs of the pages in order. Its CID is what
   validators attest as ``resultCid``; its payouts rebuild the payout root the chain
   finalizes, so settlement reads the root alone and never an item page;
-* each **page** (``labelnet/result-items@1``) holds the next items in the document's order
-  (sorted by item id), at most :data:`PAGE_ITEMS` of them and, unless a single item is
-  larger, at most :data:`PAGE_BYTES` of canonical item JSON, so a page of any task kind is
-  one raw block. The split is a deterministic rule of the schema (greedy, in order), so two
-  honest validators produce the same pages, root and CID.
+* each **page** (``labelnet/result-items@1``, header ``task``) holds the next items in the
+  document's order (sorted by item id), cut by the one paging rule of
+  :mod:`node.protocol.paging` (at most :data:`PAGE_ITEMS` items, :data:`PAGE_BYTES` of item
+  JSON, greedy and in order), so two honest validators produce the same pages, root and CID.
 
-A page is verified on its own: its bytes against the CID the root lists, then its schema,
-task, position and item order (strictly after the previous page's last item). A reader
-streams pages one at a time (:func:`iter_result_items`), so its memory is bounded by a page.
+A page is verified on its own (:func:`node.protocol.paging.parse_page`): its bytes against
+the CID the root lists, then its schema, task, position and item order (strictly after the
+previous page's last item). A reader streams pages one at a time
+(:func:`iter_result_items`), so its memory is bounded by a page.
 
 Which schema a task's validators publish is a rule of the task, recorded in its manifest
 (:data:`RESULT_V2` for tasks created from now on); tasks whose manifest names none keep
@@ -26,29 +26,25 @@ Which schema a task's validators publish is a rule of the task, recorded in its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from node.protocol.canonical import DocumentTooDeepError, canonical_json, load_json
+from node.protocol.canonical import canonical_json
 from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError
 from node.protocol.keccak import keccak256
+from node.protocol.paging import MAX_PAGE_BYTES as MAX_PAGE_BYTES  # the readers' limit
+from node.protocol.paging import PAGE_BYTES as PAGE_BYTES
+from node.protocol.paging import PAGE_ITEMS as PAGE_ITEMS
+from node.protocol.paging import Fetch as Fetch
+from node.protocol.paging import build_pages, check_page_list, iter_pages, parse_page
 
 RESULT_V1 = "labelnet/result@1"
 RESULT_V2 = "labelnet/result@2"
 RESULT_SCHEMAS = (RESULT_V1, RESULT_V2)
 PAGE_SCHEMA = "labelnet/result-items@1"
-
-PAGE_ITEMS = 1000
-"""Most items on one result page (about 95 KB of categorical entries)."""
-PAGE_BYTES = 256 * 1024
-"""A page closes before an item that would take its items' canonical JSON past this, so a
-page stays one raw block (a single item larger than this gets a page of its own)."""
-MAX_PAGE_BYTES = 4 * 1024 * 1024
-"""Largest result page a reader parses (a single very large item, e.g. a multi-label
-value over many long class names, may exceed :data:`PAGE_BYTES`)."""
-MAX_CID_LENGTH = 128
 
 NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")
 """The payout root of a ``result@2`` result that pays nobody. The market refuses an all-zero
@@ -58,9 +54,6 @@ Under ``result@2`` it is attested and finalized like any other result (total 0: 
 pool is refunded, which is what the reward rule owes nobody). No claim can prove a leaf
 against it: a leaf is a double Keccak-256 of an (account, amount) encoding, and this root is
 the hash of a fixed string, not of a pair of nodes."""
-
-Fetch = Callable[[str], bytes]
-"""Reads the bytes stored under a CID (a store's ``get`` with its limits and deadline)."""
 
 
 class ResultPageError(ResultDocumentError):
@@ -83,37 +76,17 @@ class PagedResult:
 def page_document(document: Mapping[str, Any]) -> PagedResult:
     """Page a result document built in the ``result@1`` shape (``items`` inline, sorted by
     item id) into its ``result@2`` root and pages. The caller's document is not changed."""
-    task = document["task"]
     entries: list[Any] = list(document["items"])
-    pages: list[bytes] = []
-    start = 0
-    while start < len(entries):
-        end = min(start + PAGE_ITEMS, len(entries))
-        # The greedy rule item by item, measured at once when a full page fits: the JSON
-        # list "[a,b,...]" is one byte longer than the sum of (len(item) + 1).
-        if len(canonical_json(entries[start:end])) - 1 > PAGE_BYTES:
-            end, size = start, 0
-            while end < len(entries) and end - start < PAGE_ITEMS:
-                item_size = len(canonical_json(entries[end])) + 1
-                if end > start and size + item_size > PAGE_BYTES:
-                    break
-                size += item_size
-                end += 1
-        page = {
-            "schema": PAGE_SCHEMA,
-            "task": task,
-            "page": len(pages),
-            "items": entries[start:end],
-        }
-        pages.append(canonical_json(page))
-        start = end
+    pages = tuple(
+        build_pages(entries, schema=PAGE_SCHEMA, header={"task": document["task"]}, key="items")
+    )
     root = {key: value for key, value in document.items() if key != "items"}
     root["schema"] = RESULT_V2
     if not document.get("payouts"):
         root["payout_root"] = "0x" + NO_PAYOUTS_ROOT.hex()
     root["item_count"] = len(entries)
     root["item_pages"] = [compute_cid(page) for page in pages]
-    return PagedResult(root=root, root_bytes=canonical_json(root), pages=tuple(pages))
+    return PagedResult(root=root, root_bytes=canonical_json(root), pages=pages)
 
 
 def check_result_root(document: Mapping[str, Any]) -> None:
@@ -130,15 +103,13 @@ def check_result_root(document: Mapping[str, Any]) -> None:
         return
     if "items" in document:
         raise ResultPageError(f"a {RESULT_V2} root lists its items in pages, not inline")
-    count, pages = document.get("item_count"), document.get("item_pages")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ResultPageError("item_count must be a positive integer")
-    if not isinstance(pages, list) or not all(
-        isinstance(cid, str) and 1 <= len(cid) <= MAX_CID_LENGTH for cid in pages
-    ):
-        raise ResultPageError("item_pages must be a list of CIDs")
-    if not -(-count // PAGE_ITEMS) <= len(pages) <= count:
-        raise ResultPageError(f"{len(pages)} pages cannot hold {count} items")
+    check_page_list(
+        document.get("item_count"),
+        document.get("item_pages"),
+        count_key="item_count",
+        pages_key="item_pages",
+        error=ResultPageError,
+    )
 
 
 def parse_result_page(
@@ -148,33 +119,17 @@ def parse_result_page(
     the bytes are the ones ``cid`` names, in canonical form, and the page is the one at
     ``index``, with 1..:data:`PAGE_ITEMS` items sorted by id, all after ``after`` (the
     previous page's last item)."""
-    if len(data) > MAX_PAGE_BYTES:
-        raise ResultPageError(f"result page of {len(data)} bytes exceeds {MAX_PAGE_BYTES}")
-    if compute_cid(data) != cid:
-        raise ResultPageError(f"result page {index} is not the content of {cid}")
-    try:
-        page = load_json(data)
-    except (DocumentTooDeepError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ResultPageError(f"result page {index} is not JSON: {exc}") from exc
-    if not isinstance(page, dict) or page.get("schema") != PAGE_SCHEMA:
-        raise ResultPageError(f"result page {index} is not a {PAGE_SCHEMA} document")
-    if page.get("task") != task_id or page.get("page") != index:
-        raise ResultPageError(
-            f"result page {index} says it is page {page.get('page')!r} of task {page.get('task')!r}"
-        )
-    items = page.get("items")
-    if not isinstance(items, list) or not 1 <= len(items) <= PAGE_ITEMS:
-        raise ResultPageError(f"result page {index} must list 1..{PAGE_ITEMS} items")
-    previous = after
-    for entry in items:
-        if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
-            raise ResultPageError(f"result page {index}: an item entry without an item id")
-        if previous is not None and not previous < entry["item"]:
-            raise ResultPageError(f"result page {index}: items out of order at {entry['item']!r}")
-        previous = entry["item"]
-    if canonical_json(page) != data:
-        raise ResultPageError(f"result page {index} is not in canonical form")
-    return items
+    return parse_page(
+        data,
+        cid,
+        schema=PAGE_SCHEMA,
+        index=index,
+        header={"task": task_id},
+        key="items",
+        after=after,
+        error=ResultPageError,
+        what="result",
+    )
 
 
 def iter_result_items(root: Mapping[str, Any], task_id: int, fetch: Fetch) -> Iterator[Any]:
@@ -189,13 +144,12 @@ def iter_result_items(root: Mapping[str, Any], task_id: int, fetch: Fetch) -> It
     if root.get("schema") == RESULT_V1:
         yield from root["items"]
         return
-    seen, last = 0, None
-    for index, cid in enumerate(root["item_pages"]):
-        items = parse_result_page(fetch(cid), cid, task_id=task_id, index=index, after=last)
-        seen += len(items)
-        if seen > root["item_count"]:
-            raise ResultPageError(f"the pages hold more than {root['item_count']} items")
-        last = items[-1]["item"]
+    read = partial(_read_page, task_id=task_id)
+    for items in iter_pages(root["item_pages"], root["item_count"], fetch, read, ResultPageError):
         yield from items
-    if seen != root["item_count"]:
-        raise ResultPageError(f"the pages hold {seen} items, the root says {root['item_count']}")
+
+
+def _read_page(
+    data: bytes, cid: str, index: int, after: str | None, *, task_id: int
+) -> list[dict[str, Any]]:
+    return parse_result_page(data, cid, task_id=task_id, index=index, after=after)

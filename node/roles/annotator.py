@@ -15,6 +15,11 @@ duty can be killed anywhere and resume from the database alone:
    published to the content store, and revealed the same way (hash recorded, receipt looked
    up after a restart) until the sync sees ``LabelsRevealed``.
 
+The batch is written in the schema the task's manifest names (``labelnet/labels@2``, paged,
+for tasks built from now on; ``labels@1`` for older ones; validators drop the other): the
+manifest is read from the node's own store, where the loader put it when the task was joined.
+A ``labels@2`` batch is published pages first, then its root, whose CID is revealed.
+
 The batch is published only at reveal time: before the commit deadline nobody, not even
 a peer that guesses its CID, can read it from this node.
 """
@@ -42,9 +47,14 @@ from node.errors import LabelnetError
 from node.faults import crash_point
 from node.protocol.commitments import label_commitment
 from node.protocol.labels import LabelBatch
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.store.base import ContentStore
+from node.store.budget import FetchBudget
 
 log = logging.getLogger(__name__)
+
+MANIFEST_SECONDS = 30.0
+"""Longest read of a task's manifest (normally in the node's own store already)."""
 
 
 class RevealError(LabelnetError, RuntimeError):
@@ -90,6 +100,7 @@ class AnnotatorDuty:
         self.annotator = sender.address
         self.policy = policy or CommitPolicy()
         self._clock = clock
+        self._schemas: dict[int, str] = {}
 
     def tick(self) -> None:
         now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
@@ -122,7 +133,28 @@ class AnnotatorDuty:
                 ):
                     ready.append(task_id)
         for task_id in ready:
-            self._record_intent(task_id)
+            try:
+                schema = self._schema(task_id)
+            except LabelnetError as exc:  # the manifest is unreadable: try again next tick
+                log.warning("task %s: cannot commit yet: %s", task_id, exc)
+                continue
+            self._record_intent(task_id, schema)
+
+    def _schema(self, task_id: int) -> str:
+        """The label batch schema the task's manifest names (read once per task)."""
+        if task_id not in self._schemas:
+            with self.db.session() as session:
+                task = TaskRepository(session).get(self.chain_id, task_id)
+            if task is None:
+                raise RevealError(f"task {task_id} is not known to this node")
+            data = self.store.get(
+                task.manifest_cid,
+                max_size=MAX_DOCUMENT_BYTES,
+                budget=FetchBudget(MANIFEST_SECONDS),
+                canonical=True,
+            )
+            self._schemas[task_id] = Manifest.from_bytes(data).labels
+        return self._schemas[task_id]
 
     def _settled(self, labels: LabelRepository, task_id: int) -> bool:
         if self.policy.grace <= 0:
@@ -134,7 +166,7 @@ class AnnotatorDuty:
         pairs = LabelRepository(session).pairs_for(self.chain_id, task_id, self.annotator)
         return LabelBatch.create(task_id, self.annotator, pairs)
 
-    def _record_intent(self, task_id: int) -> None:
+    def _record_intent(self, task_id: int, schema: str) -> None:
         # Read the labels and record the intent in one write transaction, holding the task
         # row: the label API takes the same row (FOR SHARE; on SQLite BEGIN IMMEDIATE
         # serialises both), so no label can land between the batch and the intent.
@@ -150,7 +182,7 @@ class AnnotatorDuty:
                 self.annotator,
                 commitment=_hex(commitment),
                 labels_root=_hex(root),
-                labels_cid=batch.cid(),
+                labels_cid=batch.cid(schema),
                 salt=_hex(salt),
             )
         log.info("task %s: committing to %d labels", task_id, len(batch.labels))
@@ -213,7 +245,7 @@ class AnnotatorDuty:
             raise RevealError(
                 f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
             )
-        cid = self.store.put(batch.to_bytes())
+        cid = batch.publish(self._schema(row.task_id), self.store.put)
         if cid != row.own_labels_cid:
             raise RevealError(
                 f"task {row.task_id}: batch CID {cid} != committed {row.own_labels_cid}"

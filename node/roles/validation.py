@@ -3,11 +3,14 @@ that pass the drop rule, and the gold. The duty that attests from them is
 :class:`node.roles.validator.ValidatorDuty`.
 
 **The drop rule** (:func:`check_batch`) looks only at content-addressed bytes, so every
-honest validator drops the same batches: a batch is dropped whole when its bytes are not a
-``labelnet/labels@1`` document, name another task or annotator than its reveal, have a root
-other than the revealed one, label an item the manifest does not list, or carry a value the
-task's kind and classes do not allow. Gold is used only if its root is the revealed one and
-it labels known items with allowed values; otherwise the task runs without it.
+honest validator drops the same batches: a batch is dropped whole when its document is not
+a label batch of the schema the task's manifest names (``labelnet/labels@2``, paged, for new
+tasks; ``labels@1`` for tasks whose manifest names none), or a page of it breaks its schema
+(:func:`node.protocol.labels.read_batch`), or it names another task or annotator than its
+reveal, has a root other than the revealed one, labels an item the manifest does not list,
+or carries a value the task's kind and classes do not allow. Gold is used only if it is of
+the task's gold schema, its root is the revealed one and it labels known items with allowed
+values; otherwise the task runs without it.
 
 **Budgets.** Every document is read in the canonical layout (kubo's defaults, which every
 honest node writes), so its depth and block count follow from its declared size and a DAG of
@@ -16,29 +19,46 @@ another shape is dropped on its shape alone, after at most a handful of blocks: 
 the seconds the duty grants this tick, so one slow batch delays neither the others nor
 other tasks.
 
-Fetching is the one non-deterministic input: a document that no peer served in time is
-reported as missing (:data:`RETRYABLE`), not dropped, so the duty can wait for it.
+Fetching is the one non-deterministic input: a document (a batch's root or any of its
+pages) that no peer served in time is reported as missing (:data:`RETRYABLE`), not dropped,
+so the duty can wait for it.
+
+**Memory.** A ``labels@2`` batch is read in two passes: first its root and every page are
+fetched (concurrently across batches, the bytes left in the local store), then, once none
+is awaited, each batch is verified page by page from there. A validator holds the labels
+consensus needs and one page at a time, never a whole ``labels@2`` document (a ``labels@1``
+batch, of older tasks, is one document and is read whole, as before).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-from eth_utils.address import to_checksum_address
+from functools import partial
 
 from node.db.models import Commitment, Task
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
-from node.protocol.gold import GoldSet
-from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.gold import parse_gold_root, read_gold
+from node.protocol.labels import (
+    LABELS_V1,
+    BatchRoot,
+    LabelBatch,
+    LabelBatchError,
+    parse_batch_root,
+    read_batch,
+)
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
+from node.protocol.paging import MAX_PAGE_BYTES, Fetch
 from node.protocol.values import valid_value
 from node.store.base import ContentStore
-from node.store.budget import BudgetExceededError, FetchBudget
+from node.store.budget import BudgetExceededError, FetchBudget, within
 from node.store.errors import (
     BlockMismatchError,
     BlockNotFoundError,
+    FileTooLargeError,
     StoreError,
     StoreUnavailableError,
 )
@@ -49,7 +69,9 @@ log = logging.getLogger("node.roles.validator")
 
 BYTES_PER_LABEL = 1024
 """Largest batch accepted: this much per item of the task on top of one document's limit,
-capped at MAX_BATCH_BYTES (batches are parsed in memory)."""
+capped at MAX_BATCH_BYTES: a ``labels@1`` document, or the pages of a ``labels@2`` batch in
+all (its root is read up to one document's limit, each page up to
+:data:`~node.protocol.paging.MAX_PAGE_BYTES`). The gold set's pages get the same."""
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError, BudgetExceededError)
 """Fetch failures that depend on which peers answered, and when, not on the content: retried."""
@@ -57,24 +79,85 @@ DOCUMENT_SECONDS = 30.0
 """Longest one manifest, page or gold read may take before it is retried on a later tick."""
 FETCH_WORKERS = 8
 """Batches of one task fetched at once."""
+PAGE_WORKERS = 4
+"""Pages of one paged batch fetched at once."""
+
+
+def page_bytes(store: ContentStore, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
+    """The bytes of one page of a paged label batch or gold set, in the canonical layout,
+    within a page's limit and ``seconds``; the protocol's reader verifies them against the
+    CID its root lists (:func:`node.protocol.labels.read_batch`,
+    :func:`node.protocol.gold.read_gold`)."""
+    return store.get(cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(seconds), canonical=True)
+
+
+def _batch_limit(task: Task) -> int:
+    """Most bytes a batch (or the gold set) of ``task`` may take: one document's limit and
+    :data:`BYTES_PER_LABEL` per item, at most :data:`MAX_BATCH_BYTES`."""
+    return min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
 
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
+class _Limited:
+    """A page reader that refuses to read more than ``limit`` bytes in all: a paged batch
+    or gold set gets the byte budget a one-document ``labels@1`` batch had, so a root
+    listing many large pages costs a validator no more than a large document did. The
+    pages' sizes follow from the CIDs the root lists, so every honest validator refuses
+    the same documents. Safe to call from several threads."""
+
+    def __init__(self, fetch: Fetch, limit: int) -> None:
+        self.fetch, self.limit, self.read = fetch, limit, 0
+        self._lock = threading.Lock()
+
+    def _check(self, size: int) -> None:
+        with self._lock:
+            self.read += size
+            if self.read > self.limit:
+                raise FileTooLargeError(f"the pages exceed {self.limit} bytes in all")
+
+    def __call__(self, cid: str) -> bytes:
+        self._check(0)  # over the limit already: read no more
+        data = self.fetch(cid)
+        self._check(len(data))
+        return data
+
+
+def _no_pages(cid: str) -> bytes:
+    raise ValueError(f"a paged batch needs a page reader to fetch {cid}")
+
+
 def check_batch(
-    data: bytes, reveal: Commitment, manifest: Manifest, item_ids: frozenset[str]
+    data: bytes | BatchRoot,
+    reveal: Commitment,
+    manifest: Manifest,
+    item_ids: frozenset[str],
+    fetch: Fetch = _no_pages,
 ) -> LabelBatch | str:
-    """The batch ``data`` holds if it passes the drop rule, else why it is dropped."""
+    """The batch revealed by ``reveal`` if it passes the drop rule, else why it is dropped.
+
+    ``data`` is the revealed document (or :func:`~node.protocol.labels.parse_batch_root` of
+    it); ``fetch`` reads a ``labels@2`` page. A page ``fetch`` cannot read raises its
+    :class:`~node.store.errors.StoreError`: the caller decides whether it is retried.
+    """
     try:
-        batch = LabelBatch.from_bytes(data)
+        root = data if isinstance(data, BatchRoot) else parse_batch_root(data)
     except LabelBatchError as exc:  # not JSON, not an object, not the format
         return f"not a label batch: {type(exc).__name__}: {exc}"
-    if batch.task_id != reveal.task_id or batch.annotator != to_checksum_address(reveal.annotator):
-        return f"batch of task {batch.task_id} by {batch.annotator}"
-    if reveal.labels_root is None or _hex(batch.root()) != reveal.labels_root.lower():
-        return f"root {_hex(batch.root())} is not the revealed {reveal.labels_root}"
+    revealed = reveal.labels_root
+    try:
+        batch = read_batch(
+            root,
+            fetch,
+            task_id=reveal.task_id,
+            annotator=reveal.annotator,
+            labels_root=None if revealed is None else bytes.fromhex(revealed.removeprefix("0x")),
+            schema=manifest.labels,
+        )
+    except LabelBatchError as exc:
+        return str(exc)
     for item, value in batch.labels:
         if item not in item_ids:
             return f"item {item[:80]!r} is not in the manifest"
@@ -154,42 +237,48 @@ class InputCollector:
         would be thrown away, tick after tick, at the cost of minutes and gigabytes.
         """
         inputs = TaskInputs()
-        limit = min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
         revealed = [reveal for reveal in reveals if reveal.labels_cid is not None]
-
-        def read(reveal: Commitment) -> bytes | StoreError:
-            assert reveal.labels_cid is not None
-            try:
-                return self.store.get(
-                    reveal.labels_cid, max_size=limit, budget=FetchBudget(seconds), canonical=True
-                )
-            except StoreError as exc:
-                return exc
-
+        has_gold = task.gold_cid is not None and task.gold_root is not None
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="batch") as pool:
-            fetched = list(pool.map(read, revealed))
-        # The gold is read before the batches are checked: checking is CPU work (a Merkle
-        # tree over every label) that, for a large task, outlasts the task's read deadline,
-        # and a gold read started after it always ran out of time, tick after tick.
-        if task.gold_cid is not None and task.gold_root is not None:
-            try:
-                inputs.gold = self._gold(task, manifest, item_ids, seconds)
-            except RETRYABLE:
-                inputs.missing.append(f"gold {task.gold_cid}")
-        for reveal, data in zip(revealed, fetched, strict=True):
-            if isinstance(data, RETRYABLE):
+            # The gold is read alongside the batches, each within ``seconds``, before any
+            # batch is checked: checking is CPU work (a Merkle tree over every label) that,
+            # for a large task, outlasts the task's read deadline, and a gold read started
+            # after it (or after the batches' pages) ran out of time, tick after tick.
+            gold = pool.submit(self._gold, task, manifest, item_ids, seconds) if has_gold else None
+            fetched = list(pool.map(partial(self._fetch_batch, task, manifest, seconds), revealed))
+            if gold is not None:
+                try:
+                    inputs.gold = gold.result()
+                except RETRYABLE:
+                    inputs.missing.append(f"gold {task.gold_cid}")
+        for reveal, root in zip(revealed, fetched, strict=True):
+            if isinstance(root, RETRYABLE):
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
         if inputs.missing and wait_for_all:
             inputs.gold = None
             return inputs
-        for reveal, data in zip(revealed, fetched, strict=True):
-            if isinstance(data, RETRYABLE):
+        for reveal, root in zip(revealed, fetched, strict=True):
+            if isinstance(root, RETRYABLE):
                 continue
-            checked = (
-                f"unusable content: {data}"
-                if isinstance(data, StoreError)
-                else check_batch(data, reveal, manifest, item_ids)
-            )
+            checked: LabelBatch | str
+            try:
+                if isinstance(root, StoreError):
+                    checked = f"unusable content: {root}"
+                elif isinstance(root, str):
+                    checked = root
+                else:
+                    # Outside the tick's read deadline (an empty context has none): the
+                    # pages were fetched within it by the first pass and are read back from
+                    # the local store, and checking a large task's batches is CPU work that
+                    # outlasts it; each page read still has its own ``seconds``.
+                    checked = contextvars.Context().run(
+                        check_batch, root, reveal, manifest, item_ids, self._pages(seconds)
+                    )
+            except RETRYABLE:  # a page read in the first pass and gone from the store since
+                inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
+                continue
+            except StoreError as exc:
+                checked = f"unusable content: {exc}"
             if isinstance(checked, str):
                 log.warning(
                     "task %s: dropped the batch of %s: %s", task.task_id, reveal.annotator, checked
@@ -199,19 +288,79 @@ class InputCollector:
                 inputs.batches.append(checked)
         return inputs
 
+    def _pages(self, seconds: float) -> Fetch:
+        """Reads one page of a paged batch or gold set (:func:`page_bytes`)."""
+        return partial(page_bytes, self.store, seconds=seconds)
+
+    def _fetch_batch(
+        self, task: Task, manifest: Manifest, seconds: float, reveal: Commitment
+    ) -> bytes | BatchRoot | str | StoreError:
+        """The first pass over one revealed batch, within ``seconds`` in all. On a
+        ``labels@1`` task: the document's bytes, parsed by :func:`check_batch` only once
+        nothing is awaited (as before paging). On a ``labels@2`` task: the root, parsed, and
+        every page fetched into the local store, where :func:`check_batch` reads it back
+        (the page bytes are not kept); a drop reason if the document is no batch."""
+        assert reveal.labels_cid is not None
+        paged = manifest.labels != LABELS_V1
+        limit = _batch_limit(task)
+        try:
+            with within(seconds):
+                data = self.store.get(
+                    reveal.labels_cid,
+                    max_size=MAX_DOCUMENT_BYTES if paged else limit,
+                    budget=FetchBudget(seconds),
+                    canonical=True,
+                )
+                if not paged:
+                    return data
+                try:
+                    root = parse_batch_root(data)
+                except LabelBatchError as exc:
+                    return f"not a label batch: {type(exc).__name__}: {exc}"
+                if root.label_count > task.num_items:
+                    return f"{root.label_count} labels for a task of {task.num_items} items"
+                if root.schema == manifest.labels:  # else check_batch refuses it, unread
+                    self._prefetch(root.pages, _Limited(self._pages(seconds), limit))
+        except StoreError as exc:
+            return exc
+        return root
+
+    @staticmethod
+    def _prefetch(pages: tuple[str, ...], fetch: Fetch) -> None:
+        """Fetch ``pages`` into the local store, :data:`PAGE_WORKERS` at a time (a page is
+        one small block, so one at a time a large batch's pages cost a round trip each),
+        each under the caller's read deadline; raises the first page's error in order."""
+        with ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="page") as pool:
+            # Each page runs in a copy of this thread's context: the deadline goes with it.
+            futures = [pool.submit(contextvars.copy_context().run, fetch, cid) for cid in pages]
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
     def _gold(
         self, task: Task, manifest: Manifest, item_ids: frozenset[str], seconds: float
     ) -> dict[str, JsonValue] | None:
+        """The gold, if usable: its document and pages fetched within ``seconds`` (the pages
+        :data:`PAGE_WORKERS` at a time), then verified from the local store."""
         assert task.gold_cid is not None and task.gold_root is not None
         try:
-            gold = GoldSet.from_bytes(self.document(task.gold_cid, seconds))
+            with within(seconds):
+                root = parse_gold_root(self.document(task.gold_cid, seconds))
+                if root.schema == manifest.gold:  # else refused below, unread
+                    self._prefetch(root.pages, _Limited(self._pages(seconds), _batch_limit(task)))
+            gold = read_gold(
+                root,
+                self._pages(seconds),
+                gold_root=bytes.fromhex(task.gold_root.removeprefix("0x")),
+                schema=manifest.gold,
+            )
         except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
             if isinstance(exc, RETRYABLE):
                 raise
             log.warning("task %s: ignoring gold %s: %s", task.task_id, task.gold_cid, exc)
-            return None
-        if _hex(gold.root()) != task.gold_root.lower():
-            log.warning("task %s: ignoring gold: its root is not the revealed one", task.task_id)
             return None
         answers = gold.as_dict()
         if any(

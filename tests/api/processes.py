@@ -13,6 +13,8 @@ from node.chain.anvil import free_port
 from node.db.engine import open_database
 from node.db.models import ItemCreate
 from node.db.repositories import ItemRepository, LabelRepository
+from node.protocol.manifest import TaskContent
+from node.store.embedded import EmbeddedStore
 from tests.api.conftest import ANNOTATOR_KEY
 from tests.api.test_cli_node import poll, run_node
 
@@ -63,6 +65,13 @@ class NodeUnderTest:
             return {row.item_id: row.value for row in rows}
         finally:
             db.dispose()
+
+    def store_content(self, content: TaskContent) -> None:
+        """The manifest and pages the loader leaves in the node's store when it joins a task
+        (the annotator reads the task's batch schema from the manifest)."""
+        store = EmbeddedStore.in_data_dir(self.data_dir)
+        for blob in content.blobs():
+            store.put(blob)
 
     def store_items(self, task_id: int, items: list[str]) -> None:
         """What the manifest loader does when a node joins a task."""

@@ -26,7 +26,8 @@ from node.chain.contracts import Contracts
 from node.chain.engines import attach
 from node.chain.tx import TxSender
 from node.faults import CRASH_ENV
-from node.protocol.labels import LabelBatch
+from node.protocol.labels import LABELS_V2, read_batch
+from node.protocol.manifest import ItemSpec, build_task_content
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.chain.test_lifecycle import HOUR, create_task, fund
 from tests.conftest import Actors, advance_time
@@ -94,15 +95,19 @@ def test_sigkill_during_label_submission_loses_no_acknowledged_label(
 def test_sigkill_mid_commit_reveal_then_restart_completes_both(
     crash_at: str, node: NodeUnderTest, w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
-    task = create_task(w3, contracts, actors)
+    items = [f"q{n}" for n in range(6)]
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in items], title="t", classes=("cat", "dog")
+    )
+    task = create_task(w3, contracts, actors, manifest_cid=content.manifest_cid)
     attach(w3).set_balance(ANNOTATOR.address, 10**20)
     fund(w3, contracts, actors, ANNOTATOR, task.bond)
     TxSender(w3, ANNOTATOR).transact(
         contracts.token.functions.approve(contracts.market.address, task.bond)
     )
     market = contracts.market.functions
-    items = [f"q{n}" for n in range(6)]
     answers = {item: ["cat", "dog"][n % 2] for n, item in enumerate(items)}
+    node.store_content(content)
 
     node.start(**{CRASH_ENV: crash_at})
     wait_until(
@@ -141,9 +146,14 @@ def test_sigkill_mid_commit_reveal_then_restart_completes_both(
     (revealed,) = contracts.market.events.LabelsRevealed().get_logs(
         from_block=0, argument_filters={"taskId": task.task_id}
     )
-    document = httpx.get(f"{node.url}/ipfs/{revealed.args.labelsCid}").json()
-    batch = LabelBatch.from_document(document)
+    batch = read_batch(
+        httpx.get(f"{node.url}/ipfs/{revealed.args.labelsCid}").content,
+        lambda cid: httpx.get(f"{node.url}/ipfs/{cid}").content,
+        task_id=task.task_id,
+        annotator=ANNOTATOR.address,
+        labels_root=revealed.args.labelsRoot,
+        schema=LABELS_V2,  # the task's manifest names it
+    )
     assert dict(batch.labels) == answers
-    assert batch.root() == revealed.args.labelsRoot
     assert contracts.token.functions.balanceOf(ANNOTATOR.address).call() == task.bond
     assert json.loads(json.dumps(node.labels(task.task_id))) == answers

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from node.db.models import Commitment
-from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.labels import LABELS_V1, LabelBatch, LabelBatchError
 from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.validator import check_batch
 from tests.roles.network import TRUTH
@@ -50,7 +50,10 @@ def test_revealed_batch_with_duplicate_labels_is_dropped_by_validators() -> None
     """Drop reason "not a label batch: LabelBatchError: a label batch has at most one label
     per item" for a hand-made document that repeats an item."""
     content = build_task_content(
-        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+        [ItemSpec(item, data=item) for item in TRUTH],
+        title="t",
+        classes=("cat", "dog"),
+        labels=LABELS_V1,  # a task from before paging: its batches are one document
     )
     document = (
         b'{"annotator":"' + ANNOTATOR.encode() + b'","labels":[{"item":"q1","value":"cat"},'
@@ -70,7 +73,10 @@ def test_revealed_batch_whose_root_does_not_match_is_dropped() -> None:
     published under a CID whose labels are not the committed ones is left out (the whole
     validator round is tested in tests/roles/test_validator_duty.py)."""
     content = build_task_content(
-        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+        [ItemSpec(item, data=item) for item in TRUTH],
+        title="t",
+        classes=("cat", "dog"),
+        labels=LABELS_V1,  # a task from before paging: its batches are one document
     )
     committed = LabelBatch.create(1, ANNOTATOR, TRUTH.items())
     published = LabelBatch.create(1, ANNOTATOR, {**TRUTH, "q1": "dog"}.items())
@@ -94,7 +100,10 @@ def test_revealed_batch_with_a_label_outside_the_class_set_is_dropped() -> None:
     """Drop reason "value 'bird' of item 'q1' is not a valid label" (why the node's API
     refuses such a label before it can be committed)."""
     content = build_task_content(
-        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+        [ItemSpec(item, data=item) for item in TRUTH],
+        title="t",
+        classes=("cat", "dog"),
+        labels=LABELS_V1,  # a task from before paging: its batches are one document
     )
     batch = LabelBatch.create(1, ANNOTATOR, {**TRUTH, "q1": "bird"}.items())
     reveal = Commitment(

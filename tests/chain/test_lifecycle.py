@@ -74,14 +74,21 @@ def stake_validators(w3: Web3, contracts: Contracts, actors: Actors) -> None:
         validator.transact(contracts.staking.functions.stake(STAKE))
 
 
-def create_task(w3: Web3, contracts: Contracts, actors: Actors) -> Task:
+def create_task(
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    manifest_cid: str = "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
+) -> Task:
+    """A 4-item task; ``manifest_cid`` names its manifest (by default the CID of b"hello",
+    for tests where no node reads it)."""
     fund(w3, contracts, actors, actors.requester, 1_000 * TOKEN)
     requester = sender(w3, actors.requester)
     now = w3.eth.get_block("latest")["timestamp"]
     gold_root, gold_salt = os.urandom(32), os.urandom(32)
     num_items, redundancy, reward, fee, bond = 4, 3, 10 * TOKEN, 9 * TOKEN, 2 * TOKEN
     params = (
-        "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
+        manifest_cid,
         algorithm_id("ds-gold@1"),
         gold_commitment(gold_root, gold_salt),
         reward,

@@ -26,8 +26,8 @@ from node.protocol.canonical import JsonValue
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.labels import LabelBatch
-from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
+from node.protocol.labels import LABELS_V2, LabelBatch
+from node.protocol.manifest import GOLD_V2, ConsensusParams, ItemSpec, build_task_content
 from node.roles.claimer import ClaimDuty
 from node.roles.validator import ValidatorDuty
 from node.store.embedded import EmbeddedStore
@@ -60,6 +60,9 @@ class Posted:
     task_id: int
     gold: GoldSet | None
     gold_salt: bytes
+    labels: str = LABELS_V2
+    """The schema of the task's batches (its manifest's ``labels``)."""
+    gold_schema: str = GOLD_V2
 
 
 @dataclass
@@ -143,8 +146,12 @@ def post_task(
     kind: TaskKind = TaskKind.CATEGORICAL,
     algorithm: str = "rds@1",
     consensus: ConsensusParams = TINY_TASK_CONSENSUS,
+    labels: str = LABELS_V2,
+    gold_schema: str = GOLD_V2,
 ) -> Posted:
-    """A task over TRUTH's items, k=3, no bond: cat/dog (categorical) by default."""
+    """A task over TRUTH's items, k=3, no bond: cat/dog (categorical) by default; its
+    manifest names ``labels`` and ``gold_schema`` (the paged schemas of new tasks unless
+    given the old ones)."""
     content = build_task_content(
         [ItemSpec(item, data={"text": item}) for item in TRUTH],
         title="cat or dog",
@@ -152,6 +159,8 @@ def post_task(
         classes=() if kind is TaskKind.NUMERIC else ("cat", "dog"),
         algorithm=algorithm,
         consensus=consensus,
+        labels=labels,
+        gold=gold_schema,
     )
     for blob in content.blobs():
         net.store.put(blob)
@@ -178,7 +187,7 @@ def post_task(
     requester.transact(net.contracts.token.functions.approve(market.address, 200 * TOKEN))
     receipt = requester.transact(market.functions.createTask(params))
     (event,) = market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
-    return Posted(int(event.args.taskId), gold_set, salt)
+    return Posted(int(event.args.taskId), gold_set, salt, labels, gold_schema)
 
 
 def reveal_all(
@@ -186,19 +195,22 @@ def reveal_all(
     tasks: list[Posted],
     labels: dict[str, dict[str, JsonValue]],
     *,
-    published: dict[str, bytes | None] | None = None,
+    published: dict[str, LabelBatch | bytes | None] | None = None,
     revealed_cids: dict[str, str] | None = None,
 ) -> None:
     """Commit and reveal ``labels`` (by annotator role) on every task, reveal the gold, and
     move the clock into the attest window.
 
-    ``published`` replaces what a role stores under its revealed CID: other bytes (a batch
-    that does not match the committed root) or None (nothing stored: nobody can fetch it).
+    Batches and gold are published in their task's schemas (pages, then the root).
+    ``published`` replaces what a role stores under its revealed CID: another batch (one
+    that does not match the committed root, published in the task's schema), other bytes
+    (stored as they are) or None (nothing stored: nobody can fetch it).
     ``revealed_cids`` reveals another CID than the batch's for a role (content served
     elsewhere, e.g. by an attacker's gateway).
     """
     market = net.contracts.market
     secrets: dict[tuple[int, str], tuple[LabelBatch, bytes]] = {}
+    schemas = {task.task_id: task.labels for task in tasks}
     for task in tasks:
         for role, answers in labels.items():
             account = getattr(net.actors, role)
@@ -209,19 +221,19 @@ def reveal_all(
             sender(net.w3, account).transact(market.functions.commit(task.task_id, commitment))
     advance_time(net.w3, HOUR + 1)
     for (task_id, role), (batch, salt) in secrets.items():
-        data = (published or {}).get(role, batch.to_bytes())
-        cid = batch.cid()
-        if data is not None:
+        data = (published or {}).get(role, batch)
+        cid = batch.cid(schemas[task_id])
+        if isinstance(data, LabelBatch):
+            cid = data.publish(schemas[task_id], net.store.put)
+        elif data is not None:
             cid = net.store.put(data)
         cid = (revealed_cids or {}).get(role, cid)
         account = getattr(net.actors, role)
         sender(net.w3, account).transact(market.functions.reveal(task_id, batch.root(), cid, salt))
     for task in tasks:
         if task.gold is not None:
-            net.store.put(task.gold.to_bytes())
+            cid = task.gold.publish(task.gold_schema, net.store.put)
             sender(net.w3, net.actors.requester).transact(
-                market.functions.revealGold(
-                    task.task_id, task.gold.root(), task.gold.cid(), task.gold_salt
-                )
+                market.functions.revealGold(task.task_id, task.gold.root(), cid, task.gold_salt)
             )
     advance_time(net.w3, HOUR)

@@ -28,7 +28,8 @@ from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.tasks import ItemRepository
 from node.db.types import utcnow
-from node.protocol.labels import LabelBatch
+from node.protocol.labels import LABELS_V1, LABELS_V2, read_batch
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.annotator import AnnotatorDuty, CommitPolicy
 from node.store.embedded import EmbeddedStore
 from tests.chain.test_lifecycle import HOUR, Task, create_task, fund, sender
@@ -86,10 +87,25 @@ def node(
 
 
 def prepare(
-    w3: Web3, contracts: Contracts, actors: Actors, node: Node, labelled: list[str]
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    node: Node,
+    labelled: list[str],
+    labels: str = LABELS_V2,
 ) -> Task:
-    """A task on chain, mirrored, with its items stored and some of them labelled."""
-    task = create_task(w3, contracts, actors)
+    """A task on chain, mirrored, with its manifest in the node's store (as the loader
+    leaves it; it names the task's batch schema, ``labels``), its items stored and some of
+    them labelled."""
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in ITEMS],
+        title="t",
+        classes=("cat", "dog"),
+        labels=labels,
+    )
+    for blob in content.blobs():
+        node.store.put(blob)
+    task = create_task(w3, contracts, actors, manifest_cid=content.manifest_cid)
     fund(w3, contracts, actors, node.account, task.bond)
     sender(w3, node.account).transact(
         contracts.token.functions.approve(contracts.market.address, task.bond)
@@ -110,10 +126,13 @@ def prepare(
     return task
 
 
+@pytest.mark.parametrize("schema", [LABELS_V2, LABELS_V1])
 def test_commit_then_reveal_publishes_the_committed_batch(
-    w3: Web3, contracts: Contracts, actors: Actors, node: Node
+    w3: Web3, contracts: Contracts, actors: Actors, node: Node, schema: str
 ) -> None:
-    task = prepare(w3, contracts, actors, node, ITEMS)
+    """The batch is revealed in the schema the task's manifest names: ``labels@2`` (pages,
+    then the root whose CID is revealed) for new tasks, ``labels@1`` for older ones."""
+    task = prepare(w3, contracts, actors, node, ITEMS, labels=schema)
     duty = node.duty()
     duty.tick()
     node.sync.sync_once()
@@ -131,11 +150,19 @@ def test_commit_then_reveal_publishes_the_committed_batch(
     assert node.state(task.task_id) is CommitState.REVEALED
     market = contracts.market.functions
     assert market.commitmentOf(task.task_id, node.account.address).call() == (1).to_bytes(32, "big")
-    published = LabelBatch.from_document(
-        json.loads(node.store.get(row.own_labels_cid, max_size=1 << 20))
+    assert row.own_labels_root is not None
+    revealed = node.store.get(row.own_labels_cid, max_size=1 << 20)
+    assert json.loads(revealed)["schema"] == schema
+    published = read_batch(
+        revealed,
+        lambda cid: node.store.get(cid, max_size=1 << 20),
+        task_id=task.task_id,
+        annotator=node.account.address,
+        labels_root=bytes.fromhex(row.own_labels_root.removeprefix("0x")),
+        schema=schema,
     )
     assert [item for item, _ in published.labels] == ITEMS
-    assert "0x" + published.root().hex() == row.own_labels_root
+    assert published.cid(schema) == row.own_labels_cid
 
 
 def test_partial_labels_wait_until_the_deadline_margin(

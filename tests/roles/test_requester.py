@@ -9,6 +9,7 @@ from __future__ import annotations
 import stat
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,8 @@ from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.db.engine import Database, open_database
 from node.protocol.commitments import gold_commitment
-from node.protocol.gold import GoldSet
-from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
+from node.protocol.gold import GoldSet, read_gold
+from node.protocol.manifest import GOLD_V2, ItemSpec, TaskContent, build_task_content
 from node.roles.requester.duty import RequesterDuty
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (
@@ -229,14 +230,19 @@ def test_duty_reveals_gold_once_inside_the_reveal_window(funded: Requester) -> N
     duty.tick()
     assert funded.nonce() == nonce + 1  # waits until it is mined
     assert read_task(market, created.task_id).gold_revealed
-    assert funded.store.has(GOLD.cid())  # peers can fetch what the event names
+    # Peers can fetch what the event names: a gold@2 root (the task's manifest names it)
+    # and its pages, which read back as the committed gold.
+    revealed = funded.store.get(GOLD.cid(GOLD_V2), max_size=1 << 20)
+    fetch = partial(funded.store.get, max_size=1 << 20)
+    assert read_gold(revealed, fetch, gold_root=GOLD.root(), schema=GOLD_V2) == GOLD
 
     duty.tick()  # the mirror has not seen the event yet: the recorded tx stops a resend
     funded.sync.sync_once()
     funded.duty().tick()  # after a restart
     assert funded.nonce() == nonce + 1
     logs = market.events.GoldRevealed().get_logs(from_block=0)
-    assert [(log.args.goldRoot, log.args.goldCid) for log in logs] == [(GOLD.root(), GOLD.cid())]
+    revealed_by = [(log.args.goldRoot, log.args.goldCid) for log in logs]
+    assert revealed_by == [(GOLD.root(), GOLD.cid(GOLD_V2))]
 
 
 def test_duty_restarted_between_send_and_record_does_not_resend(

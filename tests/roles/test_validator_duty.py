@@ -20,8 +20,9 @@ from node.db.models import AttestationOutcome, Commitment, ValidationIntent, Val
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
 from node.protocol.canonical import JsonValue
+from node.protocol.cid import compute_cid
 from node.protocol.kinds import TaskKind
-from node.protocol.labels import LabelBatch
+from node.protocol.labels import LABELS_V1, LABELS_V2, LabelBatch
 from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
 from node.protocol.result import parse_result
 from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V2, iter_result_items
@@ -129,7 +130,7 @@ def test_a_result_that_pays_nobody_is_attested_and_finalized(net: Network) -> No
 def test_batch_not_matching_its_root_is_dropped_identically(net: Network) -> None:
     task = post_task(net)
     forged = LabelBatch.create(task.task_id, net.actors.annotator_c.address, TRUTH.items())
-    reveal_all(net, [task], LABELS, published={"annotator_c": forged.to_bytes()})
+    reveal_all(net, [task], LABELS, published={"annotator_c": forged})
     attest_round(net, ("validator_1", "validator_2"), finalize_early=False)
 
     rows = [intent(net, role, task.task_id) for role in ("validator_1", "validator_2")]
@@ -304,9 +305,17 @@ def test_numeric_task_is_attested_with_its_own_result_document(net: Network) -> 
         ("unknown class", "is not a valid label"),
     ],
 )
-def test_the_drop_rule_names_why_a_batch_is_dropped(case: str, reason: str | None) -> None:
+@pytest.mark.parametrize("schema", [LABELS_V1, LABELS_V2])
+def test_the_drop_rule_names_why_a_batch_is_dropped(
+    case: str, reason: str | None, schema: str
+) -> None:
+    """The same drop reasons for a task's batches of either schema (a ``labels@2`` batch
+    given as its root, its pages read through ``fetch``)."""
     content = build_task_content(
-        [ItemSpec(item, data=item) for item in TRUTH], title="t", classes=("cat", "dog")
+        [ItemSpec(item, data=item) for item in TRUTH],
+        title="t",
+        classes=("cat", "dog"),
+        labels=schema,
     )
     items = frozenset(TRUTH)
     annotator, other = "0x" + "a1" * 20, "0x" + "b2" * 20
@@ -316,12 +325,19 @@ def test_the_drop_rule_names_why_a_batch_is_dropped(case: str, reason: str | Non
     if case == "unknown class":
         labels["q1"] = "bird"
     batch = LabelBatch.create(1, other if case == "other annotator" else annotator, labels.items())
-    data = {"deeply nested": b"[" * 100_000, "not an object": b"[]"}.get(case, batch.to_bytes())
+    stored: dict[str, bytes] = {}
+
+    def put(data: bytes) -> str:
+        stored[compute_cid(data)] = data
+        return compute_cid(data)
+
+    cid = batch.publish(schema, put)
+    data = {"deeply nested": b"[" * 100_000, "not an object": b"[]"}.get(case, stored[cid])
     root = bytes(32) if case == "other root" else batch.root()
     reveal = Commitment(
         chain_id=1, task_id=1, annotator=annotator, labels_root="0x" + root.hex(), labels_cid="x"
     )
-    checked = check_batch(data, reveal, content.manifest, items)
+    checked = check_batch(data, reveal, content.manifest, items, stored.__getitem__)
     if reason is None:
         assert checked == batch
     else:

@@ -12,7 +12,10 @@ so a process killed anywhere resumes correctly:
   is sent again.
 
 The gold document is put into the content store before the reveal, so peers that see the
-event can fetch and verify it at once.
+event can fetch and verify it at once. It is written in the schema the task's manifest
+names (``labelnet/gold@2``, paged, for tasks built from now on: pages first, then the root
+whose CID is revealed; ``gold@1`` for older ones), read from this node's store, where
+posting put it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,15 @@ from node.db.engine import Database
 from node.db.models import Task, TaskStatus
 from node.db.repositories.tasks import TaskRepository
 from node.errors import LabelnetError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.requester.gold import GoldSecrets
 from node.store.base import ContentStore
+from node.store.budget import FetchBudget
 
 log = logging.getLogger(__name__)
+
+MANIFEST_SECONDS = 30.0
+"""Longest read of the task's manifest (posting stored it in this node's store)."""
 
 
 class GoldRevealError(LabelnetError, RuntimeError):
@@ -64,7 +72,7 @@ class RequesterDuty:
         now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
         for task in self._due(now):
             assert task.gold_commitment is not None
-            self._reveal(task.task_id, bytes.fromhex(task.gold_commitment.removeprefix("0x")))
+            self._reveal(task, bytes.fromhex(task.gold_commitment.removeprefix("0x")))
 
     def _due(self, now: int) -> list[Task]:
         """Own open tasks with unrevealed gold whose reveal window is open now."""
@@ -80,7 +88,8 @@ class RequesterDuty:
             and task.commit_deadline < now <= task.reveal_deadline
         ]
 
-    def _reveal(self, task_id: int, commitment: bytes) -> None:
+    def _reveal(self, task: Task, commitment: bytes) -> None:
+        task_id = task.task_id
         secret = self.secrets.find(commitment)
         if secret is None:
             return  # posted from another machine: nothing this node can reveal
@@ -92,9 +101,17 @@ class RequesterDuty:
         if read_task(self.market, task_id).gold_revealed:
             return  # the mirror has not caught up with a reveal already on chain
         gold, salt = secret
-        cid = self.store.put(gold.to_bytes())
-        if cid != gold.cid():
-            raise GoldRevealError(f"task {task_id}: store returned {cid}, gold is {gold.cid()}")
+        manifest = Manifest.from_bytes(
+            self.store.get(
+                task.manifest_cid,
+                max_size=MAX_DOCUMENT_BYTES,
+                budget=FetchBudget(MANIFEST_SECONDS),
+                canonical=True,
+            )
+        )
+        cid, expected = gold.publish(manifest.gold, self.store.put), gold.cid(manifest.gold)
+        if cid != expected:
+            raise GoldRevealError(f"task {task_id}: store returned {cid}, gold is {expected}")
         tx_hash = self.sender.submit(
             self.market.functions.revealGold(task_id, gold.root(), cid, salt)
         )

@@ -52,7 +52,10 @@ class GoldSecrets:
         try:
             document = json.loads(path.read_bytes())
             salt = bytes.fromhex(str(document["salt"]).removeprefix("0x"))
-            gold = GoldSet.from_bytes(json.dumps(document["gold"]).encode())
+            stored = document["gold"]
+            if not isinstance(stored, dict):
+                raise TypeError("the gold is not a JSON object")
+            gold = GoldSet.from_document(stored)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, ManifestError) as exc:

@@ -21,11 +21,11 @@ from web3.contract import Contract
 from node.chain.contracts import Contracts
 from node.chain.market import Phase, TaskStatus, read_task
 from node.protocol.canonical import JsonValue
-from node.protocol.labels import LabelBatch, LabelBatchError
+from node.protocol.labels import LabelBatchError, read_batch
 from node.protocol.manifest import Manifest
 from node.protocol.result import EMPTY_ROOT, PayoutResult, ResultAnnotatorEntry
 from node.roles.requester.items import ResultItem, ResultItems, document_bytes
-from node.roles.validation import MAX_BATCH_BYTES
+from node.roles.validation import MAX_BATCH_BYTES, page_bytes
 from node.roles.winning import ResultNotFinalError, ResultUnavailableError, winning_result
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
@@ -182,10 +182,13 @@ def _revealed_labels(
                 budget=FetchBudget(RESULT_SECONDS),
                 canonical=True,
             )
-            batch = LabelBatch.from_bytes(data)
-            revealed_by = (batch.task_id, batch.annotator.lower(), batch.root())
-            if revealed_by != (task_id, str(args["annotator"]).lower(), bytes(args["labelsRoot"])):
-                raise LabelBatchError("the batch is not the one revealed")
+            batch = read_batch(
+                data,
+                lambda cid: page_bytes(store, cid, RESULT_SECONDS),
+                task_id=task_id,
+                annotator=str(args["annotator"]),
+                labels_root=bytes(args["labelsRoot"]),
+            )
         except (StoreError, LabelBatchError) as exc:
             log.warning("task %s: labels of %s left out: %s", task_id, args["annotator"], exc)
             continue
