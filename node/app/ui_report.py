@@ -10,10 +10,8 @@ session each, no FastAPI.
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -23,8 +21,9 @@ from node.content.exports import (
     ExportFormat,
     csv_columns,
     csv_lines,
-    export_results,
+    json_array_chunks,
     jsonl_lines,
+    labelstudio_tasks,
 )
 from node.db.engine import Database
 from node.db.models import CommitState, Task, TaskStatus
@@ -37,16 +36,16 @@ from node.db.repositories import (
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
-from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue
-from node.protocol.result import (
-    ResultDocument,
-    ResultDocumentError,
-    ResultItemEntry,
-    parse_result,
-)
+from node.protocol.result import ResultDocument, ResultDocumentError, ResultItemEntry
 from node.roles.requester.results import ResultItem, TaskResults
-from node.roles.settlement import result_bytes, result_page_bytes
+from node.roles.settlement import (
+    ResultUnavailableError,
+    result_bytes,
+    result_page_bytes,
+    verified_result,
+    winning_cids,
+)
 from node.store.base import ContentStore
 from node.store.errors import StoreError
 
@@ -57,8 +56,9 @@ JOIN_ITEMS = 500
 bound on query parameters)."""
 
 
-class ResultInvalidError(LabelnetError, LookupError):
-    """No result document matching the finalized payout root could be fetched."""
+class ResultInvalidError(ResultUnavailableError):
+    """No result document matching the finalized payout root could be fetched, or one of
+    its pages could not be read or verified."""
 
 
 class ConsensusItem(BaseModel):
@@ -129,25 +129,6 @@ def known_task(db: Database, chain_id: int, task_id: int) -> Task:
     return task
 
 
-def _result_document(
-    store: ContentStore, task: Task, cids: list[str]
-) -> tuple[str, ResultDocument]:
-    """The first attested document whose payouts rebuild the finalized root."""
-    root = bytes.fromhex((task.payout_root or "").lower().removeprefix("0x"))
-    problems: list[str] = []
-    for cid in cids:
-        try:
-            document = parse_result(result_bytes(store, cid), task.task_id)
-            document.verify(root, task.total_payout)
-        except (StoreError, ResultDocumentError) as exc:
-            problems.append(f"{cid}: {str(exc).splitlines()[0]}")
-            continue
-        return cid, document
-    raise ResultInvalidError(
-        f"task {task.task_id}: no verifiable result document ({'; '.join(problems) or 'none'})"
-    )
-
-
 def _result_items(
     store: ContentStore, task: Task, document: ResultDocument
 ) -> Iterator[ResultItemEntry]:
@@ -161,10 +142,21 @@ def _result_items(
 def _final_result(db: Database, store: ContentStore, task: Task) -> tuple[str, ResultDocument]:
     if task.status is not TaskStatus.FINALIZED or task.payout_root is None:
         raise ResultNotKnownError(f"task {task.task_id} is {task.status}, not finalized")
+    root = task.payout_root
     with db.session() as session:
-        attestations = AttestationRepository(session).for_task(task.chain_id, task.task_id)
-    winning = [a.result_cid for a in attestations if a.payout_root == task.payout_root]
-    return _result_document(store, task, list(dict.fromkeys(winning)))
+        cids = winning_cids(
+            AttestationRepository(session).for_task(task.chain_id, task.task_id), root
+        )
+    try:
+        return verified_result(
+            cids,
+            task.task_id,
+            bytes.fromhex(root.lower().removeprefix("0x")),
+            task.total_payout,
+            lambda cid: result_bytes(store, cid),
+        )
+    except ResultUnavailableError as exc:
+        raise ResultInvalidError(str(exc)) from exc
 
 
 def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) -> TaskReport:
@@ -284,9 +276,10 @@ def export_task(
     """A finalized task's result as a file: ``(its bytes in chunks, media type, file name)``.
 
     The formats are :mod:`node.content.exports`' (``hf`` writes a directory: not offered
-    here), joined with the item data this node stored when it joined the task. ``jsonl`` and
-    ``csv`` come a line at a time as the result's pages are read (``labelstudio`` in one
-    chunk, see the exports' notes). One pass over the pages is made before the first chunk
+    here), joined with the item data this node stored when it joined the task. Every format
+    comes a line (``labelstudio``: a list element) at a time as the result's pages are read,
+    the bytes :func:`~node.content.exports.export_results` writes to a file, and nothing is
+    written to disk. One pass over the pages is made before the first chunk
     (``csv`` needs it for its columns), so a page that cannot be read or verified raises
     :class:`ResultInvalidError` here, while an HTTP status can still say so, not halfway
     through the download.
@@ -309,12 +302,11 @@ def export_task(
             result_cid=cid,
             kind=str(document.kind),
             classes=document.classes,
-            items=tuple(items),
+            items=items,  # re-read a page at a time on each pass, never held
             annotators=tuple(document.annotators),
             document=document.document,
             payouts=document.payouts,
         )
-        with tempfile.TemporaryDirectory(prefix="labelnet-export-") as directory:
-            data = export_results(results, Path(directory) / name, format).read_bytes()
-        return iter([data]), EXPORT_MEDIA_TYPES[format], name
+        # the JSON list an element at a time: the bytes ``export_results`` writes to a file
+        lines = json_array_chunks(labelstudio_tasks(results), indent=1, ensure_ascii=False)
     return (line.encode() for line in lines), EXPORT_MEDIA_TYPES[format], name

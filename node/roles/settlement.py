@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from node.db.engine import Database
-from node.db.models import ResultFetch, ResultFetchState, TaskStatus
+from node.db.models import Attestation, ResultFetch, ResultFetchState, TaskStatus
 from node.db.repositories.settlement import (
     AttestationRepository,
     PayoutLeaf,
@@ -68,6 +69,11 @@ def _same_hash(a: str, b: str) -> bool:
     return a.lower().removeprefix("0x") == b.lower().removeprefix("0x")
 
 
+def _hash_bytes(value: str) -> bytes:
+    """The bytes of a hash stored as hex, with or without ``0x``."""
+    return bytes.fromhex(value.lower().removeprefix("0x"))
+
+
 def result_bytes(store: ContentStore, cid: str) -> bytes:
     """The bytes of the result document ``cid``, read as every reader of results reads them:
     in the canonical layout, within :data:`MAX_RESULT_BYTES` and a deadline (raises
@@ -87,14 +93,67 @@ def result_page_bytes(store: ContentStore, cid: str) -> bytes:
     )
 
 
-def _verified(
-    store: ContentStore, cid: str, task_id: int, root: str, total: int | None
-) -> ResultDocument:
-    """The result ``cid`` if it is ``task_id``'s and rebuilds the winning ``root``/``total``
-    (the store's errors propagate as they are: several are ValueErrors, not JSON problems)."""
-    result = parse_result(result_bytes(store, cid), task_id)
-    result.verify(bytes.fromhex(root.lower().removeprefix("0x")), total)
-    return result
+class ResultUnavailableError(LabelnetError, LookupError):
+    """No result document with the winning payout root could be fetched and verified.
+
+    ``failures`` says why each candidate failed, in the order they were tried."""
+
+    def __init__(self, message: str, failures: tuple[tuple[str, LabelnetError], ...] = ()):
+        super().__init__(message)
+        self.failures = failures
+
+
+def winning_cids(attestations: Iterable[Attestation], root: str) -> list[str]:
+    """The result CIDs attested with the winning ``root`` (hex), each once, in attest
+    order: the candidates of :func:`verified_result` for readers of the node's database."""
+    return list(
+        dict.fromkeys(a.result_cid for a in attestations if _same_hash(a.payout_root, root))
+    )
+
+
+def verified_result(
+    cids: Iterable[str],
+    task_id: int,
+    root: bytes,
+    total: int | None,
+    read: Callable[[str], bytes],
+    *,
+    on_failure: Callable[[str, LabelnetError], None] | None = None,
+) -> tuple[str, ResultDocument]:
+    """The CID and parsed root of the first of ``cids`` (candidates in attest order) whose
+    bytes, read with ``read``, parse as ``task_id``'s result and rebuild the finalized
+    payout ``root`` and ``total``: the one rule for choosing the winning result document,
+    shared by the settlement, :func:`node.roles.winning.winning_result` and the
+    requester's page (a CID is just a string an attester chose, so the next one is tried
+    when one fails).
+
+    ``on_failure(cid, error)`` is told of each failure as it happens (the settlement
+    records it before the next CID is tried). Raises :class:`ResultUnavailableError`
+    listing why each candidate failed (``none attested`` when there were none); errors
+    other than the store's and the parser's propagate as they are.
+    """
+    failures: list[tuple[str, LabelnetError]] = []
+    for cid in dict.fromkeys(cids):
+        try:
+            result = parse_result(read(cid), task_id)
+            result.verify(root, total)
+        except (StoreError, ResultDocumentError) as exc:
+            failures.append((cid, exc))
+            if on_failure is not None:
+                on_failure(cid, exc)
+            continue
+        return cid, result
+    problems = "; ".join(f"{cid}: {_first_line(exc)}" for cid, exc in failures)
+    raise ResultUnavailableError(
+        f"task {task_id}: no verifiable result document ({problems or 'none attested'})",
+        tuple(failures),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line: a store's error can list every peer it asked, one a line."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _due(known: ResultFetch | None, now: dt.datetime) -> bool:
@@ -181,30 +240,28 @@ def load_winning_result(
         if task is None or task.status is not TaskStatus.FINALIZED or task.payout_root is None:
             return None
         root, total = task.payout_root, task.total_payout
-        cids = list(
-            dict.fromkeys(
-                a.result_cid
-                for a in AttestationRepository(session).for_task(chain_id, task_id)
-                if _same_hash(a.payout_root, root)
-            )
-        )
+        cids = winning_cids(AttestationRepository(session).for_task(chain_id, task_id), root)
         failed = ResultFetchRepository(session).for_root(chain_id, task_id, root)
-    for cid in cids:
-        if not _due(failed.get(cid), clock):
-            continue
-        try:
-            result = _verified(store, cid, task_id, root, total)
-        except (StoreError, ResultDocumentError) as exc:
-            _record_failure(db, chain_id, task_id, root, cid, exc, clock)
-            continue
-        leaves = tuple(
-            PayoutLeaf(account, amount, ["0x" + p.hex() for p in result.payouts.proof(account)])
-            for account, amount in result.payouts.leaves
+
+    def record(cid: str, exc: LabelnetError) -> None:
+        _record_failure(db, chain_id, task_id, root, cid, exc, clock)
+
+    try:
+        cid, result = verified_result(
+            (cid for cid in cids if _due(failed.get(cid), clock)),
+            task_id,
+            _hash_bytes(root),
+            total,
+            lambda cid: result_bytes(store, cid),
+            on_failure=record,
         )
-        with db.write() as session:
-            PayoutRepository(session).record_leaves(chain_id, task_id, leaves)
-        log.info("task %s: recorded %d payout leaves from %s", task_id, len(leaves), cid)
-        return WinningResult(
-            task_id=task_id, result_cid=cid, document=result.document, leaves=leaves
-        )
-    return None
+    except ResultUnavailableError:
+        return None  # each failure is recorded (and logged) by ``record``
+    leaves = tuple(
+        PayoutLeaf(account, amount, ["0x" + p.hex() for p in result.payouts.proof(account)])
+        for account, amount in result.payouts.leaves
+    )
+    with db.write() as session:
+        PayoutRepository(session).record_leaves(chain_id, task_id, leaves)
+    log.info("task %s: recorded %d payout leaves from %s", task_id, len(leaves), cid)
+    return WinningResult(task_id=task_id, result_cid=cid, document=result.document, leaves=leaves)

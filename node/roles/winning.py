@@ -1,9 +1,10 @@
 """The winning result document of a finalized task, found from the chain and content alone.
 
 No node database: the chain says which payout root won, the ``ResultAttested`` events say
-where validators published result documents, and a document is accepted only if the payout
-tree rebuilt from its own payouts has the winning root and total (the next attester's CID is
-tried when one fails: a CID is just a string the attester chose).
+where validators published result documents, and the winning one is chosen by the one rule
+every reader of results shares (:func:`node.roles.settlement.verified_result`: accepted only
+if the payout tree rebuilt from its own payouts has the winning root and total; the next
+attester's CID is tried when one fails).
 
 Two readers need it without a node: the requester's
 :func:`~node.roles.requester.results.fetch_results`, which joins it with the task's items,
@@ -19,18 +20,14 @@ from web3.contract import Contract
 
 from node.chain.market import TaskStatus, read_task
 from node.errors import LabelnetError
-from node.protocol.result import ResultDocument, ResultDocumentError, parse_result
-from node.roles.settlement import result_bytes
+from node.protocol.result import ResultDocument
+from node.roles.settlement import ResultUnavailableError as ResultUnavailableError
+from node.roles.settlement import result_bytes, verified_result
 from node.store.base import ContentStore
-from node.store.errors import StoreError
 
 
 class ResultNotFinalError(LabelnetError, LookupError):
     """The task has no final result (still open, disputed or cancelled)."""
-
-
-class ResultUnavailableError(LabelnetError, LookupError):
-    """No result document with the winning payout root could be fetched and verified."""
 
 
 def winning_result(
@@ -49,20 +46,15 @@ def winning_result(
     attested = market.events.ResultAttested().get_logs(
         from_block=from_block, argument_filters={"taskId": task_id}
     )
-    cids = dict.fromkeys(
+    cids = (
         str(log["args"]["resultCid"])
         for log in attested
         if bytes(log["args"]["payoutRoot"]) == state.payout_root
     )
-    problems: list[str] = []
-    for cid in cids:
-        try:
-            result = parse_result(result_bytes(store, cid), task_id)
-            result.verify(state.payout_root, state.total_payout)
-        except (StoreError, ResultDocumentError) as exc:
-            problems.append(f"{cid}: {exc}")
-            continue
-        return cid, result
-    raise ResultUnavailableError(
-        f"task {task_id}: no verifiable result document ({'; '.join(problems) or 'none attested'})"
+    return verified_result(
+        cids,
+        task_id,
+        state.payout_root,
+        state.total_payout,
+        lambda cid: result_bytes(store, cid),
     )

@@ -95,13 +95,14 @@ def _finalized_paged_task(services: NodeServices) -> ConsensusOutcome:
     return outcome
 
 
-@pytest.mark.parametrize("format", ["jsonl", "csv"])
+@pytest.mark.parametrize("format", ["jsonl", "csv", "labelstudio"])
 def test_a_paged_export_is_the_file_the_held_export_writes(
     services: NodeServices, tmp_path: Path, format: ExportFormat
 ) -> None:
     outcome = _finalized_paged_task(services)
     chunks, _, name = export_task(services.db, services.store, CHAIN, TASK, format)
-    streamed = b"".join(chunks)
+    parts = list(chunks)
+    streamed = b"".join(parts)
     entries = {e["item"]: e for page in outcome.pages for e in _page_entries(page)}
     held = TaskResults(
         task_id=TASK,
@@ -123,6 +124,11 @@ def test_a_paged_export_is_the_file_the_held_export_writes(
         document={},
     )
     assert streamed == export_results(held, tmp_path / name, format).read_bytes()
+    if format == "labelstudio":  # the same JSON list, a task per item, in the result's order
+        assert len(parts) == ITEMS + 1  # an element a chunk, then the closing bracket
+        tasks = json.loads(streamed)
+        assert [task["data"]["id"] for task in tasks] == sorted(_ids())
+        return
     lines = streamed.decode().splitlines()
     assert len(lines) == ITEMS + (format == "csv")
     assert lines[-1].startswith('{"id": "item-02006"' if format == "jsonl" else "item-02006,")
