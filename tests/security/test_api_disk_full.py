@@ -2,16 +2,19 @@
 
 Without filling the machine's disk: readiness is tested with a reserve larger than the free
 space, the 503 with SQLite's own "database or disk is full" (a page limit on the node's real
-database, so SQLite itself refuses to grow) and with ``ENOSPC`` from a file write.
+database, so SQLite itself refuses to grow) and with ``ENOSPC`` from a file write: the
+store's block file, when an export caches a result document fetched from a peer (the
+page's exports stream to the response and write no file of their own).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -22,7 +25,11 @@ from node.api.app import create_app
 from node.app.runtime import NodeServices
 from node.config import load_settings
 from node.db.repositories import LabelRepository
+from node.store import embedded
+from node.store.embedded import EmbeddedStore
 from tests.api.conftest import CHAIN, add_task
+from tests.store.servers import gateway_app
+from tests.store.servers import serve as serve_http
 from tests.ui.test_ui_views import settle, text_task
 
 LABELS = "/api/v1/tasks/1/labels"
@@ -86,34 +93,64 @@ def test_a_label_batch_on_a_full_database_is_a_503_and_nothing_is_stored(
     assert client.get("/healthz").status_code == 200  # the node lives on
 
 
-def test_a_file_write_without_space_is_a_503(
-    client: TestClient, services: NodeServices, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def result_on_a_peer(
+    tmp_path: Path, annotator: LocalAccount
+) -> Iterator[tuple[NodeServices, EmbeddedStore, str]]:
+    """A node with a finalized task whose result document only a peer holds: exporting it
+    fetches the document and caches its blocks in the node's store, the one disk write left
+    on the export's path (every format streams its file to the response, writing none)."""
+    peer = EmbeddedStore.in_data_dir(tmp_path / "peer")
+    with serve_http(gateway_app(peer)) as url:
+        node = serve(tmp_path, annotator, peers=(url,))
+        try:
+            text_task(node.db, 1)
+            outcome = settle(node, 1, publish=False)
+            peer.put(outcome.document_bytes)
+            yield node, peer, outcome.cid
+        finally:
+            node.close()
+
+
+def _fail_block_writes(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """Block files fail as on a full (or failing) disk: the temporary file is created, and
+    writing into it raises ``OSError(code)``."""
+
+    def failing(fd: int, *_args: object, **_kwargs: object) -> IO[bytes]:
+        os.close(fd)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(embedded.os, "fdopen", failing)
+
+
+def _block_files(store: EmbeddedStore) -> list[Path]:
+    return [path for path in store.root.rglob("*") if path.is_file()]
+
+
+def test_a_file_write_without_space_is_a_503_and_leaves_no_partial_file(
+    result_on_a_peer: tuple[NodeServices, EmbeddedStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text_task(services.db, 1)
-    settle(services, 1)
-    assert client.get("/api/v1/ui/tasks/1/export?format=jsonl").status_code == 200
-
-    def no_space(*_args: object, **_kwargs: object) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    # The Label Studio export goes through a temporary file (jsonl and csv stream instead):
-    # the file-write boundary fails as on a full disk (the one fake here; the database case
-    # above is SQLite's own error).
-    monkeypatch.setattr(Path, "write_text", no_space)
-    response = client.get("/api/v1/ui/tasks/1/export?format=labelstudio")
-    assert response.status_code == 503, response.text
-    assert response.json()["error"] == "DiskFullError"
+    node, _peer, cid = result_on_a_peer
+    local = EmbeddedStore.in_data_dir(node.settings.data_dir)
+    before = _block_files(local)
+    _fail_block_writes(monkeypatch, errno.ENOSPC)
+    with TestClient(create_app(services=node)) as http:
+        response = http.get("/api/v1/ui/tasks/1/export?format=labelstudio")
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "DiskFullError"
+        assert _block_files(local) == before  # neither the block nor its temporary file
+        assert not local.has(cid)
+        monkeypatch.undo()  # space freed: the same request now succeeds and caches the result
+        response = http.get("/api/v1/ui/tasks/1/export?format=labelstudio")
+        assert response.status_code == 200, response.text
+        assert len(response.json()) == 4
+        assert local.has(cid)
 
 
 def test_other_machine_errors_stay_500s(
-    services: NodeServices, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    result_on_a_peer: tuple[NodeServices, EmbeddedStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text_task(services.db, 1)
-    settle(services, 1)
-
-    def denied(*_args: object, **_kwargs: object) -> int:
-        raise OSError(errno.EIO, "Input/output error")
-
-    monkeypatch.setattr(Path, "write_text", denied)
-    with TestClient(create_app(services=services), raise_server_exceptions=False) as http:
+    node, _peer, _cid = result_on_a_peer
+    _fail_block_writes(monkeypatch, errno.EIO)
+    with TestClient(create_app(services=node), raise_server_exceptions=False) as http:
         assert http.get("/api/v1/ui/tasks/1/export?format=labelstudio").status_code == 500
