@@ -7,6 +7,9 @@ validator could attest the right root with a CID that does not resolve, or resol
 something else. So nothing is trusted here: the document is fetched (and verified against
 its CID by the store), parsed, and its payout tree rebuilt; only a tree whose root *and*
 total equal the chain's are recorded. The next attester's CID is tried when one fails.
+That choice is :func:`verified_result`, the one rule every reader of a finalized result
+uses (this settlement, :func:`node.roles.winning.winning_result` from chain events alone,
+and the requester's page, :mod:`node.app.ui_report`).
 
 A CID that fails is remembered (:class:`~node.db.models.ResultFetch`), because the claim
 and validator duties ask again on every tick until the leaves are recorded: one attester's
