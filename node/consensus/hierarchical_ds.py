@@ -60,6 +60,7 @@ from node.consensus.base import (
     FloatArray,
     IntArray,
     check_iterations,
+    column_totals,
     confusion_e_step,
     expected_confusion_ppb,
     initial_posteriors,
@@ -131,7 +132,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         """Class frequencies under a uniform Dirichlet worth ``prior_strength * n/K`` items
         per class (integer column sums, so exact)."""
         n_items, k = probas_ppb.shape
-        mass = probas_ppb.sum(axis=0, dtype=np.int64).astype(np.float64) / float(PPB)
+        mass = column_totals(probas_ppb).astype(np.float64) / float(PPB)
         pseudo = self.prior_strength * float(n_items) / float(k)
         out: FloatArray = (mass + pseudo) / (float(n_items) + float(k) * pseudo)
         return out
@@ -142,20 +143,22 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         scale = float(PPB)
         diagonal = np.eye(k, dtype=bool)
         # Crowd error pattern E[k, l], l != k: integer sums over annotators, +1 smoothing.
-        crowd = counts_ppb.sum(axis=0, dtype=np.int64).astype(np.float64) / scale
+        crowd = column_totals(counts_ppb.reshape(w, k * k)).reshape(k, k).astype(np.float64) / scale
         errors = np.where(diagonal, 0.0, crowd + 1.0)
         error_total = np.array([_ordered_sum(errors[r]) for r in range(k)])
         shape = errors / np.maximum(error_total, 1e-300)[:, None]
         # One-coin accuracy per annotator, shrunk toward chance.
         right = np.einsum("wkk->w", counts_ppb).astype(np.float64) / scale  # int sum: exact
-        total = counts_ppb.reshape(w, -1).sum(axis=1, dtype=np.int64).astype(np.float64) / scale
+        row_counts = counts_ppb @ np.ones(k, dtype=np.int64)  # integer sums: exact, and
+        total = row_counts @ np.ones(k, dtype=np.int64)  # faster than .sum(axis=2) here
+        total = total.astype(np.float64) / scale
         chance = 1.0 / float(k)
         chance = chance + self.skill_lean * (1.0 - chance)
         accuracy = (right + self.skill_strength * chance) / (total + self.skill_strength)
         mean = (1.0 - accuracy)[:, None, None] * shape[None, :, :]
         mean = np.where(diagonal[None], accuracy[:, None, None], mean)
         rows = counts_ppb.astype(np.float64) / scale
-        row_total = counts_ppb.sum(axis=2, dtype=np.int64).astype(np.float64) / scale
+        row_total = row_counts.astype(np.float64) / scale
         strength = self.row_strength
         if self.max_strength > self.row_strength:
             strength = self._moment_strength(rows, row_total, mean)
