@@ -440,7 +440,9 @@ def main() -> int:
         action="store_true",
         help="only the default's and crowd-kit DS's times on the real sets (and scaling)",
     )
-    parser.add_argument("--repeats", type=int, default=5, help="best of N runs (speed only)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="best of N runs (speed only; 0: scaling only)"
+    )
     parser.add_argument(
         "--candidates", default="", help="regular expression: only the candidates it matches"
     )
@@ -455,7 +457,9 @@ def main() -> int:
         print(json.dumps(scaling_worker(args.scaling_worker, args.scaling_key)))
         return 0
     if args.speed_only:
-        speed: dict[str, Any] = {"speed": speed_only(args.datasets, args.repeats)}
+        speed: dict[str, Any] = {"speed": []}
+        if args.repeats > 0:
+            speed["speed"] = speed_only(args.datasets, args.repeats)
         if not args.skip_scaling:
             print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
             sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
