@@ -162,8 +162,8 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         # One-coin accuracy per annotator, shrunk toward chance.
         right = np.einsum("wkk->w", counts_ppb).astype(np.float64) / scale  # int sum: exact
         row_counts = counts_ppb @ np.ones(k, dtype=np.int64)  # integer sums: exact, and
-        total = row_counts @ np.ones(k, dtype=np.int64)  # faster than .sum(axis=2) here
-        total = total.astype(np.float64) / scale
+        count_total = row_counts @ np.ones(k, dtype=np.int64)  # faster than .sum(axis=2)
+        total = count_total.astype(np.float64) / scale
         chance = 1.0 / float(k)
         chance = chance + self.skill_lean * (1.0 - chance)
         accuracy = (right + self.skill_strength * chance) / (total + self.skill_strength)
