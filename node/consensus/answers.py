@@ -84,7 +84,10 @@ def _encode_strings(values: npt.ArrayLike) -> tuple[tuple[str, ...], IntArray] |
     if not isinstance(values, list | tuple):
         return None
     rows: Sequence[str] = values
-    distinct = set(rows)
+    try:
+        distinct = set(rows)
+    except TypeError:  # unhashable rows (nested lists): numpy's checks report them
+        return None
     # Types checked on the distinct values only: a row equal to a str is that str.
     if any(type(i) is not str or "\x00" in i for i in distinct):
         return None

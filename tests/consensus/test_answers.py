@@ -158,6 +158,9 @@ def test_non_strings_and_nul_take_the_numpy_path() -> None:
     assert answers_module._encode_strings(["a", 1]) is None
     assert answers_module._encode_strings(["a\x00"]) is None  # numpy strips a trailing NUL
     assert answers_module._encode_strings(np.array(["a"])) is None
+    assert answers_module._encode_strings([["a"], ["b"]]) is None
+    with pytest.raises(InvalidAnswersError, match="one-dimensional"):
+        Answers.from_arrays([["a"], ["b"]], ["w", "w"], ["x", "x"])
     a = Answers.from_arrays([2, "10", 2], ["w", "w", "v"], [True, "x", True])
     assert a.items == ("10", "2")
     assert a.classes == ("True", "x")
