@@ -5,6 +5,7 @@ and on a synthetic grid with known truth; the leave-one-out selection of the def
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
                                [--grid short|full|none] [--grid-regimes N] [--max-items N]
                                [--slow-crowdkit] [--candidates REGEX]
+                               [--speed-only [--repeats N]]
 
 The default run (short grid: one factor of a base task changed at a time, see
 ``consensus_grid.py``) takes a few minutes; ``--grid full`` adds ``--grid-regimes`` random
@@ -25,6 +26,8 @@ in a fresh subprocess so its peak resident memory is its own.
 Timing: wall-clock seconds. labelnet's include building the canonical answer table from
 the string columns; crowd-kit's include only ``fit_predict`` on a prepared DataFrame. The
 scaling runs also report the fit's CPU seconds, which a busy machine inflates less.
+``--speed-only`` skips the accuracy study: per categorical set, the best of ``--repeats``
+runs of the default (build + fit) and of crowd-kit's DawidSkene, then the scaling runs.
 """
 
 from __future__ import annotations
@@ -302,6 +305,54 @@ def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float]]:
     return results
 
 
+def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
+    """Best of ``repeats`` runs of the default (build + fit, and fit alone) and of
+    crowd-kit's DawidSkene on one set: the speed columns without the accuracy study, and
+    steadier than one run on a shared machine (both sides get the same number of tries)."""
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene as CrowdKitDawidSkene
+
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    build = fit = crowdkit = float("inf")
+    for _ in range(repeats):
+        answers, seconds = timed(lambda: Answers.from_arrays(columns[0], columns[1], columns[2]))
+        build = min(build, seconds)
+        fit = min(fit, timed(partial(fit_with, LABELNET[DEFAULT_KEY], answers))[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, seconds = timed(lambda: CrowdKitDawidSkene(n_iter=100).fit_predict(frame))
+        crowdkit = min(crowdkit, seconds)
+    return {
+        "answers": len(rows),
+        "build_seconds": build,
+        "fit_seconds": fit,
+        "crowdkit_ds_seconds": crowdkit,
+        "speedup_vs_crowdkit_ds": crowdkit / (build + fit),
+        "fit_speedup_vs_crowdkit_ds": crowdkit / fit,
+    }
+
+
+def speed_only(datasets: Path, repeats: int) -> list[dict[str, Any]]:
+    """:func:`speed_set` on every categorical set, as a table."""
+    print(f"speed only ({DEFAULT_KEY}; best of {repeats} runs each)")
+    print("set               answers  build ms  fit ms  ck-DS ms  speedup (fit only)")
+    out = []
+    for folder in sorted(p for p in datasets.iterdir() if (p / "answers.csv").exists()):
+        rows = [r[:3] for r in read_csv(folder / "answers.csv")]
+        if is_numeric([r[2] for r in rows]):
+            continue
+        e = {"name": folder.name, **speed_set(rows, repeats)}
+        print(
+            f"{e['name']:17s} {e['answers']:7d}  {1e3 * e['build_seconds']:8.1f}  "
+            f"{1e3 * e['fit_seconds']:6.1f}  {1e3 * e['crowdkit_ds_seconds']:8.1f}  "
+            f"{e['speedup_vs_crowdkit_ds']:6.1f}x ({e['fit_speedup_vs_crowdkit_ds']:5.1f}x)",
+            flush=True,
+        )
+        out.append(e)
+    return out
+
+
 def summarize(entries: list[dict[str, Any]], best: dict[str, tuple[str, float]]) -> dict[str, Any]:
     categorical = [e for e in entries if e["kind"] == "categorical"]
     rows = []
@@ -385,6 +436,14 @@ def main() -> int:
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
     parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")
     parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only the default's and crowd-kit DS's times on the real sets (and scaling)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="best of N runs (speed only; 0: scaling only)"
+    )
+    parser.add_argument(
         "--candidates", default="", help="regular expression: only the candidates it matches"
     )
     args = parser.parse_args()
@@ -396,6 +455,18 @@ def main() -> int:
         LABELNET.update({**ALWAYS, **kept})
     if args.scaling_worker is not None:
         print(json.dumps(scaling_worker(args.scaling_worker, args.scaling_key)))
+        return 0
+    if args.speed_only:
+        speed: dict[str, Any] = {"speed": []}
+        if args.repeats > 0:
+            speed["speed"] = speed_only(args.datasets, args.repeats)
+        if not args.skip_scaling:
+            print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
+            sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
+            speed["scaling"] = scaling(sizes, args.scaling_key)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
         return 0
     entries: list[dict[str, Any]] = []
     for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):

@@ -49,7 +49,6 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
-from node.consensus.numerics import det_log
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
 
@@ -101,15 +100,13 @@ class StagedDawidSkene(HierarchicalDawidSkene):
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
         start = self._pooled if self.pooled_iterations > 0 else self  # 0: exactly hds@1
-        log_confusion = start._confusion_logs(expected_confusion_ppb(answers, probas))
+        log_confusion, log_prior = start._logs(expected_confusion_ppb(answers, probas), prior)
         for iteration in range(1, self.n_iter + 1):
-            probas = confusion_e_step(answers, log_confusion, det_log(prior), gold)
+            probas = confusion_e_step(answers, log_confusion, log_prior, gold)
             prior = self._class_prior(probas)
             counts = expected_confusion_ppb(answers, probas)
-            if iteration <= self.pooled_iterations:
-                log_confusion = self._pooled._confusion_logs(counts)
-            else:
-                log_confusion = self._confusion_logs(counts)
+            model = self._pooled if iteration <= self.pooled_iterations else self
+            log_confusion, log_prior = model._logs(counts, prior)
         if self.pooled_iterations > 0 and self.n_iter <= self.pooled_iterations:  # all pooled
             self.strength_ = self._pooled.strength_
         self._log_confusion = log_confusion

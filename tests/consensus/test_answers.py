@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from node.consensus import answers as answers_module
 from node.consensus.answers import Answers, NumericAnswers
 from node.protocol.errors import InvalidAnswersError
 
@@ -134,3 +135,34 @@ def test_without_annotators_drops_their_answers_and_keeps_the_classes() -> None:
     assert (kept.items, kept.annotators, kept.classes) == (("i1",), ("x",), ("a", "b", "c"))
     assert kept.label.tolist() == [0]
     assert data.without_annotators(np.array([False, False])).label.tolist() == [0, 1, 2]
+
+
+def test_string_lists_encode_as_numpy_strings_do() -> None:
+    """The fast path for lists of str (a set, a sort, a dict) gives the ids and codes of the
+    numpy path on strings that sort differently by bytes, by UTF-16 and by code point."""
+    rng = np.random.default_rng(7)
+    alphabet = ["a", "B", "é", "中", "\U0001f600", "\ufb01", " ", "-", "0", "9", "\ud800"]
+    for _ in range(200):
+        values = [
+            "".join(rng.choice(alphabet, size=int(rng.integers(1, 5))))
+            for _ in range(int(rng.integers(1, 40)))
+        ]
+        fast = answers_module._encode_strings(values)
+        assert fast is not None
+        uniques, codes = np.unique(np.asarray(values, dtype=np.str_), return_inverse=True)
+        assert fast[0] == tuple(str(u) for u in uniques)
+        assert fast[1].tolist() == codes.reshape(-1).tolist()
+
+
+def test_non_strings_and_nul_take_the_numpy_path() -> None:
+    assert answers_module._encode_strings(["a", 1]) is None
+    assert answers_module._encode_strings(["a\x00"]) is None  # numpy strips a trailing NUL
+    assert answers_module._encode_strings(np.array(["a"])) is None
+    assert answers_module._encode_strings([["a"], ["b"]]) is None
+    with pytest.raises(InvalidAnswersError, match="one-dimensional"):
+        Answers.from_arrays([["a"], ["b"]], ["w", "w"], ["x", "x"])
+    a = Answers.from_arrays([2, "10", 2], ["w", "w", "v"], [True, "x", True])
+    assert a.items == ("10", "2")
+    assert a.classes == ("True", "x")
+    with pytest.raises(InvalidAnswersError, match="empty item id"):
+        Answers.from_arrays(["", "a"], ["w", "w"], ["x", "x"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import Answers
-from node.consensus.base import CategoricalEstimator
+from node.consensus.base import CategoricalEstimator, column_totals
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.one_coin import OneCoinDawidSkene
@@ -159,3 +159,12 @@ def test_unfitted_access_raises() -> None:
         _ = model.labels_
     with pytest.raises(NotFittedError):
         _ = model.confusions_
+
+
+def test_column_totals_are_the_exact_column_sums() -> None:
+    rng = np.random.default_rng(3)
+    for shape in ((1, 1), (7, 2), (1000, 5), (3, 25)):
+        matrix = rng.integers(0, PPB + 1, size=shape, dtype=np.int64)
+        out = column_totals(matrix)
+        assert out.dtype == np.int64
+        assert out.tolist() == [sum(int(v) for v in matrix[:, c]) for c in range(shape[1])]
