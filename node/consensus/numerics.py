@@ -67,7 +67,9 @@ def det_exp(x: npt.ArrayLike) -> FloatArray:
     changes nothing that survives rounding to :data:`PPB`.
     """
     arg = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(arg)
+    # C order on both sides: ``empty_like`` would copy a Fortran-ordered input's layout, and
+    # ``reshape(-1)`` of that is a copy, so the results would never reach ``out``.
+    out = np.empty(arg.shape, dtype=np.float64)
     flat_in, flat_out = arg.reshape(-1), out.reshape(-1)
     for start in range(0, flat_in.size, _CHUNK):  # cache-sized pieces; elementwise, so
         stop = start + _CHUNK  # chunking cannot change any result
