@@ -119,7 +119,8 @@ def answers_from_batches(
         raise InvalidAnswersError(f"task {task_id} has no revealed labels")
     # The annotator column as codes into the sorted addresses (one per batch), not strings.
     ids = sorted(set(annotators))
-    codes = np.repeat(np.array([ids.index(a) for a in annotators], dtype=np.int64), counts)
+    code_of = {annotator: code for code, annotator in enumerate(ids)}
+    codes = np.repeat(np.array([code_of[a] for a in annotators], dtype=np.int64), counts)
     return Answers.from_annotator_codes(items, codes, values, annotators=ids, classes=classes)
 
 
