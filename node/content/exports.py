@@ -37,8 +37,10 @@ whether every item is media decides the default label config). ``labelstudio`` w
 JSON list an element at a time (:func:`json_array_chunks`, the bytes ``json.dumps`` of the
 whole list writes) and ``hf`` builds its dataset with ``datasets.Dataset.from_generator``,
 which writes Arrow record batches to a temporary cache as rows come. What is still held:
-``TaskResults.labels``, every revealed label (the label batches are not paged yet), which
-``labelstudio`` and ``hf`` read. A file export is written beside its target and renamed into
+``TaskResults.labels``, every revealed label of the task (read page by page from the paged
+batches, but kept by item, since the batches are in id order and the export in manifest
+order), which the CLI's and SDK's ``labelstudio`` and ``hf`` exports read to put each
+annotator's label beside the consensus; the node's own page exports no revealed labels. A file export is written beside its target and renamed into
 place once complete, so a result page that fails halfway leaves no truncated file.
 """
 
