@@ -271,8 +271,9 @@ class InputCollector:
                     # pages were fetched within it by the first pass and are read back from
                     # the local store, and checking a large task's batches is CPU work that
                     # outlasts it; each page read still has its own ``seconds``.
+                    pages = _Limited(self._pages(seconds), _batch_limit(task))
                     checked = contextvars.Context().run(
-                        check_batch, root, reveal, manifest, item_ids, self._pages(seconds)
+                        check_batch, root, reveal, manifest, item_ids, pages
                     )
             except RETRYABLE:  # a page read in the first pass and gone from the store since
                 inputs.missing.append(f"batch {reveal.labels_cid} of {reveal.annotator}")
@@ -325,14 +326,19 @@ class InputCollector:
             return exc
         return root
 
-    @staticmethod
-    def _prefetch(pages: tuple[str, ...], fetch: Fetch) -> None:
-        """Fetch ``pages`` into the local store, :data:`PAGE_WORKERS` at a time (a page is
-        one small block, so one at a time a large batch's pages cost a round trip each),
-        each under the caller's read deadline; raises the first page's error in order."""
+    def _prefetch(self, pages: tuple[str, ...], fetch: Fetch) -> None:
+        """Fetch the ``pages`` the local store does not hold yet, :data:`PAGE_WORKERS` at a
+        time (a page is one small block, so one at a time a large batch's pages cost a round
+        trip each), each under the caller's read deadline; raises the first page's error in
+        order. Pages already held are not read again: at a million labels, re-reading the
+        pages earlier ticks fetched took a tick's whole read deadline, and the last pages of
+        each batch were never fetched. The byte budget of the whole batch is enforced when
+        it is checked (every page read back, :class:`_Limited`), so it does not depend on
+        which pages one tick happened to fetch."""
+        wanted = [cid for cid in pages if not self.store.has(cid)]
         with ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="page") as pool:
             # Each page runs in a copy of this thread's context: the deadline goes with it.
-            futures = [pool.submit(contextvars.copy_context().run, fetch, cid) for cid in pages]
+            futures = [pool.submit(contextvars.copy_context().run, fetch, cid) for cid in wanted]
             try:
                 for future in futures:
                     future.result()
@@ -353,7 +359,7 @@ class InputCollector:
                     self._prefetch(root.pages, _Limited(self._pages(seconds), _batch_limit(task)))
             gold = read_gold(
                 root,
-                self._pages(seconds),
+                _Limited(self._pages(seconds), _batch_limit(task)),
                 gold_root=bytes.fromhex(task.gold_root.removeprefix("0x")),
                 schema=manifest.gold,
             )
