@@ -40,8 +40,9 @@ which writes Arrow record batches to a temporary cache as rows come. What is sti
 ``TaskResults.labels``, every revealed label of the task (read page by page from the paged
 batches, but kept by item, since the batches are in id order and the export in manifest
 order), which the CLI's and SDK's ``labelstudio`` and ``hf`` exports read to put each
-annotator's label beside the consensus; the node's own page exports no revealed labels. A file export is written beside its target and renamed into
-place once complete, so a result page that fails halfway leaves no truncated file.
+annotator's label beside the consensus; the node's own page exports no revealed labels.
+A file export is written beside its target and renamed into place once complete, so a
+result page that fails halfway leaves no truncated file.
 """
 
 from __future__ import annotations
