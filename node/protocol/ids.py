@@ -49,3 +49,12 @@ def bloc_test_id(value: object) -> str:
     if value not in ("", BLOC_TEST_ID):
         raise InvalidParameterError(f"unknown bloc test {value!r}: give {BLOC_TEST_ID!r} or ''")
     return str(value)
+
+CONTESTED_RULE = "contested@1"
+"""Which items a reviewed task sends to review (:mod:`node.consensus.contested`,
+docs/review.md §2). Defined and tested; no task uses it yet (the review round's contracts
+and node duty are not built)."""
+REVIEW_RULE = "review@1"
+"""The review round's rules: the reviewed answer, reviewer pay and slashing, and how reviewed
+items enter the consensus (:mod:`node.consensus.review`, docs/review.md). Defined and
+tested; no task uses it yet."""

@@ -1,0 +1,179 @@
+"""The review round's bytes (docs/review.md): the task's review parameters as its manifest
+states them, a reviewer's vote commitment, and the rule that says whether a revealed vote
+batch is a valid reveal.
+
+A reviewer's votes are published as an ordinary label batch (``labelnet/labels@2``, read by
+:func:`node.protocol.labels.read_batch`, rooted by the same Merkle tree over
+:func:`node.protocol.labels.label_leaf`): a vote is an (item, class) pair exactly as a label
+is, so the format, its pages, its reader and its proofs are written once. Only the
+commitment differs, by a domain tag, so a label commitment can never be replayed as a vote
+commitment (or the reverse) even by the same account on the same task.
+
+The computations over votes (the reviewed answer, pay and slashing) are
+:mod:`node.consensus.review`; the contested set is :mod:`node.consensus.contested`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
+from node.protocol.ids import CONTESTED_RULE, REVIEW_RULE
+from node.protocol.labels import LabelBatch
+from node.protocol.rules import PPB, Ratio, ppb_text, ratio_ppb
+from node.protocol.values import categorical_value
+
+REVIEW_TAG = REVIEW_RULE.encode("ascii").ljust(32, b"\0")
+"""The commitment's domain tag: ``bytes32("review@1")``, as Solidity stores the literal."""
+
+MAX_REVIEWERS = 32
+"""The most reviewer seats a task may ask for: the contract settles every reviewer inside
+``finalize`` (docs/review.md §6), so the count must be bounded."""
+
+DEFAULT_CONTESTED_SHARE = "0.1"
+"""The issue's bound on the share of items reviewed (and the default a requester gets)."""
+DEFAULT_GOLD_FLOOR = "0.8"
+"""The share of hidden gold checks a reviewer must get right to be paid: the default
+confidence threshold, i.e. a reviewer must be as sure as a consensus must be to count."""
+
+
+@dataclass(frozen=True)
+class ReviewParams:
+    """A reviewed task's review parameters (manifest ``review``; amounts in the token's
+    smallest unit, ratios in parts per billion)."""
+
+    fee_per_vote: int
+    """``r``: what the requester pays per revealed vote (per contested item per reviewer)."""
+    slash_per_vote: int
+    """``s``: locked per contested item at commit, lost per vote against the reviewed answer."""
+    contested_share_ppb: int = 100_000_000
+    gold_floor_ppb: int = 800_000_000
+    max_reviewers: int = 7
+
+    @classmethod
+    def create(
+        cls,
+        fee_per_vote: int,
+        slash_per_vote: int,
+        contested_share: Ratio = DEFAULT_CONTESTED_SHARE,
+        gold_floor: Ratio = DEFAULT_GOLD_FLOOR,
+        max_reviewers: int = 7,
+    ) -> ReviewParams:
+        for name, amount in (("fee_per_vote", fee_per_vote), ("slash_per_vote", slash_per_vote)):
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise InvalidParameterError(f"{name} must be a positive int, got {amount!r}")
+        if (
+            isinstance(max_reviewers, bool)
+            or not isinstance(max_reviewers, int)
+            or not 1 <= max_reviewers <= MAX_REVIEWERS
+        ):
+            raise InvalidParameterError(
+                f"max_reviewers must be an int in [1, {MAX_REVIEWERS}], got {max_reviewers!r}"
+            )
+        return cls(
+            fee_per_vote=fee_per_vote,
+            slash_per_vote=slash_per_vote,
+            contested_share_ppb=ratio_ppb(contested_share, "contested_share"),
+            gold_floor_ppb=ratio_ppb(gold_floor, "gold_floor"),
+            max_reviewers=max_reviewers,
+        )
+
+    def document(self) -> dict[str, str | int]:
+        """The manifest's ``review`` section (restated in the result): decimal strings for
+        amounts and ratios, as the reward parameters are written."""
+        return {
+            "rule": REVIEW_RULE,
+            "contested": CONTESTED_RULE,
+            "contested_share": ppb_text(self.contested_share_ppb),
+            "fee_per_vote": str(self.fee_per_vote),
+            "slash_per_vote": str(self.slash_per_vote),
+            "gold_floor": ppb_text(self.gold_floor_ppb),
+            "max_reviewers": self.max_reviewers,
+        }
+
+    @classmethod
+    def from_document(cls, section: Mapping[str, JsonValue]) -> ReviewParams:
+        """The parameters a manifest's ``review`` section states; unknown rule ids refused
+        (a node must not run a review rule it does not implement)."""
+        if section.get("rule") != REVIEW_RULE or section.get("contested") != CONTESTED_RULE:
+            raise InvalidParameterError(
+                f"unknown review rules {section.get('rule')!r}/{section.get('contested')!r}"
+            )
+        try:
+            fee, slash = str(section["fee_per_vote"]), str(section["slash_per_vote"])
+            share, floor = section["contested_share"], section["gold_floor"]
+            seats = section["max_reviewers"]
+        except KeyError as exc:
+            raise InvalidParameterError(f"review section lacks {exc}") from exc
+        if not (fee.isdigit() and slash.isdigit()) or not isinstance(seats, int):
+            raise InvalidParameterError("review amounts must be decimal strings, seats an int")
+        if not isinstance(share, str) or not isinstance(floor, str):
+            raise InvalidParameterError("review ratios must be decimal strings")
+        return cls.create(int(fee), int(slash), share, floor, seats)
+
+    def lock(self, contested: int) -> int:
+        """Stake a reviewer locks at commit for a set of ``contested`` items: ``s`` per vote,
+        which is also what committing and never revealing costs."""
+        return contested * self.slash_per_vote
+
+    def fee_escrow(self, items: int) -> int:
+        """What the requester escrows at creation for a task of ``items`` items: the most
+        votes the round can buy (the contested cap times the reviewer seats) at ``r``."""
+        return contested_cap(items, self.contested_share_ppb) * self.max_reviewers * self.fee_per_vote
+
+
+def contested_cap(items: int, share_ppb: int) -> int:
+    """The most items ``contested@1`` names: ``floor(share · items)``, exactly in integers."""
+    return items * share_ppb // PPB
+
+
+def review_commitment(task_id: int, reviewer: str, votes_root: bytes, salt: bytes) -> bytes:
+    """``keccak256(abi.encode(bytes32("review@1"), taskId, reviewer, votesRoot, salt))``.
+
+    As the label commitment, bound to the task and the account (nobody can copy another's
+    commitment) with a secret salt (nobody can guess the votes from the root), plus the tag
+    that keeps it apart from label commitments. The node records it before sending it, as
+    it records a label commitment's intent, so a crash between the two loses nothing.
+    """
+    return keccak(
+        abi_encode(
+            ["bytes32", "uint256", "address", "bytes32", "bytes32"],
+            [REVIEW_TAG, task_id, to_checksum_address(reviewer), votes_root, salt],
+        )
+    )
+
+
+def vote_batch(task_id: int, reviewer: str, votes: Mapping[str, str]) -> LabelBatch:
+    """A reviewer's votes as the label batch it publishes (and whose root it commits)."""
+    return LabelBatch.create(task_id, reviewer, votes.items())
+
+
+def valid_votes(
+    batch: LabelBatch, task_id: int, contested: Sequence[str], classes: Sequence[str]
+) -> dict[str, str] | None:
+    """The votes of a revealed batch, or ``None`` if the reveal is not valid.
+
+    One rule: a valid reveal votes exactly once on every contested item, each vote one of the
+    task's classes. Anything else (a missing item, an extra item, an unknown class, another
+    task) counts as no reveal, and is slashed as one: partial reveals would let a reviewer
+    vote only where it copied with confidence.
+    """
+    if batch.task_id != task_id or len(batch.labels) != len(contested):
+        return None
+    allowed = set(classes)
+    votes: dict[str, str] = {}
+    for (item, value), expected in zip(batch.labels, sorted(contested), strict=True):
+        try:
+            vote = categorical_value(value)
+        except InvalidAnswersError:
+            return None
+        if item != expected or vote not in allowed:
+            return None
+        votes[item] = vote
+    return votes
