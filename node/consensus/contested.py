@@ -5,8 +5,9 @@ the revealed gold (:func:`node.consensus.task.categorical_consensus`, the task's
 and bloc test):
 
 1. Candidates are the items that are not gold and whose consensus posterior (the largest
-   class probability, parts per billion) is strictly under the task's confidence threshold:
-   the items the reward rule already calls not confident.
+   class probability, parts per billion) is strictly under the review's ``contested_below``
+   (by default 0.8, the reward rule's default confidence threshold: the items a default
+   task calls not confident; ``1`` makes every item short of certainty a candidate).
 2. They are ordered by (posterior ascending, item id ascending by code point): the least sure
    first, ties broken by the id so the order is total.
 3. The first ``floor(share · items)`` of them are the contested set, where ``items`` is the
@@ -29,7 +30,7 @@ import numpy as np
 from node.consensus.answers import IntArray
 from node.consensus.result import CategoricalConsensus
 from node.protocol.errors import InvalidParameterError
-from node.protocol.review import contested_cap
+from node.protocol.review import ReviewParams, contested_cap
 
 
 def contested_items(
@@ -56,8 +57,13 @@ def contested_items(
     return tuple(sorted(item for _, item in candidates[:cap]))
 
 
-def contested_set(fit: CategoricalConsensus, threshold_ppb: int, share_ppb: int) -> tuple[str, ...]:
-    """:func:`contested_items` of a fitted consensus (its items, posteriors and gold)."""
+def contested_set(fit: CategoricalConsensus, params: ReviewParams) -> tuple[str, ...]:
+    """:func:`contested_items` of a fitted consensus (its items, posteriors and gold) under
+    a task's review parameters."""
     return contested_items(
-        fit.answers.items, fit.probas_ppb, fit.gold_codes, threshold_ppb, share_ppb
+        fit.answers.items,
+        fit.probas_ppb,
+        fit.gold_codes,
+        params.contested_below_ppb,
+        params.contested_share_ppb,
     )

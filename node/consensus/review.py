@@ -213,7 +213,9 @@ def _item_review(
     if value is None and tally:
         best = max(w for _, w in tally)
         value = next(label for label, w in tally if w == best)  # tally is in class order
-    return ItemReview(item=item, value=value, tally=tally, votes=votes, hidden_gold=gold is not None)
+    return ItemReview(
+        item=item, value=value, tally=tally, votes=votes, hidden_gold=gold is not None
+    )
 
 
 def reviewed_gold(gold: Mapping[str, str], outcome: ReviewOutcome) -> dict[str, str]:

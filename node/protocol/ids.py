@@ -50,6 +50,7 @@ def bloc_test_id(value: object) -> str:
         raise InvalidParameterError(f"unknown bloc test {value!r}: give {BLOC_TEST_ID!r} or ''")
     return str(value)
 
+
 CONTESTED_RULE = "contested@1"
 """Which items a reviewed task sends to review (:mod:`node.consensus.contested`,
 docs/review.md §2). Defined and tested; no task uses it yet (the review round's contracts

@@ -38,6 +38,11 @@ MAX_REVIEWERS = 32
 
 DEFAULT_CONTESTED_SHARE = "0.1"
 """The issue's bound on the share of items reviewed (and the default a requester gets)."""
+DEFAULT_CONTESTED_BELOW = "0.8"
+"""Items whose consensus posterior is under this are candidates: the reward rule's default
+confidence threshold, so by default review goes to the items the task calls not confident.
+A requester may raise it (``"1"``: every item short of certainty) to fill the share it pays
+for; the estimators' posteriors are overconfident (BENCHMARKS.md, "Review (issue #17)")."""
 DEFAULT_GOLD_FLOOR = "0.8"
 """The share of hidden gold checks a reviewer must get right to be paid: the default
 confidence threshold, i.e. a reviewer must be as sure as a consensus must be to count."""
@@ -53,6 +58,7 @@ class ReviewParams:
     slash_per_vote: int
     """``s``: locked per contested item at commit, lost per vote against the reviewed answer."""
     contested_share_ppb: int = 100_000_000
+    contested_below_ppb: int = 800_000_000
     gold_floor_ppb: int = 800_000_000
     max_reviewers: int = 7
 
@@ -62,6 +68,7 @@ class ReviewParams:
         fee_per_vote: int,
         slash_per_vote: int,
         contested_share: Ratio = DEFAULT_CONTESTED_SHARE,
+        contested_below: Ratio = DEFAULT_CONTESTED_BELOW,
         gold_floor: Ratio = DEFAULT_GOLD_FLOOR,
         max_reviewers: int = 7,
     ) -> ReviewParams:
@@ -80,6 +87,7 @@ class ReviewParams:
             fee_per_vote=fee_per_vote,
             slash_per_vote=slash_per_vote,
             contested_share_ppb=ratio_ppb(contested_share, "contested_share"),
+            contested_below_ppb=ratio_ppb(contested_below, "contested_below"),
             gold_floor_ppb=ratio_ppb(gold_floor, "gold_floor"),
             max_reviewers=max_reviewers,
         )
@@ -91,6 +99,7 @@ class ReviewParams:
             "rule": REVIEW_RULE,
             "contested": CONTESTED_RULE,
             "contested_share": ppb_text(self.contested_share_ppb),
+            "contested_below": ppb_text(self.contested_below_ppb),
             "fee_per_vote": str(self.fee_per_vote),
             "slash_per_vote": str(self.slash_per_vote),
             "gold_floor": ppb_text(self.gold_floor_ppb),
@@ -108,14 +117,15 @@ class ReviewParams:
         try:
             fee, slash = str(section["fee_per_vote"]), str(section["slash_per_vote"])
             share, floor = section["contested_share"], section["gold_floor"]
+            below = section["contested_below"]
             seats = section["max_reviewers"]
         except KeyError as exc:
             raise InvalidParameterError(f"review section lacks {exc}") from exc
         if not (fee.isdigit() and slash.isdigit()) or not isinstance(seats, int):
             raise InvalidParameterError("review amounts must be decimal strings, seats an int")
-        if not isinstance(share, str) or not isinstance(floor, str):
+        if not all(isinstance(ratio, str) for ratio in (share, below, floor)):
             raise InvalidParameterError("review ratios must be decimal strings")
-        return cls.create(int(fee), int(slash), share, floor, seats)
+        return cls.create(int(fee), int(slash), str(share), str(below), str(floor), seats)
 
     def lock(self, contested: int) -> int:
         """Stake a reviewer locks at commit for a set of ``contested`` items: ``s`` per vote,
@@ -125,7 +135,9 @@ class ReviewParams:
     def fee_escrow(self, items: int) -> int:
         """What the requester escrows at creation for a task of ``items`` items: the most
         votes the round can buy (the contested cap times the reviewer seats) at ``r``."""
-        return contested_cap(items, self.contested_share_ppb) * self.max_reviewers * self.fee_per_vote
+        return (
+            contested_cap(items, self.contested_share_ppb) * self.max_reviewers * self.fee_per_vote
+        )
 
 
 def contested_cap(items: int, share_ppb: int) -> int:
