@@ -23,8 +23,8 @@ skipped, as in ``bench_consensus.py``: every label a number and more than 20 dis
    class), one *lazy* reviewer who votes the current consensus, one *careless* reviewer who
    votes a uniformly drawn class. Draws come from ``numpy.random.default_rng(seed)`` with a
    per-set seed (``--seed`` plus the CRC-32 of the set's name), so a run is repeatable.
-5. ``review@1`` with ``r`` = 0.01 LABEL per vote and ``s`` = 2r (docs/review.md §7 says why
-   ``s = 2r``); reviewed answers then enter the consensus as gold and the estimator runs
+5. ``review@1`` with ``r`` = 0.01 LABEL per vote and ``s`` = 3r (docs/review.md §7 says why
+   ``s = 3r``); reviewed answers then enter the consensus as gold and the estimator runs
    again.
 
 Measured per set: the contested count, the errors on contested items before and after (gold
@@ -64,7 +64,7 @@ from node.protocol.review import ReviewParams  # noqa: E402
 
 TOKEN = 10**18
 FEE_PER_VOTE = TOKEN // 100
-SLASH_PER_VOTE = 2 * FEE_PER_VOTE
+SLASH_PER_VOTE = 3 * FEE_PER_VOTE
 STAKE = 1_000 * TOKEN
 HIDDEN_GOLD_MODULUS = 10
 GAS_COMMIT = 70_000

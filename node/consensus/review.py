@@ -19,8 +19,11 @@ order), so every honest validator computes the same outcome:
    loses ``s`` of the reviewer's locked stake, and a reviewer that committed and never made a
    valid reveal loses its whole lock, ``s`` per contested item; all of it goes to the pot.
    The pot is shared among eligible reviewers pro rata to their coherent votes, each share
-   rounded down; what is left (the rounding, or all of it when nobody is eligible) is burned,
-   never refunded, so no requester gains from a reviewer's loss.
+   rounded down and capped at ``r`` per coherent vote (what others lose never pays a
+   reviewer more than its own work does, so a careless reviewer's expected loss does not
+   depend on who else reviews, docs/review.md §7); what is left (the rounding, the cap, or
+   all of it when nobody is eligible) is burned, never refunded, so no requester gains from
+   a reviewer's loss.
 5. **Consensus.** Reviewed answers join the task's gold (:func:`reviewed_gold`) and the
    task's algorithm runs again: a reviewed item is decided as a gold item is, and anchors
    the annotators' skill as gold does. A task without review never reaches this module.
@@ -143,7 +146,7 @@ def review_round(
     outcomes: list[ReviewerOutcome] = []
     for reviewer, coherent, correct, eligible in tallies:
         revealed = reviewer.votes is not None
-        share = pot * coherent // shared_votes if eligible and shared_votes else 0
+        share = min(pot * coherent // shared_votes, coherent * r) if eligible and coherent else 0
         outcomes.append(
             ReviewerOutcome(
                 account=reviewer.account,

@@ -28,7 +28,7 @@ A, B, C = ("0x" + d * 20 for d in ("11", "22", "33"))
 PARAMS = ReviewParams.create(10, 20)  # r = 10, s = 20, floor 0.8
 CLASSES = ("x", "y")
 # canonical_json(review_section(hand_round(), PARAMS)): pinned once; any change is a new rule id.
-PINNED_SECTION_CID = "bafkreibbypux26ktfz47sqw2dtjfeq7mq5hvkkdbs43v2apwm5rjkzg274"
+PINNED_SECTION_CID = "bafkreibokrnim2zohrbqh2je7pcg33yyp7p7hfx5vh62yibeg3a6753kca"
 
 
 def hand_round() -> ReviewOutcome:
@@ -63,12 +63,13 @@ def test_the_hand_checked_round() -> None:
     a, b, c = outcome.reviewers  # sorted by address
     # A: 3 coherent, 1/1 check -> fee 3r = 30. B: 2 coherent, 1 incoherent -> fee 20,
     # slashed s = 20, its unpaid vote's r = 10 to the pot. C: whole lock 3s = 60.
-    # pot = 10 + 20 + 60 = 90, shared 3:2 -> 54 and 36, nothing burned.
+    # pot = 10 + 20 + 60 = 90, shared 3:2 -> 54 and 36, capped at r per coherent vote ->
+    # 30 and 20; the other 40 is burned.
     assert (a.coherent, a.incoherent, a.checks, a.checks_correct, a.eligible) == (3, 0, 1, 1, True)
-    assert (a.fee, a.share, a.pay, a.slashed) == (30, 54, 84, 0)
-    assert (b.coherent, b.incoherent, b.fee, b.share, b.pay, b.slashed) == (2, 1, 20, 36, 56, 20)
+    assert (a.fee, a.share, a.pay, a.slashed) == (30, 30, 60, 0)
+    assert (b.coherent, b.incoherent, b.fee, b.share, b.pay, b.slashed) == (2, 1, 20, 20, 40, 20)
     assert (c.revealed, c.fee, c.share, c.slashed) == (False, 0, 0, 60)
-    assert (outcome.votes_bought, outcome.pot, outcome.burned) == (6, 90, 0)
+    assert (outcome.votes_bought, outcome.pot, outcome.burned) == (6, 90, 40)
 
 
 def test_the_result_section_is_pinned() -> None:
@@ -132,7 +133,7 @@ def test_hidden_gold_outside_the_classes_is_refused() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_money_is_conserved(seed: int) -> None:
     """Whatever the votes: pay + burned = what the requester paid for votes + every slash,
-    and no reviewer is slashed more than its lock."""
+    no reviewer is slashed more than its lock nor shares more than r per coherent vote."""
     rng = np.random.default_rng(seed)
     classes = ("a", "b", "c")
     items = [f"i{n}" for n in range(int(rng.integers(1, 12)))]
@@ -149,6 +150,7 @@ def test_money_is_conserved(seed: int) -> None:
     paid = sum(row.pay for row in outcome.reviewers)
     assert paid + outcome.burned == outcome.votes_bought * params.fee_per_vote + slashed
     assert all(row.slashed <= params.lock(len(items)) for row in outcome.reviewers)
+    assert all(row.share <= row.coherent * params.fee_per_vote for row in outcome.reviewers)
     assert 0 <= outcome.burned <= outcome.pot
 
 
@@ -191,3 +193,12 @@ def test_a_reviewed_item_that_is_gold_with_another_answer_is_an_error() -> None:
     outcome = review_round(["q"], CLASSES, [ReviewerVotes(A, 1, {"q": "x"})], {}, PARAMS)
     with pytest.raises(InvalidParameterError, match="gold and reviewed"):
         reviewed_gold({"q": "y"}, outcome)
+
+
+def test_an_empty_contested_set_costs_and_pays_nothing() -> None:
+    outcome = review_round(
+        [], CLASSES, [ReviewerVotes(A, 1, {}), ReviewerVotes(B, 1, None)], {}, PARAMS
+    )
+    assert outcome.reviewed == {}
+    assert [(row.pay, row.slashed) for row in outcome.reviewers] == [(0, 0), (0, 0)]
+    assert (outcome.votes_bought, outcome.pot, outcome.burned) == (0, 0, 0)
