@@ -69,9 +69,12 @@ STAKE = 1_000 * TOKEN
 HIDDEN_GOLD_MODULUS = 10
 GAS_COMMIT = 70_000
 GAS_REVEAL = 45_000
-GAS_SETTLE = 40_000
-"""docs/review.md §8: commit, reveal and the per-reviewer settlement inside ``finalize``
-(estimates from EIP-2929/2200 costs, not measurements)."""
+GAS_SETTLE = 20_000
+GAS_CLAIM = 60_000
+"""docs/review.md §8: commit, reveal, the reviewer's settlement inside ``finalize`` and the
+claim of its payout leaf (estimates from EIP-2929/2200 costs and v1's measured steps, not
+measurements: no review contract exists yet)."""
+GAS_PER_REVIEW = GAS_COMMIT + GAS_REVEAL + GAS_SETTLE + GAS_CLAIM
 TYPES = ("coherent", "lazy", "careless")
 
 
@@ -207,7 +210,8 @@ def replay(
             "review_round": round(round_seconds, 4),
             "consensus_with_review": round(refit_seconds, 3),
         },
-        "gas_estimate": len(kinds) * (GAS_COMMIT + GAS_REVEAL + GAS_SETTLE),
+        "gas_estimate": len(kinds) * GAS_PER_REVIEW,
+        "gas_estimate_per_vote": GAS_PER_REVIEW // max(len(contested), 1),
     }
     return entry, by_kind
 
@@ -302,7 +306,7 @@ def main() -> int:
             "threshold": args.threshold,
             "hidden_gold_share": "0.1",
         },
-        "gas_estimate_per_review": GAS_COMMIT + GAS_REVEAL + GAS_SETTLE,
+        "gas_estimate_per_review": GAS_PER_REVIEW,
         "seconds": round(time.perf_counter() - start, 1),
     }
     if args.json:
