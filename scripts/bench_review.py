@@ -210,8 +210,8 @@ def replay(
             "review_round": round(round_seconds, 4),
             "consensus_with_review": round(refit_seconds, 3),
         },
-        "gas_estimate": len(kinds) * GAS_PER_REVIEW,
-        "gas_estimate_per_vote": GAS_PER_REVIEW // max(len(contested), 1),
+        "gas_estimate": len(kinds) * GAS_PER_REVIEW if contested else 0,
+        "gas_estimate_per_vote": GAS_PER_REVIEW // len(contested) if contested else 0,
     }
     return entry, by_kind
 
