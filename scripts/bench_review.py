@@ -3,7 +3,8 @@
 before and after review, and what coherent, lazy and careless reviewers earn and lose.
 
     scripts/bench_review.py [--datasets DIR] [--json FILE] [--accuracy 0.95]
-                            [--coherent 5] [--seed 17] [--threshold 0.8]
+                            [--coherent 5] [--lazy 1] [--careless 1] [--seed 17]
+                            [--threshold 0.8]
 
 For every categorical set in DIR (default ``../shared/datasets``; a set is numeric, and
 skipped, as in ``bench_consensus.py``: every label a number and more than 20 distinct):
@@ -18,10 +19,11 @@ skipped, as in ``bench_consensus.py``: every label a number and more than 20 dis
 3. **Hidden review gold**: the requester's hidden pool is every gold item whose
    ``keccak256(item id)`` is 0 mod 10 (a tenth of the items, fixed before anything is
    fitted); the pool's items that fall in the contested set are the checks.
-4. **Reviewers**, equal stake (1,000 LABEL each), seven seats: ``--coherent`` reviewers who
-   answer the gold class with probability ``--accuracy`` (else a uniformly drawn other
-   class), one *lazy* reviewer who votes the current consensus, one *careless* reviewer who
-   votes a uniformly drawn class. Draws come from ``numpy.random.default_rng(seed)`` with a
+4. **Reviewers**, equal stake (1,000 LABEL each), one seat each: ``--coherent`` (5)
+   reviewers who answer the gold class with probability ``--accuracy`` (else a uniformly
+   drawn other class; on an item without gold, only 12 of web's, a uniformly drawn class),
+   ``--lazy`` (1) who vote the current consensus, ``--careless`` (1) who vote a uniformly
+   drawn class. Draws come from ``numpy.random.default_rng(seed)`` with a
    per-set seed (``--seed`` plus the CRC-32 of the set's name), so a run is repeatable.
 5. ``review@1`` with ``r`` = 0.01 LABEL per vote and ``s`` = 3r (docs/review.md §7 says why
    ``s = 3r``); reviewed answers then enter the consensus as gold and the estimator runs
@@ -139,13 +141,13 @@ def replay(
         FEE_PER_VOTE,
         SLASH_PER_VOTE,
         contested_below=args.threshold,
-        max_reviewers=args.coherent + 2,
+        max_reviewers=args.coherent + args.lazy + args.careless,
     )
     start = time.perf_counter()
     contested = contested_set(fit, params)
     contested_seconds = time.perf_counter() - start
     rng = np.random.default_rng(args.seed + zlib.crc32(name.encode()))
-    kinds = ["coherent"] * args.coherent + ["lazy", "careless"]
+    kinds = ["coherent"] * args.coherent + ["lazy"] * args.lazy + ["careless"] * args.careless
     reviewers = []
     for n, kind in enumerate(kinds):
         votes: dict[str, str] = {}
@@ -249,6 +251,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--accuracy", type=float, default=0.95)
     parser.add_argument("--coherent", type=int, default=5)
+    parser.add_argument("--lazy", type=int, default=1)
+    parser.add_argument("--careless", type=int, default=1)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument(
         "--threshold",
@@ -269,7 +273,7 @@ def main() -> int:
         sets.append(entry)
         for kind, (votes, pay, slashed) in by_kind.items():
             tallies[kind].add(votes, pay, slashed)
-            tallies[kind].reviewers += args.coherent if kind == "coherent" else 1
+            tallies[kind].reviewers += getattr(args, kind)
         print(f"{folder.name}: done ({entry['seconds']})", flush=True)
     reviewers = {kind: tallies[kind].summary(len(sets)) for kind in TYPES}
     print_table(sets, reviewers)
@@ -298,6 +302,8 @@ def main() -> int:
             "algorithm": DEFAULT_ALGORITHM,
             "accuracy": args.accuracy,
             "coherent_reviewers": args.coherent,
+            "lazy_reviewers": args.lazy,
+            "careless_reviewers": args.careless,
             "seed": args.seed,
             "fee_per_vote": FEE_PER_VOTE,
             "slash_per_vote": SLASH_PER_VOTE,

@@ -121,7 +121,7 @@ class ReviewParams:
             seats = section["max_reviewers"]
         except KeyError as exc:
             raise InvalidParameterError(f"review section lacks {exc}") from exc
-        if not (fee.isdigit() and slash.isdigit()) or not isinstance(seats, int):
+        if not (_canonical_amount(fee) and _canonical_amount(slash)) or not isinstance(seats, int):
             raise InvalidParameterError("review amounts must be decimal strings, seats an int")
         if not all(isinstance(ratio, str) for ratio in (share, below, floor)):
             raise InvalidParameterError("review ratios must be decimal strings")
@@ -138,6 +138,12 @@ class ReviewParams:
         return (
             contested_cap(items, self.contested_share_ppb) * self.max_reviewers * self.fee_per_vote
         )
+
+
+def _canonical_amount(text: str) -> bool:
+    """Whether ``text`` is an amount as :meth:`ReviewParams.document` writes it (ASCII
+    digits, no sign, no leading zero), so a parsed section writes back the same bytes."""
+    return text.isascii() and text.isdigit() and str(int(text)) == text
 
 
 def contested_cap(items: int, share_ppb: int) -> int:

@@ -102,6 +102,8 @@ def test_parameters_round_trip_through_the_manifest_section() -> None:
         {"rule": "review@2"},
         {"contested": "contested@2"},
         {"fee_per_vote": "-1"},
+        {"fee_per_vote": "010"},
+        {"fee_per_vote": "\u00b2"},
         {"slash_per_vote": "0"},
         {"contested_share": "1.5"},
         {"gold_floor": 0.8},
