@@ -4,20 +4,22 @@ how reviewed items enter the consensus (docs/review.md §§3-6).
 The rule, in integers only (weights and token amounts are Python ints; every list in a fixed
 order), so every honest validator computes the same outcome:
 
-1. **Hidden gold decides.** The requester's hidden review gold, revealed after the votes, is
-   used on contested items only; on them it is the reviewed answer, as gold decides an item
-   in the consensus.
-2. **Stake-weighted answer.** Elsewhere the reviewed answer is the class with the largest
-   summed weight among valid reveals, ties to the first class in the task's class order
-   (sorted by code point, the consensus's own tie rule). An item nobody validly voted on has
-   none and stays under the consensus.
-3. **Coherence.** A revealed vote is coherent if it equals the reviewed answer. A reviewer is
-   *eligible* if it got at least ``gold_floor`` of its hidden gold checks right (vacuously, if
-   there are none).
+1. **Hidden gold decides and sorts.** The requester's hidden review gold, revealed after the
+   votes, is used on contested items only (the *checks*); on them it is the reviewed answer,
+   as gold decides an item in the consensus. A reviewer with a valid reveal is *eligible* if
+   it got at least ``gold_floor`` of the checks right (vacuously, if there are none).
+2. **Stake-weighted answer of the eligible.** Elsewhere the reviewed answer is the class with
+   the largest summed weight among eligible reviewers' votes, ties to the first class in the
+   task's class order (sorted by code point, the consensus's own tie rule). An item no
+   eligible reviewer voted on has none and stays under the consensus. Counting only the
+   eligible is what keeps a majority of reviewers who copy the consensus (and so fail the
+   checks where it is wrong) from deciding the answer.
+3. **Coherence.** A vote on an item with a reviewed answer is coherent if it equals it, else
+   incoherent; a vote on an item without one is neither.
 4. **Money.** The requester pays ``r`` per revealed vote. Each coherent vote of an eligible
    reviewer earns its ``r``; every other vote's ``r`` goes to the pot. Each incoherent vote
    loses ``s`` of the reviewer's locked stake, and a reviewer that committed and never made a
-   valid reveal loses its whole lock, ``s`` per contested item; all of it goes to the pot.
+   valid reveal loses ``s`` per contested item; all of it goes to the pot.
    The pot is shared among eligible reviewers pro rata to their coherent votes, each share
    rounded down and capped at ``r`` per coherent vote (what others lose never pays a
    reviewer more than its own work does, so a careless reviewer's expected loss does not
@@ -126,40 +128,46 @@ def review_round(
     checks = {item: hidden_gold[item] for item in items if item in hidden_gold}
     if any(value not in classes for value in checks.values()):
         raise InvalidParameterError("a hidden gold answer is not one of the task's classes")
-    rows = [_item_review(item, classes, ordered, checks.get(item)) for item in items]
+    correct = [
+        0 if r.votes is None else sum(1 for i, v in checks.items() if r.votes[i] == v)
+        for r in ordered
+    ]
+    eligible = [
+        r.votes is not None and right * PPB >= params.gold_floor_ppb * len(checks)
+        for r, right in zip(ordered, correct, strict=True)
+    ]
+    rows = [_item_review(item, classes, ordered, eligible, checks.get(item)) for item in items]
     answer = {row.item: row.value for row in rows}
+    decided = sum(1 for row in rows if row.value is not None)
     r, s = params.fee_per_vote, params.slash_per_vote
-    tallies: list[tuple[ReviewerVotes, int, int, bool]] = []
+    coherent: list[int] = []
     pot = 0
-    for reviewer in ordered:
-        if reviewer.votes is None:
-            tallies.append((reviewer, 0, 0, False))
+    for reviewer, paid in zip(ordered, eligible, strict=True):
+        votes = reviewer.votes
+        if votes is None:
+            coherent.append(0)
             pot += len(items) * s
             continue
-        coherent = sum(1 for item in items if reviewer.votes[item] == answer[item])
-        correct = sum(1 for item, value in checks.items() if reviewer.votes[item] == value)
-        eligible = correct * PPB >= params.gold_floor_ppb * len(checks)
-        paid_votes = coherent if eligible else 0
-        pot += (len(items) - paid_votes) * r + (len(items) - coherent) * s
-        tallies.append((reviewer, coherent, correct, eligible))
-    shared_votes = sum(coherent for _, coherent, _, eligible in tallies if eligible)
+        agree = sum(1 for item in items if votes[item] == answer[item])
+        coherent.append(agree)
+        pot += (len(items) - (agree if paid else 0)) * r + (decided - agree) * s
+    shared_votes = sum(n for n, paid in zip(coherent, eligible, strict=True) if paid)
     outcomes: list[ReviewerOutcome] = []
-    for reviewer, coherent, correct, eligible in tallies:
+    for reviewer, agree, right, paid in zip(ordered, coherent, correct, eligible, strict=True):
         revealed = reviewer.votes is not None
-        share = min(pot * coherent // shared_votes, coherent * r) if eligible and coherent else 0
         outcomes.append(
             ReviewerOutcome(
                 account=reviewer.account,
                 weight=reviewer.weight,
                 revealed=revealed,
-                coherent=coherent,
-                incoherent=len(items) - coherent if revealed else 0,
+                coherent=agree,
+                incoherent=decided - agree if revealed else 0,
                 checks=len(checks) if revealed else 0,
-                checks_correct=correct,
-                eligible=eligible,
-                fee=coherent * r if eligible else 0,
-                share=share,
-                slashed=(len(items) - coherent) * s,
+                checks_correct=right,
+                eligible=paid,
+                fee=agree * r if paid else 0,
+                share=min(pot * agree // shared_votes, agree * r) if paid and agree else 0,
+                slashed=(decided - agree if revealed else len(items)) * s,
                 votes_cid=reviewer.votes_cid,
             )
         )
@@ -203,13 +211,18 @@ def _check_reviewers(
 
 
 def _item_review(
-    item: str, classes: Sequence[str], reviewers: Sequence[ReviewerVotes], gold: str | None
+    item: str,
+    classes: Sequence[str],
+    reviewers: Sequence[ReviewerVotes],
+    counted: Sequence[bool],
+    gold: str | None,
 ) -> ItemReview:
-    """One item's votes, weights per class, and reviewed answer (rules 1 and 2)."""
+    """One item's votes (every reviewer's), the weight per class of the votes that count
+    (eligible reviewers'), and its reviewed answer (rules 1 and 2)."""
     votes = tuple(None if r.votes is None else r.votes[item] for r in reviewers)
     weight = dict.fromkeys(classes, 0)
-    for reviewer, vote in zip(reviewers, votes, strict=True):
-        if vote is not None:
+    for reviewer, vote, counts in zip(reviewers, votes, counted, strict=True):
+        if vote is not None and counts:
             weight[vote] += reviewer.weight
     tally = tuple((label, w) for label, w in weight.items() if w > 0)
     value = gold

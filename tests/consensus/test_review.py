@@ -86,7 +86,19 @@ def test_the_result_section_is_pinned() -> None:
     assert compute_cid(canonical_json(section)) == PINNED_SECTION_CID
 
 
-def test_ties_go_to_the_first_class_and_hidden_gold_overrules_the_vote() -> None:
+def test_ties_go_to_the_first_class() -> None:
+    outcome = review_round(
+        ["i1"],
+        CLASSES,
+        [ReviewerVotes(A, 4, {"i1": "y"}), ReviewerVotes(B, 4, {"i1": "x"})],
+        {},
+        PARAMS,
+    )
+    assert outcome.reviewed == {"i1": "x"}
+    assert [(row.coherent, row.incoherent) for row in outcome.reviewers] == [(0, 1), (1, 0)]
+
+
+def test_hidden_gold_overrules_the_vote_and_failing_it_takes_a_vote_out() -> None:
     outcome = review_round(
         ["i1", "i2"],
         CLASSES,
@@ -94,12 +106,38 @@ def test_ties_go_to_the_first_class_and_hidden_gold_overrules_the_vote() -> None
         {"i2": "x"},
         PARAMS,
     )
-    assert outcome.reviewed == {"i1": "x", "i2": "x"}
+    # Both fail their only check (0/1 < 0.8): neither vote counts, so i1 has no reviewed
+    # answer (its votes are neither coherent nor slashed) and i2 is the gold's x.
+    assert outcome.reviewed == {"i2": "x"}
+    assert outcome.items[0].tally == ()
     a, b = outcome.reviewers
-    # Both fail their only check (0/1 < 0.8): no fee, nobody eligible, so the pot
-    # (A: 2r + 2s = 60, B: 2r + 1s = 40) is burned, never refunded.
     assert (a.eligible, b.eligible, a.pay, b.pay) == (False, False, 0, 0)
-    assert (outcome.pot, outcome.burned) == (100, 100)
+    assert (a.coherent, a.incoherent, a.slashed) == (0, 1, 20)
+    # Pot: each reviewer's 2 unpaid votes (2r) and one slash (s) = 40 each; nobody is
+    # eligible, so all of it is burned, never refunded.
+    assert (outcome.pot, outcome.burned) == (80, 80)
+
+
+def test_a_lazy_majority_that_fails_the_checks_does_not_decide() -> None:
+    """Three reviewers copy the consensus (y everywhere), one judges; the check i2 is x."""
+    lazy = [ReviewerVotes("0x" + f"{n:040x}", 1, {"i1": "y", "i2": "y"}) for n in (7, 8, 9)]
+    outcome = review_round(
+        ["i1", "i2"],
+        CLASSES,
+        [*lazy, ReviewerVotes(A, 1, {"i1": "x", "i2": "x"})],
+        {"i2": "x"},
+        PARAMS,
+    )
+    assert outcome.reviewed == {"i1": "x", "i2": "x"}
+    assert outcome.items[0].tally == (("x", 1),)
+    copiers = [row for row in outcome.reviewers if row.account != A.lower()]
+    judge = next(row for row in outcome.reviewers if row.account == A.lower())
+    assert [(row.eligible, row.incoherent, row.slashed, row.pay) for row in copiers] == [
+        (False, 2, 40, 0)
+    ] * 3
+    # Judge: fee 2r = 20, and the pot (3 x (2r + 2s) = 180) capped at r per vote: 20.
+    assert (judge.eligible, judge.fee, judge.share, judge.pay) == (True, 20, 20, 40)
+    assert (outcome.pot, outcome.burned) == (180, 160)
 
 
 def test_an_item_nobody_voted_on_has_no_reviewed_answer() -> None:
