@@ -85,9 +85,9 @@ class ReviewerOutcome:
 
 @dataclass(frozen=True)
 class ItemReview:
-    """One contested item: its reviewed answer (``None``: no valid vote), the summed weight
-    per class voted, every reviewer's vote in reviewer order, and whether hidden gold
-    decided it."""
+    """One contested item: its reviewed answer (``None``: no eligible vote), the summed
+    weight per class of the eligible reviewers' votes, every reviewer's vote in reviewer
+    order, and whether hidden gold decided it."""
 
     item: str
     value: str | None
