@@ -215,7 +215,7 @@ def check_spans(value: JsonValue, classes: tuple[str, ...], params: AnnotationPa
         label = _class(name, classes)
         if lo < last_end.get(label, 0):  # sorted by start, so one look back suffices
             raise InvalidAnswersError(f"spans of class {label!r} overlap at [{start}, {end})")
-        last_end[label] = int(end)  # type: ignore[arg-type]  # checked by _integer
+        last_end[label] = int(end)  # checked by _integer
     _check_sorted(entries)
 
 
