@@ -99,7 +99,7 @@ class AnnotationParams:
 
     kind: TaskKind
     iou: str = "0.5"
-    span_match: str = "exact"
+    span_match: str = "overlap"
     normalization: str = "loose"
     max_objects: int = 100
     max_text_length: int = 4096

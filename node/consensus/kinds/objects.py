@@ -6,36 +6,38 @@ One algorithm for both (a span is a one-dimensional box), deterministic to the b
    matched one to one to the item's clusters so far, greedily by IoU (highest first; ties
    by the object's then the cluster's index), a pair qualifying when ``IoU >= iou``,
    compared exactly in integers (``inter * 1e9 >= iou_ppb * union``). An unmatched object
-   starts a cluster. A cluster is compared by its representative, the lower median of its
-   members, per coordinate (integers). On a gold item the gold objects seed the clusters and
-   stay their representatives. The class plays no part in matching: it is voted.
-2. **Vote** with annotator quality. Each cluster is a unit with classes ``absent`` and the
-   task's classes; every annotator who labelled the item answers it (its member's class, or
-   ``absent``). One-coin Dawid-Skene (``ds1@1``, fixed 50 iterations, parts per billion)
-   over these units gives each annotator one accuracy and each cluster a posterior; its
-   argmax (ties to ``absent``, then the first class) decides whether the object is there and
-   its class. Gold clusters are clamped to the gold (gold objects present, others absent).
-3. **Consensus object**: the lower median of the members' coordinates (a gold object on
-   gold items). The k-th smallest start is below the k-th smallest end, so it is a valid
-   box or span.
-4. **Rewards**: the reward rule of categorical tasks over the units (:func:`node.consensus.
-   rewards.judge`: confidence threshold, accuracy, skill and evidence floors), paying
-   ``reward_per_label`` per *matched object*: an object in a confident present cluster with
-   the consensus class. Precision and recall per annotator are stated against the present
-   clusters (all, confident or not).
+   starts a cluster. A cluster is compared by its representative, the median of its
+   members per coordinate (floored to an integer, :func:`median`). On a gold item the gold
+   objects seed the clusters and stay their representatives. The class plays no part in matching: it is voted.
+2. **Vote** with annotator quality, in two questions. *Presence*: every annotator who
+   labelled the item answers each of its clusters, ``present`` (it has a member there) or
+   ``absent``. *Class*: the members' classes. Each is decided by the quality-weighted vote
+   of :mod:`.weighted_vote` (smoothed accuracies, fixed rounds, integer sums, posteriors
+   in parts per billion; ties to ``absent`` and to the first class). On gold items the gold
+   objects are present with their class, every other cluster absent.
+3. **Consensus object**: the representative, i.e. the median of the members' coordinates
+   (a gold object on gold items). The k-th smallest start is below the k-th smallest end,
+   so the (floored) median start is below the median end: a valid box or span.
+4. **Rewards**: the reward rule of categorical tasks over the presence answers
+   (:func:`node.consensus.rewards.judge`: accuracy, skill and evidence floors, so an
+   annotator who draws at random or never draws is not paid), paying ``reward_per_label``
+   per *matched object*: a member, with the consensus class, of a present cluster whose
+   presence and class posteriors both reach the confidence threshold. Precision and recall
+   per annotator are stated against the present clusters (all, confident or not).
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
 from node.consensus.answers import Answers
-from node.consensus.kinds.common import IntArray, KindRows, ratio_text, settle
+from node.consensus.kinds.common import BoolArray, IntArray, KindRows, ratio_text, settle
+from node.consensus.kinds.weighted_vote import BETA, ROUNDS, weighted_vote
 from node.consensus.numerics import argmax_lowest, count_keys
-from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.quality import krippendorff_alpha_nominal
 from node.consensus.rewards import judge
 from node.consensus.task_kinds import KindResult, alpha_text
@@ -69,9 +71,12 @@ def overlaps(a: IntArray, b: IntArray, dims: int) -> tuple[IntArray, IntArray]:
     return inter, area_a[:, None] + area_b[None, :] - inter
 
 
-def lower_median(coords: IntArray) -> IntArray:
-    """The lower median of each column (an integer, whatever the count)."""
-    out: IntArray = np.sort(coords, axis=0)[(len(coords) - 1) // 2]
+def median(coords: IntArray) -> IntArray:
+    """The median of each column, floored to an integer: the middle value, or the floored
+    mean of the two middle values of an even count."""
+    ordered = np.sort(coords, axis=0)
+    n = len(coords)
+    out: IntArray = (ordered[(n - 1) // 2] + ordered[n // 2]) // 2
     return out
 
 
@@ -86,7 +91,7 @@ class Cluster:
     def add(self, annotator: int, coords: IntArray, cls: int) -> None:
         self.members.append((annotator, coords, cls))
         if self.gold_class < 0:
-            self.representative = lower_median(np.stack([m[1] for m in self.members]))
+            self.representative = median(np.stack([m[1] for m in self.members]))
 
 
 def match_item(
@@ -156,52 +161,19 @@ def object_result(
             clusters.append(cluster)
             unit_item.append(item)
     n_annotators = len(rows.annotators)
-    units = tuple(f"{u:010d}" for u in range(len(clusters)))
     table = np.array(unit_rows, dtype=np.int64).reshape(-1, 3)
+    gold_units = {
+        u: c.gold_class for u, c in enumerate(clusters) if rows.items[unit_item[u]] in gold
+    }
+    vote = _vote(table, len(clusters), gold_units, rows.annotators, names, params)
     labels = count_keys(rows.annotator, n_annotators)
     objects = count_keys(table[:, 1][table[:, 2] != ABSENT], n_annotators)
-    accepted = np.zeros(n_annotators, dtype=np.int64)
-    eligible = np.zeros(n_annotators, dtype=bool)
-    matched = np.zeros(n_annotators, dtype=np.int64)
-    present = np.zeros(n_annotators, dtype=np.int64)
-    accuracy = skill = evidence = np.zeros(n_annotators, dtype=np.int64)
-    consensus = np.zeros(0, dtype=np.int64)
-    posterior = np.zeros(0, dtype=np.int64)
-    confident = np.zeros(0, dtype=bool)
-    alpha = None
-    estimator = OneCoinDawidSkene()
-    if len(clusters):
-        answers_table = Answers.from_codes(
-            table[:, 0],
-            table[:, 1],
-            table[:, 2],
-            items=units,
-            annotators=rows.annotators,
-            classes=tuple(f"{j:04d}" for j in range(len(names) + 1)),
-        )
-        unit_gold = {
-            units[u]: f"{max(c.gold_class, 0):04d}"
-            for u, c in enumerate(clusters)
-            if rows.items[unit_item[u]] in gold
-        }
-        probas = estimator.fit(answers_table, unit_gold).probas_ppb_
-        consensus, posterior = argmax_lowest(probas), probas.max(axis=1)
-        judged = judge(answers_table, probas, params)
-        confident = judged.confident
-        # Back from the table's (compacted) annotator codes to the task's.
-        back = np.searchsorted(np.array(rows.annotators), np.array(answers_table.annotators))
-        of, who, code = answers_table.item, back[answers_table.annotator], answers_table.label
-        hit = (code != ABSENT) & (code == consensus[of])
-        matched = count_keys(who[hit], n_annotators)
-        accepted = count_keys(who[hit & confident[of]], n_annotators)
-        present = count_keys(who[consensus[of] != ABSENT], n_annotators)
-        eligible[back] = judged.eligible
-        accuracy, skill, evidence = (np.zeros(n_annotators, dtype=np.int64) for _ in range(3))
-        accuracy[back] = judged.quality.accuracy_ppb
-        skill[back] = judged.quality.skill_ppb
-        evidence[back] = judged.quality.evidence_ppb
-        alpha = krippendorff_alpha_nominal(answers_table)
-    items = _items(rows, clusters, unit_item, consensus, posterior, confident, names, gold)
+    member = table[table[:, 2] != ABSENT]
+    hit = vote.present[member[:, 0]] & (member[:, 2] == vote.classes[member[:, 0]])
+    matched = count_keys(member[:, 1][hit], n_annotators)
+    accepted = count_keys(member[:, 1][hit & vote.confident[member[:, 0]]], n_annotators)
+    present = count_keys(table[:, 1][vote.present[table[:, 0]]], n_annotators)
+    items = _items(rows, clusters, unit_item, vote, names, gold)
     figures = [
         {
             "labels": int(labels[a]),
@@ -209,9 +181,9 @@ def object_result(
             "matched": int(matched[a]),
             "precision": ratio_text(int(matched[a]), int(objects[a])),
             "recall": ratio_text(int(matched[a]), int(present[a])),
-            "accuracy": ppb_text(int(accuracy[a])),
-            "skill": ppb_text(int(skill[a])),
-            "evidence": ppb_text(int(evidence[a])),
+            "accuracy": ppb_text(int(vote.accuracy[a])),
+            "skill": ppb_text(int(vote.skill[a])),
+            "evidence": ppb_text(int(vote.evidence[a])),
         }
         for a in range(n_annotators)
     ]
@@ -220,7 +192,7 @@ def object_result(
             "id": annotation.rule,
             "params": {
                 **annotation.document(),
-                "estimator": {"id": estimator.algorithm, **estimator.params()},
+                "vote": {"rounds": ROUNDS, "beta": BETA},
             },
         },
         "answers": {
@@ -230,7 +202,7 @@ def object_result(
             "objects": int(objects.sum()),
         },
         "items": items,
-        "krippendorff_alpha": alpha_text(alpha),
+        "krippendorff_alpha": alpha_text(vote.alpha),
     }
     return settle(
         kind=kind,
@@ -238,7 +210,7 @@ def object_result(
         params=params,
         annotators=rows.annotators,
         accepted=accepted,
-        eligible=eligible,
+        eligible=vote.eligible,
         figures=figures,
         body=body,
     )
@@ -248,9 +220,7 @@ def _items(
     rows: KindRows,
     clusters: list[Cluster],
     unit_item: list[int],
-    consensus: IntArray,
-    posterior: IntArray,
-    confident: IntArray,
+    vote: Vote,
     names: tuple[str, ...],
     gold: dict[str, JsonValue],
 ) -> list[dict[str, JsonValue]]:
@@ -263,19 +233,109 @@ def _items(
     for item, units in enumerate(per_item):
         chosen = sorted(
             {
-                (*(int(v) for v in clusters[u].representative), names[int(consensus[u]) - 1])
+                (*(int(v) for v in clusters[u].representative), names[int(vote.classes[u])])
                 for u in units
-                if consensus[u] != ABSENT
+                if vote.present[u]
             }
         )
-        least = min((int(posterior[u]) for u in units), default=PPB)
+        least = min((int(vote.posterior[u]) for u in units), default=PPB)
         out.append(
             {
                 "item": rows.items[item],
                 "value": [list(entry) for entry in chosen],
                 "confidence": ppb_text(least),
-                "confident": all(bool(confident[u]) for u in units),
+                "confident": all(bool(vote.confident[u]) for u in units),
                 "gold": rows.items[item] in gold,
             }
         )
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class Vote:
+    """Step 2's outcome per cluster (``present``, ``classes``: index into the sorted class
+    names, ``posterior``: the least of the presence and class posteriors, ``confident``)
+    and per annotator (the detection quality and eligibility of the reward rule)."""
+
+    present: BoolArray
+    classes: IntArray
+    posterior: IntArray
+    confident: BoolArray
+    accuracy: IntArray
+    skill: IntArray
+    evidence: IntArray
+    eligible: BoolArray
+    alpha: Fraction | None
+
+
+def _fit(
+    table: IntArray, n_units: int, gold: dict[int, int], annotators: tuple[str, ...], k: int
+) -> tuple[IntArray, Answers | None]:
+    """Posteriors (one row per unit, ``k`` classes, ppb) of one-coin Dawid-Skene over
+    ``(unit, annotator, class)`` rows; a unit without rows keeps a uniform posterior."""
+    probas = np.full((n_units, k), PPB // k, dtype=np.int64)
+    if len(table) == 0:
+        return probas, None
+    units = tuple(f"{u:010d}" for u in range(n_units))
+    answers = Answers.from_codes(
+        table[:, 0],
+        table[:, 1],
+        table[:, 2],
+        items=units,
+        annotators=annotators,
+        classes=tuple(f"{j:04d}" for j in range(k)),
+    )
+    row_of = {int(u): r for r, u in enumerate(answers.items)}
+    unit_gold = {row_of[u]: c for u, c in gold.items() if u in row_of}
+    fitted, _ = weighted_vote(answers, unit_gold)
+    probas[[int(u) for u in answers.items]] = fitted
+    return probas, answers
+
+
+def _vote(
+    table: IntArray,
+    n_units: int,
+    gold: dict[int, int],
+    annotators: tuple[str, ...],
+    names: tuple[str, ...],
+    params: RewardParams,
+) -> Vote:
+    """Step 2: presence over every answer to a cluster, class over its members' classes,
+    each by one-coin Dawid-Skene; the reward rule's quality and floors on presence."""
+    n = len(annotators)
+    shown = table.copy()
+    shown[:, 2] = shown[:, 2] != ABSENT
+    presence_gold = {u: int(c >= 0) for u, c in gold.items()}
+    presence, presence_answers = _fit(shown, n_units, presence_gold, annotators, 2)
+    members = table[table[:, 2] != ABSENT]
+    members[:, 2] -= 1
+    class_gold = {u: c - 1 for u, c in gold.items() if c > 0}
+    kinds, _ = _fit(members, n_units, class_gold, annotators, len(names))
+    present = argmax_lowest(presence) == 1
+    posterior = np.where(
+        present, np.minimum(presence.max(axis=1), kinds.max(axis=1)), presence.max(axis=1)
+    )
+    zeros = np.zeros(n, dtype=np.int64)
+    accuracy, skill, evidence = zeros.copy(), zeros.copy(), zeros.copy()
+    eligible = np.zeros(n, dtype=bool)
+    alpha = None
+    if presence_answers is not None:
+        judged = judge(presence_answers, presence[[int(u) for u in presence_answers.items]], params)
+        # Back from the table's (compacted) annotator codes to the task's.
+        back = np.searchsorted(np.array(annotators), np.array(presence_answers.annotators))
+        eligible[back] = judged.eligible
+        accuracy[back] = judged.quality.accuracy_ppb
+        skill[back] = judged.quality.skill_ppb
+        evidence[back] = judged.quality.evidence_ppb
+        alpha = krippendorff_alpha_nominal(presence_answers)
+    return Vote(
+        present=present,
+        classes=argmax_lowest(kinds),
+        posterior=posterior,
+        confident=posterior >= params.confidence_threshold_ppb,
+        accuracy=accuracy,
+        skill=skill,
+        evidence=evidence,
+        eligible=eligible,
+        alpha=alpha,
+    )
