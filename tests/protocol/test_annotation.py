@@ -106,7 +106,7 @@ def test_params_check_their_ranges() -> None:
 
 
 def _content(kind: TaskKind, **options: object) -> Manifest:
-    classes = CLASSES if kind in (TaskKind.BOXES, TaskKind.SPANS) else ()
+    classes = () if kind in (TaskKind.TEXT, TaskKind.PAIRWISE, TaskKind.NUMERIC) else CLASSES
     item = ItemSpec("i1", data={"a": CID_A, "b": CID_B})
     return build_task_content([item], title="t", kind=kind, classes=classes, **options).manifest  # type: ignore[arg-type]
 

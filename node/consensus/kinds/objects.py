@@ -8,7 +8,8 @@ One algorithm for both (a span is a one-dimensional box), deterministic to the b
    compared exactly in integers (``inter * 1e9 >= iou_ppb * union``). An unmatched object
    starts a cluster. A cluster is compared by its representative, the median of its
    members per coordinate (floored to an integer, :func:`median`). On a gold item the gold
-   objects seed the clusters and stay their representatives. The class plays no part in matching: it is voted.
+   objects seed the clusters and stay their representatives. The class plays no part in
+   matching: it is voted.
 2. **Vote** with annotator quality, in two questions. *Presence*: every annotator who
    labelled the item answers each of its clusters, ``present`` (it has a member there) or
    ``absent``. *Class*: the members' classes. Each is decided by the quality-weighted vote
@@ -169,7 +170,7 @@ def object_result(
     labels = count_keys(rows.annotator, n_annotators)
     objects = count_keys(table[:, 1][table[:, 2] != ABSENT], n_annotators)
     member = table[table[:, 2] != ABSENT]
-    hit = vote.present[member[:, 0]] & (member[:, 2] == vote.classes[member[:, 0]])
+    hit = vote.present[member[:, 0]] & (member[:, 2] - 1 == vote.classes[member[:, 0]])
     matched = count_keys(member[:, 1][hit], n_annotators)
     accepted = count_keys(member[:, 1][hit & vote.confident[member[:, 0]]], n_annotators)
     present = count_keys(table[:, 1][vote.present[table[:, 0]]], n_annotators)
@@ -289,6 +290,9 @@ def _fit(
     unit_gold = {row_of[u]: c for u, c in gold.items() if u in row_of}
     fitted, _ = weighted_vote(answers, unit_gold)
     probas[[int(u) for u in answers.items]] = fitted
+    for unit, cls in gold.items():  # gold units nobody answered too
+        probas[unit] = 0
+        probas[unit, cls] = PPB
     return probas, answers
 
 

@@ -5,7 +5,8 @@ a few clusters, and EM then trusts one annotator's lucky record over two others'
 class prior learned from the same few units; on the small synthetic crowds of
 scripts/bench_kinds.py every EM variant (ds1, ds, rds, hds@2) lost to a plain majority. Here
 an annotator weighs the log-odds of their accuracy shrunk toward the crowd's pooled
-accuracy, ``(agreeing + beta * pooled) / (answers + beta)``: with few answers everyone
+accuracy, ``(agreeing + beta * pooled + 1) / (answers + beta + 2)`` (the ones keep a
+crowd that always or never agrees finite): with few answers everyone
 weighs about the same (a majority vote), with many, by their record; there is no class
 prior, and an annotator at or below even odds weighs nothing.
 
@@ -59,8 +60,8 @@ def weighted_vote(
         # Shrunk toward the crowd's pooled accuracy, not toward chance: with few answers
         # everyone weighs about the same (a majority vote), whatever their luck.
         pooled = float(agree.sum()) / float(len(agree))
-        right = agreeing + beta * pooled
-        wrong = answered - agreeing + beta * (1.0 - pooled)
+        right = agreeing + beta * pooled + 1.0
+        wrong = answered - agreeing + beta * (1.0 - pooled) + 1.0
         odds = np.rint((det_log(right) - det_log(wrong)) * LOG_FIXED_SCALE)
         weights = np.maximum(odds, 0).astype(np.int64)
     votes = np.bincount(cell, weights[answers.annotator], n_items * k).astype(np.int64)
