@@ -168,10 +168,13 @@ def test_pairwise_votes_and_bradley_terry_order() -> None:
 
 def test_bradley_terry_ties_are_half_a_win_each() -> None:
     first, second = np.array([0, 0]), np.array([1, 1])
-    even = bradley_terry(first, second, np.array([2, 2]), 2)
+    tie, a_wins, b_wins = [0, 0, 10**9], [10**9, 0, 0], [0, 10**9, 0]
+    even = bradley_terry(first, second, np.array([tie, tie]), 2)
     assert even[0] == even[1] == 500_000_000
-    split = bradley_terry(first, second, np.array([0, 1]), 2)
+    split = bradley_terry(first, second, np.array([a_wins, b_wins]), 2)
     assert split.tolist() == even.tolist()
+    ahead = bradley_terry(first, second, np.array([a_wins, tie]), 2)
+    assert ahead[0] > 500_000_000 > ahead[1]
 
 
 def _crowd(kind: TaskKind, seed: int) -> tuple[Rows, dict[str, tuple[str, str]]]:
@@ -231,7 +234,7 @@ PINS = {
         "35c8ab648af5b96047933fbcec007cf00c35b2f5728c526d5006811f7c169236"
     ),
     TaskKind.PAIRWISE: (
-        "bafkreiehktzssrqv5hcnnk7g5kwrxug7m2zyumha5izyetp2cq66chhf4u "
+        "bafkreibyzllfueyyxhgqjcwubnixbvxrinmffp6inbpxs2u53gkjhrbjnu "
         "e26eb5bcc59828cccff779e41ecd7bab7749ca54817f287981804562b6cdb940"
     ),
 }

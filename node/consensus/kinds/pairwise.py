@@ -7,7 +7,9 @@
    confidence threshold, accuracy, skill and evidence floors): ``reward_per_label`` per
    vote equal to a confident consensus.
 2. **Bradley-Terry scores** of the compared responses (the items' ``a``/``b`` CIDs), from
-   the consensus outcomes (a win, a loss, or half of each for a tie): Hunter's MM update
+   each pair's consensus posterior (side a wins ``P(A) + P(tie) / 2`` of the comparison, b
+   the rest: on the synthetic crowds this beat hard outcomes and raw votes in every regime,
+   scripts/bench_kinds.py, BENCHMARKS.md "Label kinds"): Hunter's MM update
    ``p_i <- W_i / sum_j n_ij / (p_i + p_j)``, a fixed :data:`BT_ITERATIONS` times from
    ``p = 1``, with every response also drawn once against a reference of strength 1 (half a
    win, half a loss: it keeps an unbeaten response finite and fixes the scale). Sums are
@@ -38,21 +40,22 @@ from node.protocol.rules import PPB, RewardParams, ppb_text
 BT_ITERATIONS = 100
 
 
-def bradley_terry(first: IntArray, second: IntArray, win: IntArray, n: int) -> IntArray:
-    """Scores in parts per billion of ``n`` responses from comparisons ``first`` vs
-    ``second`` whose outcome ``win`` is 0 (first wins), 1 (second wins) or 2 (tie)."""
-    half = np.where(win == 2, 0.5, 0.0)
+def bradley_terry(first: IntArray, second: IntArray, probas_ppb: IntArray, n: int) -> IntArray:
+    """Scores in parts per billion of ``n`` responses from one comparison per row, ``first``
+    against ``second``, whose outcome is the posterior ``probas_ppb`` of (A, B, tie): the
+    first wins ``P(A) + P(tie) / 2`` of it, the second ``P(B) + P(tie) / 2``."""
+    shares = probas_ppb.astype(np.float64)
+    tie = shares[:, 2] / 2.0
     wins = (
-        np.bincount(first, np.where(win == 0, 1.0, half), n)
-        + np.bincount(second, np.where(win == 1, 1.0, half), n)
+        np.bincount(first, (shares[:, 0] + tie) / PPB, n)
+        + np.bincount(second, (shares[:, 1] + tie) / PPB, n)
         + 0.5
     )
     strength = np.ones(n, dtype=np.float64)
     for _ in range(BT_ITERATIONS):
         inverse = 1.0 / (strength[first] + strength[second])
-        denominator = (np.bincount(first, inverse, n) + np.bincount(second, inverse, n)) + 1.0 / (
-            strength + 1.0
-        )
+        reference = 1.0 / (strength + 1.0)
+        denominator = np.bincount(first, inverse, n) + np.bincount(second, inverse, n) + reference
         strength = wins / denominator
     out: IntArray = np.floor(strength / (1.0 + strength) * PPB).astype(np.int64)
     return out
@@ -92,7 +95,7 @@ def pairwise_result(
     code = {cid: c for c, cid in enumerate(responses)}
     first = np.array([code[pairs[item][0]] for item in rows.items], dtype=np.int64)
     second = np.array([code[pairs[item][1]] for item in rows.items], dtype=np.int64)
-    scores = bradley_terry(first, second, consensus, len(responses))
+    scores = bradley_terry(first, second, probas, len(responses))
     compared = count_keys(first, len(responses)) + count_keys(second, len(responses))
     items = [
         {
