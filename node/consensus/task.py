@@ -37,7 +37,7 @@ from node.consensus.registry import categorical_estimator
 from node.consensus.result import CategoricalConsensus, categorical_document
 from node.consensus.rewards import Rewards, compute_rewards
 from node.consensus.task_kinds import multilabel_result, numeric_result
-from node.protocol.annotation import AnnotationParams
+from node.protocol.annotation import RULES, AnnotationParams
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, bloc_test_id
@@ -143,6 +143,9 @@ def run_consensus(
     if task.kind is TaskKind.CATEGORICAL:
         return _categorical(task, batches, gold)
     if task.kind in KINDS:
+        rule = task.annotation.rule if task.annotation else RULES[task.kind]
+        if task.algorithm != rule:  # the id on chain names the computation to run
+            raise InvalidParameterError(f"a {task.kind} task runs {rule}, not {task.algorithm}")
         kind = kind_result(
             task.kind,
             task.task_id,

@@ -263,6 +263,12 @@ def test_results_are_pinned_and_independent_of_batch_order(kind: TaskKind) -> No
     assert f"{forward.cid} {forward.payout_root.hex()}" == PINS[kind]
 
 
+def test_run_consensus_runs_only_the_rule_the_task_names() -> None:
+    task = TaskSpec(1, NO_Z, kind=TaskKind.TEXT, algorithm="hds@2")
+    with pytest.raises(InvalidParameterError, match="runs text@1"):
+        run_consensus(task, batches(TEXTS))
+
+
 def test_kind_result_refuses_mismatched_parameters() -> None:
     with pytest.raises(InvalidParameterError):
         kind_result(TaskKind.NUMERIC, 1, NO_Z, batches(TEXTS))
