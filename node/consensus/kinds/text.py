@@ -89,6 +89,9 @@ class TextConsensus:
         n_items, n_annotators = int(item.max()) + 1, int(annotator.max()) + 1
         starts = [*np.flatnonzero(np.r_[True, np.diff(item) != 0]).tolist(), len(item)]
         weights = np.full(n_annotators, PPB, dtype=np.int64)
+        vocabulary = {t: c for c, t in enumerate(sorted({*texts, *gold.values()}))}
+        answered = np.array([vocabulary[t] for t in texts], dtype=np.int64)
+        total = count_keys(annotator, n_annotators)
         labels: list[str] = []
         for _ in range(self.rounds + 1):
             labels = [gold.get(i, "") for i in range(n_items)]
@@ -98,9 +101,9 @@ class TextConsensus:
                     labels[code] = self._choose(
                         texts[start:stop], weights[annotator[start:stop]].tolist()
                     )
-            match = np.array([texts[r] == labels[int(item[r])] for r in range(len(texts))])
+            chosen = np.array([vocabulary[t] for t in labels], dtype=np.int64)
+            match = answered == chosen[item]
             right = count_keys(annotator[match], n_annotators)
-            total = count_keys(annotator, n_annotators)
             weights = (right + 1) * PPB // (total + 2)
         self.labels_ = labels
         self.match_ = match
