@@ -11,11 +11,16 @@ Label Studio states boxes in percent of the image; converting needs the image's 
 pixels, and a round trip gives back the same integers (the error of the two float
 operations is far below half a pixel). Label Studio's ``Pairwise`` has no tie: a tie is
 exported as no result entry, and an import without a selection is a tie.
+:func:`label_config` writes a project config that shows each kind with these entries.
+
+Not wired yet: :func:`node.content.exports.labelstudio_tasks` and the ``hf`` features still
+write every kind as choices; they would dispatch here on the result's kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from xml.sax.saxutils import quoteattr
 
 from node.errors import LabelnetError
 from node.protocol.annotation import AnnotationParams, canonical_value, check_value
@@ -30,6 +35,28 @@ LABEL_TAGS = {
     TaskKind.PAIRWISE: "pairwise",
 }
 """The Label Studio result ``type`` of each kind."""
+
+
+def label_config(kind: TaskKind, classes: Sequence[str] = ()) -> str:
+    """A Label Studio label config for a task of ``kind`` whose results
+    :func:`to_labelstudio` writes with its default names (``label`` on ``item``; a pairwise
+    task shows its item data's ``a`` and ``b`` as ``left`` and ``right``)."""
+    labels = "".join(f"<Label value={quoteattr(c)}/>" for c in classes)
+    if kind is TaskKind.BOXES:
+        body = '<Image name="item" value="$image"/>'
+        body += f'<RectangleLabels name="label" toName="item">{labels}</RectangleLabels>'
+    elif kind is TaskKind.SPANS:
+        body = (
+            f'<Text name="item" value="$text"/><Labels name="label" toName="item">{labels}</Labels>'
+        )
+    elif kind is TaskKind.TEXT:
+        body = '<Text name="item" value="$text"/><TextArea name="label" toName="item"/>'
+    else:
+        body = (
+            '<Text name="left" value="$a"/><Text name="right" value="$b"/>'
+            '<Pairwise name="label" toName="left,right"/>'
+        )
+    return f"<View>{body}</View>"
 
 
 class KindFormatError(LabelnetError, ValueError):

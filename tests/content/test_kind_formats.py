@@ -3,12 +3,16 @@ canonical labels, and what does not convert to a valid label is refused."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ElementTree
+
 import pytest
 
 from node.content.kind_formats import (
+    LABEL_TAGS,
     KindFormatError,
     from_coco,
     from_labelstudio,
+    label_config,
     to_coco,
     to_labelstudio,
 )
@@ -92,3 +96,12 @@ def test_labelstudio_imports_are_checked() -> None:
         from_labelstudio(TaskKind.TEXT, [{"type": "textarea", "value": {"text": ["cafe\u0301"]}}])
         == "caf\u00e9"
     )
+
+
+@pytest.mark.parametrize("kind", list(LABEL_TAGS))
+def test_label_configs_name_the_control_the_results_use(kind: TaskKind) -> None:
+    root = ElementTree.fromstring(label_config(kind, CLASSES))
+    controls = [e for e in root if e.get("name") == "label"]
+    assert len(controls) == 1 and controls[0].tag.lower() == LABEL_TAGS[kind]
+    if kind in (TaskKind.BOXES, TaskKind.SPANS):
+        assert [e.get("value") for e in controls[0]] == list(CLASSES)
