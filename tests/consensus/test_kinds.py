@@ -3,6 +3,10 @@ rule against luck, determinism, and the pinned bytes of each kind's result."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +16,7 @@ from node.consensus.kinds import kind_result
 from node.consensus.kinds.objects import median
 from node.consensus.kinds.pairwise import bradley_terry
 from node.consensus.kinds.text import levenshtein
-from node.consensus.task import TaskSpec, run_consensus
+from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.protocol.annotation import AnnotationParams
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
@@ -242,8 +246,8 @@ PINS = {
 (a ``result@2`` document): any change to these bytes is a new rule id."""
 
 
-@pytest.mark.parametrize("kind", list(PINS))
-def test_results_are_pinned_and_independent_of_batch_order(kind: TaskKind) -> None:
+def pinned_outcome(kind: TaskKind, reverse: bool = False) -> ConsensusOutcome:
+    """The ``result@2`` outcome of ``_crowd(kind, 11)``, batches in order or reversed."""
     rows, pairs = _crowd(kind, 11)
     task = TaskSpec(
         1,
@@ -255,8 +259,12 @@ def test_results_are_pinned_and_independent_of_batch_order(kind: TaskKind) -> No
         annotation=AnnotationParams(kind),
         pairs=pairs,
     )
-    forward = run_consensus(task, batches(rows))
-    backward = run_consensus(task, batches(rows, reverse=True))
+    return run_consensus(task, batches(rows, reverse=reverse))
+
+
+@pytest.mark.parametrize("kind", list(PINS))
+def test_results_are_pinned_and_independent_of_batch_order(kind: TaskKind) -> None:
+    forward, backward = pinned_outcome(kind), pinned_outcome(kind, reverse=True)
     assert forward.document_bytes == backward.document_bytes and forward.pages == backward.pages
     parsed = parse_result(forward.document_bytes, 1)
     assert parsed.kind is kind and parsed.payouts.total == forward.total_payout > 0
@@ -278,3 +286,27 @@ def test_kind_result_refuses_mismatched_parameters() -> None:
         )
     with pytest.raises(InvalidAnswersError):
         kind_result(TaskKind.TEXT, 1, NO_Z, batches(BOXES))
+
+
+_REPLAY = """
+import sys
+from tests.consensus.test_kinds import PINS, pinned_outcome
+for kind in PINS:
+    outcome = pinned_outcome(kind, reverse=sys.argv[1] == "reverse")
+    print(f"{outcome.cid} {outcome.payout_root.hex()}")
+"""
+
+
+def test_another_process_with_another_hash_seed_gets_the_pinned_bytes() -> None:
+    """Sets and dicts iterate by hash: a result must not depend on them."""
+    root = Path(__file__).resolve().parents[2]
+    lines = subprocess.run(
+        [sys.executable, "-c", _REPLAY, "reverse"],
+        cwd=root,
+        env={**os.environ, "PYTHONHASHSEED": "4242"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split("\n")
+    assert lines[:4] == list(PINS.values())
