@@ -170,6 +170,20 @@ def test_pairwise_votes_and_bradley_terry_order() -> None:
         kind_result(TaskKind.PAIRWISE, 1, NO_Z, batches(CHOICES), pairs={})
 
 
+def test_an_undecided_pair_takes_the_side_the_scores_favour() -> None:
+    rows: Rows = [
+        [("p1", "A"), ("p2", "A"), ("p3", "B")],
+        [("p1", "A"), ("p2", "A"), ("p3", "A")],
+        [("p1", "A"), ("p2", "A"), ("p3", "tie")],
+        [("p1", "A"), ("p2", "A")],
+    ]
+    doc = kind_result(TaskKind.PAIRWISE, 1, NO_Z, batches(rows), pairs=PAIRS).document
+    p3 = doc["items"][2]
+    # p3 (CID 0 against CID 2) splits three ways; p1 and p2 say 0 > 1 > 2.
+    assert (p3["confident"], p3["from_scores"], p3["value"]) == (False, True, "A")
+    assert [(e["from_scores"], e["value"]) for e in doc["items"][:2]] == [(False, "A")] * 2
+
+
 def test_bradley_terry_ties_are_half_a_win_each() -> None:
     first, second = np.array([0, 0]), np.array([1, 1])
     tie, a_wins, b_wins = [0, 0, 10**9], [10**9, 0, 0], [0, 10**9, 0]
@@ -238,7 +252,7 @@ PINS = {
         "35c8ab648af5b96047933fbcec007cf00c35b2f5728c526d5006811f7c169236"
     ),
     TaskKind.PAIRWISE: (
-        "bafkreibyzllfueyyxhgqjcwubnixbvxrinmffp6inbpxs2u53gkjhrbjnu "
+        "bafkreicjpvzaqwdccz6ghfwe2uytijmzkxfaxw2hecom6kqjciweighqaa "
         "e26eb5bcc59828cccff779e41ecd7bab7749ca54817f287981804562b6cdb940"
     ),
 }
