@@ -31,11 +31,13 @@ from eth_utils.address import is_address
 
 from node.consensus.answers import Answers, IntArray
 from node.consensus.collusion import find_blocs
+from node.consensus.kinds import KINDS, kind_result
 from node.consensus.quality import krippendorff_alpha_nominal
 from node.consensus.registry import categorical_estimator
 from node.consensus.result import CategoricalConsensus, categorical_document
 from node.consensus.rewards import Rewards, compute_rewards
 from node.consensus.task_kinds import multilabel_result, numeric_result
+from node.protocol.annotation import RULES, AnnotationParams
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, bloc_test_id
@@ -71,6 +73,11 @@ class TaskSpec:
     """Categorical tasks: the bloc test to run (:mod:`node.consensus.collusion`), or ``""``."""
     result_schema: str = RESULT_V1
     """The result document to publish: the manifest's ``result`` (``result@2`` is paged)."""
+    annotation: AnnotationParams | None = None
+    """Boxes, spans, text and pairwise tasks: the manifest's ``annotation``."""
+    pairs: Mapping[str, tuple[str, str]] | None = field(default=None, repr=False)
+    """Pairwise tasks: each item's two sides (:func:`node.protocol.annotation.pair_sides`
+    of its data in the manifest's item pages)."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,26 @@ def run_consensus(
     """Aggregate, reward, and publish: the whole validator computation for a task.
 
     Dispatched on ``task.kind``; numeric and multi-label tasks are documented in
-    :mod:`node.consensus.task_kinds`.
+    :mod:`node.consensus.task_kinds`, boxes, spans, text and pairwise in
+    :mod:`node.consensus.kinds`.
     """
     if task.kind is TaskKind.CATEGORICAL:
         return _categorical(task, batches, gold)
-    if task.kind is TaskKind.NUMERIC:
+    if task.kind in KINDS:
+        rule = task.annotation.rule if task.annotation else RULES[task.kind]
+        if task.algorithm != rule:  # the id on chain names the computation to run
+            raise InvalidParameterError(f"a {task.kind} task runs {rule}, not {task.algorithm}")
+        kind = kind_result(
+            task.kind,
+            task.task_id,
+            task.rewards,
+            batches,
+            gold,
+            annotation=task.annotation,
+            classes=tuple(task.classes or ()),
+            pairs=task.pairs,
+        )
+    elif task.kind is TaskKind.NUMERIC:
         kind = numeric_result(
             task.task_id,
             task.rewards,

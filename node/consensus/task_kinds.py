@@ -179,11 +179,11 @@ def numeric_result(
         },
         "items": items,
         "annotators": rows,
-        "krippendorff_alpha": _alpha_text(
+        "krippendorff_alpha": alpha_text(
             krippendorff_alpha_interval(answers.item, [int(v) for v in given.tolist()])
         ),
     }
-    return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
+    return KindResult(with_payouts(document, task_id, params, payouts, refund), payouts, refund)
 
 
 def multilabel_result(
@@ -244,9 +244,9 @@ def multilabel_result(
         },
         "items": items,
         "annotators": rows,
-        "krippendorff_alpha": _alpha_text(_multilabel_alpha(answers)),
+        "krippendorff_alpha": alpha_text(_multilabel_alpha(answers)),
     }
-    return KindResult(_with_payouts(document, task_id, params, payouts, refund), payouts, refund)
+    return KindResult(with_payouts(document, task_id, params, payouts, refund), payouts, refund)
 
 
 def _multilabel_alpha(answers: MultiLabelAnswers) -> Fraction | None:
@@ -261,7 +261,7 @@ def _multilabel_alpha(answers: MultiLabelAnswers) -> Fraction | None:
     return alpha_from_counts(np.stack([no, yes], axis=1))
 
 
-def _alpha_text(alpha: Fraction | None) -> str | None:
+def alpha_text(alpha: Fraction | None) -> str | None:
     return None if alpha is None else ppb_text(fraction_ppb(alpha))
 
 
@@ -271,13 +271,15 @@ def _label_set(value: JsonValue) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _with_payouts(
+def with_payouts(
     document: dict[str, Any],
     task_id: int,
     params: RewardParams,
     payouts: PayoutResult,
     refund: int,
 ) -> dict[str, Any]:
+    """``document`` with the fields every kind's result states the same way: schema, task,
+    parameters and payouts (shared by :mod:`node.consensus.kinds`)."""
     return {
         **document,
         "schema": SCHEMA,

@@ -7,8 +7,13 @@ from enum import StrEnum
 
 
 class TaskKind(StrEnum):
-    """What a label is: one class, a set of classes, or a number."""
+    """What a label is: one class, a set of classes, a number, or (issue #20, their forms in
+    :mod:`node.protocol.annotation`) boxes, text spans, a free text, a choice of a pair."""
 
     CATEGORICAL = "categorical"
     MULTILABEL = "multilabel"
     NUMERIC = "numeric"
+    BOXES = "boxes"
+    SPANS = "spans"
+    TEXT = "text"
+    PAIRWISE = "pairwise"

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from node.errors import LabelnetError
+from node.protocol.annotation import RULES, AnnotationParams, default_annotation
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
 from node.protocol.cid import compute_cid
 from node.protocol.ids import (
@@ -281,7 +282,7 @@ def default_algorithm(kind: TaskKind) -> str:
         return DEFAULT_NUMERIC_ALGORITHM
     if kind is TaskKind.MULTILABEL:
         return MULTILABEL_ALGORITHM
-    return DEFAULT_ALGORITHM
+    return RULES.get(kind, DEFAULT_ALGORITHM)
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,10 @@ class Manifest:
     gold: str = GOLD_V1
     """The schema of the task's gold set: :data:`GOLD_V2` (paged) for tasks built from now
     on, ``gold@1`` for a manifest that names none (the key is omitted, as above)."""
+    annotation: AnnotationParams | None = None
+    """The kinds of issue #20 only (boxes, spans, text, pairwise), where it is required: the
+    rule (``boxes@1``...) and its parameters (:mod:`node.protocol.annotation`). Absent from
+    every other manifest, whose bytes stay as they were."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
@@ -318,14 +323,22 @@ class Manifest:
         if self.gold not in GOLD_SCHEMAS:
             raise ManifestError(f"unknown gold schema {self.gold!r}")
         _text(self.instructions, "instructions")
-        if self.kind is not TaskKind.NUMERIC:
+        self._check_annotation()
+        if self.kind in (TaskKind.BOXES, TaskKind.SPANS):
+            if not 1 <= len(self.classes) <= MAX_CLASSES:
+                raise ManifestError(f"a {self.kind} task needs 1..{MAX_CLASSES} classes")
+            for name in self.classes:
+                check_identifier(name, "a class name")
+            check_unique(list(self.classes), "class names")
+        elif self.kind in (TaskKind.TEXT, TaskKind.PAIRWISE, TaskKind.NUMERIC):
+            if self.classes:
+                raise ManifestError(f"a {self.kind} task has no classes")
+        else:
             if not 2 <= len(self.classes) <= MAX_CLASSES:
                 raise ManifestError(f"a {self.kind} task needs 2..{MAX_CLASSES} classes")
             for name in self.classes:
                 check_identifier(name, "a class name")
             check_unique(list(self.classes), "class names")
-        elif self.classes:
-            raise ManifestError("a numeric task has no classes")
         if not 1 <= self.num_items <= MAX_ITEMS:
             raise ManifestError(f"a task has 1..{MAX_ITEMS} items, not {self.num_items}")
         if len(self.pages) != -(-self.num_items // PAGE_SIZE):
@@ -335,6 +348,19 @@ class Manifest:
             )
         for cid in self.pages:
             check_identifier(cid, "a page CID")
+
+    def _check_annotation(self) -> None:
+        if self.kind not in RULES:
+            if self.annotation is not None:
+                raise ManifestError(f"a {self.kind} task has no annotation parameters")
+            return
+        if self.annotation is None or self.annotation.kind is not self.kind:
+            raise ManifestError(f"a {self.kind} task needs its annotation parameters")
+        if self.algorithm != self.annotation.rule:
+            raise ManifestError(
+                f"a {self.kind} task's algorithm is its rule {self.annotation.rule!r}, "
+                f"not {self.algorithm!r}"
+            )
 
     def document(self) -> dict[str, JsonValue]:
         document: dict[str, JsonValue] = {
@@ -354,6 +380,8 @@ class Manifest:
             document["labels"] = self.labels
         if self.gold != GOLD_V1:
             document["gold"] = self.gold
+        if self.annotation is not None:
+            document["annotation"] = self.annotation.document()
         return document
 
     def to_bytes(self) -> bytes:
@@ -379,6 +407,12 @@ class Manifest:
         if not isinstance(num_items, int) or isinstance(num_items, bool):
             raise ManifestError("num_items must be an integer")
         algorithm = document.get("algorithm", DEFAULT_ALGORITHM)
+        annotation = None
+        if "annotation" in document:
+            try:
+                annotation = AnnotationParams.from_document(kind, document["annotation"])
+            except ValueError as exc:
+                raise ManifestError(f"annotation: {exc}") from exc
         return cls(
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
@@ -391,6 +425,7 @@ class Manifest:
             result=check_identifier(document.get("result", RESULT_V1), "result"),
             labels=check_identifier(document.get("labels", LABELS_V1), "labels"),
             gold=check_identifier(document.get("gold", GOLD_V1), "gold"),
+            annotation=annotation,
         )
 
 
@@ -423,6 +458,7 @@ def build_task_content(
     result: str = RESULT_V2,
     labels: str = LABELS_V2,
     gold: str = GOLD_V2,
+    annotation: AnnotationParams | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -444,5 +480,6 @@ def build_task_content(
         result=result,
         labels=labels,
         gold=gold,
+        annotation=annotation or default_annotation(kind),
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal, InvalidOperation
 
+from node.protocol.annotation import RULES, AnnotationParams, check_value
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.kinds import TaskKind
@@ -33,8 +34,22 @@ def categorical_value(value: JsonValue) -> str:
     raise InvalidAnswersError(f"a categorical label must be a class id string, got {value!r}")
 
 
-def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> bool:
-    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows."""
+def valid_value(
+    kind: TaskKind,
+    classes: tuple[str, ...],
+    value: JsonValue,
+    annotation: AnnotationParams | None = None,
+) -> bool:
+    """Whether ``value`` is a label a task of ``kind`` with ``classes`` allows; the kinds of
+    :mod:`node.protocol.annotation` are judged under the manifest's ``annotation`` (their
+    defaults when it is not given), and :func:`~node.protocol.annotation.check_value` says
+    why a value fails."""
+    if kind in RULES:
+        try:
+            check_value(kind, classes, value, annotation or AnnotationParams(kind))
+        except InvalidAnswersError:
+            return False
+        return True
     if kind is TaskKind.CATEGORICAL:
         try:
             return categorical_value(value) in classes
@@ -46,7 +61,12 @@ def valid_value(kind: TaskKind, classes: tuple[str, ...], value: JsonValue) -> b
             and all(isinstance(v, str) and v in classes for v in value)
             and len(set(value)) == len(value)
         )
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        kind is TaskKind.NUMERIC
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def tolerance_units(tolerance: str) -> int:

@@ -31,17 +31,44 @@ ROWS: dict[TaskKind, list[list[tuple[str, JsonValue]]]] = {
         [("i1", ["person", "cat"]), ("i2", ["dog"]), ("i3", [])],
         [("i1", ["cat"]), ("i2", ["dog", "cat"]), ("i3", ["person"])],
     ],
+    TaskKind.BOXES: [
+        [("i1", [[0, 0, 9, 9, "cat"]]), ("i2", []), ("i3", [[5, 5, 20, 20, "dog"]])],
+        [("i1", [[0, 1, 9, 9, "cat"]]), ("i2", []), ("i3", [[5, 5, 21, 20, "dog"]])],
+        [("i1", []), ("i2", [[1, 1, 4, 4, "cat"]]), ("i3", [[5, 5, 20, 20, "cat"]])],
+    ],
+    TaskKind.SPANS: [
+        [("i1", [[0, 4, "cat"]]), ("i2", []), ("i3", [[3, 9, "dog"]])],
+        [("i1", [[0, 4, "cat"]]), ("i2", []), ("i3", [[3, 8, "dog"]])],
+        [("i1", [[0, 5, "dog"]]), ("i2", [[1, 2, "cat"]]), ("i3", [])],
+    ],
+    TaskKind.TEXT: [
+        [("i1", "a cat"), ("i2", "dog"), ("i3", "x")],
+        [("i1", "A cat"), ("i2", "dog"), ("i3", "y")],
+        [("i1", "a bat"), ("i2", "dig"), ("i3", "x")],
+    ],
+    TaskKind.PAIRWISE: [
+        [("i1", "A"), ("i2", "B"), ("i3", "tie")],
+        [("i1", "A"), ("i2", "B"), ("i3", "A")],
+        [("i1", "B"), ("i2", "B"), ("i3", "tie")],
+    ],
 }
-ALGORITHM = {TaskKind.CATEGORICAL: "mv@1", TaskKind.NUMERIC: "median@1"}
+ALGORITHM = {
+    TaskKind.CATEGORICAL: "mv@1",
+    TaskKind.NUMERIC: "median@1",
+    **{k: f"{k}@1" for k in (TaskKind.BOXES, TaskKind.SPANS, TaskKind.TEXT, TaskKind.PAIRWISE)},
+}
+SIDES = [f"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvy{c}" for c in "abc"]
+PAIRS = {"i1": (SIDES[0], SIDES[1]), "i2": (SIDES[1], SIDES[2]), "i3": (SIDES[0], SIDES[2])}
 
 
 def outcome(kind: TaskKind) -> ConsensusOutcome:
     spec = TaskSpec(
         1,
         PARAMS,
-        classes=None if kind is TaskKind.NUMERIC else CLASSES,
+        classes=None if kind in (TaskKind.NUMERIC, TaskKind.TEXT, TaskKind.PAIRWISE) else CLASSES,
         kind=kind,
         algorithm=ALGORITHM.get(kind, "multilabel@1"),
+        pairs=PAIRS,
     )
     batches = [LabelBatch.create(1, address(i), rows) for i, rows in enumerate(ROWS[kind])]
     return run_consensus(spec, batches)
@@ -60,7 +87,8 @@ def test_every_kind_of_result_parses_back_to_its_payouts(kind: TaskKind) -> None
     assert len(result.annotators) == 3
     categorical = kind is TaskKind.CATEGORICAL
     assert all((a.confusion is not None) is categorical for a in result.annotators)
-    assert all((i.confidence is None) is (kind is TaskKind.NUMERIC) for i in result.items)
+    without = kind in (TaskKind.NUMERIC, TaskKind.TEXT)  # they state an agreement instead
+    assert all((i.confidence is None) is without for i in result.items)
     assert result.document == published.document
 
 
