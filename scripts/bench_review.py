@@ -4,7 +4,7 @@ before and after review, and what coherent, lazy and careless reviewers earn and
 
     scripts/bench_review.py [--datasets DIR] [--json FILE] [--accuracy 0.95]
                             [--coherent 5] [--lazy 1] [--careless 1] [--seed 17]
-                            [--threshold 0.8]
+                            [--threshold 1]
 
 For every categorical set in DIR (default ``../shared/datasets``; a set is numeric, and
 skipped, as in ``bench_consensus.py``: every label a number and more than 20 distinct):
@@ -12,10 +12,10 @@ skipped, as in ``bench_consensus.py``: every label a number and more than 20 dis
 1. **Annotators** are the crowd answers. The consensus is ``DEFAULT_ALGORITHM`` with no
    revealed gold and no bloc test (the public sets have no colluders, and a task's public
    gold is a requester's choice this replay does not make).
-2. **Contested set**: ``contested@1`` with the review defaults: ``contested_below`` 0.8
-   (the reward rule's default confidence threshold; ``--threshold``) and share 0.1 (the
-   issue's bound). Neither was tuned to any set: both are the defaults a requester gets.
-   ``--threshold 1`` is the requester who fills the share it pays for.
+2. **Contested set**: ``contested@1`` with the review defaults: ``contested_below`` 1 (the
+   least sure share is reviewed; ``--threshold``) and share 0.1 (the issue's bound). Neither
+   was tuned to a set (docs/review.md §2 says why 1). ``--threshold 0.8`` is the requester
+   who reviews only items under the task's confidence threshold.
 3. **Hidden review gold**: the requester's hidden pool is every gold item whose
    ``keccak256(item id)`` is 0 mod 10 (a tenth of the items, fixed before anything is
    fitted); the pool's items that fall in the contested set are the checks.
@@ -256,8 +256,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument(
         "--threshold",
-        default="0.8",
-        help="the review's contested_below (a requester's choice; 1 fills the share)",
+        default="1",
+        help="the review's contested_below (a requester's choice; 1, the default, fills the share)",
     )
     args = parser.parse_args()
     sets: list[dict[str, Any]] = []

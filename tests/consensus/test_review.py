@@ -25,7 +25,7 @@ from node.protocol.ids import STAGED_DAWID_SKENE
 from node.protocol.review import ReviewParams
 
 A, B, C = ("0x" + d * 20 for d in ("11", "22", "33"))
-PARAMS = ReviewParams.create(10, 20)  # r = 10, s = 20, floor 0.8
+PARAMS = ReviewParams.create(10, 20, contested_below="0.8")  # r = 10, s = 20, floor 0.8
 CLASSES = ("x", "y")
 # canonical_json(review_section(hand_round(), PARAMS)): pinned once; any change is a new rule id.
 PINNED_SECTION_CID = "bafkreibokrnim2zohrbqh2je7pcg33yyp7p7hfx5vh62yibeg3a6753kca"
