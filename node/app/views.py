@@ -8,6 +8,7 @@ in one short read session: on SQLite a long-open reader would hold back WAL chec
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, Field
@@ -34,6 +35,9 @@ from node.db.repositories import (
 )
 from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
+
+if TYPE_CHECKING:  # the SDK imports these views; the role code stays out of its imports
+    from node.roles.assignment import Assigner
 
 
 class TaskDetail(TaskPublic):
@@ -130,12 +134,26 @@ def task_detail(db: Database, chain_id: int, task_id: int, annotator: str | None
 
 
 def next_items(
-    db: Database, chain_id: int, task_id: int, annotator: str, limit: int
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    limit: int,
+    assigner: Assigner | None = None,
 ) -> list[ItemPublic]:
-    """The next ``limit`` items, in manifest order, that ``annotator`` has not labelled."""
+    """The next ``limit`` items, in manifest order, that ``annotator`` has not labelled.
+
+    On a seated task (market v2) only the items dealt to the annotator's seat, and the
+    ``assigner``'s refusals otherwise: :class:`~node.roles.assignment.NoSeatError` (403)
+    without a seat, :class:`~node.roles.assignment.NotDealtYetError` (409) before the seal.
+    """
     with db.session() as session:
-        _task(session, chain_id, task_id)
-        items = LabelRepository(session).unlabelled_items(chain_id, task_id, annotator, limit)
+        task = _task(session, chain_id, task_id)
+    positions = None if assigner is None else assigner.dealt_positions(task, annotator)
+    with db.session() as session:
+        items = LabelRepository(session).unlabelled_items(
+            chain_id, task_id, annotator, limit, positions=positions
+        )
         return [ItemPublic.model_validate(item) for item in items]
 
 

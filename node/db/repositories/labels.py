@@ -123,9 +123,15 @@ class LabelRepository:
         return latest
 
     def unlabelled_items(
-        self, chain_id: int, task_id: int, annotator: str, limit: int = 20
+        self,
+        chain_id: int,
+        task_id: int,
+        annotator: str,
+        limit: int = 20,
+        positions: Sequence[int] | None = None,
     ) -> list[Item]:
-        """The next items (in manifest order) the annotator has not labelled yet."""
+        """The next items (in manifest order) the annotator has not labelled yet; only those
+        at ``positions`` if given (a seated task's dealt items)."""
         labelled = sa.exists().where(
             col(Label.chain_id) == col(Item.chain_id),
             col(Label.task_id) == col(Item.task_id),
@@ -136,6 +142,7 @@ class LabelRepository:
             select(Item)
             .where(Item.chain_id == chain_id, Item.task_id == task_id, ~labelled)
             .order_by(col(Item.position))
-            .limit(limit)
         )
-        return list(self.session.exec(query))
+        if positions is not None:
+            query = query.where(col(Item.position).in_(sorted(positions)))
+        return list(self.session.exec(query.limit(limit)))
