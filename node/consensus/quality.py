@@ -99,7 +99,7 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
         skill[a] = round((observed - expected) / (1 - expected) * PPB) if expected < 1 else 0
         frequency = [Fraction(int(answered[a, c]), n) for c in range(k)]
         mass = [Fraction(int(class_mass[a, c]), n * PPB) for c in range(k)]
-        evidence[a] = _evidence_ppb(n, observed, expected, frequency, mass)
+        evidence[a] = evidence_ppb(n, observed, expected, frequency, mass)
     return AnnotatorQuality(
         labels=labels,
         agreeing=agreeing,
@@ -110,7 +110,7 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
     )
 
 
-def _evidence_ppb(
+def evidence_ppb(
     n: int,
     observed: Fraction,
     expected: Fraction,

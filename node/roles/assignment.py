@@ -109,7 +109,9 @@ class Assigner:
         dealt = TaskDeal(
             seating=seats,
             seal=seal,
-            deal=deal(seal.seed, task.num_items, task.redundancy, seats.batch_size, len(seats.seats)),
+            deal=deal(
+                seal.seed, task.num_items, task.redundancy, seats.batch_size, len(seats.seats)
+            ),
         )
         with self._lock:
             self._deals[task.task_id] = dealt
