@@ -24,11 +24,10 @@ from node.chain.seal import read_seal, seal_time
 from node.db.models import ItemCreate, ParticipationState, Task
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
-from node.protocol.commitments import algorithm_id
+from node.protocol.commitments import algorithm_id, label_commitment
 from node.protocol.deal import SEAL_DELAY, deal, deal_seed
-from node.protocol.manifest import ItemSpec, build_task_content
-from node.protocol.commitments import label_commitment
 from node.protocol.labels import LABELS_V2, LabelBatch
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 from node.roles.seats import SeatDuty
 from node.roles.validator import ValidatorDuty
