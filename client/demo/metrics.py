@@ -163,6 +163,9 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 "kind": "spammer" if name.startswith("spammer") else "honest",
                 "worker": workers.get(name),
                 "labels": len(labels),
+                # What the validators counted: a seated task's labels on undealt items are
+                # dropped before consensus, so this can be fewer than the batch held.
+                "counted_labels": int(estimated.get(account, {}).get("labels", 0)),
                 "true_accuracy": correct / len(labels),
                 "true_skill": cohen_kappa([str(v) for v in labels.values()], truth),
                 "estimated_accuracy": float(estimated.get(account, {}).get("accuracy", 0)),
@@ -196,6 +199,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
             }
         )
     state = read_task(contracts.market, task_id)
+    assignment = assignment_summary(run, document, batches, state.seat_count, state.seat_limit)
     balance = int(contracts.token.functions.balanceOf(contracts.market.address).call())
     owed = state.total_payout - state.paid_out + (0 if state.refunded else state.refundable)
     kinds = Counter(str(entry["kind"]) for entry in annotators)
@@ -236,6 +240,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 )
             ),
         },
+        "assignment": assignment,
         "slashing": slashing,
         "gas": gas_by_step(w3, contracts, from_block),
         "accounting": {
@@ -245,6 +250,42 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         },
         "seconds": run.timings.get("claimed", 0.0),
         "timings": {name: round(value, 2) for name, value in run.timings.items()},
+    }
+
+
+def assignment_summary(
+    run: DemoRun,
+    document: dict[str, Any],
+    batches: list[LabelBatch],
+    seats_claimed: int,
+    seats: int,
+) -> dict[str, Any]:
+    """What the task promised its annotators and what they got: the seats, the batch size,
+    the most labels any item received (at most k), and each paid annotator's pay per
+    accepted label (exactly the posted rate on a seated task; scaled down pro rata on an
+    open one when more labels come than the pool pays for)."""
+    from client.demo.runner import REWARD_PER_LABEL
+
+    assert run.task is not None
+    per_item: Counter[str] = Counter()
+    for batch in batches:
+        per_item.update({item for item, _ in batch.labels})
+    rates = [
+        int(row["payout"]) / int(row["accepted"])
+        for row in document.get("annotators", [])
+        if int(row.get("payout", 0)) > 0 and int(row.get("accepted", 0)) > 0
+    ]
+    return {
+        "seated": bool(run.task.batch_size),
+        "redundancy": run.options.redundancy or run.options.annotators + run.options.spammers,
+        "batch_size": run.task.batch_size,
+        "min_batch_size": run.task.min_batch_size,
+        "seats": seats,
+        "seats_claimed": seats_claimed,
+        "max_labels_per_item": max(per_item.values(), default=0),
+        "posted_rate": _tokens(REWARD_PER_LABEL),
+        "pay_per_accepted_label": sorted({_tokens(int(rate)) for rate in rates}),
+        "exact_rate": all(rate == REWARD_PER_LABEL for rate in rates),
     }
 
 
