@@ -127,10 +127,10 @@ class AnnotatorDuty:
                     continue
                 if commitments.get(self.chain_id, task_id, self.annotator) is not None:
                     continue
-                done = labels.count_for(self.chain_id, task_id, self.annotator)
-                total = self._total(task, items.count(self.chain_id, task_id))
-                if total is None:
+                progress = self._progress(labels, task, items.count(self.chain_id, task_id))
+                if progress is None:
                     continue
+                done, total = progress
                 if (
                     (done >= total and self._settled(labels, task_id))
                     or now >= task.commit_deadline - self.policy.margin
@@ -145,17 +145,23 @@ class AnnotatorDuty:
                 continue
             self._record_intent(task_id, schema)
 
-    def _total(self, task: Task, stored: int) -> int | None:
-        """Items this annotator is to label: every stored item of an open task, its seat's
-        batch on a seated one; None when it cannot commit (no seat, or nothing dealt yet:
-        ``commit`` needs a seat, and labels made before the deal are not a batch)."""
-        if self.assigner is None:
-            return stored
-        try:
-            positions = self.assigner.dealt_positions(task, self.annotator)
-        except (NoSeatError, NotDealtYetError):
-            return None
-        return stored if positions is None else len(positions)
+    def _progress(
+        self, labels: LabelRepository, task: Task, stored: int
+    ) -> tuple[int, int] | None:
+        """Labelled and to label: every stored item of an open task, its seat's batch on a
+        seated one (labels on other items, which validators drop, do not count); None when
+        it cannot commit (no seat, or nothing dealt yet: ``commit`` needs a seat, and labels
+        made before the deal are not a batch)."""
+        positions = None
+        if self.assigner is not None:
+            try:
+                positions = self.assigner.dealt_positions(task, self.annotator)
+            except (NoSeatError, NotDealtYetError):
+                return None
+        if positions is None:
+            return labels.count_for(self.chain_id, task.task_id, self.annotator), stored
+        done = labels.count_at(self.chain_id, task.task_id, self.annotator, positions)
+        return done, len(positions)
 
     def _schema(self, task_id: int) -> str:
         """The label batch schema the task's manifest names (read once per task)."""

@@ -54,14 +54,15 @@ class Probe:
         self.before_seal: dict[str, int] = {}
         self.after_seal: dict[str, list[str]] = {}
         self.no_seat: dict[str, int] = {}
-        self.planted: tuple[str, str] | None = None
+        self.planted: str | None = None
+        """The seated node given a label on every item before the seal."""
         self.dealt: dict[str, set[str]] = {}
 
     def __call__(self, run: DemoRun, phase: str, done: int, total: int) -> None:
         assert run.task is not None
         if phase == "seats" and done >= total and not self.before_seal:
             self._before_seal(run)
-        if phase == "commit" and self.planted is None:
+        if phase == "commit" and not self.dealt:
             self._after_seal(run)
 
     def _seats(self, run: DemoRun) -> dict[str, int]:
@@ -88,6 +89,25 @@ class Probe:
                     break
                 time.sleep(0.2)
             (self.before_seal if seated else self.no_seat)[node.name] = status
+        # Before the seal nobody knows which items a seat gets: label every item on one
+        # seated node, through its own API. After the deal, the items not dealt to it are
+        # in its batch, and the validators must drop them.
+        target = next(n for n in run.by_role("annotator") if self._address(run, n) in seats)
+        store = EmbeddedStore.in_data_dir(run.by_role("requester")[0].data_dir)
+        manifest = Manifest.from_bytes(store.get(run.task.manifest_cid, max_size=1 << 22))
+        items = [
+            item.id
+            for page in manifest.pages
+            for item in ItemPage.from_bytes(store.get(page, max_size=1 << 22)).items
+        ]
+        response = httpx.post(
+            f"{target.url}/api/v1/tasks/{run.task.task_id}/labels",
+            headers={"Authorization": f"Bearer {target.token()}"},
+            json=[{"item": item, "value": manifest.classes[0]} for item in items],
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        self.planted = self._address(run, target)
 
     def _after_seal(self, run: DemoRun) -> None:
         assert run.task is not None
@@ -118,8 +138,7 @@ class Probe:
             for account, seat in seats.items()
         }
         seated = [n for n in run.by_role("annotator") if self._address(run, n) in seats]
-        target = seated[0]
-        mine = self.dealt[self._address(run, target)]
+        target = next(n for n in seated if self._address(run, n) != self.planted)
         path = f"/tasks/{run.task.task_id}/items/next?limit=1000"
         deadline = time.monotonic() + 30
         served: list[str] = []
@@ -130,15 +149,6 @@ class Probe:
                 break
             time.sleep(0.1)
         self.after_seal[target.name] = served
-        undealt = next(item for item in order if item not in mine)
-        response = httpx.post(
-            f"{target.url}/api/v1/tasks/{run.task.task_id}/labels",
-            headers={"Authorization": f"Bearer {target.token()}"},
-            json=[{"item": undealt, "value": manifest.classes[0]}],
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        self.planted = (self._address(run, target), undealt)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +179,9 @@ def test_only_the_seats_work_and_no_item_gets_more_than_k_labels(
     seats = summary["assignment"]
     assert seats["seated"] and seats["seats"] == SEATS == seats["seats_claimed"]
     assert seats["batch_size"] == BATCH and seats["redundancy"] == K
-    assert seats["max_labels_per_item"] <= K
+    assert seats["max_labels_per_item"] <= K  # of the labels validators count
+    # The planted node's labels on undealt items were revealed, and not counted.
+    assert seats["dealt_labels"] <= SEATS * BATCH < seats["revealed_labels"]
     # Only seat holders revealed a batch: the two late nodes did no work.
     assert len(summary["annotator_table"]) == SEATS
     assert len(probe.no_seat) == LABELLERS - SEATS
@@ -177,15 +189,17 @@ def test_only_the_seats_work_and_no_item_gets_more_than_k_labels(
     assert set(probe.before_seal.values()) == {409}
 
 
-def test_a_seated_node_serves_only_its_dealt_items(
+def test_a_seated_node_serves_and_labels_only_its_dealt_items(
     outcome: tuple[dict[str, Any], Probe, Path],
 ) -> None:
-    _, probe, _ = outcome
-    assert probe.planted is not None
-    account, undealt = probe.planted
-    ((_, served),) = probe.after_seal.items()
-    assert served and set(served) <= probe.dealt[account]
-    assert undealt not in probe.dealt[account]
+    summary, probe, _ = outcome
+    ((name, served),) = probe.after_seal.items()
+    account = next(r["account"].lower() for r in summary["annotator_table"] if r["name"] == name)
+    assert set(served) <= probe.dealt[account]  # what was left to label when asked
+    for row in summary["annotator_table"]:
+        account = row["account"].lower()
+        if account != probe.planted:  # labelled by the node's own program: dealt items only
+            assert row["labels"] == row["counted_labels"] <= BATCH
 
 
 def test_every_paid_annotator_gets_exactly_the_rate_and_the_undealt_label_is_dropped(
@@ -196,8 +210,6 @@ def test_every_paid_annotator_gets_exactly_the_rate_and_the_undealt_label_is_dro
     assert seats["exact_rate"] is True
     assert seats["pay_per_accepted_label"] in ([], [REWARD_PER_LABEL / 10**18])
     assert summary["accounting"]["balanced"] is True
-    assert probe.planted is not None
-    account, _ = probe.planted
-    row = next(r for r in summary["annotator_table"] if r["account"].lower() == account)
-    # The revealed batch holds the planted label; the result counted only dealt ones.
-    assert row["labels"] == row["counted_labels"] + 1
+    row = next(r for r in summary["annotator_table"] if r["account"].lower() == probe.planted)
+    # The revealed batch holds a label on every item; the validators counted the dealt ones.
+    assert row["labels"] == ITEMS and row["counted_labels"] == BATCH

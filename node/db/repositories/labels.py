@@ -114,6 +114,24 @@ class LabelRepository:
         )
         return int(self.session.exec(query).one())
 
+    def count_at(
+        self, chain_id: int, task_id: int, annotator: str, positions: Sequence[int]
+    ) -> int:
+        """How many of the items at ``positions`` (a seat's dealt items) the annotator has
+        labelled: a seated task's progress, whatever else was labelled."""
+        if not positions:
+            return 0
+        query = select(func.count()).where(
+            col(Label.chain_id) == chain_id,
+            col(Label.task_id) == task_id,
+            col(Label.annotator) == annotator,
+            col(Item.chain_id) == col(Label.chain_id),
+            col(Item.task_id) == col(Label.task_id),
+            col(Item.item_id) == col(Label.item_id),
+            col(Item.position).in_(sorted(positions)),
+        )
+        return int(self.session.exec(query).one())
+
     def last_change(self, chain_id: int, task_id: int, annotator: str) -> dt.datetime | None:
         """When the annotator last added or changed a label of the task (None: no labels)."""
         query = select(func.max(Label.updated_at)).where(
