@@ -145,9 +145,7 @@ class AnnotatorDuty:
                 continue
             self._record_intent(task_id, schema)
 
-    def _progress(
-        self, labels: LabelRepository, task: Task, stored: int
-    ) -> tuple[int, int] | None:
+    def _progress(self, labels: LabelRepository, task: Task, stored: int) -> tuple[int, int] | None:
         """Labelled and to label: every stored item of an open task, its seat's batch on a
         seated one (labels on other items, which validators drop, do not count); None when
         it cannot commit (no seat, or nothing dealt yet: ``commit`` needs a seat, and labels
