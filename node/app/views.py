@@ -8,7 +8,6 @@ in one short read session: on SQLite a long-open reader would hold back WAL chec
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, Field
@@ -35,9 +34,7 @@ from node.db.repositories import (
 )
 from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
-
-if TYPE_CHECKING:  # the SDK imports these views; the role code stays out of its imports
-    from node.roles.assignment import Assigner
+from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 
 
 class TaskDetail(TaskPublic):
@@ -158,13 +155,33 @@ def next_items(
 
 
 def progress(
-    db: Database, chain_id: int, task_id: int, annotator: str, now: float | None = None
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    now: float | None = None,
+    assigner: Assigner | None = None,
 ) -> Progress:
-    """Done/total and the time left to commit (wall clock against the chain's deadline)."""
+    """Done/total and the time left to commit (wall clock against the chain's deadline).
+
+    On a seated task whose items are dealt, of the seat's batch; before the deal, or
+    without a seat, of every stored item (the page says why there is nothing to label)."""
     with db.session() as session:
         task = _task(session, chain_id, task_id)
-        done = LabelRepository(session).count_for(chain_id, task_id, annotator)
-        stored = ItemRepository(session).count(chain_id, task_id)
+    positions = None
+    if assigner is not None:
+        try:
+            positions = assigner.dealt_positions(task, annotator)
+        except (NoSeatError, NotDealtYetError):
+            positions = None
+    with db.session() as session:
+        labels = LabelRepository(session)
+        if positions is None:
+            done = labels.count_for(chain_id, task_id, annotator)
+            stored = ItemRepository(session).count(chain_id, task_id)
+        else:
+            done = labels.count_at(chain_id, task_id, annotator, positions)
+            stored = len(positions)
         own = CommitmentRepository(session).get(chain_id, task_id, annotator)
     total = stored or task.num_items
     clock = int(time.time() if now is None else now)

@@ -123,6 +123,12 @@ class Assigner:
         Raises :class:`NoSeatError` without a seat and :class:`NotDealtYetError` before the
         seal: the two answers of the labelling API and page.
         """
+        with self._lock:
+            known = self._deals.get(task.task_id)
+        if known is not None:  # sealed: the seats can no longer change
+            if known.seat_of(annotator) is None:
+                raise NoSeatError(f"no_seat: {annotator} holds no seat of task {task.task_id}")
+            return known.positions_of(annotator)
         seats = self.seating(task.task_id)
         if seats is None:
             return None
