@@ -16,8 +16,9 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
-from node.app.views import next_items
+from node.app.views import next_items, progress
 from node.chain.contracts import Contracts, Deployment
+from node.chain.engines import attach
 from node.chain.errors import ContractRevertError
 from node.chain.market import TaskStatus, read_task
 from node.chain.seal import read_seal, seal_time
@@ -121,14 +122,17 @@ def test_the_seal_is_the_first_block_after_the_seat_deadline_and_delay(net: Netw
         "finality_depth": 2,
     }
     assert read_seal(net.w3, **kwargs) is None  # the seal time has not come
-    now = int(net.w3.eth.get_block("latest")["timestamp"])
-    advance_time(net.w3, seal_time(seat_deadline) - now)  # a block exactly at the seal time
-    advance_time(net.w3, 1)  # the first block after it: the seal
+    dev = attach(net.w3)
+    dev.set_next_timestamp(seal_time(seat_deadline))  # a block exactly at the seal time
+    dev.mine()
+    assert read_seal(net.w3, **kwargs) is None  # the seal time is not passed
+    dev.set_next_timestamp(seal_time(seat_deadline) + 1)  # the first block after it: the seal
+    dev.mine()
     sealed_at = int(net.w3.eth.block_number)
     assert read_seal(net.w3, **kwargs) is None  # not final yet
-    advance_time(net.w3, 1)
+    dev.mine()
     assert read_seal(net.w3, **kwargs) is None
-    advance_time(net.w3, 1)  # two blocks on top
+    dev.mine()  # two blocks on top
     seal = read_seal(net.w3, **kwargs)
     assert seal is not None and seal.block_number == sealed_at
     block = net.w3.eth.get_block(sealed_at)
@@ -177,6 +181,8 @@ def test_a_seated_task_end_to_end_on_chain(net: Network) -> None:
     assert positions is not None and len(positions) == BATCH
     item_ids = list(ITEMS)
     assert sorted(i.item_id for i in served) == sorted(item_ids[p] for p in positions)
+    shown = progress(net.peer("annotator_a").db, net.chain_id, task_id, address_a, 0, node_a)
+    assert (shown.done, shown.total) == (0, BATCH)  # the seat's batch, not the task
 
     # The deal every node computes: from the seal's seed and the claimed seats.
     seeded = deal(dealt.seal.seed, len(ITEMS), K, BATCH, SEATS)
