@@ -6,8 +6,9 @@ loads the annotator's or validator's code. Every role announces its gateway, bec
 role serves content others need: the requester its task content, annotators their revealed
 batches, validators their result documents.
 
-- annotator: join tasks and load their content, hand items to the labeling program (if one
-  is configured), commit and reveal, claim payouts;
+- annotator: join tasks and load their content, claim a seat of a seated task, hand items
+  (a seat's dealt items on a seated task) to the labeling program (if one is configured),
+  commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
 - requester: reveal gold answers in their window.
 """
