@@ -55,7 +55,13 @@ from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.requester.gold import GoldSecrets
-from node.roles.requester.posting import CreatedTask, TaskRequest, create_task, publish_content
+from node.roles.requester.posting import (
+    CreatedTask,
+    TaskRequest,
+    TaskRequestError,
+    create_task,
+    publish_content,
+)
 from node.store.embedded import EmbeddedStore
 
 TOKEN = 10**18
@@ -343,7 +349,13 @@ def _post_task(
     run.started = time.monotonic()
     publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
     secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
-    run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+    try:
+        run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+    except TaskRequestError as exc:
+        raise DemoError(
+            f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
+            "or post an open task with --no-seated"
+        ) from exc
     progress.note(
         f"task {run.task.task_id} posted: {len(items)} items, {len(classes)} classes, "
         f"{0 if gold is None else len(gold.labels)} gold, "
