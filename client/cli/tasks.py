@@ -303,6 +303,11 @@ def show(
         f"  commits {progress.commits}, reveals {progress.reveals}, "
         f"attestations {progress.attestations}; gold {gold}"
     )
+    if progress.seat_limit:
+        typer.echo(
+            f"  seated: {progress.seats} of {progress.seat_limit} seats claimed; seat deadline "
+            f"{_when(progress.seat_deadline, now)} (commits are counted by seat on chain)"
+        )
     typer.echo(f"  commit deadline {_when(progress.commit_deadline, now)}")
     typer.echo(f"  reveal deadline {_when(progress.reveal_deadline, now)}")
     typer.echo(f"  attest deadline {_when(progress.attest_deadline, now)}")

@@ -152,3 +152,6 @@ def test_create_posts_a_seated_task_and_refuses_a_batch_too_small_to_pass(
     state = read_task(network.contracts.market, last)
     assert state.seated and state.seat_limit == 2 and state.seat_count == 0
     assert state.seat_deadline + 600 <= state.commit_deadline
+    shown = run("task", "show", str(last))
+    assert shown.exit_code == 0, shown.stderr
+    assert "seated: 0 of 2 seats claimed" in shown.stdout
