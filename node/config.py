@@ -46,6 +46,9 @@ class NodeSettings(BaseSettings):
     sync_start_block: int = Field(default=0, ge=0)
     """First block the event sync reads (the deployment block saves scanning older ones)."""
     reorg_depth: int = Field(default=64, ge=1)
+    finality_depth: int = Field(default=64, ge=0)
+    """Blocks under the head before a seated task's seal block is trusted to seed its deal
+    (docs/settlement.md §1.3); small on dev chains, where nobody reorganises."""
     max_sync_lag: int = Field(default=16, ge=0)
     """Blocks the sync may trail the confirmed head before ``/readyz`` reports not ready."""
     rpc_timeout: float = Field(default=10.0, gt=0)

@@ -108,6 +108,11 @@ def main() -> int:
     parser.add_argument(
         "--phase-timeout", type=float, default=1800.0, help="seconds any one phase may take"
     )
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="post an open task (v1's rules) instead of a seated one (assignment, the default)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "e2e")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -132,6 +137,7 @@ def main() -> int:
             poll_interval=args.interval,
             phase_timeout=args.phase_timeout,
             labeler_batch=args.labeler_batch,
+            seated=not args.open,
             out=args.out,
             quiet=True,
         )

@@ -70,6 +70,8 @@ class FaultPlan:
         if self.run is None:
             self.run = run
             self.chain_id = int(run.devnet.w3.eth.chain_id)
+        if phase not in PHASES:  # the seated task's "seats" phase: no kill is planned there
+            return
         now = time.monotonic()
         started = self._phase_started.setdefault(phase, now)
         index = PHASES.index(phase)

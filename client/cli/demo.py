@@ -17,6 +17,19 @@ def demo(
     items: Annotated[int, typer.Option(min=1, help="items to label")] = 300,
     annotators: Annotated[int, typer.Option(min=1, help="annotator nodes")] = 10,
     out: Annotated[Path, typer.Option(help="directory for the report")] = Path("demo-output"),
+    seated: Annotated[
+        bool,
+        typer.Option(
+            help="post a seated task (seats, dealt items, exactly the rate per accepted label); "
+            "--no-seated posts an open task under v1's rules"
+        ),
+    ] = True,
+    redundancy: Annotated[
+        int | None, typer.Option(min=1, help="labels per item (default: one per labelling node)")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="items per seat (default: every item)")
+    ] = None,
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -33,6 +46,9 @@ def demo(
                 out=out,
                 json=json_output,
                 chain=engine_name(chain),
+                seated=seated,
+                redundancy=redundancy,
+                batch_size=batch_size,
             )
         )
     if json_output:

@@ -52,6 +52,13 @@ def deploy(
         int | None,
         typer.Option(min=1, max=10_000, help="share of all stake a result needs, in bps"),
     ] = None,
+    min_label_time: Annotated[
+        str | None,
+        typer.Option(
+            help="least time a seated task leaves from its seat deadline to its commit "
+            "deadline, to label the items dealt (e.g. 1h, the contracts' default)"
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="overwrite an existing deployment file")] = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -76,6 +83,7 @@ def deploy(
             "unbonding_delay": None if unbonding_delay is None else parse_duration(unbonding_delay),
             "min_attestations": min_attestations,
             "quorum_bps": quorum_bps,
+            "min_label_time": None if min_label_time is None else parse_duration(min_label_time),
         }
         config = DeployConfig(**{k: v for k, v in given.items() if v is not None})
         password = read_password(password_file)

@@ -109,6 +109,21 @@ def create(
     commit_in: Annotated[str, typer.Option(help="commit window: 90s, 10m, 1h, 2d")] = "1h",
     reveal_in: Annotated[str, typer.Option(help="reveal window after the commit deadline")] = "10m",
     attest_in: Annotated[str, typer.Option(help="attest window after the reveal deadline")] = "10m",
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="items per seat: post a seated task (each item labelled by at most "
+            "--redundancy seat holders, every accepted label paid the rate); 0: an open task",
+        ),
+    ] = 0,
+    seat_in: Annotated[
+        str | None,
+        typer.Option(
+            help="seated tasks: the seat window from now (e.g. 10m); the commit "
+            "window must leave the market's minimum labelling time after it"
+        ),
+    ] = None,
     gold_file: Annotated[
         Path | None, typer.Option(help='gold answers: JSON {item: value} or JSONL {"item","value"}')
     ] = None,
@@ -150,8 +165,15 @@ def create(
             raise CliError(
                 f"unknown kind {kind!r}", "use categorical, multilabel or numeric"
             ) from exc
+        if batch_size and seat_in is None:
+            raise CliError("a seated task needs its seat window", "give --seat-in, e.g. 10m")
+        if not batch_size and seat_in is not None:
+            raise CliError("--seat-in is for seated tasks", "give --batch-size too")
         timing = Timing(
-            parse_duration(commit_in), parse_duration(reveal_in), parse_duration(attest_in)
+            parse_duration(commit_in),
+            parse_duration(reveal_in),
+            parse_duration(attest_in),
+            seats_in=parse_duration(seat_in) if seat_in is not None else 0,
         )
         reward = parse_amount(reward_per_label)
         fee = parse_amount(validator_fee, allow_zero=True)
@@ -175,6 +197,7 @@ def create(
                     gold_file=gold_file,
                     kind=task_kind,
                     label_config=config,
+                    batch_size=batch_size,
                 )
         finally:
             client.close()
@@ -185,6 +208,12 @@ def create(
             f"task {created.task_id} created: escrowed {format_amount(created.escrow)} tokens, "
             f"manifest {created.manifest_cid}, {created.gold_items} gold items"
         )
+        if created.batch_size:
+            typer.echo(
+                f"seated: {created.seats} seats of {created.batch_size} items (the least batch "
+                f"for this task is {created.min_batch_size}: with it an annotator of accuracy "
+                "0.8 passes the evidence test with probability 0.9)"
+            )
     if created.gold_conflicts:
         typer.echo(
             f"{len(created.gold_conflicts)} items were not made gold: their annotators in "
@@ -274,6 +303,11 @@ def show(
         f"  commits {progress.commits}, reveals {progress.reveals}, "
         f"attestations {progress.attestations}; gold {gold}"
     )
+    if progress.seat_limit:
+        typer.echo(
+            f"  seated: {progress.seats} of {progress.seat_limit} seats claimed; seat deadline "
+            f"{_when(progress.seat_deadline, now)} (commits are counted by seat on chain)"
+        )
     typer.echo(f"  commit deadline {_when(progress.commit_deadline, now)}")
     typer.echo(f"  reveal deadline {_when(progress.reveal_deadline, now)}")
     typer.echo(f"  attest deadline {_when(progress.attest_deadline, now)}")

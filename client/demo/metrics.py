@@ -21,8 +21,10 @@ from web3.contract import Contract
 from node.app.chain import load_deployment
 from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
+from node.chain.seal import read_seal
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
+from node.protocol.deal import deal
 from node.protocol.labels import LabelBatch, LabelBatchError, read_batch
 from node.roles.requester.results import fetch_results
 from node.roles.validation import page_bytes
@@ -124,6 +126,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
             # closes).
             gold_items = {entry.item for entry in results.items if entry.gold}
             consensus = {entry.item: entry.value for entry in results.items}
+            order = [entry.item for entry in results.items]  # manifest order
         finally:
             store.close()
     document = results.document
@@ -163,6 +166,9 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 "kind": "spammer" if name.startswith("spammer") else "honest",
                 "worker": workers.get(name),
                 "labels": len(labels),
+                # What the validators counted: a seated task's labels on undealt items are
+                # dropped before consensus, so this can be fewer than the batch held.
+                "counted_labels": int(estimated.get(account, {}).get("labels", 0)),
                 "true_accuracy": correct / len(labels),
                 "true_skill": cohen_kappa([str(v) for v in labels.values()], truth),
                 "estimated_accuracy": float(estimated.get(account, {}).get("accuracy", 0)),
@@ -196,6 +202,10 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
             }
         )
     state = read_task(contracts.market, task_id)
+    dealt = dealt_labels(w3, contracts, task_id, order, batches) if state.seated else None
+    assignment = assignment_summary(
+        run, document, batches, dealt, state.seat_count, state.seat_limit
+    )
     balance = int(contracts.token.functions.balanceOf(contracts.market.address).call())
     owed = state.total_payout - state.paid_out + (0 if state.refunded else state.refundable)
     kinds = Counter(str(entry["kind"]) for entry in annotators)
@@ -236,6 +246,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
                 )
             ),
         },
+        "assignment": assignment,
         "slashing": slashing,
         "gas": gas_by_step(w3, contracts, from_block),
         "accounting": {
@@ -245,6 +256,91 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         },
         "seconds": run.timings.get("claimed", 0.0),
         "timings": {name: round(value, 2) for name, value in run.timings.items()},
+    }
+
+
+def dealt_labels(
+    w3: Web3, contracts: Contracts, task_id: int, order: list[str], batches: list[LabelBatch]
+) -> list[tuple[str, str]]:
+    """The ``(annotator, item)`` pairs of the revealed labels whose item was dealt to the
+    annotator's seat: what the validators count (the rest they drop). The deal is computed
+    here from the chain alone: the seal's seed and the ``SeatClaimed`` events."""
+    market = contracts.market
+    state = read_task(market, task_id)
+    created = market.events.TaskCreated().get_logs(
+        from_block=0, argument_filters={"taskId": task_id}
+    )
+    params = created[0]["args"]["params"]
+    seal = read_seal(
+        w3,
+        chain_id=int(w3.eth.chain_id),
+        market=market.address,
+        task_id=task_id,
+        seat_deadline=state.seat_deadline,
+        finality_depth=0,
+    )
+    if seal is None:
+        raise ValueError(f"task {task_id} has no seal block yet")
+    seats = {
+        str(event["args"]["annotator"]).lower(): int(event["args"]["seat"])
+        for event in market.events.SeatClaimed().get_logs(
+            from_block=0, argument_filters={"taskId": task_id}
+        )
+    }
+    dealt = deal(
+        seal.seed,
+        int(params["numItems"]),
+        int(params["redundancy"]),
+        int(params["batchSize"]),
+        len(seats),
+    )
+    pairs = []
+    for batch in batches:
+        seat = seats.get(batch.annotator.lower())
+        mine = set() if seat is None else {order[int(i)] for i in dealt.items_of(seat)}
+        pairs += [(batch.annotator.lower(), item) for item, _ in batch.labels if item in mine]
+    return pairs
+
+
+def assignment_summary(
+    run: DemoRun,
+    document: dict[str, Any],
+    batches: list[LabelBatch],
+    dealt: list[tuple[str, str]] | None,
+    seats_claimed: int,
+    seats: int,
+) -> dict[str, Any]:
+    """What the task promised its annotators and what they got: the seats, the batch size,
+    the most labels any item received (at most k), and each paid annotator's pay per
+    accepted label (exactly the posted rate on a seated task; scaled down pro rata on an
+    open one when more labels come than the pool pays for)."""
+    from client.demo.runner import REWARD_PER_LABEL
+
+    assert run.task is not None
+    per_item: Counter[str] = Counter()
+    if dealt is None:  # an open task: every revealed label counts
+        for batch in batches:
+            per_item.update({item for item, _ in batch.labels})
+    else:
+        per_item.update(item for _, item in set(dealt))
+    rates = [
+        int(row["payout"]) / int(row["accepted"])
+        for row in document.get("annotators", [])
+        if int(row.get("payout", 0)) > 0 and int(row.get("accepted", 0)) > 0
+    ]
+    return {
+        "seated": bool(run.task.batch_size),
+        "redundancy": run.options.redundancy or run.options.annotators + run.options.spammers,
+        "batch_size": run.task.batch_size,
+        "min_batch_size": run.task.min_batch_size,
+        "seats": seats,
+        "seats_claimed": seats_claimed,
+        "max_labels_per_item": max(per_item.values(), default=0),
+        "revealed_labels": sum(len(batch.labels) for batch in batches),
+        "dealt_labels": None if dealt is None else len(set(dealt)),
+        "posted_rate": _tokens(REWARD_PER_LABEL),
+        "pay_per_accepted_label": sorted({_tokens(int(rate)) for rate in rates}),
+        "exact_rate": all(rate == REWARD_PER_LABEL for rate in rates),
     }
 
 

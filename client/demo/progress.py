@@ -59,6 +59,15 @@ class Progress:
         table.add_row("majority vote accuracy", f"{accuracy['majority_vote']:.4f}")
         table.add_row("honest pay / label", f"{summary['pay']['honest_per_label']:.6f} LABEL")
         table.add_row("spammer pay / label", f"{summary['pay']['spammer_per_label']:.6f} LABEL")
+        seats = summary["assignment"]
+        if seats["seated"]:
+            table.add_row(
+                "seats",
+                f"{seats['seats_claimed']}/{seats['seats']} of {seats['batch_size']} items, "
+                f"max {seats['max_labels_per_item']} labels per item (k = {seats['redundancy']})",
+            )
+        rates = ", ".join(f"{r:.6f}" for r in seats["pay_per_accepted_label"]) or "-"
+        table.add_row("pay / accepted label", f"{rates} LABEL (posted {seats['posted_rate']:.6f})")
         for slash in summary["slashing"]:
             table.add_row(f"slashed {slash['name']}", f"{slash['slashed']:,.2f} LABEL")
         table.add_row("tokens accounted", "yes" if summary["accounting"]["balanced"] else "NO")

@@ -144,6 +144,8 @@ def render(summary: dict[str, Any]) -> str:
             ],
             people_rows,
         ),
+        "<h2>What the task promised an annotator</h2>",
+        _assignment(summary["assignment"]),
         "<h2>Validators and slashing</h2>",
         _table(
             ["validator", "attested", "stake before", "stake after", "slashed", "fee"], slash_rows
@@ -171,6 +173,28 @@ def render(summary: dict[str, Any]) -> str:
         f".key{{padding:1px 8px;color:#fff}}.honest{{background:{HONEST}}}"
         f".spammer{{background:{SPAMMER}}}"
         "</style></head><body>" + "".join(sections) + "</body></html>"
+    )
+
+
+def _assignment(assignment: dict[str, Any]) -> str:
+    """The seats, the batch and the pay per accepted label against the posted rate."""
+    rates = ", ".join(f"{rate:.4f}" for rate in assignment["pay_per_accepted_label"]) or "-"
+    if not assignment["seated"]:
+        return (
+            f"<p>An open task (no seats): every node may label every item; k = "
+            f"{assignment['redundancy']}, at most {assignment['max_labels_per_item']} labels per "
+            f"item. Pay per accepted label {rates} LABEL, posted rate "
+            f"{assignment['posted_rate']:.4f} LABEL (scaled down pro rata if the pool is "
+            "short).</p>"
+        )
+    exact = "exactly the posted rate" if assignment["exact_rate"] else "NOT the posted rate"
+    return (
+        f"<p>A seated task: {assignment['seats_claimed']} of {assignment['seats']} seats "
+        f"claimed, each dealt {assignment['batch_size']} items (the least batch with which an "
+        f"annotator of accuracy 0.8 passes the evidence test: {assignment['min_batch_size']}); "
+        f"k = {assignment['redundancy']}, at most <strong>{assignment['max_labels_per_item']}"
+        f"</strong> labels per item. Pay per accepted label {rates} LABEL: <strong>{exact}"
+        f"</strong> ({assignment['posted_rate']:.4f} LABEL).</p>"
     )
 
 

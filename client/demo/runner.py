@@ -50,11 +50,18 @@ from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.keys import load_keystore
+from node.protocol.deal import SEAL_DELAY
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.requester.gold import GoldSecrets
-from node.roles.requester.posting import CreatedTask, TaskRequest, create_task, publish_content
+from node.roles.requester.posting import (
+    CreatedTask,
+    TaskRequest,
+    TaskRequestError,
+    create_task,
+    publish_content,
+)
 from node.store.embedded import EmbeddedStore
 
 TOKEN = 10**18
@@ -62,6 +69,12 @@ REWARD_PER_LABEL = TOKEN // 100
 VALIDATOR_FEE = 3 * TOKEN
 VALIDATOR_STAKE = 10_000 * TOKEN
 COMMIT_WINDOW = 3600
+SEAT_WINDOW = 600
+"""A seated task's seat window: the demo moves the clock past it once every seat is taken."""
+MIN_LABEL_TIME = 600
+"""The demo market's ``minLabelTime`` (the default, an hour, would not fit the commit window)."""
+FINALITY_DEPTH = 1
+"""Blocks the demo's nodes wait on top of a seal block (a devnet does not reorganise)."""
 REVEAL_WINDOW = 1800
 ATTEST_WINDOW = 1800
 MARKER = ".labelnet-demo"
@@ -112,6 +125,14 @@ class DemoOptions:
     labeler_batch: int = LABELER_BATCH
     """Items each annotator node's labeling program answers per duty tick: with the poll
     interval, how fast the replayed crowd labels (a million items take 500 ticks at 2,000)."""
+    seated: bool = True
+    """Post a seated task (market v2: seats, items dealt from the seal's seed, exactly the
+    rate per accepted label); False posts an open task under v1's rules."""
+    redundancy: int | None = None
+    """Labels per item (k); default: one per labelling node, as an open task always had."""
+    batch_size: int | None = None
+    """Items per seat; default: every item (then the seats are the k labelling nodes and each
+    is dealt the whole task, which keeps the replayed crowd's answers usable)."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -177,7 +198,9 @@ def run_demo(
     answers_csv = dataset.write_answers(network / "answers.csv")
     stake = {f"validator-{i + 1}": VALIDATOR_STAKE for i in range(options.validators)}
     stake.update((name, amount) for name, amount in options.extra_accounts if amount)
-    config = DeployConfig(min_attestations=2, unbonding_delay=7 * 24 * 3600)
+    config = DeployConfig(
+        min_attestations=2, unbonding_delay=7 * 24 * 3600, min_label_time=MIN_LABEL_TIME
+    )
     progress.note(
         f"devnet: {len(_account_names(options))} accounts, {options.validators} staked validators"
     )
@@ -223,7 +246,7 @@ def _build_nodes(
             password_file=info.password_file,
             peers=peers,
             interval=options.poll_interval,
-            extra=extra,
+            extra={"finality_depth": str(FINALITY_DEPTH), **extra},
         )
 
     requester = NodeProcess("requester", "requester", network / "requester", {})
@@ -310,24 +333,39 @@ def _post_task(
     )
     now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
     labellers = options.annotators + options.spammers
+    batch = (options.batch_size or len(items)) if options.seated else 0
     request = TaskRequest(
         content=content,
         reward_per_label=REWARD_PER_LABEL,
-        redundancy=labellers,
+        redundancy=options.redundancy or labellers,
         validator_fee=VALIDATOR_FEE,
         commit_deadline=now + COMMIT_WINDOW,
         reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
         attest_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW + ATTEST_WINDOW,
         gold=gold,
+        batch_size=batch,
+        seat_deadline=now + SEAT_WINDOW if batch else 0,
     )
     run.started = time.monotonic()
     publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
     secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
-    run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+    try:
+        run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+    except TaskRequestError as exc:
+        raise DemoError(
+            f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
+            "or post an open task with --no-seated"
+        ) from exc
     progress.note(
         f"task {run.task.task_id} posted: {len(items)} items, {len(classes)} classes, "
         f"{0 if gold is None else len(gold.labels)} gold, "
         f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
+        + (
+            f", {run.task.seats} seats of {run.task.batch_size} items (least batch "
+            f"{run.task.min_batch_size}), k = {request.redundancy}"
+            if run.task.batch_size
+            else ", open (no seats)"
+        )
     )
 
 
@@ -370,10 +408,19 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
             update(total)
         run.timings[phase] = time.monotonic() - run.started
 
-    wait("commit", labellers, lambda: read_task(market, task_id).commit_count)
     state = read_task(market, task_id)
+    committers = labellers
+    if state.seated:
+        committers = min(labellers, state.seat_limit)
+        wait("seats", committers, lambda: read_task(market, task_id).seat_count)
+        # The seal: the first block after the seat deadline and its delay, then the
+        # finality depth the nodes wait for on top of it.
+        _warp(chain, state.seat_deadline + SEAL_DELAY + 1)
+        for _ in range(FINALITY_DEPTH):
+            chain.mine()
+    wait("commit", committers, lambda: _commits(market, task_id, state.seated))
     _warp(chain, state.commit_deadline + 1)
-    wait("reveal", labellers + 1, lambda: _reveals(market, task_id))
+    wait("reveal", committers + 1, lambda: _reveals(market, task_id))
     _warp(chain, state.reveal_deadline + 1)
     wait("attest", validators, lambda: _attestations(run, market, task_id))
     _warp(chain, state.attest_deadline + 1)
@@ -412,6 +459,17 @@ def _attestations(run: DemoRun, market: Contract, task_id: int) -> int:
         + "). With few items per annotator nobody can show skill beyond chance under the "
         "reward rule's evidence test: give the demo more --items"
     )
+
+
+def _commits(market: Contract, task_id: int, seated: bool) -> int:
+    """Annotators committed so far: a seated task does not count them on chain (its seats
+    hold the count), so its ``LabelsCommitted`` events are."""
+    if not seated:
+        return read_task(market, task_id).commit_count
+    events = market.events.LabelsCommitted().get_logs(
+        from_block=0, argument_filters={"taskId": task_id}
+    )
+    return len({str(event["args"]["annotator"]) for event in events})
 
 
 def _reveals(market: Contract, task_id: int) -> int:

@@ -47,6 +47,10 @@ ACCOUNT_ETH = 1_000 * 10**18
 
 Step = Callable[[str], None]
 
+DEVNET_MIN_LABEL_TIME = 60
+"""A devnet market's ``minLabelTime``: a minute between a seated task's seat and commit
+deadlines, so seated tasks fit a devnet's short windows (the contracts' default is 1 hour)."""
+
 
 def _deployer(w3: Web3) -> TxSender:
     """The first account of the development mnemonic: it deploys and holds the token supply."""
@@ -74,7 +78,7 @@ def _provision(
     w3 = chain.w3
     if len(set(accounts)) != len(accounts):
         raise DevnetError(f"account names repeat: {list(accounts)}")
-    config = deploy_config or DeployConfig()
+    config = deploy_config or DeployConfig(min_label_time=DEVNET_MIN_LABEL_TIME)
     stakes = dict(_default_stake(accounts, config) if stake is None else stake)
     unknown = sorted(set(stakes) - set(accounts))
     if unknown:

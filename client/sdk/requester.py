@@ -73,6 +73,9 @@ class Timing:
     commit_in: int
     reveal_in: int
     attest_in: int
+    seats_in: int = 0
+    """Seated tasks: the seat window (the seat deadline is ``now + seats_in``); the commit
+    window must leave the market's ``minLabelTime`` after it."""
 
 
 def read_gold_file(path: Path) -> dict[str, JsonValue]:
@@ -211,10 +214,17 @@ class RequesterClient:
         gold: Mapping[str, JsonValue] | None = None,
         annotator_bond: int = 0,
         permit: bool = True,
+        batch_size: int = 0,
     ) -> CreatedTask:
-        """Publish the content to the local store, then create the task on chain."""
+        """Publish the content to the local store, then create the task on chain.
+
+        ``batch_size`` > 0 posts a seated task (market v2): ``N·k / batch_size`` seats, claimed
+        until ``timing.seats_in`` from now, each dealt ``batch_size`` items; every accepted
+        label is paid exactly ``reward_per_label``. A batch below
+        :func:`node.roles.requester.minimum_batch` is refused."""
         publish_content(self.local, content, media)
-        commit = self.network.now() + timing.commit_in
+        now = self.network.now()
+        commit = now + timing.commit_in
         reveal = commit + timing.reveal_in
         request = TaskRequest(
             content=content,
@@ -227,6 +237,8 @@ class RequesterClient:
             annotator_bond=annotator_bond,
             algorithm=content.manifest.algorithm,  # multilabel and numeric have their own
             gold=GoldSet.create(gold) if gold else None,
+            batch_size=batch_size,
+            seat_deadline=now + timing.seats_in if batch_size else 0,
         )
         return create_task(
             self.network.sender(), self.network.contracts, request, self.secrets, permit=permit
@@ -248,6 +260,7 @@ class RequesterClient:
         gold_file: Path | None = None,
         kind: TaskKind = TaskKind.CATEGORICAL,
         label_config: str | None = None,
+        batch_size: int = 0,
     ) -> CreatedTask:
         """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``.
 
@@ -274,6 +287,7 @@ class RequesterClient:
             timing=timing,
             media=imported.media,
             gold=gold,
+            batch_size=batch_size,
         )
         return dataclasses.replace(created, gold_conflicts=imported.gold_conflicts)
 

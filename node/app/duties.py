@@ -6,8 +6,9 @@ loads the annotator's or validator's code. Every role announces its gateway, bec
 role serves content others need: the requester its task content, annotators their revealed
 batches, validators their result documents.
 
-- annotator: join tasks and load their content, hand items to the labeling program (if one
-  is configured), commit and reveal, claim payouts;
+- annotator: join tasks and load their content, claim a seat of a seated task, hand items
+  (a seat's dealt items on a seated task) to the labeling program (if one is configured),
+  commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
 - requester: reveal gold answers in their window.
 """
@@ -43,8 +44,10 @@ def role_duties(services: NodeServices) -> list[Duty]:
     elif role == "validator":
         from node.roles.validator import ValidatorDuty
 
+        assert services.assigner is not None  # built with the chain
         duties.append(
             ValidatorDuty(
+                assigner=services.assigner,
                 db=services.db,
                 store=services.store,
                 market=chain.contracts.market,
@@ -85,6 +88,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
     from node.roles.claimer import ClaimDuty
     from node.roles.labeling import LabelingDuty
     from node.roles.loader import TaskLoader
+    from node.roles.seats import SeatDuty
 
     assert services.chain is not None and services.sender is not None
     settings, market = services.settings, services.chain.contracts.market
@@ -101,6 +105,18 @@ def _annotator(services: NodeServices) -> list[Duty]:
             clock=chain_clock(services),
         )
     ]
+    assert services.assigner is not None  # built with the chain
+    duties.append(
+        SeatDuty(
+            db=services.db,
+            market=market,
+            token=services.chain.contracts.token,
+            sender=services.sender,
+            chain_id=services.chain_id,
+            assigner=services.assigner,
+            clock=chain_clock(services),
+        )
+    )
     if settings.labeler is not None:
         duties.append(
             LabelingDuty(
@@ -111,6 +127,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
                 labeler=load_labeler(settings.labeler),
                 batch=settings.labeler_batch,
                 clock=chain_clock(services),
+                assigner=services.assigner,
             )
         )
     duties.append(
@@ -121,6 +138,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             sender=services.sender,
             chain_id=services.chain_id,
             policy=CommitPolicy(grace=settings.commit_grace),
+            assigner=services.assigner,
         )
     )
     if settings.auto_claim:

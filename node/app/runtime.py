@@ -32,6 +32,7 @@ from node.chain.tx import TxSender
 from node.config import NodeSettings
 from node.db.engine import Database, open_database
 from node.keys import KeystoreError, load_keystore
+from node.roles.assignment import Assigner
 from node.roles.base import Duty
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore
@@ -67,6 +68,8 @@ class NodeServices:
     assigned in one place even when duties send concurrently."""
     sync: SyncWorker | None = None
     duties: list[DutyRunner] = field(default_factory=list)
+    assigner: Assigner | None = None
+    """The deals of seated tasks (market v2), shared by the API and the duties."""
     ingest: LabelWriter | None = None
     """Stores the API's label batches (group commit from one thread, see node.app.ingest)."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -109,6 +112,13 @@ class NodeServices:
             if chain is not None:
                 if services.account is not None:
                     services.sender = TxSender(chain.w3, services.account)
+                services.assigner = Assigner(
+                    db=db,
+                    w3=chain.w3,
+                    market=chain.contracts.market,
+                    chain_id=chain_id,
+                    finality_depth=settings.finality_depth,
+                )
                 sync = _event_sync(settings, db, chain)
                 services.sync = SyncWorker(sync, interval=settings.sync_interval)
             for duty in duties(services) if duties is not None else ():

@@ -30,6 +30,7 @@ from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue
+from node.roles.assignment import Assigner
 from node.ui.markdown import render_markdown
 
 __all__ = [
@@ -142,7 +143,12 @@ def task_cards(
 
 
 def labeling_view(
-    db: Database, chain_id: int, task_id: int, annotator: str, now: float | None = None
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    now: float | None = None,
+    assigner: Assigner | None = None,
 ) -> LabelingView:
     """The joined task's instructions, classes and this node's progress on it."""
     task = known_task(db, chain_id, task_id)
@@ -158,7 +164,7 @@ def labeling_view(
         classes=list(row.classes),
         status=task.status,
         reward_per_label=str(task.reward_per_label),
-        progress=progress(db, chain_id, task_id, annotator, now),
+        progress=progress(db, chain_id, task_id, annotator, now, assigner),
     )
 
 

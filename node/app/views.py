@@ -34,6 +34,7 @@ from node.db.repositories import (
 )
 from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
+from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 
 
 class TaskDetail(TaskPublic):
@@ -130,23 +131,57 @@ def task_detail(db: Database, chain_id: int, task_id: int, annotator: str | None
 
 
 def next_items(
-    db: Database, chain_id: int, task_id: int, annotator: str, limit: int
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    limit: int,
+    assigner: Assigner | None = None,
 ) -> list[ItemPublic]:
-    """The next ``limit`` items, in manifest order, that ``annotator`` has not labelled."""
+    """The next ``limit`` items, in manifest order, that ``annotator`` has not labelled.
+
+    On a seated task (market v2) only the items dealt to the annotator's seat, and the
+    ``assigner``'s refusals otherwise: :class:`~node.roles.assignment.NoSeatError` (403)
+    without a seat, :class:`~node.roles.assignment.NotDealtYetError` (409) before the seal.
+    """
     with db.session() as session:
-        _task(session, chain_id, task_id)
-        items = LabelRepository(session).unlabelled_items(chain_id, task_id, annotator, limit)
+        task = _task(session, chain_id, task_id)
+    positions = None if assigner is None else assigner.dealt_positions(task, annotator)
+    with db.session() as session:
+        items = LabelRepository(session).unlabelled_items(
+            chain_id, task_id, annotator, limit, positions=positions
+        )
         return [ItemPublic.model_validate(item) for item in items]
 
 
 def progress(
-    db: Database, chain_id: int, task_id: int, annotator: str, now: float | None = None
+    db: Database,
+    chain_id: int,
+    task_id: int,
+    annotator: str,
+    now: float | None = None,
+    assigner: Assigner | None = None,
 ) -> Progress:
-    """Done/total and the time left to commit (wall clock against the chain's deadline)."""
+    """Done/total and the time left to commit (wall clock against the chain's deadline).
+
+    On a seated task whose items are dealt, of the seat's batch; before the deal, or
+    without a seat, of every stored item (the page says why there is nothing to label)."""
     with db.session() as session:
         task = _task(session, chain_id, task_id)
-        done = LabelRepository(session).count_for(chain_id, task_id, annotator)
-        stored = ItemRepository(session).count(chain_id, task_id)
+    positions = None
+    if assigner is not None:
+        try:
+            positions = assigner.dealt_positions(task, annotator)
+        except (NoSeatError, NotDealtYetError):
+            positions = None
+    with db.session() as session:
+        labels = LabelRepository(session)
+        if positions is None:
+            done = labels.count_for(chain_id, task_id, annotator)
+            stored = ItemRepository(session).count(chain_id, task_id)
+        else:
+            done = labels.count_at(chain_id, task_id, annotator, positions)
+            stored = len(positions)
         own = CommitmentRepository(session).get(chain_id, task_id, annotator)
     total = stored or task.num_items
     clock = int(time.time() if now is None else now)

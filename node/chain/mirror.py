@@ -13,7 +13,8 @@ whose creation was reorganised away is kept with status ``unknown``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, select
 
@@ -343,6 +344,47 @@ class ChainMirror:
         row.claim_tx_hash = event.tx_hash
         row.updated_at = utcnow()
         session.add(row)
+
+
+@dataclass(frozen=True)
+class Seating:
+    """A seated task's seat parameters and its claimed seats, as the journal holds them."""
+
+    seat_deadline: int
+    batch_size: int
+    seats: Mapping[str, int]
+    """Seat number of each annotator (lowercase address), from ``SeatClaimed``."""
+
+
+def seating(session: Session, chain_id: int, task_id: int) -> Seating | None:
+    """The seats of ``task_id`` from the event journal; None for an open task (``batchSize``
+    0, v1's rules) or one whose ``TaskCreated`` this node never saw. The journal is the one
+    place seats are kept: it holds every event of the canonical chain (a reorganisation
+    removes what it undid), so no table of seats has to be kept in step with it."""
+    journal = ChainEventRecord
+    records = session.exec(
+        select(journal)
+        .where(
+            journal.chain_id == chain_id,
+            journal.task_id == task_id,
+            col(journal.event).in_(("TaskCreated", "SeatClaimed")),
+        )
+        .order_by(col(journal.block_number), col(journal.log_index))
+    ).all()
+    created = [r for r in records if r.event == "TaskCreated"]
+    if not created:
+        return None
+    params = created[-1].args["params"]
+    assert isinstance(params, dict)
+    batch_size = int(str(params.get("batchSize") or 0))
+    if batch_size == 0:
+        return None
+    seats = {
+        str(r.args["annotator"]).lower(): int(str(r.args["seat"]))
+        for r in records
+        if r.event == "SeatClaimed"
+    }
+    return Seating(int(str(params["seatDeadline"])), batch_size, seats)
 
 
 def _event_from_record(record: ChainEventRecord) -> ChainEvent:

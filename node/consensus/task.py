@@ -30,6 +30,7 @@ import numpy as np
 from eth_utils.address import is_address
 
 from node.consensus.answers import Answers, IntArray
+from node.consensus.assigned import Assignment, compute_assigned_rewards
 from node.consensus.collusion import find_blocs
 from node.consensus.kinds import KINDS, kind_result
 from node.consensus.quality import krippendorff_alpha_nominal
@@ -78,6 +79,9 @@ class TaskSpec:
     pairs: Mapping[str, tuple[str, str]] | None = field(default=None, repr=False)
     """Pairwise tasks: each item's two sides (:func:`node.protocol.annotation.pair_sides`
     of its data in the manifest's item pages)."""
+    assignment: Assignment | None = None
+    """A seated task's deal (market v2): its labels on undealt items are dropped before
+    consensus and it is paid under ``assigned@1``; None for an open task (v1's rules)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ def run_consensus(
     """
     if task.kind is TaskKind.CATEGORICAL:
         return _categorical(task, batches, gold)
+    if task.assignment is not None:
+        raise InvalidParameterError(f"a seated {task.kind} task: only categorical tasks deal")
     if task.kind in KINDS:
         rule = task.annotation.rule if task.annotation else RULES[task.kind]
         if task.algorithm != rule:  # the id on chain names the computation to run
@@ -214,9 +220,18 @@ def _categorical(
     task: TaskSpec, batches: Iterable[LabelBatch], gold: Mapping[str, JsonValue] | None
 ) -> ConsensusOutcome:
     answers = answers_from_batches(batches, task.task_id, task.classes)
+    if task.assignment is not None:  # the drop rule of a seated task, before consensus
+        answers = task.assignment.restrict(answers)
+        if not len(answers):
+            raise InvalidAnswersError(f"task {task.task_id} has no label on a dealt item")
     gold_classes = {str(k): categorical_value(v) for k, v in (gold or {}).items()}
     fit = categorical_consensus(answers, gold_classes, task.algorithm, task.bloc_test)
-    rewards = compute_rewards(answers, fit.probas_ppb, task.rewards, excluded=fit.flagged)
+    if task.assignment is not None:
+        rewards = compute_assigned_rewards(
+            answers, fit.probas_ppb, task.rewards, task.assignment, excluded=fit.flagged
+        )
+    else:
+        rewards = compute_rewards(answers, fit.probas_ppb, task.rewards, excluded=fit.flagged)
     payouts = build_payouts(answers.annotators, rewards.payouts)
     document = categorical_document(
         task_id=task.task_id,

@@ -24,6 +24,7 @@ from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
+from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from node.protocol.errors import InvalidDealError
@@ -218,3 +219,25 @@ def deal(seed: bytes, num_items: int, redundancy: int, batch_size: int, claimed:
         order=shuffle(seed, ITEMS_DOMAIN, n),
         blocks=_frozen(blocks.copy()),
     )
+
+
+SEAL_DELAY = 64
+"""Seconds after a task's seat deadline before its seal block (§1.3): five slots on Ethereum,
+so no seat claim can land in the block whose randomness deals the seats."""
+
+SEED_DOMAIN = "labelnet/deal@1"
+"""The string the seed's preimage starts with (docs/settlement.md §1.3)."""
+
+
+def deal_seed(chain_id: int, market: str, task_id: int, randomness: bytes) -> bytes:
+    """``keccak256(abi.encode("labelnet/deal@1", chainId, market, taskId, R))``: the seed of
+    §1.3, from the seal block's randomness ``R`` (its ``mixHash``, or its hash on a dev chain
+    without RANDAO). Binding the chain, market and task means two tasks sealed by the same
+    block are still dealt independently."""
+    if not isinstance(randomness, bytes) or len(randomness) != 32:
+        raise InvalidDealError(f"the seal's randomness must be 32 bytes, got {randomness!r}")
+    encoded = abi_encode(
+        ["string", "uint256", "address", "uint256", "bytes32"],
+        [SEED_DOMAIN, chain_id, market, task_id, randomness],
+    )
+    return keccak(encoded)

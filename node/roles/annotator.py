@@ -48,6 +48,7 @@ from node.faults import crash_point
 from node.protocol.commitments import label_commitment
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
+from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 
@@ -91,6 +92,7 @@ class AnnotatorDuty:
         chain_id: int,
         policy: CommitPolicy | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        assigner: Assigner | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -100,6 +102,7 @@ class AnnotatorDuty:
         self.annotator = sender.address
         self.policy = policy or CommitPolicy()
         self._clock = clock
+        self.assigner = assigner
         self._schemas: dict[int, str] = {}
 
     def tick(self) -> None:
@@ -124,8 +127,10 @@ class AnnotatorDuty:
                     continue
                 if commitments.get(self.chain_id, task_id, self.annotator) is not None:
                     continue
-                done = labels.count_for(self.chain_id, task_id, self.annotator)
-                total = items.count(self.chain_id, task_id)
+                progress = self._progress(labels, task, items.count(self.chain_id, task_id))
+                if progress is None:
+                    continue
+                done, total = progress
                 if (
                     (done >= total and self._settled(labels, task_id))
                     or now >= task.commit_deadline - self.policy.margin
@@ -139,6 +144,22 @@ class AnnotatorDuty:
                 log.warning("task %s: cannot commit yet: %s", task_id, exc)
                 continue
             self._record_intent(task_id, schema)
+
+    def _progress(self, labels: LabelRepository, task: Task, stored: int) -> tuple[int, int] | None:
+        """Labelled and to label: every stored item of an open task, its seat's batch on a
+        seated one (labels on other items, which validators drop, do not count); None when
+        it cannot commit (no seat, or nothing dealt yet: ``commit`` needs a seat, and labels
+        made before the deal are not a batch)."""
+        positions = None
+        if self.assigner is not None:
+            try:
+                positions = self.assigner.dealt_positions(task, self.annotator)
+            except (NoSeatError, NotDealtYetError):
+                return None
+        if positions is None:
+            return labels.count_for(self.chain_id, task.task_id, self.annotator), stored
+        done = labels.count_at(self.chain_id, task.task_id, self.annotator, positions)
+        return done, len(positions)
 
     def _schema(self, task_id: int) -> str:
         """The label batch schema the task's manifest names (read once per task)."""

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from node.db.engine import Database
-from node.db.models import Item, TaskParticipation, TaskStatus
+from node.db.models import Item, Task, TaskParticipation, TaskStatus
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
@@ -29,6 +29,7 @@ from node.labelers.base import ItemToLabel, Labeler, LabelerError, LabelingTask,
 from node.protocol.canonical import JsonValue
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec
+from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 from node.roles.labels import LabelInput, store_batch, validate_batch
 from node.store.base import ContentStore
 
@@ -57,6 +58,7 @@ class LabelingDuty:
         labeler: Labeler,
         batch: int = 200,
         clock: Callable[[], int] = _system_clock,
+        assigner: Assigner | None = None,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
@@ -67,38 +69,57 @@ class LabelingDuty:
         self.labeler = labeler
         self.batch = batch
         self.clock = clock
+        self.assigner = assigner
 
     def tick(self) -> None:
-        for row in self._due():
+        for row, positions in self._due():
             try:
-                self._label_next(row)
+                self._label_next(row, positions)
             except LabelnetError as exc:  # the program, the store or the task said no
                 log.warning("task %s: labeling batch not stored: %s", row.task_id, exc)
             except Exception:  # one task's surprise must not starve the others
                 log.exception("task %s: labeling failed unexpectedly", row.task_id)
 
-    def _due(self) -> list[TaskParticipation]:
-        """Joined, unfinished tasks that are open, in their commit window and uncommitted."""
+    def _due(self) -> list[tuple[TaskParticipation, tuple[int, ...] | None]]:
+        """Joined, unfinished tasks that are open, in their commit window and uncommitted,
+        with the positions dealt to this annotator's seat (None: an open task, all items).
+        A seated task is left alone without a seat, or until its items are dealt."""
         now = self.clock()
         with self.db.session() as session:
             tasks, commitments = TaskRepository(session), CommitmentRepository(session)
-            due: list[TaskParticipation] = []
+            due: list[tuple[TaskParticipation, Task]] = []
             for row in ParticipationRepository(session).labeling_pending(self.chain_id):
                 task = tasks.get(self.chain_id, row.task_id)
                 if task is None or task.status is not TaskStatus.OPEN or now > task.commit_deadline:
                     continue
                 if commitments.get(self.chain_id, row.task_id, self.annotator) is not None:
                     continue
-                due.append(row)
-        return due
+                due.append((row, task))
+        out: list[tuple[TaskParticipation, tuple[int, ...] | None]] = []
+        for row, task in due:
+            try:
+                positions = (
+                    None
+                    if self.assigner is None
+                    else self.assigner.dealt_positions(task, self.annotator)
+                )
+            except (NoSeatError, NotDealtYetError):
+                continue
+            out.append((row, positions))
+        return out
 
-    def _label_next(self, row: TaskParticipation) -> None:
+    def _label_next(self, row: TaskParticipation, positions: tuple[int, ...] | None) -> None:
         with self.db.session() as session:
             repository = ItemRepository(session)
-            items = repository.page(
-                self.chain_id, row.task_id, after_position=row.labeling_cursor, limit=self.batch
-            )
-            total = repository.count(self.chain_id, row.task_id)
+            if positions is None:
+                items = repository.page(
+                    self.chain_id, row.task_id, after_position=row.labeling_cursor, limit=self.batch
+                )
+                total = repository.count(self.chain_id, row.task_id)
+            else:  # a seat's items: the dealt positions after the cursor, in manifest order
+                after = sorted(p for p in positions if p > row.labeling_cursor)[: self.batch]
+                items = repository.at_positions(self.chain_id, row.task_id, after)
+                total = max(positions, default=-1) + 1
         if row.kind is None:  # the loader sets the kind of every joined task
             raise LabelerError(f"task {row.task_id}: joined without a task kind")
         task = LabelingTask(

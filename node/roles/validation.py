@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
+from node.consensus.assigned import Assignment
 from node.db.models import Commitment, Task
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
 from node.protocol.gold import parse_gold_root, read_gold
@@ -53,6 +54,7 @@ from node.protocol.labels import (
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
 from node.protocol.paging import MAX_PAGE_BYTES, Fetch
 from node.protocol.values import valid_value
+from node.roles.assignment import TaskDeal
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, FetchBudget, within
 from node.store.errors import (
@@ -186,6 +188,7 @@ class InputCollector:
     def __init__(self, store: ContentStore) -> None:
         self.store = store
         self._items: dict[str, frozenset[str]] = {}
+        self._order: dict[str, tuple[str, ...]] = {}
         self._page_ids: dict[str, tuple[str, ...]] = {}
         """Ids of the pages read so far of a manifest not yet read whole: a large task's
         pages take several ticks of the task's read deadline, and parsing the pages read
@@ -204,18 +207,32 @@ class InputCollector:
         """The ids of every item the manifest's pages list, checked against its count."""
         key = manifest.cid()
         if key not in self._items:
-            ids: set[str] = set()
+            ordered: list[str] = []
             for page in manifest.pages:
                 if page not in self._page_ids:
                     items = ItemPage.from_bytes(self.document(page)).items
                     self._page_ids[page] = tuple(item.id for item in items)
-                ids.update(self._page_ids[page])
+                ordered.extend(self._page_ids[page])
             for page in manifest.pages:  # held only until the whole manifest is read
                 self._page_ids.pop(page, None)
+            ids = frozenset(ordered)
             if len(ids) != manifest.num_items:
                 raise ManifestError(f"pages list {len(ids)} items, not {manifest.num_items}")
-            self._items[key] = frozenset(ids)
+            self._items[key] = ids
+            self._order[key] = tuple(ordered)
         return self._items[key]
+
+    def assignment(self, manifest: Manifest, dealt: TaskDeal) -> Assignment:
+        """The drop rule of a seated task (``Assignment.restrict``, applied before consensus
+        with the batches' own drop rule above): items named by their manifest position, the
+        order ``deal@1`` deals them in, and seats from the ``SeatClaimed`` events."""
+        self.item_ids(manifest)
+        order = self._order[manifest.cid()]
+        return Assignment(
+            deal=dealt.deal,
+            item_index={item: index for index, item in enumerate(order)},
+            seat_of=dict(dealt.seating.seats),
+        )
 
     def collect(
         self,

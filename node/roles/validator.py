@@ -61,6 +61,7 @@ from node.protocol.canonical import DocumentTooDeepError
 from node.protocol.errors import ConsensusError
 from node.protocol.manifest import Manifest, ManifestError
 from node.protocol.result import EMPTY_ROOT
+from node.roles.assignment import Assigner
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -112,6 +113,7 @@ class ValidatorDuty:
         chain_id: int,
         finalize_early: bool = True,
         adversary: str = "none",
+        assigner: Assigner | None = None,
     ) -> None:
         if adversary not in ("none", "wrong-root"):
             raise ValidatorConfigError(f"unknown adversary mode {adversary!r}")
@@ -124,6 +126,7 @@ class ValidatorDuty:
         self.validator = sender.address
         self.finalize_early = finalize_early
         self.adversary = adversary
+        self.assigner = assigner
         self._inputs = InputCollector(store)
         self._stake_checked = False
 
@@ -196,6 +199,13 @@ class ValidatorDuty:
         if not inputs.batches:
             self._skip(task.task_id, "no valid batch", used, dropped)
             return
+        assignment = None
+        if self.assigner is not None and self.assigner.seating(task.task_id) is not None:
+            dealt = self.assigner.task_deal(task)
+            if dealt is None:
+                log.info("task %s: waiting for its seal block and seats", task.task_id)
+                return
+            assignment = self._inputs.assignment(manifest, dealt)
         spec = TaskSpec(
             task.task_id,
             manifest.consensus.reward_params(task.reward_per_label, task.reward_pool),
@@ -205,6 +215,7 @@ class ValidatorDuty:
             tolerance=manifest.consensus.tolerance,
             bloc_test=manifest.consensus.bloc_test,
             result_schema=manifest.result,
+            assignment=assignment,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)

@@ -47,7 +47,8 @@ def test_deploy_waits_for_confirmations_and_writes_a_readable_deployment(
         result = run(
             "deploy", "--rpc-url", chain.url, "--keystore", str(keystore),
             "--password-file", str(password_file), "--chain-id", "31337",
-            "--confirmations", "2", "--min-stake", "50", "--out", str(out), "--json",
+            "--confirmations", "2", "--min-stake", "50", "--min-label-time", "2m",
+            "--out", str(out), "--json",
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
         printed = json.loads(result.stdout)
@@ -62,6 +63,7 @@ def test_deploy_waits_for_confirmations_and_writes_a_readable_deployment(
         network = Network.connect(chain.url, out)
         assert network.token_balance(address) == DeployConfig().token_supply
         assert network.contracts.staking.functions.minStake().call() == 50 * ETHER
+        assert network.contracts.market.functions.minLabelTime().call() == 120
         assert network.contracts.staking.functions.market().call() == deployment.market
     finally:
         chain.stop()

@@ -119,3 +119,39 @@ def test_create_errors_are_one_line(devnet: Path, tmp_path: Path) -> None:
 
 def test_show_unknown_task(devnet: Path) -> None:
     assert_one_line_error(run("task", "show", "99"), "TaskMarketUnknownTask", "task list")
+
+
+def _many_items(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{n}", "text": "x"}) + "\n" for n in range(count)))
+    return path
+
+
+def test_create_posts_a_seated_task_and_refuses_a_batch_too_small_to_pass(
+    devnet: Path, tmp_path: Path
+) -> None:
+    common = (
+        "--classes", "pos,neg", "--reward-per-label", "2", "--validator-fee", "1",
+        "--redundancy", "2", "--commit-in", "20m", "--seat-in", "10m",
+        "--data-dir", str(tmp_path / "requester-node"),
+    )  # fmt: skip
+    small = run("task", "create", str(_items(tmp_path)), "--batch-size", "3", *common)
+    # Two classes: an annotator of accuracy 0.8 needs 38 answers to pass the evidence test.
+    assert_one_line_error(small, "batch_size 3 is below 38")
+    no_window = [a for a in common if a not in ("--seat-in", "10m")]
+    missing = run("task", "create", str(_items(tmp_path)), "--batch-size", "3", *no_window)
+    assert_one_line_error(missing, "--seat-in")
+
+    result = run(
+        "task", "create", str(_many_items(tmp_path, 40)), "--batch-size", "40", *common
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "seated: 2 seats of 40 items (the least batch for this task is 38" in result.stdout
+    network = Network.from_devnet(devnet)
+    last = int(network.contracts.market.functions.taskCount().call())
+    state = read_task(network.contracts.market, last)
+    assert state.seated and state.seat_limit == 2 and state.seat_count == 0
+    assert state.seat_deadline + 600 <= state.commit_deadline
+    shown = run("task", "show", str(last))
+    assert shown.exit_code == 0, shown.stderr
+    assert "seated: 0 of 2 seats claimed" in shown.stdout

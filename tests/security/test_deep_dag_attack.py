@@ -137,6 +137,9 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Attacked:
                     out=out,
                     quiet=True,
                     extra_accounts=((ATTACKER, MIN_STAKE),),
+                    # An open task: the attacker commits without a seat. On a seated task the
+                    # market refuses its commit (TaskMarketNoSeat, tests/chain/test_seats.py).
+                    seated=False,
                 ),
                 on_poll=hook,
             )

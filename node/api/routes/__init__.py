@@ -45,6 +45,7 @@ class RequestInvalid(BaseModel):
 _DESCRIPTIONS = {
     400: "The body could not be read (not UTF-8 JSON), or no usable Host header",
     401: "Missing or wrong API token",
+    403: "This account may not do this (e.g. it holds no seat of a seated task)",
     404: "Unknown task, or nothing known yet",
     409: "The request conflicts with the task's state",
     421: "The Host header does not name this node (see node.api.hosts)",

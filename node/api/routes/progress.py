@@ -26,7 +26,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["progress"])
 def get_progress(
     task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
 ) -> views.Progress:
-    return views.progress(services.db, services.chain_id, task_id, annotator)
+    return views.progress(
+        services.db, services.chain_id, task_id, annotator, assigner=services.assigner
+    )
 
 
 @router.get(

@@ -104,7 +104,9 @@ def labeling_view(
     task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.LabelingView:
     now = ui_views.chain_time(services.chain)
-    return ui_views.labeling_view(services.db, services.chain_id, task_id, annotator, now)
+    return ui_views.labeling_view(
+        services.db, services.chain_id, task_id, annotator, now, services.assigner
+    )
 
 
 @router.get(
@@ -117,7 +119,9 @@ def progress(
     task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
 ) -> views.Progress:
     now = ui_views.chain_time(services.chain)
-    return views.progress(services.db, services.chain_id, task_id, annotator, now)
+    return views.progress(
+        services.db, services.chain_id, task_id, annotator, now, services.assigner
+    )
 
 
 @router.get(

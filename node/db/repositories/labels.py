@@ -114,6 +114,24 @@ class LabelRepository:
         )
         return int(self.session.exec(query).one())
 
+    def count_at(
+        self, chain_id: int, task_id: int, annotator: str, positions: Sequence[int]
+    ) -> int:
+        """How many of the items at ``positions`` (a seat's dealt items) the annotator has
+        labelled: a seated task's progress, whatever else was labelled."""
+        if not positions:
+            return 0
+        query = select(func.count()).where(
+            col(Label.chain_id) == chain_id,
+            col(Label.task_id) == task_id,
+            col(Label.annotator) == annotator,
+            col(Item.chain_id) == col(Label.chain_id),
+            col(Item.task_id) == col(Label.task_id),
+            col(Item.item_id) == col(Label.item_id),
+            col(Item.position).in_(sorted(positions)),
+        )
+        return int(self.session.exec(query).one())
+
     def last_change(self, chain_id: int, task_id: int, annotator: str) -> dt.datetime | None:
         """When the annotator last added or changed a label of the task (None: no labels)."""
         query = select(func.max(Label.updated_at)).where(
@@ -123,9 +141,15 @@ class LabelRepository:
         return latest
 
     def unlabelled_items(
-        self, chain_id: int, task_id: int, annotator: str, limit: int = 20
+        self,
+        chain_id: int,
+        task_id: int,
+        annotator: str,
+        limit: int = 20,
+        positions: Sequence[int] | None = None,
     ) -> list[Item]:
-        """The next items (in manifest order) the annotator has not labelled yet."""
+        """The next items (in manifest order) the annotator has not labelled yet; only those
+        at ``positions`` if given (a seated task's dealt items)."""
         labelled = sa.exists().where(
             col(Label.chain_id) == col(Item.chain_id),
             col(Label.task_id) == col(Item.task_id),
@@ -136,6 +160,7 @@ class LabelRepository:
             select(Item)
             .where(Item.chain_id == chain_id, Item.task_id == task_id, ~labelled)
             .order_by(col(Item.position))
-            .limit(limit)
         )
-        return list(self.session.exec(query))
+        if positions is not None:
+            query = query.where(col(Item.position).in_(sorted(positions)))
+        return list(self.session.exec(query.limit(limit)))

@@ -109,6 +109,21 @@ class ItemRepository:
         )
         return list(self.session.exec(query))
 
+    def at_positions(self, chain_id: int, task_id: int, positions: Sequence[int]) -> list[Item]:
+        """The items at ``positions`` (a seat's dealt items), in manifest order."""
+        if not positions:
+            return []
+        query = (
+            select(Item)
+            .where(
+                Item.chain_id == chain_id,
+                Item.task_id == task_id,
+                col(Item.position).in_(sorted(positions)),
+            )
+            .order_by(col(Item.position))
+        )
+        return list(self.session.exec(query))
+
     def count(self, chain_id: int, task_id: int) -> int:
         query = select(func.count()).where(Item.chain_id == chain_id, Item.task_id == task_id)
         return int(self.session.exec(query).one())

@@ -18,6 +18,7 @@ from node.roles.requester.posting import (
     TaskRequestError,
     cancel_task,
     create_task,
+    minimum_batch,
     publish_content,
     validate_request,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "cancel_task",
     "create_task",
     "fetch_results",
+    "minimum_batch",
     "publish_content",
     "task_progress",
     "validate_request",

@@ -22,10 +22,13 @@ from node.chain.permit import sign_permit
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.protocol.commitments import algorithm_id, gold_commitment
+from node.protocol.deal import MAX_SEATS
 from node.protocol.gold import GoldSet
 from node.protocol.ids import DEFAULT_ALGORITHM
+from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemPage, TaskContent
 from node.protocol.values import valid_value
+from node.roles.requester.batch_size import minimum_batch_size
 from node.roles.requester.gold import GoldSecrets
 from node.store.base import ContentStore
 
@@ -58,6 +61,16 @@ class TaskRequest:
     annotator_bond: int = 0
     algorithm: str = DEFAULT_ALGORITHM
     gold: GoldSet | None = None
+    batch_size: int = 0
+    """Items per seat of a seated task (market v2, docs/settlement.md §1.2); 0 posts an open
+    task under v1's rules (anyone commits, pay scaled pro rata if the pool is short)."""
+    seat_deadline: int = 0
+    """Last second seats can be claimed (seated tasks only; 0 for an open task)."""
+
+    @property
+    def seats(self) -> int:
+        """Seats of a seated task: ``num_items * redundancy / batch_size`` (0 if open)."""
+        return self.num_items * self.redundancy // self.batch_size if self.batch_size else 0
 
     @property
     def num_items(self) -> int:
@@ -87,10 +100,8 @@ class TaskRequest:
             self.attest_deadline,
             self.num_items,
             self.redundancy,
-            # seatDeadline and batchSize: an open task, under v1's rules (anyone commits), until
-            # the node deals items to seats (docs/settlement.md §7).
-            0,
-            0,
+            self.seat_deadline,
+            self.batch_size,
         )
 
 
@@ -108,6 +119,12 @@ class CreatedTask:
     """Items whose gold answer is committed (revealed after the commit deadline)."""
     gold_conflicts: tuple[str, ...] = ()
     """Items of the imported file whose annotations disagreed, so were not made gold."""
+    batch_size: int = 0
+    """Items per seat (0: an open task)."""
+    seats: int = 0
+    """Seats of a seated task."""
+    min_batch_size: int = 0
+    """The least batch size the SDK would have accepted (:func:`minimum_batch`; 0: open)."""
 
 
 def publish_content(store: ContentStore, content: TaskContent, media: Sequence[bytes] = ()) -> str:
@@ -129,8 +146,51 @@ def _item_ids(content: TaskContent) -> set[str]:
     return {item.id for page in content.pages for item in ItemPage.from_bytes(page).items}
 
 
-def validate_request(request: TaskRequest, now: int, max_attest_window: int) -> None:
-    """Raise :class:`TaskRequestError` for anything ``createTask`` would revert on."""
+def minimum_batch(request: TaskRequest) -> int:
+    """The least batch size the SDK accepts for ``request``'s task (§1.6, :mod:`.batch_size`):
+    the answers with which an annotator of accuracy 0.8 passes the task's evidence test with
+    probability 0.9, for its class count."""
+    manifest = request.content.manifest
+    if manifest.kind is not TaskKind.CATEGORICAL:
+        raise TaskRequestError(f"only categorical tasks can be seated, not {manifest.kind}")
+    z_ppb = manifest.consensus.reward_params(1, 1).significance_z_ppb
+    return minimum_batch_size(len(manifest.classes), z_ppb)
+
+
+def _validate_seats(request: TaskRequest, now: int, min_label_time: int) -> None:
+    """The market's checks of a seated task (``Seats.seatLimit``) and the SDK's own batch
+    size floor (:func:`minimum_batch`)."""
+    b, n, k = request.batch_size, request.num_items, request.redundancy
+    if b < 0 or b > _UINT32:
+        raise TaskRequestError(f"batch_size must be 0 (open task) or 1..{_UINT32}")
+    if b == 0:
+        if request.seat_deadline:
+            raise TaskRequestError("an open task (batch_size 0) has no seat deadline")
+        return
+    if b > n or (n * k) % b or (n * k) // b > MAX_SEATS:
+        raise TaskRequestError(
+            f"batch_size {b} must be at most the {n} items and divide items x redundancy = "
+            f"{n * k} into at most {MAX_SEATS} seats"
+        )
+    least = minimum_batch(request)
+    if b < least:
+        raise TaskRequestError(
+            f"batch_size {b} is below {least}: the answers with which an annotator of accuracy "
+            "0.8 passes this task's evidence test with probability 0.9 (docs/settlement.md §1.6)"
+        )
+    if not now < request.seat_deadline <= request.commit_deadline - min_label_time:
+        raise TaskRequestError(
+            f"seat deadline {request.seat_deadline} must be after the chain's time {now} and "
+            f"at least the market's {min_label_time}s of labelling time before the commit "
+            f"deadline {request.commit_deadline}"
+        )
+
+
+def validate_request(
+    request: TaskRequest, now: int, max_attest_window: int, min_label_time: int = 0
+) -> None:
+    """Raise :class:`TaskRequestError` for anything ``createTask`` would revert on (and a
+    seated task's batch below :func:`minimum_batch`)."""
     if not 1 <= request.reward_per_label <= _UINT128:
         raise TaskRequestError("reward_per_label must be positive")
     if not 1 <= request.redundancy <= _UINT16:
@@ -150,6 +210,7 @@ def validate_request(request: TaskRequest, now: int, max_attest_window: int) -> 
         )
     if request.escrow > _UINT96:
         raise TaskRequestError(f"escrow {request.escrow} exceeds the market's limit {_UINT96}")
+    _validate_seats(request, now, min_label_time)
     commit, reveal, attest = (
         request.commit_deadline,
         request.reveal_deadline,
@@ -204,7 +265,12 @@ def create_task(
     """
     w3, token, market = sender.w3, contracts.token, contracts.market
     now = int(w3.eth.get_block("latest")["timestamp"])
-    validate_request(request, now, int(contracts.staking.functions.unbondingDelay().call()))
+    validate_request(
+        request,
+        now,
+        int(contracts.staking.functions.unbondingDelay().call()),
+        int(market.functions.minLabelTime().call()) if request.batch_size else 0,
+    )
     balance = int(token.functions.balanceOf(sender.address).call())
     if balance < request.escrow:
         raise TaskRequestError(
@@ -239,6 +305,9 @@ def create_task(
         gas_used=gas + int(receipt["gasUsed"]),
         manifest_cid=request.content.manifest_cid,
         gold_items=len(request.gold.labels) if request.gold is not None else 0,
+        batch_size=request.batch_size,
+        seats=request.seats,
+        min_batch_size=minimum_batch(request) if request.batch_size else 0,
     )
 
 

@@ -64,6 +64,11 @@ class TaskProgress:
     """Reward pool plus validator fee, as escrowed at creation."""
     paid: int
     refundable: int
+    seats: int = 0
+    """Seats claimed on a seated task (its ``commits`` reads 0: the market counts seats)."""
+    seat_limit: int = 0
+    """Seats a seated task offers; 0 for an open task."""
+    seat_deadline: int = 0
 
     @property
     def deadlines(self) -> tuple[int, int, int]:
@@ -103,6 +108,9 @@ def task_progress(market: Contract, task_id: int, now: int) -> TaskProgress:
         escrow=state.reward_pool + state.validator_fee,
         paid=state.paid_out,
         refundable=state.refundable,
+        seats=state.seat_count,
+        seat_limit=state.seat_limit,
+        seat_deadline=state.seat_deadline,
     )
 
 

@@ -6,7 +6,7 @@
 // Labels that could not be saved stay in an outbox in localStorage and are retried, so a
 // reload or a dropped connection loses nothing; the node's database is the progress count.
 
-import { api, token } from "./api.js";
+import { ApiError, api, token } from "./api.js";
 import { duration, h, mount, progressBar, toast, tokens } from "./dom.js";
 import { Outbox } from "./outbox.js";
 
@@ -28,6 +28,7 @@ export async function labelingView(container, taskId, session) {
     exhausted: false,
     selected: new Set(),
     saving: 0,
+    blocked: 0, // 403 (no seat) or 409 (not dealt yet) from a seated task
   };
   const ui = layout(view);
   mount(container, ui.root);
@@ -54,7 +55,18 @@ export async function labelingView(container, taskId, session) {
 
   async function fill() {
     if (state.exhausted || state.queue.length >= 10) return;
-    const items = await api.nextItems(taskId, BATCH);
+    let items;
+    try {
+      items = await api.nextItems(taskId, BATCH);
+    } catch (error) {
+      // A seated task: no seat (403), or the seat's items are not dealt yet (409).
+      if (error instanceof ApiError && (error.status === 403 || error.status === 409)) {
+        state.exhausted = true;
+        state.blocked = error.status;
+        return;
+      }
+      throw error;
+    }
     const known = new Set(state.queue.map((item) => item.item_id));
     if (state.current) known.add(state.current.item_id);
     const fresh = items.filter((item) => !known.has(item.item_id) && !state.labelled.has(item.item_id) && !outbox.has(item.item_id));
@@ -78,7 +90,8 @@ export async function labelingView(container, taskId, session) {
   function show(value) {
     const item = state.current;
     if (!item) {
-      renderDone(ui, state.view, taskId);
+      if (state.blocked) renderBlocked(ui, state.blocked);
+      else renderDone(ui, state.view, taskId);
       return;
     }
     const total = state.view.progress.total;
@@ -327,6 +340,17 @@ function renderAnswer(ui, view, selected, current, choose, submitSelection, subm
   });
   const group = h("div", { class: "choices", role: "group", "aria-label": multi ? "Classes (choose all that apply)" : "Classes" }, buttons);
   mount(ui.answer, group, multi ? h("button", { type: "button", class: "button primary save-multi", onclick: submitSelection }, "Save selection (Enter)") : null);
+}
+
+function renderBlocked(ui, status) {
+  const [title, text] =
+    status === 409
+      ? ["Items not dealt yet", "This task deals each seat its own batch of items once the seat window has closed and the block that seeds the deal is final. Your node holds a seat: reload this page in a minute or two."]
+      : ["No seat for you on this task", "This task has a fixed number of seats, each dealt a batch of items, and your node holds none of them (every seat was taken, or the seat window closed before your node joined). There is nothing for you to label here."];
+  ui.itemTitle.textContent = title;
+  mount(ui.itemBody, h("div", { class: "done", role: "status" }, h("p", {}, text)));
+  mount(ui.answer, h("a", { class: "button primary", href: "#/" }, "Back to tasks"));
+  ui.skip.disabled = true;
 }
 
 function renderDone(ui, view, taskId) {

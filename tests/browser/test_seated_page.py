@@ -1,0 +1,96 @@
+"""The labelling page on seated tasks (market v2): a message, not an error, when the node's
+seat has not been dealt its items yet (409 ``not_dealt_yet``) and when it holds no seat
+(403 ``no_seat``). A real node process on anvil joins two seated tasks: it claims a seat of
+the first by itself; the only seat of the second is taken before it starts."""
+
+from __future__ import annotations
+
+import os
+
+from playwright.sync_api import Browser, ConsoleMessage, expect
+from web3 import Web3
+from web3.logs import DISCARD
+
+from node.chain.contracts import Contracts
+from node.protocol.commitments import algorithm_id, gold_commitment
+from node.store.embedded import EmbeddedStore
+from tests.api.processes import ANNOTATOR, NodeUnderTest
+from tests.browser.content import ANSWERS, blobs, task_content
+from tests.browser.network import BOND, FEE, REWARD, bond_ready
+from tests.browser.test_labeling_page import DESKTOP, joined, wait_until
+from tests.chain.test_lifecycle import HOUR, TOKEN, sender
+from tests.conftest import TEST_CONFIG, Actors
+
+
+def post_seated(w3: Web3, contracts: Contracts, actors: Actors, redundancy: int, batch: int) -> int:
+    """A seated task over the page test's items, its seat window an hour long."""
+    sender(w3, actors.deployer).transact(
+        contracts.token.functions.transfer(actors.requester.address, 1_000 * TOKEN)
+    )
+    items = len(ANSWERS)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    commit = now + HOUR + TEST_CONFIG.min_label_time
+    params = (
+        task_content().manifest_cid,
+        algorithm_id("ds-gold@1"),
+        gold_commitment(os.urandom(32), os.urandom(32)),
+        REWARD,
+        FEE,
+        BOND,
+        commit,
+        commit + HOUR,
+        commit + 2 * HOUR,
+        items,
+        redundancy,
+        now + HOUR,
+        batch,
+    )
+    poster = sender(w3, actors.requester)
+    escrow = REWARD * items * redundancy + FEE
+    poster.transact(contracts.token.functions.approve(contracts.market.address, escrow))
+    receipt = poster.transact(contracts.market.functions.createTask(params))
+    (event,) = contracts.market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
+    return int(event.args.taskId)
+
+
+def test_the_page_says_not_dealt_yet_and_no_seat(
+    node: NodeUnderTest, browser: Browser, w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    store = EmbeddedStore.in_data_dir(node.data_dir)
+    for blob in blobs():
+        store.put(blob)
+    waiting = post_seated(w3, contracts, actors, redundancy=2, batch=len(ANSWERS))
+    full = post_seated(w3, contracts, actors, redundancy=1, batch=len(ANSWERS))
+    bond_ready(w3, contracts, actors.deployer, actors.annotator_a)
+    sender(w3, actors.annotator_a).transact(contracts.market.functions.claimSeat(full))
+    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
+    node.start()
+    wait_until(lambda: joined(node, waiting) and joined(node, full), "the node to join")
+    market = contracts.market
+    wait_until(
+        lambda: bool(market.functions.hasSeat(waiting, ANNOTATOR.address).call()),
+        "the node to claim a seat",
+    )
+
+    token = node.headers()["Authorization"].removeprefix("Bearer ")
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "409" not in message.text and "403" not in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.goto(f"{node.url}/ui/#token={token}")
+    expect(page).to_have_url(f"{node.url}/ui/#/")
+
+    page.goto(f"{node.url}/ui/#/task/{waiting}")
+    expect(page.get_by_text("Items not dealt yet")).to_be_visible()
+    expect(page.locator(".done[role=status]")).to_contain_text("Your node holds a seat")
+    expect(page.get_by_text("Something went wrong")).to_have_count(0)
+
+    page.goto(f"{node.url}/ui/#/task/{full}")
+    expect(page.get_by_text("No seat for you on this task")).to_be_visible()
+    expect(page.get_by_text("Something went wrong")).to_have_count(0)
+    assert not problems, problems
