@@ -76,7 +76,7 @@ BOX_CLASSES = ("car", "person", "sign")
 
 
 def road(x: int, y: int) -> tuple[int, int, int]:
-    """A grey road with a red car at [20, 30, 80, 90): 200×120, not square, so a mix-up of
+    """A grey road with a red car at [20, 30, 80, 90): 200 x 120, not square, so a mix-up of
     the axes would show."""
     return (200, 30, 30) if 20 <= x < 80 and 30 <= y < 90 else (120, 130, 140)
 
@@ -279,7 +279,13 @@ def test_spans_are_marked_by_mouse_and_keyboard_in_code_points(
 def test_text_answers_are_typed_saved_with_ctrl_enter_and_sent_in_nfc(
     served: Served, page: Page, screenshots: Path
 ) -> None:
-    sign = served.services.store.put(_png(80, lambda x, y: (250, 250, 250), height=40))
+    sign = served.services.store.put(
+        _png(
+            80,
+            lambda x, y: (30, 30, 30) if 12 <= y < 28 and x % 9 < 5 else (250, 250, 250),
+            height=40,
+        )
+    )
     items = [
         ItemCreate(item_id="t1", position=0, content_cid=sign),
         ItemCreate(item_id="t2", position=1, data={"text": "Say hello in French."}),
