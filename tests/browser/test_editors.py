@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from node.db.models import ItemCreate, ParticipationState
 from node.db.repositories import ItemRepository, ParticipationRepository
@@ -26,7 +26,7 @@ from tests.browser.test_task_kinds import Served, page, problems, served
 
 __all__ = ["page", "problems", "served"]
 
-PHONE = {"width": 375, "height": 812}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
 def join(
@@ -132,6 +132,16 @@ def test_boxes_are_drawn_moved_resized_and_saved_in_image_pixels(
     page.keyboard.press("+")
     page.keyboard.press("+")  # 200 %: the middle of the image fills the view
     expect(page.locator(".zoom-text")).to_have_text("200%")
+    stage = page.locator(".box-stage")
+    scrolled = stage.evaluate("e => e.scrollLeft")
+    page.get_by_role("button", name="Pan").click()
+    x, y = screen(page, 100, 60)
+    drag(page, (x, y), (x - 30, y))  # pans the view, draws nothing
+    assert abs(stage.evaluate("e => e.scrollLeft") - (scrolled + 30)) < 1
+    drag(page, (x - 30, y), (x, y))
+    page.get_by_role("button", name="Pan").click()
+    assert abs(stage.evaluate("e => e.scrollLeft") - scrolled) < 1
+    expect(boxes.get_by_role("listitem")).to_have_count(1)
     draw(page, 90, 35, 130, 70)
     expect(boxes).to_contain_text("2. sign [90, 35, 130, 70]")
     handle = page.locator(".box.selected .handle.se").bounding_box()
@@ -406,7 +416,7 @@ def test_the_page_spells_values_as_the_protocol_does(served: Served, page: Page)
     )
     expected_boxes = canonical_value(TaskKind.BOXES, boxes)
     assert seen["boxes"] == expected_boxes == seen["repeated"]
-    assert [box[-1] for box in seen["boxes"][2:]] == ["\uff5e", "😀"]  # type: ignore[index]
+    assert [box[-1] for box in seen["boxes"][2:]] == ["\uff5e", "😀"]
     assert seen["spans"] == canonical_value(TaskKind.SPANS, spans)
     for kind, value in ((TaskKind.BOXES, seen["boxes"]), (TaskKind.SPANS, seen["spans"])):
         check_value(kind, classes, value, AnnotationParams(kind))

@@ -3,6 +3,8 @@
 //
 // Keys: 1–9 pick a class (multi-label: toggle, Enter saves), ← or Ctrl+Z goes back to the
 // previous item to change its label (undo), → skips, ↑/↓ move between the class buttons.
+// Tasks of the kinds boxes, spans, text and pairwise are answered in their kind's editor
+// (editors.js), which sees each key first and keeps the ones it uses.
 // Labels that could not be saved stay in an outbox in localStorage and are retried, so a
 // reload or a dropped connection loses nothing; the node's database is the progress count.
 
