@@ -174,6 +174,12 @@ def test_boxes_are_drawn_moved_resized_and_saved_in_image_pixels(
     draw(page, 10, 10, 50, 50)
     page.get_by_role("group", name="Box class").get_by_role("button", name="person").click()
     expect(boxes).to_contain_text("1. person [10, 10, 50, 50]")
+    page.keyboard.down("Shift")  # a drag from inside a box draws a new one (else: moves it)
+    draw(page, 20, 20, 40, 40)
+    page.keyboard.up("Shift")
+    expect(boxes).to_contain_text("2. person [20, 20, 40, 40]")
+    page.keyboard.press("Backspace")  # removes the selected box (with none: back an item)
+    expect(boxes.get_by_role("listitem")).to_have_count(1)
     page.screenshot(path=screenshots / "11-boxes-phone.png", full_page=True)
     page.get_by_role("button", name="Save boxes (Enter)").click()
 

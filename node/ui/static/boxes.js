@@ -3,6 +3,9 @@
 // own grid (naturalWidth × naturalHeight) whatever the zoom or CSS scaling, because every
 // pointer position is mapped through the drawn image's rectangle.
 //
+// A drag that starts on a box moves it (on a corner: resizes it); with Shift held it draws
+// a new box there instead, so boxes can be drawn inside or over others.
+//
 // Keys: 1–9 pick the class (of the selected box too), Delete removes the selected box,
 // arrows nudge it (Shift: 10 px), + / − zoom, 0 fits, Esc deselects, Enter saves.
 
@@ -46,6 +49,9 @@ export function boxesEditor(view, save) {
     body.append(st.picker, tools, st.stage);
     mount(answer, st.list, h("button", { type: "button", class: "button primary save-objects", onclick: submit }, "Save boxes (Enter)"));
     const own = st;
+    st.img.addEventListener("error", () => {
+      if (st === own) mount(answer, h("p", { class: "warning", role: "alert" }, "This node could not show the image (not fetched yet?): skip the item for now."));
+    });
     st.img.addEventListener("load", () => {
       if (st !== own) return;
       st.natW = st.img.naturalWidth;
@@ -110,9 +116,9 @@ export function boxesEditor(view, save) {
     const target = event.target;
     if (st.pan || event.button === 1) {
       st.drag = { mode: "pan", ...start, scroll: [st.stage.scrollLeft, st.stage.scrollTop] };
-    } else if (target.dataset.corner) {
+    } else if (target.dataset.corner && !event.shiftKey) {
       st.drag = { mode: "resize", corner: target.dataset.corner, ...start, box: { ...st.boxes[st.selected] } };
-    } else if (target.closest(".box")) {
+    } else if (target.closest(".box") && !event.shiftKey) {
       st.selected = Number(target.closest(".box").dataset.index);
       st.drag = { mode: "move", ...start, box: { ...st.boxes[st.selected] } };
       render();

@@ -36,6 +36,14 @@ export function textEditor(view, save) {
     save(canonicalText(input.value));
   }
 
+  /** Ctrl+Enter saves from anywhere on the page (in the box, its own listener does). */
+  function onKey(event) {
+    if (!input || event.key !== "Enter" || !event.ctrlKey) return false;
+    event.preventDefault();
+    submit();
+    return true;
+  }
+
   const shortcuts = [keyRow(["Ctrl", "Enter"], "save the answer")];
-  return { show, onKey: () => false, shortcuts };
+  return { show, onKey, shortcuts };
 }
