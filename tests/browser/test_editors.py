@@ -65,6 +65,11 @@ def all_saved(page: Page) -> None:
     expect(page.get_by_role("status").filter(has_text="All changes saved")).to_be_visible()
 
 
+def fits(page: Page) -> None:
+    """Nothing wider than the viewport: no sideways scrolling at phone width."""
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+
+
 def expect_item(page: Page, item_id: str) -> None:
     expect(page.locator(".item-id")).to_have_text(f"id {item_id}")
 
@@ -180,6 +185,7 @@ def test_boxes_are_drawn_moved_resized_and_saved_in_image_pixels(
     expect(boxes).to_contain_text("2. person [20, 20, 40, 40]")
     page.keyboard.press("Backspace")  # removes the selected box (with none: back an item)
     expect(boxes.get_by_role("listitem")).to_have_count(1)
+    fits(page)
     page.screenshot(path=screenshots / "11-boxes-phone.png", full_page=True)
     page.get_by_role("button", name="Save boxes (Enter)").click()
 
@@ -275,6 +281,7 @@ def test_spans_are_marked_by_mouse_and_keyboard_in_code_points(
     page.keyboard.press("Shift+End")
     page.keyboard.press("2")
     expect(spans).to_contain_text("1. LOC «Paris» [3, 8)")
+    fits(page)
     page.screenshot(path=screenshots / "12-spans-phone.png", full_page=True)
     page.keyboard.press("Enter")
 
@@ -330,6 +337,7 @@ def test_text_answers_are_typed_saved_with_ctrl_enter_and_sent_in_nfc(
     expect(page.get_by_role("status").filter(has_text="Type an answer")).to_be_visible()
     expect_item(page, "t2")
     answer.fill("Bonjour !")
+    fits(page)
     page.screenshot(path=screenshots / "13-text-phone.png", full_page=True)
     page.get_by_role("button", name="Save (Ctrl+Enter)").click()
 
@@ -381,6 +389,7 @@ def test_pairwise_shows_both_responses_and_takes_a_b_or_tie(
     a_box, b_box = side_a.bounding_box(), side_b.bounding_box()
     assert a_box is not None and b_box is not None
     assert b_box["y"] >= a_box["y"] + a_box["height"]  # stacked at phone width
+    fits(page)
     page.screenshot(path=screenshots / "14-pairwise-phone.png", full_page=True)
     page.keyboard.press("a")
 

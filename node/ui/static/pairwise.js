@@ -75,7 +75,7 @@ async function loadSide(container, cid) {
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    mount(container, h("img", { class: "side-image", src: `/ipfs/${cid}`, alt: `Response ${cid}` }));
+    mount(container, h("img", { class: "side-image", src: `/ipfs/${encodeURIComponent(cid)}`, alt: `Response ${cid}` }));
     return;
   }
   try {
