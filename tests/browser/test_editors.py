@@ -356,6 +356,7 @@ def test_pairwise_shows_both_responses_and_takes_a_b_or_tie(
     paris = store.put(b"Paris is the capital of France.")
     lyon = store.put(b'"The capital is Lyon."')  # a JSON string: shown as its text
     haiku_a = store.put(b"An old silent pond\nA frog jumps into the pond\nSplash! Silence again.")
+    drawing = store.put(_png(60, lambda x, y: (250, 204, 21), height=30))  # not UTF-8: an image
     haiku_b = store.put(b'{"text": "Autumn moonlight\\na worm digs silently\\ninto the chestnut."}')
     items = [
         ItemCreate(
@@ -366,6 +367,7 @@ def test_pairwise_shows_both_responses_and_takes_a_b_or_tie(
         ItemCreate(
             item_id="p2", position=1, data={"prompt": "Write a haiku.", "a": haiku_a, "b": haiku_b}
         ),
+        ItemCreate(item_id="p3", position=2, data={"a": drawing, "b": paris}),
     ]
     join(served, 14, "pairwise", (), items)
     open_task(served, page, "pairwise")
@@ -380,7 +382,7 @@ def test_pairwise_shows_both_responses_and_takes_a_b_or_tie(
     expect_item(page, "p2")
     expect(side_b).to_contain_text("a worm digs silently")
     page.get_by_role("button", name="Tie").click()
-    all_saved(page)
+    expect_item(page, "p3")
     page.keyboard.press("ArrowLeft")  # back to p2 (undo): its choice is shown
     expect_item(page, "p2")
     expect(page.get_by_role("button", name="Tie")).to_have_attribute("aria-pressed", "true")
@@ -393,8 +395,11 @@ def test_pairwise_shows_both_responses_and_takes_a_b_or_tie(
     page.screenshot(path=screenshots / "14-pairwise-phone.png", full_page=True)
     page.keyboard.press("a")
 
+    expect_item(page, "p3")  # where the undo left off
+    page.wait_for_function("() => document.querySelector('.side-image')?.naturalWidth === 60")
+    page.keyboard.press("t")
     all_saved(page)
-    assert stored(served, 14, TaskKind.PAIRWISE, ()) == {"p1": "B", "p2": "A"}
+    assert stored(served, 14, TaskKind.PAIRWISE, ()) == {"p1": "B", "p2": "A", "p3": "tie"}
 
 
 # ---------------------------------------------------------------- the canonical spelling
