@@ -55,17 +55,21 @@ REVIEWS = (
 )
 
 
-def _png(size: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
-    """A square truecolour PNG, ``size`` pixels wide, each pixel the RGB ``pixel(x, y)``."""
+def _png(
+    size: int, pixel: Callable[[int, int], tuple[int, int, int]], height: int | None = None
+) -> bytes:
+    """A truecolour PNG, ``size`` pixels wide and ``height`` (else ``size``) high, each pixel
+    the RGB ``pixel(x, y)``."""
+    high = size if height is None else height
     rows = b"".join(
-        b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(size)) for y in range(size)
+        b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(size)) for y in range(high)
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", size, high, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)

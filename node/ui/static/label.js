@@ -3,12 +3,15 @@
 //
 // Keys: 1–9 pick a class (multi-label: toggle, Enter saves), ← or Ctrl+Z goes back to the
 // previous item to change its label (undo), → skips, ↑/↓ move between the class buttons.
+// Tasks of the kinds boxes, spans, text and pairwise are answered in their kind's editor
+// (editors.js), which sees each key first and keeps the ones it uses.
 // Labels that could not be saved stay in an outbox in localStorage and are retried, so a
 // reload or a dropped connection loses nothing; the node's database is the progress count.
 
 import { ApiError, api, token } from "./api.js";
 import { duration, h, mount, progressBar, toast, tokens } from "./dom.js";
 import { Outbox } from "./outbox.js";
+import { editorFor } from "./editors.js";
 
 const BATCH = 40;
 const HISTORY_LIMIT = 100;
@@ -30,7 +33,9 @@ export async function labelingView(container, taskId, session) {
     saving: 0,
     blocked: 0, // 403 (no seat) or 409 (not dealt yet) from a seated task
   };
-  const ui = layout(view);
+  // boxes, spans, text, pairwise: an editor of the kind draws the item and its answer.
+  const editor = editorFor(view, (value) => save(value));
+  const ui = layout(view, editor);
   mount(container, ui.root);
   if (!session) {
     ui.notice.replaceChildren(h("p", { class: "warning", role: "alert" }, "Sign in with the node's API token (above) to save labels."));
@@ -96,10 +101,11 @@ export async function labelingView(container, taskId, session) {
     }
     const total = state.view.progress.total;
     const title = state.relabel ? "Changing an earlier label" : `Item ${Math.min(state.done + 1, total)} of ${total}`;
-    renderItem(ui, item, title);
+    renderItem(ui, item, title, editor);
+    if (editor) editor.show(ui.itemBody, ui.answer, item, value ?? null);
     state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
     const focusWasOnAnswer = ui.answer.contains(document.activeElement);
-    renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
+    if (!editor) renderAnswer(ui, state.view, state.selected, value, choose, submitSelection, submitNumber);
     // A keyboard user who answered with a focused button keeps the focus in the answers.
     if (focusWasOnAnswer) ui.answer.querySelector("button.choice")?.focus();
     ui.back.disabled = state.history.length === 0 || Boolean(state.view.progress.commit_state);
@@ -172,7 +178,8 @@ export async function labelingView(container, taskId, session) {
 
   function onKey(event) {
     if (event.defaultPrevented || event.altKey || event.metaKey) return;
-    const typing = event.target instanceof HTMLInputElement && event.target.type !== "checkbox";
+    if (editor && state.current && editor.onKey(event)) return;
+    const typing = (event.target instanceof HTMLInputElement && event.target.type !== "checkbox") || event.target instanceof HTMLTextAreaElement;
     if (!typing && ((event.ctrlKey && event.key.toLowerCase() === "z") || event.key === "ArrowLeft" || event.key === "Backspace")) {
       event.preventDefault();
       undo();
@@ -217,7 +224,7 @@ export async function labelingView(container, taskId, session) {
   };
 }
 
-function layout(view) {
+function layout(view, editor) {
   const root = h("section", { class: "labeling", "aria-labelledby": "task-title" });
   const ui = {
     root,
@@ -256,14 +263,14 @@ function layout(view) {
         h(
           "dl",
           { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
-          h("dt", {}, h("kbd", {}, "1"), "–", h("kbd", {}, "9")),
-          h("dd", {}, view.kind === "multilabel" ? "toggle a class, Enter to save" : view.kind === "numeric" ? "type the value, Enter to save" : "choose a class"),
+          editor ? editor.shortcuts.flat() : h("dt", {}, h("kbd", {}, "1"), "–", h("kbd", {}, "9")),
+          editor ? null : h("dd", {}, view.kind === "multilabel" ? "toggle a class, Enter to save" : view.kind === "numeric" ? "type the value, Enter to save" : "choose a class"),
           h("dt", {}, h("kbd", {}, "←"), " ", h("kbd", {}, "Ctrl Z")),
           h("dd", {}, "back to the previous item (undo)"),
           h("dt", {}, h("kbd", {}, "→")),
           h("dd", {}, "skip for now"),
-          h("dt", {}, h("kbd", {}, "↑"), " ", h("kbd", {}, "↓")),
-          h("dd", {}, "move between classes"),
+          editor ? null : h("dt", {}, h("kbd", {}, "↑"), " ", h("kbd", {}, "↓")),
+          editor ? null : h("dd", {}, "move between classes"),
         ),
       ),
     ),
@@ -288,9 +295,10 @@ function renderProgress(ui, progress, localDone) {
   }
 }
 
-function renderItem(ui, item, title) {
+function renderItem(ui, item, title, editor) {
   ui.itemTitle.textContent = title;
   const id = h("p", { class: "item-id muted small" }, `id ${item.item_id}`);
+  if (editor?.drawsItem) return mount(ui.itemBody, id); // boxes, spans, pairwise
   const parts = [id];
   if (item.content_cid) {
     parts.push(h("img", { class: "item-image", src: `/ipfs/${item.content_cid}`, alt: describe(item) || `Image item ${item.item_id}` }));
@@ -370,7 +378,8 @@ function commitText(progress) {
 }
 
 function flash(ui, value) {
-  const name = Array.isArray(value) ? value.join(", ") : String(value);
+  const marks = Array.isArray(value) && value.some(Array.isArray); // boxes, spans
+  const name = marks ? `${value.length} marked` : Array.isArray(value) ? value.join(", ") : String(value);
   ui.saveState.textContent = `Saving “${name}”…`;
 }
 
