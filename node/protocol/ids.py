@@ -20,6 +20,9 @@ STAGED_DAWID_SKENE = "hds@2"
 BWA_STARTED_DAWID_SKENE = "hds@3"
 """``hds@1`` started from Bayesian weighted averaging's posteriors (issue #15; registered,
 not the default: :mod:`node.consensus.bwa_started_ds`)."""
+EARLY_STOP_DAWID_SKENE = "hds@4"
+"""``hds@2`` stopped once its labels and rounded class prior settle (issue #15:
+:mod:`node.consensus.early_stop_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
