@@ -1,7 +1,8 @@
-"""``hds@4`` (issue #15, speed): ``hds@2`` stopped once the labels and the class prior
-rounded to 1e-6 have been the same for two iterations in a row. Bytes equal to ``hds@2``'s
-where the stop never fires, the same labels where it does, the stop independent of row
-order and annotator names, and byte pins on a real set where it fires."""
+"""``hds@4`` (issue #15, speed; the default for new tasks): ``hds@2`` stopped once the
+labels and the class prior rounded to 1e-6 have been the same for two iterations in a row.
+Bytes equal to ``hds@2``'s where the stop never fires, the same labels where it does, the
+stop independent of row order and annotator names, and byte pins on a real set where it
+fires."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.registry import categorical_estimator
 from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.helpers import load_dataset
 from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 
@@ -31,8 +33,9 @@ def answers_of(name: str) -> Answers:
     return Answers.from_arrays(items, workers, labels)
 
 
-def test_registered_with_its_parameters() -> None:
-    model = categorical_estimator("hds@4")
+def test_the_default_with_its_parameters() -> None:
+    assert DEFAULT_ALGORITHM == "hds@4"
+    model = categorical_estimator()
     assert type(model) is EarlyStopDawidSkene and model.algorithm == "hds@4"
     params = model.params()
     assert params["stop_prior_grid"] == 1_000_000 and params["stop_repeats"] == 2
