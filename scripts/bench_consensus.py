@@ -56,6 +56,7 @@ from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
+from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
@@ -105,6 +106,10 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"hds_bwa_w{pooled}": partial(BwaStartedDawidSkene, pooled_iterations=pooled)
         for pooled in (0, 5)
     },
+    **{
+        f"hds4_p{digits}": partial(EarlyStopDawidSkene, stop_prior_grid=10**digits)
+        for digits in (4, 6)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -112,16 +117,18 @@ iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``; 
 ebcc: the published leaders, benchmark candidates with the papers' hyperparameters, see
 ``node/consensus/bwa.py`` and ``ebcc.py``; ebcc_r10: the best ELBO of 10 random starts, as
 the reference implementation's usage keeps the best of 40; hds_bwa_w: ``hds@2`` with w
-pooled iterations, started from BWA's posteriors instead of the vote)."""
+pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``hds@4``,
+``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
     "labelnet_hds2": StagedDawidSkene,
+    "labelnet_hds4": EarlyStopDawidSkene,
 }
-"""Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous default
+"""Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds2"
+DEFAULT_KEY = "labelnet_hds4"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -429,7 +436,7 @@ def main() -> int:
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@2)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@4)"
     )
     parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")

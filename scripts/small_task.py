@@ -6,7 +6,10 @@ validator would (``run_consensus``) and report accuracy on the unrevealed items 
 majority vote, and pay per label of honest workers and spammers.
 
     scripts/small_task.py [--dataset zheng_d_product] [--items 100] [--annotators 4]
-                          [--algorithm ID] [--json FILE]
+                          [--algorithm ID] [--seeds 0,1,2,3,4] [--json FILE]
+
+One seed (the default, 0) prints the full result; several print one line per seed (the
+random answerers' seed): accuracy, majority vote, honest and spammer pay per label.
 """
 
 from __future__ import annotations
@@ -98,10 +101,24 @@ def main() -> int:
     parser.add_argument("--annotators", type=int, default=4)
     parser.add_argument("--spammers", type=int, default=2)
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM)
+    parser.add_argument("--seeds", default="0", help="comma-separated random answerers' seeds")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = small_task(args.dataset, args.items, args.annotators, args.spammers, args.algorithm)
-    print(json.dumps(result, indent=1))
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    runs = [
+        small_task(args.dataset, args.items, args.annotators, args.spammers, args.algorithm, seed)
+        for seed in seeds
+    ]
+    result: dict[str, Any] | list[dict[str, Any]] = runs[0] if len(runs) == 1 else runs
+    if len(runs) == 1:
+        print(json.dumps(result, indent=1))
+    else:
+        print(f"{args.algorithm}, {args.items} items: seed  accuracy  vote   honest / spammer pay")
+        for seed, run in zip(seeds, runs, strict=True):
+            print(
+                f"  {seed:4d}  {run['accuracy']:.3f}  {run['mv_accuracy']:.3f}"
+                f"  {run['honest_pay_per_label']:6.0f} / {run['spammer_pay_per_label']:.0f}"
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

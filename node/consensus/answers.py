@@ -200,6 +200,38 @@ class Answers(_LongFormat):
             chunks.append((start, stop, int(self.item[start]), int(self.item[stop - 1]) + 1))
         return tuple(chunks)
 
+    @cached_property
+    def item_starts(self) -> IntArray:
+        """Row where each item's answers begin (rows are sorted by item), one per item that
+        has answers: the segments of a per-item ``np.add.reduceat``."""
+        item = self.item
+        changes = np.flatnonzero(item[1:] != item[:-1]) + 1
+        out = np.concatenate((np.zeros(1, dtype=np.int64), changes.astype(np.int64)))
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def max_item_answers(self) -> int:
+        """The most answers any one item has (0 for an empty table)."""
+        if len(self.item) == 0:
+            return 0
+        bounds = np.append(self.item_starts, np.int64(len(self.item)))
+        return int(np.max(np.diff(bounds)))
+
+    @cached_property
+    def key_runs(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The rows grouped by :attr:`key` (a stable sort): ``(item, starts, keys)`` = each
+        row's item in that order, where each key's run begins, and the key of each run. A
+        per-cell sum over the answers is then one gather and one ``np.add.reduceat``."""
+        order = np.argsort(self.key, kind="stable")
+        sorted_keys = self.key[order]
+        starts = np.flatnonzero(np.diff(sorted_keys)) + 1
+        starts = np.concatenate((np.zeros(1, dtype=np.int64), starts.astype(np.int64)))
+        runs = (self.item[order], starts, sorted_keys[starts])
+        for array in runs:
+            array.flags.writeable = False
+        return runs
+
     @classmethod
     def from_rows(
         cls, rows: Iterable[tuple[str, str, str]], classes: Sequence[str] | None = None

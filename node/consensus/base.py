@@ -42,6 +42,20 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Gold = Mapping[str, str]
 
+SMALL_TABLE = ROW_CHUNK
+"""Tables of at most this many answers take the expected counts by runs of equal cells
+(:func:`_expected_confusion_by_runs`): the same integers; faster where numpy's per-call
+cost dominates, slower on large tables, where gathering rows out of item order misses the
+cache (measured: 80 against 26 microseconds at 20,000 answers; 17 against 19 ms at 1M)."""
+EXACT_ITEM_ANSWERS = 1 << 17
+"""Items with at most this many answers have exact fixed-point log-likelihood sums in
+float64 (2**17 terms of magnitude at most 64 * 2**30 = 2**36 stay below 2**53), so the
+E-step may add them in any order (:func:`_e_step_by_items`)."""
+REDUCEAT_ANSWERS_PER_ITEM = 8
+"""From this many answers per item on average, the E-step sums per item by
+``np.add.reduceat`` (the same bits); below it, numpy's per-segment cost makes the
+``bincount`` per class faster (measured, microseconds per E-step: 20 answers per item
+192 against 109, 10 per item 105 against 86, 5.5 per item 281 against 314)."""
 GOLD_SEED_PSEUDOCOUNT = 2.0
 """Weight, in answers, of the pooled gold accuracy when smoothing one annotator's."""
 
@@ -195,6 +209,8 @@ def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
     """:func:`expected_confusion_counts` in parts per billion: exact integers, which any
     further sum (over annotators, over a row) keeps exact."""
     k = answers.n_classes
+    if len(answers) <= SMALL_TABLE:
+        return _expected_confusion_by_runs(answers, probas_ppb)
     cells = answers.n_annotators * k
     columns = np.ascontiguousarray(probas_ppb.T, dtype=np.float64)  # integers, exact
     totals = np.zeros((k, cells), dtype=np.int64)
@@ -207,6 +223,23 @@ def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
             totals[true_class] += exact_bincount(keys, block[true_class], cells)
     out: IntArray = np.ascontiguousarray(
         totals.reshape(k, answers.n_annotators, k).transpose(1, 0, 2)
+    )
+    return out
+
+
+def _expected_confusion_by_runs(answers: Answers, probas_ppb: IntArray) -> IntArray:
+    """:func:`expected_confusion_ppb` for small tables: the rows grouped by cell
+    (:attr:`Answers.key_runs`), the posteriors of their items gathered as K-wide int64
+    rows and summed per cell by one ``np.add.reduceat``. Integer sums, so exactly the
+    integers of the ``bincount`` path, in three numpy calls instead of 2K + 2 (on a table of
+    a few thousand answers the calls, not the arithmetic, are the cost)."""
+    k = answers.n_classes
+    items, starts, cells = answers.key_runs
+    sums = np.add.reduceat(np.asarray(probas_ppb, dtype=np.int64).take(items, axis=0), starts)
+    totals = np.zeros((answers.n_annotators * k, k), dtype=np.int64)
+    totals[cells] = sums
+    out: IntArray = np.ascontiguousarray(
+        totals.reshape(answers.n_annotators, k, k).transpose(0, 2, 1)
     )
     return out
 
@@ -242,6 +275,12 @@ def confusion_e_step(
     the answers' order. Chunks never split an item.
     """
     k = answers.n_classes
+    if (
+        len(answers) >= REDUCEAT_ANSWERS_PER_ITEM * answers.n_items
+        and answers.max_item_answers <= EXACT_ITEM_ANSWERS
+        and len(answers.item_starts) == answers.n_items
+    ):
+        return clamp_gold(_e_step_by_items(answers, log_confusion, log_prior), gold)
     table = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1)))
     probas = np.empty((answers.n_items, k), dtype=np.int64)
     for row_start, row_stop, item_start, item_stop in answers.item_chunks:
@@ -257,6 +296,32 @@ def confusion_e_step(
             log_post[:, true_class] = sums / LOG_FIXED_SCALE + log_prior[true_class]
         probas[item_start:item_stop] = softmax_ppb(log_post)
     return clamp_gold(probas, gold)
+
+
+def _e_step_by_items(
+    answers: Answers, log_confusion: FloatArray, log_prior: FloatArray
+) -> IntArray:
+    """The E-step's posteriors with each item's sums taken by ``np.add.reduceat`` over its
+    run of rows (rows are sorted by item) on K-wide gathered rows of the fixed-point table:
+    one gather and one reduction per chunk instead of K of each.
+
+    The same bits as the ``bincount`` path: the terms are integers below 2**36 in
+    magnitude, so with at most :data:`EXACT_ITEM_ANSWERS` of them an item's sum is exact in
+    float64 whatever the order of the additions; the division and the prior's addition
+    are the same elementwise operations."""
+    k = answers.n_classes
+    rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
+    starts = answers.item_starts
+    probas = np.empty((answers.n_items, k), dtype=np.int64)
+    for row_start, row_stop, item_start, item_stop in answers.item_chunks:
+        gathered = rows.take(answers.key[row_start:row_stop], axis=0)
+        local = starts[item_start:item_stop]
+        if row_start:
+            local = local - row_start
+        sums = np.add.reduceat(gathered, local, axis=0)
+        log_post = np.add(np.divide(sums, LOG_FIXED_SCALE), log_prior)
+        probas[item_start:item_stop] = softmax_ppb(log_post)
+    return probas
 
 
 def check_iterations(n_iter: int) -> int:

@@ -155,9 +155,14 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         scale = float(PPB)
         diagonal = np.eye(k, dtype=bool)
         # Crowd error pattern E[k, l], l != k: integer sums over annotators, +1 smoothing.
-        crowd = column_totals(counts_ppb.reshape(w, k * k)).reshape(k, k).astype(np.float64) / scale
+        # (An int64 product with a ones vector is an exact integer sum in one call, where
+        # column_totals makes K * K.)
+        crowd_ppb = np.ones(w, dtype=np.int64) @ counts_ppb.reshape(w, k * k)
+        crowd = crowd_ppb.reshape(k, k).astype(np.float64) / scale
         errors = np.where(diagonal, 0.0, crowd + 1.0)
-        error_total = np.array([_ordered_sum(errors[r]) for r in range(k)])
+        # Left to right from the first term (errors are >= 0, so 0.0 + e0 == e0: the bits of
+        # the Python loop this replaced).
+        error_total = row_sum(errors)
         shape = errors / np.maximum(error_total, 1e-300)[:, None]
         # One-coin accuracy per annotator, shrunk toward chance.
         right = np.einsum("wkk->w", counts_ppb).astype(np.float64) / scale  # int sum: exact
@@ -221,10 +226,3 @@ def _fixed_sum(values: FloatArray) -> float:
     """Sum of non-negative floats as multiples of 2**-20 in int64: exact, order-free."""
     fixed = np.rint(np.multiply(values, float(1 << 20))).astype(np.int64)
     return float(int(fixed.sum(dtype=np.int64))) / float(1 << 20)
-
-
-def _ordered_sum(values: FloatArray) -> float:
-    total = 0.0
-    for value in values.tolist():
-        total += value
-    return total

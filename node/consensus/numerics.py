@@ -78,16 +78,29 @@ def det_exp(x: npt.ArrayLike) -> FloatArray:
 
 
 def _exp_kernel(x: FloatArray) -> FloatArray:
+    """One chunk of :func:`det_exp`. Each step is one ufunc call writing into a buffer
+    (``out=``): the same operations in the same order as the expression form, so the same
+    bits, without a fresh temporary per step."""
     arg = np.clip(x, -700.0, 700.0)
-    k = np.rint(arg * _INV_LN2)
-    r = (arg - k * _LN2_HI) - k * _LN2_LO
-    t = r * r
+    k = np.multiply(arg, _INV_LN2)
+    np.rint(k, out=k)
+    scratch = np.multiply(k, _LN2_HI)
+    r = np.subtract(arg, scratch, out=arg)  # arg is clip's fresh copy: free to reuse
+    np.multiply(k, _LN2_LO, out=scratch)
+    np.subtract(r, scratch, out=r)
+    t = np.multiply(r, r)
     poly = np.full_like(t, _EXP_P[4])
     for coefficient in _EXP_P[3::-1]:
-        poly = poly * t + coefficient
-    c = r - t * poly
-    y = (r * c) / (2.0 - c) + r + 1.0
-    return np.ldexp(y, k.astype(np.int32))
+        np.multiply(poly, t, out=poly)
+        np.add(poly, coefficient, out=poly)
+    c = np.multiply(t, poly, out=poly)
+    np.subtract(r, c, out=c)  # c = r - t * poly
+    y = np.multiply(r, c, out=t)
+    np.subtract(2.0, c, out=scratch)
+    np.divide(y, scratch, out=y)
+    np.add(y, r, out=y)
+    np.add(y, 1.0, out=y)
+    return np.ldexp(y, k.astype(np.int32), out=y)
 
 
 def det_log(x: npt.ArrayLike) -> FloatArray:
@@ -95,19 +108,26 @@ def det_log(x: npt.ArrayLike) -> FloatArray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.size and not (np.all(arr > 0.0) and np.all(np.isfinite(arr))):
         raise ConsensusError("det_log needs positive finite arguments")
+    if arr.ndim == 0:  # frexp of a 0-d array gives scalars, which cannot take ``out=``
+        return det_log(arr.reshape(1)).reshape(())
     mantissa, exponent = np.frexp(arr)
     low = mantissa < _SQRT_HALF
-    mantissa = np.where(low, np.multiply(mantissa, 2.0), mantissa)
-    exponent = np.where(low, exponent - 1, exponent).astype(np.float64)
-    s = np.divide(np.subtract(mantissa, 1.0), np.add(mantissa, 1.0))
-    s2 = np.multiply(s, s)
+    np.multiply(mantissa, 2.0, out=mantissa, where=low)
+    exponent = np.subtract(exponent, low, dtype=np.float64)
+    s = np.subtract(mantissa, 1.0)
+    np.add(mantissa, 1.0, out=mantissa)
+    np.divide(s, mantissa, out=s)
+    s2 = np.multiply(s, s, out=mantissa)
     series = np.full_like(s, 1.0 / (2 * _LOG_TERMS - 1))
-    for n in range(_LOG_TERMS - 2, -1, -1):
-        series = np.add(np.multiply(series, s2), 1.0 / (2 * n + 1))
-    log_mantissa = np.multiply(np.multiply(s, series), 2.0)
-    return np.add(
-        np.multiply(exponent, _LN2_HI), np.add(np.multiply(exponent, _LN2_LO), log_mantissa)
-    )
+    for n in range(_LOG_TERMS - 2, -1, -1):  # Horner, in place: the same operations
+        np.multiply(series, s2, out=series)
+        np.add(series, 1.0 / (2 * n + 1), out=series)
+    log_mantissa = np.multiply(s, series, out=series)
+    np.multiply(log_mantissa, 2.0, out=log_mantissa)
+    high = np.multiply(exponent, _LN2_HI)
+    np.multiply(exponent, _LN2_LO, out=exponent)
+    np.add(exponent, log_mantissa, out=exponent)
+    return np.add(high, exponent, out=high)
 
 
 def row_sum(matrix: FloatArray) -> FloatArray:

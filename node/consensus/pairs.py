@@ -114,11 +114,21 @@ class PairChunks:
 
     def per_pair(self, where: Callable[[IntArray, IntArray], BoolArray] | None = None) -> IntArray:
         """Answer pairs per annotator pair (only those ``where(left, right)`` marks)."""
-        out = np.zeros(len(self), dtype=np.int64)
+        return self.per_pair_each(where)[0]
+
+    def per_pair_each(
+        self, *wheres: Callable[[IntArray, IntArray], BoolArray] | None
+    ) -> list[IntArray]:
+        """:meth:`per_pair` for each of ``wheres`` (``None``: every pair) in one pass: each
+        group of items is expanded into its pairs once, not once per count (the expansion
+        is most of the bloc test's time on a large task). Integer counts, so the same
+        integers as separate passes."""
+        outs = [np.zeros(len(self), dtype=np.int64) for _ in wheres]
         for left, right, slot in self.chunks():
-            slots = slot if where is None else slot[where(left, right)]
-            out += np.bincount(slots, minlength=len(self)).astype(np.int64)
-        return out
+            for out, where in zip(outs, wheres, strict=True):
+                slots = slot if where is None else slot[where(left, right)]
+                out += np.bincount(slots, minlength=len(self)).astype(np.int64)
+        return outs
 
 
 def pair_chunks(answers: Answers, counted: BoolArray | None = None) -> PairChunks:
@@ -244,10 +254,11 @@ def pair_counts(
         out: BoolArray = same(left, right) & (label[left] != reference[answers.item[left]])
         return out
 
+    shared, agreed, agreed_against = pairs.per_pair_each(None, same, against)
     return PairCounts(
         first=pairs.first,
         second=pairs.second,
-        shared=pairs.per_pair(),
-        agreed=pairs.per_pair(same),
-        agreed_against=pairs.per_pair(against),
+        shared=shared,
+        agreed=agreed,
+        agreed_against=agreed_against,
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from node.consensus.base import CategoricalEstimator
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.dawid_skene import DawidSkene
+from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
@@ -32,6 +33,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     HierarchicalDawidSkene.algorithm: HierarchicalDawidSkene,
     StagedDawidSkene.algorithm: StagedDawidSkene,
     BwaStartedDawidSkene.algorithm: BwaStartedDawidSkene,
+    EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

@@ -20,16 +20,19 @@ STAGED_DAWID_SKENE = "hds@2"
 BWA_STARTED_DAWID_SKENE = "hds@3"
 """``hds@1`` started from Bayesian weighted averaging's posteriors (issue #15; registered,
 not the default: :mod:`node.consensus.bwa_started_ds`)."""
+EARLY_STOP_DAWID_SKENE = "hds@4"
+"""``hds@2`` stopped once its labels and rounded class prior settle (issue #15:
+:mod:`node.consensus.early_stop_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = STAGED_DAWID_SKENE
+DEFAULT_ALGORITHM = EARLY_STOP_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
-synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"). Tasks created with
-``rds@1`` or ``hds@1`` keep theirs: a task's algorithm id is on chain and every id stays
-known."""
+synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"; ``hds@4`` scores as
+``hds@2`` does there and stops sooner). Tasks created with ``rds@1``, ``hds@1`` or
+``hds@2`` keep theirs: a task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 

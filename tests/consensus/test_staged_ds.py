@@ -1,6 +1,7 @@
-"""``hds@2`` (issue #15, small tasks): the default for new tasks, ``hds@1`` when nothing is
-pooled, no wrong basin on the small task where ``hds@1`` falls into one, and byte pins on
-a real set (the new id's own pins; ``hds@1``'s stay in test_hierarchical_ds.py)."""
+"""``hds@2`` (issue #15, small tasks): the default for new tasks until ``hds@4`` (``hds@2``
+with an early stop), ``hds@1`` when nothing is pooled, no wrong basin on the small task
+where ``hds@1`` falls into one, and byte pins on a real set (the new id's own pins;
+``hds@1``'s stay in test_hierarchical_ds.py)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from tests.consensus.test_hierarchical_ds import many_classes_few_answers
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_is_the_default_and_hds1_stays_registered() -> None:
-    assert DEFAULT_ALGORITHM == "hds@2"
+def test_stays_registered_under_the_default_and_hds1_too() -> None:
+    assert DEFAULT_ALGORITHM == "hds@4"  # hds@2 with an early stop: a subclass
     assert isinstance(categorical_estimator(), StagedDawidSkene)
+    assert type(categorical_estimator("hds@2")) is StagedDawidSkene
     old = categorical_estimator("hds@1")
     assert type(old) is HierarchicalDawidSkene and old.params()["max_strength"] == "64.0"
 

@@ -1,0 +1,54 @@
+"""The E-step and expected counts take a faster route on some tables (per-item
+``np.add.reduceat``; runs of equal confusion cells on small tables). Which route runs is a
+speed choice only, so both must give the very same integers: checked here on a real set and
+on a table with an item answered more times than a chunk holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.consensus import base
+from node.consensus.answers import ROW_CHUNK, Answers
+from node.consensus.staged_ds import StagedDawidSkene
+from tests.consensus.helpers import load_dataset
+
+
+def tables() -> list[Answers]:
+    rows, _ = load_dataset("rte")  # 10 answers per item: the reduceat route by default
+    rng = np.random.default_rng(5)
+    per = ROW_CHUNK + 100  # one item alone fills more than a chunk
+    item = np.concatenate((np.zeros(per, dtype=np.int64), np.repeat(np.arange(1, 400), 9)))
+    annotator = np.concatenate((np.arange(per), rng.integers(0, 50, 399 * 9)))
+    label = rng.integers(0, 3, len(item))
+    big = Answers.from_codes(
+        item,
+        annotator,
+        label,
+        items=[f"i{i:04d}" for i in range(400)],
+        annotators=[f"a{a:06d}" for a in range(per)],
+        classes=["x", "y", "z"],
+    )
+    return [Answers.from_rows(rows), big]
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_both_routes_give_the_same_integers(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = tables()[index]
+    gold = np.full(answers.n_items, -1, dtype=np.int64)
+    gold[::7] = 0
+    model = StagedDawidSkene()
+    probas = base.initial_posteriors(answers, gold)
+    prior = model._class_prior(probas)
+    log_confusion, log_prior = model._logs(base.expected_confusion_ppb(answers, probas), prior)
+
+    def both() -> tuple[bytes, bytes]:
+        step = base.confusion_e_step(answers, log_confusion, log_prior, gold)
+        return step.tobytes(), base.expected_confusion_ppb(answers, step).tobytes()
+
+    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 0)
+    monkeypatch.setattr(base, "SMALL_TABLE", 1 << 40)
+    fast = both()
+    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 1 << 40)
+    monkeypatch.setattr(base, "SMALL_TABLE", 0)
+    assert both() == fast

@@ -1,0 +1,123 @@
+"""``hds@4`` (issue #15, speed; the default for new tasks): ``hds@2`` stopped once the
+labels and the class prior rounded to 1e-6 have been the same for two iterations in a row.
+Bytes equal to ``hds@2``'s where the stop never fires, the same labels where it does, the
+stop independent of row order and annotator names, and byte pins on a real set where it
+fires."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from node.consensus.answers import Answers
+from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.majority_vote import MajorityVote
+from node.consensus.registry import categorical_estimator
+from node.consensus.staged_ds import StagedDawidSkene
+from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM
+from tests.consensus.helpers import load_dataset
+from tests.consensus.test_staged_ds import held_out_accuracy, small_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def answers_of(name: str) -> Answers:
+    rows, _ = load_dataset(name)
+    items, workers, labels = (list(c) for c in zip(*rows, strict=True))
+    return Answers.from_arrays(items, workers, labels)
+
+
+def test_the_default_with_its_parameters() -> None:
+    assert DEFAULT_ALGORITHM == "hds@4"
+    model = categorical_estimator()
+    assert type(model) is EarlyStopDawidSkene and model.algorithm == "hds@4"
+    params = model.params()
+    assert params["stop_prior_grid"] == 1_000_000 and params["stop_repeats"] == 2
+    assert params["pooled_iterations"] == 5 and params["n_iter"] == 30
+    for bad in (0, 10**10, 1.5):
+        with pytest.raises(InvalidParameterError):
+            EarlyStopDawidSkene(stop_prior_grid=bad)  # type: ignore[arg-type]
+
+
+def test_stops_early_with_hds2s_labels() -> None:
+    """sp: the stop fires at iteration 20 of 30; every label is hds@2's."""
+    data = answers_of("sp")
+    early = EarlyStopDawidSkene().fit(data)
+    full = StagedDawidSkene().fit(data)
+    assert early.iterations_ == 20
+    np.testing.assert_array_equal(early.label_codes_, full.label_codes_)
+    assert not np.array_equal(early.probas_ppb_, full.probas_ppb_)  # a different id's bytes
+
+
+def test_never_settled_is_hds2_to_the_byte() -> None:
+    """bluebirds: labels still move at iteration 30, so the run is hds@2's."""
+    data = answers_of("bluebirds")
+    early = EarlyStopDawidSkene().fit(data)
+    assert early.iterations_ == 30
+    full = StagedDawidSkene().fit(data)
+    assert early.probas_ppb_.tobytes() == full.probas_ppb_.tobytes()
+    np.testing.assert_array_equal(early.confusions_, full.confusions_)
+
+
+def test_a_coarser_grid_stops_sooner() -> None:
+    data = answers_of("sp")
+    assert EarlyStopDawidSkene(stop_prior_grid=10**4).fit(data).iterations_ == 15
+    assert EarlyStopDawidSkene(n_iter=12).fit(data).iterations_ == 12  # the cap
+
+
+def test_row_order_and_annotator_names_change_nothing() -> None:
+    """Where the stop fires (rte, iteration 23), it fires at the same iteration and on the
+    same bytes whatever the order of the rows and the annotators' names."""
+    rows, _ = load_dataset("rte")
+    items, workers, labels = (list(c) for c in zip(*rows, strict=True))
+    renamed = [f"z{999 - sorted(set(workers)).index(w):03d}" for w in workers]
+    first = EarlyStopDawidSkene().fit(Answers.from_arrays(items, workers, labels))
+    second = EarlyStopDawidSkene().fit(
+        Answers.from_arrays(items[::-1], renamed[::-1], labels[::-1])
+    )
+    assert first.iterations_ == second.iterations_ == 23
+    assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
+
+
+def test_small_task_above_the_vote() -> None:
+    """The 40-item task of hds@2's small-task fix: the pooled phase always runs in full."""
+    data, gold, truth = small_task(40)
+    vote = held_out_accuracy(MajorityVote().fit(data, gold), truth, gold)
+    ours = held_out_accuracy(EarlyStopDawidSkene().fit(data, gold), truth, gold)
+    assert ours >= vote + 0.05
+
+
+def run_replay(order: str, hash_seed: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.consensus.replay", "rte", order, "2.576", "hds@4"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return completed.stdout.strip()
+
+
+def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
+    """rte as an ``hds@4`` task (gold revealed, bloc test on), in two interpreters fed in
+    opposite orders with different hash seeds, and in this one. The stop fires at iteration
+    23 here; the payout root is the same as the ``hds@2`` replay's, the CID is not (the
+    document names the algorithm and carries the posteriors)."""
+    from tests.consensus.replay import replay
+
+    forward = run_replay("forward", "11")
+    backward = run_replay("reverse", "9090")
+    local = replay("rte", algorithm="hds@4")
+    assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
+    assert forward == (
+        "bafkreickena65gbchvdfpnlpyu3c645wplrsddvjiyukdc2jxpy7p7rzjm "
+        "adad08e43d76abd67312718d78ad9c8ccee9b67518a3b7db87b4f5e8c433d98f"
+    )
