@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
+from node.protocol.cid import compute_cid
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import ItemPage, TaskContent
 from node.protocol.paging import Fetch
-from node.protocol.cid import compute_cid
-from node.protocol.sealed import OVERHEAD, open_sealed, seal
+from node.protocol.sealed import OVERHEAD, Opened, open_sealed, seal
 from node.store.base import ContentStore
 
 ITEMS: Final = "items"
@@ -45,9 +45,10 @@ class SealedView:
 
     def get(self, cid: str, *, max_size: int) -> bytes:
         """The plaintext under ``cid`` (at most ``max_size`` bytes of it): fetched and
-        verified by CID like any content, then authenticated and opened."""
+        verified by CID like any content, then authenticated and opened; returned as
+        :class:`~node.protocol.sealed.Opened`, so page readers accept it for ``cid``."""
         blob = self._store.get(cid, max_size=max_size + OVERHEAD)
-        return open_sealed(self._key, self._context, blob)
+        return Opened(open_sealed(self._key, self._context, blob))
 
     def fetch(self, max_size: int) -> Fetch:
         """A :data:`~node.protocol.paging.Fetch` for the page readers (``read_batch``)."""

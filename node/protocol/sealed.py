@@ -75,6 +75,16 @@ class SealedKeyNotYoursError(SealedError):
     """A wrapped key was made for another public key than the one this node holds."""
 
 
+class Opened(bytes):
+    """Plaintext of a sealed blob whose ciphertext was verified against its CID and whose
+    tag was checked: the CID a root lists names the ciphertext, so page readers
+    (:func:`node.protocol.paging.parse_page`) take these bytes as that CID's content
+    instead of hashing the plaintext. Only :class:`node.content.sealed.SealedView` makes
+    them, after both checks; bytes from anywhere else are hashed as before."""
+
+    __slots__ = ()
+
+
 def new_content_key() -> bytes:
     """A fresh random 32-byte content key (per task for items and media, per batch for
     revealed labels); it never leaves its holder except wrapped to a recipient."""

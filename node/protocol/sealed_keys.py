@@ -181,8 +181,7 @@ def unwrap_key(document: KeyDocument, address: str, secret_key: bytes) -> bytes:
     entry = document.wrapped.get(address.lower())
     if entry is None:
         raise SealedKeyMissingError(
-            f"{address} is not a recipient of {document.scope}: it can fetch the ciphertext"
-            " only"
+            f"{address} is not a recipient of {document.scope}: it can fetch the ciphertext only"
         )
     public_key, wrapped = entry
     private = PrivateKey(secret_key)
