@@ -4,8 +4,13 @@ One document per sealed scope (a task's items and media, or one annotator's reve
 batch), canonical JSON::
 
     {"schema": "labelnet/sealed-keys@1", "sealed": "labelnet/sealed@1",
-     "scope": "task/7", "commitment": "<hex of key_commitment(key)>",
+     "scope": "task/7", "commitment": "<hex of key_commitment(key)>", "content": null,
      "recipients": [{"address": "0x…", "public_key": "<hex>", "wrapped": "<hex>"}, …]}
+
+``content`` is the CID of the sealed content the key opens, or null when something else
+already points at it. A confidential task's annotator reveals the CID of its batch's key
+document as ``labelsCid``, with ``content`` naming the sealed ``labels@2`` root: one reveal
+gives validators both the ciphertext and their wrapped keys, with no contract change.
 
 ``recipients`` is sorted by lower-case address, one entry per address. ``wrapped`` is
 libsodium's ``crypto_box_seal`` of the 32-byte key to ``public_key`` (an ephemeral X25519
@@ -53,6 +58,7 @@ PUBLIC_KEY_BYTES: Final = 32
 WRAPPED_BYTES: Final = KEY_BYTES + 48  # crypto_box_seal: ephemeral public key + MAC
 _SCOPE = re.compile(r"[a-z]+/[0-9A-Za-z/]{1,128}")
 _HEX = re.compile(r"[0-9a-f]*")
+_CID = re.compile(r"b[a-z2-7]{1,127}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class KeyDocument:
 
     scope: str
     commitment: str
+    content: str | None
     wrapped: Mapping[str, tuple[bytes, bytes]]
 
     @property
@@ -91,7 +98,15 @@ def _check_scope(scope: object) -> str:
     return scope
 
 
-def build_key_document(scope: str, key: bytes, recipients: list[Recipient]) -> bytes:
+def _check_content(content: object) -> str | None:
+    if content is not None and (not isinstance(content, str) or not _CID.fullmatch(content)):
+        raise SealedFormatError(f"content must be a base32 CIDv1 or null, not {content!r:.64}")
+    return content
+
+
+def build_key_document(
+    scope: str, key: bytes, recipients: list[Recipient], content: str | None = None
+) -> bytes:
     """The canonical bytes of a key document wrapping ``key`` to every recipient.
 
     Not deterministic (each wrap uses a fresh ephemeral key): a document is written once,
@@ -119,6 +134,7 @@ def build_key_document(scope: str, key: bytes, recipients: list[Recipient]) -> b
         "sealed": SEALED_V1,
         "scope": scope,
         "commitment": key_commitment(key),
+        "content": _check_content(content),
         "recipients": [entries[address] for address in sorted(entries)],
     }
     return canonical_json(document)
@@ -141,11 +157,12 @@ def parse_key_document(data: bytes) -> KeyDocument:
         raise SealedFormatError(f"malformed key document: {exc}") from exc
     if not isinstance(document, dict) or document.get("schema") != KEYS_V1:
         raise SealedFormatError(f"not a {KEYS_V1} document")
-    if set(document) != {"schema", "sealed", "scope", "commitment", "recipients"}:
-        raise SealedFormatError(f"a {KEYS_V1} document has exactly its five fields")
+    if set(document) != {"schema", "sealed", "scope", "commitment", "content", "recipients"}:
+        raise SealedFormatError(f"a {KEYS_V1} document has exactly its six fields")
     if document["sealed"] != SEALED_V1:
         raise SealedFormatError(f"unknown sealing format {document['sealed']!r}")
     scope = _check_scope(document["scope"])
+    content = _check_content(document["content"])
     commitment = document["commitment"]
     if not isinstance(commitment, str) or len(commitment) != 64 or not _HEX.fullmatch(commitment):
         raise SealedFormatError("commitment must be 32 bytes of lower-case hex")
@@ -167,7 +184,7 @@ def parse_key_document(data: bytes) -> KeyDocument:
         wrapped[lower] = (public_key, _hex_field(entry, "wrapped", WRAPPED_BYTES))
     if canonical_json(document) != data:
         raise SealedFormatError("key document is not in canonical form")
-    return KeyDocument(scope=scope, commitment=commitment, wrapped=wrapped)
+    return KeyDocument(scope=scope, commitment=commitment, content=content, wrapped=wrapped)
 
 
 def unwrap_key(document: KeyDocument, address: str, secret_key: bytes) -> bytes:

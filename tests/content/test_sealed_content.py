@@ -48,6 +48,7 @@ class SealedTask:
     manifest_cid: str
     media_cid: str
     batch_cid: str
+    labels_cid: str
     batch: LabelBatch
     task_keys: bytes
     batch_keys: bytes
@@ -84,9 +85,12 @@ def task(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealedTask]:
     batch = LabelBatch.create(7, ANNOTATOR.address, labels)
     batch_cid = publish_sealed_batch(batch, LABELS_V2, SealedView(store, batch_key, LABELS))
     batch_keys = build_key_document(
-        "labels/7/1", batch_key, [Recipient(REQUESTER.address, bytes(REQUESTER_SK.public_key))]
+        "labels/7/1",
+        batch_key,
+        [Recipient(REQUESTER.address, bytes(REQUESTER_SK.public_key))],
+        content=batch_cid,
     )
-    store.put(batch_keys)
+    labels_cid = store.put(batch_keys)  # what the annotator reveals
     with serve(gateway_app(store)) as url:
         yield SealedTask(
             store=store,
@@ -95,6 +99,7 @@ def task(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealedTask]:
             manifest_cid=cids[-1],
             media_cid=media_cid,
             batch_cid=batch_cid,
+            labels_cid=labels_cid,
             batch=batch,
             task_keys=task_keys,
             batch_keys=batch_keys,
@@ -125,9 +130,13 @@ def test_admitted_annotator_reads_items_and_media(task: SealedTask) -> None:
 
 
 def test_requester_reads_the_revealed_batch(task: SealedTask) -> None:
-    key = unwrap_key(parse_key_document(task.batch_keys), REQUESTER.address, bytes(REQUESTER_SK))
+    """From the revealed CID alone: the key document, the requester's key, the sealed root
+    it names, then each sealed page through the ordinary ``read_batch`` checks."""
+    document = parse_key_document(task.store.get(task.labels_cid, max_size=1 << 20))
+    assert document.content == task.batch_cid
+    key = unwrap_key(document, REQUESTER.address, bytes(REQUESTER_SK))
     view = SealedView(task.store, key, LABELS)
-    root = view.get(task.batch_cid, max_size=1 << 20)
+    root = view.get(document.content, max_size=1 << 20)
     batch = read_batch(
         parse_batch_root(root),
         view.fetch(4 << 20),

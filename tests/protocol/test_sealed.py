@@ -41,7 +41,7 @@ PINNED_BLOB = (
     "c4f617565e52fb3a37248c65fea787981097d3c4323a883ca7d1ad86"
 )
 PINNED_CID = "bafkreiakytiyx5h5cvclna5sewlk5rkw25ls54q6t2zl3xoaxqmj5hwv6y"
-PINNED_KEY_DOCUMENT_CID = "bafkreiemibgff4kxecyjkthvio4prvko46w7dwnc43op3ik5kceyidq7tu"
+PINNED_KEY_DOCUMENT_CID = "bafkreib2ei37n5ftnounkmhjxtuzqkopidccupmgz25bo767nxbe2lxzha"
 PINNED_COMMITMENT = "b4ff18f2105efc961a6012fdd307bc34b34f2ab99cb881d62ddde4637647dca5"
 
 
@@ -136,6 +136,7 @@ def test_key_document_format_is_pinned() -> None:
         "sealed": "labelnet/sealed@1",
         "scope": "task/7",
         "commitment": PINNED_COMMITMENT,
+        "content": PINNED_CID,
         "recipients": [
             {
                 "address": alice,
@@ -146,17 +147,20 @@ def test_key_document_format_is_pinned() -> None:
     }
     data = canonical_json(document)
     assert compute_cid(data) == PINNED_KEY_DOCUMENT_CID
-    assert parse_key_document(data).wrapped[alice.lower()][1] == bytes.fromhex("ab" * 80)
+    parsed = parse_key_document(data)
+    assert parsed.content == PINNED_CID
+    assert parsed.wrapped[alice.lower()][1] == bytes.fromhex("ab" * 80)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda d: d.update(schema="labelnet/sealed-keys@2"), "not a labelnet/sealed-keys@1"),
-        (lambda d: d.update(extra=1), "exactly its five fields"),
+        (lambda d: d.update(extra=1), "exactly its six fields"),
         (lambda d: d.update(sealed="labelnet/sealed@2"), "unknown sealing format"),
         (lambda d: d.update(scope="Task 7"), "scope"),
         (lambda d: d.update(commitment="00"), "commitment"),
+        (lambda d: d.update(content="Qm123"), "base32 CIDv1 or null"),
         (lambda d: d.update(recipients=[]), "1..1000"),
         (lambda d: d["recipients"].append(dict(d["recipients"][0])), "sorted by address"),
         (lambda d: d["recipients"][0].update(address="0xabc"), "not checksummed"),
