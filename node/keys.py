@@ -1,7 +1,7 @@
 """The node's keys: its account key, kept as an encrypted Ethereum V3 keystore, and its
 X25519 encryption key for confidential tasks (:func:`create_encryption_key`).
 
-The format is the one ``eth-account``, geth and ``cast wallet`` read and write (scrypt +
+The keystore's format is the one ``eth-account``, geth and ``cast wallet`` read and write (scrypt +
 AES-128-CTR), so a key made by any of them works here and vice versa. The file is created
 with mode 0600 and never written unencrypted.
 """
