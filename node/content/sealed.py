@@ -22,6 +22,7 @@ from node.protocol.manifest import ItemPage, TaskContent
 from node.protocol.paging import Fetch
 from node.protocol.sealed import OVERHEAD, Opened, open_sealed, seal
 from node.store.base import ContentStore
+from node.store.budget import FetchBudget
 
 ITEMS: Final = "items"
 """Context of a task's item pages (the task key)."""
@@ -43,16 +44,17 @@ class SealedView:
         """Seal ``plaintext`` and store it; the CID returned is the ciphertext's."""
         return self._store.put(seal(self._key, self._context, plaintext))
 
-    def get(self, cid: str, *, max_size: int) -> bytes:
+    def get(self, cid: str, *, max_size: int, budget: FetchBudget | None = None) -> bytes:
         """The plaintext under ``cid`` (at most ``max_size`` bytes of it): fetched and
         verified by CID like any content, then authenticated and opened; returned as
         :class:`~node.protocol.sealed.Opened`, so page readers accept it for ``cid``."""
-        blob = self._store.get(cid, max_size=max_size + OVERHEAD)
+        blob = self._store.get(cid, max_size=max_size + OVERHEAD, budget=budget)
         return Opened(open_sealed(self._key, self._context, blob))
 
-    def fetch(self, max_size: int) -> Fetch:
-        """A :data:`~node.protocol.paging.Fetch` for the page readers (``read_batch``)."""
-        return lambda cid: self.get(cid, max_size=max_size)
+    def fetch(self, max_size: int, budget: FetchBudget | None = None) -> Fetch:
+        """A :data:`~node.protocol.paging.Fetch` for the page readers (``read_batch``),
+        with the caller's limits and deadline like any read of peer content."""
+        return lambda cid: self.get(cid, max_size=max_size, budget=budget)
 
 
 def seal_task_content(content: TaskContent, key: bytes) -> TaskContent:
@@ -71,9 +73,11 @@ def seal_task_content(content: TaskContent, key: bytes) -> TaskContent:
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
 
 
-def read_item_page(view: SealedView, cid: str, *, max_size: int) -> ItemPage:
+def read_item_page(
+    view: SealedView, cid: str, *, max_size: int, budget: FetchBudget | None = None
+) -> ItemPage:
     """A sealed item page, verified by CID, opened with the task key and parsed."""
-    return ItemPage.from_bytes(view.get(cid, max_size=max_size))
+    return ItemPage.from_bytes(view.get(cid, max_size=max_size, budget=budget))
 
 
 def publish_sealed_batch(batch: LabelBatch, schema: str, view: SealedView) -> str:
