@@ -1,6 +1,7 @@
-"""The node's account key, kept as an encrypted Ethereum V3 keystore.
+"""The node's keys: its account key, kept as an encrypted Ethereum V3 keystore, and its
+X25519 encryption key for confidential tasks (:func:`create_encryption_key`).
 
-The format is the one ``eth-account``, geth and ``cast wallet`` read and write (scrypt +
+The keystore's format is the one ``eth-account``, geth and ``cast wallet`` read and write (scrypt +
 AES-128-CTR), so a key made by any of them works here and vice versa. The file is created
 with mode 0600 and never written unencrypted.
 """
@@ -14,6 +15,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey
+from nacl.pwhash import argon2id
+from nacl.secret import SecretBox
+from nacl.utils import random as nacl_random
 
 from node.errors import LabelnetError
 from node.files import write_atomic
@@ -83,3 +89,86 @@ def keystore_address(path: Path) -> str:
     except (OSError, ValueError, KeyError) as exc:
         raise KeystoreError(f"cannot read the address of keystore {path}: {exc}") from exc
     return to_checksum_address("0x" + str(address).removeprefix("0x"))
+
+
+ENCRYPTION_KEY_FORMAT = "labelnet/encryption-key@1"
+"""Format id of the file holding a node's X25519 key pair (see :func:`create_encryption_key`)."""
+
+
+class EncryptionKey:
+    """A node's X25519 key pair: the public half is announced (``NodeRegistry.announceKey``)
+    so requesters and annotators can wrap content keys to it; the secret half opens them."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._private = PrivateKey(secret)
+
+    @property
+    def secret(self) -> bytes:
+        """The 32 secret bytes (for :func:`node.protocol.sealed_keys.unwrap_key`)."""
+        return bytes(self._private)
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32 public bytes a node announces."""
+        return bytes(self._private.public_key)
+
+
+def _encryption_file_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    return argon2id.kdf(SecretBox.KEY_SIZE, password.encode(), salt, opslimit, memlimit)
+
+
+def create_encryption_key(path: Path, password: str, *, fast: bool = False) -> EncryptionKey:
+    """Make a node's X25519 key pair and write it to ``path`` encrypted with ``password``.
+
+    Kept apart from the account keystore on purpose: the account key signs transactions
+    (secp256k1) and the encryption key opens wrapped content keys (X25519); one key for both
+    would tie a leak of either to both. Stored like the keystore: mode 0600, never
+    unencrypted, here Argon2id (libsodium's moderate cost; ``fast`` is its minimum, for
+    throwaway devnet nodes only) + XSalsa20-Poly1305.
+    """
+    if path.exists():
+        raise KeystoreError(f"{path} already exists; refusing to overwrite a key")
+    if not password:
+        raise KeystoreError("an encryption key file needs a non-empty password")
+    opslimit = argon2id.OPSLIMIT_MIN if fast else argon2id.OPSLIMIT_MODERATE
+    memlimit = argon2id.MEMLIMIT_MIN if fast else argon2id.MEMLIMIT_MODERATE
+    salt = nacl_random(argon2id.SALTBYTES)
+    key = EncryptionKey(bytes(PrivateKey.generate()))
+    box = SecretBox(_encryption_file_key(password, salt, opslimit, memlimit))
+    document = {
+        "format": ENCRYPTION_KEY_FORMAT,
+        "public_key": key.public_key.hex(),
+        "kdf": {"name": "argon2id", "salt": salt.hex(), "opslimit": opslimit, "memlimit": memlimit},
+        "ciphertext": bytes(box.encrypt(key.secret)).hex(),
+    }
+    write_atomic(path, json.dumps(document).encode(), mode=0o600)
+    return key
+
+
+def load_encryption_key(path: Path, password: str) -> EncryptionKey:
+    """Decrypt the node's X25519 key pair at ``path`` (and check it is the public key the
+    file states, which is what the node announced)."""
+    try:
+        document: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise KeystoreError(f"no encryption key at {path}: a confidential task needs one") from exc
+    except json.JSONDecodeError as exc:
+        raise KeystoreError(f"{path} is not a JSON encryption key file: {exc}") from exc
+    try:
+        if document["format"] != ENCRYPTION_KEY_FORMAT:
+            raise KeystoreError(f"{path} is not a {ENCRYPTION_KEY_FORMAT} file")
+        kdf = document["kdf"]
+        file_key = _encryption_file_key(
+            password, bytes.fromhex(kdf["salt"]), int(kdf["opslimit"]), int(kdf["memlimit"])
+        )
+        ciphertext = bytes.fromhex(document["ciphertext"])
+        public_key = bytes.fromhex(document["public_key"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeystoreError(f"{path} is not a {ENCRYPTION_KEY_FORMAT} file: {exc}") from exc
+    try:
+        key = EncryptionKey(SecretBox(file_key).decrypt(ciphertext))
+    except CryptoError as exc:
+        raise KeystoreError(f"wrong password for encryption key {path}") from exc
+    if key.public_key != public_key:
+        raise KeystoreError(f"{path}: the secret key does not match the stated public key")
+    return key

@@ -83,4 +83,40 @@ contract NodeRegistryTest is TestBase {
         registry.announce(string(new bytes(length)));
         vm.assertEq(registry.announcedAt(annotator), height);
     }
+
+    function test_announceKey_storesAndEmits() public {
+        bytes32 key = keccak256("annotator x25519");
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit INodeRegistry.EncryptionKeyAnnounced(annotator, key);
+        vm.prank(annotator);
+        registry.announceKey(key);
+        vm.assertEq(registry.encryptionKey(annotator), key);
+        vm.assertEq(registry.encryptionKey(validator), bytes32(0));
+    }
+
+    function test_announceKey_rotates() public {
+        vm.prank(annotator);
+        registry.announceKey(bytes32(uint256(1)));
+        vm.prank(annotator);
+        registry.announceKey(bytes32(uint256(2)));
+        vm.assertEq(registry.encryptionKey(annotator), bytes32(uint256(2)));
+    }
+
+    function test_announceKey_revertsOnZeroKey() public {
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeRegistryInvalidKey.selector, annotator));
+        vm.prank(annotator);
+        registry.announceKey(bytes32(0));
+    }
+
+    function test_announceKey_independentOfGateway() public {
+        vm.roll(3);
+        vm.prank(validator);
+        registry.announce("http://v.example");
+        vm.prank(validator);
+        registry.announceKey(bytes32(uint256(9)));
+        vm.prank(validator);
+        registry.withdraw();
+        vm.assertEq(registry.announcedAt(validator), 0);
+        vm.assertEq(registry.encryptionKey(validator), bytes32(uint256(9)));
+    }
 }

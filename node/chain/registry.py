@@ -65,3 +65,20 @@ def _valid(node: str, url: str) -> bool:
         )
         return False
     return True
+
+
+def announce_encryption_key(sender: TxSender, registry: Contract, public_key: bytes) -> None:
+    """Announce the node's X25519 public key (``NodeRegistry`` v2) unless the chain already
+    holds exactly this one: a node announces at every start, and pays only to rotate."""
+    if len(public_key) != 32:
+        raise ValueError(f"an X25519 public key is 32 bytes, not {len(public_key)}")
+    if encryption_key(registry, sender.address) == public_key:
+        return
+    sender.transact(registry.functions.announceKey(public_key))
+
+
+def encryption_key(registry: Contract, node: str) -> bytes | None:
+    """``node``'s announced X25519 public key, or None if it announced none: nothing can be
+    wrapped to such a node, so it cannot be admitted to a confidential task."""
+    key = bytes(registry.functions.encryptionKey(node).call())
+    return None if key == bytes(32) else key
