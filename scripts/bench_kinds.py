@@ -34,7 +34,6 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,13 +43,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from client.demo.kind_metrics import (  # noqa: E402
+    majority_choice,
+    majority_objects,
+    mode,
+    object_f1,
+    token_majority,
+)
 from node.consensus.kinds import kind_result  # noqa: E402
 from node.consensus.kinds.common import KindRows  # noqa: E402
-from node.consensus.kinds.objects import match_item, overlaps  # noqa: E402
 from node.consensus.kinds.text import TextConsensus  # noqa: E402
 from node.labelers.synthetic import (  # noqa: E402
     CLASSES,
-    TEXT_LENGTH,
     box_answer,
     box_truth,
     pair_answer,
@@ -98,51 +102,6 @@ def batches_of(crowd: Crowd) -> list[LabelBatch]:
 # ---- boxes -----------------------------------------------------------------------------
 
 
-def object_f1(
-    pred: dict[str, list[list[Any]]], truth: dict[str, list[list[Any]]], dims: int, exact: bool
-) -> float:
-    tp = n_pred = n_true = 0
-    for item, real in truth.items():
-        guess = pred.get(item, [])
-        n_pred, n_true = n_pred + len(guess), n_true + len(real)
-        if not guess or not real:
-            continue
-        g = np.array([e[: 2 * dims] for e in guess], dtype=np.int64)
-        r = np.array([e[: 2 * dims] for e in real], dtype=np.int64)
-        inter, union = overlaps(g, r, dims)
-        iou = inter / union
-        ok = (iou == 1.0) if exact else (iou >= 0.5)
-        same = np.array([[a[-1] == b[-1] for b in real] for a in guess])
-        rows, cols = np.nonzero(ok & same)
-        used_r, used_c = set(), set()
-        for k in np.argsort(-iou[rows, cols], kind="stable"):
-            if rows[k] not in used_r and cols[k] not in used_c:
-                used_r.add(rows[k])
-                used_c.add(cols[k])
-                tp += 1
-    return 2 * tp / max(n_pred + n_true, 1)
-
-
-def majority_objects(crowd: Crowd, dims: int, iou_ppb: int) -> dict[str, list[list[Any]]]:
-    out = {}
-    for item, answers in crowd.items():
-        parsed = []
-        for a in sorted(answers):
-            value = answers[a]
-            coords = np.array([e[: 2 * dims] for e in value], dtype=np.int64).reshape(-1, 2 * dims)
-            classes = np.array([CLASSES.index(e[-1]) + 1 for e in value], dtype=np.int64)
-            parsed.append((a, coords, classes))
-        kept = []
-        for cluster in match_item(parsed, dims, iou_ppb):
-            if 2 * len(cluster.members) > len(answers):
-                votes = Counter(m[2] for m in cluster.members)
-                cls = min(votes, key=lambda c: (-votes[c], c))
-                mean = np.rint(np.mean([m[1] for m in cluster.members], axis=0)).astype(int)
-                kept.append([*mean.tolist(), CLASSES[cls - 1]])
-        out[item] = kept
-    return out
-
-
 def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, float]:
     skill, spammer = crowd_of(rng, regime)
     truth, crowd = {}, {}
@@ -152,7 +111,7 @@ def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
         crowd[item] = {int(a): box_answer(rng, truth[item], skill[a], spammer[a]) for a in who}
     ours = kind_result(TaskKind.BOXES, 1, PARAMS, batches_of(crowd), classes=CLASSES)
     pred = {e["item"]: e["value"] for e in ours.document["items"]}
-    base = majority_objects(crowd, 2, AnnotationParams(TaskKind.BOXES).iou_ppb)
+    base = majority_objects(crowd, 2, AnnotationParams(TaskKind.BOXES).iou_ppb, CLASSES)
     return {
         "ours": object_f1(pred, truth, 2, False),
         "iou_majority": object_f1(base, truth, 2, False),
@@ -160,24 +119,6 @@ def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
 
 
 # ---- spans -----------------------------------------------------------------------------
-
-
-def token_majority(crowd: Crowd) -> dict[str, list[list[Any]]]:
-    out = {}
-    for item, answers in crowd.items():
-        votes = np.zeros((len(CLASSES), TEXT_LENGTH), dtype=np.int64)
-        for value in answers.values():
-            for s, e, c in value:
-                votes[CLASSES.index(c), s:e] += 1
-        spans = []
-        for c, row in enumerate(votes):
-            on = np.r_[False, 2 * row > len(answers), False]
-            edges = np.flatnonzero(np.diff(on.astype(int)))
-            spans += [
-                [int(a), int(b), CLASSES[c]] for a, b in zip(edges[::2], edges[1::2], strict=False)
-            ]
-        out[item] = spans
-    return out
 
 
 def run_spans(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, float]:
@@ -195,7 +136,7 @@ def run_spans(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
         )
         pred = {e["item"]: e["value"] for e in ours.document["items"]}
         scores[f"ours_{rule}"] = object_f1(pred, truth, 1, True)
-    scores["token_majority"] = object_f1(token_majority(crowd), truth, 1, True)
+    scores["token_majority"] = object_f1(token_majority(crowd, CLASSES), truth, 1, True)
     return scores
 
 
@@ -231,11 +172,7 @@ def run_text(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, floa
     )
     rover = ROVER(tokenizer=lambda s: s.split(" "), detokenizer=lambda t: " ".join(t))
     scores["rover"] = exact(rover.fit_predict(frame).to_dict())
-    mode = {}
-    for k, ans in crowd.items():
-        counts = Counter(match_text(v, "loose") for v in ans.values())
-        mode[k] = min(counts, key=lambda t: (-counts[t], t))
-    scores["mode"] = exact(mode)
+    scores["mode"] = exact(mode(crowd))
     return scores
 
 
@@ -264,10 +201,7 @@ def run_pairwise(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, 
     def accuracy(p: dict[str, str]) -> float:
         return float(np.mean([p.get(k) == v for k, v in truth.items()]))
 
-    majority = {}
-    for k, ans in crowd.items():
-        votes = Counter(ans.values())
-        majority[k] = min(votes, key=lambda c: (-votes[c], c))
+    majority = majority_choice(crowd)
     frame = pd.DataFrame(
         [
             (w, pairs[k][0], pairs[k][1], pairs[k][0] if v == "A" else pairs[k][1])
