@@ -39,7 +39,7 @@ from node.protocol.canonical import JsonValue
 from node.protocol.cid import compute_cid
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec
-from node.roles.requester.results import fetch_results
+from node.roles.requester.results import TaskResults, fetch_results
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 
@@ -189,7 +189,7 @@ def collect_kind_summary(run: DemoRun, crowd: KindCrowd) -> dict[str, Any]:
     }
 
 
-def _list(results: Any, key: str) -> list[dict[str, JsonValue]]:
+def _list(results: TaskResults, key: str) -> list[dict[str, JsonValue]]:
     value = results.document.get(key, [])
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
