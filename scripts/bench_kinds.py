@@ -34,7 +34,6 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,16 +43,31 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from client.demo.kind_metrics import (  # noqa: E402
+    majority_choice,
+    majority_objects,
+    mode,
+    object_f1,
+    token_majority,
+)
 from node.consensus.kinds import kind_result  # noqa: E402
 from node.consensus.kinds.common import KindRows  # noqa: E402
-from node.consensus.kinds.objects import match_item, overlaps  # noqa: E402
 from node.consensus.kinds.text import TextConsensus  # noqa: E402
-from node.protocol.annotation import AnnotationParams, canonical_value, match_text  # noqa: E402
+from node.labelers.synthetic import (  # noqa: E402
+    CLASSES,
+    box_answer,
+    box_truth,
+    pair_answer,
+    span_answer,
+    span_truth,
+    text_answer,
+    text_truth,
+)
+from node.protocol.annotation import AnnotationParams, match_text  # noqa: E402
 from node.protocol.kinds import TaskKind  # noqa: E402
 from node.protocol.labels import LabelBatch  # noqa: E402
 from node.protocol.rules import RewardParams  # noqa: E402
 
-CLASSES = ("a", "b", "c")
 POOL = 20
 REGIMES = {
     "mix": dict(items=300, k=5, low=0.3, spam=0.0),
@@ -88,89 +102,6 @@ def batches_of(crowd: Crowd) -> list[LabelBatch]:
 # ---- boxes -----------------------------------------------------------------------------
 
 
-def box_truth(rng: np.random.Generator) -> list[list[Any]]:
-    out = []
-    for _ in range(rng.integers(0, 5)):
-        w, h = rng.integers(30, 200, 2)
-        x, y = rng.integers(0, 640 - w), rng.integers(0, 480 - h)
-        out.append([int(x), int(y), int(x + w), int(y + h), CLASSES[rng.integers(3)]])
-    return out
-
-
-def box_answer(rng: np.random.Generator, truth: list[list[Any]], s: float, spam: bool) -> Any:
-    out: set[tuple[Any, ...]] = set()
-    if spam:
-        for _ in range(rng.poisson(2)):
-            out.add(_random_box(rng))
-        return canonical_value(TaskKind.BOXES, [list(b) for b in out])
-    for x0, y0, x1, y1, cls in truth:
-        if rng.random() > 0.6 + 0.35 * s:
-            continue
-        sigma = (1 - s) * 0.15 * max(x1 - x0, y1 - y0) + 1
-        j = np.rint(rng.normal(0, sigma, 4)).astype(int)
-        a, b = sorted((max(0, x0 + j[0]), min(640, x1 + j[2])))
-        c, d = sorted((max(0, y0 + j[1]), min(480, y1 + j[3])))
-        if a == b or c == d:
-            continue
-        if rng.random() > 0.7 + 0.3 * s:
-            cls = CLASSES[(CLASSES.index(cls) + rng.integers(1, 3)) % 3]
-        out.add((int(a), int(c), int(b), int(d), cls))
-    for _ in range(rng.poisson(0.5 * (1 - s))):
-        out.add(_random_box(rng))
-    return canonical_value(TaskKind.BOXES, [list(b) for b in out])
-
-
-def _random_box(rng: np.random.Generator) -> tuple[Any, ...]:
-    w, h = rng.integers(20, 200, 2)
-    x, y = rng.integers(0, 640 - w), rng.integers(0, 480 - h)
-    return (int(x), int(y), int(x + w), int(y + h), CLASSES[rng.integers(3)])
-
-
-def object_f1(
-    pred: dict[str, list[list[Any]]], truth: dict[str, list[list[Any]]], dims: int, exact: bool
-) -> float:
-    tp = n_pred = n_true = 0
-    for item, real in truth.items():
-        guess = pred.get(item, [])
-        n_pred, n_true = n_pred + len(guess), n_true + len(real)
-        if not guess or not real:
-            continue
-        g = np.array([e[: 2 * dims] for e in guess], dtype=np.int64)
-        r = np.array([e[: 2 * dims] for e in real], dtype=np.int64)
-        inter, union = overlaps(g, r, dims)
-        iou = inter / union
-        ok = (iou == 1.0) if exact else (iou >= 0.5)
-        same = np.array([[a[-1] == b[-1] for b in real] for a in guess])
-        rows, cols = np.nonzero(ok & same)
-        used_r, used_c = set(), set()
-        for k in np.argsort(-iou[rows, cols], kind="stable"):
-            if rows[k] not in used_r and cols[k] not in used_c:
-                used_r.add(rows[k])
-                used_c.add(cols[k])
-                tp += 1
-    return 2 * tp / max(n_pred + n_true, 1)
-
-
-def majority_objects(crowd: Crowd, dims: int, iou_ppb: int) -> dict[str, list[list[Any]]]:
-    out = {}
-    for item, answers in crowd.items():
-        parsed = []
-        for a in sorted(answers):
-            value = answers[a]
-            coords = np.array([e[: 2 * dims] for e in value], dtype=np.int64).reshape(-1, 2 * dims)
-            classes = np.array([CLASSES.index(e[-1]) + 1 for e in value], dtype=np.int64)
-            parsed.append((a, coords, classes))
-        kept = []
-        for cluster in match_item(parsed, dims, iou_ppb):
-            if 2 * len(cluster.members) > len(answers):
-                votes = Counter(m[2] for m in cluster.members)
-                cls = min(votes, key=lambda c: (-votes[c], c))
-                mean = np.rint(np.mean([m[1] for m in cluster.members], axis=0)).astype(int)
-                kept.append([*mean.tolist(), CLASSES[cls - 1]])
-        out[item] = kept
-    return out
-
-
 def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, float]:
     skill, spammer = crowd_of(rng, regime)
     truth, crowd = {}, {}
@@ -180,7 +111,7 @@ def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
         crowd[item] = {int(a): box_answer(rng, truth[item], skill[a], spammer[a]) for a in who}
     ours = kind_result(TaskKind.BOXES, 1, PARAMS, batches_of(crowd), classes=CLASSES)
     pred = {e["item"]: e["value"] for e in ours.document["items"]}
-    base = majority_objects(crowd, 2, AnnotationParams(TaskKind.BOXES).iou_ppb)
+    base = majority_objects(crowd, 2, AnnotationParams(TaskKind.BOXES).iou_ppb, CLASSES)
     return {
         "ours": object_f1(pred, truth, 2, False),
         "iou_majority": object_f1(base, truth, 2, False),
@@ -188,68 +119,6 @@ def run_boxes(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
 
 
 # ---- spans -----------------------------------------------------------------------------
-
-TEXT_LENGTH = 200
-
-
-def span_truth(rng: np.random.Generator) -> list[list[Any]]:
-    out, cursor = [], int(rng.integers(0, 20))
-    for _ in range(rng.integers(0, 5)):
-        length = int(rng.integers(3, 16))
-        if cursor + length > TEXT_LENGTH:
-            break
-        out.append([cursor, cursor + length, CLASSES[rng.integers(3)]])
-        cursor += length + int(rng.integers(1, 40))
-    return out
-
-
-def _spans_canonical(spans: set[tuple[int, int, str]]) -> Any:
-    kept, last = [], {}
-    for s, e, c in sorted(spans):
-        if s >= last.get(c, 0):
-            kept.append([s, e, c])
-            last[c] = e
-    return kept
-
-
-def span_answer(rng: np.random.Generator, truth: list[list[Any]], s: float, spam: bool) -> Any:
-    out: set[tuple[int, int, str]] = set()
-    if spam:
-        for _ in range(rng.poisson(2)):
-            a = int(rng.integers(0, TEXT_LENGTH - 15))
-            out.add((a, a + int(rng.integers(3, 15)), CLASSES[rng.integers(3)]))
-        return _spans_canonical(out)
-    for start, end, cls in truth:
-        if rng.random() > 0.6 + 0.35 * s:
-            continue
-        if rng.random() > 0.5 + 0.5 * s:  # a boundary off by one or two
-            start = max(0, start + int(rng.integers(-2, 3)))
-            end = max(start + 1, end + int(rng.integers(-2, 3)))
-        if rng.random() > 0.7 + 0.3 * s:
-            cls = CLASSES[(CLASSES.index(cls) + rng.integers(1, 3)) % 3]
-        out.add((start, min(end, TEXT_LENGTH), cls))
-    for _ in range(rng.poisson(0.5 * (1 - s))):
-        a = int(rng.integers(0, TEXT_LENGTH - 15))
-        out.add((a, a + int(rng.integers(3, 15)), CLASSES[rng.integers(3)]))
-    return _spans_canonical(out)
-
-
-def token_majority(crowd: Crowd) -> dict[str, list[list[Any]]]:
-    out = {}
-    for item, answers in crowd.items():
-        votes = np.zeros((len(CLASSES), TEXT_LENGTH), dtype=np.int64)
-        for value in answers.values():
-            for s, e, c in value:
-                votes[CLASSES.index(c), s:e] += 1
-        spans = []
-        for c, row in enumerate(votes):
-            on = np.r_[False, 2 * row > len(answers), False]
-            edges = np.flatnonzero(np.diff(on.astype(int)))
-            spans += [
-                [int(a), int(b), CLASSES[c]] for a, b in zip(edges[::2], edges[1::2], strict=False)
-            ]
-        out[item] = spans
-    return out
 
 
 def run_spans(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, float]:
@@ -267,34 +136,11 @@ def run_spans(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, flo
         )
         pred = {e["item"]: e["value"] for e in ours.document["items"]}
         scores[f"ours_{rule}"] = object_f1(pred, truth, 1, True)
-    scores["token_majority"] = object_f1(token_majority(crowd), truth, 1, True)
+    scores["token_majority"] = object_f1(token_majority(crowd, CLASSES), truth, 1, True)
     return scores
 
 
 # ---- text ------------------------------------------------------------------------------
-
-WORDS = [f"w{chr(97 + i % 26)}{chr(97 + (i * 7) % 26)}{i % 10}" for i in range(300)]
-
-
-def text_answer(rng: np.random.Generator, truth: str, s: float, spam: bool) -> str:
-    if spam:
-        return " ".join(rng.choice(WORDS, int(rng.integers(3, 10))))
-    text = truth
-    if rng.random() > 0.3 + 0.65 * s:  # a transcription error or several
-        chars = list(text)
-        for _ in range(int(rng.integers(1, 4))):
-            p = int(rng.integers(0, len(chars)))
-            op = rng.integers(3)
-            if op == 0:
-                chars[p] = chr(97 + int(rng.integers(26)))
-            elif op == 1 and len(chars) > 1:
-                del chars[p]
-            else:
-                chars.insert(p, chr(97 + int(rng.integers(26))))
-        text = "".join(chars)
-    if rng.random() < 0.3:  # case and spacing the loose normalization ignores
-        text = "  " + text.upper() if rng.random() < 0.5 else text.replace(" ", "  ")
-    return text
 
 
 def run_text(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, float]:
@@ -305,7 +151,7 @@ def run_text(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, floa
     truth, crowd = {}, {}
     for i, who in enumerate(assign(rng, regime)):
         item = f"utt{i:05d}"
-        truth[item] = " ".join(rng.choice(WORDS, int(rng.integers(3, 10))))
+        truth[item] = text_truth(rng)
         crowd[item] = {int(a): text_answer(rng, truth[item], skill[a], spammer[a]) for a in who}
     norm = {k: match_text(v, "loose") for k, v in truth.items()}
 
@@ -326,11 +172,7 @@ def run_text(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, floa
     )
     rover = ROVER(tokenizer=lambda s: s.split(" "), detokenizer=lambda t: " ".join(t))
     scores["rover"] = exact(rover.fit_predict(frame).to_dict())
-    mode = {}
-    for k, ans in crowd.items():
-        counts = Counter(match_text(v, "loose") for v in ans.values())
-        mode[k] = min(counts, key=lambda t: (-counts[t], t))
-    scores["mode"] = exact(mode)
+    scores["mode"] = exact(mode(crowd))
     return scores
 
 
@@ -352,26 +194,14 @@ def run_pairwise(rng: np.random.Generator, regime: dict[str, Any]) -> dict[str, 
         a, b = rng.choice(n_responses, 2, replace=False)
         pairs[item] = (cids[a], cids[b])
         truth[item] = "A" if latent[a] > latent[b] else "B"
-        answers = {}
-        for w in who:
-            if spammer[w]:
-                answers[int(w)] = str(rng.choice(["A", "B", "tie"]))
-                continue
-            u = rng.random()
-            right = 0.5 + 0.5 * skill[w]
-            wrong = "B" if truth[item] == "A" else "A"
-            answers[int(w)] = truth[item] if u < right else ("tie" if u < right + 0.05 else wrong)
-        crowd[item] = answers
+        crowd[item] = {int(w): pair_answer(rng, truth[item], skill[w], spammer[w]) for w in who}
     ours = kind_result(TaskKind.PAIRWISE, 1, PARAMS, batches_of(crowd), pairs=pairs)
     pred = {e["item"]: e["value"] for e in ours.document["items"]}
 
     def accuracy(p: dict[str, str]) -> float:
         return float(np.mean([p.get(k) == v for k, v in truth.items()]))
 
-    majority = {}
-    for k, ans in crowd.items():
-        votes = Counter(ans.values())
-        majority[k] = min(votes, key=lambda c: (-votes[c], c))
+    majority = majority_choice(crowd)
     frame = pd.DataFrame(
         [
             (w, pairs[k][0], pairs[k][1], pairs[k][0] if v == "A" else pairs[k][1])

@@ -30,14 +30,25 @@ def demo(
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="items per seat (default: every item)")
     ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="boxes, spans, text or pairwise: a synthetic crowd of that label kind on an "
+            "open task (seated tasks are categorical only) instead of a replayed data set"
+        ),
+    ] = None,
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Run the end-to-end demo on a fresh devnet and write its report."""
     # Imported here: the demo pulls in the whole node stack, which no other command needs.
-    from client.demo.runner import DemoOptions, run_demo
+    from client.demo.runner import DemoError, DemoOptions, run_demo
+    from node.protocol.annotation import RULES
+    from node.protocol.kinds import TaskKind
 
     with errors():
+        if kind is not None and kind not in RULES:
+            raise DemoError(f"--kind takes one of {', '.join(map(str, RULES))}, not {kind!r}")
         report = run_demo(
             DemoOptions(
                 dataset=dataset,
@@ -49,6 +60,7 @@ def demo(
                 seated=seated,
                 redundancy=redundancy,
                 batch_size=batch_size,
+                kind=None if kind is None else TaskKind(kind),
             )
         )
     if json_output:

@@ -33,6 +33,8 @@ from client.cli.common import (
 
 if TYPE_CHECKING:
     from client.sdk.requester import RequesterClient
+    from node.protocol.annotation import AnnotationParams
+    from node.protocol.kinds import TaskKind
     from node.roles.requester import TaskResults
 
 stdout = Console()
@@ -133,7 +135,17 @@ def create(
     format: Annotated[
         str, typer.Option("--format", help="auto, jsonl, csv, images, labelstudio")
     ] = "auto",
-    kind: Annotated[str, typer.Option(help="categorical, multilabel, numeric")] = "categorical",
+    kind: Annotated[
+        str,
+        typer.Option(help="categorical, multilabel, numeric, boxes, spans, text, pairwise"),
+    ] = "categorical",
+    annotation: Annotated[
+        str | None,
+        typer.Option(
+            help="boxes, spans, text, pairwise: the manifest's annotation parameters as JSON, "
+            'e.g. \'{"iou": "0.6", "max_objects": 50}\' (default: the kind\'s defaults)'
+        ),
+    ] = None,
     title: Annotated[str | None, typer.Option(help="task title (default: the file name)")] = None,
     instructions_file: Annotated[Path | None, typer.Option(help="markdown instructions")] = None,
     label_config: LabelConfigOpt = None,
@@ -163,8 +175,10 @@ def create(
             task_kind = TaskKind(kind)
         except ValueError as exc:
             raise CliError(
-                f"unknown kind {kind!r}", "use categorical, multilabel or numeric"
+                f"unknown kind {kind!r}",
+                "use categorical, multilabel, numeric, boxes, spans, text or pairwise",
             ) from exc
+        params = _annotation(task_kind, annotation)
         if batch_size and seat_in is None:
             raise CliError("a seated task needs its seat window", "give --seat-in, e.g. 10m")
         if not batch_size and seat_in is not None:
@@ -198,6 +212,7 @@ def create(
                     kind=task_kind,
                     label_config=config,
                     batch_size=batch_size,
+                    annotation=params,
                 )
         finally:
             client.close()
@@ -458,3 +473,27 @@ def export(
         emit_json({"task_id": task_id, "format": format, "path": str(written)})
     else:
         typer.echo(f"task {task_id} exported to {written} ({format})")
+
+
+def _annotation(kind: TaskKind, text: str | None) -> AnnotationParams | None:
+    """``--annotation`` as the kind's parameters (its rule is the kind's: not given)."""
+    from node.protocol.annotation import RULES, AnnotationParams
+    from node.protocol.errors import InvalidParameterError
+
+    if text is None:
+        return None
+    if kind not in RULES:
+        raise CliError(f"a {kind} task has no annotation parameters", "drop --annotation")
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise TypeError("not an object")
+        # The manifest's own parser: keys a kind does not use are refused, not ignored.
+        merged = {**AnnotationParams(kind).document(), **fields, "rule": RULES[kind]}
+        if merged.get("span_match") == "exact" and "iou" not in fields:
+            merged.pop("iou", None)  # the default's, which exact matching does not state
+        return AnnotationParams.from_document(kind, merged)
+    except (ValueError, TypeError, InvalidParameterError) as exc:
+        raise CliError(
+            f"--annotation: {exc}", 'give a JSON object, e.g. \'{"iou": "0.6"}\''
+        ) from exc

@@ -23,7 +23,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from web3.contract import Contract
 
 from client.demo.dataset import load_dataset, resolve_dataset
 from client.demo.inspect import read_skip_reason
+from client.demo.kinds import INSTRUCTIONS, collect_kind_summary, make_crowd, render_kind
 from client.demo.metrics import collect_summary
 from client.demo.network import (
     NodeProcess,
@@ -50,10 +52,11 @@ from node.chain.market import TaskStatus, read_task
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.keys import load_keystore
+from node.protocol.annotation import AnnotationParams
 from node.protocol.deal import SEAL_DELAY
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import ItemSpec, build_task_content
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import (
     CreatedTask,
@@ -133,6 +136,9 @@ class DemoOptions:
     batch_size: int | None = None
     """Items per seat; default: every item (then the seats are the k labelling nodes and each
     is dealt the whole task, which keeps the replayed crowd's answers usable)."""
+    kind: TaskKind | None = None
+    """``boxes``, ``spans``, ``text`` or ``pairwise``: a synthetic crowd of that kind
+    (:mod:`client.demo.kinds`) on an open task instead of a replayed categorical data set."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -188,6 +194,8 @@ def run_demo(
     if options.lying_validators * 3 > options.validators:
         # Equal stakes: the honest root needs at least 2/3 of the attesting stake to win.
         raise DemoError("at most 1/3 of the validators can lie, or no root reaches 2/3")
+    if options.kind is not None:
+        return _run_kind(options, options.kind, on_event=on_event, on_poll=on_poll)
     dataset = load_dataset(
         resolve_dataset(options.dataset, options.datasets_dir),
         items=options.items,
@@ -196,6 +204,29 @@ def run_demo(
     progress = Progress(quiet=options.quiet or options.json, on_event=on_event)
     network = _prepare_out(options.out)
     answers_csv = dataset.write_answers(network / "answers.csv")
+    replay = [f"replay:{answers_csv}:{worker}" for worker in load_dataset_workers(answers_csv)]
+    with _network(options, network, progress) as devnet:
+        nodes = _build_nodes(options, devnet, network, replay)
+        run = DemoRun(options=options, devnet=devnet, nodes=nodes)
+        try:
+            progress.note(f"starting {len(nodes)} node processes")
+            start_all(nodes)
+            run.timings["nodes_ready"] = time.monotonic() - run.started
+            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
+            _drive(run, progress, on_poll)
+            summary = collect_summary(run, dataset)
+        finally:
+            stop_all(nodes)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    report = write_report(summary, options.out / "report.html")
+    progress.summary(summary, report, as_json=options.json)
+    return report
+
+
+@contextmanager
+def _network(options: DemoOptions, network: Path, progress: Progress) -> Iterator[Devnet]:
+    """The devnet with every account funded and the validators staked."""
     stake = {f"validator-{i + 1}": VALIDATOR_STAKE for i in range(options.validators)}
     stake.update((name, amount) for name, amount in options.extra_accounts if amount)
     config = DeployConfig(
@@ -214,27 +245,63 @@ def run_demo(
             engine=options.chain,
         ) as devnet,
     ):
-        nodes = _build_nodes(options, devnet, network, answers_csv)
+        yield devnet
+
+
+def _run_kind(
+    options: DemoOptions,
+    kind: TaskKind,
+    *,
+    on_event: Callable[[str], None] | None,
+    on_poll: PhaseHook | None,
+) -> Path:
+    """``demo --kind``: the synthetic crowd of :mod:`client.demo.kinds` on an open task."""
+    try:
+        crowd = make_crowd(kind, options.items, options.annotators)
+    except ValueError as exc:
+        raise DemoError(str(exc)) from exc
+    progress = Progress(quiet=options.quiet or options.json, on_event=on_event)
+    network = _prepare_out(options.out)
+    labelers = crowd.labelers(crowd.write_truth(network / "truth.jsonl"))
+    with _network(options, network, progress) as devnet:
+        nodes = _build_nodes(options, devnet, network, labelers)
         run = DemoRun(options=options, devnet=devnet, nodes=nodes)
         try:
             progress.note(f"starting {len(nodes)} node processes")
             start_all(nodes)
             run.timings["nodes_ready"] = time.monotonic() - run.started
-            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
+            content = build_task_content(
+                list(crowd.items),
+                title=f"Synthetic {kind} task",
+                instructions=INSTRUCTIONS[kind],
+                kind=kind,
+                classes=crowd.classes,
+                annotation=AnnotationParams(kind),
+            )
+            requester = EmbeddedStore.in_data_dir(run.by_role("requester")[0].data_dir)
+            for response in crowd.responses.values():  # a pairwise task's two sides
+                requester.put(response)
+            _create(run, content, None, batch=0, progress=progress)
             _drive(run, progress, on_poll)
-            summary = collect_summary(run, dataset)
+            summary = collect_kind_summary(run, crowd)
         finally:
             stop_all(nodes)
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
-    report = write_report(summary, options.out / "report.html")
-    progress.summary(summary, report, as_json=options.json)
+    report = options.out / "report.html"
+    report.write_text(render_kind(summary), encoding="utf-8")
+    progress.note(
+        f"{summary['metric']}: consensus {summary['consensus']:.3f}, "
+        f"{summary['baseline_name']} {summary['baseline']:.3f}; {summary['claims']} of "
+        f"{summary['payouts']} payouts claimed"
+    )
     return report
 
 
 def _build_nodes(
-    options: DemoOptions, devnet: Devnet, network: Path, answers_csv: Path
+    options: DemoOptions, devnet: Devnet, network: Path, labelers: list[str]
 ) -> list[NodeProcess]:
+    """The nodes: ``labelers`` holds the annotator nodes' labeling programs, one each."""
     info = devnet.info
 
     def settings(name: str, peers: list[str], **extra: str) -> dict[str, str]:
@@ -259,12 +326,11 @@ def _build_nodes(
         NodeProcess(f"spammer-{i + 1}", "annotator", network / f"spammer-{i + 1}", {})
         for i in range(options.spammers)
     ]
-    workers = load_dataset_workers(answers_csv)
-    for node, worker in zip(annotators, workers, strict=True):
+    for node, labeler in zip(annotators, labelers, strict=True):
         node.settings = settings(
             node.name,
             [requester.url],
-            labeler=f"replay:{answers_csv}:{worker}",
+            labeler=labeler,
             labeler_batch=str(options.labeler_batch),
         )
     for i, node in enumerate(spammers):
@@ -317,7 +383,6 @@ def _post_task(
     progress: Progress,
 ) -> None:
     options = run.options
-    requester = run.by_role("requester")[0]
     specs = [ItemSpec(id=item, data={"text": f"item {item}"}) for item in items]
     content = build_task_content(
         specs,
@@ -331,11 +396,21 @@ def _post_task(
         if options.gold_every
         else None
     )
+    batch = (options.batch_size or len(items)) if options.seated else 0
+    _create(run, content, gold, batch=batch, progress=progress)
+
+
+def _create(
+    run: DemoRun, content: TaskContent, gold: GoldSet | None, *, batch: int, progress: Progress
+) -> None:
+    """Publish ``content`` in the requester's store and post its task (seated if ``batch``)."""
+    options = run.options
+    requester = run.by_role("requester")[0]
     now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
     labellers = options.annotators + options.spammers
-    batch = (options.batch_size or len(items)) if options.seated else 0
     request = TaskRequest(
         content=content,
+        algorithm=content.manifest.algorithm,
         reward_per_label=REWARD_PER_LABEL,
         redundancy=options.redundancy or labellers,
         validator_fee=VALIDATOR_FEE,
@@ -356,8 +431,10 @@ def _post_task(
             f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
             "or post an open task with --no-seated"
         ) from exc
+    classes = content.manifest.classes
+    items = content.manifest.num_items
     progress.note(
-        f"task {run.task.task_id} posted: {len(items)} items, {len(classes)} classes, "
+        f"task {run.task.task_id} posted: {items} items, {len(classes)} classes, "
         f"{0 if gold is None else len(gold.labels)} gold, "
         f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
         + (
@@ -420,7 +497,8 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
             chain.mine()
     wait("commit", committers, lambda: _commits(market, task_id, state.seated))
     _warp(chain, state.commit_deadline + 1)
-    wait("reveal", committers + 1, lambda: _reveals(market, task_id))
+    gold = int(any(state.gold_commitment))  # a task without gold has nothing to reveal
+    wait("reveal", committers + gold, lambda: _reveals(market, task_id))
     _warp(chain, state.reveal_deadline + 1)
     wait("attest", validators, lambda: _attestations(run, market, task_id))
     _warp(chain, state.attest_deadline + 1)

@@ -24,10 +24,11 @@ from node.content.exports import ExportFormat, export_results
 from node.content.imports import ImportedItems, ImportFormat, import_items
 from node.content.labelstudio import LabelStudioError, LabelStudioProfile, parse_label_config
 from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
+from node.protocol.annotation import RULES, AnnotationParams, canonical_value
 from node.protocol.canonical import JsonValue
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import TaskContent, build_task_content
+from node.protocol.manifest import ManifestError, TaskContent, build_task_content
 from node.roles.requester import (
     CreatedTask,
     GoldSecrets,
@@ -46,6 +47,8 @@ from node.store.gateway import GatewayStore
 log = logging.getLogger(__name__)
 
 MAX_GOLD_FILE = 64 * 1024 * 1024
+CLASSLESS = (TaskKind.NUMERIC, TaskKind.TEXT, TaskKind.PAIRWISE)
+"""Kinds whose tasks name no classes."""
 
 
 class TaskSpecError(SdkError, ValueError):
@@ -110,7 +113,10 @@ def shape_gold(gold: Mapping[str, JsonValue], kind: TaskKind) -> dict[str, JsonV
     """Imported gold in the shape of ``kind``'s labels: a file cannot tell a multi-label
     answer of one class (``"a"``) from a categorical one, so it is wrapped (``["a"]``) for
     multi-label tasks. Whether the values are then valid is checked once, when the task is
-    posted (:func:`node.roles.requester.validate_request`)."""
+    posted (:func:`node.roles.requester.validate_request`). Boxes, spans and texts are put
+    in their canonical spelling (sorted, NFC), as a labeling program's are."""
+    if kind in RULES:
+        return {item: canonical_value(kind, value) for item, value in gold.items()}
     if kind is not TaskKind.MULTILABEL:
         return dict(gold)
     return {item: [value] if isinstance(value, str) else value for item, value in gold.items()}
@@ -193,14 +199,28 @@ class RequesterClient:
         instructions: str = "",
         classes: Sequence[str] = (),
         kind: TaskKind = TaskKind.CATEGORICAL,
+        annotation: AnnotationParams | None = None,
     ) -> TaskContent:
-        """Build the manifest and pages; classes default to those the file named."""
-        chosen = tuple(classes) or imported.classes
-        if kind is not TaskKind.NUMERIC and not chosen:
-            raise TaskSpecError("the task needs its classes (the items file names none)")
-        return build_task_content(
-            imported.items, title=title, instructions=instructions, kind=kind, classes=chosen
-        )
+        """Build the manifest and pages; classes default to those the file named (text,
+        pairwise and numeric tasks have none). A boxes, spans, text or pairwise task states
+        ``annotation`` (its kind's defaults when None) in its manifest."""
+        if kind in CLASSLESS:
+            chosen: tuple[str, ...] = ()
+        else:
+            chosen = tuple(classes) or imported.classes
+            if not chosen:
+                raise TaskSpecError("the task needs its classes (the items file names none)")
+        try:
+            return build_task_content(
+                imported.items,
+                title=title,
+                instructions=instructions,
+                kind=kind,
+                classes=chosen,
+                annotation=annotation,
+            )
+        except ManifestError as exc:
+            raise TaskSpecError(str(exc)) from exc
 
     def post(
         self,
@@ -261,6 +281,7 @@ class RequesterClient:
         kind: TaskKind = TaskKind.CATEGORICAL,
         label_config: str | None = None,
         batch_size: int = 0,
+        annotation: AnnotationParams | None = None,
     ) -> CreatedTask:
         """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``.
 
@@ -275,7 +296,12 @@ class RequesterClient:
         if gold_file is not None:
             gold.update(read_gold_file(gold_file))
         content = self.prepare(
-            imported, title=title, instructions=instructions, classes=classes, kind=kind
+            imported,
+            title=title,
+            instructions=instructions,
+            classes=classes,
+            kind=kind,
+            annotation=annotation,
         )
         if imported.labelstudio is not None:
             self._save_profile(content.manifest_cid, imported.labelstudio)

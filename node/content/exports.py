@@ -57,9 +57,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from node.content.kind_formats import (
+    LABEL_TAGS,
+    hf_feature,
+    hf_value,
+    image_size,
+    label_config,
+    to_labelstudio,
+)
 from node.content.labelstudio import CONSENSUS_ANNOTATOR, MULTIPLE, SINGLE, LabelStudioProfile
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue
+from node.protocol.kinds import TaskKind
 
 if TYPE_CHECKING:
     from node.roles.requester.results import ResultItem, TaskResults
@@ -67,6 +76,8 @@ if TYPE_CHECKING:
 ExportFormat = Literal["jsonl", "csv", "labelstudio", "hf"]
 
 LABEL_CONFIG_SUFFIX = ".label_config.xml"
+KIND_TAGS = {str(kind) for kind in LABEL_TAGS}
+"""The kinds of issue #20, whose exports are :mod:`node.content.kind_formats`' forms."""
 
 
 class ExportError(LabelnetError, ValueError):
@@ -112,19 +123,21 @@ def jsonl_lines(items: Iterable[ResultItem]) -> Iterator[str]:
         yield json.dumps(result_row(item), ensure_ascii=False) + "\n"
 
 
-def hf_row(item: ResultItem, labels: Mapping[str, Mapping[str, JsonValue]]) -> dict[str, JsonValue]:
+def hf_row(
+    item: ResultItem, labels: Mapping[str, Mapping[str, JsonValue]], kind: str = "categorical"
+) -> dict[str, JsonValue]:
     """An item's row with the one fixed schema of :func:`hf_features` (``labels``: the
-    result's revealed labels, :attr:`TaskResults.labels`)."""
+    result's revealed labels, :attr:`TaskResults.labels`; ``kind``: the result's)."""
     given = labels.get(item.item, {})
     annotators = sorted(given)
     return {
         "id": item.item,
-        "label": item.value,
+        "label": _hf_value(kind, item.value),
         "confidence": None if item.confidence is None else float(item.confidence),
         "confident": item.confident,
         "gold": item.gold,
         "annotators": list(annotators),
-        "annotator_labels": [given[a] for a in annotators],
+        "annotator_labels": [_hf_value(kind, given[a]) for a in annotators],
         "text": _text(item),
         "content": item.content_cid,
         "data": None if item.data is None else json.dumps(item.data, sort_keys=True),
@@ -133,12 +146,14 @@ def hf_row(item: ResultItem, labels: Mapping[str, Mapping[str, JsonValue]]) -> d
 
 def hf_rows(results: TaskResults) -> list[dict[str, JsonValue]]:
     """Every item's :func:`hf_row`, held (a look at the rows; the export streams them)."""
-    return [hf_row(item, results.labels) for item in results.items]
+    return [hf_row(item, results.labels, results.kind) for item in results.items]
 
 
 def hf_features(results: TaskResults, datasets: Any) -> Any:
     """The ``datasets.Features`` of :func:`hf_row`, the label typed by the task's kind."""
-    if results.kind == "numeric":
+    if results.kind in KIND_TAGS:
+        label = hf_feature(TaskKind(results.kind), results.classes, datasets)
+    elif results.kind == "numeric":
         label = datasets.Value("float64")
     elif results.kind == "multilabel":
         label = datasets.Sequence(datasets.ClassLabel(names=list(results.classes)))
@@ -173,9 +188,31 @@ def _choices_result(value: JsonValue, profile: LabelStudioProfile, to_name: str)
     ]
 
 
+def _hf_value(kind: str, value: JsonValue) -> JsonValue:
+    return hf_value(TaskKind(kind), value) if kind in KIND_TAGS else value
+
+
+def _result(
+    kind: str, value: JsonValue, names: LabelStudioProfile, item: ResultItem
+) -> list[JsonValue]:
+    """One label's Label Studio result entries: choices, or the kind's own entries
+    (:func:`node.content.kind_formats.to_labelstudio`; boxes need the item's image size)."""
+    if kind not in KIND_TAGS:
+        return _choices_result(value, names, names.to_name)
+    size = image_size(item.data) if kind == "boxes" else None
+    return to_labelstudio(
+        TaskKind(kind), value, from_name=names.from_name, to_name=names.to_name, size=size
+    )
+
+
 def default_profile(results: TaskResults, *, image: bool) -> LabelStudioProfile:
     """The names of a task that did not come from Label Studio: ``label`` choices on a
-    ``text`` or ``image`` object."""
+    ``text`` or ``image`` object; a boxes, spans, text or pairwise task's names are those of
+    :func:`node.content.kind_formats.label_config`."""
+    if results.kind in KIND_TAGS:
+        to_name = "left,right" if results.kind == "pairwise" else "item"
+        data_key = "image" if results.kind == "boxes" else "text"
+        return LabelStudioProfile(to_name=to_name, data_key=data_key)
     name = "image" if image else "text"
     choice = MULTIPLE if results.kind == "multilabel" else SINGLE
     return LabelStudioProfile(to_name=name, data_key=name, choice=choice)
@@ -205,7 +242,7 @@ def labelstudio_tasks(
             data[names.data_key] = item.data
         if item.content_cid is not None:
             data[names.data_key] = f"ipfs://{item.content_cid}"
-        result = _choices_result(item.value, names, names.to_name)
+        result = _result(results.kind, item.value, names, item)
         annotations: list[JsonValue] = [
             {
                 "id": next(annotation_ids),
@@ -221,7 +258,7 @@ def labelstudio_tasks(
                     "id": next(annotation_ids),
                     "completed_by": {"id": numbers[account], "email": account},
                     "ground_truth": False,
-                    "result": _choices_result(given[account], names, names.to_name),
+                    "result": _result(results.kind, given[account], names, item),
                 }
             )
         prediction: dict[str, JsonValue] = {
@@ -382,8 +419,11 @@ def export_results(
         with _replacing(path) as handle:
             handle.writelines(json_array_chunks(tasks, indent=1, ensure_ascii=False))
         # the default names depend on whether every item is media: one more pass, if needed
-        profile = labelstudio or default_profile(results, image=_all_media(items))
-        config = profile.label_config(results.classes)
+        if results.kind in KIND_TAGS and labelstudio is None:
+            config = label_config(TaskKind(results.kind), results.classes)
+        else:
+            profile = labelstudio or default_profile(results, image=_all_media(items))
+            config = profile.label_config(results.classes)
         label_config_path(path).write_text(config, encoding="utf-8")
     else:
         _write_hf(results, path)

@@ -13,13 +13,14 @@ operations is far below half a pixel). Label Studio's ``Pairwise`` has no tie: a
 exported as no result entry, and an import without a selection is a tie.
 :func:`label_config` writes a project config that shows each kind with these entries.
 
-Not wired yet: :func:`node.content.exports.labelstudio_tasks` and the ``hf`` features still
-write every kind as choices; they would dispatch here on the result's kind.
+:func:`node.content.exports.labelstudio_tasks` and the ``hf`` export dispatch here on the
+result's kind (:func:`to_labelstudio`, :func:`hf_feature`, :func:`hf_value`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from node.errors import LabelnetError
@@ -215,3 +216,43 @@ def _box(value: Mapping[str, JsonValue], width: int, height: int) -> list[JsonVa
     x1 = round((float(value["x"]) + float(value["width"])) * width / 100)
     y1 = round((float(value["y"]) + float(value["height"])) * height / 100)
     return [x0, y0, x1, y1, value["rectanglelabels"][0]]
+
+
+def image_size(data: JsonValue) -> tuple[int, int] | None:
+    """An item's image size in pixels from its data's ``width`` and ``height``, if stated."""
+    if not isinstance(data, dict):
+        return None
+    width, height = data.get("width"), data.get("height")
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        return width, height
+    return None
+
+
+def hf_feature(kind: TaskKind, classes: Sequence[str], datasets: Any) -> Any:
+    """The Hugging Face ``datasets`` feature of one label of ``kind``: a sequence of boxes
+    (``bbox`` as ``[x0, y0, x1, y1]`` pixels, ``category``) or spans (``start``, ``end``,
+    ``category``), a string, or the ``A``/``B``/``tie`` class label."""
+    if kind in (TaskKind.BOXES, TaskKind.SPANS):
+        category = datasets.ClassLabel(names=list(classes))
+        integer = datasets.Value("int64")
+        if kind is TaskKind.BOXES:
+            entry = {"bbox": datasets.Sequence(integer, length=4), "category": category}
+        else:
+            entry = {"start": integer, "end": integer, "category": category}
+        return [
+            entry
+        ]  # a list of records in every datasets release (a Sequence of a dict is columnar)
+    if kind is TaskKind.TEXT:
+        return datasets.Value("string")
+    return datasets.ClassLabel(names=["A", "B", "tie"])
+
+
+def hf_value(kind: TaskKind, value: JsonValue) -> JsonValue:
+    """One label in the shape of :func:`hf_feature` (boxes and spans as records)."""
+    if kind is TaskKind.BOXES:
+        return [{"bbox": list(entry[:4]), "category": entry[4]} for entry in _entries(value)]
+    if kind is TaskKind.SPANS:
+        return [
+            {"start": entry[0], "end": entry[1], "category": entry[2]} for entry in _entries(value)
+        ]
+    return value

@@ -40,8 +40,11 @@ from node.errors import LabelnetError
 
 DATABASE_URL_ENV = "LABELNET_DATABASE_URL"
 SQLITE_FILENAME = "labelnet.db"
-SCHEMA_VERSION = 1
-"""Bump with every schema change and teach :func:`init_schema` to migrate from the previous."""
+SCHEMA_VERSION = 2
+"""Bump with every schema change and teach :func:`init_schema` to migrate from the previous.
+2: ``task_participation.annotation`` (the label kinds of issue #20)."""
+_MIGRATIONS = {1: "ALTER TABLE task_participation ADD COLUMN annotation JSON"}
+"""The statement that takes a database of each version to the next."""
 
 Durability = Literal["process", "power"]
 
@@ -141,6 +144,11 @@ def init_schema(engine: Engine) -> int:
                 session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
                 return SCHEMA_VERSION
             found = row.version
+            while found in _MIGRATIONS and found < SCHEMA_VERSION:
+                session.connection().exec_driver_sql(_MIGRATIONS[found])
+                found += 1
+                row.version = found
+                session.add(row)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot initialise the database schema: {exc}") from exc
     if found != SCHEMA_VERSION:

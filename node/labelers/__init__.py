@@ -6,7 +6,9 @@
 * ``random`` / ``random:<seed>`` — uniformly random answers (:mod:`.random`);
 * ``constant`` / ``constant:<class>`` — the same answer for every item (:mod:`.constant`);
 * ``py:<module>:<function>`` — a Python callable (:mod:`.python`);
-* ``cmd:<command line>`` — a subprocess speaking JSON Lines (:mod:`.command`).
+* ``cmd:<command line>`` — a subprocess speaking JSON Lines (:mod:`.command`);
+* ``noisy:<truth.jsonl>:<skill>:<seed>`` — a noisy oracle for boxes, spans, text and
+  pairwise tasks (:mod:`.noisy`, with the generators of :mod:`.synthetic`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from node.labelers.base import (
 )
 from node.labelers.command import CommandLabeler
 from node.labelers.constant import ConstantLabeler
+from node.labelers.noisy import NoisyLabeler
 from node.labelers.python import PythonLabeler
 from node.labelers.random import RandomLabeler
 from node.labelers.replay import ReplayLabeler
@@ -35,6 +38,7 @@ __all__ = [
     "Labeler",
     "LabelerError",
     "LabelingTask",
+    "NoisyLabeler",
     "PythonLabeler",
     "RandomLabeler",
     "ReplayLabeler",

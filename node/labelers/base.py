@@ -10,13 +10,16 @@ program bug must never reach a committed batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from node.errors import LabelnetError
+from node.protocol.annotation import RULES, AnnotationParams, canonical_value
+from node.protocol.annotation import check_value as check_annotation
 from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.kinds import TaskKind
 from node.protocol.values import valid_value
 
@@ -35,6 +38,9 @@ class LabelingTask:
     classes: tuple[str, ...]
     title: str
     instructions: str
+    annotation: AnnotationParams | None = None
+    """Boxes, spans, text and pairwise tasks: the manifest's ``annotation`` (its limits are
+    part of the validity check; None: the kind's defaults)."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,18 @@ def check_value(task: LabelingTask, item_id: str, value: JsonValue) -> JsonValue
     answer is stored exactly when the batch it goes into would be counted: a categorical
     class id (a string, or an integer whose decimal text is one, as the consensus reads
     it), a list of distinct classes, or a finite number (JSON has no NaN or infinity, and a
-    bool is not a number here).
+    bool is not a number here). Boxes, spans and texts are first put in their canonical
+    spelling (:func:`node.protocol.annotation.canonical_value`: sorted, NFC), so a program
+    need not sort its boxes; what is stored is that spelling.
     """
+    if task.kind in RULES:
+        canonical = canonical_value(task.kind, value)
+        params = task.annotation or AnnotationParams(task.kind)
+        try:
+            check_annotation(task.kind, task.classes, canonical, params)
+        except (InvalidAnswersError, InvalidParameterError) as exc:
+            raise LabelerError(f"item {item_id!r}: not a {task.kind} label: {exc}") from exc
+        return canonical
     if valid_value(task.kind, task.classes, value):
         return value
     if task.kind is TaskKind.CATEGORICAL:
@@ -72,6 +88,17 @@ def check_value(task: LabelingTask, item_id: str, value: JsonValue) -> JsonValue
     if task.kind is TaskKind.MULTILABEL:
         raise LabelerError(f"item {item_id!r}: {value!r} is not a list of distinct classes")
     raise LabelerError(f"item {item_id!r}: {value!r} is not a finite number")
+
+
+def annotation_of(kind: TaskKind, document: Mapping[str, object] | None) -> AnnotationParams | None:
+    """A task's ``annotation`` parameters from the copy the node stored of the manifest's
+    section (:class:`LabelerError` if it does not parse: the loader stored a parsed one)."""
+    if document is None or kind not in RULES:
+        return None
+    try:
+        return AnnotationParams.from_document(kind, cast(JsonValue, dict(document)))
+    except InvalidParameterError as exc:
+        raise LabelerError(f"the stored annotation parameters do not parse: {exc}") from exc
 
 
 def check_answers(
@@ -94,6 +121,7 @@ ACCEPTED_FORMS = (
     "constant:<class>",
     "py:<module>:<function>",
     "cmd:<command line>",
+    "noisy:<truth.jsonl>:<skill>[:<seed>]",
 )
 
 
@@ -102,6 +130,7 @@ def load_labeler(spec: str) -> Labeler:
     # Imported here: the implementations import this module for the types above.
     from node.labelers.command import CommandLabeler
     from node.labelers.constant import ConstantLabeler
+    from node.labelers.noisy import NoisyLabeler
     from node.labelers.python import PythonLabeler
     from node.labelers.random import RandomLabeler
     from node.labelers.replay import ReplayLabeler
@@ -125,6 +154,8 @@ def load_labeler(spec: str) -> Labeler:
         module, sep, function = rest.rpartition(":")
         if sep and module and function:
             return PythonLabeler(module, function)
+    elif scheme == "noisy":
+        return NoisyLabeler.from_spec(rest)
     elif scheme == "cmd" and rest.strip():
         return CommandLabeler(rest)
     raise LabelerError(f"unknown labeler {spec!r}; accepted forms: {', '.join(ACCEPTED_FORMS)}")

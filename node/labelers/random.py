@@ -12,12 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from node.labelers.base import ItemToLabel, LabelingTask
+from node.labelers.synthetic import noisy_answer
+from node.protocol.annotation import RULES
 from node.protocol.canonical import JsonValue
 from node.protocol.kinds import TaskKind
 
 
 class RandomLabeler:
-    """Random classes (categorical), random class subsets (multilabel) or numbers in [0, 1)."""
+    """Random classes (categorical), random class subsets (multilabel), numbers in [0, 1), or
+    for the kinds of issue #20 the synthetic spammer's answers (:mod:`.synthetic`)."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -29,6 +32,8 @@ class RandomLabeler:
             rng = np.random.default_rng([self.seed, task.chain_id, task.task_id, item.position])
             if task.kind is TaskKind.CATEGORICAL:
                 answers.append(task.classes[int(rng.integers(len(task.classes)))])
+            elif task.kind in RULES:  # boxes, spans, texts, pairs: the synthetic spammer's
+                answers.append(noisy_answer(task.kind, rng, None, 0.0, True, task.classes))
             elif task.kind is TaskKind.MULTILABEL:
                 chosen = rng.random(len(task.classes)) < 0.5
                 answers.append([c for c, keep in zip(task.classes, chosen, strict=True) if keep])

@@ -21,8 +21,12 @@ _COLUMNS = ("item", "worker", "label")
 
 
 def _value(kind: TaskKind, item: str, text: str) -> JsonValue:
-    """A csv cell as a label of ``kind`` (numbers parsed, multilabel sets as JSON lists)."""
+    """A csv cell as a label of ``kind`` (numbers parsed, multilabel sets as JSON lists;
+    boxes and spans are JSON, a text or a pairwise choice is the cell itself)."""
     try:
+        if kind in (TaskKind.BOXES, TaskKind.SPANS):
+            parsed_value: JsonValue = json.loads(text)
+            return parsed_value
         if kind is TaskKind.NUMERIC:
             number = float(text)
             return int(number) if number.is_integer() and "." not in text else number

@@ -25,7 +25,14 @@ from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.errors import LabelnetError
-from node.labelers.base import ItemToLabel, Labeler, LabelerError, LabelingTask, check_answers
+from node.labelers.base import (
+    ItemToLabel,
+    Labeler,
+    LabelerError,
+    LabelingTask,
+    annotation_of,
+    check_answers,
+)
 from node.protocol.canonical import JsonValue
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, ItemSpec
@@ -129,6 +136,7 @@ class LabelingDuty:
             classes=tuple(row.classes),
             title=row.title,
             instructions=row.instructions,
+            annotation=annotation_of(TaskKind(row.kind), row.annotation),
         )
         values: list[JsonValue | None] = []
         if items:

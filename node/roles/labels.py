@@ -28,6 +28,9 @@ from node.db.models import Commitment, LabelCreate, Task, TaskParticipation, Tas
 from node.db.repositories.labels import LabelRepository
 from node.db.repositories.tasks import TaskNotFoundError
 from node.errors import LabelnetError
+from node.protocol.annotation import RULES, AnnotationParams, check_value
+from node.protocol.canonical import JsonValue
+from node.protocol.errors import InvalidAnswersError
 from node.protocol.kinds import TaskKind
 from node.protocol.values import valid_value
 
@@ -87,7 +90,9 @@ def _rows(labels: Sequence[LabelInput]) -> list[LabelRow]:
 
 
 @cache
-def _guard_statement() -> Select[TaskStatus, bool, str | None, list[str] | None]:
+def _guard_statement() -> Select[
+    TaskStatus, bool, str | None, list[str] | None, dict[str, object] | None
+]:
     """The task's status, whether our commitment row exists, and the task's kind and
     classes if this node joined it (the loader's participation row), in one statement.
 
@@ -110,7 +115,11 @@ def _guard_statement() -> Select[TaskStatus, bool, str | None, list[str] | None]
     )
     return (
         select(
-            col(Task.status), frozen, col(TaskParticipation.kind), col(TaskParticipation.classes)
+            col(Task.status),
+            frozen,
+            col(TaskParticipation.kind),
+            col(TaskParticipation.classes),
+            col(TaskParticipation.annotation),
         )
         .select_from(Task)
         .outerjoin(TaskParticipation, joined)
@@ -121,17 +130,30 @@ def _guard_statement() -> Select[TaskStatus, bool, str | None, list[str] | None]
     )
 
 
-def _check_values(rows: Sequence[LabelRow], kind: str, classes: Sequence[str]) -> None:
+def _check_values(
+    rows: Sequence[LabelRow],
+    kind: str,
+    classes: Sequence[str],
+    annotation: dict[str, object] | None = None,
+) -> None:
     """Refuse a value the task does not allow (a class outside its set, a non-number).
 
     Validators drop a revealed batch holding any such value, and with it every label the
     annotator gave; refusing the one bad label here keeps the rest of the work payable.
     """
     task_kind, allowed = TaskKind(kind), tuple(classes)
+    params = None
+    if annotation is not None:
+        params = AnnotationParams.from_document(task_kind, cast(JsonValue, annotation))
     for row in rows:
-        if valid_value(task_kind, allowed, row.value):
+        if valid_value(task_kind, allowed, row.value, params):
             continue
         value = str(row.value)[:80]
+        if task_kind in RULES:
+            try:
+                check_value(task_kind, allowed, row.value, params or AnnotationParams(task_kind))
+            except InvalidAnswersError as exc:
+                raise InvalidLabelError(f"item {row.item_id!r}: {exc}") from exc
         if task_kind is TaskKind.NUMERIC:
             raise InvalidLabelError(f"item {row.item_id!r}: {value!r} is not a finite number")
         raise InvalidLabelError(
@@ -164,7 +186,7 @@ def store_batch(
     )
     if guard is None:
         raise TaskNotFoundError(f"task {task_id} is not known to this node (yet)")
-    status, frozen, kind, classes = guard
+    status, frozen, kind, classes, annotation = guard
     if frozen:
         raise LabelsFrozenError(
             f"task {task_id}: this node has committed its labels; they can no longer change"
@@ -174,7 +196,7 @@ def store_batch(
     if not rows:
         return 0
     if kind is not None:  # a task known only from the chain (not joined) has no class set yet
-        _check_values(rows, kind, classes or ())
+        _check_values(rows, kind, classes or (), annotation)
     # The repository reads only ``item_id`` and ``value`` of each label.
     batch = cast(Sequence[LabelCreate], rows)
     return LabelRepository(session).upsert_batch(chain_id, task_id, annotator, batch)

@@ -43,8 +43,16 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.protocol.annotation import pair_sides
+from node.protocol.errors import InvalidParameterError
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
+from node.protocol.manifest import (
+    MAX_DOCUMENT_BYTES,
+    ItemPage,
+    ItemSpec,
+    Manifest,
+    ManifestError,
+)
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, within
 from node.store.errors import (
@@ -261,6 +269,8 @@ class TaskLoader:
                 if spec.id in seen:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
                 seen.add(spec.id)
+                if manifest.kind is TaskKind.PAIRWISE:
+                    _check_pair(spec)
                 if spec.content is not None:
                     if len(spec.content) > MAX_CID_LENGTH:
                         raise ManifestError(f"item {spec.id!r}: content CID too long to store")
@@ -344,4 +354,16 @@ def _record(
         instructions="" if manifest is None else manifest.instructions,
         kind=None if manifest is None else str(manifest.kind),
         classes=() if manifest is None else manifest.classes,
+        annotation=None
+        if manifest is None or manifest.annotation is None
+        else manifest.annotation.document(),
     )
+
+
+def _check_pair(spec: ItemSpec) -> None:
+    """A pairwise item names its two sides (:func:`node.protocol.annotation.pair_sides`),
+    or validators could not score the task: joining it would be work nobody pays for."""
+    try:
+        pair_sides(spec.data)
+    except InvalidParameterError as exc:
+        raise ManifestError(f"item {spec.id!r}: {exc}") from exc

@@ -41,8 +41,11 @@ from functools import partial
 
 from node.consensus.assigned import Assignment
 from node.db.models import Commitment, Task
+from node.protocol.annotation import pair_sides
 from node.protocol.canonical import DocumentTooDeepError, JsonValue, check_json_depth
+from node.protocol.errors import InvalidParameterError
 from node.protocol.gold import parse_gold_root, read_gold
+from node.protocol.kinds import TaskKind
 from node.protocol.labels import (
     LABELS_V1,
     BatchRoot,
@@ -163,7 +166,7 @@ def check_batch(
     for item, value in batch.labels:
         if item not in item_ids:
             return f"item {item[:80]!r} is not in the manifest"
-        if not valid_value(manifest.kind, manifest.classes, value):
+        if not valid_value(manifest.kind, manifest.classes, value, manifest.annotation):
             return f"value {str(value)[:80]!r} of item {item[:80]!r} is not a valid label"
     return batch
 
@@ -221,6 +224,21 @@ class InputCollector:
             self._items[key] = ids
             self._order[key] = tuple(ordered)
         return self._items[key]
+
+    def pairs(self, manifest: Manifest) -> dict[str, tuple[str, str]] | None:
+        """A pairwise task's sides per item (``TaskSpec.pairs``), from its item pages; None
+        for other kinds. :class:`ManifestError` when an item is not a pair: the loader
+        refuses such a task too, so no honest annotator labelled it."""
+        if manifest.kind is not TaskKind.PAIRWISE:
+            return None
+        sides: dict[str, tuple[str, str]] = {}
+        for page in manifest.pages:
+            for item in ItemPage.from_bytes(self.document(page)).items:
+                try:
+                    sides[item.id] = pair_sides(item.data)
+                except InvalidParameterError as exc:
+                    raise ManifestError(f"item {item.id!r}: {exc}") from exc
+        return sides
 
     def assignment(self, manifest: Manifest, dealt: TaskDeal) -> Assignment:
         """The drop rule of a seated task (``Assignment.restrict``, applied before consensus
@@ -387,7 +405,8 @@ class InputCollector:
             return None
         answers = gold.as_dict()
         if any(
-            item not in item_ids or not valid_value(manifest.kind, manifest.classes, value)
+            item not in item_ids
+            or not valid_value(manifest.kind, manifest.classes, value, manifest.annotation)
             for item, value in answers.items()
         ):
             log.warning("task %s: ignoring gold: it labels unknown items or classes", task.task_id)

@@ -169,6 +169,7 @@ class ValidatorDuty:
         try:
             manifest = Manifest.from_bytes(self._inputs.document(task.manifest_cid))
             item_ids = self._inputs.item_ids(manifest)
+            pairs = self._inputs.pairs(manifest)
         except RETRYABLE as exc:
             log.info("task %s: manifest not available yet: %s", task.task_id, exc)
             return
@@ -215,6 +216,8 @@ class ValidatorDuty:
             tolerance=manifest.consensus.tolerance,
             bloc_test=manifest.consensus.bloc_test,
             result_schema=manifest.result,
+            annotation=manifest.annotation,
+            pairs=pairs,
             assignment=assignment,
         )
         try:

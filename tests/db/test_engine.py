@@ -190,3 +190,18 @@ def test_acknowledged_labels_survive_sigkill(tmp_path: Path) -> None:
         assert stored[199].value == {"b": 19}
     finally:
         reopened.dispose()
+
+
+def test_a_version_1_database_gains_the_annotation_column(db: Database) -> None:
+    with db.write() as session:
+        session.connection().exec_driver_sql(
+            "ALTER TABLE task_participation DROP COLUMN annotation"
+        )
+        row = session.get(SchemaVersion, 1)
+        assert row is not None
+        row.version = 1
+        session.add(row)
+    assert init_schema(db.engine) == SCHEMA_VERSION == 2
+    with db.session() as session:
+        found = session.execute(text("SELECT annotation FROM task_participation")).all()
+    assert found == []

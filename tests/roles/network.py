@@ -10,6 +10,7 @@ claimers are the real duties.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from node.chain.mirror import ChainMirror
 from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.db.engine import Database, open_database
+from node.protocol.annotation import RULES, AnnotationParams
 from node.protocol.canonical import JsonValue
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
 from node.protocol.gold import GoldSet
@@ -148,19 +150,26 @@ def post_task(
     consensus: ConsensusParams = TINY_TASK_CONSENSUS,
     labels: str = LABELS_V2,
     gold_schema: str = GOLD_V2,
+    items: Sequence[ItemSpec] | None = None,
+    annotation: AnnotationParams | None = None,
 ) -> Posted:
     """A task over TRUTH's items, k=3, no bond: cat/dog (categorical) by default; its
     manifest names ``labels`` and ``gold_schema`` (the paged schemas of new tasks unless
-    given the old ones)."""
+    given the old ones). ``items`` replaces the items' data (same ids: a pairwise task's
+    sides); a task of a kind of issue #20 runs its rule under ``annotation``."""
+    algorithm = RULES.get(kind, algorithm)
     content = build_task_content(
-        [ItemSpec(item, data={"text": item}) for item in TRUTH],
+        items or [ItemSpec(item, data={"text": item}) for item in TRUTH],
         title="cat or dog",
         kind=kind,
-        classes=() if kind is TaskKind.NUMERIC else ("cat", "dog"),
+        classes=()
+        if kind in (TaskKind.NUMERIC, TaskKind.TEXT, TaskKind.PAIRWISE)
+        else ("cat", "dog"),
         algorithm=algorithm,
         consensus=consensus,
         labels=labels,
         gold=gold_schema,
+        annotation=annotation,
     )
     for blob in content.blobs():
         net.store.put(blob)

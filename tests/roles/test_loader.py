@@ -28,6 +28,8 @@ from node.db.repositories.participation import (
     ParticipationRepository,
 )
 from node.db.repositories.tasks import ItemRepository
+from node.protocol.annotation import AnnotationParams
+from node.protocol.canonical import JsonValue
 from node.protocol.cid import compute_cid
 from node.protocol.commitments import algorithm_id, gold_commitment
 from node.protocol.kinds import TaskKind
@@ -383,3 +385,43 @@ def test_participation_rows_keep_labeling_progress_across_outcomes(any_db: Datab
         assert repository.is_labeling_done(1, 7) and repository.labeling_pending(1) == []
     with any_db.write() as session, pytest.raises(ParticipationNotFoundError):
         ParticipationRepository(session).advance_labeling(1, 9, 0, done=True)
+
+
+PAIRWISE = AnnotationParams(TaskKind.PAIRWISE)
+
+
+def pairwise_content(bad: JsonValue) -> TaskContent:
+    pair = {"a": compute_cid(b"answer one"), "b": compute_cid(b"answer two")}
+    items = [ItemSpec(f"p{i}", data=pair) for i in range(3)] + [ItemSpec("p3", data=bad)]
+    return build_task_content(
+        items, title="Which is better?", kind=TaskKind.PAIRWISE, annotation=PAIRWISE
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason", "state"),
+    [
+        ({"a": compute_cid(b"answer one"), "b": compute_cid(b"answer one")}, "two different", "d"),
+        ({"a": "not a cid", "b": compute_cid(b"x")}, "side 'a' is not a CID", "d"),
+        ({"a": compute_cid(b"answer three"), "b": compute_cid(b"x")}, "", "j"),
+    ],
+)
+def test_a_pairwise_task_is_joined_only_if_every_item_is_a_pair(
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    annotator: Annotator,
+    bad: JsonValue,
+    reason: str,
+    state: str,
+) -> None:
+    content = pairwise_content(bad)
+    publish(annotator.local, content)
+    task_id = post_task(w3, contracts, actors, content.manifest_cid, 4)
+    annotator.sync.sync_once()
+    annotator.loader().tick()
+    row = annotator.participation(task_id)
+    assert row is not None and row.state.value.startswith(state), row
+    assert reason in row.reason
+    if state == "j":  # the annotation section is kept for the label checks
+        assert row.annotation == PAIRWISE.document()

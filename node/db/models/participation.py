@@ -2,9 +2,9 @@
 
 One row per task the annotator role has looked at. The task loader writes it together with
 the task's items (one transaction: a task is either joined with all its items or not at
-all); it keeps the manifest's title, instructions, kind and classes, which the labeling page
-and the labeling duty need and would otherwise have to fetch and parse again. The labeling
-duty moves ``labeling_cursor`` in the same transaction as the labels it stores, so a
+all); it keeps the manifest's title, instructions, kind, classes and annotation, which the
+labeling page and the labeling duty need and would otherwise have to fetch and parse again.
+The labeling duty moves ``labeling_cursor`` in the same transaction as the labels it stores, so a
 restarted node continues after the last item it labelled, never before or after it.
 """
 
@@ -40,6 +40,9 @@ class TaskParticipationBase(SQLModel):
     instructions: str = Field(default="", sa_type=sa.Text)
     kind: str | None = Field(default=None, sa_type=sa.String(16))
     classes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    annotation: dict[str, object] | None = Field(default=None, sa_type=sa.JSON)
+    """The manifest's ``annotation`` section (boxes, spans, text, pairwise tasks): the
+    limits a label is checked against when it is stored (schema version 2)."""
     labeling_cursor: int = -1
     labeling_done: bool = False
 

@@ -14,9 +14,20 @@ from node.db.models import ParticipationState, TaskParticipation
 from node.db.types import utcnow
 from node.db.upsert import upsert
 from node.errors import LabelnetError
+from node.protocol.canonical import JsonValue
 
 _KEYS = ("chain_id", "task_id")
-_OUTCOME = ("state", "reason", "attempts", "title", "instructions", "kind", "classes", "updated_at")
+_OUTCOME = (
+    "state",
+    "reason",
+    "attempts",
+    "title",
+    "instructions",
+    "kind",
+    "classes",
+    "annotation",
+    "updated_at",
+)
 
 
 class ParticipationNotFoundError(LabelnetError, LookupError):
@@ -44,6 +55,7 @@ class ParticipationRepository:
         instructions: str = "",
         kind: str | None = None,
         classes: Sequence[str] = (),
+        annotation: dict[str, JsonValue] | None = None,
     ) -> None:
         """Store the loader's outcome for a task; the labeling progress is left as it is."""
         row = {
@@ -56,6 +68,7 @@ class ParticipationRepository:
             "instructions": instructions,
             "kind": kind,
             "classes": list(classes),
+            "annotation": annotation,
             "labeling_cursor": -1,
             "labeling_done": False,
             "updated_at": utcnow(),

@@ -239,7 +239,7 @@ def validate_request(
         invalid = [
             (item, value)
             for item, value in request.gold.labels
-            if not valid_value(manifest.kind, manifest.classes, value)
+            if not valid_value(manifest.kind, manifest.classes, value, manifest.annotation)
         ]
         if invalid:
             raise TaskRequestError(
