@@ -240,7 +240,9 @@ abstract contract HandlerState is TestBase {
         uint256 active = staking.stakeOf(validator);
         if (active < staking.minStake()) return false;
         // forge-lint: disable-next-line(unsafe-typecast) -- stakes here are far below 2**96.
-        if (staking.lockAmount(uint96(active)) > active - staking.lockedOf(validator)) return false;
+        if (staking.lockAmount(uint96(active), staking.slashBps()) > active - staking.lockedOf(validator)) {
+            return false;
+        }
         ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
         for (uint256 i; i < atts.length; ++i) {
             if (atts[i].validator == validator) return false;

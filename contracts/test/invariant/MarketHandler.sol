@@ -370,7 +370,7 @@ contract MarketHandler is HandlerState {
             if (afterStake < before[i]) slashed += before[i] - afterStake;
             else rewards += afterStake - before[i];
         }
-        if (t.status == ITaskMarket.TaskStatus.Disputed) {
+        if (t.status == ITaskMarket.TaskStatus.Void) {
             if (slashed + rewards != 0) ++ghostDisputeStakeChanges;
             if (refunded != uint256(t.rewardPool) + t.validatorFee + forfeited) ++ghostRefundMismatches;
             return true;

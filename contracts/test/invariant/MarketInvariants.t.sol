@@ -161,7 +161,7 @@ contract MarketInvariantsTest is TestBase {
             }
         }
         for (uint256 i; i < accounts.length; ++i) {
-            vm.assertEq(market.totalPaidOf(accounts[i]), totals[i]);
+            vm.assertEq(handler.ghostTotalPaidTo(accounts[i]), totals[i]);
         }
     }
 
