@@ -201,6 +201,11 @@ contract TaskMarket is TaskMarketSettlement {
     function getTask(uint256 taskId) external view returns (Task memory view_) {
         TaskRecord storage task = _task(taskId);
         bool seated = task.seatLimit != 0;
+        Committee.Result memory best;
+        if (task.provisional) {
+            (, uint8 resultCount) = _counts(task, task.round);
+            (best,) = _committees[taskId][task.round].tally(resultCount);
+        }
         view_ = Task({
             requester: task.requester,
             commitDeadline: task.commitDeadline,
@@ -217,8 +222,8 @@ contract TaskMarket is TaskMarketSettlement {
             annotatorBond: task.annotatorBond,
             paidOut: task.paidOut,
             goldCommitment: task.goldCommitment,
-            payoutRoot: task.payoutRoot,
-            totalPayout: task.totalPayout,
+            payoutRoot: task.provisional ? best.payoutRoot : task.payoutRoot,
+            totalPayout: task.provisional ? best.totalPayout : task.totalPayout,
             refundable: _refundOf(task).toUint128(),
             seatDeadline: task.seatDeadline,
             seatCount: seated ? task.joinCount : 0,
@@ -263,10 +268,10 @@ contract TaskMarket is TaskMarketSettlement {
 
     /// @inheritdoc ITaskMarket
     function finalWeightOf(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) external view returns (uint256) {
-        // forge-lint: disable-next-line(unsafe-typecast) -- a key of a wider total matches no vote.
-        return totalPayout > type(uint96).max
-            ? 0
-            : _finals[taskId].results[Rounds.key(payoutRoot, uint96(totalPayout))].weight;
+        // A total wider than 96 bits was never attested (attest checks it against the pool).
+        if (totalPayout > type(uint96).max) return 0;
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked just above.
+        return _finals[taskId].results[Rounds.key(payoutRoot, uint96(totalPayout))].weight;
     }
 
     /// @inheritdoc ITaskMarket
@@ -342,12 +347,14 @@ contract TaskMarket is TaskMarketSettlement {
     }
 
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
-        TaskRecord storage task = _task(taskId);
-        if (task.status != TaskStatus.Finalized) revert TaskMarketWrongStatus(taskId, task.status);
+        TaskRecord storage task = _tasks[taskId];
+        // Only a finalized task has a payout root, so the claim need not read the status slot.
+        bytes32 root = task.payoutRoot;
+        if (root == bytes32(0)) revert TaskMarketWrongStatus(taskId, _task(taskId).status);
         Seats.Book storage book = _annotators[taskId];
         if (book.paidOf(account) != 0) revert TaskMarketAlreadyClaimed(taskId, account);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
-        if (!MerkleProof.verifyCalldata(proof, task.payoutRoot, leaf)) {
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
             revert TaskMarketInvalidProof(taskId, account, amount);
         }
         if (amount == 0) revert TaskMarketNothingToClaim(taskId, account);

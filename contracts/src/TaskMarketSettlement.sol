@@ -55,7 +55,8 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         bool goldRevealed;
         uint8 round;
         bool provisional;
-        // slot 3: the final root; the provisional one while `provisional`
+        // slot 3: the final root, zero until the task is finalized (a claim checks only this;
+        // a provisional result is the round's best, read from its committee)
         bytes32 payoutRoot;
         // slot 4
         uint96 totalPayout;
@@ -94,8 +95,6 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
                 ++round;
             }
             task.provisional = false;
-            task.payoutRoot = bytes32(0);
-            task.totalPayout = 0;
             _openRound(taskId, task, round);
             emit Appealed(taskId, round, msg.sender, payoutRoot, totalPayout);
         } else if (round < Rounds.FINAL_ROUND) {
@@ -189,8 +188,6 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
             uint40 ends = uint40(block.timestamp + CHALLENGE_PERIOD);
             task.provisional = true;
             task.roundDeadline = ends;
-            task.payoutRoot = best.payoutRoot;
-            task.totalPayout = best.totalPayout;
             emit ResultProvisional(taskId, round, best.payoutRoot, best.totalPayout, backed, ends);
             return;
         }
