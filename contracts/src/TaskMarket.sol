@@ -82,7 +82,6 @@ contract TaskMarket is TaskMarketSettlement {
         if (task.joinCount != 0) revert TaskMarketHasCommits(taskId, task.joinCount);
         uint256 amount = uint256(task.rewardPool) + task.validatorFee;
         task.status = TaskStatus.Cancelled;
-        task.refunded = true;
         emit TaskCancelled(taskId, amount);
         _token.safeTransfer(msg.sender, amount);
     }
@@ -115,8 +114,8 @@ contract TaskMarket is TaskMarketSettlement {
     /// @inheritdoc ITaskMarket
     function claimSeat(uint256 taskId) external nonReentrant returns (uint32 seat) {
         TaskRecord storage task = _openTask(taskId);
-        uint32 count = task.joinCount;
-        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, task.seatDeadline);
+        uint24 count = task.joinCount;
+        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, _seatDeadline(task));
         // unchecked: count < seatLimit < 2**24 (claim checked it).
         unchecked {
             task.joinCount = count + 1;
@@ -140,9 +139,11 @@ contract TaskMarket is TaskMarketSettlement {
         TaskRecord storage task = _openTask(taskId);
         _requireRevealWindow(taskId, task);
         _annotators[taskId].reveal(taskId, msg.sender, labelsRoot, salt);
-        if (!task.anyRevealed) task.anyRevealed = true;
-        // Only a bonded task counts reveals (its forfeited bonds): an unbonded one saves the write.
-        if (task.hasBond) ++task.revealCount;
+        // unchecked: an annotator reveals once per commitment slot, so revealCount <= joinCount,
+        // which is below 2**24.
+        unchecked {
+            ++task.revealCount;
+        }
         emit LabelsRevealed(taskId, msg.sender, labelsRoot, labelsCid);
         if (task.hasBond) _token.safeTransfer(msg.sender, task.annotatorBond);
     }
@@ -150,10 +151,9 @@ contract TaskMarket is TaskMarketSettlement {
     // ---------------------------------------------------------------- validator
 
     /// @inheritdoc ITaskMarket
-    function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid)
-        external
-        nonReentrant
-    {
+    /// @dev No reentrancy guard: attest calls only this market's own ValidatorStaking, which
+    /// calls nothing back, and the token is not touched.
+    function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external {
         uint96 weight = _attest(taskId, payoutRoot, totalPayout);
         emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
     }
@@ -212,11 +212,12 @@ contract TaskMarket is TaskMarketSettlement {
             commitCount: seated ? 0 : task.joinCount,
             revealDeadline: task.revealDeadline,
             attestDeadline: task.attestDeadline,
-            revealCount: task.hasBond ? task.revealCount : (task.anyRevealed ? 1 : 0),
+            revealCount: task.revealCount,
             attestCount: task.attestCount,
             status: task.status,
             goldRevealed: task.goldRevealed,
-            refunded: task.refunded,
+            // Every ended task was refunded as it ended (cancel, void, finalize push it).
+            refunded: task.status != TaskStatus.Open,
             rewardPool: task.rewardPool,
             validatorFee: task.validatorFee,
             annotatorBond: task.annotatorBond,
@@ -225,7 +226,7 @@ contract TaskMarket is TaskMarketSettlement {
             payoutRoot: task.provisional ? best.payoutRoot : task.payoutRoot,
             totalPayout: task.provisional ? best.totalPayout : task.totalPayout,
             refundable: _refundOf(task).toUint128(),
-            seatDeadline: task.seatDeadline,
+            seatDeadline: _seatDeadline(task),
             seatCount: seated ? task.joinCount : 0,
             seatLimit: task.seatLimit,
             round: task.round,
@@ -240,7 +241,7 @@ contract TaskMarket is TaskMarketSettlement {
         if (task.status != TaskStatus.Open) return Phase.Closed;
         if (block.timestamp <= task.commitDeadline) return Phase.Commit;
         if (block.timestamp <= task.revealDeadline) return Phase.Reveal;
-        if (task.anyRevealed && block.timestamp <= _roundDeadline(task)) return Phase.Attest;
+        if (task.revealCount != 0 && block.timestamp <= _roundDeadline(task)) return Phase.Attest;
         return Phase.Finalizable;
     }
 
@@ -338,8 +339,8 @@ contract TaskMarket is TaskMarketSettlement {
         task.validatorFee = uint96(params.validatorFee);
         if (seatLimit != 0) {
             task.seatLimit = seatLimit;
-            // forge-lint: disable-next-line(unsafe-typecast) -- below commitDeadline (Seats.seatLimit).
-            task.seatDeadline = uint40(params.seatDeadline);
+            // forge-lint: disable-next-line(unsafe-typecast) -- below 2**32 (Seats.seatLimit checks it).
+            task.seatLead = uint32(params.commitDeadline - params.seatDeadline);
         }
         if (params.goldCommitment != bytes32(0)) task.goldCommitment = params.goldCommitment;
         emit TaskCreated(taskId, msg.sender, params, rewardPool);
@@ -374,6 +375,11 @@ contract TaskMarket is TaskMarketSettlement {
     function _requireRevealWindow(uint256 taskId, TaskRecord storage task) private view {
         if (block.timestamp <= task.commitDeadline) revert TaskMarketTooEarly(taskId, task.commitDeadline);
         if (block.timestamp > task.revealDeadline) revert TaskMarketDeadlinePassed(taskId, task.revealDeadline);
+    }
+
+    /// @dev A seated task's seat deadline (0 for an open task, whose claims are then refused).
+    function _seatDeadline(TaskRecord storage task) private view returns (uint64) {
+        return task.seatLimit == 0 ? 0 : task.commitDeadline - task.seatLead;
     }
 
     /// @dev The current round's deadline, or the challenge end while a result is provisional.

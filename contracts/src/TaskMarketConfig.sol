@@ -67,8 +67,6 @@ abstract contract TaskMarketConfig is ITaskMarket {
         _maxAttestWindow = staking_.unbondingDelay();
         // The round lock shares are multiples of it (Rounds.lockBps); staking bounds it.
         _slashBps = staking_.slashBps();
-        // Staking pulls validator rewards from the market at finalization.
-        token_.forceApprove(address(staking_), type(uint256).max);
     }
 
     /// @notice The bounty token.

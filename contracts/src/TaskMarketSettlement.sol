@@ -27,31 +27,32 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
 
     /// @dev Storage form of a task, packed so each step touches as few slots as possible:
     /// slot 0 holds everything claimSeat, commit, reveal and attest check. Amounts are capped
-    /// at 96 bits (7.9e28 base units, far above the supply). `seatLimit` and `seatDeadline` are
-    /// 0 for an open task. `joinCount` counts the annotators holding a bond until their reveal:
-    /// who committed to an open task, who claimed a seat on a seated one. `revealCount` counts
-    /// only a bonded task's reveals (what its forfeited bonds need); `anyRevealed` is what the
-    /// settlement needs, and costs a write only at the first reveal.
+    /// at 96 bits (7.9e28 base units, far above the supply). `seatLimit` and `seatLead` are 0
+    /// for an open task; a seated task's seat deadline is `commitDeadline - seatLead`, kept as
+    /// a 32-bit lead so that it fits slot 0 next to the counts (claimSeat then reads one slot).
+    /// `joinCount` counts the annotators holding a bond until their reveal: who committed to
+    /// an open task, who claimed a seat on a seated one (24 bits: a seated task has fewer than
+    /// 2**24 seats, and an open task refuses its 2**24-th committer). `revealCount` counts
+    /// reveals; the settlement needs only whether it is zero.
     struct TaskRecord {
         // slot 0
         TaskStatus status;
         bool hasBond;
-        bool anyRevealed;
         uint8 attestCount;
         uint8 resultCount;
         uint40 commitDeadline;
         uint40 revealDeadline;
         uint40 attestDeadline;
-        uint32 joinCount;
+        uint24 joinCount;
+        uint24 revealCount;
         uint24 seatLimit;
-        uint40 seatDeadline;
+        uint32 seatLead;
         // slot 1
         address requester;
         uint96 annotatorBond;
         // slot 2
         uint96 rewardPool;
         uint96 validatorFee;
-        bool refunded;
         bool goldRevealed;
         uint8 round;
         bool provisional;
@@ -61,8 +62,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         // slot 4
         uint96 totalPayout;
         uint96 paidOut;
-        uint32 feeDust;
-        uint32 revealCount;
+        uint64 feeDust;
         // slot 5
         bytes32 goldCommitment;
         // slot 6: the current round's deadline (or challenge end) once past round 0's window
@@ -81,7 +81,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
     function _attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) internal returns (uint96 weight) {
         TaskRecord storage task = _openTask(taskId);
         if (block.timestamp <= task.revealDeadline) revert TaskMarketTooEarly(taskId, task.revealDeadline);
-        if (!task.anyRevealed) revert TaskMarketNoReveals(taskId);
+        if (task.revealCount == 0) revert TaskMarketNoReveals(taskId);
         if (payoutRoot == bytes32(0)) revert TaskMarketEmptyRoot();
         if (totalPayout > task.rewardPool) revert TaskMarketPayoutExceedsPool(taskId, totalPayout, task.rewardPool);
         // forge-lint: disable-next-line(unsafe-typecast) -- checked against rewardPool above.
@@ -160,7 +160,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
     /// provisional, or opens the next round; reverts when none is due.
     function _finalize(uint256 taskId, TaskRecord storage task) internal {
         if (block.timestamp <= task.revealDeadline) revert TaskMarketTooEarly(taskId, task.revealDeadline);
-        if (!task.anyRevealed) return _void(taskId, task);
+        if (task.revealCount == 0) return _void(taskId, task);
         uint256 staked = _staking.totalStaked();
         uint8 round = task.round;
         if (round == Rounds.FINAL_ROUND) return _finalizeFinalRound(taskId, task, staked);
@@ -237,7 +237,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         task.status = TaskStatus.Finalized;
         task.payoutRoot = root;
         task.totalPayout = total;
-        task.provisional = false;
+        if (task.provisional) task.provisional = false;
         emit TaskFinalized(taskId, root, total, backed, attesting);
 
         uint8 round = task.round;
@@ -247,11 +247,13 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
             (winningRisk, reserved) = _reserveFinal(taskId, root, total, pot, winningRisk);
         }
         uint256 paid = _rewardBounded(taskId, task, winners, Committee.Split({pot: pot, totalRisk: winningRisk}));
-        // The dust is below the number of winners of rounds 0-1 plus one (at most 65): 32 bits
+        // The winners' rewards reach the staking contract in one transfer (release credited them).
+        if (paid > 0) _token.safeTransfer(address(_staking), paid);
+        // The dust is below the number of winners of rounds 0-1 plus one (at most 65): 64 bits
         // hold it. unchecked: paid + reserved are floors of shares of pot summing to at most pot.
         unchecked {
             // forge-lint: disable-next-line(unsafe-typecast)
-            task.feeDust = uint32(pot - paid - reserved);
+            task.feeDust = uint64(pot - paid - reserved);
         }
         _pushRefund(taskId, task);
     }
@@ -332,7 +334,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         uint256 escrow = uint256(task.rewardPool) + task.validatorFee;
         uint256 bond = task.annotatorBond;
         if (status == TaskStatus.Finalized) {
-            uint256 forfeited = bond == 0 ? 0 : uint256(task.joinCount - task.revealCount) * bond;
+            uint256 forfeited = uint256(task.joinCount - task.revealCount) * bond;
             return uint256(task.rewardPool) - task.totalPayout + forfeited + task.feeDust;
         }
         if (status == TaskStatus.Void) return escrow + uint256(task.joinCount) * bond;
@@ -341,7 +343,6 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
     }
 
     function _refund(uint256 taskId, TaskRecord storage task, uint256 amount) private {
-        task.refunded = true;
         address requester = task.requester;
         emit RequesterRefunded(taskId, requester, amount);
         if (amount > 0) _token.safeTransfer(requester, amount);
@@ -363,6 +364,7 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
             uint256 reward = Committee.share(tally.rewardPot, risk, tally.winningRisk);
             emit VoteSettled(taskId, validator, Rounds.FINAL_ROUND, 0, reward);
             _staking.release(validator, taskId, vote.weight, lockBps, reward);
+            if (reward > 0) _token.safeTransfer(address(_staking), reward);
         } else {
             emit VoteSettled(taskId, validator, Rounds.FINAL_ROUND, risk, 0);
             // The amount is the `risk` just emitted.

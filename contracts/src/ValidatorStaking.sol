@@ -143,7 +143,6 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     function release(address validator, uint256 taskId, uint96 weight, uint16 lockBps, uint256 reward)
         external
         onlyMarket
-        nonReentrant
     {
         Account storage account = _accounts[validator];
         uint256 locked = _lockAmount(weight, lockBps);
@@ -154,7 +153,6 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
             _totalStaked += reward;
         }
         emit StakeReleased(validator, taskId, locked, reward);
-        if (reward > 0) _token.safeTransferFrom(msg.sender, address(this), reward);
     }
 
     /// @inheritdoc IValidatorStaking

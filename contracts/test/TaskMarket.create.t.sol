@@ -20,7 +20,7 @@ contract TaskMarketCreateTest is LabelnetFixture {
         vm.assertEq(uint256(market.quorumBps()), QUORUM_BPS);
         vm.assertEq(market.taskCount(), 0);
         // Staking pulls validator rewards from the market with transferFrom.
-        vm.assertEq(token.allowance(address(market), address(staking)), type(uint256).max);
+        vm.assertEq(token.allowance(address(market), address(staking)), 0, "rewards are pushed, not pulled");
     }
 
     function test_constructor_revertsForZeroToken() public {

@@ -82,7 +82,9 @@ interface IValidatorStaking {
         returns (uint96 weight, uint256 locked);
 
     /// @notice Market only: lift the lock taken for `weight` at `lockBps` on `taskId` and add
-    /// `reward` (pulled from the market) to the validator's stake.
+    /// `reward` to the validator's stake. The market transfers the rewards of a settlement to
+    /// this contract in one transfer, in the same transaction (one token transfer instead of
+    /// one per winner); `balance == totalStaked + totalUnbonding` holds again once it has.
     function release(address validator, uint256 taskId, uint96 weight, uint16 lockBps, uint256 reward) external;
 
     /// @notice Market only: take the lock taken for `weight` at `lockBps` on `taskId` and send it

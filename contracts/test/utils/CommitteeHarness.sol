@@ -10,7 +10,8 @@ import {IValidatorStaking} from "../../src/interfaces/IValidatorStaking.sol";
 /// @notice One task's committee behind external functions, so the library's internal functions
 /// can be called, fuzzed and inspected on their own. It keeps the seat and result counts the
 /// way TaskMarket keeps them in its task slot. When it is named as a real ValidatorStaking's
-/// market it can lock, release and slash, and it pays rewards from its own token balance.
+/// market it can lock, release and slash, and it pays rewards from its own token balance (in
+/// one transfer, as the market does).
 contract CommitteeHarness {
     using Committee for Committee.State;
 
@@ -18,6 +19,7 @@ contract CommitteeHarness {
     uint256 public constant TASK_ID = 7;
 
     IValidatorStaking public immutable staking;
+    IERC20 public immutable token;
     uint8 public immutable maxCommittee;
     /// @notice The lock share of the harness's votes: its staking's round-0 share.
     uint16 public immutable lockBps;
@@ -26,12 +28,11 @@ contract CommitteeHarness {
     uint256 public count;
     uint256 public resultCount;
 
-    constructor(IERC20 token, IValidatorStaking staking_, uint8 maxCommittee_) {
+    constructor(IERC20 token_, IValidatorStaking staking_, uint8 maxCommittee_) {
         staking = staking_;
+        token = token_;
         maxCommittee = maxCommittee_;
         lockBps = address(staking_).code.length == 0 ? 1000 : staking_.slashBps();
-        // Staking pulls the validators' rewards from its market, as it does from TaskMarket.
-        if (address(token) != address(0)) token.approve(address(staking_), type(uint256).max);
     }
 
     // ------------------------------------------------------------ seating without stake
@@ -91,6 +92,8 @@ contract CommitteeHarness {
         uint256 paid = _committee.rewardWinners(
             staking, TASK_ID, count, winners, lockBps, Committee.Split({pot: pot, totalRisk: atRisk})
         );
+        // As the market does: the rewards reach the staking contract in one transfer.
+        if (paid > 0) require(token.transfer(address(staking), paid), "harness: transfer");
         return pot - paid;
     }
 
