@@ -54,6 +54,7 @@ class TaskState:
     payout_root: bytes
     total_payout: int
     refundable: int
+    """Market v2: the refund paid as the task ended (0 while open); v1: the refund still due."""
     seat_deadline: int
     """0 for an open task (v1's rules, no seats)."""
     seat_count: int
