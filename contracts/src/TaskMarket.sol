@@ -201,9 +201,14 @@ contract TaskMarket is TaskMarketSettlement {
     function getTask(uint256 taskId) external view returns (Task memory view_) {
         TaskRecord storage task = _task(taskId);
         bool seated = task.seatLimit != 0;
+        // A provisional result is not stored: it is the round's best (zero when not provisional).
+        // Solidity zero-initialises locals; the empty result is the value when not provisional.
+        // slither-disable-next-line uninitialized-local
         Committee.Result memory best;
         if (task.provisional) {
             (, uint8 resultCount) = _counts(task, task.round);
+            // The attesting weight is not part of the view.
+            // slither-disable-next-line unused-return
             (best,) = _committees[taskId][task.round].tally(resultCount);
         }
         view_ = Task({

@@ -242,6 +242,8 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
 
         uint8 round = task.round;
         (uint256 pot, uint256 winningRisk, uint32[2] memory winners) = _slashBounded(taskId, task, round, root, total);
+        // Solidity zero-initialises locals: nothing is reserved without round 2.
+        // slither-disable-next-line uninitialized-local
         uint256 reserved;
         if (round == Rounds.FINAL_ROUND) {
             (winningRisk, reserved) = _reserveFinal(taskId, root, total, pot, winningRisk);

@@ -264,6 +264,7 @@ contract TaskMarketRoundsTest is LabelnetFixture {
         _assertRefundIsPoolMinusOwed();
 
         (bytes32 key, uint96 weight, bool settled) = market.finalVoteOf(taskId, validator3);
+        // forge-lint: disable-next-line(unsafe-typecast) -- 1 ether fits 96 bits.
         vm.assertEq(key, keccak256(abi.encode(BAD_ROOT, uint96(BAD_TOTAL))));
         vm.assertEq(uint256(weight), STAKE_3);
         vm.assertFalse(settled);
