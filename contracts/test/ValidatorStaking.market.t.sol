@@ -217,4 +217,39 @@ contract ValidatorStakingMarketTest is LabelnetFixture {
         }
         vm.assertEq(direct.stakeOf(validator1), direct.lockedOf(validator1));
     }
+
+    // ------------------------------------------------------------ v2: lock share, freeze
+
+    function test_lockForTask_revertsForALockShareAboveTheWhole() public {
+        _stakeDirect(validator1, 400 ether);
+        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingInvalidLockBps.selector, 10_001));
+        direct.lockForTask(validator1, 1, 10_001);
+    }
+
+    /// @notice Each round-2 vote freezes the voter's stake once; it may unstake again only when
+    /// every such vote is settled, and an unfreeze without a freeze is refused.
+    function test_freeze_blocksUnstakingUntilEveryVoteIsSettled() public {
+        _stakeDirect(validator1, 400 ether);
+        vm.assertEq(direct.version(), 2);
+        vm.expectEmit(true, true, true, true, address(direct));
+        emit IValidatorStaking.FreezeChanged(validator1, 1);
+        direct.freeze(validator1);
+        direct.freeze(validator1);
+        vm.prank(validator1);
+        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingFrozen.selector, validator1));
+        direct.requestUnstake(1 ether);
+        direct.unfreeze(validator1);
+        vm.assertEq(direct.frozenOf(validator1), 1);
+        direct.unfreeze(validator1);
+        vm.prank(validator1);
+        direct.requestUnstake(1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingNotFrozen.selector, validator1));
+        direct.unfreeze(validator1);
+    }
+
+    function test_freeze_revertsForNonMarket() public {
+        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingNotMarket.selector, stranger));
+        vm.prank(stranger);
+        staking.freeze(validator1);
+    }
 }
