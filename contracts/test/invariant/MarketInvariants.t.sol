@@ -253,7 +253,6 @@ contract MarketInvariantsTest is TestBase {
             vm.assertLe(locked, staking.stakeOf(validators[i]), "lock exceeds active stake");
             vm.assertEq(locked, expected[i], "lock differs from unsettled votes");
         }
-        vm.assertLt(staking.stakeOf(validators[0]), handler.MAX_ADVERSARY_STAKE()); // assumption H
     }
 
     /// @notice Seats (market v2): a task never has more seats claimed than its limit, an open
