@@ -3,9 +3,10 @@
 
 For each size N, 10 annotators label N items each (10·N labels) and the whole lifecycle
 runs on a local anvil: create (with an EIP-2612 permit, one transaction), commits,
-reveals, gold reveal, attests by 3 validators, finalize, every annotator's claim, and the
-requester's refund. Each row starts from the same chain state (evm_snapshot/evm_revert):
-annotators who have never held tokens, validators already staked.
+reveals, gold reveal, attests by 3 validators, finalize (which, in market v2, also pushes
+the requester's refund), and every annotator's claim. Each row starts from the same chain
+state (evm_snapshot/evm_revert): annotators who have never held tokens, validators already
+staked.
 
 The baseline is the naive design in which every label is its own transaction storing the
 label (contracts/bench/NaiveLabelStore.sol). Its cost per label is constant (each label
@@ -211,7 +212,7 @@ def lifecycle(
                 task_id, annotator.address, amount, payouts.proof(annotator.address)
             ),
         )
-    meter.send("refund", requester, market.functions.refund(task_id))
+    # Market v2 pushes the requester's refund inside finalize: there is no refund transaction.
     assert token.functions.balanceOf(market.address).call() == 0, (
         "market must owe nothing at the end"
     )

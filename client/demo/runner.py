@@ -512,7 +512,8 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
         wait("claim", 100, lambda: read_task(market, task_id).paid_out * 100 // total)
     run.timings["claimed"] = time.monotonic() - run.started
     requester = _sender(run.devnet, "requester")
-    if read_task(market, task_id).refundable:
+    # Market v2 pushes the refund as the task ends (finalize); a v1 market waits for refund().
+    if not read_task(market, task_id).refunded:
         requester.transact(market.functions.refund(task_id))
 
 

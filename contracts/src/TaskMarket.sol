@@ -4,78 +4,40 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
 import {Committee} from "./libraries/Committee.sol";
+import {Rounds} from "./libraries/Rounds.sol";
 import {Seats} from "./libraries/Seats.sol";
 import {TaskMarketConfig} from "./TaskMarketConfig.sol";
+import {TaskMarketSettlement} from "./TaskMarketSettlement.sol";
 
 /// @title TaskMarket
-/// @notice Escrow, seats, commit-reveal, attestation, finalization and Merkle claims for
+/// @notice Escrow, seats, commit-reveal, attestation rounds, finalization and Merkle claims for
 /// labeling tasks (market v2). See ITaskMarket for the lifecycle.
-/// @dev The committee (seats, results, tally, eviction, decision, settlement) is the Committee
-/// library, the annotators' slots (seat, commitment, reveal) the Seats library; this contract
-/// holds the escrow, the deadlines, the counts and the libraries' parameters.
+/// @dev The settlement (rounds, decision, appeals, refunds pushed at the end) is the base
+/// TaskMarketSettlement, over the Committee (bounded rounds) and Rounds (round 2) libraries;
+/// the annotators' slots (seat, commitment, reveal, payment) are the Seats library; this
+/// contract holds the requester's, annotators' and claimants' calls and the views.
 /// Solvency: for every task the market holds what it still owes — the escrow of an open
-/// task (reward pool, validator fee, bonds not yet returned), or for a settled task the
-/// attested payouts not yet claimed plus the requester's refund. Rounding remainders of the
-/// validator reward split go to the requester's refund. The market has no owner; its fixed
+/// task (reward pool, validator fee, bonds not yet returned), or for a finalized task the
+/// attested payouts not yet claimed and round 2's reserved rewards. Rounding remainders of
+/// rounds 0–1's reward split go to the requester's refund. The market has no owner; its fixed
 /// parameters are TaskMarketConfig's.
-contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
+contract TaskMarket is TaskMarketSettlement {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using Committee for Committee.State;
+    using Rounds for Rounds.Tally;
     using Seats for Seats.Book;
 
     /// @notice Marks a commitment slot whose batch has been revealed.
     bytes32 public constant REVEALED = Seats.REVEALED;
 
-    /// @dev Storage form of a task, packed so each step touches as few slots as possible:
-    /// slot 0 holds everything commit, reveal and attest check, so those calls read one slot
-    /// (claimSeat reads slot 2 too, for the seat deadline: slot 0 keeps v1's fields, which open
-    /// tasks need). Amounts are capped at 96 bits (7.9e28 base units, far above the supply).
-    /// `seatLimit` is 0 for an open task (and so is `seatDeadline`). `joinCount` counts the
-    /// annotators holding a bond until their reveal: who committed to an open task, who claimed
-    /// a seat on a seated one. Cancel and the forfeited bonds read this one count for both.
-    struct TaskRecord {
-        // slot 0
-        TaskStatus status;
-        bool hasBond;
-        bool goldRevealed;
-        bool refunded;
-        uint8 attestCount;
-        uint8 resultCount;
-        uint40 commitDeadline;
-        uint40 revealDeadline;
-        uint40 attestDeadline;
-        uint32 joinCount;
-        uint32 revealCount;
-        uint24 seatLimit;
-        // slot 1
-        address requester;
-        uint96 annotatorBond;
-        // slot 2
-        uint96 rewardPool;
-        uint96 validatorFee;
-        uint40 seatDeadline;
-        // slot 3
-        bytes32 payoutRoot;
-        // slot 4
-        uint96 totalPayout;
-        uint96 paidOut;
-        uint64 feeDust;
-        // slot 5
-        bytes32 goldCommitment;
-    }
-
     uint256 private _taskCount;
-    mapping(uint256 taskId => TaskRecord) private _tasks;
-    mapping(uint256 taskId => Committee.State) private _committees;
     mapping(uint256 taskId => Seats.Book) private _annotators;
-    mapping(address account => uint256) private _totalPaid;
 
     /// @param token_ The bounty token.
     /// @param staking_ The validator staking contract, which must name this market.
@@ -120,7 +82,6 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         if (task.joinCount != 0) revert TaskMarketHasCommits(taskId, task.joinCount);
         uint256 amount = uint256(task.rewardPool) + task.validatorFee;
         task.status = TaskStatus.Cancelled;
-        task.refunded = true;
         emit TaskCancelled(taskId, amount);
         _token.safeTransfer(msg.sender, amount);
     }
@@ -142,14 +103,10 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function refund(uint256 taskId) external nonReentrant {
         TaskRecord storage task = _task(taskId);
-        if (task.status == TaskStatus.Open) _finalize(taskId, task);
-        if (task.status == TaskStatus.Cancelled) revert TaskMarketWrongStatus(taskId, task.status);
-        if (task.refunded) revert TaskMarketAlreadyRefunded(taskId);
-        uint256 amount = _refundable(task);
-        task.refunded = true;
-        address requester = task.requester;
-        emit RequesterRefunded(taskId, requester, amount);
-        if (amount > 0) _token.safeTransfer(requester, amount);
+        if (task.status != TaskStatus.Open) revert TaskMarketAlreadyRefunded(taskId);
+        _finalize(taskId, task);
+        // Finalize opened a round or made a result provisional: nothing is refunded while Open.
+        if (task.status == TaskStatus.Open) revert TaskMarketWrongStatus(taskId, TaskStatus.Open);
     }
 
     // ---------------------------------------------------------------- annotator
@@ -157,8 +114,8 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function claimSeat(uint256 taskId) external nonReentrant returns (uint32 seat) {
         TaskRecord storage task = _openTask(taskId);
-        uint32 count = task.joinCount;
-        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, task.seatDeadline);
+        uint24 count = task.joinCount;
+        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, _seatDeadline(task));
         // unchecked: count < seatLimit < 2**24 (claim checked it).
         unchecked {
             task.joinCount = count + 1;
@@ -182,7 +139,11 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         TaskRecord storage task = _openTask(taskId);
         _requireRevealWindow(taskId, task);
         _annotators[taskId].reveal(taskId, msg.sender, labelsRoot, salt);
-        ++task.revealCount;
+        // unchecked: an annotator reveals once per commitment slot, so revealCount <= joinCount,
+        // which is below 2**24.
+        unchecked {
+            ++task.revealCount;
+        }
         emit LabelsRevealed(taskId, msg.sender, labelsRoot, labelsCid);
         if (task.hasBond) _token.safeTransfer(msg.sender, task.annotatorBond);
     }
@@ -190,41 +151,10 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- validator
 
     /// @inheritdoc ITaskMarket
+    /// @dev No reentrancy guard: attest calls only this market's own ValidatorStaking, which
+    /// calls nothing back, and the token is not touched.
     function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external {
-        TaskRecord storage task = _openTask(taskId);
-        if (block.timestamp <= task.revealDeadline) revert TaskMarketTooEarly(taskId, task.revealDeadline);
-        if (block.timestamp > task.attestDeadline) revert TaskMarketDeadlinePassed(taskId, task.attestDeadline);
-        if (task.revealCount == 0) revert TaskMarketNoReveals(taskId);
-        if (payoutRoot == bytes32(0)) revert TaskMarketEmptyRoot();
-        if (totalPayout > task.rewardPool) {
-            revert TaskMarketPayoutExceedsPool(taskId, totalPayout, task.rewardPool);
-        }
-        uint8 count = task.attestCount;
-        Committee.State storage committee = _committees[taskId];
-        if (committee.isSeated(count, msg.sender)) revert TaskMarketAlreadyAttested(taskId, msg.sender);
-        // _staking is this market's own immutable ValidatorStaking: lockForTask and a reward-free
-        // release (the eviction below) call nothing outside it, so nothing can re-enter before
-        // the vote is written. The locked amount is not kept: release and slash recompute it
-        // from the weight.
-        // slither-disable-next-line unused-return
-        (uint96 weight,) = _staking.lockForTask(msg.sender, taskId);
-        uint8 resultCount = task.resultCount;
-        uint256 seat = count;
-        if (count >= _maxCommittee) {
-            seat = committee.evictLightest(_staking, taskId, count, resultCount, weight, _maxCommittee);
-        } else {
-            // unchecked: count < _maxCommittee <= 32.
-            unchecked {
-                task.attestCount = count + 1;
-            }
-        }
-        // forge-lint: disable-next-line(unsafe-typecast) -- checked against rewardPool above.
-        if (committee.add(resultCount, seat, msg.sender, payoutRoot, uint96(totalPayout), weight)) {
-            // unchecked: a new slot only while fewer results than votes exist, and votes <= 32.
-            unchecked {
-                task.resultCount = resultCount + 1;
-            }
-        }
+        uint96 weight = _attest(taskId, payoutRoot, totalPayout);
         emit ResultAttested(taskId, msg.sender, payoutRoot, totalPayout, weight, resultCid);
     }
 
@@ -233,12 +163,16 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         _finalize(taskId, _openTask(taskId));
     }
 
+    /// @inheritdoc ITaskMarket
+    function settleVote(uint256 taskId, address validator) external nonReentrant {
+        _settleVote(taskId, validator);
+    }
+
     // ---------------------------------------------------------------- claims
 
     /// @inheritdoc ITaskMarket
     function claim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) external nonReentrant {
         _recordClaim(taskId, account, amount, proof);
-        _totalPaid[account] += amount;
         _token.safeTransfer(account, amount);
     }
 
@@ -258,7 +192,6 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
             _recordClaim(taskIds[i], account, amounts[i], proofs[i]);
             total += amounts[i];
         }
-        _totalPaid[account] += total;
         _token.safeTransfer(account, total);
     }
 
@@ -268,6 +201,16 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     function getTask(uint256 taskId) external view returns (Task memory view_) {
         TaskRecord storage task = _task(taskId);
         bool seated = task.seatLimit != 0;
+        // A provisional result is not stored: it is the round's best (zero when not provisional).
+        // Solidity zero-initialises locals; the empty result is the value when not provisional.
+        // slither-disable-next-line uninitialized-local
+        Committee.Result memory best;
+        if (task.provisional) {
+            (, uint8 resultCount) = _counts(task, task.round);
+            // The attesting weight is not part of the view.
+            // slither-disable-next-line unused-return
+            (best,) = _committees[taskId][task.round].tally(resultCount);
+        }
         view_ = Task({
             requester: task.requester,
             commitDeadline: task.commitDeadline,
@@ -278,18 +221,22 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
             attestCount: task.attestCount,
             status: task.status,
             goldRevealed: task.goldRevealed,
-            refunded: task.refunded,
+            // Every ended task was refunded as it ended (cancel, void, finalize push it).
+            refunded: task.status != TaskStatus.Open,
             rewardPool: task.rewardPool,
             validatorFee: task.validatorFee,
             annotatorBond: task.annotatorBond,
             paidOut: task.paidOut,
             goldCommitment: task.goldCommitment,
-            payoutRoot: task.payoutRoot,
-            totalPayout: task.totalPayout,
-            refundable: _refundable(task).toUint128(),
-            seatDeadline: task.seatDeadline,
+            payoutRoot: task.provisional ? best.payoutRoot : task.payoutRoot,
+            totalPayout: task.provisional ? best.totalPayout : task.totalPayout,
+            refundable: _refundOf(task).toUint128(),
+            seatDeadline: _seatDeadline(task),
             seatCount: seated ? task.joinCount : 0,
-            seatLimit: task.seatLimit
+            seatLimit: task.seatLimit,
+            round: task.round,
+            provisional: task.provisional,
+            roundDeadline: _roundDeadline(task)
         });
     }
 
@@ -299,14 +246,38 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         if (task.status != TaskStatus.Open) return Phase.Closed;
         if (block.timestamp <= task.commitDeadline) return Phase.Commit;
         if (block.timestamp <= task.revealDeadline) return Phase.Reveal;
-        if (block.timestamp <= task.attestDeadline && task.revealCount > 0) return Phase.Attest;
+        if (task.revealCount != 0 && block.timestamp <= _roundDeadline(task)) return Phase.Attest;
         return Phase.Finalizable;
     }
 
     /// @inheritdoc ITaskMarket
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory attestations) {
         TaskRecord storage task = _task(taskId);
-        attestations = _committees[taskId].listAttestations(task.attestCount, task.resultCount);
+        attestations = _committees[taskId][0].listAttestations(task.attestCount, task.resultCount);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function roundAttestations(uint256 taskId, uint8 round) external view returns (Attestation[] memory) {
+        (uint8 count, uint8 resultCount) = _counts(_task(taskId), round);
+        return _committees[taskId][round].listAttestations(count, resultCount);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function finalVoteOf(uint256 taskId, address validator)
+        external
+        view
+        returns (bytes32 resultKey, uint96 weight, bool settled)
+    {
+        Rounds.Vote memory vote = _finals[taskId].votes[validator];
+        return (vote.key, vote.weight, vote.settled);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function finalWeightOf(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) external view returns (uint256) {
+        // A total wider than 96 bits was never attested (attest checks it against the pool).
+        if (totalPayout > type(uint96).max) return 0;
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked just above.
+        return _finals[taskId].results[Rounds.key(payoutRoot, uint96(totalPayout))].weight;
     }
 
     /// @inheritdoc ITaskMarket
@@ -327,11 +298,6 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
     /// @inheritdoc ITaskMarket
     function paidOf(uint256 taskId, address account) external view returns (uint256) {
         return _annotators[taskId].paidOf(account);
-    }
-
-    /// @inheritdoc ITaskMarket
-    function totalPaidOf(address account) external view returns (uint256) {
-        return _totalPaid[account];
     }
 
     /// @inheritdoc ITaskMarket
@@ -378,58 +344,23 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         task.validatorFee = uint96(params.validatorFee);
         if (seatLimit != 0) {
             task.seatLimit = seatLimit;
-            // forge-lint: disable-next-line(unsafe-typecast) -- below commitDeadline (Seats.seatLimit).
-            task.seatDeadline = uint40(params.seatDeadline);
+            // forge-lint: disable-next-line(unsafe-typecast) -- below 2**32 (Seats.seatLimit checks it).
+            task.seatLead = uint32(params.commitDeadline - params.seatDeadline);
         }
         if (params.goldCommitment != bytes32(0)) task.goldCommitment = params.goldCommitment;
         emit TaskCreated(taskId, msg.sender, params, rewardPool);
         _token.safeTransferFrom(msg.sender, address(this), escrow);
     }
 
-    /// @dev Decides the task and settles the committee. The loops run over at most
-    /// `_maxCommittee` votes and distinct results, never over annotators or labels.
-    function _finalize(uint256 taskId, TaskRecord storage task) private {
-        uint8 count = task.attestCount;
-        Committee.State storage committee = _committees[taskId];
-        (Committee.Result memory best, uint256 attestingWeight) = committee.tally(task.resultCount);
-
-        bool nothingRevealed = task.revealCount == 0 && block.timestamp > task.revealDeadline;
-        bool early = !nothingRevealed && block.timestamp <= task.attestDeadline;
-        if (!committee.decide(_staking, taskId, count, best, attestingWeight, early, _minAttestations, _quorumBps)) {
-            task.status = TaskStatus.Disputed;
-            emit TaskDisputed(taskId, best.weight, attestingWeight);
-            committee.releaseAll(_staking, taskId, count);
-            return;
-        }
-
-        task.status = TaskStatus.Finalized;
-        task.payoutRoot = best.payoutRoot;
-        task.totalPayout = best.totalPayout;
-        emit TaskFinalized(taskId, best.payoutRoot, best.totalPayout, best.weight, attestingWeight);
-        // The dust is below the number of winners (at most 32), so 64 bits always hold it.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        task.feeDust = uint64(committee.settle(_staking, taskId, count, best, task.validatorFee));
-    }
-
-    /// @dev What the requester gets back: everything for a disputed task; for a finalized one
-    /// the reward pool not attested as payouts plus the rounding dust of the validator split;
-    /// in both cases the bonds of annotators who committed and never revealed. Zero once paid
-    /// (and for cancelled tasks, refunded at cancellation).
-    function _refundable(TaskRecord storage task) private view returns (uint256) {
-        TaskStatus status = task.status;
-        if (task.refunded || (status != TaskStatus.Finalized && status != TaskStatus.Disputed)) return 0;
-        uint256 forfeitedBonds = uint256(task.joinCount - task.revealCount) * task.annotatorBond;
-        if (status == TaskStatus.Disputed) return uint256(task.rewardPool) + task.validatorFee + forfeitedBonds;
-        return uint256(task.rewardPool) - task.totalPayout + forfeitedBonds + task.feeDust;
-    }
-
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
-        TaskRecord storage task = _task(taskId);
-        if (task.status != TaskStatus.Finalized) revert TaskMarketWrongStatus(taskId, task.status);
+        TaskRecord storage task = _tasks[taskId];
+        // Only a finalized task has a payout root, so the claim need not read the status slot.
+        bytes32 root = task.payoutRoot;
+        if (root == bytes32(0)) revert TaskMarketWrongStatus(taskId, _task(taskId).status);
         Seats.Book storage book = _annotators[taskId];
         if (book.paidOf(account) != 0) revert TaskMarketAlreadyClaimed(taskId, account);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
-        if (!MerkleProof.verifyCalldata(proof, task.payoutRoot, leaf)) {
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
             revert TaskMarketInvalidProof(taskId, account, amount);
         }
         if (amount == 0) revert TaskMarketNothingToClaim(taskId, account);
@@ -451,14 +382,14 @@ contract TaskMarket is TaskMarketConfig, ReentrancyGuardTransient {
         if (block.timestamp > task.revealDeadline) revert TaskMarketDeadlinePassed(taskId, task.revealDeadline);
     }
 
-    function _task(uint256 taskId) private view returns (TaskRecord storage task) {
-        task = _tasks[taskId];
-        if (task.status == TaskStatus.None) revert TaskMarketUnknownTask(taskId);
+    /// @dev A seated task's seat deadline (0 for an open task, whose claims are then refused).
+    function _seatDeadline(TaskRecord storage task) private view returns (uint64) {
+        return task.seatLimit == 0 ? 0 : task.commitDeadline - task.seatLead;
     }
 
-    function _openTask(uint256 taskId) private view returns (TaskRecord storage task) {
-        task = _task(taskId);
-        if (task.status != TaskStatus.Open) revert TaskMarketWrongStatus(taskId, task.status);
+    /// @dev The current round's deadline, or the challenge end while a result is provisional.
+    function _roundDeadline(TaskRecord storage task) private view returns (uint64) {
+        return task.round == 0 && !task.provisional ? task.attestDeadline : task.roundDeadline;
     }
 
     function _rewardPool(TaskParams calldata params) private pure returns (uint256) {

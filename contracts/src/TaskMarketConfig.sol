@@ -22,6 +22,15 @@ abstract contract TaskMarketConfig is ITaskMarket {
     uint16 internal immutable _quorumBps;
     uint64 internal immutable _maxAttestWindow;
     uint64 internal immutable _minLabelTime;
+    uint16 internal immutable _slashBps;
+
+    /// @notice How long a provisional result can be appealed, and how long round 2's leader
+    /// must lead once round 2's window is over (docs/settlement.md §2.3, §2.5).
+    uint64 public constant CHALLENGE_PERIOD = 1 days;
+    /// @notice Round 1's window; round 2's is twice it (§2.2).
+    uint64 public constant APPEAL_WINDOW = 2 days;
+    /// @notice Seats of round 1's bounded committee (a result's voters are a 32-bit mask).
+    uint8 public constant APPEAL_SEATS = 32;
 
     /// @param token_ The bounty token.
     /// @param staking_ The validator staking contract, which must name this market.
@@ -56,8 +65,8 @@ abstract contract TaskMarketConfig is ITaskMarket {
         // A vote's stake stays bonded for the whole attest window (unstaking takes longer), so
         // it cannot be withdrawn and restaked from another address to vote twice.
         _maxAttestWindow = staking_.unbondingDelay();
-        // Staking pulls validator rewards from the market at finalization.
-        token_.forceApprove(address(staking_), type(uint256).max);
+        // The round lock shares are multiples of it (Rounds.lockBps); staking bounds it.
+        _slashBps = staking_.slashBps();
     }
 
     /// @notice The bounty token.

@@ -11,7 +11,8 @@ import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
 /// @title ValidatorStaking
 /// @notice Holds validators' stake. Invariant: the token balance of this contract equals
 /// `totalStaked() + totalUnbonding()`; locked stake is part of the active stake and is always
-/// backed, because locks never exceed the active stake.
+/// backed, because locks never exceed the active stake. Version 2: lock share per vote and
+/// the round-2 freeze (IValidatorStaking).
 /// @dev The owner's only power is naming the market, once. After that the rules are fixed.
 contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -34,6 +35,7 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     uint256 private _totalUnbonding;
     mapping(address validator => Account) private _accounts;
     mapping(address validator => Unbonding) private _unbonding;
+    mapping(address validator => uint256) private _frozen;
 
     modifier onlyMarket() {
         if (msg.sender != _market) revert ValidatorStakingNotMarket(msg.sender);
@@ -43,14 +45,15 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     /// @param token_ The staked token.
     /// @param minStake_ Minimum active stake needed to attest.
     /// @param unbondingDelay_ Seconds between an unstake request and the withdrawal.
-    /// @param slashBps_ Share of a validator's stake locked per attested task, and lost when
-    /// its root loses, in basis points.
+    /// @param slashBps_ Share of a validator's stake locked by a round-0 vote, and lost when
+    /// its root loses, in basis points; rounds 1 and 2 lock twice and four times that, so
+    /// `7 * slashBps_ <= 10000`.
     /// @param owner_ May name the market once.
     constructor(IERC20 token_, uint256 minStake_, uint64 unbondingDelay_, uint16 slashBps_, address owner_)
         Ownable(owner_)
     {
         if (address(token_) == address(0)) revert ValidatorStakingZeroAddress();
-        if (slashBps_ == 0 || slashBps_ > _BPS) revert ValidatorStakingInvalidSlashBps(slashBps_);
+        if (slashBps_ == 0 || uint256(slashBps_) * 7 > _BPS) revert ValidatorStakingInvalidSlashBps(slashBps_);
         _token = token_;
         _minStake = minStake_;
         _unbondingDelay = unbondingDelay_;
@@ -79,6 +82,7 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     /// @inheritdoc IValidatorStaking
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert ValidatorStakingZeroAmount();
+        if (_frozen[msg.sender] != 0) revert ValidatorStakingFrozen(msg.sender);
         Account storage account = _accounts[msg.sender];
         uint256 free = account.active - account.locked;
         if (amount > free) revert ValidatorStakingInsufficientFreeStake(msg.sender, amount, free);
@@ -112,18 +116,19 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IValidatorStaking
-    function lockForTask(address validator, uint256 taskId)
+    function lockForTask(address validator, uint256 taskId, uint16 lockBps)
         external
         onlyMarket
         returns (uint96 weight, uint256 locked)
     {
+        if (lockBps > _BPS) revert ValidatorStakingInvalidLockBps(lockBps);
         Account storage account = _accounts[validator];
         uint256 active = account.active;
         if (active < _minStake || active == 0) revert ValidatorStakingBelowMinimum(validator, active, _minStake);
         if (active > type(uint96).max) revert ValidatorStakingStakeTooLarge(active);
         // forge-lint: disable-next-line(unsafe-typecast) -- checked against uint96 above.
         weight = uint96(active);
-        locked = _lockAmount(weight);
+        locked = _lockAmount(weight, lockBps);
         uint256 free = active - account.locked;
         if (locked > free) revert ValidatorStakingInsufficientFreeStake(validator, locked, free);
         // unchecked: locked <= free, so account.locked + locked <= active < 2**128.
@@ -135,13 +140,12 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IValidatorStaking
-    function release(address validator, uint256 taskId, uint96 weight, uint256 reward)
+    function release(address validator, uint256 taskId, uint96 weight, uint16 lockBps, uint256 reward)
         external
         onlyMarket
-        nonReentrant
     {
         Account storage account = _accounts[validator];
-        uint256 locked = _lockAmount(weight);
+        uint256 locked = _lockAmount(weight, lockBps);
         // forge-lint: disable-next-line(unsafe-typecast) -- a lock amount is at most a uint96 weight.
         account.locked -= uint128(locked);
         if (reward > 0) {
@@ -149,18 +153,17 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
             _totalStaked += reward;
         }
         emit StakeReleased(validator, taskId, locked, reward);
-        if (reward > 0) _token.safeTransferFrom(msg.sender, address(this), reward);
     }
 
     /// @inheritdoc IValidatorStaking
-    function slash(address validator, uint256 taskId, uint96 weight)
+    function slash(address validator, uint256 taskId, uint96 weight, uint16 lockBps)
         external
         onlyMarket
         nonReentrant
         returns (uint256 slashed)
     {
         Account storage account = _accounts[validator];
-        slashed = _lockAmount(weight);
+        slashed = _lockAmount(weight, lockBps);
         // forge-lint: disable-next-line(unsafe-typecast) -- a lock amount is at most a uint96 weight.
         account.locked -= uint128(slashed);
         // unchecked: the lock was part of the active stake and the active stake of _totalStaked.
@@ -174,8 +177,37 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IValidatorStaking
-    function lockAmount(uint96 weight) external view returns (uint256) {
-        return _lockAmount(weight);
+    function freeze(address validator) external onlyMarket {
+        uint256 count = _frozen[validator] + 1;
+        _frozen[validator] = count;
+        emit FreezeChanged(validator, count);
+    }
+
+    /// @inheritdoc IValidatorStaking
+    function unfreeze(address validator) external onlyMarket {
+        uint256 count = _frozen[validator];
+        if (count == 0) revert ValidatorStakingNotFrozen(validator);
+        // unchecked: count > 0, checked above.
+        unchecked {
+            --count;
+        }
+        _frozen[validator] = count;
+        emit FreezeChanged(validator, count);
+    }
+
+    /// @inheritdoc IValidatorStaking
+    function lockAmount(uint96 weight, uint16 lockBps) external pure returns (uint256) {
+        return _lockAmount(weight, lockBps);
+    }
+
+    /// @inheritdoc IValidatorStaking
+    function frozenOf(address validator) external view returns (uint256) {
+        return _frozen[validator];
+    }
+
+    /// @inheritdoc IValidatorStaking
+    function version() external pure returns (uint256) {
+        return 2;
     }
 
     /// @inheritdoc IValidatorStaking
@@ -223,12 +255,12 @@ contract ValidatorStaking is IValidatorStaking, Ownable, ReentrancyGuardTransien
         return _unbondingDelay;
     }
 
-    /// @notice Share of stake locked per attested task, in basis points.
+    /// @inheritdoc IValidatorStaking
     function slashBps() external view returns (uint16) {
         return _slashBps;
     }
 
-    function _lockAmount(uint96 weight) private view returns (uint256) {
-        return uint256(weight) * _slashBps / _BPS;
+    function _lockAmount(uint96 weight, uint16 lockBps) private pure returns (uint256) {
+        return uint256(weight) * lockBps / _BPS;
     }
 }

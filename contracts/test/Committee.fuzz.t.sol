@@ -137,7 +137,7 @@ contract CommitteeFuzzTest is CommitteeFixture {
         uint256 heldBefore = token.balanceOf(address(staking)) + token.balanceOf(address(harness));
         (Committee.Result memory best,) = harness.tally();
 
-        uint256 dust = harness.settle(best, fee);
+        uint256 dust = harness.settle(best.payoutRoot, best.totalPayout, fee);
 
         uint256 winners;
         uint256 rewards;

@@ -32,10 +32,6 @@ contract CommitteeTest is CommitteeFixture {
         vm.assertTrue(harness.seat(validator, root, TOTAL, weight));
     }
 
-    function _best(bytes32 root, uint128 weight, uint32 voters) internal pure returns (Committee.Result memory) {
-        return Committee.Result({payoutRoot: root, totalPayout: TOTAL, weight: weight, voters: voters});
-    }
-
     // ------------------------------------------------------------ bitmask
 
     function test_bit_isOneBitPerSeat() public view {
@@ -209,10 +205,9 @@ contract CommitteeTest is CommitteeFixture {
         harness.attest(v2, ROOT_A, TOTAL); // 300
         harness.attest(v3, ROOT_B, TOTAL); // 200: loses 10% of its weight
         _fund(address(harness), 10 ether);
-        (Committee.Result memory best,) = harness.tally();
         vm.expectEmit(true, true, true, true, address(harness));
         emit ITaskMarket.ValidatorRewarded(TASK_ID, v1, 17_142_857_142_857_142_857);
-        uint256 dust = harness.settle(best, 10 ether);
+        uint256 dust = harness.settle(ROOT_A, TOTAL, 10 ether);
         // pool = 10 fee + 20 slashed; 30 * 4/7 and 30 * 3/7 rounded down leave 1 wei.
         vm.assertEq(dust, 1);
         vm.assertEq(staking.stakeOf(v1), 400 ether + 17_142_857_142_857_142_857);
@@ -222,13 +217,25 @@ contract CommitteeTest is CommitteeFixture {
         vm.assertEq(token.balanceOf(address(harness)), 1, "the dust stays with the caller");
     }
 
-    function test_releaseAll_unlocksEverySeatWithoutRewardOrSlash() public {
+    function test_settle_followsTheFinalRootNotTheMajority() public {
+        harness.attest(v1, ROOT_A, TOTAL); // 400: the majority, but not the final root
+        harness.attest(v3, ROOT_B, TOTAL); // 200
+        _fund(address(harness), 10 ether);
+        uint256 dust = harness.settle(ROOT_B, TOTAL, 10 ether);
+        vm.assertEq(dust, 0);
+        vm.assertEq(staking.stakeOf(v1), 360 ether, "the majority's vote for another root is slashed");
+        vm.assertEq(staking.stakeOf(v3), 250 ether, "fee 10 + slashed 40 to the final root's voter");
+    }
+
+    function test_votersOfAndRisk_ofTheFinalRoot() public {
         harness.attest(v1, ROOT_A, TOTAL);
         harness.attest(v2, ROOT_B, TOTAL);
-        harness.releaseAll();
-        vm.assertEq(staking.lockedOf(v1) + staking.lockedOf(v2), 0);
-        vm.assertEq(staking.stakeOf(v1), 400 ether);
-        vm.assertEq(staking.stakeOf(v2), 300 ether);
+        harness.attest(v3, ROOT_A, TOTAL);
+        vm.assertEq(harness.votersOf(ROOT_A, TOTAL), 5);
+        vm.assertEq(harness.votersOf(ROOT_B, TOTAL), 2);
+        vm.assertEq(harness.votersOf(ROOT_B, TOTAL + 1), 0, "another total is another result");
+        vm.assertEq(harness.risk(5), 60 ether, "10% of 400 and of 200");
+        vm.assertEq(harness.share(1 ether, 1, 0), 0, "no stake at risk, no share");
     }
 
     function test_backing_capsEachVoteAtItsCurrentStake() public {
@@ -239,47 +246,5 @@ contract CommitteeTest is CommitteeFixture {
         vm.assertEq(harness.backing(3), 340 ether);
         vm.assertEq(harness.backing(2), 300 ether);
         vm.assertEq(harness.backing(0), 0);
-    }
-
-    function test_decide_lateWinsOnVotesAndQuorum() public {
-        harness.attest(v1, ROOT_A, TOTAL);
-        harness.attest(v2, ROOT_A, TOTAL);
-        vm.assertTrue(harness.decide(_best(ROOT_A, 700 ether, 3), 700 ether, false, 2, 3334));
-    }
-
-    function test_decide_lateMissesQuorumAndSaysSo() public {
-        harness.attest(v3, ROOT_A, TOTAL);
-        harness.attest(v4, ROOT_A, TOTAL);
-        vm.expectEmit(true, true, true, true, address(harness));
-        emit ITaskMarket.TaskQuorumMissed(TASK_ID, 300 ether, 1000 ether);
-        vm.assertFalse(harness.decide(_best(ROOT_A, 300 ether, 3), 300 ether, false, 2, 3334));
-    }
-
-    function test_decide_lateLosesWithoutTwoThirdsOrAttestations() public {
-        harness.attest(v1, ROOT_A, TOTAL);
-        harness.attest(v2, ROOT_B, TOTAL);
-        vm.assertFalse(harness.decide(_best(ROOT_A, 400 ether, 1), 700 ether, false, 2, 3334));
-        vm.assertFalse(harness.decide(_best(ROOT_A, 400 ether, 1), 400 ether, false, 3, 3334));
-    }
-
-    function test_decide_earlyWinsWithTwoThirdsOfAllStake() public {
-        harness.attest(v1, ROOT_A, TOTAL);
-        harness.attest(v2, ROOT_A, TOTAL);
-        vm.assertTrue(harness.decide(_best(ROOT_A, 700 ether, 3), 700 ether, true, 2, 3334));
-    }
-
-    function test_decide_earlyRevertsBelowTwoThirdsOfAllStake() public {
-        harness.attest(v1, ROOT_A, TOTAL);
-        harness.attest(v3, ROOT_A, TOTAL);
-        vm.expectRevert(
-            abi.encodeWithSelector(ITaskMarket.TaskMarketNoEarlyQuorum.selector, TASK_ID, 600 ether, 1000 ether)
-        );
-        harness.decide(_best(ROOT_A, 600 ether, 3), 600 ether, true, 2, 3334);
-    }
-
-    function test_decide_earlyRevertsWithZeroBackingWhenVotesLack() public {
-        harness.attest(v1, ROOT_A, TOTAL);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketNoEarlyQuorum.selector, TASK_ID, 0, 1000 ether));
-        harness.decide(_best(ROOT_A, 400 ether, 1), 400 ether, true, 2, 3334);
     }
 }

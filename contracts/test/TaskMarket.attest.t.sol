@@ -135,26 +135,6 @@ contract TaskMarketAttestTest is LabelnetFixture {
 
     /// @notice A validator can only attest as many concurrent tasks as its free stake can back:
     /// with a 100% slash fraction, its whole stake is locked by the first one.
-    function test_attest_revertsWhenStakeAlreadyLocked() public {
-        _deploy(MIN_STAKE, 10_000, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS);
-        _stakeAll();
-        uint256 first = _createTask();
-        uint256 second = _createTask();
-        _commit(first, annotatorA);
-        _commit(second, annotatorA);
-        _warpToReveal(first);
-        _reveal(first, annotatorA);
-        _reveal(second, annotatorA);
-        _warpToAttest(first);
-        _attestHonest(first, validator1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IValidatorStaking.ValidatorStakingInsufficientFreeStake.selector, validator1, STAKE_1, 0
-            )
-        );
-        _attestHonest(second, validator1);
-    }
-
     function test_attest_revertsOnFinalizedTask() public {
         _attestHonest(taskId, validator1);
         _attestHonest(taskId, validator2);

@@ -68,7 +68,7 @@ contract TaskMarketCommitteeTest is LabelnetFixture {
         }
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskMarket.TaskMarketNoEarlyQuorum.selector, taskId, 3 * MIN_STAKE, 1000 ether + 3 * MIN_STAKE
+                ITaskMarket.TaskMarketNotFinal.selector, taskId, 3 * MIN_STAKE, 1000 ether + 3 * MIN_STAKE
             )
         );
         market.finalize(taskId);
@@ -92,9 +92,10 @@ contract TaskMarketCommitteeTest is LabelnetFixture {
         vm.assertEq(atts[2].validator, validator1);
         vm.assertEq(atts[2].payoutRoot, keccak256("third result"));
         _warpPastAttest(taskId);
-        market.finalize(taskId); // 500 of 900 for the honest root: disputed, nobody slashed
-        _assertStatus(taskId, ITaskMarket.TaskStatus.Disputed);
-        vm.assertEq(staking.stakeOf(validator1), STAKE_1);
+        market.finalize(taskId); // 500 of 900 for the honest root: no 2/3, round 1 opens
+        _assertStatus(taskId, ITaskMarket.TaskStatus.Open);
+        vm.assertEq(uint256(_task(taskId).round), 1);
+        vm.assertEq(staking.stakeOf(validator1), STAKE_1, "nothing is slashed before a root is final");
     }
 
     function test_createTask_revertsWhenAttestWindowExceedsUnbondingDelay() public {

@@ -68,51 +68,61 @@ contract TaskMarketRefundTest is LabelnetFixture {
 
     // ------------------------------------------------------------ refund
 
-    function test_refund_paysUnspentPoolAndEmits() public {
-        uint256 taskId = _finalizedTask();
-        uint256 amount = _task(taskId).refundable;
+    /// @notice finalize pushes the refund: the unspent pool plus the fee split's dust.
+    function test_finalize_pushesUnspentPoolAndEmits() public {
+        uint256 taskId = _revealedTask();
+        _attestHonest(taskId, validator1);
+        _attestHonest(taskId, validator2);
         // 30 pool - 24 attested payout + 1 wei of dust from splitting the 3 LABEL fee 4:3.
-        vm.assertEq(amount, REWARD_POOL - HONEST_TOTAL + 1);
+        uint256 amount = REWARD_POOL - HONEST_TOTAL + 1;
         vm.expectEmit(true, true, true, true, address(market));
         emit ITaskMarket.RequesterRefunded(taskId, requester, amount);
         vm.prank(stranger); // anyone may trigger it; the requester is paid
-        market.refund(taskId);
+        market.finalize(taskId);
         vm.assertTrue(_task(taskId).refunded);
+        vm.assertEq(uint256(_task(taskId).refundable), amount, "the view reports the refund paid");
         vm.assertEq(token.balanceOf(requester), REQUESTER_START - REWARD_POOL - VALIDATOR_FEE + amount);
     }
 
-    function test_refund_paysFullEscrowOfDisputedTask() public {
-        uint256 taskId = _revealedTask();
-        _warpPastAttest(taskId);
-        market.finalize(taskId);
+    /// @notice Nothing revealed: the task is void and the requester gets the escrow and the
+    /// committed annotator's bond; refund does it in one call.
+    function test_refund_voidsTaskWithoutReveals() public {
+        uint256 taskId = _createTask();
+        _commit(taskId, annotatorA);
+        _warpToAttest(taskId);
+        uint256 escrow = REWARD_POOL + VALIDATOR_FEE + BOND;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ITaskMarket.TaskVoided(taskId, escrow);
         market.refund(taskId);
-        vm.assertEq(token.balanceOf(requester), REQUESTER_START);
+        ITaskMarket.Task memory t = _task(taskId);
+        vm.assertEq(uint256(t.status), uint256(ITaskMarket.TaskStatus.Void));
+        vm.assertTrue(t.refunded);
+        vm.assertEq(uint256(t.refundable), escrow);
+        vm.assertEq(token.balanceOf(requester), REQUESTER_START + BOND);
         vm.assertEq(token.balanceOf(address(market)), 0);
     }
 
-    /// @notice refund settles a task whose finalization is due, so the requester needs one call.
-    function test_refund_finalizesDueTaskFirst() public {
-        uint256 taskId = _createTask();
-        _commit(taskId, annotatorA);
-        _warpToAttest(taskId); // nobody revealed: due as a dispute
+    /// @notice Once anything is revealed, nothing is refunded while the task is open, even when
+    /// nobody attested: the deadline opens round 1 instead of refunding.
+    function test_refund_revertsWhileOpenAfterAReveal() public {
+        uint256 taskId = _revealedTask();
+        _warpPastAttest(taskId);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskMarket.TaskMarketWrongStatus.selector, taskId, ITaskMarket.TaskStatus.Open)
+        );
         market.refund(taskId);
-        ITaskMarket.Task memory t = _task(taskId);
-        vm.assertEq(uint256(t.status), uint256(ITaskMarket.TaskStatus.Disputed));
-        vm.assertTrue(t.refunded);
-        // The forfeited bond goes with the escrow.
-        vm.assertEq(token.balanceOf(requester), REQUESTER_START + BOND);
+        vm.assertEq(token.balanceOf(requester), REQUESTER_START - REWARD_POOL - VALIDATOR_FEE);
     }
 
     function test_refund_revertsBeforeFinalizationIsDue() public {
         uint256 taskId = _revealedTask();
         _attestHonest(taskId, validator1);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketNoEarlyQuorum.selector, taskId, 0, 1_000 ether));
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketNotFinal.selector, taskId, 400 ether, 1_000 ether));
         market.refund(taskId);
     }
 
     function test_refund_revertsWhenAlreadyRefunded() public {
         uint256 taskId = _finalizedTask();
-        market.refund(taskId);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadyRefunded.selector, taskId));
         market.refund(taskId);
     }
@@ -122,10 +132,9 @@ contract TaskMarketRefundTest is LabelnetFixture {
         uint256 taskId = _createTask();
         vm.prank(requester);
         market.cancel(taskId);
-        vm.expectRevert(
-            abi.encodeWithSelector(ITaskMarket.TaskMarketWrongStatus.selector, taskId, ITaskMarket.TaskStatus.Cancelled)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadyRefunded.selector, taskId));
         market.refund(taskId);
+        vm.assertEq(uint256(_task(taskId).refundable), REWARD_POOL + VALIDATOR_FEE);
     }
 
     function test_refund_revertsForUnknownTask() public {
@@ -133,9 +142,9 @@ contract TaskMarketRefundTest is LabelnetFixture {
         market.refund(1);
     }
 
-    /// @notice When the payout takes the whole pool and the fee splits evenly, the refund is
-    /// zero: it is recorded, emitted, and moves no tokens.
-    function test_refund_ofNothingMovesNoTokens() public {
+    /// @notice When the payout takes the whole pool and the fee is zero, the refund is zero:
+    /// it is recorded, emitted, and moves no tokens.
+    function test_finalize_refundOfNothingMovesNoTokens() public {
         _stakeAll();
         ITaskMarket.TaskParams memory p = _params();
         p.validatorFee = 0;
@@ -148,19 +157,17 @@ contract TaskMarketRefundTest is LabelnetFixture {
         _warpToAttest(taskId);
         _attest(taskId, validator1, keccak256("all to A"), REWARD_POOL);
         _attest(taskId, validator2, keccak256("all to A"), REWARD_POOL);
-        market.finalize(taskId);
         uint256 before = token.balanceOf(requester);
         vm.expectEmit(true, true, true, true, address(market));
         emit ITaskMarket.RequesterRefunded(taskId, requester, 0);
-        market.refund(taskId);
+        market.finalize(taskId);
         vm.assertEq(token.balanceOf(requester), before);
         vm.assertTrue(_task(taskId).refunded);
     }
 
     /// @notice Refunding never touches the money still owed to annotators.
-    function test_refund_leavesUnclaimedPayoutsInMarket() public {
+    function test_finalize_leavesUnclaimedPayoutsInMarket() public {
         uint256 taskId = _finalizedTask();
-        market.refund(taskId);
         vm.assertEq(token.balanceOf(address(market)), HONEST_TOTAL);
         vm.prank(annotatorC);
         market.claim(taskId, annotatorC, 6 ether, _honestProof(2));

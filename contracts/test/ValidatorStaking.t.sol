@@ -34,9 +34,11 @@ contract ValidatorStakingTest is LabelnetFixture {
         new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, 0, address(this));
     }
 
-    function test_constructor_revertsForSlashBpsAboveWhole() public {
-        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingInvalidSlashBps.selector, 10_001));
-        new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, 10_001, address(this));
+    /// @notice Three rounds lock slashBps, twice and four times it: 7 * slashBps must fit 10000.
+    function test_constructor_revertsForSlashBpsAboveASeventh() public {
+        vm.expectRevert(abi.encodeWithSelector(IValidatorStaking.ValidatorStakingInvalidSlashBps.selector, 1429));
+        new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, 1429, address(this));
+        new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, 1428, address(this));
     }
 
     function test_constructor_revertsForZeroOwner() public {
@@ -44,15 +46,15 @@ contract ValidatorStakingTest is LabelnetFixture {
         new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, SLASH_BPS, address(0));
     }
 
-    /// @notice Every slash fraction in (0, 10000] is accepted, and only those.
+    /// @notice Every slash fraction in (0, 10000 / 7] is accepted, and only those.
     function testFuzz_constructor_acceptsSlashBpsInRange(uint16 slashBps) public {
-        if (slashBps == 0 || slashBps > 10_000) {
+        if (slashBps == 0 || uint256(slashBps) * 7 > 10_000) {
             vm.expectRevert(
                 abi.encodeWithSelector(IValidatorStaking.ValidatorStakingInvalidSlashBps.selector, slashBps)
             );
         }
         ValidatorStaking s = new ValidatorStaking(token, MIN_STAKE, UNBONDING_DELAY, slashBps, address(this));
-        if (slashBps != 0 && slashBps <= 10_000) vm.assertEq(uint256(s.slashBps()), slashBps);
+        if (slashBps != 0 && uint256(slashBps) * 7 <= 10_000) vm.assertEq(uint256(s.slashBps()), slashBps);
     }
 
     // ------------------------------------------------------------ setMarket

@@ -12,10 +12,14 @@ from node.chain.errors import revert_from
 
 
 class TaskStatus(IntEnum):
+    """``ITaskMarket.TaskStatus``. Value 3 is ``Void`` on a market v2 (nothing revealed, full
+    refund) and was ``Disputed`` on v1, which v2 no longer has (docs/settlement.md §2.1)."""
+
     NONE = 0
     OPEN = 1
     FINALIZED = 2
-    DISPUTED = 3
+    VOID = 3
+    DISPUTED = 3  # the v1 name of the same value
     CANCELLED = 4
 
 
@@ -50,12 +54,19 @@ class TaskState:
     payout_root: bytes
     total_payout: int
     refundable: int
+    """Market v2: the refund paid as the task ended (0 while open); v1: the refund still due."""
     seat_deadline: int
     """0 for an open task (v1's rules, no seats)."""
     seat_count: int
     seat_limit: int
     """Seats of a seated task (``numItems * redundancy / batchSize``); 0 for an open task,
     whose ``commit_count`` counts its committers instead (a seated task's is 0)."""
+    round: int
+    """Settlement round (0, 1, 2; docs/settlement.md §2.2)."""
+    provisional: bool
+    """Whether ``payout_root``/``total_payout`` are a provisional result under challenge."""
+    round_deadline: int
+    """End of the current round's window, or of the challenge while ``provisional``."""
 
     @property
     def seated(self) -> bool:

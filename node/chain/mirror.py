@@ -71,6 +71,7 @@ class ChainMirror:
             "AttestationEvicted": self._attestation_evicted,
             "TaskFinalized": self._task_finalized,
             "TaskDisputed": self._task_disputed,
+            "TaskVoided": self._task_voided,
             "ValidatorRewarded": self._validator_rewarded,
             "StakeReleased": self._stake_released,
             "Slashed": self._slashed,
@@ -239,6 +240,9 @@ class ChainMirror:
 
     def _task_disputed(self, session: Session, event: ChainEvent) -> None:
         self._settle(session, event, TaskStatus.DISPUTED, settled_block=event.block_number)
+
+    def _task_voided(self, session: Session, event: ChainEvent) -> None:
+        self._settle(session, event, TaskStatus.VOID, settled_block=event.block_number)
 
     def _requester_refunded(self, session: Session, event: ChainEvent) -> None:
         task = self._task(session, event)

@@ -34,6 +34,13 @@ requester gets the whole pool back through the contract and the validators their
 
 Validators are paid in stake: finalize adds the fee (and the slashed stake of wrong
 attesters) to the winners' stake in ValidatorStaking, so a validator has nothing to claim.
+
+**Settlement rounds (market v2, docs/settlement.md §2).** After the attest deadline the
+validator keeps calling ``finalize`` (a revert that only means "not yet" is quiet). When the
+task is still open afterwards, it re-attests its own root in the round the task is in
+(:meth:`Validator._follow_rounds`): in round 1 or 2 when a round opened, and as an appeal
+when another root is provisional. Once the task is final it settles its own round-2 vote
+(``settleVote``), which pays its reward and unfreezes its stake.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from node.chain.errors import ChainError, ContractRevertError, revert_from
+from node.chain.market import TaskStatus as ChainTaskStatus
 from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
@@ -86,7 +94,19 @@ TASK_FETCH_SECONDS = 15.0
 _DONE_REVERTS = frozenset(
     {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
 )
-_QUIET_FINALIZE_REVERTS = frozenset({"TaskMarketWrongStatus", "TaskMarketNoEarlyQuorum"})
+FINAL_ROUND = 2
+"""Market v2's last settlement round: an aggregate tally, one vote per validator."""
+
+_QUIET_FINALIZE_REVERTS = frozenset(
+    {
+        "TaskMarketWrongStatus",
+        "TaskMarketNoEarlyQuorum",
+        # Market v2: a round still open, or a provisional result still under challenge.
+        "TaskMarketNotFinal",
+        "TaskMarketChallengeOpen",
+    }
+)
+"""Reverts of a finalize that only mean "not yet" (or "already done")."""
 
 
 class ValidatorConfigError(LabelnetError, ValueError):
@@ -339,8 +359,64 @@ class ValidatorDuty:
             except ContractRevertError as exc:
                 if exc.name not in _QUIET_FINALIZE_REVERTS:
                     log.warning("task %s: finalize refused: %s", task.task_id, exc)
-                continue
-            log.info("task %s: finalized", task.task_id)
+            else:
+                log.info("task %s: finalize sent", task.task_id)
+            if now > task.attest_deadline:
+                self._follow_rounds(task.task_id)
+
+    def _follow_rounds(self, task_id: int) -> None:
+        """Re-attest this validator's root in the round an open task is in, if it has not yet.
+
+        Honest validators vote in every round a task reaches (§2.3): a round opened because
+        round 0 had no winner, or an appeal against a provisional root that is not ours.
+        """
+        state = read_task(self.market, task_id)
+        if state.status is not ChainTaskStatus.OPEN or state.reveal_count == 0:
+            return
+        with self.db.session() as session:
+            intent = ValidationRepository(session).get(self.chain_id, task_id, self.validator)
+        if intent is None or intent.payout_root is None or intent.state is ValidationState.SKIPPED:
+            return
+        ours = bytes.fromhex(intent.payout_root.removeprefix("0x"))
+        if (
+            state.provisional
+            and state.payout_root == ours
+            and state.total_payout == intent.total_payout
+        ):
+            return
+        round_ = state.round + 1 if state.provisional else state.round
+        if self._voted(task_id, round_):
+            return
+        try:
+            self.sender.transact(
+                self.market.functions.attest(
+                    task_id, ours, intent.total_payout, intent.result_cid or ""
+                )
+            )
+        except ContractRevertError as exc:
+            log.warning("task %s: cannot attest in round %d: %s", task_id, round_, exc)
+            return
+        log.info("task %s: attested %s again in round %d", task_id, intent.payout_root, round_)
+
+    def _voted(self, task_id: int, round_: int) -> bool:
+        """Whether this validator holds a vote in ``round_`` (0 and 1: a seat; 2: a vote)."""
+        if round_ >= FINAL_ROUND:
+            key, _weight, _settled = self.market.functions.finalVoteOf(
+                task_id, self.validator
+            ).call()
+            return bool(int.from_bytes(key, "big"))
+        votes = self.market.functions.roundAttestations(task_id, round_).call()
+        return any(vote[0].lower() == self.validator.lower() for vote in votes)
+
+    def _settle_final_vote(self, task_id: int) -> None:
+        """Settle this validator's round-2 vote of a finalized task, if it has one unsettled."""
+        key, _weight, settled = self.market.functions.finalVoteOf(task_id, self.validator).call()
+        if settled or not int.from_bytes(key, "big"):
+            return
+        try:
+            self.sender.transact(self.market.functions.settleVote(task_id, self.validator))
+        except ContractRevertError as exc:
+            log.warning("task %s: settleVote refused: %s", task_id, exc)
 
     def _finalizable(self, task_id: int) -> bool:
         """Dry-run ``finalize``: True when it would succeed now."""
@@ -364,4 +440,5 @@ class ValidatorDuty:
                 if not done.has_leaves(self.chain_id, task.task_id)
             ]
         for task_id in pending:
+            self._settle_final_vote(task_id)
             load_winning_result(self.db, self.store, self.chain_id, task_id)

@@ -170,6 +170,7 @@ def test_whole_lifecycle_slashes_liar_and_pays_everyone(
     assert staking.functions.lockedOf(actors.validator_3.address).call() == STAKE // 10
 
     advance_time(w3, HOUR)
+    requester_before = token.functions.balanceOf(actors.requester.address).call()
     receipt = sender(w3, actors.outsider).transact(market.functions.finalize(task.task_id))
     (finalized,) = market.events.TaskFinalized().process_receipt(receipt, errors=DISCARD)
     assert finalized.args.payoutRoot == honest.root
@@ -192,7 +193,6 @@ def test_whole_lifecycle_slashes_liar_and_pays_everyone(
             market.functions.claim(task.task_id, account, amount, honest.proof(account))
         )
         assert market.functions.paidOf(task.task_id, account).call() == amount
-        assert market.functions.totalPaidOf(account).call() == amount
     with pytest.raises(ContractRevertError) as twice:
         sender(w3, actors.annotator_a).transact(
             market.functions.claim(
@@ -201,12 +201,15 @@ def test_whole_lifecycle_slashes_liar_and_pays_everyone(
         )
     assert twice.value.name == "TaskMarketAlreadyClaimed"
 
-    # Refund: the unspent pool plus the rounding dust of the validator split.
+    # Refund, pushed by finalize (market v2): the unspent pool plus the validator split's dust.
     dust = task.validator_fee + slashed - 2 * share
-    before = token.functions.balanceOf(actors.requester.address).call()
-    sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
-    refunded = token.functions.balanceOf(actors.requester.address).call() - before
-    assert refunded == task.reward_pool - honest.total + dust
+    (refund_event,) = market.events.RequesterRefunded().process_receipt(receipt, errors=DISCARD)
+    assert refund_event.args.amount == task.reward_pool - honest.total + dust
+    after = token.functions.balanceOf(actors.requester.address).call()
+    assert after - requester_before == refund_event.args.amount
+    with pytest.raises(ContractRevertError) as again:
+        sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
+    assert again.value.name == "TaskMarketAlreadyRefunded"
 
     # Every token is accounted for: the market owes nothing more and holds nothing more.
     assert token.functions.balanceOf(market.address).call() == 0
@@ -237,7 +240,7 @@ def test_no_reveals_refunds_whole_bounty(w3: Web3, contracts: Contracts, actors:
     sender(w3, actors.requester).transact(contracts.market.functions.refund(task.task_id))
     after = contracts.token.functions.balanceOf(actors.requester.address).call()
     assert after - balance == task.reward_pool + task.validator_fee
-    assert read_task(contracts.market, task.task_id).status is TaskStatus.DISPUTED
+    assert read_task(contracts.market, task.task_id).status is TaskStatus.VOID
 
 
 def dispute_below_quorum(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[Task, PayoutTree]:
@@ -274,22 +277,23 @@ def dispute_below_quorum(w3: Web3, contracts: Contracts, actors: Actors) -> tupl
     return task, greedy
 
 
-def test_result_below_the_stake_quorum_is_disputed(
+def test_result_below_the_stake_quorum_opens_round_one(
     w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
+    """Market v2: a root below the stake quorum is not provisional; the deadline opens round 1
+    instead of a dispute, and nothing is refunded or slashed while the task is open."""
     market, staking = contracts.market, contracts.staking
     assert market.functions.quorumBps().call() == 3334
     task, greedy = dispute_below_quorum(w3, contracts, actors)
     minimum = staking.functions.minStake().call()
 
     receipt = sender(w3, actors.outsider).transact(market.functions.finalize(task.task_id))
-    (missed,) = market.events.TaskQuorumMissed().process_receipt(receipt, errors=DISCARD)
-    assert (missed.args.backing, missed.args.totalStaked) == (2 * minimum, 2 * minimum + STAKE)
-    (disputed,) = market.events.TaskDisputed().process_receipt(receipt, errors=DISCARD)
-    assert disputed.args.bestWeight == disputed.args.attestingWeight == 2 * minimum
-    assert read_task(market, task.task_id).status is TaskStatus.DISPUTED
+    (opened,) = market.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
+    assert opened.args.round == 1
+    state = read_task(market, task.task_id)
+    assert state.status is TaskStatus.OPEN and state.round == 1
+    assert state.round_deadline == opened.args.deadline
 
-    # Nobody is paid from the root and nobody is slashed; the requester gets everything back.
     annotator = actors.annotator_a.address
     with pytest.raises(ContractRevertError) as unpaid:
         sender(w3, actors.annotator_a).transact(
@@ -299,8 +303,6 @@ def test_result_below_the_stake_quorum_is_disputed(
     for role in ("validator_1", "validator_2"):
         address = getattr(actors, role).address
         assert staking.functions.stakeOf(address).call() == minimum
-        assert staking.functions.lockedOf(address).call() == 0
-    before = contracts.token.functions.balanceOf(actors.requester.address).call()
-    sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
-    refunded = contracts.token.functions.balanceOf(actors.requester.address).call() - before
-    assert refunded == task.reward_pool + task.validator_fee
+    with pytest.raises(ContractRevertError) as open_refund:
+        sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
+    assert open_refund.value.name == "TaskMarketNotFinal"

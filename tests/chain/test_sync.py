@@ -132,14 +132,14 @@ def run_lifecycle(w3: Web3, contracts: Contracts, actors: Actors) -> Lifecycle:
             market.functions.attest(task.task_id, tree.root, tree.total, "bafkreiresult")
         )
     advance_time(w3, HOUR)
+    # Market v2: finalize pushes the requester's refund.
+    before = contracts.token.functions.balanceOf(actors.requester.address).call()
     sender(w3, actors.outsider).transact(market.functions.finalize(task.task_id))
+    refunded = contracts.token.functions.balanceOf(actors.requester.address).call() - before
     for account, amount in payouts:
         sender(w3, actors.outsider).transact(
             market.functions.claim(task.task_id, account, amount, honest.proof(account))
         )
-    before = contracts.token.functions.balanceOf(actors.requester.address).call()
-    sender(w3, actors.requester).transact(market.functions.refund(task.task_id))
-    refunded = contracts.token.functions.balanceOf(actors.requester.address).call() - before
     return Lifecycle(task, batches, honest, payouts, refunded)
 
 
@@ -280,26 +280,25 @@ def test_confirmations_hold_back_the_newest_blocks(
     assert journal(sqlite_db) == chain_logs(w3, deployment, head)
 
 
-def test_a_dispute_for_want_of_stake_is_mirrored(
+def test_a_round_opened_for_want_of_stake_is_mirrored(
     w3: Web3, contracts: Contracts, deployment: Deployment, actors: Actors, sqlite_db: Database
 ) -> None:
-    """TaskQuorumMissed is decoded and journaled; the task is disputed, every lock released."""
+    """Market v2: a root below the stake quorum opens round 1 (RoundOpened, journaled); the
+    task stays open and the votes stay locked, waiting for the final root."""
     task, _ = dispute_below_quorum(w3, contracts, actors)
     sender(w3, actors.outsider).transact(contracts.market.functions.finalize(task.task_id))
     make_sync(w3, sqlite_db, deployment).sync_once()
     assert journal(sqlite_db) == chain_logs(w3, deployment)
-    minimum = contracts.staking.functions.minStake().call()
     with sqlite_db.session() as session:
         row = session.get(Task, (deployment.chain_id, task.task_id))
-        assert row is not None and row.status is TaskStatus.DISPUTED
-        missed = session.exec(
-            select(ChainEventRecord).where(ChainEventRecord.event == "TaskQuorumMissed")
+        assert row is not None and row.status is TaskStatus.OPEN
+        opened = session.exec(
+            select(ChainEventRecord).where(ChainEventRecord.event == "RoundOpened")
         ).one()
-        assert missed.task_id == task.task_id
-        assert int(missed.args["backing"]) == 2 * minimum
-        assert int(missed.args["totalStaked"]) == 2 * minimum + STAKE
+        assert opened.task_id == task.task_id
+        assert int(opened.args["round"]) == 1
         attestations = AttestationRepository(session).for_task(deployment.chain_id, task.task_id)
-        assert [a.outcome for a in attestations] == [AttestationOutcome.RELEASED] * 2
+        assert len(attestations) == 2
 
 
 def test_background_run_follows_the_head_until_stopped(

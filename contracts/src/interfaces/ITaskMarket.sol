@@ -11,14 +11,24 @@ pragma solidity 0.8.30;
 /// Market v2 (`version() == 2`) adds seats (docs/settlement.md §1.2): a task posted with a
 /// `batchSize` has `numItems * redundancy / batchSize` seats, claimed on chain until its
 /// `seatDeadline`, and only a seat holder may commit. A task posted with `batchSize == 0` is
-/// an open task with v1's rules: no seats, and anyone may commit.
+/// an open task: no seats, and anyone may commit.
+/// Settlement (docs/settlement.md §2): after the reveal deadline a task goes through rounds
+/// 0, 1 and 2 of attestation. Rounds 0 and 1 are bounded committees, round 2 an unbounded
+/// aggregate tally whose voters' stake is frozen. A root backed by more than half of all
+/// stake is final at once (rule M); at a round's deadline a root with 2/3 of the round's
+/// attesting weight, `minAttestations` votes and the stake quorum becomes provisional (rule
+/// P) and anyone may appeal it by attesting in the next round during `CHALLENGE_PERIOD`;
+/// otherwise the next round opens. Slashing follows the final root, in every round. A task
+/// with any reveal can only end `Finalized`; one with none ends `Void`.
 interface ITaskMarket {
-    /// @notice Lifecycle state. While `Open`, the phase follows from the deadlines.
+    /// @notice Lifecycle state. While `Open`, the phase follows from the deadlines and the round.
+    /// `Void`: nothing was revealed by the reveal deadline, everything is refunded. There is no
+    /// `Disputed` state in market v2: a task with a reveal ends `Finalized`.
     enum TaskStatus {
         None,
         Open,
         Finalized,
-        Disputed,
+        Void,
         Cancelled
     }
 
@@ -66,6 +76,12 @@ interface ITaskMarket {
     /// `commitCount` counts the annotators who committed to an open task; a seated task
     /// (`seatLimit > 0`) counts seats instead (`seatCount`, each holding a bond until its
     /// reveal) and has `commitCount == 0`: its commits are the `LabelsCommitted` events.
+    /// `revealCount` counts reveals of a bonded task (whose forfeited bonds it decides); an
+    /// unbonded task saves that write and reads 1 once anything is revealed, else 0: the
+    /// reveals themselves are the `LabelsRevealed` events. `attestCount` is round 0's.
+    /// `round`, `provisional` and `roundDeadline` locate the settlement (§2.2): the current
+    /// round's window end, or the challenge end while `provisional` (`payoutRoot` and
+    /// `totalPayout` then hold the provisional result).
     struct Task {
         address requester;
         uint64 commitDeadline;
@@ -84,10 +100,14 @@ interface ITaskMarket {
         bytes32 goldCommitment;
         bytes32 payoutRoot;
         uint128 totalPayout;
+        // The requester's refund, pushed when the task ended (0 while open).
         uint128 refundable;
         uint64 seatDeadline;
         uint32 seatCount;
         uint32 seatLimit;
+        uint8 round;
+        bool provisional;
+        uint64 roundDeadline;
     }
 
     /// @notice One validator's attestation.
@@ -121,19 +141,37 @@ interface ITaskMarket {
     );
     /// @notice Emitted when a heavier validator takes the seat of `validator` on a full committee.
     event AttestationEvicted(uint256 indexed taskId, address indexed validator, address indexed replacedBy);
-    /// @notice Emitted when a root wins: at least 2/3 of the attesting stake, `minAttestations`
-    /// attesters, and still backed by at least `quorumBps` of all active stake.
+    /// @notice Emitted when a root is final (rule M, a provisional root whose challenge
+    /// ended, or round 2's rules); `winningWeight` is its backing, `attestingWeight` the
+    /// deciding round's attesting weight.
     event TaskFinalized(
         uint256 indexed taskId, bytes32 payoutRoot, uint256 totalPayout, uint256 winningWeight, uint256 attestingWeight
     );
-    /// @notice Emitted when no root wins (see `finalize`) or nothing was revealed: full refund.
-    event TaskDisputed(uint256 indexed taskId, uint256 bestWeight, uint256 attestingWeight);
-    /// @notice Emitted, just before `TaskDisputed`, when the best root had the attestations and
-    /// 2/3 of the attesting stake but its attesters' stake (`backing`: attested weights capped
-    /// at their current stake) was below `quorumBps` of `totalStaked`.
-    event TaskQuorumMissed(uint256 indexed taskId, uint256 backing, uint256 totalStaked);
-    /// @notice Emitted when a validator of the winning root earns its share of fee and slashings.
+    /// @notice Emitted when nothing was revealed by the reveal deadline: the requester gets
+    /// the whole escrow and the forfeited bonds back.
+    event TaskVoided(uint256 indexed taskId, uint256 refund);
+    /// @notice Emitted when round `round` (1 or 2) opens, until `deadline`.
+    event RoundOpened(uint256 indexed taskId, uint8 round, uint64 deadline);
+    /// @notice Emitted when round `round`'s best result passes rule P: it becomes final at
+    /// `challengeEnds` unless someone appeals (attests in round `round + 1`) before.
+    event ResultProvisional(
+        uint256 indexed taskId,
+        uint8 round,
+        bytes32 payoutRoot,
+        uint256 totalPayout,
+        uint256 backing,
+        uint64 challengeEnds
+    );
+    /// @notice Emitted when `validator` appeals a provisional result by attesting in `round`.
+    event Appealed(
+        uint256 indexed taskId, uint8 round, address indexed validator, bytes32 payoutRoot, uint256 totalPayout
+    );
+    /// @notice Emitted when a validator of the final root earns its share of fee and slashings
+    /// (rounds 0 and 1, inside `finalize`).
     event ValidatorRewarded(uint256 indexed taskId, address indexed validator, uint256 reward);
+    /// @notice Emitted when a round-2 vote is settled: `slashed` if its root lost, else
+    /// `reward`; the voter's stake is unfrozen.
+    event VoteSettled(uint256 indexed taskId, address indexed validator, uint8 round, uint256 slashed, uint256 reward);
     /// @notice Emitted when `account` is paid its leaf of the payout tree.
     event PayoutClaimed(uint256 indexed taskId, address indexed account, uint256 amount);
     /// @notice Emitted when the requester receives what the task did not spend.
@@ -192,11 +230,17 @@ interface ITaskMarket {
     error TaskMarketAttestWindowTooLong(uint64 window, uint64 maxWindow);
     /// @notice The validator already attested this task.
     error TaskMarketAlreadyAttested(uint256 taskId, address validator);
-    /// @notice Finalizing before the attest deadline needs a result that would win now and whose
-    /// attesters still hold 2/3 (and `quorumBps`) of all active stake (`bestWeight` is that
-    /// backing stake: attested weights capped at the attesters' current stake; 0 when no
-    /// result would win on its votes).
-    error TaskMarketNoEarlyQuorum(uint256 taskId, uint256 bestWeight, uint256 totalStaked);
+    /// @notice Nothing to decide yet: the round is still open and no root is backed by more
+    /// than half of all stake (`backing` of the heaviest root, `totalStaked`).
+    error TaskMarketNotFinal(uint256 taskId, uint256 backing, uint256 totalStaked);
+    /// @notice A provisional result (or round 2's leader) cannot be final before `endsAt`.
+    error TaskMarketChallengeOpen(uint256 taskId, uint64 endsAt);
+    /// @notice The validator already voted in this round (rounds 1 and 2).
+    error TaskMarketAlreadyVoted(uint256 taskId, uint8 round, address validator);
+    /// @notice The task has no final root yet (a round-2 vote cannot be settled).
+    error TaskMarketNotSettleable(uint256 taskId);
+    /// @notice The round-2 vote does not exist or was already settled.
+    error TaskMarketVoteSettled(uint256 taskId, address validator);
     /// @notice The account was already paid on this task.
     error TaskMarketAlreadyClaimed(uint256 taskId, address account);
     /// @notice The proof does not lead from `(account, amount)` to the task's payout root.
@@ -257,17 +301,30 @@ interface ITaskMarket {
     /// @notice Requester only: reveal the gold answers committed to at creation.
     function revealGold(uint256 taskId, bytes32 goldRoot, string calldata goldCid, bytes32 salt) external;
 
-    /// @notice Staked validators only, after the reveal deadline: attest the task's payout root.
-    /// When the committee is full, a validator heavier than its lightest member takes that
-    /// member's seat (whose lock is released).
+    /// @notice Staked validators only, after the reveal deadline of a task with a reveal: vote
+    /// for a payout root in the current round, locking `slashBps << round` of the caller's
+    /// stake. While a result is provisional the vote is an appeal: it opens the next round
+    /// and is cast there. Rounds 0 and 1 are bounded committees (`maxCommittee`, then 32)
+    /// where a heavier validator takes the seat of the lightest (whose lock is released);
+    /// round 2 has no bound and freezes the voter's stake until `settleVote`. Reverts after
+    /// the current round's deadline (rounds 0 and 1): `finalize` moves the task on first.
     function attest(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout, string calldata resultCid) external;
 
-    /// @notice Settle the task: the root backed by at least 2/3 of attesting stake, by at least
-    /// `minAttestations` attestations, and by attesters still holding at least `quorumBps` of
-    /// all active stake wins; other attesters are slashed; otherwise disputed. Anyone may call
-    /// after the attest deadline, or earlier once a winning root's attesters still hold 2/3
-    /// (and `quorumBps`) of all active stake; after the reveal deadline if nobody revealed.
+    /// @notice Anyone: apply the settlement rules (docs/settlement.md §2.3, §2.5). Nothing
+    /// revealed after the reveal deadline: `Void`, full refund. Otherwise a root backed by more
+    /// than half of all stake is final at any time (M); at the round's deadline a provisional
+    /// root whose challenge ended is final, a root passing P becomes provisional, or the next
+    /// round opens; in round 2 after its deadline the heaviest root is final with the stake
+    /// quorum and strictly more than any other, or once it led for `CHALLENGE_PERIOD`. A final
+    /// root settles rounds 0 and 1 (votes for other roots slashed `slashBps << round`, the
+    /// fee and slashings shared among the final root's voters pro rata to stake at risk) and
+    /// pushes the requester's refund. Reverts when nothing changes.
     function finalize(uint256 taskId) external;
+
+    /// @notice Anyone, once the task is final: settle `validator`'s round-2 vote. A vote for
+    /// another root than the final one loses its lock; a vote for it is released with its
+    /// share of the fee and of rounds 0–1's slashings. Either way the stake is unfrozen.
+    function settleVote(uint256 taskId, address validator) external;
 
     /// @notice Pay `account` its leaf `(account, amount)` of the task's payout tree.
     function claim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) external;
@@ -280,7 +337,8 @@ interface ITaskMarket {
         bytes32[][] calldata proofs
     ) external;
 
-    /// @notice Send the requester what the task did not spend (finalizing it first if it is due).
+    /// @notice Finalize the task if that ends it (which pushes the requester's refund); reverts
+    /// `TaskMarketAlreadyRefunded` once it has ended, `TaskMarketWrongStatus` while it is open.
     function refund(uint256 taskId) external;
 
     /// @notice The stored task.
@@ -289,8 +347,21 @@ interface ITaskMarket {
     /// @notice Where an open task is in time.
     function phaseOf(uint256 taskId) external view returns (Phase);
 
-    /// @notice The task's attestations, in the order they were made.
+    /// @notice The task's round-0 attestations, by seat.
     function attestationsOf(uint256 taskId) external view returns (Attestation[] memory);
+
+    /// @notice The attestations of round `round` (0 or 1), by seat.
+    function roundAttestations(uint256 taskId, uint8 round) external view returns (Attestation[] memory);
+
+    /// @notice A round-2 vote: its result key `keccak256(abi.encode(root, total))` (zero if
+    /// none), weight, and whether it was settled.
+    function finalVoteOf(uint256 taskId, address validator)
+        external
+        view
+        returns (bytes32 resultKey, uint96 weight, bool settled);
+
+    /// @notice The round-2 weight behind `(payoutRoot, totalPayout)`.
+    function finalWeightOf(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) external view returns (uint256);
 
     /// @notice The commitment of `annotator` on `taskId` (zero if none, REVEALED once revealed).
     /// A seat holder that has not committed yet reads zero, and so does a paid account: one
@@ -304,14 +375,12 @@ interface ITaskMarket {
     /// @notice Least time, in seconds, a seated task leaves between its seat and commit deadlines.
     function minLabelTime() external view returns (uint64);
 
-    /// @notice The market's rules version: 2 (seats). v1 markets have no `version()`.
+    /// @notice The market's rules version: 2 (seats, settlement rounds). v1 markets have no
+    /// `version()`.
     function version() external pure returns (uint256);
 
     /// @notice What `account` has been paid by `taskId`.
     function paidOf(uint256 taskId, address account) external view returns (uint256);
-
-    /// @notice What `account` has been paid by all tasks together.
-    function totalPaidOf(address account) external view returns (uint256);
 
     /// @notice Number of tasks created so far (the latest id).
     function taskCount() external view returns (uint256);

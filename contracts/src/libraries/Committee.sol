@@ -7,7 +7,9 @@ import {IValidatorStaking} from "../interfaces/IValidatorStaking.sol";
 /// @title Committee
 /// @notice The validator committee of one task: who holds which seat with which weight, which
 /// distinct results they attested, the tally, the eviction of the lightest seat, the 2/3 and
-/// quorum tests and the decision, and the settlement that slashes the losers and pays the winners.
+/// quorum tests, and the settlement that slashes the votes for other roots than the final one
+/// and pays the votes for it. The market keeps one `State` per bounded round (0 and 1, docs/
+/// settlement.md §2.2); the round's lock share (`lockBps`) and the final root are parameters.
 /// @dev Internal functions over a `State`, in the manner of Uniswap v4-core's libraries: the
 /// market keeps one `State` per task and the seat and result counts in its own packed task
 /// slot, and passes the counts in, so attesting still reads one slot for all its checks.
@@ -75,14 +77,15 @@ library Committee {
         uint256 count,
         uint256 resultCount,
         uint96 weight,
-        uint8 maxCommittee
+        uint8 maxCommittee,
+        uint16 lockBps
     ) internal returns (uint256 seat) {
         uint256 lightestWeight;
         (seat, lightestWeight) = lightest(self, count);
         if (weight <= lightestWeight) revert ITaskMarket.TaskMarketCommitteeFull(taskId, maxCommittee);
         Vote memory evicted = vacate(self, seat, resultCount);
         emit ITaskMarket.AttestationEvicted(taskId, evicted.validator, msg.sender);
-        staking.release(evicted.validator, taskId, evicted.weight, 0);
+        staking.release(evicted.validator, taskId, evicted.weight, lockBps, 0);
     }
 
     /// @notice Takes the vote at `seat` out of its result (one of the first `resultCount`),
@@ -145,38 +148,6 @@ library Committee {
         }
     }
 
-    /// @notice Whether `best` wins: `minAttestations` attestations, 2/3 of the attesting weight,
-    /// and a backing (see `backing`) of at least `quorumBps` of all active stake, so that an
-    /// attestation count one minimum stake can meet never decides a task by itself. After the
-    /// attest deadline a result that does not win leaves the task disputed (`TaskQuorumMissed`
-    /// first when the quorum was all it lacked). Before the deadline (`early`) the call reverts
-    /// instead, unless the result wins and its backing also holds 2/3 of all active stake:
-    /// otherwise anyone could force a dispute by finalizing a lone heavy attestation early.
-    function decide(
-        State storage self,
-        IValidatorStaking staking,
-        uint256 taskId,
-        uint256 count,
-        Result memory best,
-        uint256 attestingWeight,
-        bool early,
-        uint256 minAttestations,
-        uint256 quorumBps
-    ) internal returns (bool wins) {
-        bool onVotes = count >= minAttestations && twoThirds(best.weight, attestingWeight);
-        if (!onVotes && !early) return false;
-        uint256 staked = staking.totalStaked();
-        uint256 backed = onVotes ? backing(self, staking, count, best.voters) : 0;
-        wins = backed != 0 && atLeastBps(backed, staked, quorumBps);
-        if (early) {
-            if (!wins || !twoThirds(backed, staked)) {
-                revert ITaskMarket.TaskMarketNoEarlyQuorum(taskId, backed, staked);
-            }
-        } else if (onVotes && !wins) {
-            emit ITaskMarket.TaskQuorumMissed(taskId, backed, staked);
-        }
-    }
-
     /// @notice Whether `part` is at least two thirds of `whole`.
     function twoThirds(uint256 part, uint256 whole) internal pure returns (bool) {
         return part * 3 >= whole * 2;
@@ -208,52 +179,89 @@ library Committee {
 
     // ------------------------------------------------------------ settlement
 
-    /// @notice Slashes the attesters of other results than `best`, then shares `fee` plus the
-    /// slashed stake among `best`'s voters pro rata to weight, rounding down.
-    /// @return dust The rounding remainder (below the number of winners), which the caller
-    /// owes the requester.
-    function settle(
+    /// @notice The voters (bitmask) of the result `(payoutRoot, totalPayout)` among the first
+    /// `resultCount` slots; 0 if this round never attested it.
+    function votersOf(State storage self, uint256 resultCount, bytes32 payoutRoot, uint96 totalPayout)
+        internal
+        view
+        returns (uint32 voters)
+    {
+        for (uint256 r; r < resultCount; ++r) {
+            Result storage result = self.results[r];
+            if (result.payoutRoot == payoutRoot && result.totalPayout == totalPayout) return result.voters;
+        }
+    }
+
+    /// @notice The stake at risk of the votes in `winners`: each weight's lock at `lockBps`,
+    /// computed as the staking contract computes it, so rewards pro rata to it add up.
+    function risk(State storage self, uint256 count, uint32 winners, uint16 lockBps)
+        internal
+        view
+        returns (uint256 total)
+    {
+        for (uint256 i; i < count; ++i) {
+            if (voted(winners, i)) total += lockOf(self.votes[i].weight, lockBps);
+        }
+    }
+
+    /// @notice Slashes every one of the first `count` votes not in `winners` (votes for another
+    /// root than the final one lose their lock, docs/settlement.md §2.4).
+    /// @return slashed The stake taken, now held by the caller.
+    function slashLosers(
         State storage self,
         IValidatorStaking staking,
         uint256 taskId,
         uint256 count,
-        Result memory best,
-        uint256 fee
-    ) internal returns (uint256 dust) {
-        uint256 pool = fee;
+        uint32 winners,
+        uint16 lockBps
+    ) internal returns (uint256 slashed) {
         for (uint256 i; i < count; ++i) {
-            if (!voted(best.voters, i)) {
+            if (!voted(winners, i)) {
                 Vote memory vote = self.votes[i];
-                pool += staking.slash(vote.validator, taskId, vote.weight);
+                slashed += staking.slash(vote.validator, taskId, vote.weight, lockBps);
             }
         }
-        dust = pool;
+    }
+
+    /// @notice What the final root's voters share: `pot` (the fee and the stake slashed),
+    /// pro rata to stake at risk out of `totalRisk` (every winning vote of every round).
+    struct Split {
+        uint256 pot;
+        uint256 totalRisk;
+    }
+
+    /// @notice Releases each vote in `winners` (locked at `lockBps`) with its share of the
+    /// split: `pot * lock / totalRisk` rounded down, `lock` its stake at risk (`lockOf`).
+    /// @return paid The rewards paid (at most `pot * risk(winners) / totalRisk`).
+    function rewardWinners(
+        State storage self,
+        IValidatorStaking staking,
+        uint256 taskId,
+        uint256 count,
+        uint32 winners,
+        uint16 lockBps,
+        Split memory split
+    ) internal returns (uint256 paid) {
         for (uint256 i; i < count; ++i) {
-            if (voted(best.voters, i)) {
+            if (voted(winners, i)) {
                 Vote memory vote = self.votes[i];
-                uint256 reward = share(pool, vote.weight, best.weight);
-                // unchecked: the rewards are floors of shares of pool summing to at most pool.
-                unchecked {
-                    dust -= reward;
-                }
+                uint256 reward = share(split.pot, lockOf(vote.weight, lockBps), split.totalRisk);
+                paid += reward;
                 emit ITaskMarket.ValidatorRewarded(taskId, vote.validator, reward);
-                staking.release(vote.validator, taskId, vote.weight, reward);
+                staking.release(vote.validator, taskId, vote.weight, lockBps, reward);
             }
         }
     }
 
-    /// @notice Releases the lock of each of the first `count` seats with neither reward nor
-    /// slash (a task that no result won).
-    function releaseAll(State storage self, IValidatorStaking staking, uint256 taskId, uint256 count) internal {
-        for (uint256 i; i < count; ++i) {
-            Vote memory vote = self.votes[i];
-            staking.release(vote.validator, taskId, vote.weight, 0);
-        }
+    /// @notice A winner's part of `pool`: `pool * weight / total`, rounded down; 0 when
+    /// `total` is 0 (no stake at risk).
+    function share(uint256 pool, uint256 weight, uint256 total) internal pure returns (uint256) {
+        return total == 0 ? 0 : pool * weight / total;
     }
 
-    /// @notice A winner's part of `pool`: `pool * weight / total`, rounded down.
-    function share(uint256 pool, uint256 weight, uint256 total) internal pure returns (uint256) {
-        return pool * weight / total;
+    /// @notice The lock of a vote of `weight` at `lockBps`, as ValidatorStaking computes it.
+    function lockOf(uint96 weight, uint16 lockBps) internal pure returns (uint256) {
+        return uint256(weight) * lockBps / BPS;
     }
 
     // ------------------------------------------------------------ views

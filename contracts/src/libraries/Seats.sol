@@ -63,7 +63,11 @@ library Seats {
         if (batchSize > params.numItems || positions % batchSize != 0 || positions / batchSize > MAX_SEATS) {
             revert ITaskMarket.TaskMarketInvalidBatchSize(batchSize, params.numItems, params.redundancy);
         }
-        if (seatDeadline <= block.timestamp || uint256(seatDeadline) + minLabelTime > params.commitDeadline) {
+        // The market stores the seat deadline as a 32-bit lead before the commit deadline.
+        if (
+            seatDeadline <= block.timestamp || uint256(seatDeadline) + minLabelTime > params.commitDeadline
+                || params.commitDeadline - seatDeadline > type(uint32).max
+        ) {
             revert ITaskMarket.TaskMarketInvalidSeatDeadline(seatDeadline, params.commitDeadline, minLabelTime);
         }
         // forge-lint: disable-next-line(unsafe-typecast) -- at most MAX_SEATS, checked above.

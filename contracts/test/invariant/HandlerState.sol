@@ -47,11 +47,13 @@ abstract contract HandlerState is TestBase {
     uint256 public ghostOverpayments;
     uint256 public ghostRefundMismatches;
     uint256 public ghostDisputeStakeChanges;
-    /// @notice Finalizations that broke the quorum rule: a root finalized without `quorumBps` of
-    /// all active stake behind it, or a root disputed although it had the votes and that backing.
-    uint256 public ghostQuorumViolations;
-    /// @notice Disputes of a root that had the votes but not the stake quorum (the rule at work).
-    uint256 public ghostQuorumDisputes;
+    /// @notice Settled votes whose stake moved against the final root (§5 invariant 7): a vote
+    /// for another root not slashed, a vote for it slashed, or an honest validator slashed.
+    uint256 public ghostSlashViolations;
+    /// @notice Round 2's part of the pot reserved at finalization and not yet paid, per task;
+    /// a round-2 reward beyond it, or a reserve without round 2, is a violation.
+    mapping(uint256 taskId => uint256) public ghostReserved;
+    uint256 public ghostReservedTotal;
     /// @notice A second refund, a cancel after commits, or an attestation promising more than
     /// the pool, that succeeded.
     uint256 public ghostForbidden;
@@ -113,7 +115,7 @@ abstract contract HandlerState is TestBase {
         returns (uint256 feesShared, uint256 slashed, uint256 rewards, uint256 dust, uint256 violations)
     {
         violations = ghostDoubleClaims + ghostOverpayments + ghostRefundMismatches + ghostDisputeStakeChanges
-            + ghostForbidden;
+            + ghostForbidden + ghostSlashViolations;
         return (ghostFeesShared, ghostSlashed, ghostRewards, ghostDust, violations);
     }
 
@@ -156,7 +158,11 @@ abstract contract HandlerState is TestBase {
         payout = _payouts[id][kind];
         if (payout.root != bytes32(0)) return payout;
         ITaskMarket.Task memory t = market.getTask(id);
-        uint256 share = t.rewardPool / (t.revealCount + 1);
+        uint256 revealed;
+        for (uint256 i; i < _annotators.length; ++i) {
+            if (market.commitmentOf(id, _annotators[i]) == market.REVEALED()) ++revealed;
+        }
+        uint256 share = t.rewardPool / (revealed + 1);
         uint256 total;
         if (kind == 1) {
             payout.accounts.push(_validators[0]);
@@ -177,50 +183,12 @@ abstract contract HandlerState is TestBase {
         payout.root = PayoutTree.root(_tree(payout));
     }
 
-    /// @notice Check a settlement against the quorum rule, from the attestations, the
-    /// attesters' stakes and the total stake read just before finalize ran.
-    function _checkQuorum(
-        ITaskMarket.Task memory t,
-        ITaskMarket.Attestation[] memory atts,
-        uint256[] memory stakes,
-        uint256 staked
-    ) internal {
-        (bool hasVotes, bool quorate, bytes32 root, uint128 total) = _expectedOutcome(atts, stakes, staked);
-        if (t.status == ITaskMarket.TaskStatus.Finalized) {
-            if (!quorate || t.payoutRoot != root || t.totalPayout != total) ++ghostQuorumViolations;
-        } else if (quorate) {
-            ++ghostQuorumViolations;
-        } else if (hasVotes) {
-            ++ghostQuorumDisputes;
-        }
-    }
-
-    /// @notice The result with `minAttestations` attestations and 2/3 of the attesting weight,
-    /// if one has them (`hasVotes`; two results cannot both hold 2/3), and whether its backing
-    /// (attested weights capped at `stakes`) reaches `quorumBps` of `staked`.
-    function _expectedOutcome(ITaskMarket.Attestation[] memory atts, uint256[] memory stakes, uint256 staked)
-        internal
-        view
-        returns (bool hasVotes, bool quorate, bytes32 root, uint128 total)
-    {
-        if (atts.length == 0 || atts.length < market.minAttestations()) return (false, false, 0, 0);
-        uint256 attesting;
-        for (uint256 i; i < atts.length; ++i) {
-            attesting += atts[i].weight;
-        }
-        for (uint256 i; i < atts.length; ++i) {
-            uint256 weight;
-            uint256 backing;
-            for (uint256 j; j < atts.length; ++j) {
-                if (atts[j].payoutRoot != atts[i].payoutRoot || atts[j].totalPayout != atts[i].totalPayout) continue;
-                weight += atts[j].weight;
-                backing += stakes[j] < atts[j].weight ? stakes[j] : atts[j].weight;
-            }
-            if (weight * 3 >= attesting * 2) {
-                quorate = backing != 0 && backing * 10_000 >= staked * market.quorumBps();
-                return (true, quorate, atts[i].payoutRoot, atts[i].totalPayout);
-            }
-        }
+    /// @notice The honest result of a task (kind 0): what the deterministic rule owes the
+    /// annotators who revealed. Zero before anyone attested (it is built at the first attest,
+    /// after the reveal deadline).
+    function honestOf(uint256 id) external view returns (bytes32 root, uint128 total) {
+        Payout storage payout = _payouts[id][0];
+        return (payout.root, payout.total);
     }
 
     function _tree(Payout storage payout) internal view returns (PayoutTree.Tree memory) {
@@ -236,17 +204,42 @@ abstract contract HandlerState is TestBase {
         revert("handler: unknown winning root");
     }
 
+    /// @notice The round a vote goes to now: the current one, or the next while a result is
+    /// provisional (an appeal).
+    function _voteRound(ITaskMarket.Task memory t) internal pure returns (uint8) {
+        return t.provisional ? t.round + 1 : t.round;
+    }
+
+    /// @notice Whether `validator` may vote on the task now: enough stake, free stake for the
+    /// round's lock share, and no vote in that round yet.
     function _canAttest(uint256 id, address validator) internal view returns (bool) {
+        ITaskMarket.Task memory t = market.getTask(id);
+        uint8 round = _voteRound(t);
         uint256 active = staking.stakeOf(validator);
         if (active < staking.minStake()) return false;
+        uint16 lockBps = staking.slashBps() << round;
         // forge-lint: disable-next-line(unsafe-typecast) -- stakes here are far below 2**96.
-        if (staking.lockAmount(uint96(active)) > active - staking.lockedOf(validator)) return false;
-        ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
+        if (staking.lockAmount(uint96(active), lockBps) > active - staking.lockedOf(validator)) return false;
+        if (round == 2) {
+            (bytes32 key,,) = market.finalVoteOf(id, validator);
+            return key == bytes32(0);
+        }
+        ITaskMarket.Attestation[] memory atts = market.roundAttestations(id, round);
         for (uint256 i; i < atts.length; ++i) {
             if (atts[i].validator == validator) return false;
         }
         return true;
     }
+
+    /// @notice The adversary of assumption H (docs/settlement.md §2.8): validator 0, whom the
+    /// greedy root pays. The handler stakes it no higher than `MAX_ADVERSARY_STAKE`, well under
+    /// the 600 LABEL the honest validators (who never unstake) hold, so that with the rewards
+    /// it can earn honest stake stays a majority of all.
+    function _isAdversary(address validator) internal view returns (bool) {
+        return validator == _validators[0];
+    }
+
+    uint256 public constant MAX_ADVERSARY_STAKE = 450 ether;
 
     /// @notice The first task, starting from `seed`, that satisfies `pred`.
     function _findTask(uint256 seed, function(uint256) internal view returns (bool) pred)
@@ -295,8 +288,11 @@ abstract contract HandlerState is TestBase {
 
     function _inReveal(uint256 id) internal view returns (bool) {
         if (market.phaseOf(id) != ITaskMarket.Phase.Reveal) return false;
-        ITaskMarket.Task memory t = market.getTask(id);
-        return t.revealCount < _bonded(t);
+        for (uint256 i; i < _annotators.length; ++i) {
+            bytes32 stored = market.commitmentOf(id, _annotators[i]);
+            if (stored != bytes32(0) && stored != market.REVEALED()) return true;
+        }
+        return false;
     }
 
     function _committedInCommit(uint256 id) internal view returns (bool) {
@@ -313,9 +309,14 @@ abstract contract HandlerState is TestBase {
         return t.goldCommitment != bytes32(0) && !t.goldRevealed;
     }
 
-    /// @dev The Attest phase already implies at least one reveal.
+    /// @dev The Attest phase already implies at least one reveal; round 2 takes votes after its
+    /// window too.
     function _inAttest(uint256 id) internal view returns (bool) {
-        return market.phaseOf(id) == ITaskMarket.Phase.Attest && market.getTask(id).attestCount < market.maxCommittee();
+        ITaskMarket.Phase phase = market.phaseOf(id);
+        if (phase == ITaskMarket.Phase.Attest) return true;
+        if (phase != ITaskMarket.Phase.Finalizable) return false;
+        ITaskMarket.Task memory t = market.getTask(id);
+        return t.round == 2 && t.revealCount > 0;
     }
 
     function _labelsRoot(uint256 version) internal pure returns (bytes32) {

@@ -82,28 +82,20 @@ contract MarketHandler is HandlerState {
         ++ghostCalls["revealGold"];
     }
 
-    /// @notice Refund (finalizing first if due); the requester must receive exactly the
-    /// refundable amount the market reported.
+    /// @notice Refund: finalizes a due task (which pushes the refund); a second refund, or one
+    /// after cancel, void or finalization, must fail.
     function refund(uint256 taskSeed) external {
         uint256 count = market.taskCount();
         if (count == 0) return;
         uint256 id = taskSeed % count + 1;
         ITaskMarket.Task memory t = market.getTask(id);
-        if (t.status == ITaskMarket.TaskStatus.Cancelled || t.refunded) {
-            // A second refund (or one after cancel) would pay the requester twice.
+        if (t.status != ITaskMarket.TaskStatus.Open) {
             try market.refund(id) {
                 ++ghostForbidden;
             } catch {}
             return;
         }
-        if (t.status == ITaskMarket.TaskStatus.Open) {
-            _settle(id, true);
-            return;
-        }
-        uint256 before = token.balanceOf(t.requester);
-        market.refund(id);
-        if (token.balanceOf(t.requester) - before != t.refundable) ++ghostRefundMismatches;
-        ++ghostCalls["refund"];
+        _settle(id, true);
     }
 
     // ================================================================ annotator actions
@@ -155,7 +147,7 @@ contract MarketHandler is HandlerState {
         if (!found) {
             (id, found) = _findTask(taskSeed, _committedInCommit);
             if (!found) return;
-            vm.warp(market.getTask(id).commitDeadline + 1);
+            _warpTo(market.getTask(id).commitDeadline + 1);
         }
         bool all = (actorSeed >> 128) % 2 == 0;
         for (uint256 k; k < _annotators.length; ++k) {
@@ -172,22 +164,34 @@ contract MarketHandler is HandlerState {
 
     // ================================================================ validator actions
 
+    /// @notice Stake more; the adversary only up to `MAX_ADVERSARY_STAKE` (assumption H).
     function stake(uint256 actorSeed, uint256 amount) external {
         address validator = _validators[actorSeed % _validators.length];
         uint256 balance = token.balanceOf(validator);
+        if (_isAdversary(validator)) {
+            uint256 current = staking.stakeOf(validator);
+            if (current + 1 >= MAX_ADVERSARY_STAKE) return;
+            if (balance > MAX_ADVERSARY_STAKE - current - 1) balance = MAX_ADVERSARY_STAKE - current - 1;
+        }
         if (balance == 0) return;
         vm.prank(validator);
         staking.stake(bound(amount, 1, balance));
         ++ghostCalls["stake"];
     }
 
+    /// @notice Only the adversary unstakes: honest validators keep their stake, so they can
+    /// always vote (the invariant deployment's 1% lock share leaves room for every round of
+    /// every task) and keep the majority of assumption H. A frozen validator cannot unstake.
     function requestUnstake(uint256 actorSeed, uint256 amount) external {
-        address validator = _validators[actorSeed % _validators.length];
+        address validator = _validators[0];
         uint256 free = staking.stakeOf(validator) - staking.lockedOf(validator);
         if (free == 0) return;
+        bool frozen = staking.frozenOf(validator) != 0;
         vm.prank(validator);
-        staking.requestUnstake(bound(amount, 1, free));
-        ++ghostCalls["requestUnstake"];
+        try staking.requestUnstake(bound(amount ^ actorSeed, 1, free)) {
+            if (frozen) ++ghostForbidden;
+            ++ghostCalls["requestUnstake"];
+        } catch {}
     }
 
     /// @notice Withdraw unbonded stake, sometimes waiting out the unbonding delay first.
@@ -197,44 +201,41 @@ contract MarketHandler is HandlerState {
         if (u.amount == 0) return;
         if (block.timestamp < u.releaseAt) {
             if (!wait) return;
-            vm.warp(u.releaseAt);
+            _warpTo(u.releaseAt);
         }
         vm.prank(validator);
         staking.withdraw();
         ++ghostCalls["withdraw"];
     }
 
-    /// @notice One to three validators attest. They mostly agree on one result kind for the
-    /// call (honest half the time, so dishonest roots sometimes win), and each deviates to a
-    /// random kind a quarter of the time (so losers get slashed). If no task is in its
-    /// attest window, time first moves past the reveal deadline of a task that has reveals.
-    /// Sometimes a validator first tries a result promising more than the pool, which must fail.
+    /// @notice One to three validators attest in the task's current round (or appeal a
+    /// provisional result). Honest validators attest the honest root; the adversary a random
+    /// kind (honest, greedy or overpromising). If no task takes votes, time first moves past
+    /// the reveal deadline of a task that has reveals. Sometimes a validator first tries a
+    /// result promising more than the pool, which must fail.
     function attest(uint256 taskSeed, uint256 actorSeed, uint256 kindSeed) external {
         (uint256 id, bool found) = _findTask(taskSeed, _inAttest);
         if (!found) {
             (id, found) = _findTask(taskSeed, _revealedInReveal);
             if (!found) return;
-            vm.warp(market.getTask(id).revealDeadline + 1);
+            _warpTo(market.getTask(id).revealDeadline + 1);
         }
         uint256 n = 1 + (actorSeed >> 128) % 3;
-        uint256 agreed = _kind(kindSeed);
         for (uint256 k; k < _validators.length && n > 0; ++k) {
             address validator = _validators[(actorSeed % _validators.length + k) % _validators.length];
             if (!_canAttest(id, validator)) continue;
-            uint256 deviation = kindSeed >> (8 + 8 * k);
-            Payout storage payout = _payout(id, deviation % 4 == 0 ? _kind(deviation >> 2) : agreed);
-            if (deviation % 16 == 1) {
+            Payout storage payout = _payout(id, _isAdversary(validator) ? _kind(kindSeed >> (8 * k)) : 0);
+            if ((kindSeed >> (64 + 8 * k)) % 16 == 1) {
                 uint128 tooMuch = market.getTask(id).rewardPool + 1;
                 vm.prank(validator);
                 try market.attest(id, payout.root, tooMuch, "bafkreiresult") {
                     ++ghostForbidden;
-                    return; // the validator has used its vote; keep the violation on record
                 } catch {}
             }
             vm.prank(validator);
-            market.attest(id, payout.root, payout.total, "bafkreiresult");
-            --n;
-            if (market.getTask(id).attestCount == market.maxCommittee()) break;
+            try market.attest(id, payout.root, payout.total, "bafkreiresult") {
+                --n;
+            } catch {}
         }
         ++ghostCalls["attest"];
     }
@@ -245,14 +246,48 @@ contract MarketHandler is HandlerState {
         return r < 2 ? 0 : r - 1;
     }
 
-    /// @notice Finalize an open task; when it is not due yet, sometimes wait out its attest
-    /// deadline first (so both the early and the deadline paths are exercised).
+    /// @notice Finalize an open task; when nothing is due yet, sometimes wait out its current
+    /// deadline first (so the early, deadline, challenge and round-opening paths all run).
     function finalize(uint256 taskSeed, bool late) external {
         (uint256 id, bool found) = _findTask(taskSeed, _isOpen);
         if (!found) return;
         if (_settle(id, false) || !late) return;
-        vm.warp(market.getTask(id).attestDeadline + 1);
+        ITaskMarket.Task memory t = market.getTask(id);
+        uint256 deadline =
+            t.revealCount == 0 || block.timestamp <= t.revealDeadline ? t.revealDeadline : t.roundDeadline;
+        if (deadline >= block.timestamp) _warpTo(deadline + 1);
         _settle(id, false);
+    }
+
+    /// @notice Settle one round-2 vote of a finalized task: a vote for the final root is paid
+    /// from the reserve and never slashed; any other is slashed its lock and paid nothing.
+    function settleVote(uint256 taskSeed, uint256 actorSeed) external {
+        (uint256 id, bool found) = _findTask(taskSeed, _isFinalized);
+        if (!found) return;
+        address validator = _validators[actorSeed % _validators.length];
+        (bytes32 key, uint96 weight, bool settled) = market.finalVoteOf(id, validator);
+        if (key == bytes32(0) || settled) {
+            try market.settleVote(id, validator) {
+                ++ghostForbidden;
+            } catch {}
+            return;
+        }
+        ITaskMarket.Task memory t = market.getTask(id);
+        uint256 before = staking.stakeOf(validator);
+        market.settleVote(id, validator);
+        uint256 afterStake = staking.stakeOf(validator);
+        bool won = key == keccak256(abi.encode(t.payoutRoot, uint96(t.totalPayout)));
+        if (won) {
+            uint256 reward = afterStake - before;
+            if (reward > ghostReserved[id]) ++ghostSlashViolations;
+            else ghostReserved[id] -= reward;
+            ghostReservedTotal -= reward > ghostReservedTotal ? ghostReservedTotal : reward;
+            ghostRewards += reward;
+        } else if (before - afterStake != staking.lockAmount(weight, staking.slashBps() << 2)) {
+            ++ghostSlashViolations;
+        }
+        if (!won && !_isAdversary(validator) && afterStake < before) ++ghostSlashViolations;
+        ++ghostCalls["settleVote"];
     }
 
     // ================================================================ claims
@@ -325,26 +360,60 @@ contract MarketHandler is HandlerState {
         uint256 target = block.timestamp + bound(extra, 1, 6 hours);
         if (count > 0) {
             ITaskMarket.Task memory t = market.getTask(taskSeed % count + 1);
-            uint256 deadline = phase % 3 == 0 ? t.commitDeadline : phase % 3 == 1 ? t.revealDeadline : t.attestDeadline;
+            uint256 deadline = phase % 3 == 0 ? t.commitDeadline : phase % 3 == 1 ? t.revealDeadline : t.roundDeadline;
             if (deadline >= block.timestamp) target = deadline + 1;
         }
-        vm.warp(target);
+        _warpTo(target);
         ++ghostCalls["warp"];
+    }
+
+    /// @notice Moves time to `target`, after the honest validators have done their duty in
+    /// every task whose current round or challenge would end on the way: vote the honest
+    /// root in the current round, or appeal a provisional result that is not honest. This is
+    /// assumption H's "honest stake attests in every round the task reaches".
+    function _warpTo(uint256 target) internal {
+        uint256 count = market.taskCount();
+        for (uint256 id = 1; id <= count; ++id) {
+            ITaskMarket.Task memory t = market.getTask(id);
+            if (t.status != ITaskMarket.TaskStatus.Open || t.revealCount == 0) continue;
+            if (block.timestamp <= t.revealDeadline && target <= t.revealDeadline) continue;
+            if (t.provisional && t.payoutRoot == _payout(id, 0).root && t.totalPayout == _payout(id, 0).total) {
+                continue;
+            }
+            if (block.timestamp <= t.revealDeadline) vm.warp(t.revealDeadline + 1);
+            _honestDuty(id);
+        }
+        vm.warp(target);
+    }
+
+    function _honestDuty(uint256 id) internal {
+        Payout storage honest = _payout(id, 0);
+        for (uint256 i = 1; i < _validators.length; ++i) {
+            address validator = _validators[i];
+            if (!_canAttest(id, validator)) continue;
+            ITaskMarket.Task memory t = market.getTask(id);
+            if (t.provisional && t.payoutRoot == honest.root && t.totalPayout == honest.total) return;
+            vm.prank(validator);
+            try market.attest(id, honest.root, honest.total, "bafkreiresult") {} catch {}
+        }
     }
 
     // ================================================================ settlement
 
-    /// @notice finalize (or refund, which finalizes first) and account for the committee
-    /// settlement: stake lost by losers, stake gained by winners, the rounding dust the
-    /// market reports in the refund, and the outcome against the quorum rule.
+    /// @notice finalize (or refund, which finalizes first) and account for the settlement of
+    /// rounds 0 and 1: every validator's stake before and after, checked against its votes
+    /// (§5 invariant 7: a validator whose votes were all for other roots than the final one
+    /// loses exactly their locks, one whose votes were all for it loses nothing, an honest one
+    /// never loses), the refund the requester received against the one the market reports,
+    /// and round 2's reserve (fee + slashed - rewards - dust; zero without round 2).
     function _settle(uint256 id, bool viaRefund) internal returns (bool settled) {
-        ITaskMarket.Attestation[] memory atts = market.attestationsOf(id);
-        uint256[] memory before = new uint256[](atts.length);
-        for (uint256 i; i < atts.length; ++i) {
-            before[i] = staking.stakeOf(atts[i].validator);
-        }
-        uint256 staked = staking.totalStaked();
         ITaskMarket.Task memory t = market.getTask(id);
+        ITaskMarket.Attestation[] memory round0 = market.roundAttestations(id, 0);
+        ITaskMarket.Attestation[] memory round1 = market.roundAttestations(id, 1);
+        uint256[] memory before = new uint256[](_validators.length);
+        for (uint256 i; i < _validators.length; ++i) {
+            before[i] = staking.stakeOf(_validators[i]);
+        }
         uint256 requesterBefore = token.balanceOf(t.requester);
         if (viaRefund) {
             try market.refund(id) {}
@@ -357,28 +426,87 @@ contract MarketHandler is HandlerState {
                 return false;
             }
         }
-        settled = true;
         ++ghostCalls[viaRefund ? "refund" : "finalize"];
         t = market.getTask(id);
-        _checkQuorum(t, atts, before, staked);
-        uint256 refunded = viaRefund ? token.balanceOf(t.requester) - requesterBefore : t.refundable;
-        uint256 forfeited = (_bonded(t) - t.revealCount) * t.annotatorBond;
-        uint256 slashed;
-        uint256 rewards;
-        for (uint256 i; i < atts.length; ++i) {
-            uint256 afterStake = staking.stakeOf(atts[i].validator);
-            if (afterStake < before[i]) slashed += before[i] - afterStake;
-            else rewards += afterStake - before[i];
-        }
-        if (t.status == ITaskMarket.TaskStatus.Disputed) {
-            if (slashed + rewards != 0) ++ghostDisputeStakeChanges;
-            if (refunded != uint256(t.rewardPool) + t.validatorFee + forfeited) ++ghostRefundMismatches;
+        if (t.status == ITaskMarket.TaskStatus.Open) return true;
+        settled = true;
+        uint256 refunded = token.balanceOf(t.requester) - requesterBefore;
+        if (refunded != t.refundable) ++ghostRefundMismatches;
+        if (t.status == ITaskMarket.TaskStatus.Void) {
+            for (uint256 i; i < _validators.length; ++i) {
+                if (staking.stakeOf(_validators[i]) != before[i]) ++ghostDisputeStakeChanges;
+            }
             return true;
         }
+        uint256 slashed;
+        uint256 rewards;
+        for (uint256 i; i < _validators.length; ++i) {
+            (uint256 lost, uint256 gained) = _checkSettled(t, _validators[i], before[i], round0, round1);
+            slashed += lost;
+            rewards += gained;
+        }
+        _recordLedger(id, t, refunded, slashed, rewards);
+    }
+
+    /// @notice The settlement's flows: fee + slashed in; rewards, the refund's dust and round
+    /// 2's reserve out (the reserve is zero when round 2 was never reached).
+    function _recordLedger(uint256 id, ITaskMarket.Task memory t, uint256 refunded, uint256 slashed, uint256 rewards)
+        internal
+    {
+        uint256 forfeited = t.annotatorBond == 0 ? 0 : (_bonded(t) - t.revealCount) * t.annotatorBond;
+        uint256 dust = refunded - (uint256(t.rewardPool) - t.totalPayout + forfeited);
         ghostFeesShared += t.validatorFee;
         ghostSlashed += slashed;
         ghostRewards += rewards;
-        // What the refund holds beyond the unspent pool and forfeited bonds is the dust.
-        ghostDust += refunded - (uint256(t.rewardPool) - t.totalPayout + forfeited);
+        ghostDust += dust;
+        if (t.validatorFee + slashed < rewards + dust) {
+            ++ghostSlashViolations;
+            return;
+        }
+        uint256 reserved = t.validatorFee + slashed - rewards - dust;
+        if (reserved != 0 && t.round != 2) ++ghostSlashViolations;
+        ghostReserved[id] = reserved;
+        ghostReservedTotal += reserved;
+    }
+
+    /// @notice One validator's stake change at a finalization against its round 0-1 votes.
+    function _checkSettled(
+        ITaskMarket.Task memory t,
+        address validator,
+        uint256 before,
+        ITaskMarket.Attestation[] memory round0,
+        ITaskMarket.Attestation[] memory round1
+    ) internal returns (uint256 lost, uint256 gained) {
+        (uint256 winLocks, uint256 loseLocks, uint256 votes) = _votesOf(t, validator, round0, 0);
+        (uint256 w1, uint256 l1, uint256 v1) = _votesOf(t, validator, round1, 1);
+        (winLocks, loseLocks, votes) = (winLocks + w1, loseLocks + l1, votes + v1);
+        uint256 afterStake = staking.stakeOf(validator);
+        if (afterStake < before) lost = before - afterStake;
+        else gained = afterStake - before;
+        if (votes == 0) {
+            if (lost + gained != 0) ++ghostSlashViolations;
+        } else if (winLocks == 0 && lost != loseLocks) {
+            ++ghostSlashViolations;
+        } else if (loseLocks == 0 && lost != 0) {
+            ++ghostSlashViolations;
+        }
+        if (!_isAdversary(validator) && lost != 0) ++ghostSlashViolations;
+        // A validator that voted both ways moved by reward - locks: split it for the ledger.
+        if (winLocks != 0 && loseLocks != 0) (lost, gained) = (loseLocks, afterStake + loseLocks - before);
+    }
+
+    function _votesOf(ITaskMarket.Task memory t, address validator, ITaskMarket.Attestation[] memory atts, uint8 round)
+        internal
+        view
+        returns (uint256 winLocks, uint256 loseLocks, uint256 votes)
+    {
+        uint16 lockBps = staking.slashBps() << round;
+        for (uint256 i; i < atts.length; ++i) {
+            if (atts[i].validator != validator) continue;
+            ++votes;
+            uint256 lock = staking.lockAmount(atts[i].weight, lockBps);
+            if (atts[i].payoutRoot == t.payoutRoot && atts[i].totalPayout == t.totalPayout) winLocks += lock;
+            else loseLocks += lock;
+        }
     }
 }

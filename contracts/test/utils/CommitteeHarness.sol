@@ -10,7 +10,8 @@ import {IValidatorStaking} from "../../src/interfaces/IValidatorStaking.sol";
 /// @notice One task's committee behind external functions, so the library's internal functions
 /// can be called, fuzzed and inspected on their own. It keeps the seat and result counts the
 /// way TaskMarket keeps them in its task slot. When it is named as a real ValidatorStaking's
-/// market it can lock, release and slash, and it pays rewards from its own token balance.
+/// market it can lock, release and slash, and it pays rewards from its own token balance (in
+/// one transfer, as the market does).
 contract CommitteeHarness {
     using Committee for Committee.State;
 
@@ -18,17 +19,20 @@ contract CommitteeHarness {
     uint256 public constant TASK_ID = 7;
 
     IValidatorStaking public immutable staking;
+    IERC20 public immutable token;
     uint8 public immutable maxCommittee;
+    /// @notice The lock share of the harness's votes: its staking's round-0 share.
+    uint16 public immutable lockBps;
 
     Committee.State internal _committee;
     uint256 public count;
     uint256 public resultCount;
 
-    constructor(IERC20 token, IValidatorStaking staking_, uint8 maxCommittee_) {
+    constructor(IERC20 token_, IValidatorStaking staking_, uint8 maxCommittee_) {
         staking = staking_;
+        token = token_;
         maxCommittee = maxCommittee_;
-        // Staking pulls the validators' rewards from its market, as it does from TaskMarket.
-        if (address(token) != address(0)) token.approve(address(staking_), type(uint256).max);
+        lockBps = address(staking_).code.length == 0 ? 1000 : staking_.slashBps();
     }
 
     // ------------------------------------------------------------ seating without stake
@@ -60,11 +64,11 @@ contract CommitteeHarness {
     /// @notice `TaskMarket.attest`'s committee steps with the real staking: lock, evict when
     /// full, add.
     function attest(address validator, bytes32 payoutRoot, uint96 totalPayout) external returns (uint96 weight) {
-        (weight,) = staking.lockForTask(validator, TASK_ID);
+        (weight,) = staking.lockForTask(validator, TASK_ID, lockBps);
         uint256 n = count;
         uint256 at = n;
         if (n >= maxCommittee) {
-            at = _committee.evictLightest(staking, TASK_ID, n, resultCount, weight, maxCommittee);
+            at = _committee.evictLightest(staking, TASK_ID, n, resultCount, weight, maxCommittee, lockBps);
         } else {
             count = n + 1;
         }
@@ -77,19 +81,28 @@ contract CommitteeHarness {
         return _committee.vacate(at, resultCount);
     }
 
-    function settle(Committee.Result memory best, uint256 fee) external returns (uint256 dust) {
-        return _committee.settle(staking, TASK_ID, count, best, fee);
+    /// @notice One round's settlement as the market does it when the round is the only one:
+    /// slash the votes for other results than `(root, total)`, then share `fee` plus the
+    /// slashed stake among its voters pro rata to stake at risk.
+    /// @return dust What the rewards leave of the pot.
+    function settle(bytes32 root, uint96 total, uint256 fee) external returns (uint256 dust) {
+        uint32 winners = _committee.votersOf(resultCount, root, total);
+        uint256 pot = fee + _committee.slashLosers(staking, TASK_ID, count, winners, lockBps);
+        uint256 atRisk = _committee.risk(count, winners, lockBps);
+        uint256 paid = _committee.rewardWinners(
+            staking, TASK_ID, count, winners, lockBps, Committee.Split({pot: pot, totalRisk: atRisk})
+        );
+        // As the market does: the rewards reach the staking contract in one transfer.
+        if (paid > 0) require(token.transfer(address(staking), paid), "harness: transfer");
+        return pot - paid;
     }
 
-    function releaseAll() external {
-        _committee.releaseAll(staking, TASK_ID, count);
+    function votersOf(bytes32 root, uint96 total) external view returns (uint32) {
+        return _committee.votersOf(resultCount, root, total);
     }
 
-    function decide(Committee.Result memory best, uint256 attestingWeight, bool early, uint8 minAtt, uint16 bps)
-        external
-        returns (bool)
-    {
-        return _committee.decide(staking, TASK_ID, count, best, attestingWeight, early, minAtt, bps);
+    function risk(uint32 winners) external view returns (uint256) {
+        return _committee.risk(count, winners, lockBps);
     }
 
     function isSeated(address validator) external view returns (bool) {

@@ -30,6 +30,9 @@ class TaskStatus(StrEnum):
     OPEN = "open"
     FINALIZED = "finalized"
     DISPUTED = "disputed"
+    """v1 markets only: no result won, everything was refunded."""
+    VOID = "void"
+    """Market v2: nothing was revealed, everything was refunded (there is no dispute in v2)."""
     CANCELLED = "cancelled"
 
 
