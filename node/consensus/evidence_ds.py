@@ -1,5 +1,7 @@
 """``hds@4`` whose row strength is chosen by the rows' marginal likelihood (type-II maximum
-likelihood over a fixed grid) instead of by moments (issue #15, a measured candidate).
+likelihood over a fixed grid) instead of by moments (issue #15; the benchmark candidate
+``hds5_ev``, measured and not registered: it loses the selection rule and the small task,
+BENCHMARKS.md).
 
 Why. ``hds@1``..``hds@4`` shrink each annotator's confusion row toward its one-coin mean
 ``m`` with ``s`` pseudo-answers and estimate ``s`` by moments: the pooled Pearson
@@ -38,8 +40,10 @@ from node.consensus.base import FloatArray
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.numerics import det_log, row_sum
 
-EVIDENCE_DAWID_SKENE = "hds@5"
-"""Not registered: a benchmark candidate (BENCHMARKS.md, issue #15)."""
+EVIDENCE_DAWID_SKENE = "hds-evidence (unregistered)"
+"""Not a protocol id: a benchmark candidate that lost the selection rule (BENCHMARKS.md,
+issue #15), so no task can name it; registering it would take a new id in
+:mod:`node.protocol.ids`."""
 
 _HALF_LOG_2PI = 0.91893853320467274178
 _SHIFT = 8

@@ -57,19 +57,17 @@ def test_row_order_and_annotator_names_change_nothing() -> None:
     items, workers, labels = synthetic_rows(one_coin=False, seed=5)
     renamed = [f"z{9 - int(w[1:])}" for w in workers]
     first = EvidenceDawidSkene().fit(Answers.from_arrays(items, workers, labels))
-    second = EvidenceDawidSkene().fit(
-        Answers.from_arrays(items[::-1], renamed[::-1], labels[::-1])
-    )
+    second = EvidenceDawidSkene().fit(Answers.from_arrays(items[::-1], renamed[::-1], labels[::-1]))
     assert first.iterations_ == second.iterations_
     assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
 
 
 def test_a_different_model_from_hds4() -> None:
     """dog: the moment estimate ends at about 17 pseudo-answers, the evidence at 8; the
-    labels differ (it is a different algorithm, hence its own id)."""
+    labels differ (a different algorithm: were it registered, it would need its own id)."""
     data = answers_of("dog")
     ours = EvidenceDawidSkene().fit(data)
     theirs = EarlyStopDawidSkene().fit(data)
-    assert ours.algorithm == "hds@5" and theirs.algorithm == "hds@4"
+    assert ours.algorithm == "hds-evidence (unregistered)" and theirs.algorithm == "hds@4"
     assert ours.strength_ == 8.0 and 16.0 < theirs.strength_ < 18.0
     assert not np.array_equal(ours.label_codes_, theirs.label_codes_)
