@@ -58,6 +58,7 @@ from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
+from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
@@ -110,6 +111,7 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"hds4_p{digits}": partial(EarlyStopDawidSkene, stop_prior_grid=10**digits)
         for digits in (4, 6)
     },
+    "hds5_ev": EvidenceDawidSkene,
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -118,7 +120,8 @@ ebcc: the published leaders, benchmark candidates with the papers' hyperparamete
 ``node/consensus/bwa.py`` and ``ebcc.py``; ebcc_r10: the best ELBO of 10 random starts, as
 the reference implementation's usage keeps the best of 40; hds_bwa_w: ``hds@2`` with w
 pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``hds@4``,
-``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled)."""
+``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled; hds5_ev:
+``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
