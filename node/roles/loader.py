@@ -262,6 +262,7 @@ class TaskLoader:
         row object per item in memory (about a kilobyte each)."""
         count = 0
         seen: set[str] = set()
+        sides: set[str] = set()
         for page_cid in manifest.pages:
             if len(page_cid) > MAX_CID_LENGTH:
                 raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
@@ -270,7 +271,12 @@ class TaskLoader:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
                 seen.add(spec.id)
                 if manifest.kind is TaskKind.PAIRWISE:
-                    _check_pair(spec)
+                    # The two responses are what the annotator compares: fetched (and so
+                    # verified) like media, once each however many pairs share them.
+                    for side in _check_pair(spec):
+                        if side not in sides:
+                            sides.add(side)
+                            media_budget -= self._fetch_media(spec.id, side, media_budget)
                 if spec.content is not None:
                     if len(spec.content) > MAX_CID_LENGTH:
                         raise ManifestError(f"item {spec.id!r}: content CID too long to store")
@@ -360,10 +366,10 @@ def _record(
     )
 
 
-def _check_pair(spec: ItemSpec) -> None:
+def _check_pair(spec: ItemSpec) -> tuple[str, str]:
     """A pairwise item names its two sides (:func:`node.protocol.annotation.pair_sides`),
     or validators could not score the task: joining it would be work nobody pays for."""
     try:
-        pair_sides(spec.data)
+        return pair_sides(spec.data)
     except InvalidParameterError as exc:
         raise ManifestError(f"item {spec.id!r}: {exc}") from exc

@@ -417,6 +417,8 @@ def test_a_pairwise_task_is_joined_only_if_every_item_is_a_pair(
 ) -> None:
     content = pairwise_content(bad)
     publish(annotator.local, content)
+    for side in (b"answer one", b"answer two", b"answer three", b"x"):
+        annotator.local.put(side)
     task_id = post_task(w3, contracts, actors, content.manifest_cid, 4)
     annotator.sync.sync_once()
     annotator.loader().tick()
@@ -425,3 +427,26 @@ def test_a_pairwise_task_is_joined_only_if_every_item_is_a_pair(
     assert reason in row.reason
     if state == "j":  # the annotation section is kept for the label checks
         assert row.annotation == PAIRWISE.document()
+
+
+def test_a_pairwise_task_waits_for_its_responses_and_keeps_them(
+    w3: Web3, contracts: Contracts, actors: Actors, annotator: Annotator
+) -> None:
+    """The page shows both responses from this node's own store: a task whose responses no
+    peer serves is not joined yet (a retry later), and once they appear they are fetched."""
+    content = pairwise_content({"a": compute_cid(b"answer one"), "b": compute_cid(b"answer two")})
+    publish(annotator.local, content)
+    task_id = post_task(w3, contracts, actors, content.manifest_cid, 4)
+    annotator.sync.sync_once()
+    annotator.loader().tick()
+    row = annotator.participation(task_id)
+    assert row is not None and row.state is ParticipationState.FAILED
+    assert compute_cid(b"answer one") in row.reason
+    assert annotator.items(task_id) == []
+
+    for side in (b"answer one", b"answer two"):
+        annotator.local.put(side)
+    annotator.loader().tick()
+    row = annotator.participation(task_id)
+    assert row is not None and row.state is ParticipationState.JOINED and row.reason == ""
+    assert len(annotator.items(task_id)) == 4
