@@ -60,10 +60,16 @@ class Judgement:
 
     def entitlements(self, reward_per_label: int) -> list[int]:
         """Step 4: ``reward_per_label * accepted`` for eligible annotators, else 0."""
-        return [
-            int(n) * reward_per_label if ok else 0
-            for n, ok in zip(self.accepted, self.eligible, strict=True)
-        ]
+        return entitlements(self.accepted, self.eligible, reward_per_label)
+
+
+def entitlements(accepted: IntArray, eligible: BoolArray, reward_per_label: int) -> list[int]:
+    """Step 4 of every reward rule, whatever its unit (a label, a box, a span, a vote):
+    ``reward_per_label`` per accepted unit of an eligible annotator, else 0 (Python ints:
+    token amounts can exceed 64 bits)."""
+    return [
+        int(n) * reward_per_label if ok else 0 for n, ok in zip(accepted, eligible, strict=True)
+    ]
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,7 +49,7 @@ from node.consensus.quality import (
 )
 from node.consensus.registry import CATEGORICAL, numeric_estimator
 from node.consensus.regularized_ds import RegularizedDawidSkene
-from node.consensus.rewards import allocate
+from node.consensus.rewards import allocate, entitlements
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import MULTILABEL_ALGORITHM
@@ -101,11 +101,9 @@ def _settle(
     accepted = count_keys(annotator[on_confident & match], n)
     accuracy = (accepted * PPB) // np.maximum(judged, 1)
     eligible = (judged > 0) & (accuracy >= params.accuracy_floor_ppb)
-    entitlements = [
-        int(a) * params.reward_per_label if ok else 0
-        for a, ok in zip(accepted, eligible, strict=True)
-    ]
-    paid, refund = allocate(entitlements, params.reward_pool)
+    paid, refund = allocate(
+        entitlements(accepted, eligible, params.reward_per_label), params.reward_pool
+    )
     payouts = payout_result(annotators, paid)
     rows = [
         {

@@ -19,7 +19,7 @@ from eth_utils.address import to_checksum_address
 
 from node.consensus.numerics import count_keys
 from node.consensus.quality import evidence_ppb
-from node.consensus.rewards import allocate
+from node.consensus.rewards import allocate, entitlements
 from node.consensus.task_kinds import KindResult, label_rows, with_payouts
 from node.protocol.canonical import JsonValue, canonical_json
 from node.protocol.errors import InvalidAnswersError
@@ -93,11 +93,9 @@ def settle(
     per accepted answer of an eligible annotator, pro rata if the pool is short; then the
     document: ``body`` (kind-specific), one row per annotator (``figures`` plus the payout
     fields every result states), and the payout frame."""
-    entitlements = [
-        int(n) * params.reward_per_label if ok else 0
-        for n, ok in zip(accepted, eligible, strict=True)
-    ]
-    paid, refund = allocate(entitlements, params.reward_pool)
+    paid, refund = allocate(
+        entitlements(accepted, eligible, params.reward_per_label), params.reward_pool
+    )
     payouts = payout_result(annotators, paid)
     rows = [
         {
