@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 from playwright.sync_api import Browser, ConsoleMessage, expect
 from web3 import Web3
 from web3.logs import DISCARD
@@ -53,6 +54,12 @@ def post_seated(w3: Web3, contracts: Contracts, actors: Actors, redundancy: int,
     return int(event.args.taskId)
 
 
+def node_status(node: NodeUnderTest, task_id: int) -> int:
+    """The HTTP status of the node's next-items answer for ``task_id``."""
+    url = f"{node.url}/api/v1/tasks/{task_id}/items/next"
+    return httpx.get(url, headers=node.headers()).status_code
+
+
 def test_the_page_says_not_dealt_yet_and_no_seat(
     node: NodeUnderTest, browser: Browser, w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
@@ -71,6 +78,10 @@ def test_the_page_says_not_dealt_yet_and_no_seat(
         lambda: bool(market.functions.hasSeat(waiting, ANNOTATOR.address).call()),
         "the node to claim a seat",
     )
+    # The chain knows the seat before the node's event journal does; until then the node
+    # answers 403 no_seat, so wait for its own answer to turn into 409 not_dealt_yet.
+    wait_until(lambda: node_status(node, waiting) == 409, "the node to index its seat")
+    wait_until(lambda: node_status(node, full) == 403, "the node to see the full task")
 
     token = node.headers()["Authorization"].removeprefix("Bearer ")
     page = browser.new_context(viewport=DESKTOP).new_page()
