@@ -170,18 +170,31 @@ def test_pairwise_votes_and_bradley_terry_order() -> None:
         kind_result(TaskKind.PAIRWISE, 1, NO_Z, batches(CHOICES), pairs={})
 
 
-def test_an_undecided_pair_takes_the_side_the_scores_favour() -> None:
-    rows: Rows = [
-        [("p1", "A"), ("p2", "A"), ("p3", "B")],
-        [("p1", "A"), ("p2", "A"), ("p3", "A")],
-        [("p1", "A"), ("p2", "A"), ("p3", "tie")],
-        [("p1", "A"), ("p2", "A")],
-    ]
-    doc = kind_result(TaskKind.PAIRWISE, 1, NO_Z, batches(rows), pairs=PAIRS).document
-    p3 = doc["items"][2]
-    # p3 (CID 0 against CID 2) splits three ways; p1 and p2 say 0 > 1 > 2.
-    assert (p3["confident"], p3["from_scores"], p3["value"]) == (False, True, "A")
-    assert [(e["from_scores"], e["value"]) for e in doc["items"][:2]] == [(False, "A")] * 2
+CHAIN = {f"q{i}{j}": (CID[i], CID[j]) for i in range(5) for j in range(i + 1, 5)}
+"""Every pair of five responses; each pair but ``q04`` is voted A by everyone (0 > ... > 4)."""
+
+
+def chain_rows(q04: list[str]) -> Rows:
+    """One row of labels per annotator: A on every pair but ``q04``, then their vote on it."""
+    return [[(k, "A") for k in CHAIN if k != "q04"] + [("q04", v)] for v in q04]
+
+
+def test_the_scores_are_one_more_annotator_of_each_pair() -> None:
+    split = kind_result(
+        TaskKind.PAIRWISE, 1, NO_Z, batches(chain_rows(["B", "B", "A"])), pairs=CHAIN
+    )
+    q04 = next(e for e in split.document["items"] if e["item"] == "q04")
+    # Two votes for B against one, but the scores (0 beat everything 4 lost to) side with A.
+    assert (q04["value"], q04["from_scores"], q04["confident"]) == ("A", True, True)
+    assert all(e["value"] == "A" for e in split.document["items"])
+    # Paid against the published value: the lone A vote on q04 was the right one.
+    assert [row["accepted"] for row in split.document["annotators"]] == [9, 9, 10]
+    # Three votes against the scores, or a gold answer, are not overruled.
+    for q04_votes, gold in ((["B", "B", "B"], None), (["B", "B", "A"], {"q04": "B"})):
+        rows = batches(chain_rows(q04_votes))
+        doc = kind_result(TaskKind.PAIRWISE, 1, NO_Z, rows, gold, pairs=CHAIN).document
+        q04 = next(e for e in doc["items"] if e["item"] == "q04")
+        assert (q04["value"], q04["from_scores"]) == ("B", False)
 
 
 def test_bradley_terry_ties_are_half_a_win_each() -> None:
@@ -252,7 +265,7 @@ PINS = {
         "35c8ab648af5b96047933fbcec007cf00c35b2f5728c526d5006811f7c169236"
     ),
     TaskKind.PAIRWISE: (
-        "bafkreicjpvzaqwdccz6ghfwe2uytijmzkxfaxw2hecom6kqjciweighqaa "
+        "bafkreidefrt5cgfo5cwxzh5ifatuhf4rir4cmlnokzebs5gp4ocwznekkq "
         "e26eb5bcc59828cccff779e41ecd7bab7749ca54817f287981804562b6cdb940"
     ),
 }

@@ -16,12 +16,18 @@
    sequential in a fixed order (``np.bincount``) of correctly rounded operations; each
    score is published as ``p / (1 + p)``, the chance of beating the reference, in parts per
    billion.
-3. **The published value** of a pair is its vote when that is confident (posterior at
-   least ``confidence_threshold``; gold pairs always); otherwise (``from_scores``) the side
-   whose response scores higher, ``tie`` when the scores are equal: what the other pairs
-   say of the two responses (transitivity) decides where its own annotators did not. Only
-   confident votes are paid, so this changes no payout. On the synthetic crowds it raised
-   pairwise accuracy in every regime (small crowd 0.935 to 0.960, BENCHMARKS.md).
+3. **The published value** of a pair: one-coin Dawid-Skene again (same estimator, same
+   gold), with the scores as one more annotator of every pair: it answers the side whose
+   response scores higher (nothing where the two scores are equal), and its accuracy is
+   fitted like every annotator's, from how often it agrees with the rest of the task.
+   So the other pairs' verdict on the two responses (transitivity) weighs on a pair by
+   how reliable the scores proved on this task, no more; a new constant would be needed
+   for any other weighting. ``from_scores`` marks a pair whose value differs from its own
+   annotators' vote (step 1). Payouts stay the categorical rule against the vote of step 1
+   (what the pair's annotators themselves showed, and what the evidence test is about), so
+   this changes no payout. Cost: a second Dawid-Skene fit, linear in the labels. On the
+   synthetic crowds it beat the vote alone, the scores alone and crowd-kit's Bradley-Terry
+   in every regime (BENCHMARKS.md "Label kinds (issue #20)").
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ from node.protocol.kinds import TaskKind
 from node.protocol.rules import PPB, RewardParams, ppb_text
 
 BT_ITERATIONS = 100
+SCORES_ANNOTATOR = "~bradley-terry"
+"""The id of the scores' pseudo-annotator in the second fit; ``~`` sorts it after every
+account (``0x...``), so the human annotators keep their codes."""
 
 
 def bradley_terry(first: IntArray, second: IntArray, probas_ppb: IntArray, n: int) -> IntArray:
@@ -65,6 +74,28 @@ def bradley_terry(first: IntArray, second: IntArray, probas_ppb: IntArray, n: in
         strength = wins / denominator
     out: IntArray = np.floor(strength / (1.0 + strength) * PPB).astype(np.int64)
     return out
+
+
+def scores_side(first: IntArray, second: IntArray, scores: IntArray) -> IntArray:
+    """Per pair, the side whose response scores higher: 0 (A), 1 (B), or 2 where the two
+    scores are equal (the scores then say nothing of the pair)."""
+    implied = np.sign(scores[second] - scores[first])
+    out: IntArray = np.where(implied < 0, 0, np.where(implied > 0, 1, 2)).astype(np.int64)
+    return out
+
+
+def with_scores_annotator(answers: Answers, side: IntArray) -> Answers:
+    """``answers`` plus one answer of :data:`SCORES_ANNOTATOR` on every pair whose two
+    scores differ (``side`` from :func:`scores_side`, aligned with ``answers.items``)."""
+    said = np.flatnonzero(side < 2).astype(np.int64)
+    return Answers.from_codes(
+        np.concatenate([answers.item, said]),
+        np.concatenate([answers.annotator, np.full(len(said), len(answers.annotators))]),
+        np.concatenate([answers.label, side[said]]),
+        items=answers.items,
+        annotators=(*answers.annotators, SCORES_ANNOTATOR),
+        classes=answers.classes,
+    )
 
 
 def pairwise_result(
@@ -93,20 +124,21 @@ def pairwise_result(
         annotators=rows.annotators,
         classes=PAIR_CHOICES,
     )
+    gold_values = {k: str(v) for k, v in gold.items()}
     estimator = OneCoinDawidSkene()
-    probas = estimator.fit(answers, {k: str(v) for k, v in gold.items()}).probas_ppb_
-    rewards = compute_rewards(answers, probas, params)
-    consensus, posterior = argmax_lowest(probas), probas.max(axis=1)
+    probas = estimator.fit(answers, gold_values).probas_ppb_
     responses = tuple(sorted({side for item in rows.items for side in pairs[item]}))
     code = {cid: c for c, cid in enumerate(responses)}
     first = np.array([code[pairs[item][0]] for item in rows.items], dtype=np.int64)
     second = np.array([code[pairs[item][1]] for item in rows.items], dtype=np.int64)
     scores = bradley_terry(first, second, probas, len(responses))
     compared = count_keys(first, len(responses)) + count_keys(second, len(responses))
-    # An undecided pair takes the side its two responses' scores favour (3: A, B, tie).
-    implied = np.sign(scores[second] - scores[first])
-    from_scores = ~rewards.confident
-    value = np.where(from_scores, np.where(implied < 0, 0, np.where(implied > 0, 1, 2)), consensus)
+    joint = with_scores_annotator(answers, scores_side(first, second, scores))
+    consensus = OneCoinDawidSkene().fit(joint, gold_values).probas_ppb_
+    # Paid against the published value; the scores' pseudo-annotator is not in ``answers``.
+    rewards = compute_rewards(answers, consensus, params)
+    value, posterior = argmax_lowest(consensus), consensus.max(axis=1)
+    from_scores = value != argmax_lowest(probas)
     items = [
         {
             "item": item,
@@ -136,6 +168,7 @@ def pairwise_result(
                 **annotation.document(),
                 "estimator": {"id": estimator.algorithm, **estimator.params()},
                 "bt_iterations": BT_ITERATIONS,
+                "value": {"id": estimator.algorithm, "extra_annotator": SCORES_ANNOTATOR},
             },
         },
         "answers": {
