@@ -1,13 +1,11 @@
 """Consensus over pairwise preferences (``pairwise@1``), deterministic to the byte.
 
-1. **Per pair**: the answers ``A``, ``B``, ``tie`` are a three-class categorical task, fitted
-   with one-coin Dawid-Skene (``ds1@1``: one accuracy per annotator, fixed 50 iterations,
-   posteriors in parts per billion; ties of the argmax to ``A``, then ``B``), gold clamped.
-   Rewards are exactly the categorical rule (:func:`node.consensus.rewards.compute_rewards`:
-   confidence threshold, accuracy, skill and evidence floors): ``reward_per_label`` per
-   vote equal to a confident consensus.
+1. **The vote**: the answers ``A``, ``B``, ``tie`` are a three-class categorical task,
+   fitted with one-coin Dawid-Skene (``ds1@1``: one accuracy per annotator, fixed 50
+   iterations, posteriors in parts per billion; ties of the argmax to ``A``, then ``B``),
+   gold clamped.
 2. **Bradley-Terry scores** of the compared responses (the items' ``a``/``b`` CIDs), from
-   each pair's consensus posterior (side a wins ``P(A) + P(tie) / 2`` of the comparison, b
+   each pair's vote posterior (side a wins ``P(A) + P(tie) / 2`` of the comparison, b
    the rest: on the synthetic crowds this beat hard outcomes and raw votes in every regime,
    scripts/bench_kinds.py, BENCHMARKS.md "Label kinds"): Hunter's MM update
    ``p_i <- W_i / sum_j n_ij / (p_i + p_j)``, a fixed :data:`BT_ITERATIONS` times from
@@ -16,18 +14,25 @@
    sequential in a fixed order (``np.bincount``) of correctly rounded operations; each
    score is published as ``p / (1 + p)``, the chance of beating the reference, in parts per
    billion.
-3. **The published value** of a pair: one-coin Dawid-Skene again (same estimator, same
-   gold), with the scores as one more annotator of every pair: it answers the side whose
+3. **The consensus** of a pair: the same estimator again (same gold), with the scores as
+   one more annotator (:data:`SCORES_ANNOTATOR`) of every pair: it answers the side whose
    response scores higher (nothing where the two scores are equal), and its accuracy is
-   fitted like every annotator's, from how often it agrees with the rest of the task.
-   So the other pairs' verdict on the two responses (transitivity) weighs on a pair by
-   how reliable the scores proved on this task, no more; a new constant would be needed
-   for any other weighting. ``from_scores`` marks a pair whose value differs from its own
-   annotators' vote (step 1). Payouts stay the categorical rule against the vote of step 1
-   (what the pair's annotators themselves showed, and what the evidence test is about), so
-   this changes no payout. Cost: a second Dawid-Skene fit, linear in the labels. On the
-   synthetic crowds it beat the vote alone, the scores alone and crowd-kit's Bradley-Terry
-   in every regime (BENCHMARKS.md "Label kinds (issue #20)").
+   fitted like every annotator's, from how often it agrees with the rest of the task. So
+   what the other pairs say of the two responses (transitivity) weighs on a pair by how
+   reliable the scores proved on this task, no more: any other weighting would need a new
+   constant. A pair's published value and confidence are this posterior's; ``from_scores``
+   marks a pair whose value differs from its own annotators' vote (step 1). Cost: a second
+   Dawid-Skene fit, linear in the labels. On the synthetic crowds it beat the vote alone,
+   the scores alone, the vote when confident else the scores (the task's threshold),
+   Bayes' rule with a Bradley-Terry prior, and crowd-kit's Bradley-Terry, in every regime;
+   a gate at a fixed posterior of 0.98 did as well, with a constant (BENCHMARKS.md "Label
+   kinds (issue #20)").
+4. **Rewards** are exactly the categorical rule
+   (:func:`node.consensus.rewards.compute_rewards`: confidence threshold, accuracy, skill
+   and evidence floors) over the human answers against the consensus of step 3:
+   ``reward_per_label`` per vote equal to a confident published value. The scores'
+   pseudo-annotator is paid nothing and is in no quality figure; a random answerer still
+   agrees with the consensus only by chance, so the evidence test still leaves them unpaid.
 """
 
 from __future__ import annotations
