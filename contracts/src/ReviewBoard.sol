@@ -7,7 +7,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IReviewBoard} from "./interfaces/IReviewBoard.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
-import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
+import {ValidatorStaking} from "./ValidatorStaking.sol";
 
 /// @title ReviewBoard
 /// @notice The review round of market tasks (docs/review.md §6), beside the market rather
@@ -31,7 +31,9 @@ contract ReviewBoard is IReviewBoard, ReentrancyGuardTransient {
 
     IERC20 private immutable _token;
     ITaskMarket private immutable _market;
-    IValidatorStaking private immutable _staking;
+    /// @dev The concrete type: `minStake` is not part of IValidatorStaking, whose bytes the
+    /// market shares.
+    ValidatorStaking private immutable _staking;
     uint64 private immutable _minReviewTime;
     uint64 private immutable _settlePeriod;
 
@@ -48,7 +50,7 @@ contract ReviewBoard is IReviewBoard, ReentrancyGuardTransient {
     constructor(
         IERC20 token_,
         ITaskMarket market_,
-        IValidatorStaking staking_,
+        ValidatorStaking staking_,
         uint64 minReviewTime_,
         uint64 settlePeriod_
     ) {

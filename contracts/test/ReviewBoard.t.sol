@@ -5,7 +5,7 @@ import {ReviewFixture} from "./utils/ReviewFixture.sol";
 import {ReviewBoard} from "../src/ReviewBoard.sol";
 import {IReviewBoard} from "../src/interfaces/IReviewBoard.sol";
 import {ITaskMarket} from "../src/interfaces/ITaskMarket.sol";
-import {IValidatorStaking} from "../src/interfaces/IValidatorStaking.sol";
+import {ValidatorStaking} from "../src/ValidatorStaking.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice ReviewBoard's round: openReview, commitReview, revealReview, revealReviewGold, views.
@@ -18,7 +18,7 @@ contract ReviewBoardTest is ReviewFixture {
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
         new ReviewBoard(token, ITaskMarket(address(0)), staking, MIN_REVIEW_TIME, SETTLE_PERIOD);
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
-        new ReviewBoard(token, market, IValidatorStaking(address(0)), MIN_REVIEW_TIME, SETTLE_PERIOD);
+        new ReviewBoard(token, market, ValidatorStaking(address(0)), MIN_REVIEW_TIME, SETTLE_PERIOD);
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
         new ReviewBoard(token, market, staking, 0, SETTLE_PERIOD);
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
