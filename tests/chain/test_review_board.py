@@ -58,30 +58,30 @@ CONTESTED = ("i03", "i07")
 PARAMS = ReviewParams.create(fee_per_vote=TOKEN // 100, slash_per_vote=3 * TOKEN // 100)
 
 
-def _send(w3: Web3, account: LocalAccount) -> TxSender:
+def send(w3: Web3, account: LocalAccount) -> TxSender:
     return TxSender(w3, account)
 
 
-def _fund(w3: Web3, contracts: Contracts, actors: Actors, account: str, amount: int) -> None:
-    _send(w3, actors.deployer).transact(contracts.token.functions.transfer(account, amount))
+def fund(w3: Web3, contracts: Contracts, actors: Actors, account: str, amount: int) -> None:
+    send(w3, actors.deployer).transact(contracts.token.functions.transfer(account, amount))
 
 
-def _stake(
+def stake(
     w3: Web3, contracts: Contracts, actors: Actors, account: LocalAccount, amount: int
 ) -> None:
-    _fund(w3, contracts, actors, account.address, amount)
-    sender = _send(w3, account)
+    fund(w3, contracts, actors, account.address, amount)
+    sender = send(w3, account)
     sender.transact(contracts.token.functions.approve(contracts.staking.address, amount))
     sender.transact(contracts.staking.functions.stake(amount))
 
 
-def _balance(contracts: Contracts, account: str) -> int:
+def balance(contracts: Contracts, account: str) -> int:
     return int(contracts.token.functions.balanceOf(account).call())
 
 
-def _create_task(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[int, int]:
+def create_task(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[int, int]:
     """A 20-item open task whose attest window leaves room for the three review windows."""
-    _fund(w3, contracts, actors, actors.requester.address, 1_000 * TOKEN)
+    fund(w3, contracts, actors, actors.requester.address, 1_000 * TOKEN)
     now = w3.eth.get_block("latest")["timestamp"]
     reveal = now + 2 * HOUR
     params = (
@@ -99,14 +99,14 @@ def _create_task(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[int, i
         0,
         0,
     )
-    requester = _send(w3, actors.requester)
+    requester = send(w3, actors.requester)
     requester.transact(contracts.token.functions.approve(contracts.market.address, 21 * TOKEN))
     receipt = requester.transact(contracts.market.functions.createTask(params))
     (event,) = contracts.market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
     return int(event.args.taskId), reveal
 
 
-def _terms(reveal: int, gold: bytes) -> ReviewTerms:
+def review_terms(reveal: int, gold: bytes) -> ReviewTerms:
     return ReviewTerms(
         fee_per_vote=PARAMS.fee_per_vote,
         slash_per_vote=PARAMS.slash_per_vote,
@@ -141,20 +141,20 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
     board, token, market = contracts.review_board, contracts.token, contracts.market
     assert board is not None
     for role in ("validator_1", "validator_2"):
-        _stake(w3, contracts, actors, getattr(actors, role), 10_000 * TOKEN)
+        stake(w3, contracts, actors, getattr(actors, role), 10_000 * TOKEN)
     coherent, silent = actors.validator_3, actors.outsider
     for reviewer in (coherent, silent):
-        _stake(w3, contracts, actors, reviewer, 1_000 * TOKEN)
-        _fund(w3, contracts, actors, reviewer.address, TOKEN)
-    task_id, reveal = _create_task(w3, contracts, actors)
+        stake(w3, contracts, actors, reviewer, 1_000 * TOKEN)
+        fund(w3, contracts, actors, reviewer.address, TOKEN)
+    task_id, reveal = create_task(w3, contracts, actors)
     assert not is_reviewed(board, task_id, PARAMS, ITEMS)
 
     # The requester opens the review before the reveal deadline, with hidden review gold.
     gold_root, gold_salt = os.urandom(32), os.urandom(32)
-    terms = _terms(reveal, gold_commitment(gold_root, gold_salt))
-    requester_start = _balance(contracts, actors.requester.address)
-    open_review(_send(w3, actors.requester), token, board, task_id, terms)
-    assert _balance(contracts, actors.requester.address) == requester_start - escrow_of(terms)
+    terms = review_terms(reveal, gold_commitment(gold_root, gold_salt))
+    requester_start = balance(contracts, actors.requester.address)
+    open_review(send(w3, actors.requester), token, board, task_id, terms)
+    assert balance(contracts, actors.requester.address) == requester_start - escrow_of(terms)
     assert is_reviewed(board, task_id, PARAMS, ITEMS)
     assert not is_reviewed(board, task_id, None, ITEMS)  # no manifest section: not reviewed
     assert not is_reviewed(board, task_id, PARAMS, ITEMS * 2)  # terms not the manifest's
@@ -164,7 +164,7 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
     salts = {a.address: (os.urandom(32), os.urandom(32)) for a in annotators}
     for annotator in annotators:
         root, salt = salts[annotator.address]
-        _send(w3, annotator).transact(
+        send(w3, annotator).transact(
             market.functions.commit(
                 task_id, label_commitment(task_id, annotator.address, root, salt)
             )
@@ -172,7 +172,7 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
     advance_time(w3, HOUR + 1)
     for annotator in annotators:
         root, salt = salts[annotator.address]
-        _send(w3, annotator).transact(market.functions.reveal(task_id, root, "bafkreilabels", salt))
+        send(w3, annotator).transact(market.functions.reveal(task_id, root, "bafkreilabels", salt))
     advance_time(w3, HOUR)
 
     votes = {"i03": "cat", "i07": "dog"}
@@ -183,23 +183,21 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
         silent.address: review_commitment(task_id, silent.address, os.urandom(32), vote_salt),
     }
     for reviewer in (coherent, silent):
-        sender = _send(w3, reviewer)
+        sender = send(w3, reviewer)
         approve_bond(sender, token, board, task_id)
         assert sender.wait(submit_commit(sender, board, task_id, commitments[reviewer.address]))
     with pytest.raises(ContractRevertError) as party:
-        _send(w3, actors.annotator_a).transact(
-            board.functions.commitReview(task_id, os.urandom(32))
-        )
+        send(w3, actors.annotator_a).transact(board.functions.commitReview(task_id, os.urandom(32)))
     assert party.value.name == "ReviewerIsParty"
     weights = {r.address: read_seat(board, task_id, r.address).weight for r in (coherent, silent)}
     assert weights == {coherent.address: 1_000 * TOKEN, silent.address: 1_000 * TOKEN}
 
     advance_time(w3, HOUR)
-    reveal_review(_send(w3, coherent), board, task_id, batch.root(), "bafkreivotes", vote_salt)
+    reveal_review(send(w3, coherent), board, task_id, batch.root(), "bafkreivotes", vote_salt)
     assert read_seat(board, task_id, coherent.address).revealed
     advance_time(w3, HOUR)
     reveal_review_gold(
-        _send(w3, actors.requester), board, task_id, gold_root, "bafkreigold", gold_salt
+        send(w3, actors.requester), board, task_id, gold_root, "bafkreigold", gold_salt
     )
 
     # review@1 decides the money; its leaves join the annotators' in one payout tree.
@@ -223,15 +221,15 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
     tree = PayoutTree.build(annotator_payouts + review_leaves(outcome))
     assert tree.total == 20 * TOKEN  # the market's total leaves review leaves out
     for role in ("validator_1", "validator_2"):
-        _send(w3, getattr(actors, role)).transact(
+        send(w3, getattr(actors, role)).transact(
             market.functions.attest(task_id, tree.root, tree.total, "bafkreiresult")
         )
-    _send(w3, actors.outsider).transact(market.functions.finalize(task_id))
+    send(w3, actors.outsider).transact(market.functions.finalize(task_id))
     assert read_task(market, task_id).status is TaskStatus.FINALIZED
 
     # The market cannot pay a review leaf; the board pays each exactly.
     with pytest.raises(ContractRevertError) as refused:
-        _send(w3, coherent).transact(
+        send(w3, coherent).transact(
             market.functions.claim(
                 task_id,
                 coherent.address,
@@ -241,25 +239,25 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
         )
     assert refused.value.name == "TaskMarketPayoutExceeded"
     bond = bond_of(terms)
-    before = {r.address: _balance(contracts, r.address) for r in (coherent, silent)}
-    anyone = _send(w3, actors.annotator_c)
+    before = {r.address: balance(contracts, r.address) for r in (coherent, silent)}
+    anyone = send(w3, actors.annotator_c)
     for reviewer in (coherent, silent):
         settle_review(anyone, board, task_id, reviewer.address, tree)
     assert (
-        _balance(contracts, coherent.address)
+        balance(contracts, coherent.address)
         == before[coherent.address] + pay[coherent.address.lower()].pay + bond
     )
-    assert _balance(contracts, silent.address) == before[silent.address]
+    assert balance(contracts, silent.address) == before[silent.address]
     with pytest.raises(ContractRevertError) as twice:
         settle_review(anyone, board, task_id, coherent.address, tree)
     assert twice.value.name == "ReviewAlreadySettled"
 
-    requester_before = _balance(contracts, actors.requester.address)
-    burn_before = _balance(contracts, BURN)
+    requester_before = balance(contracts, actors.requester.address)
+    burn_before = balance(contracts, BURN)
     finish_review(anyone, board, task_id)
-    refund = _balance(contracts, actors.requester.address) - requester_before
+    refund = balance(contracts, actors.requester.address) - requester_before
     assert refund == escrow_of(terms) - outcome.votes_bought * PARAMS.fee_per_vote
-    assert _balance(contracts, BURN) - burn_before == outcome.burned
-    assert _balance(contracts, board.address) == 0
+    assert balance(contracts, BURN) - burn_before == outcome.burned
+    assert balance(contracts, board.address) == 0
     review = read_review(board, task_id)
     assert review is not None and review.finished and review.held == 0
