@@ -26,6 +26,10 @@ contract ReviewBoard is IReviewBoard, ReentrancyGuardTransient {
     bytes32 public constant COMMITMENT_TAG = "review@1";
     /// @notice Most reviewer seats per task (the void refund loops over them).
     uint8 public constant MAX_REVIEWERS = 32;
+    /// @notice Longest review window minimum and settlement period (about 136 years): a
+    /// timestamp plus either then stays far below 2**64, so no deadline sum can overflow and
+    /// lock a review's money.
+    uint64 public constant MAX_PERIOD = type(uint32).max;
     /// @notice Where burned tokens go (LabelToken has no burn; nobody holds this key).
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
 
@@ -56,7 +60,8 @@ contract ReviewBoard is IReviewBoard, ReentrancyGuardTransient {
     ) {
         if (
             address(token_) == address(0) || address(market_) == address(0) || address(staking_) == address(0)
-                || minReviewTime_ == 0 || settlePeriod_ == 0
+                || minReviewTime_ == 0 || settlePeriod_ == 0 || minReviewTime_ > MAX_PERIOD
+                || settlePeriod_ > MAX_PERIOD
         ) revert ReviewBoardInvalidConfig();
         _token = token_;
         _market = market_;
@@ -130,13 +135,20 @@ contract ReviewBoard is IReviewBoard, ReentrancyGuardTransient {
     function commitReview(uint256 taskId, bytes32 commitment) external nonReentrant {
         Review storage review = _review(taskId);
         if (commitment == bytes32(0)) revert ReviewEmptyCommitment();
-        ITaskMarket.Task memory task = _market.getTask(taskId);
-        if (task.status != ITaskMarket.TaskStatus.Open) revert ReviewTaskStatus(taskId, task.status);
-        _requireWindow(taskId, task.revealDeadline, review.commitDeadline);
+        // phaseOf, not getTask: the phase says "open and past its reveal deadline" for a
+        // fraction of the gas (the whole task view costs about 19,000); the view is read only
+        // to name the deadline or status in a revert.
+        ITaskMarket.Phase phase = _market.phaseOf(taskId);
+        if (phase == ITaskMarket.Phase.Commit || phase == ITaskMarket.Phase.Reveal) {
+            revert ReviewTooEarly(taskId, _market.getTask(taskId).revealDeadline);
+        }
+        if (phase == ITaskMarket.Phase.Closed) revert ReviewTaskStatus(taskId, _market.getTask(taskId).status);
+        if (block.timestamp > review.commitDeadline) revert ReviewClosed(taskId, review.commitDeadline);
         Seat storage seat = _seats[taskId][msg.sender];
         bool first = seat.commitment == bytes32(0);
         if (first) {
-            _requireEligible(taskId, task.requester, msg.sender);
+            // The review's requester is the task's (openReview checked it).
+            _requireEligible(taskId, review.requester, msg.sender);
             uint8 count = review.reviewerCount;
             if (count == review.maxReviewers) revert ReviewSeatsFull(taskId, review.maxReviewers);
             uint256 stake = _staking.stakeOf(msg.sender);

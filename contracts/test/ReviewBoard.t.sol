@@ -23,6 +23,13 @@ contract ReviewBoardTest is ReviewFixture {
         new ReviewBoard(token, market, staking, 0, SETTLE_PERIOD);
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
         new ReviewBoard(token, market, staking, MIN_REVIEW_TIME, 0);
+        uint64 tooLong = uint64(type(uint32).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
+        new ReviewBoard(token, market, staking, tooLong, SETTLE_PERIOD);
+        vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewBoardInvalidConfig.selector));
+        new ReviewBoard(token, market, staking, MIN_REVIEW_TIME, tooLong);
+        ReviewBoard longest = new ReviewBoard(token, market, staking, type(uint32).max, type(uint32).max);
+        vm.assertEq(longest.settlePeriod(), type(uint32).max);
     }
 
     function test_views_constructorParameters() public view {
@@ -273,6 +280,17 @@ contract ReviewBoardTest is ReviewFixture {
         _stakeAll();
         uint256 taskId = _createTask();
         _open(taskId, _terms(taskId));
+        uint64 reveal = _task(taskId).revealDeadline;
+        vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewTooEarly.selector, taskId, reveal));
+        vm.prank(validator3);
+        board.commitReview(taskId, keccak256("c"));
+    }
+
+    function test_commitReview_revertsInTaskRevealWindow() public {
+        _stakeAll();
+        uint256 taskId = _createTask();
+        _open(taskId, _terms(taskId));
+        _warpToReveal(taskId);
         uint64 reveal = _task(taskId).revealDeadline;
         vm.expectRevert(abi.encodeWithSelector(IReviewBoard.ReviewTooEarly.selector, taskId, reveal));
         vm.prank(validator3);

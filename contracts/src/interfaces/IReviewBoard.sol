@@ -95,7 +95,7 @@ interface IReviewBoard {
     /// @notice Emitted when a review ends: `refund` to the requester, `burned` sent to `BURN`.
     event ReviewFinished(uint256 indexed taskId, uint256 refund, uint256 burned);
 
-    /// @notice A zero address or a zero period in the constructor.
+    /// @notice A zero address, or a period that is zero or above `MAX_PERIOD`, in the constructor.
     error ReviewBoardInvalidConfig();
     /// @notice The caller is not the task's requester.
     error ReviewNotRequester(uint256 taskId, address caller);
