@@ -95,6 +95,36 @@ def read_seat(board: Contract, task_id: int, reviewer: str) -> ReviewSeat:
     return ReviewSeat(bytes(commitment), weight, revealed, settled)
 
 
+@dataclass(frozen=True)
+class Reviewer:
+    """A reviewer that committed, as validators need it for ``review@1``: its weight (stake at
+    its first commit) and, if it revealed, its vote batch's root and CID (from the
+    ``ReviewRevealed`` event: the board stores no CID)."""
+
+    account: str
+    weight: int
+    votes_root: bytes | None
+    votes_cid: str | None
+
+
+def read_reviewers(board: Contract, task_id: int, from_block: int = 0) -> list[Reviewer]:
+    """Every reviewer of the task in seat order, with its reveal if it made one. A validator
+    fetches each revealed batch, keeps it only if ``valid_votes`` accepts it, and passes the
+    rest to ``review_round`` as reviewers without a valid reveal (slashed as silent)."""
+    reveals = {
+        entry["args"]["reviewer"]: (bytes(entry["args"]["votesRoot"]), entry["args"]["votesCid"])
+        for entry in board.events.ReviewRevealed().get_logs(
+            from_block=from_block, argument_filters={"taskId": task_id}
+        )
+    }
+    reviewers: list[Reviewer] = []
+    for account in board.functions.reviewersOf(task_id).call():
+        seat = read_seat(board, task_id, account)
+        root, cid = reveals.get(account, (None, None))
+        reviewers.append(Reviewer(account, seat.weight, root, cid))
+    return reviewers
+
+
 def is_reviewed(
     board: Contract | None, task_id: int, params: ReviewParams | None, items: int
 ) -> bool:

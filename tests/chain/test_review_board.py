@@ -28,6 +28,7 @@ from node.chain.review import (
     is_reviewed,
     open_review,
     read_review,
+    read_reviewers,
     read_seat,
     reveal_review,
     reveal_review_gold,
@@ -199,6 +200,14 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
     reveal_review_gold(
         send(w3, actors.requester), board, task_id, gold_root, "bafkreigold", gold_salt
     )
+
+    # What a validator reads: every reviewer with its weight, and the reveal if it made one.
+    listed = read_reviewers(board, task_id)
+    assert [(r.account, r.weight, r.votes_cid) for r in listed] == [
+        (coherent.address, weights[coherent.address], "bafkreivotes"),
+        (silent.address, weights[silent.address], None),
+    ]
+    assert listed[0].votes_root == batch.root() and listed[1].votes_root is None
 
     # review@1 decides the money; its leaves join the annotators' in one payout tree.
     outcome = review_round(
