@@ -125,9 +125,6 @@ interface IValidatorStaking {
     /// @notice Sum of every validator's unbonding stake.
     function totalUnbonding() external view returns (uint256);
 
-    /// @notice Least active stake a validator needs to attest (and to review, ReviewBoard).
-    function minStake() external view returns (uint256);
-
     /// @notice Seconds between an unstake request and its withdrawal.
     function unbondingDelay() external view returns (uint64);
 }
