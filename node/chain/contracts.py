@@ -1,8 +1,9 @@
 """Deploy the labelnet contracts and bind to deployed ones.
 
-A :class:`Deployment` is what a node needs to know about a chain: the three addresses and
-the chain id. :func:`deploy` creates token, staking and market from the committed
-artifacts and wires them together (the staking contract names the market once).
+A :class:`Deployment` is what a node needs to know about a chain: the contract addresses
+and the chain id. :func:`deploy` creates token, staking, market, registry and review board
+from the committed artifacts and wires them together (the staking contract names the market
+once; the review board reads the market and the staking through their views).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class DeployConfig:
     min_label_time: int = 3600
     """Least seconds a seated task leaves between its seat and commit deadlines, to label the
     items dealt once the seats are taken (market v2, docs/settlement.md §1.1)."""
+    min_review_time: int = 3600
+    """Least seconds of each review window (ReviewBoard, docs/review.md §1): a person judges."""
+    review_settle_period: int = 30 * 24 * 3600
+    """Seconds, after the ReviewBoard first sees a reviewed task final, during which its
+    reviewers may still be settled before their unsettled bonds are burned."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,12 @@ class Deployment:
     registry: ChecksumAddress
     start_block: int = 0
     """The block the contracts were deployed in: event scans never need to look earlier."""
+    review_board: ChecksumAddress | None = None
+    """The ReviewBoard (docs/review.md §6); None in a deployment made before it existed."""
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        """The deployment file's fields (an absent review board is left out, not null)."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Deployment:
@@ -61,6 +70,11 @@ class Deployment:
             market=Web3.to_checksum_address(document["market"]),
             registry=Web3.to_checksum_address(document["registry"]),
             start_block=int(document.get("start_block", 0)),
+            review_board=(
+                Web3.to_checksum_address(document["review_board"])
+                if document.get("review_board")
+                else None
+            ),
         )
 
 
@@ -72,6 +86,7 @@ class Contracts:
     staking: Contract
     market: Contract
     registry: Contract
+    review_board: Contract | None = None
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -85,11 +100,15 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
         staking=at("ValidatorStaking", deployment.staking),
         market=at("TaskMarket", deployment.market),
         registry=at("NodeRegistry", deployment.registry),
+        review_board=(
+            None if deployment.review_board is None else at("ReviewBoard", deployment.review_board)
+        ),
     )
 
 
 def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
-    """Deploy token, staking, market and registry; the deployer receives the whole supply."""
+    """Deploy token, staking, market, registry and review board; the deployer receives the
+    whole supply."""
     config = config or DeployConfig()
 
     blocks: list[int] = []
@@ -121,6 +140,9 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.min_label_time,
     )
     registry = create("NodeRegistry")
+    review_board = create(
+        "ReviewBoard", token, market, staking, config.min_review_time, config.review_settle_period
+    )
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
         token=token,
@@ -128,6 +150,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         market=market,
         registry=registry,
         start_block=blocks[0],  # where the token was created: nothing of ours is older
+        review_board=review_board,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment

@@ -44,7 +44,8 @@ from node.consensus.result import CategoricalConsensus
 from node.consensus.task import categorical_consensus
 from node.protocol.errors import InvalidParameterError
 from node.protocol.ids import REVIEW_RULE
-from node.protocol.review import ReviewParams
+from node.protocol.merkle import Payout
+from node.protocol.review import ReviewParams, review_leaf_amount
 from node.protocol.rules import PPB
 
 
@@ -232,6 +233,20 @@ def _item_review(
     return ItemReview(
         item=item, value=value, tally=tally, votes=votes, hidden_gold=gold is not None
     )
+
+
+def review_leaves(outcome: ReviewOutcome) -> list[Payout]:
+    """Every reviewer's review leaf for the task's payout tree (docs/review.md §6): its pay,
+    its slash, and the votes the requester pays for (all contested items if it revealed,
+    else none). The ReviewBoard settles the round from these leaves of the final root."""
+    contested = len(outcome.items)
+    return [
+        (
+            to_checksum_address(row.account),
+            review_leaf_amount(row.pay, row.slashed, contested if row.revealed else 0),
+        )
+        for row in outcome.reviewers
+    ]
 
 
 def reviewed_gold(gold: Mapping[str, str], outcome: ReviewOutcome) -> dict[str, str]:

@@ -27,6 +27,12 @@ from node.protocol.keccak import keccak256 as keccak
 Payout = tuple[str, int]
 """``(account, amount)``: an account's checksummed address and its integer token amount."""
 
+REVIEW_LEAF_TAG = 1 << 255
+"""The bit that marks a *review leaf* (docs/review.md §6): a leaf of the same tree, paid by
+the ReviewBoard and never by the market (whose claim needs ``paidOut + amount <=
+totalPayout < 2**96``). Its amount packs a reviewer's pay, slash and votes
+(:func:`node.protocol.review.review_leaf_amount`); the market's total leaves it out."""
+
 
 class MerkleTreeError(LabelnetError, ValueError):
     """Raised for inputs that cannot form a payout tree (empty, duplicate accounts, ...)."""
@@ -105,7 +111,9 @@ class PayoutTree:
 
     @property
     def total(self) -> int:
-        return sum(amount for _, amount in self.payouts)
+        """What the market pays from this tree (its attested ``totalPayout``): every leaf but
+        review leaves, which the ReviewBoard pays from its own escrow."""
+        return sum(amount for _, amount in self.payouts if not amount & REVIEW_LEAF_TAG)
 
     def proof(self, account: str) -> list[bytes]:
         """Sibling hashes from ``account``'s leaf up to the root."""

@@ -26,6 +26,7 @@ from node.protocol.canonical import JsonValue
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.ids import CONTESTED_RULE, REVIEW_RULE
 from node.protocol.labels import LabelBatch
+from node.protocol.merkle import REVIEW_LEAF_TAG
 from node.protocol.rules import PPB, Ratio, ppb_text, ratio_ppb
 from node.protocol.values import categorical_value
 
@@ -198,3 +199,55 @@ def valid_votes(
             return None
         votes[item] = vote
     return votes
+
+
+_U96 = (1 << 96) - 1
+_U32 = (1 << 32) - 1
+
+
+def review_leaf_amount(pay: int, slashed: int, votes: int) -> int:
+    """A reviewer's review leaf amount in the task's payout tree:
+    ``REVIEW_LEAF_TAG | votes << 192 | slashed << 96 | pay`` (ReviewBoard.reviewLeafAmount).
+
+    ``pay`` is what the board sends the reviewer besides its bond, ``slashed`` what it keeps
+    of the bond, ``votes`` the votes the requester pays ``r`` for (the contested count if the
+    reveal was valid, else 0): the board refunds the requester ``escrow - votes · r`` summed
+    over leaves, so a slash or a burned remainder never reaches it. Pay and slash fit 96 bits
+    (the board's escrow and bonds do), votes 32 (the cap is a ``uint32``).
+    """
+    if not (0 <= pay <= _U96 and 0 <= slashed <= _U96 and 0 <= votes <= _U32):
+        raise InvalidParameterError(f"review leaf out of range: {pay}, {slashed}, {votes}")
+    return REVIEW_LEAF_TAG | votes << 192 | slashed << 96 | pay
+
+
+def read_review_leaf(amount: int) -> tuple[int, int, int] | None:
+    """``(pay, slashed, votes)`` of a review leaf amount, ``None`` if it is a market leaf."""
+    if not amount & REVIEW_LEAF_TAG or amount >> 224 != 1 << 31:
+        return None
+    return amount & _U96, amount >> 96 & _U96, amount >> 192 & _U32
+
+
+@dataclass(frozen=True)
+class ReviewTerms:
+    """The terms a requester opened a review with on the ReviewBoard (``openReview``)."""
+
+    fee_per_vote: int
+    slash_per_vote: int
+    cap: int
+    max_reviewers: int
+    commit_deadline: int
+    reveal_deadline: int
+    gold_deadline: int
+    gold_commitment: bytes
+
+    def matches(self, params: ReviewParams, items: int) -> bool:
+        """Whether the board's terms are the manifest's ``review`` section for a task of
+        ``items`` items. A task is reviewed iff its manifest has a ``review`` section AND
+        ``openReview`` happened with matching terms; otherwise nodes run it without review
+        (docs/review.md §6), so a requester cannot pay less than its manifest promises."""
+        return (
+            self.fee_per_vote == params.fee_per_vote
+            and self.slash_per_vote == params.slash_per_vote
+            and self.cap == contested_cap(items, params.contested_share_ppb)
+            and self.max_reviewers == params.max_reviewers
+        )

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eth_utils.address import to_checksum_address
 
 from node.consensus.answers import Answers
 from node.consensus.numerics import argmax_lowest
 from node.consensus.review import (
     ReviewerVotes,
     ReviewOutcome,
+    review_leaves,
     review_round,
     review_section,
     reviewed_consensus,
@@ -22,7 +24,7 @@ from node.protocol.canonical import canonical_json
 from node.protocol.cid import compute_cid
 from node.protocol.errors import InvalidParameterError
 from node.protocol.ids import STAGED_DAWID_SKENE
-from node.protocol.review import ReviewParams
+from node.protocol.review import ReviewParams, read_review_leaf
 
 A, B, C = ("0x" + d * 20 for d in ("11", "22", "33"))
 PARAMS = ReviewParams.create(10, 20, contested_below="0.8")  # r = 10, s = 20, floor 0.8
@@ -70,6 +72,14 @@ def test_the_hand_checked_round() -> None:
     assert (b.coherent, b.incoherent, b.fee, b.share, b.pay, b.slashed) == (2, 1, 20, 20, 40, 20)
     assert (c.revealed, c.fee, c.share, c.slashed) == (False, 0, 0, 60)
     assert (outcome.votes_bought, outcome.pot, outcome.burned) == (6, 90, 40)
+
+
+def test_review_leaves_carry_pay_slash_and_bought_votes() -> None:
+    leaves = dict(review_leaves(hand_round()))
+    fields = [read_review_leaf(leaves[to_checksum_address(x)]) for x in (A, B, C)]
+    assert fields == [(60, 0, 3), (40, 20, 3), (0, 60, 0)]
+    # The votes the leaves charge the requester are the round's bought votes.
+    assert sum(votes for _, _, votes in filter(None, fields)) == hand_round().votes_bought
 
 
 def test_the_result_section_is_pinned() -> None:

@@ -10,12 +10,15 @@ from eth_utils.crypto import keccak
 from node.protocol.commitments import label_commitment
 from node.protocol.errors import InvalidParameterError
 from node.protocol.labels import LabelBatch, label_leaf
-from node.protocol.merkle import merkle_root
+from node.protocol.merkle import REVIEW_LEAF_TAG, PayoutTree, merkle_root
 from node.protocol.review import (
     REVIEW_TAG,
     ReviewParams,
+    ReviewTerms,
     contested_cap,
+    read_review_leaf,
     review_commitment,
+    review_leaf_amount,
     valid_votes,
     vote_batch,
 )
@@ -130,3 +133,39 @@ def test_cap_lock_and_escrow_are_exact_integers() -> None:
     assert contested_cap(9, params.contested_share_ppb) == 0
     assert params.lock(831) == 831 * 2 * 10**16
     assert params.fee_escrow(8315) == 831 * 7 * 10**16
+
+
+def test_a_review_leaf_packs_pay_slash_and_votes_under_the_tag() -> None:
+    amount = review_leaf_amount(5, 7, 3)
+    assert amount == (1 << 255) | (3 << 192) | (7 << 96) | 5
+    assert amount == REVIEW_LEAF_TAG | review_leaf_amount(5, 7, 3)
+    assert read_review_leaf(amount) == (5, 7, 3)
+    top = (2**96 - 1, 2**96 - 1, 2**32 - 1)
+    assert read_review_leaf(review_leaf_amount(*top)) == top
+    assert read_review_leaf(10**18) is None  # a market leaf
+    assert read_review_leaf(REVIEW_LEAF_TAG | 1 << 224) is None  # bits the layout never sets
+
+
+@pytest.mark.parametrize("fields", [(-1, 0, 0), (2**96, 0, 0), (0, 2**96, 0), (0, 0, 2**32)])
+def test_a_review_leaf_out_of_range_is_refused(fields: tuple[int, int, int]) -> None:
+    with pytest.raises(InvalidParameterError):
+        review_leaf_amount(*fields)
+
+
+def test_the_market_total_of_a_tree_leaves_review_leaves_out() -> None:
+    tree = PayoutTree.build([(REVIEWER, review_leaf_amount(40, 0, 2)), ("0x" + "cd" * 20, 9)])
+    assert tree.total == 9
+    assert tree.amount(REVIEWER) == review_leaf_amount(40, 0, 2)
+
+
+def test_board_terms_match_the_manifest_section_only_exactly() -> None:
+    params = ReviewParams.create(10, 30, max_reviewers=3)  # share 0.1
+    terms = ReviewTerms(10, 30, 2, 3, 1, 2, 3, bytes(32))
+    assert terms.matches(params, 20)
+    assert not terms.matches(params, 30)  # the cap of 30 items is 3
+    for other in (
+        ReviewTerms(9, 30, 2, 3, 1, 2, 3, bytes(32)),
+        ReviewTerms(10, 29, 2, 3, 1, 2, 3, bytes(32)),
+        ReviewTerms(10, 30, 2, 4, 1, 2, 3, bytes(32)),
+    ):
+        assert not other.matches(params, 20)

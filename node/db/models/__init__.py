@@ -14,6 +14,7 @@ from node.db.models.participation import (
     TaskParticipation,
     TaskParticipationPublic,
 )
+from node.db.models.review import ReviewIntent, ReviewState
 from node.db.models.settlement import (
     Attestation,
     AttestationOutcome,
@@ -45,6 +46,8 @@ __all__ = [
     "PayoutPublic",
     "ResultFetch",
     "ResultFetchState",
+    "ReviewIntent",
+    "ReviewState",
     "SchemaVersion",
     "SyncCheckpoint",
     "SyncCursor",
