@@ -14,6 +14,7 @@ from node.db.models.participation import (
     TaskParticipation,
     TaskParticipationPublic,
 )
+from node.db.models.review import ReviewVote
 from node.db.models.settlement import (
     Attestation,
     AttestationOutcome,
@@ -45,6 +46,7 @@ __all__ = [
     "PayoutPublic",
     "ResultFetch",
     "ResultFetchState",
+    "ReviewVote",
     "SchemaVersion",
     "SyncCheckpoint",
     "SyncCursor",
