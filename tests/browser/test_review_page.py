@@ -7,8 +7,9 @@ process in the validator role reads the batches from its store, runs the consens
 names the contested set. Before the reveal deadline the node refuses (409); after it, a
 headless Chromium opens the review page, checks the contested items, the revealed labels
 and the consensus are shown, votes on every item with the keyboard (digits, a class's first
-letter, j/k and arrows to move), and the votes are read back from the node's API. Desktop
-and phone screenshots go to test-artifacts/screenshots.
+letter, j/k and arrows to move), and the votes are read back from the node's API and, after
+a kill -9, from its database and the reloaded page. Desktop and phone screenshots go to
+test-artifacts/screenshots.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from web3 import Web3
 from node.chain.contracts import Contracts
 from node.consensus.contested import contested_set
 from node.consensus.task import answers_from_batches, categorical_consensus
+from node.db.engine import open_database
+from node.db.repositories.review import votes_for
 from node.protocol.commitments import label_commitment
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABELS_V2, LabelBatch
 from node.protocol.manifest import TaskContent, build_task_content
 from node.protocol.review import ReviewParams
 from node.store.embedded import EmbeddedStore
-from tests.api.processes import NodeUnderTest
+from tests.api.processes import ANNOTATOR, CHAIN, NodeUnderTest
 from tests.browser.content import ANSWERS, CLASSES, IMAGES, INSTRUCTIONS, items
 from tests.browser.network import bond_ready, post_task
 from tests.browser.test_labeling_page import DESKTOP, PHONE, wait_until
@@ -201,6 +204,16 @@ def test_a_validator_reviews_the_contested_items_in_the_browser(
     }
     progress = httpx.get(f"{url}/progress", headers=node.headers(), timeout=30).json()
     assert progress == {"voted": 5, "total": 5}
+    # Stored before the node answered: a kill -9 loses none, and the duty reads them so.
+    node.kill()
+    db = open_database(url=f"sqlite:///{node.data_dir / 'node.db'}")
+    try:
+        with db.session() as session:
+            stored = votes_for(session, CHAIN, task.task_id, ANNOTATOR.address)
+    finally:
+        db.dispose()
+    assert stored == {item: ANSWERS[item] for item in expected}
+    node.start(LABELNET_ROLE="validator")
     page.reload()
     expect(page.locator("#review-progress")).to_have_text("5 / 5 voted")
     page.screenshot(path=screenshots / "9-review-done.png", full_page=True)
