@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,7 @@ from node.protocol.values import categorical_value
 from node.roles.assignment import Assigner
 from node.roles.validation import RETRYABLE, InputCollector
 from node.store.base import ContentStore
+from node.store.budget import FetchBudget
 from node.store.errors import StoreError
 
 __all__ = [
@@ -69,6 +71,21 @@ REVIEW_READ_SECONDS = 15.0
 """Seconds one request spends reading a task's batches (concurrently), as a validator tick
 does (:data:`node.roles.validator.TASK_FETCH_SECONDS`): blocks read stay in the local store,
 so a page that was refused as incomplete finds more of them on its next try."""
+
+
+MEDIA_BYTES = 32 * 1024 * 1024
+"""The largest media file fetched for the page: the loader's default per-item limit."""
+MEDIA_PREFETCH = 64
+"""Media files fetched per computed set at most: a validator node loads no task media (its
+loader does not run), and the page shows an item's picture through this node's own
+gateway, which serves local blocks only. The first ones are fetched when the set is
+computed; the rest of a large set would hold the request too long."""
+
+
+RETRY_SECONDS = 60.0
+"""How long a manifest no peer served is not asked again (:meth:`ReviewService.manifest`)."""
+LIST_READ_SECONDS = 2.0
+"""Seconds the task list waits for one manifest this node does not hold."""
 
 
 class NotReviewedError(LabelnetError, LookupError):
@@ -135,21 +152,33 @@ class ReviewService:
         self.market, self.assigner, self.read_seconds = market, assigner, read_seconds
         self._inputs = InputCollector(store)
         self._manifests: dict[str, Manifest | None] = {}
+        self._unserved: dict[str, float] = {}
         self._sets: dict[int, tuple[_Key, ContestedSet]] = {}
         self._lock = threading.Lock()
 
-    def manifest(self, task: Task) -> Manifest | None:
-        """The task's manifest if this node can read it (None if unreadable or invalid)."""
+    def manifest(self, task: Task, seconds: float | None = None) -> Manifest | None:
+        """The task's manifest if this node can read it (None if unreadable or invalid).
+
+        A manifest no peer served is not asked for again for :data:`RETRY_SECONDS`: the
+        task list reads every open task's manifest, and a validator node holds a manifest
+        only once its duty has read it, so without the pause one list of many unserved
+        tasks would wait ``seconds`` on each of them, every time."""
         cid = task.manifest_cid
         if cid not in self._manifests:
+            failed = self._unserved.get(cid)
+            if failed is not None and time.monotonic() - failed < RETRY_SECONDS:
+                return None
             try:
-                manifest = Manifest.from_bytes(self._inputs.document(cid, self.read_seconds))
+                data = self._inputs.document(cid, self.read_seconds if seconds is None else seconds)
+                manifest: Manifest | None = Manifest.from_bytes(data)
             except RETRYABLE:
-                return None  # not served yet: asked again next time
+                self._unserved[cid] = time.monotonic()
+                return None
             except (ManifestError, StoreError, ValueError, RecursionError) as exc:
                 log.info("task %s: manifest unusable for review: %s", task.task_id, exc)
                 manifest = None
             self._manifests[cid] = manifest
+            self._unserved.pop(cid, None)
         return self._manifests[cid]
 
     def task(self, task_id: int) -> tuple[Task, Manifest]:
@@ -159,6 +188,8 @@ class ReviewService:
         if task is None:
             raise TaskNotFoundError(f"task {task_id} is not known to this node")
         manifest = self.manifest(task)
+        if manifest is None and task.manifest_cid not in self._manifests:
+            raise ReviewIncompleteError(f"task {task_id}: its manifest is not read yet")
         if manifest is None or manifest.review is None:
             raise NotReviewedError(f"task {task_id} has no review round (no review section)")
         return task, manifest
@@ -226,6 +257,7 @@ class ReviewService:
         rows = {item: row for row, item in enumerate(fit.answers.items)}
         labels = _labels_of(fit.answers, frozenset(contested))
         specs = self._item_specs(manifest, frozenset(contested))
+        self._fetch_media(specs.values())
         top = argmax_lowest(fit.probas_ppb)
         items = tuple(
             ContestedItem(
@@ -257,6 +289,16 @@ class ReviewService:
         except RETRYABLE as exc:
             raise ReviewIncompleteError(f"item pages not read yet: {exc}") from exc
         return found
+
+    def _fetch_media(self, items: Iterable[ItemSpec]) -> None:
+        """Put the contested items' media this node lacks in its store (best effort: an
+        item whose picture no peer serves is still reviewable by its other content)."""
+        missing = [i.content for i in items if i.content and not self.store.has(i.content)]
+        for cid in missing[:MEDIA_PREFETCH]:
+            try:
+                self.store.get(cid, max_size=MEDIA_BYTES, budget=FetchBudget(self.read_seconds))
+            except StoreError as exc:
+                log.info("media %s of a contested item not fetched: %s", cid, exc)
 
 
 def _labels_of(answers: Answers, wanted: frozenset[str]) -> dict[str, dict[str, tuple[str, ...]]]:

@@ -13,7 +13,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from node.app.review import ContestedSet, ReviewService
+from node.app.review import LIST_READ_SECONDS, ContestedSet, ReviewService
 from node.db.models import TaskStatus
 from node.db.repositories.review import record_vote, votes_for
 from node.db.repositories.tasks import TaskRepository
@@ -118,7 +118,7 @@ def review_tasks(
         )
     listed: list[ReviewTask] = []
     for task in reversed(tasks):
-        manifest = service.manifest(task)
+        manifest = service.manifest(task, LIST_READ_SECONDS)
         if manifest is None or manifest.review is None:
             continue
         voted = 0

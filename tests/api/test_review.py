@@ -179,6 +179,7 @@ def test_votes_are_stored_replaced_and_refused_when_not_a_class(
         ("reveal window open", 409, "ReviewNotOpenError"),
         ("a batch not read", 409, "ReviewIncompleteError"),
         ("unknown task", 404, "TaskNotFoundError"),
+        ("manifest not read", 409, "ReviewIncompleteError"),
     ],
 )
 def test_the_set_is_refused_until_it_exists_whole(
@@ -214,6 +215,9 @@ def test_the_set_is_refused_until_it_exists_whole(
                     reveal_block=7,
                 )
             )
+    elif case == "manifest not read":  # a validator node reads it when it validates
+        services.reviews().read_seconds = 0.5
+        add_task(services.db, 1, ITEMS, manifest_cid=content().manifest_cid, **PAST)
     for method, path, body in (
         ("GET", "/api/v1/review/tasks/1", None),
         ("GET", "/api/v1/review/tasks/1/progress", None),
