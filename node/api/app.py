@@ -24,7 +24,7 @@ from node.api.gateway import gateway_router
 from node.api.hosts import HostGuard, allowed_host_names
 from node.api.limits import JsonBodyGuard
 from node.api.metrics import ApiMetrics, MetricsMiddleware
-from node.api.routes import error_responses, health, items, labels, progress, tasks, ui
+from node.api.routes import error_responses, health, items, labels, progress, review, tasks, ui
 from node.app.duties import role_duties
 from node.app.runtime import NodeServices
 from node.config import NodeSettings, load_settings
@@ -77,7 +77,7 @@ def create_app(
     app.add_middleware(JsonBodyGuard)
     # Outermost: a request to a name that is not this node is refused before anything else.
     app.add_middleware(HostGuard, allowed=allowed_host_names(services.settings))
-    for module in (tasks, items, labels, progress):
+    for module in (tasks, items, labels, progress, review):
         app.include_router(module.router, responses=error_responses(400, 421))
     for module in (health, ui):
         app.include_router(module.router)

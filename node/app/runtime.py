@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 
@@ -37,6 +38,9 @@ from node.roles.base import Duty
 from node.store.base import ContentStore
 from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
+
+if TYPE_CHECKING:
+    from node.app.review import ReviewService
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ class NodeServices:
     """The deals of seated tasks (market v2), shared by the API and the duties."""
     ingest: LabelWriter | None = None
     """Stores the API's label batches (group commit from one thread, see node.app.ingest)."""
+    _review: ReviewService | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _threads: list[threading.Thread] = field(default_factory=list, repr=False)
     _started: bool = field(default=False, repr=False)
@@ -145,6 +150,18 @@ class NodeServices:
         if self.ingest is None or not self.ingest.running:
             raise NodeStoppingError("the node is not running: labels are not accepted now")
         return self.ingest
+
+    def reviews(self) -> ReviewService:
+        """The review page's service (:mod:`node.app.review`), built on first use: it loads
+        the consensus code, which a node that never reviews need not import."""
+        if self._review is None:
+            from node.app.review import ReviewService
+
+            market = None if self.chain is None else self.chain.contracts.market
+            self._review = ReviewService(
+                self.db, self.store, self.chain_id, market=market, assigner=self.assigner
+            )
+        return self._review
 
     @property
     def running(self) -> bool:

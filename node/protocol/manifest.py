@@ -38,6 +38,7 @@ from node.protocol.ids import (
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
+from node.protocol.review import ReviewParams
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.protocol.values import tolerance_units
 
@@ -313,6 +314,9 @@ class Manifest:
     """The kinds of issue #20 only (boxes, spans, text, pairwise), where it is required: the
     rule (``boxes@1``...) and its parameters (:mod:`node.protocol.annotation`). Absent from
     every other manifest, whose bytes stay as they were."""
+    review: ReviewParams | None = None
+    """The review round's parameters (issue #17, docs/review.md): a categorical task only.
+    Absent from a task without review, whose bytes stay as they were."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
@@ -324,6 +328,8 @@ class Manifest:
             raise ManifestError(f"unknown gold schema {self.gold!r}")
         _text(self.instructions, "instructions")
         self._check_annotation()
+        if self.review is not None and self.kind is not TaskKind.CATEGORICAL:
+            raise ManifestError(f"a {self.kind} task has no review: contested@1 is categorical")
         if self.kind in (TaskKind.BOXES, TaskKind.SPANS):
             if not 1 <= len(self.classes) <= MAX_CLASSES:
                 raise ManifestError(f"a {self.kind} task needs 1..{MAX_CLASSES} classes")
@@ -382,6 +388,8 @@ class Manifest:
             document["gold"] = self.gold
         if self.annotation is not None:
             document["annotation"] = self.annotation.document()
+        if self.review is not None:
+            document["review"] = dict(self.review.document())
         return document
 
     def to_bytes(self) -> bytes:
@@ -413,6 +421,15 @@ class Manifest:
                 annotation = AnnotationParams.from_document(kind, document["annotation"])
             except ValueError as exc:
                 raise ManifestError(f"annotation: {exc}") from exc
+        review = None
+        if "review" in document:
+            section = document["review"]
+            if not isinstance(section, dict):
+                raise ManifestError("review must be an object")
+            try:
+                review = ReviewParams.from_document(section)
+            except ValueError as exc:
+                raise ManifestError(f"review: {exc}") from exc
         return cls(
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
@@ -426,6 +443,7 @@ class Manifest:
             labels=check_identifier(document.get("labels", LABELS_V1), "labels"),
             gold=check_identifier(document.get("gold", GOLD_V1), "gold"),
             annotation=annotation,
+            review=review,
         )
 
 
@@ -459,6 +477,7 @@ def build_task_content(
     labels: str = LABELS_V2,
     gold: str = GOLD_V2,
     annotation: AnnotationParams | None = None,
+    review: ReviewParams | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -481,5 +500,6 @@ def build_task_content(
         labels=labels,
         gold=gold,
         annotation=annotation or default_annotation(kind),
+        review=review,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

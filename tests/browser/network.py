@@ -41,8 +41,10 @@ def post_task(
     requester: LocalAccount,
     manifest_cid: str,
     num_items: int,
+    algorithm: str = "ds-gold@1",
 ) -> PostedTask:
-    """``createTask`` with an hour of commit window and three labels wanted per item."""
+    """``createTask`` with an hour of commit window and three labels wanted per item;
+    ``algorithm`` is the on-chain id (a node that runs the consensus needs a known one)."""
     sender(w3, deployer).transact(
         contracts.token.functions.transfer(requester.address, 1_000 * TOKEN)
     )
@@ -50,7 +52,7 @@ def post_task(
     now = w3.eth.get_block("latest")["timestamp"]
     params = (
         manifest_cid,
-        algorithm_id("ds-gold@1"),
+        algorithm_id(algorithm),
         gold_commitment(os.urandom(32), os.urandom(32)),
         REWARD,
         FEE,

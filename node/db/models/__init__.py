@@ -14,7 +14,7 @@ from node.db.models.participation import (
     TaskParticipation,
     TaskParticipationPublic,
 )
-from node.db.models.review import ReviewIntent, ReviewState
+from node.db.models.review import ReviewIntent, ReviewState, ReviewVote
 from node.db.models.settlement import (
     Attestation,
     AttestationOutcome,
@@ -48,6 +48,7 @@ __all__ = [
     "ResultFetchState",
     "ReviewIntent",
     "ReviewState",
+    "ReviewVote",
     "SchemaVersion",
     "SyncCheckpoint",
     "SyncCursor",

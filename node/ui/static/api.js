@@ -64,6 +64,10 @@ export const api = {
   earnings: () => request("GET", "/earnings"),
   tasks: () => request("GET", "/tasks?limit=500"),
   report: (taskId) => request("GET", `/ui/tasks/${taskId}/report`),
+  reviewTasks: () => request("GET", "/review/tasks"),
+  reviewView: (taskId) => request("GET", `/review/tasks/${taskId}`),
+  vote: (taskId, itemId, value) =>
+    request("PUT", `/review/tasks/${taskId}/votes/${encodeURIComponent(itemId)}`, { value }),
 };
 
 export const exportUrl = (taskId, format) => `${API}/ui/tasks/${taskId}/export?format=${format}`;

@@ -1,9 +1,10 @@
-// The labeling page: a hash router over four views (tasks, labeling, earnings, requester).
+// The labeling page: a hash router over its views (tasks, labeling, review, earnings, requester).
 
 import { ApiError, adoptTokenFromFragment, api, token } from "./api.js";
 import { duration, h, mount, progressBar, scrolling, shortAddress, tokens } from "./dom.js";
 import { labelingView } from "./label.js";
 import { reportView, requesterView } from "./requester.js";
+import { reviewListView, reviewView } from "./review.js";
 
 const main = () => document.getElementById("main");
 let leaveView = () => {};
@@ -14,6 +15,8 @@ let session = null;
 // instead of sending requests the node would refuse.
 const routes = [
   [/^#\/task\/(\d+)$/, (m) => labelingView(main(), Number(m[1]), session), { private: true }],
+  [/^#\/review$/, () => reviewListView(main()), { private: true }],
+  [/^#\/review\/(\d+)$/, (m) => reviewView(main(), Number(m[1])), { private: true }],
   [/^#\/earnings$/, () => earningsView(main())],
   [/^#\/requester$/, () => requesterView(main())],
   [/^#\/requester\/(\d+)$/, (m) => reportView(main(), Number(m[1]))],
@@ -25,7 +28,7 @@ async function route() {
   leaveView = () => {};
   const hash = location.hash || "#/";
   for (const link of document.querySelectorAll("[data-nav]")) {
-    const section = hash.startsWith("#/requester") ? "requester" : hash.startsWith("#/earnings") ? "earnings" : "tasks";
+    const section = ["requester", "earnings", "review"].find((name) => hash.startsWith(`#/${name}`)) || "tasks";
     if (link.dataset.nav === section) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
