@@ -1,4 +1,4 @@
-"""A reviewer's votes and vote commitments (docs/review.md §1–§3).
+"""A reviewer's votes and vote commitments (docs/review.md §1 to §3).
 
 ``ReviewVote``: a vote given on the review page exists only here until the reviewer duty
 builds the vote batch, commits to it and reveals it, exactly as an annotator's label does: so
