@@ -37,6 +37,7 @@ from node.protocol.ids import (
 )
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
+from node.protocol.manifest_confidential import ConfidentialError, ConfidentialParams
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from node.protocol.values import tolerance_units
@@ -313,6 +314,9 @@ class Manifest:
     """The kinds of issue #20 only (boxes, spans, text, pairwise), where it is required: the
     rule (``boxes@1``...) and its parameters (:mod:`node.protocol.annotation`). Absent from
     every other manifest, whose bytes stay as they were."""
+    confidential: ConfidentialParams | None = None
+    """A confidential task (docs/confidential.md): its sealing, key commitment and named
+    validators. Absent from a public task's manifest, whose bytes stay as they were."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
@@ -382,6 +386,8 @@ class Manifest:
             document["gold"] = self.gold
         if self.annotation is not None:
             document["annotation"] = self.annotation.document()
+        if self.confidential is not None:
+            document["confidential"] = self.confidential.document()
         return document
 
     def to_bytes(self) -> bytes:
@@ -413,6 +419,12 @@ class Manifest:
                 annotation = AnnotationParams.from_document(kind, document["annotation"])
             except ValueError as exc:
                 raise ManifestError(f"annotation: {exc}") from exc
+        confidential = None
+        if "confidential" in document:
+            try:
+                confidential = ConfidentialParams.from_document(document["confidential"])
+            except ConfidentialError as exc:
+                raise ManifestError(f"confidential: {exc}") from exc
         return cls(
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
@@ -426,6 +438,7 @@ class Manifest:
             labels=check_identifier(document.get("labels", LABELS_V1), "labels"),
             gold=check_identifier(document.get("gold", GOLD_V1), "gold"),
             annotation=annotation,
+            confidential=confidential,
         )
 
 
@@ -459,6 +472,7 @@ def build_task_content(
     labels: str = LABELS_V2,
     gold: str = GOLD_V2,
     annotation: AnnotationParams | None = None,
+    confidential: ConfidentialParams | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -481,5 +495,6 @@ def build_task_content(
         labels=labels,
         gold=gold,
         annotation=annotation or default_annotation(kind),
+        confidential=confidential,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)
