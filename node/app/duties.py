@@ -39,6 +39,16 @@ def role_duties(services: NodeServices) -> list[Duty]:
             registry=chain.contracts.registry, sender=sender, url=services.settings.gateway_url
         )
     ]
+    if services.encryption_key is not None:
+        from node.roles.keys import KeyAnnouncer
+
+        duties.append(
+            KeyAnnouncer(
+                registry=chain.contracts.registry,
+                sender=sender,
+                public_key=services.encryption_key.public_key,
+            )
+        )
     if role == "annotator":
         duties += _annotator(services)
     elif role == "validator":

@@ -47,6 +47,9 @@ class Deployment:
     registry: ChecksumAddress
     start_block: int = 0
     """The block the contracts were deployed in: event scans never need to look earlier."""
+    task_keys: ChecksumAddress | None = None
+    """``TaskKeys``, the record of confidential tasks' key documents (docs/confidential.md);
+    None in a deployment file written before it, whose nodes then run no confidential task."""
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -61,6 +64,11 @@ class Deployment:
             market=Web3.to_checksum_address(document["market"]),
             registry=Web3.to_checksum_address(document["registry"]),
             start_block=int(document.get("start_block", 0)),
+            task_keys=(
+                Web3.to_checksum_address(document["task_keys"])
+                if document.get("task_keys")
+                else None
+            ),
         )
 
 
@@ -72,6 +80,8 @@ class Contracts:
     staking: Contract
     market: Contract
     registry: Contract
+    task_keys: Contract | None = None
+    """None when the deployment has no ``TaskKeys`` (see :attr:`Deployment.task_keys`)."""
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -85,11 +95,12 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
         staking=at("ValidatorStaking", deployment.staking),
         market=at("TaskMarket", deployment.market),
         registry=at("NodeRegistry", deployment.registry),
+        task_keys=None if deployment.task_keys is None else at("TaskKeys", deployment.task_keys),
     )
 
 
 def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
-    """Deploy token, staking, market and registry; the deployer receives the whole supply."""
+    """Deploy token, staking, market, registry and task keys; the deployer gets the supply."""
     config = config or DeployConfig()
 
     blocks: list[int] = []
@@ -121,6 +132,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.min_label_time,
     )
     registry = create("NodeRegistry")
+    task_keys = create("TaskKeys", market)
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
         token=token,
@@ -128,6 +140,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         market=market,
         registry=registry,
         start_block=blocks[0],  # where the token was created: nothing of ours is older
+        task_keys=task_keys,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment
