@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eth_utils.address import to_checksum_address
 from web3.contract import Contract
 
 from node.chain.registry import encryption_key
@@ -153,11 +154,12 @@ class Keyring:
             if address.lower() in seen:
                 continue
             seen.add(address.lower())
-            public_key = encryption_key(self.registry, address)
+            checksummed = to_checksum_address(address)
+            public_key = encryption_key(self.registry, checksummed)
             if public_key is None:
                 log.warning("%s announced no encryption key: nothing is wrapped to it", address)
                 continue
-            out.append(Recipient(self.registry.w3.to_checksum_address(address), public_key))
+            out.append(Recipient(checksummed, public_key))
         return out
 
     def publish_batch(
