@@ -156,6 +156,8 @@ class TaskLoader:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.keyring = keyring
+        self._key_checked: dict[int, float] = {}
+        """When (monotonic) each task waiting for its key was last looked at."""
 
     def tick(self) -> None:
         for task, previous in self._due():
@@ -190,7 +192,8 @@ class TaskLoader:
         return (
             row.state is ParticipationState.JOINED
             and row.reason.startswith(WAITING_FOR_KEY)
-            and utcnow() >= row.updated_at + dt.timedelta(seconds=self.retry_delay)
+            # Not the row's updated_at: the labeling duty touches the row every tick.
+            and time.monotonic() >= self._key_checked.get(row.task_id, 0.0) + self.retry_delay
         )
 
     def _load(self, task: Task, previous: TaskParticipation | None) -> None:
@@ -246,6 +249,7 @@ class TaskLoader:
         tick. Meanwhile the pages are fetched as they are, ciphertext verified by CID."""
         for page_cid in manifest.pages:
             self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
+        self._key_checked[task.task_id] = time.monotonic()
         reason = f"{WAITING_FOR_KEY}: {why}"
         self._record(task, ParticipationState.JOINED, reason, attempts, manifest)
         log.info("task %s: %s", task.task_id, reason)
