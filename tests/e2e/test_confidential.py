@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from web3 import Web3
 
 from client.demo.inspect import read_skip_reason
 from client.demo.network import NodeProcess
@@ -244,5 +245,19 @@ def test_named_validators_settle_the_unnamed_one_skips_and_claims_are_paid(
     assert final["attesters"] == named
     assert probe.task_id is not None and probe.chain_id is not None
     data_dir = out / "network" / f"validator-{VALIDATORS}"
-    reason = read_skip_reason(data_dir, probe.chain_id, probe.task_id, unnamed)
+    checksummed = Web3.to_checksum_address(unnamed)
+    reason = read_skip_reason(data_dir, probe.chain_id, probe.task_id, checksummed)
     assert reason is not None and "does not name this validator" in reason
+
+
+def test_the_requester_reads_every_sealed_batch_and_the_books_balance(
+    outcome: tuple[dict[str, Any], Probe, Path],
+) -> None:
+    summary, _, _ = outcome
+    # The summary is the requester's view: its keyring opens every batch key document.
+    assert len(summary["annotator_table"]) == SEATS
+    assert all(row["labels"] > 0 for row in summary["annotator_table"])
+    seats = summary["assignment"]
+    assert seats["seats_claimed"] == SEATS and seats["exact_rate"] is True
+    assert summary["accounting"]["balanced"] is True
+    assert summary["gold_revealed"] == 0
