@@ -118,7 +118,7 @@ class NodeServices:
                 account=_load_account(settings),
                 ingest=LabelWriter(db, chain_id),
             )
-            if services.account is not None:
+            if services.account is not None and chain is not None:  # only duties use it
                 services.encryption_key = _load_encryption_key(settings)
             if chain is not None:
                 if services.account is not None:

@@ -43,7 +43,7 @@ from node.protocol.sealed_keys import parse_key_document
 
 pytestmark = pytest.mark.timeout(900)
 
-ITEMS, K, BATCH, LABELLERS, VALIDATORS = 80, 2, 40, 5, 4
+ITEMS, K, BATCH, LABELLERS, VALIDATORS = 160, 2, 80, 5, 4
 SEATS = ITEMS * K // BATCH
 SECRET = CONFIDENTIAL_TEXT.encode()
 
@@ -177,8 +177,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], P
     probe = Probe()
     options = DemoOptions(
         items=ITEMS,
-        annotators=LABELLERS - 1,
-        spammers=1,
+        # Replayed workers only, 80 labels a seat: enough answers for the reward rule's
+        # evidence test to pay the seats (a spammer's seat, or 40 labels, sometimes paid none).
+        annotators=LABELLERS,
+        spammers=0,
         validators=VALIDATORS,
         lying_validators=0,
         redundancy=K,
