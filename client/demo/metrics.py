@@ -171,10 +171,12 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
             # closes).
             gold_items = {entry.item for entry in results.items if entry.gold}
             consensus = {entry.item: entry.value for entry in results.items}
-            order = [entry.item for entry in results.items]  # manifest order
         finally:
             store.close()
     document = results.document
+    # Manifest order, which deal@1 deals by: the demo posts the items in the data set's order
+    # (a result lists only the items someone labelled, so its order can be shorter).
+    order = list(dataset.items)
     scored = [item for item in dataset.items if item not in gold_items]
     answers = answers_from_batches(batches, task_id, dataset.classes)
     majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))
