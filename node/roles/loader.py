@@ -17,6 +17,13 @@ file's declared size before its leaves are read; and no media are fetched while 
 holds less than ``disk_reserve`` bytes beyond them, which is kept for the reveals and claims
 of tasks already joined. A task over any of these is declined with the reason.
 
+**Confidential tasks** (the manifest's ``confidential`` field, docs/confidential.md): the
+item pages are sealed under a task key the requester wraps to each seated annotator after
+its seat. Until a published key document names this node, the task is joined without items
+(:data:`WAITING_FOR_KEY`, with why: "not admitted"), so the seat duty can claim a seat; the
+pages are fetched all the same (ciphertext, verified by CID) and looked at again every
+``retry_delay``. Once the key opens, the pages are read through it and the items stored.
+
 Outcomes are recorded in ``task_participation``:
 
 * ``declined`` — the node is not qualified (kind, bond) or the content is malformed
