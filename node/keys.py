@@ -172,3 +172,18 @@ def load_encryption_key(path: Path, password: str) -> EncryptionKey:
     if key.public_key != public_key:
         raise KeystoreError(f"{path}: the secret key does not match the stated public key")
     return key
+
+
+def encryption_key_path(keystore: Path) -> Path:
+    """Where a node keeps its encryption key: beside its account keystore
+    (``keystore.json`` → ``keystore.x25519.json``), under the same password."""
+    return keystore.with_name(keystore.stem + ".x25519.json")
+
+
+def load_or_create_encryption_key(path: Path, password: str) -> EncryptionKey:
+    """The node's encryption key at ``path``, made (at the secure cost) if there is none:
+    every node with an account can then announce a key and be admitted to a confidential
+    task; a devnet provisions its keys beforehand at the cheap cost."""
+    if not path.exists():
+        return create_encryption_key(path, password)
+    return load_encryption_key(path, password)

@@ -37,6 +37,13 @@ def demo(
             "open task (seated tasks are categorical only) instead of a replayed data set"
         ),
     ] = None,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            help="post a confidential task: item pages sealed under a task key wrapped to the "
+            "seated annotators and the validators it names; batches sealed; no gold"
+        ),
+    ] = False,
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -47,6 +54,8 @@ def demo(
     from node.protocol.kinds import TaskKind
 
     with errors():
+        if confidential and (kind is not None or not seated):
+            raise DemoError("--confidential posts a seated categorical task (no --kind)")
         if kind is not None and kind not in RULES:
             raise DemoError(f"--kind takes one of {', '.join(map(str, RULES))}, not {kind!r}")
         report = run_demo(
@@ -61,6 +70,7 @@ def demo(
                 redundancy=redundancy,
                 batch_size=batch_size,
                 kind=None if kind is None else TaskKind(kind),
+                confidential=confidential,
             )
         )
     if json_output:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +20,18 @@ from web3 import Web3
 from web3.contract import Contract
 
 from node.app.chain import load_deployment
+from node.app.duties import task_key_vault
 from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
 from node.chain.seal import read_seal
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
+from node.errors import LabelnetError
+from node.keys import encryption_key_path, load_encryption_key
 from node.protocol.deal import deal
-from node.protocol.labels import LabelBatch, LabelBatchError, read_batch
+from node.protocol.labels import LabelBatch, read_batch
+from node.protocol.paging import MAX_PAGE_BYTES, Fetch
+from node.roles.confidential import Keyring
 from node.roles.requester.results import fetch_results
 from node.roles.validation import page_bytes
 from node.store.budget import FetchBudget
@@ -52,31 +58,46 @@ def _tokens(amount: int) -> float:
 
 
 def revealed_batches(
-    contracts: Contracts, store: GatewayStore, task_id: int, from_block: int
+    contracts: Contracts,
+    store: GatewayStore,
+    task_id: int,
+    from_block: int,
+    keyring: Keyring | None = None,
 ) -> list[LabelBatch]:
     """Every batch revealed for ``task_id`` that can be read, in the canonical layout as the
     validators read it (either schema, page by page), and is its reveal's task, annotator
-    and root; others (an attacker's) are left out."""
+    and root; others (an attacker's) are left out. A confidential task's batches are opened
+    with ``keyring`` (the requester's: every batch key is wrapped to it)."""
     events = contracts.market.events.LabelsRevealed().get_logs(
         from_block=from_block, argument_filters={"taskId": task_id}
     )
     batches = []
     for event in events:
         try:
-            data = store.get(
-                event["args"]["labelsCid"],
-                max_size=MAX_BATCH_BYTES,
-                budget=FetchBudget(BATCH_SECONDS),
-                canonical=True,
-            )
+            fetch: Fetch
+            if keyring is None:
+                data = store.get(
+                    event["args"]["labelsCid"],
+                    max_size=MAX_BATCH_BYTES,
+                    budget=FetchBudget(BATCH_SECONDS),
+                    canonical=True,
+                )
+                fetch = partial(page_bytes, store, seconds=BATCH_SECONDS)
+            else:
+                opened = keyring.open_batch(
+                    str(event["args"]["labelsCid"]), task_id, str(event["args"]["annotator"])
+                )
+                budget = FetchBudget(BATCH_SECONDS)
+                data = opened.view.get(opened.root_cid, max_size=MAX_BATCH_BYTES, budget=budget)
+                fetch = opened.view.fetch(MAX_PAGE_BYTES, budget)
             batch = read_batch(
                 data,
-                lambda cid: page_bytes(store, cid, BATCH_SECONDS),
+                fetch,
                 task_id=task_id,
                 annotator=str(event["args"]["annotator"]),
                 labels_root=bytes(event["args"]["labelsRoot"]),
             )
-        except (StoreError, LabelBatchError) as exc:
+        except (StoreError, LabelnetError) as exc:  # LabelBatchError, sealed errors
             log.warning("batch %s is left out: %s", event["args"]["labelsCid"], exc)
             continue
         batches.append(batch)
@@ -107,6 +128,27 @@ def gas_by_step(w3: Web3, contracts: Contracts, from_block: int) -> dict[str, di
     }
 
 
+def _requester_keys(
+    run: DemoRun, contracts: Contracts, store: GatewayStore
+) -> tuple[Keyring | None, bytes | None]:
+    """On a confidential run, the requester's keyring and task key (what its node holds):
+    the summary is the requester's view, which reads the items and every batch."""
+    if not run.options.confidential:
+        return None, None
+    assert run.task is not None
+    account = run.devnet.info.account("requester")
+    password = run.devnet.info.password_file.read_text().rstrip("\n")
+    keyring = Keyring(
+        address=account.address,
+        key=load_encryption_key(encryption_key_path(account.keystore), password),
+        store=store,
+        registry=contracts.registry,
+        task_keys=contracts.task_keys,
+    )
+    requester = run.by_role("requester")[0]
+    return keyring, task_key_vault(requester.data_dir).find(run.task.manifest_cid)
+
+
 def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     """The demo's summary document (written as summary.json and drawn in the report)."""
     assert run.task is not None
@@ -119,17 +161,22 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         store = GatewayStore(EmbeddedStore(Path(scratch)), lambda: gateways)
         try:
-            results = fetch_results(w3, contracts, store, task_id, from_block=from_block)
-            batches = revealed_batches(contracts, store, task_id, from_block)
+            keyring, task_key = _requester_keys(run, contracts, store)
+            results = fetch_results(
+                w3, contracts, store, task_id, from_block=from_block, task_key=task_key
+            )
+            batches = revealed_batches(contracts, store, task_id, from_block, keyring)
             # The parsed items, not document["items"]: a result@2 document lists them in
             # pages, which the items read through the store as they stream (so before it
             # closes).
             gold_items = {entry.item for entry in results.items if entry.gold}
             consensus = {entry.item: entry.value for entry in results.items}
-            order = [entry.item for entry in results.items]  # manifest order
         finally:
             store.close()
     document = results.document
+    # Manifest order, which deal@1 deals by: the demo posts the items in the data set's order
+    # (a result lists only the items someone labelled, so its order can be shorter).
+    order = list(dataset.items)
     scored = [item for item in dataset.items if item not in gold_items]
     answers = answers_from_batches(batches, task_id, dataset.classes)
     majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))

@@ -45,6 +45,7 @@ from client.demo.progress import Progress
 from client.demo.report import write_report
 from client.devnet import Devnet
 from node.app.chain import load_deployment
+from node.app.duties import task_key_vault
 from node.chain.contracts import Contracts, DeployConfig, bind
 from node.chain.devchain import DevChain
 from node.chain.engines import DEFAULT_ENGINE
@@ -65,6 +66,7 @@ from node.roles.requester.posting import (
     create_task,
     publish_content,
 )
+from node.roles.requester.task_keys import confidential_content
 from node.store.embedded import EmbeddedStore
 
 TOKEN = 10**18
@@ -139,6 +141,13 @@ class DemoOptions:
     kind: TaskKind | None = None
     """``boxes``, ``spans``, ``text`` or ``pairwise``: a synthetic crowd of that kind
     (:mod:`client.demo.kinds`) on an open task instead of a replayed categorical data set."""
+    confidential: bool = False
+    """Post a confidential task (docs/confidential.md): item pages sealed under a task key
+    the requester node wraps to the seated annotators and the named validators; no gold
+    (a revealed gold set is public)."""
+    unnamed_validators: int = 0
+    """On a confidential task, how many validators (the last ones) it does not name: they
+    cannot read it and skip it, so the attest phase waits for the others only."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -383,21 +392,52 @@ def _post_task(
     progress: Progress,
 ) -> None:
     options = run.options
-    specs = [ItemSpec(id=item, data={"text": f"item {item}"}) for item in items]
-    content = build_task_content(
-        specs,
-        title=f"Replay of {options.dataset}",
-        instructions="Pick the class this item belongs to.",
-        kind=TaskKind.CATEGORICAL,
-        classes=classes,
-    )
+    specs = [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items]
+    if options.confidential:
+        content = _confidential_content(run, specs, classes)
+    else:
+        content = build_task_content(
+            specs,
+            title=f"Replay of {options.dataset}",
+            instructions="Pick the class this item belongs to.",
+            kind=TaskKind.CATEGORICAL,
+            classes=classes,
+        )
     gold = (
         GoldSet.create({item: truth[item] for item in items[:: options.gold_every]})
-        if options.gold_every
+        if options.gold_every and not options.confidential
         else None
     )
     batch = (options.batch_size or len(items)) if options.seated else 0
     _create(run, content, gold, batch=batch, progress=progress)
+
+
+CONFIDENTIAL_TEXT = "confidential record"
+"""In every item text of a confidential demo task: tests look for it in what outsiders see."""
+
+
+def item_text(item: str, options: DemoOptions) -> str:
+    """The text the demo gives ``item`` (a replayed crowd answers by id, not by text)."""
+    return f"{CONFIDENTIAL_TEXT} {item}" if options.confidential else f"item {item}"
+
+
+def _confidential_content(
+    run: DemoRun, specs: list[ItemSpec], classes: tuple[str, ...]
+) -> TaskContent:
+    """Sealed content naming the validators (all but the unnamed ones); the task key goes
+    where the requester node's key duty finds it."""
+    options = run.options
+    named = options.validators - options.unnamed_validators
+    validators = [run.devnet.info.account(f"validator-{i + 1}").address for i in range(named)]
+    requester = run.by_role("requester")[0]
+    return confidential_content(
+        specs,
+        validators,
+        task_key_vault(requester.data_dir),
+        title=f"Confidential replay of {options.dataset}",
+        instructions="Pick the class this item belongs to.",
+        classes=classes,
+    )
 
 
 def _create(
@@ -465,7 +505,9 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     task_id = run.task.task_id
     chain = run.devnet.chain
     labellers = run.options.annotators + run.options.spammers
-    validators = run.options.validators
+    validators = run.options.validators - (
+        run.options.unnamed_validators if run.options.confidential else 0
+    )
 
     def wait(phase: str, total: int, count: Callable[[], int]) -> None:
         deadline = time.monotonic() + run.options.phase_timeout

@@ -30,7 +30,12 @@ from node.app.chain import write_deployment
 from node.chain.contracts import Contracts, DeployConfig, bind, deploy
 from node.chain.devchain import DEFAULT_MNEMONIC, DevChain
 from node.chain.tx import TxSender
-from node.keys import FAST_SCRYPT_N, create_keystore
+from node.keys import (
+    FAST_SCRYPT_N,
+    create_encryption_key,
+    create_keystore,
+    encryption_key_path,
+)
 
 DEFAULT_ACCOUNTS: tuple[str, ...] = (
     "requester",
@@ -106,6 +111,9 @@ def _provision(
         path = keystores / f"{name}.json"
         path.unlink(missing_ok=True)  # a stale devnet's key: its chain is gone
         signers[name] = create_keystore(path, password, scrypt_n=FAST_SCRYPT_N)
+        encryption = encryption_key_path(path)
+        encryption.unlink(missing_ok=True)
+        create_encryption_key(encryption, password, fast=True)
         records.append(DevnetAccount(name, signers[name].address, path.resolve()))
 
     step("funding the accounts")

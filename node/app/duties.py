@@ -10,16 +10,27 @@ batches, validators their result documents.
   (a seat's dealt items on a seated task) to the labeling program (if one is configured),
   commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
-- requester: reveal gold answers in their window.
+- requester: reveal gold answers in their window, and wrap each confidential task's key
+  to its named validators and seated annotators.
+
+Every node with an account announces its encryption key and holds a
+:class:`~node.roles.confidential.Keyring`, through which the loader, the annotator and the
+validator read and write confidential content (docs/confidential.md).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node.app.runtime import NodeServices
 from node.roles.base import Duty
+
+if TYPE_CHECKING:
+    from node.roles.confidential import Keyring
+    from node.roles.requester.task_keys import TaskKeyVault
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +50,27 @@ def role_duties(services: NodeServices) -> list[Duty]:
             registry=chain.contracts.registry, sender=sender, url=services.settings.gateway_url
         )
     ]
+    if services.encryption_key is not None:
+        from node.roles.keys import KeyAnnouncer
+
+        duties.append(
+            KeyAnnouncer(
+                registry=chain.contracts.registry,
+                sender=sender,
+                public_key=services.encryption_key.public_key,
+            )
+        )
+    from node.roles.confidential import Keyring
+
+    keyring = Keyring(
+        address=sender.address,
+        key=services.encryption_key,
+        store=services.store,
+        registry=chain.contracts.registry,
+        task_keys=chain.contracts.task_keys,
+    )
     if role == "annotator":
-        duties += _annotator(services)
+        duties += _annotator(services, keyring)
     elif role == "validator":
         from node.roles.validator import ValidatorDuty
 
@@ -56,6 +86,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 chain_id=services.chain_id,
                 finalize_early=services.settings.finalize_early,
                 adversary=services.settings.adversary,
+                keyring=keyring,
             )
         )
     elif role == "requester":
@@ -72,7 +103,30 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 secrets=GoldSecrets(services.settings.data_dir / "requester" / "gold"),
             )
         )
+        if chain.contracts.task_keys is not None:
+            from node.roles.requester.task_keys import KeyPublisher
+
+            assert services.assigner is not None  # built with the chain
+            duties.append(
+                KeyPublisher(
+                    db=services.db,
+                    store=services.store,
+                    keyring=keyring,
+                    task_keys=chain.contracts.task_keys,
+                    sender=sender,
+                    chain_id=services.chain_id,
+                    vault=task_key_vault(services.settings.data_dir),
+                    assigner=services.assigner,
+                )
+            )
     return duties
+
+
+def task_key_vault(data_dir: Path) -> TaskKeyVault:
+    """Where a requester node keeps its confidential tasks' keys (beside the gold)."""
+    from node.roles.requester.task_keys import TaskKeyVault
+
+    return TaskKeyVault(data_dir / "requester" / "task-keys")
 
 
 def chain_clock(services: NodeServices) -> Callable[[], int]:
@@ -82,7 +136,7 @@ def chain_clock(services: NodeServices) -> Callable[[], int]:
     return lambda: int(w3.eth.get_block("latest")["timestamp"])
 
 
-def _annotator(services: NodeServices) -> list[Duty]:
+def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
     from node.labelers.base import load_labeler
     from node.roles.annotator import AnnotatorDuty, CommitPolicy
     from node.roles.claimer import ClaimDuty
@@ -103,6 +157,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             disk_reserve=settings.disk_reserve_bytes,
             data_dir=settings.data_dir,
             clock=chain_clock(services),
+            keyring=keyring,
         )
     ]
     assert services.assigner is not None  # built with the chain
@@ -139,6 +194,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             chain_id=services.chain_id,
             policy=CommitPolicy(grace=settings.commit_grace),
             assigner=services.assigner,
+            keyring=keyring,
         )
     )
     if settings.auto_claim:

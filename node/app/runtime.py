@@ -32,7 +32,13 @@ from node.chain.sync import EventSync, SyncConfig
 from node.chain.tx import TxSender
 from node.config import NodeSettings
 from node.db.engine import Database, open_database
-from node.keys import KeystoreError, load_keystore
+from node.keys import (
+    EncryptionKey,
+    KeystoreError,
+    encryption_key_path,
+    load_keystore,
+    load_or_create_encryption_key,
+)
 from node.roles.assignment import Assigner
 from node.roles.base import Duty
 from node.store.base import ContentStore
@@ -70,6 +76,9 @@ class NodeServices:
     sender: TxSender | None = None
     """The one transaction sender of the account: every duty shares it, so nonces are
     assigned in one place even when duties send concurrently."""
+    encryption_key: EncryptionKey | None = None
+    """The account's X25519 key (docs/confidential.md §4), beside its keystore; None for a
+    node without an account."""
     sync: SyncWorker | None = None
     duties: list[DutyRunner] = field(default_factory=list)
     assigner: Assigner | None = None
@@ -114,6 +123,8 @@ class NodeServices:
                 account=_load_account(settings),
                 ingest=LabelWriter(db, chain_id),
             )
+            if services.account is not None and chain is not None:  # only duties use it
+                services.encryption_key = _load_encryption_key(settings)
             if chain is not None:
                 if services.account is not None:
                     services.sender = TxSender(chain.w3, services.account)
@@ -240,6 +251,14 @@ def _load_account(settings: NodeSettings) -> LocalAccount | None:
             "keystore_password_file"
         )
     return load_keystore(path, password)
+
+
+def _load_encryption_key(settings: NodeSettings) -> EncryptionKey:
+    """The encryption key beside the keystore (made on first start), under its password."""
+    password = settings.password()
+    if password is None:  # _load_account refused this already
+        raise KeystoreError("the encryption key needs the keystore password")
+    return load_or_create_encryption_key(encryption_key_path(settings.keystore_path), password)
 
 
 def _event_sync(settings: NodeSettings, db: Database, chain: ChainConnection) -> EventSync:

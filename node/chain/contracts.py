@@ -55,9 +55,13 @@ class Deployment:
     """The block the contracts were deployed in: event scans never need to look earlier."""
     review_board: ChecksumAddress | None = None
     """The ReviewBoard (docs/review.md §6); None in a deployment made before it existed."""
+    task_keys: ChecksumAddress | None = None
+    """``TaskKeys``, the record of confidential tasks' key documents (docs/confidential.md);
+    None in a deployment file written before it, whose nodes then run no confidential task."""
 
     def to_json(self) -> dict[str, object]:
-        """The deployment file's fields (an absent review board is left out, not null)."""
+        """The deployment file's fields (an absent review board or task keys contract is left
+        out, not null)."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
@@ -75,6 +79,11 @@ class Deployment:
                 if document.get("review_board")
                 else None
             ),
+            task_keys=(
+                Web3.to_checksum_address(document["task_keys"])
+                if document.get("task_keys")
+                else None
+            ),
         )
 
 
@@ -87,6 +96,8 @@ class Contracts:
     market: Contract
     registry: Contract
     review_board: Contract | None = None
+    task_keys: Contract | None = None
+    """None when the deployment has no ``TaskKeys`` (see :attr:`Deployment.task_keys`)."""
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -103,12 +114,13 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
         review_board=(
             None if deployment.review_board is None else at("ReviewBoard", deployment.review_board)
         ),
+        task_keys=None if deployment.task_keys is None else at("TaskKeys", deployment.task_keys),
     )
 
 
 def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
-    """Deploy token, staking, market, registry and review board; the deployer receives the
-    whole supply."""
+    """Deploy token, staking, market, registry, review board and task keys; the deployer
+    receives the whole supply."""
     config = config or DeployConfig()
 
     blocks: list[int] = []
@@ -143,6 +155,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
     review_board = create(
         "ReviewBoard", token, market, staking, config.min_review_time, config.review_settle_period
     )
+    task_keys = create("TaskKeys", market)
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
         token=token,
@@ -151,6 +164,7 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         registry=registry,
         start_block=blocks[0],  # where the token was created: nothing of ours is older
         review_board=review_board,
+        task_keys=task_keys,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment

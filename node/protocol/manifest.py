@@ -37,6 +37,7 @@ from node.protocol.ids import (
 )
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
+from node.protocol.manifest_confidential import ConfidentialError, ConfidentialParams
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.review import ReviewParams
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
@@ -317,6 +318,9 @@ class Manifest:
     review: ReviewParams | None = None
     """The review round's parameters (issue #17, docs/review.md): a categorical task only.
     Absent from a task without review, whose bytes stay as they were."""
+    confidential: ConfidentialParams | None = None
+    """A confidential task (docs/confidential.md): its sealing, key commitment and named
+    validators. Absent from a public task's manifest, whose bytes stay as they were."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
@@ -390,6 +394,8 @@ class Manifest:
             document["annotation"] = self.annotation.document()
         if self.review is not None:
             document["review"] = dict(self.review.document())
+        if self.confidential is not None:
+            document["confidential"] = self.confidential.document()
         return document
 
     def to_bytes(self) -> bytes:
@@ -430,6 +436,12 @@ class Manifest:
                 review = ReviewParams.from_document(section)
             except ValueError as exc:
                 raise ManifestError(f"review: {exc}") from exc
+        confidential = None
+        if "confidential" in document:
+            try:
+                confidential = ConfidentialParams.from_document(document["confidential"])
+            except ConfidentialError as exc:
+                raise ManifestError(f"confidential: {exc}") from exc
         return cls(
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
@@ -444,6 +456,7 @@ class Manifest:
             gold=check_identifier(document.get("gold", GOLD_V1), "gold"),
             annotation=annotation,
             review=review,
+            confidential=confidential,
         )
 
 
@@ -478,6 +491,7 @@ def build_task_content(
     gold: str = GOLD_V2,
     annotation: AnnotationParams | None = None,
     review: ReviewParams | None = None,
+    confidential: ConfidentialParams | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -501,5 +515,6 @@ def build_task_content(
         gold=gold,
         annotation=annotation or default_annotation(kind),
         review=review,
+        confidential=confidential,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

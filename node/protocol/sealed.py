@@ -79,7 +79,7 @@ class Opened(bytes):
     """Plaintext of a sealed blob whose ciphertext was verified against its CID and whose
     tag was checked: the CID a root lists names the ciphertext, so page readers
     (:func:`node.protocol.paging.parse_page`) take these bytes as that CID's content
-    instead of hashing the plaintext. Only :class:`node.content.sealed.SealedView` makes
+    instead of hashing the plaintext. Only :class:`node.store.sealed.SealedView` makes
     them, after both checks; bytes from anywhere else are hashed as before."""
 
     __slots__ = ()

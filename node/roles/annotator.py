@@ -22,6 +22,12 @@ A ``labels@2`` batch is published pages first, then its root, whose CID is revea
 
 The batch is published only at reveal time: before the commit deadline nobody, not even
 a peer that guesses its CID, can read it from this node.
+
+On a confidential task (the manifest's ``confidential`` field) the batch is sealed under a
+fresh batch key wrapped to the requester and the named validators
+(:meth:`node.roles.confidential.Keyring.publish_batch`), and the CID revealed is that key
+document's. The commitment is unchanged (the labels root over the plaintext, and the salt):
+the revealed CID is not part of it, so a resend after a crash may reveal another document.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from node.protocol.commitments import label_commitment
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
+from node.roles.confidential import Keyring
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 
@@ -93,6 +100,7 @@ class AnnotatorDuty:
         policy: CommitPolicy | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         assigner: Assigner | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -103,7 +111,8 @@ class AnnotatorDuty:
         self.policy = policy or CommitPolicy()
         self._clock = clock
         self.assigner = assigner
-        self._schemas: dict[int, str] = {}
+        self.keyring = keyring
+        self._manifests: dict[int, tuple[str, Manifest]] = {}
 
     def tick(self) -> None:
         now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
@@ -163,7 +172,11 @@ class AnnotatorDuty:
 
     def _schema(self, task_id: int) -> str:
         """The label batch schema the task's manifest names (read once per task)."""
-        if task_id not in self._schemas:
+        return self._manifest(task_id)[1].labels
+
+    def _manifest(self, task_id: int) -> tuple[str, Manifest]:
+        """The task's requester and manifest (read once per task)."""
+        if task_id not in self._manifests:
             with self.db.session() as session:
                 task = TaskRepository(session).get(self.chain_id, task_id)
             if task is None:
@@ -174,8 +187,8 @@ class AnnotatorDuty:
                 budget=FetchBudget(MANIFEST_SECONDS),
                 canonical=True,
             )
-            self._schemas[task_id] = Manifest.from_bytes(data).labels
-        return self._schemas[task_id]
+            self._manifests[task_id] = (task.requester, Manifest.from_bytes(data))
+        return self._manifests[task_id]
 
     def _settled(self, labels: LabelRepository, task_id: int) -> bool:
         if self.policy.grace <= 0:
@@ -266,8 +279,15 @@ class AnnotatorDuty:
             raise RevealError(
                 f"task {row.task_id}: stored labels changed after the commit; cannot reveal"
             )
-        cid = batch.publish(self._schema(row.task_id), self.store.put)
-        if cid != row.own_labels_cid:
+        requester, manifest = self._manifest(row.task_id)
+        if manifest.confidential is not None:
+            if self.keyring is None:
+                raise RevealError(f"task {row.task_id} is confidential: this node cannot seal")
+            readers = [requester, *manifest.confidential.validators]
+            cid = self.keyring.publish_batch(batch, manifest.labels, row.task_id, readers)
+        else:
+            cid = batch.publish(manifest.labels, self.store.put)
+        if manifest.confidential is None and cid != row.own_labels_cid:
             raise RevealError(
                 f"task {row.task_id}: batch CID {cid} != committed {row.own_labels_cid}"
             )

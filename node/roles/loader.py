@@ -17,6 +17,13 @@ file's declared size before its leaves are read; and no media are fetched while 
 holds less than ``disk_reserve`` bytes beyond them, which is kept for the reveals and claims
 of tasks already joined. A task over any of these is declined with the reason.
 
+**Confidential tasks** (the manifest's ``confidential`` field, docs/confidential.md): the
+item pages are sealed under a task key the requester wraps to each seated annotator after
+its seat. Until a published key document names this node, the task is joined without items
+(:data:`WAITING_FOR_KEY`, with why: "not admitted"), so the seat duty can claim a seat; the
+pages are fetched all the same (ciphertext, verified by CID) and looked at again every
+``retry_delay``. Once the key opens, the pages are read through it and the items stored.
+
 Outcomes are recorded in ``task_participation``:
 
 * ``declined`` — the node is not qualified (kind, bond) or the content is malformed
@@ -53,6 +60,8 @@ from node.protocol.manifest import (
     Manifest,
     ManifestError,
 )
+from node.protocol.sealed import SealedError
+from node.roles.confidential import Keyring, NotAdmittedError
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, within
 from node.store.errors import (
@@ -62,6 +71,7 @@ from node.store.errors import (
     FileTooLargeError,
     StoreUnavailableError,
 )
+from node.store.sealed import ITEMS, SealedView, read_item_page
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +113,11 @@ TRANSIENT_ERRORS = (
 peer asked may serve the right ones; everything else about content is final."""
 
 
+WAITING_FOR_KEY = "sealed, not admitted yet"
+"""Reason of a confidential task joined without its key (the seat comes first, the key
+after it): the loader looks again, and the labeling page shows the reason."""
+
+
 class DeclinedError(LabelnetError, ValueError):
     """This node does not take part in the task: not qualified, or malformed content."""
 
@@ -132,6 +147,7 @@ class TaskLoader:
         clock: Callable[[], int] = _system_clock,
         max_attempts: int = MAX_ATTEMPTS,
         retry_delay: float = RETRY_DELAY,
+        keyring: Keyring | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -146,6 +162,9 @@ class TaskLoader:
         self.clock = clock
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
+        self.keyring = keyring
+        self._key_checked: dict[int, float] = {}
+        """When (monotonic) each task waiting for its key was last looked at."""
 
     def tick(self) -> None:
         for task, previous in self._due():
@@ -162,7 +181,7 @@ class TaskLoader:
             due: list[tuple[Task, TaskParticipation | None]] = []
             for task in TaskRepository(session).open_before(self.chain_id, self.clock()):
                 row = participation.get(self.chain_id, task.task_id)
-                if row is None or self._retry_due(row):
+                if row is None or self._retry_due(row) or self._key_due(row):
                     due.append((task, row))
         return due
 
@@ -174,6 +193,16 @@ class TaskLoader:
         delay = min(self.retry_delay * 2 ** max(row.attempts - 1, 0), MAX_RETRY_DELAY)
         return utcnow() >= row.updated_at + dt.timedelta(seconds=delay)
 
+    def _key_due(self, row: TaskParticipation) -> bool:
+        """A confidential task joined without its key (:data:`WAITING_FOR_KEY`) is looked at
+        again every ``retry_delay``: the requester wraps the key after the seat is claimed."""
+        return (
+            row.state is ParticipationState.JOINED
+            and row.reason.startswith(WAITING_FOR_KEY)
+            # Not the row's updated_at: the labeling duty touches the row every tick.
+            and time.monotonic() >= self._key_checked.get(row.task_id, 0.0) + self.retry_delay
+        )
+
     def _load(self, task: Task, previous: TaskParticipation | None) -> None:
         attempts = 0 if previous is None else previous.attempts
         manifest: Manifest | None = None
@@ -181,7 +210,12 @@ class TaskLoader:
             with within(LOAD_SECONDS):
                 manifest = self._manifest(task)
                 self._check_qualified(task, manifest)
-                count, joined = self._check_items(manifest, self._media_budget(task)), manifest
+                view = self._view(task, manifest)
+                if isinstance(view, str):
+                    self._await_key(task, manifest, attempts, view)
+                    return
+                budget = self._media_budget(task)
+                count, joined = self._check_items(manifest, budget, view), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)
@@ -191,7 +225,7 @@ class TaskLoader:
             log.info("task %s: declined: %s", task.task_id, exc)
             return
         with self.db.write() as session:
-            self._write_items(ItemRepository(session), task.task_id, joined)
+            self._write_items(ItemRepository(session), task.task_id, joined, view)
             _record(
                 ParticipationRepository(session),
                 task,
@@ -201,6 +235,31 @@ class TaskLoader:
                 joined,
             )
         log.info("task %s: joined, %d items", task.task_id, count)
+
+    def _view(self, task: Task, manifest: Manifest) -> SealedView | str | None:
+        """How to read a task's item pages: None for a public task; a confidential task's
+        through its task key, or why not while no key is wrapped to this node
+        (:class:`DeclinedError` if it can never hold one)."""
+        if manifest.confidential is None:
+            return None
+        if self.keyring is None or self.keyring.key is None:
+            raise DeclinedError("a confidential task, and this node has no encryption key")
+        try:
+            key = self.keyring.task_key(task.task_id, manifest.confidential)
+        except NotAdmittedError as exc:
+            return str(exc)
+        return SealedView(self.store, key, ITEMS)
+
+    def _await_key(self, task: Task, manifest: Manifest, attempts: int, why: str) -> None:
+        """Join a confidential task without its key: the seat duty claims a seat (after
+        which the requester wraps the key to this node) and the items are read on a later
+        tick. Meanwhile the pages are fetched as they are, ciphertext verified by CID."""
+        for page_cid in manifest.pages:
+            self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
+        self._key_checked[task.task_id] = time.monotonic()
+        reason = f"{WAITING_FOR_KEY}: {why}"
+        self._record(task, ParticipationState.JOINED, reason, attempts, manifest)
+        log.info("task %s: %s", task.task_id, reason)
 
     def _record_unexpected(
         self, task: Task, previous: TaskParticipation | None, exc: Exception
@@ -254,7 +313,9 @@ class TaskLoader:
                 f"({min(self.max_item_bytes, left)} bytes left of it): {exc}"
             ) from exc
 
-    def _check_items(self, manifest: Manifest, media_budget: int) -> int:
+    def _check_items(
+        self, manifest: Manifest, media_budget: int, view: SealedView | None = None
+    ) -> int:
         """Verify every page and media file and store them here; returns the item count.
 
         Only the ids are kept (to refuse an id on two pages): the items are written by
@@ -266,7 +327,7 @@ class TaskLoader:
         for page_cid in manifest.pages:
             if len(page_cid) > MAX_CID_LENGTH:
                 raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
-            for spec in self._page(page_cid).items:
+            for spec in self._page(page_cid, view).items:
                 if spec.id in seen:
                     raise ManifestError(f"item id {spec.id!r} appears on two pages")
                 seen.add(spec.id)
@@ -288,17 +349,28 @@ class TaskLoader:
             )
         return count
 
-    def _page(self, page_cid: str) -> ItemPage:
+    def _page(self, page_cid: str, view: SealedView | None = None) -> ItemPage:
+        if view is not None:
+            try:
+                return read_item_page(view, page_cid, max_size=MAX_DOCUMENT_BYTES)
+            except SealedError as exc:  # a page that does not open under the task key
+                raise DeclinedError(f"sealed item page {page_cid}: {exc}") from exc
         data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
         return _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
 
-    def _write_items(self, items: ItemRepository, task_id: int, manifest: Manifest) -> None:
+    def _write_items(
+        self,
+        items: ItemRepository,
+        task_id: int,
+        manifest: Manifest,
+        view: SealedView | None = None,
+    ) -> None:
         """Every item in manifest order, from the pages :meth:`_check_items` verified and
         stored here (read back from the local store), :data:`WRITE_PAGES` pages a statement."""
         chunk: list[ItemCreate] = []
         position = 0
         for number, page_cid in enumerate(manifest.pages, start=1):
-            for spec in self._page(page_cid).items:
+            for spec in self._page(page_cid, view).items:
                 chunk.append(
                     ItemCreate(
                         item_id=spec.id,

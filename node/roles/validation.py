@@ -56,8 +56,10 @@ from node.protocol.labels import (
 )
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
 from node.protocol.paging import MAX_PAGE_BYTES, Fetch
+from node.protocol.sealed import SealedError
 from node.protocol.values import valid_value
 from node.roles.assignment import TaskDeal
+from node.roles.confidential import Keyring, NotAdmittedError
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, FetchBudget, within
 from node.store.errors import (
@@ -67,6 +69,7 @@ from node.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
+from node.store.sealed import SealedView, read_item_page
 
 # The duty's logger, not this module's: what collection drops or ignores belongs to the
 # validator's log, under the name operators already filter on.
@@ -188,8 +191,12 @@ class InputCollector:
     batches and gold nobody serves are listed in :attr:`TaskInputs.missing` instead.
     """
 
-    def __init__(self, store: ContentStore) -> None:
+    def __init__(self, store: ContentStore, keyring: Keyring | None = None) -> None:
         self.store = store
+        self.keyring = keyring
+        """Opens a confidential task's batches (their key documents name this node)."""
+        self._views: dict[str, SealedView] = {}
+        """The view that opens each confidential batch read so far, by revealed CID."""
         self._items: dict[str, frozenset[str]] = {}
         self._order: dict[str, tuple[str, ...]] = {}
         self._page_ids: dict[str, tuple[str, ...]] = {}
@@ -206,14 +213,21 @@ class InputCollector:
         check_json_depth(data)
         return data
 
-    def item_ids(self, manifest: Manifest) -> frozenset[str]:
+    def _item_page(self, cid: str, view: SealedView | None) -> ItemPage:
+        """An item page; a confidential task's opened through ``view`` (its task key)."""
+        if view is None:
+            return ItemPage.from_bytes(self.document(cid))
+        budget = FetchBudget(DOCUMENT_SECONDS)
+        return read_item_page(view, cid, max_size=MAX_DOCUMENT_BYTES, budget=budget)
+
+    def item_ids(self, manifest: Manifest, view: SealedView | None = None) -> frozenset[str]:
         """The ids of every item the manifest's pages list, checked against its count."""
         key = manifest.cid()
         if key not in self._items:
             ordered: list[str] = []
             for page in manifest.pages:
                 if page not in self._page_ids:
-                    items = ItemPage.from_bytes(self.document(page)).items
+                    items = self._item_page(page, view).items
                     self._page_ids[page] = tuple(item.id for item in items)
                 ordered.extend(self._page_ids[page])
             for page in manifest.pages:  # held only until the whole manifest is read
@@ -225,7 +239,9 @@ class InputCollector:
             self._order[key] = tuple(ordered)
         return self._items[key]
 
-    def pairs(self, manifest: Manifest) -> dict[str, tuple[str, str]] | None:
+    def pairs(
+        self, manifest: Manifest, view: SealedView | None = None
+    ) -> dict[str, tuple[str, str]] | None:
         """A pairwise task's sides per item (``TaskSpec.pairs``), from its item pages; None
         for other kinds. :class:`ManifestError` when an item is not a pair: the loader
         refuses such a task too, so no honest annotator labelled it."""
@@ -233,7 +249,7 @@ class InputCollector:
             return None
         sides: dict[str, tuple[str, str]] = {}
         for page in manifest.pages:
-            for item in ItemPage.from_bytes(self.document(page)).items:
+            for item in self._item_page(page, view).items:
                 try:
                     sides[item.id] = pair_sides(item.data)
                 except InvalidParameterError as exc:
@@ -306,7 +322,7 @@ class InputCollector:
                     # pages were fetched within it by the first pass and are read back from
                     # the local store, and checking a large task's batches is CPU work that
                     # outlasts it; each page read still has its own ``seconds``.
-                    pages = _Limited(self._pages(seconds), _batch_limit(task))
+                    pages = _Limited(self._pages(seconds, reveal), _batch_limit(task))
                     checked = contextvars.Context().run(
                         check_batch, root, reveal, manifest, item_ids, pages
                     )
@@ -324,9 +340,29 @@ class InputCollector:
                 inputs.batches.append(checked)
         return inputs
 
-    def _pages(self, seconds: float) -> Fetch:
-        """Reads one page of a paged batch or gold set (:func:`page_bytes`)."""
+    def _pages(self, seconds: float, reveal: Commitment | None = None) -> Fetch:
+        """Reads one page of a paged batch or gold set (:func:`page_bytes`); a confidential
+        batch's through the view that opened its root."""
+        view = None if reveal is None else self._views.get(str(reveal.labels_cid))
+        if view is not None:
+            return view.fetch(MAX_PAGE_BYTES, FetchBudget(seconds))
         return partial(page_bytes, self.store, seconds=seconds)
+
+    def _sealed_root(
+        self, task: Task, reveal: Commitment, max_size: int, seconds: float
+    ) -> bytes | str:
+        """The opened root of a confidential batch (its revealed CID is a key document), or
+        why it is dropped: not wrapped to this node, or not a batch key document."""
+        assert reveal.labels_cid is not None
+        if self.keyring is None:
+            return "a sealed batch, and this node holds no keys"
+        try:
+            opened = self.keyring.open_batch(reveal.labels_cid, task.task_id, reveal.annotator)
+            data = opened.view.get(opened.root_cid, max_size=max_size, budget=FetchBudget(seconds))
+        except (NotAdmittedError, SealedError) as exc:
+            return f"sealed batch not readable here: {exc}"
+        self._views[reveal.labels_cid] = opened.view
+        return data
 
     def _fetch_batch(
         self, task: Task, manifest: Manifest, seconds: float, reveal: Commitment
@@ -341,12 +377,19 @@ class InputCollector:
         limit = _batch_limit(task)
         try:
             with within(seconds):
-                data = self.store.get(
-                    reveal.labels_cid,
-                    max_size=MAX_DOCUMENT_BYTES if paged else limit,
-                    budget=FetchBudget(seconds),
-                    canonical=True,
-                )
+                size = MAX_DOCUMENT_BYTES if paged else limit
+                if manifest.confidential is not None:
+                    sealed = self._sealed_root(task, reveal, size, seconds)
+                    if isinstance(sealed, str):
+                        return sealed
+                    data = sealed
+                else:
+                    data = self.store.get(
+                        reveal.labels_cid,
+                        max_size=size,
+                        budget=FetchBudget(seconds),
+                        canonical=True,
+                    )
                 if not paged:
                     return data
                 try:

@@ -70,11 +70,13 @@ from node.protocol.errors import ConsensusError
 from node.protocol.manifest import Manifest, ManifestError
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
+from node.roles.confidential import Keyring, NotAdmittedError
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
 from node.store.budget import within
 from node.store.errors import StoreError
+from node.store.sealed import ITEMS, SealedView
 
 __all__ = [
     "FETCH_SHARE",
@@ -134,6 +136,7 @@ class ValidatorDuty:
         finalize_early: bool = True,
         adversary: str = "none",
         assigner: Assigner | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         if adversary not in ("none", "wrong-root"):
             raise ValidatorConfigError(f"unknown adversary mode {adversary!r}")
@@ -147,7 +150,8 @@ class ValidatorDuty:
         self.finalize_early = finalize_early
         self.adversary = adversary
         self.assigner = assigner
-        self._inputs = InputCollector(store)
+        self.keyring = keyring
+        self._inputs = InputCollector(store, keyring)
         self._stake_checked = False
 
     def tick(self) -> None:
@@ -188,8 +192,11 @@ class ValidatorDuty:
         started = time.monotonic()
         try:
             manifest = Manifest.from_bytes(self._inputs.document(task.manifest_cid))
-            item_ids = self._inputs.item_ids(manifest)
-            pairs = self._inputs.pairs(manifest)
+            view = self._task_view(task, manifest)
+            if isinstance(view, str):
+                return
+            item_ids = self._inputs.item_ids(manifest, view)
+            pairs = self._inputs.pairs(manifest, view)
         except RETRYABLE as exc:
             log.info("task %s: manifest not available yet: %s", task.task_id, exc)
             return
@@ -274,6 +281,24 @@ class ValidatorDuty:
         )
         crash_point("after-attest-intent")
         self._send_attest(intent)
+
+    def _task_view(self, task: Task, manifest: Manifest) -> SealedView | str | None:
+        """None for a public task; a confidential task's item pages through its task key;
+        or why this validator does not go on now: not named (skipped, said once: it cannot
+        read what it would attest), or named and the key not wrapped to it yet (retried)."""
+        params = manifest.confidential
+        if params is None:
+            return None
+        if self.keyring is None or not params.names(self.validator):
+            why = "a confidential task that does not name this validator: it cannot read it"
+            self._skip(task.task_id, why)
+            return why
+        try:
+            key = self.keyring.task_key(task.task_id, params)
+        except NotAdmittedError as exc:
+            log.info("task %s: waiting for the task key: %s", task.task_id, exc)
+            return str(exc)
+        return SealedView(self.store, key, ITEMS)
 
     def _publish(self, outcome: ConsensusOutcome) -> None:
         for page in outcome.pages:  # before the root that names them

@@ -13,7 +13,14 @@ import pytest
 from eth_account import Account
 from nacl.public import PrivateKey
 
-from node.content.sealed import (
+from node.protocol.cid import CHUNK_SIZE, compute_cid
+from node.protocol.labels import LABELS_V2, LabelBatch, parse_batch_root, read_batch
+from node.protocol.manifest import ItemSpec, Manifest, build_task_content
+from node.protocol.sealed import SealedKeyMissingError, SealedTamperedError, new_content_key
+from node.protocol.sealed_keys import Recipient, build_key_document, parse_key_document, unwrap_key
+from node.protocol.unixfs import build_file_dag
+from node.store import EmbeddedStore
+from node.store.sealed import (
     ITEMS,
     LABELS,
     MEDIA,
@@ -22,13 +29,6 @@ from node.content.sealed import (
     read_item_page,
     seal_task_content,
 )
-from node.protocol.cid import CHUNK_SIZE, compute_cid
-from node.protocol.labels import LABELS_V2, LabelBatch, parse_batch_root, read_batch
-from node.protocol.manifest import ItemSpec, Manifest, build_task_content
-from node.protocol.sealed import SealedKeyMissingError, SealedTamperedError, new_content_key
-from node.protocol.sealed_keys import Recipient, build_key_document, parse_key_document, unwrap_key
-from node.protocol.unixfs import build_file_dag
-from node.store import EmbeddedStore
 from tests.store.servers import gateway_app, serve
 
 ITEM_COUNT = 1200  # three item pages

@@ -29,6 +29,7 @@ from node.roles.winning import ResultUnavailableError
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
+from node.store.sealed import SealedView, read_item_page
 
 SPILL_ROWS = 1000
 """Result entries written to the join table per statement (a result page's worth)."""
@@ -168,9 +169,12 @@ class ResultItems:
         task_id: int,
         result: ResultDocument,
         item_pages: tuple[str, ...],
+        sealed: SealedView | None = None,
     ) -> None:
+        """``sealed``: a confidential task's item pages are read through its task key."""
         self._store, self._task_id, self._result = store, task_id, result
         self._item_pages = item_pages
+        self._sealed = sealed
         self._joined: _JoinTable | None = None
 
     def __len__(self) -> int:
@@ -202,7 +206,7 @@ class ResultItems:
                         [(position, *_stored(entry)) for position, entry in chunk],
                     )
                 for cid in self._item_pages:
-                    specs = ItemPage.from_bytes(document_bytes(self._store, cid)).items
+                    specs = self._page(cid).items
                     marks = ", ".join("?" * len(specs))
                     # only "?" placeholders are formatted into the statement, never an id
                     taken: dict[str, _Stored] = {
@@ -234,6 +238,12 @@ class ResultItems:
             self._joined = table
         else:  # another pass finished first
             table.close()
+
+    def _page(self, cid: str) -> ItemPage:
+        if self._sealed is None:
+            return ItemPage.from_bytes(document_bytes(self._store, cid))
+        budget = FetchBudget(RESULT_SECONDS)
+        return read_item_page(self._sealed, cid, max_size=MAX_DOCUMENT_BYTES, budget=budget)
 
     @staticmethod
     def _replay(table: _JoinTable) -> Iterator[ResultItem]:

@@ -30,6 +30,7 @@ from node.roles.winning import ResultNotFinalError, ResultUnavailableError, winn
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
 from node.store.errors import StoreError
+from node.store.sealed import ITEMS, SealedView
 
 __all__ = [
     "ResultItem",
@@ -206,7 +207,12 @@ def _revealed_labels(
 
 
 def fetch_results(
-    w3: Web3, contracts: Contracts, store: ContentStore, task_id: int, from_block: int = 0
+    w3: Web3,
+    contracts: Contracts,
+    store: ContentStore,
+    task_id: int,
+    from_block: int = 0,
+    task_key: bytes | None = None,
 ) -> TaskResults:
     """The verified result of a FINALIZED task, joined with its items' data, in manifest
     order (the order the items were imported in).
@@ -217,6 +223,8 @@ def fetch_results(
     raises :class:`ResultUnavailableError` from the iteration.
 
     ``from_block`` bounds the event scan (the deployment's start block is a good value).
+    ``task_key``: a confidential task's key (its requester keeps it), to read the items;
+    the revealed labels of such a task are sealed and not read here (docs/confidential.md).
     """
     market = contracts.market
     cid, result = winning_result(market, store, task_id, from_block)
@@ -233,7 +241,13 @@ def fetch_results(
         result_cid=cid,
         kind=str(result.kind),
         classes=result.classes,
-        items=ResultItems(store, task_id, result, tuple(manifest.pages)),
+        items=ResultItems(
+            store,
+            task_id,
+            result,
+            tuple(manifest.pages),
+            None if task_key is None else SealedView(store, task_key, ITEMS),
+        ),
         annotators=annotators,
         document=result.document,
         labels=_RevealedLabels(

@@ -139,8 +139,10 @@ async function tasksView(container) {
 }
 
 function renderTasks(container, cards) {
-  const joined = cards.filter((card) => card.participation === "joined");
-  const others = cards.filter((card) => card.participation !== "joined");
+  // A joined card with a reason is a confidential task whose key is not wrapped to this node
+  // (yet): it has no items to label, and the reason says so ("not admitted").
+  const joined = cards.filter((card) => card.participation === "joined" && !card.reason);
+  const others = cards.filter((card) => !joined.includes(card));
   mount(
     container,
     h("div", { class: "page-head" }, h("h1", {}, "Your tasks"), h("p", { class: "muted" }, "Tasks this node has joined. Pick one to start labeling.")),
