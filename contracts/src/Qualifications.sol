@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IQualifications} from "./interfaces/IQualifications.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
@@ -17,6 +18,8 @@ contract Qualifications is IQualifications {
     uint256 internal constant BPS = 10_000;
 
     ITaskMarket internal immutable _market;
+    /// @dev The market's token, whose permits `createGatedTaskWithPermit` passes on.
+    IERC20Permit internal immutable _token;
 
     mapping(uint256 taskId => Rule) private _rules;
     mapping(address account => mapping(bytes32 domain => Reputation)) private _reputation;
@@ -25,11 +28,35 @@ contract Qualifications is IQualifications {
     constructor(ITaskMarket market_) {
         if (address(market_) == address(0)) revert QualificationsZeroAddress();
         _market = market_;
+        _token = IERC20Permit(address(market_.token()));
     }
 
     /// @inheritdoc IQualifications
     function createGatedTask(ITaskMarket.TaskParams calldata params, Gate calldata gate)
         external
+        returns (uint256 taskId)
+    {
+        return _createGatedTask(params, gate);
+    }
+
+    /// @inheritdoc IQualifications
+    function createGatedTaskWithPermit(
+        ITaskMarket.TaskParams calldata params,
+        Gate calldata gate,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 taskId) {
+        uint256 escrow = uint256(params.numItems) * params.redundancy * params.rewardPerLabel + params.validatorFee;
+        // A front-run permit leaves the allowance in place; the market's transferFrom decides.
+        try _token.permit(msg.sender, address(_market), escrow, permitDeadline, v, r, s) {} catch {}
+        return _createGatedTask(params, gate);
+    }
+
+    /// @dev The checks of a gate, the market's task, then the rule under the market's id.
+    function _createGatedTask(ITaskMarket.TaskParams calldata params, Gate calldata gate)
+        private
         returns (uint256 taskId)
     {
         if (params.batchSize == 0) revert QualificationsNotSeated();

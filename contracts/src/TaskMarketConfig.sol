@@ -76,7 +76,7 @@ abstract contract TaskMarketConfig is ITaskMarket {
         _slashBps = staking_.slashBps();
     }
 
-    /// @notice The bounty token.
+    /// @inheritdoc ITaskMarket
     function token() external view returns (IERC20) {
         return _token;
     }

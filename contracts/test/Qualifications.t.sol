@@ -99,6 +99,21 @@ contract QualificationsTest is LabelnetFixture {
         vm.assertEq(token.balanceOf(address(market)), REWARD_POOL + VALIDATOR_FEE);
     }
 
+    function test_createGatedTaskWithPermit_escrowsInOneTransaction() public {
+        uint256 escrow = REWARD_POOL + VALIDATOR_FEE;
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(address(market), escrow, deadline);
+        vm.prank(requester);
+        uint256 id = gate.createGatedTaskWithPermit(_seatedParams(), _gate(), deadline, v, r, s);
+        vm.assertEq(_task(id).requester, requester);
+        vm.assertEq(token.balanceOf(address(market)), escrow);
+        vm.assertEq(gate.ruleOf(id).domain, DOMAIN);
+        // The permit is spent: a replay is swallowed and the (now zero) allowance refuses.
+        vm.expectPartialRevert(bytes4(keccak256("ERC20InsufficientAllowance(address,uint256,uint256)")));
+        vm.prank(requester);
+        gate.createGatedTaskWithPermit(_seatedParams(), _gate(), deadline, v, r, s);
+    }
+
     function test_createGatedTask_revertsForAnOpenTask() public {
         vm.expectRevert(IQualifications.QualificationsNotSeated.selector);
         vm.prank(requester);

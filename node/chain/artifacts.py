@@ -17,7 +17,7 @@ from typing import Any
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 MANIFEST_NAME = "manifest.json"
-ARTIFACT_NAMES = ("LabelToken", "ValidatorStaking", "TaskMarket", "NodeRegistry")
+ARTIFACT_NAMES = ("LabelToken", "ValidatorStaking", "TaskMarket", "NodeRegistry", "Qualifications")
 
 _COMPILE_SETTINGS = ("solc", "optimizer", "optimizer_runs", "evm_version", "via_ir", "remappings")
 

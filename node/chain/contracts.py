@@ -1,8 +1,10 @@
 """Deploy the labelnet contracts and bind to deployed ones.
 
-A :class:`Deployment` is what a node needs to know about a chain: the three addresses and
-the chain id. :func:`deploy` creates token, staking and market from the committed
-artifacts and wires them together (the staking contract names the market once).
+A :class:`Deployment` is what a node needs to know about a chain: the contract addresses and
+the chain id. :func:`deploy` creates token, staking, market, registry and the market's gate
+(``Qualifications``) from the committed artifacts and wires them together (the staking
+contract names the market once; the market and its gate name each other, the market through
+the gate's address computed before either exists).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Deployment:
     registry: ChecksumAddress
     start_block: int = 0
     """The block the contracts were deployed in: event scans never need to look earlier."""
+    qualifications: ChecksumAddress | None = None
+    """The market's gate (gated tasks and reputation, market v3); None in a deployment file
+    written before it existed."""
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -61,6 +66,11 @@ class Deployment:
             market=Web3.to_checksum_address(document["market"]),
             registry=Web3.to_checksum_address(document["registry"]),
             start_block=int(document.get("start_block", 0)),
+            qualifications=(
+                Web3.to_checksum_address(document["qualifications"])
+                if document.get("qualifications")
+                else None
+            ),
         )
 
 
@@ -72,6 +82,8 @@ class Contracts:
     staking: Contract
     market: Contract
     registry: Contract
+    qualifications: Contract | None = None
+    """The market's gate; None for a deployment without one."""
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -85,6 +97,9 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
         staking=at("ValidatorStaking", deployment.staking),
         market=at("TaskMarket", deployment.market),
         registry=at("NodeRegistry", deployment.registry),
+        qualifications=(
+            at("Qualifications", deployment.qualifications) if deployment.qualifications else None
+        ),
     )
 
 
@@ -111,6 +126,10 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.slash_bps,
         sender.address,
     )
+    # The market names its gate, and the gate its market: the gate is the contract this
+    # sender creates right after the market, at the next nonce.
+    market_nonce = sender.w3.eth.get_transaction_count(sender.address, "pending")
+    gate = create_address(sender.address, market_nonce + 1)
     market = create(
         "TaskMarket",
         token,
@@ -119,7 +138,11 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.min_attestations,
         config.quorum_bps,
         config.min_label_time,
+        gate,
     )
+    qualifications = create("Qualifications", market)
+    if qualifications != gate:
+        raise RuntimeError(f"the gate was created at {qualifications}, not at {gate}")
     registry = create("NodeRegistry")
     deployment = Deployment(
         chain_id=sender.w3.eth.chain_id,
@@ -128,6 +151,22 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         market=market,
         registry=registry,
         start_block=blocks[0],  # where the token was created: nothing of ours is older
+        qualifications=qualifications,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment
+
+
+def create_address(deployer: str, nonce: int) -> ChecksumAddress:
+    """The address a ``CREATE`` by ``deployer`` at ``nonce`` gives:
+    ``keccak256(rlp([deployer, nonce]))[12:]``."""
+    if nonce == 0:
+        encoded_nonce = b"\x80"
+    elif nonce < 0x80:
+        encoded_nonce = bytes([nonce])
+    else:
+        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        encoded_nonce = bytes([0x80 + len(raw)]) + raw
+    payload = b"\x94" + bytes.fromhex(deployer[2:]) + encoded_nonce
+    digest = Web3.keccak(bytes([0xC0 + len(payload)]) + payload)
+    return Web3.to_checksum_address(digest[12:])

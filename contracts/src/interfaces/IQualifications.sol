@@ -90,6 +90,18 @@ interface IQualifications {
         external
         returns (uint256 taskId);
 
+    /// @notice `createGatedTask` with an EIP-2612 permit of the escrow to the market, signed by
+    /// the caller: one transaction. A permit already used (front-run) leaves its allowance,
+    /// which the market's `transferFrom` then uses.
+    function createGatedTaskWithPermit(
+        ITaskMarket.TaskParams calldata params,
+        Gate calldata gate,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 taskId);
+
     /// @notice Claim a seat on gated task `taskId` for the caller, if every rule of the task
     /// admits it (`proof`: the caller's allowlist proof, empty without an allowlist). The
     /// market then takes the seat as `claimSeat` would, bond included.

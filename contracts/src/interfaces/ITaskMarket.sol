@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title ITaskMarket
 /// @notice Escrowed labeling tasks: requesters post a bounty, annotators commit to and then
 /// reveal label batches, staked validators attest the payout Merkle root computed by the
@@ -390,6 +392,9 @@ interface ITaskMarket {
 
     /// @notice What `account` has been paid by `taskId`.
     function paidOf(uint256 taskId, address account) external view returns (uint256);
+
+    /// @notice The bounty token.
+    function token() external view returns (IERC20);
 
     /// @notice Number of tasks created so far (the latest id).
     function taskCount() external view returns (uint256);
