@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IQualifications} from "./interfaces/IQualifications.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
@@ -13,9 +15,13 @@ import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 /// market only refuses a direct seat on a gated task, takes seats and gated tasks from here,
 /// and calls `credit` from a gated task's claim. The market is immutable and trusted: it is
 /// the only contract this one calls, and it calls back nothing but `credit`.
-contract Qualifications is IQualifications {
+contract Qualifications is IQualifications, EIP712 {
     /// @notice Basis points in one (100%).
     uint256 internal constant BPS = 10_000;
+    /// @notice The EIP-712 type of a relayed seat claim. No nonce: a claim names its task, and
+    /// an annotator holds at most one seat per task, so a replay reverts in the market.
+    bytes32 public constant SEAT_CLAIM_TYPEHASH =
+        keccak256("SeatClaim(uint256 taskId,address annotator,uint256 deadline)");
 
     ITaskMarket internal immutable _market;
     /// @dev The market's token, whose permits `createGatedTaskWithPermit` passes on.
@@ -25,7 +31,7 @@ contract Qualifications is IQualifications {
     mapping(address account => mapping(bytes32 domain => Reputation)) private _reputation;
 
     /// @param market_ The market this contract gates; it must name this contract as its gate.
-    constructor(ITaskMarket market_) {
+    constructor(ITaskMarket market_) EIP712("labelnet Qualifications", "1") {
         if (address(market_) == address(0)) revert QualificationsZeroAddress();
         _market = market_;
         _token = IERC20Permit(address(market_.token()));
@@ -91,6 +97,43 @@ contract Qualifications is IQualifications {
     }
 
     /// @inheritdoc IQualifications
+    function claimSeats(uint256 taskId, SignedSeat[] calldata seats) external {
+        uint256 n = seats.length;
+        for (uint256 i; i < n; ++i) {
+            SignedSeat calldata seat = seats[i];
+            address annotator = seat.annotator;
+            if (block.timestamp > seat.deadline) revert QualificationsClaimExpired(annotator, seat.deadline);
+            bytes32 digest = _seatDigest(taskId, annotator, seat.deadline);
+            if (ECDSA.recover(digest, seat.v, seat.r, seat.s) != annotator) {
+                revert QualificationsBadSignature(annotator);
+            }
+            _admit(taskId, annotator, seat.proof);
+            // The seat number is in the market's SeatClaimed event.
+            // slither-disable-next-line unused-return
+            _market.claimSeatFor(taskId, annotator);
+        }
+    }
+
+    /// @inheritdoc IQualifications
+    function claimFor(
+        uint256 taskId,
+        address[] calldata accounts,
+        uint256[] calldata amounts,
+        bytes32[][] calldata proofs
+    ) external {
+        uint256 n = accounts.length;
+        if (amounts.length != n || proofs.length != n) revert QualificationsLengthMismatch();
+        for (uint256 i; i < n; ++i) {
+            _market.claim(taskId, accounts[i], amounts[i], proofs[i]);
+        }
+    }
+
+    /// @inheritdoc IQualifications
+    function seatClaimDigest(uint256 taskId, address annotator, uint256 deadline) external view returns (bytes32) {
+        return _seatDigest(taskId, annotator, deadline);
+    }
+
+    /// @inheritdoc IQualifications
     /// @dev Only gated tasks' claims call it, so a task without a rule is not expected here;
     /// one without a domain counts nowhere and returns at once.
     function credit(uint256 taskId, address account, uint256 amount) external {
@@ -133,6 +176,11 @@ contract Qualifications is IQualifications {
     /// @inheritdoc IQualifications
     function reputationOf(address account, bytes32 domain) external view returns (Reputation memory) {
         return _reputation[account][domain];
+    }
+
+    /// @dev The EIP-712 digest of a relayed seat claim.
+    function _seatDigest(uint256 taskId, address annotator, uint256 deadline) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(SEAT_CLAIM_TYPEHASH, taskId, annotator, deadline)));
     }
 
     /// @dev The admission rules, written once for the seat and for `checkAdmission`: reverts

@@ -186,6 +186,101 @@ contract QualificationsTest is LabelnetFixture {
         gate.claimSeat(id, new bytes32[](0));
     }
 
+    // ------------------------------------------------------------ relayed seats and claims
+
+    uint256 internal constant SIGNER_KEY = 0xBEEF;
+
+    function _signed(uint256 taskId, uint256 key, uint256 deadline, bytes32[] memory proof)
+        internal
+        view
+        returns (IQualifications.SignedSeat memory seat)
+    {
+        seat.annotator = vm.addr(key);
+        seat.deadline = deadline;
+        seat.proof = proof;
+        (seat.v, seat.r, seat.s) = vm.sign(key, gate.seatClaimDigest(taskId, seat.annotator, deadline));
+    }
+
+    function test_claimSeats_seatsEverySignedClaimInOrder() public {
+        uint256 id = _createGated(_gate());
+        IQualifications.SignedSeat[] memory seats = new IQualifications.SignedSeat[](2);
+        seats[0] = _signed(id, SIGNER_KEY, block.timestamp, new bytes32[](0));
+        seats[1] = _signed(id, SIGNER_KEY + 1, block.timestamp, new bytes32[](0));
+        for (uint256 i; i < 2; ++i) {
+            _fund(seats[i].annotator, BOND);
+            _approve(seats[i].annotator, address(market), BOND);
+        }
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ITaskMarket.SeatClaimed(id, seats[0].annotator, 0);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ITaskMarket.SeatClaimed(id, seats[1].annotator, 1);
+        vm.prank(stranger); // any relayer
+        gate.claimSeats(id, seats);
+        vm.assertTrue(market.hasSeat(id, seats[1].annotator));
+        vm.assertEq(token.balanceOf(seats[0].annotator), 0, "the bond is the annotator's");
+        // A replay cannot seat anyone twice.
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadySeated.selector, id, seats[0].annotator));
+        gate.claimSeats(id, seats);
+    }
+
+    function test_claimSeats_revertsForAnExpiredOrForgedClaim() public {
+        uint256 id = _createGated(_gate());
+        IQualifications.SignedSeat[] memory seats = new IQualifications.SignedSeat[](1);
+        seats[0] = _signed(id, SIGNER_KEY, block.timestamp - 1, new bytes32[](0));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IQualifications.QualificationsClaimExpired.selector, seats[0].annotator, block.timestamp - 1
+            )
+        );
+        gate.claimSeats(id, seats);
+        seats[0] = _signed(id, SIGNER_KEY, block.timestamp, new bytes32[](0));
+        seats[0].annotator = annotatorA; // signed by another key
+        vm.expectRevert(abi.encodeWithSelector(IQualifications.QualificationsBadSignature.selector, annotatorA));
+        gate.claimSeats(id, seats);
+    }
+
+    function test_claimSeats_appliesTheRules() public {
+        PayoutTree.Tree memory list = _allowlist(); // A and B, not the signer
+        IQualifications.Gate memory g = _gate();
+        g.allowlistRoot = list.root();
+        uint256 id = _createGated(g);
+        IQualifications.SignedSeat[] memory seats = new IQualifications.SignedSeat[](1);
+        seats[0] = _signed(id, SIGNER_KEY, block.timestamp, list.proof(0));
+        vm.expectRevert(abi.encodeWithSelector(IQualifications.NotOnAllowlist.selector, id, seats[0].annotator));
+        gate.claimSeats(id, seats);
+    }
+
+    function test_claimFor_paysAndCreditsEveryLeafInOneCall() public {
+        _stakeAll();
+        uint256 id = _createGated(_gate());
+        _seat(id, annotatorA);
+        _seat(id, annotatorB);
+        _commit(id, annotatorA);
+        _commit(id, annotatorB);
+        _warpToReveal(id);
+        _reveal(id, annotatorA);
+        _reveal(id, annotatorB);
+        _warpToAttest(id);
+        _attestHonest(id, validator1);
+        _attestHonest(id, validator2);
+        market.finalize(id);
+        address[] memory accounts = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        bytes32[][] memory proofs = new bytes32[][](2);
+        (accounts[0], amounts[0], proofs[0]) = (annotatorA, 10 ether, _honestProof(0));
+        (accounts[1], amounts[1], proofs[1]) = (annotatorB, 8 ether, _honestProof(1));
+        uint256 before = token.balanceOf(annotatorB);
+        vm.prank(stranger);
+        gate.claimFor(id, accounts, amounts, proofs);
+        vm.assertEq(token.balanceOf(annotatorB), before + 8 ether);
+        _assertReputation(annotatorA, 10, 10, 1);
+        _assertReputation(annotatorB, 8, 10, 1);
+        vm.expectRevert(IQualifications.QualificationsLengthMismatch.selector);
+        gate.claimFor(id, accounts, new uint256[](1), proofs);
+        vm.expectRevert(IQualifications.QualificationsLengthMismatch.selector);
+        gate.claimFor(id, accounts, amounts, new bytes32[][](1));
+    }
+
     // ------------------------------------------------------------ rule: allowlist
 
     function _allowlist() internal view returns (PayoutTree.Tree memory) {

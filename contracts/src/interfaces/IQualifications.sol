@@ -46,6 +46,17 @@ interface IQualifications {
         bytes32 allowlistRoot;
     }
 
+    /// @notice A seat claim signed by its annotator (EIP-712 `SeatClaim(uint256 taskId,address
+    /// annotator,uint256 deadline)` in this contract's domain), relayed by anyone.
+    struct SignedSeat {
+        address annotator;
+        uint256 deadline;
+        bytes32[] proof;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
     /// @notice An account's counters in one domain, summed over the claims of its gated tasks.
     struct Reputation {
         uint96 accepted;
@@ -71,6 +82,12 @@ interface IQualifications {
     /// @notice An accuracy above 100% (10,000 basis points), or a qualification task without an
     /// accuracy (or an accuracy without a task).
     error QualificationsInvalidGate();
+    /// @notice A relayed seat claim past its signed deadline.
+    error QualificationsClaimExpired(address annotator, uint256 deadline);
+    /// @notice A relayed seat claim whose signature is not `annotator`'s.
+    error QualificationsBadSignature(address annotator);
+    /// @notice The arrays of a batch differ in length.
+    error QualificationsLengthMismatch();
     /// @notice Rule allowlist: `account` is not a leaf of the task's allowlist root.
     error NotOnAllowlist(uint256 taskId, address account);
     /// @notice Rule minimum reputation: `account` has `have` accepted labels in the task's
@@ -107,6 +124,22 @@ interface IQualifications {
     /// market then takes the seat as `claimSeat` would, bond included.
     function claimSeat(uint256 taskId, bytes32[] calldata proof) external returns (uint32 seat);
 
+    /// @notice Claim seats on gated task `taskId` for many annotators in one transaction, each
+    /// admitted as `claimSeat` admits it and each having signed its claim; anyone may relay.
+    /// Seats are numbered in the array's order, which decides nothing (the deal permutes them).
+    /// Reverts as a whole if any claim fails: relayers check `checkAdmission` first.
+    function claimSeats(uint256 taskId, SignedSeat[] calldata seats) external;
+
+    /// @notice Pay many leaves of one finalized task in one transaction: the market's `claim`
+    /// for each `(accounts[i], amounts[i], proofs[i])`, each leaf paid to its own account (and,
+    /// on a gated task, credited to its reputation). Anyone may relay.
+    function claimFor(
+        uint256 taskId,
+        address[] calldata accounts,
+        uint256[] calldata amounts,
+        bytes32[][] calldata proofs
+    ) external;
+
     /// @notice Market only, from inside a claim of gated task `taskId`: credit `account`'s
     /// reputation in the task's domain with the payout `amount` it was just paid.
     function credit(uint256 taskId, address account, uint256 amount) external;
@@ -115,6 +148,9 @@ interface IQualifications {
     /// (the order: allowlist, minimum reputation, qualification task); returns otherwise.
     /// Nodes call it before claiming a seat, to skip tasks they do not qualify for.
     function checkAdmission(uint256 taskId, address account, bytes32[] calldata proof) external view;
+
+    /// @notice The EIP-712 digest an annotator signs to have `claimSeats` seat it.
+    function seatClaimDigest(uint256 taskId, address annotator, uint256 deadline) external view returns (bytes32);
 
     /// @notice The market this contract gates.
     function market() external view returns (ITaskMarket);
