@@ -23,10 +23,12 @@ gate, each claim crediting the annotator's reputation in the task's domain. The 
 task states every rule at once (an allowlist of the 10 annotators, a minimum reputation in
 its domain, and passing the earlier task as its qualification task), so each seat pays for
 every check; the first task states only the allowlist and the domain (nobody has a
-reputation yet).
+reputation yet). With ``--relayed`` as well, one relayer (the requester) sends all the
+seats in one ``claimSeats`` (each annotator's EIP-712 signature) and all the claims in one
+``claimFor``, instead of one transaction per annotator for each.
 
 Usage: scripts/bench_gas.py [--json FILE] [--sizes 10,100,1000,10000] [--naive-sample 100]
-                            [--seated | --gated]
+                            [--seated | --gated [--relayed]]
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from node.chain.anvil import DEFAULT_MNEMONIC, Anvil  # noqa: E402
 from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
 from node.chain.engines import attach  # noqa: E402
 from node.chain.permit import sign_permit  # noqa: E402
-from node.chain.qualifications import Gate  # noqa: E402
+from node.chain.qualifications import Gate, sign_seat_claim  # noqa: E402
 from node.chain.tx import TxSender  # noqa: E402
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
 from node.protocol.labels import LabelBatch  # noqa: E402
@@ -125,6 +127,7 @@ def lifecycle(
     seated: bool = False,
     gate: Contract | None = None,
     qualification_task: int = 0,
+    relayed: bool = False,
 ) -> Meter:
     """One task's lifecycle. With ``gate`` the task is gated through it: an allowlist of the
     annotators and the domain ``bench``, plus, given ``qualification_task``, a minimum
@@ -194,7 +197,14 @@ def lifecycle(
         batches[annotator.address] = LabelBatch.create(task_id, annotator.address, labels)
         accepted[annotator.address] = items - wrong
 
-    if gate is not None:
+    if gate is not None and relayed:
+        deadline = now + HOUR
+        seats = [
+            sign_seat_claim(a, gate, task_id, deadline, allowlist.proof(a.address))
+            for a in annotators
+        ]
+        meter.send("seat", requester, gate.functions.claimSeats(task_id, seats))
+    elif gate is not None:
         for annotator in annotators:
             proof = allowlist.proof(annotator.address)
             meter.send("seat", annotator, gate.functions.claimSeat(task_id, proof))
@@ -235,7 +245,16 @@ def lifecycle(
         )
     advance(w3, HOUR)
     meter.send("finalize", validators[0], market.functions.finalize(task_id))
-    for annotator in annotators:
+    if gate is not None and relayed:
+        accounts = [a.address for a in annotators]
+        claim_all = gate.functions.claimFor(
+            task_id,
+            accounts,
+            [payouts.amount(a) for a in accounts],
+            [payouts.proof(a) for a in accounts],
+        )
+        meter.send("claim", requester, claim_all)
+    for annotator in annotators if gate is None or not relayed else []:
         amount = payouts.amount(annotator.address)
         meter.send(
             "claim",
@@ -283,7 +302,14 @@ def main() -> int:
         action="store_true",
         help="gated seated tasks (market v3): created, seated and credited through the gate",
     )
+    parser.add_argument(
+        "--relayed",
+        action="store_true",
+        help="with --gated: seats in one claimSeats and claims in one claimFor, by one relayer",
+    )
     args = parser.parse_args()
+    if args.relayed and not args.gated:
+        parser.error("--relayed needs --gated")
     sizes = [int(s) for s in args.sizes.split(",")]
 
     Account.enable_unaudited_hdwallet_features()
@@ -318,13 +344,33 @@ def main() -> int:
             # First-ever task: every account touches its storage slots for the first time.
             snapshot = chain.snapshot()
             first = lifecycle(
-                w3, market, token, requester, annotators, validators, size, args.seated, gate
+                w3,
+                market,
+                token,
+                requester,
+                annotators,
+                validators,
+                size,
+                args.seated,
+                gate,
+                relayed=args.relayed,
             )
             chain.revert(snapshot)
             # Steady state: the same accounts after one earlier task of 10 labels each (a gated
             # task's qualification task).
             snapshot = chain.snapshot()
-            lifecycle(w3, market, token, requester, annotators, validators, 10, args.seated, gate)
+            lifecycle(
+                w3,
+                market,
+                token,
+                requester,
+                annotators,
+                validators,
+                10,
+                args.seated,
+                gate,
+                relayed=args.relayed,
+            )
             earlier = int(market.functions.taskCount().call())
             meter = lifecycle(
                 w3,
@@ -337,6 +383,7 @@ def main() -> int:
                 args.seated,
                 gate,
                 earlier if gate is not None else 0,
+                relayed=args.relayed,
             )
             naive_per_label = naive_gas_per_label(w3, naive, annotators, args.naive_sample)
             chain.revert(snapshot)
@@ -392,6 +439,7 @@ def main() -> int:
         "naive_sample_labels": args.naive_sample,
         "seated": args.seated or args.gated,
         "gated": args.gated,
+        "relayed": args.relayed,
         "anvil": "anvil/v1.7.1",
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
@@ -147,3 +148,49 @@ def admission_refusal(
             raise refusal from exc
         return refusal
     return None
+
+
+SignedSeat = tuple[str, int, list[bytes], int, bytes, bytes]
+"""``IQualifications.SignedSeat``: annotator, deadline, allowlist proof, v, r, s."""
+
+
+SEAT_CLAIM_DOMAIN = ("labelnet Qualifications", "1")
+"""The gate's EIP-712 domain name and version (``Qualifications``' constructor)."""
+
+
+def sign_seat_claim(
+    annotator: LocalAccount,
+    gate: Contract,
+    task_id: int,
+    deadline: int,
+    proof: Sequence[bytes] = (),
+) -> SignedSeat:
+    """The annotator's EIP-712 ``SeatClaim`` for ``claimSeats``, which any relayer may send.
+    The typed data is built here, never taken from the RPC, so a node cannot be made to sign
+    anything else (a permit, say) in its place."""
+    name, version = SEAT_CLAIM_DOMAIN
+    domain = {
+        "name": name,
+        "version": version,
+        "chainId": gate.w3.eth.chain_id,
+        "verifyingContract": gate.address,
+    }
+    types = {
+        "SeatClaim": [
+            {"name": "taskId", "type": "uint256"},
+            {"name": "annotator", "type": "address"},
+            {"name": "deadline", "type": "uint256"},
+        ]
+    }
+    message = {"taskId": task_id, "annotator": annotator.address, "deadline": deadline}
+    signed = annotator.sign_typed_data(
+        domain_data=domain, message_types=types, message_data=message
+    )
+    return (
+        annotator.address,
+        deadline,
+        list(proof),
+        signed.v,
+        signed.r.to_bytes(32, "big"),
+        signed.s.to_bytes(32, "big"),
+    )
