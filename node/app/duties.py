@@ -115,6 +115,7 @@ def _annotator(services: NodeServices) -> list[Duty]:
             chain_id=services.chain_id,
             assigner=services.assigner,
             clock=chain_clock(services),
+            gate=services.chain.contracts.qualifications,
         )
     )
     if settings.labeler is not None:
