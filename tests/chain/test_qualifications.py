@@ -27,7 +27,9 @@ from node.chain.qualifications import (
 )
 from node.chain.tx import TxSender
 from node.protocol.commitments import algorithm_id, label_commitment
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.protocol.merkle import Allowlist, PayoutTree
+from node.roles.requester import TaskRequest, TaskRequestError, create_task
 from tests.conftest import TEST_CONFIG, Actors, advance_time
 
 TOKEN = 10**18
@@ -192,3 +194,44 @@ def test_a_gated_task_refuses_on_chain_naming_the_rule(
         _seat(w3, contracts, c, strict, [])
     assert too_low.value.name == "ReputationTooLow"
     assert tuple(too_low.value.args_[2:]) == (2, 4)
+
+
+def test_the_requester_posts_a_gated_task_in_one_transaction(
+    w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    content = build_task_content(
+        [ItemSpec(f"i{n}", data="x") for n in range(40)], title="t", classes=("p", "n")
+    )
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    commit = now + HOUR + TEST_CONFIG.min_label_time
+    allowlist = Allowlist.build([actors.annotator_a.address])
+    gate = Gate(domain=DOMAIN, allowlist_root=allowlist.root, min_accepted=2)
+
+    def request(batch: int) -> TaskRequest:
+        return TaskRequest(
+            content,
+            REWARD,
+            3,
+            FEE,
+            commit,
+            commit + HOUR,
+            commit + 2 * HOUR,
+            algorithm=content.manifest.algorithm,
+            batch_size=batch,
+            seat_deadline=now + HOUR if batch else 0,
+            gate=gate,
+        )
+
+    TxSender(w3, actors.deployer).transact(
+        contracts.token.functions.transfer(actors.requester.address, 1_000 * TOKEN)
+    )
+    requester = TxSender(w3, actors.requester)
+    with pytest.raises(TaskRequestError, match="must be seated"):
+        create_task(requester, contracts, request(0))
+    created = create_task(requester, contracts, request(40))
+    rule = read_rule(_gate(contracts), created.task_id)
+    assert rule is not None
+    assert (rule.domain, rule.allowlist_root, rule.min_accepted) == (DOMAIN, allowlist.root, 2)
+    assert (rule.batch_size, rule.reward_per_label) == (40, REWARD)
+    assert "allowlist" in rule.describe() and "accepted >= 2" in rule.describe()
+    assert read_rule(_gate(contracts), created.task_id + 1) is None
