@@ -143,6 +143,7 @@ contract QualificationsTest is LabelnetFixture {
     function test_createGatedTask_revertsForAnUnknownQualificationTask() public {
         uint256 open = _createTask(_seatedParams()); // a market task, but not a gated one
         IQualifications.Gate memory g = _gate();
+        // forge-lint: disable-next-line(unsafe-typecast) -- a test task id is small.
         g.qualificationTaskId = uint32(open);
         g.qualificationAccuracyBps = 5000;
         vm.expectRevert(abi.encodeWithSelector(IQualifications.QualificationsUnknownTask.selector, open));
@@ -413,6 +414,7 @@ contract QualificationsTest is LabelnetFixture {
         _stakeAll();
         uint256 test = _runGated(IQualifications.Gate(0, 0, 0, 0, 0, 0), false); // C never claims
         IQualifications.Gate memory g = _gate();
+        // forge-lint: disable-next-line(unsafe-typecast) -- a test task id is small.
         g.qualificationTaskId = uint32(test);
         g.qualificationAccuracyBps = 9000;
         uint256 id = _createGated(g);
@@ -430,6 +432,7 @@ contract QualificationsTest is LabelnetFixture {
         _stakeAll();
         uint256 test = _runGated(IQualifications.Gate(0, 0, 0, 0, 0, 0), true);
         IQualifications.Gate memory g = _gate();
+        // forge-lint: disable-next-line(unsafe-typecast) -- a test task id is small.
         g.qualificationTaskId = uint32(test);
         g.qualificationAccuracyBps = 8000;
         uint256 id = _createGated(g);
@@ -445,6 +448,7 @@ contract QualificationsTest is LabelnetFixture {
         IQualifications.Gate memory g = _gate();
         g.allowlistRoot = list.root();
         g.minAccepted = 7;
+        // forge-lint: disable-next-line(unsafe-typecast) -- a test task id is small.
         g.qualificationTaskId = uint32(test);
         g.qualificationAccuracyBps = 9000;
         uint256 id = _createGated(g);
