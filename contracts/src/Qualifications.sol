@@ -74,9 +74,9 @@ contract Qualifications is IQualifications, EIP712 {
         if (hasTask && _rules[gate.qualificationTaskId].batchSize == 0) {
             revert QualificationsUnknownTask(gate.qualificationTaskId);
         }
-        // The market assigns the id, so the rule is written after its call; the market is
-        // trusted and calls nothing here while creating (it is also reentrancy guarded).
-        taskId = _market.createTaskFor(params, msg.sender);
+        // Checks-effects-interactions: the rule is stored under the id the market will give the
+        // task (it numbers tasks one by one), then the market creates it and must confirm it.
+        taskId = _market.taskCount() + 1;
         _rules[taskId] = Rule({
             rewardPerLabel: params.rewardPerLabel,
             batchSize: params.batchSize,
@@ -88,6 +88,8 @@ contract Qualifications is IQualifications, EIP712 {
             allowlistRoot: gate.allowlistRoot
         });
         emit GatedTaskCreated(taskId, msg.sender, gate);
+        uint256 created = _market.createTaskFor(params, msg.sender);
+        if (created != taskId) revert QualificationsWrongTaskId(taskId, created);
     }
 
     /// @inheritdoc IQualifications

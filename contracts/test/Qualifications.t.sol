@@ -7,6 +7,24 @@ import {Qualifications} from "../src/Qualifications.sol";
 import {IQualifications} from "../src/interfaces/IQualifications.sol";
 import {ITaskMarket} from "../src/interfaces/ITaskMarket.sol";
 
+/// @notice A market that gives a new task another id than the next one: the gate must refuse
+/// to leave its rule on the wrong task.
+contract SkippingMarket {
+    address public immutable token;
+
+    constructor(address token_) {
+        token = token_;
+    }
+
+    function taskCount() external pure returns (uint256) {
+        return 4;
+    }
+
+    function createTaskFor(ITaskMarket.TaskParams calldata, address) external pure returns (uint256) {
+        return 6;
+    }
+}
+
 /// @notice The gate (issue #19 items 1-2): gated tasks, each admission rule and its named
 /// error, and the reputation counters a gated task's claims credit. The fixture's honest tree
 /// pays A, B and C 10, 8 and 6 labels at 1 LABEL each out of seats of 10 items.
@@ -112,6 +130,12 @@ contract QualificationsTest is LabelnetFixture {
         vm.expectPartialRevert(bytes4(keccak256("ERC20InsufficientAllowance(address,uint256,uint256)")));
         vm.prank(requester);
         gate.createGatedTaskWithPermit(_seatedParams(), _gate(), deadline, v, r, s);
+    }
+
+    function test_createGatedTask_refusesAMarketThatSkipsTheId() public {
+        Qualifications skipping = new Qualifications(ITaskMarket(address(new SkippingMarket(address(token)))));
+        vm.expectRevert(abi.encodeWithSelector(IQualifications.QualificationsWrongTaskId.selector, 5, 6));
+        skipping.createGatedTask(_seatedParams(), _gate());
     }
 
     function test_createGatedTask_revertsForAnOpenTask() public {

@@ -82,6 +82,9 @@ interface IQualifications {
     /// @notice An accuracy above 100% (10,000 basis points), or a qualification task without an
     /// accuracy (or an accuracy without a task).
     error QualificationsInvalidGate();
+    /// @notice The market created the gated task under another id than the one its rule was
+    /// stored under (never, with this contract's market: it numbers tasks one by one).
+    error QualificationsWrongTaskId(uint256 expected, uint256 created);
     /// @notice A relayed seat claim past its signed deadline.
     error QualificationsClaimExpired(address annotator, uint256 deadline);
     /// @notice A relayed seat claim whose signature is not `annotator`'s.
