@@ -17,8 +17,18 @@ With ``--seated`` the task is a seated one (market v2, docs/settlement.md §1.2)
 annotator, a batch of all N items each (batchSize N, redundancy 10), and every annotator
 claims its seat with ``claimSeat`` before it commits; the seat is counted as its own step.
 
+With ``--gated`` the seated task is a gated one (market v3, docs/qualification.md): created
+through the gate (``createGatedTaskWithPermit``, one transaction), seats claimed through the
+gate, each claim crediting the annotator's reputation in the task's domain. The steady-state
+task states every rule at once (an allowlist of the 10 annotators, a minimum reputation in
+its domain, and passing the earlier task as its qualification task), so each seat pays for
+every check; the first task states only the allowlist and the domain (nobody has a
+reputation yet). With ``--relayed`` as well, one relayer (the requester) sends all the
+seats in one ``claimSeats`` (each annotator's EIP-712 signature) and all the claims in one
+``claimFor``, instead of one transaction per annotator for each.
+
 Usage: scripts/bench_gas.py [--json FILE] [--sizes 10,100,1000,10000] [--naive-sample 100]
-                            [--seated]
+                            [--seated | --gated [--relayed]]
 """
 
 from __future__ import annotations
@@ -46,10 +56,11 @@ from node.chain.anvil import DEFAULT_MNEMONIC, Anvil  # noqa: E402
 from node.chain.contracts import DeployConfig, bind, deploy  # noqa: E402
 from node.chain.engines import attach  # noqa: E402
 from node.chain.permit import sign_permit  # noqa: E402
+from node.chain.qualifications import Gate, sign_seat_claim  # noqa: E402
 from node.chain.tx import TxSender  # noqa: E402
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment  # noqa: E402
 from node.protocol.labels import LabelBatch  # noqa: E402
-from node.protocol.merkle import PayoutTree  # noqa: E402
+from node.protocol.merkle import Allowlist, PayoutTree  # noqa: E402
 
 TOKEN = 10**18
 HOUR = 3600
@@ -114,8 +125,15 @@ def lifecycle(
     validators: list[LocalAccount],
     items: int,
     seated: bool = False,
+    gate: Contract | None = None,
+    qualification_task: int = 0,
+    relayed: bool = False,
 ) -> Meter:
+    """One task's lifecycle. With ``gate`` the task is gated through it: an allowlist of the
+    annotators and the domain ``bench``, plus, given ``qualification_task``, a minimum
+    reputation and that task as its qualification task."""
     meter = Meter(w3)
+    seated = seated or gate is not None
     reward, fee = TOKEN, 3 * TOKEN
     pool = items * len(annotators) * reward
     gold_items = {f"item-{i:06d}": CLASSES[i % 3] for i in range(0, items, 20)}
@@ -141,13 +159,26 @@ def lifecycle(
         items if seated else 0,
     )
     permit = sign_permit(requester, token, market.address, pool + fee, now + HOUR)
-    meter.send(
-        "create",
-        requester,
-        market.functions.createTaskWithPermit(
+    allowlist = Allowlist.build([a.address for a in annotators])
+    if gate is None:
+        create = market.functions.createTaskWithPermit(
             params, permit.deadline, permit.v, permit.r, permit.s
-        ),
-    )
+        )
+    else:
+        rule = Gate(domain="bench", allowlist_root=allowlist.root)
+        if qualification_task:
+            rule = Gate(
+                domain="bench",
+                allowlist_root=allowlist.root,
+                min_accepted=1,
+                min_accuracy_bps=5_000,
+                qualification_task_id=qualification_task,
+                qualification_accuracy_bps=5_000,
+            )
+        create = gate.functions.createGatedTaskWithPermit(
+            params, rule.as_tuple(), permit.deadline, permit.v, permit.r, permit.s
+        )
+    meter.send("create", requester, create)
     task_id = int(market.functions.taskCount().call())
 
     # Each annotator labels every item; annotator k is wrong on every (k+2)-th item.
@@ -166,7 +197,18 @@ def lifecycle(
         batches[annotator.address] = LabelBatch.create(task_id, annotator.address, labels)
         accepted[annotator.address] = items - wrong
 
-    if seated:
+    if gate is not None and relayed:
+        deadline = now + HOUR
+        seats = [
+            sign_seat_claim(a, gate, task_id, deadline, allowlist.proof(a.address))
+            for a in annotators
+        ]
+        meter.send("seat", requester, gate.functions.claimSeats(task_id, seats))
+    elif gate is not None:
+        for annotator in annotators:
+            proof = allowlist.proof(annotator.address)
+            meter.send("seat", annotator, gate.functions.claimSeat(task_id, proof))
+    elif seated:
         for annotator in annotators:
             meter.send("seat", annotator, market.functions.claimSeat(task_id))
     salts = {a.address: os.urandom(32) for a in annotators}
@@ -203,7 +245,16 @@ def lifecycle(
         )
     advance(w3, HOUR)
     meter.send("finalize", validators[0], market.functions.finalize(task_id))
-    for annotator in annotators:
+    if gate is not None and relayed:
+        accounts = [a.address for a in annotators]
+        claim_all = gate.functions.claimFor(
+            task_id,
+            accounts,
+            [payouts.amount(a) for a in accounts],
+            [payouts.proof(a) for a in accounts],
+        )
+        meter.send("claim", requester, claim_all)
+    for annotator in annotators if gate is None or not relayed else []:
         amount = payouts.amount(annotator.address)
         meter.send(
             "claim",
@@ -240,12 +291,25 @@ def main() -> int:
     parser.add_argument(
         "--naive-sample", type=int, default=100, help="labels sent to the naive baseline per row"
     )
-    parser.add_argument(
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
         "--seated",
         action="store_true",
         help="seated tasks (market v2): each annotator claims a seat before committing",
     )
+    modes.add_argument(
+        "--gated",
+        action="store_true",
+        help="gated seated tasks (market v3): created, seated and credited through the gate",
+    )
+    parser.add_argument(
+        "--relayed",
+        action="store_true",
+        help="with --gated: seats in one claimSeats and claims in one claimFor, by one relayer",
+    )
     args = parser.parse_args()
+    if args.relayed and not args.gated:
+        parser.error("--relayed needs --gated")
     sizes = [int(s) for s in args.sizes.split(",")]
 
     Account.enable_unaudited_hdwallet_features()
@@ -264,6 +328,7 @@ def main() -> int:
         deployment = deploy(admin, DeployConfig(min_attestations=2))
         contracts = bind(w3, deployment)
         token, staking, market = contracts.token, contracts.staking, contracts.market
+        gate = contracts.qualifications if args.gated else None
         stake = 10_000 * TOKEN
         for validator in validators:
             admin.transact(token.functions.transfer(validator.address, stake))
@@ -279,14 +344,46 @@ def main() -> int:
             # First-ever task: every account touches its storage slots for the first time.
             snapshot = chain.snapshot()
             first = lifecycle(
-                w3, market, token, requester, annotators, validators, size, args.seated
+                w3,
+                market,
+                token,
+                requester,
+                annotators,
+                validators,
+                size,
+                args.seated,
+                gate,
+                relayed=args.relayed,
             )
             chain.revert(snapshot)
-            # Steady state: the same accounts after one earlier task of 10 labels each.
+            # Steady state: the same accounts after one earlier task of 10 labels each (a gated
+            # task's qualification task).
             snapshot = chain.snapshot()
-            lifecycle(w3, market, token, requester, annotators, validators, 10, args.seated)
+            lifecycle(
+                w3,
+                market,
+                token,
+                requester,
+                annotators,
+                validators,
+                10,
+                args.seated,
+                gate,
+                relayed=args.relayed,
+            )
+            earlier = int(market.functions.taskCount().call())
             meter = lifecycle(
-                w3, market, token, requester, annotators, validators, size, args.seated
+                w3,
+                market,
+                token,
+                requester,
+                annotators,
+                validators,
+                size,
+                args.seated,
+                gate,
+                earlier if gate is not None else 0,
+                relayed=args.relayed,
             )
             naive_per_label = naive_gas_per_label(w3, naive, annotators, args.naive_sample)
             chain.revert(snapshot)
@@ -340,7 +437,9 @@ def main() -> int:
         "annotators": ANNOTATORS,
         "validators": VALIDATORS,
         "naive_sample_labels": args.naive_sample,
-        "seated": args.seated,
+        "seated": args.seated or args.gated,
+        "gated": args.gated,
+        "relayed": args.relayed,
         "anvil": "anvil/v1.7.1",
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -1,9 +1,9 @@
 """The ``labelnet`` command line.
 
 Commands: ``devnet``, ``deploy`` (to an existing network), ``wallet``, ``task`` (requesters),
-``node``, ``stake``/``unstake``/``withdraw`` (validators), ``claim`` (annotators), ``demo``,
-``version``. Each is a thin layer over :mod:`client.sdk`; errors print one line with the fix
-instead of a traceback.
+``node``, ``stake``/``unstake``/``withdraw`` (validators), ``claim`` (annotators),
+``reputation``, ``demo``, ``version``. Each is a thin layer over :mod:`client.sdk`; errors
+print one line with the fix instead of a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from client.cli.demo import demo
 from client.cli.deploy import deploy
 from client.cli.devnet import app as devnet_app
 from client.cli.node import app as node_app
+from client.cli.reputation import reputation
 from client.cli.tasks import app as task_app
 from client.cli.wallet import app as wallet_app
 from node.chain.artifacts import ARTIFACT_NAMES, ARTIFACTS_DIR, MANIFEST_NAME, load_artifact
@@ -34,6 +35,7 @@ app.add_typer(node_app, name="node")
 staking.register(app)
 app.command()(demo)
 app.command()(deploy)
+app.command()(reputation)
 
 
 @app.callback()

@@ -30,6 +30,15 @@ from client.cli.common import (
     parse_duration,
     working,
 )
+from client.cli.gating import (
+    AllowlistOpt,
+    DomainOpt,
+    MinAcceptedOpt,
+    MinAccuracyOpt,
+    QualificationAccuracyOpt,
+    QualificationTaskOpt,
+    gate_from_options,
+)
 
 if TYPE_CHECKING:
     from client.sdk.requester import RequesterClient
@@ -149,6 +158,12 @@ def create(
     title: Annotated[str | None, typer.Option(help="task title (default: the file name)")] = None,
     instructions_file: Annotated[Path | None, typer.Option(help="markdown instructions")] = None,
     label_config: LabelConfigOpt = None,
+    domain: DomainOpt = None,
+    allowlist: AllowlistOpt = None,
+    min_accepted: MinAcceptedOpt = 0,
+    min_accuracy: MinAccuracyOpt = 0.0,
+    qualification_task: QualificationTaskOpt = 0,
+    qualification_accuracy: QualificationAccuracyOpt = 0.0,
     devnet: DevnetOpt = None,
     rpc_url: RpcOpt = None,
     deployment: DeploymentOpt = None,
@@ -179,6 +194,16 @@ def create(
                 "use categorical, multilabel, numeric, boxes, spans, text or pairwise",
             ) from exc
         params = _annotation(task_kind, annotation)
+        gate = gate_from_options(
+            domain,
+            allowlist,
+            min_accepted,
+            min_accuracy,
+            qualification_task,
+            qualification_accuracy,
+        )
+        if gate is not None and not batch_size:
+            raise CliError("a gated task must be seated", "give --batch-size and --seat-in")
         if batch_size and seat_in is None:
             raise CliError("a seated task needs its seat window", "give --seat-in, e.g. 10m")
         if not batch_size and seat_in is not None:
@@ -213,6 +238,7 @@ def create(
                     label_config=config,
                     batch_size=batch_size,
                     annotation=params,
+                    gate=gate,
                 )
         finally:
             client.close()

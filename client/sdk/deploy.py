@@ -95,7 +95,7 @@ def wait_confirmations(
                 f"block {target} did not arrive within {timeout}s: is the chain mining?"
             )
         time.sleep(poll_interval)
-    for name in ("token", "staking", "market", "registry"):
+    for name in ("token", "staking", "market", "registry", "qualifications"):
         address = getattr(deployment, name)
-        if not w3.eth.get_code(address):
+        if address is not None and not w3.eth.get_code(address):
             raise DeployError(f"the {name} contract at {address} has no code any more (reorg?)")

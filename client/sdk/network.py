@@ -17,6 +17,7 @@ from client.devnet import DevnetInfo
 from client.sdk.errors import SdkError
 from node.app.chain import load_deployment
 from node.chain.contracts import Contracts, Deployment, bind
+from node.chain.qualifications import Reputation, domain_name, read_reputation
 from node.chain.tx import TxSender
 from node.keys import load_keystore
 
@@ -98,3 +99,19 @@ class Network:
         """Token balance of ``address`` (default: the account)."""
         owner = Web3.to_checksum_address(address or self.address)
         return int(self.contracts.token.functions.balanceOf(owner).call())
+
+    def reputation(self, address: str, domain: str | None = None) -> dict[str, Reputation]:
+        """``address``'s reputation counters (docs/qualification.md), by domain: ``domain``'s
+        alone, or every domain its claims were credited in (from the gate's
+        ``ReputationCredited`` events since the deployment's first block)."""
+        gate = self.contracts.qualifications
+        if gate is None:
+            raise NetworkError("this deployment has no Qualifications gate (deployed before v3)")
+        account = Web3.to_checksum_address(address)
+        if domain is not None:
+            return {domain: read_reputation(gate, account, domain)}
+        events = gate.events.ReputationCredited().get_logs(
+            from_block=self.deployment.start_block, argument_filters={"account": account}
+        )
+        domains = sorted({domain_name(event.args.domain) for event in events})
+        return {name: read_reputation(gate, account, name) for name in domains}

@@ -19,6 +19,7 @@ from pathlib import Path
 from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.chain.market import TaskStatus, read_task
+from node.chain.qualifications import Gate
 from node.chain.registry import discover_gateways
 from node.content.exports import ExportFormat, export_results
 from node.content.imports import ImportedItems, ImportFormat, import_items
@@ -235,13 +236,16 @@ class RequesterClient:
         annotator_bond: int = 0,
         permit: bool = True,
         batch_size: int = 0,
+        gate: Gate | None = None,
     ) -> CreatedTask:
         """Publish the content to the local store, then create the task on chain.
 
         ``batch_size`` > 0 posts a seated task (market v2): ``N·k / batch_size`` seats, claimed
         until ``timing.seats_in`` from now, each dealt ``batch_size`` items; every accepted
         label is paid exactly ``reward_per_label``. A batch below
-        :func:`node.roles.requester.minimum_batch` is refused."""
+        :func:`node.roles.requester.minimum_batch` is refused. ``gate`` (a seated task only)
+        posts it through the market's gate: only the accounts its rules admit get a seat,
+        and its claims credit their reputation in ``gate.domain`` (docs/qualification.md)."""
         publish_content(self.local, content, media)
         now = self.network.now()
         commit = now + timing.commit_in
@@ -259,6 +263,7 @@ class RequesterClient:
             gold=GoldSet.create(gold) if gold else None,
             batch_size=batch_size,
             seat_deadline=now + timing.seats_in if batch_size else 0,
+            gate=gate,
         )
         return create_task(
             self.network.sender(), self.network.contracts, request, self.secrets, permit=permit
@@ -282,6 +287,7 @@ class RequesterClient:
         label_config: str | None = None,
         batch_size: int = 0,
         annotation: AnnotationParams | None = None,
+        gate: Gate | None = None,
     ) -> CreatedTask:
         """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``.
 
@@ -314,6 +320,7 @@ class RequesterClient:
             media=imported.media,
             gold=gold,
             batch_size=batch_size,
+            gate=gate,
         )
         return dataclasses.replace(created, gold_conflicts=imported.gold_conflicts)
 

@@ -6,6 +6,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IQualifications} from "./interfaces/IQualifications.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
 import {Committee} from "./libraries/Committee.sol";
@@ -20,7 +21,9 @@ import {TaskMarketSettlement} from "./TaskMarketSettlement.sol";
 /// @dev The settlement (rounds, decision, appeals, refunds pushed at the end) is the base
 /// TaskMarketSettlement, over the Committee (bounded rounds) and Rounds (round 2) libraries;
 /// the annotators' slots (seat, commitment, reveal, payment) are the Seats library; this
-/// contract holds the requester's, annotators' and claimants' calls and the views.
+/// contract holds the requester's, annotators' and claimants' calls and the views. Gated tasks
+/// (market v3) are created and seated through the immutable gate (Qualifications), which
+/// holds their rules and the reputation their claims credit.
 /// Solvency: for every task the market holds what it still owes — the escrow of an open
 /// task (reward pool, validator fee, bonds not yet returned), or for a finalized task the
 /// attested payouts not yet claimed and round 2's reserved rewards. Rounding remainders of
@@ -47,20 +50,32 @@ contract TaskMarket is TaskMarketSettlement {
     /// a winning root (3334, just over one third, in the default deployment).
     /// @param minLabelTime_ Least seconds from a seated task's seat deadline to its commit
     /// deadline (1 hour by default).
+    /// @param gate_ The Qualifications contract of gated tasks, or zero for none.
     constructor(
         IERC20 token_,
         IValidatorStaking staking_,
         uint8 maxCommittee_,
         uint8 minAttestations_,
         uint16 quorumBps_,
-        uint64 minLabelTime_
-    ) TaskMarketConfig(token_, staking_, maxCommittee_, minAttestations_, quorumBps_, minLabelTime_) {}
+        uint64 minLabelTime_,
+        IQualifications gate_
+    ) TaskMarketConfig(token_, staking_, maxCommittee_, minAttestations_, quorumBps_, minLabelTime_, gate_) {}
 
     // ---------------------------------------------------------------- requester
 
     /// @inheritdoc ITaskMarket
     function createTask(TaskParams calldata params) external nonReentrant returns (uint256 taskId) {
-        return _createTask(params);
+        return _createTask(params, msg.sender, false);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function createTaskFor(TaskParams calldata params, address requester)
+        external
+        nonReentrant
+        returns (uint256 taskId)
+    {
+        _requireGate();
+        return _createTask(params, requester, true);
     }
 
     /// @inheritdoc ITaskMarket
@@ -72,7 +87,7 @@ contract TaskMarket is TaskMarketSettlement {
         uint256 escrow = _rewardPool(params) + params.validatorFee;
         // A front-run permit leaves the allowance in place; transferFrom then decides.
         try IERC20Permit(address(_token)).permit(msg.sender, address(this), escrow, permitDeadline, v, r, s) {} catch {}
-        return _createTask(params);
+        return _createTask(params, msg.sender, false);
     }
 
     /// @inheritdoc ITaskMarket
@@ -113,15 +128,13 @@ contract TaskMarket is TaskMarketSettlement {
 
     /// @inheritdoc ITaskMarket
     function claimSeat(uint256 taskId) external nonReentrant returns (uint32 seat) {
-        TaskRecord storage task = _openTask(taskId);
-        uint24 count = task.joinCount;
-        seat = _annotators[taskId].claim(taskId, msg.sender, count, task.seatLimit, _seatDeadline(task));
-        // unchecked: count < seatLimit < 2**24 (claim checked it).
-        unchecked {
-            task.joinCount = count + 1;
-        }
-        emit SeatClaimed(taskId, msg.sender, seat);
-        if (task.hasBond) _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
+        return _claimSeat(taskId, msg.sender, false);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function claimSeatFor(uint256 taskId, address annotator) external nonReentrant returns (uint32 seat) {
+        _requireGate();
+        return _claimSeat(taskId, annotator, true);
     }
 
     /// @inheritdoc ITaskMarket
@@ -131,7 +144,7 @@ contract TaskMarket is TaskMarketSettlement {
         bool first = _annotators[taskId].commit(taskId, msg.sender, commitment, task.seatLimit != 0);
         if (first) ++task.joinCount;
         emit LabelsCommitted(taskId, msg.sender, commitment);
-        if (first && task.hasBond) _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
+        if (first && task.flags & BOND != 0) _token.safeTransferFrom(msg.sender, address(this), task.annotatorBond);
     }
 
     /// @inheritdoc ITaskMarket
@@ -145,7 +158,7 @@ contract TaskMarket is TaskMarketSettlement {
             ++task.revealCount;
         }
         emit LabelsRevealed(taskId, msg.sender, labelsRoot, labelsCid);
-        if (task.hasBond) _token.safeTransfer(msg.sender, task.annotatorBond);
+        if (task.flags & BOND != 0) _token.safeTransfer(msg.sender, task.annotatorBond);
     }
 
     // ---------------------------------------------------------------- validator
@@ -251,12 +264,6 @@ contract TaskMarket is TaskMarketSettlement {
     }
 
     /// @inheritdoc ITaskMarket
-    function attestationsOf(uint256 taskId) external view returns (Attestation[] memory attestations) {
-        TaskRecord storage task = _task(taskId);
-        attestations = _committees[taskId][0].listAttestations(task.attestCount, task.resultCount);
-    }
-
-    /// @inheritdoc ITaskMarket
     function roundAttestations(uint256 taskId, uint8 round) external view returns (Attestation[] memory) {
         (uint8 count, uint8 resultCount) = _counts(_task(taskId), round);
         return _committees[taskId][round].listAttestations(count, resultCount);
@@ -273,14 +280,6 @@ contract TaskMarket is TaskMarketSettlement {
     }
 
     /// @inheritdoc ITaskMarket
-    function finalWeightOf(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) external view returns (uint256) {
-        // A total wider than 96 bits was never attested (attest checks it against the pool).
-        if (totalPayout > type(uint96).max) return 0;
-        // forge-lint: disable-next-line(unsafe-typecast) -- checked just above.
-        return _finals[taskId].results[Rounds.key(payoutRoot, uint96(totalPayout))].weight;
-    }
-
-    /// @inheritdoc ITaskMarket
     function commitmentOf(uint256 taskId, address annotator) external view returns (bytes32) {
         return _annotators[taskId].commitmentOf(annotator);
     }
@@ -292,7 +291,7 @@ contract TaskMarket is TaskMarketSettlement {
 
     /// @inheritdoc ITaskMarket
     function version() external pure returns (uint256) {
-        return 2;
+        return 3;
     }
 
     /// @inheritdoc ITaskMarket
@@ -307,7 +306,8 @@ contract TaskMarket is TaskMarketSettlement {
 
     // ---------------------------------------------------------------- internals
 
-    function _createTask(TaskParams calldata params) private returns (uint256 taskId) {
+    /// @dev `requester` is the caller, or for a gated task the gate's caller.
+    function _createTask(TaskParams calldata params, address requester, bool gated) private returns (uint256 taskId) {
         if (params.numItems == 0 || params.redundancy == 0 || params.rewardPerLabel == 0) {
             revert TaskMarketEmptyTask(params.numItems, params.redundancy, params.rewardPerLabel);
         }
@@ -328,14 +328,15 @@ contract TaskMarket is TaskMarketSettlement {
         TaskRecord storage task = _tasks[taskId];
         // Casts: deadlines are ordered and the last fits 40 bits; amounts fit 96 bits (checked above).
         task.status = TaskStatus.Open;
-        task.hasBond = params.annotatorBond != 0;
+        // The gate refuses an open task, so only seated tasks are gated.
+        task.flags = (params.annotatorBond != 0 ? BOND : 0) | (gated ? GATED : 0);
         // forge-lint: disable-next-line(unsafe-typecast)
         task.commitDeadline = uint40(params.commitDeadline);
         // forge-lint: disable-next-line(unsafe-typecast)
         task.revealDeadline = uint40(params.revealDeadline);
         // forge-lint: disable-next-line(unsafe-typecast)
         task.attestDeadline = uint40(params.attestDeadline);
-        task.requester = msg.sender;
+        task.requester = requester;
         // forge-lint: disable-next-line(unsafe-typecast)
         if (params.annotatorBond != 0) task.annotatorBond = uint96(params.annotatorBond);
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -348,8 +349,9 @@ contract TaskMarket is TaskMarketSettlement {
             task.seatLead = uint32(params.commitDeadline - params.seatDeadline);
         }
         if (params.goldCommitment != bytes32(0)) task.goldCommitment = params.goldCommitment;
-        emit TaskCreated(taskId, msg.sender, params, rewardPool);
-        _token.safeTransferFrom(msg.sender, address(this), escrow);
+        if (gated) task.gated = true;
+        emit TaskCreated(taskId, requester, params, rewardPool);
+        _token.safeTransferFrom(requester, address(this), escrow);
     }
 
     function _recordClaim(uint256 taskId, address account, uint256 amount, bytes32[] calldata proof) private {
@@ -375,6 +377,27 @@ contract TaskMarket is TaskMarketSettlement {
         }
         book.pay(account, amount);
         emit PayoutClaimed(taskId, account, amount);
+        // The gate is this market's own immutable Qualifications, which calls nothing back.
+        if (task.gated) _gate.credit(taskId, account, amount);
+    }
+
+    /// @dev A seat for `annotator`; a gated task's only through the gate (`viaGate`).
+    function _claimSeat(uint256 taskId, address annotator, bool viaGate) private returns (uint32 seat) {
+        TaskRecord storage task = _openTask(taskId);
+        uint8 flags = task.flags;
+        if (flags & GATED != 0 && !viaGate) revert TaskMarketGated(taskId);
+        uint24 count = task.joinCount;
+        seat = _annotators[taskId].claim(taskId, annotator, count, task.seatLimit, _seatDeadline(task));
+        // unchecked: count < seatLimit < 2**24 (claim checked it).
+        unchecked {
+            task.joinCount = count + 1;
+        }
+        emit SeatClaimed(taskId, annotator, seat);
+        if (flags & BOND != 0) _token.safeTransferFrom(annotator, address(this), task.annotatorBond);
+    }
+
+    function _requireGate() private view {
+        if (msg.sender != address(_gate)) revert TaskMarketNotGate(msg.sender);
     }
 
     function _requireRevealWindow(uint256 taskId, TaskRecord storage task) private view {

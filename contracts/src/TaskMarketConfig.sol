@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {IQualifications} from "./interfaces/IQualifications.sol";
 import {IValidatorStaking} from "./interfaces/IValidatorStaking.sol";
 import {Committee} from "./libraries/Committee.sol";
 
@@ -23,6 +24,8 @@ abstract contract TaskMarketConfig is ITaskMarket {
     uint64 internal immutable _maxAttestWindow;
     uint64 internal immutable _minLabelTime;
     uint16 internal immutable _slashBps;
+    /// @dev The gate of gated tasks (zero: this deployment has none, and gated calls revert).
+    IQualifications internal immutable _gate;
 
     /// @notice How long a provisional result can be appealed, and how long round 2's leader
     /// must lead once round 2's window is over (docs/settlement.md §2.3, §2.5).
@@ -40,13 +43,16 @@ abstract contract TaskMarketConfig is ITaskMarket {
     /// a winning root (3334, just over one third, in the default deployment).
     /// @param minLabelTime_ Least seconds a seated task leaves from its seat deadline to its
     /// commit deadline, to label the items dealt once the seats are taken (1 hour by default).
+    /// @param gate_ The Qualifications contract that gates this market's gated tasks (it names
+    /// this market; deployers compute one address from the other), or zero for none.
     constructor(
         IERC20 token_,
         IValidatorStaking staking_,
         uint8 maxCommittee_,
         uint8 minAttestations_,
         uint16 quorumBps_,
-        uint64 minLabelTime_
+        uint64 minLabelTime_,
+        IQualifications gate_
     ) {
         if (address(token_) == address(0) || address(staking_) == address(0)) {
             revert TaskMarketZeroAddress();
@@ -62,6 +68,7 @@ abstract contract TaskMarketConfig is ITaskMarket {
         _minAttestations = minAttestations_;
         _quorumBps = quorumBps_;
         _minLabelTime = minLabelTime_;
+        _gate = gate_;
         // A vote's stake stays bonded for the whole attest window (unstaking takes longer), so
         // it cannot be withdrawn and restaked from another address to vote twice.
         _maxAttestWindow = staking_.unbondingDelay();
@@ -69,7 +76,7 @@ abstract contract TaskMarketConfig is ITaskMarket {
         _slashBps = staking_.slashBps();
     }
 
-    /// @notice The bounty token.
+    /// @inheritdoc ITaskMarket
     function token() external view returns (IERC20) {
         return _token;
     }
@@ -92,11 +99,6 @@ abstract contract TaskMarketConfig is ITaskMarket {
     /// @inheritdoc ITaskMarket
     function quorumBps() external view returns (uint16) {
         return _quorumBps;
-    }
-
-    /// @notice Longest attest window a task may have: the staking unbonding delay.
-    function maxAttestWindow() external view returns (uint64) {
-        return _maxAttestWindow;
     }
 
     /// @inheritdoc ITaskMarket

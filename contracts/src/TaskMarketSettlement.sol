@@ -33,11 +33,13 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
     /// `joinCount` counts the annotators holding a bond until their reveal: who committed to
     /// an open task, who claimed a seat on a seated one (24 bits: a seated task has fewer than
     /// 2**24 seats, and an open task refuses its 2**24-th committer). `revealCount` counts
-    /// reveals; the settlement needs only whether it is zero.
+    /// reveals; the settlement needs only whether it is zero. `flags` holds `BOND` (the task
+    /// has an annotator bond) and `GATED` (seats only through the gate); slot 4's `gated`
+    /// repeats the latter where a claim reads it, so an ungated claim reads no more slots.
     struct TaskRecord {
         // slot 0
         TaskStatus status;
-        bool hasBond;
+        uint8 flags;
         uint8 attestCount;
         uint8 resultCount;
         uint40 commitDeadline;
@@ -62,7 +64,8 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         // slot 4
         uint96 totalPayout;
         uint96 paidOut;
-        uint64 feeDust;
+        uint56 feeDust;
+        bool gated;
         // slot 5
         bytes32 goldCommitment;
         // slot 6: the current round's deadline (or challenge end) once past round 0's window
@@ -70,6 +73,11 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         uint8 appealCount;
         uint8 appealResultCount;
     }
+
+    /// @dev `TaskRecord.flags`: the task has an annotator bond.
+    uint8 internal constant BOND = 1;
+    /// @dev `TaskRecord.flags`: the task is gated (seats only through the gate).
+    uint8 internal constant GATED = 2;
 
     mapping(uint256 taskId => TaskRecord) internal _tasks;
     mapping(uint256 taskId => mapping(uint256 round => Committee.State)) internal _committees;
@@ -251,11 +259,11 @@ abstract contract TaskMarketSettlement is TaskMarketConfig, ReentrancyGuardTrans
         uint256 paid = _rewardBounded(taskId, task, winners, Committee.Split({pot: pot, totalRisk: winningRisk}));
         // The winners' rewards reach the staking contract in one transfer (release credited them).
         if (paid > 0) _token.safeTransfer(address(_staking), paid);
-        // The dust is below the number of winners of rounds 0-1 plus one (at most 65): 64 bits
+        // The dust is below the number of winners of rounds 0-1 plus one (at most 65): 56 bits
         // hold it. unchecked: paid + reserved are floors of shares of pot summing to at most pot.
         unchecked {
             // forge-lint: disable-next-line(unsafe-typecast)
-            task.feeDust = uint64(pot - paid - reserved);
+            task.feeDust = uint56(pot - paid - reserved);
         }
         _pushRefund(taskId, task);
     }

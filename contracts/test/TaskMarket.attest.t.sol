@@ -23,7 +23,7 @@ contract TaskMarketAttestTest is LabelnetFixture {
         _attestHonest(taskId, validator1);
         vm.assertEq(staking.lockedOf(validator1), STAKE_1 / 10);
         vm.assertEq(uint256(_task(taskId).attestCount), 1);
-        ITaskMarket.Attestation[] memory atts = market.attestationsOf(taskId);
+        ITaskMarket.Attestation[] memory atts = market.roundAttestations(taskId, 0);
         vm.assertEq(atts.length, 1);
         vm.assertEq(atts[0].validator, validator1);
         vm.assertEq(uint256(atts[0].weight), STAKE_1);
@@ -31,14 +31,14 @@ contract TaskMarketAttestTest is LabelnetFixture {
         vm.assertEq(uint256(atts[0].totalPayout), HONEST_TOTAL);
     }
 
-    /// @notice attestationsOf returns every attestation in order with its own result, also
+    /// @notice roundAttestations returns every attestation in order with its own result, also
     /// when several validators share a result.
-    function test_attestationsOf_listsAttestationsInOrder() public {
+    function test_roundAttestations_listsAttestationsInOrder() public {
         bytes32 other = keccak256("other root");
         _attestHonest(taskId, validator1);
         _attest(taskId, validator3, other, 1 ether);
         _attestHonest(taskId, validator2);
-        ITaskMarket.Attestation[] memory atts = market.attestationsOf(taskId);
+        ITaskMarket.Attestation[] memory atts = market.roundAttestations(taskId, 0);
         vm.assertEq(atts.length, 3);
         vm.assertEq(atts[0].validator, validator1);
         vm.assertEq(atts[1].validator, validator3);
@@ -96,7 +96,7 @@ contract TaskMarketAttestTest is LabelnetFixture {
 
     function test_attest_acceptsPayoutOfWholePool() public {
         _attest(taskId, validator1, root, REWARD_POOL);
-        vm.assertEq(uint256(market.attestationsOf(taskId)[0].totalPayout), REWARD_POOL);
+        vm.assertEq(uint256(market.roundAttestations(taskId, 0)[0].totalPayout), REWARD_POOL);
     }
 
     function test_attest_revertsWhenCommitteeFull() public {
@@ -157,11 +157,11 @@ contract TaskMarketAttestTest is LabelnetFixture {
         if (extra > 0) _stake(validator1, extra);
         _attestHonest(taskId, validator1);
         uint256 weight = STAKE_1 + extra;
-        vm.assertEq(uint256(market.attestationsOf(taskId)[0].weight), weight);
+        vm.assertEq(uint256(market.roundAttestations(taskId, 0)[0].weight), weight);
         vm.assertEq(staking.lockedOf(validator1), weight * SLASH_BPS / 10_000);
         uint256 free = weight - staking.lockedOf(validator1);
         vm.prank(validator1);
         staking.requestUnstake(free);
-        vm.assertEq(uint256(market.attestationsOf(taskId)[0].weight), weight);
+        vm.assertEq(uint256(market.roundAttestations(taskId, 0)[0].weight), weight);
     }
 }

@@ -25,58 +25,64 @@ contract TaskMarketCreateTest is LabelnetFixture {
 
     function test_constructor_revertsForZeroToken() public {
         vm.expectRevert(ITaskMarket.TaskMarketZeroAddress.selector);
-        new TaskMarket(IERC20(address(0)), staking, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(
+            IERC20(address(0)), staking, MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE
+        );
     }
 
     function test_constructor_revertsForZeroStaking() public {
         vm.expectRevert(ITaskMarket.TaskMarketZeroAddress.selector);
         new TaskMarket(
-            token, IValidatorStaking(address(0)), MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME
+            token, IValidatorStaking(address(0)), MAX_COMMITTEE, MIN_ATTESTATIONS, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE
         );
     }
 
     function test_constructor_revertsForZeroMaxCommittee() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidCommittee.selector, 0, 0));
-        new TaskMarket(token, staking, 0, 0, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, 0, 0, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE);
     }
 
     function test_constructor_revertsForZeroMinAttestations() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidCommittee.selector, 3, 0));
-        new TaskMarket(token, staking, 3, 0, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, 3, 0, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE);
     }
 
     /// @notice Committee membership is a 32-bit mask per result, so 32 seats at most.
     function test_constructor_revertsForMaxCommitteeAbove32() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidCommittee.selector, 33, 1));
-        new TaskMarket(token, staking, 33, 1, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, 33, 1, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE);
     }
 
     function test_constructor_acceptsCommitteeOf32() public {
-        TaskMarket m = new TaskMarket(token, staking, 32, 32, QUORUM_BPS, MIN_LABEL_TIME);
+        TaskMarket m = new TaskMarket(token, staking, 32, 32, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE);
         vm.assertEq(uint256(m.maxCommittee()), 32);
     }
 
     function test_constructor_revertsForMinAttestationsAboveMaxCommittee() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidCommittee.selector, 3, 4));
-        new TaskMarket(token, staking, 3, 4, QUORUM_BPS, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, 3, 4, QUORUM_BPS, MIN_LABEL_TIME, NO_GATE);
     }
 
     /// @notice A zero quorum would let any attestation decide; above 10000 nothing could.
     function test_constructor_revertsForZeroQuorum() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidQuorum.selector, 0));
-        new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 0, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 0, MIN_LABEL_TIME, NO_GATE);
     }
 
     function test_constructor_revertsForQuorumAboveAllStake() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketInvalidQuorum.selector, 10_001));
-        new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 10_001, MIN_LABEL_TIME);
+        new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 10_001, MIN_LABEL_TIME, NO_GATE);
     }
 
     function test_constructor_acceptsQuorumBounds() public {
         vm.assertEq(
-            uint256(new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 1, MIN_LABEL_TIME).quorumBps()), 1
+            uint256(
+                new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 1, MIN_LABEL_TIME, NO_GATE).quorumBps()
+            ),
+            1
         );
-        TaskMarket all = new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 10_000, MIN_LABEL_TIME);
+        TaskMarket all =
+            new TaskMarket(token, staking, MAX_COMMITTEE, MIN_ATTESTATIONS, 10_000, MIN_LABEL_TIME, NO_GATE);
         vm.assertEq(uint256(all.quorumBps()), 10_000);
     }
 
@@ -325,9 +331,9 @@ contract TaskMarketCreateTest is LabelnetFixture {
         market.phaseOf(0);
     }
 
-    function test_attestationsOf_revertsForUnknownTask() public {
+    function test_roundAttestations_revertsForUnknownTask() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketUnknownTask.selector, 5));
-        market.attestationsOf(5);
+        market.roundAttestations(5, 0);
     }
 
     /// @notice Each deadline is the last second of its phase.

@@ -127,7 +127,7 @@ contract TaskMarketRoundsTest is LabelnetFixture {
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadyVoted.selector, taskId, 1, validator1));
         _attestHonest(taskId, validator1);
         vm.assertEq(market.roundAttestations(taskId, 1).length, 1);
-        vm.assertEq(market.attestationsOf(taskId).length, 2, "round 0 keeps its votes");
+        vm.assertEq(market.roundAttestations(taskId, 0).length, 2, "round 0 keeps its votes");
         vm.warp(deadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketDeadlinePassed.selector, taskId, deadline));
         _attestHonest(taskId, validator4);
@@ -252,8 +252,6 @@ contract TaskMarketRoundsTest is LabelnetFixture {
         _attestHonest(taskId, validator4);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketAlreadyVoted.selector, taskId, 2, validator4));
         _attestHonest(taskId, validator4);
-        vm.assertEq(market.finalWeightOf(taskId, honestRoot, HONEST_TOTAL), 400 ether);
-        vm.assertEq(market.finalWeightOf(taskId, honestRoot, type(uint128).max), 0);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketNotSettleable.selector, taskId));
         market.settleVote(taskId, validator2);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TaskMarketNotFinal.selector, taskId, 400 ether, 1000 ether));

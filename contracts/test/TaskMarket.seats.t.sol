@@ -8,8 +8,8 @@ import {ITaskMarket} from "../src/interfaces/ITaskMarket.sol";
 /// only by seat holders, the bond taken by the seat, and the whole lifecycle to the last claim.
 /// Open tasks (batchSize 0) keep v1's rules; the other TaskMarket suites test them.
 contract TaskMarketSeatsTest is LabelnetFixture {
-    function test_version_isTwo() public view {
-        vm.assertEq(market.version(), 2);
+    function test_version_isThree() public view {
+        vm.assertEq(market.version(), 3);
         vm.assertEq(uint256(market.minLabelTime()), MIN_LABEL_TIME);
     }
 

@@ -60,8 +60,8 @@ def load_deployment(path: Path) -> Deployment:
                 missing.append(spec.name)
             continue
         raw = document[spec.name]
-        if raw is None and spec.default is None:  # an optional contract not deployed
-            continue
+        if raw is None and spec.default is not MISSING:
+            continue  # an optional contract this deployment does not have
         try:
             values[spec.name] = int(raw) if spec.type in ("int", int) else _address(raw)
         except (TypeError, ValueError) as exc:

@@ -170,6 +170,7 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             chain_id=services.chain_id,
             assigner=services.assigner,
             clock=chain_clock(services),
+            gate=services.chain.contracts.qualifications,
         )
     )
     if settings.labeler is not None:

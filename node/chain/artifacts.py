@@ -24,6 +24,7 @@ ARTIFACT_NAMES = (
     "NodeRegistry",
     "ReviewBoard",
     "TaskKeys",
+    "Qualifications",
 )
 
 _COMPILE_SETTINGS = ("solc", "optimizer", "optimizer_runs", "evm_version", "via_ir", "remappings")

@@ -1,9 +1,11 @@
 """Deploy the labelnet contracts and bind to deployed ones.
 
-A :class:`Deployment` is what a node needs to know about a chain: the contract addresses
-and the chain id. :func:`deploy` creates token, staking, market, registry and review board
-from the committed artifacts and wires them together (the staking contract names the market
-once; the review board reads the market and the staking through their views).
+A :class:`Deployment` is what a node needs to know about a chain: the contract addresses and
+the chain id. :func:`deploy` creates token, staking, market, the market's gate
+(``Qualifications``), registry, review board and task keys from the committed artifacts and
+wires them together (the staking contract names the market once; the market and its gate name
+each other, the market through the gate's address computed before either exists; the review
+board and task keys read the market through its views).
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ class Deployment:
     task_keys: ChecksumAddress | None = None
     """``TaskKeys``, the record of confidential tasks' key documents (docs/confidential.md);
     None in a deployment file written before it, whose nodes then run no confidential task."""
+    qualifications: ChecksumAddress | None = None
+    """The market's gate (gated tasks and reputation, market v3); None in a deployment file
+    written before it existed."""
 
     def to_json(self) -> dict[str, object]:
-        """The deployment file's fields (an absent review board or task keys contract is left
-        out, not null)."""
+        """The deployment file's fields (an absent optional contract is left out, not null)."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
@@ -84,6 +88,11 @@ class Deployment:
                 if document.get("task_keys")
                 else None
             ),
+            qualifications=(
+                Web3.to_checksum_address(document["qualifications"])
+                if document.get("qualifications")
+                else None
+            ),
         )
 
 
@@ -98,6 +107,8 @@ class Contracts:
     review_board: Contract | None = None
     task_keys: Contract | None = None
     """None when the deployment has no ``TaskKeys`` (see :attr:`Deployment.task_keys`)."""
+    qualifications: Contract | None = None
+    """The market's gate; None for a deployment without one."""
 
 
 def bind(w3: Web3, deployment: Deployment) -> Contracts:
@@ -115,12 +126,15 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
             None if deployment.review_board is None else at("ReviewBoard", deployment.review_board)
         ),
         task_keys=None if deployment.task_keys is None else at("TaskKeys", deployment.task_keys),
+        qualifications=(
+            at("Qualifications", deployment.qualifications) if deployment.qualifications else None
+        ),
     )
 
 
 def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
-    """Deploy token, staking, market, registry, review board and task keys; the deployer
-    receives the whole supply."""
+    """Deploy token, staking, market, gate, registry, review board and task keys; the
+    deployer receives the whole supply."""
     config = config or DeployConfig()
 
     blocks: list[int] = []
@@ -142,6 +156,10 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.slash_bps,
         sender.address,
     )
+    # The market names its gate, and the gate its market: the gate is the contract this
+    # sender creates right after the market, at the next nonce.
+    market_nonce = sender.w3.eth.get_transaction_count(sender.address, "pending")
+    gate = create_address(sender.address, market_nonce + 1)
     market = create(
         "TaskMarket",
         token,
@@ -150,7 +168,11 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         config.min_attestations,
         config.quorum_bps,
         config.min_label_time,
+        gate,
     )
+    qualifications = create("Qualifications", market)
+    if qualifications != gate:
+        raise RuntimeError(f"the gate was created at {qualifications}, not at {gate}")
     registry = create("NodeRegistry")
     review_board = create(
         "ReviewBoard", token, market, staking, config.min_review_time, config.review_settle_period
@@ -165,6 +187,22 @@ def deploy(sender: TxSender, config: DeployConfig | None = None) -> Deployment:
         start_block=blocks[0],  # where the token was created: nothing of ours is older
         review_board=review_board,
         task_keys=task_keys,
+        qualifications=qualifications,
     )
     sender.transact(bind(sender.w3, deployment).staking.functions.setMarket(market))
     return deployment
+
+
+def create_address(deployer: str, nonce: int) -> ChecksumAddress:
+    """The address a ``CREATE`` by ``deployer`` at ``nonce`` gives:
+    ``keccak256(rlp([deployer, nonce]))[12:]``."""
+    if nonce == 0:
+        encoded_nonce = b"\x80"
+    elif nonce < 0x80:
+        encoded_nonce = bytes([nonce])
+    else:
+        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        encoded_nonce = bytes([0x80 + len(raw)]) + raw
+    payload = b"\x94" + bytes.fromhex(deployer[2:]) + encoded_nonce
+    digest = Web3.keccak(bytes([0xC0 + len(payload)]) + payload)
+    return Web3.to_checksum_address(digest[12:])

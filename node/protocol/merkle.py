@@ -79,6 +79,16 @@ def build_nodes(leaves: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
     return nodes, positions
 
 
+def _path(nodes: Sequence[bytes], index: int) -> list[bytes]:
+    """Sibling hashes from node ``index`` up to (not including) the root."""
+    path: list[bytes] = []
+    while index > 0:
+        sibling = index - 1 if index % 2 == 0 else index + 1
+        path.append(nodes[sibling])
+        index = (index - 1) // 2
+    return path
+
+
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
     """Root of the standard tree over already-hashed ``leaves``."""
     return build_nodes(leaves)[0][0]
@@ -121,12 +131,7 @@ class PayoutTree:
             index = self._index_of[to_checksum_address(account)]
         except KeyError as exc:
             raise MerkleTreeError(f"account {account} has no leaf in this tree") from exc
-        path: list[bytes] = []
-        while index > 0:
-            sibling = index - 1 if index % 2 == 0 else index + 1
-            path.append(self._nodes[sibling])
-            index = (index - 1) // 2
-        return path
+        return _path(self._nodes, index)
 
     def amount(self, account: str) -> int:
         """The amount in ``account``'s leaf."""
@@ -135,3 +140,41 @@ class PayoutTree:
             if holder == checksummed:
                 return amount
         raise MerkleTreeError(f"account {account} has no leaf in this tree")
+
+
+def account_leaf(account: str) -> bytes:
+    """The allowlist leaf of a gated task (``IQualifications``): the standard double hash of
+    ``abi.encode(account)``."""
+    return keccak(keccak(abi_encode(["address"], [account])))
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """A gated task's allowlist: the standard tree over :func:`account_leaf`, whose root the
+    requester states and whose proofs the admitted accounts send with their seat claim."""
+
+    accounts: tuple[str, ...]
+    _nodes: tuple[bytes, ...] = field(repr=False)
+    _index_of: dict[str, int] = field(repr=False)
+
+    @classmethod
+    def build(cls, accounts: Sequence[str]) -> Allowlist:
+        """Build the tree over distinct ``accounts`` (their order does not matter)."""
+        normalized = tuple(to_checksum_address(a) for a in accounts)
+        if len(set(normalized)) != len(normalized):
+            raise MerkleTreeError("duplicate account in the allowlist")
+        nodes, positions = build_nodes([account_leaf(a) for a in normalized])
+        index_of = {str(a): positions[i] for i, a in enumerate(normalized)}
+        return cls(accounts=tuple(sorted(normalized)), _nodes=tuple(nodes), _index_of=index_of)
+
+    @property
+    def root(self) -> bytes:
+        return self._nodes[0]
+
+    def proof(self, account: str) -> list[bytes]:
+        """``account``'s proof; raises :class:`MerkleTreeError` if it is not listed."""
+        try:
+            index = self._index_of[to_checksum_address(account)]
+        except KeyError as exc:
+            raise MerkleTreeError(f"account {account} is not on the allowlist") from exc
+        return _path(self._nodes, index)

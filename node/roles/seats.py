@@ -10,6 +10,12 @@ in its event mirror on restart (``SeatClaimed``), or sends again and is refused 
 ``TaskMarketAlreadySeated``, which counts as done. The refusals that end the attempt for
 good (no seat left, the window closed) are logged once and not retried: the node then does
 no work on the task, which is what a task with more joiners than seats asks of it.
+
+A gated task (market v3, docs/qualification.md) is seated only through the market's gate,
+which checks its rules. Before claiming, the node asks the gate whether it is admitted
+(``checkAdmission``, the contract's own rules); a refusal names the rule, and the node logs
+``skipped task N: <rule>`` once and never claims there. A node holds no allowlist proofs, so
+an allowlisted task is one it is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from web3.contract import Contract
 
 from node.chain.errors import ContractRevertError
+from node.chain.qualifications import admission_refusal, read_rule
 from node.chain.tx import TxSender
 from node.db.engine import Database
 from node.db.models import ParticipationState, TaskStatus
@@ -50,9 +57,11 @@ class SeatDuty:
         chain_id: int,
         assigner: Assigner,
         clock: Callable[[], int],
+        gate: Contract | None = None,
     ) -> None:
         self.db = db
         self.market = market
+        self.gate = gate
         self.token = token
         self.sender = sender
         self.chain_id = chain_id
@@ -94,10 +103,21 @@ class SeatDuty:
         return out
 
     def _claim(self, task_id: int, bond: int) -> None:
+        gate = self.gate
+        rule = read_rule(gate, task_id) if gate is not None else None
+        if gate is not None and rule is not None:
+            refusal = admission_refusal(gate, task_id, self.annotator)
+            if refusal is not None:
+                self._done.add(task_id)
+                log.info("skipped task %s: %s (rule: %s)", task_id, refusal, rule.describe())
+                return
+            call = gate.functions.claimSeat(task_id, [])
+        else:
+            call = self.market.functions.claimSeat(task_id)
         try:
             if bond:
                 self._approve(bond)
-            receipt = self.sender.transact(self.market.functions.claimSeat(task_id))
+            receipt = self.sender.transact(call)
         except ContractRevertError as exc:
             if exc.name not in FINAL_REFUSALS:
                 raise

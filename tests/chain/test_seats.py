@@ -79,7 +79,7 @@ def test_seats_are_claimed_once_each_until_the_deadline(
     w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
     market, token = contracts.market, contracts.token
-    assert market.functions.version().call() == 2
+    assert market.functions.version().call() == 3  # v3: v2 plus gated tasks through the gate
     task_id, seat_deadline = _create(w3, contracts, actors, batch=BATCH)
     state = read_task(market, task_id)
     assert state.seated and state.seat_limit == NUM_ITEMS * REDUNDANCY // BATCH == 3

@@ -65,6 +65,9 @@ def test_deploy_waits_for_confirmations_and_writes_a_readable_deployment(
         assert network.contracts.staking.functions.minStake().call() == 50 * ETHER
         assert network.contracts.market.functions.minLabelTime().call() == 120
         assert network.contracts.staking.functions.market().call() == deployment.market
+        gate = network.contracts.qualifications
+        assert gate is not None and gate.address == deployment.qualifications
+        assert gate.functions.market().call() == deployment.market
     finally:
         chain.stop()
 

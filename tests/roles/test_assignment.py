@@ -9,6 +9,7 @@ paid annotator gets exactly the rate per accepted label, and no item has more th
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from node.chain.contracts import Contracts, Deployment
 from node.chain.engines import attach
 from node.chain.errors import ContractRevertError
 from node.chain.market import TaskStatus, read_task
+from node.chain.qualifications import Gate
 from node.chain.seal import read_seal, seal_time
 from node.db.models import ItemCreate, ParticipationState, Task
 from node.db.repositories.participation import ParticipationRepository
@@ -52,8 +54,9 @@ def net(
     return make_network(w3, contracts, deployment, actors, tmp_path)
 
 
-def post_seated(net: Network) -> tuple[int, int]:
-    """The six-item seated task; returns its id and seat deadline."""
+def post_seated(net: Network, gate: Gate | None = None) -> tuple[int, int]:
+    """The six-item seated task (gated by ``gate`` through the market's gate, if given);
+    returns its id and seat deadline."""
     content = build_task_content(
         [ItemSpec(item, data={"text": item}) for item in ITEMS],
         title="cat or dog",
@@ -85,7 +88,12 @@ def post_seated(net: Network) -> tuple[int, int]:
     )
     market = net.contracts.market
     requester.transact(net.contracts.token.functions.approve(market.address, 200 * TOKEN))
-    receipt = requester.transact(market.functions.createTask(params))
+    if gate is None:
+        receipt = requester.transact(market.functions.createTask(params))
+    else:
+        assert net.contracts.qualifications is not None
+        create = net.contracts.qualifications.functions.createGatedTask(params, gate.as_tuple())
+        receipt = requester.transact(create)
     (event,) = market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
     return int(event.args.taskId), seat_deadline
 
@@ -263,6 +271,7 @@ def seat_duty(net: Network, role: str) -> SeatDuty:
         chain_id=net.chain_id,
         assigner=assigner(net, role),
         clock=lambda: int(net.w3.eth.get_block("latest")["timestamp"]),
+        gate=net.contracts.qualifications,
     )
 
 
@@ -292,3 +301,26 @@ def test_the_seat_duty_claims_one_seat_and_stops_when_none_is_left(net: Network)
     seats = assigner(net, "requester").seating(task_id)
     assert seats is not None and net.actors.requester.address.lower() not in seats.seats
     assert sorted(seats.seats.values()) == list(range(SEATS))
+
+
+def test_the_seat_duty_joins_only_gated_tasks_it_qualifies_for(
+    net: Network, caplog: pytest.LogCaptureFixture
+) -> None:
+    open_gate, _ = post_seated(net, Gate(domain="pets"))
+    strict, _ = post_seated(net, Gate(domain="pets", min_accuracy_bps=1))
+    net.sync("annotator_a")
+    with net.peer("annotator_a").db.write() as session:
+        for task_id in (open_gate, strict):
+            ParticipationRepository(session).record(
+                net.chain_id, task_id, ParticipationState.JOINED, kind="categorical"
+            )
+    duty = seat_duty(net, "annotator_a")
+    with caplog.at_level(logging.INFO, logger="node.roles.seats"):
+        duty.tick()
+    me = net.actors.annotator_a.address
+    assert net.contracts.market.functions.hasSeat(open_gate, me).call()
+    assert not net.contracts.market.functions.hasSeat(strict, me).call()
+    assert f"skipped task {strict}: AccuracyTooLow" in caplog.text
+    nonce = net.nonce("annotator_a")
+    duty.tick()  # the refusal is final: nothing is sent again
+    assert net.nonce("annotator_a") == nonce

@@ -190,7 +190,7 @@ def test_invalid_labels_leave_nothing_to_attest(net: Network) -> None:
     row = intent(net, "validator_1", task.task_id)
     assert row is not None and row.state is ValidationState.SKIPPED
     assert row.batches_dropped == 2 and row.reason == "no valid batch"
-    assert net.contracts.market.functions.attestationsOf(task.task_id).call() == []
+    assert net.contracts.market.functions.roundAttestations(task.task_id, 0).call() == []
 
 
 def test_revealed_gold_changes_the_result(net: Network) -> None:
@@ -227,7 +227,7 @@ def test_restart_after_intent_attests_exactly_once(
 
     attest_round(net, ("validator_1",))
     attest_round(net, ("validator_1",))
-    votes = net.contracts.market.functions.attestationsOf(task.task_id).call()
+    votes = net.contracts.market.functions.roundAttestations(task.task_id, 0).call()
     assert len(votes) == 1
     after = intent(net, "validator_1", task.task_id)
     assert after is not None and after.payout_root == row.payout_root
@@ -255,7 +255,7 @@ def test_restart_after_an_unrecorded_send_does_not_attest_twice(
     assert net.nonce("validator_1") == nonce
     row = intent(net, "validator_1", task.task_id)
     assert row is not None and row.state is ValidationState.SENT
-    assert len(net.contracts.market.functions.attestationsOf(task.task_id).call()) == 1
+    assert len(net.contracts.market.functions.roundAttestations(task.task_id, 0).call()) == 1
 
 
 def test_a_lagging_event_mirror_delays_the_attestation(

@@ -98,7 +98,7 @@ class DeepDagAttack:
         honest = {run.devnet.info.account(n.name).address for n in run.by_role("validator")}
         until = time.monotonic() + ATTEST_WAIT
         while time.monotonic() < until:
-            votes = self.contracts.market.functions.attestationsOf(task_id).call()
+            votes = self.contracts.market.functions.roundAttestations(task_id, 0).call()
             if honest <= {vote[0] for vote in votes}:
                 self.honest_attest_seconds = time.monotonic() - self.revealed_at
                 return

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title ITaskMarket
 /// @notice Escrowed labeling tasks: requesters post a bounty, annotators commit to and then
 /// reveal label batches, staked validators attest the payout Merkle root computed by the
@@ -11,7 +13,8 @@ pragma solidity 0.8.30;
 /// Market v2 (`version() == 2`) adds seats (docs/settlement.md §1.2): a task posted with a
 /// `batchSize` has `numItems * redundancy / batchSize` seats, claimed on chain until its
 /// `seatDeadline`, and only a seat holder may commit. A task posted with `batchSize == 0` is
-/// an open task: no seats, and anyone may commit.
+/// an open task: no seats, and anyone may commit. Market v3 (`version() == 3`) adds gated
+/// tasks: created, seated and credited through the market's gate (IQualifications).
 /// Settlement (docs/settlement.md §2): after the reveal deadline a task goes through rounds
 /// 0, 1 and 2 of attestation. Rounds 0 and 1 are bounded committees, round 2 an unbounded
 /// aggregate tally whose voters' stake is frozen. A root backed by more than half of all
@@ -267,6 +270,10 @@ interface ITaskMarket {
     error TaskMarketAlreadySeated(uint256 taskId, address annotator);
     /// @notice Only a seat holder may commit to a seated task.
     error TaskMarketNoSeat(uint256 taskId, address annotator);
+    /// @notice Only the market's gate (its Qualifications contract) may call this.
+    error TaskMarketNotGate(address caller);
+    /// @notice `taskId` is gated: its seats are claimed through the gate, which checks its rules.
+    error TaskMarketGated(uint256 taskId);
 
     /// @notice Post a task and escrow its bounty (`rewardPool + validatorFee`) with `transferFrom`.
     /// @return taskId The new task's id (ids start at 1).
@@ -288,6 +295,15 @@ interface ITaskMarket {
     /// the claim order decides nothing.
     /// @return seat The seat's number, from 0.
     function claimSeat(uint256 taskId) external returns (uint32 seat);
+
+    /// @notice The gate only (market v3): create a gated task for `requester`, who pays the
+    /// escrow (it approved the market). A gated task's seats are claimed through the gate and
+    /// its claims credit the gate's reputation counters (IQualifications).
+    function createTaskFor(TaskParams calldata params, address requester) external returns (uint256 taskId);
+
+    /// @notice The gate only (market v3): claim a seat on a gated task for `annotator`, whom the
+    /// gate admitted; the bond, if any, comes from `annotator`.
+    function claimSeatFor(uint256 taskId, address annotator) external returns (uint32 seat);
 
     /// @notice Commit to a label batch: `commitment = keccak256(abi.encode(taskId, annotator,
     /// labelsRoot, salt))`, at least 2**128. In an open task a first commit pulls the annotator
@@ -347,10 +363,8 @@ interface ITaskMarket {
     /// @notice Where an open task is in time.
     function phaseOf(uint256 taskId) external view returns (Phase);
 
-    /// @notice The task's round-0 attestations, by seat.
-    function attestationsOf(uint256 taskId) external view returns (Attestation[] memory);
-
-    /// @notice The attestations of round `round` (0 or 1), by seat.
+    /// @notice The attestations of round `round` (0 or 1), by seat. (Market v3 dropped v2's
+    /// `attestationsOf(taskId)`, which was round 0's, for the gate's bytes.)
     function roundAttestations(uint256 taskId, uint8 round) external view returns (Attestation[] memory);
 
     /// @notice A round-2 vote: its result key `keccak256(abi.encode(root, total))` (zero if
@@ -359,9 +373,6 @@ interface ITaskMarket {
         external
         view
         returns (bytes32 resultKey, uint96 weight, bool settled);
-
-    /// @notice The round-2 weight behind `(payoutRoot, totalPayout)`.
-    function finalWeightOf(uint256 taskId, bytes32 payoutRoot, uint128 totalPayout) external view returns (uint256);
 
     /// @notice The commitment of `annotator` on `taskId` (zero if none, REVEALED once revealed).
     /// A seat holder that has not committed yet reads zero, and so does a paid account: one
@@ -375,12 +386,15 @@ interface ITaskMarket {
     /// @notice Least time, in seconds, a seated task leaves between its seat and commit deadlines.
     function minLabelTime() external view returns (uint64);
 
-    /// @notice The market's rules version: 2 (seats, settlement rounds). v1 markets have no
-    /// `version()`.
+    /// @notice The market's rules version: 3 (v2's seats and settlement rounds, and gated tasks
+    /// through the gate). v1 markets have no `version()`.
     function version() external pure returns (uint256);
 
     /// @notice What `account` has been paid by `taskId`.
     function paidOf(uint256 taskId, address account) external view returns (uint256);
+
+    /// @notice The bounty token.
+    function token() external view returns (IERC20);
 
     /// @notice Number of tasks created so far (the latest id).
     function taskCount() external view returns (uint256);

@@ -6,6 +6,7 @@ import {MarketHandler} from "./MarketHandler.sol";
 import {LabelToken} from "../../src/LabelToken.sol";
 import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
+import {IQualifications} from "../../src/interfaces/IQualifications.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 
 /// @notice Stateful invariants over random sequences of MarketHandler actions (docs/settlement.md
@@ -34,7 +35,7 @@ contract MarketInvariantsTest is TestBase {
         treasury = makeAddr("treasury");
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, 100 ether, 3 days, SLASH_BPS, address(this));
-        market = new TaskMarket(token, staking, 3, 2, QUORUM_BPS, MIN_LABEL_TIME);
+        market = new TaskMarket(token, staking, 3, 2, QUORUM_BPS, MIN_LABEL_TIME, IQualifications(address(0)));
         staking.setMarket(address(market));
 
         requesters.push(makeAddr("requester1"));

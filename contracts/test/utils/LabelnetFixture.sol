@@ -6,6 +6,8 @@ import {PayoutTree} from "./PayoutTree.sol";
 import {LabelToken} from "../../src/LabelToken.sol";
 import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
+import {Qualifications} from "../../src/Qualifications.sol";
+import {IQualifications} from "../../src/interfaces/IQualifications.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 
 /// @title LabelnetFixture
@@ -48,6 +50,9 @@ abstract contract LabelnetFixture is TestBase {
     LabelToken internal token;
     ValidatorStaking internal staking;
     TaskMarket internal market;
+    Qualifications internal gate;
+    /// @notice A market deployed without a gate (constructor tests).
+    IQualifications internal constant NO_GATE = IQualifications(address(0));
 
     address internal treasury;
     address internal requester;
@@ -88,11 +93,19 @@ abstract contract LabelnetFixture is TestBase {
     {
         token = new LabelToken(treasury, SUPPLY);
         staking = new ValidatorStaking(token, minStake, UNBONDING_DELAY, slashBps, address(this));
-        market = new TaskMarket(token, staking, maxCommittee, minAttestations, quorumBps, MIN_LABEL_TIME);
+        // The market names its gate and the gate its market: the gate's address is the next
+        // CREATE address after the market's.
+        address nextGate = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        market = new TaskMarket(
+            token, staking, maxCommittee, minAttestations, quorumBps, MIN_LABEL_TIME, IQualifications(nextGate)
+        );
+        gate = new Qualifications(market);
+        vm.assertEq(address(gate), nextGate);
         staking.setMarket(address(market));
         vm.label(address(token), "LabelToken");
         vm.label(address(staking), "ValidatorStaking");
         vm.label(address(market), "TaskMarket");
+        vm.label(address(gate), "Qualifications");
 
         _fund(requester, 10_000 ether);
         _fund(annotatorA, 100 ether);

@@ -28,9 +28,32 @@ library PayoutTree {
         uint256 n = accounts.length;
         require(n > 0 && amounts.length == n, "PayoutTree: bad leaves");
         bytes32[] memory hashes = new bytes32[](n);
-        uint256[] memory order = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             hashes[i] = leaf(accounts[i], amounts[i]);
+        }
+        return fromLeaves(hashes);
+    }
+
+    /// @notice The allowlist leaf of IQualifications: `account` alone, double hashed.
+    function accountLeaf(address account) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account))));
+    }
+
+    /// @notice The tree of `accountLeaf`s (an allowlist).
+    function ofAccounts(address[] memory accounts) internal pure returns (Tree memory) {
+        bytes32[] memory hashes = new bytes32[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            hashes[i] = accountLeaf(accounts[i]);
+        }
+        return fromLeaves(hashes);
+    }
+
+    /// @notice The standard tree over leaf hashes given in input order.
+    function fromLeaves(bytes32[] memory hashes) internal pure returns (Tree memory tree) {
+        uint256 n = hashes.length;
+        require(n > 0, "PayoutTree: no leaves");
+        uint256[] memory order = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
             order[i] = i;
         }
         // Insertion sort of the input indices by leaf hash.

@@ -19,6 +19,7 @@ from web3.types import TxReceipt
 
 from node.chain.contracts import Contracts
 from node.chain.permit import sign_permit
+from node.chain.qualifications import Gate
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.protocol.commitments import algorithm_id, gold_commitment
@@ -66,6 +67,9 @@ class TaskRequest:
     task under v1's rules (anyone commits, pay scaled pro rata if the pool is short)."""
     seat_deadline: int = 0
     """Last second seats can be claimed (seated tasks only; 0 for an open task)."""
+    gate: Gate | None = None
+    """A gated task's rules (market v3, docs/qualification.md): posted through the market's
+    gate, seated only by the accounts they admit. Needs a seated task."""
 
     @property
     def seats(self) -> int:
@@ -211,6 +215,8 @@ def validate_request(
     if request.escrow > _UINT96:
         raise TaskRequestError(f"escrow {request.escrow} exceeds the market's limit {_UINT96}")
     _validate_seats(request, now, min_label_time)
+    if request.gate is not None and not request.batch_size:
+        raise TaskRequestError("a gated task must be seated: give it a batch size")
     commit, reveal, attest = (
         request.commit_deadline,
         request.reveal_deadline,
@@ -285,18 +291,35 @@ def create_task(
         secrets.save(commitment, request.gold, salt)
     params = request.params(request.content.manifest_cid, commitment)
     gas = 0
+    gate = contracts.qualifications
+    if request.gate is not None and gate is None:
+        raise TaskRequestError("this deployment has no gate: gated tasks need market v3")
+    signature = None
     if permit:
         signature = sign_permit(
             sender.account, token, market.address, request.escrow, now + PERMIT_LIFETIME
-        )
-        call = market.functions.createTaskWithPermit(
-            params, signature.deadline, signature.v, signature.r, signature.s
         )
     else:
         gas += int(
             sender.transact(token.functions.approve(market.address, request.escrow))["gasUsed"]
         )
-        call = market.functions.createTask(params)
+    if request.gate is not None and gate is not None:  # a gated task, through the gate
+        rule = request.gate.as_tuple()
+        call = (
+            gate.functions.createGatedTask(params, rule)
+            if signature is None
+            else gate.functions.createGatedTaskWithPermit(
+                params, rule, signature.deadline, signature.v, signature.r, signature.s
+            )
+        )
+    else:
+        call = (
+            market.functions.createTask(params)
+            if signature is None
+            else market.functions.createTaskWithPermit(
+                params, signature.deadline, signature.v, signature.r, signature.s
+            )
+        )
     receipt = sender.transact(call)
     return CreatedTask(
         task_id=_created_task_id(market, receipt),
