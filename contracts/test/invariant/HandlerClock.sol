@@ -128,10 +128,9 @@ abstract contract HandlerClock is HandlerState {
             }
         }
         for (uint256 id = 1; id <= count; ++id) {
-            ITaskMarket.Task memory t = market.getTask(id);
-            if (t.status == ITaskMarket.TaskStatus.Open && t.revealCount > 0 && block.timestamp > t.revealDeadline) {
-                _honestDuty(id);
-            }
+            ITaskMarket.Phase phase = market.phaseOf(id);
+            if (phase == ITaskMarket.Phase.Attest) _honestDuty(id);
+            else if (phase == ITaskMarket.Phase.Finalizable && market.getTask(id).revealCount > 0) _honestDuty(id);
         }
         _advance(target);
     }
@@ -141,6 +140,10 @@ abstract contract HandlerClock is HandlerState {
     /// challenge's deadline (`roundDeadline` of the view). Round 2 has none.
     function _stepOf(uint256 id) internal view returns (uint256 step, bool revealEnd) {
         step = type(uint256).max;
+        // phaseOf first: far cheaper than getTask, and closed tasks and tasks still taking
+        // commits (nothing revealed yet) have no step.
+        ITaskMarket.Phase phase = market.phaseOf(id);
+        if (phase == ITaskMarket.Phase.Closed || phase == ITaskMarket.Phase.Commit) return (step, false);
         ITaskMarket.Task memory t = market.getTask(id);
         if (t.status != ITaskMarket.TaskStatus.Open || t.revealCount == 0) return (step, false);
         if (block.timestamp <= t.revealDeadline) return (uint256(t.revealDeadline) + 1, true);
