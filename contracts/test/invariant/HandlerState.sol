@@ -35,6 +35,21 @@ abstract contract HandlerState is TestBase {
     address[] internal _annotators;
     address[] internal _validators;
 
+    /// @notice What `createTask` posted and `getTask` does not return: the deal's inputs, the
+    /// posted rate, and the seat deadline from which the seal block follows.
+    struct Shape {
+        uint32 numItems;
+        uint16 redundancy;
+        uint32 batchSize;
+        uint64 seatDeadline;
+        uint128 rate;
+    }
+
+    mapping(uint256 taskId => Shape) public shapeOf;
+    /// @notice Tasks whose honest validators sleep through rounds 0 and 1 and vote only in
+    /// round 2, which assumption H still allows (§2.8): the path of `no_validator`, and the
+    /// one way a task reaches round 2 while honest stake is a majority.
+    mapping(uint256 taskId => bool) public honestAsleep;
     mapping(uint256 taskId => mapping(uint256 kind => Payout)) internal _payouts;
     mapping(uint256 taskId => mapping(address annotator => uint256)) internal _commitVersion;
 
@@ -62,6 +77,9 @@ abstract contract HandlerState is TestBase {
     uint256 public ghostSlashed;
     uint256 public ghostRewards;
     uint256 public ghostDust;
+    /// @notice Labels of an annotator's revealed batch that the deterministic rule accepts, on a
+    /// seated task (§5 invariant 5): drawn from the batch the handler built, at most its size.
+    mapping(uint256 taskId => mapping(address annotator => uint256)) public ghostAccepted;
     /// @notice How often each action really did something (for tuning the campaign).
     mapping(string action => uint256) public ghostCalls;
 
@@ -127,6 +145,14 @@ abstract contract HandlerState is TestBase {
         }
     }
 
+    /// @notice `ghostAccepted(id, account)` for several accounts.
+    function ghostAcceptedMany(uint256 id, address[] memory accounts) external view returns (uint256[] memory n) {
+        n = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            n[i] = ghostAccepted[id][accounts[i]];
+        }
+    }
+
     /// @notice `ghostPaid(id)` for tasks 1..count.
     function ghostPaidAll(uint256 count) external view returns (uint256[] memory paid) {
         paid = new uint256[](count + 1);
@@ -162,7 +188,12 @@ abstract contract HandlerState is TestBase {
         for (uint256 i; i < _annotators.length; ++i) {
             if (market.commitmentOf(id, _annotators[i]) == market.REVEALED()) ++revealed;
         }
+        // An open task (v1's rule) shares the pool, scaled; a seated one (`assigned@1`) pays the
+        // posted rate per accepted label, never scaled: at most B accepted per seat, so the
+        // total stays within S·B·r = P by construction.
         uint256 share = t.rewardPool / (revealed + 1);
+        uint256 rate = shapeOf[id].rate;
+        bool seated = t.seatLimit > 0;
         uint256 total;
         if (kind == 1) {
             payout.accounts.push(_validators[0]);
@@ -170,10 +201,12 @@ abstract contract HandlerState is TestBase {
             total = t.rewardPool;
         } else {
             for (uint256 i; i < _annotators.length; ++i) {
-                if (market.commitmentOf(id, _annotators[i]) != market.REVEALED()) continue;
-                payout.accounts.push(_annotators[i]);
-                payout.amounts.push(share);
-                total += share;
+                address annotator = _annotators[i];
+                if (market.commitmentOf(id, annotator) != market.REVEALED()) continue;
+                uint256 amount = seated ? rate * ghostAccepted[id][annotator] : share;
+                payout.accounts.push(annotator);
+                payout.amounts.push(amount);
+                total += amount;
             }
             // Kind 2 promises one wei less than its leaves add up to.
             if (kind == 2 && total > 0) --total;
@@ -211,10 +244,11 @@ abstract contract HandlerState is TestBase {
     }
 
     /// @notice Whether `validator` may vote on the task now: enough stake, free stake for the
-    /// round's lock share, and no vote in that round yet.
+    /// round's lock share, no vote in that round yet, and not an honest one asleep.
     function _canAttest(uint256 id, address validator) internal view returns (bool) {
         ITaskMarket.Task memory t = market.getTask(id);
         uint8 round = _voteRound(t);
+        if (round < 2 && honestAsleep[id] && !_isAdversary(validator)) return false;
         uint256 active = staking.stakeOf(validator);
         if (active < staking.minStake()) return false;
         uint16 lockBps = staking.slashBps() << round;
@@ -317,6 +351,16 @@ abstract contract HandlerState is TestBase {
         if (phase != ITaskMarket.Phase.Finalizable) return false;
         ITaskMarket.Task memory t = market.getTask(id);
         return t.round == 2 && t.revealCount > 0;
+    }
+
+    /// @notice How many of its `batch` labels the rule accepts from `annotator`'s batch `version`
+    /// on task `id`: between 0 and the batch size, fixed by the batch itself.
+    function _acceptedOf(uint256 id, address annotator, uint256 version, uint256 batch)
+        internal
+        pure
+        returns (uint256)
+    {
+        return uint256(keccak256(abi.encode(id, annotator, _labelsRoot(version)))) % (batch + 1);
     }
 
     function _labelsRoot(uint256 version) internal pure returns (bytes32) {

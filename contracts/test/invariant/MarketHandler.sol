@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {PayoutTree} from "../utils/PayoutTree.sol";
-import {HandlerState} from "./HandlerState.sol";
+import {HandlerClock} from "./HandlerClock.sol";
 import {LabelToken} from "../../src/LabelToken.sol";
 import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
@@ -16,7 +16,7 @@ import {IValidatorStaking} from "../../src/interfaces/IValidatorStaking.sol";
 /// task and an actor for which the action makes sense, so short sequences still reach
 /// attestation, finalization and claims; a few actions deliberately try forbidden things
 /// (paying a leaf twice, over-paying a root) and count it if they ever succeed.
-contract MarketHandler is HandlerState {
+contract MarketHandler is HandlerClock {
     constructor(
         LabelToken token_,
         ValidatorStaking staking_,
@@ -24,7 +24,7 @@ contract MarketHandler is HandlerState {
         address[] memory requesters_,
         address[] memory annotators_,
         address[] memory validators_
-    ) HandlerState(token_, staking_, market_, requesters_, annotators_, validators_) {}
+    ) HandlerClock(token_, staking_, market_, requesters_, annotators_, validators_) {}
 
     // ================================================================ requester actions
 
@@ -52,7 +52,9 @@ contract MarketHandler is HandlerState {
         p.revealDeadline = p.commitDeadline + uint64(bound(seed >> 40, 1 hours, 1 days));
         p.attestDeadline = p.revealDeadline + uint64(bound(seed >> 72, 1 hours, 1 days));
         vm.prank(_requesters[seed % _requesters.length]);
-        market.createTask(p);
+        uint256 id = market.createTask(p);
+        shapeOf[id] = Shape(p.numItems, p.redundancy, p.batchSize, p.seatDeadline, p.rewardPerLabel);
+        honestAsleep[id] = (seed >> 102) % 4 == 1;
         ++ghostCalls["createTask"];
     }
 
@@ -157,6 +159,8 @@ contract MarketHandler is HandlerState {
             uint256 version = _commitVersion[id][annotator];
             vm.prank(annotator);
             market.reveal(id, _labelsRoot(version), "bafkreilabels", _salt(version));
+            uint256 batch = shapeOf[id].batchSize;
+            if (batch > 0) ghostAccepted[id][annotator] = _acceptedOf(id, annotator, version, batch);
             if (!all) break;
         }
         ++ghostCalls["reveal"];
@@ -237,6 +241,7 @@ contract MarketHandler is HandlerState {
                 --n;
             } catch {}
         }
+        _checkRound2(id);
         ++ghostCalls["attest"];
     }
 
@@ -288,6 +293,19 @@ contract MarketHandler is HandlerState {
         }
         if (!won && !_isAdversary(validator) && afterStake < before) ++ghostSlashViolations;
         ++ghostCalls["settleVote"];
+    }
+
+    /// @notice §5 invariant 8: move past a revealed task's delay bound (`delayBound`), the
+    /// honest validators doing their duty on the way, and finalize it: under H it must then be
+    /// `Finalized`, and a task that is not is recorded as a failure.
+    function finalizeLate(uint256 taskSeed) external {
+        (uint256 id, bool found) = _findTask(taskSeed, _revealedOpen);
+        if (!found) return;
+        uint256 bound = delayBound(market.getTask(id).attestDeadline);
+        if (block.timestamp <= bound) _warpTo(bound + 1);
+        if (market.getTask(id).status == ITaskMarket.TaskStatus.Open) _settle(id, false);
+        if (market.getTask(id).status != ITaskMarket.TaskStatus.Finalized) ++ghostDelayFailures;
+        ++ghostCalls["finalizeLate"];
     }
 
     // ================================================================ claims
@@ -367,37 +385,6 @@ contract MarketHandler is HandlerState {
         ++ghostCalls["warp"];
     }
 
-    /// @notice Moves time to `target`, after the honest validators have done their duty in
-    /// every task whose current round or challenge would end on the way: vote the honest
-    /// root in the current round, or appeal a provisional result that is not honest. This is
-    /// assumption H's "honest stake attests in every round the task reaches".
-    function _warpTo(uint256 target) internal {
-        uint256 count = market.taskCount();
-        for (uint256 id = 1; id <= count; ++id) {
-            ITaskMarket.Task memory t = market.getTask(id);
-            if (t.status != ITaskMarket.TaskStatus.Open || t.revealCount == 0) continue;
-            if (block.timestamp <= t.revealDeadline && target <= t.revealDeadline) continue;
-            if (t.provisional && t.payoutRoot == _payout(id, 0).root && t.totalPayout == _payout(id, 0).total) {
-                continue;
-            }
-            if (block.timestamp <= t.revealDeadline) vm.warp(t.revealDeadline + 1);
-            _honestDuty(id);
-        }
-        vm.warp(target);
-    }
-
-    function _honestDuty(uint256 id) internal {
-        Payout storage honest = _payout(id, 0);
-        for (uint256 i = 1; i < _validators.length; ++i) {
-            address validator = _validators[i];
-            if (!_canAttest(id, validator)) continue;
-            ITaskMarket.Task memory t = market.getTask(id);
-            if (t.provisional && t.payoutRoot == honest.root && t.totalPayout == honest.total) return;
-            vm.prank(validator);
-            try market.attest(id, honest.root, honest.total, "bafkreiresult") {} catch {}
-        }
-    }
-
     // ================================================================ settlement
 
     /// @notice finalize (or refund, which finalizes first) and account for the settlement of
@@ -406,7 +393,7 @@ contract MarketHandler is HandlerState {
     /// loses exactly their locks, one whose votes were all for it loses nothing, an honest one
     /// never loses), the refund the requester received against the one the market reports,
     /// and round 2's reserve (fee + slashed - rewards - dust; zero without round 2).
-    function _settle(uint256 id, bool viaRefund) internal returns (bool settled) {
+    function _settle(uint256 id, bool viaRefund) internal override returns (bool settled) {
         ITaskMarket.Task memory t = market.getTask(id);
         ITaskMarket.Attestation[] memory round0 = market.roundAttestations(id, 0);
         ITaskMarket.Attestation[] memory round1 = market.roundAttestations(id, 1);
@@ -428,7 +415,10 @@ contract MarketHandler is HandlerState {
         }
         ++ghostCalls[viaRefund ? "refund" : "finalize"];
         t = market.getTask(id);
-        if (t.status == ITaskMarket.TaskStatus.Open) return true;
+        if (t.status == ITaskMarket.TaskStatus.Open) {
+            _checkRound2(id);
+            return true;
+        }
         settled = true;
         uint256 refunded = token.balanceOf(t.requester) - requesterBefore;
         if (refunded != t.refundable) ++ghostRefundMismatches;

@@ -11,9 +11,10 @@ import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 
 /// @notice Stateful invariants over random sequences of MarketHandler actions (docs/settlement.md
 /// §5): the requester never recovers what is owed (1), no void after a reveal (2), the honest
-/// outcome under assumption H (3), paid what is owed (4), slashing follows the final root (7),
-/// solvency (9), staking conservation and locks backed by stake (10); plus no double payment
-/// and seats within their limit. Validator 0 is the adversary of H; the others are honest.
+/// outcome under assumption H (3), paid what is owed (4), the exact rate (5), at most k seats
+/// per item (6), slashing follows the final root (7), the bounded delay under H (8), solvency
+/// (9), staking conservation and locks backed by stake (10); plus no double payment and seats
+/// within their limit. Validator 0 is the adversary of H; the others are honest.
 contract MarketInvariantsTest is TestBase {
     uint256 internal constant SUPPLY = 1e9 ether;
     /// @dev 1%: every round of every task (at most 6 * 7% locked) leaves an honest validator
@@ -65,13 +66,20 @@ contract MarketInvariantsTest is TestBase {
         vm.assertTrue(token.transfer(address(0xdead), rest));
 
         handler = new MarketHandler(token, staking, market, requesters, annotators, validators);
-        // Start every run with two tasks, one already committed to by all three annotators,
-        // so that short sequences reach attestation, settlement and claims.
+        // Start every run with three tasks committed to, so that short sequences reach
+        // attestation, settlement and claims: task 1 by all three annotators; task 2 by one,
+        // its honest validators asleep until round 2 (seed bit 102); and task 3 seated (seed
+        // bit 100), its two seats (batches of all four items) held by annotators A and B.
         handler.createTask(0, 10, 3, 1 ether, 3 ether, 0.5 ether);
-        handler.createTask(1, 5, 2, 0.5 ether, 0, 0);
-        handler.commit(0, 2 << 128);
-        // And a seated task (seed bit 100) with two seats, batches of all four items.
+        handler.createTask(1 | (1 << 102), 5, 2, 0.5 ether, 0, 0);
         handler.createTask(1 << 100, 4, 2, 0.5 ether, 1 ether, 0.25 ether);
+        handler.commit(0, 2 << 128);
+        handler.commit(1, 0);
+        handler.claimSeat(2, 0);
+        handler.claimSeat(2, 1);
+        handler.commit(2, 1 << 128);
+        vm.assertTrue(handler.honestAsleep(2) && !handler.honestAsleep(1) && !handler.honestAsleep(3));
+        vm.assertEq(market.getTask(3).seatCount, 2);
         targetContract(address(handler));
         // Forge picks uniformly among the listed selectors, duplicates included: the steps
         // of a task's lifecycle are listed more than once so that runs of 32 calls regularly
@@ -92,6 +100,7 @@ contract MarketInvariantsTest is TestBase {
         _select(MarketHandler.claim.selector, 3);
         _select(MarketHandler.claimMany.selector, 2);
         _select(MarketHandler.warp.selector, 1);
+        _select(MarketHandler.finalizeLate.selector, 1);
         bytes4[] memory selectors = _selectors;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
@@ -130,6 +139,9 @@ contract MarketInvariantsTest is TestBase {
         _slashedStakeAccounted();
         _locksBackedByActiveStake(tasks);
         _seatsWithinLimitOnePerAddress(tasks);
+        _exactRate(tasks);
+        _atMostKPerItem(tasks);
+        _boundedDelay(tasks);
     }
 
     /// @notice Solvency (§5 invariant 9): the market holds at least everything it still owes:
@@ -272,5 +284,50 @@ contract MarketInvariantsTest is TestBase {
             }
             vm.assertEq(holders, t.seatCount, "one seat per address");
         }
+    }
+
+    /// @notice §5 invariant 5, exact rate: on a seated task every paid account got exactly the
+    /// posted rate times the labels the rule accepted from its batch (the handler's ghost, from
+    /// the batches it built): no pro rata scaling, and nothing for an account without labels.
+    function _exactRate(ITaskMarket.Task[] memory tasks) internal view {
+        address[] memory accounts = handler.payableAccounts();
+        for (uint256 id = 1; id < tasks.length; ++id) {
+            if (tasks[id].seatLimit == 0 || tasks[id].status != ITaskMarket.TaskStatus.Finalized) continue;
+            (,,,, uint128 rate) = handler.shapeOf(id);
+            uint256[] memory accepted = handler.ghostAcceptedMany(id, accounts);
+            for (uint256 i; i < accounts.length; ++i) {
+                uint256 paid = market.paidOf(id, accounts[i]);
+                if (paid != 0) vm.assertEq(paid, uint256(rate) * accepted[i], "paid other than rate x accepted");
+            }
+        }
+    }
+
+    /// @notice §5 invariant 6, at most k per item: a seated task has `N·k / B` seats, no claim
+    /// lands after its seal block, and the dealing rule of §1.4 over the seal's seed (the seed
+    /// of node/chain/seal.py, reproduced by the handler's clock) deals no item to more than k
+    /// of the claimed seats.
+    function _atMostKPerItem(ITaskMarket.Task[] memory tasks) internal view {
+        for (uint256 id = 1; id < tasks.length; ++id) {
+            (uint32 numItems, uint16 k, uint32 batch,,) = handler.shapeOf(id);
+            if (batch == 0) continue;
+            vm.assertEq(uint256(tasks[id].seatLimit), uint256(numItems) * k / batch, "seat limit is not N*k/B");
+            if (handler.sealBlockOf(id) != 0) {
+                vm.assertEq(uint256(tasks[id].seatCount), handler.seatsAtSeal(id), "a seat claimed after the seal");
+            }
+            (bool known, uint256 most) = handler.mostSeatsPerItem(id);
+            if (known) vm.assertLe(most, k, "an item dealt to more than k seats");
+        }
+    }
+
+    /// @notice §5 invariant 8, bounded delay under H: a task still open in round 2 has its
+    /// deadline within `attestDeadline + 2C + W1 + W2` (plus the two seconds of FINALIZE_LAG),
+    /// and no revealed task was found unfinalized past that bound (`finalizeLate`).
+    function _boundedDelay(ITaskMarket.Task[] memory tasks) internal view {
+        for (uint256 id = 1; id < tasks.length; ++id) {
+            ITaskMarket.Task memory t = tasks[id];
+            if (t.status != ITaskMarket.TaskStatus.Open || t.round != 2) continue;
+            vm.assertLe(t.roundDeadline, handler.delayBound(t.attestDeadline), "round 2 ends past the delay bound");
+        }
+        vm.assertEq(handler.ghostDelayFailures(), 0, "a revealed task is not final past its delay bound");
     }
 }

@@ -52,6 +52,36 @@ library Deal {
         }
     }
 
+    /// @notice The seed of §1.3: `keccak256(abi.encode("labelnet/deal@1", chainId, market,
+    /// taskId, R))`, `R` the seal block's mixHash (or its hash where the mix is zero). The same
+    /// preimage as `node/protocol/deal.deal_seed`, so the invariant handler deals a task's seats
+    /// as the nodes do.
+    function sealSeed(uint256 chainId, address market, uint256 taskId, bytes32 randomness)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode("labelnet/deal@1", chainId, market, taskId, randomness));
+    }
+
+    /// @notice How many of the first `claimed` seats each item is dealt to: `itemsOf` for every
+    /// claimed seat, with both shuffles drawn once.
+    function seatsPerItem(bytes32 seed, uint256 numItems, uint256 k, uint256 batch, uint256 claimed)
+        internal
+        pure
+        returns (uint256[] memory counts)
+    {
+        uint256[] memory pi = shuffle(seed, "items", numItems);
+        uint256[] memory sigma = shuffle(seed, "seats", numItems * k / batch);
+        counts = new uint256[](numItems);
+        for (uint256 s; s < claimed; ++s) {
+            uint256 start = sigma[s] * batch;
+            for (uint256 i; i < batch; ++i) {
+                ++counts[pi[(start + i) % numItems]];
+            }
+        }
+    }
+
     /// @notice The items of claimed seat `seat` (< seats claimed) of a task of `numItems` items,
     /// redundancy `k` and batch size `batch` (dividing numItems·k, at most numItems).
     function itemsOf(bytes32 seed, uint256 numItems, uint256 k, uint256 batch, uint256 seat)
