@@ -7,6 +7,7 @@ import {MarketHandler} from "./MarketHandler.sol";
 import {LabelToken} from "../../src/LabelToken.sol";
 import {ValidatorStaking} from "../../src/ValidatorStaking.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
+import {IQualifications} from "../../src/interfaces/IQualifications.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 
 /// @notice MarketHandler with its clock and round-2 check callable from a test.
@@ -42,7 +43,7 @@ contract HandlerClockTest is TestBase {
         treasury = makeAddr("treasury");
         token = new LabelToken(treasury, 1e9 ether);
         ValidatorStaking staking = new ValidatorStaking(token, 100 ether, 3 days, 100, address(this));
-        market = new TaskMarket(token, staking, 3, 2, 3334, 1 hours);
+        market = new TaskMarket(token, staking, 3, 2, 3334, 1 hours, IQualifications(address(0)));
         staking.setMarket(address(market));
         address[] memory requesters = new address[](1);
         requesters[0] = makeAddr("requester");
