@@ -91,6 +91,8 @@ contract ReviewBoardFuzzTest is ReviewFixture {
             paidToReviewers += out;
             charged += uint256(leaf.votes) * FEE;
         } catch (bytes memory reason) {
+            // casting to 'bytes4' keeps the selector, the part compared; widening to bytes32 is lossless
+            // forge-lint: disable-next-line(unsafe-typecast)
             vm.assertEq(bytes32(bytes4(reason)), bytes32(IReviewBoard.ReviewInvalidSettlement.selector));
             vm.assertLt(taken - paidToReviewers, out);
         }

@@ -95,18 +95,19 @@ contract ReviewBoardSettleTest is ReviewFixture {
         address[] memory accounts = new address[](4);
         uint256[] memory amounts = new uint256[](4);
         (accounts[0], accounts[1], accounts[2], accounts[3]) = (annotatorA, validator3, validator3, validator4);
+        // casting to 'uint96' is safe because REVIEW_BOND + 1 is a few ether, far below 2**96
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint96 overBond = uint96(REVIEW_BOND + 1);
         amounts[0] = 24 ether;
-        amounts[1] = board.reviewLeafAmount(0, uint96(REVIEW_BOND + 1), 0);
+        amounts[1] = board.reviewLeafAmount(0, overBond, 0);
         amounts[2] = board.reviewLeafAmount(0, 0, CAP + 1);
         amounts[3] = board.reviewLeafAmount(1 ether, 0, 0);
         PayoutTree.Tree memory bad = PayoutTree.build(accounts, amounts);
         _finalizeOn(taskId, bad);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IReviewBoard.ReviewInvalidSettlement.selector, taskId, validator3, 0, uint96(REVIEW_BOND + 1), 0
-            )
+            abi.encodeWithSelector(IReviewBoard.ReviewInvalidSettlement.selector, taskId, validator3, 0, overBond, 0)
         );
-        board.settle(taskId, validator3, 0, uint96(REVIEW_BOND + 1), 0, bad.proof(1));
+        board.settle(taskId, validator3, 0, overBond, 0, bad.proof(1));
         vm.expectRevert(
             abi.encodeWithSelector(IReviewBoard.ReviewInvalidSettlement.selector, taskId, validator3, 0, 0, CAP + 1)
         );

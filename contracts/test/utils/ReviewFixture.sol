@@ -61,6 +61,8 @@ abstract contract ReviewFixture is LabelnetFixture {
     }
 
     function _voteCommitment(uint256 taskId, address reviewer) internal pure returns (bytes32) {
+        // casting to 'bytes32' is safe because "review@1" is 8 bytes
+        // forge-lint: disable-next-line(unsafe-typecast)
         return keccak256(abi.encode(bytes32("review@1"), taskId, reviewer, _votesRoot(reviewer), _voteSalt(reviewer)));
     }
 
