@@ -11,6 +11,9 @@ batches, validators their result documents.
   commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
 - requester: reveal gold answers in their window.
+
+A validator with ``review`` on also reviews: it commits and reveals votes on reviewed
+tasks' contested items (:mod:`node.roles.reviewer`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from node.app.errors import DeploymentError
 from node.app.runtime import NodeServices
 from node.roles.base import Duty
 
@@ -58,6 +62,8 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 adversary=services.settings.adversary,
             )
         )
+        if services.settings.review:
+            duties.append(_reviewer(services))
     elif role == "requester":
         from node.roles.requester.duty import RequesterDuty
         from node.roles.requester.gold import GoldSecrets
@@ -152,6 +158,41 @@ def _annotator(services: NodeServices) -> list[Duty]:
             )
         )
     return duties
+
+
+def _reviewer(services: NodeServices) -> Duty:
+    """The reviewer duty of a validator that opted in (``review``), its votes from the
+    review page or the configured review program over the contested set the node computes."""
+    from node.labelers.review import load_review_program
+    from node.roles.review_votes import ContestedVoteSource
+    from node.roles.reviewer import ReviewerDuty
+
+    assert services.chain is not None and services.sender is not None
+    contracts, settings = services.chain.contracts, services.settings
+    if contracts.review_board is None:
+        raise DeploymentError(
+            "review is on but the deployment has no ReviewBoard: redeploy or turn review off"
+        )
+    program = None
+    if settings.review_program is not None:
+        program = load_review_program(settings.review_program)
+    source = ContestedVoteSource(
+        service=services.reviews(),
+        board=contracts.review_board,
+        reviewer=services.sender.address,
+        clock=chain_clock(services),
+        program=program,
+    )
+    return ReviewerDuty(
+        db=services.db,
+        store=services.store,
+        market=contracts.market,
+        board=contracts.review_board,
+        token=contracts.token,
+        sender=services.sender,
+        chain_id=services.chain_id,
+        source=source,
+    )
 
 
 def _missing(services: NodeServices) -> str:
