@@ -60,6 +60,8 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 chain_id=services.chain_id,
                 finalize_early=services.settings.finalize_early,
                 adversary=services.settings.adversary,
+                board=chain.contracts.review_board,
+                events_from_block=chain.deployment.start_block,
             )
         )
         if services.settings.review:

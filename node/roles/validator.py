@@ -70,6 +70,7 @@ from node.protocol.errors import ConsensusError
 from node.protocol.manifest import Manifest, ManifestError
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
+from node.roles.review_inputs import ReviewPendingError, review_input
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -134,6 +135,8 @@ class ValidatorDuty:
         finalize_early: bool = True,
         adversary: str = "none",
         assigner: Assigner | None = None,
+        board: Contract | None = None,
+        events_from_block: int = 0,
     ) -> None:
         if adversary not in ("none", "wrong-root"):
             raise ValidatorConfigError(f"unknown adversary mode {adversary!r}")
@@ -147,6 +150,9 @@ class ValidatorDuty:
         self.finalize_early = finalize_early
         self.adversary = adversary
         self.assigner = assigner
+        self.board = board
+        """The ReviewBoard (None: a deployment without one, where no task is reviewed)."""
+        self.events_from_block = events_from_block
         self._inputs = InputCollector(store)
         self._stake_checked = False
 
@@ -202,6 +208,19 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
+        try:
+            review = review_input(
+                self.board,
+                self.store,
+                task,
+                manifest,
+                now,
+                fetch_share=FETCH_SHARE,
+                from_block=self.events_from_block,
+            )
+        except ReviewPendingError as exc:
+            log.info("task %s: not attesting yet: %s", task.task_id, exc)
+            return
         window = task.attest_deadline - task.reveal_deadline
         waiting = now < task.reveal_deadline + window // FETCH_SHARE
         inputs = self._inputs.collect(
@@ -239,6 +258,7 @@ class ValidatorDuty:
             annotation=manifest.annotation,
             pairs=pairs,
             assignment=assignment,
+            review=review,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)
