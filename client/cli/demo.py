@@ -37,6 +37,13 @@ def demo(
             "open task (seated tasks are categorical only) instead of a replayed data set"
         ),
     ] = None,
+    reviewers: Annotated[
+        str,
+        typer.Option(
+            help="a review round: comma-separated reviewing validators, each judge[:<accuracy>], "
+            "lazy or careless (e.g. judge:0.95,lazy,careless); empty: no review"
+        ),
+    ] = "",
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -61,6 +68,8 @@ def demo(
                 redundancy=redundancy,
                 batch_size=batch_size,
                 kind=None if kind is None else TaskKind(kind),
+                reviewers=tuple(r.strip() for r in reviewers.split(",") if r.strip()),
+                validators=max(3, len([r for r in reviewers.split(",") if r.strip()]) + 1),
             )
         )
     if json_output:

@@ -65,7 +65,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
             )
         )
         if services.settings.review:
-            duties.append(_reviewer(services))
+            duties += _reviewer(services)
     elif role == "requester":
         from node.roles.requester.duty import RequesterDuty
         from node.roles.requester.gold import GoldSecrets
@@ -162,10 +162,12 @@ def _annotator(services: NodeServices) -> list[Duty]:
     return duties
 
 
-def _reviewer(services: NodeServices) -> Duty:
-    """The reviewer duty of a validator that opted in (``review``), its votes from the
-    review page or the configured review program over the contested set the node computes."""
+def _reviewer(services: NodeServices) -> list[Duty]:
+    """The reviewer duties of a validator that opted in (``review``): commit and reveal votes
+    from the review page or the configured review program over the contested set the node
+    computes, then settle its review leaves."""
     from node.labelers.review import load_review_program
+    from node.roles.review_settlement import ReviewSettleDuty
     from node.roles.review_votes import ContestedVoteSource
     from node.roles.reviewer import ReviewerDuty
 
@@ -185,7 +187,7 @@ def _reviewer(services: NodeServices) -> Duty:
         clock=chain_clock(services),
         program=program,
     )
-    return ReviewerDuty(
+    reviewer = ReviewerDuty(
         db=services.db,
         store=services.store,
         market=contracts.market,
@@ -195,6 +197,15 @@ def _reviewer(services: NodeServices) -> Duty:
         chain_id=services.chain_id,
         source=source,
     )
+    settle = ReviewSettleDuty(
+        db=services.db,
+        store=services.store,
+        market=contracts.market,
+        board=contracts.review_board,
+        sender=services.sender,
+        chain_id=services.chain_id,
+    )
+    return [reviewer, settle]
 
 
 def _missing(services: NodeServices) -> str:
