@@ -63,6 +63,9 @@ class ReviewInput:
     params: ReviewParams
     reviewers: tuple[RevealedReview, ...]
     hidden_gold: Mapping[str, str] = field(default_factory=dict)
+    round_end: int = 0
+    """The board's hidden-gold deadline: not part of the rule, but where a validator's
+    window for reading the task's batches starts (it reads none before)."""
 
 
 def apply_review(

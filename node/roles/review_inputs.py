@@ -108,7 +108,7 @@ def review_input(
     gold: dict[str, str] = {}
     if review.gold_revealed:
         gold = _hidden_gold(board, store, task, manifest, from_block, waiting)
-    return ReviewInput(params, tuple(reviewers), gold)
+    return ReviewInput(params, tuple(reviewers), gold, round_end=terms.gold_deadline)
 
 
 def _vote_batch(

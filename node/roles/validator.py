@@ -221,8 +221,10 @@ class ValidatorDuty:
         except ReviewPendingError as exc:
             log.info("task %s: not attesting yet: %s", task.task_id, exc)
             return
-        window = task.attest_deadline - task.reveal_deadline
-        waiting = now < task.reveal_deadline + window // FETCH_SHARE
+        # A reviewed task's batches are first read after its review round, so the time
+        # given to fetch them starts there.
+        start = task.reveal_deadline if review is None else review.round_end
+        waiting = now < start + (task.attest_deadline - start) // FETCH_SHARE
         inputs = self._inputs.collect(
             task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS, wait_for_all=waiting
         )

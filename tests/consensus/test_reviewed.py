@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_account import Account
 
 from node.consensus.reviewed import RevealedReview, ReviewInput
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
-from node.protocol.canonical import load_json
+from node.protocol.canonical import canonical_json, load_json
 from node.protocol.cid import compute_cid
+from node.protocol.errors import InvalidParameterError, ResultDocumentError
 from node.protocol.labels import LabelBatch
 from node.protocol.result import parse_result
-from node.protocol.result_pages import RESULT_V2, RESULT_V3
+from node.protocol.result_pages import RESULT_V1, RESULT_V2, RESULT_V3, page_document
 from node.protocol.review import ReviewParams, read_review_leaf, vote_batch
 from node.protocol.rules import RewardParams
 
@@ -146,3 +148,21 @@ def test_no_reviewer_changes_no_answer_but_still_publishes_the_round() -> None:
                 "tally": {},
                 "votes": [],
             }
+
+
+def test_a_review_section_is_in_result_3_roots_only() -> None:
+    reviewed = run_consensus(spec(review_input(contested())), batches())
+    plain = run_consensus(spec(None), batches())
+    without = {k: v for k, v in reviewed.document.items() if k != "review"}
+    with pytest.raises(ResultDocumentError):
+        parse_result(canonical_json(without), 7)
+    with pytest.raises(ResultDocumentError):
+        parse_result(canonical_json({**plain.document, "review": {}}), 7)
+    with pytest.raises(ResultDocumentError):
+        page_document({"task": 7, "items": []}, RESULT_V1)
+
+
+def test_a_reviewed_task_needs_a_paged_result() -> None:
+    task = TaskSpec(7, REWARDS, classes=CLASSES, algorithm="mv@1", review=ReviewInput(PARAMS, ()))
+    with pytest.raises(InvalidParameterError):
+        run_consensus(task, batches())

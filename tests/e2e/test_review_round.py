@@ -7,6 +7,10 @@ replay the crowd; three validators review with review programs (a judge from the
 0.95, a lazy one voting the consensus, a careless one at random), commit and reveal in the
 board's windows; the validators attest the reviewed result (``result@3``) after the hidden
 gold deadline; every reviewer settles its leaf and the last one finishes the review.
+
+Two reviewer nodes are killed with SIGKILL and restarted mid-round: the judge as the commit
+window opens (around its vote commitment) and the lazy one once every commitment is on the
+board (before its reveal). The round still ends with every vote revealed and one bond each.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from client.demo.runner import DemoOptions, default_datasets_dir, run_demo
+from client.demo.runner import DemoOptions, DemoRun, default_datasets_dir, run_demo
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -35,7 +39,17 @@ def test_reviewers_fix_contested_items_and_are_paid_as_review_1_says(tmp_path: P
         out=tmp_path,
         quiet=True,
     )
-    run_demo(options)
+    killed: list[tuple[str, str]] = []
+
+    def crash(run: DemoRun, phase: str, done: int, total: int) -> None:
+        victim = {"review commit": "validator-1", "review reveal": "validator-2"}.get(phase)
+        if victim is not None and (phase, victim) not in killed and done < total:
+            (node,) = [n for n in run.nodes if n.name == victim]
+            node.restart()  # SIGKILL, then the same data directory again
+            killed.append((phase, victim))
+
+    run_demo(options, on_poll=crash)
+    assert killed == [("review commit", "validator-1"), ("review reveal", "validator-2")]
     summary = json.loads((tmp_path / "summary.json").read_text())
     review = summary["review"]
     assert review is not None and review["finished"] is True
