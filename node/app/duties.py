@@ -10,7 +10,7 @@ batches, validators their result documents.
   (a seat's dealt items on a seated task) to the labeling program (if one is configured),
   commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
-- requester: reveal gold answers in their window.
+- requester: reveal gold answers in their window, finish its tasks' reviews when due.
 
 A validator with ``review`` on also reviews: it commits and reveals votes on reviewed
 tasks' contested items (:mod:`node.roles.reviewer`).
@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from node.app.errors import DeploymentError
 from node.app.runtime import NodeServices
 from node.roles.base import Duty
+
+if TYPE_CHECKING:
+    from node.roles.review_settlement import RequesterReviewFinisher
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 sender=sender,
                 chain_id=services.chain_id,
                 secrets=GoldSecrets(services.settings.data_dir / "requester" / "gold"),
+                review_finisher=_review_finisher(services),
             )
         )
     return duties
@@ -206,6 +211,23 @@ def _reviewer(services: NodeServices) -> list[Duty]:
         chain_id=services.chain_id,
     )
     return [reviewer, settle]
+
+
+def _review_finisher(services: NodeServices) -> RequesterReviewFinisher | None:
+    """The requester's ``finishReview`` sender, if the deployment has a ReviewBoard."""
+    from node.roles.review_settlement import RequesterReviewFinisher
+
+    assert services.chain is not None and services.sender is not None
+    board = services.chain.contracts.review_board
+    if board is None:
+        return None
+    return RequesterReviewFinisher(
+        db=services.db,
+        market=services.chain.contracts.market,
+        board=board,
+        sender=services.sender,
+        chain_id=services.chain_id,
+    )
 
 
 def _missing(services: NodeServices) -> str:
