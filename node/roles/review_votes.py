@@ -27,15 +27,15 @@ from node.app.review import (
     ReviewService,
 )
 from node.chain.review import is_reviewed
-from node.db.models import TaskStatus
+from node.db.models import Task, TaskStatus
 from node.db.repositories.review import votes_for
 from node.db.repositories.tasks import TaskRepository
 from node.labelers.review import ReviewProgram
 
 log = logging.getLogger(__name__)
 
-TASKS_LISTED = 200
-"""Open tasks looked at per tick (the review page's list reads as many)."""
+PAGE = 500
+"""Open tasks read from the database at a time."""
 
 
 class ContestedVoteSource:
@@ -57,14 +57,16 @@ class ContestedVoteSource:
     def tasks(self) -> list[int]:
         """Open tasks past their reveal deadline that are reviewed (by the one rule)."""
         now = self.clock()
+        tasks: list[Task] = []
         with self.service.db.session() as session:
-            tasks = TaskRepository(session).page(
-                self.service.chain_id, status=TaskStatus.OPEN, limit=TASKS_LISTED
-            )
+            after = 0
+            while page := TaskRepository(session).page(
+                self.service.chain_id, status=TaskStatus.OPEN, after_task_id=after, limit=PAGE
+            ):
+                tasks += [task for task in page if now > task.reveal_deadline]
+                after = page[-1].task_id
         named: list[int] = []
         for task in tasks:
-            if now <= task.reveal_deadline:
-                continue
             # Cached: openReview is refused after the reveal deadline, so the answer is final.
             if task.task_id not in self._reviewed:
                 manifest = self.service.manifest(task)
