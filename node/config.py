@@ -109,6 +109,13 @@ class NodeSettings(BaseSettings):
     finalize_early: bool = True
     """Finalize a task as soon as the contract allows (a 2/3 supermajority of all stake
     agrees), not only after the attest deadline."""
+    review: bool = False
+    """Validators: review the contested items of reviewed tasks (docs/review.md), staking a
+    bond per task on the ReviewBoard. The votes come from the review page, or from
+    ``review_program`` if set."""
+    review_program: str | None = None
+    """A review program to vote instead of a person (:mod:`node.labelers.review`):
+    ``consensus``, ``gold:<gold.csv>:<accuracy>[:<seed>]`` or ``random[:<seed>]``."""
     adversary: Literal["none", "wrong-root"] = "none"
     """Fault injection for demos and adversary tests: ``wrong-root`` makes a validator attest
     a corrupted payout root. Never set it on a real node: the stake it locks is slashed."""

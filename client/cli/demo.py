@@ -44,6 +44,13 @@ def demo(
             "seated annotators and the validators it names; batches sealed; no gold"
         ),
     ] = False,
+    reviewers: Annotated[
+        str,
+        typer.Option(
+            help="a review round: comma-separated reviewing validators, each judge[:<accuracy>], "
+            "lazy or careless (e.g. judge:0.95,lazy,careless); empty: no review"
+        ),
+    ] = "",
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -71,6 +78,8 @@ def demo(
                 batch_size=batch_size,
                 kind=None if kind is None else TaskKind(kind),
                 confidential=confidential,
+                reviewers=tuple(r.strip() for r in reviewers.split(",") if r.strip()),
+                validators=max(3, len([r for r in reviewers.split(",") if r.strip()]) + 1),
             )
         )
     if json_output:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from web3 import Web3
 from web3.contract import Contract
 
+from client.demo.review import review_effect
 from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
 from node.chain.contracts import Contracts, bind
@@ -177,8 +178,29 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     # Manifest order, which deal@1 deals by: the demo posts the items in the data set's order
     # (a result lists only the items someone labelled, so its order can be shorter).
     order = list(dataset.items)
-    scored = [item for item in dataset.items if item not in gold_items]
     answers = answers_from_batches(batches, task_id, dataset.classes)
+    review: dict[str, Any] | None = None
+    if run.review is not None and isinstance(document.get("review"), dict):
+        # Reviewed items are decided as gold is (marked gold in the result); the accuracy
+        # is still scored on them, against the data set's truth.
+        public = {i: dataset.truth[i] for i in dataset.items[:: run.options.gold_every]}
+        effect = review_effect(
+            answers,
+            public if run.options.gold_every else {},
+            str(document["algorithm"]["id"]),
+            str(document["parameters"].get("bloc_test", "")),
+            run.review.params,
+            dataset.truth,
+            consensus,
+        )
+        gold_items -= set(effect["contested_items"])
+        assert contracts.review_board is not None
+        review = run.review.summary(
+            contracts.token, contracts.review_board, task_id, document["review"]
+        )
+        review.update({k: v for k, v in effect.items() if k != "before"})
+        before = effect["before"]
+    scored = [item for item in dataset.items if item not in gold_items]
     majority = dict(zip(answers.items, MajorityVote().fit_predict(answers).tolist(), strict=True))
 
     def accuracy(labels: dict[str, str]) -> float:
@@ -266,8 +288,10 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         "annotators": kinds["honest"],
         "spammers": kinds["spammer"],
         "validators": len(run.by_role("validator")),
+        "review": review,
         "accuracy": {
             "consensus": accuracy(consensus),
+            "consensus_before_review": accuracy(before) if review is not None else None,
             "majority_vote": accuracy(majority),
             "scored_items": len(scored),
         },

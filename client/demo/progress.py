@@ -70,6 +70,18 @@ class Progress:
         table.add_row("pay / accepted label", f"{rates} LABEL (posted {seats['posted_rate']:.6f})")
         for slash in summary["slashing"]:
             table.add_row(f"slashed {slash['name']}", f"{slash['slashed']:,.2f} LABEL")
+        review = summary.get("review")
+        if review is not None:
+            table.add_row(
+                "review",
+                f"{review['contested']} contested, errors {review['contested_errors_before']} → "
+                f"{review['contested_errors_after']}",
+            )
+            for r in review["reviewers"]:
+                table.add_row(
+                    f"reviewer {r['name']} ({r['kind']})",
+                    f"pay {int(r['pay']) / 10**18:.4f}, net {int(r['net_change']) / 10**18:+.4f}",
+                )
         table.add_row("tokens accounted", "yes" if summary["accounting"]["balanced"] else "NO")
         table.add_row("wall time (post → last claim)", f"{summary['seconds']:.1f} s")
         self.console.print(table)

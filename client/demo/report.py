@@ -150,6 +150,7 @@ def render(summary: dict[str, Any]) -> str:
         _table(
             ["validator", "attested", "stake before", "stake after", "slashed", "fee"], slash_rows
         ),
+        *_review(summary.get("review")),
         "<h2>Gas per step (mean per transaction)</h2>",
         _bars(gas_rows, unit=" gas", digits=0),
         _table(
@@ -196,6 +197,47 @@ def _assignment(assignment: dict[str, Any]) -> str:
         f"</strong> labels per item. Pay per accepted label {rates} LABEL: <strong>{exact}"
         f"</strong> ({assignment['posted_rate']:.4f} LABEL).</p>"
     )
+
+
+def _review(review: dict[str, Any] | None) -> list[str]:
+    """The review round: contested items, errors before and after, each reviewer's money."""
+    if review is None:
+        return []
+    rows = [
+        (
+            escape(r["name"]),
+            escape(r["program"]),
+            f"{r['checks_correct']}/{r['checks']}",
+            "yes" if r["eligible"] else "no",
+            f"{r['coherent']}/{r['incoherent']}",
+            f"{int(r['pay']) / 10**18:.4f}",
+            f"{int(r['slashed']) / 10**18:.4f}",
+            f"{int(r['net_change']) / 10**18:+.4f}",
+        )
+        for r in review["reviewers"]
+    ]
+    return [
+        "<h2>Review round</h2>",
+        f"<p>{review['contested']} contested items ({review['hidden_gold_checks']} of them "
+        f"hidden gold checks); errors on them <strong>{review['contested_errors_before']} before"
+        f"</strong> review, <strong>{review['contested_errors_after']} after</strong>. "
+        f"{review['votes_bought']} votes bought at {int(review['fee_per_vote']) / 10**18:.4f} "
+        f"LABEL; slash {int(review['slash_per_vote']) / 10**18:.4f} LABEL per incoherent vote; "
+        f"{int(review['burned']) / 10**18:.4f} LABEL burned.</p>",
+        _table(
+            [
+                "reviewer",
+                "program",
+                "checks right",
+                "eligible",
+                "coherent/incoherent",
+                "pay",
+                "slashed",
+                "net (LABEL)",
+            ],
+            rows,
+        ),
+    ]
 
 
 def write_report(summary: dict[str, Any], path: Path) -> Path:

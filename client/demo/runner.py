@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,14 @@ from client.demo.network import (
 )
 from client.demo.progress import Progress
 from client.demo.report import write_report
+from client.demo.review import (
+    REVIEW_TIME,
+    ReviewRound,
+    ReviewSpecError,
+    review_params,
+    reviewer_program,
+    write_gold_csv,
+)
 from client.devnet import Devnet
 from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
@@ -148,6 +156,11 @@ class DemoOptions:
     unnamed_validators: int = 0
     """On a confidential task, how many validators (the last ones) it does not name: they
     cannot read it and skip it, so the attest phase waits for the others only."""
+    reviewers: tuple[str, ...] = ()
+    """A review round (:mod:`client.demo.review`): one entry per reviewing validator,
+    ``judge[:<accuracy>]``, ``lazy`` or ``careless``; none: the task has no review."""
+    review_share: str = "0.1"
+    """The share of items the requester buys review for (``contested_share``)."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -164,6 +177,7 @@ class DemoRun:
     devnet: Devnet
     nodes: list[NodeProcess]
     task: CreatedTask | None = None
+    review: ReviewRound | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
@@ -203,6 +217,8 @@ def run_demo(
     if options.lying_validators * 3 > options.validators:
         # Equal stakes: the honest root needs at least 2/3 of the attesting stake to win.
         raise DemoError("at most 1/3 of the validators can lie, or no root reaches 2/3")
+    if len(options.reviewers) > options.validators - options.lying_validators:
+        raise DemoError("reviewers are honest validators: give the demo more --validators")
     if options.kind is not None:
         return _run_kind(options, options.kind, on_event=on_event, on_poll=on_poll)
     dataset = load_dataset(
@@ -214,9 +230,22 @@ def run_demo(
     network = _prepare_out(options.out)
     answers_csv = dataset.write_answers(network / "answers.csv")
     replay = [f"replay:{answers_csv}:{worker}" for worker in load_dataset_workers(answers_csv)]
+    gold_csv = write_gold_csv(network / "gold.csv", dataset.truth)
+    try:
+        programs = [reviewer_program(spec, gold_csv, n) for n, spec in enumerate(options.reviewers)]
+    except ReviewSpecError as exc:
+        raise DemoError(str(exc)) from exc
     with _network(options, network, progress) as devnet:
-        nodes = _build_nodes(options, devnet, network, replay)
+        nodes = _build_nodes(options, devnet, network, replay, programs)
         run = DemoRun(options=options, devnet=devnet, nodes=nodes)
+        if programs:
+            names = tuple(f"validator-{n + 1}" for n in range(len(programs)))
+            run.review = ReviewRound(
+                names=names,
+                specs=options.reviewers,
+                params=review_params(len(programs), options.review_share),
+                accounts={name: devnet.info.account(name).address for name in names},
+            )
         try:
             progress.note(f"starting {len(nodes)} node processes")
             start_all(nodes)
@@ -308,9 +337,14 @@ def _run_kind(
 
 
 def _build_nodes(
-    options: DemoOptions, devnet: Devnet, network: Path, labelers: list[str]
+    options: DemoOptions,
+    devnet: Devnet,
+    network: Path,
+    labelers: list[str],
+    review_programs: Sequence[str] = (),
 ) -> list[NodeProcess]:
-    """The nodes: ``labelers`` holds the annotator nodes' labeling programs, one each."""
+    """The nodes: ``labelers`` holds the annotator nodes' labeling programs, one each, and
+    ``review_programs`` the review programs of the first validators (reviewers)."""
     info = devnet.info
 
     def settings(name: str, peers: list[str], **extra: str) -> dict[str, str]:
@@ -360,6 +394,11 @@ def _build_nodes(
             [requester.url, *(n.url for n in labellers)],
             finalize_early="false",
             adversary="wrong-root" if lying else "none",
+            **(
+                {"review": "true", "review_program": review_programs[i]}
+                if i < len(review_programs)
+                else {}
+            ),
         )
         validators.append(node)
     # Everyone also learns the validators' gateways (where the result documents are).
@@ -402,6 +441,7 @@ def _post_task(
             instructions="Pick the class this item belongs to.",
             kind=TaskKind.CATEGORICAL,
             classes=classes,
+            review=None if run.review is None else run.review.params,
         )
     gold = (
         GoldSet.create({item: truth[item] for item in items[:: options.gold_every]})
@@ -410,6 +450,26 @@ def _post_task(
     )
     batch = (options.batch_size or len(items)) if options.seated else 0
     _create(run, content, gold, batch=batch, progress=progress)
+    if run.review is not None:
+        assert run.task is not None
+        contracts = _contracts(run)
+        assert contracts.review_board is not None
+        requester = run.by_role("requester")[0]
+        run.review.open(
+            _sender(run.devnet, "requester"),
+            contracts.token,
+            contracts.review_board,
+            EmbeddedStore.in_data_dir(requester.data_dir),
+            task_id=run.task.task_id,
+            reveal_deadline=read_task(contracts.market, run.task.task_id).reveal_deadline,
+            items=items,
+            public_gold=frozenset(gold.as_dict()) if gold is not None else frozenset(),
+            truth=truth,
+            gold_schema=content.manifest.gold,
+        )
+        progress.note(
+            f"review opened: {len(run.review.names)} reviewers, share {options.review_share}"
+        )
 
 
 CONFIDENTIAL_TEXT = "confidential record"
@@ -456,7 +516,11 @@ def _create(
         validator_fee=VALIDATOR_FEE,
         commit_deadline=now + COMMIT_WINDOW,
         reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
-        attest_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW + ATTEST_WINDOW,
+        attest_deadline=now
+        + COMMIT_WINDOW
+        + REVEAL_WINDOW
+        + (REVIEW_TIME if run.review is not None else 0)
+        + ATTEST_WINDOW,
         gold=gold,
         batch_size=batch,
         seat_deadline=now + SEAT_WINDOW if batch else 0,
@@ -542,6 +606,11 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     gold = int(any(state.gold_commitment))  # a task without gold has nothing to reveal
     wait("reveal", committers + gold, lambda: _reveals(market, task_id))
     _warp(chain, state.reveal_deadline + 1)
+    board = _contracts(run).review_board
+    if run.review is not None:
+        assert board is not None
+        requester = _sender(run.devnet, "requester")
+        run.review.drive(board, task_id, requester, wait, lambda t: _warp(chain, t))
     wait("attest", validators, lambda: _attestations(run, market, task_id))
     _warp(chain, state.attest_deadline + 1)
     wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
@@ -553,6 +622,9 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
         total = final.total_payout
         wait("claim", 100, lambda: read_task(market, task_id).paid_out * 100 // total)
     run.timings["claimed"] = time.monotonic() - run.started
+    if run.review is not None:
+        assert board is not None
+        run.review.settle(board, task_id, wait)
     requester = _sender(run.devnet, "requester")
     # Market v2 pushes the refund as the task ends (finalize); a v1 market waits for refund().
     if not read_task(market, task_id).refunded:

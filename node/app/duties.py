@@ -10,8 +10,11 @@ batches, validators their result documents.
   (a seat's dealt items on a seated task) to the labeling program (if one is configured),
   commit and reveal, claim payouts;
 - validator: verify, run consensus, publish, attest, finalize;
-- requester: reveal gold answers in their window, and wrap each confidential task's key
-  to its named validators and seated annotators.
+- requester: reveal gold answers in their window, finish its tasks' reviews when due, and
+  wrap each confidential task's key to its named validators and seated annotators.
+
+A validator with ``review`` on also reviews: it commits and reveals votes on reviewed
+tasks' contested items (:mod:`node.roles.reviewer`).
 
 Every node with an account announces its encryption key and holds a
 :class:`~node.roles.confidential.Keyring`, through which the loader, the annotator and the
@@ -25,12 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from node.app.errors import DeploymentError
 from node.app.runtime import NodeServices
 from node.roles.base import Duty
 
 if TYPE_CHECKING:
     from node.roles.confidential import Keyring
     from node.roles.requester.task_keys import TaskKeyVault
+    from node.roles.review_settlement import RequesterReviewFinisher
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +92,12 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 finalize_early=services.settings.finalize_early,
                 adversary=services.settings.adversary,
                 keyring=keyring,
+                board=chain.contracts.review_board,
+                events_from_block=chain.deployment.start_block,
             )
         )
+        if services.settings.review:
+            duties += _reviewer(services)
     elif role == "requester":
         from node.roles.requester.duty import RequesterDuty
         from node.roles.requester.gold import GoldSecrets
@@ -101,6 +110,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 sender=sender,
                 chain_id=services.chain_id,
                 secrets=GoldSecrets(services.settings.data_dir / "requester" / "gold"),
+                review_finisher=_review_finisher(services),
             )
         )
         if chain.contracts.task_keys is not None:
@@ -209,6 +219,69 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             )
         )
     return duties
+
+
+def _reviewer(services: NodeServices) -> list[Duty]:
+    """The reviewer duties of a validator that opted in (``review``): commit and reveal votes
+    from the review page or the configured review program over the contested set the node
+    computes, then settle its review leaves."""
+    from node.labelers.review import load_review_program
+    from node.roles.review_settlement import ReviewSettleDuty
+    from node.roles.review_votes import ContestedVoteSource
+    from node.roles.reviewer import ReviewerDuty
+
+    assert services.chain is not None and services.sender is not None
+    contracts, settings = services.chain.contracts, services.settings
+    if contracts.review_board is None:
+        raise DeploymentError(
+            "review is on but the deployment has no ReviewBoard: redeploy or turn review off"
+        )
+    program = None
+    if settings.review_program is not None:
+        program = load_review_program(settings.review_program)
+    source = ContestedVoteSource(
+        service=services.reviews(),
+        board=contracts.review_board,
+        reviewer=services.sender.address,
+        clock=chain_clock(services),
+        program=program,
+    )
+    reviewer = ReviewerDuty(
+        db=services.db,
+        store=services.store,
+        market=contracts.market,
+        board=contracts.review_board,
+        token=contracts.token,
+        sender=services.sender,
+        chain_id=services.chain_id,
+        source=source,
+    )
+    settle = ReviewSettleDuty(
+        db=services.db,
+        store=services.store,
+        market=contracts.market,
+        board=contracts.review_board,
+        sender=services.sender,
+        chain_id=services.chain_id,
+    )
+    return [reviewer, settle]
+
+
+def _review_finisher(services: NodeServices) -> RequesterReviewFinisher | None:
+    """The requester's ``finishReview`` sender, if the deployment has a ReviewBoard."""
+    from node.roles.review_settlement import RequesterReviewFinisher
+
+    assert services.chain is not None and services.sender is not None
+    board = services.chain.contracts.review_board
+    if board is None:
+        return None
+    return RequesterReviewFinisher(
+        db=services.db,
+        market=services.chain.contracts.market,
+        board=board,
+        sender=services.sender,
+        chain_id=services.chain_id,
+    )
 
 
 def _missing(services: NodeServices) -> str:

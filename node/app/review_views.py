@@ -13,12 +13,13 @@ import time
 
 from pydantic import BaseModel, Field
 
-from node.app.review import LIST_READ_SECONDS, ContestedSet, ReviewService
 from node.db.models import TaskStatus
-from node.db.repositories.review import record_vote, votes_for
+from node.db.repositories.review import ReviewIntentRepository, record_vote, votes_for
 from node.db.repositories.tasks import TaskRepository
 from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue
+from node.protocol.review import ContestedSet
+from node.roles.review_service import LIST_READ_SECONDS, ReviewService
 from node.ui.markdown import render_markdown
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ReviewTask",
     "ReviewView",
     "Vote",
+    "VotesCommittedError",
     "cast_vote",
     "review_progress",
     "review_tasks",
@@ -42,6 +44,11 @@ LIST_LIMIT = 500
 
 class InvalidVoteError(LabelnetError, ValueError):
     """A vote that is not one of the task's classes (422)."""
+
+
+class VotesCommittedError(LabelnetError, FileExistsError):
+    """The reviewer duty has recorded its commitment to this node's votes on the task: they
+    are fixed (the board holds their hash), so a change could never be revealed (409)."""
 
 
 class NotContestedError(LabelnetError, LookupError):
@@ -194,6 +201,12 @@ def cast_vote(
             f"({', '.join(contested.manifest.classes)})"
         )
     with service.db.write() as session:
+        # The intent row holds the votes the board has (or will have) the hash of; a vote
+        # changed after it would only make the page disagree with what is revealed.
+        if ReviewIntentRepository(session).get(service.chain_id, task_id, reviewer) is not None:
+            raise VotesCommittedError(
+                f"task {task_id}: this node has committed to its votes; they cannot change"
+            )
         record_vote(session, service.chain_id, task_id, reviewer, item_id, vote.value)
     with service.db.session() as session:
         votes = votes_for(session, service.chain_id, task_id, reviewer)

@@ -46,7 +46,7 @@ from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 
 if TYPE_CHECKING:
-    from node.app.review import ReviewService
+    from node.roles.review_service import ReviewService
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,10 @@ class NodeServices:
         return self.ingest
 
     def reviews(self) -> ReviewService:
-        """The review page's service (:mod:`node.app.review`), built on first use: it loads
-        the consensus code, which a node that never reviews need not import."""
+        """The review page's service (:mod:`node.roles.review_service`), built on first use:
+        it loads the consensus code, which a node that never reviews need not import."""
         if self._review is None:
-            from node.app.review import ReviewService
+            from node.roles.review_service import ReviewService
 
             market = None if self.chain is None else self.chain.contracts.market
             self._review = ReviewService(

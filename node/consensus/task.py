@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from eth_utils.address import is_address
@@ -46,9 +46,18 @@ from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
 from node.protocol.result import PayoutResult, attested_root, encode_document
 from node.protocol.result import payout_result as build_payouts
-from node.protocol.result_pages import RESULT_V1, RESULT_V2, page_document
+from node.protocol.result_pages import (
+    PAGED_SCHEMAS,
+    RESULT_V1,
+    RESULT_V2,
+    RESULT_V3,
+    page_document,
+)
 from node.protocol.rules import RewardParams
 from node.protocol.values import DEFAULT_TOLERANCE, categorical_value
+
+if TYPE_CHECKING:
+    from node.consensus.reviewed import ReviewInput
 
 __all__ = [
     "ConsensusOutcome",
@@ -82,6 +91,10 @@ class TaskSpec:
     assignment: Assignment | None = None
     """A seated task's deal (market v2): its labels on undealt items are dropped before
     consensus and it is paid under ``assigned@1``; None for an open task (v1's rules)."""
+    review: ReviewInput | None = field(default=None, repr=False)
+    """A reviewed categorical task (:func:`node.chain.review.is_reviewed`): its review round's
+    input, applied by :mod:`node.consensus.reviewed`, and its result is ``result@3``; None for
+    every other task (nothing of it changes)."""
 
 
 @dataclass(frozen=True)
@@ -192,8 +205,14 @@ def _outcome(
 ) -> ConsensusOutcome:
     """The outcome publishing ``document`` (built in the ``result@1`` shape) in the task's
     result schema: as is, or paged into a ``result@2`` root and its item pages."""
-    if task.result_schema == RESULT_V2:
-        paged = page_document(document)
+    if task.review is not None:  # only categorical tasks reach here with one
+        if task.result_schema != RESULT_V2:
+            raise InvalidParameterError(f"a reviewed task publishes {RESULT_V3} over {RESULT_V2}")
+        schema = RESULT_V3
+    else:
+        schema = task.result_schema
+    if schema in PAGED_SCHEMAS:
+        paged = page_document(document, schema)
         return ConsensusOutcome(
             document=paged.root,
             document_bytes=paged.root_bytes,
@@ -203,8 +222,8 @@ def _outcome(
             rewards=rewards,
             pages=paged.pages,
         )
-    if task.result_schema != RESULT_V1:
-        raise InvalidParameterError(f"unknown result schema {task.result_schema!r}")
+    if schema != RESULT_V1:
+        raise InvalidParameterError(f"unknown result schema {schema!r}")
     data, cid = encode_document(document)
     return ConsensusOutcome(
         document=document,
@@ -226,6 +245,14 @@ def _categorical(
             raise InvalidAnswersError(f"task {task.task_id} has no label on a dealt item")
     gold_classes = {str(k): categorical_value(v) for k, v in (gold or {}).items()}
     fit = categorical_consensus(answers, gold_classes, task.algorithm, task.bloc_test)
+    review = None
+    if task.review is not None:
+        # Imported here: review@1 refits through categorical_consensus below (a cycle).
+        from node.consensus.reviewed import apply_review, review_document, review_payouts
+
+        review, fit = apply_review(
+            task.task_id, task.review, fit, answers, gold_classes, task.algorithm, task.bloc_test
+        )
     if task.assignment is not None:
         rewards = compute_assigned_rewards(
             answers, fit.probas_ppb, task.rewards, task.assignment, excluded=fit.flagged
@@ -233,6 +260,8 @@ def _categorical(
     else:
         rewards = compute_rewards(answers, fit.probas_ppb, task.rewards, excluded=fit.flagged)
     payouts = build_payouts(answers.annotators, rewards.payouts)
+    if review is not None:
+        payouts = review_payouts(payouts, review)
     document = categorical_document(
         task_id=task.task_id,
         fit=fit,
@@ -241,6 +270,9 @@ def _categorical(
         alpha=krippendorff_alpha_nominal(answers),
         payouts=payouts,
     )
+    if review is not None:
+        assert task.review is not None
+        document = review_document(document, review, task.review.params)
     return _outcome(task, document, payouts, rewards.refund, rewards)
 
 

@@ -29,11 +29,11 @@ from node.protocol.canonical import JsonValue, canonical_json, load_json
 from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError as ResultDocumentError  # its parser's error
 from node.protocol.kinds import TaskKind
-from node.protocol.merkle import MerkleTreeError, PayoutTree
+from node.protocol.merkle import REVIEW_LEAF_TAG, MerkleTreeError, PayoutTree
 from node.protocol.result_pages import (
     NO_PAYOUTS_ROOT,
+    PAGED_SCHEMAS,
     RESULT_V1,
-    RESULT_V2,
     Fetch,
     check_result_root,
     iter_result_items,
@@ -60,7 +60,9 @@ class PayoutResult:
 
     @property
     def total(self) -> int:
-        return sum(amount for _, amount in self.leaves)
+        """What the market pays (its ``totalPayout``): every leaf but review leaves, which
+        the ReviewBoard settles from its own escrow (no unreviewed task has one)."""
+        return sum(amount for _, amount in self.leaves if not amount & REVIEW_LEAF_TAG)
 
     def proof(self, account: str) -> list[bytes]:
         """Merkle proof of ``account``'s leaf (raises if it has none)."""
@@ -76,7 +78,7 @@ def attested_root(payouts: PayoutResult, schema: str) -> bytes:
     under ``result@2`` (attested and finalized like any result)."""
     if payouts.tree is not None:
         return payouts.tree.root
-    return NO_PAYOUTS_ROOT if schema == RESULT_V2 else EMPTY_ROOT
+    return NO_PAYOUTS_ROOT if schema in PAGED_SCHEMAS else EMPTY_ROOT
 
 
 def payout_result(annotators: tuple[str, ...], payouts: tuple[int, ...]) -> PayoutResult:

@@ -44,6 +44,14 @@ from node.protocol.paging import build_pages, check_page_list, iter_pages, parse
 RESULT_V1 = "labelnet/result@1"
 RESULT_V2 = "labelnet/result@2"
 RESULT_SCHEMAS = (RESULT_V1, RESULT_V2)
+"""The schemas a manifest may name (its ``result``)."""
+RESULT_V3 = "labelnet/result@3"
+"""A reviewed task's result (docs/review.md §9): ``result@2`` plus the root's ``review``
+section and a ``review`` entry on each contested item's row. Not named by manifests: a task
+whose manifest names ``result@2`` publishes it when it is reviewed
+(:func:`node.chain.review.is_reviewed`), so every other task keeps its bytes."""
+PAGED_SCHEMAS = (RESULT_V2, RESULT_V3)
+PARSED_SCHEMAS = (RESULT_V1, *PAGED_SCHEMAS)
 PAGE_SCHEMA = "labelnet/result-items@1"
 
 NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")
@@ -73,15 +81,18 @@ class PagedResult:
         return compute_cid(self.root_bytes)
 
 
-def page_document(document: Mapping[str, Any]) -> PagedResult:
+def page_document(document: Mapping[str, Any], schema: str = RESULT_V2) -> PagedResult:
     """Page a result document built in the ``result@1`` shape (``items`` inline, sorted by
-    item id) into its ``result@2`` root and pages. The caller's document is not changed."""
+    item id) into its ``result@2`` (or ``result@3``) root and pages. The caller's document is
+    not changed."""
+    if schema not in PAGED_SCHEMAS:
+        raise ResultPageError(f"{schema!r} is not a paged result schema")
     entries: list[Any] = list(document["items"])
     pages = tuple(
         build_pages(entries, schema=PAGE_SCHEMA, header={"task": document["task"]}, key="items")
     )
     root = {key: value for key, value in document.items() if key != "items"}
-    root["schema"] = RESULT_V2
+    root["schema"] = schema
     if not document.get("payouts"):
         root["payout_root"] = "0x" + NO_PAYOUTS_ROOT.hex()
     root["item_count"] = len(entries)
@@ -95,14 +106,16 @@ def check_result_root(document: Mapping[str, Any]) -> None:
     of the document (schema, task, payouts, annotators) is checked by its one parser,
     :func:`node.protocol.result.parse_result`, which calls this."""
     schema = document.get("schema")
-    if schema not in RESULT_SCHEMAS:
+    if schema not in PARSED_SCHEMAS:
         raise ResultPageError(f"not a result document: schema={schema!r}")
+    if (schema == RESULT_V3) != isinstance(document.get("review"), dict):
+        raise ResultPageError(f"a {RESULT_V3} root, and only it, has a review section")
     if schema == RESULT_V1:
         if not isinstance(document.get("items"), list):
             raise ResultPageError("items must be a list")
         return
     if "items" in document:
-        raise ResultPageError(f"a {RESULT_V2} root lists its items in pages, not inline")
+        raise ResultPageError(f"a {schema} root lists its items in pages, not inline")
     check_page_list(
         document.get("item_count"),
         document.get("item_pages"),

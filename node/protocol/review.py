@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
@@ -29,6 +30,9 @@ from node.protocol.labels import LabelBatch
 from node.protocol.merkle import REVIEW_LEAF_TAG
 from node.protocol.rules import PPB, Ratio, ppb_text, ratio_ppb
 from node.protocol.values import categorical_value
+
+if TYPE_CHECKING:
+    from node.protocol.manifest import ItemSpec, Manifest
 
 REVIEW_TAG = REVIEW_RULE.encode("ascii").ljust(32, b"\0")
 """The commitment's domain tag: ``bytes32("review@1")``, as Solidity stores the literal."""
@@ -251,3 +255,34 @@ class ReviewTerms:
             and self.cap == contested_cap(items, params.contested_share_ppb)
             and self.max_reviewers == params.max_reviewers
         )
+
+
+@dataclass(frozen=True)
+class ContestedItem:
+    """One contested item as the reviewer sees it."""
+
+    item: ItemSpec
+    labels: Mapping[str, tuple[str, ...]]
+    """Each class given to the item -> the annotators (lowercase addresses) who gave it, in
+    the consensus input: revealed labels after the drop rules."""
+    consensus: str
+    """The current consensus answer (argmax of the posterior, ties to the first class)."""
+    posterior: str
+    """Its posterior, a nine-decimal string (the ppb integer the rule compared)."""
+
+
+@dataclass(frozen=True)
+class ContestedSet:
+    """A reviewed task's contested set and what the page shows of it."""
+
+    task_id: int
+    manifest: Manifest
+    items: tuple[ContestedItem, ...]
+    """Sorted by item id, the order votes are published in."""
+    consensus_items: int
+    batches_used: int
+    batches_dropped: int
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(entry.item.id for entry in self.items)

@@ -133,6 +133,12 @@ class _Limited:
         return data
 
 
+def bounded_pages(store: ContentStore, task: Task, seconds: float) -> Fetch:
+    """A page reader for one paged batch (or gold set) of ``task`` within the byte budget
+    of one batch (:class:`_Limited`): the reviewers' vote batches are read under it too."""
+    return _Limited(partial(page_bytes, store, seconds=seconds), _batch_limit(task))
+
+
 def _no_pages(cid: str) -> bytes:
     raise ValueError(f"a paged batch needs a page reader to fetch {cid}")
 

@@ -71,6 +71,7 @@ from node.protocol.manifest import Manifest, ManifestError
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
 from node.roles.confidential import Keyring, NotAdmittedError
+from node.roles.review_inputs import ReviewPendingError, review_input
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -137,6 +138,8 @@ class ValidatorDuty:
         adversary: str = "none",
         assigner: Assigner | None = None,
         keyring: Keyring | None = None,
+        board: Contract | None = None,
+        events_from_block: int = 0,
     ) -> None:
         if adversary not in ("none", "wrong-root"):
             raise ValidatorConfigError(f"unknown adversary mode {adversary!r}")
@@ -151,6 +154,9 @@ class ValidatorDuty:
         self.adversary = adversary
         self.assigner = assigner
         self.keyring = keyring
+        self.board = board
+        """The ReviewBoard (None: a deployment without one, where no task is reviewed)."""
+        self.events_from_block = events_from_block
         self._inputs = InputCollector(store, keyring)
         self._stake_checked = False
 
@@ -209,8 +215,23 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
-        window = task.attest_deadline - task.reveal_deadline
-        waiting = now < task.reveal_deadline + window // FETCH_SHARE
+        try:
+            review = review_input(
+                self.board,
+                self.store,
+                task,
+                manifest,
+                now,
+                fetch_share=FETCH_SHARE,
+                from_block=self.events_from_block,
+            )
+        except ReviewPendingError as exc:
+            log.info("task %s: not attesting yet: %s", task.task_id, exc)
+            return
+        # A reviewed task's batches are first read after its review round, so the time
+        # given to fetch them starts there.
+        start = task.reveal_deadline if review is None else review.round_end
+        waiting = now < start + (task.attest_deadline - start) // FETCH_SHARE
         inputs = self._inputs.collect(
             task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS, wait_for_all=waiting
         )
@@ -246,6 +267,7 @@ class ValidatorDuty:
             annotation=manifest.annotation,
             pairs=pairs,
             assignment=assignment,
+            review=review,
         )
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)

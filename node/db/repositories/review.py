@@ -72,6 +72,16 @@ class ReviewIntentRepository:
         row.updated_at = utcnow()
         self.session.add(row)
 
+    def task_ids(self, chain_id: int, reviewer: str) -> list[int]:
+        """Every task the reviewer recorded a commitment on, by id (the tasks whose review
+        leaf it may have to settle)."""
+        query = (
+            select(ReviewIntent.task_id)
+            .where(ReviewIntent.chain_id == chain_id, ReviewIntent.reviewer == reviewer)
+            .order_by(col(ReviewIntent.task_id))
+        )
+        return list(self.session.exec(query).all())
+
     def unfinished(self, chain_id: int, reviewer: str) -> Sequence[ReviewIntent]:
         """Rows not revealed yet, by task id."""
         query = (

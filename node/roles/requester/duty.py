@@ -1,4 +1,5 @@
-"""The requester's node duty: reveal the hidden gold of its tasks in the reveal window.
+"""The requester's node duty: reveal the hidden gold of its tasks in the reveal window, and
+finish the review rounds of its ended tasks when due (:mod:`node.roles.review_settlement`).
 
 State lives in the mirrored task rows (``gold_root`` is set when the chain's
 ``GoldRevealed`` is seen) and next to the gold secret (the hash of the sent ``revealGold``),
@@ -32,6 +33,7 @@ from node.db.repositories.tasks import TaskRepository
 from node.errors import LabelnetError
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.requester.gold import GoldSecrets
+from node.roles.review_settlement import RequesterReviewFinisher
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 
@@ -59,6 +61,7 @@ class RequesterDuty:
         sender: TxSender,
         chain_id: int,
         secrets: GoldSecrets,
+        review_finisher: RequesterReviewFinisher | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -67,12 +70,16 @@ class RequesterDuty:
         self.chain_id = chain_id
         self.secrets = secrets
         self.requester = sender.address.lower()
+        self.review_finisher = review_finisher
+        """Finishes the reviews of this requester's ended tasks (None: no ReviewBoard)."""
 
     def tick(self) -> None:
         now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
         for task in self._due(now):
             assert task.gold_commitment is not None
             self._reveal(task, bytes.fromhex(task.gold_commitment.removeprefix("0x")))
+        if self.review_finisher is not None:
+            self.review_finisher.tick(now)
 
     def _due(self, now: int) -> list[Task]:
         """Own open tasks with unrevealed gold whose reveal window is open now."""

@@ -20,8 +20,10 @@ Anything short of that raises :class:`ReviewIncompleteError` (docs/review.md §1
 who voted on a partial set would reveal an invalid batch). A set is cached per task and
 recomputed when its inputs (manifest, reveals, gold) change.
 
-No FastAPI here: the routes (:mod:`node.api.routes.review`) map these errors through
-:mod:`node.api.errors` like every other.
+No FastAPI here: the routes (:mod:`node.api.routes.review`, through
+:mod:`node.app.review_views`) map these errors through :mod:`node.api.errors` like every
+other. It is a role's service, below the app: the reviewer duty's vote source
+(:mod:`node.roles.review_votes`) computes the same set through it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
 from web3.contract import Contract
@@ -48,6 +49,7 @@ from node.errors import LabelnetError
 from node.protocol.canonical import JsonValue
 from node.protocol.errors import ConsensusError
 from node.protocol.manifest import ItemPage, ItemSpec, Manifest, ManifestError
+from node.protocol.review import ContestedItem, ContestedSet
 from node.protocol.rules import ppb_text
 from node.protocol.values import categorical_value
 from node.roles.assignment import Assigner
@@ -57,8 +59,6 @@ from node.store.budget import FetchBudget
 from node.store.errors import StoreError
 
 __all__ = [
-    "ContestedItem",
-    "ContestedSet",
     "NotReviewedError",
     "ReviewIncompleteError",
     "ReviewNotOpenError",
@@ -99,37 +99,6 @@ class ReviewNotOpenError(LabelnetError, FileExistsError):
 class ReviewIncompleteError(LabelnetError, FileExistsError):
     """This node has not read and checked every revealed batch (and the gold) yet, or its
     event mirror lags the chain: a vote on a partial set would be invalid (409, retry)."""
-
-
-@dataclass(frozen=True)
-class ContestedItem:
-    """One contested item as the reviewer sees it."""
-
-    item: ItemSpec
-    labels: Mapping[str, tuple[str, ...]]
-    """Each class given to the item -> the annotators (lowercase addresses) who gave it, in
-    the consensus input: revealed labels after the drop rules."""
-    consensus: str
-    """The current consensus answer (argmax of the posterior, ties to the first class)."""
-    posterior: str
-    """Its posterior, a nine-decimal string (the ppb integer the rule compared)."""
-
-
-@dataclass(frozen=True)
-class ContestedSet:
-    """A reviewed task's contested set and what the page shows of it."""
-
-    task_id: int
-    manifest: Manifest
-    items: tuple[ContestedItem, ...]
-    """Sorted by item id, the order votes are published in."""
-    consensus_items: int
-    batches_used: int
-    batches_dropped: int
-
-    @property
-    def item_ids(self) -> tuple[str, ...]:
-        return tuple(entry.item.id for entry in self.items)
 
 
 _Key = tuple[str, tuple[str, ...], str | None]
