@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: set up what is missing, then run every check labelnet has.
-#   scripts/test.sh            lint, types, import contracts, Solidity tests, Slither, Python tests
-#   scripts/test.sh --full     also the long campaigns: the 10,000-run invariant profile and
-#                              the contract coverage gate (always on in CI, where CI=true)
+#   scripts/test.sh            lint, types, import contracts, Solidity tests, Slither, the long
+#                              campaigns (the 10,000-run invariant profile, the contract
+#                              coverage gate), Python tests: everything CI checks
+#   scripts/test.sh --quick    the same without the long campaigns (never in CI: CI=true
+#                              ignores it)
 #   scripts/test.sh -k chain   other arguments go to pytest
 # Exits non-zero if any step fails; pytest collecting no tests (exit 5) counts as failure.
 set -euo pipefail
@@ -11,9 +13,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 
-full=0
+full=1
+if [ "${1:-}" = "--quick" ]; then full=0; shift; fi
 [ "${CI:-}" = "true" ] && full=1
-if [ "${1:-}" = "--full" ]; then full=1; shift; fi
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
