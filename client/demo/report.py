@@ -237,7 +237,23 @@ def _review(review: dict[str, Any] | None) -> list[str]:
             ],
             rows,
         ),
+        _review_gas(review.get("gas", {}), len(review["reviewers"])),
     ]
+
+
+def _review_gas(gas: dict[str, dict[str, int]], reviewers: int) -> str:
+    """Gas of the round as the chain charged it (receipts), per ReviewBoard function."""
+    if not gas:
+        return ""
+    parts = [
+        f"{name} {entry['calls']} calls, {entry['gas'] // max(entry['calls'], 1):,}"
+        for name, entry in sorted(gas.items())
+    ]
+    total = sum(entry["gas"] for entry in gas.values())
+    return (
+        f"<p>Gas (receipts, mean per call): {escape('; '.join(parts))}. "
+        f"Total {total:,}, {total // max(reviewers, 1):,} per reviewer.</p>"
+    )
 
 
 def write_report(summary: dict[str, Any], path: Path) -> Path:

@@ -92,6 +92,8 @@ class ReviewRound:
     terms: ReviewTerms | None = None
     accounts: dict[str, str] = field(default_factory=dict)
     balances_before: dict[str, int] = field(default_factory=dict)
+    opened_at_block: int = 0
+    """The block before ``openReview``: where :func:`board_gas` starts reading."""
 
     def open(
         self,
@@ -123,6 +125,7 @@ class ReviewRound:
             gold_commitment=gold_commitment(self.hidden.root(), self.salt),
         )
         self.balances_before = {name: _balance(token, a) for name, a in self.accounts.items()}
+        self.opened_at_block = int(board.w3.eth.block_number)
         open_review(sender, token, board, task_id, self.terms)
 
     def drive(
@@ -187,7 +190,30 @@ class ReviewRound:
             "reviewers": reviewers,
             "board_balance": str(_balance(token, board.address)),
             "finished": bool(_review(board, task_id)["finished"]),
+            "gas": board_gas(board, self.opened_at_block),
         }
+
+
+def board_gas(board: Contract, from_block: int) -> dict[str, dict[str, int]]:
+    """Gas the chain charged for each ReviewBoard call since ``from_block``, read from the
+    receipts (the transaction's whole ``gasUsed``, its 21,000 base included): per function,
+    ``calls`` and ``gas`` (the sum). Measured, not estimated: the demo's nodes sent these.
+
+    The demo chain is small (a block per transaction), so every block is read."""
+    w3 = board.w3
+    target = Web3.to_checksum_address(board.address)
+    gas: dict[str, dict[str, int]] = {}
+    for number in range(from_block, int(w3.eth.block_number) + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            if isinstance(tx, bytes) or tx.get("to") != target:
+                continue
+            function, _ = board.decode_function_input(tx["input"])
+            receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            entry = gas.setdefault(str(function.fn_name), {"calls": 0, "gas": 0})
+            entry["calls"] += 1
+            entry["gas"] += int(receipt["gasUsed"])
+    return gas
 
 
 def review_effect(

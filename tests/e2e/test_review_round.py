@@ -76,6 +76,20 @@ def test_reviewers_fix_contested_items_and_are_paid_as_review_1_says(tmp_path: P
     for reviewer in review["reviewers"]:
         assert int(reviewer["net_change"]) == int(reviewer["pay"]) - int(reviewer["slashed"])
     assert int(review["board_balance"]) == 0
+    # Gas as the receipts say: one open and one finish, a commit, a reveal and a settle per
+    # reviewer (each at least the 21,000 of a transaction), the requester's gold reveal; the
+    # finish is permissionless, so two nodes may race to send it (the loser reverts).
+    gas = review["gas"]
+    calls = {name: entry["calls"] for name, entry in gas.items()}
+    assert calls.pop("finishReview") >= 1
+    assert calls == {
+        "openReview": 1,
+        "commitReview": 3,
+        "revealReview": 3,
+        "revealReviewGold": 1,
+        "settle": 3,
+    }
+    assert all(entry["gas"] >= 21_000 * entry["calls"] for entry in gas.values())
 
     # The annotators were paid through the market, whose books balance.
     assert summary["pay"]["total_paid"] > 0
