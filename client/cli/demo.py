@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from client.cli.common import EngineOpt, JsonOpt, emit_json, engine_name, errors
+from client.cli.common import EngineOpt, JsonOpt, engine_name, errors
 
 
 def demo(
@@ -82,7 +82,5 @@ def demo(
                 validators=max(3, len([r for r in reviewers.split(",") if r.strip()]) + 1),
             )
         )
-    if json_output:
-        emit_json({"report": str(report)})
-    else:
+    if not json_output:  # with --json the runner printed the summary, report path included
         typer.echo(f"demo report: {report}")

@@ -47,7 +47,8 @@ class Progress:
 
     def summary(self, summary: dict[str, Any], report: Path, *, as_json: bool) -> None:
         if as_json:
-            print(json.dumps(summary, indent=2, sort_keys=True))
+            # One JSON document on stdout: the summary, with where its report is.
+            print(json.dumps({**summary, "report": str(report)}, indent=2, sort_keys=True))
             return
         if self.quiet:
             return

@@ -197,7 +197,8 @@ class ReviewRound:
 def board_gas(board: Contract, from_block: int) -> dict[str, dict[str, int]]:
     """Gas the chain charged for each ReviewBoard call since ``from_block``, read from the
     receipts (the transaction's whole ``gasUsed``, its 21,000 base included): per function,
-    ``calls`` and ``gas`` (the sum). Measured, not estimated: the demo's nodes sent these.
+    ``calls``, ``gas`` (the sum) and ``max`` (a call that reverted costs less than one that
+    did the work, e.g. the losers of a race to send the permissionless ``finishReview``). Measured, not estimated: the demo's nodes sent these.
 
     The demo chain is small (a block per transaction), so every block is read."""
     w3 = board.w3
@@ -210,9 +211,10 @@ def board_gas(board: Contract, from_block: int) -> dict[str, dict[str, int]]:
                 continue
             function, _ = board.decode_function_input(tx["input"])
             receipt = w3.eth.get_transaction_receipt(tx["hash"])
-            entry = gas.setdefault(str(function.fn_name), {"calls": 0, "gas": 0})
+            entry = gas.setdefault(str(function.fn_name), {"calls": 0, "gas": 0, "max": 0})
             entry["calls"] += 1
             entry["gas"] += int(receipt["gasUsed"])
+            entry["max"] = max(entry["max"], int(receipt["gasUsed"]))
     return gas
 
 
