@@ -198,7 +198,8 @@ def board_gas(board: Contract, from_block: int) -> dict[str, dict[str, int]]:
     """Gas the chain charged for each ReviewBoard call since ``from_block``, read from the
     receipts (the transaction's whole ``gasUsed``, its 21,000 base included): per function,
     ``calls``, ``gas`` (the sum) and ``max`` (a call that reverted costs less than one that
-    did the work, e.g. the losers of a race to send the permissionless ``finishReview``). Measured, not estimated: the demo's nodes sent these.
+    did the work, e.g. the losers of a race to send the permissionless ``finishReview``).
+    Measured, not estimated: the demo's nodes sent these.
 
     The demo chain is small (a block per transaction), so every block is read."""
     w3 = board.w3
