@@ -34,8 +34,8 @@ is known for every item of the sets), accuracy over every gold item before and a
 done-when checks; per reviewer type, the pay per review (tokens per vote: fees plus pot
 share) and the net stake change (pay minus slashed), integers in the token's smallest unit,
 summed over the sets and averaged per reviewer of the type (floor). Time: wall-clock seconds
-of the contested set, the round and the second fit. Gas: docs/review.md §8's *estimate*
-(no contract exists yet), per reviewer and per set.
+of the contested set, the round and the second fit. Gas: per call as measured from the
+receipts of the demo's review round on anvil (``GAS_*`` below), per reviewer and per set.
 """
 
 from __future__ import annotations
@@ -69,14 +69,20 @@ FEE_PER_VOTE = TOKEN // 100
 SLASH_PER_VOTE = 3 * FEE_PER_VOTE
 STAKE = 1_000 * TOKEN
 HIDDEN_GOLD_MODULUS = 10
-GAS_COMMIT = 70_000
-GAS_REVEAL = 45_000
-GAS_SETTLE = 20_000
-GAS_CLAIM = 60_000
-"""docs/review.md §8: commit, reveal, the reviewer's settlement inside ``finalize`` and the
-claim of its payout leaf (estimates from EIP-2929/2200 costs and v1's measured steps, not
-measurements: no review contract exists yet)."""
-GAS_PER_REVIEW = GAS_COMMIT + GAS_REVEAL + GAS_SETTLE + GAS_CLAIM
+GAS_COMMIT = 154_891
+GAS_REVEAL = 39_332
+GAS_SETTLE = 94_250
+"""Per reviewer, the receipts' ``gasUsed`` (the 21,000 base included), mean of three
+reviewers, in a review round of real node processes on anvil: ``labelnet demo --items 200
+--no-seated --reviewers judge:0.95,lazy,careless --json`` (its ``review.gas``, 2026-12-06).
+A call's gas does not depend on the number of votes (a reveal names one CID)."""
+GAS_OPEN = 203_881
+GAS_GOLD = 36_854
+GAS_FINISH = 90_693
+"""Per task, same run: the requester's ``openReview`` and ``revealReviewGold``, and the
+``finishReview`` that did the work (the largest of that run's calls: others lost the race)."""
+GAS_PER_REVIEWER = GAS_COMMIT + GAS_REVEAL + GAS_SETTLE
+GAS_PER_TASK = GAS_OPEN + GAS_GOLD + GAS_FINISH
 TYPES = ("coherent", "lazy", "careless")
 
 
@@ -212,8 +218,8 @@ def replay(
             "review_round": round(round_seconds, 4),
             "consensus_with_review": round(refit_seconds, 3),
         },
-        "gas_estimate": len(kinds) * GAS_PER_REVIEW if contested else 0,
-        "gas_estimate_per_vote": GAS_PER_REVIEW // len(contested) if contested else 0,
+        "gas": len(kinds) * GAS_PER_REVIEWER + GAS_PER_TASK if contested else 0,
+        "gas_per_vote": GAS_PER_REVIEWER // len(contested) if contested else 0,
     }
     return entry, by_kind
 
@@ -243,6 +249,11 @@ def print_table(sets: list[dict[str, Any]], reviewers: dict[str, dict[str, int]]
             f"{kind:9s} pay_per_review={row['pay_per_review']} "
             f"net_stake_change={row['net_stake_change']}"
         )
+    print(
+        f"gas (measured, receipts): {GAS_PER_REVIEWER:,} per reviewer (commit {GAS_COMMIT:,}, "
+        f"reveal {GAS_REVEAL:,}, settle {GAS_SETTLE:,}); {GAS_PER_TASK:,} per task (open "
+        f"{GAS_OPEN:,}, gold reveal {GAS_GOLD:,}, finish {GAS_FINISH:,})"
+    )
 
 
 def main() -> int:
@@ -312,7 +323,8 @@ def main() -> int:
             "threshold": args.threshold,
             "hidden_gold_share": "0.1",
         },
-        "gas_estimate_per_review": GAS_PER_REVIEW,
+        "gas_per_reviewer": GAS_PER_REVIEWER,
+        "gas_per_task": GAS_PER_TASK,
         "seconds": round(time.perf_counter() - start, 1),
     }
     if args.json:
