@@ -44,6 +44,13 @@ def demo(
             "seated annotators and the validators it names; batches sealed; no gold"
         ),
     ] = False,
+    qualified: Annotated[
+        bool,
+        typer.Option(
+            help="run a gold-only qualification task first and gate the main task on it "
+            "(simulated workers of chosen accuracies); the report says who was admitted and why"
+        ),
+    ] = False,
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -56,6 +63,8 @@ def demo(
     with errors():
         if confidential and (kind is not None or not seated):
             raise DemoError("--confidential posts a seated categorical task (no --kind)")
+        if qualified and (kind is not None or not seated):
+            raise DemoError("--qualified posts seated categorical tasks (no --kind)")
         if kind is not None and kind not in RULES:
             raise DemoError(f"--kind takes one of {', '.join(map(str, RULES))}, not {kind!r}")
         report = run_demo(
@@ -71,6 +80,7 @@ def demo(
                 batch_size=batch_size,
                 kind=None if kind is None else TaskKind(kind),
                 confidential=confidential,
+                qualified=qualified,
             )
         )
     if json_output:

@@ -25,12 +25,12 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from web3.contract import Contract
 
-from client.demo.dataset import load_dataset, resolve_dataset
+from client.demo.dataset import DemoDataset, load_dataset, resolve_dataset
 from client.demo.inspect import read_skip_reason
 from client.demo.kinds import INSTRUCTIONS, collect_kind_summary, make_crowd, render_kind
 from client.demo.metrics import collect_summary
@@ -42,6 +42,16 @@ from client.demo.network import (
     terminated_as_exit,
 )
 from client.demo.progress import Progress
+from client.demo.qualified import DOMAIN as QUALIFICATION_DOMAIN
+from client.demo.qualified import (
+    Qualification,
+    admission_summary,
+    least_batch,
+    passed,
+    seat_decisions,
+    simulated_crowd,
+    split_items,
+)
 from client.demo.report import write_report
 from client.devnet import Devnet
 from node.app.chain import load_deployment
@@ -50,6 +60,7 @@ from node.chain.contracts import Contracts, DeployConfig, bind
 from node.chain.devchain import DevChain
 from node.chain.engines import DEFAULT_ENGINE
 from node.chain.market import TaskStatus, read_task
+from node.chain.qualifications import Gate
 from node.chain.tx import TxSender
 from node.errors import LabelnetError
 from node.keys import load_keystore
@@ -148,6 +159,10 @@ class DemoOptions:
     unnamed_validators: int = 0
     """On a confidential task, how many validators (the last ones) it does not name: they
     cannot read it and skip it, so the attest phase waits for the others only."""
+    qualified: bool = False
+    """Run a gold-only qualification task first and gate the main task on it
+    (:mod:`client.demo.qualified`): simulated workers of chosen accuracies replace the data
+    set's, and the report says who was admitted and why."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -210,6 +225,10 @@ def run_demo(
         items=options.items,
         annotators=options.annotators,
     )
+    qualification_items = 0
+    if options.qualified:
+        qualification_items = split_items(len(dataset.items), least_batch(dataset.classes))
+        dataset = simulated_crowd(dataset, qualification_items)
     progress = Progress(quiet=options.quiet or options.json, on_event=on_event)
     network = _prepare_out(options.out)
     answers_csv = dataset.write_answers(network / "answers.csv")
@@ -221,9 +240,16 @@ def run_demo(
             progress.note(f"starting {len(nodes)} node processes")
             start_all(nodes)
             run.timings["nodes_ready"] = time.monotonic() - run.started
-            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
-            _drive(run, progress, on_poll)
+            qualification = None
+            if options.qualified:
+                qualification = _qualify(run, dataset, qualification_items, progress, on_poll)
+                dataset = replace(dataset, items=dataset.items[qualification_items:])
+            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress, qualification)
+            _drive(run, progress, on_poll, gated=qualification is not None)
             summary = collect_summary(run, dataset)
+            if qualification is not None:
+                summary["admission"] = admission_summary(run, qualification)
+                summary["qualification_timings"] = qualification.timings
         finally:
             stop_all(nodes)
     options.out.mkdir(parents=True, exist_ok=True)
@@ -384,13 +410,54 @@ def _sender(devnet: Devnet, name: str) -> TxSender:
     return TxSender(devnet.w3, account)
 
 
+def _qualify(
+    run: DemoRun,
+    dataset: DemoDataset,
+    count: int,
+    progress: Progress,
+    on_poll: PhaseHook | None,
+) -> Qualification:
+    """Run the gold-only qualification task on the first ``count`` items to its claims
+    (:mod:`client.demo.qualified`): one seat per labelling node, every item gold."""
+    options = run.options
+    items = dataset.items[:count]
+    content = build_task_content(
+        [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items],
+        title=f"Qualification on {options.dataset}",
+        instructions="Pick the class this item belongs to. Your answers are checked "
+        "against an answer key: pass it to be admitted to the main task.",
+        kind=TaskKind.CATEGORICAL,
+        classes=dataset.classes,
+    )
+    gold = GoldSet.create({item: dataset.truth[item] for item in items})
+    labellers = options.annotators + options.spammers
+    gate = Gate(domain=QUALIFICATION_DOMAIN)
+    _create(run, content, gold, batch=count, progress=progress, gate=gate, redundancy=labellers)
+    assert run.task is not None
+    qualification = Qualification(task_id=run.task.task_id, items=items)
+    _drive(run, progress, on_poll)
+    qualification.timings = {name: round(value, 2) for name, value in run.timings.items()}
+    admitted = passed(run, qualification)
+    progress.note(
+        f"qualification task {qualification.task_id}: {len(admitted)} of {labellers} passed "
+        f"({', '.join(admitted) or 'nobody'})"
+    )
+    if not admitted:
+        raise DemoError("nobody passed the qualification task: the main task would have no seat")
+    qualification.admitted = tuple(admitted)
+    return qualification
+
+
 def _post_task(
     run: DemoRun,
     items: tuple[str, ...],
     classes: tuple[str, ...],
     truth: dict[str, str],
     progress: Progress,
+    qualification: Qualification | None = None,
 ) -> None:
+    """The main task; gated on ``qualification`` if given, with one seat per account that
+    passed it, each dealt every item."""
     options = run.options
     specs = [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items]
     if options.confidential:
@@ -409,7 +476,12 @@ def _post_task(
         else None
     )
     batch = (options.batch_size or len(items)) if options.seated else 0
-    _create(run, content, gold, batch=batch, progress=progress)
+    if qualification is None:
+        _create(run, content, gold, batch=batch, progress=progress)
+        return
+    admitted = len(qualification.admitted)
+    gate = qualification.gate()
+    _create(run, content, gold, batch=len(items), progress=progress, gate=gate, redundancy=admitted)
 
 
 CONFIDENTIAL_TEXT = "confidential record"
@@ -441,9 +513,17 @@ def _confidential_content(
 
 
 def _create(
-    run: DemoRun, content: TaskContent, gold: GoldSet | None, *, batch: int, progress: Progress
+    run: DemoRun,
+    content: TaskContent,
+    gold: GoldSet | None,
+    *,
+    batch: int,
+    progress: Progress,
+    gate: Gate | None = None,
+    redundancy: int | None = None,
 ) -> None:
-    """Publish ``content`` in the requester's store and post its task (seated if ``batch``)."""
+    """Publish ``content`` in the requester's store and post its task (seated if ``batch``,
+    through the market's gate under ``gate`` if given)."""
     options = run.options
     requester = run.by_role("requester")[0]
     now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
@@ -452,7 +532,7 @@ def _create(
         content=content,
         algorithm=content.manifest.algorithm,
         reward_per_label=REWARD_PER_LABEL,
-        redundancy=options.redundancy or labellers,
+        redundancy=redundancy or options.redundancy or labellers,
         validator_fee=VALIDATOR_FEE,
         commit_deadline=now + COMMIT_WINDOW,
         reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
@@ -460,6 +540,7 @@ def _create(
         gold=gold,
         batch_size=batch,
         seat_deadline=now + SEAT_WINDOW if batch else 0,
+        gate=gate,
     )
     run.started = time.monotonic()
     publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
@@ -474,7 +555,8 @@ def _create(
     classes = content.manifest.classes
     items = content.manifest.num_items
     progress.note(
-        f"task {run.task.task_id} posted: {items} items, {len(classes)} classes, "
+        f"{'gated ' if gate is not None else ''}task {run.task.task_id} posted: {items} items, "
+        f"{len(classes)} classes, "
         f"{0 if gold is None else len(gold.labels)} gold, "
         f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
         + (
@@ -498,8 +580,12 @@ def _warp(chain: DevChain, timestamp: int) -> None:
     chain.mine()
 
 
-def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -> None:
-    """Watch the task through its phases, moving the devnet clock when a phase is done."""
+def _drive(
+    run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None, *, gated: bool = False
+) -> None:
+    """Watch the task through its phases, moving the devnet clock when a phase is done. On a
+    ``gated`` task the seat window also stays open until every labelling node has decided
+    (seated, or said why not), as a real window of minutes would let it."""
     assert run.task is not None
     market = _contracts(run).market
     task_id = run.task.task_id
@@ -532,6 +618,8 @@ def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -
     if state.seated:
         committers = min(labellers, state.seat_limit)
         wait("seats", committers, lambda: read_task(market, task_id).seat_count)
+        if gated:
+            wait("admission", labellers, lambda: seat_decisions(run, market, task_id))
         # The seal: the first block after the seat deadline and its delay, then the
         # finality depth the nodes wait for on top of it.
         _warp(chain, state.seat_deadline + SEAL_DELAY + 1)
