@@ -94,14 +94,21 @@ def _seat(
 
 
 def _run(
-    w3: Web3, contracts: Contracts, actors: Actors, task_id: int, accepted: dict[str, int]
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    task_id: int,
+    accepted: dict[str, int],
+    accounts: dict[str, LocalAccount] | None = None,
 ) -> PayoutTree:
-    """Seat, commit and reveal the three annotators, finalize on a tree paying
-    ``accepted[role]`` labels each, and claim every leaf; the finalized tree."""
-    accounts = {role: getattr(actors, role) for role in ANNOTATORS}
+    """Seat, commit and reveal the three annotators (``accounts`` by name, default the
+    actors of :data:`ANNOTATORS`), finalize on a tree paying ``accepted[name]`` labels each,
+    and claim every leaf; the finalized tree."""
+    if accounts is None:
+        accounts = {role: getattr(actors, role) for role in ANNOTATORS}
     for who in accounts.values():
         _seat(w3, contracts, who, task_id, [])
-    salts = {role: (os.urandom(32), os.urandom(32)) for role in ANNOTATORS}
+    salts = {role: (os.urandom(32), os.urandom(32)) for role in accounts}
     for role, who in accounts.items():
         root, salt = salts[role]
         commitment = label_commitment(task_id, who.address, root, salt)
