@@ -28,10 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from web3.contract import Contract
-
 from client.demo.dataset import DemoDataset, load_dataset, resolve_dataset
-from client.demo.inspect import read_skip_reason
+from client.demo.errors import DemoError as DemoError
 from client.demo.kinds import INSTRUCTIONS, collect_kind_summary, make_crowd, render_kind
 from client.demo.metrics import collect_summary
 from client.demo.network import (
@@ -41,6 +39,8 @@ from client.demo.network import (
     stop_all,
     terminated_as_exit,
 )
+from client.demo.phases import FINALITY_DEPTH as FINALITY_DEPTH
+from client.demo.phases import contracts_of, drive, sender_of
 from client.demo.progress import Progress
 from client.demo.qualified import DOMAIN as QUALIFICATION_DOMAIN
 from client.demo.qualified import (
@@ -48,24 +48,16 @@ from client.demo.qualified import (
     admission_summary,
     least_batch,
     passed,
-    seat_decisions,
     simulated_crowd,
     split_items,
 )
 from client.demo.report import write_report
 from client.devnet import Devnet
-from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
-from node.chain.contracts import Contracts, DeployConfig, bind
-from node.chain.devchain import DevChain
+from node.chain.contracts import DeployConfig
 from node.chain.engines import DEFAULT_ENGINE
-from node.chain.market import TaskStatus, read_task
 from node.chain.qualifications import Gate
-from node.chain.tx import TxSender
-from node.errors import LabelnetError
-from node.keys import load_keystore
 from node.protocol.annotation import AnnotationParams
-from node.protocol.deal import SEAL_DELAY
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
@@ -89,17 +81,11 @@ SEAT_WINDOW = 600
 """A seated task's seat window: the demo moves the clock past it once every seat is taken."""
 MIN_LABEL_TIME = 600
 """The demo market's ``minLabelTime`` (the default, an hour, would not fit the commit window)."""
-FINALITY_DEPTH = 1
-"""Blocks the demo's nodes wait on top of a seal block (a devnet does not reorganise)."""
 REVEAL_WINDOW = 1800
 ATTEST_WINDOW = 1800
 MARKER = ".labelnet-demo"
 LABELER_BATCH = 2_000
 """Items per call of the replay and random labelers: they answer from memory, instantly."""
-
-
-class DemoError(LabelnetError, RuntimeError):
-    """The demo could not run to its end (the message says which phase and why)."""
 
 
 def default_datasets_dir() -> Path:
@@ -245,7 +231,7 @@ def run_demo(
                 qualification = _qualify(run, dataset, qualification_items, progress, on_poll)
                 dataset = replace(dataset, items=dataset.items[qualification_items:])
             _post_task(run, dataset.items, dataset.classes, dataset.truth, progress, qualification)
-            _drive(run, progress, on_poll, gated=qualification is not None)
+            drive(run, progress, on_poll, gated=qualification is not None)
             summary = collect_summary(run, dataset)
             if qualification is not None:
                 summary["admission"] = admission_summary(run, qualification)
@@ -317,7 +303,7 @@ def _run_kind(
             for response in crowd.responses.values():  # a pairwise task's two sides
                 requester.put(response)
             _create(run, content, None, batch=0, progress=progress)
-            _drive(run, progress, on_poll)
+            drive(run, progress, on_poll)
             summary = collect_kind_summary(run, crowd)
         finally:
             stop_all(nodes)
@@ -404,12 +390,6 @@ def load_dataset_workers(answers_csv: Path) -> list[str]:
     return list(seen)
 
 
-def _sender(devnet: Devnet, name: str) -> TxSender:
-    password = devnet.info.password_file.read_text().rstrip("\n")
-    account = load_keystore(devnet.info.account(name).keystore, password)
-    return TxSender(devnet.w3, account)
-
-
 def _qualify(
     run: DemoRun,
     dataset: DemoDataset,
@@ -435,7 +415,7 @@ def _qualify(
     _create(run, content, gold, batch=count, progress=progress, gate=gate, redundancy=labellers)
     assert run.task is not None
     qualification = Qualification(task_id=run.task.task_id, items=items)
-    _drive(run, progress, on_poll)
+    drive(run, progress, on_poll)
     qualification.timings = {name: round(value, 2) for name, value in run.timings.items()}
     admitted = passed(run, qualification)
     progress.note(
@@ -546,7 +526,9 @@ def _create(
     publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
     secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
     try:
-        run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+        run.task = create_task(
+            sender_of(run.devnet, "requester"), contracts_of(run), request, secrets
+        )
     except TaskRequestError as exc:
         raise DemoError(
             f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
@@ -566,121 +548,3 @@ def _create(
             else ", open (no seats)"
         )
     )
-
-
-def _contracts(run: DemoRun) -> Contracts:
-    return bind(run.devnet.w3, load_deployment(run.devnet.info.deployment_file))
-
-
-def _warp(chain: DevChain, timestamp: int) -> None:
-    """Move the chain's clock to ``timestamp`` (if it is not there yet) and mine a block."""
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    if now < timestamp:
-        chain.set_next_timestamp(timestamp)
-    chain.mine()
-
-
-def _drive(
-    run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None, *, gated: bool = False
-) -> None:
-    """Watch the task through its phases, moving the devnet clock when a phase is done. On a
-    ``gated`` task the seat window also stays open until every labelling node has decided
-    (seated, or said why not), as a real window of minutes would let it."""
-    assert run.task is not None
-    market = _contracts(run).market
-    task_id = run.task.task_id
-    chain = run.devnet.chain
-    labellers = run.options.annotators + run.options.spammers
-    validators = run.options.validators - (
-        run.options.unnamed_validators if run.options.confidential else 0
-    )
-
-    def wait(phase: str, total: int, count: Callable[[], int]) -> None:
-        deadline = time.monotonic() + run.options.phase_timeout
-        with progress.phase(phase, total) as update:
-            while True:
-                done = count()
-                if on_poll is not None:
-                    on_poll(run, phase, done, total)
-                if done >= total:
-                    break
-                update(done)
-                for node in run.nodes:
-                    node.check_alive()
-                if time.monotonic() > deadline:
-                    raise DemoError(f"{phase}: {done}/{total} after {run.options.phase_timeout}s")
-                time.sleep(0.2)
-            update(total)
-        run.timings[phase] = time.monotonic() - run.started
-
-    state = read_task(market, task_id)
-    committers = labellers
-    if state.seated:
-        committers = min(labellers, state.seat_limit)
-        wait("seats", committers, lambda: read_task(market, task_id).seat_count)
-        if gated:
-            wait("admission", labellers, lambda: seat_decisions(run, market, task_id))
-        # The seal: the first block after the seat deadline and its delay, then the
-        # finality depth the nodes wait for on top of it.
-        _warp(chain, state.seat_deadline + SEAL_DELAY + 1)
-        for _ in range(FINALITY_DEPTH):
-            chain.mine()
-    wait("commit", committers, lambda: _commits(market, task_id, state.seated))
-    _warp(chain, state.commit_deadline + 1)
-    gold = int(any(state.gold_commitment))  # a task without gold has nothing to reveal
-    wait("reveal", committers + gold, lambda: _reveals(market, task_id))
-    _warp(chain, state.reveal_deadline + 1)
-    wait("attest", validators, lambda: _attestations(run, market, task_id))
-    _warp(chain, state.attest_deadline + 1)
-    wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
-    final = read_task(market, task_id)
-    if final.status is not TaskStatus.FINALIZED:
-        raise DemoError(f"task {task_id} ended {final.status.name}, not FINALIZED")
-    # Progress in percent of the attested total: amounts are too large for a bar.
-    if final.total_payout:
-        total = final.total_payout
-        wait("claim", 100, lambda: read_task(market, task_id).paid_out * 100 // total)
-    run.timings["claimed"] = time.monotonic() - run.started
-    requester = _sender(run.devnet, "requester")
-    # Market v2 pushes the refund as the task ends (finalize); a v1 market waits for refund().
-    if not read_task(market, task_id).refunded:
-        requester.transact(market.functions.refund(task_id))
-
-
-def _attestations(run: DemoRun, market: Contract, task_id: int) -> int:
-    """Attestations so far; raises :class:`DemoError` at once when every validator has
-    decided not to attest, rather than waiting out the phase timeout for votes that will
-    never come (the task would end disputed and be refunded)."""
-    count = read_task(market, task_id).attest_count
-    if count:
-        return count
-    chain_id = int(run.devnet.w3.eth.chain_id)
-    reasons = []
-    for node in run.by_role("validator"):
-        address = run.devnet.info.account(node.name).address
-        reason = read_skip_reason(node.data_dir, chain_id, task_id, address)
-        if reason is None:
-            return count
-        reasons.append(f"{node.name}: {reason}")
-    raise DemoError(
-        "attest: no validator attests, so the task will end disputed and be refunded ("
-        + "; ".join(reasons)
-        + "). With few items per annotator nobody can show skill beyond chance under the "
-        "reward rule's evidence test: give the demo more --items"
-    )
-
-
-def _commits(market: Contract, task_id: int, seated: bool) -> int:
-    """Annotators committed so far: a seated task does not count them on chain (its seats
-    hold the count), so its ``LabelsCommitted`` events are."""
-    if not seated:
-        return read_task(market, task_id).commit_count
-    events = market.events.LabelsCommitted().get_logs(
-        from_block=0, argument_filters={"taskId": task_id}
-    )
-    return len({str(event["args"]["annotator"]) for event in events})
-
-
-def _reveals(market: Contract, task_id: int) -> int:
-    state = read_task(market, task_id)
-    return state.reveal_count + int(state.gold_revealed)
