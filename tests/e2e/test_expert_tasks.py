@@ -227,6 +227,7 @@ def test_the_demo_completes_with_every_payout_claimed_and_reports_the_admissions
         assert total > 0 and paid == total
     assert summary["accounting"]["balanced"] is True
     assert summary["assignment"]["seats_claimed"] == len(ADMITTED)
+    assert summary["assignment"]["redundancy"] == len(ADMITTED)  # one seat each, every item
     assert {row["name"] for row in summary["annotator_table"]} == ADMITTED
     report = (out / "report.html").read_text()
     assert "Who was admitted, and why" in report
