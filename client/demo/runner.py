@@ -402,7 +402,9 @@ def _qualify(
     options = run.options
     items = dataset.items[:count]
     content = build_task_content(
-        [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items],
+        # Public items, also when the main task is confidential: a qualification task's
+        # gold is revealed, so it must hold nothing the requester keeps secret.
+        [ItemSpec(id=item, data={"text": f"item {item}"}) for item in items],
         title=f"Qualification on {options.dataset}",
         instructions="Pick the class this item belongs to. Your answers are checked "
         "against an answer key: pass it to be admitted to the main task.",
