@@ -51,6 +51,13 @@ def demo(
             "lazy or careless (e.g. judge:0.95,lazy,careless); empty: no review"
         ),
     ] = "",
+    qualified: Annotated[
+        bool,
+        typer.Option(
+            help="run a gold-only qualification task first and gate the main task on it "
+            "(simulated workers of chosen accuracies); the report says who was admitted and why"
+        ),
+    ] = False,
     chain: EngineOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -63,6 +70,11 @@ def demo(
     with errors():
         if confidential and (kind is not None or not seated):
             raise DemoError("--confidential posts a seated categorical task (no --kind)")
+        if qualified and (kind is not None or not seated):
+            raise DemoError("--qualified posts seated categorical tasks (no --kind)")
+        if reviewers.strip() and (confidential or qualified or kind is not None):
+            # docs/confidential.md §8: no review round reads sealed batches yet.
+            raise DemoError("--reviewers runs on a replayed data set's task only")
         if kind is not None and kind not in RULES:
             raise DemoError(f"--kind takes one of {', '.join(map(str, RULES))}, not {kind!r}")
         report = run_demo(
@@ -80,6 +92,7 @@ def demo(
                 confidential=confidential,
                 reviewers=tuple(r.strip() for r in reviewers.split(",") if r.strip()),
                 validators=max(3, len([r for r in reviewers.split(",") if r.strip()]) + 1),
+                qualified=qualified,
             )
         )
     if not json_output:  # with --json the runner printed the summary, report path included

@@ -100,4 +100,5 @@ def gate_from_options(
         min_accuracy_bps=round(min_accuracy * BPS),
         qualification_task_id=qualification_task,
         qualification_accuracy_bps=round(qualification_accuracy * BPS),
+        allowlist=tuple(accounts),
     )

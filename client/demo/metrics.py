@@ -273,7 +273,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
     state = read_task(contracts.market, task_id)
     dealt = dealt_labels(w3, contracts, task_id, order, batches) if state.seated else None
     assignment = assignment_summary(
-        run, document, batches, dealt, state.seat_count, state.seat_limit
+        run, document, batches, dealt, state.seat_count, state.seat_limit, len(order)
     )
     balance = int(contracts.token.functions.balanceOf(contracts.market.address).call())
     owed = state.total_payout - state.paid_out + (0 if state.refunded else state.refundable)
@@ -380,6 +380,7 @@ def assignment_summary(
     dealt: list[tuple[str, str]] | None,
     seats_claimed: int,
     seats: int,
+    num_items: int,
 ) -> dict[str, Any]:
     """What the task promised its annotators and what they got: the seats, the batch size,
     the most labels any item received (at most k), and each paid annotator's pay per
@@ -401,7 +402,11 @@ def assignment_summary(
     ]
     return {
         "seated": bool(run.task.batch_size),
-        "redundancy": run.options.redundancy or run.options.annotators + run.options.spammers,
+        # A seated task's k is its seats' items over its items (the demo's --qualified main
+        # task has fewer seats than the options' labelling nodes).
+        "redundancy": seats * run.task.batch_size // num_items
+        if run.task.batch_size
+        else run.options.redundancy or run.options.annotators + run.options.spammers,
         "batch_size": run.task.batch_size,
         "min_batch_size": run.task.min_batch_size,
         "seats": seats,

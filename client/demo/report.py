@@ -11,6 +11,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from client.demo.report_admission import render_admission
+
 HONEST, SPAMMER, LIAR, NEUTRAL = "#2b6cb0", "#c53030", "#c05621", "#4a5568"
 WIDTH = 640
 
@@ -116,6 +118,7 @@ def render(summary: dict[str, Any]) -> str:
         f"validators; {summary['nodes']} node processes. Posting to last claim: "
         f"<strong>{summary['seconds']:.1f} s</strong>. Result document "
         f"<code>{escape(summary['result_cid'])}</code>.</p>",
+        *([render_admission(summary["admission"])] if "admission" in summary else []),
         "<h2>Consensus accuracy against gold</h2>",
         f"<p>On the {accuracy['scored_items']} items whose gold was not revealed.</p>",
         _bars(

@@ -25,13 +25,11 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from web3.contract import Contract
-
-from client.demo.dataset import load_dataset, resolve_dataset
-from client.demo.inspect import read_skip_reason
+from client.demo.dataset import DemoDataset, load_dataset, resolve_dataset
+from client.demo.errors import DemoError as DemoError
 from client.demo.kinds import INSTRUCTIONS, collect_kind_summary, make_crowd, render_kind
 from client.demo.metrics import collect_summary
 from client.demo.network import (
@@ -41,7 +39,18 @@ from client.demo.network import (
     stop_all,
     terminated_as_exit,
 )
+from client.demo.phases import FINALITY_DEPTH as FINALITY_DEPTH
+from client.demo.phases import contracts_of, drive, sender_of
 from client.demo.progress import Progress
+from client.demo.qualified import DOMAIN as QUALIFICATION_DOMAIN
+from client.demo.qualified import (
+    Qualification,
+    admission_summary,
+    least_batch,
+    passed,
+    simulated_crowd,
+    split_items,
+)
 from client.demo.report import write_report
 from client.demo.review import (
     REVIEW_TIME,
@@ -52,17 +61,12 @@ from client.demo.review import (
     write_gold_csv,
 )
 from client.devnet import Devnet
-from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
-from node.chain.contracts import Contracts, DeployConfig, bind
-from node.chain.devchain import DevChain
+from node.chain.contracts import DeployConfig
 from node.chain.engines import DEFAULT_ENGINE
-from node.chain.market import TaskStatus, read_task
-from node.chain.tx import TxSender
-from node.errors import LabelnetError
-from node.keys import load_keystore
+from node.chain.market import read_task
+from node.chain.qualifications import Gate
 from node.protocol.annotation import AnnotationParams
-from node.protocol.deal import SEAL_DELAY
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
@@ -86,17 +90,11 @@ SEAT_WINDOW = 600
 """A seated task's seat window: the demo moves the clock past it once every seat is taken."""
 MIN_LABEL_TIME = 600
 """The demo market's ``minLabelTime`` (the default, an hour, would not fit the commit window)."""
-FINALITY_DEPTH = 1
-"""Blocks the demo's nodes wait on top of a seal block (a devnet does not reorganise)."""
 REVEAL_WINDOW = 1800
 ATTEST_WINDOW = 1800
 MARKER = ".labelnet-demo"
 LABELER_BATCH = 2_000
 """Items per call of the replay and random labelers: they answer from memory, instantly."""
-
-
-class DemoError(LabelnetError, RuntimeError):
-    """The demo could not run to its end (the message says which phase and why)."""
 
 
 def default_datasets_dir() -> Path:
@@ -161,6 +159,10 @@ class DemoOptions:
     ``judge[:<accuracy>]``, ``lazy`` or ``careless``; none: the task has no review."""
     review_share: str = "0.1"
     """The share of items the requester buys review for (``contested_share``)."""
+    qualified: bool = False
+    """Run a gold-only qualification task first and gate the main task on it
+    (:mod:`client.demo.qualified`): simulated workers of chosen accuracies replace the data
+    set's, and the report says who was admitted and why."""
 
 
 PhaseHook = Callable[["DemoRun", str, int, int], None]
@@ -226,6 +228,10 @@ def run_demo(
         items=options.items,
         annotators=options.annotators,
     )
+    qualification_items = 0
+    if options.qualified:
+        qualification_items = split_items(len(dataset.items), least_batch(dataset.classes))
+        dataset = simulated_crowd(dataset, qualification_items)
     progress = Progress(quiet=options.quiet or options.json, on_event=on_event)
     network = _prepare_out(options.out)
     answers_csv = dataset.write_answers(network / "answers.csv")
@@ -250,9 +256,16 @@ def run_demo(
             progress.note(f"starting {len(nodes)} node processes")
             start_all(nodes)
             run.timings["nodes_ready"] = time.monotonic() - run.started
-            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress)
-            _drive(run, progress, on_poll)
+            qualification = None
+            if options.qualified:
+                qualification = _qualify(run, dataset, qualification_items, progress, on_poll)
+                dataset = replace(dataset, items=dataset.items[qualification_items:])
+            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress, qualification)
+            drive(run, progress, on_poll, gated=qualification is not None)
             summary = collect_summary(run, dataset)
+            if qualification is not None:
+                summary["admission"] = admission_summary(run, qualification)
+                summary["qualification_timings"] = qualification.timings
         finally:
             stop_all(nodes)
     options.out.mkdir(parents=True, exist_ok=True)
@@ -320,7 +333,7 @@ def _run_kind(
             for response in crowd.responses.values():  # a pairwise task's two sides
                 requester.put(response)
             _create(run, content, None, batch=0, progress=progress)
-            _drive(run, progress, on_poll)
+            drive(run, progress, on_poll)
             summary = collect_kind_summary(run, crowd)
         finally:
             stop_all(nodes)
@@ -417,10 +430,44 @@ def load_dataset_workers(answers_csv: Path) -> list[str]:
     return list(seen)
 
 
-def _sender(devnet: Devnet, name: str) -> TxSender:
-    password = devnet.info.password_file.read_text().rstrip("\n")
-    account = load_keystore(devnet.info.account(name).keystore, password)
-    return TxSender(devnet.w3, account)
+def _qualify(
+    run: DemoRun,
+    dataset: DemoDataset,
+    count: int,
+    progress: Progress,
+    on_poll: PhaseHook | None,
+) -> Qualification:
+    """Run the gold-only qualification task on the first ``count`` items to its claims
+    (:mod:`client.demo.qualified`): one seat per labelling node, every item gold."""
+    options = run.options
+    items = dataset.items[:count]
+    content = build_task_content(
+        # Public items, also when the main task is confidential: a qualification task's
+        # gold is revealed, so it must hold nothing the requester keeps secret.
+        [ItemSpec(id=item, data={"text": f"item {item}"}) for item in items],
+        title=f"Qualification on {options.dataset}",
+        instructions="Pick the class this item belongs to. Your answers are checked "
+        "against an answer key: pass it to be admitted to the main task.",
+        kind=TaskKind.CATEGORICAL,
+        classes=dataset.classes,
+    )
+    gold = GoldSet.create({item: dataset.truth[item] for item in items})
+    labellers = options.annotators + options.spammers
+    gate = Gate(domain=QUALIFICATION_DOMAIN)
+    _create(run, content, gold, batch=count, progress=progress, gate=gate, redundancy=labellers)
+    assert run.task is not None
+    qualification = Qualification(task_id=run.task.task_id, items=items)
+    drive(run, progress, on_poll)
+    qualification.timings = {name: round(value, 2) for name, value in run.timings.items()}
+    admitted = passed(run, qualification)
+    progress.note(
+        f"qualification task {qualification.task_id}: {len(admitted)} of {labellers} passed "
+        f"({', '.join(admitted) or 'nobody'})"
+    )
+    if not admitted:
+        raise DemoError("nobody passed the qualification task: the main task would have no seat")
+    qualification.admitted = tuple(admitted)
+    return qualification
 
 
 def _post_task(
@@ -429,7 +476,10 @@ def _post_task(
     classes: tuple[str, ...],
     truth: dict[str, str],
     progress: Progress,
+    qualification: Qualification | None = None,
 ) -> None:
+    """The main task; gated on ``qualification`` if given, with one seat per account that
+    passed it, each dealt every item."""
     options = run.options
     specs = [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items]
     if options.confidential:
@@ -449,14 +499,21 @@ def _post_task(
         else None
     )
     batch = (options.batch_size or len(items)) if options.seated else 0
-    _create(run, content, gold, batch=batch, progress=progress)
+    if qualification is None:
+        _create(run, content, gold, batch=batch, progress=progress)
+    else:
+        admitted = len(qualification.admitted)
+        gate = qualification.gate()
+        _create(
+            run, content, gold, batch=len(items), progress=progress, gate=gate, redundancy=admitted
+        )
     if run.review is not None:
         assert run.task is not None
-        contracts = _contracts(run)
+        contracts = contracts_of(run)
         assert contracts.review_board is not None
         requester = run.by_role("requester")[0]
         run.review.open(
-            _sender(run.devnet, "requester"),
+            sender_of(run.devnet, "requester"),
             contracts.token,
             contracts.review_board,
             EmbeddedStore.in_data_dir(requester.data_dir),
@@ -501,9 +558,17 @@ def _confidential_content(
 
 
 def _create(
-    run: DemoRun, content: TaskContent, gold: GoldSet | None, *, batch: int, progress: Progress
+    run: DemoRun,
+    content: TaskContent,
+    gold: GoldSet | None,
+    *,
+    batch: int,
+    progress: Progress,
+    gate: Gate | None = None,
+    redundancy: int | None = None,
 ) -> None:
-    """Publish ``content`` in the requester's store and post its task (seated if ``batch``)."""
+    """Publish ``content`` in the requester's store and post its task (seated if ``batch``,
+    through the market's gate under ``gate`` if given)."""
     options = run.options
     requester = run.by_role("requester")[0]
     now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
@@ -512,7 +577,7 @@ def _create(
         content=content,
         algorithm=content.manifest.algorithm,
         reward_per_label=REWARD_PER_LABEL,
-        redundancy=options.redundancy or labellers,
+        redundancy=redundancy or options.redundancy or labellers,
         validator_fee=VALIDATOR_FEE,
         commit_deadline=now + COMMIT_WINDOW,
         reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
@@ -524,12 +589,15 @@ def _create(
         gold=gold,
         batch_size=batch,
         seat_deadline=now + SEAT_WINDOW if batch else 0,
+        gate=gate,
     )
     run.started = time.monotonic()
     publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
     secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
     try:
-        run.task = create_task(_sender(run.devnet, "requester"), _contracts(run), request, secrets)
+        run.task = create_task(
+            sender_of(run.devnet, "requester"), contracts_of(run), request, secrets
+        )
     except TaskRequestError as exc:
         raise DemoError(
             f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
@@ -538,7 +606,8 @@ def _create(
     classes = content.manifest.classes
     items = content.manifest.num_items
     progress.note(
-        f"task {run.task.task_id} posted: {items} items, {len(classes)} classes, "
+        f"{'gated ' if gate is not None else ''}task {run.task.task_id} posted: {items} items, "
+        f"{len(classes)} classes, "
         f"{0 if gold is None else len(gold.labels)} gold, "
         f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
         + (
@@ -548,123 +617,3 @@ def _create(
             else ", open (no seats)"
         )
     )
-
-
-def _contracts(run: DemoRun) -> Contracts:
-    return bind(run.devnet.w3, load_deployment(run.devnet.info.deployment_file))
-
-
-def _warp(chain: DevChain, timestamp: int) -> None:
-    """Move the chain's clock to ``timestamp`` (if it is not there yet) and mine a block."""
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    if now < timestamp:
-        chain.set_next_timestamp(timestamp)
-    chain.mine()
-
-
-def _drive(run: DemoRun, progress: Progress, on_poll: PhaseHook | None = None) -> None:
-    """Watch the task through its phases, moving the devnet clock when a phase is done."""
-    assert run.task is not None
-    market = _contracts(run).market
-    task_id = run.task.task_id
-    chain = run.devnet.chain
-    labellers = run.options.annotators + run.options.spammers
-    validators = run.options.validators - (
-        run.options.unnamed_validators if run.options.confidential else 0
-    )
-
-    def wait(phase: str, total: int, count: Callable[[], int]) -> None:
-        deadline = time.monotonic() + run.options.phase_timeout
-        with progress.phase(phase, total) as update:
-            while True:
-                done = count()
-                if on_poll is not None:
-                    on_poll(run, phase, done, total)
-                if done >= total:
-                    break
-                update(done)
-                for node in run.nodes:
-                    node.check_alive()
-                if time.monotonic() > deadline:
-                    raise DemoError(f"{phase}: {done}/{total} after {run.options.phase_timeout}s")
-                time.sleep(0.2)
-            update(total)
-        run.timings[phase] = time.monotonic() - run.started
-
-    state = read_task(market, task_id)
-    committers = labellers
-    if state.seated:
-        committers = min(labellers, state.seat_limit)
-        wait("seats", committers, lambda: read_task(market, task_id).seat_count)
-        # The seal: the first block after the seat deadline and its delay, then the
-        # finality depth the nodes wait for on top of it.
-        _warp(chain, state.seat_deadline + SEAL_DELAY + 1)
-        for _ in range(FINALITY_DEPTH):
-            chain.mine()
-    wait("commit", committers, lambda: _commits(market, task_id, state.seated))
-    _warp(chain, state.commit_deadline + 1)
-    gold = int(any(state.gold_commitment))  # a task without gold has nothing to reveal
-    wait("reveal", committers + gold, lambda: _reveals(market, task_id))
-    _warp(chain, state.reveal_deadline + 1)
-    board = _contracts(run).review_board
-    if run.review is not None:
-        assert board is not None
-        requester = _sender(run.devnet, "requester")
-        run.review.drive(board, task_id, requester, wait, lambda t: _warp(chain, t))
-    wait("attest", validators, lambda: _attestations(run, market, task_id))
-    _warp(chain, state.attest_deadline + 1)
-    wait("finalize", 1, lambda: int(read_task(market, task_id).status is not TaskStatus.OPEN))
-    final = read_task(market, task_id)
-    if final.status is not TaskStatus.FINALIZED:
-        raise DemoError(f"task {task_id} ended {final.status.name}, not FINALIZED")
-    # Progress in percent of the attested total: amounts are too large for a bar.
-    if final.total_payout:
-        total = final.total_payout
-        wait("claim", 100, lambda: read_task(market, task_id).paid_out * 100 // total)
-    run.timings["claimed"] = time.monotonic() - run.started
-    if run.review is not None:
-        assert board is not None
-        run.review.settle(board, task_id, wait)
-    requester = _sender(run.devnet, "requester")
-    # Market v2 pushes the refund as the task ends (finalize); a v1 market waits for refund().
-    if not read_task(market, task_id).refunded:
-        requester.transact(market.functions.refund(task_id))
-
-
-def _attestations(run: DemoRun, market: Contract, task_id: int) -> int:
-    """Attestations so far; raises :class:`DemoError` at once when every validator has
-    decided not to attest, rather than waiting out the phase timeout for votes that will
-    never come (the task would end disputed and be refunded)."""
-    count = read_task(market, task_id).attest_count
-    if count:
-        return count
-    chain_id = int(run.devnet.w3.eth.chain_id)
-    reasons = []
-    for node in run.by_role("validator"):
-        address = run.devnet.info.account(node.name).address
-        reason = read_skip_reason(node.data_dir, chain_id, task_id, address)
-        if reason is None:
-            return count
-        reasons.append(f"{node.name}: {reason}")
-    raise DemoError(
-        "attest: no validator attests, so the task will end disputed and be refunded ("
-        + "; ".join(reasons)
-        + "). With few items per annotator nobody can show skill beyond chance under the "
-        "reward rule's evidence test: give the demo more --items"
-    )
-
-
-def _commits(market: Contract, task_id: int, seated: bool) -> int:
-    """Annotators committed so far: a seated task does not count them on chain (its seats
-    hold the count), so its ``LabelsCommitted`` events are."""
-    if not seated:
-        return read_task(market, task_id).commit_count
-    events = market.events.LabelsCommitted().get_logs(
-        from_block=0, argument_filters={"taskId": task_id}
-    )
-    return len({str(event["args"]["annotator"]) for event in events})
-
-
-def _reveals(market: Contract, task_id: int) -> int:
-    state = read_task(market, task_id)
-    return state.reveal_count + int(state.gold_revealed)

@@ -30,6 +30,7 @@ from node.protocol.canonical import JsonValue
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ManifestError, TaskContent, build_task_content
+from node.protocol.manifest_allowlist import AllowlistFieldError, AllowlistParams
 from node.roles.requester import (
     CreatedTask,
     GoldSecrets,
@@ -201,10 +202,12 @@ class RequesterClient:
         classes: Sequence[str] = (),
         kind: TaskKind = TaskKind.CATEGORICAL,
         annotation: AnnotationParams | None = None,
+        allowlist: Sequence[str] = (),
     ) -> TaskContent:
         """Build the manifest and pages; classes default to those the file named (text,
         pairwise and numeric tasks have none). A boxes, spans, text or pairwise task states
-        ``annotation`` (its kind's defaults when None) in its manifest."""
+        ``annotation`` (its kind's defaults when None) in its manifest; a gated task with an
+        allowlist lists its accounts (``allowlist``) there, for the nodes' proofs."""
         if kind in CLASSLESS:
             chosen: tuple[str, ...] = ()
         else:
@@ -219,8 +222,9 @@ class RequesterClient:
                 kind=kind,
                 classes=chosen,
                 annotation=annotation,
+                allowlist=AllowlistParams.create(allowlist) if allowlist else None,
             )
-        except ManifestError as exc:
+        except (ManifestError, AllowlistFieldError) as exc:
             raise TaskSpecError(str(exc)) from exc
 
     def post(
@@ -308,6 +312,7 @@ class RequesterClient:
             classes=classes,
             kind=kind,
             annotation=annotation,
+            allowlist=gate.allowlist if gate is not None else (),
         )
         if imported.labelstudio is not None:
             self._save_profile(content.manifest_cid, imported.labelstudio)

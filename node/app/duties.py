@@ -181,6 +181,7 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             assigner=services.assigner,
             clock=chain_clock(services),
             gate=services.chain.contracts.qualifications,
+            store=services.store,
         )
     )
     if settings.labeler is not None:

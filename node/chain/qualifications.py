@@ -63,6 +63,10 @@ class Gate:
     min_accuracy_bps: int = 0
     qualification_task_id: int = 0
     qualification_accuracy_bps: int = 0
+    allowlist: tuple[str, ...] = ()
+    """The accounts under ``allowlist_root``, when the requester holds them: not sent to the
+    gate, but published in the task's manifest (its ``allowlist`` field) so that each listed
+    node builds its own proof (:mod:`node.protocol.manifest_allowlist`)."""
 
     def as_tuple(self) -> tuple[bytes, bytes, int, int, int, int]:
         """The ABI tuple ``createGatedTask`` takes."""

@@ -37,6 +37,7 @@ from node.protocol.ids import (
 )
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
+from node.protocol.manifest_allowlist import AllowlistFieldError, AllowlistParams
 from node.protocol.manifest_confidential import ConfidentialError, ConfidentialParams
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.review import ReviewParams
@@ -321,6 +322,10 @@ class Manifest:
     confidential: ConfidentialParams | None = None
     """A confidential task (docs/confidential.md): its sealing, key commitment and named
     validators. Absent from a public task's manifest, whose bytes stay as they were."""
+    allowlist: AllowlistParams | None = None
+    """A gated task's allowlist accounts (``allowlist@1``, :mod:`.manifest_allowlist`), from
+    which admitted nodes build their proofs. Absent from every other manifest, whose bytes
+    stay as they were."""
 
     def __post_init__(self) -> None:
         _text(self.title, "title")
@@ -396,6 +401,8 @@ class Manifest:
             document["review"] = dict(self.review.document())
         if self.confidential is not None:
             document["confidential"] = self.confidential.document()
+        if self.allowlist is not None:
+            document["allowlist"] = self.allowlist.document()
         return document
 
     def to_bytes(self) -> bytes:
@@ -442,6 +449,12 @@ class Manifest:
                 confidential = ConfidentialParams.from_document(document["confidential"])
             except ConfidentialError as exc:
                 raise ManifestError(f"confidential: {exc}") from exc
+        allowlist = None
+        if "allowlist" in document:
+            try:
+                allowlist = AllowlistParams.from_document(document["allowlist"])
+            except AllowlistFieldError as exc:
+                raise ManifestError(f"allowlist: {exc}") from exc
         return cls(
             title=_text(document.get("title", ""), "title"),
             instructions=_text(document.get("instructions", ""), "instructions"),
@@ -457,6 +470,7 @@ class Manifest:
             annotation=annotation,
             review=review,
             confidential=confidential,
+            allowlist=allowlist,
         )
 
 
@@ -492,6 +506,7 @@ def build_task_content(
     annotation: AnnotationParams | None = None,
     review: ReviewParams | None = None,
     confidential: ConfidentialParams | None = None,
+    allowlist: AllowlistParams | None = None,
 ) -> TaskContent:
     """Page ``items`` (in the given order) and build the manifest over the pages."""
     if not items:
@@ -516,5 +531,6 @@ def build_task_content(
         annotation=annotation or default_annotation(kind),
         review=review,
         confidential=confidential,
+        allowlist=allowlist,
     )
     return TaskContent(manifest=manifest, manifest_bytes=manifest.to_bytes(), pages=pages)

@@ -14,8 +14,11 @@ no work on the task, which is what a task with more joiners than seats asks of i
 A gated task (market v3, docs/qualification.md) is seated only through the market's gate,
 which checks its rules. Before claiming, the node asks the gate whether it is admitted
 (``checkAdmission``, the contract's own rules); a refusal names the rule, and the node logs
-``skipped task N: <rule>`` once and never claims there. A node holds no allowlist proofs, so
-an allowlisted task is one it is refused.
+``skipped task N: <rule>`` once and never claims there. On a task with an allowlist the
+node builds its own proof from the accounts the task's manifest lists (its ``allowlist``
+field, :mod:`node.protocol.manifest_allowlist`), read from its store, where the loader put
+the manifest before it joined; a manifest that lists none, or a list that is not the
+gate's root, gives no proof, and the gate's ``NotOnAllowlist`` is logged with why.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from collections.abc import Callable
 from web3.contract import Contract
 
 from node.chain.errors import ContractRevertError
-from node.chain.qualifications import admission_refusal, read_rule
+from node.chain.qualifications import Rule, admission_refusal, read_rule
 from node.chain.tx import TxSender
 from node.db.engine import Database
 from node.db.models import ParticipationState, TaskStatus
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import TaskRepository
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.assignment import Assigner
+from node.store.base import ContentStore
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +63,13 @@ class SeatDuty:
         assigner: Assigner,
         clock: Callable[[], int],
         gate: Contract | None = None,
+        store: ContentStore | None = None,
     ) -> None:
         self.db = db
         self.market = market
         self.gate = gate
+        self.store = store
+        """Where the joined tasks' manifests are (an allowlisted task's accounts)."""
         self.token = token
         self.sender = sender
         self.chain_id = chain_id
@@ -72,12 +80,13 @@ class SeatDuty:
 
     def tick(self) -> None:
         now = self.clock()
-        for task_id, bond in self._due(now):
-            self._claim(task_id, bond)
+        for task_id, bond, manifest_cid in self._due(now):
+            self._claim(task_id, bond, manifest_cid)
 
-    def _due(self, now: int) -> list[tuple[int, int]]:
-        """Joined, open, seated tasks whose seat window is open and where we hold none."""
-        due: list[tuple[int, int]] = []
+    def _due(self, now: int) -> list[tuple[int, int, str]]:
+        """Joined, open, seated tasks whose seat window is open and where we hold none:
+        their ids, bonds and manifest CIDs."""
+        due: list[tuple[int, int, str]] = []
         with self.db.session() as session:
             tasks = TaskRepository(session)
             joined = ParticipationRepository(session).in_state(
@@ -89,9 +98,9 @@ class SeatDuty:
                 task = tasks.get(self.chain_id, row.task_id)
                 if task is None or task.status is not TaskStatus.OPEN:
                     continue
-                due.append((task.task_id, task.annotator_bond))
-        out: list[tuple[int, int]] = []
-        for task_id, bond in due:
+                due.append((task.task_id, task.annotator_bond, task.manifest_cid))
+        out: list[tuple[int, int, str]] = []
+        for task_id, bond, manifest_cid in due:
             seating = self.assigner.seating(task_id)
             if seating is None or self.annotator.lower() in seating.seats:
                 self._done.add(task_id)  # open task, or seated already
@@ -99,19 +108,20 @@ class SeatDuty:
                 self._done.add(task_id)
                 log.info("task %s: the seat window closed before this node joined", task_id)
             else:
-                out.append((task_id, bond))
+                out.append((task_id, bond, manifest_cid))
         return out
 
-    def _claim(self, task_id: int, bond: int) -> None:
+    def _claim(self, task_id: int, bond: int, manifest_cid: str) -> None:
         gate = self.gate
         rule = read_rule(gate, task_id) if gate is not None else None
         if gate is not None and rule is not None:
-            refusal = admission_refusal(gate, task_id, self.annotator)
+            proof, why = self._proof(rule, manifest_cid) if rule.has_allowlist else ([], "")
+            refusal = admission_refusal(gate, task_id, self.annotator, proof)
             if refusal is not None:
                 self._done.add(task_id)
-                log.info("skipped task %s: %s (rule: %s)", task_id, refusal, rule.describe())
+                log.info("skipped task %s: %s%s (rule: %s)", task_id, refusal, why, rule.describe())
                 return
-            call = gate.functions.claimSeat(task_id, [])
+            call = gate.functions.claimSeat(task_id, proof)
         else:
             call = self.market.functions.claimSeat(task_id)
         try:
@@ -126,6 +136,22 @@ class SeatDuty:
             return
         self._done.add(task_id)
         log.info("task %s: seat claimed (block %s)", task_id, receipt["blockNumber"])
+
+    def _proof(self, rule: Rule, manifest_cid: str) -> tuple[list[bytes], str]:
+        """This node's allowlist proof, built from the accounts the task's manifest lists,
+        or no proof and why (said after the gate's ``NotOnAllowlist``)."""
+        if self.store is None:
+            return [], " (this node reads no manifests: no proof)"
+        data = self.store.get(manifest_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
+        published = Manifest.from_bytes(data).allowlist
+        if published is None:
+            return [], " (the task's manifest lists no allowlist accounts)"
+        tree = published.tree()
+        if tree.root != rule.allowlist_root:
+            return [], " (the manifest's allowlist is not the one the gate's root states)"
+        if self.annotator.lower() not in {a.lower() for a in published.accounts}:
+            return [], " (this account is not in the manifest's allowlist)"
+        return tree.proof(self.annotator), ""
 
     def _approve(self, bond: int) -> None:
         """Let the market pull the bond ``claimSeat`` takes."""

@@ -27,7 +27,8 @@ from node.chain.qualifications import (
 )
 from node.chain.tx import TxSender
 from node.protocol.commitments import algorithm_id, label_commitment
-from node.protocol.manifest import ItemSpec, build_task_content
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
+from node.protocol.manifest_allowlist import AllowlistParams
 from node.protocol.merkle import Allowlist, PayoutTree
 from node.roles.requester import TaskRequest, TaskRequestError, create_task
 from tests.conftest import TEST_CONFIG, Actors, advance_time
@@ -93,14 +94,21 @@ def _seat(
 
 
 def _run(
-    w3: Web3, contracts: Contracts, actors: Actors, task_id: int, accepted: dict[str, int]
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    task_id: int,
+    accepted: dict[str, int],
+    accounts: dict[str, LocalAccount] | None = None,
 ) -> PayoutTree:
-    """Seat, commit and reveal the three annotators, finalize on a tree paying
-    ``accepted[role]`` labels each, and claim every leaf; the finalized tree."""
-    accounts = {role: getattr(actors, role) for role in ANNOTATORS}
+    """Seat, commit and reveal the three annotators (``accounts`` by name, default the
+    actors of :data:`ANNOTATORS`), finalize on a tree paying ``accepted[name]`` labels each,
+    and claim every leaf; the finalized tree."""
+    if accounts is None:
+        accounts = {role: getattr(actors, role) for role in ANNOTATORS}
     for who in accounts.values():
         _seat(w3, contracts, who, task_id, [])
-    salts = {role: (os.urandom(32), os.urandom(32)) for role in ANNOTATORS}
+    salts = {role: (os.urandom(32), os.urandom(32)) for role in accounts}
     for role, who in accounts.items():
         root, salt = salts[role]
         commitment = label_commitment(task_id, who.address, root, salt)
@@ -199,17 +207,18 @@ def test_a_gated_task_refuses_on_chain_naming_the_rule(
 def test_the_requester_posts_a_gated_task_in_one_transaction(
     w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
-    content = build_task_content(
-        [ItemSpec(f"i{n}", data="x") for n in range(40)], title="t", classes=("p", "n")
-    )
+    items = [ItemSpec(f"i{n}", data="x") for n in range(40)]
+    listed = AllowlistParams.create([actors.annotator_a.address])
+    content = build_task_content(items, title="t", classes=("p", "n"), allowlist=listed)
+    unlisted = build_task_content(items, title="t", classes=("p", "n"))
     now = int(w3.eth.get_block("latest")["timestamp"])
     commit = now + HOUR + TEST_CONFIG.min_label_time
     allowlist = Allowlist.build([actors.annotator_a.address])
     gate = Gate(domain=DOMAIN, allowlist_root=allowlist.root, min_accepted=2)
 
-    def request(batch: int) -> TaskRequest:
+    def request(batch: int, published: TaskContent = content) -> TaskRequest:
         return TaskRequest(
-            content,
+            published,
             REWARD,
             3,
             FEE,
@@ -228,6 +237,9 @@ def test_the_requester_posts_a_gated_task_in_one_transaction(
     requester = TxSender(w3, actors.requester)
     with pytest.raises(TaskRequestError, match="must be seated"):
         create_task(requester, contracts, request(0))
+    # A root whose accounts the manifest does not list is a task no node could seat on.
+    with pytest.raises(TaskRequestError, match="must list the allowlist's accounts"):
+        create_task(requester, contracts, request(40, unlisted))
     created = create_task(requester, contracts, request(40))
     rule = read_rule(_gate(contracts), created.task_id)
     assert rule is not None

@@ -33,6 +33,7 @@ def test_the_options_make_the_gate_rule(tmp_path: Path) -> None:
         min_accuracy_bps=9_000,
         qualification_task_id=7,
         qualification_accuracy_bps=8_500,
+        allowlist=(A, B),
     )
     assert gate.as_tuple()[0] == domain_id("radiology")
 

@@ -31,6 +31,7 @@ from node.protocol.commitments import algorithm_id, label_commitment
 from node.protocol.deal import SEAL_DELAY, deal, deal_seed
 from node.protocol.labels import LABELS_V2, LabelBatch
 from node.protocol.manifest import ItemSpec, build_task_content
+from node.protocol.manifest_allowlist import AllowlistParams
 from node.roles.assignment import Assigner, NoSeatError, NotDealtYetError
 from node.roles.seats import SeatDuty
 from node.roles.validator import ValidatorDuty
@@ -54,15 +55,18 @@ def net(
     return make_network(w3, contracts, deployment, actors, tmp_path)
 
 
-def post_seated(net: Network, gate: Gate | None = None) -> tuple[int, int]:
-    """The six-item seated task (gated by ``gate`` through the market's gate, if given);
-    returns its id and seat deadline."""
+def post_seated(
+    net: Network, gate: Gate | None = None, allowlist: AllowlistParams | None = None
+) -> tuple[int, int]:
+    """The six-item seated task (gated by ``gate`` through the market's gate, if given; its
+    manifest listing ``allowlist``, if given); returns its id and seat deadline."""
     content = build_task_content(
         [ItemSpec(item, data={"text": item}) for item in ITEMS],
         title="cat or dog",
         classes=("cat", "dog"),
         algorithm="rds@1",
         consensus=TINY_TASK_CONSENSUS,
+        allowlist=allowlist,
     )
     for blob in content.blobs():
         net.store.put(blob)
@@ -272,6 +276,7 @@ def seat_duty(net: Network, role: str) -> SeatDuty:
         assigner=assigner(net, role),
         clock=lambda: int(net.w3.eth.get_block("latest")["timestamp"]),
         gate=net.contracts.qualifications,
+        store=net.store,
     )
 
 

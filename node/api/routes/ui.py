@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
-from node.app import ui_report, ui_views, views
+from node.app import reputation_views, ui_report, ui_views, views
 from node.ui import STATIC_DIR
 
 # Out of the OpenAPI document: these routes shape data for this page and change with it,
@@ -122,6 +122,18 @@ def progress(
     return views.progress(
         services.db, services.chain_id, task_id, annotator, now, services.assigner
     )
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/reputation",
+    response_model=reputation_views.TaskReputation,
+    summary="This node's reputation in the task's domain, read from the gate",
+    responses=error_responses(401, 503),
+)
+def reputation(
+    task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
+) -> reputation_views.TaskReputation:
+    return reputation_views.task_reputation(services.chain, task_id, annotator)
 
 
 @router.get(

@@ -217,6 +217,13 @@ def validate_request(
     _validate_seats(request, now, min_label_time)
     if request.gate is not None and not request.batch_size:
         raise TaskRequestError("a gated task must be seated: give it a batch size")
+    if request.gate is not None and any(request.gate.allowlist_root):
+        published = request.content.manifest.allowlist
+        if published is None or published.tree().root != request.gate.allowlist_root:
+            raise TaskRequestError(
+                "the manifest must list the allowlist's accounts (its allowlist field, over "
+                "which the gate's root is computed): a node builds its proof from it"
+            )
     commit, reveal, attest = (
         request.commit_deadline,
         request.reveal_deadline,

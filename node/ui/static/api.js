@@ -60,6 +60,7 @@ export const api = {
     request("GET", `/ui/tasks/${taskId}/items/${encodeURIComponent(itemId)}`),
   nextItems: (taskId, limit) => request("GET", `/tasks/${taskId}/items/next?limit=${limit}`),
   progress: (taskId) => request("GET", `/ui/tasks/${taskId}/progress`),
+  reputation: (taskId) => request("GET", `/ui/tasks/${taskId}/reputation`),
   submit: (taskId, labels) => request("POST", `/tasks/${taskId}/labels`, labels),
   earnings: () => request("GET", "/earnings"),
   tasks: () => request("GET", "/tasks?limit=500"),

@@ -40,6 +40,8 @@ export async function labelingView(container, taskId, session) {
   if (!session) {
     ui.notice.replaceChildren(h("p", { class: "warning", role: "alert" }, "Sign in with the node's API token (above) to save labels."));
   }
+  // A gated task: this account's reputation in its domain, as the gate counts it.
+  api.reputation(taskId).then((r) => renderReputation(ui, r), () => {});
 
   const outbox = new Outbox(taskId, (status) => setSaveState(ui, status), () => refreshProgress());
   for (const itemId of outbox.items()) {
@@ -224,6 +226,20 @@ export async function labelingView(container, taskId, session) {
   };
 }
 
+function renderReputation(ui, r) {
+  if (!r.gated) return;
+  const share = r.accuracy === null ? "nothing answered yet" : `${(r.accuracy * 100).toFixed(1)}% accepted`;
+  ui.reputation.replaceChildren(
+    "Your reputation in ",
+    h("strong", { class: "reputation-domain" }, r.domain || "no domain"),
+    ": ",
+    h("span", { class: "reputation-accepted" }, String(r.accepted)),
+    " accepted of ",
+    h("span", { class: "reputation-answered" }, String(r.answered)),
+    ` answered (${share}) over ${r.tasks} ${r.tasks === 1 ? "task" : "tasks"}. Admission: ${r.rule}.`,
+  );
+}
+
 function layout(view, editor) {
   const root = h("section", { class: "labeling", "aria-labelledby": "task-title" });
   const ui = {
@@ -232,6 +248,7 @@ function layout(view, editor) {
     progressText: h("p", { class: "progress-text", id: "progress-text" }),
     progressSlot: h("div", {}),
     deadline: h("p", { class: "muted small" }),
+    reputation: h("p", { class: "muted small reputation", id: "reputation", "aria-live": "polite" }),
     itemTitle: h("h2", { id: "item-title", class: "item-title" }),
     itemBody: h("div", { class: "item-body", "aria-live": "polite" }),
     answer: h("div", { class: "answer" }),
@@ -248,6 +265,7 @@ function layout(view, editor) {
       h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Tasks"), " / ", `Task #${view.task_id}`),
       h("h1", { id: "task-title" }, view.title),
       h("p", { class: "muted small" }, h("span", { class: `badge kind-${view.kind}` }, view.kind), ` ${tokens(view.reward_per_label)} per accepted label`),
+      ui.reputation,
     ),
     ui.notice,
     h("div", { class: "progress-row" }, ui.progressText, ui.progressSlot, ui.deadline),
