@@ -8,7 +8,8 @@ batches, validators their result documents.
 
 - annotator: join tasks and load their content, claim a seat of a seated task, hand items
   (a seat's dealt items on a seated task) to the labeling program (if one is configured),
-  commit and reveal, claim payouts;
+  commit and reveal, claim payouts; and, unless ``liveness`` is off, settle the tasks it
+  revealed in that nobody settles (finalize them, vote in round 2 if its account is staked);
 - validator: verify, run consensus, publish, attest, finalize;
 - requester: reveal gold answers in their window, and wrap each confidential task's key
   to its named validators and seated annotators.
@@ -198,6 +199,21 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             keyring=keyring,
         )
     )
+    if settings.liveness:
+        from node.roles.liveness import LivenessDuty
+
+        duties.append(
+            LivenessDuty(
+                db=services.db,
+                store=services.store,
+                market=market,
+                staking=services.chain.contracts.staking,
+                sender=services.sender,
+                chain_id=services.chain_id,
+                assigner=services.assigner,
+                keyring=keyring,
+            )
+        )
     if settings.auto_claim:
         duties.append(
             ClaimDuty(

@@ -53,8 +53,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from node.chain.errors import ChainError, ContractRevertError, revert_from
+from node.chain.market import TaskState, read_task
 from node.chain.market import TaskStatus as ChainTaskStatus
-from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.db.engine import Database
@@ -68,6 +68,7 @@ from node.faults import crash_point
 from node.protocol.canonical import DocumentTooDeepError
 from node.protocol.errors import ConsensusError
 from node.protocol.manifest import Manifest, ManifestError
+from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
 from node.roles.confidential import Keyring, NotAdmittedError
@@ -96,6 +97,9 @@ TASK_FETCH_SECONDS = 15.0
 _DONE_REVERTS = frozenset(
     {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
 )
+_SENT_REVERTS = frozenset({"TaskMarketAlreadyAttested", "TaskMarketAlreadyVoted"})
+"""Reverts of an attest that mean this account's vote is on chain already (sent before a
+restart): round 0's, and round 1's or 2's."""
 FINAL_ROUND = 2
 """Market v2's last settlement round: an aggregate tally, one vote per validator."""
 
@@ -176,13 +180,17 @@ class ValidatorDuty:
         if work:
             self._check_stake()
         for task, intent in work:
-            try:
-                if intent is None:
-                    self._validate(task, now)
-                elif self._needs_send(intent):
-                    self._send_attest(intent)
-            except LabelnetError as exc:
-                log.warning("task %s: cannot attest now: %s", task.task_id, exc)
+            self._attest_one(task, intent, now)
+
+    def _attest_one(self, task: Task, intent: ValidationIntent | None, now: int) -> None:
+        """Compute and attest ``task``'s result, or resend the intent recorded for it."""
+        try:
+            if intent is None:
+                self._validate(task, now)
+            elif self._needs_send(intent):
+                self._send_attest(intent)
+        except LabelnetError as exc:
+            log.warning("task %s: cannot attest now: %s", task.task_id, exc)
 
     def _validate(self, task: Task, now: int) -> None:
         with within(TASK_FETCH_SECONDS):
@@ -209,8 +217,7 @@ class ValidatorDuty:
         if chain.reveal_count != len(reveals) or chain.gold_revealed != (task.gold_cid is not None):
             log.info("task %s: waiting for the event mirror to catch up", task.task_id)
             return
-        window = task.attest_deadline - task.reveal_deadline
-        waiting = now < task.reveal_deadline + window // FETCH_SHARE
+        waiting = self._waits_for_missing(task, chain, now)
         inputs = self._inputs.collect(
             task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS, wait_for_all=waiting
         )
@@ -282,6 +289,12 @@ class ValidatorDuty:
         crash_point("after-attest-intent")
         self._send_attest(intent)
 
+    def _waits_for_missing(self, task: Task, chain: TaskState, now: int) -> bool:
+        """Whether a batch nobody serves yet is still waited for: through the first
+        1/:data:`FETCH_SHARE` of the attest window."""
+        window = task.attest_deadline - task.reveal_deadline
+        return now < task.reveal_deadline + window // FETCH_SHARE
+
     def _task_view(self, task: Task, manifest: Manifest) -> SealedView | str | None:
         """None for a public task; a confidential task's item pages through its task key;
         or why this validator does not go on now: not named (skipped, said once: it cannot
@@ -289,7 +302,7 @@ class ValidatorDuty:
         params = manifest.confidential
         if params is None:
             return None
-        if self.keyring is None or not params.names(self.validator):
+        if self.keyring is None or not self._may_read(params):
             why = "a confidential task that does not name this validator: it cannot read it"
             self._skip(task.task_id, why)
             return why
@@ -299,6 +312,11 @@ class ValidatorDuty:
             log.info("task %s: waiting for the task key: %s", task.task_id, exc)
             return str(exc)
         return SealedView(self.store, key, ITEMS)
+
+    def _may_read(self, params: ConfidentialParams) -> bool:
+        """Whether a confidential task's key is meant for this account: its manifest names
+        the validators it is wrapped to."""
+        return params.names(self.validator)
 
     def _publish(self, outcome: ConsensusOutcome) -> None:
         for page in outcome.pages:  # before the root that names them
@@ -331,7 +349,7 @@ class ValidatorDuty:
         try:
             tx_hash = _hex(self.sender.submit(call))
         except ContractRevertError as exc:
-            if exc.name == "TaskMarketAlreadyAttested":
+            if exc.name in _SENT_REVERTS:
                 log.info("task %s: already attested (sent before a restart)", intent.task_id)
             elif exc.name in _DONE_REVERTS:
                 self._skip(intent.task_id, f"attest refused: {exc}")
@@ -379,15 +397,20 @@ class ValidatorDuty:
                 self.finalize_early and self._finalizable(task.task_id)
             ):
                 continue
-            try:
-                self.sender.transact(self.market.functions.finalize(task.task_id))
-            except ContractRevertError as exc:
-                if exc.name not in _QUIET_FINALIZE_REVERTS:
-                    log.warning("task %s: finalize refused: %s", task.task_id, exc)
-            else:
-                log.info("task %s: finalize sent", task.task_id)
+            self._send_finalize(task.task_id)
             if now > task.attest_deadline:
                 self._follow_rounds(task.task_id)
+
+    def _send_finalize(self, task_id: int) -> bool:
+        """Send ``finalize``; False when the contract refused it (quietly if "not yet")."""
+        try:
+            self.sender.transact(self.market.functions.finalize(task_id))
+        except ContractRevertError as exc:
+            if exc.name not in _QUIET_FINALIZE_REVERTS:
+                log.warning("task %s: finalize refused: %s", task_id, exc)
+            return False
+        log.info("task %s: finalize sent", task_id)
+        return True
 
     def _follow_rounds(self, task_id: int) -> None:
         """Re-attest this validator's root in the round an open task is in, if it has not yet.
