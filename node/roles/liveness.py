@@ -45,7 +45,8 @@ from node.db.repositories.settlement import AttestationRepository
 from node.db.repositories.tasks import TaskRepository
 from node.db.repositories.validation import ClaimRepository, ValidationRepository
 from node.protocol.manifest_confidential import ConfidentialParams
-from node.roles.validator import FETCH_SHARE, FINAL_ROUND, ValidatorDuty
+from node.roles.rounds import FINAL_ROUND
+from node.roles.validator import FETCH_SHARE, ValidatorDuty
 
 __all__ = ["LivenessDuty"]
 
@@ -102,7 +103,7 @@ class LivenessDuty(ValidatorDuty):
         state = read_task(self.market, task_id)
         if state.status is not ChainTaskStatus.OPEN or state.round != FINAL_ROUND:
             return False
-        return not self._voted(task_id, FINAL_ROUND)
+        return not self.rounds.voted(task_id, FINAL_ROUND)
 
     def _may_vote(self) -> bool:
         """Whether the account's active stake reaches ``minStake``; says once why not."""
@@ -140,7 +141,7 @@ class LivenessDuty(ValidatorDuty):
 
     def _finalize_due(self, now: int) -> None:
         for task in self._settling(now):
-            if self._finalizable(task.task_id) and self._send_finalize(task.task_id):
+            if self.rounds.finalizable(task.task_id) and self.rounds.send_finalize(task.task_id):
                 state = read_task(self.market, task.task_id)
                 log.info(
                     "task %s: now %s in round %d",
@@ -165,5 +166,5 @@ class LivenessDuty(ValidatorDuty):
                 if task.task_id not in self._settled
             ]
         for task_id in voted:
-            self._settle_final_vote(task_id)
+            self.rounds.settle_final_vote(task_id)
             self._settled = self._settled | {task_id}

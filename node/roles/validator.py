@@ -50,9 +50,8 @@ import time
 
 from eth_utils.crypto import keccak
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 
-from node.chain.errors import ChainError, ContractRevertError, revert_from
+from node.chain.errors import ChainError, ContractRevertError
 from node.chain.market import TaskState, read_task
 from node.chain.market import TaskStatus as ChainTaskStatus
 from node.chain.tx import TxSender
@@ -72,6 +71,7 @@ from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
 from node.roles.confidential import Keyring, NotAdmittedError
+from node.roles.rounds import RoundCalls
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -100,19 +100,6 @@ _DONE_REVERTS = frozenset(
 _SENT_REVERTS = frozenset({"TaskMarketAlreadyAttested", "TaskMarketAlreadyVoted"})
 """Reverts of an attest that mean this account's vote is on chain already (sent before a
 restart): round 0's, and round 1's or 2's."""
-FINAL_ROUND = 2
-"""Market v2's last settlement round: an aggregate tally, one vote per validator."""
-
-_QUIET_FINALIZE_REVERTS = frozenset(
-    {
-        "TaskMarketWrongStatus",
-        "TaskMarketNoEarlyQuorum",
-        # Market v2: a round still open, or a provisional result still under challenge.
-        "TaskMarketNotFinal",
-        "TaskMarketChallengeOpen",
-    }
-)
-"""Reverts of a finalize that only mean "not yet" (or "already done")."""
 
 
 class ValidatorConfigError(LabelnetError, ValueError):
@@ -156,6 +143,7 @@ class ValidatorDuty:
         self.assigner = assigner
         self.keyring = keyring
         self._inputs = InputCollector(store, keyring)
+        self.rounds = RoundCalls(market, sender)
         self._stake_checked = False
 
     def tick(self) -> None:
@@ -394,23 +382,12 @@ class ValidatorDuty:
             )
         for task in tasks:
             if now <= task.attest_deadline and not (
-                self.finalize_early and self._finalizable(task.task_id)
+                self.finalize_early and self.rounds.finalizable(task.task_id)
             ):
                 continue
-            self._send_finalize(task.task_id)
+            self.rounds.send_finalize(task.task_id)
             if now > task.attest_deadline:
                 self._follow_rounds(task.task_id)
-
-    def _send_finalize(self, task_id: int) -> bool:
-        """Send ``finalize``; False when the contract refused it (quietly if "not yet")."""
-        try:
-            self.sender.transact(self.market.functions.finalize(task_id))
-        except ContractRevertError as exc:
-            if exc.name not in _QUIET_FINALIZE_REVERTS:
-                log.warning("task %s: finalize refused: %s", task_id, exc)
-            return False
-        log.info("task %s: finalize sent", task_id)
-        return True
 
     def _follow_rounds(self, task_id: int) -> None:
         """Re-attest this validator's root in the round an open task is in, if it has not yet.
@@ -433,7 +410,7 @@ class ValidatorDuty:
         ):
             return
         round_ = state.round + 1 if state.provisional else state.round
-        if self._voted(task_id, round_):
+        if self.rounds.voted(task_id, round_):
             return
         try:
             self.sender.transact(
@@ -446,37 +423,6 @@ class ValidatorDuty:
             return
         log.info("task %s: attested %s again in round %d", task_id, intent.payout_root, round_)
 
-    def _voted(self, task_id: int, round_: int) -> bool:
-        """Whether this validator holds a vote in ``round_`` (0 and 1: a seat; 2: a vote)."""
-        if round_ >= FINAL_ROUND:
-            key, _weight, _settled = self.market.functions.finalVoteOf(
-                task_id, self.validator
-            ).call()
-            return bool(int.from_bytes(key, "big"))
-        votes = self.market.functions.roundAttestations(task_id, round_).call()
-        return any(vote[0].lower() == self.validator.lower() for vote in votes)
-
-    def _settle_final_vote(self, task_id: int) -> None:
-        """Settle this validator's round-2 vote of a finalized task, if it has one unsettled."""
-        key, _weight, settled = self.market.functions.finalVoteOf(task_id, self.validator).call()
-        if settled or not int.from_bytes(key, "big"):
-            return
-        try:
-            self.sender.transact(self.market.functions.settleVote(task_id, self.validator))
-        except ContractRevertError as exc:
-            log.warning("task %s: settleVote refused: %s", task_id, exc)
-
-    def _finalizable(self, task_id: int) -> bool:
-        """Dry-run ``finalize``: True when it would succeed now."""
-        try:
-            self.market.functions.finalize(task_id).call({"from": self.validator})
-        except ContractLogicError as exc:
-            revert = revert_from(exc)
-            if revert.data and revert.name not in _QUIET_FINALIZE_REVERTS:
-                log.warning("task %s: finalize would revert: %s", task_id, revert.name)
-            return False
-        return True
-
     def _record_results(self) -> None:
         with self.db.session() as session:
             done = ClaimRepository(session)
@@ -488,5 +434,5 @@ class ValidatorDuty:
                 if not done.has_leaves(self.chain_id, task.task_id)
             ]
         for task_id in pending:
-            self._settle_final_vote(task_id)
+            self.rounds.settle_final_vote(task_id)
             load_winning_result(self.db, self.store, self.chain_id, task_id)
