@@ -117,7 +117,7 @@ class LivenessDuty(ValidatorDuty):
             log.warning(
                 "liveness: %s stakes %d in ValidatorStaking, below the minimum %d: it cannot "
                 "vote in round 2 of the tasks it revealed in (the node never stakes by itself: "
-                "`labelnet stake`, or set liveness=false to silence this)",
+                "`labelnet stake`; LABELNET_LIVENESS=false turns the duty off)",
                 self.validator,
                 stake,
                 minimum,
