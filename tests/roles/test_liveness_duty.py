@@ -226,14 +226,15 @@ def test_an_annotator_node_settles_a_task_nobody_attests_and_survives_sigkill(
     wait_until(lambda: read_task(market, task_id).round == 1, "round 1", node)
     past(net, read_task(market, task_id).round_deadline)  # round 1 ends empty: round 2
     wait_until(lambda: read_task(market, task_id).round == 2, "round 2", node)
-    # The node votes in round 2 and is killed at the crash point; then started again.
-    assert node.wait_for_death() == -signal.SIGKILL
-    node.start()
 
     def vote() -> tuple[bytes, int, bool]:
         key, weight, settled = market.functions.finalVoteOf(task_id, me).call()
         return bytes(key), int(weight), bool(settled)
 
+    # The node votes in round 2 and is killed at the crash point; then started again.
+    assert node.wait_for_death() == -signal.SIGKILL
+    assert (vote()[1] > 0) is (crash_at == "after-attest-submit")  # killed before/after it
+    node.start()
     wait_until(lambda: vote()[1] > 0, "the round-2 vote", node)
     assert vote()[1] == minimum  # its whole active stake, once
     final = read_task(market, task_id)
@@ -269,6 +270,7 @@ def test_an_annotator_node_settles_a_task_nobody_attests_and_survives_sigkill(
         paid_total += paid
     outcome = read_task(market, task_id)
     assert outcome.total_payout == outcome.paid_out == paid_total
+    assert outcome.refundable == outcome.reward_pool - paid_total  # the requester: the rest
     items = list(iter_result_items(root, task_id, lambda c: net.store.get(c, max_size=1 << 20)))
     assert {item["item"] for item in items} == set(ITEMS)  # type: ignore[index]
 
