@@ -100,6 +100,12 @@ class NodeSettings(BaseSettings):
     them (0: no such limit)."""
     auto_claim: bool = True
     """Claim payouts (annotators) as soon as a task is final."""
+    liveness: bool = True
+    """Settle the tasks this annotator revealed in when no validator does
+    (docs/settlement.md §2.5, :mod:`node.roles.liveness`): move their settlement rounds on
+    with ``finalize``, and vote the task's result in round 2 if the account has ``minStake``
+    staked in ValidatorStaking. The node never stakes by itself: without stake it says so once
+    and only moves the rounds on."""
     commit_grace: float = Field(default=60.0, ge=0)
     """Seconds a fully labelled task waits after its last label change before the node
     commits it, so a person can still correct their last answers (a labeling program that

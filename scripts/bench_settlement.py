@@ -249,7 +249,11 @@ def run_requester_third_stake(setup: Setup, task: Task) -> None:
 
 def run_no_validator(setup: Setup, task: Task) -> None:
     """Nobody attests: rounds 0 to 2 end empty; a seated annotator stakes the minimum and attests
-    the honest root in round 2 (the liveness duty), final after the challenge period."""
+    the honest root in round 2 (the liveness duty), final after the challenge period.
+
+    By hand: an annotator node does this in ``node/roles/liveness.LivenessDuty`` (tested end to
+    end in ``tests/roles/test_liveness_duty.py``), but these tasks have no content a node could
+    compute a result from (a placeholder manifest, the honest root built from known counts)."""
     past_round(setup, task)
     finalize(setup, task)  # round 1
     past_round(setup, task)

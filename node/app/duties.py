@@ -8,7 +8,8 @@ batches, validators their result documents.
 
 - annotator: join tasks and load their content, claim a seat of a seated task, hand items
   (a seat's dealt items on a seated task) to the labeling program (if one is configured),
-  commit and reveal, claim payouts;
+  commit and reveal, claim payouts; and, unless ``liveness`` is off, settle the tasks it
+  revealed in that nobody settles (finalize them, vote in round 2 if its account is staked);
 - validator: verify, run consensus, publish, attest, finalize;
 - requester: reveal gold answers in their window, finish its tasks' reviews when due, and
   wrap each confidential task's key to its named validators and seated annotators.
@@ -209,6 +210,25 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             keyring=keyring,
         )
     )
+    if settings.liveness:
+        from node.roles.liveness import LivenessDuty
+
+        duties.append(
+            LivenessDuty(
+                db=services.db,
+                store=services.store,
+                market=market,
+                staking=services.chain.contracts.staking,
+                sender=services.sender,
+                chain_id=services.chain_id,
+                assigner=services.assigner,
+                keyring=keyring,
+                # A reviewed task's result includes its review round: the same inputs as
+                # the validators', or this node's root would differ from theirs.
+                board=services.chain.contracts.review_board,
+                events_from_block=services.chain.deployment.start_block,
+            )
+        )
     if settings.auto_claim:
         duties.append(
             ClaimDuty(

@@ -20,7 +20,7 @@ from web3.contract import Contract
 from node.chain.errors import ContractRevertError
 from node.chain.tx import TxSender
 from node.db.engine import Database
-from node.db.models import Payout
+from node.db.models import Payout, TaskStatus
 from node.db.repositories.settlement import PayoutRepository
 from node.db.repositories.validation import ClaimRepository
 from node.roles.settlement import load_winning_result
@@ -61,7 +61,7 @@ class ClaimDuty:
             claims = ClaimRepository(session)
             missing = [
                 task_id
-                for task_id in claims.finalized_revealed_by(self.chain_id, self.account)
+                for task_id in claims.revealed_by(self.chain_id, self.account, TaskStatus.FINALIZED)
                 if not claims.has_leaves(self.chain_id, task_id)
             ]
         for task_id in missing:

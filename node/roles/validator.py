@@ -50,11 +50,10 @@ import time
 
 from eth_utils.crypto import keccak
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 
-from node.chain.errors import ChainError, ContractRevertError, revert_from
+from node.chain.errors import ChainError, ContractRevertError
+from node.chain.market import TaskState, read_task
 from node.chain.market import TaskStatus as ChainTaskStatus
-from node.chain.market import read_task
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.db.engine import Database
@@ -68,10 +67,12 @@ from node.faults import crash_point
 from node.protocol.canonical import DocumentTooDeepError
 from node.protocol.errors import ConsensusError
 from node.protocol.manifest import Manifest, ManifestError
+from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
 from node.roles.confidential import Keyring, NotAdmittedError
 from node.roles.review_inputs import ReviewPendingError, review_input
+from node.roles.rounds import RoundCalls
 from node.roles.settlement import load_winning_result
 from node.roles.validation import RETRYABLE, InputCollector, check_batch
 from node.store.base import ContentStore
@@ -97,19 +98,9 @@ TASK_FETCH_SECONDS = 15.0
 _DONE_REVERTS = frozenset(
     {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
 )
-FINAL_ROUND = 2
-"""Market v2's last settlement round: an aggregate tally, one vote per validator."""
-
-_QUIET_FINALIZE_REVERTS = frozenset(
-    {
-        "TaskMarketWrongStatus",
-        "TaskMarketNoEarlyQuorum",
-        # Market v2: a round still open, or a provisional result still under challenge.
-        "TaskMarketNotFinal",
-        "TaskMarketChallengeOpen",
-    }
-)
-"""Reverts of a finalize that only mean "not yet" (or "already done")."""
+_SENT_REVERTS = frozenset({"TaskMarketAlreadyAttested", "TaskMarketAlreadyVoted"})
+"""Reverts of an attest that mean this account's vote is on chain already (sent before a
+restart): round 0's, and round 1's or 2's."""
 
 
 class ValidatorConfigError(LabelnetError, ValueError):
@@ -158,6 +149,7 @@ class ValidatorDuty:
         """The ReviewBoard (None: a deployment without one, where no task is reviewed)."""
         self.events_from_block = events_from_block
         self._inputs = InputCollector(store, keyring)
+        self.rounds = RoundCalls(market, sender)
         self._stake_checked = False
 
     def tick(self) -> None:
@@ -182,13 +174,17 @@ class ValidatorDuty:
         if work:
             self._check_stake()
         for task, intent in work:
-            try:
-                if intent is None:
-                    self._validate(task, now)
-                elif self._needs_send(intent):
-                    self._send_attest(intent)
-            except LabelnetError as exc:
-                log.warning("task %s: cannot attest now: %s", task.task_id, exc)
+            self._attest_one(task, intent, now)
+
+    def _attest_one(self, task: Task, intent: ValidationIntent | None, now: int) -> None:
+        """Compute and attest ``task``'s result, or resend the intent recorded for it."""
+        try:
+            if intent is None:
+                self._validate(task, now)
+            elif self._needs_send(intent):
+                self._send_attest(intent)
+        except LabelnetError as exc:
+            log.warning("task %s: cannot attest now: %s", task.task_id, exc)
 
     def _validate(self, task: Task, now: int) -> None:
         with within(TASK_FETCH_SECONDS):
@@ -231,7 +227,7 @@ class ValidatorDuty:
         # A reviewed task's batches are first read after its review round, so the time
         # given to fetch them starts there.
         start = task.reveal_deadline if review is None else review.round_end
-        waiting = now < start + (task.attest_deadline - start) // FETCH_SHARE
+        waiting = self._waits_for_missing(task, chain, now, start)
         inputs = self._inputs.collect(
             task, reveals, manifest, item_ids, seconds=TASK_FETCH_SECONDS, wait_for_all=waiting
         )
@@ -304,6 +300,12 @@ class ValidatorDuty:
         crash_point("after-attest-intent")
         self._send_attest(intent)
 
+    def _waits_for_missing(self, task: Task, chain: TaskState, now: int, start: int) -> bool:
+        """Whether a batch nobody serves yet is still waited for: through the first
+        1/:data:`FETCH_SHARE` of the time from ``start`` (the reveal deadline, or a reviewed
+        task's round end, when its batches are first read) to the attest deadline."""
+        return now < start + (task.attest_deadline - start) // FETCH_SHARE
+
     def _task_view(self, task: Task, manifest: Manifest) -> SealedView | str | None:
         """None for a public task; a confidential task's item pages through its task key;
         or why this validator does not go on now: not named (skipped, said once: it cannot
@@ -311,7 +313,7 @@ class ValidatorDuty:
         params = manifest.confidential
         if params is None:
             return None
-        if self.keyring is None or not params.names(self.validator):
+        if self.keyring is None or not self._may_read(params):
             why = "a confidential task that does not name this validator: it cannot read it"
             self._skip(task.task_id, why)
             return why
@@ -321,6 +323,11 @@ class ValidatorDuty:
             log.info("task %s: waiting for the task key: %s", task.task_id, exc)
             return str(exc)
         return SealedView(self.store, key, ITEMS)
+
+    def _may_read(self, params: ConfidentialParams) -> bool:
+        """Whether a confidential task's key is meant for this account: its manifest names
+        the validators it is wrapped to."""
+        return params.names(self.validator)
 
     def _publish(self, outcome: ConsensusOutcome) -> None:
         for page in outcome.pages:  # before the root that names them
@@ -353,7 +360,7 @@ class ValidatorDuty:
         try:
             tx_hash = _hex(self.sender.submit(call))
         except ContractRevertError as exc:
-            if exc.name == "TaskMarketAlreadyAttested":
+            if exc.name in _SENT_REVERTS:
                 log.info("task %s: already attested (sent before a restart)", intent.task_id)
             elif exc.name in _DONE_REVERTS:
                 self._skip(intent.task_id, f"attest refused: {exc}")
@@ -398,16 +405,10 @@ class ValidatorDuty:
             )
         for task in tasks:
             if now <= task.attest_deadline and not (
-                self.finalize_early and self._finalizable(task.task_id)
+                self.finalize_early and self.rounds.finalizable(task.task_id)
             ):
                 continue
-            try:
-                self.sender.transact(self.market.functions.finalize(task.task_id))
-            except ContractRevertError as exc:
-                if exc.name not in _QUIET_FINALIZE_REVERTS:
-                    log.warning("task %s: finalize refused: %s", task.task_id, exc)
-            else:
-                log.info("task %s: finalize sent", task.task_id)
+            self.rounds.send_finalize(task.task_id)
             if now > task.attest_deadline:
                 self._follow_rounds(task.task_id)
 
@@ -432,7 +433,7 @@ class ValidatorDuty:
         ):
             return
         round_ = state.round + 1 if state.provisional else state.round
-        if self._voted(task_id, round_):
+        if self.rounds.voted(task_id, round_):
             return
         try:
             self.sender.transact(
@@ -445,37 +446,6 @@ class ValidatorDuty:
             return
         log.info("task %s: attested %s again in round %d", task_id, intent.payout_root, round_)
 
-    def _voted(self, task_id: int, round_: int) -> bool:
-        """Whether this validator holds a vote in ``round_`` (0 and 1: a seat; 2: a vote)."""
-        if round_ >= FINAL_ROUND:
-            key, _weight, _settled = self.market.functions.finalVoteOf(
-                task_id, self.validator
-            ).call()
-            return bool(int.from_bytes(key, "big"))
-        votes = self.market.functions.roundAttestations(task_id, round_).call()
-        return any(vote[0].lower() == self.validator.lower() for vote in votes)
-
-    def _settle_final_vote(self, task_id: int) -> None:
-        """Settle this validator's round-2 vote of a finalized task, if it has one unsettled."""
-        key, _weight, settled = self.market.functions.finalVoteOf(task_id, self.validator).call()
-        if settled or not int.from_bytes(key, "big"):
-            return
-        try:
-            self.sender.transact(self.market.functions.settleVote(task_id, self.validator))
-        except ContractRevertError as exc:
-            log.warning("task %s: settleVote refused: %s", task_id, exc)
-
-    def _finalizable(self, task_id: int) -> bool:
-        """Dry-run ``finalize``: True when it would succeed now."""
-        try:
-            self.market.functions.finalize(task_id).call({"from": self.validator})
-        except ContractLogicError as exc:
-            revert = revert_from(exc)
-            if revert.data and revert.name not in _QUIET_FINALIZE_REVERTS:
-                log.warning("task %s: finalize would revert: %s", task_id, revert.name)
-            return False
-        return True
-
     def _record_results(self) -> None:
         with self.db.session() as session:
             done = ClaimRepository(session)
@@ -487,5 +457,5 @@ class ValidatorDuty:
                 if not done.has_leaves(self.chain_id, task.task_id)
             ]
         for task_id in pending:
-            self._settle_final_vote(task_id)
+            self.rounds.settle_final_vote(task_id)
             load_winning_result(self.db, self.store, self.chain_id, task_id)

@@ -117,13 +117,15 @@ class ValidationRepository:
 
 
 class ClaimRepository:
-    """Which finalized tasks may pay an account."""
+    """Which tasks an account revealed in: the finalized ones may pay it."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def finalized_revealed_by(self, chain_id: int, account: str) -> list[int]:
-        """Finalized tasks on which ``account`` revealed a batch, by id."""
+    def revealed_by(self, chain_id: int, account: str, status: TaskStatus) -> list[int]:
+        """Tasks in ``status`` on which ``account`` revealed a batch, by id: the finalized
+        ones may pay it (the claimer), the open ones it may have to settle (the liveness
+        duty, :mod:`node.roles.liveness`)."""
         query = (
             select(Commitment.task_id)
             .join(
@@ -135,7 +137,7 @@ class ClaimRepository:
                 Commitment.chain_id == chain_id,
                 Commitment.annotator == account,
                 Commitment.state == CommitState.REVEALED,
-                Task.status == TaskStatus.FINALIZED,
+                Task.status == status,
             )
             .order_by(col(Commitment.task_id))
         )
