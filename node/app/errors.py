@@ -35,7 +35,3 @@ class DatabaseBusyError(LabelnetError, RuntimeError):
 class NodeStoppingError(LabelnetError, RuntimeError):
     """The node is shutting down (or not started) and no longer accepts writes."""
 
-
-class NoGateError(LabelnetError, RuntimeError):
-    """The node has no chain, or its deployment no ``Qualifications`` gate (before market
-    v3): there is no reputation to read."""

@@ -4,7 +4,10 @@
 Read from the gate, never cached: the counters are the chain's, credited at each claim of a
 gated task, so the page shows what a task's admission rule will judge, and anyone can
 recompute it from the finalized results. An ungated task counts in no domain: the view says
-so and gives the account's counters in the zero domain's stead (all zero).
+so and gives the account's counters in the zero domain's stead (all zero). A node without a
+chain, or a deployment without a gate (before market v3), has no gated task: every task is
+ungated and the counters are zero (the page asks for every task it opens, and shows the line
+for gated ones only).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from node.app.chain import ChainConnection
-from node.app.errors import NoGateError
 from node.chain.qualifications import read_reputation, read_rule
 
 
@@ -38,7 +40,17 @@ def task_reputation(chain: ChainConnection | None, task_id: int, account: str) -
     """``account``'s reputation in ``task_id``'s domain, read from the gate."""
     gate = None if chain is None else chain.contracts.qualifications
     if gate is None:
-        raise NoGateError("this node's deployment has no Qualifications gate: no reputation")
+        return TaskReputation(
+            task_id=task_id,
+            account=account,
+            gated=False,
+            domain="",
+            rule=None,
+            accepted=0,
+            answered=0,
+            tasks=0,
+            accuracy=None,
+        )
     rule = read_rule(gate, task_id)
     domain = "" if rule is None else rule.domain
     counters = read_reputation(gate, account, domain)
