@@ -34,4 +34,3 @@ class DatabaseBusyError(LabelnetError, RuntimeError):
 
 class NodeStoppingError(LabelnetError, RuntimeError):
     """The node is shutting down (or not started) and no longer accepts writes."""
-
