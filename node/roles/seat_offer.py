@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 import httpx
 from web3.contract import Contract
@@ -38,6 +39,14 @@ REGISTRY_REFRESH = 30.0
 def seat_claims_path(task_id: int) -> str:
     """The requester node's route that takes signed seat claims (``node.api.routes.tasks``)."""
     return f"/api/v1/tasks/{task_id}/seat-claims"
+
+
+class SeatOfferer(Protocol):
+    """What the seat duty offers its signed claims to (:class:`SeatOffers` over HTTP)."""
+
+    def offer(self, task_id: int, requester: str, seat: SignedSeat) -> str | None:
+        """Offer ``seat``: None if a relayer took it, else why not."""
+        ...
 
 
 class SeatOffers:

@@ -49,7 +49,7 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import TaskRepository
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.assignment import Assigner
-from node.roles.seat_offer import SeatOffers
+from node.roles.seat_offer import SeatOfferer
 from node.roles.seat_relay import FALLBACK_LEAD, OFFER_PATIENCE
 from node.store.base import ContentStore
 
@@ -89,7 +89,7 @@ class SeatDuty:
         clock: Callable[[], int],
         gate: Contract | None = None,
         store: ContentStore | None = None,
-        offers: SeatOffers | None = None,
+        offers: SeatOfferer | None = None,
         patience: float = OFFER_PATIENCE,
     ) -> None:
         self.db = db
