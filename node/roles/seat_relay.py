@@ -45,6 +45,7 @@ from node.db.repositories.relay import RelayedSeatRepository, annotators
 from node.db.repositories.tasks import TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
+from node.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +304,7 @@ class SeatRelayDuty:
 
     def _send(self, task_id: int, batch: list[RelayedSeat]) -> None:
         self._mark(batch, RelayState.SENT)  # the intent: before anything is signed
+        crash_point("after-seat-relay-intent")
         call = self.gate.functions.claimSeats(task_id, [as_signed_seat(row) for row in batch])
         try:
             tx_hash = self.sender.submit(call)
@@ -312,6 +314,7 @@ class SeatRelayDuty:
         except ChainError:
             self._mark(batch, RelayState.PENDING)
             raise
+        crash_point("after-seat-relay-submit")
         self._mark(batch, RelayState.SENT, tx_hash="0x" + bytes(tx_hash).hex())
         receipt = self.sender.wait(tx_hash)
         self._mark(batch, RelayState.SEATED)
