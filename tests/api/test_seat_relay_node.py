@@ -7,7 +7,8 @@ the annotators' seat duty uses). The node takes both, then dies at a named crash
 its seat relay: after recording the intent, before anything is sent; or after sending
 ``claimSeats``, before recording its hash. Restarted, it seats both annotators in exactly
 one ``claimSeats`` in all: nothing lost, nothing sent twice. An offer the gate would refuse
-is answered 422 and never stored.
+is answered 422 and never stored. And an annotator node whose task's requester runs no
+node seats itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 import httpx
 import pytest
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -29,6 +31,7 @@ from node.db.models import RelayState
 from node.db.repositories.relay import RelayedSeatRepository
 from node.faults import CRASH_ENV
 from node.protocol.commitments import algorithm_id
+from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
 from node.roles.seat_offer import SeatOffers, seat_claims_path
 from tests.api.processes import ANNOTATOR, CHAIN, NodeUnderTest
 from tests.api.test_crash_safety import wait_until
@@ -39,17 +42,26 @@ REQUESTER = ANNOTATOR  # the node's account posts the task: it is the requester'
 WINDOW = 1_000
 
 
-def post_gated(w3: Web3, contracts: Contracts, actors: Actors) -> tuple[int, int]:
-    """A gated task of four items, k = 1, batch 2 (two seats) posted by the node's account;
-    its id and seat deadline."""
-    attach(w3).set_balance(REQUESTER.address, 10**20)
-    fund(w3, contracts, actors, REQUESTER, 100 * TOKEN)
-    requester = TxSender(w3, REQUESTER)
+def post_gated(
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    *,
+    poster: LocalAccount = REQUESTER,
+    manifest: TaskContent | None = None,
+) -> tuple[int, int]:
+    """A gated task of four items, k = 1, batch 2 (two seats) posted by ``poster`` (the
+    node's account by default) with ``manifest``'s CID; its id and seat deadline."""
+    attach(w3).set_balance(poster.address, 10**20)
+    fund(w3, contracts, actors, poster, 100 * TOKEN)
+    requester = TxSender(w3, poster)
     now = int(w3.eth.get_block("latest")["timestamp"])
     seat_deadline = now + WINDOW
     commit = seat_deadline + TEST_CONFIG.min_label_time
     params = (
-        "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq",
+        "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"
+        if manifest is None
+        else manifest.manifest_cid,
         algorithm_id("rds@1"),
         bytes(32),
         TOKEN,
@@ -135,3 +147,32 @@ def test_a_killed_relay_seats_every_offer_in_one_claim_seats(
         assert sent == sent_before_restart  # sent before the kill; never again
     else:
         assert sent == sent_before_restart + 1  # nothing before the kill; once after
+
+
+def test_an_annotator_node_without_a_relay_seats_itself(
+    node: NodeUnderTest, w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    """The task's requester runs no node (it announced none): the annotator node's offer has
+    nowhere to go, so it sends its own ``claimSeat`` through the gate at once."""
+    gate = contracts.qualifications
+    assert gate is not None
+    content = build_task_content(
+        [ItemSpec(f"q{n}", data={"text": f"q{n}"}) for n in range(4)],
+        title="cat or dog",
+        classes=("cat", "dog"),
+        algorithm="rds@1",
+    )
+    node.store_content(content)
+    attach(w3).set_balance(ANNOTATOR.address, 10**20)
+    task_id, _ = post_gated(w3, contracts, actors, poster=actors.requester, manifest=content)
+    node.start()  # an annotator node
+    wait_until(
+        lambda: bool(contracts.market.functions.hasSeat(task_id, ANNOTATOR.address).call()),
+        "the annotator's own seat",
+    )
+    (event,) = contracts.market.events.SeatClaimed().get_logs(
+        from_block=0, argument_filters={"taskId": task_id}
+    )
+    tx = w3.eth.get_transaction(event["transactionHash"])
+    function, _ = gate.decode_function_input(tx["input"])
+    assert (function.fn_name, tx["from"]) == ("claimSeat", ANNOTATOR.address)
