@@ -31,6 +31,7 @@ from node.chain.tx import TxSender
 from node.db.engine import Database
 from node.db.models import Payout, Task, TaskStatus
 from node.db.repositories.settlement import PayoutRepository
+from node.db.repositories.validation import ClaimRepository
 from node.roles.settlement import load_winning_result
 from node.store.base import ContentStore
 
@@ -85,11 +86,14 @@ class ClaimRelayDuty:
             return [task_id for task_id in session.exec(query) if task_id not in self._done]
 
     def _leaves(self, task_id: int) -> list[Payout]:
+        """The task's payout leaves, with proofs once the winning result is recorded here (a
+        leaf the mirror saw claimed before that has no proof, and does not count)."""
         with self.db.session() as session:
-            leaves = PayoutRepository(session).for_task(self.chain_id, task_id)
-        if leaves:
-            return leaves
-        if load_winning_result(self.db, self.store, self.chain_id, task_id) is None:
+            recorded = ClaimRepository(session).has_leaves(self.chain_id, task_id)
+        if (
+            not recorded
+            and load_winning_result(self.db, self.store, self.chain_id, task_id) is None
+        ):
             return []  # no result verifies yet (failures log themselves): next tick
         with self.db.session() as session:
             return PayoutRepository(session).for_task(self.chain_id, task_id)

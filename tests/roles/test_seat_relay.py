@@ -17,12 +17,16 @@ import pytest
 from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
+from node.chain.market import TaskStatus, read_task
 from node.chain.qualifications import Gate, SignedSeat, sign_seat_claim
+from node.chain.seal import seal_time
 from node.chain.tx import TxSender
 from node.db.models import ParticipationState, RelayState
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.relay import RelayedSeatRepository
 from node.protocol.manifest_allowlist import AllowlistParams
+from node.roles.claim_relay import ClaimRelayDuty
+from node.roles.claimer import ClaimDuty
 from node.roles.seat_relay import (
     FALLBACK_LEAD,
     SeatOfferError,
@@ -33,7 +37,16 @@ from node.roles.seat_relay import (
 from node.roles.seats import SeatDuty
 from tests.conftest import Actors, advance_time
 from tests.roles.network import Network, make_network
-from tests.roles.test_assignment import ANNOTATORS, SEATS, assigner, post_seated
+from tests.roles.test_assignment import (
+    ANNOTATORS,
+    ITEMS,
+    SEATS,
+    VALIDATORS,
+    assigner,
+    post_seated,
+    task_row,
+)
+from tests.roles.test_assignment import _commit_reveal as commit_reveal
 
 WINDOW = 1_000
 """Seat window of these tasks: longer than the annotators' fallback lead."""
@@ -276,3 +289,91 @@ def test_without_a_relay_or_with_one_that_never_sends_annotators_seat_themselves
     relay_duty(net, send_wait=0).tick()
     assert net.nonce("requester") == sent
     assert set(states(net, task_id).values()) == {RelayState.SEATED}
+
+
+def test_the_requester_pays_the_unpaid_leaves_in_one_claim_for(net: Network) -> None:
+    """The whole relayed path of a gated task: seats relayed, labels dealt, committed and
+    revealed, validators finalize; annotator a's claimer, given no grace, claims itself
+    (the fallback); b's and c's wait, and the requester's claim relay pays them in one
+    ``claimFor``. Restarted, the relay sends nothing more."""
+    gate = net.contracts.qualifications
+    assert gate is not None
+    market = net.contracts.market
+    task_id, seat_deadline = post_seated(net, Gate(domain="pets"), window=WINDOW)
+    join(net, task_id, *ANNOTATORS)
+    relay = Relay(net)
+    for role in ANNOTATORS:
+        seat_duty(net, role, relay).tick()
+    relay_duty(net).tick()
+    assert len(set(seat_transactions(net, task_id).values())) == 1
+    advance_time(net.w3, seal_time(seat_deadline) + 1 - chain_now(net))
+    items = list(ITEMS)
+    labels: dict[str, dict[str, object]] = {}
+    for role in ANNOTATORS:
+        net.sync(role)
+        dealt = assigner(net, role).task_deal(task_row(net, role, task_id))
+        assert dealt is not None
+        positions = dealt.positions_of(getattr(net.actors, role).address)
+        labels[role] = {items[p]: ITEMS[items[p]] for p in positions}
+    commit_reveal(net, task_id, labels)
+    for role in VALIDATORS:
+        net.sync(role)
+        net.validator(role, assigner=assigner(net, role)).tick()  # type: ignore[arg-type]
+    assert read_task(market, task_id).status is TaskStatus.FINALIZED
+
+    def claimer(role: str, grace: float) -> ClaimDuty:
+        net.sync(role)
+        peer = net.peer(role)
+        return ClaimDuty(
+            db=peer.db,
+            store=net.store,
+            market=market,
+            sender=TxSender(net.w3, peer.account),
+            chain_id=net.chain_id,
+            gate=gate,
+            grace=grace,
+        )
+
+    waiting = {role: net.nonce(role) for role in ANNOTATORS[1:]}
+    for role in ANNOTATORS[1:]:
+        claimer(role, grace=3_600).tick()  # holds its leaf for the relay
+    assert {role: net.nonce(role) for role in ANNOTATORS[1:]} == waiting
+    claimer("annotator_a", grace=0).tick()  # the fallback: claims itself
+    net.sync("requester")
+    sent = net.nonce("requester")
+    claim_relay(net).tick()
+    assert net.nonce("requester") == sent + 1
+    state = read_task(market, task_id)
+    assert state.paid_out == state.total_payout > 0
+    claims = market.events.PayoutClaimed().get_logs(
+        from_block=0, argument_filters={"taskId": task_id}
+    )
+    by_tx: dict[str, set[str]] = {}
+    for event in claims:
+        by_tx.setdefault(event["transactionHash"].hex(), set()).add(event["args"]["account"])
+    a, b, c = (getattr(net.actors, role).address for role in ANNOTATORS)
+    assert sorted(by_tx.values(), key=len) == [{a}, {b, c}]
+    (relayed_tx,) = [tx for tx, accounts in by_tx.items() if accounts == {b, c}]
+    tx = net.w3.eth.get_transaction(relayed_tx)
+    function, _ = gate.decode_function_input(tx["input"])
+    assert (function.fn_name, tx["from"]) == ("claimFor", net.actors.requester.address)
+    # Everyone paid: the claimers find nothing to claim, the restarted relay nothing to send.
+    for role in ANNOTATORS[1:]:
+        claimer(role, grace=0).tick()
+    assert {role: net.nonce(role) for role in ANNOTATORS[1:]} == waiting
+    net.sync("requester")
+    claim_relay(net).tick()
+    assert net.nonce("requester") == sent + 1
+
+
+def claim_relay(net: Network) -> ClaimRelayDuty:
+    gate = net.contracts.qualifications
+    assert gate is not None
+    return ClaimRelayDuty(
+        db=net.peer("requester").db,
+        store=net.store,
+        gate=gate,
+        market=net.contracts.market,
+        sender=TxSender(net.w3, net.actors.requester),
+        chain_id=net.chain_id,
+    )
