@@ -19,6 +19,7 @@ import time
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -176,3 +177,15 @@ def test_an_annotator_node_without_a_relay_seats_itself(
     tx = w3.eth.get_transaction(event["transactionHash"])
     function, _ = gate.decode_function_input(tx["input"])
     assert (function.fn_name, tx["from"]) == ("claimSeat", ANNOTATOR.address)
+
+
+def test_a_node_that_relays_nothing_answers_404(client: TestClient) -> None:
+    """An annotator node (or one without a chain) takes no seat claims: the offering node
+    then claims its seat itself."""
+    body = {"annotator": "0x" + "ab" * 20, "deadline": 1, "proof": [], "v": 27}
+    body |= {"r": "0x" + "01" * 32, "s": "0x" + "02" * 32}
+    response = client.post(seat_claims_path(7), json=body)
+    assert response.status_code == 404
+    assert "relays no seat claims" in response.json()["detail"]
+    malformed = client.post(seat_claims_path(7), json={**body, "proof": ["0x12"]})
+    assert malformed.status_code == 422
