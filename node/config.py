@@ -99,7 +99,13 @@ class NodeSettings(BaseSettings):
     """Token units of reward pool a task must escrow per MiB of media for this node to store
     them (0: no such limit)."""
     auto_claim: bool = True
-    """Claim payouts (annotators) as soon as a task is final."""
+    """Claim payouts (annotators) as soon as a task is final (a gated task's after giving its
+    requester's relay :data:`~node.roles.claim_relay.CLAIM_GRACE` seconds to pay them)."""
+    relay: bool = True
+    """Gated tasks' relays (docs/qualification.md, "Relays"): a requester node seats the
+    signed seat claims of its gated tasks in one ``claimSeats`` and pays their leaves in one
+    ``claimFor``; an annotator node offers its signed seat claim to the task's requester node
+    instead of sending ``claimSeat`` (falling back to it). Off: each claims its own."""
     liveness: bool = True
     """Settle the tasks this annotator revealed in when no validator does
     (docs/settlement.md §2.5, :mod:`node.roles.liveness`): move their settlement rounds on

@@ -24,6 +24,7 @@ from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
 from node.chain.contracts import Contracts, bind
 from node.chain.market import read_task
+from node.chain.qualifications import read_rule
 from node.chain.seal import read_seal
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.task import answers_from_batches
@@ -107,9 +108,11 @@ def revealed_batches(
 
 def gas_by_step(w3: Web3, contracts: Contracts, from_block: int) -> dict[str, dict[str, int]]:
     """Gas of every transaction since ``from_block``, grouped by contract function."""
+    gate = contracts.qualifications  # gated tasks' creation, seats and relays go through it
     by_address: dict[str, Contract] = {
         c.address.lower(): c
-        for c in (contracts.market, contracts.staking, contracts.token, contracts.registry)
+        for c in (contracts.market, contracts.staking, contracts.token, contracts.registry, gate)
+        if c is not None
     }
     steps: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "gas": 0})
     for number in range(from_block, w3.eth.block_number + 1):
@@ -126,6 +129,39 @@ def gas_by_step(w3: Web3, contracts: Contracts, from_block: int) -> dict[str, di
             step["gas"] += int(receipt["gasUsed"])
     return {
         name: {**step, "mean": step["gas"] // step["count"]} for name, step in sorted(steps.items())
+    }
+
+
+def task_gas(w3: Web3, contracts: Contracts, task_id: int, from_block: int) -> dict[str, Any]:
+    """The gas of ``task_id``'s own transactions: every one that emitted a market event of
+    the task (creation, seats, commits, reveals, attestations, finalize, claims), whoever
+    sent it and through whichever contract. On a gated task ``per_label`` divides it by the
+    labels its seats were dealt (seats times batch size: BENCHMARKS.md's measure of issue
+    #19's bar; None on other tasks). Approvals and stakes serve more than one task and are
+    left out, as the benchmark's lifecycle leaves them out."""
+    market = contracts.market
+    topic = "0x" + task_id.to_bytes(32, "big").hex()
+    logs = w3.eth.get_logs(
+        {"address": market.address, "fromBlock": from_block, "topics": [None, topic]}
+    )
+    by_address = {c.address.lower(): c for c in (market, contracts.qualifications) if c is not None}
+    steps: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "gas": 0})
+    for tx_hash in dict.fromkeys(entry["transactionHash"] for entry in logs):
+        tx = w3.eth.get_transaction(tx_hash)
+        contract = by_address.get(str(tx.get("to") or "").lower())
+        name = contract.decode_function_input(tx["input"])[0].fn_name if contract else "other"
+        steps[name]["count"] += 1
+        steps[name]["gas"] += int(w3.eth.get_transaction_receipt(tx_hash)["gasUsed"])
+    gate = contracts.qualifications
+    rule = None if gate is None else read_rule(gate, task_id)
+    labels = 0 if rule is None else read_task(market, task_id).seat_count * rule.batch_size
+    total = sum(step["gas"] for step in steps.values())
+    return {
+        "task_id": task_id,
+        "total": total,
+        "labels": labels,
+        "per_label": round(total / labels, 1) if labels else None,
+        "by_function": dict(sorted(steps.items())),
     }
 
 
@@ -320,6 +356,7 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         "assignment": assignment,
         "slashing": slashing,
         "gas": gas_by_step(w3, contracts, from_block),
+        "task_gas": task_gas(w3, contracts, task_id, from_block),
         "accounting": {
             "market_balance": str(balance),
             "still_owed": str(owed),

@@ -160,6 +160,7 @@ def render(summary: dict[str, Any]) -> str:
             ["function", "transactions", "total gas", "mean"],
             [(n, s["count"], f"{s['gas']:,}", f"{s['mean']:,}") for n, s in summary["gas"].items()],
         ),
+        *_task_gas(summary.get("task_gas")),
         "<h2>Wall time (seconds since posting, when each phase completed)</h2>",
         _bars(phases, unit=" s", digits=1),
         "<h2>Token accounting</h2>",
@@ -241,6 +242,18 @@ def _review(review: dict[str, Any] | None) -> list[str]:
             rows,
         ),
         _review_gas(review.get("gas", {}), len(review["reviewers"])),
+    ]
+
+
+def _task_gas(task_gas: dict[str, Any] | None) -> list[str]:
+    """A gated task's own gas per label (issue #19's bar, BENCHMARKS.md "A gated task")."""
+    if not task_gas or task_gas.get("per_label") is None:
+        return []
+    calls = ", ".join(f"{name} {step['count']}" for name, step in task_gas["by_function"].items())
+    return [
+        f"<p>Task {task_gas['task_id']}'s own transactions ({calls}): "
+        f"{task_gas['total']:,} gas for {task_gas['labels']:,} labels dealt, "
+        f"<strong>{task_gas['per_label']:,} gas per label</strong>.</p>"
     ]
 
 

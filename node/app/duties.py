@@ -11,8 +11,14 @@ batches, validators their result documents.
   commit and reveal, claim payouts; and, unless ``liveness`` is off, settle the tasks it
   revealed in that nobody settles (finalize them, vote in round 2 if its account is staked);
 - validator: verify, run consensus, publish, attest, finalize;
-- requester: reveal gold answers in their window, finish its tasks' reviews when due, and
-  wrap each confidential task's key to its named validators and seated annotators.
+- requester: reveal gold answers in their window, finish its tasks' reviews when due,
+  wrap each confidential task's key to its named validators and seated annotators, and,
+  unless ``relay`` is off, relay its gated tasks' signed seat claims (one ``claimSeats``)
+  and their payouts (one ``claimFor``; docs/qualification.md, "Relays").
+
+With ``relay`` on, an annotator offers its signed seat claim of a gated task to the task's
+requester node and leaves a gated task's payout to that node's ``claimFor`` for a grace
+period, claiming itself when the relay does not come.
 
 A validator with ``review`` on also reviews: it commits and reveals votes on reviewed
 tasks' contested items (:mod:`node.roles.reviewer`).
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
     from node.roles.confidential import Keyring
     from node.roles.requester.task_keys import TaskKeyVault
     from node.roles.review_settlement import RequesterReviewFinisher
+    from node.roles.seat_offer import SeatOffers
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +121,7 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 review_finisher=_review_finisher(services),
             )
         )
+        duties += _relays(services)
         if chain.contracts.task_keys is not None:
             from node.roles.requester.task_keys import KeyPublisher
 
@@ -183,6 +191,7 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
             clock=chain_clock(services),
             gate=services.chain.contracts.qualifications,
             store=services.store,
+            offers=_seat_offers(services),
         )
     )
     if settings.labeler is not None:
@@ -237,9 +246,59 @@ def _annotator(services: NodeServices, keyring: Keyring) -> list[Duty]:
                 market=market,
                 sender=services.sender,
                 chain_id=services.chain_id,
+                gate=services.chain.contracts.qualifications if settings.relay else None,
             )
         )
     return duties
+
+
+def _seat_offers(services: NodeServices) -> SeatOffers | None:
+    """Where an annotator offers its gated tasks' signed seat claims (None: ``relay`` off or
+    no gate, so it claims its seats itself)."""
+    from node.roles.seat_offer import SeatOffers
+
+    chain = services.chain
+    assert chain is not None
+    if not services.settings.relay or chain.contracts.qualifications is None:
+        return None
+    return SeatOffers(
+        chain.contracts.registry,
+        allow_private=services.settings.allow_private_peers,
+        from_block=chain.deployment.start_block,
+    )
+
+
+def _relays(services: NodeServices) -> list[Duty]:
+    """A requester's relays of its gated tasks: seats in one ``claimSeats``, payouts in one
+    ``claimFor`` per task (none with ``relay`` off or without a gate)."""
+    from node.roles.claim_relay import ClaimRelayDuty
+    from node.roles.seat_relay import SeatRelayDuty
+
+    chain, sender = services.chain, services.sender
+    assert chain is not None and sender is not None
+    gate = chain.contracts.qualifications
+    if not services.settings.relay or gate is None:
+        return []
+    contracts = chain.contracts
+    return [
+        SeatRelayDuty(
+            db=services.db,
+            gate=gate,
+            market=contracts.market,
+            token=contracts.token,
+            sender=sender,
+            chain_id=services.chain_id,
+            clock=chain_clock(services),
+        ),
+        ClaimRelayDuty(
+            db=services.db,
+            store=services.store,
+            gate=gate,
+            market=contracts.market,
+            sender=sender,
+            chain_id=services.chain_id,
+        ),
+    ]
 
 
 def _reviewer(services: NodeServices) -> list[Duty]:

@@ -7,14 +7,20 @@ counters are the chain's, recomputable by anyone from the finalized results.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from node.chain.errors import ContractRevertError, revert_from
+
+log = logging.getLogger(__name__)
 
 BPS = 10_000
 """Basis points in one; accuracies in rules are in basis points."""
@@ -162,6 +168,33 @@ SEAT_CLAIM_DOMAIN = ("labelnet Qualifications", "1")
 """The gate's EIP-712 domain name and version (``Qualifications``' constructor)."""
 
 
+def seat_claim_typed_data(
+    gate: Contract, task_id: int, annotator: str, deadline: int
+) -> SignableMessage:
+    """The EIP-712 ``SeatClaim`` of ``annotator`` on ``task_id`` in the gate's domain, as
+    ``eth_account``'s ``encode_typed_data`` takes it: the one definition the signer
+    (:func:`sign_seat_claim`) and the relayer's check (:func:`seat_claim_signer`) share.
+    Built here, never taken from the RPC, so a node cannot be made to sign anything else (a
+    permit, say) in its place."""
+    name, version = SEAT_CLAIM_DOMAIN
+    return encode_typed_data(
+        domain_data={
+            "name": name,
+            "version": version,
+            "chainId": gate.w3.eth.chain_id,
+            "verifyingContract": gate.address,
+        },
+        message_types={
+            "SeatClaim": [
+                {"name": "taskId", "type": "uint256"},
+                {"name": "annotator", "type": "address"},
+                {"name": "deadline", "type": "uint256"},
+            ]
+        },
+        message_data={"taskId": task_id, "annotator": annotator, "deadline": deadline},
+    )
+
+
 def sign_seat_claim(
     annotator: LocalAccount,
     gate: Contract,
@@ -169,26 +202,9 @@ def sign_seat_claim(
     deadline: int,
     proof: Sequence[bytes] = (),
 ) -> SignedSeat:
-    """The annotator's EIP-712 ``SeatClaim`` for ``claimSeats``, which any relayer may send.
-    The typed data is built here, never taken from the RPC, so a node cannot be made to sign
-    anything else (a permit, say) in its place."""
-    name, version = SEAT_CLAIM_DOMAIN
-    domain = {
-        "name": name,
-        "version": version,
-        "chainId": gate.w3.eth.chain_id,
-        "verifyingContract": gate.address,
-    }
-    types = {
-        "SeatClaim": [
-            {"name": "taskId", "type": "uint256"},
-            {"name": "annotator", "type": "address"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    message = {"taskId": task_id, "annotator": annotator.address, "deadline": deadline}
-    signed = annotator.sign_typed_data(
-        domain_data=domain, message_types=types, message_data=message
+    """The annotator's EIP-712 ``SeatClaim`` for ``claimSeats``, which any relayer may send."""
+    signed = annotator.sign_message(
+        seat_claim_typed_data(gate, task_id, annotator.address, deadline)
     )
     return (
         annotator.address,
@@ -198,3 +214,20 @@ def sign_seat_claim(
         signed.r.to_bytes(32, "big"),
         signed.s.to_bytes(32, "big"),
     )
+
+
+def seat_claim_signer(gate: Contract, task_id: int, seat: SignedSeat) -> str | None:
+    """The address that signed ``seat``'s ``SeatClaim`` on ``task_id`` (checksummed), or
+    None if its signature is malformed: what the gate's ``ECDSA.recover`` will find, so a
+    relayer checks a seat here before it can make a whole ``claimSeats`` revert."""
+    annotator, deadline, _proof, v, r, s = seat
+    try:
+        return str(
+            Account.recover_message(
+                seat_claim_typed_data(gate, task_id, annotator, deadline),
+                vrs=(v, int.from_bytes(r, "big"), int.from_bytes(s, "big")),
+            )
+        )
+    except (ValueError, BadSignature) as exc:
+        log.debug("task %s: unreadable seat signature for %s: %s", task_id, annotator, exc)
+        return None

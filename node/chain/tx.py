@@ -129,6 +129,16 @@ class TxSender:
             return True
         return False
 
+    def in_flight(self) -> bool:
+        """True while this account has sent transactions that are not mined yet. A duty that
+        was killed between sending and recording its transaction's hash asks this before
+        sending again: its transaction may be among them, and the chain will say so once
+        they are mined."""
+        eth = self.w3.eth
+        return eth.get_transaction_count(self.address, "pending") > eth.get_transaction_count(
+            self.address, "latest"
+        )
+
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
         """Wait for a receipt; raise on timeout or on a failed transaction."""
         try:

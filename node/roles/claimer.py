@@ -9,20 +9,28 @@ No intent table is needed: the chain's ``paidOf(taskId, account)`` is the record
 sending, leaves the chain has already paid (a claim that went out just before a crash, not
 yet mirrored as ``PayoutClaimed``) are left out, so a restarted node never sends a claim the
 contract would refuse, and the mirror marks the leaves claimed when it sees the events.
+
+A gated task's requester relays every claim in one ``claimFor`` (:mod:`node.roles.claim_relay`),
+so with a ``gate`` the claimer holds a leaf of a gated task back for ``grace`` seconds after
+it first holds its proof: usually the relay pays it meanwhile and the leaf drops out as paid;
+otherwise (no relayer, or a dead one) the node claims it itself, at the cost of its gas.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from web3.contract import Contract
 
 from node.chain.errors import ContractRevertError
+from node.chain.qualifications import read_rule
 from node.chain.tx import TxSender
 from node.db.engine import Database
 from node.db.models import Payout, TaskStatus
 from node.db.repositories.settlement import PayoutRepository
 from node.db.repositories.validation import ClaimRepository
+from node.roles.claim_relay import CLAIM_GRACE
 from node.roles.settlement import load_winning_result
 from node.store.base import ContentStore
 
@@ -42,8 +50,16 @@ class ClaimDuty:
         market: Contract,
         sender: TxSender,
         chain_id: int,
+        gate: Contract | None = None,
+        grace: float = CLAIM_GRACE,
     ) -> None:
         self.db = db
+        self.gate = gate
+        """The market's gate: a gated task's leaves wait ``grace`` for the requester's relay."""
+        self.grace = grace
+        self._gated: dict[int, bool] = {}
+        self._held_since: dict[int, float] = {}
+        self._given_up: set[int] = set()
         self.store = store
         self.market = market
         self.sender = sender
@@ -78,6 +94,7 @@ class ClaimDuty:
             ]
         paid = self.market.functions.paidOf
         leaves = [leaf for leaf in leaves if paid(leaf.task_id, self.account).call() == 0]
+        leaves = [leaf for leaf in leaves if not self._left_to_relay(leaf.task_id)]
         while leaves:
             try:
                 self._claim_many(leaves)
@@ -89,6 +106,23 @@ class ClaimDuty:
                 log.warning("task %s: claim refused, leaving it out: %s", culprit, exc)
                 self._refused.add(culprit)
                 leaves = [leaf for leaf in leaves if leaf.task_id != culprit]
+
+    def _left_to_relay(self, task_id: int) -> bool:
+        """Whether this leaf still waits for the requester's ``claimFor`` (a gated task's,
+        within ``grace`` of this node first holding it)."""
+        if self.gate is None:
+            return False
+        if task_id not in self._gated:
+            self._gated[task_id] = read_rule(self.gate, task_id) is not None
+        if not self._gated[task_id]:
+            return False
+        since = self._held_since.setdefault(task_id, time.monotonic())
+        if time.monotonic() - since < self.grace:
+            return True
+        if task_id not in self._given_up:
+            self._given_up.add(task_id)
+            log.info("task %s: the requester's relay has not paid this leaf: claiming it", task_id)
+        return False
 
     def _claim_many(self, leaves: list[Payout]) -> None:
         proofs = [

@@ -14,6 +14,7 @@ EXPECTED = {
     "/api/v1/tasks/{task_id}/labels": {"post"},
     "/api/v1/tasks/{task_id}/progress": {"get"},
     "/api/v1/tasks/{task_id}/results": {"get"},
+    "/api/v1/tasks/{task_id}/seat-claims": {"post"},
     "/api/v1/earnings": {"get"},
     "/api/v1/review/tasks": {"get"},
     "/api/v1/review/tasks/{task_id}": {"get"},

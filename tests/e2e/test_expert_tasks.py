@@ -11,6 +11,10 @@ account's reputation counters (read with the SDK's ``Network.reputation``) are w
 two finalized result documents' payout leaves say. The demo finishes with every payout
 claimed, and its report says who was admitted and why.
 
+The nodes take the relayed path of a gated task (docs/qualification.md, "Relays"): on each
+task every seat lands in one ``claimSeats`` and every payout in one ``claimFor``, both sent
+by the requester's node, and no annotator sends a ``claimSeat`` or a claim of its own.
+
 One demo run serves every test here: the CI budget allows one more network, not three.
 """
 
@@ -62,6 +66,10 @@ class Probe:
         self.batches: dict[int, int] = {}
         self.reputation: dict[str, dict[str, Reputation]] = {}
         self.final: dict[int, tuple[TaskStatus, int, int]] = {}
+        self.requester = ""
+        self.relayed: dict[int, dict[str, list[tuple[str, str]]]] = {}
+        """Per task, per event (``SeatClaimed``, ``PayoutClaimed``): each event's transaction
+        as (function called, sender)."""
 
     def __call__(self, run: DemoRun, phase: str, done: int, total: int) -> None:
         assert run.task is not None
@@ -73,6 +81,7 @@ class Probe:
             self._refused_on_chain(run, task_id)
         if phase == "claim" and done >= total and task_id not in self.final:
             self._after_claim(run, task_id)
+            self._transactions(run, task_id)
             if main:
                 self._reputation(run)
 
@@ -113,6 +122,24 @@ class Probe:
         self.payouts[task_id] = {
             account.lower(): amount for account, amount in document.payouts.leaves
         }
+
+    def _transactions(self, run: DemoRun, task_id: int) -> None:
+        """Which function, sent by whom, emitted each seat and payout of ``task_id``."""
+        contracts = bind(run.devnet.w3, load_deployment(run.devnet.info.deployment_file))
+        gate, market, w3 = contracts.qualifications, contracts.market, run.devnet.w3
+        assert gate is not None
+        by_event: dict[str, list[tuple[str, str]]] = {}
+        for event in (market.events.SeatClaimed, market.events.PayoutClaimed):
+            found = event().get_logs(from_block=0, argument_filters={"taskId": task_id})
+            calls = []
+            for log in found:
+                tx = w3.eth.get_transaction(log["transactionHash"])
+                called = gate if tx["to"] == gate.address else market
+                function, _ = called.decode_function_input(tx["input"])
+                calls.append((log["transactionHash"].hex(), f"{function.fn_name}:{tx['from']}"))
+            by_event[event.event_name] = calls
+        self.relayed[task_id] = by_event
+        self.requester = run.devnet.info.account("requester").address
 
     def _reputation(self, run: DemoRun) -> None:
         info = run.devnet.info
@@ -234,3 +261,29 @@ def test_the_demo_completes_with_every_payout_claimed_and_reports_the_admissions
     assert report.count("refused: NotQualified") == len(REFUSED)
     assert report.count("admitted, seated") == len(ADMITTED)
     assert f"qualification task {probe.task_ids[0]}: accuracy &gt;= 80.00%" in report
+
+
+def test_each_gated_task_is_seated_in_one_claim_seats_and_paid_in_one_claim_for(
+    outcome: tuple[dict[str, Any], Probe, Path],
+) -> None:
+    _, probe, out = outcome
+    for task_id in probe.task_ids:
+        relayed = probe.relayed[task_id]
+        for event, function in (("SeatClaimed", "claimSeats"), ("PayoutClaimed", "claimFor")):
+            calls = relayed[event]
+            assert calls, (task_id, event)
+            transactions = {tx for tx, _ in calls}
+            assert len(transactions) == 1, (task_id, event, calls)  # one transaction for all
+            ((_, call),) = set(calls)
+            name, sender = call.split(":")
+            assert name == function, (task_id, event, call)
+            assert sender.lower() == probe.requester.lower()  # the requester's node relays
+    qualification, main = probe.task_ids
+    assert len(probe.relayed[qualification]["SeatClaimed"]) == ANNOTATORS
+    assert len(probe.relayed[main]["SeatClaimed"]) == len(ADMITTED)
+    for name in ADMITTED | REFUSED:
+        log = (out / "network" / name / "node.log").read_text()
+        assert "claiming itself" not in log and "claiming it" not in log, name
+    requester_log = (out / "network" / "requester" / "node.log").read_text()
+    assert requester_log.count("in one claimSeats") == 2
+    assert requester_log.count("in one claimFor") == 2

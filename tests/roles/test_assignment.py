@@ -56,10 +56,15 @@ def net(
 
 
 def post_seated(
-    net: Network, gate: Gate | None = None, allowlist: AllowlistParams | None = None
+    net: Network,
+    gate: Gate | None = None,
+    allowlist: AllowlistParams | None = None,
+    *,
+    window: int = 100,
 ) -> tuple[int, int]:
     """The six-item seated task (gated by ``gate`` through the market's gate, if given; its
-    manifest listing ``allowlist``, if given); returns its id and seat deadline."""
+    manifest listing ``allowlist``, if given) whose seats close in ``window`` seconds;
+    returns its id and seat deadline."""
     content = build_task_content(
         [ItemSpec(item, data={"text": item}) for item in ITEMS],
         title="cat or dog",
@@ -73,7 +78,7 @@ def post_seated(
     fund(net.w3, net.contracts, net.actors, net.actors.requester, 1_000 * TOKEN)
     requester = sender(net.w3, net.actors.requester)
     now = int(net.w3.eth.get_block("latest")["timestamp"])
-    seat_deadline = now + 100
+    seat_deadline = now + window
     commit = seat_deadline + TEST_CONFIG.min_label_time
     params = (
         content.manifest_cid,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from node.api.deps import ServicesDep, TokenGiven
 from node.api.routes import API_PREFIX, AfterTaskId, TaskId, error_responses
-from node.app import views
+from node.app import relay_views, views
 from node.db.models import TaskPublic, TaskStatus
 
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
@@ -42,3 +42,24 @@ def list_tasks(
 def get_task(task_id: TaskId, authorized: TokenGiven, services: ServicesDep) -> views.TaskDetail:
     annotator = services.annotator if authorized else None
     return views.task_detail(services.db, services.chain_id, task_id, annotator)
+
+
+@router.post(
+    "/{task_id}/seat-claims",
+    response_model=relay_views.SeatClaimTaken,
+    summary="Offer a signed seat claim of a gated task to its requester's relay",
+    description=(
+        "An annotator's EIP-712 `SeatClaim`, valid at least until the seat deadline. It is "
+        "checked as the gate will check it (signature, admission, bond allowance) and stored "
+        "before the answer; the requester node then seats it with the task's others in one "
+        "`claimSeats`. 404: this node relays no seats of the task; 409: the seat window is "
+        "closed, no seat is left, or the account holds one; 422: the gate would refuse it."
+    ),
+    responses=error_responses(404, 409, 422, 503),
+)
+def offer_seat_claim(
+    task_id: TaskId,
+    offer: Annotated[relay_views.SeatClaimOffer, Body()],
+    services: ServicesDep,
+) -> relay_views.SeatClaimTaken:
+    return relay_views.offer_seat(services, task_id, offer)

@@ -14,6 +14,7 @@ from node.db.models.participation import (
     TaskParticipation,
     TaskParticipationPublic,
 )
+from node.db.models.relay import RelayedSeat, RelayState
 from node.db.models.review import ReviewIntent, ReviewState, ReviewVote
 from node.db.models.settlement import (
     Attestation,
@@ -44,6 +45,8 @@ __all__ = [
     "ParticipationState",
     "Payout",
     "PayoutPublic",
+    "RelayState",
+    "RelayedSeat",
     "ResultFetch",
     "ResultFetchState",
     "ReviewIntent",

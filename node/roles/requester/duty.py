@@ -103,7 +103,7 @@ class RequesterDuty:
         sent = self.secrets.reveal_tx(commitment)
         if sent is not None and not self.sender.needs_resend(sent):
             return
-        if self._in_flight():
+        if self.sender.in_flight():
             return  # a reveal sent just before a crash may be among them: look again later
         if read_task(self.market, task_id).gold_revealed:
             return  # the mirror has not caught up with a reveal already on chain
@@ -124,10 +124,3 @@ class RequesterDuty:
         )
         self.secrets.record_reveal(commitment, "0x" + bytes(tx_hash).hex())
         log.info("task %s: revealed gold %s (%d answers)", task_id, cid, len(gold.labels))
-
-    def _in_flight(self) -> bool:
-        """True while this account has sent transactions that are not mined yet."""
-        eth, address = self.sender.w3.eth, self.sender.address
-        return eth.get_transaction_count(address, "pending") > eth.get_transaction_count(
-            address, "latest"
-        )
