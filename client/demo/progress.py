@@ -45,10 +45,14 @@ class Progress:
             task = bar.add_task(name, total=total)
             yield lambda done: bar.update(task, completed=done)
 
+    @staticmethod
+    def document(summary: dict[str, Any], report: Path) -> None:
+        """``--json``: one JSON document on stdout, the summary with where its report is."""
+        print(json.dumps({**summary, "report": str(report)}, indent=2, sort_keys=True))
+
     def summary(self, summary: dict[str, Any], report: Path, *, as_json: bool) -> None:
         if as_json:
-            # One JSON document on stdout: the summary, with where its report is.
-            print(json.dumps({**summary, "report": str(report)}, indent=2, sort_keys=True))
+            self.document(summary, report)
             return
         if self.quiet:
             return

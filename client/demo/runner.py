@@ -346,6 +346,8 @@ def _run_kind(
         f"{summary['baseline_name']} {summary['baseline']:.3f}; {summary['claims']} of "
         f"{summary['payouts']} payouts claimed"
     )
+    if options.json:
+        progress.document(summary, report)
     return report
 
 

@@ -36,6 +36,7 @@ def test_demo_kind_text_claims_every_payout(tmp_path: Path) -> None:
             "4",
             "--out",
             str(out),
+            "--json",
         ],
         capture_output=True,
         text=True,
@@ -44,7 +45,9 @@ def test_demo_kind_text_claims_every_payout(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    # --json: stdout is one JSON document, the summary the run also wrote, and its report.
     summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(run.stdout) == {**summary, "report": str(out / "report.html")}
     assert (summary["kind"], summary["items"], summary["seated"]) == ("text", 40, False)
     assert summary["metric"] == "exact match (loose)" and summary["baseline_name"] == "mode"
     assert summary["consensus"] >= summary["baseline"]
