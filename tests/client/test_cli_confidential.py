@@ -1,11 +1,16 @@
 """``labelnet task create --confidential --validators ...`` (docs/confidential.md): the CLI
 posts a sealed, seated task on the devnet; no file of the requester's data directory (its
 content store included) holds an item text, the task key is in the vault the node's
-``KeyPublisher`` reads, and what a sealed task cannot carry is refused in one line."""
+``KeyPublisher`` reads (a requester node process wraps it to the named validator), and what
+a sealed task cannot carry is refused in one line."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,15 +18,22 @@ import pytest
 from client.devnet import DevnetInfo
 from client.sdk import Network
 from client.sdk.confidential import ConfidentialSpecError, check_confidential
+from node.chain.anvil import free_port
 from node.chain.market import read_task
+from node.chain.registry import announce_encryption_key
+from node.chain.task_keys import published_keys
+from node.chain.tx import TxSender
+from node.keys import encryption_key_path, load_encryption_key
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.protocol.sealed import key_commitment
+from node.protocol.sealed_keys import parse_key_document, unwrap_key
 from node.roles.requester import task_key_vault
 from node.store.embedded import EmbeddedStore
 from node.store.sealed import ITEMS, SealedView
 from tests.client.conftest import assert_one_line_error, run
 
+LABELNET = str(Path(sys.executable).parent / "labelnet")
 SECRET = "patient record"
 COUNT = 40  # two classes: the least seat batch is 38 items
 
@@ -121,3 +133,68 @@ def test_the_sdk_refuses_media_and_other_kinds() -> None:
     with pytest.raises(ConfidentialSpecError, match="categorical for now, not boxes"):
         check_confidential(gold=None, batch_size=40, kind=TaskKind.BOXES)
     check_confidential(gold={}, batch_size=40)  # an empty gold set is no gold
+
+
+def test_the_requester_node_wraps_a_cli_posted_key_to_a_named_validator(
+    devnet: Path, tmp_path: Path
+) -> None:
+    """The round trip with a real node process: the CLI's vault is the one the requester
+    node's ``KeyPublisher`` reads, so the named validator with an announced key gets the
+    task key, and the named one without an announced key gets nothing."""
+    info = DevnetInfo.load(devnet)
+    network = Network.from_devnet(devnet)
+    validator = info.account("validator-1")
+    secret = load_encryption_key(encryption_key_path(validator.keystore), info.password())
+    sender = TxSender(network.w3, info.signer("validator-1"))
+    announce_encryption_key(sender, network.contracts.registry, secret.public_key)
+    silent = info.account("validator-2").address  # named, never announces a key
+    data_dir = tmp_path / "requester-node"
+    posted = run(
+        "task", "create", str(_items(tmp_path)), *_common(data_dir), "--batch-size", "40",
+        "--confidential", "--validators", f"{validator.address},{silent}", "--json",
+    )  # fmt: skip
+    assert posted.exit_code == 0, posted.stderr
+    created = json.loads(posted.stdout)
+    task_id = int(created["task_id"])
+    task_keys = network.contracts.task_keys
+    assert task_keys is not None and published_keys(task_keys, task_id) == []
+
+    cids = _published_by_requester_node(devnet, data_dir, task_id, tmp_path / "node.log")
+    assert len(cids) == 1
+    store = EmbeddedStore.in_data_dir(data_dir)
+    document = parse_key_document(store.get(cids[0], max_size=MAX_DOCUMENT_BYTES))
+    assert [a.lower() for a in document.addresses] == [validator.address.lower()]
+    key = task_key_vault(data_dir).find(str(created["manifest_cid"]))
+    assert unwrap_key(document, validator.address, secret.secret) == key
+
+
+def _published_by_requester_node(
+    devnet: Path, data_dir: Path, task_id: int, log: Path
+) -> list[str]:
+    """Run ``labelnet node start --role requester`` on ``data_dir`` until ``task_id`` has a
+    key document on chain (two minutes at most), then stop it; the documents' CIDs."""
+    task_keys = Network.from_devnet(devnet).contracts.task_keys
+    assert task_keys is not None
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                LABELNET, "node", "start", "--devnet", str(devnet), "--account", "requester",
+                "--role", "requester", "--data-dir", str(data_dir), "--port", str(free_port()),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not (cids := published_keys(task_keys, task_id)):
+                assert process.poll() is None, log.read_text()[-4000:]
+                assert time.monotonic() < deadline, "no key document: " + log.read_text()[-4000:]
+                time.sleep(0.5)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return cids
