@@ -41,6 +41,7 @@ from client.cli.gating import (
 )
 
 if TYPE_CHECKING:
+    from client.sdk.confidential import Confidential
     from client.sdk.requester import RequesterClient
     from node.protocol.annotation import AnnotationParams
     from node.protocol.kinds import TaskKind
@@ -164,6 +165,22 @@ def create(
     min_accuracy: MinAccuracyOpt = 0.0,
     qualification_task: QualificationTaskOpt = 0,
     qualification_accuracy: QualificationAccuracyOpt = 0.0,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="seal the items under a task key kept in DATA_DIR (docs/confidential.md): "
+            "only seated annotators and the --validators can read them; seated, no gold",
+        ),
+    ] = False,
+    validators: Annotated[
+        str | None,
+        typer.Option(
+            "--validators",
+            help="confidential task: the validators it names, ADDR[,ADDR...] (only they can "
+            "attest it)",
+        ),
+    ] = None,
     devnet: DevnetOpt = None,
     rpc_url: RpcOpt = None,
     deployment: DeploymentOpt = None,
@@ -204,6 +221,7 @@ def create(
         )
         if gate is not None and not batch_size:
             raise CliError("a gated task must be seated", "give --batch-size and --seat-in")
+        sealed = _confidential(confidential, validators)
         if batch_size and seat_in is None:
             raise CliError("a seated task needs its seat window", "give --seat-in, e.g. 10m")
         if not batch_size and seat_in is not None:
@@ -239,6 +257,7 @@ def create(
                     batch_size=batch_size,
                     annotation=params,
                     gate=gate,
+                    confidential=sealed,
                 )
         finally:
             client.close()
@@ -261,8 +280,32 @@ def create(
             f"{items_file.name} disagree (e.g. {', '.join(created.gold_conflicts[:5])})",
             err=True,
         )
-    if created.gold_items == 0:
+    if sealed is not None:
+        typer.echo(
+            f"confidential: task key kept in {data_dir}; start `labelnet node start --role "
+            f"requester --data-dir {data_dir}` so it is wrapped to the named validators and "
+            "each annotator that claims a seat",
+            err=True,
+        )
+    elif created.gold_items == 0:
         typer.echo(NO_GOLD_WARNING, err=True)
+
+
+def _confidential(confidential: bool, validators: str | None) -> Confidential | None:
+    """The SDK's :class:`Confidential` from ``--confidential --validators``, or None."""
+    from client.sdk.confidential import Confidential
+
+    if validators is not None and not confidential:
+        raise CliError("--validators is for confidential tasks", "give --confidential too")
+    if not confidential:
+        return None
+    named = tuple(v.strip() for v in (validators or "").split(",") if v.strip())
+    if not named:
+        raise CliError(
+            "a confidential task names its validators",
+            "give --validators ADDR[,ADDR...] (only they can read and attest it)",
+        )
+    return Confidential(named)
 
 
 @app.command("list")

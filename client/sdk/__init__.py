@@ -6,7 +6,7 @@
 * :class:`AnnotatorClient` — a node's HTTP API (tasks, next items, labels, progress,
   earnings) and on-chain claims with the Merkle proofs the node recorded.
 * :class:`RequesterClient` — import items, publish and create tasks, follow and fetch their
-  results, export them.
+  results, export them; ``confidential=`` (:class:`Confidential`) posts a sealed task.
 """
 
 from client.sdk.annotator import (
@@ -16,6 +16,7 @@ from client.sdk.annotator import (
     NothingToClaimError,
     claim_from_results,
 )
+from client.sdk.confidential import Confidential, ConfidentialSpecError
 from client.sdk.errors import SdkError
 from client.sdk.network import Network, NetworkError, NoAccountError
 from client.sdk.requester import RequesterClient, TaskSpecError, TaskSummary, Timing
@@ -24,6 +25,8 @@ from client.sdk.validator import StakeStatus, ValidatorClient
 __all__ = [
     "AnnotatorClient",
     "ClaimReceipt",
+    "Confidential",
+    "ConfidentialSpecError",
     "Network",
     "NetworkError",
     "NoAccountError",

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from client.sdk.confidential import Confidential, check_confidential, seal
 from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.chain.market import TaskStatus, read_task
@@ -203,17 +204,30 @@ class RequesterClient:
         kind: TaskKind = TaskKind.CATEGORICAL,
         annotation: AnnotationParams | None = None,
         allowlist: Sequence[str] = (),
+        confidential: Confidential | None = None,
     ) -> TaskContent:
         """Build the manifest and pages; classes default to those the file named (text,
         pairwise and numeric tasks have none). A boxes, spans, text or pairwise task states
         ``annotation`` (its kind's defaults when None) in its manifest; a gated task with an
-        allowlist lists its accounts (``allowlist``) there, for the nodes' proofs."""
+        allowlist lists its accounts (``allowlist``) there, for the nodes' proofs.
+        ``confidential``: the pages are sealed under a new task key kept in this data
+        directory's vault (:mod:`client.sdk.confidential`)."""
         if kind in CLASSLESS:
             chosen: tuple[str, ...] = ()
         else:
             chosen = tuple(classes) or imported.classes
             if not chosen:
                 raise TaskSpecError("the task needs its classes (the items file names none)")
+        if confidential is not None:
+            return seal(
+                imported,
+                confidential,
+                self.data_dir,
+                title=title,
+                instructions=instructions,
+                classes=chosen,
+                allowlist=allowlist,
+            )
         try:
             return build_task_content(
                 imported.items,
@@ -249,7 +263,11 @@ class RequesterClient:
         label is paid exactly ``reward_per_label``. A batch below
         :func:`node.roles.requester.minimum_batch` is refused. ``gate`` (a seated task only)
         posts it through the market's gate: only the accounts its rules admit get a seat,
-        and its claims credit their reputation in ``gate.domain`` (docs/qualification.md)."""
+        and its claims credit their reputation in ``gate.domain`` (docs/qualification.md).
+        Content sealed by :meth:`prepare` (``confidential``) is refused with gold or unseated
+        (:func:`client.sdk.confidential.check_confidential`)."""
+        if content.manifest.confidential is not None:
+            check_confidential(gold=gold, batch_size=batch_size, media=media)
         publish_content(self.local, content, media)
         now = self.network.now()
         commit = now + timing.commit_in
@@ -292,8 +310,11 @@ class RequesterClient:
         batch_size: int = 0,
         annotation: AnnotationParams | None = None,
         gate: Gate | None = None,
+        confidential: Confidential | None = None,
     ) -> CreatedTask:
         """Import ``items_file`` and post it; gold from ``gold_field`` and/or ``gold_file``.
+        ``confidential``: post it sealed (docs/confidential.md), checked before anything is
+        sealed, saved or sent.
 
         ``label_config``: the Label Studio project's label config, for a Label Studio file
         (see :func:`node.content.imports.import_items`). The Label Studio names the import
@@ -305,6 +326,8 @@ class RequesterClient:
         gold = shape_gold(imported.gold, kind)
         if gold_file is not None:
             gold.update(read_gold_file(gold_file))
+        if confidential is not None:
+            check_confidential(gold=gold, batch_size=batch_size, kind=kind, media=imported.media)
         content = self.prepare(
             imported,
             title=title,
@@ -313,6 +336,7 @@ class RequesterClient:
             kind=kind,
             annotation=annotation,
             allowlist=gate.allowlist if gate is not None else (),
+            confidential=confidential,
         )
         if imported.labelstudio is not None:
             self._save_profile(content.manifest_cid, imported.labelstudio)

@@ -142,10 +142,11 @@ def role_duties(services: NodeServices) -> list[Duty]:
 
 
 def task_key_vault(data_dir: Path) -> TaskKeyVault:
-    """Where a requester node keeps its confidential tasks' keys (beside the gold)."""
-    from node.roles.requester.task_keys import TaskKeyVault
+    """Where a requester node keeps its confidential tasks' keys (the rule is the requester's:
+    :func:`node.roles.requester.task_keys.task_key_vault`)."""
+    from node.roles.requester.task_keys import task_key_vault as vault
 
-    return TaskKeyVault(data_dir / "requester" / "task-keys")
+    return vault(data_dir)
 
 
 def chain_clock(services: NodeServices) -> Callable[[], int]:

@@ -6,8 +6,8 @@ SDK and the demo all call these functions, and the requester's node runs
 
 This package is the requester's public surface: the names in ``__all__`` are what the SDK
 (``client.sdk``) may use, and ``.importlinter`` lets it import this package, never its
-submodules (``posting``, ``gold``, ``results``, ``duty``), so a helper added to a submodule
-is not public until it is listed here.
+submodules (``posting``, ``gold``, ``results``, ``duty``, ``task_keys``), so a helper added
+to a submodule is not public until it is listed here.
 """
 
 from node.roles.requester.gold import GoldSecretError, GoldSecrets
@@ -32,6 +32,12 @@ from node.roles.requester.results import (
     fetch_results,
     task_progress,
 )
+from node.roles.requester.task_keys import (
+    TaskKeyError,
+    TaskKeyVault,
+    confidential_content,
+    task_key_vault,
+)
 
 __all__ = [
     "ContentPublishError",
@@ -42,15 +48,19 @@ __all__ = [
     "ResultItems",
     "ResultNotFinalError",
     "ResultUnavailableError",
+    "TaskKeyError",
+    "TaskKeyVault",
     "TaskProgress",
     "TaskRequest",
     "TaskRequestError",
     "TaskResults",
     "cancel_task",
+    "confidential_content",
     "create_task",
     "fetch_results",
     "minimum_batch",
     "publish_content",
+    "task_key_vault",
     "task_progress",
     "validate_request",
 ]

@@ -37,6 +37,7 @@ from node.protocol.manifest import (
     TaskContent,
     build_task_content,
 )
+from node.protocol.manifest_allowlist import AllowlistParams
 from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.sealed import KEY_BYTES, key_commitment, new_content_key
 from node.protocol.sealed_keys import build_key_document, parse_key_document
@@ -80,6 +81,12 @@ class TaskKeyVault:
         return key
 
 
+def task_key_vault(data_dir: Path) -> TaskKeyVault:
+    """Where a requester node keeps its confidential tasks' keys (beside the gold): the one
+    place both the poster (SDK, CLI, demo) and the node's :class:`KeyPublisher` look."""
+    return TaskKeyVault(data_dir / "requester" / "task-keys")
+
+
 def confidential_content(
     items: Sequence[ItemSpec],
     validators: Sequence[str],
@@ -88,16 +95,23 @@ def confidential_content(
     title: str,
     classes: Sequence[str],
     instructions: str = "",
+    allowlist: AllowlistParams | None = None,
 ) -> TaskContent:
     """A confidential task's content: text items sealed under a new task key, which is
     saved in ``vault`` under the manifest's CID. Items naming media are refused: sealing
-    media for the labelling page is not built (docs/confidential.md §8)."""
+    media for the labelling page is not built (docs/confidential.md §8). ``allowlist``: a
+    gated task's admitted accounts, listed in the (public) manifest as for any gated task."""
     if any(item.content is not None for item in items):
         raise TaskKeyError("a confidential task's items are inline data (sealed media not built)")
     key = new_content_key()
     params = ConfidentialParams.create(key_commitment(key), list(validators))
     content = build_task_content(
-        items, title=title, instructions=instructions, classes=classes, confidential=params
+        items,
+        title=title,
+        instructions=instructions,
+        classes=classes,
+        confidential=params,
+        allowlist=allowlist,
     )
     sealed = seal_task_content(content, key)
     vault.save(sealed.manifest_cid, key)
