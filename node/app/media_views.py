@@ -1,4 +1,4 @@
-"""A confidential task's media for the labeling page (docs/confidential.md §8a).
+"""A confidential task's media for the labeling page (docs/confidential.md §9).
 
 A sealed media file is stored, fetched and served by its ciphertext's CID like any block,
 so ``/ipfs/CID`` on this node's gateway returns ciphertext. The page instead asks

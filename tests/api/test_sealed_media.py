@@ -1,4 +1,4 @@
-"""``GET /api/v1/ui/tasks/{id}/items/{item}/media`` (docs/confidential.md §8a): a confidential
+"""``GET /api/v1/ui/tasks/{id}/items/{item}/media`` (docs/confidential.md §9): a confidential
 task's media, opened with the task key wrapped to this node on a real anvil. Before the
 requester wraps the key the node answers 403; after, the original bytes with the item's
 media type; the node's own gateway serves only ciphertext under the item's CID all along."""

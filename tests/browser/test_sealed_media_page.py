@@ -1,4 +1,4 @@
-"""The labelling page on a confidential task with an image (docs/confidential.md §8a): a
+"""The labelling page on a confidential task with an image (docs/confidential.md §9): a
 real node process on anvil announces its encryption key, the requester wraps the task key
 to it, the node joins and the page shows the sealed picture through a ``blob:`` URL it
 fetched from the node's media route; ``/ipfs/CID`` of the same item serves ciphertext."""
