@@ -19,6 +19,7 @@ from node.errors import LabelnetError
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.confidential import NotAdmittedError
 from node.roles.loader import MAX_ITEM_BYTES
+from node.store.errors import BlockNotFoundError
 from node.store.sealed import ITEMS, SealedView, open_media, read_item_page
 
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
@@ -45,8 +46,15 @@ def _manifest(services: NodeServices, task_id: int) -> Manifest:
 
 
 def is_sealed(services: NodeServices, task_id: int) -> bool:
-    """Whether ``task_id`` is confidential (its manifest, stored here once joined, says)."""
-    return _manifest(services, task_id).confidential is not None
+    """Whether ``task_id`` is confidential, as its manifest says.
+
+    A node stores the manifest when it joins; a task it only knows from the chain (not
+    joined, or its manifest not fetched yet) has no sealed media here to show, so it is
+    answered as not sealed rather than failing the whole labeling view."""
+    try:
+        return _manifest(services, task_id).confidential is not None
+    except BlockNotFoundError:
+        return False
 
 
 def sealed_media(services: NodeServices, task_id: int, item_id: str) -> Media:
