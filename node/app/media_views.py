@@ -63,11 +63,12 @@ def sealed_media(services: NodeServices, task_id: int, item_id: str) -> Media:
     :class:`MediaNotFoundError` (404) for an unknown item, an item without media or a
     public task; :class:`~node.roles.confidential.NotAdmittedError` (403) when no key
     document wraps the task key to this node (or it has no account)."""
-    manifest = _manifest(services, task_id)
+    known_task(services.db, services.chain_id, task_id)
     with services.db.session() as session:
         item = ItemRepository(session).get(services.chain_id, task_id, item_id)
     if item is None or item.content_cid is None or item.page_cid is None:
         raise MediaNotFoundError(f"task {task_id} has no media item {item_id!r} on this node")
+    manifest = _manifest(services, task_id)
     if manifest.confidential is None:
         raise MediaNotFoundError(f"task {task_id} is public: its media are at /ipfs/CID")
     keyring = services.keyring()

@@ -140,7 +140,20 @@ def reputation(
 
 
 @router.get(
-    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id}}",
+    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id:path}}/media",
+    response_class=Response,
+    summary="A confidential task's item media, opened with the task key",
+    responses=error_responses(401, 403, 404, 503),
+)
+def item_media(task_id: TaskId, item_id: str, _auth: TokenAuth, services: ServicesDep) -> Response:
+    # Registered before the item route: both take ``{item_id:path}`` (item ids may hold
+    # ``/``, decoded from ``%2F`` before routing), and ``.../media`` must reach this one.
+    media = media_views.sealed_media(services, task_id, item_id)
+    return Response(content=media.data, media_type=media.media_type, headers=SECURITY_HEADERS)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id:path}}",
     response_model=ui_views.ItemLabel,
     summary="An item and this node's current label for it",
     responses=error_responses(401, 404, 503),
@@ -153,17 +166,6 @@ def item_label(
     annotator: AnnotatorDep,
 ) -> ui_views.ItemLabel:
     return ui_views.item_label(services.db, services.chain_id, task_id, item_id, annotator)
-
-
-@router.get(
-    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id}}/media",
-    response_class=Response,
-    summary="A confidential task's item media, opened with the task key",
-    responses=error_responses(401, 403, 404, 503),
-)
-def item_media(task_id: TaskId, item_id: str, _auth: TokenAuth, services: ServicesDep) -> Response:
-    media = media_views.sealed_media(services, task_id, item_id)
-    return Response(content=media.data, media_type=media.media_type, headers=SECURITY_HEADERS)
 
 
 @router.get(
