@@ -57,7 +57,6 @@ def check_confidential(
     gold: Mapping[str, JsonValue] | None,
     batch_size: int,
     kind: TaskKind = TaskKind.CATEGORICAL,
-    media: Sequence[bytes] = (),
 ) -> None:
     """Refuse what a sealed task cannot carry (docs/confidential.md §8), with the reason."""
     if gold:
@@ -75,10 +74,6 @@ def check_confidential(
             f"a confidential task is categorical for now, not {kind.value} (only the "
             "categorical path is tested sealed end to end)"
         )
-    if media:
-        raise ConfidentialSpecError(
-            "a confidential task's items are inline text: sealed media is not built"
-        )
 
 
 def seal(
@@ -91,7 +86,9 @@ def seal(
     classes: Sequence[str],
     allowlist: Sequence[str] = (),
 ) -> TaskContent:
-    """The task's sealed content; its key is saved in the requester node's vault."""
+    """The task's sealed content; its key is saved in the requester node's vault. The
+    imported media are sealed too (the result's ``media``, stored by ``post``): post the
+    result with no plaintext ``media`` beside it."""
     vault = task_key_vault(data_dir)
     try:
         listed = AllowlistParams.create(allowlist) if allowlist else None
@@ -103,6 +100,7 @@ def seal(
             instructions=instructions,
             classes=classes,
             allowlist=listed,
+            media=imported.media,
         )
     except (TaskKeyError, ConfidentialError, ManifestError, AllowlistFieldError) as exc:
         raise ConfidentialSpecError(str(exc)) from exc

@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from client.sdk.confidential import Confidential, check_confidential, seal
+from client.sdk.confidential import (
+    Confidential,
+    ConfidentialSpecError,
+    check_confidential,
+    seal,
+)
 from client.sdk.errors import SdkError
 from client.sdk.network import Network
 from node.chain.market import TaskStatus, read_task
@@ -265,9 +270,15 @@ class RequesterClient:
         posts it through the market's gate: only the accounts its rules admit get a seat,
         and its claims credit their reputation in ``gate.domain`` (docs/qualification.md).
         Content sealed by :meth:`prepare` (``confidential``) is refused with gold or unseated
-        (:func:`client.sdk.confidential.check_confidential`)."""
+        (:func:`client.sdk.confidential.check_confidential`), or with plaintext ``media``
+        (its media are sealed in the content)."""
         if content.manifest.confidential is not None:
-            check_confidential(gold=gold, batch_size=batch_size, media=media)
+            check_confidential(gold=gold, batch_size=batch_size)
+            if media:
+                raise ConfidentialSpecError(
+                    "a confidential task's media are sealed by prepare() and carried in its "
+                    "content: posting the plaintext beside it would publish them"
+                )
         publish_content(self.local, content, media)
         now = self.network.now()
         commit = now + timing.commit_in
@@ -327,7 +338,7 @@ class RequesterClient:
         if gold_file is not None:
             gold.update(read_gold_file(gold_file))
         if confidential is not None:
-            check_confidential(gold=gold, batch_size=batch_size, kind=kind, media=imported.media)
+            check_confidential(gold=gold, batch_size=batch_size, kind=kind)
         content = self.prepare(
             imported,
             title=title,
@@ -346,7 +357,7 @@ class RequesterClient:
             redundancy=redundancy,
             validator_fee=validator_fee,
             timing=timing,
-            media=imported.media,
+            media=imported.media if confidential is None else (),  # sealed in the content
             gold=gold,
             batch_size=batch_size,
             gate=gate,

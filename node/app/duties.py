@@ -73,15 +73,8 @@ def role_duties(services: NodeServices) -> list[Duty]:
                 public_key=services.encryption_key.public_key,
             )
         )
-    from node.roles.confidential import Keyring
-
-    keyring = Keyring(
-        address=sender.address,
-        key=services.encryption_key,
-        store=services.store,
-        registry=chain.contracts.registry,
-        task_keys=chain.contracts.task_keys,
-    )
+    keyring = services.keyring()
+    assert keyring is not None  # a chain and a sender: checked above
     if role == "annotator":
         duties += _annotator(services, keyring)
     elif role == "validator":

@@ -46,6 +46,7 @@ from node.store.embedded import EmbeddedStore
 from node.store.gateway import GatewayStore
 
 if TYPE_CHECKING:
+    from node.roles.confidential import Keyring
     from node.roles.review_service import ReviewService
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class NodeServices:
     ingest: LabelWriter | None = None
     """Stores the API's label batches (group commit from one thread, see node.app.ingest)."""
     _review: ReviewService | None = field(default=None, repr=False)
+    _keyring: Keyring | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _threads: list[threading.Thread] = field(default_factory=list, repr=False)
     _started: bool = field(default=False, repr=False)
@@ -173,6 +175,22 @@ class NodeServices:
                 self.db, self.store, self.chain_id, market=market, assigner=self.assigner
             )
         return self._review
+
+    def keyring(self) -> Keyring | None:
+        """This node's access to confidential content (:class:`~node.roles.confidential.
+        Keyring`), built on first use and shared by the duties and the API, so a task key
+        unwrapped once serves both; None without a chain or an account."""
+        if self._keyring is None and self.chain is not None and self.sender is not None:
+            from node.roles.confidential import Keyring
+
+            self._keyring = Keyring(
+                address=self.sender.address,
+                key=self.encryption_key,
+                store=self.store,
+                registry=self.chain.contracts.registry,
+                task_keys=self.chain.contracts.task_keys,
+            )
+        return self._keyring
 
     @property
     def running(self) -> bool:

@@ -77,6 +77,11 @@ class LabelingView(BaseModel):
     status: TaskStatus
     reward_per_label: DecimalStr
     progress: Progress
+    sealed: bool = Field(
+        default=False,
+        description="a confidential task: its media are read opened from the media route,"
+        " not from /ipfs/ (which serves their ciphertext)",
+    )
 
 
 class ItemLabel(BaseModel):

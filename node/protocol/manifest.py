@@ -481,14 +481,18 @@ class TaskContent:
     manifest: Manifest
     manifest_bytes: bytes
     pages: tuple[bytes, ...]
+    media: tuple[bytes, ...] = ()
+    """Media blobs that belong to the content itself: a confidential task's media, sealed
+    under its key (the pages name their ciphertext CIDs). A public task's media are the
+    requester's files, passed beside the content as before."""
 
     @property
     def manifest_cid(self) -> str:
         return compute_cid(self.manifest_bytes)
 
     def blobs(self) -> list[bytes]:
-        """Every document to store, pages first (the manifest refers to them)."""
-        return [*self.pages, self.manifest_bytes]
+        """Every document to store, referents first: media, pages, then the manifest."""
+        return [*self.media, *self.pages, self.manifest_bytes]
 
 
 def build_task_content(

@@ -96,6 +96,8 @@ WRITE_PAGES = 20
 
 MIB = 1024 * 1024
 DEFAULT_TASK_MEDIA_BYTES = 1024 * MIB
+MAX_ITEM_BYTES = 32 * MIB
+"""Default cap on one media file a node fetches (and, sealed, opens for its page)."""
 DEFAULT_REWARD_PER_MIB = 10**12
 """Token units of reward pool a task needs per MiB of media (10**-6 of an 18-decimal token):
 a task escrowing a few wei cannot make the node store hundreds of megabytes."""
@@ -139,7 +141,7 @@ class TaskLoader:
         chain_id: int,
         max_bond: int | None = None,
         kinds: Collection[TaskKind] = tuple(TaskKind),
-        max_item_bytes: int = 32 * MIB,
+        max_item_bytes: int = MAX_ITEM_BYTES,
         max_task_media_bytes: int = DEFAULT_TASK_MEDIA_BYTES,
         min_reward_per_mib: int = DEFAULT_REWARD_PER_MIB,
         disk_reserve: int = DEFAULT_DISK_RESERVE,

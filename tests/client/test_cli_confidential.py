@@ -17,15 +17,22 @@ import pytest
 
 from client.devnet import DevnetInfo
 from client.sdk import Network
-from client.sdk.confidential import ConfidentialSpecError, check_confidential
+from client.sdk.confidential import (
+    Confidential,
+    ConfidentialSpecError,
+    check_confidential,
+    seal,
+)
 from node.chain.anvil import free_port
 from node.chain.market import read_task
 from node.chain.registry import announce_encryption_key
 from node.chain.task_keys import published_keys
 from node.chain.tx import TxSender
+from node.content.imports import ImportedItems
 from node.keys import encryption_key_path, load_encryption_key
+from node.protocol.cid import compute_cid
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemSpec, Manifest
 from node.protocol.sealed import key_commitment
 from node.protocol.sealed_keys import parse_key_document, unwrap_key
 from node.roles.requester import task_key_vault
@@ -127,9 +134,20 @@ def test_what_a_sealed_task_cannot_carry_is_refused_in_one_line(
     assert int(market.functions.taskCount().call()) == before
 
 
-def test_the_sdk_refuses_media_and_other_kinds() -> None:
-    with pytest.raises(ConfidentialSpecError, match="sealed media is not built"):
-        check_confidential(gold=None, batch_size=40, media=[b"\x89PNG"])
+def test_the_sdk_seals_media_and_refuses_other_kinds(tmp_path: Path) -> None:
+    picture = b"\x89PNG\r\n\x1a\n a picture the requester cannot publish"
+    imported = ImportedItems(
+        items=(ItemSpec("p", content=compute_cid(picture), media_type="image/png"),),
+        media=(picture,),
+        gold={},
+        classes=(),
+    )
+    validator = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    content = seal(imported, Confidential((validator,)), tmp_path, title="t", instructions="",
+                   classes=("a", "b"))  # fmt: skip
+    (sealed,) = content.media
+    assert picture not in sealed and compute_cid(sealed) != compute_cid(picture)
+    assert compute_cid(picture) not in b"".join(content.blobs()).decode("latin-1")
     with pytest.raises(ConfidentialSpecError, match="categorical for now, not boxes"):
         check_confidential(gold=None, batch_size=40, kind=TaskKind.BOXES)
     check_confidential(gold={}, batch_size=40)  # an empty gold set is no gold

@@ -18,14 +18,16 @@ from node.chain.registry import announce_encryption_key
 from node.chain.task_keys import publish_keys
 from node.chain.tx import TxSender
 from node.keys import EncryptionKey, create_encryption_key
+from node.protocol.cid import compute_cid
 from node.protocol.labels import LABELS_V2, LabelBatch, read_batch
 from node.protocol.manifest import ItemSpec
-from node.protocol.sealed import key_commitment, new_content_key
+from node.protocol.sealed import SealedTamperedError, key_commitment, new_content_key, open_sealed
 from node.protocol.sealed_keys import Recipient, build_key_document
 from node.roles.confidential import Keyring, NotAdmittedError, task_scope
+from node.roles.requester.posting import ContentPublishError, publish_content
 from node.roles.requester.task_keys import TaskKeyError, TaskKeyVault, confidential_content
 from node.store.embedded import EmbeddedStore
-from node.store.sealed import ITEMS, SealedView, read_item_page
+from node.store.sealed import ITEMS, MEDIA, SealedView, open_media, read_item_page
 from tests.chain.test_seats import _create
 from tests.conftest import Actors
 
@@ -123,13 +125,46 @@ def test_recipients_leave_out_accounts_without_a_key(
     assert recipients == [Recipient(actors.requester.address, key.public_key)]
 
 
-def test_media_items_are_refused(tmp_path: Path) -> None:
-    item = ItemSpec(id="m", content="bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
-    with pytest.raises(TaskKeyError, match="sealed media"):
+VALIDATOR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+IMAGE = b"\x89PNG\r\n\x1a\n a confidential picture of a secret thing"
+
+
+def test_media_not_given_to_seal_is_refused(tmp_path: Path) -> None:
+    item = ItemSpec(id="m", content=compute_cid(IMAGE), media_type="image/png")
+    with pytest.raises(TaskKeyError, match="not given to seal"):
         confidential_content(
-            [item],
-            ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
-            TaskKeyVault(tmp_path),
-            title="t",
-            classes=("a", "b"),
+            [item], [VALIDATOR], TaskKeyVault(tmp_path), title="t", classes=("a", "b")
         )
+
+
+def test_media_is_sealed_under_the_task_key_with_its_own_context(tmp_path: Path) -> None:
+    vault = TaskKeyVault(tmp_path / "vault")
+    items = [
+        ItemSpec(id="m", content=compute_cid(IMAGE), media_type="image/png"),
+        ItemSpec(id="t", data={"text": "inline"}),
+    ]
+    content = confidential_content(
+        items, [VALIDATOR], vault, title="t", classes=("a", "b"), media=[IMAGE]
+    )
+    key = vault.find(content.manifest_cid)
+    assert key is not None and len(content.media) == 1
+    sealed = content.media[0]
+    cid = compute_cid(sealed)
+    assert cid != compute_cid(IMAGE) and IMAGE not in sealed
+    store = EmbeddedStore(tmp_path / "store")
+    assert publish_content(store, content) == content.manifest_cid
+    page = read_item_page(
+        SealedView(store, key, ITEMS), content.manifest.pages[0], max_size=1 << 20
+    )
+    entry = {item.id: item for item in page.items}["m"]
+    assert entry.content == cid and entry.media_type == "image/png"
+    assert open_media(store, key, cid, max_size=1 << 20) == IMAGE
+    with pytest.raises(SealedTamperedError):  # another key
+        open_media(store, new_content_key(), cid, max_size=1 << 20)
+    with pytest.raises(SealedTamperedError):  # a page is not media, nor media a page
+        open_sealed(key, ITEMS, sealed)
+    with pytest.raises(SealedTamperedError):
+        open_sealed(key, MEDIA, store.get(content.manifest.pages[0], max_size=1 << 20))
+    # Plaintext media beside sealed content would be served to anyone: refused.
+    with pytest.raises(ContentPublishError, match="sealed"):
+        publish_content(store, content, [IMAGE])

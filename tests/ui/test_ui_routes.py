@@ -4,12 +4,13 @@ check, and the page's JSON endpoints mapping the use cases' errors to statuses."
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
 from node.app.runtime import NodeServices
-from node.db.models import LabelCreate, ParticipationState
-from node.db.repositories import LabelRepository, ParticipationRepository
+from node.db.models import ItemCreate, LabelCreate, ParticipationState
+from node.db.repositories import ItemRepository, LabelRepository, ParticipationRepository
 from node.ui import STATIC_DIR
 from tests.api.conftest import CHAIN, add_task
 
@@ -108,3 +109,25 @@ def test_report_and_exports_before_the_task_is_final(
     assert client.get("/api/v1/ui/tasks/9/report").status_code == 404
     assert client.get("/api/v1/ui/tasks/1/export?format=csv").status_code == 404
     assert client.get("/api/v1/ui/tasks/1/export?format=xml").status_code == 422
+
+
+def test_item_ids_holding_a_slash_reach_the_item_and_media_routes(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
+    # Real crowd sets name items like "5:0@35@wsj/23/wsj_2386@wsj@en@on"; the page sends
+    # encodeURIComponent(id), and the server decodes %2F before it routes.
+    add_task(services.db, 1, items=0)
+    item_id = "5:0@35@wsj/23/wsj_2386@wsj@en@on"
+    with services.db.write() as session:
+        ItemRepository(session).upsert_many(CHAIN, 1, [ItemCreate(item_id=item_id, position=0)])
+        LabelRepository(session).upsert_batch(
+            CHAIN, 1, str(services.annotator), [LabelCreate(item_id=item_id, value="cat")]
+        )
+    join(services, 1)
+    client.headers.update(auth)
+    item = client.get(f"/api/v1/ui/tasks/1/items/{quote(item_id, safe='')}").json()
+    assert (item["item"]["item_id"], item["value"]) == (item_id, "cat")
+    # The media route takes the same id, not the item route with "/media" appended to it.
+    media = client.get(f"/api/v1/ui/tasks/1/items/{quote(item_id, safe='')}/media")
+    assert media.status_code == 404
+    assert item_id in media.json()["detail"]

@@ -67,14 +67,15 @@ _VOTE_DESCRIPTION = (
 _VOTE_RESPONSES = error_responses(400, 401, 404, 409, 422, 503)
 
 
-@router.put(
-    "/tasks/{task_id}/votes/{item_id}",
+@router.api_route(
+    "/tasks/{task_id}/votes/{item_id:path}",
+    methods=["PUT", "POST"],
     response_model=views.ReviewProgress,
     summary=_VOTE_SUMMARY,
     description=_VOTE_DESCRIPTION,
     responses=_VOTE_RESPONSES,
 )
-def put_vote(
+def give_vote(
     task_id: TaskId,
     item_id: ItemId,
     vote: Annotated[views.Vote, Body()],
@@ -82,24 +83,10 @@ def put_vote(
     services: ServicesDep,
     reviewer: AnnotatorDep,
 ) -> views.ReviewProgress:
-    return _vote(task_id, item_id, vote, services, reviewer)
+    """PUT (idempotent) and POST (what a form or ``sendBeacon`` can send) do the same.
 
-
-@router.post(
-    "/tasks/{task_id}/votes/{item_id}",
-    response_model=views.ReviewProgress,
-    summary=_VOTE_SUMMARY,
-    description=_VOTE_DESCRIPTION,
-    responses=_VOTE_RESPONSES,
-)
-def post_vote(
-    task_id: TaskId,
-    item_id: ItemId,
-    vote: Annotated[views.Vote, Body()],
-    _auth: TokenAuth,
-    services: ServicesDep,
-    reviewer: AnnotatorDep,
-) -> views.ReviewProgress:
+    ``{item_id:path}``: item ids may hold ``/`` (the page sends it as ``%2F``, which the
+    server decodes before routing)."""
     return _vote(task_id, item_id, vote, services, reviewer)
 
 

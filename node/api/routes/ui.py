@@ -2,11 +2,13 @@
 
 Everything the page loads comes from this node, under ``Content-Security-Policy:
 default-src 'self'`` (no inline script, no CDN, images only from the node's own
-``/ipfs/`` gateway). The page authenticates with the node's API token (its writes, and its
-reads of the node's tasks, labels and progress, which are secret until committed), which it
-reads from the URL fragment (``/ui/#token=...``, printed by ``labelnet node start``):
-browsers never send a fragment to a server, so the token reaches no log or proxy, and
-the page moves it to ``sessionStorage`` and drops it from the address bar at once.
+``/ipfs/`` gateway, or ``blob:`` URLs the page makes from a confidential task's media,
+which it reads opened from :func:`item_media`). The page authenticates with the node's
+API token (its writes, and its reads of the node's tasks, labels and progress, which are
+secret until committed), which it reads from the URL fragment (``/ui/#token=...``, printed
+by ``labelnet node start``): browsers never send a fragment to a server, so the token
+reaches no log or proxy, and the page moves it to ``sessionStorage`` and drops it from the
+address bar at once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import BaseModel
 
 from node.api.deps import AnnotatorDep, ServicesDep, TokenAuth
 from node.api.routes import API_PREFIX, TaskId, error_responses
-from node.app import reputation_views, ui_report, ui_views, views
+from node.app import media_views, reputation_views, ui_report, ui_views, views
 from node.ui import STATIC_DIR
 
 # Out of the OpenAPI document: these routes shape data for this page and change with it,
@@ -28,7 +30,7 @@ from node.ui import STATIC_DIR
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
+    "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
 SECURITY_HEADERS = {
@@ -104,9 +106,10 @@ def labeling_view(
     task_id: TaskId, _auth: TokenAuth, services: ServicesDep, annotator: AnnotatorDep
 ) -> ui_views.LabelingView:
     now = ui_views.chain_time(services.chain)
-    return ui_views.labeling_view(
+    view = ui_views.labeling_view(
         services.db, services.chain_id, task_id, annotator, now, services.assigner
     )
+    return view.model_copy(update={"sealed": media_views.is_sealed(services, task_id)})
 
 
 @router.get(
@@ -137,7 +140,20 @@ def reputation(
 
 
 @router.get(
-    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id}}",
+    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id:path}}/media",
+    response_class=Response,
+    summary="A confidential task's item media, opened with the task key",
+    responses=error_responses(401, 403, 404, 503),
+)
+def item_media(task_id: TaskId, item_id: str, _auth: TokenAuth, services: ServicesDep) -> Response:
+    # Registered before the item route: both take ``{item_id:path}`` (item ids may hold
+    # ``/``, decoded from ``%2F`` before routing), and ``.../media`` must reach this one.
+    media = media_views.sealed_media(services, task_id, item_id)
+    return Response(content=media.data, media_type=media.media_type, headers=SECURITY_HEADERS)
+
+
+@router.get(
+    f"{UI_PREFIX}/tasks/{{task_id}}/items/{{item_id:path}}",
     response_model=ui_views.ItemLabel,
     summary="An item and this node's current label for it",
     responses=error_responses(401, 404, 503),

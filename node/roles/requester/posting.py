@@ -44,7 +44,8 @@ class TaskRequestError(LabelnetError, ValueError):
 
 
 class ContentPublishError(LabelnetError, RuntimeError):
-    """The store returned another CID than the content's own: something rewrote it."""
+    """The store returned another CID than the content's own (something rewrote it), or
+    plaintext media were given beside a confidential task's content."""
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,17 @@ def publish_content(store: ContentStore, content: TaskContent, media: Sequence[b
     """Store the media, the item pages and the manifest; return the manifest CID.
 
     Media and pages go first, so the manifest is never served before what it refers to.
+    A confidential task carries its media sealed in ``content.media``; plaintext ``media``
+    beside it are refused, since this store's gateway would serve them to anyone.
     """
+    if content.manifest.confidential is not None and media:
+        raise ContentPublishError(
+            "a confidential task's media are stored sealed (content.media), not as plaintext"
+        )
     for blob in media:
         store.put(blob)
-    for page in content.pages:
-        store.put(page)
+    for blob in content.blobs()[:-1]:
+        store.put(blob)
     cid = store.put(content.manifest_bytes)
     if cid != content.manifest_cid:
         raise ContentPublishError(f"store returned {cid} for manifest {content.manifest_cid}")

@@ -46,7 +46,7 @@ from node.roles.confidential import Keyring, task_scope
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 from node.store.errors import StoreError
-from node.store.sealed import seal_task_content
+from node.store.sealed import SealedMediaError, seal_media, seal_task_content
 
 log = logging.getLogger(__name__)
 
@@ -96,24 +96,30 @@ def confidential_content(
     classes: Sequence[str],
     instructions: str = "",
     allowlist: AllowlistParams | None = None,
+    media: Sequence[bytes] = (),
 ) -> TaskContent:
-    """A confidential task's content: text items sealed under a new task key, which is
-    saved in ``vault`` under the manifest's CID. Items naming media are refused: sealing
-    media for the labelling page is not built (docs/confidential.md §8). ``allowlist``: a
-    gated task's admitted accounts, listed in the (public) manifest as for any gated task."""
-    if any(item.content is not None for item in items):
-        raise TaskKeyError("a confidential task's items are inline data (sealed media not built)")
+    """A confidential task's content: items and their media sealed under a new task key,
+    which is saved in ``vault`` under the manifest's CID. ``media``: the files the items
+    name by plaintext CID (``ImportedItems.media``); they are sealed (context ``media``)
+    and the items name the ciphertexts, which the result carries in ``media`` for
+    :func:`~node.roles.requester.posting.publish_content` to store; the plaintext is never
+    stored. ``allowlist``: a gated task's admitted accounts, listed in the (public)
+    manifest as for any gated task."""
     key = new_content_key()
+    try:
+        sealed_media = seal_media(items, media, key)
+    except SealedMediaError as exc:
+        raise TaskKeyError(str(exc)) from exc
     params = ConfidentialParams.create(key_commitment(key), list(validators))
     content = build_task_content(
-        items,
+        sealed_media.items,
         title=title,
         instructions=instructions,
         classes=classes,
         confidential=params,
         allowlist=allowlist,
     )
-    sealed = seal_task_content(content, key)
+    sealed = seal_task_content(content, key, sealed_media.blobs)
     vault.save(sealed.manifest_cid, key)
     return sealed
 

@@ -27,8 +27,8 @@ export const token = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-async function request(method, path, body) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, body, accept) {
+  const headers = { Accept: accept };
   const secret = token.get();
   if (secret) headers.Authorization = `Bearer ${secret}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -43,13 +43,18 @@ async function request(method, path, body) {
   } catch (error) {
     throw new ApiError(0, "the node is not reachable");
   }
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
     const detail = data && (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
     throw new ApiError(response.status, detail || response.statusText);
   }
-  return data;
+  return response;
+}
+
+async function request(method, path, body) {
+  const text = await (await send(method, path, body, "application/json")).text();
+  return text ? JSON.parse(text) : null;
 }
 
 export const api = {
@@ -59,6 +64,9 @@ export const api = {
   itemLabel: (taskId, itemId) =>
     request("GET", `/ui/tasks/${taskId}/items/${encodeURIComponent(itemId)}`),
   nextItems: (taskId, limit) => request("GET", `/tasks/${taskId}/items/next?limit=${limit}`),
+  // A confidential task's media, opened by the node (its /ipfs/ copy is ciphertext).
+  media: async (taskId, itemId) =>
+    (await send("GET", `/ui/tasks/${taskId}/items/${encodeURIComponent(itemId)}/media`, undefined, "*/*")).blob(),
   progress: (taskId) => request("GET", `/ui/tasks/${taskId}/progress`),
   reputation: (taskId) => request("GET", `/ui/tasks/${taskId}/reputation`),
   submit: (taskId, labels) => request("POST", `/tasks/${taskId}/labels`, labels),

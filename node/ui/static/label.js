@@ -103,7 +103,7 @@ export async function labelingView(container, taskId, session) {
     }
     const total = state.view.progress.total;
     const title = state.relabel ? "Changing an earlier label" : `Item ${Math.min(state.done + 1, total)} of ${total}`;
-    renderItem(ui, item, title, editor);
+    renderItem(ui, item, title, editor, state.view.sealed ? taskId : null);
     if (editor) editor.show(ui.itemBody, ui.answer, item, value ?? null);
     state.selected = new Set(Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]);
     const focusWasOnAnswer = ui.answer.contains(document.activeElement);
@@ -313,18 +313,39 @@ function renderProgress(ui, progress, localDone) {
   }
 }
 
-function renderItem(ui, item, title, editor) {
+let sealedUrl = null; // the blob: URL of the sealed image shown, revoked when it goes
+
+function renderItem(ui, item, title, editor, sealedTask) {
   ui.itemTitle.textContent = title;
+  if (sealedUrl) URL.revokeObjectURL(sealedUrl);
+  sealedUrl = null;
   const id = h("p", { class: "item-id muted small" }, `id ${item.item_id}`);
   if (editor?.drawsItem) return mount(ui.itemBody, id); // boxes, spans, pairwise
   const parts = [id];
   if (item.content_cid) {
-    parts.push(h("img", { class: "item-image", src: `/ipfs/${item.content_cid}`, alt: describe(item) || `Image item ${item.item_id}` }));
+    const alt = describe(item) || `Image item ${item.item_id}`;
+    if (sealedTask === null) parts.push(h("img", { class: "item-image", src: `/ipfs/${item.content_cid}`, alt }));
+    else parts.push(sealedImage(sealedTask, item, alt));
   }
   const text = describe(item);
   if (text) parts.push(h("p", { class: "item-text" }, text));
   else if (item.data !== null && item.data !== undefined && !item.content_cid) parts.push(h("pre", { class: "item-json" }, JSON.stringify(item.data, null, 2)));
   mount(ui.itemBody, ...parts);
+}
+
+// A confidential task's image: /ipfs/CID would be ciphertext, so the node opens it (behind
+// the API token) and the page shows the bytes through a blob: URL (allowed by img-src).
+function sealedImage(taskId, item, alt) {
+  const img = h("img", { class: "item-image", alt });
+  api.media(taskId, item.item_id).then(
+    (blob) => {
+      if (!img.isConnected) return; // the page moved on to another item
+      sealedUrl = URL.createObjectURL(blob);
+      img.src = sealedUrl;
+    },
+    (error) => img.replaceWith(h("p", { class: "error" }, `Cannot open this item's media: ${error.message}`)),
+  );
+  return img;
 }
 
 function describe(item) {
