@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from web3 import Web3
 from web3.contract import Contract
 
+from client.demo.posting import REWARD_PER_LABEL, VALIDATOR_STAKE
 from client.demo.review import review_effect
 from node.app.chain import load_deployment
 from node.app.duties import task_key_vault
@@ -289,8 +290,6 @@ def collect_summary(run: DemoRun, dataset: DemoDataset) -> dict[str, Any]:
         per_label[str(entry["kind"])].append(float(entry["pay_per_label"]))
         if entry["kind"] == "honest" and float(entry["true_skill"]) >= SKILLED:
             per_label["skilled"].append(float(entry["pay_per_label"]))
-    from client.demo.runner import VALIDATOR_STAKE
-
     slashing = []
     for node in run.by_role("validator"):
         address = run.devnet.info.account(node.name).address
@@ -423,8 +422,6 @@ def assignment_summary(
     the most labels any item received (at most k), and each paid annotator's pay per
     accepted label (exactly the posted rate on a seated task; scaled down pro rata on an
     open one when more labels come than the pool pays for)."""
-    from client.demo.runner import REWARD_PER_LABEL
-
     assert run.task is not None
     per_item: Counter[str] = Counter()
     if dealt is None:  # an open task: every revealed label counts

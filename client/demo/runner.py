@@ -40,7 +40,8 @@ from client.demo.network import (
     terminated_as_exit,
 )
 from client.demo.phases import FINALITY_DEPTH as FINALITY_DEPTH
-from client.demo.phases import contracts_of, drive, sender_of
+from client.demo.phases import drive
+from client.demo.posting import MIN_LABEL_TIME, VALIDATOR_STAKE, post_content, post_task
 from client.demo.progress import Progress
 from client.demo.qualified import DOMAIN as QUALIFICATION_DOMAIN
 from client.demo.qualified import (
@@ -53,7 +54,6 @@ from client.demo.qualified import (
 )
 from client.demo.report import write_report
 from client.demo.review import (
-    REVIEW_TIME,
     ReviewRound,
     ReviewSpecError,
     review_params,
@@ -61,37 +61,18 @@ from client.demo.review import (
     write_gold_csv,
 )
 from client.devnet import Devnet
-from node.app.duties import task_key_vault
 from node.chain.contracts import DeployConfig
 from node.chain.engines import DEFAULT_ENGINE
-from node.chain.market import read_task
 from node.chain.qualifications import Gate
 from node.protocol.annotation import AnnotationParams
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
-from node.roles.requester.gold import GoldSecrets
+from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.requester.posting import (
     CreatedTask,
-    TaskRequest,
-    TaskRequestError,
-    create_task,
-    publish_content,
 )
-from node.roles.requester.task_keys import confidential_content
 from node.store.embedded import EmbeddedStore
 
-TOKEN = 10**18
-REWARD_PER_LABEL = TOKEN // 100
-VALIDATOR_FEE = 3 * TOKEN
-VALIDATOR_STAKE = 10_000 * TOKEN
-COMMIT_WINDOW = 3600
-SEAT_WINDOW = 600
-"""A seated task's seat window: the demo moves the clock past it once every seat is taken."""
-MIN_LABEL_TIME = 600
-"""The demo market's ``minLabelTime`` (the default, an hour, would not fit the commit window)."""
-REVEAL_WINDOW = 1800
-ATTEST_WINDOW = 1800
 MARKER = ".labelnet-demo"
 LABELER_BATCH = 2_000
 """Items per call of the replay and random labelers: they answer from memory, instantly."""
@@ -260,7 +241,7 @@ def run_demo(
             if options.qualified:
                 qualification = _qualify(run, dataset, qualification_items, progress, on_poll)
                 dataset = replace(dataset, items=dataset.items[qualification_items:])
-            _post_task(run, dataset.items, dataset.classes, dataset.truth, progress, qualification)
+            post_task(run, dataset.items, dataset.classes, dataset.truth, progress, qualification)
             drive(run, progress, on_poll, gated=qualification is not None)
             summary = collect_summary(run, dataset)
             if qualification is not None:
@@ -332,7 +313,7 @@ def _run_kind(
             requester = EmbeddedStore.in_data_dir(run.by_role("requester")[0].data_dir)
             for response in crowd.responses.values():  # a pairwise task's two sides
                 requester.put(response)
-            _create(run, content, None, batch=0, progress=progress)
+            post_content(run, content, None, batch=0, progress=progress)
             drive(run, progress, on_poll)
             summary = collect_kind_summary(run, crowd)
         finally:
@@ -456,7 +437,9 @@ def _qualify(
     gold = GoldSet.create({item: dataset.truth[item] for item in items})
     labellers = options.annotators + options.spammers
     gate = Gate(domain=QUALIFICATION_DOMAIN)
-    _create(run, content, gold, batch=count, progress=progress, gate=gate, redundancy=labellers)
+    post_content(
+        run, content, gold, batch=count, progress=progress, gate=gate, redundancy=labellers
+    )
     assert run.task is not None
     qualification = Qualification(task_id=run.task.task_id, items=items)
     drive(run, progress, on_poll)
@@ -470,152 +453,3 @@ def _qualify(
         raise DemoError("nobody passed the qualification task: the main task would have no seat")
     qualification.admitted = tuple(admitted)
     return qualification
-
-
-def _post_task(
-    run: DemoRun,
-    items: tuple[str, ...],
-    classes: tuple[str, ...],
-    truth: dict[str, str],
-    progress: Progress,
-    qualification: Qualification | None = None,
-) -> None:
-    """The main task; gated on ``qualification`` if given, with one seat per account that
-    passed it, each dealt every item."""
-    options = run.options
-    specs = [ItemSpec(id=item, data={"text": item_text(item, options)}) for item in items]
-    if options.confidential:
-        content = _confidential_content(run, specs, classes)
-    else:
-        content = build_task_content(
-            specs,
-            title=f"Replay of {options.dataset}",
-            instructions="Pick the class this item belongs to.",
-            kind=TaskKind.CATEGORICAL,
-            classes=classes,
-            review=None if run.review is None else run.review.params,
-        )
-    gold = (
-        GoldSet.create({item: truth[item] for item in items[:: options.gold_every]})
-        if options.gold_every and not options.confidential
-        else None
-    )
-    batch = (options.batch_size or len(items)) if options.seated else 0
-    if qualification is None:
-        _create(run, content, gold, batch=batch, progress=progress)
-    else:
-        admitted = len(qualification.admitted)
-        gate = qualification.gate()
-        _create(
-            run, content, gold, batch=len(items), progress=progress, gate=gate, redundancy=admitted
-        )
-    if run.review is not None:
-        assert run.task is not None
-        contracts = contracts_of(run)
-        assert contracts.review_board is not None
-        requester = run.by_role("requester")[0]
-        run.review.open(
-            sender_of(run.devnet, "requester"),
-            contracts.token,
-            contracts.review_board,
-            EmbeddedStore.in_data_dir(requester.data_dir),
-            task_id=run.task.task_id,
-            reveal_deadline=read_task(contracts.market, run.task.task_id).reveal_deadline,
-            items=items,
-            public_gold=frozenset(gold.as_dict()) if gold is not None else frozenset(),
-            truth=truth,
-            gold_schema=content.manifest.gold,
-        )
-        progress.note(
-            f"review opened: {len(run.review.names)} reviewers, share {options.review_share}"
-        )
-
-
-CONFIDENTIAL_TEXT = "confidential record"
-"""In every item text of a confidential demo task: tests look for it in what outsiders see."""
-
-
-def item_text(item: str, options: DemoOptions) -> str:
-    """The text the demo gives ``item`` (a replayed crowd answers by id, not by text)."""
-    return f"{CONFIDENTIAL_TEXT} {item}" if options.confidential else f"item {item}"
-
-
-def _confidential_content(
-    run: DemoRun, specs: list[ItemSpec], classes: tuple[str, ...]
-) -> TaskContent:
-    """Sealed content naming the validators (all but the unnamed ones); the task key goes
-    where the requester node's key duty finds it."""
-    options = run.options
-    named = options.validators - options.unnamed_validators
-    validators = [run.devnet.info.account(f"validator-{i + 1}").address for i in range(named)]
-    requester = run.by_role("requester")[0]
-    return confidential_content(
-        specs,
-        validators,
-        task_key_vault(requester.data_dir),
-        title=f"Confidential replay of {options.dataset}",
-        instructions="Pick the class this item belongs to.",
-        classes=classes,
-    )
-
-
-def _create(
-    run: DemoRun,
-    content: TaskContent,
-    gold: GoldSet | None,
-    *,
-    batch: int,
-    progress: Progress,
-    gate: Gate | None = None,
-    redundancy: int | None = None,
-) -> None:
-    """Publish ``content`` in the requester's store and post its task (seated if ``batch``,
-    through the market's gate under ``gate`` if given)."""
-    options = run.options
-    requester = run.by_role("requester")[0]
-    now = int(run.devnet.w3.eth.get_block("latest")["timestamp"])
-    labellers = options.annotators + options.spammers
-    request = TaskRequest(
-        content=content,
-        algorithm=content.manifest.algorithm,
-        reward_per_label=REWARD_PER_LABEL,
-        redundancy=redundancy or options.redundancy or labellers,
-        validator_fee=VALIDATOR_FEE,
-        commit_deadline=now + COMMIT_WINDOW,
-        reveal_deadline=now + COMMIT_WINDOW + REVEAL_WINDOW,
-        attest_deadline=now
-        + COMMIT_WINDOW
-        + REVEAL_WINDOW
-        + (REVIEW_TIME if run.review is not None else 0)
-        + ATTEST_WINDOW,
-        gold=gold,
-        batch_size=batch,
-        seat_deadline=now + SEAT_WINDOW if batch else 0,
-        gate=gate,
-    )
-    run.started = time.monotonic()
-    publish_content(EmbeddedStore.in_data_dir(requester.data_dir), content)
-    secrets = GoldSecrets(requester.data_dir / "requester" / "gold")
-    try:
-        run.task = create_task(
-            sender_of(run.devnet, "requester"), contracts_of(run), request, secrets
-        )
-    except TaskRequestError as exc:
-        raise DemoError(
-            f"the task was refused: {exc}. Give the demo more --items or a larger --batch-size, "
-            "or post an open task with --no-seated"
-        ) from exc
-    classes = content.manifest.classes
-    items = content.manifest.num_items
-    progress.note(
-        f"{'gated ' if gate is not None else ''}task {run.task.task_id} posted: {items} items, "
-        f"{len(classes)} classes, "
-        f"{0 if gold is None else len(gold.labels)} gold, "
-        f"escrow {run.task.escrow / TOKEN:,.2f} LABEL"
-        + (
-            f", {run.task.seats} seats of {run.task.batch_size} items (least batch "
-            f"{run.task.min_batch_size}), k = {request.redundancy}"
-            if run.task.batch_size
-            else ", open (no seats)"
-        )
-    )

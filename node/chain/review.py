@@ -17,7 +17,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt
 
-from node.chain.errors import revert_from
+from node.chain.errors import ChainError, revert_from
 from node.chain.tx import TxSender
 from node.protocol.merkle import PayoutTree
 from node.protocol.review import ReviewParams, ReviewTerms, read_review_leaf
@@ -191,3 +191,23 @@ def finish_review(sender: TxSender, board: Contract, task_id: int) -> TxReceipt:
     """Anyone: end the review (or, the first time with reviewers unsettled, start the
     settlement period)."""
     return sender.transact(board.functions.finishReview(task_id))
+
+
+def finish_review_once(
+    sender: TxSender, board: Contract, task_id: int, decided_on: ReviewState
+) -> bool:
+    """:func:`finish_review`, for a node that read ``decided_on`` and judged the call due.
+
+    It is permissionless, and the requester and every reviewer may judge it due from the
+    same block: all but the first revert (``ReviewAlreadyFinished``, ``ReviewSettling``
+    when the first started the settlement period), at estimation or mined. Such a failure is
+    no error: True if this call did it, False if the board shows another one did (the review
+    finished, or its settlement period started, since ``decided_on``)."""
+    try:
+        finish_review(sender, board, task_id)
+        return True
+    except ChainError:
+        now = read_review(board, task_id)
+        if now is not None and (now.finished or now.final_seen_at != decided_on.final_seen_at):
+            return False
+        raise

@@ -21,7 +21,7 @@ import logging
 from web3.contract import Contract
 
 from node.chain.market import TaskStatus, read_task
-from node.chain.review import ReviewState, finish_review, read_review, read_seat
+from node.chain.review import ReviewState, finish_review_once, read_review, read_seat
 from node.chain.tx import TxSender
 from node.db.engine import Database
 from node.db.models import TaskStatus as DbStatus
@@ -83,8 +83,8 @@ class ReviewSettleDuty:
             return
         status = read_task(self.market, task_id).status
         if status in (TaskStatus.VOID, TaskStatus.CANCELLED):
-            finish_review(self.sender, self.board, task_id)
-            log.info("task %s: review ended without a result; bond returned", task_id)
+            if finish_review_once(self.sender, self.board, task_id, review):
+                log.info("task %s: review ended without a result; bonds returned", task_id)
             self._done.add(task_id)
             return
         if status is not TaskStatus.FINALIZED:
@@ -95,8 +95,9 @@ class ReviewSettleDuty:
         review = read_review(self.board, task_id)
         if review is not None and review.settled_count == review.reviewer_count:
             now = int(self.sender.w3.eth.get_block("latest")["timestamp"])
-            if finish_due(self.board, review, status, now):
-                finish_review(self.sender, self.board, task_id)
+            if finish_due(self.board, review, status, now) and finish_review_once(
+                self.sender, self.board, task_id, review
+            ):
                 log.info("task %s: every reviewer settled; review finished", task_id)
         self._done.add(task_id)
 
@@ -150,6 +151,7 @@ class RequesterReviewFinisher:
                 self._done.add(task_id)
                 continue
             status = read_task(self.market, task_id).status
-            if finish_due(self.board, review, status, now):
-                finish_review(self.sender, self.board, task_id)
+            if finish_due(self.board, review, status, now) and finish_review_once(
+                self.sender, self.board, task_id, review
+            ):
                 log.info("task %s: finishReview sent by the requester", task_id)

@@ -25,6 +25,7 @@ from node.chain.review import (
     bond_of,
     escrow_of,
     finish_review,
+    finish_review_once,
     is_reviewed,
     open_review,
     read_review,
@@ -263,10 +264,18 @@ def test_review_round_pays_slashes_refunds_and_burns_exactly(
 
     requester_before = balance(contracts, actors.requester.address)
     burn_before = balance(contracts, BURN)
+    decided = read_review(board, task_id)  # what the requester's node read: due
+    assert decided is not None and decided.settled_count == decided.reviewer_count
     finish_review(anyone, board, task_id)
+    # The requester's node judged it due from the same block: its call reverts, and that
+    # is no error, since the board shows the review finished by another.
+    assert finish_review_once(send(w3, actors.requester), board, task_id, decided) is False
     refund = balance(contracts, actors.requester.address) - requester_before
     assert refund == escrow_of(terms) - outcome.votes_bought * PARAMS.fee_per_vote
     assert balance(contracts, BURN) - burn_before == outcome.burned
     assert balance(contracts, board.address) == 0
     review = read_review(board, task_id)
     assert review is not None and review.finished and review.held == 0
+    # A failure that is no race is raised: a task with no review.
+    with pytest.raises(ContractRevertError):
+        finish_review_once(anyone, board, task_id + 1, decided)

@@ -27,13 +27,8 @@ from web3 import Web3
 
 from client.demo.inspect import read_skip_reason
 from client.demo.network import NodeProcess
-from client.demo.runner import (
-    CONFIDENTIAL_TEXT,
-    DemoOptions,
-    DemoRun,
-    default_datasets_dir,
-    run_demo,
-)
+from client.demo.posting import CONFIDENTIAL_TEXT
+from client.demo.runner import DemoOptions, DemoRun, default_datasets_dir, run_demo
 from node.app.chain import load_deployment
 from node.chain.contracts import bind
 from node.chain.market import TaskStatus, read_task

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from client.demo.network import NodeProcess
+from client.demo.posting import REWARD_PER_LABEL
 from client.demo.runner import (
     FINALITY_DEPTH,
-    REWARD_PER_LABEL,
     DemoOptions,
     DemoRun,
     default_datasets_dir,

@@ -27,14 +27,9 @@ from typing import Any
 
 import pytest
 
+from client.demo.posting import REWARD_PER_LABEL
 from client.demo.qualified import DOMAIN, PASS_ACCURACY, crowd_accuracies
-from client.demo.runner import (
-    REWARD_PER_LABEL,
-    DemoOptions,
-    DemoRun,
-    default_datasets_dir,
-    run_demo,
-)
+from client.demo.runner import DemoOptions, DemoRun, default_datasets_dir, run_demo
 from client.sdk.network import Network
 from node.app.chain import load_deployment
 from node.chain.contracts import bind

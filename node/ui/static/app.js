@@ -9,18 +9,19 @@ import { reviewListView, reviewView } from "./review.js";
 const main = () => document.getElementById("main");
 let leaveView = () => {};
 let session = null;
+let navigation = 0; // counts route() calls: a view that finishes loading late sees it moved on
 
 // Views marked private show this node's labels and progress, which the node serves only
 // with its API token (they are secret until committed): without one the page asks for it
 // instead of sending requests the node would refuse.
 const routes = [
-  [/^#\/task\/(\d+)$/, (m) => labelingView(main(), Number(m[1]), session), { private: true }],
-  [/^#\/review$/, () => reviewListView(main()), { private: true }],
-  [/^#\/review\/(\d+)$/, (m) => reviewView(main(), Number(m[1])), { private: true }],
-  [/^#\/earnings$/, () => earningsView(main())],
-  [/^#\/requester$/, () => requesterView(main())],
-  [/^#\/requester\/(\d+)$/, (m) => reportView(main(), Number(m[1]))],
-  [/^/, () => tasksView(main()), { private: true }],
+  [/^#\/task\/(\d+)$/, (m, view) => labelingView(view, Number(m[1]), session), { private: true }],
+  [/^#\/review$/, (m, view) => reviewListView(view), { private: true }],
+  [/^#\/review\/(\d+)$/, (m, view) => reviewView(view, Number(m[1])), { private: true }],
+  [/^#\/earnings$/, (m, view) => earningsView(view)],
+  [/^#\/requester$/, (m, view) => requesterView(view)],
+  [/^#\/requester\/(\d+)$/, (m, view) => reportView(view, Number(m[1]))],
+  [/^/, (m, view) => tasksView(view), { private: true }],
 ];
 
 async function route() {
@@ -39,10 +40,18 @@ async function route() {
       showSignIn();
       return;
     }
+    // Each view draws into its own element. What a view still draws after the person has
+    // moved on (a refresh in flight, a first load that came back late) lands in an element
+    // no longer on the page, and its clean-up runs as soon as it returns.
+    const current = ++navigation;
+    const container = h("div", { class: "view" });
+    mount(main(), container);
     try {
-      leaveView = (await view(match)) || (() => {});
+      const leave = (await view(match, container)) || (() => {});
+      if (current === navigation) leaveView = leave;
+      else leave();
     } catch (error) {
-      showError(error);
+      if (current === navigation) showError(error);
     }
     return;
   }

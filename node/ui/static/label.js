@@ -81,17 +81,45 @@ export async function labelingView(container, taskId, session) {
     if (items.length < BATCH) state.exhausted = true;
   }
 
+  let filling = null;
+  function refill() {
+    // One request for more items at a time; labelling goes on from the queue meanwhile.
+    filling ??= fill()
+      .then(() => true)
+      .catch((error) => {
+        toast(`Could not load more items: ${error.message}`);
+        return false;
+      })
+      .finally(() => {
+        filling = null;
+      });
+    return filling;
+  }
+
   async function advance() {
     state.relabel = false;
+    state.selected = new Set();
     if (state.revisiting) {
       state.current = state.revisiting;
       state.revisiting = null;
     } else {
-      await fill();
+      // The next item is taken before anything is awaited: a key pressed while more items
+      // load must find no current item, not the one just labelled (it would be labelled
+      // again, and the item after it skipped).
       state.current = state.queue.shift() || null;
+      if (!state.current && !state.exhausted) {
+        renderLoading(ui);
+        const loaded = await refill();
+        if (state.current) return; // went back (undo) while the items loaded
+        state.current = state.queue.shift() || null;
+        if (!loaded && !state.current) {
+          renderLoadFailed(ui, advance);
+          return;
+        }
+      }
     }
-    state.selected = new Set();
     show(null);
+    if (state.queue.length < 10) refill();
   }
 
   function show(value) {
@@ -179,6 +207,7 @@ export async function labelingView(container, taskId, session) {
   }
 
   function onKey(event) {
+    if (!ui.root.isConnected) return; // the person moved on before this view finished loading
     if (event.defaultPrevented || event.altKey || event.metaKey) return;
     if (editor && state.current && editor.onKey(event)) return;
     const typing = (event.target instanceof HTMLInputElement && event.target.type !== "checkbox") || event.target instanceof HTMLTextAreaElement;
@@ -387,6 +416,18 @@ function renderAnswer(ui, view, selected, current, choose, submitSelection, subm
   });
   const group = h("div", { class: "choices", role: "group", "aria-label": multi ? "Classes (choose all that apply)" : "Classes" }, buttons);
   mount(ui.answer, group, multi ? h("button", { type: "button", class: "button primary save-multi", onclick: submitSelection }, "Save selection (Enter)") : null);
+}
+
+function renderLoading(ui) {
+  ui.itemTitle.textContent = "Loading items…";
+  mount(ui.itemBody, h("p", { class: "muted", role: "status" }, "Fetching the next items from your node."));
+  mount(ui.answer);
+}
+
+function renderLoadFailed(ui, retry) {
+  ui.itemTitle.textContent = "Could not load items";
+  mount(ui.itemBody, h("p", { class: "error", role: "alert" }, "Your node did not answer. Your labels so far are kept."));
+  mount(ui.answer, h("button", { type: "button", class: "button primary", onclick: () => retry() }, "Try again"));
 }
 
 function renderBlocked(ui, status) {

@@ -1,0 +1,107 @@
+"""The page's views do not draw over each other when answers come back late.
+
+A person who leaves a view before its requests are answered must keep the view they went
+to: the tasks list refreshes every five seconds, and a refresh in flight when the person
+opens Earnings used to redraw the list over it; a task opened and left before its first
+request came back used to draw the labelling view over the next one (and take keys).
+Requests are held with Playwright routes installed before the page loads, on a real node.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
+from web3 import Web3
+
+from node.chain.contracts import Contracts
+from node.store.embedded import EmbeddedStore
+from tests.api.processes import ANNOTATOR, NodeUnderTest
+from tests.browser.content import ANSWERS, blobs, task_content
+from tests.browser.network import bond_ready, post_task
+from tests.browser.test_labeling_page import DESKTOP, TITLE, joined, wait_until
+from tests.conftest import Actors
+
+
+class Held:
+    """Requests to one path: the first ``passed`` go through, the later ones wait."""
+
+    def __init__(self, passed: int) -> None:
+        self.passed = passed
+        self.seen = 0
+        self.waiting: list[Route] = []
+
+    def __call__(self, route: Route) -> None:
+        self.seen += 1
+        if self.seen <= self.passed:
+            route.continue_()
+        else:
+            self.waiting.append(route)
+
+
+def wait_for_held(page: Page, held: Held, timeout: float = 20.0) -> Route:
+    deadline = time.monotonic() + timeout
+    while not held.waiting:
+        assert time.monotonic() < deadline, "the page never sent the request"
+        page.wait_for_timeout(100)
+    return held.waiting.pop(0)
+
+
+def test_late_answers_do_not_draw_over_the_view_the_person_went_to(
+    node: NodeUnderTest, browser: Browser, w3: Web3, contracts: Contracts, actors: Actors
+) -> None:
+    store = EmbeddedStore.in_data_dir(node.data_dir)
+    for blob in blobs():
+        store.put(blob)
+    task = post_task(
+        w3, contracts, actors.deployer, actors.requester, task_content().manifest_cid, len(ANSWERS)
+    )
+    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
+    node.start()
+    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
+    token = node.headers()["Authorization"].removeprefix("Bearer ")
+
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    cards = Held(passed=1)
+    view = Held(passed=0)
+    page.route("**/api/v1/ui/tasks", cards)
+    page.route(f"**/api/v1/ui/tasks/{task.task_id}", view)
+    page.goto(f"{node.url}/ui/#token={token}")
+    expect(page.get_by_role("heading", name="Your tasks", level=1)).to_be_visible()
+
+    # The list's five-second refresh is in flight when the person opens Earnings; it comes
+    # back with a different list (the node dropped the task, say).
+    refresh = wait_for_held(page, cards)
+    page.get_by_role("link", name="Earnings").click()
+    expect(page.get_by_role("heading", name="Earnings", level=1)).to_be_visible()
+    refresh.fulfill(status=200, content_type="application/json", body=json.dumps([]))
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("heading", name="Earnings", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Your tasks")).to_have_count(0)
+
+    # A task opened and left before its view was answered.
+    page.goto(f"{node.url}/ui/#/task/{task.task_id}")
+    first_load = wait_for_held(page, view)
+    page.goto(f"{node.url}/ui/#/earnings")
+    expect(page.get_by_role("heading", name="Earnings", level=1)).to_be_visible()
+    first_load.continue_()
+    page.wait_for_timeout(1_000)
+    expect(page.get_by_role("heading", name="Earnings", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=TITLE)).to_have_count(0)
+    page.keyboard.press("1")  # would label the first item if the stale view took keys
+    page.wait_for_timeout(1_000)
+    progress = httpx.get(
+        f"{node.url}/api/v1/ui/tasks/{task.task_id}/progress", headers=node.headers(), timeout=10
+    ).json()
+    assert progress["done"] == 0
+    assert problems == []
