@@ -1,0 +1,114 @@
+"""``hds@4`` whose confusion rows are pulled toward the annotator's one-coin row by a share
+of their own answers, so the pull does not vanish for the busiest annotators (issue #15,
+the benchmark candidates ``hds6_a*``; measured, not registered: BENCHMARKS.md, "Row pull
+proportional to the answers").
+
+Why. ``hds@1``..``hds@4`` give every confusion row a Dirichlet prior centred on the
+annotator's one-coin row with ``s`` pseudo-answers, ``s`` between 4 and 64 for the whole
+task. A row of ``n`` answers is then ``(c + s m) / (n + s)``: the pull is ``s / (n + s)``
+and vanishes as ``n`` grows. On zencrowd_us five workers gave about 9,400 of 12,190
+answers; their rows are their own to three digits, two of them answer the rare class 34%
+and 41% of the time where the truth has 22%, and EM follows them into a basin where the
+rare class holds 36% of the items (0.8216, against the vote's 0.8686 and the one-coin
+model's 0.901). Holding the class prior where the pooled phase or the truth has it does
+not help (0.8245 and 0.8412, measured): the busy annotators' full rows, not the prior, are
+what moves the labels. The same failure is the "self-consistent wrong basin" of full
+Dawid-Skene (Dawid & Skene 1979 note that EM's fixed point is local; the fix used in the
+literature is a prior that does not wash out, e.g. the hierarchical confusion priors of
+Paun et al., TACL 2018, or the per-class precision priors of BWA, Li et al., WWW 2019, whose
+strength grows with the annotator's answers).
+
+So a row's pseudo-answers are ``S = max(s, a n)``: ``hds@4``'s estimate ``s`` for rows
+with few answers, and a fixed share ``a`` of the row's own answers for rows with many; the
+row becomes ``(c + a n m) / (n (1 + a))`` there, a convex mix of the annotator's own row
+(weight ``1 / (1 + a)``) and their one-coin row (``a / (1 + a)``), however many answers
+they gave. ``a`` is the one new constant, chosen by the selection rule among 0.25, 0.5, 1,
+2, 4 and 8 (the powers of two around "half own, half one-coin"), not on a data set. Both
+phases use it (the pooled phase's 64 pseudo-answers are a floor as ``s`` is in the
+adaptive phase); everything else is ``hds@4``'s: start, pooled phase, strength estimate,
+skill and class-prior pseudo-counts, early stop.
+
+Determinism: ``hds@4``'s M-step with the scalar strength replaced by an elementwise
+maximum (IEEE, exact) of it and ``a`` times each row's total, whose integer
+parts-per-billion sum is exact; no new sum over answers or annotators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from node.consensus.base import FloatArray, IntArray
+from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.hierarchical_ds import HierarchicalDawidSkene, _positive
+from node.consensus.numerics import row_sum
+from node.protocol.rules import PPB
+
+PROPORTIONAL_DAWID_SKENE = "hds-proportional (unregistered)"
+"""Not a protocol id: a benchmark candidate (BENCHMARKS.md, issue #15), so no task can
+name it; registering it would take a new id in :mod:`node.protocol.ids`."""
+
+
+class _ProportionalRows(HierarchicalDawidSkene):
+    """``hds@1``'s M-step with each row's pseudo-answers ``max(s, answer_share * n)``.
+
+    The body repeats :meth:`HierarchicalDawidSkene._confusion_rows` up to the last two
+    lines (the crowd error pattern, the annotator's shrunk accuracy, the row mean ``m``)
+    rather than adding a hook there, so that no line of a registered algorithm's code
+    path moves (the same choice as :mod:`node.consensus.bwa_started_ds`)."""
+
+    answer_share: float = 0.0
+
+    def _confusion_rows(self, counts_ppb: IntArray) -> FloatArray:
+        w, k, _ = counts_ppb.shape
+        scale = float(PPB)
+        diagonal = np.eye(k, dtype=bool)
+        crowd_ppb = np.ones(w, dtype=np.int64) @ counts_ppb.reshape(w, k * k)
+        crowd = crowd_ppb.reshape(k, k).astype(np.float64) / scale
+        errors = np.where(diagonal, 0.0, crowd + 1.0)
+        error_total = row_sum(errors)
+        shape = errors / np.maximum(error_total, 1e-300)[:, None]
+        right = np.einsum("wkk->w", counts_ppb).astype(np.float64) / scale
+        row_counts = counts_ppb @ np.ones(k, dtype=np.int64)
+        count_total = row_counts @ np.ones(k, dtype=np.int64)
+        total = count_total.astype(np.float64) / scale
+        chance = 1.0 / float(k)
+        chance = chance + self.skill_lean * (1.0 - chance)
+        accuracy = (right + self.skill_strength * chance) / (total + self.skill_strength)
+        mean = (1.0 - accuracy)[:, None, None] * shape[None, :, :]
+        mean = np.where(diagonal[None], accuracy[:, None, None], mean)
+        rows = counts_ppb.astype(np.float64) / scale
+        row_total = row_counts.astype(np.float64) / scale
+        strength = self.row_strength
+        if self.max_strength > self.row_strength:
+            strength = self._moment_strength(rows, row_total, mean)
+        self.strength_ = strength
+        pseudo = np.maximum(strength, self.answer_share * row_total)  # [w, k]
+        smoothed = rows + pseudo[..., None] * mean
+        out: FloatArray = smoothed / (row_total + pseudo)[..., None]
+        return out
+
+
+class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
+    """``hds@4`` whose rows (in both phases) weigh at least ``answer_share`` times their
+    own answers of the annotator's one-coin row."""
+
+    algorithm = PROPORTIONAL_DAWID_SKENE
+
+    def __init__(self, answer_share: float = 1.0, stop_prior_grid: int = 1_000_000) -> None:
+        super().__init__(stop_prior_grid=stop_prior_grid)
+        self.answer_share = _positive("answer_share", answer_share)
+        pooled = _ProportionalRows(
+            n_iter=self.n_iter,
+            row_strength=self.max_strength,
+            skill_strength=self.skill_strength,
+            prior_strength=self.prior_strength,
+            skill_lean=self.skill_lean,
+            max_strength=self.max_strength,
+        )
+        pooled.answer_share = self.answer_share
+        self._pooled = pooled
+
+    def params(self) -> dict[str, int | str]:
+        out = super().params()
+        out["answer_share"] = repr(self.answer_share)
+        return out

@@ -1,0 +1,101 @@
+"""``hds6_a*`` (issue #15, a measured benchmark candidate): ``hds@4`` whose confusion rows
+weigh at least ``answer_share`` times their own answers of the annotator's one-coin row.
+The M-step by hand on a two-class table (a busy annotator is still pulled, ``hds@4`` lets
+it go), the zencrowd_us failure it was written for (``hds@4`` over-predicts the rare class
+because it follows the busiest annotators' own rows), ``hds@4``'s bytes where every row is
+small, and independence from row order and annotator names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.consensus.answers import Answers
+from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.proportional_ds import ProportionalDawidSkene
+from node.protocol.errors import InvalidParameterError
+from node.protocol.rules import PPB
+from tests.consensus.helpers import load_dataset
+from tests.consensus.test_evidence_ds import synthetic_rows
+from tests.consensus.test_hds4 import answers_of
+
+# Two classes; expected counts [annotator, true class, answered class]. Annotator 0 is
+# busy and biased (2,500 answers, answers class 1 on 30% of class-0 items), annotator 1
+# light (20 answers, right on 18).
+COUNTS = np.array([[[1400, 600], [100, 400]], [[9, 1], [1, 9]]], dtype=np.int64) * PPB
+
+
+def one_coin_row(right: float, total: float) -> float:
+    """The one-coin mean's diagonal for two classes: accuracy shrunk with 4 pseudo-answers
+    toward ``skill_lean`` half-way between chance (0.5) and certainty, i.e. 0.75."""
+    return (right + 4.0 * 0.75) / (total + 4.0)
+
+
+def test_a_busy_annotator_is_pulled_by_a_share_of_their_answers() -> None:
+    """The pooled M-step (64 pseudo-answers in ``hds@4``) by hand: ``hds@4``'s class-0 row
+    of the busy annotator is their own row to within 64 / 2,064; with share 1 it is the
+    mid-point of their own row and their one-coin row."""
+    m = one_coin_row(1800.0, 2500.0)  # 0.7200...
+    ours = ProportionalDawidSkene(answer_share=1.0)._pooled._confusion_rows(COUNTS)
+    theirs = EarlyStopDawidSkene()._pooled._confusion_rows(COUNTS)
+    assert theirs[0, 0, 0] == pytest.approx((1400.0 + 64.0 * m) / 2064.0, abs=1e-12)
+    assert ours[0, 0, 0] == pytest.approx((1400.0 + 2000.0 * m) / 4000.0, abs=1e-12)
+    assert abs(theirs[0, 0, 0] - 0.7) < 0.001 < abs(ours[0, 0, 0] - 0.7)
+    # The light annotator's rows (10 answers each, 1 * 10 < 64) are hds@4's to the bit.
+    assert ours[1].tobytes() == theirs[1].tobytes()
+
+
+def test_zencrowd_us_the_busy_annotators_no_longer_decide_the_prior() -> None:
+    """Truth is 78.3% class 0. ``hds@4`` follows the five busiest annotators (9,400 of
+    12,190 answers) to a prior of 0.644 and labels 0.822 right, under the vote (0.869);
+    pulled by four times their answers toward their one-coin rows, the prior is 0.77 and
+    0.90 of the labels are right."""
+    rows, gold = load_dataset("zencrowd_us")
+    data = answers_of("zencrowd_us")
+    ours = ProportionalDawidSkene(answer_share=4.0).fit(data)
+    theirs = EarlyStopDawidSkene().fit(data)
+    zero = list(theirs.classes_).index("0")
+    assert theirs.priors_[zero] < 0.65 < 0.76 < ours.priors_[zero] < 0.783
+
+    def accuracy(model: EarlyStopDawidSkene) -> float:
+        labels = dict(zip(model.items_, (str(v) for v in model.labels_), strict=True))
+        return float(np.mean([labels[item] == label for item, label in gold.items()]))
+
+    assert accuracy(theirs) < 0.83 and accuracy(ours) > 0.90
+    assert len(rows) == 12190
+
+
+def test_small_rows_keep_hds4_bytes() -> None:
+    """Every row of this table has about 100 answers (8 annotators, 300 items, 3 classes);
+    at share 0.01 no row's pull reaches ``hds@4``'s own pseudo-answers (at least 4), so
+    every posterior is ``hds@4``'s bit for bit; at share 8 they are not."""
+    items, workers, labels = synthetic_rows(one_coin=False, seed=3)
+    data = Answers.from_arrays(items, workers, labels)
+    theirs = EarlyStopDawidSkene().fit(data)
+    small = ProportionalDawidSkene(answer_share=0.01).fit(data)
+    large = ProportionalDawidSkene(answer_share=8.0).fit(data)
+    assert small.probas_ppb_.tobytes() == theirs.probas_ppb_.tobytes()
+    assert large.probas_ppb_.tobytes() != theirs.probas_ppb_.tobytes()
+
+
+def test_row_order_and_annotator_names_change_nothing() -> None:
+    items, workers, labels = synthetic_rows(one_coin=False, seed=5)
+    renamed = [f"z{9 - int(w[1:])}" for w in workers]
+    first = ProportionalDawidSkene(answer_share=2.0).fit(
+        Answers.from_arrays(items, workers, labels)
+    )
+    second = ProportionalDawidSkene(answer_share=2.0).fit(
+        Answers.from_arrays(items[::-1], renamed[::-1], labels[::-1])
+    )
+    assert first.iterations_ == second.iterations_
+    assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
+
+
+def test_parameters() -> None:
+    model = ProportionalDawidSkene(answer_share=0.5)
+    assert model.algorithm == "hds-proportional (unregistered)"
+    assert model.params()["answer_share"] == "0.5"
+    assert model.params()["stop_prior_grid"] == 1_000_000
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InvalidParameterError):
+            ProportionalDawidSkene(answer_share=bad)
