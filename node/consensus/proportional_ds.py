@@ -55,6 +55,20 @@ class _ProportionalRows(HierarchicalDawidSkene):
     path moves (the same choice as :mod:`node.consensus.bwa_started_ds`)."""
 
     answer_share: float = 0.0
+    by_dominance: bool = False
+    """Scale the share by the annotator's excess answers (``hds7``) instead of using it
+    as it is (``hds6``)."""
+
+    def _shares(self, count_total: IntArray) -> FloatArray:
+        """Each annotator's share ``a``: ``answer_share``, or with :attr:`by_dominance`
+        ``answer_share * max(d - 1, 0)`` with ``d`` the annotator's answers over the mean
+        per annotator (exact integer totals; elementwise IEEE after)."""
+        if not self.by_dominance:
+            return np.full(count_total.shape, self.answer_share)
+        everyone = max(int(count_total.sum(dtype=np.int64)), 1)
+        dominance = count_total.astype(np.float64) * float(len(count_total)) / float(everyone)
+        out: FloatArray = self.answer_share * np.maximum(dominance - 1.0, 0.0)
+        return out
 
     def _confusion_rows(self, counts_ppb: IntArray) -> FloatArray:
         w, k, _ = counts_ppb.shape
@@ -80,7 +94,7 @@ class _ProportionalRows(HierarchicalDawidSkene):
         if self.max_strength > self.row_strength:
             strength = self._moment_strength(rows, row_total, mean)
         self.strength_ = strength
-        pseudo = np.maximum(strength, self.answer_share * row_total)  # [w, k]
+        pseudo = np.maximum(strength, self._shares(count_total)[:, None] * row_total)
         smoothed = rows + pseudo[..., None] * mean
         out: FloatArray = smoothed / (row_total + pseudo)[..., None]
         return out
@@ -104,9 +118,33 @@ class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
             max_strength=self.max_strength,
         )
         pooled.answer_share = self.answer_share
+        pooled.by_dominance = self.by_dominance
         self._pooled = pooled
 
     def params(self) -> dict[str, int | str]:
         out = super().params()
         out["answer_share"] = repr(self.answer_share)
         return out
+
+
+DOMINANCE_DAWID_SKENE = "hds-dominance (unregistered)"
+"""Not a protocol id (a benchmark candidate, as :data:`PROPORTIONAL_DAWID_SKENE`)."""
+
+
+class DominanceDawidSkene(ProportionalDawidSkene):
+    """``hds6`` whose share grows with how far an annotator's answers exceed the mean per
+    annotator: ``a = answer_share * max(d - 1, 0)``, ``d = n_w W / N`` (``hds7_d*``).
+
+    Why. ``hds6``'s fixed share also pulls annotators who are no busier than anyone else:
+    on bluebirds (39 workers, every one answering all 108 items, with real class-dependent
+    confusions) and on the small task, where one-coin rows are the wrong model, it costs
+    (BENCHMARKS.md). The failure it was written for is an annotator whose answers are a
+    large part of the evidence on their own items, so that EM fits their row to posteriors
+    they largely made: an annotator with ``d`` times the mean number of answers weighs
+    ``d`` times the average in the expected counts from which every row and the class
+    prior are estimated. Where everyone answers about as much (``d <= 1``) the model is
+    ``hds@4`` exactly; the pull grows with the excess. ``answer_share`` is chosen by the
+    selection rule."""
+
+    algorithm = DOMINANCE_DAWID_SKENE
+    by_dominance = True
