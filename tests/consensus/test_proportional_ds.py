@@ -79,17 +79,32 @@ def test_small_rows_keep_hds4_bytes() -> None:
     assert large.probas_ppb_.tobytes() != theirs.probas_ppb_.tobytes()
 
 
-def test_row_order_and_annotator_names_change_nothing() -> None:
+@pytest.mark.parametrize("model", [ProportionalDawidSkene, DominanceDawidSkene])
+def test_row_order_and_annotator_names_change_nothing(
+    model: type[ProportionalDawidSkene],
+) -> None:
+    """A table with unequal activity (the first 60 items of annotators 0 and 1 dropped), so
+    that ``hds7``'s dominance is not 1 for everyone."""
     items, workers, labels = synthetic_rows(one_coin=False, seed=5)
+    kept = [
+        n
+        for n, (i, w) in enumerate(zip(items, workers, strict=True))
+        if not (w in ("w0", "w1") and int(i[1:]) < 60)
+    ]
+    items, workers, labels = ([c[n] for n in kept] for c in (items, workers, labels))
     renamed = [f"z{9 - int(w[1:])}" for w in workers]
-    first = ProportionalDawidSkene(answer_share=2.0).fit(
-        Answers.from_arrays(items, workers, labels)
-    )
-    second = ProportionalDawidSkene(answer_share=2.0).fit(
+    first = model(answer_share=2.0).fit(Answers.from_arrays(items, workers, labels))
+    second = model(answer_share=2.0).fit(
         Answers.from_arrays(items[::-1], renamed[::-1], labels[::-1])
     )
     assert first.iterations_ == second.iterations_
     assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
+    assert (
+        first.probas_ppb_.tobytes()
+        != EarlyStopDawidSkene()
+        .fit(Answers.from_arrays(items, workers, labels))
+        .probas_ppb_.tobytes()
+    )
 
 
 def test_parameters() -> None:
