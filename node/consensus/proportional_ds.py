@@ -40,7 +40,12 @@ from node.consensus.base import FloatArray, IntArray
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene, _positive
 from node.consensus.numerics import row_sum
+from node.protocol import ids
 from node.protocol.rules import PPB
+
+DOMINANCE_SHARE = 1.0
+"""``hds@5``'s ``answer_share``: chosen by the selection rule among 0.125 .. 2 (BENCHMARKS.md,
+"Row pull proportional to the answers")."""
 
 PROPORTIONAL_DAWID_SKENE = "hds-proportional (unregistered)"
 """Not a protocol id: a benchmark candidate (BENCHMARKS.md, issue #15), so no task can
@@ -128,8 +133,6 @@ class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
         return out
 
 
-DOMINANCE_DAWID_SKENE = "hds-dominance (unregistered)"
-"""Not a protocol id (a benchmark candidate, as :data:`PROPORTIONAL_DAWID_SKENE`)."""
 
 
 class DominanceDawidSkene(ProportionalDawidSkene):
@@ -147,5 +150,10 @@ class DominanceDawidSkene(ProportionalDawidSkene):
     ``hds@4`` exactly; the pull grows with the excess. ``answer_share`` is chosen by the
     selection rule."""
 
-    algorithm = DOMINANCE_DAWID_SKENE
+    algorithm = ids.DOMINANCE_DAWID_SKENE
     by_dominance = True
+
+    def __init__(
+        self, answer_share: float = DOMINANCE_SHARE, stop_prior_grid: int = 1_000_000
+    ) -> None:
+        super().__init__(answer_share=answer_share, stop_prior_grid=stop_prior_grid)

@@ -23,6 +23,10 @@ not the default: :mod:`node.consensus.bwa_started_ds`)."""
 EARLY_STOP_DAWID_SKENE = "hds@4"
 """``hds@2`` stopped once its labels and rounded class prior settle (issue #15:
 :mod:`node.consensus.early_stop_ds`)."""
+DOMINANCE_DAWID_SKENE = "hds@5"
+"""``hds@4`` whose annotators busier than average have their confusion rows pulled toward
+their one-coin row by a share growing with the excess (issue #15:
+:mod:`node.consensus.proportional_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
