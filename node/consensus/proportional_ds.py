@@ -133,8 +133,6 @@ class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
         return out
 
 
-
-
 class DominanceDawidSkene(ProportionalDawidSkene):
     """``hds6`` whose share grows with how far an annotator's answers exceed the mean per
     annotator: ``a = answer_share * max(d - 1, 0)``, ``d = n_w W / N`` (``hds7_d*``).
