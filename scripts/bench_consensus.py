@@ -141,11 +141,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds": HierarchicalDawidSkene,
     "labelnet_hds2": StagedDawidSkene,
     "labelnet_hds4": EarlyStopDawidSkene,
+    "labelnet_hds5": DominanceDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds4"
+DEFAULT_KEY = "labelnet_hds5"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -453,7 +454,7 @@ def main() -> int:
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@4)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@5)"
     )
     parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")

@@ -32,11 +32,11 @@ ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = EARLY_STOP_DAWID_SKENE
+DEFAULT_ALGORITHM = DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
-synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"; ``hds@4`` scores as
-``hds@2`` does there and stops sooner). Tasks created with ``rds@1``, ``hds@1`` or
-``hds@2`` keep theirs: a task's algorithm id is on chain and every id stays known."""
+synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
+proportional to the answers"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@4`` keep
+theirs: a task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 

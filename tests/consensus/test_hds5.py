@@ -15,14 +15,16 @@ from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DOMINANCE_SHARE, DominanceDawidSkene
 from node.consensus.registry import categorical_estimator
+from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.test_hds4 import answers_of
 from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_registered_with_the_rules_share() -> None:
-    model = categorical_estimator("hds@5")
+def test_the_default_with_the_rules_share() -> None:
+    assert DEFAULT_ALGORITHM == "hds@5"
+    model = categorical_estimator()
     assert type(model) is DominanceDawidSkene and model.algorithm == "hds@5"
     params = model.params()
     assert params["answer_share"] == repr(DOMINANCE_SHARE)
