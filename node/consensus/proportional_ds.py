@@ -43,9 +43,10 @@ from node.consensus.numerics import row_sum
 from node.protocol import ids
 from node.protocol.rules import PPB
 
-DOMINANCE_SHARE = 1.0
-"""``hds@5``'s ``answer_share``: chosen by the selection rule among 0.125 .. 2 (BENCHMARKS.md,
-"Row pull proportional to the answers")."""
+DOMINANCE_SHARE = 0.5
+"""``hds@5``'s ``answer_share``: the selection rule's choice among 0.125 .. 2 over the real
+sets and the grid with its dominant-annotator regimes (BENCHMARKS.md, "Dominant annotators
+on the grid"; 1 won before those regimes were added)."""
 
 PROPORTIONAL_DAWID_SKENE = "hds-proportional (unregistered)"
 """Not a protocol id: a benchmark candidate (BENCHMARKS.md, issue #15), so no task can

@@ -76,8 +76,8 @@ def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
 
 
 PINNED = (
-    "bafybeicabbxbaft2yjiun4fcuw2bpkv44z3sgcfqorvbd5gnbobtup2is4 "
-    "d3b954df9cb0e11899a34c216c45c67c2e82c79c1c452b9ddebe19c5b2df09c3"
+    "bafybeiddyz4lr4bn6tgw576ofhzo57bveixvlodychdnaavadklf5tmr5u "
+    "b9ea123c06365375e4ed75f1840226526e0d3c985cf82ed375b0dcb14cd68659"
 )
 """The ``hds@4`` replay of web gives another payout root (``08b3be7d…``): the pull moves
 payouts there."""
