@@ -15,9 +15,9 @@ from crowdkit.aggregation import MajorityVote as CrowdKitMajorityVote
 from node.consensus.answers import Answers
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
-from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
+from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.staged_ds import StagedDawidSkene
 from tests.consensus.helpers import load_dataset

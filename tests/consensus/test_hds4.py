@@ -1,8 +1,8 @@
-"""``hds@4`` (issue #15, speed; the default for new tasks until ``hds@5``): ``hds@2`` stopped once the
-labels and the class prior rounded to 1e-6 have been the same for two iterations in a row.
-Bytes equal to ``hds@2``'s where the stop never fires, the same labels where it does, the
-stop independent of row order and annotator names, and byte pins on a real set where it
-fires."""
+"""``hds@4`` (issue #15, speed; the default for new tasks until ``hds@5``): ``hds@2``
+stopped once the labels and the class prior rounded to 1e-6 have been the same for two
+iterations in a row. Bytes equal to ``hds@2``'s where the stop never fires, the same labels
+where it does, the stop independent of row order and annotator names, and byte pins on a
+real set where it fires."""
 
 from __future__ import annotations
 
