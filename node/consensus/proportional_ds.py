@@ -1,8 +1,9 @@
 """``hds@4`` whose confusion rows are pulled toward the annotator's one-coin row by a share
-of their own answers, so the pull does not vanish for the busiest annotators (issue #15,
-the benchmark candidates ``hds6_a*`` and, scaled by how much busier than average the
-annotator is, ``hds7_d*``; not registered: BENCHMARKS.md, "Row pull proportional to the
-answers", where ``hds7_d1`` wins the selection rule, with the caveats written there).
+of their own answers, so the pull does not vanish for the busiest annotators (issue #15).
+:class:`DominanceDawidSkene` with share 0.5 is ``hds@5``, the default for new tasks (the
+selection rule's choice: BENCHMARKS.md, "``hds@5`` = ``hds7_d0.5``", which also states what
+it costs); :class:`ProportionalDawidSkene` (a fixed share for everyone, ``hds6_a*``) is a
+benchmark candidate only.
 
 Why. ``hds@1``..``hds@4`` give every confusion row a Dirichlet prior centred on the
 annotator's one-coin row with ``s`` pseudo-answers, ``s`` between 4 and 64 for the whole
