@@ -64,6 +64,10 @@ from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
+from node.consensus.proportional_ds import (  # noqa: E402
+    DominanceDawidSkene,
+    ProportionalDawidSkene,
+)
 from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
 from node.consensus.robust_mean import RobustMean  # noqa: E402
 from node.consensus.staged_ds import StagedDawidSkene  # noqa: E402
@@ -112,6 +116,14 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for digits in (4, 6)
     },
     "hds5_ev": EvidenceDawidSkene,
+    **{
+        f"hds6_a{share:g}": partial(ProportionalDawidSkene, answer_share=share)
+        for share in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    },
+    **{
+        f"hds7_d{share:g}": partial(DominanceDawidSkene, answer_share=share)
+        for share in (0.125, 0.25, 0.5, 1.0, 2.0)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -121,17 +133,20 @@ ebcc: the published leaders, benchmark candidates with the papers' hyperparamete
 the reference implementation's usage keeps the best of 40; hds_bwa_w: ``hds@2`` with w
 pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``hds@4``,
 ``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled; hds5_ev:
-``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64)."""
+``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
+``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
+the same with a times the annotator's answers over the mean per annotator, minus one)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,
     "labelnet_hds2": StagedDawidSkene,
     "labelnet_hds4": EarlyStopDawidSkene,
+    "labelnet_hds5": DominanceDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds4"
+DEFAULT_KEY = "labelnet_hds5"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -439,7 +454,7 @@ def main() -> int:
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@4)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@5)"
     )
     parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")

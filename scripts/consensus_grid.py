@@ -10,6 +10,30 @@ between neighbouring grades, annotators with only a few answers each).
 A regime is a base task with one or two factors changed (the "short" grid, for CI) or a
 random draw of every factor (the "full" grid). Each regime is generated from its own seed,
 so a regime's data never depends on which other regimes run.
+
+Dominant annotators (``DOMINANT``, activity ``dominant_*``; written before any run, from no
+real set): the ``D = min(6, max(3, round(w / 20)))`` first annotators give a share
+``S = min(0.7, 0.95 D / r)`` of the answers (0.7 unless ``r`` is too large for ``D``
+annotators to give that much; each answers an item with probability ``S r / D``, at most
+``r`` of them per item), and the other ``r - m`` answers of an item come from the rest,
+evenly. The rest answer by the regime's ``skill`` and ``confusion``; the dominant ones by
+the kind after ``dominant_``:
+
+* ``correlated``: accuracy uniform in 0.80-0.95, errors toward class 0 (the most frequent
+  class under every prior here) as in ``biased``; and on a shared fifth of the items
+  (``HARD_SHARE``) each of them answers class 0 with probability ``LURE`` = 0.8 whatever
+  the truth, so their false positives fall on the same items (the errors are correlated,
+  about twice as often together as were they independent; a model of independent
+  annotators overrates their agreement);
+* ``informative``: Dawid-Skene's own model, strongly: annotator ``d`` is right with
+  probability 0.95 on the classes ``c`` with ``c + d`` even and ``1/k + (1 - 1/k) / 4`` on
+  the others, where 70% of its errors go to the next class ``(c + 1) mod k`` (so its
+  answers stay informative through the confusion, and a one-coin row loses that);
+* ``experts``: the most accurate: one-coin rows, accuracy uniform in 0.90-0.97.
+
+``dominant_grid`` crosses the three kinds with 2, 4 and 10 classes and two sizes (500 items,
+40 annotators, 4 answers per item, uniform prior; 5,000 items, 150 annotators, 5 answers,
+Zipf prior), uniform skills and one-coin rows for the rest, seeds 1 and 2.
 """
 
 from __future__ import annotations
@@ -27,6 +51,12 @@ SKILLS = ("uniform", "good", "experts_spammers", "adversarial_few")
 PRIORS = ("uniform", "zipf", "skew80", "skew95")
 CONFUSIONS = ("one_coin", "neighbours", "biased", "class_dependent")
 ACTIVITY = ("even", "sparse")
+DOMINANT = ("dominant_correlated", "dominant_informative", "dominant_experts")
+"""Activities where a few annotators give most answers; not in ``ACTIVITY``, whose draws in
+:func:`full_grid` must stay as they were."""
+DOMINANT_SHARE = 0.7
+HARD_SHARE = 0.2
+LURE = 0.8
 
 
 @dataclass(frozen=True)
@@ -111,8 +141,8 @@ def confusion_rows(kind: str, acc: FloatArray, k: int, rng: np.random.Generator)
             matrix[:, true, others] = (1.0 - row_acc[:, true])[:, None] * errors[:, true, : k - 1]
             matrix[:, true, true] = row_acc[:, true]
         return matrix
-    else:  # biased: each annotator errs toward a favourite class of their own
-        favourite = rng.integers(0, k, w)
+    else:  # biased: each annotator errs toward a favourite class of their own (biased_0: 0)
+        favourite = np.zeros(w, dtype=np.int64) if kind == "biased_0" else rng.integers(0, k, w)
         base = np.ones((w, k, k)) * 0.2
         base[np.arange(w), :, favourite] += 3.0
         shape = base * (1.0 - np.eye(k))[None]
@@ -135,6 +165,8 @@ def generate(regime: Regime) -> Task:
     acc = skills(regime.skill, w, k, rng)
     matrix = confusion_rows(regime.confusion, acc, k, rng)
     r = min(regime.per_item, w)
+    if regime.activity in DOMINANT:
+        return _generate_dominant(regime, truth, acc, matrix, rng)
     activity = np.ones(w) if regime.activity == "even" else 1.0 / np.arange(1, w + 1) ** 1.1
     activity = activity / activity.sum()
     if r == w:
@@ -146,13 +178,85 @@ def generate(regime: Regime) -> Task:
         chosen = rng.choice(w, size=(n, r), p=activity)
     item = np.repeat(np.arange(n, dtype=np.int64), r)
     annotator = chosen.reshape(-1).astype(np.int64)
-    cumulative = np.cumsum(matrix[annotator, truth[item]], axis=1)
-    draw = rng.random(len(item))[:, None]
-    label = np.minimum((draw > cumulative).sum(axis=1), k - 1).astype(np.int64)
+    label = _draw_labels(matrix, truth, item, annotator, rng)
     pair = item * w + annotator
     _, first = np.unique(pair, return_index=True)
     keep = np.sort(first)
     return Task(item[keep], annotator[keep], label[keep], truth, acc)
+
+
+def _draw_labels(
+    matrix: FloatArray,
+    truth: IntArray,
+    item: IntArray,
+    annotator: IntArray,
+    rng: np.random.Generator,
+) -> IntArray:
+    k = matrix.shape[1]
+    cumulative = np.cumsum(matrix[annotator, truth[item]], axis=1)
+    draw = rng.random(len(item))[:, None]
+    label: IntArray = np.minimum((draw > cumulative).sum(axis=1), k - 1).astype(np.int64)
+    return label
+
+
+def dominant_count(annotators: int) -> int:
+    """How many annotators dominate a ``dominant_*`` regime (3 to 6, about 5%)."""
+    return min(6, max(3, round(annotators / 20)))
+
+
+def dominant_share(annotators: int, per_item: int) -> float:
+    """The share of the answers the dominant annotators give (0.7 when they can)."""
+    return min(DOMINANT_SHARE, 0.95 * dominant_count(annotators) / per_item)
+
+
+def _dominant_rows(kind: str, d: int, k: int, rng: np.random.Generator) -> FloatArray:
+    """``[d, true, answer]`` confusion matrices of the dominant annotators (module docstring)."""
+    if kind == "dominant_correlated":
+        return confusion_rows("biased_0", rng.uniform(0.80, 0.95, d), k, rng)
+    if kind == "dominant_experts":
+        return confusion_rows("one_coin", rng.uniform(0.90, 0.97, d), k, rng)
+    poor = 1.0 / k + (1.0 - 1.0 / k) / 4.0
+    matrix = np.zeros((d, k, k))
+    for a in range(d):
+        for c in range(k):
+            right = 0.95 if (c + a) % 2 == 0 else poor
+            matrix[a, c, c] = right
+            others = [o for o in range(k) if o != c]
+            if not others:
+                continue
+            matrix[a, c, others] = (1.0 - right) * 0.3 / len(others)
+            matrix[a, c, (c + 1) % k] += (1.0 - right) * 0.7
+    return matrix
+
+
+def _generate_dominant(
+    regime: Regime, truth: IntArray, acc: FloatArray, matrix: FloatArray, rng: np.random.Generator
+) -> Task:
+    """The ``dominant_*`` activities (module docstring); continues :func:`generate`'s draws."""
+    k, n, w = regime.classes, regime.items, regime.annotators
+    d = dominant_count(w)
+    r = min(regime.per_item, w)
+    if w < d + r:
+        raise ValueError(f"{regime.name}: too few annotators for {d} dominant ones")
+    matrix = matrix.copy()
+    matrix[:d] = _dominant_rows(regime.activity, d, k, rng)
+    acc = acc.copy()
+    acc[:d] = np.einsum("c,acc->a", class_prior(regime.prior, k), matrix[:d])
+    answers = rng.random((n, d)) < dominant_share(w, r) * r / d
+    # at most r dominant answers per item: keep the first r of them
+    answers &= np.cumsum(answers, axis=1) <= r
+    rest = r - answers.sum(axis=1)
+    keys = rng.random((n, w - d))
+    rank = np.argsort(np.argsort(keys, axis=1, kind="stable"), axis=1, kind="stable")
+    others = rank < rest[:, None]
+    taken = np.concatenate([answers, others], axis=1)
+    item, annotator = (a.astype(np.int64) for a in np.nonzero(taken))
+    label = _draw_labels(matrix, truth, item, annotator, rng)
+    if regime.activity == "dominant_correlated":
+        hard = rng.random(n) < HARD_SHARE
+        lure = rng.random(len(item)) < LURE
+        label = np.where((annotator < d) & hard[item] & lure, 0, label)
+    return Task(item, annotator, label, truth, acc)
 
 
 def generate_large(regime: Regime, chunk: int = 50_000) -> Task:
@@ -219,12 +323,26 @@ def short_grid() -> list[Regime]:
         ),
         replace(BASE, classes=20, per_item=3, annotators=1000, activity="sparse"),
     ]
+    variations += [replace(BASE, annotators=40, per_item=4, activity=a) for a in DOMINANT]
     return variations
+
+
+def dominant_grid() -> list[Regime]:
+    """Every ``dominant_*`` activity with 2, 4 and 10 classes, at two sizes, seeds 1 and 2."""
+    sizes = (
+        replace(BASE, items=500, annotators=40, per_item=4, prior="uniform"),
+        replace(BASE, items=5000, annotators=150, per_item=5, prior="zipf"),
+    )
+    return [
+        replace(size, classes=k, activity=activity, seed=seed)
+        for activity, k, size, seed in itertools.product(DOMINANT, (2, 4, 10), sizes, (1, 2))
+    ]
 
 
 def full_grid(count: int, max_items: int, seed: int = 15) -> list[Regime]:
     """``count`` regimes with every factor drawn at random (items log-uniform up to
-    ``max_items``), after the short grid with three seeds each."""
+    ``max_items``), after the short grid with three seeds each; then :func:`dominant_grid`
+    (those of its regimes the short grid does not already hold)."""
     rng = np.random.default_rng(seed)
     out = [replace(r, seed=s) for r, s in itertools.product(short_grid(), range(3))]
     for index in range(count):
@@ -242,4 +360,5 @@ def full_grid(count: int, max_items: int, seed: int = 15) -> list[Regime]:
                 seed=100 + index,
             )
         )
-    return out
+    seen = {r.name for r in out}
+    return out + [r for r in dominant_grid() if r.name not in seen]

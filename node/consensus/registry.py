@@ -19,6 +19,7 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
 from node.consensus.numeric_base import NumericEstimator
 from node.consensus.one_coin import OneCoinDawidSkene
+from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
 from node.consensus.staged_ds import StagedDawidSkene
@@ -34,6 +35,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     StagedDawidSkene.algorithm: StagedDawidSkene,
     BwaStartedDawidSkene.algorithm: BwaStartedDawidSkene,
     EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
+    DominanceDawidSkene.algorithm: DominanceDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

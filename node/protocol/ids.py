@@ -23,16 +23,20 @@ not the default: :mod:`node.consensus.bwa_started_ds`)."""
 EARLY_STOP_DAWID_SKENE = "hds@4"
 """``hds@2`` stopped once its labels and rounded class prior settle (issue #15:
 :mod:`node.consensus.early_stop_ds`)."""
+DOMINANCE_DAWID_SKENE = "hds@5"
+"""``hds@4`` whose annotators busier than average have their confusion rows pulled toward
+their one-coin row by a share growing with the excess (issue #15:
+:mod:`node.consensus.proportional_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = EARLY_STOP_DAWID_SKENE
+DEFAULT_ALGORITHM = DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
-synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)"; ``hds@4`` scores as
-``hds@2`` does there and stops sooner). Tasks created with ``rds@1``, ``hds@1`` or
-``hds@2`` keep theirs: a task's algorithm id is on chain and every id stays known."""
+synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
+proportional to the answers"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@4`` keep
+theirs: a task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 
