@@ -25,11 +25,11 @@ from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, CLASSES, blobs, task_content
 from tests.browser.network import bond_ready, peer, post_task, settle
+from tests.browser.pages import DESKTOP
 from tests.chain.test_lifecycle import HOUR
 from tests.conftest import Actors, advance_time
 
 REVEALED = (1).to_bytes(32, "big")
-DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TITLE = "Product review mood"
 

@@ -13,7 +13,7 @@ import json
 import time
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from web3 import Web3
 
 from node.chain.contracts import Contracts
@@ -21,7 +21,8 @@ from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
 from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, TITLE, joined, wait_until
+from tests.browser.pages import sign_in, watched_page
+from tests.browser.test_labeling_page import TITLE, joined, wait_until
 from tests.conftest import Actors
 
 
@@ -61,22 +62,12 @@ def test_late_answers_do_not_draw_over_the_view_the_person_went_to(
     bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
     node.start()
     wait_until(lambda: joined(node, task.task_id), "the node to join the task")
-    token = node.headers()["Authorization"].removeprefix("Bearer ")
-
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    page, problems = watched_page(browser)
     cards = Held(passed=1)
     view = Held(passed=0)
     page.route("**/api/v1/ui/tasks", cards)
     page.route(f"**/api/v1/ui/tasks/{task.task_id}", view)
-    page.goto(f"{node.url}/ui/#token={token}")
+    sign_in(page, node)
     expect(page.get_by_role("heading", name="Your tasks", level=1)).to_be_visible()
 
     # The list's five-second refresh is in flight when the person opens Earnings; it comes
