@@ -16,11 +16,10 @@ from web3 import Web3
 from node.chain.contracts import Contracts
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, build_task_content
-from node.store.embedded import EmbeddedStore
-from tests.api.processes import ANNOTATOR, NodeUnderTest
-from tests.browser.network import bond_ready, post_task
+from tests.api.processes import NodeUnderTest
+from tests.browser.network import node_on_task, wait_until
 from tests.browser.pages import sign_in, watched_page
-from tests.browser.test_labeling_page import current_item, joined, wait_until
+from tests.browser.test_labeling_page import current_item
 from tests.conftest import Actors
 from tests.roles.network import TINY_TASK_CONSENSUS
 
@@ -39,13 +38,7 @@ def test_keys_pressed_while_items_load_relabel_nothing_and_skip_nothing(
         classes=CLASSES,
         consensus=TINY_TASK_CONSENSUS,
     )
-    store = EmbeddedStore.in_data_dir(node.data_dir)
-    for blob in content.blobs():
-        store.put(blob)
-    task = post_task(w3, contracts, actors.deployer, actors.requester, content.manifest_cid, ITEMS)
-    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
-    node.start()
-    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
+    task = node_on_task(node, w3, contracts, actors, content.blobs(), content.manifest_cid, ITEMS)
 
     page, problems = watched_page(browser)
     fetches: list[Route] = []

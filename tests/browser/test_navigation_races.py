@@ -17,12 +17,11 @@ from playwright.sync_api import Browser, Page, Route, expect
 from web3 import Web3
 
 from node.chain.contracts import Contracts
-from node.store.embedded import EmbeddedStore
-from tests.api.processes import ANNOTATOR, NodeUnderTest
+from tests.api.processes import NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
-from tests.browser.network import bond_ready, post_task
+from tests.browser.network import node_on_task
 from tests.browser.pages import sign_in, watched_page
-from tests.browser.test_labeling_page import TITLE, joined, wait_until
+from tests.browser.test_labeling_page import TITLE
 from tests.conftest import Actors
 
 
@@ -53,15 +52,9 @@ def wait_for_held(page: Page, held: Held, timeout: float = 20.0) -> Route:
 def test_late_answers_do_not_draw_over_the_view_the_person_went_to(
     node: NodeUnderTest, browser: Browser, w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
-    store = EmbeddedStore.in_data_dir(node.data_dir)
-    for blob in blobs():
-        store.put(blob)
-    task = post_task(
-        w3, contracts, actors.deployer, actors.requester, task_content().manifest_cid, len(ANSWERS)
+    task = node_on_task(
+        node, w3, contracts, actors, blobs(), task_content().manifest_cid, len(ANSWERS)
     )
-    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
-    node.start()
-    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
     page, problems = watched_page(browser)
     cards = Held(passed=1)
     view = Held(passed=0)

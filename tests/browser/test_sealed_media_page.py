@@ -24,9 +24,8 @@ from node.roles.requester.task_keys import TaskKeyVault, confidential_content
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import IMAGES
-from tests.browser.network import bond_ready, post_task
+from tests.browser.network import bond_ready, joined, post_task, wait_until
 from tests.browser.pages import sign_in, watched_page
-from tests.browser.test_labeling_page import joined, wait_until
 from tests.conftest import Actors
 
 PICTURE = IMAGES["Picture smiling"]

@@ -17,9 +17,8 @@ from node.protocol.commitments import algorithm_id, gold_commitment
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
-from tests.browser.network import BOND, FEE, REWARD, bond_ready
+from tests.browser.network import BOND, FEE, REWARD, bond_ready, joined, wait_until
 from tests.browser.pages import sign_in, watched_page
-from tests.browser.test_labeling_page import joined, wait_until
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender
 from tests.conftest import TEST_CONFIG, Actors
 
