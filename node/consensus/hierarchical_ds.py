@@ -180,8 +180,19 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         if self.max_strength > self.row_strength:
             strength = self._moment_strength(rows, row_total, mean)
         self.strength_ = strength
-        smoothed = rows + strength * mean
-        out: FloatArray = smoothed / (row_total + strength)[..., None]
+        pseudo = self._row_pseudo(strength, count_total, row_total)
+        smoothed = rows + pseudo[..., None] * mean
+        out: FloatArray = smoothed / (row_total + pseudo)[..., None]
+        return out
+
+    def _row_pseudo(
+        self, strength: float, count_total: IntArray, row_total: FloatArray
+    ) -> FloatArray:
+        """Each row's pseudo-answers of its prior mean: ``strength`` for every row here
+        (the same bits as the scalar: each element is that float); ``hds@5`` raises them
+        for the busiest annotators (:mod:`node.consensus.proportional_ds`).
+        ``count_total`` is each annotator's answers in exact parts per billion."""
+        out: FloatArray = np.full(row_total.shape, strength)
         return out
 
     def _moment_strength(self, rows: FloatArray, row_total: FloatArray, mean: FloatArray) -> float:

@@ -40,9 +40,7 @@ import numpy as np
 from node.consensus.base import FloatArray, IntArray
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene, _positive
-from node.consensus.numerics import row_sum
 from node.protocol import ids
-from node.protocol.rules import PPB
 
 DOMINANCE_SHARE = 0.5
 """``hds@5``'s ``answer_share``: the selection rule's choice among 0.125 .. 2 over the real
@@ -55,12 +53,9 @@ name it; registering it would take a new id in :mod:`node.protocol.ids`."""
 
 
 class _ProportionalRows(HierarchicalDawidSkene):
-    """``hds@1``'s M-step with each row's pseudo-answers ``max(s, answer_share * n)``.
-
-    The body repeats :meth:`HierarchicalDawidSkene._confusion_rows` up to the last two
-    lines (the crowd error pattern, the annotator's shrunk accuracy, the row mean ``m``)
-    rather than adding a hook there, so that no line of a registered algorithm's code
-    path moves (the same choice as :mod:`node.consensus.bwa_started_ds`)."""
+    """``hds@1``'s M-step with each row's pseudo-answers ``max(s, answer_share * n)``
+    (through :meth:`HierarchicalDawidSkene._row_pseudo`, whose default is ``s`` for every
+    row, so the registered ``hds@1`` .. ``hds@4`` keep their bytes: their pins say so)."""
 
     answer_share: float = 0.0
     by_dominance: bool = False
@@ -78,33 +73,12 @@ class _ProportionalRows(HierarchicalDawidSkene):
         out: FloatArray = self.answer_share * np.maximum(dominance - 1.0, 0.0)
         return out
 
-    def _confusion_rows(self, counts_ppb: IntArray) -> FloatArray:
-        w, k, _ = counts_ppb.shape
-        scale = float(PPB)
-        diagonal = np.eye(k, dtype=bool)
-        crowd_ppb = np.ones(w, dtype=np.int64) @ counts_ppb.reshape(w, k * k)
-        crowd = crowd_ppb.reshape(k, k).astype(np.float64) / scale
-        errors = np.where(diagonal, 0.0, crowd + 1.0)
-        error_total = row_sum(errors)
-        shape = errors / np.maximum(error_total, 1e-300)[:, None]
-        right = np.einsum("wkk->w", counts_ppb).astype(np.float64) / scale
-        row_counts = counts_ppb @ np.ones(k, dtype=np.int64)
-        count_total = row_counts @ np.ones(k, dtype=np.int64)
-        total = count_total.astype(np.float64) / scale
-        chance = 1.0 / float(k)
-        chance = chance + self.skill_lean * (1.0 - chance)
-        accuracy = (right + self.skill_strength * chance) / (total + self.skill_strength)
-        mean = (1.0 - accuracy)[:, None, None] * shape[None, :, :]
-        mean = np.where(diagonal[None], accuracy[:, None, None], mean)
-        rows = counts_ppb.astype(np.float64) / scale
-        row_total = row_counts.astype(np.float64) / scale
-        strength = self.row_strength
-        if self.max_strength > self.row_strength:
-            strength = self._moment_strength(rows, row_total, mean)
-        self.strength_ = strength
-        pseudo = np.maximum(strength, self._shares(count_total)[:, None] * row_total)
-        smoothed = rows + pseudo[..., None] * mean
-        out: FloatArray = smoothed / (row_total + pseudo)[..., None]
+    def _row_pseudo(
+        self, strength: float, count_total: IntArray, row_total: FloatArray
+    ) -> FloatArray:
+        """``max(s, a n)`` per row: the estimate ``s`` or the annotator's share ``a`` of the
+        row's own answers ``n``, whichever is larger."""
+        out: FloatArray = np.maximum(strength, self._shares(count_total)[:, None] * row_total)
         return out
 
 

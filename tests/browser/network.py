@@ -9,8 +9,11 @@ real and the requester view has an attested result to chart.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import httpx
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
@@ -21,6 +24,8 @@ from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.protocol.canonical import JsonValue
 from node.protocol.commitments import algorithm_id, gold_commitment, label_commitment
 from node.protocol.labels import LabelBatch
+from node.store.embedded import EmbeddedStore
+from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender, stake_validators
 from tests.conftest import Actors, advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS
@@ -32,6 +37,41 @@ REWARD, FEE, BOND, REDUNDANCY = 2 * TOKEN, TOKEN, TOKEN, 3
 class PostedTask:
     task_id: int
     reward_pool: int
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def joined(node: NodeUnderTest, task_id: int) -> bool:
+    cards = httpx.get(f"{node.url}/api/v1/ui/tasks", headers=node.headers()).json()
+    return any(c["task_id"] == task_id and c["participation"] == "joined" for c in cards)
+
+
+def node_on_task(
+    node: NodeUnderTest,
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    blobs: Iterable[bytes],
+    manifest_cid: str,
+    num_items: int,
+) -> PostedTask:
+    """The requester's content in the node's own store, the task posted on chain, and the
+    node (bonded as the annotator) started and joined to it."""
+    store = EmbeddedStore.in_data_dir(node.data_dir)
+    for blob in blobs:
+        store.put(blob)
+    task = post_task(w3, contracts, actors.deployer, actors.requester, manifest_cid, num_items)
+    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
+    node.start()
+    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
+    return task
 
 
 def post_task(

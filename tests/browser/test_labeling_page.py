@@ -10,8 +10,6 @@ and the earnings view shows the node's claim. Screenshots go to test-artifacts/s
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,28 +22,14 @@ from node.protocol.labels import LabelBatch
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, CLASSES, blobs, task_content
-from tests.browser.network import bond_ready, peer, post_task, settle
+from tests.browser.network import bond_ready, joined, peer, post_task, settle, wait_until
+from tests.browser.pages import DESKTOP
 from tests.chain.test_lifecycle import HOUR
 from tests.conftest import Actors, advance_time
 
 REVEALED = (1).to_bytes(32, "big")
-DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TITLE = "Product review mood"
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def joined(node: NodeUnderTest, task_id: int) -> bool:
-    cards = httpx.get(f"{node.url}/api/v1/ui/tasks", headers=node.headers()).json()
-    return any(c["task_id"] == task_id and c["participation"] == "joined" for c in cards)
 
 
 def current_item(page: Page) -> str:

@@ -10,16 +10,16 @@ Two class keys pressed then used to label the last item again and skip the next 
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Route, expect
+from playwright.sync_api import Browser, Route, expect
 from web3 import Web3
 
 from node.chain.contracts import Contracts
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ItemSpec, build_task_content
-from node.store.embedded import EmbeddedStore
-from tests.api.processes import ANNOTATOR, NodeUnderTest
-from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, current_item, joined, wait_until
+from tests.api.processes import NodeUnderTest
+from tests.browser.network import node_on_task, wait_until
+from tests.browser.pages import sign_in, watched_page
+from tests.browser.test_labeling_page import current_item
 from tests.conftest import Actors
 from tests.roles.network import TINY_TASK_CONSENSUS
 
@@ -38,24 +38,9 @@ def test_keys_pressed_while_items_load_relabel_nothing_and_skip_nothing(
         classes=CLASSES,
         consensus=TINY_TASK_CONSENSUS,
     )
-    store = EmbeddedStore.in_data_dir(node.data_dir)
-    for blob in content.blobs():
-        store.put(blob)
-    task = post_task(w3, contracts, actors.deployer, actors.requester, content.manifest_cid, ITEMS)
-    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
-    node.start()
-    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
-    token = node.headers()["Authorization"].removeprefix("Bearer ")
+    task = node_on_task(node, w3, contracts, actors, content.blobs(), content.manifest_cid, ITEMS)
 
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    page, problems = watched_page(browser)
     fetches: list[Route] = []
 
     def hold_later_fetches(route: Route) -> None:
@@ -64,7 +49,7 @@ def test_keys_pressed_while_items_load_relabel_nothing_and_skip_nothing(
             route.continue_()  # the first 40 items; every later request waits for the test
 
     page.route(f"**/api/v1/tasks/{task.task_id}/items/next*", hold_later_fetches)
-    page.goto(f"{node.url}/ui/#token={token}")
+    sign_in(page, node)
     page.get_by_role("link", name="Label Loading queue").click()
 
     labelled: list[str] = []

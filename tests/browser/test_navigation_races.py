@@ -13,15 +13,15 @@ import json
 import time
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from web3 import Web3
 
 from node.chain.contracts import Contracts
-from node.store.embedded import EmbeddedStore
-from tests.api.processes import ANNOTATOR, NodeUnderTest
+from tests.api.processes import NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
-from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, TITLE, joined, wait_until
+from tests.browser.network import node_on_task
+from tests.browser.pages import sign_in, watched_page
+from tests.browser.test_labeling_page import TITLE
 from tests.conftest import Actors
 
 
@@ -52,31 +52,15 @@ def wait_for_held(page: Page, held: Held, timeout: float = 20.0) -> Route:
 def test_late_answers_do_not_draw_over_the_view_the_person_went_to(
     node: NodeUnderTest, browser: Browser, w3: Web3, contracts: Contracts, actors: Actors
 ) -> None:
-    store = EmbeddedStore.in_data_dir(node.data_dir)
-    for blob in blobs():
-        store.put(blob)
-    task = post_task(
-        w3, contracts, actors.deployer, actors.requester, task_content().manifest_cid, len(ANSWERS)
+    task = node_on_task(
+        node, w3, contracts, actors, blobs(), task_content().manifest_cid, len(ANSWERS)
     )
-    bond_ready(w3, contracts, actors.deployer, ANNOTATOR)
-    node.start()
-    wait_until(lambda: joined(node, task.task_id), "the node to join the task")
-    token = node.headers()["Authorization"].removeprefix("Bearer ")
-
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    page, problems = watched_page(browser)
     cards = Held(passed=1)
     view = Held(passed=0)
     page.route("**/api/v1/ui/tasks", cards)
     page.route(f"**/api/v1/ui/tasks/{task.task_id}", view)
-    page.goto(f"{node.url}/ui/#token={token}")
+    sign_in(page, node)
     expect(page.get_by_role("heading", name="Your tasks", level=1)).to_be_visible()
 
     # The list's five-second refresh is in flight when the person opens Earnings; it comes

@@ -21,8 +21,8 @@ from node.protocol.commitments import algorithm_id
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
-from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, joined, wait_until
+from tests.browser.network import bond_ready, joined, post_task, wait_until
+from tests.browser.pages import DESKTOP
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender
 from tests.chain.test_qualifications import _create as create_gated
 from tests.chain.test_qualifications import _run, _stake

@@ -34,8 +34,9 @@ from node.protocol.review import ReviewParams
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, CHAIN, NodeUnderTest
 from tests.browser.content import ANSWERS, CLASSES, IMAGES, INSTRUCTIONS, items
-from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, PHONE, wait_until
+from tests.browser.network import bond_ready, post_task, wait_until
+from tests.browser.pages import DESKTOP
+from tests.browser.test_labeling_page import PHONE
 from tests.chain.test_lifecycle import HOUR, sender
 from tests.conftest import Actors, advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, expect
+from playwright.sync_api import Browser, expect
 from web3 import Web3
 
 from node.chain.contracts import Contracts
@@ -24,8 +24,8 @@ from node.roles.requester.task_keys import TaskKeyVault, confidential_content
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import IMAGES
-from tests.browser.network import bond_ready, post_task
-from tests.browser.test_labeling_page import DESKTOP, joined, wait_until
+from tests.browser.network import bond_ready, joined, post_task, wait_until
+from tests.browser.pages import sign_in, watched_page
 from tests.conftest import Actors
 
 PICTURE = IMAGES["Picture smiling"]
@@ -91,18 +91,8 @@ def test_a_sealed_image_shows_through_a_blob_url(
     assert gateway.status_code == 200 and gateway.content == content.media[0]
     assert PICTURE not in gateway.content
 
-    token = node.headers()["Authorization"].removeprefix("Bearer ")
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.goto(f"{node.url}/ui/#token={token}")
-    expect(page).to_have_url(f"{node.url}/ui/#/")
+    page, problems = watched_page(browser)
+    sign_in(page, node)
     page.goto(f"{node.url}/ui/#/task/{task.task_id}")
     expect(page.locator(".item-id")).to_have_text("id pic")
     image = page.locator("img.item-image")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, expect
+from playwright.sync_api import Browser, expect
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -17,8 +17,8 @@ from node.protocol.commitments import algorithm_id, gold_commitment
 from node.store.embedded import EmbeddedStore
 from tests.api.processes import ANNOTATOR, NodeUnderTest
 from tests.browser.content import ANSWERS, blobs, task_content
-from tests.browser.network import BOND, FEE, REWARD, bond_ready
-from tests.browser.test_labeling_page import DESKTOP, joined, wait_until
+from tests.browser.network import BOND, FEE, REWARD, bond_ready, joined, wait_until
+from tests.browser.pages import sign_in, watched_page
 from tests.chain.test_lifecycle import HOUR, TOKEN, sender
 from tests.conftest import TEST_CONFIG, Actors
 
@@ -83,18 +83,8 @@ def test_the_page_says_not_dealt_yet_and_no_seat(
     wait_until(lambda: node_status(node, waiting) == 409, "the node to index its seat")
     wait_until(lambda: node_status(node, full) == 403, "the node to see the full task")
 
-    token = node.headers()["Authorization"].removeprefix("Bearer ")
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "409" not in message.text and "403" not in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.goto(f"{node.url}/ui/#token={token}")
-    expect(page).to_have_url(f"{node.url}/ui/#/")
+    page, problems = watched_page(browser, ignore=("409", "403"))
+    sign_in(page, node)
 
     page.goto(f"{node.url}/ui/#/task/{waiting}")
     expect(page.get_by_text("Items not dealt yet")).to_be_visible()

@@ -13,8 +13,11 @@ pins). The bloc test runs as on new tasks unless
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 from eth_utils.crypto import keccak
 
@@ -25,6 +28,7 @@ from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from tests.consensus.helpers import load_dataset
 
 PINNED_ALGORITHM = "rds@1"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker_address(worker: str) -> str:
@@ -53,6 +57,30 @@ def replay(
     )
     spec = TaskSpec(1, params, algorithm=algorithm, bloc_test=bloc_test)
     return run_consensus(spec, batches, gold=revealed)
+
+
+def replayed_everywhere(name: str, algorithm: str = PINNED_ALGORITHM) -> str:
+    """``"<cid> <payout root hex>"`` of ``name`` replayed as an ``algorithm`` task (gold
+    revealed, bloc test on) in two fresh interpreters fed in opposite orders with different
+    hash seeds, and in this one; AssertionError unless all three give the same bytes. What
+    every determinism pin of an algorithm id checks before comparing with its pinned
+    value."""
+    printed = [
+        subprocess.run(
+            [sys.executable, "-m", "tests.consensus.replay", name, order, "2.576", algorithm],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=180,
+        ).stdout.strip()
+        for order, seed in (("forward", "11"), ("reverse", "9090"))
+    ]
+    local = replay(name, algorithm=algorithm)
+    here = f"{local.cid} {local.payout_root.hex()}"
+    assert printed == [here, here], (printed, here)
+    return here
 
 
 if __name__ == "__main__":

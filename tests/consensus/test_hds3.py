@@ -5,9 +5,6 @@ test_staged_ds.py, ``hds@1``'s in test_hierarchical_ds.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from node.consensus.answers import Answers
@@ -17,6 +14,7 @@ from node.consensus.registry import categorical_estimator
 from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.helpers import load_dataset
+from tests.consensus.replay import replayed_everywhere
 from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,28 +51,10 @@ def test_row_order_and_annotator_names_change_nothing() -> None:
     assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
 
 
-def run_replay(order: str, hash_seed: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.consensus.replay", "web", order, "2.576", "hds@3"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=180,
-    )
-    return completed.stdout.strip()
-
-
 def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     """web as an ``hds@3`` task, in two interpreters fed in opposite orders with different
     hash seeds, and in this one."""
-    from tests.consensus.replay import replay
-
-    forward = run_replay("forward", "5")
-    backward = run_replay("reverse", "777")
-    local = replay("web", algorithm="hds@3")
-    assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
+    forward = replayed_everywhere("web", "hds@3")
     assert forward == (
         "bafybeignyruqtdmhfquayukynnvrbnpnwot73rdfu4q6dujhecceyujube "
         "49af5521f94f27a76960e79db9fbd3df06446a404e1b5431b41e29c65e0ea445"

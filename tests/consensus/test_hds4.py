@@ -6,9 +6,6 @@ real set where it fires."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +19,7 @@ from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol.errors import InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.helpers import load_dataset
+from tests.consensus.replay import replayed_everywhere
 from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,30 +91,12 @@ def test_small_task_above_the_vote() -> None:
     assert ours >= vote + 0.05
 
 
-def run_replay(order: str, hash_seed: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.consensus.replay", "rte", order, "2.576", "hds@4"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return completed.stdout.strip()
-
-
 def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     """rte as an ``hds@4`` task (gold revealed, bloc test on), in two interpreters fed in
     opposite orders with different hash seeds, and in this one. The stop fires at iteration
     23 here; the payout root is the same as the ``hds@2`` replay's, the CID is not (the
     document names the algorithm and carries the posteriors)."""
-    from tests.consensus.replay import replay
-
-    forward = run_replay("forward", "11")
-    backward = run_replay("reverse", "9090")
-    local = replay("rte", algorithm="hds@4")
-    assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
+    forward = replayed_everywhere("rte", "hds@4")
     assert forward == (
         "bafkreickena65gbchvdfpnlpyu3c645wplrsddvjiyukdc2jxpy7p7rzjm "
         "adad08e43d76abd67312718d78ad9c8ccee9b67518a3b7db87b4f5e8c433d98f"

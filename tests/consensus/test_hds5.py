@@ -6,9 +6,6 @@ the small task and its byte pins here."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
@@ -16,6 +13,7 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DOMINANCE_SHARE, DominanceDawidSkene
 from node.consensus.registry import categorical_estimator
 from node.protocol.ids import DEFAULT_ALGORITHM
+from tests.consensus.replay import replayed_everywhere
 from tests.consensus.test_hds4 import answers_of
 from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 
@@ -49,30 +47,11 @@ def test_small_tasks_stay_above_the_vote() -> None:
         assert ours >= vote, (items, ours, vote)
 
 
-def run_replay(name: str, order: str, hash_seed: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.consensus.replay", name, order, "2.576", "hds@5"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return completed.stdout.strip()
-
-
 def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     """web (177 annotators, the busiest with many times the mean number of answers, so the
     pull is at work) as an ``hds@5`` task with gold revealed and the bloc test on, in two
     interpreters fed in opposite orders with different hash seeds, and in this one."""
-    from tests.consensus.replay import replay
-
-    forward = run_replay("web", "forward", "11")
-    backward = run_replay("web", "reverse", "9090")
-    local = replay("web", algorithm="hds@5")
-    assert forward == backward == f"{local.cid} {local.payout_root.hex()}"
-    assert forward == PINNED
+    assert replayed_everywhere("web", "hds@5") == PINNED
 
 
 PINNED = (
