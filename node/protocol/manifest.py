@@ -14,278 +14,93 @@ Two canonical-JSON documents (see :mod:`node.protocol.canonical`); the requester
 
 Parsers never trust the input: every ``from_bytes`` checks the schema, types, sizes and
 uniqueness and raises :class:`ManifestError` (a ``ValueError``) with what is wrong.
+
+This module is the manifest document and :func:`build_task_content`; the item pages and
+the checks every task content document shares are :mod:`node.protocol.manifest_items`, the
+``consensus`` section and the per-kind defaults :mod:`node.protocol.manifest_consensus`.
+Their names are re-exported here (``__all__``), the one import path for them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
-from node.errors import LabelnetError
 from node.protocol.annotation import RULES, AnnotationParams, default_annotation
-from node.protocol.canonical import DocumentTooDeepError, JsonValue, canonical_json, load_json
+from node.protocol.canonical import JsonValue, canonical_json
 from node.protocol.cid import compute_cid
-from node.protocol.ids import (
-    BLOC_TEST_ID,
-    DEFAULT_ALGORITHM,
-    DEFAULT_NUMERIC_ALGORITHM,
-    MULTILABEL_ALGORITHM,
-    bloc_test_id,
-)
+from node.protocol.ids import DEFAULT_ALGORITHM
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABEL_SCHEMAS, LABELS_V1, LABELS_V2
 from node.protocol.manifest_allowlist import AllowlistFieldError, AllowlistParams
 from node.protocol.manifest_confidential import ConfidentialError, ConfidentialParams
+from node.protocol.manifest_consensus import (
+    THRESHOLD_BOUNDS,
+    ConsensusParams,
+    default_algorithm,
+    default_consensus,
+)
+from node.protocol.manifest_items import (
+    ITEMS_SCHEMA,
+    MAX_DOCUMENT_BYTES,
+    MAX_ID_LENGTH,
+    PAGE_SIZE,
+    ItemPage,
+    ItemSpec,
+    ManifestError,
+    check_identifier,
+    check_unique,
+    parse_document,
+)
 from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
 from node.protocol.review import ReviewParams
-from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
-from node.protocol.values import tolerance_units
+
+__all__ = [
+    "GOLD_PAGE_SCHEMA",
+    "GOLD_SCHEMAS",
+    "GOLD_V1",
+    "GOLD_V2",
+    "ITEMS_SCHEMA",
+    "MANIFEST_SCHEMA",
+    "MAX_CLASSES",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_ID_LENGTH",
+    "MAX_ITEMS",
+    "MAX_TEXT",
+    "PAGE_SIZE",
+    "THRESHOLD_BOUNDS",
+    "ConsensusParams",
+    "ItemPage",
+    "ItemSpec",
+    "Manifest",
+    "ManifestError",
+    "TaskContent",
+    "build_task_content",
+    "check_identifier",
+    "check_unique",
+    "default_algorithm",
+    "default_consensus",
+    "parse_document",
+]
 
 MANIFEST_SCHEMA = "labelnet/manifest@1"
-ITEMS_SCHEMA = "labelnet/items@1"
 GOLD_V1 = "labelnet/gold@1"
 GOLD_V2 = "labelnet/gold@2"
 GOLD_SCHEMAS = (GOLD_V1, GOLD_V2)
 GOLD_PAGE_SCHEMA = "labelnet/gold-items@1"
-"""The gold set's schema ids live with the checks it shares (its builder and reader are
-:mod:`node.protocol.gold`, which imports this module, so they cannot live there)."""
-
-PAGE_SIZE = 500
-"""Items per page: small enough that a page of short texts stays one 256 KiB raw block."""
+"""The gold set's schema ids live here, where the manifest names them (its builder and
+reader are :mod:`node.protocol.gold`, which imports this module, so they cannot live there);
+the checks it shares are :mod:`node.protocol.manifest_items`."""
 MAX_ITEMS = 1_000_000
 MAX_CLASSES = 256
-MAX_ID_LENGTH = 256
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
-"""Largest manifest, page or gold document a node will parse."""
 MAX_TEXT = 64 * 1024
 """Longest title or instructions text."""
-
-
-class ManifestError(LabelnetError, ValueError):
-    """A manifest, item page or gold document that breaks the format."""
-
-
-def parse_document(data: bytes, schema: str, *others: str) -> dict[str, JsonValue]:
-    """The JSON object of a ``schema`` (or one of ``others``) document, size, depth and
-    schema checked (the one entry check of every task content document, the gold set's
-    included)."""
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ManifestError(f"{schema} document of {len(data)} bytes exceeds {MAX_DOCUMENT_BYTES}")
-    try:
-        document = load_json(data)
-    except DocumentTooDeepError as exc:
-        raise ManifestError(f"malformed {schema} document: {exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"not a JSON document: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ManifestError(f"a {schema} document is a JSON object")
-    if document.get("schema") not in (schema, *others):
-        names = " or ".join((schema, *others))
-        raise ManifestError(f"not a {names} document: schema={document.get('schema')!r}")
-    return document
-
-
-def check_identifier(value: JsonValue, what: str) -> str:
-    """``value`` as an item id: a string of 1..:data:`MAX_ID_LENGTH` characters."""
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
-        raise ManifestError(f"{what} must be a string of 1..{MAX_ID_LENGTH} characters")
-    return value
 
 
 def _text(value: JsonValue, what: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise ManifestError(f"{what} must be a string of at most {MAX_TEXT} characters")
     return value
-
-
-def check_unique(values: Sequence[str], what: str) -> None:
-    """Raise :class:`ManifestError` if ``values`` repeat one."""
-    if len(set(values)) != len(values):
-        raise ManifestError(f"duplicate {what}")
-
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """One item to label: inline ``data`` and/or a ``content`` CID with its media type."""
-
-    id: str
-    data: JsonValue = None
-    content: str | None = None
-    media_type: str | None = None
-
-    def __post_init__(self) -> None:
-        check_identifier(self.id, "an item id")
-        if self.data is None and self.content is None:
-            raise ManifestError(f"item {self.id!r} has neither data nor content")
-        if self.content is not None:
-            check_identifier(self.content, f"item {self.id!r} content CID")
-
-    def document(self) -> dict[str, JsonValue]:
-        entry: dict[str, JsonValue] = {"id": self.id}
-        if self.data is not None:
-            entry["data"] = self.data
-        if self.content is not None:
-            entry["content"] = self.content
-        if self.media_type is not None:
-            entry["media_type"] = self.media_type
-        return entry
-
-    @classmethod
-    def from_document(cls, entry: JsonValue) -> ItemSpec:
-        if not isinstance(entry, dict) or not set(entry) <= {"id", "data", "content", "media_type"}:
-            raise ManifestError(f"malformed item entry: {str(entry)[:80]}")
-        media = entry.get("media_type")
-        if media is not None:
-            check_identifier(media, "a media type")
-        return cls(
-            id=check_identifier(entry.get("id"), "an item id"),
-            data=entry.get("data"),
-            content=entry.get("content"),
-            media_type=media,
-        )
-
-
-@dataclass(frozen=True)
-class ItemPage:
-    """One ``labelnet/items@1`` page."""
-
-    items: tuple[ItemSpec, ...]
-
-    def document(self) -> dict[str, JsonValue]:
-        return {"schema": ITEMS_SCHEMA, "items": [item.document() for item in self.items]}
-
-    def to_bytes(self) -> bytes:
-        return canonical_json(self.document())
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ItemPage:
-        document = parse_document(data, ITEMS_SCHEMA)
-        entries = document.get("items")
-        if not isinstance(entries, list) or not 1 <= len(entries) <= PAGE_SIZE:
-            raise ManifestError(f"an item page lists 1..{PAGE_SIZE} items")
-        items = tuple(ItemSpec.from_document(entry) for entry in entries)
-        check_unique([item.id for item in items], "item ids in a page")
-        return cls(items)
-
-
-def _ratio(value: JsonValue, what: str) -> str:
-    # RewardParams parses it exactly; here only the type is checked, so the error says where.
-    if not isinstance(value, str):
-        raise ManifestError(f"{what} must be a decimal string such as '0.8'")
-    return value
-
-
-THRESHOLD_BOUNDS = {
-    "confidence_threshold": "0.99",
-    "accuracy_floor": "0.9",
-    "skill_floor": "0.8",
-    "significance_z": "5",
-}
-"""Highest value each reward threshold may take. The rule that sets them: an annotator
-with true accuracy 0.95 on a balanced two-class task, with 50 answers among two others like
-them, clears every threshold (estimated accuracy 0.95 +- 0.03, kappa 0.9, evidence about
-6, posterior of a three-way agreement above 0.999). A requester may ask for experts; not
-for thresholds that nobody can meet, which would leave the task unpaid while its labels are
-public. Values above them make the manifest invalid."""
-
-
-@dataclass(frozen=True)
-class ConsensusParams:
-    """The thresholds validators apply (see :mod:`node.consensus.rewards`); ``tolerance`` is
-    how far (absolute, in the task's unit) a numeric answer may be from the consensus and
-    still match it. Each threshold is at most its :data:`THRESHOLD_BOUNDS` entry."""
-
-    confidence_threshold: str = "0.8"
-    accuracy_floor: str = "0.6"
-    skill_floor: str = "0.2"
-    tolerance: str = "0.5"
-    significance_z: str = DEFAULT_SIGNIFICANCE_Z
-    bloc_test: str = BLOC_TEST_ID
-    """Categorical tasks: the bloc test validators run (``""``: none)."""
-
-    def __post_init__(self) -> None:
-        for name, bound in THRESHOLD_BOUNDS.items():
-            value = getattr(self, name)
-            try:
-                too_high = Fraction(Decimal(value)) > Fraction(Decimal(bound))
-            except (InvalidOperation, ValueError, TypeError) as exc:
-                raise ManifestError(f"consensus.{name}: not a number: {value!r}") from exc
-            if too_high:
-                raise ManifestError(
-                    f"consensus.{name} is {value}, above the highest allowed {bound}: "
-                    "a threshold nobody can meet pays nobody"
-                )
-
-    def reward_params(self, reward_per_label: int, reward_pool: int) -> RewardParams:
-        return RewardParams.create(
-            reward_per_label,
-            reward_pool,
-            confidence_threshold=self.confidence_threshold,
-            accuracy_floor=self.accuracy_floor,
-            skill_floor=self.skill_floor,
-            significance_z=self.significance_z,
-        )
-
-    def document(self) -> dict[str, JsonValue]:
-        return {
-            "confidence_threshold": self.confidence_threshold,
-            "accuracy_floor": self.accuracy_floor,
-            "skill_floor": self.skill_floor,
-            "tolerance": self.tolerance,
-            "significance_z": self.significance_z,
-            "bloc_test": self.bloc_test,
-        }
-
-    @classmethod
-    def from_document(cls, entry: JsonValue) -> ConsensusParams:
-        if not isinstance(entry, dict):
-            raise ManifestError("consensus must be an object")
-        if set(entry) - _CONSENSUS_KEYS:
-            raise ManifestError(f"unknown consensus keys: {sorted(set(entry) - _CONSENSUS_KEYS)}")
-        # A manifest from before the evidence test has no significance_z: "0" keeps it off;
-        # one from before the bloc test has no bloc_test: "" keeps that off.
-        fields = {"significance_z": "0"} | {k: v for k, v in entry.items() if k != "bloc_test"}
-        try:
-            bloc_test = bloc_test_id(entry.get("bloc_test", ""))
-        except ValueError as exc:
-            raise ManifestError(f"consensus.bloc_test: {exc}") from exc
-        params = cls(
-            **{k: _ratio(v, f"consensus.{k}") for k, v in fields.items()}, bloc_test=bloc_test
-        )
-        try:
-            params.reward_params(0, 0)
-            tolerance_units(params.tolerance)
-        except ValueError as exc:
-            raise ManifestError(f"consensus: {exc}") from exc
-        return params
-
-
-_CONSENSUS_KEYS = {
-    "confidence_threshold",
-    "accuracy_floor",
-    "skill_floor",
-    "tolerance",
-    "significance_z",
-    "bloc_test",
-}
-
-
-def default_consensus(kind: TaskKind) -> ConsensusParams:
-    """The consensus parameters a task of ``kind`` gets unless its requester gives them; the
-    bloc test is for categorical answers, so other kinds do not name it."""
-    return ConsensusParams() if kind is TaskKind.CATEGORICAL else ConsensusParams(bloc_test="")
-
-
-def default_algorithm(kind: TaskKind) -> str:
-    """The consensus algorithm a task of ``kind`` gets unless its requester names one."""
-    if kind is TaskKind.NUMERIC:
-        return DEFAULT_NUMERIC_ALGORITHM
-    if kind is TaskKind.MULTILABEL:
-        return MULTILABEL_ALGORITHM
-    return RULES.get(kind, DEFAULT_ALGORITHM)
 
 
 @dataclass(frozen=True)
