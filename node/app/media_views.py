@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from node.app.runtime import NodeServices
 from node.app.ui_report import known_task
+from node.db.models import Task
 from node.db.repositories import ItemRepository
 from node.errors import LabelnetError
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
@@ -40,8 +41,7 @@ class Media:
     media_type: str
 
 
-def _manifest(services: NodeServices, task_id: int) -> Manifest:
-    task = known_task(services.db, services.chain_id, task_id)
+def _manifest(services: NodeServices, task: Task) -> Manifest:
     return Manifest.from_bytes(services.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES))
 
 
@@ -52,7 +52,8 @@ def is_sealed(services: NodeServices, task_id: int) -> bool:
     joined, or its manifest not fetched yet) has no sealed media here to show, so it is
     answered as not sealed rather than failing the whole labeling view."""
     try:
-        return _manifest(services, task_id).confidential is not None
+        task = known_task(services.db, services.chain_id, task_id)
+        return _manifest(services, task).confidential is not None
     except BlockNotFoundError:
         return False
 
@@ -63,12 +64,12 @@ def sealed_media(services: NodeServices, task_id: int, item_id: str) -> Media:
     :class:`MediaNotFoundError` (404) for an unknown item, an item without media or a
     public task; :class:`~node.roles.confidential.NotAdmittedError` (403) when no key
     document wraps the task key to this node (or it has no account)."""
-    known_task(services.db, services.chain_id, task_id)
+    task = known_task(services.db, services.chain_id, task_id)
     with services.db.session() as session:
         item = ItemRepository(session).get(services.chain_id, task_id, item_id)
     if item is None or item.content_cid is None or item.page_cid is None:
         raise MediaNotFoundError(f"task {task_id} has no media item {item_id!r} on this node")
-    manifest = _manifest(services, task_id)
+    manifest = _manifest(services, task)
     if manifest.confidential is None:
         raise MediaNotFoundError(f"task {task_id} is public: its media are at /ipfs/CID")
     keyring = services.keyring()
