@@ -75,6 +75,7 @@ from node.consensus.staged_ds import StagedDawidSkene  # noqa: E402
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import consensus_grid  # noqa: E402
+import consensus_prototypes as proto  # noqa: E402
 import consensus_selection as selection  # noqa: E402
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
@@ -124,6 +125,15 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"hds7_d{share:g}": partial(DominanceDawidSkene, answer_share=share)
         for share in (0.125, 0.25, 0.5, 1.0, 2.0)
     },
+    **{
+        f"proto_gate_d{threshold:g}_t{tau:g}": partial(
+            proto.GatedDominance, threshold=threshold, tau=tau
+        )
+        for threshold, tau in ((8.0, 8.0), (4.0, 8.0), (4.0, 4.0), (1.0, 16.0))
+    },
+    "proto_loo": proto.LeaveOwnOut,
+    **{f"proto_temper{c:g}": partial(proto.TemperedEvidence, c=c) for c in (0.1, 0.5)},
+    "proto_hds4_after_hds5": proto.Hds4AfterHds5,
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -135,7 +145,8 @@ pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``
 ``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled; hds5_ev:
 ``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
 ``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
-the same with a times the annotator's answers over the mean per annotator, minus one)."""
+the same with a times the annotator's answers over the mean per annotator, minus one;
+proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
     "labelnet_hds": HierarchicalDawidSkene,

@@ -176,9 +176,32 @@ def softmax_ppb(log_weights: FloatArray) -> IntArray:
     of a row with few classes, and the cut is part of the definition, so it is the same
     everywhere.
     """
+    if log_weights.ndim == 2 and log_weights.shape[1] == 2:
+        return _softmax_pair_ppb(log_weights)
     shifted = log_weights - row_max(log_weights)[..., None]
     weights = np.where(shifted > NEGLIGIBLE_LOG, det_exp(shifted), 0.0)
     return to_ppb(weights / row_sum(weights)[..., None])
+
+
+def _softmax_pair_ppb(log_weights: FloatArray) -> IntArray:
+    """:func:`softmax_ppb` of two columns, with one exponential per row instead of two.
+
+    The same bits: the larger entry's shifted value is ``x - x = 0`` and ``det_exp(0) ==
+    1`` exactly; the smaller one's is ``-|a - b|``, since IEEE subtraction rounds ``b - a``
+    and ``-(a - b)`` alike; ``1 + e`` and ``e + 1`` are the same sum. A tie gives ``-0.0``,
+    whose exponential is also exactly 1 (tested). Binary tasks are the commonest, and on
+    them the exponentials were a fifth of an EM iteration."""
+    gap = np.subtract(log_weights[:, 0], log_weights[:, 1])
+    low = np.negative(np.abs(gap))
+    small = np.where(low > NEGLIGIBLE_LOG, det_exp(low), 0.0)
+    total = np.add(small, 1.0)
+    top_ppb = to_ppb(np.divide(1.0, total))
+    low_ppb = to_ppb(np.divide(small, total))
+    first_is_top = gap >= 0.0
+    out = np.empty(log_weights.shape, dtype=np.int64)
+    out[:, 0] = np.where(first_is_top, top_ppb, low_ppb)
+    out[:, 1] = np.where(first_is_top, low_ppb, top_ppb)
+    return out
 
 
 def log_softmax(logits: FloatArray) -> FloatArray:

@@ -71,6 +71,31 @@ def test_softmax_ppb_rounds_and_cuts_negligible_terms() -> None:
     assert probas.tolist()[2] == [round(p * PPB), round((1 - p) * PPB)]
 
 
+def _softmax_ppb_any_width(log_weights: np.ndarray) -> np.ndarray:
+    """The general route of :func:`softmax_ppb`, which two-column input skips."""
+    shifted = log_weights - numerics.row_max(log_weights)[..., None]
+    weights = np.where(shifted > numerics.NEGLIGIBLE_LOG, det_exp(shifted), 0.0)
+    return numerics.to_ppb(weights / numerics.row_sum(weights)[..., None])
+
+
+def test_two_column_softmax_gives_the_general_routes_integers() -> None:
+    """Binary tasks take a route with one exponential per row; it is a speed choice only,
+    so its integers must be the general route's: ties (+0.0 and -0.0 gaps), gaps at the
+    negligible cut, and gaps from tiny to huge."""
+    assert det_exp(np.array([-0.0]))[0] == 1.0
+    rng = np.random.default_rng(12)
+    for scale in (1e-12, 0.01, 1.0, 10.0, 40.0, 1e4):
+        logits = rng.normal(size=(20_000, 2)) * scale
+        logits[:500, 1] = logits[:500, 0]
+        logits[500:600] = 0.0
+        logits[600:700, 0] = -0.0
+        logits[700:750] = [0.0, numerics.NEGLIGIBLE_LOG]  # exactly at the cut
+        logits[750:800] = [numerics.NEGLIGIBLE_LOG + 2.0, 2.0]
+        logits[800:900, 0] = np.nextafter(numerics.NEGLIGIBLE_LOG, 0.0)
+        logits[800:900, 1] = 0.0
+        np.testing.assert_array_equal(softmax_ppb(logits), _softmax_ppb_any_width(logits))
+
+
 def test_log_softmax_matches_reference() -> None:
     logits = np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]])
     ref = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
