@@ -35,8 +35,8 @@ from node.protocol.deal import deal
 from node.protocol.labels import LabelBatch, read_batch
 from node.protocol.paging import MAX_PAGE_BYTES, Fetch
 from node.roles.confidential import Keyring
+from node.roles.drop_rule import page_bytes
 from node.roles.requester.results import fetch_results
-from node.roles.validation import page_bytes
 from node.store.budget import FetchBudget
 from node.store.embedded import EmbeddedStore
 from node.store.errors import StoreError

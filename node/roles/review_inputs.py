@@ -44,7 +44,7 @@ from node.protocol.labels import (
 )
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest, ManifestError
 from node.protocol.values import categorical_value
-from node.roles.validation import RETRYABLE, bounded_pages
+from node.roles.drop_rule import RETRYABLE, bounded_pages
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 from node.store.errors import StoreError

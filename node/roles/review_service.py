@@ -53,7 +53,8 @@ from node.protocol.review import ContestedItem, ContestedSet
 from node.protocol.rules import ppb_text
 from node.protocol.values import categorical_value
 from node.roles.assignment import Assigner
-from node.roles.validation import RETRYABLE, InputCollector
+from node.roles.drop_rule import RETRYABLE
+from node.roles.validation import InputCollector
 from node.store.base import ContentStore
 from node.store.budget import FetchBudget
 from node.store.errors import StoreError

@@ -2,15 +2,15 @@
 that pass the drop rule, and the gold. The duty that attests from them is
 :class:`node.roles.validator.ValidatorDuty`.
 
-**The drop rule** (:func:`check_batch`) looks only at content-addressed bytes, so every
-honest validator drops the same batches: a batch is dropped whole when its document is not
-a label batch of the schema the task's manifest names (``labelnet/labels@2``, paged, for new
-tasks; ``labels@1`` for tasks whose manifest names none), or a page of it breaks its schema
-(:func:`node.protocol.labels.read_batch`), or it names another task or annotator than its
-reveal, has a root other than the revealed one, labels an item the manifest does not list,
-or carries a value the task's kind and classes do not allow. Gold is used only if it is of
-the task's gold schema, its root is the revealed one and it labels known items with allowed
-values; otherwise the task runs without it.
+**The drop rule** (:func:`~node.roles.drop_rule.check_batch`) looks only at
+content-addressed bytes, so every honest validator drops the same batches: a batch is
+dropped whole when its document is not a label batch of the schema the task's manifest names
+(``labelnet/labels@2``, paged, for new tasks; ``labels@1`` for tasks whose manifest names
+none), or a page of it breaks its schema (:func:`node.protocol.labels.read_batch`), or it
+names another task or annotator than its reveal, has a root other than the revealed one,
+labels an item the manifest does not list, or carries a value the task's kind and classes do
+not allow. Gold is used only if it is of the task's gold schema, its root is the revealed
+one and it labels known items with allowed values; otherwise the task runs without it.
 
 **Budgets.** Every document is read in the canonical layout (kubo's defaults, which every
 honest node writes), so its depth and block count follow from its declared size and a DAG of
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -52,7 +51,6 @@ from node.protocol.labels import (
     LabelBatch,
     LabelBatchError,
     parse_batch_root,
-    read_batch,
 )
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, ItemPage, Manifest, ManifestError
 from node.protocol.paging import MAX_PAGE_BYTES, Fetch
@@ -60,14 +58,18 @@ from node.protocol.sealed import SealedError
 from node.protocol.values import valid_value
 from node.roles.assignment import TaskDeal
 from node.roles.confidential import Keyring, NotAdmittedError
+from node.roles.drop_rule import (
+    DOCUMENT_SECONDS,
+    RETRYABLE,
+    LimitedPages,
+    batch_limit,
+    check_batch,
+    page_bytes,
+)
 from node.store.base import ContentStore
-from node.store.budget import BudgetExceededError, FetchBudget, within
+from node.store.budget import FetchBudget, within
 from node.store.errors import (
-    BlockMismatchError,
-    BlockNotFoundError,
-    FileTooLargeError,
     StoreError,
-    StoreUnavailableError,
 )
 from node.store.sealed import SealedView, read_item_page
 
@@ -75,109 +77,10 @@ from node.store.sealed import SealedView, read_item_page
 # validator's log, under the name operators already filter on.
 log = logging.getLogger("node.roles.validator")
 
-BYTES_PER_LABEL = 1024
-"""Largest batch accepted: this much per item of the task on top of one document's limit,
-capped at MAX_BATCH_BYTES: a ``labels@1`` document, or the pages of a ``labels@2`` batch in
-all (its root is read up to one document's limit, each page up to
-:data:`~node.protocol.paging.MAX_PAGE_BYTES`). The gold set's pages get the same."""
-MAX_BATCH_BYTES = 256 * 1024 * 1024
-RETRYABLE = (BlockNotFoundError, StoreUnavailableError, BlockMismatchError, BudgetExceededError)
-"""Fetch failures that depend on which peers answered, and when, not on the content: retried."""
-DOCUMENT_SECONDS = 30.0
-"""Longest one manifest, page or gold read may take before it is retried on a later tick."""
 FETCH_WORKERS = 8
 """Batches of one task fetched at once."""
 PAGE_WORKERS = 4
 """Pages of one paged batch fetched at once."""
-
-
-def page_bytes(store: ContentStore, cid: str, seconds: float = DOCUMENT_SECONDS) -> bytes:
-    """The bytes of one page of a paged label batch or gold set, in the canonical layout,
-    within a page's limit and ``seconds``; the protocol's reader verifies them against the
-    CID its root lists (:func:`node.protocol.labels.read_batch`,
-    :func:`node.protocol.gold.read_gold`)."""
-    return store.get(cid, max_size=MAX_PAGE_BYTES, budget=FetchBudget(seconds), canonical=True)
-
-
-def _batch_limit(task: Task) -> int:
-    """Most bytes a batch (or the gold set) of ``task`` may take: one document's limit and
-    :data:`BYTES_PER_LABEL` per item, at most :data:`MAX_BATCH_BYTES`."""
-    return min(MAX_DOCUMENT_BYTES + BYTES_PER_LABEL * task.num_items, MAX_BATCH_BYTES)
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
-class _Limited:
-    """A page reader that refuses to read more than ``limit`` bytes in all: a paged batch
-    or gold set gets the byte budget a one-document ``labels@1`` batch had, so a root
-    listing many large pages costs a validator no more than a large document did. The
-    pages' sizes follow from the CIDs the root lists, so every honest validator refuses
-    the same documents. Safe to call from several threads."""
-
-    def __init__(self, fetch: Fetch, limit: int) -> None:
-        self.fetch, self.limit, self.read = fetch, limit, 0
-        self._lock = threading.Lock()
-
-    def _check(self, size: int) -> None:
-        with self._lock:
-            self.read += size
-            if self.read > self.limit:
-                raise FileTooLargeError(f"the pages exceed {self.limit} bytes in all")
-
-    def __call__(self, cid: str) -> bytes:
-        self._check(0)  # over the limit already: read no more
-        data = self.fetch(cid)
-        self._check(len(data))
-        return data
-
-
-def bounded_pages(store: ContentStore, task: Task, seconds: float) -> Fetch:
-    """A page reader for one paged batch (or gold set) of ``task`` within the byte budget
-    of one batch (:class:`_Limited`): the reviewers' vote batches are read under it too."""
-    return _Limited(partial(page_bytes, store, seconds=seconds), _batch_limit(task))
-
-
-def _no_pages(cid: str) -> bytes:
-    raise ValueError(f"a paged batch needs a page reader to fetch {cid}")
-
-
-def check_batch(
-    data: bytes | BatchRoot,
-    reveal: Commitment,
-    manifest: Manifest,
-    item_ids: frozenset[str],
-    fetch: Fetch = _no_pages,
-) -> LabelBatch | str:
-    """The batch revealed by ``reveal`` if it passes the drop rule, else why it is dropped.
-
-    ``data`` is the revealed document (or :func:`~node.protocol.labels.parse_batch_root` of
-    it); ``fetch`` reads a ``labels@2`` page. A page ``fetch`` cannot read raises its
-    :class:`~node.store.errors.StoreError`: the caller decides whether it is retried.
-    """
-    try:
-        root = data if isinstance(data, BatchRoot) else parse_batch_root(data)
-    except LabelBatchError as exc:  # not JSON, not an object, not the format
-        return f"not a label batch: {type(exc).__name__}: {exc}"
-    revealed = reveal.labels_root
-    try:
-        batch = read_batch(
-            root,
-            fetch,
-            task_id=reveal.task_id,
-            annotator=reveal.annotator,
-            labels_root=None if revealed is None else bytes.fromhex(revealed.removeprefix("0x")),
-            schema=manifest.labels,
-        )
-    except LabelBatchError as exc:
-        return str(exc)
-    for item, value in batch.labels:
-        if item not in item_ids:
-            return f"item {item[:80]!r} is not in the manifest"
-        if not valid_value(manifest.kind, manifest.classes, value, manifest.annotation):
-            return f"value {str(value)[:80]!r} of item {item[:80]!r} is not a valid label"
-    return batch
 
 
 @dataclass
@@ -328,7 +231,7 @@ class InputCollector:
                     # pages were fetched within it by the first pass and are read back from
                     # the local store, and checking a large task's batches is CPU work that
                     # outlasts it; each page read still has its own ``seconds``.
-                    pages = _Limited(self._pages(seconds, reveal), _batch_limit(task))
+                    pages = LimitedPages(self._pages(seconds, reveal), batch_limit(task))
                     checked = contextvars.Context().run(
                         check_batch, root, reveal, manifest, item_ids, pages
                     )
@@ -380,7 +283,7 @@ class InputCollector:
         (the page bytes are not kept); a drop reason if the document is no batch."""
         assert reveal.labels_cid is not None
         paged = manifest.labels != LABELS_V1
-        limit = _batch_limit(task)
+        limit = batch_limit(task)
         try:
             with within(seconds):
                 size = MAX_DOCUMENT_BYTES if paged else limit
@@ -405,7 +308,7 @@ class InputCollector:
                 if root.label_count > task.num_items:
                     return f"{root.label_count} labels for a task of {task.num_items} items"
                 if root.schema == manifest.labels:  # else check_batch refuses it, unread
-                    self._prefetch(root.pages, _Limited(self._pages(seconds), limit))
+                    self._prefetch(root.pages, LimitedPages(self._pages(seconds), limit))
         except StoreError as exc:
             return exc
         return root
@@ -417,8 +320,8 @@ class InputCollector:
         order. Pages already held are not read again: at a million labels, re-reading the
         pages earlier ticks fetched took a tick's whole read deadline, and the last pages of
         each batch were never fetched. The byte budget of the whole batch is enforced when
-        it is checked (every page read back, :class:`_Limited`), so it does not depend on
-        which pages one tick happened to fetch."""
+        it is checked (every page read back, :class:`~node.roles.drop_rule.LimitedPages`),
+        so it does not depend on which pages one tick happened to fetch."""
         wanted = [cid for cid in pages if not self.store.has(cid)]
         with ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="page") as pool:
             # Each page runs in a copy of this thread's context: the deadline goes with it.
@@ -440,10 +343,12 @@ class InputCollector:
             with within(seconds):
                 root = parse_gold_root(self.document(task.gold_cid, seconds))
                 if root.schema == manifest.gold:  # else refused below, unread
-                    self._prefetch(root.pages, _Limited(self._pages(seconds), _batch_limit(task)))
+                    self._prefetch(
+                        root.pages, LimitedPages(self._pages(seconds), batch_limit(task))
+                    )
             gold = read_gold(
                 root,
-                _Limited(self._pages(seconds), _batch_limit(task)),
+                LimitedPages(self._pages(seconds), batch_limit(task)),
                 gold_root=bytes.fromhex(task.gold_root.removeprefix("0x")),
                 schema=manifest.gold,
             )

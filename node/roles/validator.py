@@ -11,7 +11,7 @@ anywhere resumes from its database:
 an intent without a hash is sent (a duplicate is refused by the contract with
 ``TaskMarketAlreadyAttested``, which counts as done), a recorded hash is looked up.
 
-**The drop rule** (:func:`node.roles.validation.check_batch`) looks only at
+**The drop rule** (:func:`node.roles.drop_rule.check_batch`) looks only at
 content-addressed bytes, so every honest validator drops the same batches: a batch is
 dropped whole unless it is a label batch of its reveal's task, annotator and root whose
 every label names an item of the manifest with a value the task allows. Fetching is the
@@ -71,10 +71,11 @@ from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
 from node.roles.confidential import Keyring, NotAdmittedError
+from node.roles.drop_rule import RETRYABLE, check_batch
 from node.roles.review_inputs import ReviewPendingError, review_input
 from node.roles.rounds import RoundCalls
 from node.roles.settlement import load_winning_result
-from node.roles.validation import RETRYABLE, InputCollector, check_batch
+from node.roles.validation import InputCollector
 from node.store.base import ContentStore
 from node.store.budget import within
 from node.store.errors import StoreError

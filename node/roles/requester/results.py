@@ -24,8 +24,8 @@ from node.protocol.canonical import JsonValue
 from node.protocol.labels import LabelBatchError, read_batch
 from node.protocol.manifest import Manifest
 from node.protocol.result import EMPTY_ROOT, PayoutResult, ResultAnnotatorEntry
+from node.roles.drop_rule import MAX_BATCH_BYTES, page_bytes
 from node.roles.requester.items import ResultItem, ResultItems, document_bytes
-from node.roles.validation import MAX_BATCH_BYTES, page_bytes
 from node.roles.winning import ResultNotFinalError, ResultUnavailableError, winning_result
 from node.store.base import ContentStore
 from node.store.budget import RESULT_SECONDS, FetchBudget
