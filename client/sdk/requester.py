@@ -40,6 +40,7 @@ from node.protocol.manifest_allowlist import AllowlistFieldError, AllowlistParam
 from node.roles.requester import (
     CreatedTask,
     GoldSecrets,
+    PlaintextMediaError,
     TaskProgress,
     TaskRequest,
     TaskResults,
@@ -271,15 +272,14 @@ class RequesterClient:
         and its claims credit their reputation in ``gate.domain`` (docs/qualification.md).
         Content sealed by :meth:`prepare` (``confidential``) is refused with gold or unseated
         (:func:`client.sdk.confidential.check_confidential`), or with plaintext ``media``
-        (its media are sealed in the content)."""
+        (its media are sealed in the content: :func:`publish_content`'s rule, raised here as
+        :class:`ConfidentialSpecError`)."""
         if content.manifest.confidential is not None:
             check_confidential(gold=gold, batch_size=batch_size)
-            if media:
-                raise ConfidentialSpecError(
-                    "a confidential task's media are sealed by prepare() and carried in its "
-                    "content: posting the plaintext beside it would publish them"
-                )
-        publish_content(self.local, content, media)
+        try:
+            publish_content(self.local, content, media)
+        except PlaintextMediaError as exc:
+            raise ConfidentialSpecError(str(exc)) from exc
         now = self.network.now()
         commit = now + timing.commit_in
         reveal = commit + timing.reveal_in

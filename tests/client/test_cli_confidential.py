@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from client.devnet import DevnetInfo
-from client.sdk import Network
+from client.sdk import Network, RequesterClient, Timing
 from client.sdk.confidential import (
     Confidential,
     ConfidentialSpecError,
@@ -216,3 +216,33 @@ def _published_by_requester_node(
                 process.kill()
                 process.wait()
     return cids
+
+
+def test_the_sdk_refuses_plaintext_media_beside_sealed_content(
+    devnet: Path, tmp_path: Path
+) -> None:
+    """:func:`publish_content`'s rule, reported as the SDK's own error: nothing is stored
+    and no task is created."""
+    picture = b"\x89PNG\r\n\x1a\n a picture posted beside its sealed copy"
+    imported = ImportedItems(
+        items=(ItemSpec("p", content=compute_cid(picture), media_type="image/png"),),
+        media=(picture,),
+        gold={},
+        classes=(),
+    )
+    validator = DevnetInfo.load(devnet).account("validator-1").address
+    content = seal(imported, Confidential((validator,)), tmp_path, title="t", instructions="",
+                   classes=("a", "b"))  # fmt: skip
+    network = Network.from_devnet(devnet)
+    market = network.contracts.market
+    before = int(market.functions.taskCount().call())
+    requester = RequesterClient(network, tmp_path / "requester")
+    with pytest.raises(ConfidentialSpecError, match="would publish them"):
+        requester.post(
+            content, reward_per_label=2, redundancy=2, validator_fee=1,
+            timing=Timing(commit_in=1200, reveal_in=600, attest_in=600, seats_in=600),
+            media=[picture], batch_size=40,
+        )  # fmt: skip
+    assert not requester.local.has(compute_cid(picture))
+    assert not requester.local.has(content.manifest_cid)
+    assert int(market.functions.taskCount().call()) == before

@@ -24,7 +24,7 @@ from node.protocol.manifest import ItemSpec
 from node.protocol.sealed import SealedTamperedError, key_commitment, new_content_key, open_sealed
 from node.protocol.sealed_keys import Recipient, build_key_document
 from node.roles.confidential import Keyring, NotAdmittedError, task_scope
-from node.roles.requester.posting import ContentPublishError, publish_content
+from node.roles.requester.posting import PlaintextMediaError, publish_content
 from node.roles.requester.task_keys import TaskKeyError, TaskKeyVault, confidential_content
 from node.store.embedded import EmbeddedStore
 from node.store.sealed import ITEMS, MEDIA, SealedView, open_media, read_item_page
@@ -166,5 +166,6 @@ def test_media_is_sealed_under_the_task_key_with_its_own_context(tmp_path: Path)
     with pytest.raises(SealedTamperedError):
         open_sealed(key, MEDIA, store.get(content.manifest.pages[0], max_size=1 << 20))
     # Plaintext media beside sealed content would be served to anyone: refused.
-    with pytest.raises(ContentPublishError, match="sealed"):
+    with pytest.raises(PlaintextMediaError, match="would publish them"):
         publish_content(store, content, [IMAGE])
+    assert not store.has(compute_cid(IMAGE))

@@ -14,6 +14,7 @@ from node.roles.requester.gold import GoldSecretError, GoldSecrets
 from node.roles.requester.posting import (
     ContentPublishError,
     CreatedTask,
+    PlaintextMediaError,
     TaskRequest,
     TaskRequestError,
     cancel_task,
@@ -44,6 +45,7 @@ __all__ = [
     "CreatedTask",
     "GoldSecretError",
     "GoldSecrets",
+    "PlaintextMediaError",
     "ResultItem",
     "ResultItems",
     "ResultNotFinalError",

@@ -48,6 +48,11 @@ class ContentPublishError(LabelnetError, RuntimeError):
     plaintext media were given beside a confidential task's content."""
 
 
+class PlaintextMediaError(ContentPublishError):
+    """Plaintext media beside a confidential task's content: refused before anything is
+    stored. The one place this rule lives; the SDK reports it as its own error type."""
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     """What a requester asks for; amounts in the token's smallest unit, deadlines in
@@ -140,8 +145,9 @@ def publish_content(store: ContentStore, content: TaskContent, media: Sequence[b
     beside it are refused, since this store's gateway would serve them to anyone.
     """
     if content.manifest.confidential is not None and media:
-        raise ContentPublishError(
-            "a confidential task's media are stored sealed (content.media), not as plaintext"
+        raise PlaintextMediaError(
+            "a confidential task's media are sealed in its content (content.media): storing "
+            "the plaintext beside it would publish them"
         )
     for blob in media:
         store.put(blob)
