@@ -128,7 +128,6 @@ class GatedDominance(_GatedRows, EarlyStopDawidSkene):
         self.threshold, self.tau = threshold, tau
         pooled = _GatedRows(row_strength=self.max_strength, max_strength=self.max_strength)
         pooled.threshold, pooled.tau, pooled.estimate = threshold, tau, False
-        pooled.row_strength = self.max_strength
         self._pooled = pooled
 
 
@@ -194,35 +193,31 @@ class LeaveOwnOut(_OwnRows):
         return out
 
 
-class TemperedEvidence(EarlyStopDawidSkene):
-    """The E-step reads busy annotators' log-likelihoods times ``1 / (1 + c max(d-1, 0))``."""
+class _Tempered(HierarchicalDawidSkene):
+    """E-step log-likelihoods of busy annotators times ``1 / (1 + c max(d-1, 0))``."""
+
+    c = 0.1
+
+    def _logs(self, counts_ppb: IntArray, prior: FloatArray) -> tuple[FloatArray, FloatArray]:
+        log_confusion, log_prior = super()._logs(counts_ppb, prior)
+        answers = counts_ppb.sum(axis=(1, 2)).astype(np.float64)
+        dominance = answers * len(answers) / max(float(answers.sum()), 1.0)
+        weight = 1.0 / (1.0 + self.c * np.maximum(dominance - 1.0, 0.0))
+        return log_confusion * weight[:, None, None], log_prior
+
+
+class TemperedEvidence(_Tempered, EarlyStopDawidSkene):
+    """``hds@4`` whose E-step, pooled phase included, reads busy annotators' log-likelihoods
+    tempered (:class:`_Tempered`)."""
 
     algorithm = "proto-tempered-evidence (unregistered)"
 
     def __init__(self, c: float = 0.1) -> None:
         super().__init__()
         self.c = c
-        pooled = self._pooled
-        outer = self
-
-        class _Pooled(type(pooled)):  # type: ignore[misc]
-            def _logs(
-                self, counts_ppb: IntArray, prior: FloatArray
-            ) -> tuple[FloatArray, FloatArray]:
-                return outer._tempered(super()._logs(counts_ppb, prior), counts_ppb)
-
-        pooled.__class__ = _Pooled
-
-    def _tempered(
-        self, logs: tuple[FloatArray, FloatArray], counts_ppb: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
-        answers = counts_ppb.sum(axis=(1, 2)).astype(np.float64)
-        dominance = answers * len(answers) / max(float(answers.sum()), 1.0)
-        weight = 1.0 / (1.0 + self.c * np.maximum(dominance - 1.0, 0.0))
-        return logs[0] * weight[:, None, None], logs[1]
-
-    def _logs(self, counts_ppb: IntArray, prior: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return self._tempered(super()._logs(counts_ppb, prior), counts_ppb)
+        pooled = _Tempered(row_strength=self.max_strength, max_strength=self.max_strength)
+        pooled.c = c
+        self._pooled = pooled
 
 
 class Hds4AfterHds5(EarlyStopDawidSkene):
@@ -232,12 +227,10 @@ class Hds4AfterHds5(EarlyStopDawidSkene):
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         probas = DominanceDawidSkene()._fit(answers, gold)
-        log_confusion, log_prior = self._logs(
-            expected_confusion_ppb(answers, probas), self._class_prior(probas)
-        )
+        prior = self._class_prior(probas)
+        log_confusion, log_prior = self._logs(expected_confusion_ppb(answers, probas), prior)
         previous: tuple[bytes, bytes] | None = None
         unchanged = 0
-        prior = self._class_prior(probas)
         for _ in range(self.n_iter):
             probas = confusion_e_step(answers, log_confusion, log_prior, gold)
             prior = self._class_prior(probas)
