@@ -28,8 +28,8 @@ DOMINANCE_DAWID_SKENE = "hds@5"
 their one-coin row by a share growing with the excess (issue #15:
 :mod:`node.consensus.proportional_ds`)."""
 CAPPED_DOMINANCE_DAWID_SKENE = "hds@6"
-"""``hds@5`` with at most 10 EM iterations instead of 30, the count the selection rule chose
-(issue #15: :mod:`node.consensus.capped_ds`)."""
+"""``hds@5`` with at most 16 EM iterations instead of 30 (issue #15:
+:mod:`node.consensus.capped_ds`, which says how the count was chosen)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
@@ -38,7 +38,7 @@ MULTILABEL_ALGORITHM = "multilabel@1"
 DEFAULT_ALGORITHM = CAPPED_DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
 synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
-proportional to the answers", "``hds@6``: the iteration cap chosen by the rule"). Tasks
+proportional to the answers", "``hds@6``: an iteration cap"). Tasks
 created with ``rds@1`` or ``hds@1`` .. ``hds@5`` keep
 theirs: a task's algorithm id is on chain and every id stays known."""
 

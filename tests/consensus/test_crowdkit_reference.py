@@ -89,21 +89,12 @@ def test_hds_is_at_least_crowdkit_dawid_skene(dataset: Dataset) -> None:
     assert accuracy(ours.items_, ours.labels_, gold) >= ck_accuracy - 0.003, name
 
 
-def test_capped_hds_is_within_a_point_of_crowdkit_dawid_skene(dataset: Dataset) -> None:
-    """``hds@6``, the default since the iteration cap of issue #15, on the same sets: at
-    least crowd-kit's accuracy less a point, not 0.3, because the cap costs bluebirds 0.93
-    points (ten iterations do not finish learning its class-dependent rows; BENCHMARKS.md,
-    "``hds@6``: the iteration cap chosen by the rule"). rte and temp are where ``hds@5``
-    is."""
+def test_capped_hds_is_at_least_crowdkit_dawid_skene(dataset: Dataset) -> None:
+    """``hds@6``, the default since the iteration cap of issue #15, on the same sets."""
     name, data, _, gold, theirs = dataset
     ours = CappedDominanceDawidSkene().fit(data)
     ck_accuracy = float(np.mean([theirs.get(i) == v for i, v in gold.items()]))
-    assert accuracy(ours.items_, ours.labels_, gold) >= ck_accuracy - 0.01, name
-    if name != "bluebirds":
-        expected = DominanceDawidSkene().fit(data)
-        assert accuracy(ours.items_, ours.labels_, gold) == accuracy(
-            expected.items_, expected.labels_, gold
-        ), name
+    assert accuracy(ours.items_, ours.labels_, gold) >= ck_accuracy - 0.003, name
 
 
 def test_dominance_hds_is_at_least_crowdkit_dawid_skene(dataset: Dataset) -> None:
