@@ -1,5 +1,6 @@
-"""``hds@6`` (issue #15): ``hds@5`` with at most 16 EM iterations (:mod:`node.consensus.capped_ds`). Registered under its own id, so ``hds@5``
-tasks keep their 30 iterations and their bytes."""
+"""``hds@6`` (issue #15): ``hds@5`` with at most 16 EM iterations
+(:mod:`node.consensus.capped_ds`). Registered under its own id, so ``hds@5`` tasks keep
+their 30 iterations and their bytes."""
 
 from __future__ import annotations
 
