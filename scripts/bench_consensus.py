@@ -55,6 +55,7 @@ from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
+from node.consensus.capped_ds import CappedDominanceDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
@@ -126,6 +127,10 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for share in (0.125, 0.25, 0.5, 1.0, 2.0)
     },
     **{
+        f"hds5_cap{cap}": partial(DominanceDawidSkene, n_iter=cap)
+        for cap in (8, 9, 10, 11, 12, 14, 16, 18, 20, 25)
+    },
+    **{
         f"proto_gate_d{threshold:g}_t{tau:g}": partial(
             proto.GatedDominance, threshold=threshold, tau=tau
         )
@@ -146,6 +151,7 @@ pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``
 ``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
 ``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
 the same with a times the annotator's answers over the mean per annotator, minus one;
+hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30;
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -153,11 +159,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds2": StagedDawidSkene,
     "labelnet_hds4": EarlyStopDawidSkene,
     "labelnet_hds5": DominanceDawidSkene,
+    "labelnet_hds6": CappedDominanceDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds5"
+DEFAULT_KEY = "labelnet_hds6"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
@@ -465,7 +472,7 @@ def main() -> int:
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@5)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@6)"
     )
     parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")

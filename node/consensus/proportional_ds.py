@@ -88,8 +88,10 @@ class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
 
     algorithm = PROPORTIONAL_DAWID_SKENE
 
-    def __init__(self, answer_share: float = 0.25, stop_prior_grid: int = 1_000_000) -> None:
-        super().__init__(stop_prior_grid=stop_prior_grid)
+    def __init__(
+        self, answer_share: float = 0.25, stop_prior_grid: int = 1_000_000, n_iter: int = 30
+    ) -> None:
+        super().__init__(n_iter=n_iter, stop_prior_grid=stop_prior_grid)
         self.answer_share = _positive("answer_share", answer_share)
         pooled = _ProportionalRows(
             n_iter=self.n_iter,
@@ -128,6 +130,9 @@ class DominanceDawidSkene(ProportionalDawidSkene):
     by_dominance = True
 
     def __init__(
-        self, answer_share: float = DOMINANCE_SHARE, stop_prior_grid: int = 1_000_000
+        self,
+        answer_share: float = DOMINANCE_SHARE,
+        stop_prior_grid: int = 1_000_000,
+        n_iter: int = 30,
     ) -> None:
-        super().__init__(answer_share=answer_share, stop_prior_grid=stop_prior_grid)
+        super().__init__(answer_share=answer_share, stop_prior_grid=stop_prior_grid, n_iter=n_iter)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from node.consensus.base import CategoricalEstimator
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene
+from node.consensus.capped_ds import CappedDominanceDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
@@ -36,6 +37,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     BwaStartedDawidSkene.algorithm: BwaStartedDawidSkene,
     EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
     DominanceDawidSkene.algorithm: DominanceDawidSkene,
+    CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

@@ -27,15 +27,19 @@ DOMINANCE_DAWID_SKENE = "hds@5"
 """``hds@4`` whose annotators busier than average have their confusion rows pulled toward
 their one-coin row by a share growing with the excess (issue #15:
 :mod:`node.consensus.proportional_ds`)."""
+CAPPED_DOMINANCE_DAWID_SKENE = "hds@6"
+"""``hds@5`` with at most 16 EM iterations instead of 30 (issue #15:
+:mod:`node.consensus.capped_ds`, which says how the count was chosen)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = DOMINANCE_DAWID_SKENE
+DEFAULT_ALGORITHM = CAPPED_DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
 synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
-proportional to the answers"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@4`` keep
+proportional to the answers", "``hds@6``: an iteration cap"). Tasks
+created with ``rds@1`` or ``hds@1`` .. ``hds@5`` keep
 theirs: a task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN

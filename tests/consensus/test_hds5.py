@@ -20,9 +20,9 @@ from tests.consensus.test_staged_ds import held_out_accuracy, small_task
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_default_with_the_rules_share() -> None:
-    assert DEFAULT_ALGORITHM == "hds@5"
-    model = categorical_estimator()
+def test_registered_with_the_rules_share() -> None:
+    assert DEFAULT_ALGORITHM == "hds@6"  # hds@5 was the default until hds@6
+    model = categorical_estimator("hds@5")
     assert type(model) is DominanceDawidSkene and model.algorithm == "hds@5"
     params = model.params()
     assert params["answer_share"] == repr(DOMINANCE_SHARE)
