@@ -36,10 +36,7 @@ import argparse
 import csv
 import json
 import re
-import resource
-import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -52,124 +49,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
-from node.consensus.base import CategoricalEstimator  # noqa: E402
-from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
-from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
-from node.consensus.capped_ds import CappedDominanceDawidSkene  # noqa: E402
-from node.consensus.dawid_skene import DawidSkene  # noqa: E402
-from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
-from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
-from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
-from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
-from node.consensus.majority_vote import MajorityVote  # noqa: E402
-from node.consensus.median import Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
-from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
-from node.consensus.proportional_ds import (  # noqa: E402
-    DominanceDawidSkene,
-    ProportionalDawidSkene,
-)
-from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
-from node.consensus.robust_mean import RobustMean  # noqa: E402
-from node.consensus.staged_ds import StagedDawidSkene  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import consensus_grid  # noqa: E402
-import consensus_prototypes as proto  # noqa: E402
 import consensus_selection as selection  # noqa: E402
+from consensus_candidates import (  # noqa: E402
+    ALWAYS,
+    CANDIDATES,
+    DEFAULT_KEY,
+    DEFAULT_NUMERIC_KEY,
+    LABELNET,
+    NUMERIC,
+)
+from consensus_speed import fit_with, scaling, speed_set, timed  # noqa: E402
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
 
 
-def _hds(row: float, lean: float) -> Callable[[], CategoricalEstimator]:
-    return lambda: HierarchicalDawidSkene(row_strength=row, skill_lean=lean, max_strength=row)
-
-
-CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
-    "labelnet_ds": DawidSkene,
-    "labelnet_ds1": OneCoinDawidSkene,
-    "labelnet_rds": RegularizedDawidSkene,
-    **{
-        f"hds_r{row:g}_l{lean:g}": _hds(row, lean)
-        for row in (4.0, 8.0, 16.0)
-        for lean in (0.0, 0.25, 0.5)
-    },
-    **{
-        f"hds_auto_l{lean:g}_x{scale:g}": partial(
-            HierarchicalDawidSkene, skill_lean=lean, max_strength=64.0, strength_scale=scale
-        )
-        for lean in (0.25, 0.5)
-        for scale in (1.0, 0.5, 0.25)
-    },
-    **{
-        f"hds2_w{pooled}": partial(StagedDawidSkene, pooled_iterations=pooled)
-        for pooled in (3, 5, 10, 15)
-    },
-    "bwa": BayesianWeightedAveraging,
-    "ebcc": EnhancedBayesianClassifierCombination,
-    "ebcc_r10": partial(EnhancedBayesianClassifierCombination, restarts=10),
-    **{
-        f"hds_bwa_w{pooled}": partial(BwaStartedDawidSkene, pooled_iterations=pooled)
-        for pooled in (0, 5)
-    },
-    **{
-        f"hds4_p{digits}": partial(EarlyStopDawidSkene, stop_prior_grid=10**digits)
-        for digits in (4, 6)
-    },
-    "hds5_ev": EvidenceDawidSkene,
-    **{
-        f"hds6_a{share:g}": partial(ProportionalDawidSkene, answer_share=share)
-        for share in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    },
-    **{
-        f"hds7_d{share:g}": partial(DominanceDawidSkene, answer_share=share)
-        for share in (0.125, 0.25, 0.5, 1.0, 2.0)
-    },
-    **{
-        f"hds5_cap{cap}": partial(DominanceDawidSkene, n_iter=cap)
-        for cap in (8, 9, 10, 11, 12, 14, 16, 18, 20, 25)
-    },
-    **{
-        f"proto_gate_d{threshold:g}_t{tau:g}": partial(
-            proto.GatedDominance, threshold=threshold, tau=tau
-        )
-        for threshold, tau in ((8.0, 8.0), (4.0, 8.0), (4.0, 4.0), (1.0, 16.0))
-    },
-    "proto_loo": proto.LeaveOwnOut,
-    **{f"proto_temper{c:g}": partial(proto.TemperedEvidence, c=c) for c in (0.1, 0.5)},
-    "proto_hds4_after_hds5": proto.Hds4AfterHds5,
-}
-"""What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
-4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
-iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``; bwa and
-ebcc: the published leaders, benchmark candidates with the papers' hyperparameters, see
-``node/consensus/bwa.py`` and ``ebcc.py``; ebcc_r10: the best ELBO of 10 random starts, as
-the reference implementation's usage keeps the best of 40; hds_bwa_w: ``hds@2`` with w
-pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``hds@4``,
-``hds@2`` stopped once labels and the class prior rounded to 10**-p have settled; hds5_ev:
-``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
-``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
-the same with a times the annotator's answers over the mean per annotator, minus one;
-hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30;
-proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
-ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
-    "labelnet_mv": MajorityVote,
-    "labelnet_hds": HierarchicalDawidSkene,
-    "labelnet_hds2": StagedDawidSkene,
-    "labelnet_hds4": EarlyStopDawidSkene,
-    "labelnet_hds5": DominanceDawidSkene,
-    "labelnet_hds6": CappedDominanceDawidSkene,
-}
-"""Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
-and the default."""
-LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds6"
-NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
-    "labelnet_median": Median,
-    "labelnet_robust_mean": RobustMean,
-}
-DEFAULT_NUMERIC_KEY = "labelnet_robust_mean"
 GOLD_SHARE = 10  # gold-anchored run: every 10th gold item (sorted by id) is revealed
 
 
@@ -185,12 +83,6 @@ def is_numeric(labels: list[str]) -> bool:
     except ValueError:
         return False
     return len(numbers) > 20
-
-
-def timed(function: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - start
 
 
 def accuracy(predicted: dict[str, str], gold: dict[str, str]) -> float:
@@ -235,10 +127,6 @@ def crowdkit_runs(
         out[key] = {"accuracy": accuracy(labels, gold), "seconds": seconds}
         print(f"    {key:22s} acc={out[key]['accuracy']:.4f}  {seconds:8.3f}s", flush=True)
     return out
-
-
-def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> CategoricalEstimator:
-    return make().fit(answers)
 
 
 def categorical_set(
@@ -286,94 +174,6 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
     entry["plain_mean"] = {"accuracy": None, "mae": mean_mae, "seconds": None}
     entry["labelnet_default"] = entry[DEFAULT_NUMERIC_KEY]
     return entry
-
-
-def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
-    """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
-    [0.35, 0.95], wrong answers uniform over the other classes; fit the default (or the
-    estimator ``key`` of :data:`LABELNET`)."""
-    rng = np.random.default_rng(20240601)
-    k, per_item, n_annotators = 5, 10, 2000
-    n_items = n_answers // per_item
-    truth = rng.integers(0, k, n_items)
-    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
-    annotator = rng.integers(0, n_annotators, n_items * per_item)
-    skill = rng.uniform(0.35, 0.95, n_annotators)
-    right = rng.random(len(item)) < skill[annotator]
-    wrong = (truth[item] + rng.integers(1, k, len(item))) % k
-    label = np.where(right, truth[item], wrong)
-    del right, wrong
-    ids = [f"{i:09d}" for i in range(n_items)]
-    names = [f"{a:05d}" for a in range(n_annotators)]
-    start = time.perf_counter()
-    answers = Answers.from_codes(
-        item, annotator, label, items=ids, annotators=names, classes=list("01234")
-    )
-    build = time.perf_counter() - start
-    del item, annotator, label
-    cpu_start = time.process_time()
-    fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
-    fit_cpu = time.process_time() - cpu_start
-    kept_items = np.array([int(i) for i in fitted.items_])
-    acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {
-        "answers": len(answers),
-        "seconds": fit,
-        "cpu_seconds": fit_cpu,
-        "build_seconds": build,
-        "peak_mb": peak_mb,
-        "accuracy": acc,
-    }
-
-
-def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float]]:
-    results = []
-    for size in sizes:
-        completed = subprocess.run(
-            [sys.executable, __file__, "--scaling-worker", str(size), "--scaling-key", key],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        result = json.loads(completed.stdout.strip().splitlines()[-1])
-        print(
-            f"  {size:>11,d} answers: fit {result['seconds']:6.2f}s "
-            f"(cpu {result['cpu_seconds']:6.2f}s)  "
-            f"(+ build {result['build_seconds']:5.2f}s)  peak {result['peak_mb']:7.0f} MB  "
-            f"acc {result['accuracy']:.4f}",
-            flush=True,
-        )
-        results.append(result)
-    return results
-
-
-def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
-    """Best of ``repeats`` runs of the default (build + fit, and fit alone) and of
-    crowd-kit's DawidSkene on one set: the speed columns without the accuracy study, and
-    steadier than one run on a shared machine (both sides get the same number of tries)."""
-    import pandas as pd
-    from crowdkit.aggregation import DawidSkene as CrowdKitDawidSkene
-
-    columns = list(zip(*rows, strict=True))
-    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
-    build = fit = crowdkit = float("inf")
-    for _ in range(repeats):
-        answers, seconds = timed(lambda: Answers.from_arrays(columns[0], columns[1], columns[2]))
-        build = min(build, seconds)
-        fit = min(fit, timed(partial(fit_with, LABELNET[DEFAULT_KEY], answers))[1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, seconds = timed(lambda: CrowdKitDawidSkene(n_iter=100).fit_predict(frame))
-        crowdkit = min(crowdkit, seconds)
-    return {
-        "answers": len(rows),
-        "build_seconds": build,
-        "fit_seconds": fit,
-        "crowdkit_ds_seconds": crowdkit,
-        "speedup_vs_crowdkit_ds": crowdkit / (build + fit),
-        "fit_speedup_vs_crowdkit_ds": crowdkit / fit,
-    }
 
 
 def speed_only(datasets: Path, repeats: int) -> list[dict[str, Any]]:
@@ -470,7 +270,6 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
-    parser.add_argument("--scaling-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@6)"
     )
@@ -496,9 +295,6 @@ def main() -> int:
         CANDIDATES.update(kept)
         LABELNET.clear()
         LABELNET.update({**ALWAYS, **kept})
-    if args.scaling_worker is not None:
-        print(json.dumps(scaling_worker(args.scaling_worker, args.scaling_key)))
-        return 0
     if args.speed_only:
         speed: dict[str, Any] = {"speed": []}
         if args.repeats > 0:

@@ -1,0 +1,132 @@
+"""The speed half of ``bench_consensus.py`` (issue #15): the default's build and fit against
+crowd-kit's DawidSkene on one real set, and the synthetic scaling task, each size in a
+fresh subprocess so its peak resident memory is its own.
+
+    python scripts/consensus_speed.py N_ANSWERS KEY   # one scaling run; prints its JSON
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from consensus_candidates import DEFAULT_KEY, LABELNET  # noqa: E402
+
+from node.consensus.answers import Answers  # noqa: E402
+from node.consensus.base import CategoricalEstimator  # noqa: E402
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> CategoricalEstimator:
+    return make().fit(answers)
+
+
+def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
+    """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
+    [0.35, 0.95], wrong answers uniform over the other classes; fit the default (or the
+    estimator ``key`` of :data:`LABELNET`)."""
+    rng = np.random.default_rng(20240601)
+    k, per_item, n_annotators = 5, 10, 2000
+    n_items = n_answers // per_item
+    truth = rng.integers(0, k, n_items)
+    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
+    annotator = rng.integers(0, n_annotators, n_items * per_item)
+    skill = rng.uniform(0.35, 0.95, n_annotators)
+    right = rng.random(len(item)) < skill[annotator]
+    wrong = (truth[item] + rng.integers(1, k, len(item))) % k
+    label = np.where(right, truth[item], wrong)
+    del right, wrong
+    ids = [f"{i:09d}" for i in range(n_items)]
+    names = [f"{a:05d}" for a in range(n_annotators)]
+    start = time.perf_counter()
+    answers = Answers.from_codes(
+        item, annotator, label, items=ids, annotators=names, classes=list("01234")
+    )
+    build = time.perf_counter() - start
+    del item, annotator, label
+    cpu_start = time.process_time()
+    fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
+    fit_cpu = time.process_time() - cpu_start
+    kept_items = np.array([int(i) for i in fitted.items_])
+    acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "answers": len(answers),
+        "seconds": fit,
+        "cpu_seconds": fit_cpu,
+        "build_seconds": build,
+        "peak_mb": peak_mb,
+        "accuracy": acc,
+    }
+
+
+def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float]]:
+    results = []
+    for size in sizes:
+        completed = subprocess.run(
+            [sys.executable, __file__, str(size), key],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        print(
+            f"  {size:>11,d} answers: fit {result['seconds']:6.2f}s "
+            f"(cpu {result['cpu_seconds']:6.2f}s)  "
+            f"(+ build {result['build_seconds']:5.2f}s)  peak {result['peak_mb']:7.0f} MB  "
+            f"acc {result['accuracy']:.4f}",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
+    """Best of ``repeats`` runs of the default (build + fit, and fit alone) and of
+    crowd-kit's DawidSkene on one set: the speed columns without the accuracy study, and
+    steadier than one run on a shared machine (both sides get the same number of tries)."""
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene as CrowdKitDawidSkene
+
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    build = fit = crowdkit = float("inf")
+    for _ in range(repeats):
+        answers, seconds = timed(lambda: Answers.from_arrays(columns[0], columns[1], columns[2]))
+        build = min(build, seconds)
+        fit = min(fit, timed(partial(fit_with, LABELNET[DEFAULT_KEY], answers))[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, seconds = timed(lambda: CrowdKitDawidSkene(n_iter=100).fit_predict(frame))
+        crowdkit = min(crowdkit, seconds)
+    return {
+        "answers": len(rows),
+        "build_seconds": build,
+        "fit_seconds": fit,
+        "crowdkit_ds_seconds": crowdkit,
+        "speedup_vs_crowdkit_ds": crowdkit / (build + fit),
+        "fit_speedup_vs_crowdkit_ds": crowdkit / fit,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(scaling_worker(int(sys.argv[1]), sys.argv[2])))
