@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.task import categorical_consensus  # noqa: E402
 from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from scaling_task import scaling_task  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -38,23 +39,8 @@ def peak_mb() -> float:
 
 
 def worker(n_answers: int, algorithm: str) -> dict[str, Any]:
-    rng = np.random.default_rng(20240601)
-    k, per_item, n_annotators = 5, 10, 2000
-    n_items = n_answers // per_item
-    truth = rng.integers(0, k, n_items)
-    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
-    annotator = rng.integers(0, n_annotators, n_items * per_item)
-    skill = rng.uniform(0.35, 0.95, n_annotators)
-    right = rng.random(len(item)) < skill[annotator]
-    label = np.where(right, truth[item], (truth[item] + rng.integers(1, k, len(item))) % k)
-    del right
-    ids = [f"{i:09d}" for i in range(n_items)]
-    names = [f"{a:05d}" for a in range(n_annotators)]
-    answers = Answers.from_codes(
-        item, annotator, label, items=ids, annotators=names, classes=list("01234")
-    )
-    del item, annotator, label
-    gold = {ids[i]: str(int(truth[i])) for i in range(0, n_items, 10)}
+    answers, truth, _ = scaling_task(n_answers)
+    gold = {f"{i:09d}": str(int(truth[i])) for i in range(0, len(truth), 10)}
     before = peak_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     out = categorical_consensus(answers, gold, algorithm, BLOC_TEST_ID)

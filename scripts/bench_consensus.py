@@ -3,7 +3,8 @@
 and on a synthetic grid with known truth; the leave-one-out selection of the default.
 
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
-                               [--grid short|full|none] [--grid-regimes N] [--max-items N]
+                               [--grid short|full|held-out|none] [--grid-regimes N]
+                               [--max-items N]
                                [--slow-crowdkit] [--candidates REGEX]
                                [--speed-only [--repeats N]]
 
@@ -245,11 +246,12 @@ def print_table(entries: list[dict[str, Any]]) -> None:
 
 
 def run_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
-    regimes = (
-        consensus_grid.short_grid()
-        if args.grid == "short"
-        else consensus_grid.full_grid(args.grid_regimes, args.max_items)
-    )
+    if args.grid == "short":
+        regimes = consensus_grid.short_grid()
+    elif args.grid == "held-out":
+        regimes = consensus_grid.held_out_grid(args.grid_regimes, args.max_items)
+    else:
+        regimes = consensus_grid.full_grid(args.grid_regimes, args.max_items)
     print(f"\nsynthetic grid: {len(regimes)} regimes")
     units = []
     for regime in regimes:
@@ -273,7 +275,12 @@ def main() -> int:
     parser.add_argument(
         "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@6)"
     )
-    parser.add_argument("--grid", choices=("short", "full", "none"), default="short")
+    parser.add_argument(
+        "--grid",
+        choices=("short", "full", "held-out", "none"),
+        default="short",
+        help="held-out: --grid-regimes random regimes no selection has used",
+    )
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
     parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")

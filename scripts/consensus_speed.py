@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from consensus_candidates import DEFAULT_KEY, LABELNET  # noqa: E402
+from scaling_task import scaling_task  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
@@ -41,28 +42,9 @@ def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> Cate
 
 
 def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
-    """Synthetic task: 10 answers per item, 2,000 annotators with accuracies uniform in
-    [0.35, 0.95], wrong answers uniform over the other classes; fit the default (or the
-    estimator ``key`` of :data:`LABELNET`)."""
-    rng = np.random.default_rng(20240601)
-    k, per_item, n_annotators = 5, 10, 2000
-    n_items = n_answers // per_item
-    truth = rng.integers(0, k, n_items)
-    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
-    annotator = rng.integers(0, n_annotators, n_items * per_item)
-    skill = rng.uniform(0.35, 0.95, n_annotators)
-    right = rng.random(len(item)) < skill[annotator]
-    wrong = (truth[item] + rng.integers(1, k, len(item))) % k
-    label = np.where(right, truth[item], wrong)
-    del right, wrong
-    ids = [f"{i:09d}" for i in range(n_items)]
-    names = [f"{a:05d}" for a in range(n_annotators)]
-    start = time.perf_counter()
-    answers = Answers.from_codes(
-        item, annotator, label, items=ids, annotators=names, classes=list("01234")
-    )
-    build = time.perf_counter() - start
-    del item, annotator, label
+    """Fit the default (or the estimator ``key`` of :data:`LABELNET`) to the scaling task
+    of ``n_answers`` answers (:mod:`scaling_task`)."""
+    answers, truth, build = scaling_task(n_answers)
     cpu_start = time.process_time()
     fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
     fit_cpu = time.process_time() - cpu_start

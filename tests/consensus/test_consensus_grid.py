@@ -102,3 +102,14 @@ def test_the_dominant_kinds_behave_as_stated() -> None:
     # experts: the dominant annotators are the most accurate
     task = grid.generate(replace(base, activity="dominant_experts"))
     assert task.accuracy[:d].min() >= 0.9 > float(np.median(task.accuracy[d:]))
+
+
+def test_the_held_out_regimes_are_none_of_the_selection_grids() -> None:
+    """``--grid held-out`` measures a choice on regimes the choice never saw: no name (and
+    so no data seed with the same factors) of the full grid, and the same draw every time."""
+    held = grid.held_out_grid(80, 50_000)
+    assert len(held) == 80 and len({r.name for r in held}) == 80
+    assert not {r.name for r in held} & {r.name for r in grid.full_grid(30, 50_000)}
+    assert all(r.seed >= 10_000 for r in held)
+    assert held == grid.held_out_grid(80, 50_000)
+    assert grid.held_out_grid(5, 50_000) == held[:5]
