@@ -29,10 +29,10 @@ def test_it_is_hds5_stopped_at_the_cap() -> None:
     data = answers_of("zencrowd_us")
     ours = categorical_estimator("hds@6").fit(data)
     assert isinstance(ours, CappedDominanceDawidSkene) and ours.iterations_ == EM_ITERATIONS
-    tenth = DominanceDawidSkene(n_iter=EM_ITERATIONS).fit(data)
+    at_cap = DominanceDawidSkene(n_iter=EM_ITERATIONS).fit(data)
     full = categorical_estimator("hds@5").fit(data)
     assert isinstance(full, DominanceDawidSkene) and full.iterations_ == 30
-    assert ours.probas_ppb_.tobytes() == tenth.probas_ppb_.tobytes()
+    assert ours.probas_ppb_.tobytes() == at_cap.probas_ppb_.tobytes()
     assert ours.probas_ppb_.tobytes() != full.probas_ppb_.tobytes()
 
 
