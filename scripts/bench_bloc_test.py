@@ -31,7 +31,7 @@ from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from scaling_task import scaling_task  # noqa: E402
+from scaling_task import item_id, scaling_task  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -40,7 +40,7 @@ def peak_mb() -> float:
 
 def worker(n_answers: int, algorithm: str) -> dict[str, Any]:
     answers, truth, _ = scaling_task(n_answers)
-    gold = {f"{i:09d}": str(int(truth[i])) for i in range(0, len(truth), 10)}
+    gold = {item_id(i): str(int(truth[i])) for i in range(0, len(truth), 10)}
     before = peak_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     out = categorical_consensus(answers, gold, algorithm, BLOC_TEST_ID)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from consensus_grid import Regime, Task, generate_large
 
 from node.consensus.answers import Answers
@@ -104,9 +105,16 @@ def unit_score(unit: Unit, key: str) -> float:
     return ours - reference - MV_PENALTY * max(below_mv, 0.0)
 
 
+def combine_halves(half_means: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    """The rule's score from the mean over real sets and the mean over regimes (either may
+    be missing), each an array of candidates' means: the two halves weigh alike."""
+    out: npt.NDArray[np.float64] = np.mean(half_means, axis=0)
+    return out
+
+
 def rule_score(real: list[Unit], grid: list[Unit], key: str) -> float:
-    halves = [float(np.mean([unit_score(u, key) for u in part])) for part in (real, grid) if part]
-    return float(np.mean(halves))
+    halves = [np.mean([unit_score(u, key) for u in part]) for part in (real, grid) if part]
+    return float(combine_halves(halves))
 
 
 def choose(real: list[Unit], grid: list[Unit], keys: list[str]) -> str:

@@ -22,9 +22,14 @@ SEED = 20240601
 CLASSES, PER_ITEM, ANNOTATORS = 5, 10, 2000
 
 
+def item_id(index: int) -> str:
+    """Item ``index``'s id (zero-padded, so the ids sort as the indices do)."""
+    return f"{index:09d}"
+
+
 def scaling_task(n_answers: int) -> tuple[Answers, npt.NDArray[np.int64], float]:
     """The table (a pair answered twice keeps one answer, as every table does), the true
-    class of each item by its index (item ``i``'s id is ``f"{i:09d}"``), and the seconds
+    class of each item by its index (:func:`item_id` names it), and the seconds
     ``Answers.from_codes`` took."""
     rng = np.random.default_rng(SEED)
     n_items = n_answers // PER_ITEM
@@ -36,7 +41,7 @@ def scaling_task(n_answers: int) -> tuple[Answers, npt.NDArray[np.int64], float]
     wrong = (truth[item] + rng.integers(1, CLASSES, len(item))) % CLASSES
     label = np.where(right, truth[item], wrong)
     del right, wrong
-    ids = [f"{i:09d}" for i in range(n_items)]
+    ids = [item_id(i) for i in range(n_items)]
     names = [f"{a:05d}" for a in range(ANNOTATORS)]
     start = time.perf_counter()
     answers = Answers.from_codes(

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from consensus_selection import Unit, rule_score, unit_score  # noqa: E402
+from consensus_selection import Unit, combine_halves, rule_score, unit_score  # noqa: E402
 
 
 def units(result: dict[str, Any], keys: list[str]) -> tuple[list[Unit], list[Unit]]:
@@ -61,8 +61,7 @@ def bootstrap(
     paired: list[np.ndarray] = []
     base = keys.index(against) if against is not None else None
     for _ in range(rounds):
-        means = [h[rng.integers(len(h), size=len(h))].mean(axis=0) for h in halves]
-        scores = np.mean(means, axis=0)
+        scores = combine_halves([h[rng.integers(len(h), size=len(h))].mean(axis=0) for h in halves])
         wins[keys[int(np.argmax(scores))]] += 1
         if base is not None:
             paired.append(scores - scores[base])

@@ -34,8 +34,9 @@ from node.consensus.proportional_ds import DOMINANCE_SHARE, DominanceDawidSkene
 from node.protocol import ids
 
 EM_ITERATIONS = 16
-"""The most EM iterations ``hds@6`` runs (the pooled ones included): the selection rule's
-choice (module docstring)."""
+"""The most EM iterations ``hds@6`` runs (the pooled ones included): among the caps the
+selection rule cannot tell apart, the one that pays the small task's skilled workers (module
+docstring)."""
 
 
 class CappedDominanceDawidSkene(DominanceDawidSkene):

@@ -38,9 +38,9 @@ MULTILABEL_ALGORITHM = "multilabel@1"
 DEFAULT_ALGORITHM = CAPPED_DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
 synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
-proportional to the answers", "``hds@6``: an iteration cap"). Tasks
-created with ``rds@1`` or ``hds@1`` .. ``hds@5`` keep
-theirs: a task's algorithm id is on chain and every id stays known."""
+proportional to the answers", "``hds@6``: an iteration cap"). Tasks created with ``rds@1``
+or ``hds@1`` .. ``hds@5`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
-from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DOMINANCE_SHARE, DominanceDawidSkene
 from node.consensus.registry import categorical_estimator
 from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.replay import replayed_everywhere
 from tests.consensus.test_hds4 import answers_of
-from tests.consensus.test_staged_ds import held_out_accuracy, small_task
+from tests.consensus.test_staged_ds import small_task_accuracies
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,9 +40,7 @@ def test_where_no_annotator_is_busier_than_average_it_is_hds4_to_the_byte() -> N
 
 def test_small_tasks_stay_above_the_vote() -> None:
     for items in (40, 100):
-        data, gold, truth = small_task(items)
-        vote = held_out_accuracy(MajorityVote().fit(data, gold), truth, gold)
-        ours = held_out_accuracy(categorical_estimator("hds@5").fit(data, gold), truth, gold)
+        ours, vote = small_task_accuracies("hds@5", items)
         assert ours >= vote, (items, ours, vote)
 
 

@@ -5,13 +5,12 @@ their 30 iterations and their bytes."""
 from __future__ import annotations
 
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
-from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.registry import categorical_estimator
 from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.replay import replayed_everywhere
 from tests.consensus.test_hds4 import answers_of
-from tests.consensus.test_staged_ds import held_out_accuracy, small_task
+from tests.consensus.test_staged_ds import small_task_accuracies
 
 
 def test_the_default_with_the_rules_cap() -> None:
@@ -29,10 +28,10 @@ def test_it_is_hds5_stopped_at_the_cap() -> None:
     data = answers_of("zencrowd_us")
     ours = categorical_estimator("hds@6").fit(data)
     assert isinstance(ours, CappedDominanceDawidSkene) and ours.iterations_ == EM_ITERATIONS
-    tenth = DominanceDawidSkene(n_iter=EM_ITERATIONS).fit(data)
+    at_cap = DominanceDawidSkene(n_iter=EM_ITERATIONS).fit(data)
     full = categorical_estimator("hds@5").fit(data)
     assert isinstance(full, DominanceDawidSkene) and full.iterations_ == 30
-    assert ours.probas_ppb_.tobytes() == tenth.probas_ppb_.tobytes()
+    assert ours.probas_ppb_.tobytes() == at_cap.probas_ppb_.tobytes()
     assert ours.probas_ppb_.tobytes() != full.probas_ppb_.tobytes()
 
 
@@ -46,9 +45,7 @@ def test_where_hds5_stops_sooner_it_is_hds5_to_the_byte() -> None:
 
 def test_small_tasks_stay_above_the_vote() -> None:
     for items in (40, 100):
-        data, gold, truth = small_task(items)
-        vote = held_out_accuracy(MajorityVote().fit(data, gold), truth, gold)
-        ours = held_out_accuracy(categorical_estimator("hds@6").fit(data, gold), truth, gold)
+        ours, vote = small_task_accuracies("hds@6", items)
         assert ours >= vote, (items, ours, vote)
 
 
