@@ -1,6 +1,7 @@
-"""``scripts/bench_incentives.py``'s adversaries: each replaces exactly the chosen
-annotators' answers, and the later ones (``biased``, ``prior``, ``flip``) answer as their
-docstrings say, on a table big enough for the shares to be tight."""
+"""``scripts/adversaries.py``, the adversaries of ``bench_incentives.py`` and of the
+selection rule's attacked units: each replaces exactly the chosen annotators' answers, and
+the later ones (``biased``, ``prior``, ``flip``) answer as the module says, on a table big
+enough for the shares to be tight."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import bench_incentives  # noqa: E402
+import adversaries  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 
@@ -33,10 +34,10 @@ def table() -> Answers:
     )
 
 
-@pytest.mark.parametrize("strategy", bench_incentives.STRATEGIES)
+@pytest.mark.parametrize("strategy", adversaries.STRATEGIES)
 def test_only_the_replaced_annotators_change(strategy: str) -> None:
     answers = table()
-    attacked, bad = bench_incentives.attack(answers, 0.3, strategy, np.random.default_rng(0))
+    attacked, bad = adversaries.attack(answers, 0.3, strategy, np.random.default_rng(0))
     assert int(bad.sum()) == 6
     honest = ~bad[answers.annotator]
     assert np.array_equal(attacked.label[honest], answers.label[honest])
@@ -47,7 +48,7 @@ def test_later_strategies_answer_as_documented() -> None:
     answers = table()
     shares = np.bincount(answers.label, minlength=3) / len(answers.label)
     for strategy in ("biased", "prior", "flip"):
-        attacked, bad = bench_incentives.attack(answers, 0.3, strategy, np.random.default_rng(1))
+        attacked, bad = adversaries.attack(answers, 0.3, strategy, np.random.default_rng(1))
         rows = bad[answers.annotator]
         given = attacked.label[rows]
         got = np.bincount(given, minlength=3) / len(given)
@@ -65,5 +66,5 @@ def test_later_strategies_answer_as_documented() -> None:
 def test_the_seed_order_of_the_first_strategies_is_kept() -> None:
     """A run's seed includes the strategy's index, so the figures of the original three
     strategies stay comparable only if they keep their places."""
-    assert bench_incentives.STRATEGIES[:3] == ("random", "constant", "colluding")
-    assert bench_incentives.FIRST_STRATEGIES == ("random", "constant", "colluding")
+    assert adversaries.STRATEGIES[:3] == ("random", "constant", "colluding")
+    assert adversaries.FIRST_STRATEGIES == ("random", "constant", "colluding")
