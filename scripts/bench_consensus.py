@@ -15,9 +15,9 @@ regimes with up to ``--max-items`` items each (millions are fine: generated in c
 Every candidate, labelnet's majority vote and crowd-kit's DawidSkene and
 OneCoinDawidSkene run on every unit in this one run (GLAD and MACE only with
 ``--slow-crowdkit``: minutes per set). The selection rule and its leave-one-out report
-are in ``consensus_selection.py``; with a grid, the rule's third half, the real sets under
-attack (``consensus_attacked.py``), runs too unless ``--attacked none``
-(``--attacked held-out``: attacks no choice has used, reported, not in the rule).
+are in ``consensus_selection.py``; with a grid, ``--attacked selection`` adds the real sets
+under attack (``consensus_attacked.py``) as the rule's third half, ``--attacked held-out``
+runs attacks no choice has used (reported, not in the rule).
 
 For every data set folder in DIR (default ``../shared/datasets`` relative to the
 repository; each holds ``answers.csv`` = item,worker,label and ``gold.csv`` = item,label):
@@ -277,7 +277,7 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@7)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@6)"
     )
     parser.add_argument(
         "--grid",
@@ -290,8 +290,8 @@ def main() -> int:
     parser.add_argument(
         "--attacked",
         choices=("selection", "held-out", "none"),
-        default="selection",
-        help="the real sets under attack (with a grid): the rule's third half, or held out",
+        default="none",
+        help="the real sets under attack (with a grid): as the rule's third half, or held out",
     )
     parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")
     parser.add_argument(

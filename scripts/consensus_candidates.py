@@ -121,8 +121,9 @@ pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``
 ``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
 ``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
 the same with a times the annotator's answers over the mean per annotator, minus one;
-hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: ``hds@7``
-with that gate width (``_m``: and that many pseudo-answers in the answer bias);
+hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
+gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
+the bias);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -131,12 +132,11 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds4": EarlyStopDawidSkene,
     "labelnet_hds5": DominanceDawidSkene,
     "labelnet_hds6": CappedDominanceDawidSkene,
-    "labelnet_hds7": GatedDominanceDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds7"
+DEFAULT_KEY = "labelnet_hds6"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

@@ -10,10 +10,11 @@ default and its parameters are chosen):
   is the failure users see);
 * a candidate's score on a set of units is the mean over real sets and the mean over
   regimes, averaged with equal weight (so ten thousand synthetic regimes cannot drown
-  twelve real sets, nor the reverse); since ``hds@7``, with a third half of equal weight
-  when it is run, the *attacked* units (``consensus_attacked.py``: every real set with 30%
-  of its annotators replaced by each adversary of ``adversaries.py``, scored the same way
-  against crowd-kit DawidSkene and majority vote on the same attacked answers);
+  twelve real sets, nor the reverse); with ``bench_consensus.py --attacked selection``, a
+  third half of equal weight, the *attacked* units (``consensus_attacked.py``: every real
+  set with 30% of its annotators replaced by each adversary of ``adversaries.py``, scored
+  the same way against crowd-kit DawidSkene and majority vote on the same attacked
+  answers; measured since session 14, not yet part of how the default is chosen);
 * the chosen candidate maximizes that score over all units.
 
 Leave-one-out: for every unit, the rule is applied to all *other* units and the winner's

@@ -74,9 +74,9 @@ class _ProportionalRows(HierarchicalDawidSkene):
         return out
 
     row_gate: FloatArray | None = None
-    """Per annotator, the share of the pull it keeps (``hds@7``'s answer-bias gate,
-    :mod:`node.consensus.gated_ds`, set for each fit); ``None`` (``hds@5``, ``hds@6``):
-    the whole pull, the same bits as before the gate existed."""
+    """Per annotator, the share of the pull it keeps (the answer-bias gate of the benchmark
+    candidate :mod:`node.consensus.gated_ds`, set for each fit); ``None`` (``hds@5``,
+    ``hds@6``): the whole pull, the same bits as before the gate existed."""
     gate_floor: float = 0.0
     """The fewest pseudo-answers a gated row keeps."""
 

@@ -15,7 +15,6 @@ from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.capped_ds import CappedDominanceDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
-from node.consensus.gated_ds import GatedDominanceDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import Median
@@ -39,7 +38,6 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
     DominanceDawidSkene.algorithm: DominanceDawidSkene,
     CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
-    GatedDominanceDawidSkene.algorithm: GatedDominanceDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

@@ -30,20 +30,17 @@ their one-coin row by a share growing with the excess (issue #15:
 CAPPED_DOMINANCE_DAWID_SKENE = "hds@6"
 """``hds@5`` with at most 16 EM iterations instead of 30 (issue #15:
 :mod:`node.consensus.capped_ds`, which says how the count was chosen)."""
-GATED_DOMINANCE_DAWID_SKENE = "hds@7"
-"""``hds@6`` whose one-coin pull each annotator keeps only as far as its answers are
-distributed like everyone else's (issue #15: :mod:`node.consensus.gated_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = GATED_DOMINANCE_DAWID_SKENE
+DEFAULT_ALGORITHM = CAPPED_DOMINANCE_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
 synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
-proportional to the answers", "``hds@6``: an iteration cap", "``hds@7``: the answer-bias
-gate"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@6`` keep theirs: a task's
-algorithm id is on chain and every id stays known."""
+proportional to the answers", "``hds@6``: an iteration cap"). Tasks created with ``rds@1``
+or ``hds@1`` .. ``hds@5`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN
 

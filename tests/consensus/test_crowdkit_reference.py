@@ -18,7 +18,6 @@ from node.consensus.base import CategoricalEstimator
 from node.consensus.capped_ds import CappedDominanceDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
-from node.consensus.gated_ds import GatedDominanceDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DominanceDawidSkene
@@ -76,7 +75,6 @@ DEFAULTS: list[tuple[str, Callable[[], CategoricalEstimator]]] = [
     ("hds@4", EarlyStopDawidSkene),
     ("hds@5", DominanceDawidSkene),
     ("hds@6", CappedDominanceDawidSkene),
-    ("hds@7", GatedDominanceDawidSkene),
 ]
 """Every default new tasks have had, oldest first: ``rds@1`` (before issue #15), then the
 ``hds`` generations of issue #15 (``hds@3`` never was one). Each must stay at least as
