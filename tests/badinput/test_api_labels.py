@@ -42,12 +42,14 @@ def stored(services: NodeServices) -> dict[str, object]:
     return {row.item_id: row.value for row in rows}
 
 
-def joined(services: NodeServices, classes: tuple[str, ...] = ("cat", "dog")) -> list[str]:
+def joined(
+    services: NodeServices, classes: tuple[str, ...] = ("cat", "dog"), kind: str = "categorical"
+) -> list[str]:
     """A task this node joined (the loader's participation row names the class set)."""
     items = add_task(services.db)
     with services.db.write() as session:
         ParticipationRepository(session).record(
-            CHAIN, 1, ParticipationState.JOINED, kind="categorical", classes=classes
+            CHAIN, 1, ParticipationState.JOINED, kind=kind, classes=classes
         )
     return items
 
@@ -157,6 +159,23 @@ def test_label_with_no_value_is_refused(
     assert response.json() == {
         "error": "InvalidLabelError",
         "detail": "item 'img-0000': a label needs a value (got null)",
+    }
+    assert stored(services) == {}
+
+
+def test_numeric_label_past_any_float_is_refused(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
+    """422 InvalidLabelError "item 'img-0001': '1000...' is not a finite number" for an
+    integer of 401 digits on a numeric task (was a 500: the value check raised
+    OverflowError); the batch's other label is not stored either."""
+    items = joined(services, classes=(), kind="numeric")
+    batch = [{"item": items[0], "value": 2.5}, {"item": items[1], "value": 10**400}]
+    response = client.post(LABELS, json=batch, headers=auth)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "InvalidLabelError",
+        "detail": f"item 'img-0001': {str(10**400)[:80]!r} is not a finite number",
     }
     assert stored(services) == {}
 

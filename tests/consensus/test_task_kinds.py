@@ -133,6 +133,10 @@ def test_tolerance_is_exact_in_millionths() -> None:
         (TaskKind.NUMERIC, True, False),
         (TaskKind.NUMERIC, float("inf"), False),
         (TaskKind.NUMERIC, "2.5", False),
+        # No float holds 401 digits: was OverflowError (validators crashed), not False.
+        pytest.param(TaskKind.NUMERIC, 10**400, False, id="numeric-10**400"),
+        pytest.param(TaskKind.NUMERIC, -(10**400), False, id="numeric--10**400"),
+        pytest.param(TaskKind.NUMERIC, 10**300, True, id="numeric-10**300"),
     ],
 )
 def test_valid_values_per_kind(kind: TaskKind, value: object, ok: bool) -> None:
