@@ -402,6 +402,8 @@ class NumericAnswers(_LongFormat):
     def from_rows(cls, rows: Iterable[tuple[str, str, str | float]]) -> NumericAnswers:
         """Build from ``(item, annotator, value)`` rows; values may be numbers or text."""
         triples = list(rows)
+        if any(len(t) != 3 for t in triples):
+            raise InvalidAnswersError("every row must be (item, annotator, value)")
         columns = list(zip(*triples, strict=True)) if triples else [(), (), ()]
         return cls.from_arrays(columns[0], columns[1], columns[2])
 
@@ -415,6 +417,8 @@ class NumericAnswers(_LongFormat):
         try:
             raw = np.asarray(values)
             numbers = np.array([float(v) for v in raw.tolist()], dtype=np.float64)
+        except OverflowError as exc:  # an integer past the largest float
+            raise InvalidAnswersError("values must be finite (an integer past any float)") from exc
         except (TypeError, ValueError) as exc:
             raise InvalidAnswersError(f"non-numeric value: {exc}") from exc
         if not (len(item) == len(annotator) == len(numbers)):

@@ -129,6 +129,24 @@ def test_numeric_answers_parse_exactly_and_dedupe() -> None:
         NumericAnswers.from_rows([("i", "w", "high")])
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # Each was a bare Python error: OverflowError (no float holds 401 digits), then
+        # IndexError and ValueError from unpacking rows that are not triples.
+        ([("i", "w", 10**400)], r"^values must be finite \(an integer past any float\)$"),
+        ([("i", "w", -(10**400)), ("j", "w", 1)], "^values must be finite"),
+        ([("i", "w")], r"^every row must be \(item, annotator, value\)$"),
+        ([("i", "w", 1), ("i", "w")], r"^every row must be \(item, annotator, value\)$"),
+    ],
+)
+def test_numeric_answers_refuse_values_past_any_float_and_short_rows(
+    rows: list[tuple[str, str, float]], message: str
+) -> None:
+    with pytest.raises(InvalidAnswersError, match=message):
+        NumericAnswers.from_rows(rows)
+
+
 def test_without_annotators_drops_their_answers_and_keeps_the_classes() -> None:
     data = Answers.from_rows([("i1", "x", "a"), ("i1", "y", "b"), ("i2", "y", "c")])
     kept = data.without_annotators(np.array([False, True]))  # drop "y"
