@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,41 @@ def test_from_codes_validates_ids_and_ranges() -> None:
     )
     assert a.item.tolist() == [0, 1]
     assert a.classes == ("x", "y")
+
+
+@pytest.mark.parametrize(
+    ("item", "items", "message"),
+    [
+        # Each was numpy's or Python's own error: ValueError, OverflowError, TypeError.
+        (["0"], ["a"], None),  # text that is an integer stays a code, as numpy reads it
+        (["a"], ["a"], r"^codes must be integers: invalid literal"),
+        ([float("nan")], ["a"], r"^codes must be integers: cannot convert float NaN"),
+        ([2**64], ["a"], r"^codes must be integers: Python int too large"),
+        ([0], [1, "a"], r"^item ids must be sorted and unique$"),
+    ],
+)
+def test_from_codes_refuses_codes_that_are_no_integers_and_ids_that_do_not_sort(
+    item: list[object], items: list[object], message: str | None
+) -> None:
+    build = partial(Answers.from_codes, item, [0], [0], annotators=["w"], classes=["x"])
+    if message is None:
+        assert build(items=items).item.tolist() == [0]
+        return
+    with pytest.raises(InvalidAnswersError, match=message):
+        build(items=items)
+
+
+@pytest.mark.parametrize("rows", [[1], [None], [("i", "w", "x"), 5]])
+def test_rows_that_are_not_triples_are_invalid_answers(rows: list[object]) -> None:
+    # Was TypeError ("object of type 'int' has no len()").
+    for table in (Answers, NumericAnswers):
+        with pytest.raises(InvalidAnswersError, match=r"^every row must be \("):
+            table.from_rows(rows)  # type: ignore[arg-type]
+
+
+def test_annotator_codes_that_are_no_integers_are_invalid_answers() -> None:
+    with pytest.raises(InvalidAnswersError, match=r"^codes must be integers"):
+        Answers.from_annotator_codes(["i"], ["w"], ["x"], annotators=["w"])
 
 
 def test_item_chunks_never_split_an_item(monkeypatch: pytest.MonkeyPatch) -> None:
