@@ -23,6 +23,7 @@ from nacl.utils import random as nacl_random
 
 from node.errors import LabelnetError
 from node.files import write_atomic
+from node.protocol.canonical import load_json
 
 
 class KeystoreError(LabelnetError, ValueError):
@@ -65,12 +66,13 @@ def create_keystore(
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypt the keystore at ``path``."""
     try:
-        document: dict[str, Any] = json.loads(path.read_text())
+        # Depth-checked: web3 lifts the recursion limit (see node.protocol.canonical).
+        document: dict[str, Any] = load_json(path.read_text().encode())
     except FileNotFoundError as exc:
         raise KeystoreError(
             f"no keystore at {path}: create one with `labelnet wallet new`"
         ) from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, nested too deep
         raise KeystoreError(f"{path} is not a JSON keystore: {exc}") from exc
     try:
         key = Account.decrypt(document, password)
@@ -85,7 +87,7 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
 def keystore_address(path: Path) -> str:
     """The address recorded in a keystore, without decrypting it."""
     try:
-        address = json.loads(path.read_text())["address"]
+        address = load_json(path.read_text().encode())["address"]
     except (OSError, ValueError, KeyError) as exc:
         raise KeystoreError(f"cannot read the address of keystore {path}: {exc}") from exc
     return to_checksum_address("0x" + str(address).removeprefix("0x"))

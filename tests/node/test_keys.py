@@ -42,6 +42,17 @@ def test_missing_and_malformed_keystores(tmp_path: Path) -> None:
     partial.write_text('{"address": "00"}')
     with pytest.raises(KeystoreError):
         load_keystore(partial, "pw")
+    # Were a UnicodeDecodeError traceback, and (a few hundred thousand deep) SIGSEGV.
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{")
+    with pytest.raises(KeystoreError, match=r"binary.json is not a JSON keystore: 'utf-8' codec"):
+        load_keystore(binary, "pw")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"crypto": ' + "[" * 65 + "]" * 65 + "}")
+    with pytest.raises(KeystoreError, match=r"deep.json is not a JSON keystore: JSON nested 66"):
+        load_keystore(deep, "pw")
+    with pytest.raises(KeystoreError, match="JSON nested 66 deep"):
+        keystore_address(deep)
 
 
 def test_refuses_to_overwrite_or_use_empty_password(tmp_path: Path) -> None:
