@@ -6,6 +6,7 @@ several nodes in one process each get their own.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from node.errors import LabelnetError
 from node.peer_url import gateway_url, parse_peer
 
 Role = Literal["annotator", "validator", "requester", "gateway"]
@@ -199,6 +201,11 @@ class NodeSettings(BaseSettings):
         return None
 
 
+class SettingsFileError(LabelnetError, ValueError):
+    """The settings file is not TOML (or not UTF-8): pydantic-settings lets the parser's own
+    error through, which ``labelnet node start`` showed as a traceback."""
+
+
 def load_settings(config_file: Path | None = None, **overrides: object) -> NodeSettings:
     """Build settings from ``overrides``, the environment and an optional TOML file."""
     if config_file is None:
@@ -209,4 +216,7 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> NodeS
     class FromFile(NodeSettings):
         model_config = SettingsConfigDict(**{**NodeSettings.model_config, "toml_file": config_file})
 
-    return FromFile(**overrides)  # type: ignore[arg-type]
+    try:
+        return FromFile(**overrides)  # type: ignore[arg-type]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsFileError(f"{config_file} is not a TOML settings file: {exc}") from exc

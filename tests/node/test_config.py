@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from node.config import load_settings
+from node.config import SettingsFileError, load_settings
 
 
 def test_defaults_bind_loopback_and_use_sqlite_in_data_dir(tmp_path: Path) -> None:
@@ -40,6 +40,22 @@ def test_bad_values_are_rejected(tmp_path: Path) -> None:
     config.write_text("no_such_setting = 1\n")
     with pytest.raises(ValidationError):
         load_settings(config, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"[[[[", "Invalid initial character"), (b"port = \xff\n", "'utf-8' codec can't decode")],
+)
+def test_a_settings_file_that_is_not_toml_is_a_settings_file_error(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # Were the parser's TOMLDecodeError and UnicodeDecodeError, a traceback at node start.
+    config = tmp_path / "node.toml"
+    config.write_bytes(content)
+    with pytest.raises(SettingsFileError) as refused:
+        load_settings(config, data_dir=tmp_path)
+    assert str(refused.value).startswith(f"{config} is not a TOML settings file: ")
+    assert problem in str(refused.value)
 
 
 def test_password_from_file(tmp_path: Path) -> None:
