@@ -26,6 +26,12 @@ StoreBackend = Literal["embedded", "kubo"]
 Durability = Literal["process", "power"]
 
 
+class SettingsFileError(LabelnetError, ValueError):
+    """A file the settings name is unusable: the settings file is not TOML (pydantic-settings
+    lets the parser's own error through), or it or the password file is not UTF-8; each was
+    a traceback from ``labelnet node start``."""
+
+
 class NodeSettings(BaseSettings):
     """Everything a node process needs to know to run."""
 
@@ -197,13 +203,14 @@ class NodeSettings(BaseSettings):
         if self.keystore_password is not None:
             return self.keystore_password.get_secret_value()
         if self.keystore_password_file is not None:
-            return self.keystore_password_file.read_text().rstrip("\n")
+            try:
+                return self.keystore_password_file.read_text().rstrip("\n")
+            except UnicodeDecodeError as exc:  # else a traceback from `labelnet node start`
+                raise SettingsFileError(
+                    f"keystore_password_file {self.keystore_password_file} is not UTF-8 text: "
+                    f"{exc.reason} at byte {exc.start}"
+                ) from exc
         return None
-
-
-class SettingsFileError(LabelnetError, ValueError):
-    """The settings file is not TOML (or not UTF-8): pydantic-settings lets the parser's own
-    error through, which ``labelnet node start`` showed as a traceback."""
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> NodeSettings:

@@ -63,3 +63,15 @@ def test_password_from_file(tmp_path: Path) -> None:
     secret.write_text("hunter2\n")
     assert load_settings(data_dir=tmp_path, keystore_password_file=secret).password() == "hunter2"
     assert load_settings(data_dir=tmp_path).password() is None
+
+
+def test_a_password_file_that_is_not_utf8_is_a_settings_file_error(tmp_path: Path) -> None:
+    # Was a UnicodeDecodeError traceback when the node opened its keystore.
+    secret = tmp_path / "password"
+    secret.write_bytes(b"\xffhunter2\n")
+    settings = load_settings(data_dir=tmp_path, keystore_password_file=secret)
+    with pytest.raises(SettingsFileError) as refused:
+        settings.password()
+    assert str(refused.value) == (
+        f"keystore_password_file {secret} is not UTF-8 text: invalid start byte at byte 0"
+    )
