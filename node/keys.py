@@ -51,7 +51,13 @@ def create_keystore(
         raise KeystoreError(f"{path} already exists; refusing to overwrite a key")
     if not password:
         raise KeystoreError("a keystore needs a non-empty password")
-    account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
+    try:
+        account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
+    except ValueError as exc:  # eth-keys says "must be exactly 32 bytes long" even when it is
+        raise KeystoreError(
+            "not a secp256k1 private key: as a number it must be from 1 to the curve order - 1 "
+            "(all zeros and all ff are not)"
+        ) from exc
     if scrypt_n is not None and (scrypt_n < 2 or scrypt_n & (scrypt_n - 1)):
         raise KeystoreError(f"scrypt cost must be a power of two >= 2, got {scrypt_n}")
     encrypted = (

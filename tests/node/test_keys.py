@@ -64,6 +64,18 @@ def test_refuses_to_overwrite_or_use_empty_password(tmp_path: Path) -> None:
         create_keystore(tmp_path / "other.json", "")
 
 
+@pytest.mark.parametrize("key", [b"\x00" * 32, b"\xff" * 32])
+def test_a_key_outside_the_curve_is_refused_and_nothing_is_written(
+    tmp_path: Path, key: bytes
+) -> None:
+    # Was eth-keys' ValueError ("must be exactly 32 bytes long, instead of 32 bytes"), a
+    # traceback from `labelnet wallet import`.
+    path = tmp_path / "keystore.json"
+    with pytest.raises(KeystoreError, match=r"^not a secp256k1 private key: as a number it"):
+        create_keystore(path, "pw", key)
+    assert not path.exists()
+
+
 def test_cast_reads_our_keystore(tmp_path: Path) -> None:
     path = tmp_path / "node.json"
     account = create_keystore(path, "s3cret")
