@@ -6,6 +6,7 @@ several nodes in one process each get their own.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -17,11 +18,18 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from node.errors import LabelnetError
 from node.peer_url import gateway_url, parse_peer
 
 Role = Literal["annotator", "validator", "requester", "gateway"]
 StoreBackend = Literal["embedded", "kubo"]
 Durability = Literal["process", "power"]
+
+
+class SettingsFileError(LabelnetError, ValueError):
+    """A file the settings name is unusable: the settings file is not TOML (pydantic-settings
+    lets the parser's own error through), or it or the password file is not UTF-8; each was
+    a traceback from ``labelnet node start``."""
 
 
 class NodeSettings(BaseSettings):
@@ -195,7 +203,13 @@ class NodeSettings(BaseSettings):
         if self.keystore_password is not None:
             return self.keystore_password.get_secret_value()
         if self.keystore_password_file is not None:
-            return self.keystore_password_file.read_text().rstrip("\n")
+            try:
+                return self.keystore_password_file.read_text().rstrip("\n")
+            except UnicodeDecodeError as exc:  # else a traceback from `labelnet node start`
+                raise SettingsFileError(
+                    f"keystore_password_file {self.keystore_password_file} is not UTF-8 text: "
+                    f"{exc.reason} at byte {exc.start}"
+                ) from exc
         return None
 
 
@@ -209,4 +223,7 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> NodeS
     class FromFile(NodeSettings):
         model_config = SettingsConfigDict(**{**NodeSettings.model_config, "toml_file": config_file})
 
-    return FromFile(**overrides)  # type: ignore[arg-type]
+    try:
+        return FromFile(**overrides)  # type: ignore[arg-type]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsFileError(f"{config_file} is not a TOML settings file: {exc}") from exc

@@ -23,6 +23,7 @@ from nacl.utils import random as nacl_random
 
 from node.errors import LabelnetError
 from node.files import write_atomic
+from node.protocol.canonical import load_json
 
 
 class KeystoreError(LabelnetError, ValueError):
@@ -50,7 +51,13 @@ def create_keystore(
         raise KeystoreError(f"{path} already exists; refusing to overwrite a key")
     if not password:
         raise KeystoreError("a keystore needs a non-empty password")
-    account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
+    try:
+        account: LocalAccount = Account.from_key(private_key) if private_key else Account.create()
+    except ValueError as exc:  # eth-keys says "must be exactly 32 bytes long" even when it is
+        raise KeystoreError(
+            "not a secp256k1 private key: as a number it must be from 1 to the curve order - 1 "
+            "(all zeros and all ff are not)"
+        ) from exc
     if scrypt_n is not None and (scrypt_n < 2 or scrypt_n & (scrypt_n - 1)):
         raise KeystoreError(f"scrypt cost must be a power of two >= 2, got {scrypt_n}")
     encrypted = (
@@ -65,12 +72,13 @@ def create_keystore(
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypt the keystore at ``path``."""
     try:
-        document: dict[str, Any] = json.loads(path.read_text())
+        # Depth-checked: web3 lifts the recursion limit (see node.protocol.canonical).
+        document: dict[str, Any] = load_json(path.read_text().encode())
     except FileNotFoundError as exc:
         raise KeystoreError(
             f"no keystore at {path}: create one with `labelnet wallet new`"
         ) from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, nested too deep
         raise KeystoreError(f"{path} is not a JSON keystore: {exc}") from exc
     try:
         key = Account.decrypt(document, password)
@@ -85,7 +93,7 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
 def keystore_address(path: Path) -> str:
     """The address recorded in a keystore, without decrypting it."""
     try:
-        address = json.loads(path.read_text())["address"]
+        address = load_json(path.read_text().encode())["address"]
     except (OSError, ValueError, KeyError) as exc:
         raise KeystoreError(f"cannot read the address of keystore {path}: {exc}") from exc
     return to_checksum_address("0x" + str(address).removeprefix("0x"))

@@ -128,6 +128,11 @@ def _describe(exc: Exception) -> tuple[str, str] | None:
     """``(what, fix)`` for a failure the user can cause or fix; None for a bug."""
     if isinstance(exc, LabelnetError | OSError):
         return str(exc) or type(exc).__name__, _fix_for(exc)
+    if isinstance(exc, UnicodeDecodeError):  # a file the command reads as text (a password)
+        return (
+            f"a file given is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            "save it as UTF-8, or check that the option names the right file",
+        )
     # Imported here: only failing commands pay for these (see the module docstring).
     import httpx
     from pydantic import ValidationError

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from node.config import NodeSettings, Role, load_settings
+from node.config import NodeSettings, Role, SettingsFileError, load_settings
 from node.errors import LabelnetError
 
 app = typer.Typer(help="Run a labelnet node.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> NodeSettings:
             for error in exc.errors()
         )
         raise _fail(f"invalid settings: {problems}") from exc
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SettingsFileError) as exc:
         raise _fail(str(exc)) from exc
 
 

@@ -32,7 +32,7 @@ from node.content.imports import ImportedItems, ImportFormat, import_items
 from node.content.labelstudio import LabelStudioError, LabelStudioProfile, parse_label_config
 from node.peer_url import OnceLog, Peer, PeerUrlError, parse_peer
 from node.protocol.annotation import RULES, AnnotationParams, canonical_value
-from node.protocol.canonical import JsonValue
+from node.protocol.canonical import DocumentTooDeepError, JsonValue, load_json
 from node.protocol.gold import GoldSet
 from node.protocol.kinds import TaskKind
 from node.protocol.manifest import ManifestError, TaskContent, build_task_content
@@ -91,7 +91,12 @@ class Timing:
 
 
 def read_gold_file(path: Path) -> dict[str, JsonValue]:
-    """Gold answers from a JSON object ``{item: value}`` or JSONL lines ``{"item", "value"}``."""
+    """Gold answers from a JSON object ``{item: value}`` or JSONL lines ``{"item", "value"}``.
+
+    Parsed with :func:`~node.protocol.canonical.load_json`: web3, which the CLI has loaded
+    by then, lifts Python's recursion limit, so a file nested a few hundred thousand deep
+    killed ``labelnet task create`` with SIGSEGV instead of an error line.
+    """
     try:
         if path.stat().st_size > MAX_GOLD_FILE:
             raise TaskSpecError(f"{path} exceeds {MAX_GOLD_FILE} bytes")
@@ -99,7 +104,9 @@ def read_gold_file(path: Path) -> dict[str, JsonValue]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskSpecError(f"cannot read gold file {path}: {exc}") from exc
     try:
-        document = json.loads(text)
+        document = load_json(text.encode())
+    except DocumentTooDeepError as exc:
+        raise TaskSpecError(f"{path}: {exc}") from exc
     except json.JSONDecodeError:
         document = None
     if isinstance(document, dict):
@@ -109,8 +116,10 @@ def read_gold_file(path: Path) -> dict[str, JsonValue]:
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            entry = load_json(line.encode())
             gold[str(entry["item"])] = entry["value"]
+        except DocumentTooDeepError as exc:
+            raise TaskSpecError(f"{path}:{number}: {exc}") from exc
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise TaskSpecError(
                 f'{path}:{number}: expected {{"item": ..., "value": ...}} ({exc})'

@@ -42,8 +42,15 @@ def load_or_create_token(data_dir: Path) -> str:
 
 
 def token_matches(expected: str, authorization: str | None) -> bool:
-    """Constant-time check of an ``Authorization: Bearer <token>`` header."""
+    """Constant-time check of an ``Authorization: Bearer <token>`` header.
+
+    Compared as UTF-8 bytes: ``compare_digest`` raises ``TypeError`` for a ``str`` holding
+    any non-ASCII character, and a header value is whatever bytes the client sent (decoded
+    as Latin-1), so ``Bearer é`` was a 500 instead of the 401 of any other wrong token.
+    """
     if not authorization:
         return False
     scheme, _, supplied = authorization.partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(supplied.strip(), expected)
+    return scheme.lower() == "bearer" and secrets.compare_digest(
+        supplied.strip().encode(), expected.encode()
+    )

@@ -22,6 +22,7 @@ from node.app.errors import ChainMismatchError, DeploymentError
 from node.chain.contracts import Contracts, Deployment, bind
 from node.config import NodeSettings
 from node.files import write_atomic
+from node.protocol.canonical import load_json
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,14 @@ def load_deployment(path: Path) -> Deployment:
     (``chain_id``, the contract addresses, optionally ``start_block``): every field
     :class:`Deployment` declares."""
     try:
-        document = json.loads(path.read_text())
+        # Depth-checked: web3 lifts the recursion limit, and a file nested a few hundred
+        # thousand deep crashed the node or the CLI with SIGSEGV.
+        document = load_json(path.read_text().encode())
     except FileNotFoundError as exc:
         raise DeploymentError(
             f"no deployment file at {path}: run `labelnet devnet up` or set deployment_file"
         ) from exc
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # not JSON, not UTF-8, nested too deep
         raise DeploymentError(f"cannot read deployment file {path}: {exc}") from exc
     if not isinstance(document, dict):
         raise DeploymentError(f"deployment file {path} is not a JSON object")

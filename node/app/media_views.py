@@ -19,7 +19,7 @@ from node.db.repositories import ItemRepository
 from node.errors import LabelnetError
 from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.confidential import NotAdmittedError
-from node.roles.loader import MAX_ITEM_BYTES
+from node.roles.content_fetch import MAX_ITEM_BYTES
 from node.store.errors import BlockNotFoundError
 from node.store.sealed import ITEMS, SealedView, open_media, read_item_page
 

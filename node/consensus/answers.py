@@ -142,7 +142,34 @@ def _compact(ids: tuple[str, ...], codes: IntArray) -> tuple[tuple[str, ...], In
 
 
 def _strictly_sorted(ids: tuple[str, ...]) -> bool:
-    return all(map(operator.lt, ids[:-1], ids[1:]))  # C-level loop: no generator per pair
+    try:
+        return all(map(operator.lt, ids[:-1], ids[1:]))  # C-level loop: no generator per pair
+    except TypeError:  # ids that do not compare (a number beside a string) are no sorted ids
+        return False
+
+
+def _columns(rows: Iterable[Sequence[str | float]]) -> list[tuple[str | float, ...]]:
+    """The item, annotator and value columns of ``(item, annotator, value)`` rows; a row
+    that is no triple (a pair, a number) is :class:`InvalidAnswersError`, not the
+    ``IndexError`` or ``TypeError`` of unpacking it."""
+    triples = list(rows)
+    try:
+        malformed = any(len(row) != 3 for row in triples)
+    except TypeError:  # a row with no length
+        malformed = True
+    if malformed:
+        raise InvalidAnswersError("every row must be (item, annotator, value)")
+    return list(zip(*triples, strict=True)) if triples else [(), (), ()]
+
+
+def _codes(arrays: Iterable[npt.ArrayLike]) -> list[IntArray]:
+    """Each array-like as a flat ``int64`` array; codes that are not integers (text, NaN,
+    past 64 bits) are :class:`InvalidAnswersError`, not numpy's ``ValueError``,
+    ``TypeError`` or ``OverflowError``."""
+    try:
+        return [np.asarray(array, dtype=np.int64).reshape(-1) for array in arrays]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidAnswersError(f"codes must be integers: {exc}") from exc
 
 
 class _LongFormat:
@@ -243,10 +270,7 @@ class Answers(_LongFormat):
         cls, rows: Iterable[tuple[str, str, str]], classes: Sequence[str] | None = None
     ) -> Answers:
         """Build from ``(item, annotator, value)`` string triples."""
-        triples = list(rows)
-        if any(len(t) != 3 for t in triples):
-            raise InvalidAnswersError("every row must be (item, annotator, value)")
-        columns = list(zip(*triples, strict=True)) if triples else [(), (), ()]
+        columns = _columns(rows)
         return cls.from_arrays(columns[0], columns[1], columns[2], classes=classes)
 
     @classmethod
@@ -278,7 +302,7 @@ class Answers(_LongFormat):
         build a string array of 42-character addresses, 168 bytes a row in numpy (half a
         gigabyte for three million answers, twice over while sorting)."""
         annotator_ids = tuple(annotators)
-        annotator = np.asarray(annotator, dtype=np.int64).reshape(-1)
+        (annotator,) = _codes([annotator])
         item_ids, item = _encode(items, "item")
         value_ids, value = _encode(values, "value")
         if not (len(item) == len(annotator) == len(value)):
@@ -323,7 +347,7 @@ class Answers(_LongFormat):
                 raise InvalidAnswersError(f"{name} ids must be sorted and unique")
         if not _strictly_sorted(class_ids) or not class_ids:
             raise InvalidAnswersError("classes must be a non-empty sorted unique list")
-        codes = [np.asarray(a, dtype=np.int64).reshape(-1) for a in (item, annotator, label)]
+        codes = _codes((item, annotator, label))
         if not (len(codes[0]) == len(codes[1]) == len(codes[2])):
             raise InvalidAnswersError("item, annotator and label codes differ in length")
         if len(codes[0]) == 0:
@@ -407,8 +431,7 @@ class NumericAnswers(_LongFormat):
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, str | float]]) -> NumericAnswers:
         """Build from ``(item, annotator, value)`` rows; values may be numbers or text."""
-        triples = list(rows)
-        columns = list(zip(*triples, strict=True)) if triples else [(), (), ()]
+        columns = _columns(rows)
         return cls.from_arrays(columns[0], columns[1], columns[2])
 
     @classmethod
@@ -421,6 +444,8 @@ class NumericAnswers(_LongFormat):
         try:
             raw = np.asarray(values)
             numbers = np.array([float(v) for v in raw.tolist()], dtype=np.float64)
+        except OverflowError as exc:  # an integer past the largest float
+            raise InvalidAnswersError("values must be finite (an integer past any float)") from exc
         except (TypeError, ValueError) as exc:
             raise InvalidAnswersError(f"non-numeric value: {exc}") from exc
         if not (len(item) == len(annotator) == len(numbers)):

@@ -7,6 +7,7 @@ validator reports the same value. Gold items (``gold={item: value}``) take the g
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar, Self
@@ -33,6 +34,8 @@ def encode_numeric_gold(answers: NumericAnswers, gold: NumericGold | None) -> Fl
             continue
         try:
             number = float(value)
+        except OverflowError:  # an integer past the largest float: refused as infinite below
+            number = math.inf
         except (TypeError, ValueError) as exc:
             raise InvalidAnswersError(f"gold value {value!r} is not a number") from exc
         if not np.isfinite(number):

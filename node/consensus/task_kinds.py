@@ -143,6 +143,14 @@ def numeric_result(
     estimator = numeric_estimator(algorithm).fit(answers, gold_values)
     consensus = np.round(estimator.values_ * SCALE)
     given = np.round(answers.value * SCALE)
+    if not (np.all(np.isfinite(consensus)) and np.all(np.isfinite(given))):
+        # Finite answers can still overflow: 1e160 squared in robust-mean@1's weights, 1e303
+        # in millionths. There is no fixed-point value to publish, so the task fails here as
+        # unusable input rather than as a ValueError escaping every validator.
+        raise InvalidAnswersError(
+            f"task {task_id}: answers too large for {estimator.algorithm} (a value or a "
+            "consensus overflows the float range in millionths)"
+        )
     match = np.abs(given - consensus[answers.item]) <= tol
     counts = count_keys(answers.item, len(answers.items))
     matching = count_keys(answers.item[match], len(answers.items))

@@ -61,12 +61,16 @@ def valid_value(
             and all(isinstance(v, str) and v in classes for v in value)
             and len(set(value)) == len(value)
         )
-    return (
-        kind is TaskKind.NUMERIC
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if (
+        kind is not TaskKind.NUMERIC
+        or isinstance(value, bool)
+        or not isinstance(value, int | float)
+    ):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer past any float: the consensus, in floats, cannot take it
+        return False
 
 
 def tolerance_units(tolerance: str) -> int:

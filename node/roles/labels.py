@@ -71,11 +71,24 @@ class LabelRow(NamedTuple):
     value: Any
 
 
+INT64 = range(-(2**63), 2**63)
+"""Integers a label's value may be: SQLite keeps a bare JSON number in the label column as
+a 64-bit integer or a float, so a larger one was stored, and committed, as its float (the
+class id ``12345678901234567890`` became ``1.2345678901234567e+19``, which no task allows:
+validators then dropped the annotator's whole batch). One rule on every backend; nested
+integers are stored as JSON text and keep every digit."""
+
+
 def _rows(labels: Sequence[LabelInput]) -> list[LabelRow]:
     rows = [LabelRow(label["item"], label["value"]) for label in labels]
     for row in rows:
         if row.value is None:
             raise InvalidLabelError(f"item {row.item_id!r}: a label needs a value (got null)")
+        if type(row.value) is int and row.value not in INT64:
+            raise InvalidLabelError(
+                f"item {row.item_id!r}: the integer {str(row.value)[:80]} does not fit in 64 "
+                "bits; send a class id as a string, a number as a float"
+            )
     try:
         # One C-level pass over every value: NaN and Infinity have no canonical JSON, and a
         # string holding a lone UTF-16 surrogate has no UTF-8 (the commitment's encoding):

@@ -90,7 +90,7 @@ class LivenessDuty(ValidatorDuty):
                 )
             if intent is not None:
                 if intent.state is not ValidationState.SKIPPED:
-                    work.append((task, intent))  # sent, or to send again (``_needs_send``)
+                    work.append((task, intent))  # sent, or to send again (``Attester.needs_send``)
             elif self._in_final_round(task.task_id):
                 work.append((task, None))
         if not work or not self._may_vote():

@@ -7,15 +7,8 @@ whether to take part, fetches every item page and every media file the items ref
 and stores the items together with a ``joined`` participation row in one write
 transaction, so a crash never leaves a half-joined task. Media files are fetched even
 though only a labeler reads them: fetching verifies them and keeps a local copy this
-node's gateway serves on to its peers.
-
-**Budgets.** Documents are read in the canonical layout (as validators read them), so a DAG
-of another shape is refused after a few blocks. Media are what a requester controls and the
-node pays for in disk: a task's media may take at most ``max_task_media_bytes``, and at most
-one MiB per ``min_reward_per_mib`` token units of its reward pool, checked against each
-file's declared size before its leaves are read; and no media are fetched while the disk
-holds less than ``disk_reserve`` bytes beyond them, which is kept for the reveals and claims
-of tasks already joined. A task over any of these is declined with the reason.
+node's gateway serves on to its peers. How the content is read and verified, and the
+**budgets** on what it may cost this node, are :mod:`node.roles.content_fetch`'s.
 
 **Confidential tasks** (the manifest's ``confidential`` field, docs/confidential.md): the
 item pages are sealed under a task key the requester wraps to each seated annotator after
@@ -38,50 +31,41 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TypeVar
 
 from node.db.engine import Database
-from node.db.models import ItemCreate, ParticipationState, Task, TaskParticipation
+from node.db.models import ParticipationState, Task, TaskParticipation
 from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import ItemRepository, TaskRepository
 from node.db.types import utcnow
 from node.errors import LabelnetError
-from node.protocol.annotation import pair_sides
-from node.protocol.errors import InvalidParameterError
 from node.protocol.kinds import TaskKind
-from node.protocol.manifest import (
-    MAX_DOCUMENT_BYTES,
-    ItemPage,
-    ItemSpec,
-    Manifest,
-    ManifestError,
-)
-from node.protocol.sealed import SealedError
+from node.protocol.manifest import MAX_DOCUMENT_BYTES, Manifest
 from node.roles.confidential import Keyring, NotAdmittedError
+from node.roles.content_fetch import (
+    DEFAULT_DISK_RESERVE,
+    DEFAULT_REWARD_PER_MIB,
+    DEFAULT_TASK_MEDIA_BYTES,
+    MAX_ITEM_BYTES,
+    ContentFetcher,
+    DeclinedError,
+)
 from node.store.base import ContentStore
 from node.store.budget import BudgetExceededError, within
 from node.store.errors import (
     BackendError,
     BlockMismatchError,
     BlockNotFoundError,
-    FileTooLargeError,
     StoreUnavailableError,
 )
-from node.store.sealed import ITEMS, SealedView, read_item_page
+from node.store.sealed import ITEMS, SealedView
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 MAX_REASON = 2000
 """Characters of an error kept as the reason (a peer's error page can be long)."""
-MAX_CID_LENGTH = 128
-"""Longest CID the items table stores (``node.db.types.CID``); only identity CIDs inlining
-over ~70 bytes are longer, and no honest task names media that way."""
 MAX_ATTEMPTS = 20
 """Fetch attempts before a task whose content nobody serves is given up."""
 RETRY_DELAY = 5.0
@@ -90,19 +74,6 @@ MAX_RETRY_DELAY = 600.0
 LOAD_SECONDS = 120.0
 """Wall-clock seconds one attempt at loading one task may take: a slow peer delays that
 task's join (retried later, with the blocks read so far kept), never the others'."""
-
-WRITE_PAGES = 20
-"""Item pages written per statement when a task is joined (10,000 items of 500)."""
-
-MIB = 1024 * 1024
-DEFAULT_TASK_MEDIA_BYTES = 1024 * MIB
-MAX_ITEM_BYTES = 32 * MIB
-"""Default cap on one media file a node fetches (and, sealed, opens for its page)."""
-DEFAULT_REWARD_PER_MIB = 10**12
-"""Token units of reward pool a task needs per MiB of media (10**-6 of an 18-decimal token):
-a task escrowing a few wei cannot make the node store hundreds of megabytes."""
-DEFAULT_DISK_RESERVE = 256 * MIB
-"""The ``disk_reserve_bytes`` setting's default, which ``/readyz`` checks too."""
 
 TRANSIENT_ERRORS = (
     BlockNotFoundError,
@@ -118,10 +89,6 @@ peer asked may serve the right ones; everything else about content is final."""
 WAITING_FOR_KEY = "sealed, not admitted yet"
 """Reason of a confidential task joined without its key (the seat comes first, the key
 after it): the loader looks again, and the labeling page shows the reason."""
-
-
-class DeclinedError(LabelnetError, ValueError):
-    """This node does not take part in the task: not qualified, or malformed content."""
 
 
 def _system_clock() -> int:
@@ -156,11 +123,15 @@ class TaskLoader:
         self.chain_id = chain_id
         self.max_bond = max_bond
         self.kinds = frozenset(kinds)
-        self.max_item_bytes = max_item_bytes
-        self.max_task_media_bytes = max_task_media_bytes
-        self.min_reward_per_mib = min_reward_per_mib
-        self.disk_reserve = disk_reserve
-        self.data_dir = data_dir
+        self.content = ContentFetcher(
+            store=store,
+            chain_id=chain_id,
+            max_item_bytes=max_item_bytes,
+            max_task_media_bytes=max_task_media_bytes,
+            min_reward_per_mib=min_reward_per_mib,
+            disk_reserve=disk_reserve,
+            data_dir=data_dir,
+        )
         self.clock = clock
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
@@ -210,14 +181,14 @@ class TaskLoader:
         manifest: Manifest | None = None
         try:
             with within(LOAD_SECONDS):
-                manifest = self._manifest(task)
+                manifest = self.content.manifest(task)
                 self._check_qualified(task, manifest)
                 view = self._view(task, manifest)
                 if isinstance(view, str):
                     self._await_key(task, manifest, attempts, view)
                     return
-                budget = self._media_budget(task)
-                count, joined = self._check_items(manifest, budget, view), manifest
+                budget = self.content.media_budget(task)
+                count, joined = self.content.check_items(manifest, budget, view), manifest
         except TRANSIENT_ERRORS as exc:
             self._record(task, ParticipationState.FAILED, str(exc), attempts + 1, manifest)
             log.info("task %s: content not available yet (%s)", task.task_id, exc)
@@ -227,7 +198,7 @@ class TaskLoader:
             log.info("task %s: declined: %s", task.task_id, exc)
             return
         with self.db.write() as session:
-            self._write_items(ItemRepository(session), task.task_id, joined, view)
+            self.content.write_items(ItemRepository(session), task.task_id, joined, view)
             _record(
                 ParticipationRepository(session),
                 task,
@@ -274,10 +245,6 @@ class TaskLoader:
         except Exception:  # the database itself is failing: the next tick tries again
             log.exception("task %s: cannot record the failure", task.task_id)
 
-    def _manifest(self, task: Task) -> Manifest:
-        data = self.store.get(task.manifest_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
-        return _parsed(Manifest.from_bytes, data, "manifest")
-
     def _check_qualified(self, task: Task, manifest: Manifest) -> None:
         if manifest.num_items != task.num_items:
             raise DeclinedError(
@@ -291,102 +258,6 @@ class TaskLoader:
                 f"max_bond {self.max_bond}"
             )
 
-    def _media_budget(self, task: Task) -> int:
-        """Bytes of media this node stores for ``task``: its own cap, and what the reward
-        pool pays for at ``min_reward_per_mib``."""
-        if self.min_reward_per_mib == 0:
-            return self.max_task_media_bytes
-        return min(self.max_task_media_bytes, task.reward_pool * MIB // self.min_reward_per_mib)
-
-    def _fetch_media(self, item: str, cid: str, left: int) -> int:
-        """Fetch and store one media file within ``left`` bytes; returns its size."""
-        if self.data_dir is not None:
-            free = shutil.disk_usage(self.data_dir).free
-            if free - min(left, self.max_item_bytes) < self.disk_reserve:
-                raise DeclinedError(
-                    f"item {item!r}: {free} bytes free on disk, and {self.disk_reserve} are "
-                    "kept for the reveals and claims of tasks already joined"
-                )
-        try:
-            return len(self.store.get(cid, max_size=min(self.max_item_bytes, left)))
-        except FileTooLargeError as exc:
-            raise DeclinedError(
-                f"item {item!r}: media over this node's budget for the task "
-                f"({min(self.max_item_bytes, left)} bytes left of it): {exc}"
-            ) from exc
-
-    def _check_items(
-        self, manifest: Manifest, media_budget: int, view: SealedView | None = None
-    ) -> int:
-        """Verify every page and media file and store them here; returns the item count.
-
-        Only the ids are kept (to refuse an id on two pages): the items are written by
-        :meth:`_write_items`, a few pages at a time, so a million-item task never has a
-        row object per item in memory (about a kilobyte each)."""
-        count = 0
-        seen: set[str] = set()
-        sides: set[str] = set()
-        for page_cid in manifest.pages:
-            if len(page_cid) > MAX_CID_LENGTH:
-                raise ManifestError(f"page CID {page_cid[:80]}... too long to store")
-            for spec in self._page(page_cid, view).items:
-                if spec.id in seen:
-                    raise ManifestError(f"item id {spec.id!r} appears on two pages")
-                seen.add(spec.id)
-                if manifest.kind is TaskKind.PAIRWISE:
-                    # The two responses are what the annotator compares: fetched (and so
-                    # verified) like media, once each however many pairs share them.
-                    for side in _check_pair(spec):
-                        if side not in sides:
-                            sides.add(side)
-                            media_budget -= self._fetch_media(spec.id, side, media_budget)
-                if spec.content is not None:
-                    if len(spec.content) > MAX_CID_LENGTH:
-                        raise ManifestError(f"item {spec.id!r}: content CID too long to store")
-                    media_budget -= self._fetch_media(spec.id, spec.content, media_budget)
-                count += 1
-        if count != manifest.num_items:
-            raise ManifestError(
-                f"the pages list {count} items, the manifest says {manifest.num_items}"
-            )
-        return count
-
-    def _page(self, page_cid: str, view: SealedView | None = None) -> ItemPage:
-        if view is not None:
-            try:
-                return read_item_page(view, page_cid, max_size=MAX_DOCUMENT_BYTES)
-            except SealedError as exc:  # a page that does not open under the task key
-                raise DeclinedError(f"sealed item page {page_cid}: {exc}") from exc
-        data = self.store.get(page_cid, max_size=MAX_DOCUMENT_BYTES, canonical=True)
-        return _parsed(ItemPage.from_bytes, data, f"item page {page_cid}")
-
-    def _write_items(
-        self,
-        items: ItemRepository,
-        task_id: int,
-        manifest: Manifest,
-        view: SealedView | None = None,
-    ) -> None:
-        """Every item in manifest order, from the pages :meth:`_check_items` verified and
-        stored here (read back from the local store), :data:`WRITE_PAGES` pages a statement."""
-        chunk: list[ItemCreate] = []
-        position = 0
-        for number, page_cid in enumerate(manifest.pages, start=1):
-            for spec in self._page(page_cid, view).items:
-                chunk.append(
-                    ItemCreate(
-                        item_id=spec.id,
-                        position=position,
-                        page_cid=page_cid,
-                        content_cid=spec.content,
-                        data=spec.data,
-                    )
-                )
-                position += 1
-            if number % WRITE_PAGES == 0 or number == len(manifest.pages):
-                items.upsert_many(self.chain_id, task_id, chunk)
-                chunk = []
-
     def _record(
         self,
         task: Task,
@@ -397,22 +268,6 @@ class TaskLoader:
     ) -> None:
         with self.db.write() as session:
             _record(ParticipationRepository(session), task, state, reason, attempts, manifest)
-
-
-def _parsed(parse: Callable[[bytes], T], data: bytes, what: str) -> T:
-    """``parse(data)``; any way the document can be malformed becomes :class:`DeclinedError`.
-
-    The parsers promise :class:`ManifestError` (deep JSON included: they check the depth
-    before parsing, see :func:`node.protocol.canonical.load_json`); any other ``ValueError``
-    or ``RecursionError`` from them still means bytes that will never become a valid
-    document, so it declines too rather than being retried.
-    """
-    try:
-        return parse(data)
-    except ManifestError:
-        raise
-    except (ValueError, RecursionError) as exc:
-        raise DeclinedError(f"malformed {what}: {exc!r}") from exc
 
 
 def _record(
@@ -438,12 +293,3 @@ def _record(
         if manifest is None or manifest.annotation is None
         else manifest.annotation.document(),
     )
-
-
-def _check_pair(spec: ItemSpec) -> tuple[str, str]:
-    """A pairwise item names its two sides (:func:`node.protocol.annotation.pair_sides`),
-    or validators could not score the task: joining it would be work nobody pays for."""
-    try:
-        return pair_sides(spec.data)
-    except InvalidParameterError as exc:
-        raise ManifestError(f"item {spec.id!r}: {exc}") from exc

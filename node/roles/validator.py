@@ -38,9 +38,9 @@ attesters) to the winners' stake in ValidatorStaking, so a validator has nothing
 **Settlement rounds (market v2, docs/settlement.md §2).** After the attest deadline the
 validator keeps calling ``finalize`` (a revert that only means "not yet" is quiet). When the
 task is still open afterwards, it re-attests its own root in the round the task is in
-(:meth:`Validator._follow_rounds`): in round 1 or 2 when a round opened, and as an appeal
-when another root is provisional. Once the task is final it settles its own round-2 vote
-(``settleVote``), which pays its reward and unfreezes its stake.
+(:meth:`node.roles.attestation.Attester.follow_rounds`): in round 1 or 2 when a round
+opened, and as an appeal when another root is provisional. Once the task is final it
+settles its own round-2 vote (``settleVote``), which pays its reward and unfreezes its stake.
 """
 
 from __future__ import annotations
@@ -51,13 +51,12 @@ import time
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 
-from node.chain.errors import ChainError, ContractRevertError
+from node.chain.errors import ChainError
 from node.chain.market import TaskState, read_task
-from node.chain.market import TaskStatus as ChainTaskStatus
 from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.db.engine import Database
-from node.db.models import Task, TaskStatus, ValidationIntent, ValidationState
+from node.db.models import Task, TaskStatus, ValidationIntent
 from node.db.repositories.commitments import CommitmentRepository
 from node.db.repositories.settlement import AttestationRepository
 from node.db.repositories.tasks import TaskRepository
@@ -70,6 +69,7 @@ from node.protocol.manifest import Manifest, ManifestError
 from node.protocol.manifest_confidential import ConfidentialParams
 from node.protocol.result import EMPTY_ROOT
 from node.roles.assignment import Assigner
+from node.roles.attestation import Attester
 from node.roles.confidential import Keyring, NotAdmittedError
 from node.roles.drop_rule import RETRYABLE, check_batch
 from node.roles.review_inputs import ReviewPendingError, review_input
@@ -96,20 +96,10 @@ FETCH_SHARE = 2
 TASK_FETCH_SECONDS = 15.0
 """Wall-clock seconds one tick spends reading one task's documents, and each of its batches
 (read concurrently), before it moves on to the next task."""
-_DONE_REVERTS = frozenset(
-    {"TaskMarketCommitteeFull", "TaskMarketNoReveals", "TaskMarketDeadlinePassed"}
-)
-_SENT_REVERTS = frozenset({"TaskMarketAlreadyAttested", "TaskMarketAlreadyVoted"})
-"""Reverts of an attest that mean this account's vote is on chain already (sent before a
-restart): round 0's, and round 1's or 2's."""
 
 
 class ValidatorConfigError(LabelnetError, ValueError):
     """A validator duty configured with an option it does not know."""
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 class ValidatorDuty:
@@ -151,6 +141,9 @@ class ValidatorDuty:
         self.events_from_block = events_from_block
         self._inputs = InputCollector(store, keyring)
         self.rounds = RoundCalls(market, sender)
+        self.attester = Attester(
+            db=db, market=market, sender=sender, chain_id=chain_id, rounds=self.rounds
+        )
         self._stake_checked = False
 
     def tick(self) -> None:
@@ -182,8 +175,8 @@ class ValidatorDuty:
         try:
             if intent is None:
                 self._validate(task, now)
-            elif self._needs_send(intent):
-                self._send_attest(intent)
+            elif self.attester.needs_send(intent):
+                self.attester.send(intent)
         except LabelnetError as exc:
             log.warning("task %s: cannot attest now: %s", task.task_id, exc)
 
@@ -204,7 +197,7 @@ class ValidatorDuty:
             log.info("task %s: manifest not available yet: %s", task.task_id, exc)
             return
         except (ManifestError, StoreError, DocumentTooDeepError, RecursionError) as exc:
-            self._skip(task.task_id, f"invalid manifest: {type(exc).__name__}: {exc}")
+            self.attester.skip(task.task_id, f"invalid manifest: {type(exc).__name__}: {exc}")
             return
         with self.db.session() as session:
             reveals = CommitmentRepository(session).revealed(self.chain_id, task.task_id)
@@ -243,7 +236,7 @@ class ValidatorDuty:
             )
         used, dropped = len(inputs.batches), inputs.dropped
         if not inputs.batches:
-            self._skip(task.task_id, "no valid batch", used, dropped)
+            self.attester.skip(task.task_id, "no valid batch", used, dropped)
             return
         assignment = None
         if self.assigner is not None and self.assigner.seating(task.task_id) is not None:
@@ -269,26 +262,16 @@ class ValidatorDuty:
         try:
             outcome = run_consensus(spec, inputs.batches, inputs.gold)
         except (ConsensusError, LabelnetError) as exc:
-            self._skip(task.task_id, f"consensus failed: {exc}", used, dropped)
+            self.attester.skip(task.task_id, f"consensus failed: {exc}", used, dropped)
             return
         if outcome.payout_root == EMPTY_ROOT:
-            self._skip(task.task_id, "nobody earns anything (empty root)", used, dropped)
+            self.attester.skip(task.task_id, "nobody earns anything (empty root)", used, dropped)
             return
         self._publish(outcome)
         root = (
             keccak(outcome.payout_root) if self.adversary == "wrong-root" else outcome.payout_root
         )
-        with self.db.write() as session:
-            intent = ValidationRepository(session).record_intent(
-                self.chain_id,
-                task.task_id,
-                self.validator,
-                payout_root=_hex(root),
-                total_payout=outcome.total_payout,
-                result_cid=outcome.cid,
-                batches_used=used,
-                batches_dropped=dropped,
-            )
+        intent = self.attester.record(task.task_id, root, outcome, used, dropped)
         log.info(
             "task %s: result %s, %d batches used, %d dropped, %d unfetched, %.2fs",
             task.task_id,
@@ -299,7 +282,7 @@ class ValidatorDuty:
             time.monotonic() - started,
         )
         crash_point("after-attest-intent")
-        self._send_attest(intent)
+        self.attester.send(intent)
 
     def _waits_for_missing(self, task: Task, chain: TaskState, now: int, start: int) -> bool:
         """Whether a batch nobody serves yet is still waited for: through the first
@@ -316,7 +299,7 @@ class ValidatorDuty:
             return None
         if self.keyring is None or not self._may_read(params):
             why = "a confidential task that does not name this validator: it cannot read it"
-            self._skip(task.task_id, why)
+            self.attester.skip(task.task_id, why)
             return why
         try:
             key = self.keyring.task_key(task.task_id, params)
@@ -336,52 +319,6 @@ class ValidatorDuty:
         cid = self.store.put(outcome.document_bytes)
         if cid != outcome.cid:
             raise ChainError(f"the store named the result {cid}, not {outcome.cid}")
-
-    def _skip(self, task_id: int, reason: str, used: int = 0, dropped: int = 0) -> None:
-        log.warning("task %s: not attesting: %s", task_id, reason)
-        with self.db.write() as session:
-            ValidationRepository(session).record_skipped(
-                self.chain_id,
-                task_id,
-                self.validator,
-                reason,
-                batches_used=used,
-                batches_dropped=dropped,
-            )
-
-    def _send_attest(self, intent: ValidationIntent) -> None:
-        assert intent.payout_root and intent.result_cid and intent.total_payout is not None
-        call = self.market.functions.attest(
-            intent.task_id,
-            bytes.fromhex(intent.payout_root.removeprefix("0x")),
-            intent.total_payout,
-            intent.result_cid,
-        )
-        tx_hash: str | None = None
-        try:
-            tx_hash = _hex(self.sender.submit(call))
-        except ContractRevertError as exc:
-            if exc.name in _SENT_REVERTS:
-                log.info("task %s: already attested (sent before a restart)", intent.task_id)
-            elif exc.name in _DONE_REVERTS:
-                self._skip(intent.task_id, f"attest refused: {exc}")
-                return
-            else:
-                raise
-        crash_point("after-attest-submit")
-        with self.db.write() as session:
-            ValidationRepository(session).mark_sent(
-                self.chain_id, intent.task_id, self.validator, tx_hash
-            )
-        log.info("task %s: attested %s (%s)", intent.task_id, intent.payout_root, intent.result_cid)
-
-    def _needs_send(self, intent: ValidationIntent) -> bool:
-        """True for an intent never sent, or whose transaction failed or was forgotten."""
-        if intent.state is ValidationState.INTENT:
-            return True
-        if intent.state is ValidationState.SKIPPED or intent.attest_tx_hash is None:
-            return False
-        return self.sender.needs_resend(intent.attest_tx_hash)
 
     def _check_stake(self) -> None:
         if self._stake_checked:
@@ -411,41 +348,7 @@ class ValidatorDuty:
                 continue
             self.rounds.send_finalize(task.task_id)
             if now > task.attest_deadline:
-                self._follow_rounds(task.task_id)
-
-    def _follow_rounds(self, task_id: int) -> None:
-        """Re-attest this validator's root in the round an open task is in, if it has not yet.
-
-        Honest validators vote in every round a task reaches (§2.3): a round opened because
-        round 0 had no winner, or an appeal against a provisional root that is not ours.
-        """
-        state = read_task(self.market, task_id)
-        if state.status is not ChainTaskStatus.OPEN or state.reveal_count == 0:
-            return
-        with self.db.session() as session:
-            intent = ValidationRepository(session).get(self.chain_id, task_id, self.validator)
-        if intent is None or intent.payout_root is None or intent.state is ValidationState.SKIPPED:
-            return
-        ours = bytes.fromhex(intent.payout_root.removeprefix("0x"))
-        if (
-            state.provisional
-            and state.payout_root == ours
-            and state.total_payout == intent.total_payout
-        ):
-            return
-        round_ = state.round + 1 if state.provisional else state.round
-        if self.rounds.voted(task_id, round_):
-            return
-        try:
-            self.sender.transact(
-                self.market.functions.attest(
-                    task_id, ours, intent.total_payout, intent.result_cid or ""
-                )
-            )
-        except ContractRevertError as exc:
-            log.warning("task %s: cannot attest in round %d: %s", task_id, round_, exc)
-            return
-        log.info("task %s: attested %s again in round %d", task_id, intent.payout_root, round_)
+                self.attester.follow_rounds(task.task_id)
 
     def _record_results(self) -> None:
         with self.db.session() as session:

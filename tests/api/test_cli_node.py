@@ -172,8 +172,9 @@ def test_startup_error_in_a_real_process_is_one_line(node_dir: Path) -> None:
         ({}, ["--role", "king"], "invalid settings: role"),
         ({}, ["--port", "70000"], "invalid settings: port"),
         ({}, ["--config", "/nonexistent.toml"], "no settings file"),
+        ({}, ["--config", "{not_toml}"], "is not a TOML settings file: "),
     ],
-    ids=["password", "no-password", "deployment-dir", "role", "port", "config"],
+    ids=["password", "no-password", "deployment-dir", "role", "port", "config", "not-toml"],
 )
 def test_startup_errors_are_one_line(
     node_dir: Path,
@@ -187,6 +188,9 @@ def test_startup_errors_are_one_line(
         monkeypatch.delenv(name)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
+    not_toml = node_dir.parent / "not.toml"  # was a TOMLDecodeError traceback
+    not_toml.write_text("[[[[\n")
+    arguments = [a.format(not_toml=not_toml) for a in arguments]
     result = CliRunner().invoke(cli, ["node", "start", "--data-dir", str(node_dir), *arguments])
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -32,15 +32,18 @@ def test_deployment_file_round_trips(tmp_path: Path, deployment: Deployment) -> 
         ("[]", "not a JSON object"),
         ('{"chain_id": 1}', "lacks"),
         ('{"chain_id": 1, "token": 5, "staking": "0x", "market": "0x"}', "bad token"),
+        # Were a UnicodeDecodeError traceback, and (a few hundred thousand deep) SIGSEGV.
+        (b"\xff\xfe{", "cannot read deployment file .*: 'utf-8' codec can't decode"),
+        ('{"chain_id": ' + "[" * 65 + "]" * 65 + "}", r"JSON nested 66 deep \(at most 64\)"),
     ],
-    ids=["missing", "malformed", "not-object", "incomplete", "bad-address"],
+    ids=["missing", "malformed", "not-object", "incomplete", "bad-address", "not-utf8", "deep"],
 )
 def test_bad_deployment_files_are_refused(
-    tmp_path: Path, content: str | None, message: str
+    tmp_path: Path, content: str | bytes | None, message: str
 ) -> None:
     path = tmp_path / "deployment.json"
     if content is not None:
-        path.write_text(content)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(DeploymentError, match=message):
         load_deployment(path)
 

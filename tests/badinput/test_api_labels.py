@@ -42,12 +42,14 @@ def stored(services: NodeServices) -> dict[str, object]:
     return {row.item_id: row.value for row in rows}
 
 
-def joined(services: NodeServices, classes: tuple[str, ...] = ("cat", "dog")) -> list[str]:
+def joined(
+    services: NodeServices, classes: tuple[str, ...] = ("cat", "dog"), kind: str = "categorical"
+) -> list[str]:
     """A task this node joined (the loader's participation row names the class set)."""
     items = add_task(services.db)
     with services.db.write() as session:
         ParticipationRepository(session).record(
-            CHAIN, 1, ParticipationState.JOINED, kind="categorical", classes=classes
+            CHAIN, 1, ParticipationState.JOINED, kind=kind, classes=classes
         )
     return items
 
@@ -159,6 +161,56 @@ def test_label_with_no_value_is_refused(
         "detail": "item 'img-0000': a label needs a value (got null)",
     }
     assert stored(services) == {}
+
+
+def test_numeric_label_past_any_float_is_refused(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
+    """422 InvalidLabelError for an integer of 401 digits on a numeric task (was a 500: the
+    value check raised OverflowError; now the 64-bit rule below refuses it first, and the
+    value check says no, as validators do); the batch's other label is not stored either."""
+    items = joined(services, classes=(), kind="numeric")
+    batch = [{"item": items[0], "value": 2.5}, {"item": items[1], "value": 10**400}]
+    response = client.post(LABELS, json=batch, headers=auth)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "InvalidLabelError",
+        "detail": f"item 'img-0001': the integer {str(10**400)[:80]} does not fit in 64 bits; "
+        "send a class id as a string, a number as a float",
+    }
+    assert stored(services) == {}
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 12345678901234567890])
+def test_label_integer_past_64_bits_is_refused(
+    client: TestClient, services: NodeServices, auth: dict[str, str], value: int
+) -> None:
+    """422 InvalidLabelError "item 'img-0000': the integer 12345678901234567890 does not fit
+    in 64 bits; ...". Was a 200 that stored the float 1.2345678901234567e+19 (SQLite keeps a
+    bare number in 64 bits or a float): a value the task does not allow, so validators
+    would have dropped the whole committed batch."""
+    items = joined(services, classes=(str(value), "7"))
+    response = client.post(LABELS, json=[{"item": items[0], "value": value}], headers=auth)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "InvalidLabelError",
+        "detail": f"item 'img-0000': the integer {value} does not fit in 64 bits; send a "
+        "class id as a string, a number as a float",
+    }
+    assert stored(services) == {}
+    # The same class as its string, and the largest 64-bit integers, are stored exactly.
+    accepted(client, auth, items[0], str(value))
+    assert stored(services) == {items[0]: str(value)}
+
+
+def test_label_integers_at_the_64_bit_bounds_are_stored_exactly(
+    client: TestClient, services: NodeServices, auth: dict[str, str]
+) -> None:
+    items = add_task(services.db)  # not joined: any value is stored
+    batch = [{"item": items[0], "value": 2**63 - 1}, {"item": items[1], "value": -(2**63)}]
+    response = client.post(LABELS, json=batch, headers=auth)
+    assert response.status_code == 200, response.text
+    assert stored(services) == {items[0]: 2**63 - 1, items[1]: -(2**63)}
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import logging
 import pytest
 
 from node.db.models import Commitment
+from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABELS_V1, LabelBatch, LabelBatchError
 from node.protocol.manifest import ItemSpec, build_task_content
 from node.roles.validator import check_batch
@@ -115,3 +116,26 @@ def test_revealed_batch_with_a_label_outside_the_class_set_is_dropped() -> None:
     )
     reason = check_batch(batch.to_bytes(), reveal, content.manifest, frozenset(TRUTH))
     assert reason == "value 'bird' of item 'q1' is not a valid label"
+
+
+def test_revealed_numeric_batch_with_an_integer_past_any_float_is_dropped() -> None:
+    """Drop reason "value '1000...' of item 'q1' is not a valid label": a numeric label of
+    401 digits has no float, which the consensus computes in. The drop rule raised
+    OverflowError on it, which no validator caught: one such batch stopped every validator
+    from attesting the task (and the tasks after it in the same tick)."""
+    content = build_task_content(
+        [ItemSpec(item, data=item) for item in TRUTH],
+        title="t",
+        kind=TaskKind.NUMERIC,
+        labels=LABELS_V1,  # a task from before paging: its batches are one document
+    )
+    batch = LabelBatch.create(1, ANNOTATOR, {**dict.fromkeys(TRUTH, 3), "q1": 10**400}.items())
+    reveal = Commitment(
+        chain_id=1,
+        task_id=1,
+        annotator=ANNOTATOR,
+        labels_root="0x" + batch.root().hex(),
+        labels_cid=batch.cid(),
+    )
+    reason = check_batch(batch.to_bytes(), reveal, content.manifest, frozenset(TRUTH))
+    assert reason == f"value '{str(10**400)[:80]}' of item 'q1' is not a valid label"

@@ -40,6 +40,35 @@ def test_durations() -> None:
         parse_duration("soon")
 
 
+def test_a_text_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """error: a file given is not UTF-8 text (invalid start byte at byte 0) — ... for the
+    password and instructions files (each was a UnicodeDecodeError traceback); nothing is
+    written and no chain is needed to say so."""
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe\n")
+    (tmp_path / "deployment.json").write_text("{}")
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "q1", "text": "a cat"}\n')
+    chain = ["--rpc-url", "http://127.0.0.1:9", "--deployment", str(tmp_path / "deployment.json")]
+    commands = [
+        ["wallet", "new", "--out", str(tmp_path / "new.json"), "--password-file", str(binary)],
+        ["stake", "1", *chain, "--keystore", str(items), "--password-file", str(binary)],
+        [
+            "task", "create", str(items), "--data-dir", str(tmp_path / "requester"),
+            "--reward-per-label", "1", "--validator-fee", "1", "--instructions-file", str(binary),
+            *chain,
+        ],
+    ]  # fmt: skip
+    for command in commands:
+        result = run(*command)
+        assert_one_line_error(result)
+        assert result.stderr.strip() == (
+            "error: a file given is not UTF-8 text (invalid start byte at byte 0) — save it "
+            "as UTF-8, or check that the option names the right file"
+        )
+    assert not (tmp_path / "new.json").exists()
+
+
 def test_missing_devnet(tmp_path: Path) -> None:
     assert_one_line_error(run("stake", "1", "--devnet", str(tmp_path / "none")), "no devnet")
 

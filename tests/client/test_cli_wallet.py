@@ -71,3 +71,15 @@ def test_wallet_import_rejects_a_bad_key_and_an_existing_file(tmp_path: Path) ->
         "--password-file", str(password),
     )  # fmt: skip
     assert_one_line_error(again, "already exists")
+
+
+def test_wallet_import_of_a_key_outside_the_curve_is_one_line(tmp_path: Path) -> None:
+    """error: not a secp256k1 private key: ... (was eth-keys' ValueError, a traceback)."""
+    password = tmp_path / "pw"
+    password.write_text("pw")
+    zero = tmp_path / "zero.hex"
+    zero.write_text("0x" + "00" * 32)
+    out = tmp_path / "k.json"
+    result = run("wallet", "import", str(zero), "--out", str(out), "--password-file", str(password))
+    assert_one_line_error(result, "not a secp256k1 private key")
+    assert not out.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -95,6 +97,41 @@ def test_from_codes_validates_ids_and_ranges() -> None:
     assert a.classes == ("x", "y")
 
 
+@pytest.mark.parametrize(
+    ("item", "items", "message"),
+    [
+        # Each was numpy's or Python's own error: ValueError, OverflowError, TypeError.
+        (["0"], ["a"], None),  # text that is an integer stays a code, as numpy reads it
+        (["a"], ["a"], r"^codes must be integers: invalid literal"),
+        ([float("nan")], ["a"], r"^codes must be integers: cannot convert float NaN"),
+        ([2**64], ["a"], r"^codes must be integers: Python int too large"),
+        ([0], [1, "a"], r"^item ids must be sorted and unique$"),
+    ],
+)
+def test_from_codes_refuses_codes_that_are_no_integers_and_ids_that_do_not_sort(
+    item: list[object], items: list[object], message: str | None
+) -> None:
+    build = partial(Answers.from_codes, item, [0], [0], annotators=["w"], classes=["x"])
+    if message is None:
+        assert build(items=items).item.tolist() == [0]
+        return
+    with pytest.raises(InvalidAnswersError, match=message):
+        build(items=items)
+
+
+@pytest.mark.parametrize("rows", [[1], [None], [("i", "w", "x"), 5]])
+def test_rows_that_are_not_triples_are_invalid_answers(rows: list[object]) -> None:
+    # Was TypeError ("object of type 'int' has no len()").
+    for table in (Answers, NumericAnswers):
+        with pytest.raises(InvalidAnswersError, match=r"^every row must be \("):
+            table.from_rows(rows)  # type: ignore[arg-type]
+
+
+def test_annotator_codes_that_are_no_integers_are_invalid_answers() -> None:
+    with pytest.raises(InvalidAnswersError, match=r"^codes must be integers"):
+        Answers.from_annotator_codes(["i"], ["w"], ["x"], annotators=["w"])
+
+
 def test_item_chunks_never_split_an_item(monkeypatch: pytest.MonkeyPatch) -> None:
     from node.consensus import answers as module
 
@@ -127,6 +164,24 @@ def test_numeric_answers_parse_exactly_and_dedupe() -> None:
         NumericAnswers.from_rows([("i", "w", "nan")])
     with pytest.raises(InvalidAnswersError, match="non-numeric"):
         NumericAnswers.from_rows([("i", "w", "high")])
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # Each was a bare Python error: OverflowError (no float holds 401 digits), then
+        # IndexError and ValueError from unpacking rows that are not triples.
+        ([("i", "w", 10**400)], r"^values must be finite \(an integer past any float\)$"),
+        ([("i", "w", -(10**400)), ("j", "w", 1)], "^values must be finite"),
+        ([("i", "w")], r"^every row must be \(item, annotator, value\)$"),
+        ([("i", "w", 1), ("i", "w")], r"^every row must be \(item, annotator, value\)$"),
+    ],
+)
+def test_numeric_answers_refuse_values_past_any_float_and_short_rows(
+    rows: list[tuple[str, str, float]], message: str
+) -> None:
+    with pytest.raises(InvalidAnswersError, match=message):
+        NumericAnswers.from_rows(rows)
 
 
 def test_without_annotators_drops_their_answers_and_keeps_the_classes() -> None:

@@ -41,6 +41,13 @@ def test_gold_values_are_kept() -> None:
         Median().fit(NumericAnswers.from_rows(rows), gold={"a": "x"})
 
 
+def test_gold_past_any_float_is_not_finite() -> None:
+    # Was OverflowError from float(): the gold check caught only TypeError and ValueError.
+    rows = [("a", "w1", 1), ("a", "w2", 3)]
+    with pytest.raises(InvalidAnswersError, match=r"is not finite$"):
+        Median().fit(NumericAnswers.from_rows(rows), gold={"a": 10**400})
+
+
 def test_invalid_robust_mean_parameters() -> None:
     with pytest.raises(InvalidParameterError):
         RobustMean(huber=0)

@@ -6,7 +6,7 @@ import pytest
 
 from node.consensus.task import TaskSpec, run_consensus
 from node.protocol.canonical import JsonValue
-from node.protocol.errors import InvalidParameterError
+from node.protocol.errors import InvalidAnswersError, InvalidParameterError
 from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
 from node.protocol.rules import RewardParams
@@ -112,6 +112,31 @@ def test_a_numeric_task_needs_a_numeric_algorithm() -> None:
         run_consensus(numeric("rds@1"), batches(NUMERIC))
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize(
+    ("algorithm", "huge"), [("robust-mean@1", 1e160), ("median@1", 1e303), ("median@1", 1e308)]
+)
+def test_a_finite_answer_too_large_to_aggregate_is_invalid_answers(
+    algorithm: str, huge: float
+) -> None:
+    """One annotator's finite but huge answer: robust-mean@1's squares overflow to NaN, and
+    1e303 has no float in millionths. Was ValueError or OverflowError from turning NaN or
+    infinity into an integer, which escaped every validator (they catch LabelnetError)."""
+    rows: Rows = [[("i1", 3), ("i2", 1)], [("i1", 3), ("i2", 1)], [("i1", huge), ("i2", 1)]]
+    with pytest.raises(InvalidAnswersError) as raised:
+        run_consensus(numeric(algorithm), batches(rows))
+    assert str(raised.value) == (
+        f"task 1: answers too large for {algorithm} (a value or a consensus overflows the "
+        "float range in millionths)"
+    )
+    # Just below where it overflows, the same answers still have a result, as before.
+    fine = [[("i1", 3), ("i2", 1)], [("i1", 3), ("i2", 1)], [("i1", 1e150), ("i2", 1)]]
+    assert run_consensus(numeric(algorithm), batches(fine)).document["items"][1]["value"] == (
+        "1.000000"
+    )
+
+
 def test_tolerance_is_exact_in_millionths() -> None:
     assert tolerance_units("0.5") == 500_000 and tolerance_units("2") == 2_000_000
     for bad in ("-1", "0.0000001", "half"):
@@ -133,6 +158,10 @@ def test_tolerance_is_exact_in_millionths() -> None:
         (TaskKind.NUMERIC, True, False),
         (TaskKind.NUMERIC, float("inf"), False),
         (TaskKind.NUMERIC, "2.5", False),
+        # No float holds 401 digits: was OverflowError (validators crashed), not False.
+        pytest.param(TaskKind.NUMERIC, 10**400, False, id="numeric-10**400"),
+        pytest.param(TaskKind.NUMERIC, -(10**400), False, id="numeric--10**400"),
+        pytest.param(TaskKind.NUMERIC, 10**300, True, id="numeric-10**300"),
     ],
 )
 def test_valid_values_per_kind(kind: TaskKind, value: object, ok: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from node.config import load_settings
+from node.config import SettingsFileError, load_settings
 
 
 def test_defaults_bind_loopback_and_use_sqlite_in_data_dir(tmp_path: Path) -> None:
@@ -42,8 +42,36 @@ def test_bad_values_are_rejected(tmp_path: Path) -> None:
         load_settings(config, data_dir=tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"[[[[", "Invalid initial character"), (b"port = \xff\n", "'utf-8' codec can't decode")],
+)
+def test_a_settings_file_that_is_not_toml_is_a_settings_file_error(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # Were the parser's TOMLDecodeError and UnicodeDecodeError, a traceback at node start.
+    config = tmp_path / "node.toml"
+    config.write_bytes(content)
+    with pytest.raises(SettingsFileError) as refused:
+        load_settings(config, data_dir=tmp_path)
+    assert str(refused.value).startswith(f"{config} is not a TOML settings file: ")
+    assert problem in str(refused.value)
+
+
 def test_password_from_file(tmp_path: Path) -> None:
     secret = tmp_path / "password"
     secret.write_text("hunter2\n")
     assert load_settings(data_dir=tmp_path, keystore_password_file=secret).password() == "hunter2"
     assert load_settings(data_dir=tmp_path).password() is None
+
+
+def test_a_password_file_that_is_not_utf8_is_a_settings_file_error(tmp_path: Path) -> None:
+    # Was a UnicodeDecodeError traceback when the node opened its keystore.
+    secret = tmp_path / "password"
+    secret.write_bytes(b"\xffhunter2\n")
+    settings = load_settings(data_dir=tmp_path, keystore_password_file=secret)
+    with pytest.raises(SettingsFileError) as refused:
+        settings.password()
+    assert str(refused.value) == (
+        f"keystore_password_file {secret} is not UTF-8 text: invalid start byte at byte 0"
+    )

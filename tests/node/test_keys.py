@@ -42,6 +42,17 @@ def test_missing_and_malformed_keystores(tmp_path: Path) -> None:
     partial.write_text('{"address": "00"}')
     with pytest.raises(KeystoreError):
         load_keystore(partial, "pw")
+    # Were a UnicodeDecodeError traceback, and (a few hundred thousand deep) SIGSEGV.
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{")
+    with pytest.raises(KeystoreError, match=r"binary.json is not a JSON keystore: 'utf-8' codec"):
+        load_keystore(binary, "pw")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"crypto": ' + "[" * 65 + "]" * 65 + "}")
+    with pytest.raises(KeystoreError, match=r"deep.json is not a JSON keystore: JSON nested 66"):
+        load_keystore(deep, "pw")
+    with pytest.raises(KeystoreError, match="JSON nested 66 deep"):
+        keystore_address(deep)
 
 
 def test_refuses_to_overwrite_or_use_empty_password(tmp_path: Path) -> None:
@@ -51,6 +62,18 @@ def test_refuses_to_overwrite_or_use_empty_password(tmp_path: Path) -> None:
         create_keystore(path, "pw")
     with pytest.raises(KeystoreError, match="non-empty"):
         create_keystore(tmp_path / "other.json", "")
+
+
+@pytest.mark.parametrize("key", [b"\x00" * 32, b"\xff" * 32])
+def test_a_key_outside_the_curve_is_refused_and_nothing_is_written(
+    tmp_path: Path, key: bytes
+) -> None:
+    # Was eth-keys' ValueError ("must be exactly 32 bytes long, instead of 32 bytes"), a
+    # traceback from `labelnet wallet import`.
+    path = tmp_path / "keystore.json"
+    with pytest.raises(KeystoreError, match=r"^not a secp256k1 private key: as a number it"):
+        create_keystore(path, "pw", key)
+    assert not path.exists()
 
 
 def test_cast_reads_our_keystore(tmp_path: Path) -> None:

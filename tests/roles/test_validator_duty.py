@@ -218,7 +218,7 @@ def test_restart_after_intent_attests_exactly_once(
     def die(*_args: object) -> None:
         raise KeyboardInterrupt("killed after recording the intent")
 
-    monkeypatch.setattr(crashing, "_send_attest", die)
+    monkeypatch.setattr(crashing.attester, "send", die)
     with pytest.raises(KeyboardInterrupt):
         crashing.tick()
     row = intent(net, "validator_1", task.task_id)

@@ -127,3 +127,17 @@ def test_public_url_and_allowed_hosts_are_served(
         for host in ("node7.example.org", "proxy.internal:80", "127.0.0.1:7420", "10.1.2.3:7420"):
             assert http.get(LABEL_ROUTES[0], headers={**auth, "Host": host}).status_code == 200
         assert http.get(LABEL_ROUTES[0], headers={**auth, **EVIL}).status_code == 421
+
+
+@pytest.mark.parametrize(
+    "token", ["Bearer é".encode("latin-1"), b"Bearer \xff\xfe", b"bearer \x80"]
+)
+def test_a_token_with_non_ascii_bytes_is_a_wrong_token(
+    client: TestClient, labelled: NodeServices, token: bytes
+) -> None:
+    # Was a 500: the constant-time comparison raised TypeError on non-ASCII text.
+    for path in (LABEL_ROUTES[0], "/api/v1/tasks/1"):
+        response = client.get(path, headers={b"Authorization": token})
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "Unauthorized"
+        assert SECRET not in response.text
