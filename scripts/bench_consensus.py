@@ -5,6 +5,7 @@ and on a synthetic grid with known truth; the leave-one-out selection of the def
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
                                [--grid short|full|held-out|none] [--grid-regimes N]
                                [--max-items N]
+                               [--attacked selection|held-out|none]
                                [--slow-crowdkit] [--candidates REGEX]
                                [--speed-only [--repeats N]]
 
@@ -14,7 +15,9 @@ regimes with up to ``--max-items`` items each (millions are fine: generated in c
 Every candidate, labelnet's majority vote and crowd-kit's DawidSkene and
 OneCoinDawidSkene run on every unit in this one run (GLAD and MACE only with
 ``--slow-crowdkit``: minutes per set). The selection rule and its leave-one-out report
-are in ``consensus_selection.py``.
+are in ``consensus_selection.py``; with a grid, ``--attacked selection`` adds the real sets
+under attack (``consensus_attacked.py``) as the rule's third half, ``--attacked held-out``
+runs attacks no choice has used (reported, not in the rule).
 
 For every data set folder in DIR (default ``../shared/datasets`` relative to the
 repository; each holds ``answers.csv`` = item,worker,label and ``gold.csv`` = item,label):
@@ -54,6 +57,7 @@ from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import consensus_attacked  # noqa: E402
 import consensus_grid  # noqa: E402
 import consensus_selection as selection  # noqa: E402
 from consensus_candidates import (  # noqa: E402
@@ -283,6 +287,12 @@ def main() -> int:
     )
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")
+    parser.add_argument(
+        "--attacked",
+        choices=("selection", "held-out", "none"),
+        default="none",
+        help="the real sets under attack (with a grid): as the rule's third half, or held out",
+    )
     parser.add_argument("--slow-crowdkit", action="store_true", help="also GLAD and MACE")
     parser.add_argument(
         "--speed-only",
@@ -315,10 +325,13 @@ def main() -> int:
             args.json.write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
         return 0
     entries: list[dict[str, Any]] = []
+    honest: list[tuple[str, Answers, dict[str, str]]] = []
     for folder in sorted(p for p in args.datasets.iterdir() if (p / "answers.csv").exists()):
         rows = [r[:3] for r in read_csv(folder / "answers.csv")]
         gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
         numeric = is_numeric([r[2] for r in rows])
+        if not numeric:
+            honest.append((folder.name, Answers.from_arrays(*zip(*rows, strict=True)), gold))
         print(f"{folder.name} ({'numeric' if numeric else 'categorical'}, {len(rows)} answers)")
         entry = (
             numeric_set(rows, gold) if numeric else categorical_set(rows, gold, args.slow_crowdkit)
@@ -333,7 +346,17 @@ def main() -> int:
         real = [e for e in entries if e["kind"] == "categorical"]
         result["grid"] = grid
         result["grid_summary"] = selection.grid_summary(grid, DEFAULT_KEY)
-        result["selection"] = selection.leave_one_out(real, grid, list(CANDIDATES))
+        attacked: list[dict[str, Any]] = []
+        if args.attacked != "none":
+            print(f"\nattacked real sets ({args.attacked})")
+            units = consensus_attacked.attacked_units(honest, LABELNET, args.attacked)
+            result["attacked"] = units
+            result["attacked_variants"] = args.attacked
+            result["attacked_summary"] = consensus_attacked.attacked_summary(units, DEFAULT_KEY)
+            print(f"attacked summary: {json.dumps(result['attacked_summary'])}")
+            if args.attacked == "selection":
+                attacked = units
+        result["selection"] = selection.leave_one_out(real, grid, list(CANDIDATES), attacked)
         print(f"\ngrid summary: {json.dumps(result['grid_summary'])}")
         chosen = result["selection"]
         print(f"selection: winner {chosen['overall_winner']}; scores")

@@ -27,6 +27,7 @@ from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
+from node.consensus.gated_ds import GATE_PSEUDO, GatedDominanceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import Median  # noqa: E402
@@ -98,6 +99,16 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
     "proto_loo": proto.LeaveOwnOut,
     **{f"proto_temper{c:g}": partial(proto.TemperedEvidence, c=c) for c in (0.1, 0.5)},
     "proto_hds4_after_hds5": proto.Hds4AfterHds5,
+    **{
+        f"gate_t{width:g}": partial(GatedDominanceDawidSkene, gate_width=width)
+        for width in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+    },
+    **{
+        f"gate_t0.25_m{pseudo:g}": partial(
+            GatedDominanceDawidSkene, gate_width=0.25, gate_pseudo=pseudo
+        )
+        for pseudo in (GATE_PSEUDO / 2, GATE_PSEUDO * 2)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -110,7 +121,9 @@ pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``
 ``hds@4`` with the row strength chosen by marginal likelihood over 4, 8, .., 64; hds6_a:
 ``hds@4`` whose rows weigh at least a times their own answers of the one-coin row; hds7_d:
 the same with a times the annotator's answers over the mean per annotator, minus one;
-hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30;
+hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
+gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
+the bias);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,

@@ -10,7 +10,11 @@ default and its parameters are chosen):
   is the failure users see);
 * a candidate's score on a set of units is the mean over real sets and the mean over
   regimes, averaged with equal weight (so ten thousand synthetic regimes cannot drown
-  twelve real sets, nor the reverse);
+  twelve real sets, nor the reverse); with ``bench_consensus.py --attacked selection``, a
+  third half of equal weight, the *attacked* units (``consensus_attacked.py``: every real
+  set with 30% of its annotators replaced by each adversary of ``adversaries.py``, scored
+  the same way against crowd-kit DawidSkene and majority vote on the same attacked
+  answers; measured since session 14, not yet part of how the default is chosen);
 * the chosen candidate maximizes that score over all units.
 
 Leave-one-out: for every unit, the rule is applied to all *other* units and the winner's
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,14 +55,27 @@ def task_answers(task: Task) -> Answers:
 
 
 def crowdkit_on_task(task: Task, glad: bool) -> dict[str, dict[str, float]]:
+    return crowdkit_on_codes(task.item, task.annotator, task.label, task.truth, glad)
+
+
+def crowdkit_on_codes(
+    item: npt.NDArray[np.int64],
+    annotator: npt.NDArray[np.int64],
+    label: npt.NDArray[np.int64],
+    truth: npt.NDArray[np.int64],
+    glad: bool,
+    one_coin: bool = True,
+) -> dict[str, dict[str, float]]:
+    """crowd-kit's DawidSkene (and its one-coin model, and GLAD) on coded answers; accuracy
+    on the items whose ``truth`` is known (``>= 0``)."""
     import pandas as pd
     from crowdkit.aggregation import GLAD, DawidSkene, OneCoinDawidSkene
 
-    frame = pd.DataFrame({"task": task.item, "worker": task.annotator, "label": task.label})
-    makers: list[tuple[str, Callable[[], Any]]] = [
-        ("crowdkit_ds", lambda: DawidSkene(n_iter=100)),
-        ("crowdkit_ds1", lambda: OneCoinDawidSkene(n_iter=100)),
-    ]
+    frame = pd.DataFrame({"task": item, "worker": annotator, "label": label})
+    known = truth >= 0
+    makers: list[tuple[str, Callable[[], Any]]] = [("crowdkit_ds", lambda: DawidSkene(n_iter=100))]
+    if one_coin:
+        makers.append(("crowdkit_ds1", lambda: OneCoinDawidSkene(n_iter=100)))
     if glad:
         makers.append(("crowdkit_glad", GLAD))
     out = {}
@@ -68,8 +85,9 @@ def crowdkit_on_task(task: Task, glad: bool) -> dict[str, dict[str, float]]:
             warnings.simplefilter("ignore")
             predicted = make().fit_predict(frame)
         seconds = time.perf_counter() - start
-        labels = predicted.reindex(np.arange(len(task.truth))).to_numpy()
-        out[key] = {"accuracy": float(np.mean(labels == task.truth)), "seconds": seconds}
+        labels = predicted.reindex(np.arange(len(truth))).to_numpy()
+        hit = labels[known] == truth[known]
+        out[key] = {"accuracy": float(np.mean(hit)), "seconds": seconds}
     return out
 
 
@@ -112,27 +130,41 @@ def combine_halves(half_means: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.
     return out
 
 
-def rule_score(real: list[Unit], grid: list[Unit], key: str) -> float:
-    halves = [np.mean([unit_score(u, key) for u in part]) for part in (real, grid) if part]
+def rule_score(
+    real: list[Unit], grid: list[Unit], key: str, attacked: Sequence[Unit] = ()
+) -> float:
+    halves = [
+        np.mean([unit_score(u, key) for u in part]) for part in (real, grid, attacked) if part
+    ]
     return float(combine_halves(halves))
 
 
-def choose(real: list[Unit], grid: list[Unit], keys: list[str]) -> str:
+def choose(
+    real: list[Unit], grid: list[Unit], keys: list[str], attacked: Sequence[Unit] = ()
+) -> str:
     """The selection rule: the best score; ties go to the first key (the list order)."""
-    scores = [rule_score(real, grid, key) for key in keys]
+    scores = [rule_score(real, grid, key, attacked) for key in keys]
     return keys[int(np.argmax(scores))]
 
 
-def leave_one_out(real: list[Unit], grid: list[Unit], keys: list[str]) -> dict[str, Any]:
+def leave_one_out(
+    real: list[Unit], grid: list[Unit], keys: list[str], attacked: Sequence[Unit] = ()
+) -> dict[str, Any]:
     """The rule applied without each unit in turn; the winner's score on that unit."""
-    usable_grid = [u for u in grid if "crowdkit_ds" in u]
-    overall = choose(real, usable_grid, keys)
-    held: dict[str, list[dict[str, Any]]] = {"real": [], "grid": []}
-    for half, units in (("real", real), ("grid", usable_grid)):
-        for index, unit in enumerate(units):
-            rest_real = [u for j, u in enumerate(real) if half != "real" or j != index]
-            rest_grid = [u for j, u in enumerate(usable_grid) if half != "grid" or j != index]
-            winner = choose(rest_real, rest_grid, keys)
+    halves: dict[str, list[Unit]] = {
+        "real": list(real),
+        "grid": [u for u in grid if "crowdkit_ds" in u],
+        "attacked": list(attacked),
+    }
+    overall = choose(halves["real"], halves["grid"], keys, halves["attacked"])
+    held: dict[str, list[dict[str, Any]]] = {half: [] for half, units in halves.items() if units}
+    for half in held:
+        for index, unit in enumerate(halves[half]):
+            rest = {
+                name: [u for j, u in enumerate(units) if name != half or j != index]
+                for name, units in halves.items()
+            }
+            winner = choose(rest["real"], rest["grid"], keys, rest["attacked"])
             held[half].append(
                 {
                     "unit": unit.get("name") or unit["regime"]["name"],
@@ -157,12 +189,10 @@ def leave_one_out(real: list[Unit], grid: list[Unit], keys: list[str]) -> dict[s
         }
         for half, rows in held.items()
     }
-    return {
-        "overall_winner": overall,
-        "scores": {key: rule_score(real, usable_grid, key) for key in keys},
-        "held_out": held,
-        "summary": summary,
+    scores = {
+        key: rule_score(halves["real"], halves["grid"], key, halves["attacked"]) for key in keys
     }
+    return {"overall_winner": overall, "scores": scores, "held_out": held, "summary": summary}
 
 
 def grid_summary(grid: list[Unit], default_key: str) -> dict[str, Any]:

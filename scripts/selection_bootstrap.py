@@ -5,12 +5,14 @@ and the rule applied to bootstrap resamples of its units (issue #15).
     scripts/selection_bootstrap.py RESULT.json --candidates REGEX [--rounds 2000]
                                    [--seed 0] [--against KEY] [--json FILE]
 
-The rule (``consensus_selection.rule_score``) averages a mean over the real sets and a
-mean over the grid's regimes. Each round draws the real sets and the regimes with
-replacement, each half on its own, and records which candidate the rule picks on the
-draw; ``--against`` adds, for every candidate, the 90% interval of its score minus that
-key's on the same draws (a paired difference). Two candidates whose interval straddles
-zero are ones the rule cannot tell apart on this many units.
+The rule (``consensus_selection.rule_score``) averages a mean over the real sets, a
+mean over the grid's regimes and, where the JSON has them (``--attacked selection``), a
+mean over the attacked units. Each round draws each half with replacement on its own (the
+attacked units a real set at a time: the eighteen attacks of one set are not eighteen
+independent units) and records which candidate the rule picks on the draw; ``--against``
+adds, for every candidate, the 90% interval of its score minus that key's on the same draws
+(a paired difference). Two candidates whose interval straddles zero are ones the rule
+cannot tell apart on this many units.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +35,18 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from consensus_selection import Unit, combine_halves, rule_score, unit_score  # noqa: E402
 
 
-def units(result: dict[str, Any], keys: list[str]) -> tuple[list[Unit], list[Unit]]:
-    """The real sets and regimes of a ``bench_consensus.py`` JSON that every key and
-    crowd-kit DawidSkene were run on."""
+def units(result: dict[str, Any], keys: list[str]) -> tuple[list[Unit], list[Unit], list[Unit]]:
+    """The real sets, regimes and (if they are the rule's) attacked units of a
+    ``bench_consensus.py`` JSON that every key and crowd-kit DawidSkene were run on."""
 
     def usable(unit: Unit) -> bool:
         return "crowdkit_ds" in unit and all(k in unit for k in keys)
 
+    attacked = result.get("attacked", []) if result.get("attacked_variants") == "selection" else []
     return (
         [u for u in result.get("datasets", []) if usable(u)],
         [u for u in result.get("grid", []) if usable(u)],
+        [u for u in attacked if usable(u)],
     )
 
 
@@ -52,16 +57,28 @@ def bootstrap(
     rounds: int,
     rng: np.random.Generator,
     against: str | None = None,
+    attacked: Sequence[Unit] = (),
 ) -> dict[str, Any]:
     """Winner counts over ``rounds`` resamples and, with ``against``, paired intervals."""
     halves = [
         np.array([[unit_score(u, k) for k in keys] for u in part]) for part in (real, grid) if part
     ]
+    groups: list[np.ndarray] = []
+    if attacked:
+        by_set: dict[str, list[int]] = {}
+        for index, unit in enumerate(attacked):
+            by_set.setdefault(str(unit["name"]).split(":")[0], []).append(index)
+        scored = np.array([[unit_score(u, k) for k in keys] for u in attacked])
+        groups = [scored[members] for members in by_set.values()]
     wins: Counter[str] = Counter()
     paired: list[np.ndarray] = []
     base = keys.index(against) if against is not None else None
     for _ in range(rounds):
-        scores = combine_halves([h[rng.integers(len(h), size=len(h))].mean(axis=0) for h in halves])
+        means = [h[rng.integers(len(h), size=len(h))].mean(axis=0) for h in halves]
+        if groups:
+            drawn = rng.integers(len(groups), size=len(groups))
+            means.append(np.concatenate([groups[g] for g in drawn]).mean(axis=0))
+        scores = combine_halves(means)
         wins[keys[int(np.argmax(scores))]] += 1
         if base is not None:
             paired.append(scores - scores[base])
@@ -92,14 +109,17 @@ def main() -> int:
         keys.append(args.against)
     if not keys or args.rounds < 1:
         parser.error("no candidate matches, or --rounds < 1")
-    real, grid = units(result, keys)
+    real, grid, attacked = units(result, keys)
     if not real and not grid:
         parser.error("no unit has every candidate and crowd-kit DawidSkene")
     report = bootstrap(
-        real, grid, keys, args.rounds, np.random.default_rng(args.seed), args.against
+        real, grid, keys, args.rounds, np.random.default_rng(args.seed), args.against, attacked
     )
-    report["scores"] = {k: rule_score(real, grid, k) for k in keys}
-    print(f"{len(real)} real sets, {len(grid)} regimes, {args.rounds} resamples")
+    report["scores"] = {k: rule_score(real, grid, k, attacked) for k in keys}
+    print(
+        f"{len(real)} real sets, {len(grid)} regimes, {len(attacked)} attacked units, "
+        f"{args.rounds} resamples"
+    )
     print("candidate                 rule score  wins   paired 90% vs " + str(args.against))
     for key in sorted(keys, key=lambda k: -report["scores"][k]):
         interval = report.get("paired_90", {}).get(key)

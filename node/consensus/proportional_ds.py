@@ -73,12 +73,22 @@ class _ProportionalRows(HierarchicalDawidSkene):
         out: FloatArray = self.answer_share * np.maximum(dominance - 1.0, 0.0)
         return out
 
+    row_gate: FloatArray | None = None
+    """Per annotator, the share of the pull it keeps (the answer-bias gate of the benchmark
+    candidate :mod:`node.consensus.gated_ds`, set for each fit); ``None`` (``hds@5``,
+    ``hds@6``): the whole pull, the same bits as before the gate existed."""
+    gate_floor: float = 0.0
+    """The fewest pseudo-answers a gated row keeps."""
+
     def _row_pseudo(
         self, strength: float, count_total: IntArray, row_total: FloatArray
     ) -> FloatArray:
         """``max(s, a n)`` per row: the estimate ``s`` or the annotator's share ``a`` of the
-        row's own answers ``n``, whichever is larger."""
+        row's own answers ``n``, whichever is larger; with a :attr:`row_gate` ``g``,
+        ``max(floor, g max(s, a n))``."""
         out: FloatArray = np.maximum(strength, self._shares(count_total)[:, None] * row_total)
+        if self.row_gate is not None:
+            out = np.maximum(self.gate_floor, np.multiply(self.row_gate[:, None], out))
         return out
 
 
@@ -87,6 +97,7 @@ class ProportionalDawidSkene(_ProportionalRows, EarlyStopDawidSkene):
     own answers of the annotator's one-coin row."""
 
     algorithm = PROPORTIONAL_DAWID_SKENE
+    _pooled: _ProportionalRows
 
     def __init__(
         self, answer_share: float = 0.25, stop_prior_grid: int = 1_000_000, n_iter: int = 30

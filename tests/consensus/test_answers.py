@@ -221,3 +221,25 @@ def test_non_strings_and_nul_take_the_numpy_path() -> None:
     assert a.classes == ("True", "x")
     with pytest.raises(InvalidAnswersError, match="empty item id"):
         Answers.from_arrays(["", "a"], ["w", "w"], ["x", "x"])
+
+
+@pytest.mark.parametrize(("annotators", "classes"), [(300, 3), (30_000, 3)])
+def test_key_runs_are_the_stable_sort_of_the_cells(annotators: int, classes: int) -> None:
+    """The runs come from a 16-bit radix sort where the cells fit 16 bits (the first case)
+    and from the int64 sort otherwise; both must be the stable order of the keys."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    item = np.sort(rng.integers(0, 2_000, n))
+    table = Answers.from_codes(
+        item,
+        rng.integers(0, annotators, n),
+        rng.integers(0, classes, n),
+        items=[f"i{i:05d}" for i in range(2_000)],
+        annotators=[f"a{a:06d}" for a in range(annotators)],
+        classes=[f"c{c}" for c in range(classes)],
+    )
+    order = np.argsort(table.key, kind="stable")
+    items, starts, cells = table.key_runs
+    assert np.array_equal(items, table.item[order])
+    assert np.array_equal(cells, np.unique(table.key))
+    assert np.array_equal(np.diff(np.append(starts, len(order))), np.bincount(table.key)[cells])

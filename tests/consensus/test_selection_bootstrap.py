@@ -70,7 +70,27 @@ def test_the_command_reads_a_bench_json(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "1 real sets, 1 regimes, 50 resamples" in run.stdout
+    assert "1 real sets, 1 regimes, 0 attacked units, 50 resamples" in run.stdout
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["wins"] == {"a": 50}
     assert abs(report["scores"]["a"] - report["scores"]["b"] - 6.5) < 1e-9
+
+
+def test_the_attacked_half_is_drawn_a_set_at_a_time() -> None:
+    """Two real sets under attack: on s0's three attacks a wins by 30 points, on s1's b by
+    30. Drawn a set at a time, a resample holds s0 twice, s1 twice or one of each, so the
+    attacked half's a - b is +30, -30 or 0 (then +3 from the other halves), never the
+    +10 or -10 that drawing single attacks would also give; and the rule's score has three
+    equal halves."""
+    real = [unit("r0", 0.85, 0.82)]
+    grid = [unit("g0", 0.83, 0.80)]
+    attacked = [unit(f"s0:biased:{i}", 0.9, 0.6, mv=0.5) for i in range(3)]
+    attacked += [unit(f"s1:biased:{i}", 0.6, 0.9, mv=0.5) for i in range(3)]
+    out = sb.bootstrap(
+        real, grid, ["a", "b"], 300, np.random.default_rng(2), against="b", attacked=attacked
+    )
+    low, high = out["paired_90"]["a"]
+    assert abs(low - (3 + 3 - 30) / 3) < 1e-9 and abs(high - (3 + 3 + 30) / 3) < 1e-9
+    # a: 5 points over crowd-kit DS on the real set, 3 on the regime, (10 - 20) / 2 attacked
+    assert abs(sb.rule_score(real, grid, "a", attacked) - (5 + 3 - 5) / 3) < 1e-9
+    assert sb.units({"attacked": attacked, "attacked_variants": "held-out"}, ["a"])[2] == []
