@@ -27,10 +27,11 @@ from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
+from node.consensus.fenced_mean import FencedRobustMean  # noqa: E402
 from node.consensus.gated_ds import GATE_PSEUDO, GatedDominanceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
-from node.consensus.median import Median  # noqa: E402
+from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
 from node.consensus.proportional_ds import (  # noqa: E402
@@ -140,5 +141,7 @@ DEFAULT_KEY = "labelnet_hds6"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,
+    "labelnet_median2": FiniteMedian,
+    "labelnet_robust_mean2": FencedRobustMean,
 }
-DEFAULT_NUMERIC_KEY = "labelnet_robust_mean"
+DEFAULT_NUMERIC_KEY = "labelnet_robust_mean2"

@@ -48,6 +48,11 @@ class NumericEstimator(ABC):
     """``fit`` sets ``values_`` (one consensus value per item, aligned with ``items_``)."""
 
     algorithm: ClassVar[str]
+    finite_range: ClassVar[bool] = False
+    """Whether the id takes any finite answers (``median@2``, ``robust-mean@2``): then an
+    answer or consensus too large for float millionths is published exactly and matches
+    nothing (:func:`node.consensus.task_kinds.numeric_result`); ``median@1`` and
+    ``robust-mean@1`` tasks fail on it, as they always did."""
     _values: FloatArray | None = None
     _answers: NumericAnswers | None = None
 

@@ -15,9 +15,10 @@ from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.capped_ds import CappedDominanceDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.fenced_mean import FencedRobustMean
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.majority_vote import MajorityVote
-from node.consensus.median import Median
+from node.consensus.median import FiniteMedian, Median
 from node.consensus.numeric_base import NumericEstimator
 from node.consensus.one_coin import OneCoinDawidSkene
 from node.consensus.proportional_ds import DominanceDawidSkene
@@ -43,6 +44,8 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     Median.algorithm: Median,
     RobustMean.algorithm: RobustMean,
+    FiniteMedian.algorithm: FiniteMedian,
+    FencedRobustMean.algorithm: FencedRobustMean,
 }
 
 

@@ -1,4 +1,4 @@
-"""Annotator-weighted robust mean for numeric answers (default numeric estimator).
+"""Annotator-weighted robust mean for numeric answers (``robust-mean@1``).
 
 Each item's value is a weighted mean of its answers. An annotator's weight is the inverse
 of their estimated error variance (squared residuals against the current consensus,
@@ -44,7 +44,17 @@ class RobustMean(NumericEstimator):
         }
 
     def _fit(self, answers: NumericAnswers, gold: FloatArray) -> FloatArray:
-        item, annotator, value = answers.item, answers.annotator, answers.value
+        return self.reweighted(answers, answers.value, gold)
+
+    def reweighted(
+        self, answers: NumericAnswers, value: FloatArray, gold: FloatArray
+    ) -> FloatArray:
+        """The plain mean of ``value`` (one entry per answer row) per item, then
+        ``n_iter`` reweighting passes; ``robust-mean@2`` runs it on fenced, rescaled values.
+
+        Squares overflow once residuals pass about 1e154 (``robust-mean@1`` then has no
+        result); ``robust-mean@2`` keeps its values below 2**400 so they cannot."""
+        item, annotator = answers.item, answers.annotator
         per_item = np.bincount(item, minlength=answers.n_items).astype(np.float64)
         per_annotator = np.bincount(annotator, minlength=answers.n_annotators).astype(np.float64)
         has_gold = ~np.isnan(gold)
@@ -61,7 +71,12 @@ class RobustMean(NumericEstimator):
             variance = np.maximum(variance, 1e-12)
             limit = self.huber * np.sqrt(variance[annotator])
             magnitude = np.abs(residual)
-            clip = np.where(magnitude > limit, limit / np.maximum(magnitude, 1e-300), 1.0)
+            # limit / magnitude only where it is taken: there magnitude > limit >= huber *
+            # 1e-6, so the old 1e-300 floor never applied (for any huber above 1e-294): the
+            # same bits, and no overflow in the entries not taken.
+            outlying = magnitude > limit
+            clip = np.ones(len(value), dtype=np.float64)
+            np.divide(limit, magnitude, out=clip, where=outlying)
             weight = clip / variance[annotator]
             estimate = np.bincount(item, weights=weight * value, minlength=answers.n_items) / (
                 np.bincount(item, weights=weight, minlength=answers.n_items)

@@ -5,12 +5,16 @@
 and the full quality model; this module adds the two other task kinds with the same
 reward rule and the same determinism, in integers wherever a decision is taken:
 
-**Numeric** (``median@1``, ``robust-mean@1``). The consensus value of an item is the
-estimator's, rounded to :data:`~node.protocol.values.VALUE_DECIMALS` decimals. An
-answer *matches* when it is within ``tolerance`` (an absolute amount in the task's unit)
-of the consensus, compared in whole units of 10^-6 after correctly rounded IEEE scaling.
-An item is *confident* when it is gold, or when at least two answers exist and strictly
-more than half of them match; its *agreement* is the matching share.
+**Numeric** (``median@1``, ``robust-mean@1``, ``median@2``, ``robust-mean@2``). The
+consensus value of an item is the estimator's, rounded to
+:data:`~node.protocol.values.VALUE_DECIMALS` decimals. An answer *matches* when it is
+within ``tolerance`` (an absolute amount in the task's unit) of the consensus, compared in
+whole units of 10^-6 after correctly rounded IEEE scaling. An item is *confident* when it
+is gold, or when at least two answers exist and strictly more than half of them match; its
+*agreement* is the matching share. Above about 1.8e302 a value has no float in millionths:
+a ``@1`` task with such an answer or consensus fails (``InvalidAnswersError``); a ``@2``
+task publishes the value exactly and lets such an answer match nothing, so the annotator
+who gave it is not paid for it and the task settles.
 
 **Multi-label** (``multilabel@1`` = per-class ``rds@1``, or any categorical id applied
 per class). An item's consensus is the set of classes whose posterior is above one half;
@@ -30,6 +34,7 @@ class) yes/no units, the decomposition the aggregation uses. Both exact
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -119,11 +124,46 @@ def _settle(
     return rows, payouts, refund
 
 
-def _fixed_text(units: float) -> str:
-    """A whole number of 10^-6 units (an integral float) as a fixed-decimal string."""
+def _fixed_text(units: int) -> str:
+    """A whole number of 10^-6 units as a fixed-decimal string."""
     sign = "-" if units < 0 else ""
-    whole, fraction = divmod(abs(int(units)), SCALE)
+    whole, fraction = divmod(abs(units), SCALE)
     return f"{sign}{whole}.{fraction:0{VALUE_DECIMALS}d}"
+
+
+def millionths(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Values in whole 10^-6 units: ``round(v * 10^6)`` in float64 (the product correctly
+    rounded, then rounded half to even), infinite where the product overflows (``|v|`` above
+    about 1.8e302). What answers and the consensus are compared in."""
+    with np.errstate(over="ignore"):  # overflow to +-inf is the defined IEEE result here
+        units: npt.NDArray[np.float64] = np.round(np.multiply(values, float(SCALE))).astype(
+            np.float64, copy=False
+        )
+    return units
+
+
+def within_tolerance(
+    given: npt.NDArray[np.float64], consensus: npt.NDArray[np.float64], tol: int
+) -> BoolArray:
+    """Whether each answer's millionths are within ``tol`` of its item's consensus. An
+    answer or a consensus whose millionths are infinite (:func:`millionths`) matches
+    nothing: only ``median@2`` and ``robust-mean@2`` tasks get that far with one, and
+    there such an answer is the one to leave unpaid."""
+    comparable = np.isfinite(given) & np.isfinite(consensus)
+    gap = np.zeros(given.shape, dtype=np.float64)
+    np.subtract(given, consensus, out=gap, where=comparable)
+    out: BoolArray = comparable & (np.abs(gap) <= tol)
+    return out
+
+
+def exact_units(values: npt.NDArray[np.float64], units: npt.NDArray[np.float64]) -> list[int]:
+    """``units`` (:func:`millionths` of ``values``) as Python integers, exact where they
+    overflowed: such a value is above 2**1000, hence a whole number, and its millionths are
+    ``int(v) * 10^6``. Published values and Krippendorff's alpha use these."""
+    return [
+        int(u) if math.isfinite(u) else int(v) * SCALE
+        for v, u in zip(values.tolist(), units.tolist(), strict=True)
+    ]
 
 
 def numeric_result(
@@ -141,9 +181,11 @@ def numeric_result(
     known = set(answers.items)
     gold_values = {str(k): v for k, v in (gold or {}).items() if str(k) in known}
     estimator = numeric_estimator(algorithm).fit(answers, gold_values)
-    consensus = np.round(estimator.values_ * SCALE)
-    given = np.round(answers.value * SCALE)
-    if not (np.all(np.isfinite(consensus)) and np.all(np.isfinite(given))):
+    consensus = millionths(estimator.values_)
+    given = millionths(answers.value)
+    if not estimator.finite_range and not (
+        np.all(np.isfinite(consensus)) and np.all(np.isfinite(given))
+    ):
         # Finite answers can still overflow: 1e160 squared in robust-mean@1's weights, 1e303
         # in millionths. There is no fixed-point value to publish, so the task fails here as
         # unusable input rather than as a ValueError escaping every validator.
@@ -151,7 +193,7 @@ def numeric_result(
             f"task {task_id}: answers too large for {estimator.algorithm} (a value or a "
             "consensus overflows the float range in millionths)"
         )
-    match = np.abs(given - consensus[answers.item]) <= tol
+    match = within_tolerance(given, consensus[answers.item], tol)
     counts = count_keys(answers.item, len(answers.items))
     matching = count_keys(answers.item[match], len(answers.items))
     is_gold = np.array([item in gold_values for item in answers.items], dtype=bool)
@@ -164,10 +206,11 @@ def numeric_result(
         confident=confident,
         params=params,
     )
+    value_units = exact_units(estimator.values_, consensus)
     items = [
         {
             "item": item,
-            "value": _fixed_text(float(consensus[i])),
+            "value": _fixed_text(value_units[i]),
             "agreement": ppb_text(int(matching[i]) * PPB // int(counts[i])),
             "confident": bool(confident[i]),
             "gold": bool(is_gold[i]),
@@ -186,7 +229,7 @@ def numeric_result(
         "items": items,
         "annotators": rows,
         "krippendorff_alpha": alpha_text(
-            krippendorff_alpha_interval(answers.item, [int(v) for v in given.tolist()])
+            krippendorff_alpha_interval(answers.item, exact_units(answers.value, given))
         ),
     }
     return KindResult(with_payouts(document, task_id, params, payouts, refund), payouts, refund)

@@ -7,7 +7,8 @@ ORDER is ``forward`` or ``reverse``: the order in which answers are fed in. Z is
 reward rule's ``significance_z`` (default: the rule's default; ``0`` is the rule of tasks
 created before the evidence test). ALGORITHM defaults to ``rds@1``, the algorithm the
 pinned replays were made with (not the current default: a new default must not move old
-pins). The bloc test runs as on new tasks unless
+pins); a numeric id (``robust-mean@2``) replays NAME as a numeric task, its labels and gold
+as JSON numbers. The bloc test runs as on new tasks unless
 :func:`replay` is told otherwise.
 """
 
@@ -21,8 +22,11 @@ from pathlib import Path
 
 from eth_utils.crypto import keccak
 
+from node.consensus.registry import NUMERIC
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
+from node.protocol.canonical import JsonValue
 from node.protocol.ids import BLOC_TEST_ID
+from node.protocol.kinds import TaskKind
 from node.protocol.labels import LabelBatch
 from node.protocol.rules import DEFAULT_SIGNIFICANCE_Z, RewardParams
 from tests.consensus.helpers import load_dataset
@@ -43,19 +47,27 @@ def replay(
     algorithm: str = PINNED_ALGORITHM,
 ) -> ConsensusOutcome:
     rows, gold = load_dataset(name)
+    numeric = algorithm in NUMERIC
     if reverse:
         rows = rows[::-1]
-    per_annotator: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    per_annotator: dict[str, list[tuple[str, JsonValue]]] = defaultdict(list)
     for item, worker, label in rows:
-        per_annotator[worker_address(worker)].append((item, label))
+        per_annotator[worker_address(worker)].append((item, float(label) if numeric else label))
     batches = [LabelBatch.create(1, a, labels) for a, labels in per_annotator.items()]
     if reverse:
         batches = batches[::-1]
-    revealed = {item: label for n, (item, label) in enumerate(sorted(gold.items())) if n % 10 == 0}
+    revealed: dict[str, JsonValue] = {
+        item: float(label) if numeric else label
+        for n, (item, label) in enumerate(sorted(gold.items()))
+        if n % 10 == 0
+    }
     params = RewardParams.create(
         reward_per_label=10**15, reward_pool=10**22, significance_z=significance_z
     )
-    spec = TaskSpec(1, params, algorithm=algorithm, bloc_test=bloc_test)
+    if numeric:  # the bloc test is categorical: numeric tasks name none
+        spec = TaskSpec(1, params, algorithm=algorithm, kind=TaskKind.NUMERIC)
+    else:
+        spec = TaskSpec(1, params, algorithm=algorithm, bloc_test=bloc_test)
     return run_consensus(spec, batches, gold=revealed)
 
 
