@@ -34,6 +34,7 @@ from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
+from node.consensus.peer_gated_ds import PeerGatedDominanceDawidSkene  # noqa: E402
 from node.consensus.proportional_ds import (  # noqa: E402
     DominanceDawidSkene,
     ProportionalDawidSkene,
@@ -110,6 +111,21 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         )
         for pseudo in (GATE_PSEUDO / 2, GATE_PSEUDO * 2)
     },
+    **{
+        f"pgate_k{kappa:g}_t{width:g}_m{pseudo:g}": partial(
+            PeerGatedDominanceDawidSkene,
+            kappa_floor=kappa,
+            excess_width=width,
+            excess_pseudo=pseudo,
+        )
+        for kappa, width, pseudo in (
+            (0.1, 0.1, 256.0),
+            (0.2, 0.1, 256.0),
+            (0.1, 0.1, 64.0),
+            (0.2, 0.2, 64.0),
+            (0.1, 0.1, 512.0),
+        )
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -124,7 +140,8 @@ pooled iterations, started from BWA's posteriors instead of the vote; hds4_p: ``
 the same with a times the annotator's answers over the mean per annotator, minus one;
 hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
 gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
-the bias);
+the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_ds.py``
+(kappa floor, excess width, excess pseudo-answers);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,

@@ -39,12 +39,15 @@ elementwise IEEE operations with a left-to-right row sum; the rest is ``hds@6``'
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
 from node.consensus.hierarchical_ds import _positive
 from node.consensus.numerics import row_sum
+
+BoolArray = npt.NDArray[np.bool_]
 
 GATE_WIDTH = 0.35
 """``t``: the answer bias at which an annotator keeps none of its pull (module docstring)."""
@@ -55,9 +58,9 @@ GATE_PSEUDO = 64.0
 answers are weighed against (``hds@2``'s pooled row strength)."""
 
 
-def answer_bias(answers: Answers, pseudo: float) -> FloatArray:
-    """``n / (n + m) * TV(q, r)`` per annotator: how far its answer distribution ``q`` is
-    from everyone else's ``r``, discounted for few answers; 0 where nobody else answered."""
+def own_and_rest(answers: Answers) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """Per annotator: its answer distribution ``q``, everyone else's ``r``, its number of
+    answers ``n``, and whether anybody else answered (integer counts, then one division)."""
     k, w = answers.n_classes, answers.n_annotators
     counts = np.bincount(answers.key, minlength=w * k).reshape(w, k).astype(np.int64)
     own = counts @ np.ones(k, dtype=np.int64)  # integer sums: exact
@@ -66,9 +69,15 @@ def answer_bias(answers: Answers, pseudo: float) -> FloatArray:
     rest_total = np.int64(len(answers)) - own
     q = counts.astype(np.float64) / np.maximum(own, 1).astype(np.float64)[:, None]
     r = rest.astype(np.float64) / np.maximum(rest_total, 1).astype(np.float64)[:, None]
+    return q, r, own.astype(np.float64), rest_total > 0
+
+
+def answer_bias(answers: Answers, pseudo: float) -> FloatArray:
+    """``n / (n + m) * TV(q, r)`` per annotator: how far its answer distribution ``q`` is
+    from everyone else's ``r``, discounted for few answers; 0 where nobody else answered."""
+    q, r, n, others = own_and_rest(answers)
     distance = np.multiply(row_sum(np.abs(np.subtract(q, r))), 0.5)
-    n = own.astype(np.float64)
-    out: FloatArray = np.where(rest_total > 0, np.multiply(n / (n + pseudo), distance), 0.0)
+    out: FloatArray = np.where(others, np.multiply(n / (n + pseudo), distance), 0.0)
     return out
 
 
@@ -102,8 +111,11 @@ class GatedDominanceDawidSkene(CappedDominanceDawidSkene):
         out["gate_pseudo"] = repr(self.gate_pseudo)
         return out
 
+    def _gate(self, answers: Answers) -> FloatArray:
+        return answer_gate(answers, self.gate_width, self.gate_pseudo)
+
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
-        gate = answer_gate(answers, self.gate_width, self.gate_pseudo)
+        gate = self._gate(answers)
         self.row_gate = gate
         self._pooled.row_gate = gate
         return super()._fit(answers, gold)

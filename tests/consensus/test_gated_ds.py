@@ -19,6 +19,13 @@ from node.consensus.gated_ds import (
     answer_bias,
     answer_gate,
 )
+from node.consensus.peer_gated_ds import (
+    EXCESS_PSEUDO,
+    EXCESS_WIDTH,
+    PEER_KAPPA,
+    peer_gate,
+    peer_kappa,
+)
 from node.consensus.registry import categorical_estimator
 from node.protocol.errors import InvalidParameterError
 from tests.consensus.helpers import load_dataset
@@ -104,3 +111,36 @@ def test_biased_answerers_do_not_take_the_consensus_over() -> None:
             accuracies.append(accuracy(algorithm, attacked, gold))
     vote, before, ours = (float(np.mean(scores[a])) for a in ("mv@1", "hds@6", "gated"))
     assert before < vote - 0.1 < vote + 0.1 < ours
+
+
+def test_peer_kappa_and_its_gate_by_hand() -> None:
+    """i0: a x, b x, c y; i1: a y, b y, c y. a (and b) agree with 3 of 4 co-answers where
+    chance (its answers half x, its co-answers a quarter x) is 1/2: kappa 1/2. c answers y
+    twice, agrees with 2 of 4 co-answers, chance 1/2: kappa 0, and its top class (y, all of
+    its answers) is half again as common as in everyone else's (1/2): excess 1/2 times
+    n / (n + m) = 2 / 4. c is biased (excess 1/4 against width 1/4) and, with 4 pairs
+    against 20 pseudo-pairs at 1/2, kappa 10/24: unskilled 1 - (10/24) / (1/2) = 1/6."""
+    first = [("i0", "a", "x"), ("i0", "b", "x"), ("i0", "c", "y")]
+    second = [("i1", "a", "y"), ("i1", "b", "y"), ("i1", "c", "y")]
+    answers = table([*first, *second])
+    kappa, pairs = peer_kappa(answers)
+    assert np.array_equal(pairs, [4.0, 4.0, 4.0])
+    assert np.array_equal(kappa, [0.5, 0.5, 0.0])
+    gate = peer_gate(answers, kappa_floor=0.5, excess_width=0.25, excess_pseudo=2.0)
+    assert gate[:2].tolist() == [1.0, 1.0]
+    assert gate[2] == pytest.approx(1.0 - 1.0 / 6.0)
+
+
+def test_a_uniform_answerer_on_a_skewed_task_keeps_its_pull() -> None:
+    """What the first gate got wrong on the held-out regimes: on a task that is 80% x, an
+    annotator answering x and y half the time each is unlike everyone else (the first gate
+    cuts its pull) but not over-concentrated (the peer gate keeps it)."""
+    rows = []
+    for i in range(200):
+        truth = "x" if i % 5 else "y"
+        rows += [(f"i{i:03d}", f"h{h}", truth) for h in range(4)]
+        rows.append((f"i{i:03d}", "u", "xy"[i % 2]))
+    answers = table(rows)
+    assert answers.annotators[-1] == "u"
+    assert answer_gate(answers, GATE_WIDTH, GATE_PSEUDO)[-1] < 0.5
+    assert peer_gate(answers, PEER_KAPPA, EXCESS_WIDTH, EXCESS_PSEUDO)[-1] == 1.0
