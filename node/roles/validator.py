@@ -50,6 +50,7 @@ import time
 
 from eth_utils.crypto import keccak
 from web3.contract import Contract
+from web3.exceptions import Web3Exception
 
 from node.chain.errors import ChainError
 from node.chain.market import TaskState, read_task
@@ -171,7 +172,13 @@ class ValidatorDuty:
             self._attest_one(task, intent, now)
 
     def _attest_one(self, task: Task, intent: ValidationIntent | None, now: int) -> None:
-        """Compute and attest ``task``'s result, or resend the intent recorded for it."""
+        """Compute and attest ``task``'s result, or resend the intent recorded for it.
+
+        One task's unexpected failure (a bug met by its data) is logged with its traceback
+        and the tick goes on to the other tasks, to finalizing and to recording results:
+        tasks are taken in the same order every tick, so letting it end the tick would
+        starve every task after it for as long as the bug lasts. A chain that does not
+        answer still ends the tick, as it would fail every task the same way."""
         try:
             if intent is None:
                 self._validate(task, now)
@@ -179,6 +186,10 @@ class ValidatorDuty:
                 self.attester.send(intent)
         except LabelnetError as exc:
             log.warning("task %s: cannot attest now: %s", task.task_id, exc)
+        except (Web3Exception, OSError):
+            raise
+        except Exception:  # an isolation boundary per task: see the docstring
+            log.exception("task %s: unexpected failure; the other tasks go on", task.task_id)
 
     def _validate(self, task: Task, now: int) -> None:
         with within(TASK_FETCH_SECONDS):

@@ -16,6 +16,7 @@ from web3 import Web3
 
 from node.chain.contracts import Contracts, Deployment
 from node.chain.market import TaskStatus, read_task
+from node.consensus.task import TaskSpec
 from node.db.models import AttestationOutcome, Commitment, ValidationIntent, ValidationState
 from node.db.repositories.settlement import AttestationRepository, PayoutRepository
 from node.db.repositories.validation import ValidationRepository
@@ -26,6 +27,7 @@ from node.protocol.labels import LABELS_V1, LABELS_V2, LabelBatch
 from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
 from node.protocol.result import parse_result
 from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V2, iter_result_items
+from node.roles import validator as validator_module
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
 from tests.conftest import Actors, advance_time
@@ -342,3 +344,29 @@ def test_the_drop_rule_names_why_a_batch_is_dropped(
         assert checked == batch
     else:
         assert isinstance(checked, str) and reason in checked
+
+
+def test_one_tasks_unexpected_failure_does_not_starve_the_others(
+    net: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug met by the first task's data (here: its consensus raises a RuntimeError) is
+    logged with the task's id and the same tick attests the second task; the first is
+    tried again on the next tick and attested once the bug is gone."""
+    first, second = post_task(net), post_task(net)
+    reveal_all(net, [first, second], LABELS)
+    real = validator_module.run_consensus
+
+    def broken_for_the_first(spec: TaskSpec, *args: object, **kwargs: object) -> object:
+        if spec.task_id == first.task_id:
+            raise RuntimeError("a bug this task's data meets")
+        return real(spec, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validator_module, "run_consensus", broken_for_the_first)
+    with caplog.at_level(logging.ERROR, logger="node.roles.validator"):
+        attest_round(net, ("validator_1",))
+    assert intent(net, "validator_1", first.task_id) is None
+    assert intent(net, "validator_1", second.task_id) is not None
+    assert f"task {first.task_id}: unexpected failure" in caplog.text
+    monkeypatch.undo()
+    attest_round(net, ("validator_1",))
+    assert intent(net, "validator_1", first.task_id) is not None
