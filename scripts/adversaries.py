@@ -28,26 +28,51 @@ FIRST_STRATEGIES = STRATEGIES[:3]
 BIASED_SHARE = 0.8
 
 
+def replaced(answers: Answers, fraction: float, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+    """Which annotators ``fraction`` of them, drawn at random, are: the adversary mask (the
+    first draw of every attack, so its seeds pick the same annotators)."""
+    bad = np.zeros(answers.n_annotators, dtype=bool)
+    bad[
+        rng.choice(answers.n_annotators, size=round(fraction * answers.n_annotators), replace=False)
+    ] = True
+    return bad
+
+
+def commonest(answers: Answers) -> int:
+    """The task's most frequently answered class (the lowest code on a tie)."""
+    return int(np.bincount(answers.label, minlength=answers.n_classes).argmax())
+
+
+def relabelled(answers: Answers, labels: npt.NDArray[np.int64]) -> Answers:
+    """The same rows with ``labels`` in place of their answers."""
+    return Answers.from_codes(
+        answers.item,
+        answers.annotator,
+        labels,
+        items=answers.items,
+        annotators=answers.annotators,
+        classes=answers.classes,
+    )
+
+
 def attack(
     answers: Answers, fraction: float, strategy: str, rng: np.random.Generator
 ) -> tuple[Answers, npt.NDArray[np.bool_]]:
     """The answers with ``fraction`` of annotators replaced; also the adversary mask."""
-    n_bad = round(fraction * answers.n_annotators)
-    bad = np.zeros(answers.n_annotators, dtype=bool)
-    bad[rng.choice(answers.n_annotators, size=n_bad, replace=False)] = True
+    bad = replaced(answers, fraction, rng)
     rows = bad[answers.annotator]
     labels = np.array(answers.label, copy=True)
     k = answers.n_classes
     if strategy == "random":
         labels[rows] = rng.integers(0, k, int(rows.sum()))
     elif strategy == "constant":
-        labels[rows] = int(np.bincount(answers.label, minlength=k).argmax())
+        labels[rows] = commonest(answers)
     elif strategy == "colluding":
         shared = rng.integers(0, k, answers.n_items)
         labels[rows] = shared[answers.item[rows]]
     elif strategy == "biased":
         n = int(rows.sum())
-        favourite = int(np.bincount(answers.label, minlength=k).argmax())
+        favourite = commonest(answers)
         labels[rows] = np.where(rng.random(n) < BIASED_SHARE, favourite, rng.integers(0, k, n))
     elif strategy == "prior":
         shares = np.bincount(answers.label, minlength=k) / float(len(answers.label))
@@ -56,12 +81,4 @@ def attack(
         labels[rows] = (labels[rows] + 1) % k
     else:
         raise ValueError(strategy)
-    attacked = Answers.from_codes(
-        answers.item,
-        answers.annotator,
-        labels,
-        items=answers.items,
-        annotators=answers.annotators,
-        classes=answers.classes,
-    )
-    return attacked, bad
+    return relabelled(answers, labels), bad

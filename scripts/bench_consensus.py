@@ -330,7 +330,7 @@ def main() -> int:
         rows = [r[:3] for r in read_csv(folder / "answers.csv")]
         gold = {item: label for item, label, *_ in read_csv(folder / "gold.csv")}
         numeric = is_numeric([r[2] for r in rows])
-        if not numeric:
+        if not numeric and args.grid != "none" and args.attacked != "none":
             honest.append((folder.name, Answers.from_arrays(*zip(*rows, strict=True)), gold))
         print(f"{folder.name} ({'numeric' if numeric else 'categorical'}, {len(rows)} answers)")
         entry = (

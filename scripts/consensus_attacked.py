@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from adversaries import STRATEGIES, attack  # noqa: E402
+from adversaries import STRATEGIES, attack, commonest, relabelled, replaced  # noqa: E402
 from consensus_selection import Unit, crowdkit_on_codes  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
@@ -66,31 +66,16 @@ HELD_OUT_VARIANTS = (
 def variant_attack(answers: Answers, variant: Variant, rng: np.random.Generator) -> Answers:
     """:class:`Variant`'s adversaries in place of ``variant.fraction`` of the annotators."""
     k = answers.n_classes
-    bad = np.zeros(answers.n_annotators, dtype=bool)
-    bad[
-        rng.choice(
-            answers.n_annotators, size=round(variant.fraction * answers.n_annotators), replace=False
-        )
-    ] = True
-    rows = bad[answers.annotator]
+    rows = replaced(answers, variant.fraction, rng)[answers.annotator]
     if variant.own:
         favourite = rng.integers(0, k, answers.n_annotators)
     else:
-        favourite = np.full(
-            answers.n_annotators, int(np.bincount(answers.label, minlength=k).argmax())
-        )
+        favourite = np.full(answers.n_annotators, commonest(answers))
     n = int(rows.sum())
     labels = np.array(answers.label, copy=True)
     chosen = favourite[answers.annotator[rows]]
     labels[rows] = np.where(rng.random(n) < variant.share, chosen, rng.integers(0, k, n))
-    return Answers.from_codes(
-        answers.item,
-        answers.annotator,
-        labels,
-        items=answers.items,
-        annotators=answers.annotators,
-        classes=answers.classes,
-    )
+    return relabelled(answers, labels)
 
 
 def _unit(
