@@ -23,6 +23,7 @@ from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
 from node.consensus.capped_ds import CappedDominanceDawidSkene  # noqa: E402
+from node.consensus.constant_aware_ds import ConstantAwareDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
@@ -126,6 +127,10 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
             (0.1, 0.1, 512.0),
         )
     },
+    **{
+        f"const_a{alpha:g}": partial(ConstantAwareDawidSkene, alpha=alpha)
+        for alpha in (0.001, 0.01, 0.05, 0.2)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -141,7 +146,8 @@ the same with a times the annotator's answers over the mean per annotator, minus
 hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
 gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
 the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_ds.py``
-(kappa floor, excess width, excess pseudo-answers);
+(kappa floor, excess width, excess pseudo-answers); const_a: ``hds@8`` ignoring constant
+answerers at that ``alpha`` (``node/consensus/constant_aware_ds.py``; 0.05 is ``hds@8``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -150,11 +156,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds4": EarlyStopDawidSkene,
     "labelnet_hds5": DominanceDawidSkene,
     "labelnet_hds6": CappedDominanceDawidSkene,
+    "labelnet_hds8": ConstantAwareDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds6"
+DEFAULT_KEY = "labelnet_hds8"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

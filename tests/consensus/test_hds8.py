@@ -1,0 +1,158 @@
+"""``hds@8`` (issue #15): ``hds@6`` that takes no evidence from constant answerers
+(:mod:`node.consensus.constant_aware_ds`). Registered under its own id, so ``hds@6`` tasks
+keep their bytes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from node.consensus.answers import Answers
+from node.consensus.base import CategoricalEstimator
+from node.consensus.capped_ds import CappedDominanceDawidSkene
+from node.consensus.constant_aware_ds import (
+    CONSTANT_ALPHA,
+    ConstantAwareDawidSkene,
+    constant_answerers,
+)
+from node.consensus.majority_vote import MajorityVote
+from node.consensus.registry import categorical_estimator
+from node.protocol.errors import InvalidParameterError
+from node.protocol.ids import DEFAULT_ALGORITHM
+from tests.consensus.helpers import load_dataset
+from tests.consensus.replay import replayed_everywhere
+from tests.consensus.test_hds4 import answers_of
+from tests.consensus.test_staged_ds import small_task_accuracies
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import adversaries
+
+
+def coded(rows: list[tuple[int, int, int]], n_items: int, n_annotators: int) -> Answers:
+    item, annotator, label = (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
+    return Answers.from_codes(
+        item,
+        annotator,
+        label,
+        items=[f"i{i:02d}" for i in range(n_items)],
+        annotators=[f"w{w}" for w in range(n_annotators)],
+        classes=["a", "b"],
+    )
+
+
+def alternating(n_items: int, constant_answers: int) -> Answers:
+    """Annotators 0..2 answer every item ``a``, ``b``, ``a``, ``b``, ... (half ``a``);
+    annotator 3 answers ``a`` on the first ``constant_answers`` items."""
+    rows = [(i, w, i % 2) for i in range(n_items) for w in range(3)]
+    rows += [(i, 3, 0) for i in range(constant_answers)]
+    return coded(rows, n_items, 4)
+
+
+def test_the_default_and_its_parameters() -> None:
+    assert DEFAULT_ALGORITHM == "hds@8"
+    model = categorical_estimator()
+    assert type(model) is ConstantAwareDawidSkene and model.algorithm == "hds@8"
+    assert model.params() == {
+        **CappedDominanceDawidSkene().params(),
+        "constant_alpha": repr(CONSTANT_ALPHA),
+    }
+    assert CONSTANT_ALPHA == 0.05
+    assert "constant_alpha" not in categorical_estimator("hds@6").params()
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        ConstantAwareDawidSkene(alpha=1.0)
+
+
+def test_a_constant_answerer_is_ignored_once_honest_constancy_is_unlikely() -> None:
+    """The others answer ``a`` half the time, four annotators: the bound is 0.05 / 4 =
+    0.0125; 0.5 ** 6 = 0.0156 is above it, 0.5 ** 7 = 0.0078 below."""
+    assert constant_answerers(alternating(20, 6)).tolist() == [False] * 4
+    assert constant_answerers(alternating(20, 7)).tolist() == [False, False, False, True]
+    assert constant_answerers(alternating(20, 7), alpha=0.2).tolist()[3]
+    assert not constant_answerers(alternating(20, 7), alpha=0.01).tolist()[3]
+
+
+def test_nobody_is_ignored_where_constancy_is_the_crowds() -> None:
+    everyone_a = coded([(i, w, 0) for i in range(30) for w in range(4)], 30, 4)
+    assert not constant_answerers(everyone_a).any()
+    alone = coded([(i, 0, 0) for i in range(30)], 30, 1)
+    assert not constant_answerers(alone).any()
+
+
+def test_an_answer_nobody_else_gives_is_rare_at_any_count() -> None:
+    rows = [(i, w, 0) for i in range(10) for w in range(3)] + [(0, 3, 1)]
+    assert constant_answerers(coded(rows, 10, 4)).tolist() == [False, False, False, True]
+
+
+def test_an_item_only_an_ignored_annotator_answered_gets_the_class_prior() -> None:
+    """Items 0..19 answered by three alternating annotators (and the constant one); item 20
+    only by the constant annotator, whose ``a`` would carry it under ``hds@6``."""
+    rows = [(i, w, i % 2) for i in range(20) for w in range(3)]
+    rows += [(i, 3, 1) for i in range(21)]
+    data = coded(rows, 21, 4)
+    ours = ConstantAwareDawidSkene().fit(data)
+    assert ours.ignored_.tolist() == [False, False, False, True]
+    old = categorical_estimator("hds@6").fit(data)
+    assert old.labels_[20] == "b"
+    probas = ours.probas_ppb_[20]
+    assert abs(int(probas[0]) - int(probas[1])) < 0.1 * int(probas.sum())  # the prior
+
+
+def test_where_nobody_is_ignored_it_is_hds6_to_the_byte() -> None:
+    data = answers_of("web")
+    ours = categorical_estimator("hds@8").fit(data)
+    assert isinstance(ours, ConstantAwareDawidSkene) and not ours.ignored_.any()
+    old = categorical_estimator("hds@6").fit(data)
+    assert ours.probas_ppb_.tobytes() == old.probas_ppb_.tobytes()
+
+
+def accuracy(model: CategoricalEstimator, data: Answers, gold: dict[str, str]) -> float:
+    fitted = model.fit(data)
+    labels = dict(zip(fitted.items_, (str(v) for v in fitted.labels_), strict=True))
+    return float(np.mean([labels[item] == value for item, value in gold.items()]))
+
+
+def test_constant_answerers_cannot_take_the_consensus() -> None:
+    """temp with 30% of its annotators answering its commonest class to everything (the
+    selection rule's attacked units): ``hds@6`` follows them to the commonest class, under
+    the vote; ``hds@8`` ignores every one of them with more than 20 answers (ten answers of
+    a class the others give 71% of the time are not rare enough among 76 annotators), and
+    of the honest annotators only temp's own constant answerers."""
+    _, gold = load_dataset("temp")
+    honest = answers_of("temp")
+    rng = np.random.default_rng([0, 30, adversaries.STRATEGIES.index("constant")])
+    data, bad = adversaries.attack(honest, 0.3, "constant", rng)
+    vote = accuracy(MajorityVote(), data, gold)
+    old = accuracy(categorical_estimator("hds@6"), data, gold)
+    model = ConstantAwareDawidSkene()
+    ours = accuracy(model, data, gold)
+    assert old < vote < 0.5
+    assert ours > 0.85
+    busy = bad & (np.bincount(data.annotator, minlength=data.n_annotators) > 20)
+    assert busy.any() and np.array_equal(model.ignored_ & busy, busy)
+    assert not np.any(model.ignored_ & ~bad & ~constant_answerers(honest))
+
+
+def test_small_tasks_stay_above_the_vote() -> None:
+    for items in (40, 100):
+        ours, vote = small_task_accuracies("hds@8", items)
+        assert ours >= vote, (items, ours, vote)
+
+
+def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
+    """temp, where seven real annotators answer one class to everything (one of them 360
+    times) and are ignored, as an ``hds@8`` task with gold revealed and the bloc test on, in
+    two interpreters fed in opposite orders with different hash seeds, and in this one."""
+    assert int(constant_answerers(answers_of("temp")).sum()) == 7
+    assert replayed_everywhere("temp", "hds@8") == PINNED
+
+
+PINNED = (
+    "bafkreieovzl3uz2uyumqht5ghg3qyubr5xa7api5damu6eofrypsumskty "
+    "995236073362dba3a0166f98e854adcc77aabfc3c1c440fbb8e26ce8270dabde"
+)
+"""The ``hds@6`` replay of temp gives another CID (``bafkreidv726f…``): ignoring the seven
+moves the posteriors there."""
