@@ -23,7 +23,6 @@ from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
 from node.consensus.capped_ds import CappedDominanceDawidSkene  # noqa: E402
-from node.consensus.constant_aware_ds import ConstantAwareDawidSkene  # noqa: E402
 from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
@@ -31,6 +30,7 @@ from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
 from node.consensus.fenced_mean import FencedRobustMean  # noqa: E402
 from node.consensus.gated_ds import GATE_PSEUDO, GatedDominanceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
+from node.consensus.ignoring_ds import IgnoringDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
@@ -128,7 +128,7 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         )
     },
     **{
-        f"const_a{alpha:g}": partial(ConstantAwareDawidSkene, alpha=alpha)
+        f"ignore_a{alpha:g}": partial(IgnoringDawidSkene, alpha=alpha)
         for alpha in (0.001, 0.01, 0.05, 0.2)
     },
 }
@@ -146,8 +146,9 @@ the same with a times the annotator's answers over the mean per annotator, minus
 hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
 gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
 the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_ds.py``
-(kappa floor, excess width, excess pseudo-answers); const_a: ``hds@8`` ignoring constant
-answerers at that ``alpha`` (``node/consensus/constant_aware_ds.py``; 0.05 is ``hds@8``);
+(kappa floor, excess width, excess pseudo-answers); ignore_a: ``hds@8`` ignoring
+uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.05 is
+``hds@8``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -156,7 +157,7 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds4": EarlyStopDawidSkene,
     "labelnet_hds5": DominanceDawidSkene,
     "labelnet_hds6": CappedDominanceDawidSkene,
-    "labelnet_hds8": ConstantAwareDawidSkene,
+    "labelnet_hds8": IgnoringDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""

@@ -44,9 +44,9 @@ import numpy.typing as npt
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
-from node.consensus.constant_aware_ds import own_and_rest
 from node.consensus.hierarchical_ds import _positive
 from node.consensus.numerics import row_sum
+from node.consensus.uninformative import own_and_rest
 
 BoolArray = npt.NDArray[np.bool_]
 

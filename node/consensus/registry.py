@@ -13,11 +13,11 @@ from collections.abc import Callable
 from node.consensus.base import CategoricalEstimator
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.capped_ds import CappedDominanceDawidSkene
-from node.consensus.constant_aware_ds import ConstantAwareDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.fenced_mean import FencedRobustMean
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
+from node.consensus.ignoring_ds import IgnoringDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import FiniteMedian, Median
 from node.consensus.numeric_base import NumericEstimator
@@ -40,7 +40,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
     DominanceDawidSkene.algorithm: DominanceDawidSkene,
     CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
-    ConstantAwareDawidSkene.algorithm: ConstantAwareDawidSkene,
+    IgnoringDawidSkene.algorithm: IgnoringDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

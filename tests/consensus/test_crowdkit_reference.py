@@ -16,10 +16,10 @@ from crowdkit.aggregation import MajorityVote as CrowdKitMajorityVote
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator
 from node.consensus.capped_ds import CappedDominanceDawidSkene
-from node.consensus.constant_aware_ds import ConstantAwareDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
+from node.consensus.ignoring_ds import IgnoringDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
@@ -76,7 +76,7 @@ DEFAULTS: list[tuple[str, Callable[[], CategoricalEstimator]]] = [
     ("hds@4", EarlyStopDawidSkene),
     ("hds@5", DominanceDawidSkene),
     ("hds@6", CappedDominanceDawidSkene),
-    ("hds@8", ConstantAwareDawidSkene),
+    ("hds@8", IgnoringDawidSkene),
 ]
 """Every default new tasks have had, oldest first: ``rds@1`` (before issue #15), then the
 ``hds`` generations of issue #15 (``hds@3`` never was one; ``hds@7`` is retired). Each must
