@@ -220,11 +220,13 @@ def test_small_tasks_stay_above_the_vote() -> None:
 
 def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
     """temp, where seven real annotators answer one class to everything (one of them 360
-    times) and five more over-give a class while agreeing with nobody, all ignored, as an
+    times), five over-give a class while agreeing with nobody (two of them both), all ten
+    ignored, as an
     ``hds@8`` task with gold revealed and the bloc test on, in two interpreters fed in
     opposite orders with different hash seeds, and in this one."""
     assert int(constant_answerers(answers_of("temp")).sum()) == 7
     assert int(favourite_answerers(answers_of("temp")).sum()) == 5
+    assert int(uninformative_annotators(answers_of("temp")).sum()) == 10
     assert replayed_everywhere("temp", "hds@8") == PINNED
 
 
@@ -232,5 +234,5 @@ PINNED = (
     "bafkreia7weq54pjy27tjwzxpmvvvivp6erpv22lxclvjxeyfwhf4plxf3e "
     "361ecc47f31f81a45d6e1ff92c7628e39595ad4210079e90d732e3c8788c55df"
 )
-"""The ``hds@6`` replay of temp gives another CID (``bafkreidv726f…``): ignoring the twelve
+"""The ``hds@6`` replay of temp gives another CID (``bafkreidv726f…``): ignoring the ten
 moves the posteriors there."""
