@@ -173,13 +173,7 @@ def test_one_expert_among_random_answerers_is_kept() -> None:
 def test_favourite_class_answerers_cannot_take_the_consensus() -> None:
     """temp with 30% of its annotators giving its commonest class 80% of the time (the
     selection rule's attacked unit temp/biased/1): ``hds@6`` follows them, under the vote."""
-    _, gold = load_dataset("temp")
-    rng = np.random.default_rng([1, 30, adversaries.STRATEGIES.index("biased")])
-    data, bad = adversaries.attack(answers_of("temp"), 0.3, "biased", rng)
-    vote = accuracy(MajorityVote(), data, gold)
-    old = accuracy(categorical_estimator("hds@6"), data, gold)
-    model = IgnoringDawidSkene()
-    ours = accuracy(model, data, gold)
+    _, bad, (vote, old, ours), model = attacked_temp("biased", 1)
     assert old < vote < 0.5
     assert ours > 0.9
     assert int((model.ignored_ & bad).sum()) > int(bad.sum()) // 2
@@ -191,25 +185,36 @@ def accuracy(model: CategoricalEstimator, data: Answers, gold: dict[str, str]) -
     return float(np.mean([labels[item] == value for item, value in gold.items()]))
 
 
+def attacked_temp(
+    strategy: str, seed: int
+) -> tuple[Answers, np.ndarray, tuple[float, float, float], IgnoringDawidSkene]:
+    """temp with 30% of its annotators replaced as the selection rule's attacked unit
+    ``temp/strategy/seed``: the answers, who was replaced, the accuracy of the vote,
+    ``hds@6`` and ``hds@8``, and the fitted ``hds@8``."""
+    _, gold = load_dataset("temp")
+    rng = np.random.default_rng([seed, 30, adversaries.STRATEGIES.index(strategy)])
+    data, bad = adversaries.attack(answers_of("temp"), 0.3, strategy, rng)
+    model = IgnoringDawidSkene()
+    scores = (
+        accuracy(MajorityVote(), data, gold),
+        accuracy(categorical_estimator("hds@6"), data, gold),
+        accuracy(model, data, gold),
+    )
+    return data, bad, scores, model
+
+
 def test_constant_answerers_cannot_take_the_consensus() -> None:
     """temp with 30% of its annotators answering its commonest class to everything (the
     selection rule's attacked units): ``hds@6`` follows them to the commonest class, under
     the vote; ``hds@8`` ignores every one of them with more than 20 answers (ten answers of
     a class the others give 71% of the time are not rare enough among 76 annotators), and
     of the honest annotators only some of the twelve it ignores on temp itself."""
-    _, gold = load_dataset("temp")
-    honest = answers_of("temp")
-    rng = np.random.default_rng([0, 30, adversaries.STRATEGIES.index("constant")])
-    data, bad = adversaries.attack(honest, 0.3, "constant", rng)
-    vote = accuracy(MajorityVote(), data, gold)
-    old = accuracy(categorical_estimator("hds@6"), data, gold)
-    model = IgnoringDawidSkene()
-    ours = accuracy(model, data, gold)
+    data, bad, (vote, old, ours), model = attacked_temp("constant", 0)
     assert old < vote < 0.5
     assert ours > 0.85
     busy = bad & (np.bincount(data.annotator, minlength=data.n_annotators) > 20)
     assert busy.any() and np.array_equal(model.ignored_ & busy, busy)
-    assert not np.any(model.ignored_ & ~bad & ~uninformative_annotators(honest))
+    assert not np.any(model.ignored_ & ~bad & ~uninformative_annotators(answers_of("temp")))
 
 
 def test_small_tasks_stay_above_the_vote() -> None:
