@@ -73,9 +73,8 @@ def constant_answerers(answers: Answers, alpha: float = ALPHA) -> BoolArray:
     top = np.argmax(q, axis=1)
     constant = (q[rows, top] == 1.0) & others
     share = r[rows, top]
-    bound = float(det_log(alpha / float(answers.n_annotators)))
-    log_share = det_log(np.where(share > 0.0, share, 1.0))
-    rare = (share == 0.0) | (np.multiply(n, log_share) < bound)
+    logs = det_log(np.append(np.where(share > 0.0, share, 1.0), alpha / float(len(share))))
+    rare = (share == 0.0) | (np.multiply(n, logs[:-1]) < float(logs[-1]))
     out: BoolArray = constant & rare
     return out
 
@@ -102,28 +101,41 @@ def peer_agreement(answers: Answers, peers: BoolArray) -> PeerAgreement:
     excluded). Chance is the agreement of an annotator answering at its own rates with
     peers answering at theirs, on the same pairs."""
     k, w = answers.n_classes, answers.n_annotators
-    item, annotator, label = answers.item, answers.annotator, answers.label
-    member = peers[annotator].astype(np.int64)
-    counts = np.bincount(
-        (item * np.int64(k) + label)[member == 1], minlength=answers.n_items * k
-    ).reshape(answers.n_items, k)
+    cell = answers.item * np.int64(k) + answers.label
+    kept = cell if bool(peers.all()) else cell[peers[answers.annotator]]
+    counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
     per_item = counts @ np.ones(k, dtype=np.int64)
-    pairs_row = per_item[item] - member
-    agree_row = counts[item, label] - member
-    pairs = np.bincount(annotator, weights=pairs_row, minlength=w).astype(np.float64)
-    agree = np.bincount(annotator, weights=agree_row, minlength=w).astype(np.float64)
-    seen = np.empty((w, k))  # peers' answers per class on each annotator's items
+    # Sums over each (annotator, answer) run of rows (Answers.key_runs): one annotator and
+    # one label a run, so whether its own answer is among the peers' is one flag a run.
+    items, starts, keys = answers.key_runs
+    run_annotator, run_label = keys // k, keys % k
+    lengths = np.diff(np.append(starts, len(items)))
+    member_run = peers[run_annotator].astype(np.int64)
+    own_self = lengths * member_run
+    by_run = np.empty((len(keys), k), dtype=np.int64)  # peers' answers per class, per run
+    by_class = np.ascontiguousarray(counts.T)
     for c in range(k):
-        seen[:, c] = np.bincount(annotator, weights=counts[item, c], minlength=w)
-    seen -= np.bincount(answers.key, weights=member, minlength=w * k).reshape(w, k)
-    given = np.bincount(answers.key, weights=pairs_row, minlength=w * k).reshape(w, k)
+        by_run[:, c] = np.add.reduceat(by_class[c][items], starts)
+    by_run[np.arange(len(keys)), run_label] -= own_self
+    pairs_run = by_run @ np.ones(k, dtype=np.int64)
+    agree_run = by_run[np.arange(len(keys)), run_label]
+    with_peers = per_item[items] - np.repeat(member_run, lengths) > 0
+    shared_run = np.add.reduceat(with_peers.astype(np.int64), starts)
+    pairs = np.bincount(run_annotator, weights=pairs_run, minlength=w).astype(np.float64)
+    agree = np.bincount(run_annotator, weights=agree_run, minlength=w).astype(np.float64)
+    seen = np.zeros((w, k), dtype=np.int64)  # peers' answers per class on each one's items
+    np.add.at(seen, run_annotator, by_run)
+    given = np.zeros(w * k, dtype=np.int64)  # own answers per class, weighted by pairs
+    given[keys] = pairs_run
+    own = np.zeros(w * k, dtype=np.int64)  # own answers per class on items shared with peers
+    own[keys] = shared_run
+    seen_f, given_f = seen.astype(np.float64), given.reshape(w, k).astype(np.float64)
     some = np.maximum(pairs, 1.0)
-    chance = row_sum(np.multiply(given / some[:, None], seen / some[:, None]))
+    chance = row_sum(np.multiply(given_f / some[:, None], seen_f / some[:, None]))
     spread = np.sqrt(np.maximum(chance * (1.0 - chance), 1e-12) / some)
     z = np.where(pairs > 0, (agree / some - chance) / spread, 0.0)
-    shared_rows = pairs_row > 0
-    own = np.bincount(answers.key[shared_rows], minlength=w * k).reshape(w, k)
-    top = np.argmax(given, axis=1)
+    own = own.reshape(w, k)
+    top = np.argmax(given_f, axis=1)
     rows = np.arange(w)
     totals = np.ones(answers.n_items, dtype=np.int64) @ counts
     share = totals.astype(np.float64) / float(max(int(totals.sum()), 1))
@@ -144,14 +156,22 @@ def over_given(agreement: PeerAgreement, bound: float) -> BoolArray:
     rate = agreement.top_count / np.maximum(n, 1.0)
     p = agreement.peer_share
     above = (n > 0) & (rate > p)
-    safe_rate = np.where(rate > 0.0, rate, 1.0)
-    safe_p = np.where(p > 0.0, p, 1.0)
-    head = np.where(rate > 0.0, rate * (det_log(safe_rate) - det_log(safe_p)), 0.0)
-    rest_rate = np.where(rate < 1.0, 1.0 - rate, 1.0)
-    rest_p = np.where(p < 1.0, 1.0 - p, 1.0)
-    tail = np.where(rate < 1.0, (1.0 - rate) * (det_log(rest_rate) - det_log(rest_p)), 0.0)
+    m = len(n)
+    logs = det_log(  # one call: det_log is elementwise, and its fixed cost dominates here
+        np.concatenate(
+            (
+                np.where(rate > 0.0, rate, 1.0),
+                np.where(p > 0.0, p, 1.0),
+                np.where(rate < 1.0, 1.0 - rate, 1.0),
+                np.where(p < 1.0, 1.0 - p, 1.0),
+                [bound],
+            )
+        )
+    )
+    head = np.where(rate > 0.0, rate * (logs[:m] - logs[m : 2 * m]), 0.0)
+    tail = np.where(rate < 1.0, (1.0 - rate) * (logs[2 * m : 3 * m] - logs[3 * m : 4 * m]), 0.0)
     divergence = head + tail
-    out: BoolArray = above & ((p == 0.0) | (n * divergence > -float(det_log(bound))))
+    out: BoolArray = above & ((p == 0.0) | (n * divergence > -float(logs[4 * m])))
     return out
 
 
@@ -163,7 +183,7 @@ def favourite_answerers(
     informative = everyone.z > z
     if int(informative.sum()) < 2:
         return np.zeros(answers.n_annotators, dtype=bool)
-    against = peer_agreement(answers, informative)
+    against = everyone if bool(informative.all()) else peer_agreement(answers, informative)
     bound = alpha / float(answers.n_annotators * answers.n_classes)
     out: BoolArray = (
         (against.pairs > 0) & (against.z <= z) & (everyone.z <= z) & over_given(against, bound)
