@@ -127,14 +127,14 @@ def peer_agreement(answers: Answers, peers: BoolArray) -> PeerAgreement:
     np.add.at(seen, run_annotator, by_run)
     given = np.zeros(w * k, dtype=np.int64)  # own answers per class, weighted by pairs
     given[keys] = pairs_run
-    own = np.zeros(w * k, dtype=np.int64)  # own answers per class on items shared with peers
-    own[keys] = shared_run
+    shared = np.zeros(w * k, dtype=np.int64)  # own answers per class on items with peers
+    shared[keys] = shared_run
     seen_f, given_f = seen.astype(np.float64), given.reshape(w, k).astype(np.float64)
     some = np.maximum(pairs, 1.0)
     chance = row_sum(np.multiply(given_f / some[:, None], seen_f / some[:, None]))
     spread = np.sqrt(np.maximum(chance * (1.0 - chance), 1e-12) / some)
     z = np.where(pairs > 0, (agree / some - chance) / spread, 0.0)
-    own = own.reshape(w, k)
+    own = shared.reshape(w, k)
     top = np.argmax(given_f, axis=1)
     rows = np.arange(w)
     totals = np.ones(answers.n_items, dtype=np.int64) @ counts
