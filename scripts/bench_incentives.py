@@ -105,9 +105,11 @@ def join(answers: Answers, fraction: float, strategy: str, rng: np.random.Genera
     )
 
 
-def consensus(answers: Answers, revealed: dict[str, str], bloc_test: str) -> CategoricalConsensus:
-    """The validators' consensus: the default estimator, then the bloc test if asked."""
-    return categorical_consensus(answers, revealed, DEFAULT_ALGORITHM, bloc_test)
+def consensus(
+    answers: Answers, revealed: dict[str, str], bloc_test: str, algorithm: str = DEFAULT_ALGORITHM
+) -> CategoricalConsensus:
+    """The validators' consensus: the estimator (the default), then the bloc test if asked."""
+    return categorical_consensus(answers, revealed, algorithm, bloc_test)
 
 
 def held_out_accuracy(
@@ -126,8 +128,9 @@ def evaluate(
     params: RewardParams,
     revealed: dict[str, str],
     bloc_test: str,
+    algorithm: str = DEFAULT_ALGORITHM,
 ) -> dict[str, float]:
-    fit = consensus(answers, revealed, bloc_test)
+    fit = consensus(answers, revealed, bloc_test, algorithm)
     accuracy = held_out_accuracy(fit, gold, revealed)
     rewards = compute_rewards(answers, fit.probas_ppb, params, excluded=fit.flagged)
     paid = np.array(rewards.payouts, dtype=np.float64)
@@ -206,13 +209,14 @@ def simulate(
     seeds: int = DEFAULT_SEEDS,
     bloc_test: str = BLOC_TEST_ID,
     strategies: tuple[str, ...] = STRATEGIES,
+    algorithm: str = DEFAULT_ALGORITHM,
 ) -> dict[str, Any]:
     answers = Answers.from_arrays(*zip(*rows, strict=True))
     params = RewardParams.create(REWARD, REWARD * len(answers), significance_z=significance_z)
     none = np.zeros(answers.n_annotators, dtype=bool)
     step = round(1 / gold_share) if gold_share > 0 else 0
     revealed = {i: gold[i] for n, i in enumerate(sorted(gold)) if step and n % step == 0}
-    baseline = evaluate(answers, gold, none, params, revealed, bloc_test)
+    baseline = evaluate(answers, gold, none, params, revealed, bloc_test, algorithm)
     baseline["oracle_accuracy"] = oracle_accuracy(answers, gold, revealed)
     if crowdkit:
         baseline["crowdkit_ds_accuracy"] = crowdkit_ds_accuracy(answers, gold, revealed)
@@ -228,13 +232,15 @@ def simulate(
             for seed in range(1, seeds + 1):
                 rng = np.random.default_rng([seed, int(fraction * 100), STRATEGIES.index(strategy)])
                 attacked, bad = attack(answers, fraction, strategy, rng)
-                result = evaluate(attacked, gold, bad, params, revealed, bloc_test)
-                without = consensus(removed(answers, bad), revealed, bloc_test)
+                result = evaluate(attacked, gold, bad, params, revealed, bloc_test, algorithm)
+                without = consensus(removed(answers, bad), revealed, bloc_test, algorithm)
                 result["accuracy_without_them"] = held_out_accuracy(without, gold, revealed)
                 result["oracle_without_them"] = oracle_accuracy(
                     removed(answers, bad), gold, revealed
                 )
-                joined = consensus(join(answers, fraction, strategy, rng), revealed, bloc_test)
+                joined = consensus(
+                    join(answers, fraction, strategy, rng), revealed, bloc_test, algorithm
+                )
                 result["accuracy_when_added"] = held_out_accuracy(joined, gold, revealed)
                 if crowdkit and fraction == FRACTIONS[0]:
                     result["crowdkit_ds_without_them"] = crowdkit_ds_accuracy(
@@ -368,6 +374,9 @@ def main() -> int:
     parser.add_argument(
         "--strategies", default=",".join(STRATEGIES), help="comma-separated adversary kinds"
     )
+    parser.add_argument(
+        "--algorithm", default=DEFAULT_ALGORITHM, help="the categorical algorithm id validators run"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     strategies = tuple(s for s in args.strategies.split(",") if s)
@@ -398,6 +407,7 @@ def main() -> int:
                     args.seeds,
                     args.bloc_test,
                     strategies,
+                    args.algorithm,
                 )
             )
         if set(FIRST_STRATEGIES) <= set(strategies):
@@ -410,6 +420,7 @@ def main() -> int:
                 "gold_share": share,
                 "significance_z": args.significance_z,
                 "bloc_test": args.bloc_test,
+                "algorithm": args.algorithm,
                 "seeds": args.seeds,
                 "datasets": results,
             }

@@ -30,6 +30,7 @@ from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
 from node.consensus.fenced_mean import FencedRobustMean  # noqa: E402
 from node.consensus.gated_ds import GATE_PSEUDO, GatedDominanceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
+from node.consensus.ignoring_ds import IgnoringDawidSkene  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
 from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
@@ -126,6 +127,10 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
             (0.1, 0.1, 512.0),
         )
     },
+    **{
+        f"ignore_a{alpha:g}": partial(IgnoringDawidSkene, alpha=alpha)
+        for alpha in (0.001, 0.01, 0.05, 0.2)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -141,7 +146,9 @@ the same with a times the annotator's answers over the mean per annotator, minus
 hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: the answer-bias
 gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
 the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_ds.py``
-(kappa floor, excess width, excess pseudo-answers);
+(kappa floor, excess width, excess pseudo-answers); ignore_a: ``hds@8`` ignoring
+uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.05 is
+``hds@8``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -150,11 +157,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds4": EarlyStopDawidSkene,
     "labelnet_hds5": DominanceDawidSkene,
     "labelnet_hds6": CappedDominanceDawidSkene,
+    "labelnet_hds8": IgnoringDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds6"
+DEFAULT_KEY = "labelnet_hds8"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

@@ -171,11 +171,12 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     An annotator's weight is the log-odds ``log(acc (K-1) / (1 - acc))`` of their accuracy
     on gold items, smoothed toward the pooled gold accuracy with
     :data:`GOLD_SEED_PSEUDOCOUNT` answers, and floored at zero so that no annotator's vote
-    counts against the class they chose. Without gold every weight is one.
+    counts against the class they chose. Without gold, or with one class (every weight's
+    log-odds would be of zero), every weight is one.
     """
     k = answers.n_classes
     on_gold = gold[answers.item] >= 0
-    if not np.any(on_gold):
+    if k == 1 or not np.any(on_gold):
         counts = vote_counts(answers)
         return to_ppb(np.divide(counts, row_sum(counts)[:, None]))
     correct = (answers.label == gold[answers.item]) & on_gold

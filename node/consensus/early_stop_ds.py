@@ -83,6 +83,11 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         grid = np.rint(np.multiply(prior, float(self.stop_prior_grid))).astype(np.int64)
         return argmax_lowest(probas).tobytes(), grid.tobytes()
 
+    def _evidence(self, log_confusion: FloatArray) -> FloatArray:
+        """The log confusion rows each E-step weighs the answers by: all of them as fitted
+        (``hds@8`` sets its constant answerers' to 0: :mod:`node.consensus.constant_aware_ds`)."""
+        return log_confusion
+
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
@@ -93,7 +98,7 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         unchanged = 0
         iteration = 0
         for iteration in range(1, self.n_iter + 1):
-            probas = confusion_e_step(answers, log_confusion, log_prior, gold)
+            probas = confusion_e_step(answers, self._evidence(log_confusion), log_prior, gold)
             prior = self._class_prior(probas)
             counts = expected_confusion_ppb(answers, probas)
             model = self._pooled if iteration <= self.pooled_iterations else self

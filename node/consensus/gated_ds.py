@@ -46,6 +46,7 @@ from node.consensus.base import FloatArray, IntArray
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
 from node.consensus.hierarchical_ds import _positive
 from node.consensus.numerics import row_sum
+from node.consensus.uninformative import own_and_rest
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -56,20 +57,6 @@ GATED_DAWID_SKENE = "hds-gated (unregistered)"
 GATE_PSEUDO = 64.0
 """``m``: pseudo-answers of the rest of the crowd's distribution that an annotator's own
 answers are weighed against (``hds@2``'s pooled row strength)."""
-
-
-def own_and_rest(answers: Answers) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
-    """Per annotator: its answer distribution ``q``, everyone else's ``r``, its number of
-    answers ``n``, and whether anybody else answered (integer counts, then one division)."""
-    k, w = answers.n_classes, answers.n_annotators
-    counts = np.bincount(answers.key, minlength=w * k).reshape(w, k).astype(np.int64)
-    own = counts @ np.ones(k, dtype=np.int64)  # integer sums: exact
-    total = np.ones(w, dtype=np.int64) @ counts
-    rest = total[None, :] - counts
-    rest_total = np.int64(len(answers)) - own
-    q = counts.astype(np.float64) / np.maximum(own, 1).astype(np.float64)[:, None]
-    r = rest.astype(np.float64) / np.maximum(rest_total, 1).astype(np.float64)[:, None]
-    return q, r, own.astype(np.float64), rest_total > 0
 
 
 def answer_bias(answers: Answers, pseudo: float) -> FloatArray:

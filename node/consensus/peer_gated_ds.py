@@ -34,9 +34,10 @@ import numpy as np
 
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray
-from node.consensus.gated_ds import GatedDominanceDawidSkene, own_and_rest
+from node.consensus.gated_ds import GatedDominanceDawidSkene
 from node.consensus.hierarchical_ds import _positive
 from node.consensus.numerics import row_sum
+from node.consensus.uninformative import own_and_rest
 
 PEER_KAPPA = 0.1
 """Kappa against peers at and above which an annotator counts as skilled."""

@@ -17,6 +17,7 @@ from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
 from node.consensus.fenced_mean import FencedRobustMean
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
+from node.consensus.ignoring_ds import IgnoringDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import FiniteMedian, Median
 from node.consensus.numeric_base import NumericEstimator
@@ -39,6 +40,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     EarlyStopDawidSkene.algorithm: EarlyStopDawidSkene,
     DominanceDawidSkene.algorithm: DominanceDawidSkene,
     CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
+    IgnoringDawidSkene.algorithm: IgnoringDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

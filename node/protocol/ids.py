@@ -30,6 +30,13 @@ their one-coin row by a share growing with the excess (issue #15:
 CAPPED_DOMINANCE_DAWID_SKENE = "hds@6"
 """``hds@5`` with at most 16 EM iterations instead of 30 (issue #15:
 :mod:`node.consensus.capped_ds`, which says how the count was chosen)."""
+IGNORING_DAWID_SKENE = "hds@8"
+"""``hds@6`` that takes no evidence from annotators whose answers say nothing about the
+truth: constant answerers, and annotators who over-give a class while agreeing with nobody
+beyond chance (issue #15: :mod:`node.consensus.ignoring_ds`,
+:mod:`node.consensus.uninformative`). ``hds@7`` is retired: a gated ``hds@6`` briefly
+registered under it (commit 12e8786) was withdrawn before any release (8e2a50f), and the
+id is never reused for other bytes."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MEDIAN_V2 = "median@2"
@@ -42,12 +49,12 @@ two: a result for any finite answers, one annotator's extreme answers cannot mov
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = CAPPED_DOMINANCE_DAWID_SKENE
-"""What new categorical tasks get: chosen by the leave-one-out rule over the real sets and a
-synthetic grid (BENCHMARKS.md "Consensus on unseen data (issue #15)", "Row pull
-proportional to the answers", "``hds@6``: an iteration cap"). Tasks created with ``rds@1``
-or ``hds@1`` .. ``hds@5`` keep theirs: a task's algorithm id is on chain and every id stays
-known."""
+DEFAULT_ALGORITHM = IGNORING_DAWID_SKENE
+"""What new categorical tasks get: chosen by the leave-one-out rule over the real sets, a
+synthetic grid and the real sets under attack (BENCHMARKS.md "Consensus on unseen data
+(issue #15)", "Row pull proportional to the answers", "``hds@6``: an iteration cap",
+"Constant answerers"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@6`` keep theirs: a
+task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN_V2
 """What new numeric tasks get: ``robust-mean@2``, the bytes of ``robust-mean@1`` on

@@ -12,6 +12,7 @@ from node.consensus.base import CategoricalEstimator, column_totals
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.one_coin import OneCoinDawidSkene
+from node.consensus.registry import CATEGORICAL, categorical_estimator
 from node.consensus.regularized_ds import RegularizedDawidSkene, solve_rows
 from node.protocol.errors import InvalidParameterError, NotFittedError
 from node.protocol.rules import PPB
@@ -168,3 +169,12 @@ def test_column_totals_are_the_exact_column_sums() -> None:
         out = column_totals(matrix)
         assert out.dtype == np.int64
         assert out.tolist() == [sum(int(v) for v in matrix[:, c]) for c in range(shape[1])]
+
+
+@pytest.mark.parametrize("algorithm", sorted(CATEGORICAL))
+def test_one_class_with_gold_gives_that_class(algorithm: str) -> None:
+    """Undeclared classes and every answer one class: with gold, the gold-weighted start
+    had log-odds of zero and every algorithm raised ``ConsensusError``."""
+    data = Answers.from_arrays(["i1", "i1", "i2", "i2"], ["a", "b", "a", "b"], ["x"] * 4)
+    fitted = categorical_estimator(algorithm).fit(data, {"i1": "x", "i2": "x"})
+    assert fitted.labels_.tolist() == ["x", "x"]
