@@ -53,7 +53,7 @@ DEFAULT_ALGORITHM = IGNORING_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets, a
 synthetic grid and the real sets under attack (BENCHMARKS.md "Consensus on unseen data
 (issue #15)", "Row pull proportional to the answers", "``hds@6``: an iteration cap",
-"Constant answerers"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@6`` keep theirs: a
+"Uninformative annotators"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@6`` keep theirs: a
 task's algorithm id is on chain and every id stays known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN_V2
