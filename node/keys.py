@@ -157,22 +157,33 @@ def load_encryption_key(path: Path, password: str) -> EncryptionKey:
     """Decrypt the node's X25519 key pair at ``path`` (and check it is the public key the
     file states, which is what the node announced)."""
     try:
-        document: dict[str, Any] = json.loads(path.read_text())
+        # Depth-checked and strictly UTF-8, as keystores are (load_keystore).
+        document: dict[str, Any] = load_json(path.read_text(encoding="utf-8").encode())
     except FileNotFoundError as exc:
         raise KeystoreError(f"no encryption key at {path}: a confidential task needs one") from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, nested too deep
         raise KeystoreError(f"{path} is not a JSON encryption key file: {exc}") from exc
     try:
         if document["format"] != ENCRYPTION_KEY_FORMAT:
             raise KeystoreError(f"{path} is not a {ENCRYPTION_KEY_FORMAT} file")
         kdf = document["kdf"]
-        file_key = _encryption_file_key(
-            password, bytes.fromhex(kdf["salt"]), int(kdf["opslimit"]), int(kdf["memlimit"])
-        )
+        salt, opslimit, memlimit = bytes.fromhex(kdf["salt"]), kdf["opslimit"], kdf["memlimit"]
         ciphertext = bytes.fromhex(document["ciphertext"])
         public_key = bytes.fromhex(document["public_key"])
     except (KeyError, TypeError, ValueError) as exc:
         raise KeystoreError(f"{path} is not a {ENCRYPTION_KEY_FORMAT} file: {exc}") from exc
+    # A damaged file must not make argon2id take terabytes or hours: the limits this module
+    # writes are libsodium's minimum and moderate ones, so its sensitive ones bound them.
+    if not (
+        type(opslimit) is int
+        and type(memlimit) is int
+        and argon2id.OPSLIMIT_MIN <= opslimit <= argon2id.OPSLIMIT_SENSITIVE
+        and argon2id.MEMLIMIT_MIN <= memlimit <= argon2id.MEMLIMIT_SENSITIVE
+    ):
+        raise KeystoreError(
+            f"{path}: argon2id limits out of range (opslimit {opslimit!r}, memlimit {memlimit!r})"
+        )
+    file_key = _encryption_file_key(password, salt, opslimit, memlimit)
     try:
         key = EncryptionKey(SecretBox(file_key).decrypt(ciphertext))
     except CryptoError as exc:

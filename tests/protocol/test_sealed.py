@@ -197,3 +197,29 @@ def test_encryption_key_file_round_trip(tmp_path: Path) -> None:
         create_encryption_key(path, "pw", fast=True)
     with pytest.raises(KeystoreError, match="no encryption key"):
         load_encryption_key(tmp_path / "missing.json", "pw")
+
+
+def test_a_damaged_encryption_key_file_is_one_clear_error(tmp_path: Path) -> None:
+    """Were a UnicodeDecodeError traceback, a recursion crash (a few hundred thousand deep),
+    and argon2id asked for whatever memory and passes the file named."""
+    path = tmp_path / "encryption-key.json"
+    create_encryption_key(path, "pw", fast=True)
+    good = json.loads(path.read_text())
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{")
+    with pytest.raises(KeystoreError, match="not a JSON encryption key file: 'utf-8' codec"):
+        load_encryption_key(binary, "pw")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"kdf": ' + "[" * 65 + "]" * 65 + "}")
+    with pytest.raises(KeystoreError, match="not a JSON encryption key file: JSON nested 66"):
+        load_encryption_key(deep, "pw")
+    for field, value in (("memlimit", 1 << 40), ("opslimit", 1 << 40), ("memlimit", "8192")):
+        damaged = tmp_path / f"{field}.json"
+        damaged.write_text(json.dumps({**good, "kdf": {**good["kdf"], field: value}}))
+        with pytest.raises(KeystoreError, match="argon2id limits out of range"):
+            load_encryption_key(damaged, "pw")
+    for document in ([], "key", {"format": good["format"]}):
+        damaged = tmp_path / "shape.json"
+        damaged.write_text(json.dumps(document))
+        with pytest.raises(KeystoreError, match="is not a labelnet/encryption-key@1 file"):
+            load_encryption_key(damaged, "pw")
