@@ -85,7 +85,7 @@ class EarlyStopDawidSkene(StagedDawidSkene):
 
     def _evidence(self, log_confusion: FloatArray) -> FloatArray:
         """The log confusion rows each E-step weighs the answers by: all of them as fitted
-        (``hds@8`` sets its constant answerers' to 0: :mod:`node.consensus.constant_aware_ds`)."""
+        (``hds@8`` sets its uninformative annotators' to 0: :mod:`node.consensus.ignoring_ds`)."""
         return log_confusion
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:

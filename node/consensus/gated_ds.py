@@ -39,7 +39,6 @@ elementwise IEEE operations with a left-to-right row sum; the rest is ``hds@6``'
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray
@@ -47,8 +46,6 @@ from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
 from node.consensus.hierarchical_ds import _positive
 from node.consensus.numerics import row_sum
 from node.consensus.uninformative import own_and_rest
-
-BoolArray = npt.NDArray[np.bool_]
 
 GATE_WIDTH = 0.35
 """``t``: the answer bias at which an annotator keeps none of its pull (module docstring)."""
