@@ -20,6 +20,7 @@ long version (20 seeded trials, random kill points) is ``scripts/bench_faults.py
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -66,6 +67,13 @@ class Attack:
         assert run.task is not None
         statuses: dict[str, dict[str, int]] = {}
         with httpx.Client(timeout=10.0) as http:
+            # A node killed a phase ago was restarted without waiting for it to listen: ask
+            # each gateway only once it is up, or the probe races the restart.
+            deadline = time.monotonic() + READY_SECONDS
+            for peer in run.nodes:
+                while not peer.ready(http):
+                    assert time.monotonic() < deadline, f"{peer.name} not ready after a restart"
+                    time.sleep(0.2)
             for node in run.by_role("annotator"):
                 address = run.devnet.info.account(node.name).address
                 held = read_node_labels(node.data_dir, self.chain_id, run.task.task_id, address)
@@ -77,6 +85,10 @@ class Attack:
                     for peer in run.nodes
                 }
         return statuses
+
+
+READY_SECONDS = 60.0
+"""How long a restarted node may take to answer ``/readyz`` before a probe."""
 
 
 @pytest.fixture(scope="module")
