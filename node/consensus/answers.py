@@ -215,6 +215,21 @@ class Answers(_LongFormat):
         return out
 
     @cached_property
+    def item_class_cells(self) -> IntArray:
+        """Per row and class, ``item * n_classes + class``, flattened row by row: the bin of
+        each entry of a row-wise gather of K-wide rows in an items x classes table. One
+        ``np.bincount`` over it sums every class at once (the E-step on small tables). K
+        integers a row, so only worth keeping where the table is small."""
+        k = self.n_classes
+        base = self.item * np.int64(k)
+        table = np.empty((len(base), k), dtype=np.int64)
+        for c in range(k):  # a column at a time: broadcasting over rows of K is slow
+            np.add(base, np.int64(c), out=table[:, c])
+        out = table.reshape(-1)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
     def item_chunks(self) -> tuple[tuple[int, int, int, int], ...]:
         """``(row_start, row_stop, item_start, item_stop)`` pieces of about
         :data:`ROW_CHUNK` rows that never split one item's answers, so a per-item sum
