@@ -109,7 +109,10 @@ def canonical_rows(
     pair = item * np.int64(n_annotators) + annotator
     n_values = int(value_key.max()) + 1 if len(value_key) else 1
     if len(pair) and int(pair.max()) < np.iinfo(np.int64).max // n_values:
-        order = np.argsort(pair * n_values + value_key, kind="stable")
+        # Not a stable sort, and no need: rows with equal keys are equal rows (same item,
+        # annotator and value), so whichever of them comes first, the kept rows are the
+        # same. numpy's default sort is five times faster on an unsorted task.
+        order = np.argsort(pair * n_values + value_key)
     else:
         order = np.lexsort((value_key, pair))
     pair_sorted = pair[order]
