@@ -222,7 +222,7 @@ class Answers(_LongFormat):
         """Per row and class, ``item * n_classes + class``, flattened row by row: the bin of
         each entry of a row-wise gather of K-wide rows in an items x classes table. One
         ``np.bincount`` over it sums every class at once (the E-step on small tables). K
-        integers a row, so only worth keeping where the table is small."""
+        integers a row, so the E-step asks for it only on small tables."""
         k = self.n_classes
         base = self.item * np.int64(k)
         table = np.empty((len(base), k), dtype=np.int64)

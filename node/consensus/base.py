@@ -283,7 +283,7 @@ def confusion_e_step(
         and len(answers.item_starts) == answers.n_items
     ):
         return clamp_gold(_e_step_by_items(answers, log_confusion, log_prior), gold)
-    if len(answers) <= SMALL_TABLE:
+    if len(answers) * k <= SMALL_TABLE:  # K entries a row, so a bound on the entries
         return clamp_gold(_e_step_small(answers, log_confusion, log_prior), gold)
     table = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1)))
     probas = np.empty((answers.n_items, k), dtype=np.int64)
@@ -303,10 +303,11 @@ def confusion_e_step(
 
 
 def _e_step_small(answers: Answers, log_confusion: FloatArray, log_prior: FloatArray) -> IntArray:
-    """The E-step's posteriors on a table of at most :data:`SMALL_TABLE` answers with
-    fewer than :data:`REDUCEAT_ANSWERS_PER_ITEM` per item: each
+    """The E-step's posteriors on a table of at most :data:`SMALL_TABLE` (answer, class)
+    entries with fewer than :data:`REDUCEAT_ANSWERS_PER_ITEM` answers per item: each
     answer's K-wide row of the fixed-point table gathered, and every (item, class) sum taken
-    by one ``np.bincount`` over :attr:`Answers.item_class_cells`.
+    by one ``np.bincount`` over :attr:`Answers.item_class_cells` (K integers a row, hence
+    the bound on entries rather than answers: 256 classes would make it 32 times larger).
 
     The same bits as the per-class ``bincount`` path: the sums are of the same integers
     (exact in float64 in any order, see :data:`EXACT_ITEM_ANSWERS`), and the division and
