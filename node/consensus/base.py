@@ -31,6 +31,7 @@ from node.consensus.numerics import (
     exact_bincount,
     from_ppb,
     row_sum,
+    softmax_pair_ppb,
     softmax_ppb,
     to_fixed_log,
     to_ppb,
@@ -282,6 +283,8 @@ def confusion_e_step(
         and len(answers.item_starts) == answers.n_items
     ):
         return clamp_gold(_e_step_by_items(answers, log_confusion, log_prior), gold)
+    if len(answers) * k <= SMALL_TABLE:  # K entries a row, so a bound on the entries
+        return clamp_gold(_e_step_small(answers, log_confusion, log_prior), gold)
     table = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1)))
     probas = np.empty((answers.n_items, k), dtype=np.int64)
     for row_start, row_stop, item_start, item_stop in answers.item_chunks:
@@ -297,6 +300,37 @@ def confusion_e_step(
             log_post[:, true_class] = sums / LOG_FIXED_SCALE + log_prior[true_class]
         probas[item_start:item_stop] = softmax_ppb(log_post)
     return clamp_gold(probas, gold)
+
+
+def _e_step_small(answers: Answers, log_confusion: FloatArray, log_prior: FloatArray) -> IntArray:
+    """The E-step's posteriors on a table of at most :data:`SMALL_TABLE` (answer, class)
+    entries with fewer than :data:`REDUCEAT_ANSWERS_PER_ITEM` answers per item: each
+    answer's K-wide row of the fixed-point table gathered, and every (item, class) sum taken
+    by one ``np.bincount`` over :attr:`Answers.item_class_cells` (K integers a row, hence
+    the bound on entries rather than answers: 256 classes would make it 32 times larger).
+
+    The same bits as the per-class ``bincount`` path: the sums are of the same integers
+    (exact in float64 in any order, see :data:`EXACT_ITEM_ANSWERS`), and the division and
+    the prior's addition are the same elementwise operations. Two numpy calls for the sums
+    instead of 2K: on a small task the calls, not the arithmetic, are the cost."""
+    k = answers.n_classes
+    rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
+    weights = rows.take(answers.key, axis=0).reshape(-1)
+    size = answers.n_items * k
+    sums = np.bincount(answers.item_class_cells, weights=weights, minlength=size)
+    return _posteriors(np.asarray(sums, dtype=np.float64).reshape(answers.n_items, k), log_prior)
+
+
+def _posteriors(sums: FloatArray, log_prior: FloatArray) -> IntArray:
+    """Posteriors in parts per billion from each item's fixed-point log-likelihood sums:
+    ``softmax(sums / 2**30 + log_prior)``, the sum and the division elementwise. Two
+    classes go column by column (numpy broadcasts over rows of two slowly): the same
+    operations on the same values, so the same bits."""
+    if sums.shape[1] == 2:
+        first = np.add(np.divide(sums[:, 0], LOG_FIXED_SCALE), log_prior[0])
+        second = np.add(np.divide(sums[:, 1], LOG_FIXED_SCALE), log_prior[1])
+        return softmax_pair_ppb(first, second)
+    return softmax_ppb(np.add(np.divide(sums, LOG_FIXED_SCALE), log_prior))
 
 
 def _e_step_by_items(
@@ -320,8 +354,7 @@ def _e_step_by_items(
         if row_start:
             local = local - row_start
         sums = np.add.reduceat(gathered, local, axis=0)
-        log_post = np.add(np.divide(sums, LOG_FIXED_SCALE), log_prior)
-        probas[item_start:item_stop] = softmax_ppb(log_post)
+        probas[item_start:item_stop] = _posteriors(sums, log_prior)
     return probas
 
 

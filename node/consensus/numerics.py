@@ -67,6 +67,8 @@ def det_exp(x: npt.ArrayLike) -> FloatArray:
     changes nothing that survives rounding to :data:`PPB`.
     """
     arg = np.asarray(x, dtype=np.float64)
+    if arg.ndim == 1 and arg.size <= _CHUNK:  # one piece: the kernel's fresh result as is
+        return _exp_kernel(arg)
     # C order on both sides: ``empty_like`` would copy a Fortran-ordered input's layout, and
     # ``reshape(-1)`` of that is a copy, so the results would never reach ``out``.
     out = np.empty(arg.shape, dtype=np.float64)
@@ -81,16 +83,18 @@ def _exp_kernel(x: FloatArray) -> FloatArray:
     """One chunk of :func:`det_exp`. Each step is one ufunc call writing into a buffer
     (``out=``): the same operations in the same order as the expression form, so the same
     bits, without a fresh temporary per step."""
-    arg = np.clip(x, -700.0, 700.0)
+    arg = np.maximum(x, -700.0)  # with the next line, np.clip's values; a third faster
+    np.minimum(arg, 700.0, out=arg)
     k = np.multiply(arg, _INV_LN2)
     np.rint(k, out=k)
     scratch = np.multiply(k, _LN2_HI)
-    r = np.subtract(arg, scratch, out=arg)  # arg is clip's fresh copy: free to reuse
+    r = np.subtract(arg, scratch, out=arg)  # arg is the clamp's fresh copy: free to reuse
     np.multiply(k, _LN2_LO, out=scratch)
     np.subtract(r, scratch, out=r)
     t = np.multiply(r, r)
-    poly = np.full_like(t, _EXP_P[4])
-    for coefficient in _EXP_P[3::-1]:
+    poly = np.multiply(t, _EXP_P[4])  # the first Horner step from a constant: same bits
+    np.add(poly, _EXP_P[3], out=poly)
+    for coefficient in _EXP_P[2::-1]:
         np.multiply(poly, t, out=poly)
         np.add(poly, coefficient, out=poly)
     c = np.multiply(t, poly, out=poly)
@@ -106,7 +110,8 @@ def _exp_kernel(x: FloatArray) -> FloatArray:
 def det_log(x: npt.ArrayLike) -> FloatArray:
     """Natural logarithm from basic operations only; ``x`` must be positive and finite."""
     arr = np.asarray(x, dtype=np.float64)
-    if arr.size and not (np.all(arr > 0.0) and np.all(np.isfinite(arr))):
+    # min > 0 and a finite max: every value positive and finite (a NaN fails the first).
+    if arr.size and not (arr.min() > 0.0 and np.isfinite(arr.max())):
         raise ConsensusError("det_log needs positive finite arguments")
     if arr.ndim == 0:  # frexp of a 0-d array gives scalars, which cannot take ``out=``
         return det_log(arr.reshape(1)).reshape(())
@@ -177,28 +182,30 @@ def softmax_ppb(log_weights: FloatArray) -> IntArray:
     everywhere.
     """
     if log_weights.ndim == 2 and log_weights.shape[1] == 2:
-        return _softmax_pair_ppb(log_weights)
+        return softmax_pair_ppb(log_weights[:, 0], log_weights[:, 1])
     shifted = log_weights - row_max(log_weights)[..., None]
     weights = np.where(shifted > NEGLIGIBLE_LOG, det_exp(shifted), 0.0)
     return to_ppb(weights / row_sum(weights)[..., None])
 
 
-def _softmax_pair_ppb(log_weights: FloatArray) -> IntArray:
-    """:func:`softmax_ppb` of two columns, with one exponential per row instead of two.
+def softmax_pair_ppb(first: FloatArray, second: FloatArray) -> IntArray:
+    """:func:`softmax_ppb` of the two columns ``first`` and ``second`` (given apart, so a
+    caller that holds them apart need not build the matrix), with one exponential per row
+    instead of two.
 
     The same bits: the larger entry's shifted value is ``x - x = 0`` and ``det_exp(0) ==
     1`` exactly; the smaller one's is ``-|a - b|``, since IEEE subtraction rounds ``b - a``
     and ``-(a - b)`` alike; ``1 + e`` and ``e + 1`` are the same sum. A tie gives ``-0.0``,
     whose exponential is also exactly 1 (tested). Binary tasks are the commonest, and on
     them the exponentials were a fifth of an EM iteration."""
-    gap = np.subtract(log_weights[:, 0], log_weights[:, 1])
+    gap = np.subtract(first, second)
     low = np.negative(np.abs(gap))
     small = np.where(low > NEGLIGIBLE_LOG, det_exp(low), 0.0)
     total = np.add(small, 1.0)
     top_ppb = to_ppb(np.divide(1.0, total))
     low_ppb = to_ppb(np.divide(small, total))
     first_is_top = gap >= 0.0
-    out = np.empty(log_weights.shape, dtype=np.int64)
+    out = np.empty((len(gap), 2), dtype=np.int64)
     out[:, 0] = np.where(first_is_top, top_ppb, low_ppb)
     out[:, 1] = np.where(first_is_top, low_ppb, top_ppb)
     return out
@@ -213,6 +220,11 @@ def log_softmax(logits: FloatArray) -> FloatArray:
 
 def argmax_lowest(values: IntArray) -> IntArray:
     """Row-wise argmax; ties go to the lowest column (the first class in sorted order)."""
+    if values.ndim == 2 and values.shape[1] == 2 and values.dtype.kind in "iu":
+        # numpy's argmax over rows of two is a loop of tiny reductions; for integers (no
+        # NaN to find) "second beats first" is the same answer, ties included.
+        pair: IntArray = np.greater(values[:, 1], values[:, 0]).astype(np.int64)
+        return pair
     out: IntArray = np.argmax(values, axis=-1).astype(np.int64)
     return out
 

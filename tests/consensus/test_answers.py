@@ -47,6 +47,23 @@ def test_exact_duplicates_collapse_and_conflicts_are_dropped() -> None:
     ]
 
 
+def test_row_order_and_repeats_do_not_change_the_table() -> None:
+    """Rows are ordered by an unstable sort: equal keys are equal rows, so any order of
+    any number of repeats, with conflicts among them, gives the same table."""
+    rows = [(f"i{i}", f"w{w}", "xyz"[(i + w) % 3]) for i in range(60) for w in range(5)]
+    noisy = rows * 4 + [("i3", "w1", "x"), ("i3", "w1", "y"), ("i7", "w0", "z")]
+    for seed in range(5):
+        shuffled = [noisy[j] for j in np.random.default_rng(seed).permutation(len(noisy))]
+        table = Answers.from_rows(shuffled)
+        conflicted = {("i3", "w1"), ("i7", "w0")}
+        expected = [r for r in rows if (r[0], r[1]) not in conflicted]
+        assert table.dropped_conflicts == 2
+        assert [
+            (table.items[i], table.annotators[w], table.classes[c])
+            for i, w, c in zip(table.item, table.annotator, table.label, strict=True)
+        ] == sorted(expected, key=lambda r: (r[0], r[1]))
+
+
 def test_unused_ids_are_removed_but_declared_classes_stay() -> None:
     a = Answers.from_rows(
         [("i1", "w1", "x"), ("i1", "w1", "y"), ("i2", "w2", "x")], classes=["z", "x", "y"]

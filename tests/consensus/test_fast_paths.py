@@ -1,7 +1,8 @@
 """The E-step and expected counts take a faster route on some tables (per-item
-``np.add.reduceat``; runs of equal confusion cells on small tables). Which route runs is a
-speed choice only, so both must give the very same integers: checked here on a real set and
-on a table with an item answered more times than a chunk holds."""
+``np.add.reduceat``; one ``bincount`` over every (item, class) and runs of equal confusion
+cells on small tables). Which route runs is a speed choice only, so all must give the very
+same integers: checked here on a real set, on sparse two- and four-class tables and on a
+table with an item answered more times than a chunk holds."""
 
 from __future__ import annotations
 
@@ -29,10 +30,28 @@ def tables() -> list[Answers]:
         annotators=[f"a{a:06d}" for a in range(per)],
         classes=["x", "y", "z"],
     )
-    return [Answers.from_rows(rows), big]
+    return [Answers.from_rows(rows), big, sparse(2), sparse(4)]
 
 
-@pytest.mark.parametrize("index", [0, 1])
+def sparse(k: int) -> Answers:
+    """Three answers per item from 40 annotators of mixed skill, ``k`` classes."""
+    rng = np.random.default_rng(k)
+    truth = rng.integers(0, k, 900)
+    item = np.repeat(np.arange(900), 3)
+    annotator = rng.integers(0, 40, len(item))
+    right = rng.random(len(item)) < rng.uniform(0.3, 0.95, 40)[annotator]
+    label = np.where(right, truth[item], rng.integers(0, k, len(item)))
+    return Answers.from_codes(
+        item,
+        annotator,
+        label,
+        items=[f"i{i:04d}" for i in range(900)],
+        annotators=[f"a{a:02d}" for a in range(40)],
+        classes=[f"c{c}" for c in range(k)],
+    )
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_both_routes_give_the_same_integers(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = tables()[index]
     gold = np.full(answers.n_items, -1, dtype=np.int64)
@@ -46,9 +65,10 @@ def test_both_routes_give_the_same_integers(index: int, monkeypatch: pytest.Monk
         step = base.confusion_e_step(answers, log_confusion, log_prior, gold)
         return step.tobytes(), base.expected_confusion_ppb(answers, step).tobytes()
 
-    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 0)
+    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 0)  # per-item reduceat
     monkeypatch.setattr(base, "SMALL_TABLE", 1 << 40)
     fast = both()
-    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 1 << 40)
-    monkeypatch.setattr(base, "SMALL_TABLE", 0)
+    monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 1 << 40)  # one bincount, runs
+    assert both() == fast
+    monkeypatch.setattr(base, "SMALL_TABLE", 0)  # a bincount per class, chunk by chunk
     assert both() == fast

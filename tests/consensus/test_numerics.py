@@ -119,6 +119,24 @@ def test_argmax_ties_go_to_the_first_class() -> None:
     assert argmax_lowest(np.array([[3, 5, 5], [7, 7, 1]])).tolist() == [1, 0]
 
 
+def test_two_column_argmax_is_numpys() -> None:
+    """Integer pairs take a comparison instead of numpy's argmax: the same answers, ties
+    to the first column; floats keep numpy's (which finds a NaN)."""
+    pairs = np.random.default_rng(3).integers(0, 4, size=(500, 2))
+    assert argmax_lowest(pairs).tolist() == np.argmax(pairs, axis=1).tolist()
+    assert argmax_lowest(np.array([[1.0, np.nan], [np.nan, 1.0]])).tolist() == [1, 0]
+
+
+def test_det_exp_takes_the_same_bits_whole_or_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short one-dimensional input is exponentiated in one piece; chunking (forced here)
+    is elementwise, so it cannot change a bit, out-of-range arguments included."""
+    values = np.concatenate((np.linspace(-800.0, 800.0, 997), [-0.0, 0.0, 709.9, -745.2]))
+    whole = det_exp(values)
+    monkeypatch.setattr(numerics, "_CHUNK", 7)
+    assert det_exp(values).tobytes() == whole.tobytes()
+    assert det_exp(values.reshape(1, -1)).tobytes() == whole.tobytes()
+
+
 def test_det_exp_of_a_non_contiguous_array_matches_the_contiguous_one() -> None:
     """A Fortran-ordered or strided input gives the same values as its C-ordered copy (an
     output laid out like the input once made the chunked writes land in a temporary copy)."""
