@@ -277,21 +277,33 @@ def confusion_e_step(
     the answers' order. Chunks never split an item.
     """
     k = answers.n_classes
+    rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
+    return e_step_from_rows(answers, rows, answers.key, log_prior, gold)
+
+
+def e_step_from_rows(
+    answers: Answers, rows: FloatArray, index: IntArray, log_prior: FloatArray, gold: IntArray
+) -> IntArray:
+    """:func:`confusion_e_step` from a table of fixed-point log-likelihood rows: answer
+    ``j`` weighs row ``index[j]`` (``rows[r, k]``: its log-likelihood under true class
+    ``k``). The dense table is indexed by :attr:`Answers.key`; the fit over answered
+    cells (:mod:`node.consensus.cell_fit`) passes one row per cell, the same values."""
+    k = answers.n_classes
     if (
         len(answers) >= REDUCEAT_ANSWERS_PER_ITEM * answers.n_items
         and answers.max_item_answers <= EXACT_ITEM_ANSWERS
         and len(answers.item_starts) == answers.n_items
     ):
-        return clamp_gold(_e_step_by_items(answers, log_confusion, log_prior), gold)
+        return clamp_gold(_e_step_by_items(answers, rows, index, log_prior), gold)
     if len(answers) * k <= SMALL_TABLE:  # K entries a row, so a bound on the entries
-        return clamp_gold(_e_step_small(answers, log_confusion, log_prior), gold)
-    table = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(1, 0, 2).reshape(k, -1)))
+        return clamp_gold(_e_step_small(answers, rows, index, log_prior), gold)
+    table = np.ascontiguousarray(rows.T)
     probas = np.empty((answers.n_items, k), dtype=np.int64)
     for row_start, row_stop, item_start, item_stop in answers.item_chunks:
         local = answers.item[row_start:row_stop]
         if item_start:  # the first chunk's items already start at 0: no copy
             local = local - item_start
-        keys = answers.key[row_start:row_stop]
+        keys = index[row_start:row_stop]
         log_post = np.empty((item_stop - item_start, k), dtype=np.float64)
         for true_class in range(k):
             sums = np.bincount(
@@ -302,7 +314,9 @@ def confusion_e_step(
     return clamp_gold(probas, gold)
 
 
-def _e_step_small(answers: Answers, log_confusion: FloatArray, log_prior: FloatArray) -> IntArray:
+def _e_step_small(
+    answers: Answers, rows: FloatArray, index: IntArray, log_prior: FloatArray
+) -> IntArray:
     """The E-step's posteriors on a table of at most :data:`SMALL_TABLE` (answer, class)
     entries with fewer than :data:`REDUCEAT_ANSWERS_PER_ITEM` answers per item: each
     answer's K-wide row of the fixed-point table gathered, and every (item, class) sum taken
@@ -314,8 +328,7 @@ def _e_step_small(answers: Answers, log_confusion: FloatArray, log_prior: FloatA
     the prior's addition are the same elementwise operations. Two numpy calls for the sums
     instead of 2K: on a small task the calls, not the arithmetic, are the cost."""
     k = answers.n_classes
-    rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
-    weights = rows.take(answers.key, axis=0).reshape(-1)
+    weights = rows.take(index, axis=0).reshape(-1)
     size = answers.n_items * k
     sums = np.bincount(answers.item_class_cells, weights=weights, minlength=size)
     return _posteriors(np.asarray(sums, dtype=np.float64).reshape(answers.n_items, k), log_prior)
@@ -334,7 +347,7 @@ def _posteriors(sums: FloatArray, log_prior: FloatArray) -> IntArray:
 
 
 def _e_step_by_items(
-    answers: Answers, log_confusion: FloatArray, log_prior: FloatArray
+    answers: Answers, rows: FloatArray, index: IntArray, log_prior: FloatArray
 ) -> IntArray:
     """The E-step's posteriors with each item's sums taken by ``np.add.reduceat`` over its
     run of rows (rows are sorted by item) on K-wide gathered rows of the fixed-point table:
@@ -345,11 +358,10 @@ def _e_step_by_items(
     float64 whatever the order of the additions; the division and the prior's addition
     are the same elementwise operations."""
     k = answers.n_classes
-    rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
     starts = answers.item_starts
     probas = np.empty((answers.n_items, k), dtype=np.int64)
     for row_start, row_stop, item_start, item_stop in answers.item_chunks:
-        gathered = rows.take(answers.key[row_start:row_stop], axis=0)
+        gathered = rows.take(index[row_start:row_stop], axis=0)
         local = starts[item_start:item_stop]
         if row_start:
             local = local - row_start

@@ -61,9 +61,14 @@ class ConfusionEstimator(CategoricalEstimator):
     @property
     def confusions_(self) -> FloatArray:
         """``confusions_[w, k, l]``: estimated P(annotator w answers l | true class k)."""
-        if self._log_confusion is None:
+        log_confusion = self._fitted_log_confusion()
+        if log_confusion is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted")
-        return det_exp(self._log_confusion)
+        return det_exp(log_confusion)
+
+    def _fitted_log_confusion(self) -> FloatArray | None:
+        """The fitted log confusion table (``None`` before a fit)."""
+        return self._log_confusion
 
     @property
     def priors_(self) -> FloatArray:

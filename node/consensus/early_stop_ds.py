@@ -42,10 +42,13 @@ from node.consensus.base import (
     FloatArray,
     IntArray,
     confusion_e_step,
+    e_step_from_rows,
     expected_confusion_ppb,
     initial_posteriors,
 )
-from node.consensus.numerics import argmax_lowest
+from node.consensus.cell_fit import Cells, cell_logs, uses_cells
+from node.consensus.hierarchical_ds import HierarchicalDawidSkene
+from node.consensus.numerics import argmax_lowest, to_fixed_log
 from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
@@ -61,6 +64,7 @@ class EarlyStopDawidSkene(StagedDawidSkene):
     algorithm = ids.EARLY_STOP_DAWID_SKENE
     iterations_: int = 0
     """EM iterations the last fit ran (at most ``n_iter``)."""
+    _cell_state: tuple[HierarchicalDawidSkene, Cells, IntArray, FloatArray] | None = None
 
     def __init__(
         self, n_iter: int = 30, pooled_iterations: int = 5, stop_prior_grid: int = 1_000_000
@@ -88,7 +92,15 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         (``hds@8`` sets its uninformative annotators' to 0: :mod:`node.consensus.ignoring_ds`)."""
         return log_confusion
 
+    def _evidence_cells(self, cells: Cells, log_cells: FloatArray) -> FloatArray:
+        """:meth:`_evidence` over answered cells (:mod:`node.consensus.cell_fit`)."""
+        return log_cells
+
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
+        self._cell_state = None
+        pooled = self._pooled if self.pooled_iterations > 0 else self
+        if uses_cells(self, answers) and uses_cells(pooled, answers):
+            return self._fit_cells(answers, gold)
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
         start = self._pooled if self.pooled_iterations > 0 else self
@@ -116,3 +128,48 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         self._log_confusion = log_confusion
         self._prior = prior
         return probas
+
+    def _fit_cells(self, answers: Answers, gold: IntArray) -> IntArray:
+        """:meth:`_fit` over answered cells: the same steps, the same bits
+        (:mod:`node.consensus.cell_fit`); the dense table is built only if asked for."""
+        cells = Cells.of(answers)
+        probas = initial_posteriors(answers, gold)
+        prior = self._class_prior(probas)
+        model: HierarchicalDawidSkene = self._pooled if self.pooled_iterations > 0 else self
+        counts = cells.counts(probas)
+        log_cells, log_prior = cell_logs(model, cells, counts, prior)
+        first_check = self.pooled_iterations + SETTLED_REPEATS
+        previous: tuple[bytes, bytes] | None = None
+        unchanged = 0
+        iteration = 0
+        for iteration in range(1, self.n_iter + 1):
+            rows = to_fixed_log(self._evidence_cells(cells, log_cells))
+            probas = e_step_from_rows(answers, rows, cells.of_answer, log_prior, gold)
+            prior = self._class_prior(probas)
+            counts = cells.counts(probas)
+            model = self._pooled if iteration <= self.pooled_iterations else self
+            log_cells, log_prior = cell_logs(model, cells, counts, prior)
+            if iteration < first_check:
+                continue
+            state = self._settled_state(probas, prior)
+            unchanged = unchanged + 1 if state == previous else 0
+            previous = state
+            if unchanged >= SETTLED_REPEATS:
+                break
+        if self.pooled_iterations > 0 and iteration <= self.pooled_iterations:  # all pooled
+            self.strength_ = self._pooled.strength_
+        self.iterations_ = iteration
+        self._log_confusion = None
+        self._cell_state = (model, cells, counts, prior)
+        self._prior = prior
+        return probas
+
+    def _fitted_log_confusion(self) -> FloatArray | None:
+        """The dense log confusion table; after a fit over cells, built now from the last
+        M-step's counts by the dense M-step (the bits the dense fit would have kept)."""
+        if self._log_confusion is None and self._cell_state is not None:
+            model, cells, counts, prior = self._cell_state
+            strength = self.strength_
+            self._log_confusion = model._logs(cells.dense(counts), prior)[0]
+            self.strength_ = strength
+        return self._log_confusion

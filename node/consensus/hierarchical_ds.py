@@ -215,12 +215,19 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         diff = rows - expected
         pearson = row_sum(diff * diff / expected)
         used = row_total >= 2.0
-        a = _fixed_sum(np.where(used, pearson, 0.0))
-        b = _fixed_sum(np.where(used, row_total * float(k - 1), 0.0))
+        return self._pooled_strength(fixed_sum(np.where(used, pearson, 0.0)), row_total, k)
+
+    def _pooled_strength(self, pearson_sum: float, row_total: FloatArray, k: int) -> float:
+        """:meth:`_moment_strength` from ``A`` (the fixed-point sum of the used rows'
+        Pearson statistics): the part that reads only row totals, shared with the fit over
+        answered cells (:mod:`node.consensus.cell_fit`), which finds ``A`` without the
+        unused rows."""
+        used = row_total >= 2.0
+        b = fixed_sum(np.where(used, row_total * float(k - 1), 0.0))
         c = float(np.count_nonzero(used)) * float(k - 1)
-        if a <= c:
+        if pearson_sum <= c:
             return self.max_strength
-        estimate = (b - a) / (a - c) * self.strength_scale
+        estimate = (b - pearson_sum) / (pearson_sum - c) * self.strength_scale
         return float(min(max(estimate, self.row_strength), self.max_strength))
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
@@ -236,7 +243,7 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         return probas
 
 
-def _fixed_sum(values: FloatArray) -> float:
+def fixed_sum(values: FloatArray) -> float:
     """Sum of non-negative floats as multiples of 2**-20 in int64: exact, order-free."""
     fixed = np.rint(np.multiply(values, float(1 << 20))).astype(np.int64)
     return float(int(fixed.sum(dtype=np.int64))) / float(1 << 20)

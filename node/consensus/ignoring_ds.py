@@ -31,6 +31,7 @@ import numpy as np
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
+from node.consensus.cell_fit import Cells
 from node.consensus.uninformative import AGREEMENT_Z, ALPHA, BoolArray, uninformative_annotators
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
@@ -58,6 +59,14 @@ class IgnoringDawidSkene(CappedDominanceDawidSkene):
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         self.ignored_ = uninformative_annotators(answers, self.alpha)
         return super()._fit(answers, gold)
+
+    def _evidence_cells(self, cells: Cells, log_cells: FloatArray) -> FloatArray:
+        ignored = self.ignored_[cells.annotator]
+        if not ignored.any():
+            return log_cells
+        out = log_cells.copy()
+        out[ignored] = 0.0
+        return out
 
     def _evidence(self, log_confusion: FloatArray) -> FloatArray:
         if not self.ignored_.any():
