@@ -35,6 +35,8 @@ every validator holds bit for bit, so all of them stop at the same iteration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from node.consensus.answers import Answers
@@ -52,6 +54,9 @@ from node.consensus.numerics import argmax_lowest, to_fixed_log
 from node.consensus.staged_ds import StagedDawidSkene
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
+
+_Step = tuple[IntArray, FloatArray, FloatArray]
+"""One M-step's expected counts, log confusion rows and log class prior."""
 
 SETTLED_REPEATS = 2
 """Iterations in a row whose quantized values must equal the previous iteration's."""
@@ -101,54 +106,60 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         pooled = self._pooled if self.pooled_iterations > 0 else self
         if uses_cells(self, answers) and uses_cells(pooled, answers):
             return self._fit_cells(answers, gold)
-        probas = initial_posteriors(answers, gold)
-        prior = self._class_prior(probas)
-        start = self._pooled if self.pooled_iterations > 0 else self
-        log_confusion, log_prior = start._logs(expected_confusion_ppb(answers, probas), prior)
-        first_check = self.pooled_iterations + SETTLED_REPEATS
-        previous: tuple[bytes, bytes] | None = None
-        unchanged = 0
-        iteration = 0
-        for iteration in range(1, self.n_iter + 1):
-            probas = confusion_e_step(answers, self._evidence(log_confusion), log_prior, gold)
-            prior = self._class_prior(probas)
+
+        def e_step(log_confusion: FloatArray, log_prior: FloatArray) -> IntArray:
+            return confusion_e_step(answers, self._evidence(log_confusion), log_prior, gold)
+
+        def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
             counts = expected_confusion_ppb(answers, probas)
-            model = self._pooled if iteration <= self.pooled_iterations else self
-            log_confusion, log_prior = model._logs(counts, prior)
-            if iteration < first_check:
-                continue
-            state = self._settled_state(probas, prior)
-            unchanged = unchanged + 1 if state == previous else 0
-            previous = state
-            if unchanged >= SETTLED_REPEATS:
-                break
-        if self.pooled_iterations > 0 and iteration <= self.pooled_iterations:  # all pooled
-            self.strength_ = self._pooled.strength_
-        self.iterations_ = iteration
+            return (counts, *model._logs(counts, prior))
+
+        probas, _, (_, log_confusion, _), _ = self._em(answers, gold, e_step, m_step)
         self._log_confusion = log_confusion
-        self._prior = prior
         return probas
 
     def _fit_cells(self, answers: Answers, gold: IntArray) -> IntArray:
         """:meth:`_fit` over answered cells: the same steps, the same bits
         (:mod:`node.consensus.cell_fit`); the dense table is built only if asked for."""
         cells = Cells.of(answers)
+
+        def e_step(log_cells: FloatArray, log_prior: FloatArray) -> IntArray:
+            rows = to_fixed_log(self._evidence_cells(cells, log_cells))
+            return e_step_from_rows(answers, rows, cells.of_answer, log_prior, gold)
+
+        def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
+            counts = cells.counts(probas)
+            return (counts, *cell_logs(model, cells, counts, prior))
+
+        probas, prior, (counts, _, _), model = self._em(answers, gold, e_step, m_step)
+        self._log_confusion = None
+        self._cell_state = (model, cells, counts, prior)
+        return probas
+
+    def _em(
+        self,
+        answers: Answers,
+        gold: IntArray,
+        e_step: Callable[[FloatArray, FloatArray], IntArray],
+        m_step: Callable[[HierarchicalDawidSkene, IntArray, FloatArray], _Step],
+    ) -> tuple[IntArray, FloatArray, _Step, HierarchicalDawidSkene]:
+        """The staged EM with the early stop, whatever holds the confusion rows (the dense
+        table or the answered cells). Returns the posteriors, their class prior, the last
+        M-step's ``(counts, log rows, log prior)`` and the model that took it; sets
+        ``iterations_``, the prior and, if every iteration was pooled, the pooled strength."""
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
         model: HierarchicalDawidSkene = self._pooled if self.pooled_iterations > 0 else self
-        counts = cells.counts(probas)
-        log_cells, log_prior = cell_logs(model, cells, counts, prior)
+        step = m_step(model, probas, prior)
         first_check = self.pooled_iterations + SETTLED_REPEATS
         previous: tuple[bytes, bytes] | None = None
         unchanged = 0
         iteration = 0
         for iteration in range(1, self.n_iter + 1):
-            rows = to_fixed_log(self._evidence_cells(cells, log_cells))
-            probas = e_step_from_rows(answers, rows, cells.of_answer, log_prior, gold)
+            probas = e_step(step[1], step[2])
             prior = self._class_prior(probas)
-            counts = cells.counts(probas)
             model = self._pooled if iteration <= self.pooled_iterations else self
-            log_cells, log_prior = cell_logs(model, cells, counts, prior)
+            step = m_step(model, probas, prior)
             if iteration < first_check:
                 continue
             state = self._settled_state(probas, prior)
@@ -159,10 +170,8 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         if self.pooled_iterations > 0 and iteration <= self.pooled_iterations:  # all pooled
             self.strength_ = self._pooled.strength_
         self.iterations_ = iteration
-        self._log_confusion = None
-        self._cell_state = (model, cells, counts, prior)
         self._prior = prior
-        return probas
+        return probas, prior, step, model
 
     def _fitted_log_confusion(self) -> FloatArray | None:
         """The dense log confusion table; after a fit over cells, built now from the last
