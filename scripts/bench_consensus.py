@@ -270,6 +270,13 @@ def run_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
     return units
 
 
+def print_selection(chosen: dict[str, Any]) -> None:
+    print(f"selection: winner {chosen['overall_winner']}; scores")
+    for key, score in sorted(chosen["scores"].items(), key=lambda kv: -kv[1]):
+        print(f"  {key:18s} {score:+.3f}")
+    print(f"leave-one-out: {json.dumps(chosen['summary'])}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
@@ -356,13 +363,12 @@ def main() -> int:
             print(f"attacked summary: {json.dumps(result['attacked_summary'])}")
             if args.attacked == "selection":
                 attacked = units
-        result["selection"] = selection.leave_one_out(real, grid, list(CANDIDATES), attacked)
         print(f"\ngrid summary: {json.dumps(result['grid_summary'])}")
-        chosen = result["selection"]
-        print(f"selection: winner {chosen['overall_winner']}; scores")
-        for key, score in sorted(chosen["scores"].items(), key=lambda kv: -kv[1]):
-            print(f"  {key:18s} {score:+.3f}")
-        print(f"leave-one-out: {json.dumps(chosen['summary'])}")
+        if CANDIDATES:
+            result["selection"] = selection.leave_one_out(real, grid, list(CANDIDATES), attacked)
+            print_selection(result["selection"])
+        else:  # --candidates kept none: the default and the earlier ones ran, nothing to choose
+            print("selection: skipped (--candidates kept no candidate)")
     if not args.skip_scaling:
         print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
         sizes = [int(s) for s in args.scaling_sizes.split(",") if s]

@@ -88,12 +88,17 @@ def _encode_strings(values: npt.ArrayLike) -> tuple[tuple[str, ...], IntArray] |
         distinct = set(rows)
     except TypeError:  # unhashable rows (nested lists): numpy's checks report them
         return None
-    # Types checked on the distinct values only: a row equal to a str is that str.
-    if any(type(i) is not str or "\x00" in i for i in distinct):
+    # Types checked on the distinct values only: a row equal to a str is that str. Both
+    # checks are C loops (a generator over the ids costs as much as the look-ups below).
+    if set(map(type, distinct)) != {str} or "\x00" in "".join(distinct):
         return None
     ids = tuple(sorted(distinct))
     index = dict(zip(ids, range(len(ids)), strict=True))
-    codes = np.fromiter(map(index.__getitem__, rows), dtype=np.int64, count=len(rows))
+    # One C call looks every row up (itemgetter of one key returns it bare, not in a tuple).
+    looked_up: tuple[int, ...] = (
+        operator.itemgetter(*rows)(index) if len(rows) > 1 else (index[rows[0]],)
+    )
+    codes = np.fromiter(looked_up, dtype=np.int64, count=len(rows))
     return ids, codes
 
 
@@ -130,6 +135,8 @@ def canonical_rows(
         clash = pair_sorted[1:] == pair_sorted[:-1]
         repeated[1:] |= clash
         repeated[:-1] |= clash
+    if not repeated.any():  # the usual case, and np.unique's fixed cost is not small
+        return order, 0
     conflicts = len(np.unique(pair_sorted[repeated]))
     return order[~repeated], conflicts
 
@@ -142,6 +149,11 @@ def _compact(ids: tuple[str, ...], codes: IntArray) -> tuple[tuple[str, ...], In
     remap = np.cumsum(used) - 1
     kept = tuple(ids[int(u)] for u in np.flatnonzero(used))
     return kept, remap[codes].astype(np.int64)
+
+
+def _check_range(name: str, codes: IntArray, bound: int) -> None:
+    if codes.min() < 0 or codes.max() >= bound:
+        raise InvalidAnswersError(f"{name} code out of range")
 
 
 def _strictly_sorted(ids: tuple[str, ...]) -> bool:
@@ -283,6 +295,16 @@ class Answers(_LongFormat):
             array.flags.writeable = False
         return runs
 
+    @cached_property
+    def key_counts(self) -> IntArray:
+        """Answers per :attr:`key` cell (``n_annotators * n_classes``), from the lengths of
+        :attr:`key_runs` (which the E-steps need anyway)."""
+        _, starts, keys = self.key_runs
+        out = np.zeros(self.n_annotators * self.n_classes, dtype=np.int64)
+        out[keys] = np.diff(starts, append=np.int64(len(self.item)))
+        out.flags.writeable = False
+        return out
+
     @classmethod
     def from_rows(
         cls, rows: Iterable[tuple[str, str, str]], classes: Sequence[str] | None = None
@@ -320,6 +342,8 @@ class Answers(_LongFormat):
         build a string array of 42-character addresses, 168 bytes a row in numpy (half a
         gigabyte for three million answers, twice over while sorting)."""
         annotator_ids = tuple(annotators)
+        if not _strictly_sorted(annotator_ids):
+            raise InvalidAnswersError("annotator ids must be sorted and unique")
         (annotator,) = _codes([annotator])
         item_ids, item = _encode(items, "item")
         value_ids, value = _encode(values, "value")
@@ -327,6 +351,7 @@ class Answers(_LongFormat):
             raise InvalidAnswersError("items, annotators and values differ in length")
         if len(item) == 0:
             raise InvalidAnswersError("no answers")
+        _check_range("annotator", annotator, len(annotator_ids))
         if classes is None:
             class_ids = value_ids
             label = value
@@ -336,14 +361,11 @@ class Answers(_LongFormat):
             if unknown:
                 raise InvalidAnswersError(f"values outside the declared classes: {unknown[:5]}")
             label = np.searchsorted(np.asarray(class_ids, dtype=np.str_), value_ids)[value]
-        return cls.from_codes(
-            item,
-            annotator,
-            np.asarray(label, dtype=np.int64),
-            items=item_ids,
-            annotators=annotator_ids,
-            classes=class_ids,
-            keep_classes=classes is not None,
+        # Item and class ids are sorted and unique, and their codes in range, by
+        # construction: only the caller's annotator ids and codes needed checking.
+        codes = (item, annotator, np.asarray(label, dtype=np.int64))
+        return cls._canonical(
+            codes, item_ids, annotator_ids, class_ids, keep_classes=classes is not None
         )
 
     @classmethod
@@ -376,8 +398,22 @@ class Answers(_LongFormat):
             (len(item_ids), len(annotator_ids), len(class_ids)),
             strict=True,
         ):
-            if arr.min() < 0 or arr.max() >= bound:
-                raise InvalidAnswersError(f"{name} code out of range")
+            _check_range(name, arr, bound)
+        return cls._canonical(
+            (codes[0], codes[1], codes[2]), item_ids, annotator_ids, class_ids, keep_classes
+        )
+
+    @classmethod
+    def _canonical(
+        cls,
+        codes: tuple[IntArray, IntArray, IntArray],
+        item_ids: tuple[str, ...],
+        annotator_ids: tuple[str, ...],
+        class_ids: tuple[str, ...],
+        keep_classes: bool,
+    ) -> Answers:
+        """The table from checked codes (non-empty, equally long, in range of sorted unique
+        ids): rows in canonical order, conflicts dropped, unused ids removed."""
         keep, conflicts = canonical_rows(codes[0], codes[1], codes[2], len(annotator_ids))
         if len(keep) == 0:
             raise InvalidAnswersError("no answers left after dropping conflicting pairs")

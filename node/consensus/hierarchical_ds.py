@@ -66,7 +66,7 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.numerics import det_log, row_sum
+from node.consensus.numerics import det_log, identity_mask, int_ones, row_sum
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
 from node.protocol.rules import PPB
@@ -153,11 +153,13 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         """Posterior-mean confusion rows from exact expected counts ``[w, k, l]``."""
         w, k, _ = counts_ppb.shape
         scale = float(PPB)
-        diagonal = np.eye(k, dtype=bool)
+        diagonal = identity_mask(k)
+        ones_k = int_ones(k)
+        flat = counts_ppb.reshape(w, k * k)
         # Crowd error pattern E[k, l], l != k: integer sums over annotators, +1 smoothing.
         # (An int64 product with a ones vector is an exact integer sum in one call, where
         # column_totals makes K * K.)
-        crowd_ppb = np.ones(w, dtype=np.int64) @ counts_ppb.reshape(w, k * k)
+        crowd_ppb = int_ones(w) @ flat
         crowd = crowd_ppb.reshape(k, k).astype(np.float64) / scale
         errors = np.where(diagonal, 0.0, crowd + 1.0)
         # Left to right from the first term (errors are >= 0, so 0.0 + e0 == e0: the bits of
@@ -167,10 +169,10 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         # One-coin accuracy per annotator, shrunk toward chance.
         # The diagonals' integer sums (exact); a strided view and a product with ones, where
         # einsum's parsing cost more than the sum on a small task.
-        diagonals = counts_ppb.reshape(w, k * k)[:, :: k + 1]
-        right = (diagonals @ np.ones(k, dtype=np.int64)).astype(np.float64) / scale
-        row_counts = counts_ppb @ np.ones(k, dtype=np.int64)  # integer sums: exact, and
-        count_total = row_counts @ np.ones(k, dtype=np.int64)  # faster than .sum(axis=2)
+        diagonals = flat[:, :: k + 1]
+        right = (diagonals @ ones_k).astype(np.float64) / scale
+        row_counts = counts_ppb @ ones_k  # integer sums: exact, and
+        count_total = row_counts @ ones_k  # faster than .sum(axis=2)
         total = count_total.astype(np.float64) / scale
         chance = 1.0 / float(k)
         chance = chance + self.skill_lean * (1.0 - chance)

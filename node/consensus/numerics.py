@@ -22,6 +22,9 @@ this rule:
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -111,7 +114,7 @@ def det_log(x: npt.ArrayLike) -> FloatArray:
     """Natural logarithm from basic operations only; ``x`` must be positive and finite."""
     arr = np.asarray(x, dtype=np.float64)
     # min > 0 and a finite max: every value positive and finite (a NaN fails the first).
-    if arr.size and not (arr.min() > 0.0 and np.isfinite(arr.max())):
+    if arr.size and not (arr.min() > 0.0 and arr.max() < math.inf):
         raise ConsensusError("det_log needs positive finite arguments")
     if arr.ndim == 0:  # frexp of a 0-d array gives scalars, which cannot take ``out=``
         return det_log(arr.reshape(1)).reshape(())
@@ -123,8 +126,11 @@ def det_log(x: npt.ArrayLike) -> FloatArray:
     np.add(mantissa, 1.0, out=mantissa)
     np.divide(s, mantissa, out=s)
     s2 = np.multiply(s, s, out=mantissa)
-    series = np.full_like(s, 1.0 / (2 * _LOG_TERMS - 1))
-    for n in range(_LOG_TERMS - 2, -1, -1):  # Horner, in place: the same operations
+    # Horner from the leading constant c: its first step c * s2 straight from s2 (the same
+    # product), then in place: the same operations in the same order.
+    series = np.multiply(s2, 1.0 / (2 * _LOG_TERMS - 1))
+    np.add(series, 1.0 / (2 * _LOG_TERMS - 3), out=series)
+    for n in range(_LOG_TERMS - 3, -1, -1):
         np.multiply(series, s2, out=series)
         np.add(series, 1.0 / (2 * n + 1), out=series)
     log_mantissa = np.multiply(s, series, out=series)
@@ -133,6 +139,23 @@ def det_log(x: npt.ArrayLike) -> FloatArray:
     np.multiply(exponent, _LN2_LO, out=exponent)
     np.add(exponent, log_mantissa, out=exponent)
     return np.add(high, exponent, out=high)
+
+
+@functools.lru_cache(maxsize=64)
+def int_ones(n: int) -> IntArray:
+    """A read-only int64 vector of ``n`` ones, made once: a product with it is an exact
+    integer sum in one call, and on small tasks making the vector cost as much as the sum."""
+    out = np.ones(n, dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def identity_mask(k: int) -> npt.NDArray[np.bool_]:
+    """A read-only ``k x k`` boolean identity (the diagonal of a confusion table)."""
+    out = np.eye(k, dtype=bool)
+    out.flags.writeable = False
+    return out
 
 
 def row_sum(matrix: FloatArray) -> FloatArray:
@@ -199,16 +222,18 @@ def softmax_pair_ppb(first: FloatArray, second: FloatArray) -> IntArray:
     whose exponential is also exactly 1 (tested). Binary tasks are the commonest, and on
     them the exponentials were a fifth of an EM iteration."""
     gap = np.subtract(first, second)
-    low = np.negative(np.abs(gap))
-    small = np.where(low > NEGLIGIBLE_LOG, det_exp(low), 0.0)
+    low = np.abs(gap)
+    np.negative(low, out=low)
+    small = det_exp(low)  # a fresh array: free to zero in place
+    small[~(low > NEGLIGIBLE_LOG)] = 0.0  # np.where's mask, NaN included
     total = np.add(small, 1.0)
-    top_ppb = to_ppb(np.divide(1.0, total))
-    low_ppb = to_ppb(np.divide(small, total))
+    # Each column's share straight into its place, then one rounding for both: the same
+    # divisions and roundings as ``1 / total`` and ``small / total`` put there afterwards.
     first_is_top = gap >= 0.0
-    out = np.empty((len(gap), 2), dtype=np.int64)
-    out[:, 0] = np.where(first_is_top, top_ppb, low_ppb)
-    out[:, 1] = np.where(first_is_top, low_ppb, top_ppb)
-    return out
+    shares = np.empty((len(gap), 2), dtype=np.float64)
+    np.divide(np.where(first_is_top, 1.0, small), total, out=shares[:, 0])
+    np.divide(np.where(first_is_top, small, 1.0), total, out=shares[:, 1])
+    return to_ppb(shares)
 
 
 def log_softmax(logits: FloatArray) -> FloatArray:

@@ -55,7 +55,7 @@ def own_and_rest(answers: Answers) -> tuple[FloatArray, FloatArray, FloatArray, 
     """Per annotator: its answer distribution ``q``, everyone else's ``r``, its number of
     answers ``n``, and whether anybody else answered (integer counts, then one division)."""
     k, w = answers.n_classes, answers.n_annotators
-    counts = np.bincount(answers.key, minlength=w * k).reshape(w, k).astype(np.int64)
+    counts = answers.key_counts.reshape(w, k)
     own = counts @ np.ones(k, dtype=np.int64)  # integer sums: exact
     total = np.ones(w, dtype=np.int64) @ counts
     rest = total[None, :] - counts
@@ -100,53 +100,70 @@ def peer_agreement(answers: Answers, peers: BoolArray) -> PeerAgreement:
     """:class:`PeerAgreement` of every annotator with the annotators in ``peers`` (itself
     excluded). Chance is the agreement of an annotator answering at its own rates with
     peers answering at theirs, on the same pairs."""
-    k, w = answers.n_classes, answers.n_annotators
-    cell = answers.item * np.int64(k) + answers.label
-    kept = cell if bool(peers.all()) else cell[peers[answers.annotator]]
-    counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
-    per_item = counts @ np.ones(k, dtype=np.int64)
-    # Sums over each (annotator, answer) run of rows (Answers.key_runs): one annotator and
-    # one label a run, so whether its own answer is among the peers' is one flag a run.
-    items, starts, keys = answers.key_runs
-    run_annotator, run_label = keys // k, keys % k
-    lengths = np.diff(np.append(starts, len(items)))
-    member_run = peers[run_annotator].astype(np.int64)
-    own_self = lengths * member_run
-    by_run = np.empty((len(keys), k), dtype=np.int64)  # peers' answers per class, per run
-    by_class = np.ascontiguousarray(counts.T)
-    for c in range(k):
-        by_run[:, c] = np.add.reduceat(by_class[c][items], starts)
-    by_run[np.arange(len(keys)), run_label] -= own_self
-    pairs_run = by_run @ np.ones(k, dtype=np.int64)
-    agree_run = by_run[np.arange(len(keys)), run_label]
-    with_peers = per_item[items] - np.repeat(member_run, lengths) > 0
-    shared_run = np.add.reduceat(with_peers.astype(np.int64), starts)
-    pairs = np.bincount(run_annotator, weights=pairs_run, minlength=w).astype(np.float64)
-    agree = np.bincount(run_annotator, weights=agree_run, minlength=w).astype(np.float64)
-    seen = np.zeros((w, k), dtype=np.int64)  # peers' answers per class on each one's items
-    np.add.at(seen, run_annotator, by_run)
-    given = np.zeros(w * k, dtype=np.int64)  # own answers per class, weighted by pairs
-    given[keys] = pairs_run
-    shared = np.zeros(w * k, dtype=np.int64)  # own answers per class on items with peers
-    shared[keys] = shared_run
-    seen_f, given_f = seen.astype(np.float64), given.reshape(w, k).astype(np.float64)
-    some = np.maximum(pairs, 1.0)
-    chance = row_sum(np.multiply(given_f / some[:, None], seen_f / some[:, None]))
-    spread = np.sqrt(np.maximum(chance * (1.0 - chance), 1e-12) / some)
-    z = np.where(pairs > 0, (agree / some - chance) / spread, 0.0)
-    own = shared.reshape(w, k)
-    top = np.argmax(given_f, axis=1)
-    rows = np.arange(w)
-    totals = np.ones(answers.n_items, dtype=np.int64) @ counts
-    share = totals.astype(np.float64) / float(max(int(totals.sum()), 1))
-    return PeerAgreement(
-        z=z,
-        pairs=pairs,
-        top=top,
-        top_count=own[rows, top].astype(np.float64),
-        shared=(own @ np.ones(k, dtype=np.int64)).astype(np.float64),
-        peer_share=share[top],
-    )
+    return _PeerSums(answers, peers).agreement()
+
+
+class _PeerSums:
+    """The pair sums behind :class:`PeerAgreement`, up to its ``z``: a caller that needs
+    only ``z`` (the test of who is informative) stops there, and asks for the rest
+    (:meth:`agreement`) only if it needs it."""
+
+    def __init__(self, answers: Answers, peers: BoolArray) -> None:
+        k, w = answers.n_classes, answers.n_annotators
+        cell = answers.item * np.int64(k) + answers.label
+        kept = cell if bool(peers.all()) else cell[peers[answers.annotator]]
+        counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
+        # Sums over each (annotator, answer) run of rows (Answers.key_runs): one annotator
+        # and one label a run, so whether its own answer is among the peers' is one flag.
+        items, starts, keys = answers.key_runs
+        run_annotator, run_label = keys // k, keys % k
+        lengths = answers.key_counts[keys]
+        member_run = peers[run_annotator].astype(np.int64)
+        by_run = np.empty((len(keys), k), dtype=np.int64)  # peers' answers per class, per run
+        by_class = np.ascontiguousarray(counts.T)
+        for c in range(k):  # a class at a time: reduceat over rows of K is five times slower
+            by_run[:, c] = np.add.reduceat(by_class[c][items], starts)
+        by_run[np.arange(len(keys)), run_label] -= lengths * member_run
+        pairs_run = by_run @ np.ones(k, dtype=np.int64)
+        agree_run = by_run[np.arange(len(keys)), run_label]
+        pairs = np.bincount(run_annotator, weights=pairs_run, minlength=w).astype(np.float64)
+        agree = np.bincount(run_annotator, weights=agree_run, minlength=w).astype(np.float64)
+        seen = np.zeros((w, k), dtype=np.int64)  # peers' answers per class on each one's items
+        np.add.at(seen, run_annotator, by_run)
+        given = np.zeros(w * k, dtype=np.int64)  # own answers per class, weighted by pairs
+        given[keys] = pairs_run
+        seen_f, given_f = seen.astype(np.float64), given.reshape(w, k).astype(np.float64)
+        some = np.maximum(pairs, 1.0)
+        chance = row_sum(np.multiply(given_f / some[:, None], seen_f / some[:, None]))
+        spread = np.sqrt(np.maximum(chance * (1.0 - chance), 1e-12) / some)
+        self.z: FloatArray = np.where(pairs > 0, (agree / some - chance) / spread, 0.0)
+        self._answers, self._counts, self._member_run = answers, counts, member_run
+        self._pairs, self._given = pairs, given_f
+
+    def agreement(self) -> PeerAgreement:
+        """The whole :class:`PeerAgreement`."""
+        answers, counts = self._answers, self._counts
+        k, w = answers.n_classes, answers.n_annotators
+        items, starts, keys = answers.key_runs
+        lengths = answers.key_counts[keys]
+        per_item = counts @ np.ones(k, dtype=np.int64)
+        with_peers = per_item[items] - np.repeat(self._member_run, lengths) > 0
+        shared_run = np.add.reduceat(with_peers.astype(np.int64), starts)
+        shared = np.zeros(w * k, dtype=np.int64)  # own answers per class on items with peers
+        shared[keys] = shared_run
+        own = shared.reshape(w, k)
+        top = np.argmax(self._given, axis=1)
+        rows = np.arange(w)
+        totals = np.ones(answers.n_items, dtype=np.int64) @ counts
+        share = totals.astype(np.float64) / float(max(int(totals.sum()), 1))
+        return PeerAgreement(
+            z=self.z,
+            pairs=self._pairs,
+            top=top,
+            top_count=own[rows, top].astype(np.float64),
+            shared=(own @ np.ones(k, dtype=np.int64)).astype(np.float64),
+            peer_share=share[top],
+        )
 
 
 def over_given(agreement: PeerAgreement, bound: float) -> BoolArray:
@@ -179,11 +196,14 @@ def favourite_answerers(
     answers: Answers, alpha: float = ALPHA, z: float = AGREEMENT_Z
 ) -> BoolArray:
     """Per annotator, whether it is a favourite-class answerer (module docstring)."""
-    everyone = peer_agreement(answers, np.ones(answers.n_annotators, dtype=bool))
+    everyone = _PeerSums(answers, np.ones(answers.n_annotators, dtype=bool))
     informative = everyone.z > z
     if int(informative.sum()) < 2:
         return np.zeros(answers.n_annotators, dtype=bool)
-    against = everyone if bool(informative.all()) else peer_agreement(answers, informative)
+    if bool(informative.all()):
+        against = everyone.agreement()
+    else:
+        against = peer_agreement(answers, informative)
     bound = alpha / float(answers.n_annotators * answers.n_classes)
     out: BoolArray = (
         (against.pairs > 0) & (against.z <= z) & (everyone.z <= z) & over_given(against, bound)

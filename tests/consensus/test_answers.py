@@ -260,3 +260,21 @@ def test_key_runs_are_the_stable_sort_of_the_cells(annotators: int, classes: int
     assert np.array_equal(items, table.item[order])
     assert np.array_equal(cells, np.unique(table.key))
     assert np.array_equal(np.diff(np.append(starts, len(order))), np.bincount(table.key)[cells])
+    counts = np.bincount(table.key, minlength=table.n_annotators * table.n_classes)
+    assert np.array_equal(table.key_counts, counts)
+    assert not table.key_counts.flags.writeable
+
+
+def test_annotator_codes_are_checked_where_items_and_classes_are_built() -> None:
+    """``from_annotator_codes`` checks only what its caller gives (annotator ids and
+    codes): items and classes it encodes itself."""
+    build = partial(Answers.from_annotator_codes, ["i", "j"], [0, 1], ["x", "y"])
+    assert build(annotators=["v", "w"]).annotators == ("v", "w")
+    with pytest.raises(InvalidAnswersError, match="annotator ids must be sorted and unique"):
+        build(annotators=["w", "v"])
+    with pytest.raises(InvalidAnswersError, match="annotator code out of range"):
+        build(annotators=["v"])
+    with pytest.raises(InvalidAnswersError, match="values outside the declared classes"):
+        build(annotators=["v", "w"], classes=[])
+    with pytest.raises(InvalidAnswersError, match="differ in length"):
+        Answers.from_annotator_codes(["i"], [0, 0], ["x"], annotators=["v"])

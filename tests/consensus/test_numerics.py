@@ -61,6 +61,20 @@ def test_det_log_rejects_non_positive() -> None:
         det_log(np.array([1.0, 0.0]))
     with pytest.raises(ConsensusError):
         det_log(np.array([np.inf]))
+    for bad in ([np.nan], [1.0, np.nan], [np.nan, 1.0]):
+        with pytest.raises(ConsensusError):
+            det_log(np.array(bad))
+
+
+def test_shared_constants_are_right_and_read_only() -> None:
+    """``int_ones`` and ``identity_mask`` hand every caller one cached array, so nobody
+    may write into it."""
+    assert numerics.int_ones(3).tolist() == [1, 1, 1]
+    assert numerics.int_ones(3) is numerics.int_ones(3)
+    np.testing.assert_array_equal(numerics.identity_mask(3), np.eye(3, dtype=bool))
+    for shared in (numerics.int_ones(4), numerics.identity_mask(4)):
+        with pytest.raises(ValueError, match="read-only"):
+            shared[0] = 0
 
 
 def test_softmax_ppb_rounds_and_cuts_negligible_terms() -> None:
