@@ -101,3 +101,34 @@ def test_flags_do_not_depend_on_row_order() -> None:
     second = defend(shuffled, revealed)
     assert np.array_equal(first.flagged, second.flagged)
     assert np.array_equal(first.probas_ppb, second.probas_ppb)
+
+
+def test_confusions_in_place_have_the_expression_forms_bits() -> None:
+    """``_confusions`` smooths and blends in place on one array and adds own gold answers
+    at the cells they fill; ``bloc@1`` wrote it as whole-array expressions."""
+    from node.consensus import collusion
+    from node.consensus.base import expected_confusion_ppb
+    from node.consensus.numerics import from_ppb, row_sum
+
+    rows, gold = crowd(honest=5, colluders=2, items=50)
+    data = Answers.from_rows(rows)
+    for revealed in ({}, every_fifth(gold), gold):
+        gold_codes = data.encode_gold(revealed)
+        probas = RegularizedDawidSkene().fit(data, revealed).probas_ppb_
+        k, w, s = data.n_classes, data.n_annotators, collusion.SMOOTHING
+        counts_ppb = expected_confusion_ppb(data, probas)
+        pooled = np.add(from_ppb(counts_ppb.sum(axis=0)), 1.0)
+        pooled = np.divide(pooled, row_sum(pooled)[:, None])
+        fitted = np.divide(
+            np.add(from_ppb(counts_ppb), np.multiply(pooled[None], s)),
+            np.add(from_ppb(counts_ppb.sum(axis=2, keepdims=True)), s),
+        )
+        on_gold = gold_codes[data.item] >= 0
+        cells = (data.annotator[on_gold] * k + gold_codes[data.item[on_gold]]) * k
+        own = np.bincount(cells + data.label[on_gold], minlength=w * k * k).reshape(w, k, k)
+        expected = np.divide(
+            np.add(own.astype(np.float64), np.multiply(fitted, s)),
+            np.add(own.sum(axis=2, keepdims=True).astype(np.float64), s),
+        )
+        got = collusion._confusions(data, gold_codes, probas)
+        assert got.tobytes() == expected.tobytes()
