@@ -33,6 +33,7 @@ rounded to fixed point, so every validator flags the same annotators.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -186,22 +187,41 @@ def _propose(
     no_class = np.full(answers.n_items, -1, dtype=np.int64)
     counts = pair_counts(answers, no_class, counted=gold_codes < 0)
     first, second, shared, agreed = counts.first, counts.second, counts.shared, counts.agreed
-    q = null_agreement(confusion, prior, first, second)
-    q = np.add(q, np.multiply(np.subtract(1.0, q), AGREEMENT_TOLERANCE))
     n = shared.astype(np.float64)
     d = (shared - agreed).astype(np.float64)
+    d_int = shared - agreed
+    # The null agreement q costs K^2 terms a pair, and only two kinds of pair read it:
+    # pairs that can seed a proposal and pairs with an end in the bloc. A pair can seed
+    # only if n * KL(d/n || 1 - q) >= SEED_LEVEL, and KL(x || p) <= -ln(1 - p) = -ln q <=
+    # -ln AGREEMENT_TOLERANCE for x < p, since q >= AGREEMENT_TOLERANCE. So pairs that
+    # share fewer items than that bound allows never seed (most pairs, where each
+    # annotator answers a few items among many), and their q is computed only if the bloc
+    # reaches them. Each q is the same elementwise value either way: the same bits.
+    may_seed = n * (-math.log(AGREEMENT_TOLERANCE) * (1.0 + 1e-9)) >= SEED_LEVEL
+    q = np.ones(len(counts))  # 1.0 (p = 0: no pair seeds on it) until computed
+    known = np.zeros(len(counts), dtype=bool)
+
+    def need(where: BoolArray) -> None:
+        todo = np.flatnonzero(where & ~known)
+        if len(todo):
+            raw = null_agreement(confusion, prior, first[todo], second[todo])
+            q[todo] = np.add(raw, np.multiply(np.subtract(1.0, raw), AGREEMENT_TOLERANCE))
+            known[todo] = True
+
+    bloc = flagged.copy()
+    need(may_seed | bloc[first] | bloc[second])
     p = np.subtract(1.0, q)  # null disagreement probability
     expected = np.multiply(n, p)
     seed = (d <= np.multiply(expected, SEED_RATIO)) & (
         np.multiply(n, _kl(np.divide(d, n), p)) >= SEED_LEVEL
     )
-    bloc = flagged.copy()
     bloc[first[seed]] = True
     bloc[second[seed]] = True
-    e_fixed = _fixed(expected)
-    v_fixed = _fixed(np.multiply(expected, q))
-    d_int = shared - agreed
     while True:
+        need(bloc[first] | bloc[second])  # the pairs the sums below read
+        expected = np.multiply(n, np.subtract(1.0, q))
+        e_fixed = _fixed(expected)
+        v_fixed = _fixed(np.multiply(expected, q))
         e_sum, v_sum, d_sum = (
             _sum_with(bloc, first, second, values) for values in (e_fixed, v_fixed, d_int)
         )
