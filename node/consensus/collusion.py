@@ -41,9 +41,9 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
-from node.consensus.base import clamp_gold, expected_confusion_ppb
-from node.consensus.bloc_sums import null_agreement, stratum_counts
-from node.consensus.numerics import argmax_lowest, det_log, from_ppb, row_sum
+from node.consensus.base import clamp_gold
+from node.consensus.bloc_sums import ProposalRows, null_agreement, stratum_counts
+from node.consensus.numerics import argmax_lowest, det_log, from_ppb
 from node.consensus.pairs import BoolArray, pair_chunks, pair_counts
 from node.protocol.rules import PPB
 
@@ -150,38 +150,12 @@ def _fixed(values: FloatArray) -> IntArray:
     return out
 
 
-def _confusions(answers: Answers, gold_codes: IntArray, probas: IntArray) -> FloatArray:
-    """Per-annotator confusion rows from the fit's expected counts, smoothed toward the
-    pooled matrix, then pulled toward the annotator's own answers on revealed gold."""
-    k, w = answers.n_classes, answers.n_annotators
-    counts_ppb = expected_confusion_ppb(answers, probas)  # sums of it stay exact integers
-    pooled = np.add(from_ppb(counts_ppb.sum(axis=0)), 1.0)
-    pooled = np.divide(pooled, row_sum(pooled)[:, None])
-    row_totals = np.add(from_ppb(counts_ppb.sum(axis=2, keepdims=True)), SMOOTHING)
-    # Each step in place on one fresh W x K x K array (at 256 classes and 800 annotators
-    # 420 MB, of which the expression form made five): the same operations, so the same bits.
-    blended: FloatArray = from_ppb(counts_ppb)
-    del counts_ppb
-    np.add(blended, np.multiply(pooled[None], SMOOTHING), out=blended)
-    np.divide(blended, row_totals, out=blended)  # the fit's rows, smoothed toward pooled
-    np.multiply(blended, SMOOTHING, out=blended)
-    # Own gold answers: few cells. Where an annotator has none, 0.0 + x is x exactly.
-    on_gold = gold_codes[answers.item] >= 0
-    rows = answers.annotator[on_gold] * k + gold_codes[answers.item[on_gold]]
-    cells, own = np.unique(rows * k + answers.label[on_gold], return_counts=True)
-    flat = blended.reshape(-1)
-    flat[cells] = np.add(own.astype(np.float64), flat[cells])
-    own_totals = np.bincount(rows, minlength=w * k).reshape(w, k, 1).astype(np.float64)
-    np.divide(blended, np.add(own_totals, SMOOTHING), out=blended)
-    return blended
-
-
 def _propose(
     answers: Answers, gold_codes: IntArray, probas: IntArray, flagged: BoolArray
 ) -> BoolArray:
     """Annotators whose agreement with each other is far beyond their skill."""
     k = answers.n_classes
-    confusion = _confusions(answers, gold_codes, probas)
+    confusion = ProposalRows(answers, gold_codes, probas, SMOOTHING)
     mass = np.add(from_ppb(probas.sum(axis=0, dtype=np.int64)), 1.0)
     prior = np.divide(mass, float(answers.n_items + k))
     no_class = np.full(answers.n_items, -1, dtype=np.int64)
@@ -204,7 +178,13 @@ def _propose(
     def need(where: BoolArray) -> None:
         todo = np.flatnonzero(where & ~known)
         if len(todo):
-            raw = null_agreement(confusion, prior, first[todo], second[todo])
+            ends = np.unique(np.concatenate((first[todo], second[todo])))
+            raw = null_agreement(
+                confusion.rows(ends),
+                prior,
+                np.searchsorted(ends, first[todo]),
+                np.searchsorted(ends, second[todo]),
+            )
             q[todo] = np.add(raw, np.multiply(np.subtract(1.0, raw), AGREEMENT_TOLERANCE))
             known[todo] = True
 

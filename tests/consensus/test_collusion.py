@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from node.consensus import collusion
 from node.consensus.answers import Answers
+from node.consensus.base import expected_confusion_ppb
+from node.consensus.bloc_sums import ProposalRows
 from node.consensus.collusion import BlocOutcome, find_blocs
+from node.consensus.numerics import from_ppb, row_sum
 from node.consensus.regularized_ds import RegularizedDawidSkene
 
 CLASSES = ("a", "b", "c")
@@ -103,13 +107,10 @@ def test_flags_do_not_depend_on_row_order() -> None:
     assert np.array_equal(first.probas_ppb, second.probas_ppb)
 
 
-def test_confusions_in_place_have_the_expression_forms_bits() -> None:
-    """``_confusions`` smooths and blends in place on one array and adds own gold answers
-    at the cells they fill; ``bloc@1`` wrote it as whole-array expressions."""
-    from node.consensus import collusion
-    from node.consensus.base import expected_confusion_ppb
-    from node.consensus.numerics import from_ppb, row_sum
-
+def test_proposal_rows_have_the_expression_forms_bits() -> None:
+    """``ProposalRows`` builds the rows of the annotators asked for, from counts per
+    answered cell, in place, adding own gold answers at the cells they fill; ``bloc@1``
+    wrote it as whole-array expressions over every annotator."""
     rows, gold = crowd(honest=5, colluders=2, items=50)
     data = Answers.from_rows(rows)
     for revealed in ({}, every_fifth(gold), gold):
@@ -130,5 +131,7 @@ def test_confusions_in_place_have_the_expression_forms_bits() -> None:
             np.add(own.astype(np.float64), np.multiply(fitted, s)),
             np.add(own.sum(axis=2, keepdims=True).astype(np.float64), s),
         )
-        got = collusion._confusions(data, gold_codes, probas)
-        assert got.tobytes() == expected.tobytes()
+        proposal = ProposalRows(data, gold_codes, probas, s)
+        assert proposal.rows(np.arange(w)).tobytes() == expected.tobytes()
+        some = np.array([1, 4, 5])
+        assert proposal.rows(some).tobytes() == expected[some].tobytes()
