@@ -4,13 +4,14 @@ and many annotators"): the dense fit's cost grew with annotators x classes², wh
 number of answers.
 
     python scripts/bench_many_classes.py [--shapes 256x200,256x800] [--items 5000]
-                                         [--whole] [--json PATH]
+                                         [--whole] [--bloc-test bloc@1] [--json PATH]
 
 Each shape ``KxW`` (classes x annotators) runs in its own process, so its peak resident
 memory is its own: ``items`` items with three answers each from annotators drawn
 uniformly, accuracy 0.7, errors uniform. ``--whole`` adds the validator's consensus
 (``categorical_consensus``) and reward rule (``compute_rewards``, which counts each
-annotator's confusion table for the result document) after the fit.
+annotator's confusion table for the result document) after the fit; ``--bloc-test``
+runs that consensus with the bloc test, as a task that names it does.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker(k: int, annotators: int, items: int, whole: bool) -> dict[str, float]:
+def worker(k: int, annotators: int, items: int, whole: bool, bloc_test: str) -> dict[str, float]:
     answers, truth = task(k, annotators, items)
     before = peak_mb()
     start = time.perf_counter()
@@ -78,7 +79,7 @@ def worker(k: int, annotators: int, items: int, whole: bool) -> dict[str, float]
     }
     if whole:
         start = time.perf_counter()
-        consensus = categorical_consensus(answers, {}, DEFAULT_ALGORITHM)
+        consensus = categorical_consensus(answers, {}, DEFAULT_ALGORITHM, bloc_test)
         middle = time.perf_counter()
         params = RewardParams.create(10**15, 10**21)
         compute_rewards(answers, consensus.probas_ppb, params, consensus.flagged)
@@ -97,20 +98,26 @@ def main() -> None:
     parser.add_argument(
         "--whole", action="store_true", help="also the consensus and the reward rule"
     )
+    parser.add_argument(
+        "--bloc-test", default="", help="with --whole: the bloc test the consensus runs"
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         k, w = (int(x) for x in args.worker.split("x"))
-        print(json.dumps(worker(k, w, args.items, args.whole)))
+        print(json.dumps(worker(k, w, args.items, args.whole, args.bloc_test)))
         return
-    print(f"{DEFAULT_ALGORITHM}, {args.items} items, 3 answers each, one process per shape")
+    bloc = f", bloc test {args.bloc_test}" if args.bloc_test else ""
+    print(f"{DEFAULT_ALGORITHM}{bloc}, {args.items} items, 3 answers each, one process per shape")
     print("classes  annotators  answers   fit s  fit peak MB  consensus s  rewards s  peak MB")
     results = []
     for shape in args.shapes.split(","):
         command = [sys.executable, __file__, "--worker", shape, "--items", str(args.items)]
         if args.whole:
             command.append("--whole")
+        if args.bloc_test:
+            command += ["--bloc-test", args.bloc_test]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         row = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(row)
@@ -127,7 +134,8 @@ def main() -> None:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"shapes": results}, indent=2) + "\n", encoding="utf-8")
+        document = {"bloc_test": args.bloc_test, "shapes": results}
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ rounded to fixed point, so every validator flags the same annotators.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -40,8 +41,9 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, FloatArray, IntArray
-from node.consensus.base import clamp_gold, expected_confusion_ppb
-from node.consensus.numerics import argmax_lowest, det_log, from_ppb, row_sum
+from node.consensus.base import clamp_gold
+from node.consensus.bloc_sums import ProposalRows, null_agreement, stratum_counts
+from node.consensus.numerics import argmax_lowest, det_log, from_ppb
 from node.consensus.pairs import BoolArray, pair_chunks, pair_counts
 from node.protocol.rules import PPB
 
@@ -148,59 +150,58 @@ def _fixed(values: FloatArray) -> IntArray:
     return out
 
 
-def _confusions(answers: Answers, gold_codes: IntArray, probas: IntArray) -> FloatArray:
-    """Per-annotator confusion rows from the fit's expected counts, smoothed toward the
-    pooled matrix, then pulled toward the annotator's own answers on revealed gold."""
-    k, w = answers.n_classes, answers.n_annotators
-    counts_ppb = expected_confusion_ppb(answers, probas)  # sums of it stay exact integers
-    counts = from_ppb(counts_ppb)
-    pooled = np.add(from_ppb(counts_ppb.sum(axis=0)), 1.0)
-    pooled = np.divide(pooled, row_sum(pooled)[:, None])
-    fitted = np.divide(
-        np.add(counts, np.multiply(pooled[None], SMOOTHING)),
-        np.add(from_ppb(counts_ppb.sum(axis=2, keepdims=True)), SMOOTHING),
-    )
-    on_gold = gold_codes[answers.item] >= 0
-    cells = (answers.annotator[on_gold] * k + gold_codes[answers.item[on_gold]]) * k
-    own = np.bincount(cells + answers.label[on_gold], minlength=w * k * k).reshape(w, k, k)
-    blended: FloatArray = np.divide(
-        np.add(own.astype(np.float64), np.multiply(fitted, SMOOTHING)),
-        np.add(own.sum(axis=2, keepdims=True).astype(np.float64), SMOOTHING),
-    )
-    return blended
-
-
 def _propose(
     answers: Answers, gold_codes: IntArray, probas: IntArray, flagged: BoolArray
 ) -> BoolArray:
     """Annotators whose agreement with each other is far beyond their skill."""
     k = answers.n_classes
-    confusion = _confusions(answers, gold_codes, probas)
+    confusion = ProposalRows(answers, gold_codes, probas, SMOOTHING)
     mass = np.add(from_ppb(probas.sum(axis=0, dtype=np.int64)), 1.0)
     prior = np.divide(mass, float(answers.n_items + k))
     no_class = np.full(answers.n_items, -1, dtype=np.int64)
     counts = pair_counts(answers, no_class, counted=gold_codes < 0)
     first, second, shared, agreed = counts.first, counts.second, counts.shared, counts.agreed
-    q = np.zeros(len(counts))
-    for t in range(k):
-        for c in range(k):
-            term = np.multiply(confusion[first, t, c], confusion[second, t, c])
-            q = np.add(q, np.multiply(term, prior[t]))
-    q = np.add(q, np.multiply(np.subtract(1.0, q), AGREEMENT_TOLERANCE))
     n = shared.astype(np.float64)
     d = (shared - agreed).astype(np.float64)
+    d_int = shared - agreed
+    # The null agreement q costs K^2 terms a pair, and only two kinds of pair read it:
+    # pairs that can seed a proposal and pairs with an end in the bloc. A pair can seed
+    # only if n * KL(d/n || 1 - q) >= SEED_LEVEL, and KL(x || p) <= -ln(1 - p) = -ln q <=
+    # -ln AGREEMENT_TOLERANCE for x < p, since q >= AGREEMENT_TOLERANCE. So pairs that
+    # share fewer items than that bound allows never seed (most pairs, where each
+    # annotator answers a few items among many), and their q is computed only if the bloc
+    # reaches them. Each q is the same elementwise value either way: the same bits.
+    may_seed = n * (-math.log(AGREEMENT_TOLERANCE) * (1.0 + 1e-9)) >= SEED_LEVEL
+    q = np.ones(len(counts))  # 1.0 (p = 0: no pair seeds on it) until computed
+    known = np.zeros(len(counts), dtype=bool)
+
+    def need(where: BoolArray) -> None:
+        todo = np.flatnonzero(where & ~known)
+        if len(todo):
+            ends = np.unique(np.concatenate((first[todo], second[todo])))
+            raw = null_agreement(
+                confusion.rows(ends),
+                prior,
+                np.searchsorted(ends, first[todo]),
+                np.searchsorted(ends, second[todo]),
+            )
+            q[todo] = np.add(raw, np.multiply(np.subtract(1.0, raw), AGREEMENT_TOLERANCE))
+            known[todo] = True
+
+    bloc = flagged.copy()
+    need(may_seed | bloc[first] | bloc[second])
     p = np.subtract(1.0, q)  # null disagreement probability
     expected = np.multiply(n, p)
     seed = (d <= np.multiply(expected, SEED_RATIO)) & (
         np.multiply(n, _kl(np.divide(d, n), p)) >= SEED_LEVEL
     )
-    bloc = flagged.copy()
     bloc[first[seed]] = True
     bloc[second[seed]] = True
-    e_fixed = _fixed(expected)
-    v_fixed = _fixed(np.multiply(expected, q))
-    d_int = shared - agreed
     while True:
+        need(bloc[first] | bloc[second])  # the pairs the sums below read
+        expected = np.multiply(n, np.subtract(1.0, q))
+        e_fixed = _fixed(expected)
+        v_fixed = _fixed(np.multiply(expected, q))
         e_sum, v_sum, d_sum = (
             _sum_with(bloc, first, second, values) for values in (e_fixed, v_fixed, d_int)
         )
@@ -268,25 +269,9 @@ def _decide(
     outside = np.bincount(answers.item[~proposal[answers.annotator]], minlength=answers.n_items)
     pairs = pair_chunks(answers, (outside > 0) | (gold_codes >= 0))
     first, second, size = pairs.first, pairs.second, len(pairs)
-    label = answers.label
-    # Integer sums per annotator pair, accumulated over groups of items (pairs.py).
-    left_flat = np.zeros(size * k * k, dtype=np.int64)
-    right_flat = np.zeros(size * k * k, dtype=np.int64)
-    against = np.zeros(size, dtype=np.int64)
-    n = np.zeros(size, dtype=np.int64)
-    for left, right, slot in pairs.chunks():
-        truth = consensus[answers.item[left]]
-        stratum = (slot * k + truth) * k
-        left_flat += np.bincount(stratum + label[left], minlength=size * k * k)
-        right_flat += np.bincount(stratum + label[right], minlength=size * k * k)
-        same_wrong = (label[left] == label[right]) & (label[left] != truth)
-        against += np.bincount(slot[same_wrong], minlength=size)
-        n += np.bincount(slot, minlength=size)
-    left_counts = left_flat.reshape(size, k, k)
-    right_counts = right_flat.reshape(size, k, k)
-    wrong = ~np.eye(k, dtype=bool)
-    joint = np.where(wrong[None], left_counts * right_counts, 0).sum(axis=2)  # [pair, t]
-    in_stratum = left_counts.sum(axis=2)  # [pair, t]
+    # Integer sums per annotator pair, accumulated over groups of items (bloc_sums.py).
+    counts = stratum_counts(answers, pairs, consensus)
+    joint, in_stratum, against, n = counts.joint, counts.in_stratum, counts.against, counts.shared
     expected = np.zeros(size)
     variance = np.zeros(size)
     for t in range(k):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from node.consensus import collusion
 from node.consensus.answers import Answers
+from node.consensus.base import expected_confusion_ppb
+from node.consensus.bloc_sums import ProposalRows
 from node.consensus.collusion import BlocOutcome, find_blocs
+from node.consensus.numerics import from_ppb, row_sum
 from node.consensus.regularized_ds import RegularizedDawidSkene
 
 CLASSES = ("a", "b", "c")
@@ -101,3 +105,33 @@ def test_flags_do_not_depend_on_row_order() -> None:
     second = defend(shuffled, revealed)
     assert np.array_equal(first.flagged, second.flagged)
     assert np.array_equal(first.probas_ppb, second.probas_ppb)
+
+
+def test_proposal_rows_have_the_expression_forms_bits() -> None:
+    """``ProposalRows`` builds the rows of the annotators asked for, from counts per
+    answered cell, in place, adding own gold answers at the cells they fill; ``bloc@1``
+    wrote it as whole-array expressions over every annotator."""
+    rows, gold = crowd(honest=5, colluders=2, items=50)
+    data = Answers.from_rows(rows)
+    for revealed in ({}, every_fifth(gold), gold):
+        gold_codes = data.encode_gold(revealed)
+        probas = RegularizedDawidSkene().fit(data, revealed).probas_ppb_
+        k, w, s = data.n_classes, data.n_annotators, collusion.SMOOTHING
+        counts_ppb = expected_confusion_ppb(data, probas)
+        pooled = np.add(from_ppb(counts_ppb.sum(axis=0)), 1.0)
+        pooled = np.divide(pooled, row_sum(pooled)[:, None])
+        fitted = np.divide(
+            np.add(from_ppb(counts_ppb), np.multiply(pooled[None], s)),
+            np.add(from_ppb(counts_ppb.sum(axis=2, keepdims=True)), s),
+        )
+        on_gold = gold_codes[data.item] >= 0
+        cells = (data.annotator[on_gold] * k + gold_codes[data.item[on_gold]]) * k
+        own = np.bincount(cells + data.label[on_gold], minlength=w * k * k).reshape(w, k, k)
+        expected = np.divide(
+            np.add(own.astype(np.float64), np.multiply(fitted, s)),
+            np.add(own.sum(axis=2, keepdims=True).astype(np.float64), s),
+        )
+        proposal = ProposalRows(data, gold_codes, probas, s)
+        assert proposal.rows(np.arange(w)).tobytes() == expected.tobytes()
+        some = np.array([1, 4, 5])
+        assert proposal.rows(some).tobytes() == expected[some].tobytes()
