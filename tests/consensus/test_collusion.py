@@ -135,3 +135,25 @@ def test_proposal_rows_have_the_expression_forms_bits() -> None:
         assert proposal.rows(np.arange(w)).tobytes() == expected.tobytes()
         some = np.array([1, 4, 5])
         assert proposal.rows(some).tobytes() == expected[some].tobytes()
+
+
+def test_a_pair_sharing_fewer_items_than_the_bound_never_seeds() -> None:
+    """The proposal computes a pair's null agreement only if the pair can seed, which takes
+    ``n KL(d/n || p) >= SEED_LEVEL``; with ``q >= AGREEMENT_TOLERANCE`` the largest KL is
+    ``-ln AGREEMENT_TOLERANCE``, so fewer shared items than ``SEED_LEVEL`` over that never
+    seed. Checked here with the module's own KL, at the extremes and at random."""
+    bound = collusion.SEED_LEVEL / -np.log(collusion.AGREEMENT_TOLERANCE)
+    largest = int(np.ceil(bound)) - 1  # the most shared items that cannot seed
+    assert largest >= 1
+    rng = np.random.default_rng(5)
+    q = np.concatenate(([collusion.AGREEMENT_TOLERANCE], rng.uniform(0.25, 1.0, 20_000)))
+    p = np.subtract(1.0, q)
+    for n in range(1, largest + 1):
+        d = np.floor(rng.uniform(0.0, 1.0, len(q)) * (n + 1))
+        d[0] = 0.0  # no disagreement at all: the largest KL
+        score = np.multiply(float(n), collusion._kl(np.divide(d, float(n)), p))
+        assert float(score.max()) < collusion.SEED_LEVEL
+    # One more shared item with no disagreement at the lowest q does reach it: the bound
+    # is the exact one, not a loose one.
+    edge = collusion._kl(np.zeros(1), p[:1])
+    assert float(largest + 1) * float(edge[0]) >= collusion.SEED_LEVEL
