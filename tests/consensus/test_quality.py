@@ -14,9 +14,12 @@ from node.consensus.answers import Answers
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.quality import (
     annotator_quality,
+    evidence_from_counts,
+    evidence_ppb,
     fraction_ppb,
     krippendorff_alpha_interval,
     krippendorff_alpha_nominal,
+    round_half_even,
 )
 from node.protocol.rules import PPB
 from tests.consensus.helpers import answers, obvious_rows
@@ -144,3 +147,33 @@ def test_quality_arrays_are_aligned() -> None:
     q = annotator_quality(data, MajorityVote().fit(data).probas_ppb_)
     assert q.confusion.shape == (3, 2, 2)
     assert np.all(q.confusion.sum(axis=(1, 2)) == q.labels)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    numerator=st.integers(min_value=-(10**30), max_value=10**30),
+    denominator=st.integers(min_value=1, max_value=10**20),
+)
+def test_round_half_even_is_fractions_round(numerator: int, denominator: int) -> None:
+    assert round_half_even(numerator, denominator) == round(Fraction(numerator, denominator))
+    for half in (-5, -3, -1, 1, 3, 5):  # exact halves, both signs
+        assert round_half_even(half, 2) == round(Fraction(half, 2))
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_evidence_in_integers_is_the_rational_forms(data: st.DataObject) -> None:
+    """``annotator_quality`` computes the evidence from integer numerators; it must be the
+    value the rational form (:func:`evidence_ppb`, used by the other kinds) gives, for
+    answers with any masses: skilled, chance, worse than chance, degenerate."""
+    counts = data.draw(st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=6))
+    n = sum(counts)
+    masses = [data.draw(st.integers(min_value=0, max_value=n * PPB)) for _ in counts]
+    right = data.draw(st.integers(min_value=0, max_value=n * PPB))
+    observed = Fraction(right, n * PPB)
+    expected = Fraction(sum(c * m for c, m in zip(counts, masses, strict=True)), n * n * PPB)
+    frequency = [Fraction(c, n) for c in counts]
+    mass = [Fraction(m, n * PPB) for m in masses]
+    assert evidence_from_counts(n, right, counts, masses) == evidence_ppb(
+        n, observed, expected, frequency, mass
+    )
