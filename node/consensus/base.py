@@ -236,13 +236,37 @@ def _expected_confusion_by_runs(answers: Answers, probas_ppb: IntArray) -> IntAr
     integers of the ``bincount`` path, in three numpy calls instead of 2K + 2 (on a table of
     a few thousand answers the calls, not the arithmetic, are the cost)."""
     k = answers.n_classes
-    items, starts, cells = answers.key_runs
-    sums = np.add.reduceat(np.asarray(probas_ppb, dtype=np.int64).take(items, axis=0), starts)
+    cells = answers.key_runs[2]
+    sums = expected_cell_counts(answers, probas_ppb)
     totals = np.zeros((answers.n_annotators * k, k), dtype=np.int64)
     totals[cells] = sums
     out: IntArray = np.ascontiguousarray(
         totals.reshape(answers.n_annotators, k, k).transpose(0, 2, 1)
     )
+    return out
+
+
+CELL_GATHER = 1 << 22
+"""Entries (answers x classes) up to which :func:`expected_cell_counts` gathers the
+posteriors K-wide in one call; above it, a class at a time (32 MB at most either way)."""
+
+
+def expected_cell_counts(answers: Answers, probas_ppb: IntArray) -> IntArray:
+    """Per answered (annotator, class) cell, in the order of :attr:`Answers.key_runs`, the
+    expected count of each true class in exact parts per billion: the dense table's
+    ``[w, :, l]`` (:func:`expected_confusion_ppb`) where answers fall, the posteriors of each
+    cell's items summed by ``np.add.reduceat``. Integer sums, so the same integers whichever
+    way they are gathered: K-wide in one call on small tables (where the calls are the
+    cost), a class at a time where answers x K is large (where the memory is)."""
+    items, starts, _ = answers.key_runs
+    probas = np.asarray(probas_ppb, dtype=np.int64)
+    k = answers.n_classes
+    if len(items) * k <= CELL_GATHER:
+        out: IntArray = np.add.reduceat(probas.take(items, axis=0), starts)
+        return out
+    out = np.empty((len(starts), k), dtype=np.int64)
+    for true_class in range(k):
+        out[:, true_class] = np.add.reduceat(probas[:, true_class].take(items), starts)
     return out
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from node.consensus.answers import Answers, FloatArray, IntArray
+from node.consensus.base import expected_cell_counts
 from node.consensus.numerics import from_ppb, row_sum
 from node.consensus.pairs import PairChunks
 
@@ -56,10 +57,8 @@ class ProposalRows:
         self, answers: Answers, gold_codes: IntArray, probas_ppb: IntArray, smoothing: float
     ) -> None:
         k, w = answers.n_classes, answers.n_annotators
-        items, starts, cells = answers.key_runs
-        sums = np.empty((len(cells), k), dtype=np.int64)  # per answered cell, per true class
-        for t in range(k):
-            sums[:, t] = np.add.reduceat(probas_ppb[:, t].take(items), starts)
+        cells = answers.key_runs[2]
+        sums = expected_cell_counts(answers, probas_ppb)  # per answered cell, per true class
         pooled_ppb = np.zeros((k, k), dtype=np.int64)  # [answered, true], summed over cells
         np.add.at(pooled_ppb, cells % k, sums)
         row_ppb = np.zeros((w, k), dtype=np.int64)  # [annotator, true]

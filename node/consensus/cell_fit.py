@@ -46,38 +46,27 @@ are fewer, is faster."""
 
 @dataclass(frozen=True)
 class Cells:
-    """The (annotator, answered class) cells of a table of answers, in key order."""
+    """The (annotator, answered class) cells of a table of answers, in key order; their
+    expected counts are :func:`node.consensus.base.expected_cell_counts`."""
 
     annotator: IntArray
     label: IntArray
     of_answer: IntArray
     """Per answer, the position of its cell."""
-    items: IntArray
-    starts: IntArray
-    """The answers' items grouped by cell, and where each cell's run begins."""
     n_annotators: int
     n_classes: int
 
     @classmethod
     def of(cls, answers: Answers) -> Cells:
-        items, starts, keys = answers.key_runs
+        keys = answers.key_runs[2]
         k = np.int64(answers.n_classes)
         return cls(
             annotator=keys // k,
             label=keys % k,
             of_answer=np.searchsorted(keys, answers.key),
-            items=items,
-            starts=starts,
             n_annotators=answers.n_annotators,
             n_classes=answers.n_classes,
         )
-
-    def counts(self, probas_ppb: IntArray) -> IntArray:
-        """Per cell and true class, the expected count in exact parts per billion: the
-        dense table's ``[w, :, l]`` (:func:`node.consensus.base.expected_confusion_ppb`)."""
-        gathered = np.asarray(probas_ppb, dtype=np.int64).take(self.items, axis=0)
-        out: IntArray = np.add.reduceat(gathered, self.starts)
-        return out
 
     def dense(self, per_cell: IntArray) -> IntArray:
         """``per_cell`` as the dense ``[w, k, l]`` table, zero outside the cells."""

@@ -45,6 +45,7 @@ from node.consensus.base import (
     IntArray,
     confusion_e_step,
     e_step_from_rows,
+    expected_cell_counts,
     expected_confusion_ppb,
     initial_posteriors,
 )
@@ -128,7 +129,7 @@ class EarlyStopDawidSkene(StagedDawidSkene):
             return e_step_from_rows(answers, rows, cells.of_answer, log_prior, gold)
 
         def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
-            counts = cells.counts(probas)
+            counts = expected_cell_counts(answers, probas)
             return (counts, *cell_logs(model, cells, counts, prior))
 
         probas, prior, (counts, _, _), model = self._em(answers, gold, e_step, m_step)

@@ -100,14 +100,10 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
     given_mass = class_mass[given_by, given_class].tolist()
     rights = right_ppb.tolist()
     for a in range(w):  # per annotator (not per answer): exact integer arithmetic
-        n, right = int(labels[a]), int(rights[a])
         counts, masses = given[bounds[a] : bounds[a + 1]], given_mass[bounds[a] : bounds[a + 1]]
-        # observed = right / (n PPB) and expected = agree / (n^2 PPB), kept as numerators.
-        agree = sum(c * m for c, m in zip(counts, masses, strict=True))
-        accuracy[a] = round_half_even(right, n)
-        chance_gap = n * n * PPB - agree  # (1 - expected) n^2 PPB
-        skill[a] = round_half_even((right * n - agree) * PPB, chance_gap) if chance_gap > 0 else 0
-        evidence[a] = evidence_from_counts(n, right, counts, masses)
+        accuracy[a], skill[a], evidence[a] = annotator_figures(
+            int(labels[a]), int(rights[a]), counts, masses
+        )
     return AnnotatorQuality(
         labels=labels,
         agreeing=agreeing,
@@ -139,6 +135,21 @@ def evidence_ppb(
     squared = n * excess * excess / variance * (PPB * PPB)
     magnitude = isqrt(squared.numerator // squared.denominator)
     return magnitude if excess >= 0 else -magnitude
+
+
+def annotator_figures(
+    n: int, right_ppb: int, counts: list[int], masses: list[int]
+) -> tuple[int, int, int]:
+    """Accuracy, skill and evidence (parts per billion) of an annotator's ``n`` answers,
+    from the integers of :func:`evidence_from_counts`: observed = right / (n PPB) and
+    expected = E / (n^2 PPB) with E = sum c m, kept as numerators. Accuracy is observed and
+    skill ``(observed - expected) / (1 - expected)`` (0 where expected is 1), each rounded
+    as ``round`` rounds the exact fraction."""
+    agree = sum(c * m for c, m in zip(counts, masses, strict=True))
+    accuracy = round_half_even(right_ppb, n)
+    chance_gap = n * n * PPB - agree  # (1 - expected) n^2 PPB
+    skill = round_half_even((right_ppb * n - agree) * PPB, chance_gap) if chance_gap > 0 else 0
+    return accuracy, skill, evidence_from_counts(n, right_ppb, counts, masses)
 
 
 def evidence_from_counts(n: int, right_ppb: int, counts: list[int], masses: list[int]) -> int:

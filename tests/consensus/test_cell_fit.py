@@ -94,3 +94,22 @@ def test_large_tables_take_the_cells_and_others_stay_dense() -> None:
     assert not cell_fit.uses_cells(EvidenceDawidSkene(), answers)
     small = many_classes(5, 80, 400, seed=2)
     assert not cell_fit.uses_cells(CATEGORICAL["hds@8"](), small)  # type: ignore[arg-type]
+
+
+def test_expected_cell_counts_are_the_dense_tables_cells_by_either_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per answered cell, the dense table's ``[w, :, l]`` (taken by its bincount route):
+    gathered K-wide in one call, and a class at a time (forced with a bound of 0)."""
+    from node.consensus import base
+
+    answers = many_classes(7, 40, 300, seed=3)
+    probas = CATEGORICAL["hds@8"]().fit(answers).probas_ppb_
+    k = answers.n_classes
+    cells = answers.key_runs[2]
+    monkeypatch.setattr(base, "SMALL_TABLE", 0)  # the dense table by its bincount route
+    dense = base.expected_confusion_ppb(answers, probas)
+    expected = dense[cells // k, :, cells % k]
+    assert np.array_equal(base.expected_cell_counts(answers, probas), expected)
+    monkeypatch.setattr(base, "CELL_GATHER", 0)
+    assert np.array_equal(base.expected_cell_counts(answers, probas), expected)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy.typing as npt
 from eth_utils.address import to_checksum_address
 
 from node.consensus.numerics import count_keys
-from node.consensus.quality import evidence_ppb
+from node.consensus.quality import annotator_figures
 from node.consensus.rewards import allocate, entitlements
 from node.consensus.task_kinds import KindResult, label_rows, with_payouts
 from node.protocol.canonical import JsonValue, canonical_json
@@ -140,7 +139,7 @@ def hard_quality(
     The same figures, exactly: accuracy ``p_o``; skill ``(p_o - p_e) / (1 - p_e)`` with
     ``p_e = sum_c a_c b_c`` over the annotator's answer frequencies ``a`` and the consensus
     class shares ``b`` of their items; evidence from the same
-    :func:`~node.consensus.quality.evidence_ppb`. Only classes in both ``a`` and ``b`` add to
+    :func:`~node.consensus.quality.annotator_figures`. Only classes in both ``a`` and ``b`` add to
     ``p_e`` or the variance, so the sums run over those (sparse) pairs."""
     width = int(max(int(answered.max(initial=0)), int(truth.max(initial=0)))) + 1
     n = count_keys(annotator, n_annotators)
@@ -152,15 +151,13 @@ def hard_quality(
     f_counts, m_counts = counts_a[ia].tolist(), counts_b[ib].tolist()
     cuts = np.searchsorted(owner, np.arange(n_annotators + 1)).tolist()
     accuracy, skill, evidence = (np.zeros(n_annotators, dtype=np.int64) for _ in range(3))
-    for a in range(n_annotators):  # per annotator, over its shared classes: exact rationals
+    for a in range(n_annotators):  # per annotator, over its shared classes: exact integers
         total = int(n[a])
         if not total:
             continue
-        freq = [Fraction(f, total) for f in f_counts[cuts[a] : cuts[a + 1]]]
-        mass = [Fraction(m, total) for m in m_counts[cuts[a] : cuts[a + 1]]]
-        observed = Fraction(int(right[a]), total)
-        expected = sum((f * m for f, m in zip(freq, mass, strict=True)), Fraction(0))
-        accuracy[a] = round(observed * PPB)
-        skill[a] = round((observed - expected) / (1 - expected) * PPB) if expected < 1 else 0
-        evidence[a] = evidence_ppb(total, observed, expected, freq, mass)
+        # Posteriors of 0 or 1: a class's mass on the annotator's items is its count, PPB each.
+        masses = [m * PPB for m in m_counts[cuts[a] : cuts[a + 1]]]
+        accuracy[a], skill[a], evidence[a] = annotator_figures(
+            total, int(right[a]) * PPB, f_counts[cuts[a] : cuts[a + 1]], masses
+        )
     return HardQuality(accuracy_ppb=accuracy, skill_ppb=skill, evidence_ppb=evidence)
