@@ -56,12 +56,16 @@ def categorical_document(
     rewards: Rewards,
     alpha: Fraction | None,
     payouts: PayoutResult,
+    cell_confusion: bool = False,
 ) -> dict[str, Any]:
-    """The ``labelnet/result@1`` document of a categorical task."""
+    """The ``labelnet/result@1`` document of a categorical task; with ``cell_confusion``
+    its annotators' confusion is stated as the cells they filled, as ``result@4`` pages
+    it (:data:`~node.protocol.result_pages.CELL_CONFUSION_SCHEMAS`)."""
     answers, gold_codes, probas = fit.answers, fit.gold_codes, fit.probas_ppb
     consensus = argmax_lowest(probas)
     classes = answers.classes
     quality = rewards.quality
+    confusion = quality.confusion.cells if cell_confusion else quality.confusion.dense
     items = [
         {
             "item": item,
@@ -81,7 +85,7 @@ def categorical_document(
             "accuracy": ppb_text(int(quality.accuracy_ppb[a])),
             "skill": ppb_text(int(quality.skill_ppb[a])),
             "agreement": ppb_text(int(quality.agreement_ppb[a])),
-            "confusion": quality.confusion[a].tolist(),
+            "confusion": confusion(a),
             "payout": str(rewards.payouts[a]),
         }
         for a, account in enumerate(answers.annotators)

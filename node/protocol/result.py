@@ -1,5 +1,5 @@
 """The result of one task as the protocol fixes it: the ``labelnet/result@1`` schema (and its
-paged form ``labelnet/result@2``, :mod:`node.protocol.result_pages`), the document's
+paged forms ``labelnet/result@2`` and ``@4``, :mod:`node.protocol.result_pages`), the document's
 canonical bytes and CID, and the payout Merkle tree whose root validators attest.
 
 Everything a validator attests is derived from integers and fixed-point strings, so two
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -31,6 +32,7 @@ from node.protocol.errors import ResultDocumentError as ResultDocumentError  # i
 from node.protocol.kinds import TaskKind
 from node.protocol.merkle import REVIEW_LEAF_TAG, MerkleTreeError, PayoutTree
 from node.protocol.result_pages import (
+    CELL_CONFUSION_SCHEMAS,
     NO_PAYOUTS_ROOT,
     PAGED_SCHEMAS,
     RESULT_V1,
@@ -117,7 +119,10 @@ class ResultItemEntry:
 class ResultAnnotatorEntry:
     """One annotator's line of a result document. ``agreement``, ``confusion`` and
     ``skill`` are categorical figures; ``evidence`` and ``bloc`` appear only when the task's
-    rule runs the evidence and bloc tests."""
+    rule runs the evidence and bloc tests. A categorical ``result@4`` (or ``@5``) states
+    the confusion as ``confusion_cells``, ``(consensus class, answered class, count)`` for
+    each filled cell in ascending order, where the older schemas state dense ``confusion``
+    rows; :meth:`confusion_rows` reads either."""
 
     account: str
     labels: int
@@ -130,6 +135,19 @@ class ResultAnnotatorEntry:
     skill: str | None = None
     evidence: str | None = None
     bloc: bool | None = None
+    confusion_cells: tuple[tuple[int, int, int], ...] | None = None
+
+    def confusion_rows(self, n_classes: int) -> list[list[int]] | None:
+        """The classes x classes table of counts (rows: consensus class), from either form;
+        None for an entry without a confusion (not categorical)."""
+        if self.confusion is not None:
+            return [list(row) for row in self.confusion]
+        if self.confusion_cells is None:
+            return None
+        rows = [[0] * n_classes for _ in range(n_classes)]
+        for true, given, count in self.confusion_cells:
+            rows[true][given] = count
+        return rows
 
 
 @dataclass(frozen=True)
@@ -204,12 +222,15 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
     if not isinstance(items, list) or not isinstance(annotators, list):
         raise ResultDocumentError("items and annotators must be lists")
     count = document.get("item_count", len(items))
+    annotator = partial(
+        _annotator, cells=document["schema"] in CELL_CONFUSION_SCHEMAS, n_classes=len(classes)
+    )
     return ResultDocument(
         task_id=task_id,
         kind=TaskKind(kind),
         classes=tuple(classes),
         items=tuple(_item(entry) for entry in items),
-        annotators=tuple(_annotator(entry) for entry in annotators),
+        annotators=tuple(annotator(entry) for entry in annotators),
         payouts=_payouts(document.get("payouts")),
         document=document,
         schema=str(document["schema"]),
@@ -278,7 +299,7 @@ def _item(entry: JsonValue) -> ResultItemEntry:
         raise ResultDocumentError(f"malformed item entry: {exc}") from exc
 
 
-def _annotator(entry: JsonValue) -> ResultAnnotatorEntry:
+def _annotator(entry: JsonValue, *, cells: bool, n_classes: int) -> ResultAnnotatorEntry:
     try:
         if not isinstance(entry, dict):
             raise TypeError("an annotator entry is an object")
@@ -288,9 +309,13 @@ def _annotator(entry: JsonValue) -> ResultAnnotatorEntry:
         accuracy = _text(entry, "accuracy")
         if accuracy is None:
             raise KeyError("accuracy")
+        labels = _count(entry, "labels")
+        confusion_cells = None
+        if cells and confusion is not None:
+            confusion_cells, confusion = _cells(confusion, n_classes, labels), None
         return ResultAnnotatorEntry(
             account=str(entry["account"]),
-            labels=_count(entry, "labels"),
+            labels=labels,
             accepted=_count(entry, "accepted"),
             accuracy=accuracy,
             payout=_amount(entry["payout"]),
@@ -300,6 +325,7 @@ def _annotator(entry: JsonValue) -> ResultAnnotatorEntry:
             skill=_text(entry, "skill"),
             evidence=_text(entry, "evidence"),
             bloc=_flag(entry, "bloc", None),
+            confusion_cells=confusion_cells,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultDocumentError(f"malformed annotator entry: {exc}") from exc
@@ -311,3 +337,23 @@ def _row(row: JsonValue) -> tuple[int, ...]:
     ):
         raise TypeError("a confusion row is a list of integers")
     return tuple(row)
+
+
+def _cells(cells: list[JsonValue], n_classes: int, labels: int) -> tuple[tuple[int, int, int], ...]:
+    """``result@4`` confusion cells: ``[consensus class, answered class, count]`` with both
+    classes in range, a positive count, in strictly ascending order, one per answer at most
+    (their counts add up to the annotator's labels)."""
+    parsed: list[tuple[int, int, int]] = []
+    for cell in cells:
+        values = _row(cell)
+        if len(values) != 3:
+            raise ValueError(f"a confusion cell is [consensus, answered, count], not {cell!r}")
+        true, given, count = values
+        if not (0 <= true < n_classes and 0 <= given < n_classes and count > 0):
+            raise ValueError(f"confusion cell {cell!r} is out of range")
+        if parsed and parsed[-1][:2] >= (true, given):
+            raise ValueError("confusion cells are in strictly ascending order")
+        parsed.append((true, given, count))
+    if sum(count for _, _, count in parsed) != labels:
+        raise ValueError(f"confusion cells count other than the annotator's {labels} labels")
+    return tuple(parsed)
