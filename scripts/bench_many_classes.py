@@ -40,7 +40,7 @@ from node.consensus.rewards import compute_rewards  # noqa: E402
 from node.consensus.task import categorical_consensus  # noqa: E402
 from node.protocol.ids import DEFAULT_ALGORITHM  # noqa: E402
 from node.protocol.result import payout_result  # noqa: E402
-from node.protocol.result_pages import CELL_CONFUSION_SCHEMAS, page_document  # noqa: E402
+from node.protocol.result_pages import RESULT_V4_SCHEMAS, page_document  # noqa: E402
 from node.protocol.rules import RewardParams  # noqa: E402
 
 DEFAULT_SHAPES = "20x3000,64x800,256x50,256x200,256x800,256x3000"
@@ -103,7 +103,7 @@ def worker(
                 rewards=rewards,
                 alpha=krippendorff_alpha_nominal(answers),
                 payouts=payout_result(answers.annotators, rewards.payouts),
-                cell_confusion=result in CELL_CONFUSION_SCHEMAS,
+                cell_confusion=result in RESULT_V4_SCHEMAS,
             )
             paged = page_document(document, result)
             out["document_seconds"] = time.perf_counter() - start

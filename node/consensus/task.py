@@ -47,9 +47,9 @@ from node.protocol.labels import LabelBatch
 from node.protocol.result import PayoutResult, attested_root, encode_document
 from node.protocol.result import payout_result as build_payouts
 from node.protocol.result_pages import (
-    CELL_CONFUSION_SCHEMAS,
     PAGED_SCHEMAS,
     RESULT_V1,
+    RESULT_V4_SCHEMAS,
     REVIEWED_SCHEMAS,
     page_document,
 )
@@ -271,6 +271,7 @@ def _categorical(
     payouts = build_payouts(answers.annotators, rewards.payouts)
     if review is not None:
         payouts = review_payouts(payouts, review)
+    v4 = _published_schema(task) in RESULT_V4_SCHEMAS  # the form result@4 adds
     document = categorical_document(
         task_id=task.task_id,
         fit=fit,
@@ -278,7 +279,8 @@ def _categorical(
         rewards=rewards,
         alpha=krippendorff_alpha_nominal(answers),
         payouts=payouts,
-        cell_confusion=_published_schema(task) in CELL_CONFUSION_SCHEMAS,
+        cell_confusion=v4,
+        assignment=task.assignment if v4 else None,
     )
     if review is not None:
         assert task.review is not None

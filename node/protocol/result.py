@@ -31,11 +31,20 @@ from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError as ResultDocumentError  # its parser's error
 from node.protocol.kinds import TaskKind
 from node.protocol.merkle import REVIEW_LEAF_TAG, MerkleTreeError, PayoutTree
+from node.protocol.result_entries import ResultAnnotatorEntry as ResultAnnotatorEntry
+from node.protocol.result_entries import ResultAssignment as ResultAssignment
+from node.protocol.result_entries import ResultItemEntry as ResultItemEntry
+from node.protocol.result_entries import (
+    parse_annotator,
+    parse_assignment,
+    parse_item,
+    token_amount,
+)
 from node.protocol.result_pages import (
-    CELL_CONFUSION_SCHEMAS,
     NO_PAYOUTS_ROOT,
     PAGED_SCHEMAS,
     RESULT_V1,
+    RESULT_V4_SCHEMAS,
     Fetch,
     check_result_root,
     iter_result_items,
@@ -99,57 +108,6 @@ def encode_document(document: dict[str, Any]) -> tuple[bytes, str]:
     return data, compute_cid(data)
 
 
-@dataclass(frozen=True, slots=True)  # one per item: slots keep a large result's parse small
-class ResultItemEntry:
-    """One item's line of a result document.
-
-    ``confidence`` is the posterior of the consensus (categorical, multi-label); numeric
-    tasks state ``agreement`` (the matching share of the answers) instead.
-    """
-
-    item: str
-    value: JsonValue
-    confident: bool
-    gold: bool
-    confidence: str | None = None
-    agreement: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResultAnnotatorEntry:
-    """One annotator's line of a result document. ``agreement``, ``confusion`` and
-    ``skill`` are categorical figures; ``evidence`` and ``bloc`` appear only when the task's
-    rule runs the evidence and bloc tests. A categorical ``result@4`` (or ``@5``) states
-    the confusion as ``confusion_cells``, ``(consensus class, answered class, count)`` for
-    each filled cell in ascending order, where the older schemas state dense ``confusion``
-    rows; :meth:`confusion_rows` reads either."""
-
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    payout: int
-    eligible: bool = True
-    agreement: str | None = None
-    confusion: tuple[tuple[int, ...], ...] | None = None
-    skill: str | None = None
-    evidence: str | None = None
-    bloc: bool | None = None
-    confusion_cells: tuple[tuple[int, int, int], ...] | None = None
-
-    def confusion_rows(self, n_classes: int) -> list[list[int]] | None:
-        """The classes x classes table of counts (rows: consensus class), from either form;
-        None for an entry without a confusion (not categorical)."""
-        if self.confusion is not None:
-            return [list(row) for row in self.confusion]
-        if self.confusion_cells is None:
-            return None
-        rows = [[0] * n_classes for _ in range(n_classes)]
-        for true, given, count in self.confusion_cells:
-            rows[true][given] = count
-        return rows
-
-
 @dataclass(frozen=True)
 class ResultDocument:
     """A parsed result document: the parts readers use, its payout tree, and the whole JSON
@@ -166,6 +124,7 @@ class ResultDocument:
     document: dict[str, JsonValue] = field(repr=False)
     schema: str = SCHEMA
     item_count: int = 0
+    assignment: ResultAssignment | None = None
 
     def iter_items(self, fetch: Fetch) -> Iterator[ResultItemEntry]:
         """Every item entry, in the document's order: inline (``result@1``), or page by
@@ -175,7 +134,7 @@ class ResultDocument:
             yield from self.items
             return
         for entry in iter_result_items(self.document, self.task_id, fetch):
-            yield _item(entry)
+            yield parse_item(entry)
 
     def verify(self, root: bytes, total: int | None = None) -> None:
         """Raise :class:`ResultDocumentError` unless the payouts rebuild ``root`` (the
@@ -223,18 +182,19 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
         raise ResultDocumentError("items and annotators must be lists")
     count = document.get("item_count", len(items))
     annotator = partial(
-        _annotator, cells=document["schema"] in CELL_CONFUSION_SCHEMAS, n_classes=len(classes)
+        parse_annotator, cells=document["schema"] in RESULT_V4_SCHEMAS, n_classes=len(classes)
     )
     return ResultDocument(
         task_id=task_id,
         kind=TaskKind(kind),
         classes=tuple(classes),
-        items=tuple(_item(entry) for entry in items),
+        items=tuple(parse_item(entry) for entry in items),
         annotators=tuple(annotator(entry) for entry in annotators),
         payouts=_payouts(document.get("payouts")),
         document=document,
         schema=str(document["schema"]),
         item_count=count if isinstance(count, int) else len(items),
+        assignment=parse_assignment(document.get("assignment"), str(document["schema"])),
     )
 
 
@@ -252,108 +212,4 @@ def _payouts(entries: JsonValue) -> PayoutResult:
 def _payout(entry: JsonValue) -> tuple[str, int]:
     if not isinstance(entry, dict):
         raise TypeError("a payout entry is an object")
-    return str(entry["account"]), _amount(entry["amount"])
-
-
-def _amount(value: JsonValue) -> int:
-    """A token amount: a decimal string (as written) or a JSON integer, never a bool."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"an amount is a decimal string, not {value!r}")
-    return int(value)
-
-
-def _text(entry: dict[str, JsonValue], key: str) -> str | None:
-    value = entry.get(key)
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{key} is a string, not {value!r}")
-    return value
-
-
-def _flag(entry: dict[str, JsonValue], key: str, default: bool | None) -> bool | None:
-    value = entry.get(key, default)
-    if value is not None and not isinstance(value, bool):
-        raise TypeError(f"{key} is a boolean, not {value!r}")
-    return value
-
-
-def _count(entry: dict[str, JsonValue], key: str) -> int:
-    value = entry[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{key} is an integer, not {value!r}")
-    return value
-
-
-def _item(entry: JsonValue) -> ResultItemEntry:
-    try:
-        if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
-            raise TypeError("an item entry is an object with an item id")
-        return ResultItemEntry(
-            item=entry["item"],
-            value=entry.get("value"),
-            confident=bool(_flag(entry, "confident", False)),
-            gold=bool(_flag(entry, "gold", False)),
-            confidence=_text(entry, "confidence"),
-            agreement=_text(entry, "agreement"),
-        )
-    except (KeyError, TypeError) as exc:
-        raise ResultDocumentError(f"malformed item entry: {exc}") from exc
-
-
-def _annotator(entry: JsonValue, *, cells: bool, n_classes: int) -> ResultAnnotatorEntry:
-    try:
-        if not isinstance(entry, dict):
-            raise TypeError("an annotator entry is an object")
-        confusion = entry.get("confusion")
-        if confusion is not None and not isinstance(confusion, list):
-            raise TypeError("confusion is a list of rows")
-        accuracy = _text(entry, "accuracy")
-        if accuracy is None:
-            raise KeyError("accuracy")
-        labels = _count(entry, "labels")
-        confusion_cells = None
-        if cells and confusion is not None:
-            confusion_cells, confusion = _cells(confusion, n_classes, labels), None
-        return ResultAnnotatorEntry(
-            account=str(entry["account"]),
-            labels=labels,
-            accepted=_count(entry, "accepted"),
-            accuracy=accuracy,
-            payout=_amount(entry["payout"]),
-            eligible=bool(_flag(entry, "eligible", True)),
-            agreement=_text(entry, "agreement"),
-            confusion=None if confusion is None else tuple(_row(row) for row in confusion),
-            skill=_text(entry, "skill"),
-            evidence=_text(entry, "evidence"),
-            bloc=_flag(entry, "bloc", None),
-            confusion_cells=confusion_cells,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ResultDocumentError(f"malformed annotator entry: {exc}") from exc
-
-
-def _row(row: JsonValue) -> tuple[int, ...]:
-    if not isinstance(row, list) or not all(
-        isinstance(x, int) and not isinstance(x, bool) for x in row
-    ):
-        raise TypeError("a confusion row is a list of integers")
-    return tuple(row)
-
-
-def _cells(cells: list[JsonValue], n_classes: int, labels: int) -> tuple[tuple[int, int, int], ...]:
-    """``result@4`` confusion cells: ``[consensus class, answered class, count]`` with both
-    classes in range, a positive count, in strictly ascending order, one per answer at most
-    (their counts add up to the annotator's labels)."""
-    parsed: list[tuple[int, int, int]] = []
-    for cell in cells:
-        values = _row(cell)
-        if len(values) != 3:
-            raise ValueError(f"a confusion cell is [consensus, answered, count], not {cell!r}")
-        true, given, count = values
-        if not (0 <= true < n_classes and 0 <= given < n_classes and count > 0):
-            raise ValueError(f"confusion cell {cell!r} is out of range")
-        if parsed and parsed[-1][:2] >= (true, given):
-            raise ValueError("confusion cells are in strictly ascending order")
-        parsed.append((true, given, count))
-    if sum(count for _, _, count in parsed) != labels:
-        raise ValueError(f"confusion cells count other than the annotator's {labels} labels")
-    return tuple(parsed)
+    return str(entry["account"]), token_amount(entry["amount"])

@@ -48,7 +48,9 @@ RESULT_V4 = "labelnet/result@4"
 ``[consensus class, answered class, count]`` with a positive count, sorted, where
 ``result@2`` states every annotator's dense classes x classes table. The root then grows
 with the answers, not with annotators x classes squared (256 classes and 800 annotators:
-106 MB of ``result@2`` root, nearly all of it zeros). What a manifest names from now on."""
+106 MB of ``result@2`` root, nearly all of it zeros). A seated task's result also states
+its deal's seed source, its seats and its short items (:data:`RESULT_V4_SCHEMAS`). What a
+manifest names from now on."""
 RESULT_SCHEMAS = (RESULT_V1, RESULT_V2, RESULT_V4)
 """The schemas a manifest may name (its ``result``)."""
 RESULT_V3 = "labelnet/result@3"
@@ -63,8 +65,10 @@ REVIEWED_SCHEMAS = {RESULT_V2: RESULT_V3, RESULT_V4: RESULT_V5}
 ``result@1`` task cannot be: its items are inline, with no room for their review rows)."""
 PAGED_SCHEMAS = (RESULT_V2, RESULT_V3, RESULT_V4, RESULT_V5)
 PARSED_SCHEMAS = (RESULT_V1, *PAGED_SCHEMAS)
-CELL_CONFUSION_SCHEMAS = (RESULT_V4, RESULT_V5)
-"""The schemas whose annotator rows list confusion cells rather than dense rows."""
+RESULT_V4_SCHEMAS = (RESULT_V4, RESULT_V5)
+"""``result@4`` and its reviewed form: annotator rows list confusion cells rather than dense
+rows, and a seated task's root has an ``assignment`` section, its annotator rows their
+``seat`` and its item rows their ``labels`` (docs/settlement.md §1.3, §1.5)."""
 PAGE_SCHEMA = "labelnet/result-items@1"
 
 NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")

@@ -2,7 +2,7 @@
 filled. Same items, pages and payouts as ``result@2``; each row's cells are exactly the
 non-zero entries of its ``result@2`` table; the parser refuses cells that break the form;
 a reviewed ``result@4`` task publishes ``result@5``; the root no longer grows with classes
-squared; and the bytes are pinned."""
+squared; a seated task states its seal, seats and short items; and the bytes are pinned."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 from node.consensus.quality import ConfusionCells
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.protocol.canonical import canonical_json
+from node.protocol.cid import compute_cid
 from node.protocol.errors import InvalidParameterError, ResultDocumentError
 from node.protocol.labels import LabelBatch
 from node.protocol.result import parse_result
 from node.protocol.result_pages import RESULT_V1, RESULT_V2, RESULT_V4, RESULT_V5
 from node.protocol.rules import RewardParams
+from tests.consensus import test_assigned as assigned
 from tests.consensus import test_reviewed as reviewed
 from tests.consensus.helpers import address
 
@@ -206,3 +208,81 @@ def test_confusion_cells_by_sorting_equal_the_bincount(
         assert cells.dense(a) == dense[a].tolist()
         filled = zip(*np.nonzero(dense[a]), strict=True)
         assert cells.cells(a) == [[t, g, dense[a, t, g]] for t, g in filled]
+
+
+def _seated(schema: str) -> ConsensusOutcome:
+    """``tests/consensus/test_assigned.py``'s seated task: 10 items, 3 labels each, 5 seats
+    of 6, four claimed (so six item slots are never dealt), and an annotator without a seat
+    (``x``), each annotator named by an address."""
+    names = ("a0", "a1", "a2", "a3", "x")
+    assignment = replace(assigned._assignment(), seat_of={address(n).lower(): n for n in range(4)})
+    batches = [
+        LabelBatch.create(
+            TASK, address(n), [(item, value) for item, who, value in assigned._rows() if who == w]
+        )
+        for n, w in enumerate(names)
+    ]
+    spec = TaskSpec(
+        TASK,
+        assigned._params(),
+        classes=("a", "b"),
+        algorithm="mv@1",
+        result_schema=schema,
+        assignment=assignment,
+    )
+    return run_consensus(spec, batches)
+
+
+def test_a_seated_result_v4_states_its_seal_seats_and_short_items() -> None:
+    outcome = _seated(RESULT_V4)
+    dealt = assigned._assignment().deal
+    expected = {item: 0 for item in range(dealt.num_items)}
+    for seat in range(dealt.claimed):
+        for item in dealt.items_of(seat).tolist():
+            expected[item] += 1
+    short = sum(1 for count in expected.values() if count < dealt.redundancy)
+    assert 0 < short < dealt.num_items  # the unclaimed seat leaves some items short
+    root = outcome.document
+    assert root["assignment"] == {
+        "deal": "deal@1",
+        "reward_rule": "assigned@1",
+        "seed_source": "mixHash",
+        "seal_block": 12,
+        "items": 10,
+        "redundancy": 3,
+        "batch_size": 6,
+        "seats": 5,
+        "claimed": 4,
+        "short_items": short,
+    }
+    document = parse_result(outcome.document_bytes, TASK)
+    assert document.assignment is not None and document.assignment.short_items == short
+    assert [row.seat for row in document.annotators] == [0, 1, 2, 3]  # x had no seat: no row
+    fetched = {compute_cid(page): page for page in outcome.pages}
+    labels = {row.item: row.labels for row in document.iter_items(fetched.__getitem__)}
+    assert labels == {f"i{item}": n for item, n in expected.items() if n}
+    # The same task under result@2 keeps result@2's form: no section, seats or counts.
+    old = _seated(RESULT_V2)
+    assert "assignment" not in old.document and old.payouts == outcome.payouts
+    assert all("seat" not in row for row in old.document["annotators"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed_source": "timestamp"}, "seed_source"),
+        ({"claimed": "4"}, "claimed is an integer"),
+        ({"deal": None}, "deal"),
+    ],
+)
+def test_a_malformed_assignment_section_is_refused(change: dict[str, Any], message: str) -> None:
+    outcome = _seated(RESULT_V4)
+    section = {**outcome.document["assignment"], **change}
+    data = canonical_json({**outcome.document, "assignment": section})
+    with pytest.raises(ResultDocumentError, match=message):
+        parse_result(data, TASK)
+    v2 = canonical_json(
+        {**_seated(RESULT_V2).document, "assignment": outcome.document["assignment"]}
+    )
+    with pytest.raises(ResultDocumentError, match="no assignment section"):
+        parse_result(v2, TASK)
