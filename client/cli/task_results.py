@@ -89,6 +89,9 @@ def _emit_results_json(outcome: TaskResults) -> None:
             "annotators": [
                 {**dataclasses.asdict(a), "payout": str(a.payout)} for a in outcome.annotators
             ],
+            "assignment": (
+                None if outcome.assignment is None else dataclasses.asdict(outcome.assignment)
+            ),
         },
         indent=2,
         sort_keys=True,
@@ -119,6 +122,13 @@ def _results_table(outcome: TaskResults, task_id: int, limit: int) -> tuple[Tabl
                 "yes" if item.gold else "",
             )
     table.title = f"task {task_id}: {count} items (result {outcome.result_cid})"
+    if outcome.assignment is not None:  # a seated task: say what its lapsed seats left short
+        dealt = outcome.assignment
+        table.caption = (
+            f"{dealt.short_items} of {dealt.items} items got fewer than {dealt.redundancy} "
+            f"labels ({dealt.claimed} of {dealt.seats} seats claimed; seed from "
+            f"{dealt.seed_source})"
+        )
     return table, count - table.row_count
 
 

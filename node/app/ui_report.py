@@ -1,9 +1,9 @@
 """The requester's report of a task and the exports of its result, for the labeling page.
 
-Both are built from the winning result document (``labelnet/result@1``), fetched through
-the node's content store (verified against its CID) and accepted only if its payouts
-rebuild the payout root the chain finalized, so the charts and files never show numbers
-that were not attested. Read-only use cases like :mod:`node.app.ui_views`: one short read
+Both are built from the winning result document (``labelnet/result@1`` or a paged form),
+fetched through the node's content store (verified against its CID) and accepted only if
+its payouts rebuild the payout root the chain finalized, so the charts and files never show
+numbers that were not attested. Read-only use cases like :mod:`node.app.ui_views`: one short read
 session each, no FastAPI.
 """
 
@@ -37,7 +37,12 @@ from node.db.repositories.participation import ParticipationRepository
 from node.db.repositories.tasks import TaskNotFoundError
 from node.db.types import DecimalStr
 from node.protocol.canonical import JsonValue
-from node.protocol.result import ResultDocument, ResultDocumentError, ResultItemEntry
+from node.protocol.result import (
+    ResultAnnotatorEntry,
+    ResultDocument,
+    ResultDocumentError,
+    ResultItemEntry,
+)
 from node.roles.requester.results import ResultItem, TaskResults
 from node.roles.settlement import (
     ResultUnavailableError,
@@ -51,6 +56,10 @@ from node.store.errors import StoreError
 
 REPORT_ITEMS = 200
 """Items listed in a report (all of them count in the class totals; exports carry all)."""
+REPORT_CONFUSION_CLASSES = 32
+"""Largest task whose report draws each annotator's confusion table: past it a table is more
+cells than a reader can take in, and a few hundred annotators' tables at 256 classes are
+megabytes of zeros (the result itself lists only the filled cells, ``result@4``)."""
 JOIN_ITEMS = 500
 """Result entries joined with their stored data per database query (well under SQLite's
 bound on query parameters)."""
@@ -81,7 +90,13 @@ class AnnotatorFigures(BaseModel):
     accepted: int
     accuracy: str
     agreement: str | None = Field(default=None, description="categorical tasks only")
-    confusion: list[list[int]] | None = Field(default=None, description="categorical tasks only")
+    confusion: list[list[int]] | None = Field(
+        default=None,
+        description=(
+            "counts of (consensus class, their label); categorical tasks of at most "
+            f"{REPORT_CONFUSION_CLASSES} classes only"
+        ),
+    )
     eligible: bool = Field(default=True, description="whether the reward rule paid them")
     skill: str | None = Field(default=None, description="chance-corrected accuracy (kappa)")
     evidence: str | None = Field(
@@ -201,11 +216,20 @@ def task_report(db: Database, store: ContentStore, chain_id: int, task_id: int) 
             "items": _with_item_data(db, task, tuple(shown)),
             "items_total": total,
             "annotators": [
-                AnnotatorQuality(**{**asdict(a), "payout": str(a.payout)})
-                for a in document.annotators
+                _annotator_quality(a, len(document.classes)) for a in document.annotators
             ],
         }
     )
+
+
+def _annotator_quality(entry: ResultAnnotatorEntry, n_classes: int) -> AnnotatorQuality:
+    figures = asdict(entry)
+    del figures["confusion_cells"]
+    figures["payout"] = str(entry.payout)
+    figures["confusion"] = (
+        entry.confusion_rows(n_classes) if n_classes <= REPORT_CONFUSION_CLASSES else None
+    )
+    return AnnotatorQuality(**figures)
 
 
 def _item_text(data: JsonValue) -> str | None:

@@ -30,6 +30,7 @@ from node.consensus.answers import Answers
 from node.consensus.rewards import Rewards, judge
 from node.protocol.deal import Deal
 from node.protocol.errors import InvalidAnswersError, InvalidParameterError
+from node.protocol.ids import ASSIGNED_REWARD_RULE, DEAL_RULE
 from node.protocol.rules import RewardParams
 
 BoolArray = npt.NDArray[np.bool_]
@@ -41,12 +42,16 @@ class Assignment:
     """A task's deal and the names the answers use for its items and seats.
 
     ``item_index`` maps an item id to its index in ``[0, N)`` (the manifest's item order);
-    ``seat_of`` maps an annotator id to the seat they claimed (``SeatClaimed`` events).
+    ``seat_of`` maps an annotator id to the seat they claimed (``SeatClaimed`` events);
+    ``seed_source`` and ``seal_block`` say where the deal's seed came from
+    (:class:`node.chain.seal.Seal`), which a ``result@4`` states for its readers.
     """
 
     deal: Deal
     item_index: Mapping[str, int]
     seat_of: Mapping[str, int]
+    seed_source: str
+    seal_block: int
 
     def dealt(self, answers: Answers) -> BoolArray:
         """Per answer row: was its item dealt to its author's seat? Unknown items and
@@ -72,6 +77,29 @@ class Assignment:
             annotators=answers.annotators,
             classes=answers.classes,
         )
+
+
+def assignment_section(assignment: Assignment, answers: Answers) -> dict[str, int | str]:
+    """The ``assignment`` section of a seated task's ``result@4`` root, for ``answers`` after
+    the drop rule: the rules, where the seed came from (``mixHash``, or ``blockHash`` on a
+    chain without RANDAO: a builder can grind the latter, docs/settlement.md §1.3), the
+    seats, and ``short_items``, the manifest's items with fewer than ``redundancy`` labels
+    (a seat that lapsed or was never claimed leaves its block one label short; an item with
+    none has no row in the result at all). A requester covers them with a follow-up task."""
+    deal = assignment.deal
+    labelled = np.bincount(answers.item, minlength=answers.n_items)
+    return {
+        "deal": DEAL_RULE,
+        "reward_rule": ASSIGNED_REWARD_RULE,
+        "seed_source": assignment.seed_source,
+        "seal_block": assignment.seal_block,
+        "items": deal.num_items,
+        "redundancy": deal.redundancy,
+        "batch_size": deal.batch_size,
+        "seats": deal.seats,
+        "claimed": deal.claimed,
+        "short_items": deal.num_items - int(np.count_nonzero(labelled >= deal.redundancy)),
+    }
 
 
 def compute_assigned_rewards(

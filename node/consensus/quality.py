@@ -29,7 +29,10 @@ Per annotator:
   skill (scripts/bench_incentives.py). Exact: rationals, then an integer square root
   floored to parts per billion; rewards compare it with ``significance_z``;
 * ``agreement``: share of answers equal to the consensus class;
-* ``confusion``: counts of (consensus class, answered class) over the annotator's items.
+* ``confusion``: counts of (consensus class, answered class) over the annotator's items,
+  held as the cells that have any (:class:`ConfusionCells`): at most one per answer, where
+  a dense table is annotators x classes squared (1.6 GB at 256 classes and 2,975
+  annotators).
 """
 
 from __future__ import annotations
@@ -50,6 +53,60 @@ IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, eq=False)
+class ConfusionCells:
+    """Every annotator's filled confusion cells: ``keys`` the distinct
+    ``(annotator * k + consensus class) * k + answered class`` of the answers, ascending
+    (so by annotator, then consensus class, then answered class), ``counts`` their answers."""
+
+    k: int
+    keys: IntArray
+    counts: IntArray
+    bounds: tuple[int, ...]
+    """Annotator ``a``'s cells are ``keys[bounds[a]:bounds[a + 1]]``."""
+
+    @classmethod
+    def count(cls, keys: IntArray, n_annotators: int, k: int) -> ConfusionCells:
+        """The cells of ``keys`` (one per answer). A bincount where the dense table is not
+        much larger than the answers; sorting the answers' keys where it is."""
+        size = n_annotators * k * k
+        if size <= max(4 * len(keys), DENSE_CELLS):
+            dense = count_keys(keys, size)
+            filled = np.flatnonzero(dense)
+            distinct, counts = filled, dense[filled]
+        else:
+            distinct, counts = np.unique(keys, return_counts=True)
+        bounds = np.searchsorted(distinct, np.arange(n_annotators + 1) * (k * k))
+        return cls(
+            k=k,
+            keys=distinct.astype(np.int64, copy=False),
+            counts=counts.astype(np.int64, copy=False),
+            bounds=tuple(bounds.tolist()),
+        )
+
+    def cells(self, annotator: int) -> list[list[int]]:
+        """``[consensus class, answered class, count]`` of each cell ``annotator`` filled, in
+        ascending order: the ``confusion`` of its row in a ``result@4`` document."""
+        lo, hi = self.bounds[annotator], self.bounds[annotator + 1]
+        local = self.keys[lo:hi] - annotator * self.k * self.k
+        cells: list[list[int]] = np.column_stack(
+            (local // self.k, local % self.k, self.counts[lo:hi])
+        ).tolist()
+        return cells
+
+    def dense(self, annotator: int) -> list[list[int]]:
+        """``annotator``'s classes x classes table of counts: the ``confusion`` of its row in
+        a ``result@1`` or ``result@2`` document."""
+        lo, hi = self.bounds[annotator], self.bounds[annotator + 1]
+        table = np.zeros(self.k * self.k, dtype=np.int64)
+        table[self.keys[lo:hi] - annotator * self.k * self.k] = self.counts[lo:hi]
+        return table.reshape(self.k, self.k).tolist()
+
+
+DENSE_CELLS = 1 << 20
+"""Confusion tables up to this many cells are counted with one bincount."""
+
+
+@dataclass(frozen=True, eq=False)
 class AnnotatorQuality:
     """Quality figures per annotator, aligned with ``answers.annotators``."""
 
@@ -58,7 +115,7 @@ class AnnotatorQuality:
     accuracy_ppb: IntArray
     skill_ppb: IntArray
     evidence_ppb: IntArray
-    confusion: IntArray  # [annotator, consensus class, answered class]
+    confusion: ConfusionCells
 
     @property
     def agreement_ppb(self) -> IntArray:
@@ -74,9 +131,9 @@ def annotator_quality(answers: Answers, probas_ppb: IntArray) -> AnnotatorQualit
     chosen_ppb = probas_ppb[answers.item, answers.label]
     right_ppb = exact_bincount(answers.annotator, chosen_ppb.astype(np.float64), w)
     agreeing = count_keys(answers.annotator[consensus[answers.item] == answers.label], w)
-    confusion = count_keys(
-        (answers.annotator * k + consensus[answers.item]) * k + answers.label, w * k * k
-    ).reshape(w, k, k)
+    confusion = ConfusionCells.count(
+        (answers.annotator * k + consensus[answers.item]) * k + answers.label, w, k
+    )
     # Expected agreement: sum_c (answers of class c) * (posterior mass of class c on the
     # annotator's items), exact integers.
     class_mass = np.zeros((w, k), dtype=np.int64)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from eth_utils.address import to_checksum_address
 
 from node.consensus.answers import Answers, IntArray
+from node.consensus.assigned import Assignment, assignment_section
 from node.consensus.numerics import argmax_lowest
 from node.consensus.quality import fraction_ppb
 from node.consensus.rewards import Rewards
@@ -56,12 +57,20 @@ def categorical_document(
     rewards: Rewards,
     alpha: Fraction | None,
     payouts: PayoutResult,
+    cell_confusion: bool = False,
+    assignment: Assignment | None = None,
 ) -> dict[str, Any]:
-    """The ``labelnet/result@1`` document of a categorical task."""
+    """The ``labelnet/result@1`` document of a categorical task. For a ``result@4``
+    (:data:`~node.protocol.result_pages.RESULT_V4_SCHEMAS`) the caller sets
+    ``cell_confusion``, so that annotators' confusion is stated as the cells they filled,
+    and passes a seated task's ``assignment``: the root gains its ``assignment`` section
+    (:func:`~node.consensus.assigned.assignment_section`), each annotator row its ``seat``
+    and each item row its ``labels`` (the dealt labels it got)."""
     answers, gold_codes, probas = fit.answers, fit.gold_codes, fit.probas_ppb
     consensus = argmax_lowest(probas)
     classes = answers.classes
     quality = rewards.quality
+    confusion = quality.confusion.cells if cell_confusion else quality.confusion.dense
     items = [
         {
             "item": item,
@@ -72,6 +81,10 @@ def categorical_document(
         }
         for i, item in enumerate(answers.items)
     ]
+    if assignment is not None:
+        labelled = np.bincount(answers.item, minlength=answers.n_items).tolist()
+        for entry, count in zip(items, labelled, strict=True):
+            entry["labels"] = count
     annotators: list[dict[str, Any]] = [
         {
             "account": to_checksum_address(account),
@@ -81,7 +94,7 @@ def categorical_document(
             "accuracy": ppb_text(int(quality.accuracy_ppb[a])),
             "skill": ppb_text(int(quality.skill_ppb[a])),
             "agreement": ppb_text(int(quality.agreement_ppb[a])),
-            "confusion": quality.confusion[a].tolist(),
+            "confusion": confusion(a),
             "payout": str(rewards.payouts[a]),
         }
         for a, account in enumerate(answers.annotators)
@@ -89,12 +102,15 @@ def categorical_document(
     if params.significance_z_ppb:  # absent from results of tasks without the evidence test
         for a, row in enumerate(annotators):
             row["evidence"] = ppb_text(int(quality.evidence_ppb[a]))
+    if assignment is not None:
+        for row, account in zip(annotators, answers.annotators, strict=True):
+            row["seat"] = assignment.seat_of[account]
     parameters: dict[str, str] = params.document()
     if fit.bloc_test:  # likewise absent from results of tasks without the bloc test
         parameters["bloc_test"] = fit.bloc_test
         for a, row in enumerate(annotators):
             row["bloc"] = bool(fit.flagged[a])
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA,
         "task": task_id,
         "kind": "categorical",
@@ -114,3 +130,6 @@ def categorical_document(
         "refund": str(rewards.refund),
         "payout_root": "0x" + payouts.root.hex(),
     }
+    if assignment is not None:
+        document["assignment"] = assignment_section(assignment, answers)
+    return document

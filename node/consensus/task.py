@@ -49,8 +49,8 @@ from node.protocol.result import payout_result as build_payouts
 from node.protocol.result_pages import (
     PAGED_SCHEMAS,
     RESULT_V1,
-    RESULT_V2,
-    RESULT_V3,
+    RESULT_V4_SCHEMAS,
+    REVIEWED_SCHEMAS,
     page_document,
 )
 from node.protocol.rules import RewardParams
@@ -82,7 +82,8 @@ class TaskSpec:
     bloc_test: str = ""
     """Categorical tasks: the bloc test to run (:mod:`node.consensus.collusion`), or ``""``."""
     result_schema: str = RESULT_V1
-    """The result document to publish: the manifest's ``result`` (``result@2`` is paged)."""
+    """The result document to publish: the manifest's ``result`` (``result@2`` and
+    ``result@4`` are paged)."""
     annotation: AnnotationParams | None = None
     """Boxes, spans, text and pairwise tasks: the manifest's ``annotation``."""
     pairs: Mapping[str, tuple[str, str]] | None = field(default=None, repr=False)
@@ -93,8 +94,8 @@ class TaskSpec:
     consensus and it is paid under ``assigned@1``; None for an open task (v1's rules)."""
     review: ReviewInput | None = field(default=None, repr=False)
     """A reviewed categorical task (:func:`node.chain.review.is_reviewed`): its review round's
-    input, applied by :mod:`node.consensus.reviewed`, and its result is ``result@3``; None for
-    every other task (nothing of it changes)."""
+    input, applied by :mod:`node.consensus.reviewed`, and its result is ``result@3`` (or
+    ``result@5`` under ``result@4``); None for every other task (nothing of it changes)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,19 @@ def run_consensus(
     return _outcome(task, kind.document, kind.payouts, kind.refund)
 
 
+def _published_schema(task: TaskSpec) -> str:
+    """The schema of the task's result: its manifest's, or that schema's reviewed form when
+    the task is reviewed (only categorical tasks have a review input)."""
+    if task.review is None:
+        return task.result_schema
+    reviewed = REVIEWED_SCHEMAS.get(task.result_schema)
+    if reviewed is None:
+        raise InvalidParameterError(
+            f"a reviewed task publishes a paged result, not {task.result_schema}"
+        )
+    return reviewed
+
+
 def _outcome(
     task: TaskSpec,
     document: dict[str, Any],
@@ -205,12 +219,7 @@ def _outcome(
 ) -> ConsensusOutcome:
     """The outcome publishing ``document`` (built in the ``result@1`` shape) in the task's
     result schema: as is, or paged into a ``result@2`` root and its item pages."""
-    if task.review is not None:  # only categorical tasks reach here with one
-        if task.result_schema != RESULT_V2:
-            raise InvalidParameterError(f"a reviewed task publishes {RESULT_V3} over {RESULT_V2}")
-        schema = RESULT_V3
-    else:
-        schema = task.result_schema
+    schema = _published_schema(task)
     if schema in PAGED_SCHEMAS:
         paged = page_document(document, schema)
         return ConsensusOutcome(
@@ -262,6 +271,7 @@ def _categorical(
     payouts = build_payouts(answers.annotators, rewards.payouts)
     if review is not None:
         payouts = review_payouts(payouts, review)
+    v4 = _published_schema(task) in RESULT_V4_SCHEMAS  # the form result@4 adds
     document = categorical_document(
         task_id=task.task_id,
         fit=fit,
@@ -269,6 +279,8 @@ def _categorical(
         rewards=rewards,
         alpha=krippendorff_alpha_nominal(answers),
         payouts=payouts,
+        cell_confusion=v4,
+        assignment=task.assignment if v4 else None,
     )
     if review is not None:
         assert task.review is not None

@@ -52,7 +52,7 @@ from node.protocol.manifest_items import (
     check_unique,
     parse_document,
 )
-from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V2
+from node.protocol.result_pages import RESULT_SCHEMAS, RESULT_V1, RESULT_V4
 from node.protocol.review import ReviewParams
 
 __all__ = [
@@ -117,8 +117,9 @@ class Manifest:
     algorithm: str = DEFAULT_ALGORITHM
     """The algorithm the requester intends; the task's on-chain id is authoritative."""
     result: str = RESULT_V1
-    """The result schema the task's validators publish: :data:`RESULT_V2` (paged) for tasks
-    built from now on; a manifest that names none is from before paging and keeps
+    """The result schema the task's validators publish: :data:`RESULT_V4` (paged, confusion
+    as filled cells) for tasks built from now on, ``result@2`` for tasks built before
+    it; a manifest that names none is from before paging and keeps
     ``result@1`` (its document omits the key, so its bytes and CID stay as they were)."""
     labels: str = LABELS_V1
     """The schema of the task's label batches: :data:`LABELS_V2` (paged) for tasks built from
@@ -319,7 +320,7 @@ def build_task_content(
     classes: Sequence[str] = (),
     consensus: ConsensusParams | None = None,
     algorithm: str | None = None,
-    result: str = RESULT_V2,
+    result: str = RESULT_V4,
     labels: str = LABELS_V2,
     gold: str = GOLD_V2,
     annotation: AnnotationParams | None = None,

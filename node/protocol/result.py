@@ -1,5 +1,5 @@
 """The result of one task as the protocol fixes it: the ``labelnet/result@1`` schema (and its
-paged form ``labelnet/result@2``, :mod:`node.protocol.result_pages`), the document's
+paged forms ``labelnet/result@2`` and ``@4``, :mod:`node.protocol.result_pages`), the document's
 canonical bytes and CID, and the payout Merkle tree whose root validators attest.
 
 Everything a validator attests is derived from integers and fixed-point strings, so two
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -30,10 +31,20 @@ from node.protocol.cid import compute_cid
 from node.protocol.errors import ResultDocumentError as ResultDocumentError  # its parser's error
 from node.protocol.kinds import TaskKind
 from node.protocol.merkle import REVIEW_LEAF_TAG, MerkleTreeError, PayoutTree
+from node.protocol.result_entries import ResultAnnotatorEntry as ResultAnnotatorEntry
+from node.protocol.result_entries import ResultAssignment as ResultAssignment
+from node.protocol.result_entries import ResultItemEntry as ResultItemEntry
+from node.protocol.result_entries import (
+    parse_annotator,
+    parse_assignment,
+    parse_item,
+    token_amount,
+)
 from node.protocol.result_pages import (
     NO_PAYOUTS_ROOT,
     PAGED_SCHEMAS,
     RESULT_V1,
+    RESULT_V4_SCHEMAS,
     Fetch,
     check_result_root,
     iter_result_items,
@@ -97,41 +108,6 @@ def encode_document(document: dict[str, Any]) -> tuple[bytes, str]:
     return data, compute_cid(data)
 
 
-@dataclass(frozen=True, slots=True)  # one per item: slots keep a large result's parse small
-class ResultItemEntry:
-    """One item's line of a result document.
-
-    ``confidence`` is the posterior of the consensus (categorical, multi-label); numeric
-    tasks state ``agreement`` (the matching share of the answers) instead.
-    """
-
-    item: str
-    value: JsonValue
-    confident: bool
-    gold: bool
-    confidence: str | None = None
-    agreement: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResultAnnotatorEntry:
-    """One annotator's line of a result document. ``agreement``, ``confusion`` and
-    ``skill`` are categorical figures; ``evidence`` and ``bloc`` appear only when the task's
-    rule runs the evidence and bloc tests."""
-
-    account: str
-    labels: int
-    accepted: int
-    accuracy: str
-    payout: int
-    eligible: bool = True
-    agreement: str | None = None
-    confusion: tuple[tuple[int, ...], ...] | None = None
-    skill: str | None = None
-    evidence: str | None = None
-    bloc: bool | None = None
-
-
 @dataclass(frozen=True)
 class ResultDocument:
     """A parsed result document: the parts readers use, its payout tree, and the whole JSON
@@ -148,6 +124,7 @@ class ResultDocument:
     document: dict[str, JsonValue] = field(repr=False)
     schema: str = SCHEMA
     item_count: int = 0
+    assignment: ResultAssignment | None = None
 
     def iter_items(self, fetch: Fetch) -> Iterator[ResultItemEntry]:
         """Every item entry, in the document's order: inline (``result@1``), or page by
@@ -157,7 +134,7 @@ class ResultDocument:
             yield from self.items
             return
         for entry in iter_result_items(self.document, self.task_id, fetch):
-            yield _item(entry)
+            yield parse_item(entry)
 
     def verify(self, root: bytes, total: int | None = None) -> None:
         """Raise :class:`ResultDocumentError` unless the payouts rebuild ``root`` (the
@@ -204,16 +181,20 @@ def parse_result_document(document: JsonValue, task_id: int) -> ResultDocument:
     if not isinstance(items, list) or not isinstance(annotators, list):
         raise ResultDocumentError("items and annotators must be lists")
     count = document.get("item_count", len(items))
+    annotator = partial(
+        parse_annotator, cells=document["schema"] in RESULT_V4_SCHEMAS, n_classes=len(classes)
+    )
     return ResultDocument(
         task_id=task_id,
         kind=TaskKind(kind),
         classes=tuple(classes),
-        items=tuple(_item(entry) for entry in items),
-        annotators=tuple(_annotator(entry) for entry in annotators),
+        items=tuple(parse_item(entry) for entry in items),
+        annotators=tuple(annotator(entry) for entry in annotators),
         payouts=_payouts(document.get("payouts")),
         document=document,
         schema=str(document["schema"]),
         item_count=count if isinstance(count, int) else len(items),
+        assignment=parse_assignment(document.get("assignment"), str(document["schema"])),
     )
 
 
@@ -231,83 +212,4 @@ def _payouts(entries: JsonValue) -> PayoutResult:
 def _payout(entry: JsonValue) -> tuple[str, int]:
     if not isinstance(entry, dict):
         raise TypeError("a payout entry is an object")
-    return str(entry["account"]), _amount(entry["amount"])
-
-
-def _amount(value: JsonValue) -> int:
-    """A token amount: a decimal string (as written) or a JSON integer, never a bool."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"an amount is a decimal string, not {value!r}")
-    return int(value)
-
-
-def _text(entry: dict[str, JsonValue], key: str) -> str | None:
-    value = entry.get(key)
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{key} is a string, not {value!r}")
-    return value
-
-
-def _flag(entry: dict[str, JsonValue], key: str, default: bool | None) -> bool | None:
-    value = entry.get(key, default)
-    if value is not None and not isinstance(value, bool):
-        raise TypeError(f"{key} is a boolean, not {value!r}")
-    return value
-
-
-def _count(entry: dict[str, JsonValue], key: str) -> int:
-    value = entry[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{key} is an integer, not {value!r}")
-    return value
-
-
-def _item(entry: JsonValue) -> ResultItemEntry:
-    try:
-        if not isinstance(entry, dict) or not isinstance(entry.get("item"), str):
-            raise TypeError("an item entry is an object with an item id")
-        return ResultItemEntry(
-            item=entry["item"],
-            value=entry.get("value"),
-            confident=bool(_flag(entry, "confident", False)),
-            gold=bool(_flag(entry, "gold", False)),
-            confidence=_text(entry, "confidence"),
-            agreement=_text(entry, "agreement"),
-        )
-    except (KeyError, TypeError) as exc:
-        raise ResultDocumentError(f"malformed item entry: {exc}") from exc
-
-
-def _annotator(entry: JsonValue) -> ResultAnnotatorEntry:
-    try:
-        if not isinstance(entry, dict):
-            raise TypeError("an annotator entry is an object")
-        confusion = entry.get("confusion")
-        if confusion is not None and not isinstance(confusion, list):
-            raise TypeError("confusion is a list of rows")
-        accuracy = _text(entry, "accuracy")
-        if accuracy is None:
-            raise KeyError("accuracy")
-        return ResultAnnotatorEntry(
-            account=str(entry["account"]),
-            labels=_count(entry, "labels"),
-            accepted=_count(entry, "accepted"),
-            accuracy=accuracy,
-            payout=_amount(entry["payout"]),
-            eligible=bool(_flag(entry, "eligible", True)),
-            agreement=_text(entry, "agreement"),
-            confusion=None if confusion is None else tuple(_row(row) for row in confusion),
-            skill=_text(entry, "skill"),
-            evidence=_text(entry, "evidence"),
-            bloc=_flag(entry, "bloc", None),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ResultDocumentError(f"malformed annotator entry: {exc}") from exc
-
-
-def _row(row: JsonValue) -> tuple[int, ...]:
-    if not isinstance(row, list) or not all(
-        isinstance(x, int) and not isinstance(x, bool) for x in row
-    ):
-        raise TypeError("a confusion row is a list of integers")
-    return tuple(row)
+    return str(entry["account"]), token_amount(entry["amount"])

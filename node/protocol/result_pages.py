@@ -43,15 +43,32 @@ from node.protocol.paging import build_pages, check_page_list, iter_pages, parse
 
 RESULT_V1 = "labelnet/result@1"
 RESULT_V2 = "labelnet/result@2"
-RESULT_SCHEMAS = (RESULT_V1, RESULT_V2)
+RESULT_V4 = "labelnet/result@4"
+"""``result@2`` whose annotator rows state their ``confusion`` as the cells they filled,
+``[consensus class, answered class, count]`` with a positive count, sorted, where
+``result@2`` states every annotator's dense classes x classes table. The root then grows
+with the answers, not with annotators x classes squared (256 classes and 800 annotators:
+106 MB of ``result@2`` root, nearly all of it zeros). A seated task's result also states
+its deal's seed source, its seats and its short items (:data:`RESULT_V4_SCHEMAS`). What a
+manifest names from now on."""
+RESULT_SCHEMAS = (RESULT_V1, RESULT_V2, RESULT_V4)
 """The schemas a manifest may name (its ``result``)."""
 RESULT_V3 = "labelnet/result@3"
 """A reviewed task's result (docs/review.md §9): ``result@2`` plus the root's ``review``
 section and a ``review`` entry on each contested item's row. Not named by manifests: a task
 whose manifest names ``result@2`` publishes it when it is reviewed
 (:func:`node.chain.review.is_reviewed`), so every other task keeps its bytes."""
-PAGED_SCHEMAS = (RESULT_V2, RESULT_V3)
+RESULT_V5 = "labelnet/result@5"
+"""``result@4`` reviewed: what ``result@3`` is to ``result@2``."""
+REVIEWED_SCHEMAS = {RESULT_V2: RESULT_V3, RESULT_V4: RESULT_V5}
+"""The schema a reviewed task publishes, by the schema its manifest names (a reviewed
+``result@1`` task cannot be: its items are inline, with no room for their review rows)."""
+PAGED_SCHEMAS = (RESULT_V2, RESULT_V3, RESULT_V4, RESULT_V5)
 PARSED_SCHEMAS = (RESULT_V1, *PAGED_SCHEMAS)
+RESULT_V4_SCHEMAS = (RESULT_V4, RESULT_V5)
+"""``result@4`` and its reviewed form: annotator rows list confusion cells rather than dense
+rows, and a seated task's root has an ``assignment`` section, its annotator rows their
+``seat`` and its item rows their ``labels`` (docs/settlement.md §1.3, §1.5)."""
 PAGE_SCHEMA = "labelnet/result-items@1"
 
 NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")
@@ -82,9 +99,9 @@ class PagedResult:
 
 
 def page_document(document: Mapping[str, Any], schema: str = RESULT_V2) -> PagedResult:
-    """Page a result document built in the ``result@1`` shape (``items`` inline, sorted by
-    item id) into its ``result@2`` (or ``result@3``) root and pages. The caller's document is
-    not changed."""
+    """Page a result document built with its ``items`` inline (sorted by item id, in the
+    ``result@1`` shape but for the annotator rows ``schema`` fixes) into its root and pages.
+    The caller's document is not changed."""
     if schema not in PAGED_SCHEMAS:
         raise ResultPageError(f"{schema!r} is not a paged result schema")
     entries: list[Any] = list(document["items"])
@@ -108,8 +125,8 @@ def check_result_root(document: Mapping[str, Any]) -> None:
     schema = document.get("schema")
     if schema not in PARSED_SCHEMAS:
         raise ResultPageError(f"not a result document: schema={schema!r}")
-    if (schema == RESULT_V3) != isinstance(document.get("review"), dict):
-        raise ResultPageError(f"a {RESULT_V3} root, and only it, has a review section")
+    if (schema in REVIEWED_SCHEMAS.values()) != isinstance(document.get("review"), dict):
+        raise ResultPageError("a reviewed result's root, and only it, has a review section")
     if schema == RESULT_V1:
         if not isinstance(document.get("items"), list):
             raise ResultPageError("items must be a list")

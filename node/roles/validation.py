@@ -175,6 +175,8 @@ class InputCollector:
             deal=dealt.deal,
             item_index={item: index for index, item in enumerate(order)},
             seat_of=dict(dealt.seating.seats),
+            seed_source=dealt.seal.source,
+            seal_block=dealt.seal.block_number,
         )
 
     def collect(

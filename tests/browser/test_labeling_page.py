@@ -210,6 +210,7 @@ def test_a_person_labels_a_task_in_the_browser_and_the_node_commits_it(
     expect(page.get_by_role("heading", name="Results")).to_be_visible()
     expect(page.get_by_role("img", name="Items per consensus class")).to_be_visible()
     expect(page.get_by_role("img", name="Accuracy per annotator")).to_be_visible()
+    expect(page.locator("figure.confusion-figure")).to_have_count(1 + len(peers))
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     rows = Path(download.value.path()).read_text().splitlines()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
 
+from client.cli.task_results import _results_table
 from client.devnet import DevnetInfo
 from client.sdk import AnnotatorClient, Network
 from node.chain.engines import attach
@@ -24,6 +25,8 @@ from node.chain.tx import TxSender
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.protocol.commitments import label_commitment
 from node.protocol.labels import LabelBatch
+from node.protocol.result import ResultAssignment
+from node.roles.requester import TaskResults
 from node.roles.requester.gold import GoldSecrets
 from node.store.embedded import EmbeddedStore
 from tests.client.conftest import assert_one_line_error, chain, run
@@ -110,6 +113,7 @@ def test_results_export_and_claim_from_result_documents(devnet: Path, tmp_path: 
     document = json.loads(shown.stdout)
     assert document["result_cid"] == final.outcome.cid
     assert {item["item"]: item["value"] for item in document["items"]} == ANSWERS
+    assert document["assignment"] is None  # an open task's result states no deal
 
     table = run("task", "results", str(final.task_id), "--data-dir", data_dir)
     assert table.exit_code == 0, table.stderr
@@ -198,3 +202,35 @@ def test_claim_through_the_node_api_uses_its_recorded_proofs(devnet: Path, tmp_p
     assert network.token_balance() == before + amount
     with pytest.raises(LookupError, match="nothing to claim"):
         node.claim(network, [final.task_id])
+
+
+def test_the_results_table_says_how_many_items_a_seated_task_left_short() -> None:
+    dealt = ResultAssignment(
+        deal="deal@1",
+        reward_rule="assigned@1",
+        seed_source="blockHash",
+        seal_block=40,
+        items=10,
+        redundancy=3,
+        batch_size=6,
+        seats=5,
+        claimed=4,
+        short_items=6,
+    )
+    outcome = TaskResults(
+        task_id=9,
+        result_cid="bafy-result",
+        kind="categorical",
+        classes=("pos", "neg"),
+        items=(),
+        annotators=(),
+        document={},
+        assignment=dealt,
+    )
+    table, more = _results_table(outcome, 9, 50)
+    assert more == 0 and table.title == "task 9: 0 items (result bafy-result)"
+    assert table.caption == (
+        "6 of 10 items got fewer than 3 labels (4 of 5 seats claimed; seed from blockHash)"
+    )
+    open_task, _ = _results_table(replace(outcome, assignment=None), 9, 50)
+    assert open_task.caption is None

@@ -36,6 +36,8 @@ def _assignment() -> Assignment:
         deal=deal(SEED, 10, 3, 6, 4),
         item_index={item: n for n, item in enumerate(ITEMS)},
         seat_of={"a0": 0, "a1": 1, "a2": 2, "a3": 3},
+        seed_source="mixHash",
+        seal_block=12,
     )
 
 
@@ -125,6 +127,8 @@ def test_unknown_items_and_seats_read_as_not_dealt() -> None:
         deal=deal(SEED, 10, 3, 6, 4),
         item_index={"i8": 8, "far": 99},
         seat_of={"a0": 0, "late": 4},  # seat 4 was never claimed
+        seed_source="blockHash",
+        seal_block=3,
     )
     data = Answers.from_rows(
         [("i8", "a0", "a"), ("far", "a0", "a"), ("i8", "late", "a"), ("i1", "a0", "b")]

@@ -37,8 +37,10 @@ def test_quality_on_the_obvious_task() -> None:
     assert q.agreement_ppb.tolist() == [PPB, PPB, 333_333_333]
     assert q.skill_ppb[good1] == q.skill_ppb[good2] == PPB
     assert q.skill_ppb[lazy] == 0  # always the same answer: no skill, whatever the accuracy
-    assert q.confusion[lazy].tolist() == [[1, 0], [2, 0]]
-    assert q.confusion[good1].tolist() == [[1, 0], [0, 2]]
+    assert q.confusion.dense(lazy) == [[1, 0], [2, 0]]
+    assert q.confusion.cells(lazy) == [[0, 0, 1], [1, 0, 2]]
+    assert q.confusion.dense(good1) == [[1, 0], [0, 2]]
+    assert q.confusion.cells(good1) == [[0, 0, 1], [1, 1, 2]]
 
 
 def krippendorff_reference(units: list[list[str]]) -> float:
@@ -145,8 +147,10 @@ def test_krippendorff_interval_matches_pair_enumeration(units: list[list[int]]) 
 def test_quality_arrays_are_aligned() -> None:
     data = answers(obvious_rows())
     q = annotator_quality(data, MajorityVote().fit(data).probas_ppb_)
-    assert q.confusion.shape == (3, 2, 2)
-    assert np.all(q.confusion.sum(axis=(1, 2)) == q.labels)
+    assert len(q.confusion.bounds) == 3 + 1 and q.confusion.k == 2
+    for a in range(3):
+        assert np.array(q.confusion.dense(a)).shape == (2, 2)
+        assert sum(count for _, _, count in q.confusion.cells(a)) == q.labels[a]
 
 
 @settings(max_examples=300, deadline=None)

@@ -25,6 +25,7 @@ from node.protocol.result_pages import (
     PAGE_ITEMS,
     RESULT_V1,
     RESULT_V2,
+    RESULT_V4,
     ResultPageError,
     iter_result_items,
     page_document,
@@ -224,12 +225,14 @@ def test_a_malformed_root_is_rejected(
         parse_result_document_of(canonical_json(dict(v2.document) | change), TASK)
 
 
-def test_new_manifests_choose_result_v2_and_old_ones_keep_v1() -> None:
+def test_new_manifests_choose_result_v4_and_old_ones_keep_theirs() -> None:
     content = build_task_content(
         [ItemSpec(id="a", data="x"), ItemSpec(id="b", data="y")], title="t", classes=("p", "q")
     )
-    assert content.manifest.result == RESULT_V2
+    assert content.manifest.result == RESULT_V4
     assert Manifest.from_bytes(content.manifest_bytes) == content.manifest
+    v2 = replace(content.manifest, result=RESULT_V2)
+    assert Manifest.from_bytes(v2.to_bytes()).result == RESULT_V2
     old = replace(content.manifest, result=RESULT_V1)
     assert b'"result"' not in old.to_bytes()  # an old manifest's bytes, as they were
     assert Manifest.from_bytes(old.to_bytes()).result == RESULT_V1

@@ -247,6 +247,24 @@ def test_a_seated_task_end_to_end_on_chain(net: Network) -> None:
     assert any(int(rows[getattr(net.actors, r).address]["payout"]) > 0 for r in ANNOTATORS)
     items = {row["item"]: row for row in result["items"]}  # type: ignore[index]
     assert set(items) <= set(ITEMS)
+    # result@4 states the seal, the seats and the labels every item got (docs/settlement.md)
+    assert result["assignment"] == {
+        "deal": "deal@1",
+        "reward_rule": "assigned@1",
+        "seed_source": dealt.seal.source,
+        "seal_block": dealt.seal.block_number,
+        "items": len(ITEMS),
+        "redundancy": K,
+        "batch_size": BATCH,
+        "seats": SEATS,
+        "claimed": SEATS,
+        "short_items": sum(1 for count in per_item.values() if count < K),
+    }
+    assert {item: row["labels"] for item, row in items.items()} == {
+        item: count for item, count in per_item.items() if count
+    }
+    for role, seat in holders.items():
+        assert rows[getattr(net.actors, role).address]["seat"] == seat
 
 
 def _commit_reveal(net: Network, task_id: int, labels: dict[str, dict[str, object]]) -> None:

@@ -27,7 +27,7 @@ from node.protocol.commitments import label_commitment
 from node.protocol.gold import GoldSet
 from node.protocol.labels import LabelBatch
 from node.protocol.manifest import ItemSpec, TaskContent, build_task_content
-from node.protocol.result_pages import RESULT_V1, RESULT_V2
+from node.protocol.result_pages import RESULT_V1, RESULT_V2, RESULT_V4
 from node.roles.requester.gold import GoldSecrets
 from node.roles.requester.posting import TaskRequest, create_task, publish_content
 from node.roles.requester.results import (
@@ -197,13 +197,19 @@ def test_fetch_returns_the_verified_document_joined_with_item_data(
         assert given == dict(zip(["q1", "q2", "q3", "q4"], values, strict=True))
 
 
+@pytest.mark.parametrize("schema", [RESULT_V2, RESULT_V4])
 def test_fetch_reads_a_paged_result_page_by_page(
-    w3: Web3, contracts: Contracts, actors: Actors, deployment: Deployment, tmp_path: Path
+    w3: Web3,
+    contracts: Contracts,
+    actors: Actors,
+    deployment: Deployment,
+    tmp_path: Path,
+    schema: str,
 ) -> None:
-    task = drive_to_attested(w3, contracts, actors, deployment, tmp_path, RESULT_V2)
+    task = drive_to_attested(w3, contracts, actors, deployment, tmp_path, schema)
     results = finalize(w3, contracts, actors, task)
     assert results.result_cid == task.outcome.cid and len(task.outcome.pages) == 1
-    assert results.document["schema"] == RESULT_V2 and "items" not in results.document
+    assert results.document["schema"] == schema and "items" not in results.document
     assert [(r.item, r.value, r.gold) for r in results.items] == [
         ("q2", "cat", False),
         ("q1", "cat", True),

@@ -26,7 +26,7 @@ from node.protocol.kinds import TaskKind
 from node.protocol.labels import LABELS_V1, LABELS_V2, LabelBatch
 from node.protocol.manifest import ConsensusParams, ItemSpec, build_task_content
 from node.protocol.result import parse_result
-from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V2, iter_result_items
+from node.protocol.result_pages import NO_PAYOUTS_ROOT, RESULT_V4, iter_result_items
 from node.roles import validator as validator_module
 from node.roles.validator import ValidatorDuty, check_batch
 from tests.chain.test_lifecycle import TOKEN
@@ -52,12 +52,12 @@ def intent(net: Network, role: str, task_id: int) -> ValidationIntent | None:
 
 
 def published_result(net: Network, role: str, task_id: int) -> dict[str, object]:
-    """The result ``role`` published for ``task_id``: a ``result@2`` root (new tasks choose
+    """The result ``role`` published for ``task_id``: a ``result@4`` root (new tasks choose
     it in their manifest) with its pages' items joined in, as ``result@1`` listed them."""
     row = intent(net, role, task_id)
     assert row is not None and row.result_cid is not None
     root = parse_result(net.store.get(row.result_cid, max_size=1 << 20), task_id).document
-    assert root["schema"] == RESULT_V2 and "items" not in root
+    assert root["schema"] == RESULT_V4 and "items" not in root
     items = iter_result_items(root, task_id, lambda cid: net.store.get(cid, max_size=1 << 20))
     return {**root, "items": list(items)}
 

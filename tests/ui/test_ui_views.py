@@ -10,6 +10,7 @@ import time
 import pytest
 from web3 import Web3
 
+from node.app import ui_report
 from node.app.chain import ChainConnection
 from node.app.runtime import NodeServices
 from node.app.ui_report import ResultInvalidError, export_task, task_report
@@ -30,6 +31,7 @@ from node.db.repositories import ItemRepository, LabelRepository, ParticipationR
 from node.db.repositories.tasks import TaskNotFoundError, TaskRepository
 from node.protocol.cid import compute_cid
 from node.protocol.labels import LabelBatch
+from node.protocol.result_pages import RESULT_V1, RESULT_V4
 from tests.api.conftest import CHAIN, add_task
 from tests.conftest import advance_time
 from tests.roles.network import TINY_TASK_CONSENSUS
@@ -82,7 +84,9 @@ def text_task(db: Database, task_id: int) -> None:
         )
 
 
-def settle(services: NodeServices, task_id: int, *, publish: bool = True) -> ConsensusOutcome:
+def settle(
+    services: NodeServices, task_id: int, *, publish: bool = True, schema: str = RESULT_V1
+) -> ConsensusOutcome:
     """Consensus of three annotators (one wrong on q4), attested and finalized in the DB."""
     sloppy = dict(TRUTH, q4="cat")
     batches = [
@@ -91,11 +95,15 @@ def settle(services: NodeServices, task_id: int, *, publish: bool = True) -> Con
     ]
     rewards = TINY_TASK_CONSENSUS.reward_params(10**18, 12 * 10**18)
     # rds@1 named: the figures below are pinned to one rule, not to whichever is the default
-    spec = TaskSpec(task_id, rewards, classes=("cat", "dog"), algorithm="rds@1")
+    spec = TaskSpec(
+        task_id, rewards, classes=("cat", "dog"), algorithm="rds@1", result_schema=schema
+    )
     outcome = run_consensus(spec, batches)
     root = "0x" + outcome.payout_root.hex()
     if publish:
         services.store.put(outcome.document_bytes)
+        for page in outcome.pages:
+            services.store.put(page)
     with services.db.write() as session:
         task = TaskRepository(session).get(CHAIN, task_id)
         assert task is not None
@@ -218,6 +226,24 @@ def test_report_of_a_finalized_task_charts_the_verified_result(services: NodeSer
     assert sloppy.bloc is None  # this settlement ran no bloc test, so the report states no flag
     assert quality[ANNOTATOR].skill == "0.973778720"
     assert report.total_payout == str(outcome.total_payout)
+
+
+def test_the_report_draws_result_v4_cells_as_the_same_tables(
+    services: NodeServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``result@4`` lists each annotator's filled cells; the report draws the same tables
+    as from ``result@1``'s dense rows, and none past its class bound."""
+    text_task(services.db, 1)
+    join(services.db, 1)
+    settle(services, 1, schema=RESULT_V4)
+    report = task_report(services.db, services.store, CHAIN, 1)
+    quality = {a.account: a for a in report.annotators}
+    assert quality[PEERS[1]].confusion == [[2, 0], [1, 1]]
+    assert quality[ANNOTATOR].confusion == [[2, 0], [0, 2]]
+    monkeypatch.setattr(ui_report, "REPORT_CONFUSION_CLASSES", 1)
+    report = task_report(services.db, services.store, CHAIN, 1)
+    assert [a.confusion for a in report.annotators] == [None] * 3
+    assert report.annotators[0].labels == 4  # the rest of the row is still there
 
 
 def test_report_refuses_a_document_that_does_not_rebuild_the_finalized_root(

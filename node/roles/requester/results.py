@@ -23,7 +23,12 @@ from node.chain.market import Phase, TaskStatus, read_task
 from node.protocol.canonical import JsonValue
 from node.protocol.labels import LabelBatchError, read_batch
 from node.protocol.manifest import Manifest
-from node.protocol.result import EMPTY_ROOT, PayoutResult, ResultAnnotatorEntry
+from node.protocol.result import (
+    EMPTY_ROOT,
+    PayoutResult,
+    ResultAnnotatorEntry,
+    ResultAssignment,
+)
 from node.roles.drop_rule import MAX_BATCH_BYTES, page_bytes
 from node.roles.requester.items import ResultItem, ResultItems, document_bytes
 from node.roles.winning import ResultNotFinalError, ResultUnavailableError, winning_result
@@ -137,6 +142,9 @@ class TaskResults:
     manifest_cid: str = ""
     payouts: PayoutResult | None = field(default=None, repr=False)
     """The verified payout leaves and tree (what a claim proves against)."""
+    assignment: ResultAssignment | None = None
+    """A seated task's deal as its ``result@4`` states it: the seed's source, the seats and
+    how many items got fewer labels than the task's redundancy (None otherwise)."""
 
 
 class _RevealedLabels(Mapping[str, Mapping[str, JsonValue]]):
@@ -255,4 +263,5 @@ def fetch_results(
         ),
         manifest_cid=manifest_cid,
         payouts=result.payouts,
+        assignment=result.assignment,
     )

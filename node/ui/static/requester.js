@@ -99,8 +99,7 @@ function results(report, taskId) {
       h("h3", {}, "Estimated accuracy"),
       barChart(report.annotators.map((a) => [shortAddress(a.account), Number(a.accuracy)]), percent, "Accuracy per annotator", 1),
       h("h3", {}, "Confusion matrices"),
-      h("p", { class: "muted small" }, "Rows: the consensus class. Columns: the annotator's label. The diagonal is agreement."),
-      h("div", { class: "confusions" }, report.annotators.map((a) => confusion(a, report.classes))),
+      confusions(report),
     ),
     h(
       "section",
@@ -155,6 +154,18 @@ function qualityNote(annotator) {
   if (annotator.bloc) parts.push("answers coordinated with a bloc");
   if (!annotator.eligible) parts.push("not eligible for pay");
   return parts.map((part) => ` · ${part}`).join("");
+}
+
+// Every annotator's confusion matrix; the report leaves them out past a few dozen classes.
+function confusions(report) {
+  const tables = report.annotators.filter((a) => a.confusion);
+  if (!tables.length) {
+    return h("p", { class: "muted small" }, "Not drawn for this task: its result lists each annotator's filled cells, and the exports carry every label.");
+  }
+  return [
+    h("p", { class: "muted small" }, "Rows: the consensus class. Columns: the annotator's label. The diagonal is agreement."),
+    h("div", { class: "confusions" }, tables.map((a) => confusion(a, report.classes))),
+  ];
 }
 
 // One annotator's confusion matrix (rows: consensus class, columns: their label), shaded.
