@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -455,9 +456,12 @@ class Answers(_LongFormat):
         if not gold:
             return codes
         class_index = {c: k for k, c in enumerate(self.classes)}
-        item_index = {it: i for i, it in enumerate(self.items)}
+        items = self.items
+        position_of: Callable[[str], int | None] = self._item_position
+        if 4 * len(gold) >= len(items):  # gold on many items: one dictionary of all is faster
+            position_of = {item: i for i, item in enumerate(items)}.get
         for item_id, value in gold.items():
-            position = item_index.get(str(item_id))
+            position = position_of(str(item_id))
             if position is None:
                 continue
             try:
@@ -465,6 +469,15 @@ class Answers(_LongFormat):
             except KeyError as exc:
                 raise InvalidAnswersError(f"gold value {value!r} is not a class") from exc
         return codes
+
+    def _item_position(self, item_id: str) -> int | None:
+        """Where ``item_id`` is in :attr:`items` (sorted), or None: a binary search, where a
+        dictionary of every item costs about a microsecond per item to build (a second at a
+        million items, for gold on a tenth of them)."""
+        position = bisect_left(self.items, item_id)
+        if position < len(self.items) and self.items[position] == item_id:
+            return position
+        return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -243,15 +243,19 @@ def pair_counts(
         raise InvalidAnswersError(
             f"reference has shape {reference.shape}, expected ({answers.n_items},)"
         )
-    pairs = pair_chunks(answers, counted)
     label = answers.label
+    off_reference = label != reference[answers.item]  # per row: not the item's reference
+    width = int(answers.n_annotators)
+    if width * width <= DENSE_PAIR_CELLS:
+        return _dense_pair_counts(answers, off_reference, counted)
+    pairs = pair_chunks(answers, counted)
 
     def same(left: IntArray, right: IntArray) -> BoolArray:
         out: BoolArray = label[left] == label[right]
         return out
 
     def against(left: IntArray, right: IntArray) -> BoolArray:
-        out: BoolArray = same(left, right) & (label[left] != reference[answers.item[left]])
+        out: BoolArray = same(left, right) & off_reference[left]
         return out
 
     shared, agreed, agreed_against = pairs.per_pair_each(None, same, against)
@@ -261,4 +265,41 @@ def pair_counts(
         shared=shared,
         agreed=agreed,
         agreed_against=agreed_against,
+    )
+
+
+def _dense_pair_counts(
+    answers: Answers, off_reference: BoolArray, counted: BoolArray | None
+) -> PairCounts:
+    """:func:`pair_counts` where every possible annotator pair fits a table: one pass over
+    the answer pairs, each counted straight into its pair's cell, where numbering the pairs
+    first (:func:`pair_chunks`) took a pass of its own. The pairs that share an item are
+    the cells with a count, in ascending ``(first, second)`` order, so the result is the
+    same integers."""
+    counted_rows = (
+        np.ones(len(answers), dtype=bool)
+        if counted is None
+        else np.asarray(counted, dtype=bool)[answers.item]
+    )
+    width = int(answers.n_annotators)
+    cells = width * width
+    shared = np.zeros(cells, dtype=np.int64)
+    agreed = np.zeros(cells, dtype=np.int64)
+    agreed_against = np.zeros(cells, dtype=np.int64)
+    label = answers.label
+    for start, stop in _groups(answers, counted_rows):
+        left, right = _expand(answers, counted_rows, start, stop)
+        keys = _pair_keys(answers, left, right)
+        same = label[left] == label[right]
+        shared += np.bincount(keys, minlength=cells)
+        agreed += np.bincount(keys[same], minlength=cells)
+        agreed_against += np.bincount(keys[same & off_reference[left]], minlength=cells)
+    present = np.flatnonzero(shared).astype(np.int64)
+    w = np.int64(width)
+    return PairCounts(
+        first=present // w,
+        second=present % w,
+        shared=shared[present],
+        agreed=agreed[present],
+        agreed_against=agreed_against[present],
     )

@@ -170,6 +170,25 @@ def test_encode_gold() -> None:
         a.encode_gold({"i1": "nope"})
 
 
+def test_encode_gold_on_a_few_of_many_items_finds_them_by_search() -> None:
+    """Gold on under a quarter of the items is looked up by binary search, not through a
+    dictionary of every item: the same codes, ids before, between and after the items
+    ignored, a wrong value still an error."""
+    items = [f"i{n:03d}" for n in range(0, 200, 2)]
+    a = Answers.from_rows([(item, "w", "xy"[n % 2]) for n, item in enumerate(items)])
+    gold = {"i000": "y", "i198": "x", "i100": "y", "i001": "x", "a": "x", "z": "y", "i50": "x"}
+    codes = a.encode_gold(gold)
+    assert {a.items[i]: int(c) for i, c in enumerate(codes) if c >= 0} == {
+        "i000": 1,
+        "i100": 1,
+        "i198": 0,
+    }
+    every = {item: "x" for item in items}  # gold on every item: the dictionary path
+    assert a.encode_gold(every).tolist() == [0] * len(items)
+    with pytest.raises(InvalidAnswersError, match="not a class"):
+        a.encode_gold({"i010": "nope"})
+
+
 def test_numeric_answers_parse_exactly_and_dedupe() -> None:
     a = NumericAnswers.from_rows(
         [("i", "w1", "0.1"), ("i", "w1", 0.1), ("i", "w2", "-0"), ("j", "w2", "3"), ("j", "w2", 4)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -106,8 +107,10 @@ def test_pair_counts_match_a_brute_force_count(
             cell[2] += same and labels[item, a] != truth[item]
     reference_codes = [truth[i] for i in data.items]
     counted_codes = [keep[i] for i in data.items]
-    got = as_dict(data, reference_codes, counted_codes)
-    assert got == {pair: tuple(cell) for pair, cell in expected.items()}
+    want = {pair: tuple(cell) for pair, cell in expected.items()}
+    assert as_dict(data, reference_codes, counted_codes) == want  # one table of every pair
+    with mock.patch.object(pairs, "DENSE_PAIR_CELLS", 0):  # pairs numbered by sorting
+        assert as_dict(data, reference_codes, counted_codes) == want
 
 
 def test_pair_numbering_by_table_and_by_sort_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,6 +137,9 @@ def test_groups_of_items_do_not_change_the_counts(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(pairs, "PAIR_CHUNK", 7)
     assert len(pairs.pair_chunks(data, counted).bounds) > 20
     grouped = pair_counts(data, reference, counted)
+    monkeypatch.setattr(pairs, "DENSE_PAIR_CELLS", 0)
+    sorted_groups = pair_counts(data, reference, counted)
     for field in ("first", "second", "shared", "agreed", "agreed_against"):
         assert np.array_equal(getattr(whole, field), getattr(grouped, field))
+        assert np.array_equal(getattr(whole, field), getattr(sorted_groups, field))
     assert int(whole.shared.sum()) == len(pairs.answer_pairs(data, counted).left)
