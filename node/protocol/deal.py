@@ -225,6 +225,9 @@ SEAL_DELAY = 64
 """Seconds after a task's seat deadline before its seal block (§1.3): five slots on Ethereum,
 so no seat claim can land in the block whose randomness deals the seats."""
 
+SEED_SOURCES = ("mixHash", "blockHash")
+"""Where a seal's randomness comes from: the block's RANDAO mix, or its hash on a chain
+without one (:class:`node.chain.seal.Seal`'s ``source``; a result@4 states it)."""
 SEED_DOMAIN = "labelnet/deal@1"
 """The string the seed's preimage starts with (docs/settlement.md §1.3)."""
 

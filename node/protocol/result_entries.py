@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.protocol.canonical import JsonValue
+from node.protocol.deal import SEED_SOURCES
 from node.protocol.errors import ResultDocumentError
 from node.protocol.result_pages import RESULT_V4_SCHEMAS
 
@@ -87,6 +88,8 @@ class ResultAssignment:
 
 
 def parse_assignment(section: JsonValue, schema: str) -> ResultAssignment | None:
+    """The ``assignment`` section of a ``schema`` root, if it has one (only a seated task's
+    ``result@4`` or ``@5`` may)."""
     if section is None:
         return None
     if schema not in RESULT_V4_SCHEMAS:
@@ -98,27 +101,22 @@ def parse_assignment(section: JsonValue, schema: str) -> ResultAssignment | None
         for key, text in texts.items():
             if text is None:
                 raise KeyError(key)
-        if texts["seed_source"] not in ("mixHash", "blockHash"):
+        if texts["seed_source"] not in SEED_SOURCES:
             raise ValueError(f"seed_source {texts['seed_source']!r}")
         return ResultAssignment(
             deal=str(texts["deal"]),
             reward_rule=str(texts["reward_rule"]),
             seed_source=str(texts["seed_source"]),
-            **{key: _count(section, key) for key in _ASSIGNMENT_COUNTS},
+            seal_block=_count(section, "seal_block"),
+            items=_count(section, "items"),
+            redundancy=_count(section, "redundancy"),
+            batch_size=_count(section, "batch_size"),
+            seats=_count(section, "seats"),
+            claimed=_count(section, "claimed"),
+            short_items=_count(section, "short_items"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultDocumentError(f"malformed assignment section: {exc}") from exc
-
-
-_ASSIGNMENT_COUNTS = (
-    "seal_block",
-    "items",
-    "redundancy",
-    "batch_size",
-    "seats",
-    "claimed",
-    "short_items",
-)
 
 
 def token_amount(value: JsonValue) -> int:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.chain.seal import SeedSource
 from node.consensus.quality import ConfusionCells
 from node.consensus.task import ConsensusOutcome, TaskSpec, run_consensus
 from node.protocol.canonical import canonical_json
 from node.protocol.cid import compute_cid
+from node.protocol.deal import SEED_SOURCES
 from node.protocol.errors import InvalidParameterError, ResultDocumentError
 from node.protocol.labels import LabelBatch
 from node.protocol.result import parse_result
@@ -286,3 +288,7 @@ def test_a_malformed_assignment_section_is_refused(change: dict[str, Any], messa
     )
     with pytest.raises(ResultDocumentError, match="no assignment section"):
         parse_result(v2, TASK)
+
+
+def test_the_seed_sources_a_result_may_state_are_the_seals() -> None:
+    assert get_args(SeedSource) == SEED_SOURCES
