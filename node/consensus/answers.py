@@ -37,6 +37,10 @@ ROW_CHUNK = 1 << 16
 temporaries stay in cache, large enough that the Python loop costs nothing."""
 
 
+_BYTE_CODES = 256
+"""Distinct ids up to which :func:`_encode_strings` passes the codes through ``bytes``."""
+
+
 def _frozen_int(array: npt.ArrayLike) -> IntArray:
     out = np.array(array, dtype=np.int64, copy=True)
     out.flags.writeable = False
@@ -98,6 +102,10 @@ def _encode_strings(values: npt.ArrayLike) -> tuple[tuple[str, ...], IntArray] |
     looked_up: tuple[int, ...] = (
         operator.itemgetter(*rows)(index) if len(rows) > 1 else (index[rows[0]],)
     )
+    if len(ids) <= _BYTE_CODES:
+        # Codes that fit a byte: ``bytes`` reads the tuple in a tight C loop, a third of
+        # ``np.fromiter``'s time per row; the widening copy is exact.
+        return ids, np.frombuffer(bytes(looked_up), dtype=np.uint8).astype(np.int64)
     codes = np.fromiter(looked_up, dtype=np.int64, count=len(rows))
     return ids, codes
 
@@ -113,11 +121,14 @@ def canonical_rows(
     """
     pair = item * np.int64(n_annotators) + annotator
     n_values = int(value_key.max()) + 1 if len(value_key) else 1
-    if len(pair) and int(pair.max()) < np.iinfo(np.int64).max // n_values:
+    top = int(pair.max()) if len(pair) else -1
+    if len(pair) and top < np.iinfo(np.int64).max // n_values:
         # Not a stable sort, and no need: rows with equal keys are equal rows (same item,
         # annotator and value), so whichever of them comes first, the kept rows are the
-        # same. numpy's default sort is five times faster on an unsorted task.
-        order = np.argsort(pair * n_values + value_key)
+        # same. numpy's default sort is five times faster on an unsorted task, and on keys
+        # that fit 32 bits (exact narrowing, the same order) a third faster again.
+        key = pair * n_values + value_key
+        order = np.argsort(key.astype(np.uint32) if (top + 1) * n_values <= 1 << 32 else key)
     else:
         order = np.lexsort((value_key, pair))
     pair_sorted = pair[order]
@@ -135,9 +146,13 @@ def canonical_rows(
         clash = pair_sorted[1:] == pair_sorted[:-1]
         repeated[1:] |= clash
         repeated[:-1] |= clash
-    if not repeated.any():  # the usual case, and np.unique's fixed cost is not small
+    if not repeated.any():  # the usual case
         return order, 0
-    conflicts = len(np.unique(pair_sorted[repeated]))
+    # The repeated pairs are sorted, so the distinct ones are the first and each change:
+    # np.unique's count without its sort (about 15 of np.unique's 20 microseconds on
+    # zencrowd_us's 116 conflicts).
+    clashing = pair_sorted[repeated]
+    conflicts = 1 + int(np.count_nonzero(clashing[1:] != clashing[:-1]))
     return order[~repeated], conflicts
 
 
