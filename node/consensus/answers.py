@@ -245,6 +245,24 @@ class Answers(_LongFormat):
         return out
 
     @cached_property
+    def item_label(self) -> IntArray:
+        """Per row, ``item * n_classes + label``: the row's cell in an items x classes
+        table."""
+        out = self.item * np.int64(self.n_classes) + self.label
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def votes(self) -> IntArray:
+        """Answers per item and class (``n_items x n_classes``), counted once for the vote
+        EM starts from and for the uninformative-annotator tests, which weigh each
+        annotator against the crowd's answers."""
+        flat = np.bincount(self.item_label, minlength=self.n_items * self.n_classes)
+        out: IntArray = flat.astype(np.int64, copy=False).reshape(self.n_items, self.n_classes)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
     def item_class_cells(self) -> IntArray:
         """Per row and class, ``item * n_classes + class``, flattened row by row: the bin of
         each entry of a row-wise gather of K-wide rows in an items x classes table. One

@@ -156,13 +156,10 @@ def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
     """Per item and class, the number (or the total weight) of answers for that class."""
-    keys = answers.item * answers.n_classes + answers.label
-    size = answers.n_items * answers.n_classes
-    flat: FloatArray
     if weights is None:
-        flat = count_keys(keys, size).astype(np.float64)
-    else:
-        flat = np.bincount(keys, weights=weights, minlength=size).astype(np.float64)
+        return answers.votes.astype(np.float64)
+    size = answers.n_items * answers.n_classes
+    flat = np.bincount(answers.item_label, weights=weights, minlength=size).astype(np.float64)
     return flat.reshape(answers.n_items, answers.n_classes)
 
 

@@ -110,9 +110,11 @@ class _PeerSums:
 
     def __init__(self, answers: Answers, peers: BoolArray) -> None:
         k, w = answers.n_classes, answers.n_annotators
-        cell = answers.item * np.int64(k) + answers.label
-        kept = cell if bool(peers.all()) else cell[peers[answers.annotator]]
-        counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
+        if bool(peers.all()):
+            counts = answers.votes
+        else:
+            kept = answers.item_label[peers[answers.annotator]]
+            counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
         # Sums over each (annotator, answer) run of rows (Answers.key_runs): one annotator
         # and one label a run, so whether its own answer is among the peers' is one flag.
         keys = answers.key_runs[2]
