@@ -156,13 +156,10 @@ def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
     """Per item and class, the number (or the total weight) of answers for that class."""
-    keys = answers.item * answers.n_classes + answers.label
-    size = answers.n_items * answers.n_classes
-    flat: FloatArray
     if weights is None:
-        flat = count_keys(keys, size).astype(np.float64)
-    else:
-        flat = np.bincount(keys, weights=weights, minlength=size).astype(np.float64)
+        return answers.votes.astype(np.float64)
+    size = answers.n_items * answers.n_classes
+    flat = np.bincount(answers.item_label, weights=weights, minlength=size).astype(np.float64)
     return flat.reshape(answers.n_items, answers.n_classes)
 
 
@@ -176,10 +173,12 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     log-odds would be of zero), every weight is one.
     """
     k = answers.n_classes
-    on_gold = gold[answers.item] >= 0
-    if k == 1 or not np.any(on_gold):
+    # Whether any answer is on a gold item, asked of the items: every item has answers, and
+    # there are fewer items than answers; the answers' flags are only needed if so.
+    if k == 1 or not bool(np.any(gold >= 0)):
         counts = vote_counts(answers)
         return to_ppb(np.divide(counts, row_sum(counts)[:, None]))
+    on_gold = gold[answers.item] >= 0
     correct = (answers.label == gold[answers.item]) & on_gold
     n_gold = count_keys(answers.annotator[on_gold], answers.n_annotators).astype(np.float64)
     n_right = count_keys(answers.annotator[correct], answers.n_annotators).astype(np.float64)

@@ -63,6 +63,19 @@ def test_never_settled_is_hds2_to_the_byte() -> None:
     np.testing.assert_array_equal(early.confusions_, full.confusions_)
 
 
+def test_the_last_m_step_waits_until_asked_and_any_order_gives_its_fit() -> None:
+    """The M-step after the last E-step only fits the confusions and the strength, so it
+    runs when they are asked for; strength first or confusions first, the same fit (and
+    the one ``hds@2`` keeps where the stop never fires: the test above)."""
+    data = answers_of("temp")
+    first, second = EarlyStopDawidSkene().fit(data), EarlyStopDawidSkene().fit(data)
+    assert first._last_step is not None and first._log_confusion is None
+    strength, confusions = first.strength_, first.confusions_
+    assert first._last_step is None
+    assert second.confusions_.tobytes() == confusions.tobytes()
+    assert second.strength_ == strength
+
+
 def test_a_coarser_grid_stops_sooner() -> None:
     data = answers_of("sp")
     assert EarlyStopDawidSkene(stop_prior_grid=10**4).fit(data).iterations_ == 15
