@@ -79,15 +79,15 @@ class Assignment:
         )
 
 
-def assignment_section(assignment: Assignment, answers: Answers) -> dict[str, int | str]:
-    """The ``assignment`` section of a seated task's ``result@4`` root, for ``answers`` after
-    the drop rule: the rules, where the seed came from (``mixHash``, or ``blockHash`` on a
-    chain without RANDAO: a builder can grind the latter, docs/settlement.md §1.3), the
-    seats, and ``short_items``, the manifest's items with fewer than ``redundancy`` labels
-    (a seat that lapsed or was never claimed leaves its block one label short; an item with
-    none has no row in the result at all). A requester covers them with a follow-up task."""
+def assignment_section(assignment: Assignment, labelled: IntArray) -> dict[str, int | str]:
+    """The ``assignment`` section of a seated task's ``result@4`` root, from ``labelled``,
+    the labels each item got after the drop rule: the rules, where the seed came from
+    (``mixHash``, or ``blockHash`` on a chain without RANDAO: a builder can grind the latter,
+    docs/settlement.md §1.3), the seats, and ``short_items``, the manifest's items with fewer
+    than ``redundancy`` labels (a seat that lapsed or was never claimed leaves its block one
+    label short; an item with none has no row in the result at all). A requester covers
+    them with a follow-up task."""
     deal = assignment.deal
-    labelled = np.bincount(answers.item, minlength=answers.n_items)
     return {
         "deal": DEAL_RULE,
         "reward_rule": ASSIGNED_REWARD_RULE,

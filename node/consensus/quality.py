@@ -69,7 +69,7 @@ class ConfusionCells:
         """The cells of ``keys`` (one per answer). A bincount where the dense table is not
         much larger than the answers; sorting the answers' keys where it is."""
         size = n_annotators * k * k
-        if size <= max(4 * len(keys), DENSE_CELLS):
+        if size <= max(4 * len(keys), BINCOUNT_CELLS):
             dense = count_keys(keys, size)
             filled = np.flatnonzero(dense)
             distinct, counts = filled, dense[filled]
@@ -102,7 +102,7 @@ class ConfusionCells:
         return table.reshape(self.k, self.k).tolist()
 
 
-DENSE_CELLS = 1 << 20
+BINCOUNT_CELLS = 1 << 20
 """Confusion tables up to this many cells are counted with one bincount."""
 
 

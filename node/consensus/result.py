@@ -81,9 +81,10 @@ def categorical_document(
         }
         for i, item in enumerate(answers.items)
     ]
-    if assignment is not None:
-        labelled = np.bincount(answers.item, minlength=answers.n_items).tolist()
-        for entry, count in zip(items, labelled, strict=True):
+    labelled = None
+    if assignment is not None:  # the labels each item got, for its row and the section
+        labelled = np.bincount(answers.item, minlength=answers.n_items).astype(np.int64)
+        for entry, count in zip(items, labelled.tolist(), strict=True):
             entry["labels"] = count
     annotators: list[dict[str, Any]] = [
         {
@@ -130,6 +131,6 @@ def categorical_document(
         "refund": str(rewards.refund),
         "payout_root": "0x" + payouts.root.hex(),
     }
-    if assignment is not None:
-        document["assignment"] = assignment_section(assignment, answers)
+    if assignment is not None and labelled is not None:
+        document["assignment"] = assignment_section(assignment, labelled)
     return document
