@@ -117,8 +117,11 @@ def polish(
         totals = np.add.reduceat(counts, starts, axis=0)[run]  # exact integer row totals
         smoothed = counts.astype(np.float64) / scale + alpha
         denominator = totals.astype(np.float64) / scale + float(k) * alpha
-        rows = to_fixed_log(det_log(smoothed / denominator))
-        probas = e_step_from_rows(answers, rows, cells.of_answer, det_log(prior), gold)
+        # One det_log call for the rows and the prior: it is elementwise, and on small
+        # tasks its fixed cost is what a second call would add.
+        logs = det_log(np.concatenate(((smoothed / denominator).reshape(-1), prior)))
+        rows = to_fixed_log(logs[: counts.size].reshape(counts.shape))
+        probas = e_step_from_rows(answers, rows, cells.of_answer, logs[counts.size :], gold)
         prior = class_prior(probas)
         state = settled(probas, prior)
         unchanged = unchanged + 1 if state == previous else 0
