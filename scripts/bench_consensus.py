@@ -284,7 +284,7 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@8)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@9)"
     )
     parser.add_argument(
         "--grid",

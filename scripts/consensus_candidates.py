@@ -36,6 +36,7 @@ from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
 from node.consensus.peer_gated_ds import PeerGatedDominanceDawidSkene  # noqa: E402
+from node.consensus.polished_ds import PolishedDawidSkene  # noqa: E402
 from node.consensus.proportional_ds import (  # noqa: E402
     DominanceDawidSkene,
     ProportionalDawidSkene,
@@ -131,6 +132,13 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"ignore_a{alpha:g}": partial(IgnoringDawidSkene, alpha=alpha)
         for alpha in (0.001, 0.01, 0.05, 0.2)
     },
+    **{
+        f"polish_i{iterations}_n{items}": partial(
+            PolishedDawidSkene, polish_iterations=iterations, min_items=items
+        )
+        for iterations in (10, 30)
+        for items in (300, 500)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -147,8 +155,9 @@ hds5_cap: ``hds@5`` with at most that many EM iterations instead of 30; gate_t: 
 gate of ``node/consensus/gated_ds.py`` at that width (``_m``: that many pseudo-answers in
 the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_ds.py``
 (kappa floor, excess width, excess pseudo-answers); ignore_a: ``hds@8`` ignoring
-uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.05 is
-``hds@8``);
+uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.001 is
+``hds@8``); polish_i_n: ``hds@9`` with at most that many polish iterations on tasks of at least that
+many items (``node/consensus/polished_ds.py``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -158,11 +167,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds5": DominanceDawidSkene,
     "labelnet_hds6": CappedDominanceDawidSkene,
     "labelnet_hds8": IgnoringDawidSkene,
+    "labelnet_hds9": PolishedDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds8"
+DEFAULT_KEY = "labelnet_hds9"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

@@ -22,6 +22,7 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.median import FiniteMedian, Median
 from node.consensus.numeric_base import NumericEstimator
 from node.consensus.one_coin import OneCoinDawidSkene
+from node.consensus.polished_ds import PolishedDawidSkene
 from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
@@ -41,6 +42,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     DominanceDawidSkene.algorithm: DominanceDawidSkene,
     CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
     IgnoringDawidSkene.algorithm: IgnoringDawidSkene,
+    PolishedDawidSkene.algorithm: PolishedDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

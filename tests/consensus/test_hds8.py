@@ -55,9 +55,9 @@ def alternating(n_items: int, constant_answers: int) -> Answers:
     return coded(rows, n_items, 4)
 
 
-def test_the_default_and_its_parameters() -> None:
-    assert DEFAULT_ALGORITHM == "hds@8"
-    model = categorical_estimator()
+def test_registered_with_its_parameters() -> None:
+    assert DEFAULT_ALGORITHM == "hds@9"  # hds@8 was the default until hds@9
+    model = categorical_estimator("hds@8")
     assert type(model) is IgnoringDawidSkene and model.algorithm == "hds@8"
     assert model.params() == {
         **CappedDominanceDawidSkene().params(),
