@@ -3,7 +3,7 @@
 and on a synthetic grid with known truth; the leave-one-out selection of the default.
 
     scripts/bench_consensus.py [--datasets DIR] [--json FILE] [--skip-scaling]
-                               [--grid short|full|held-out|none] [--grid-regimes N]
+                               [--grid short|full|held-out|held-out-2|none] [--grid-regimes N]
                                [--max-items N]
                                [--attacked selection|held-out|none]
                                [--slow-crowdkit] [--candidates REGEX]
@@ -254,6 +254,8 @@ def run_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
         regimes = consensus_grid.short_grid()
     elif args.grid == "held-out":
         regimes = consensus_grid.held_out_grid(args.grid_regimes, args.max_items)
+    elif args.grid == "held-out-2":
+        regimes = consensus_grid.second_held_out_grid(args.grid_regimes, args.max_items)
     else:
         regimes = consensus_grid.full_grid(args.grid_regimes, args.max_items)
     print(f"\nsynthetic grid: {len(regimes)} regimes")
@@ -288,9 +290,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--grid",
-        choices=("short", "full", "held-out", "none"),
+        choices=("short", "full", "held-out", "held-out-2", "none"),
         default="short",
-        help="held-out: --grid-regimes random regimes no selection has used",
+        help="held-out, held-out-2: --grid-regimes random regimes no selection has used "
+        "(the second draw: none has been looked at either)",
     )
     parser.add_argument("--grid-regimes", type=int, default=60, help="random regimes (full)")
     parser.add_argument("--max-items", type=int, default=100_000, help="per regime (full)")

@@ -36,7 +36,7 @@ from node.consensus.median import FiniteMedian, Median  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.one_coin import OneCoinDawidSkene  # noqa: E402
 from node.consensus.peer_gated_ds import PeerGatedDominanceDawidSkene  # noqa: E402
-from node.consensus.polished_ds import PolishedDawidSkene  # noqa: E402
+from node.consensus.polished_ds import AnchoredDawidSkene, PolishedDawidSkene  # noqa: E402
 from node.consensus.proportional_ds import (  # noqa: E402
     DominanceDawidSkene,
     ProportionalDawidSkene,
@@ -139,6 +139,10 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for iterations in (10, 30)
         for items in (300, 500)
     },
+    **{
+        f"anchor_t{strength:g}": partial(AnchoredDawidSkene, anchor_strength=strength)
+        for strength in (1.0, 2.0, 4.0)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -157,7 +161,8 @@ the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_d
 (kappa floor, excess width, excess pseudo-answers); ignore_a: ``hds@8`` ignoring
 uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.001 is
 ``hds@8``); polish_i_n: ``hds@9`` with at most that many polish iterations on tasks of at least that
-many items (``node/consensus/polished_ds.py``);
+many items (``node/consensus/polished_ds.py``); anchor_t: ``hds@9`` whose polish gives each
+row that many pseudo-answers spread as ``hds@8``'s fitted row;
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,

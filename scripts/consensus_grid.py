@@ -380,3 +380,14 @@ def held_out_grid(count: int, max_items: int) -> list[Regime]:
     """Random regimes no selection has seen: :func:`random_grid` from
     :data:`HELD_OUT_SEED`, data seeds from 10,000 (the selection grid's run from 100)."""
     return random_grid(count, max_items, HELD_OUT_SEED, first=10_000)
+
+
+SECOND_HELD_OUT_SEED = 2027
+"""The draw of :func:`second_held_out_grid`: made when the first held-out draw had been
+looked at to design ``hds@9``'s anchored polish (session 19), so no longer unseen."""
+
+
+def second_held_out_grid(count: int, max_items: int) -> list[Regime]:
+    """Random regimes no design has seen: :func:`random_grid` from
+    :data:`SECOND_HELD_OUT_SEED`, data seeds from 20,000."""
+    return random_grid(count, max_items, SECOND_HELD_OUT_SEED, first=20_000)

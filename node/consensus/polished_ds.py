@@ -58,10 +58,10 @@ from node.consensus.base import (
     e_step_from_rows,
     expected_cell_counts,
 )
-from node.consensus.cell_fit import Cells
+from node.consensus.cell_fit import Cells, cell_logs
 from node.consensus.early_stop_ds import SETTLED_REPEATS
 from node.consensus.ignoring_ds import IgnoringDawidSkene
-from node.consensus.numerics import argmax_lowest, det_log, to_fixed_log
+from node.consensus.numerics import argmax_lowest, det_exp, det_log, to_fixed_log
 from node.consensus.uninformative import ALPHA, BoolArray
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
@@ -92,15 +92,25 @@ def polish(
     iterations: int,
     alpha: float,
     settled: Callable[[IntArray, FloatArray], tuple[bytes, bytes]],
+    anchor: Callable[[Cells], FloatArray] | None = None,
+    anchor_strength: float = 0.0,
 ) -> tuple[IntArray, int]:
     """Plain Dawid-Skene EM from ``probas_ppb``, over answered cells: per cell and true class
     ``(count + alpha) / (row total + K alpha)``, the class prior with one pseudo-item per
     class, at most ``iterations`` M- and E-steps, fewer once ``settled`` (of the
     posteriors and the prior: ``hds@4``'s stop) has stayed the same
     :data:`SETTLED_REPEATS` times; gold rows stay clamped. Returns the posteriors and
-    the iterations taken."""
+    the iterations taken.
+
+    With an ``anchor`` (per cell and true class, the probability of the cell's answer under
+    some fitted rows), each row gets ``anchor_strength`` pseudo-answers spread as the
+    anchor's row: ``(count + s anchor + alpha) / (row total + s + K alpha)``."""
     cells = Cells.of(answers)
-    k = answers.n_classes
+    pseudo: FloatArray | float = alpha
+    spread = float(answers.n_classes) * alpha
+    if anchor is not None:
+        pseudo = anchor_strength * anchor(cells) + alpha
+        spread = anchor_strength + spread
     first = np.ones(len(cells.annotator), dtype=bool)
     first[1:] = cells.annotator[1:] != cells.annotator[:-1]
     starts = np.flatnonzero(first)
@@ -115,8 +125,8 @@ def polish(
         taken += 1
         counts = expected_cell_counts(answers, probas)
         totals = np.add.reduceat(counts, starts, axis=0)[run]  # exact integer row totals
-        smoothed = counts.astype(np.float64) / scale + alpha
-        denominator = totals.astype(np.float64) / scale + float(k) * alpha
+        smoothed = counts.astype(np.float64) / scale + pseudo
+        denominator = totals.astype(np.float64) / scale + spread
         # One det_log call for the rows and the prior: it is elementwise, and on small
         # tasks its fixed cost is what a second call would add.
         logs = det_log(np.concatenate(((smoothed / denominator).reshape(-1), prior)))
@@ -171,6 +181,12 @@ class PolishedDawidSkene(IgnoringDawidSkene):
         self.polish_iterations_ = 0
         """After a fit: the polish's iterations (0 where the strength was at its cap)."""
 
+    def _polish(self, answers: Answers, pulled: IntArray, gold: IntArray) -> tuple[IntArray, int]:
+        """:func:`polish` from ``hds@8``'s posteriors ``pulled``."""
+        return polish(
+            answers, pulled, gold, self.polish_iterations, self.polish_alpha, self._settled_state
+        )
+
     def params(self) -> dict[str, int | str]:
         out = super().params()
         out["polish_iterations"] = self.polish_iterations
@@ -184,11 +200,58 @@ class PolishedDawidSkene(IgnoringDawidSkene):
         self.polish_iterations_ = 0
         if answers.n_items < self.min_items or not self.strength_ < self.max_strength:
             return pulled
-        polished, self.polish_iterations_ = polish(
-            answers, pulled, gold, self.polish_iterations, self.polish_alpha, self._settled_state
-        )
+        polished, self.polish_iterations_ = self._polish(answers, pulled, gold)
         labels = argmax_lowest(pulled), argmax_lowest(polished)
         if answers_side_with_first(answers, *labels, counted=~self.ignored_):
             return pulled
         self.polished_ = True
         return polished
+
+
+ANCHORED_DAWID_SKENE = "hds-anchored (unregistered)"
+"""Not a protocol id: a benchmark candidate (BENCHMARKS.md, issue #15)."""
+
+
+class AnchoredDawidSkene(PolishedDawidSkene):
+    """``hds@9`` whose polish gives every confusion row ``anchor_strength`` pseudo-answers
+    spread as ``hds@8``'s fitted row: a row of a few answers stays near ``hds@8``'s, where
+    ``ds@1``'s 0.01 makes two answers read as near-certain evidence."""
+
+    algorithm = ANCHORED_DAWID_SKENE
+
+    def __init__(self, anchor_strength: float = 1.0, **kwargs: int | float) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        if not anchor_strength > 0:
+            raise InvalidParameterError(
+                f"anchor_strength must be positive, got {anchor_strength!r}"
+            )
+        self.anchor_strength = float(anchor_strength)
+
+    def params(self) -> dict[str, int | str]:
+        out = super().params()
+        out["polish_anchor"] = repr(self.anchor_strength)
+        return out
+
+    def _polish(self, answers: Answers, pulled: IntArray, gold: IntArray) -> tuple[IntArray, int]:
+        return polish(
+            answers,
+            pulled,
+            gold,
+            self.polish_iterations,
+            self.polish_alpha,
+            self._settled_state,
+            anchor=self._fitted_cell_rows,
+            anchor_strength=self.anchor_strength,
+        )
+
+    def _fitted_cell_rows(self, cells: Cells) -> FloatArray:
+        """``hds@8``'s fitted rows at ``cells`` (``[cell, true class]``), from whichever form
+        the fit kept (:meth:`EarlyStopDawidSkene._take_last_step`)."""
+        self._take_last_step()
+        if self._log_confusion is not None:
+            logs = self._log_confusion[cells.annotator, :, cells.label]
+        else:
+            assert self._cell_state is not None  # a fit over cells keeps its state
+            model, fitted, counts, prior = self._cell_state
+            logs = cell_logs(model, fitted, counts, prior)[0]
+        return det_exp(logs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from node.consensus import cell_fit
 from node.consensus.answers import Answers
 from node.consensus.base import initial_posteriors
 from node.consensus.ignoring_ds import IgnoringDawidSkene
@@ -18,6 +19,7 @@ from node.consensus.polished_ds import (
     POLISH_ITERATIONS,
     Z_DENOMINATOR,
     Z_NUMERATOR,
+    AnchoredDawidSkene,
     PolishedDawidSkene,
     answers_side_with_first,
     polish,
@@ -251,3 +253,23 @@ PINNED = (
     "504dda140e11efa0bf6d1fae9512139c1da393e676d5402d8ab0f40781743d2f"
 )
 """The ``hds@8`` replay of zheng_d_possent gives another CID: the polish moves its labels."""
+
+
+def test_the_anchored_candidate_is_the_same_over_dense_rows_and_cells(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The benchmark candidate :class:`AnchoredDawidSkene` reads ``hds@8``'s fitted rows at
+    the answered cells from whichever form the fit kept: the dense table, or the cells'
+    state. Both give the same posteriors, which differ from ``hds@9``'s (dog, polished)."""
+    data = answers_of("dog")
+    monkeypatch.setattr(cell_fit, "DENSE_CELLS", 1 << 62)
+    dense = AnchoredDawidSkene(anchor_strength=2.0).fit(data)
+    monkeypatch.setattr(cell_fit, "DENSE_CELLS", 0)
+    cells = AnchoredDawidSkene(anchor_strength=2.0).fit(data)
+    assert dense.polished_ and cells.polished_
+    assert dense.probas_ppb_.tobytes() == cells.probas_ppb_.tobytes()
+    plain = PolishedDawidSkene().fit(data)
+    assert plain.probas_ppb_.tobytes() != dense.probas_ppb_.tobytes()
+    assert dense.params() == {**plain.params(), "polish_anchor": "2.0"}
+    with pytest.raises(InvalidParameterError, match="anchor_strength"):
+        AnchoredDawidSkene(anchor_strength=0.0)
