@@ -157,7 +157,9 @@ def answers_side_with_first(
 
 class PolishedDawidSkene(IgnoringDawidSkene):
     """``hds@8``, then :func:`polish` kept where the rule of the module docstring says so;
-    :attr:`polished_` says whether it was."""
+    :attr:`polished_` says whether it was. ``confusions_``, ``skills_`` and ``strength_``
+    stay ``hds@8``'s fit's either way (no result document reads them: the reward rule
+    counts confusion against the consensus labels)."""
 
     algorithm = ids.POLISHED_DAWID_SKENE
 
