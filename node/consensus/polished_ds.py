@@ -148,9 +148,10 @@ def answers_side_with_first(
     annotators giving ``first``'s label outnumber those giving ``second``'s by more than
     :data:`AGREEMENT_Z` standard errors of a fair split: ``p - q > z sqrt(p + q)``, in
     integers."""
-    differs = (first != second)[answers.item] & counted[answers.annotator]
-    p = int(np.count_nonzero(differs & (answers.label == first[answers.item])))
-    q = int(np.count_nonzero(differs & (answers.label == second[answers.item])))
+    at_first, at_second = first[answers.item], second[answers.item]
+    differs = (at_first != at_second) & counted[answers.annotator]
+    p = int(np.count_nonzero(differs & (answers.label == at_first)))
+    q = int(np.count_nonzero(differs & (answers.label == at_second)))
     lead = p - q
     return lead > 0 and (lead * Z_DENOMINATOR) ** 2 > Z_NUMERATOR**2 * (p + q)
 
@@ -221,8 +222,15 @@ class AnchoredDawidSkene(PolishedDawidSkene):
 
     algorithm = ANCHORED_DAWID_SKENE
 
-    def __init__(self, anchor_strength: float = 1.0, **kwargs: int | float) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        anchor_strength: float = 1.0,
+        alpha: float = ALPHA,
+        polish_iterations: int = POLISH_ITERATIONS,
+        polish_alpha: float = POLISH_ALPHA,
+        min_items: int = MIN_ITEMS,
+    ) -> None:
+        super().__init__(alpha, polish_iterations, polish_alpha, min_items)
         if not anchor_strength > 0:
             raise InvalidParameterError(
                 f"anchor_strength must be positive, got {anchor_strength!r}"
