@@ -35,6 +35,7 @@ if platform.machine().lower() in NATIVE_MACHINES:
             "node.consensus._kernels",
             sources=["node/consensus/_kernels.c"],
             extra_compile_args=FLAGS,
+            libraries=["m"],  # frexp (subnormals) and copysign, where they are not inlined
         )
     )
 

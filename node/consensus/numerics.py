@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -333,13 +334,19 @@ def count_keys(keys: IntArray, length: int) -> IntArray:
 # built and only once they have given its bits on a probe (:func:`native_kernels`).
 
 _PROBE_SEED = 20261207
+NATIVE_ENV = "LABELNET_NATIVE"
+"""Set to ``0`` to run the numpy definitions even where the native loops are built: the same
+results, slower (an operator's way out, and the benchmarks' "before")."""
 
 
 @functools.cache
 def native_kernels() -> ModuleType | None:
     """The native loops, or ``None`` where they were not built (the package installs without
-    them) or where they do not give this module's bits on :func:`_native_agrees`'s probe (a
-    build with fused multiply-adds or fast-math, say), which is also warned about."""
+    them), where :data:`NATIVE_ENV` is ``0``, or where they do not give this module's bits
+    on :func:`_native_agrees`'s probe (a build with fused multiply-adds or fast-math, say),
+    which is also warned about. Read once per process."""
+    if os.environ.get(NATIVE_ENV, "1") == "0":
+        return None
     try:
         from node.consensus import _kernels
     except ImportError:

@@ -193,3 +193,19 @@ def test_loops_that_differ_from_numpy_are_not_used(native: ModuleType) -> None:
     off = SimpleNamespace(**vars(native))
     off.det_exp = exp_one_ulp_off
     assert not numerics._native_agrees(off)  # type: ignore[arg-type]
+
+
+def test_the_environment_can_turn_the_loops_off(
+    native: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(numerics.NATIVE_ENV, "0")
+    numerics.native_kernels.cache_clear()
+    try:
+        assert numerics.native_kernels() is None
+        assert bits(numerics.det_exp(np.array([-1.5]))) == bits(
+            numerics._det_exp_numpy(np.array([-1.5]))
+        )
+    finally:
+        monkeypatch.delenv(numerics.NATIVE_ENV)
+        numerics.native_kernels.cache_clear()
+    assert numerics.native_kernels() is not None
