@@ -160,21 +160,27 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t i
     return 0;
 }
 
-static PyObject *kernels_det_exp(PyObject *self, PyObject *args) {
+/* The (source, target) arguments of an elementwise loop: buffers of doubles of one length. */
+static int get_elementwise(PyObject *args, const char *name, Py_buffer *src, Py_buffer *dst) {
     PyObject *src_obj, *dst_obj;
-    if (!PyArg_ParseTuple(args, "OO", &src_obj, &dst_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO", &src_obj, &dst_obj)) return -1;
+    if (get_buffer(src_obj, src, 0, 8, name) != 0) return -1;
+    if (get_buffer(dst_obj, dst, 1, 8, name) != 0) {
+        PyBuffer_Release(src);
+        return -1;
+    }
+    if (src->len != dst->len) {
+        PyBuffer_Release(src);
+        PyBuffer_Release(dst);
+        PyErr_Format(PyExc_ValueError, "%s: source and target differ in length", name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *kernels_det_exp(PyObject *self, PyObject *args) {
     Py_buffer src, dst;
-    if (get_buffer(src_obj, &src, 0, 8, "det_exp source") != 0) return NULL;
-    if (get_buffer(dst_obj, &dst, 1, 8, "det_exp target") != 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
-    if (src.len != dst.len) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        PyErr_SetString(PyExc_ValueError, "det_exp: source and target differ in length");
-        return NULL;
-    }
+    if (get_elementwise(args, "det_exp", &src, &dst) != 0) return NULL;
     const double *in = (const double *)src.buf;
     double *out = (double *)dst.buf;
     Py_ssize_t n = src.len / 8;
@@ -187,20 +193,8 @@ static PyObject *kernels_det_exp(PyObject *self, PyObject *args) {
 /* det_log(source, target) -> bool: False (target unwritten) if any value is not positive
  * and finite, which the caller reports. */
 static PyObject *kernels_det_log(PyObject *self, PyObject *args) {
-    PyObject *src_obj, *dst_obj;
-    if (!PyArg_ParseTuple(args, "OO", &src_obj, &dst_obj)) return NULL;
     Py_buffer src, dst;
-    if (get_buffer(src_obj, &src, 0, 8, "det_log source") != 0) return NULL;
-    if (get_buffer(dst_obj, &dst, 1, 8, "det_log target") != 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
-    if (src.len != dst.len) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        PyErr_SetString(PyExc_ValueError, "det_log: source and target differ in length");
-        return NULL;
-    }
+    if (get_elementwise(args, "det_log", &src, &dst) != 0) return NULL;
     const double *in = (const double *)src.buf;
     double *out = (double *)dst.buf;
     Py_ssize_t n = src.len / 8;
