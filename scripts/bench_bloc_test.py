@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from node.consensus.numerics import native_kernels  # noqa: E402
 from node.consensus.task import categorical_consensus  # noqa: E402
 from node.protocol.ids import BLOC_TEST_ID, DEFAULT_ALGORITHM  # noqa: E402
 
@@ -52,6 +53,7 @@ def worker(n_answers: int, algorithm: str) -> dict[str, Any]:
         "peak_mb": peak_mb(),
         "peak_mb_before_consensus": before,
         "flagged": int(out.flagged.sum()),
+        "native_loops": native_kernels() is not None,
     }
 
 
@@ -66,7 +68,7 @@ def main() -> int:
         print(json.dumps(worker(args.worker, args.algorithm)))
         return 0
     results = []
-    print("answers      algorithm  cpu s   wall s  peak MB  (before consensus)  flagged")
+    print("answers      algorithm  cpu s   wall s  peak MB  (before consensus)  flagged  native")
     for size in (int(s) for s in args.sizes.split(",") if s):
         command = [sys.executable, __file__, "--worker", str(size), "--algorithm", args.algorithm]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -75,7 +77,7 @@ def main() -> int:
         print(
             f"{r['answers']:>11,d}  {r['algorithm']:9s} {r['cpu_seconds']:6.1f}"
             f"  {r['seconds']:7.1f}  {r['peak_mb']:7.0f}"
-            f"  ({r['peak_mb_before_consensus']:.0f})  {r['flagged']}",
+            f"  ({r['peak_mb_before_consensus']:.0f})  {r['flagged']}  {r['native_loops']}",
             flush=True,
         )
     if args.json:

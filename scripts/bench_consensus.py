@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
+from node.consensus.numerics import NATIVE_ENV, native_kernels  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -323,7 +324,9 @@ def main() -> int:
         LABELNET.clear()
         LABELNET.update({**ALWAYS, **kept})
     if args.speed_only:
-        speed: dict[str, Any] = {"speed": []}
+        native = native_kernels() is not None
+        print(f"native loops: {'on' if native else f'off ({NATIVE_ENV}=0 or not built)'}")
+        speed: dict[str, Any] = {"speed": [], "native_loops": native}
         if args.repeats > 0:
             speed["speed"] = speed_only(args.datasets, args.repeats)
         if not args.skip_scaling:

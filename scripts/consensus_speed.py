@@ -29,6 +29,7 @@ from scaling_task import scaling_task  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
+from node.consensus.numerics import native_kernels  # noqa: E402
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, float]:
@@ -58,6 +59,7 @@ def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
         "build_seconds": build,
         "peak_mb": peak_mb,
         "accuracy": acc,
+        "native_loops": float(native_kernels() is not None),
     }
 
 

@@ -15,7 +15,8 @@ cd "$ROOT"
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 fingerprint() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
 
-APT_PACKAGES=(postgresql chromium)
+# gcc: the native loops of the consensus engine (setup.py), built by `pip install -e`.
+APT_PACKAGES=(postgresql chromium gcc)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -37,7 +38,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 py_stamp=".venv/.labelnet-installed"
-py_print="$(fingerprint pyproject.toml)"
+py_print="$(fingerprint pyproject.toml setup.py node/consensus/_kernels.c)"
 if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
   log "pip install -e '.[dev,bench,hf]' (log: .venv/pip-install.log)"
   if ! { .venv/bin/python -m pip install --upgrade pip &&

@@ -30,6 +30,7 @@ from node.consensus.numerics import (
     det_log,
     exact_bincount,
     from_ppb,
+    native_kernels,
     row_sum,
     softmax_pair_ppb,
     softmax_ppb,
@@ -256,10 +257,16 @@ def expected_cell_counts(answers: Answers, probas_ppb: IntArray) -> IntArray:
     ``[w, :, l]`` (:func:`expected_confusion_ppb`) where answers fall, the posteriors of each
     cell's items summed by ``np.add.reduceat``. Integer sums, so the same integers whichever
     way they are gathered: K-wide in one call on small tables (where the calls are the
-    cost), a class at a time where answers x K is large (where the memory is)."""
+    cost), a class at a time where answers x K is large (where the memory is); natively in
+    one pass where the native loops are built."""
     items, starts, _ = answers.key_runs
     probas = np.asarray(probas_ppb, dtype=np.int64)
     k = answers.n_classes
+    native = native_kernels()
+    if native is not None:  # the same integer sums in one pass (numerics.native_kernels)
+        sums: IntArray = np.empty((len(starts), k), dtype=np.int64)
+        native.cell_sums(np.ascontiguousarray(probas), items, starts, sums)
+        return sums
     if len(items) * k <= CELL_GATHER:
         out: IntArray = np.add.reduceat(probas.take(items, axis=0), starts)
         return out
@@ -312,6 +319,17 @@ def e_step_from_rows(
     ``k``). The dense table is indexed by :attr:`Answers.key`; the fit over answered
     cells (:mod:`node.consensus.cell_fit`) passes one row per cell, the same values."""
     k = answers.n_classes
+    native = native_kernels()
+    if native is not None:  # one pass over the answers, in C (numerics.native_kernels)
+        probas = np.empty((answers.n_items, k), dtype=np.int64)
+        native.e_step(
+            np.ascontiguousarray(rows, dtype=np.float64),
+            np.ascontiguousarray(index, dtype=np.int64),
+            answers.item,
+            np.ascontiguousarray(log_prior, dtype=np.float64),
+            probas,
+        )
+        return clamp_gold(probas, gold)
     if (
         len(answers) >= REDUCEAT_ANSWERS_PER_ITEM * answers.n_items
         and answers.max_item_answers <= EXACT_ITEM_ANSWERS

@@ -18,12 +18,23 @@ this rule:
   order (:func:`row_sum` adds columns left to right);
 * probabilities are rounded to integer parts per billion (:data:`PPB`) before anything
   uses them, so the posteriors passed from one EM iteration to the next are integers.
+
+The hottest of these (:func:`det_exp`, :func:`det_log`, the E-step's sums and softmax, the
+M-step's per-cell sums) also exist as native loops (``_kernels.c``, built by ``pip install``
+where a C compiler is found): the same operations in the same order, compiled without fused
+multiply-adds or fast-math, so the same bits, in one call where numpy makes dozens. The
+numpy code here stays the definition: the loops are used only once they have given its bits
+on a probe (:func:`native_kernels`), and the tests compare the two on every route.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
+import warnings
+from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +81,16 @@ def det_exp(x: npt.ArrayLike) -> FloatArray:
     changes nothing that survives rounding to :data:`PPB`.
     """
     arg = np.asarray(x, dtype=np.float64)
+    native = native_kernels()
+    if native is not None:
+        out = np.empty(arg.shape, dtype=np.float64)
+        native.det_exp(np.ascontiguousarray(arg), out)
+        return out
+    return _det_exp_numpy(arg)
+
+
+def _det_exp_numpy(arg: FloatArray) -> FloatArray:
+    """:func:`det_exp` in numpy: the definition the native loop is checked against."""
     if arg.ndim == 1 and arg.size <= _CHUNK:  # one piece: the kernel's fresh result as is
         return _exp_kernel(arg)
     # C order on both sides: ``empty_like`` would copy a Fortran-ordered input's layout, and
@@ -113,11 +134,23 @@ def _exp_kernel(x: FloatArray) -> FloatArray:
 def det_log(x: npt.ArrayLike) -> FloatArray:
     """Natural logarithm from basic operations only; ``x`` must be positive and finite."""
     arr = np.asarray(x, dtype=np.float64)
+    native = native_kernels()
+    if native is not None:
+        out = np.empty(arr.shape, dtype=np.float64)
+        if not native.det_log(np.ascontiguousarray(arr), out):
+            raise ConsensusError("det_log needs positive finite arguments")
+        return out
     # min > 0 and a finite max: every value positive and finite (a NaN fails the first).
     if arr.size and not (arr.min() > 0.0 and arr.max() < math.inf):
         raise ConsensusError("det_log needs positive finite arguments")
+    return _det_log_numpy(arr)
+
+
+def _det_log_numpy(arr: FloatArray) -> FloatArray:
+    """:func:`det_log` in numpy, of checked arguments: the definition the native loop is
+    checked against."""
     if arr.ndim == 0:  # frexp of a 0-d array gives scalars, which cannot take ``out=``
-        return det_log(arr.reshape(1)).reshape(())
+        return _det_log_numpy(arr.reshape(1)).reshape(())
     mantissa, exponent = np.frexp(arr)
     low = mantissa < _SQRT_HALF
     np.multiply(mantissa, 2.0, out=mantissa, where=low)
@@ -204,10 +237,15 @@ def softmax_ppb(log_weights: FloatArray) -> IntArray:
     of a row with few classes, and the cut is part of the definition, so it is the same
     everywhere.
     """
+    return _softmax_ppb(log_weights, det_exp)
+
+
+def _softmax_ppb(log_weights: FloatArray, exp: Callable[[FloatArray], FloatArray]) -> IntArray:
+    """:func:`softmax_ppb` with the exponential given (the native check passes numpy's)."""
     if log_weights.ndim == 2 and log_weights.shape[1] == 2:
-        return softmax_pair_ppb(log_weights[:, 0], log_weights[:, 1])
+        return _softmax_pair_ppb(log_weights[:, 0], log_weights[:, 1], exp)
     shifted = log_weights - row_max(log_weights)[..., None]
-    weights = np.where(shifted > NEGLIGIBLE_LOG, det_exp(shifted), 0.0)
+    weights = np.where(shifted > NEGLIGIBLE_LOG, exp(shifted), 0.0)
     return to_ppb(weights / row_sum(weights)[..., None])
 
 
@@ -221,10 +259,17 @@ def softmax_pair_ppb(first: FloatArray, second: FloatArray) -> IntArray:
     and ``-(a - b)`` alike; ``1 + e`` and ``e + 1`` are the same sum. A tie gives ``-0.0``,
     whose exponential is also exactly 1 (tested). Binary tasks are the commonest, and on
     them the exponentials were a fifth of an EM iteration."""
+    return _softmax_pair_ppb(first, second, det_exp)
+
+
+def _softmax_pair_ppb(
+    first: FloatArray, second: FloatArray, exp: Callable[[FloatArray], FloatArray]
+) -> IntArray:
+    """:func:`softmax_pair_ppb` with the exponential given."""
     gap = np.subtract(first, second)
     low = np.abs(gap)
     np.negative(low, out=low)
-    small = det_exp(low)  # a fresh array: free to zero in place
+    small = exp(low)  # a fresh array: free to zero in place
     small[~(low > NEGLIGIBLE_LOG)] = 0.0  # np.where's mask, NaN included
     total = np.add(small, 1.0)
     # Each column's share straight into its place, then one rounding for both: the same
@@ -282,3 +327,99 @@ def count_keys(keys: IntArray, length: int) -> IntArray:
     # bincount's counts are already int64 where intp is (no copy then: at 256 classes and
     # 2,975 annotators a confusion count is 1.6 GB).
     return np.bincount(keys, minlength=length).astype(np.int64, copy=False)
+
+
+# The native loops (``_kernels.c``): the same operations in the same order, in one call
+# instead of dozens. The numpy code above is the definition; the loops are used only where
+# built and only once they have given its bits on a probe (:func:`native_kernels`).
+
+_PROBE_SEED = 20261207
+NATIVE_ENV = "LABELNET_NATIVE"
+"""Set to ``0`` to run the numpy definitions even where the native loops are built: the same
+results, slower (an operator's way out, and the benchmarks' "before")."""
+
+
+@functools.cache
+def native_kernels() -> ModuleType | None:
+    """The native loops, or ``None`` where they were not built (the package installs without
+    them), where :data:`NATIVE_ENV` is ``0``, or where they do not give this module's bits
+    on :func:`_native_agrees`'s probe (a build with fused multiply-adds or fast-math, say),
+    which is also warned about. Read once per process."""
+    if os.environ.get(NATIVE_ENV, "1") == "0":
+        return None
+    try:
+        from node.consensus import _kernels
+    except ImportError:
+        return None
+    if not _native_agrees(_kernels):
+        warnings.warn(
+            "node.consensus._kernels differs from the numpy definitions; not using it",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return _kernels
+
+
+def _native_agrees(native: ModuleType) -> bool:
+    """Whether ``native`` holds this module's constants and gives the numpy definitions'
+    bits on a fixed probe: exponentials over the clamp and past it, with the special values;
+    logarithms over the normal and subnormal range; and an E-step of every class count from
+    1 to 5 on random fixed-point rows (a few milliseconds, once per process)."""
+    constants = native.constants()
+    expected = {
+        "ln2_hi": _LN2_HI,
+        "ln2_lo": _LN2_LO,
+        "inv_ln2": _INV_LN2,
+        "sqrt_half": _SQRT_HALF,
+        "exp_p": _EXP_P,
+        "log_terms": _LOG_TERMS,
+        "log_fixed_scale": LOG_FIXED_SCALE,
+        "negligible_log": NEGLIGIBLE_LOG,
+        "ppb": float(PPB),
+    }
+    if constants != expected:
+        return False
+    rng = np.random.default_rng(_PROBE_SEED)
+    special = [0.0, -0.0, 700.0, -700.0, 709.0, -745.0, 1e300, -1e300, math.inf, -math.inf]
+    x = np.concatenate((np.linspace(-760.0, 760.0, 4001), rng.normal(0.0, 20.0, 4000), special))
+    got = np.empty_like(x)
+    native.det_exp(x, got)
+    if not np.array_equal(got.view(np.int64), _det_exp_numpy(x).view(np.int64)):
+        return False
+    y = np.concatenate((np.exp2(rng.uniform(-1074.0, 1023.0, 4000)), [1.0, 0.5, _SQRT_HALF]))
+    got = np.empty_like(y)
+    if not native.det_log(y, got):
+        return False
+    if not np.array_equal(got.view(np.int64), _det_log_numpy(y).view(np.int64)):
+        return False
+    return all(
+        _native_e_step_agrees(native, k, rng) and _native_cell_sums_agree(native, k, rng)
+        for k in range(1, 6)
+    )
+
+
+def _native_e_step_agrees(native: ModuleType, k: int, rng: np.random.Generator) -> bool:
+    """The native E-step against bincount sums and :func:`softmax_ppb` in numpy."""
+    n_items, n_rows, n_answers = 50, 12, 400
+    rows = to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
+    index = rng.integers(0, n_rows, n_answers)
+    item = np.sort(rng.integers(0, n_items, n_answers))
+    log_prior = rng.uniform(-3.0, 0.0, k)
+    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+    sums = np.bincount(cells, weights=rows.take(index, axis=0).reshape(-1), minlength=n_items * k)
+    log_weights = np.add(np.divide(sums.reshape(n_items, k), LOG_FIXED_SCALE), log_prior)
+    expected = _softmax_ppb(log_weights, _det_exp_numpy)
+    got = np.empty((n_items, k), dtype=np.int64)
+    native.e_step(rows, index, item, log_prior, got)
+    return bool(np.array_equal(got, expected))
+
+
+def _native_cell_sums_agree(native: ModuleType, k: int, rng: np.random.Generator) -> bool:
+    """The native per-run sums against ``np.add.reduceat`` of the gathered rows."""
+    probas = rng.integers(0, PPB + 1, (50, k))
+    items = rng.integers(0, 50, 400)
+    starts = np.unique(np.r_[0, rng.integers(1, 400, 60)])
+    got = np.empty((len(starts), k), dtype=np.int64)
+    native.cell_sums(probas, items, starts, got)
+    return bool(np.array_equal(got, np.add.reduceat(probas.take(items, axis=0), starts)))

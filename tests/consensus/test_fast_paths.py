@@ -1,8 +1,9 @@
-"""The E-step and expected counts take a faster route on some tables (per-item
-``np.add.reduceat``; one ``bincount`` over every (item, class) and runs of equal confusion
-cells on small tables). Which route runs is a speed choice only, so all must give the very
-same integers: checked here on a real set, on sparse two- and four-class tables and on a
-table with an item answered more times than a chunk holds."""
+"""The E-step and expected counts take a faster route on some tables (the native loops
+where they are built; else per-item ``np.add.reduceat``, or one ``bincount`` over every
+(item, class) and runs of equal confusion cells on small tables). Which route runs is a
+speed choice only, so all must give the very same integers: checked here on a real set, on
+sparse two- and four-class tables and on a table with an item answered more times than a
+chunk holds."""
 
 from __future__ import annotations
 
@@ -65,9 +66,12 @@ def test_both_routes_give_the_same_integers(index: int, monkeypatch: pytest.Monk
         step = base.confusion_e_step(answers, log_confusion, log_prior, gold)
         return step.tobytes(), base.expected_confusion_ppb(answers, step).tobytes()
 
+    native = both()  # the native loops, where built (tests/consensus/test_native.py)
+    monkeypatch.setattr(base, "native_kernels", lambda: None)
     monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 0)  # per-item reduceat
     monkeypatch.setattr(base, "SMALL_TABLE", 1 << 40)
     fast = both()
+    assert fast == native
     monkeypatch.setattr(base, "REDUCEAT_ANSWERS_PER_ITEM", 1 << 40)  # one bincount, runs
     assert both() == fast
     monkeypatch.setattr(base, "SMALL_TABLE", 0)  # a bincount per class, chunk by chunk

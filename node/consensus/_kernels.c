@@ -1,0 +1,431 @@
+/*
+ * Native loops for node/consensus/numerics.py and the E-step of node/consensus/base.py.
+ *
+ * Why: on a task of a few thousand items an EM iteration is some two hundred numpy calls
+ * on small arrays, and their fixed cost, not the arithmetic, is the time (issue #15). These
+ * loops do the same IEEE-754 basic operations, in the same order, on the same values, one
+ * element at a time, so they give the same bits as the numpy definitions they stand for:
+ *
+ *   - built with -ffp-contract=off (and the pragma below for compilers that read it), so
+ *     no a * b + c becomes one fused multiply-add, and without -ffast-math;
+ *   - only + - * /, comparisons and sign copies; np.rint, frexp and ldexp are done by exact
+ *     means on the ranges where they are used (rint_small, scale_by_power_of_two, the bits
+ *     of a normal double), and frexp itself on a subnormal;
+ *   - sums that run over answers are of integers held in doubles, added in the rows' order,
+ *     which is the order np.bincount adds them in.
+ *
+ * The numpy code stays the definition: node/consensus/kernels.py checks these loops
+ * against it on first use and falls back to it on any difference, and the tests compare
+ * the two bit for bit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+/* The constants of numerics.py, to the bit (kernels.py compares them on load). */
+static const double LN2_HI = 6.93147180369123816490e-01;
+static const double LN2_LO = 1.90821492927058770002e-10;
+static const double INV_LN2 = 1.44269504088896338700e00;
+static const double SQRT_HALF = 0.70710678118654757274;
+static const double EXP_P[5] = {
+    1.66666666666666019037e-01,  -2.77777777770155933842e-03, 6.61375632143793436117e-05,
+    -1.65339022054652515390e-06, 4.13813679705723846039e-08,
+};
+#define LOG_TERMS 12
+static const double LOG_FIXED_SCALE = 1073741824.0; /* 2**30 */
+static const double NEGLIGIBLE_LOG = -30.0;
+static const double PPB = 1000000000.0;
+
+/* np.rint for |x| < 2**51, NaN included: adding and subtracting 1.5 * 2**52 leaves the value
+ * rounded to an integer, ties to even (the default rounding mode), as rint does; copysign puts
+ * back the sign rint keeps on a value that rounds to zero (-0.3 -> -0.0). No library call: a
+ * call to nearbyint costs more than the rest of an exponential. */
+static inline double rint_small(double x) {
+    const double shift = 6755399441055744.0; /* 1.5 * 2**52 */
+    double rounded = x + shift;
+    rounded = rounded - shift;
+    return copysign(rounded, x);
+}
+
+/* ldexp(y, k) for y in [0.5, 2) and |k| <= 1010, where the result is a normal double: a
+ * product with the power of two 2**k, built from its bits, which is exact there. */
+static inline double scale_by_power_of_two(double y, int k) {
+    union {
+        uint64_t bits;
+        double value;
+    } power;
+    power.bits = (uint64_t)(k + 1023) << 52;
+    return y * power.value;
+}
+
+/* np.maximum / np.minimum: a NaN in either argument is the result. */
+static inline double np_maximum(double a, double b) {
+    if (isnan(a)) return a;
+    if (isnan(b)) return b;
+    return a >= b ? a : b;
+}
+
+static inline double np_minimum(double a, double b) {
+    if (isnan(a)) return a;
+    if (isnan(b)) return b;
+    return a <= b ? a : b;
+}
+
+/* numerics._exp_kernel for one value: the same steps in the same order. */
+static double det_exp1(double x) {
+    double arg = np_maximum(x, -700.0);
+    arg = np_minimum(arg, 700.0);
+    double k = arg * INV_LN2;
+    k = rint_small(k); /* |k| <= 1010 after the clamp */
+    double scratch = k * LN2_HI;
+    double r = arg - scratch;
+    scratch = k * LN2_LO;
+    r = r - scratch;
+    double t = r * r;
+    double poly = t * EXP_P[4];
+    poly = poly + EXP_P[3];
+    for (int i = 2; i >= 0; i--) {
+        poly = poly * t;
+        poly = poly + EXP_P[i];
+    }
+    double c = t * poly;
+    c = r - c;
+    double y = r * c;
+    scratch = 2.0 - c;
+    y = y / scratch;
+    y = y + r;
+    y = y + 1.0;
+    if (isnan(k)) return y; /* y is NaN too; a NaN has no int32 exponent to scale by */
+    /* |r| <= ln2/2 + a rounding, so y = exp(r) is within [0.70, 1.42]: in range. */
+    return scale_by_power_of_two(y, (int)k);
+}
+
+/* numerics.det_log for one positive finite value: the same steps in the same order. */
+static double det_log1(double x) {
+    int e;
+    double mantissa;
+    union {
+        double value;
+        uint64_t bits;
+    } parts;
+    parts.value = x;
+    int biased = (int)((parts.bits >> 52) & 0x7ff);
+    if (biased == 0) {
+        mantissa = frexp(x, &e); /* subnormal: the library normalizes it */
+    } else { /* normal: frexp's mantissa in [0.5, 1) and exponent, from the bits */
+        e = biased - 1022;
+        parts.bits = (parts.bits & 0x800fffffffffffffULL) | (0x3feULL << 52);
+        mantissa = parts.value;
+    }
+    double low = mantissa < SQRT_HALF ? 1.0 : 0.0;
+    if (low != 0.0) mantissa = mantissa * 2.0;
+    double exponent = (double)e - low;
+    double s = mantissa - 1.0;
+    mantissa = mantissa + 1.0;
+    s = s / mantissa;
+    double s2 = s * s;
+    double series = s2 * (1.0 / (2 * LOG_TERMS - 1));
+    series = series + 1.0 / (2 * LOG_TERMS - 3);
+    for (int n = LOG_TERMS - 3; n >= 0; n--) {
+        series = series * s2;
+        series = series + 1.0 / (2 * n + 1);
+    }
+    double log_mantissa = s * series;
+    log_mantissa = log_mantissa * 2.0;
+    double high = exponent * LN2_HI;
+    double rest = exponent * LN2_LO;
+    rest = rest + log_mantissa;
+    return high + rest;
+}
+
+/* numerics.to_ppb for one probability: np.rint(p * 1e9).astype(np.int64). */
+static inline int64_t to_ppb1(double p) { return (int64_t)rint_small(p * PPB); }
+
+/* A C-contiguous buffer of doubles (or int64) and its length in elements. */
+static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize,
+                      const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) != 0) return -1;
+    if (view->len % itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer of %zd bytes is not whole %zd-byte items",
+                     name, view->len, itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* The (source, target) arguments of an elementwise loop: buffers of doubles of one length. */
+static int get_elementwise(PyObject *args, const char *name, Py_buffer *src, Py_buffer *dst) {
+    PyObject *src_obj, *dst_obj;
+    if (!PyArg_ParseTuple(args, "OO", &src_obj, &dst_obj)) return -1;
+    if (get_buffer(src_obj, src, 0, 8, name) != 0) return -1;
+    if (get_buffer(dst_obj, dst, 1, 8, name) != 0) {
+        PyBuffer_Release(src);
+        return -1;
+    }
+    if (src->len != dst->len) {
+        PyBuffer_Release(src);
+        PyBuffer_Release(dst);
+        PyErr_Format(PyExc_ValueError, "%s: source and target differ in length", name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *kernels_det_exp(PyObject *self, PyObject *args) {
+    Py_buffer src, dst;
+    if (get_elementwise(args, "det_exp", &src, &dst) != 0) return NULL;
+    const double *in = (const double *)src.buf;
+    double *out = (double *)dst.buf;
+    Py_ssize_t n = src.len / 8;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) out[i] = det_exp1(in[i]);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    Py_RETURN_NONE;
+}
+
+/* det_log(source, target) -> bool: False (target unwritten) if any value is not positive
+ * and finite, which the caller reports. */
+static PyObject *kernels_det_log(PyObject *self, PyObject *args) {
+    Py_buffer src, dst;
+    if (get_elementwise(args, "det_log", &src, &dst) != 0) return NULL;
+    const double *in = (const double *)src.buf;
+    double *out = (double *)dst.buf;
+    Py_ssize_t n = src.len / 8;
+    int valid = 1;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) {
+        if (!(in[i] > 0.0 && in[i] < HUGE_VAL)) { /* a NaN fails the first test */
+            valid = 0;
+            break;
+        }
+    }
+    if (valid)
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = det_log1(in[i]);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return PyBool_FromLong(valid);
+}
+
+/* Posteriors of one item from its log-likelihood sums (numerics.softmax_pair_ppb for two
+ * classes, numerics.softmax_ppb for more); ``work`` holds k doubles. */
+static void item_posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
+                            double *work, int64_t *out) {
+    if (k == 2) {
+        double first = sums[0] / LOG_FIXED_SCALE;
+        first = first + log_prior[0];
+        double second = sums[1] / LOG_FIXED_SCALE;
+        second = second + log_prior[1];
+        double gap = first - second;
+        double low = -fabs(gap);
+        double small = det_exp1(low);
+        if (!(low > NEGLIGIBLE_LOG)) small = 0.0;
+        double total = small + 1.0;
+        int first_is_top = gap >= 0.0;
+        out[0] = to_ppb1((first_is_top ? 1.0 : small) / total);
+        out[1] = to_ppb1((first_is_top ? small : 1.0) / total);
+        return;
+    }
+    for (Py_ssize_t c = 0; c < k; c++) {
+        double v = sums[c] / LOG_FIXED_SCALE;
+        work[c] = v + log_prior[c];
+    }
+    double top = work[0]; /* numerics.row_max: columns left to right */
+    for (Py_ssize_t c = 1; c < k; c++) top = np_maximum(top, work[c]);
+    for (Py_ssize_t c = 0; c < k; c++) {
+        double shifted = work[c] - top;
+        work[c] = shifted > NEGLIGIBLE_LOG ? det_exp1(shifted) : 0.0;
+    }
+    double total = work[0]; /* numerics.row_sum: columns left to right */
+    for (Py_ssize_t c = 1; c < k; c++) total = total + work[c];
+    for (Py_ssize_t c = 0; c < k; c++) out[c] = to_ppb1(work[c] / total);
+}
+
+/* Each (item, class) sum of the answers' rows, added in row order as np.bincount adds
+ * them; 0 if a row or item code is out of range. */
+static int sum_rows(const double *restrict rows, const int64_t *restrict index,
+                    const int64_t *restrict item, Py_ssize_t n_answers, Py_ssize_t n_rows,
+                    Py_ssize_t n_items, Py_ssize_t k, double *restrict sums) {
+    for (Py_ssize_t j = 0; j < n_answers; j++) {
+        int64_t r = index[j], i = item[j];
+        if (r < 0 || r >= n_rows || i < 0 || i >= n_items) return 0;
+        if (k == 2) {
+            sums[2 * i] = sums[2 * i] + rows[2 * r];
+            sums[2 * i + 1] = sums[2 * i + 1] + rows[2 * r + 1];
+        } else {
+            for (Py_ssize_t c = 0; c < k; c++) sums[i * k + c] = sums[i * k + c] + rows[r * k + c];
+        }
+    }
+    return 1;
+}
+
+/* e_step(rows, index, item, log_prior, out) -> None
+ *
+ * rows: [R, K] doubles (fixed-point log-likelihood rows); index, item: [N] int64 (answer j
+ * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; out: [I, K]
+ * int64, the posteriors in parts per billion. Each (item, class) sum adds its answers'
+ * values in row order, as np.bincount does. */
+static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4]))
+        return NULL;
+    static const char *names[5] = {"rows", "index", "item", "log_prior", "out"};
+    Py_buffer views[5];
+    int got = 0;
+    for (; got < 5; got++) {
+        if (get_buffer(objs[got], &views[got], got == 4, 8, names[got]) != 0) break;
+    }
+    PyObject *result = NULL;
+    double *sums = NULL;
+    double *work = NULL;
+    if (got < 5) goto done;
+    Py_ssize_t k = views[3].len / 8;
+    Py_ssize_t n_answers = views[1].len / 8;
+    if (k < 1 || views[0].len / 8 % k != 0 || views[4].len / 8 % k != 0 ||
+        views[2].len / 8 != n_answers) {
+        PyErr_SetString(PyExc_ValueError, "e_step: arrays of inconsistent shapes");
+        goto done;
+    }
+    Py_ssize_t n_rows = views[0].len / 8 / k;
+    Py_ssize_t n_items = views[4].len / 8 / k;
+    const double *rows = (const double *)views[0].buf;
+    const int64_t *index = (const int64_t *)views[1].buf;
+    const int64_t *item = (const int64_t *)views[2].buf;
+    const double *log_prior = (const double *)views[3].buf;
+    int64_t *out = (int64_t *)views[4].buf;
+    sums = (double *)calloc((size_t)(n_items > 0 ? n_items : 1) * (size_t)k, sizeof(double));
+    work = (double *)malloc((size_t)k * sizeof(double));
+    if (sums == NULL || work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int in_range;
+    Py_BEGIN_ALLOW_THREADS in_range =
+        sum_rows(rows, index, item, n_answers, n_rows, n_items, k, sums);
+    if (in_range)
+        for (Py_ssize_t i = 0; i < n_items; i++)
+            item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+    Py_END_ALLOW_THREADS if (!in_range) {
+        PyErr_SetString(PyExc_IndexError, "e_step: a row or item code out of range");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(sums);
+    free(work);
+    for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+    return result;
+}
+
+/* cell_sums(probas, items, starts, out) -> None
+ *
+ * probas: [I, K] int64; items: [N] int64; starts: [C] int64, strictly increasing from 0 and
+ * below N (or C == N == 0); out: [C, K] int64, row c the sum of probas[items[j]] over
+ * starts[c] <= j < starts[c + 1] (the last run to N): np.add.reduceat of the gathered rows,
+ * exact integer sums. */
+static PyObject *kernels_cell_sums(PyObject *self, PyObject *args) {
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3])) return NULL;
+    static const char *names[4] = {"probas", "items", "starts", "out"};
+    Py_buffer views[4];
+    int got = 0;
+    for (; got < 4; got++) {
+        if (get_buffer(objs[got], &views[got], got == 3, 8, names[got]) != 0) break;
+    }
+    PyObject *result = NULL;
+    if (got < 4) goto done;
+    Py_ssize_t n_runs = views[2].len / 8;
+    Py_ssize_t n_answers = views[1].len / 8;
+    if (n_runs == 0 || views[3].len / 8 % n_runs != 0) {
+        PyErr_SetString(PyExc_ValueError, "cell_sums: arrays of inconsistent shapes");
+        goto done;
+    }
+    Py_ssize_t k = views[3].len / 8 / n_runs;
+    if (k < 1 || views[0].len / 8 % k != 0) {
+        PyErr_SetString(PyExc_ValueError, "cell_sums: arrays of inconsistent shapes");
+        goto done;
+    }
+    Py_ssize_t n_items = views[0].len / 8 / k;
+    const int64_t *probas = (const int64_t *)views[0].buf;
+    const int64_t *items = (const int64_t *)views[1].buf;
+    const int64_t *starts = (const int64_t *)views[2].buf;
+    int64_t *out = (int64_t *)views[3].buf;
+    int valid = starts[0] == 0;
+    for (Py_ssize_t c = 1; valid && c < n_runs; c++) valid = starts[c] > starts[c - 1];
+    valid = valid && starts[n_runs - 1] < n_answers;
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError, "cell_sums: runs must start at 0 and increase");
+        goto done;
+    }
+    int in_range = 1;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t c = 0; c < n_runs && in_range; c++) {
+        Py_ssize_t stop = c + 1 < n_runs ? (Py_ssize_t)starts[c + 1] : n_answers;
+        /* Unsigned sums: int64 wraps as numpy's does, without C's signed overflow. Two
+         * classes (the commonest task) sum in registers. */
+        uint64_t *sum = (uint64_t *)(out + c * k);
+        Py_ssize_t j = (Py_ssize_t)starts[c];
+        if (k == 2) {
+            uint64_t first = 0, second = 0;
+            for (; j < stop; j++) {
+                int64_t i = items[j];
+                if (i < 0 || i >= n_items) break;
+                first += (uint64_t)probas[2 * i];
+                second += (uint64_t)probas[2 * i + 1];
+            }
+            sum[0] = first;
+            sum[1] = second;
+        } else {
+            for (Py_ssize_t t = 0; t < k; t++) sum[t] = 0;
+            for (; j < stop; j++) {
+                int64_t i = items[j];
+                if (i < 0 || i >= n_items) break;
+                const uint64_t *row = (const uint64_t *)(probas + i * k);
+                for (Py_ssize_t t = 0; t < k; t++) sum[t] += row[t];
+            }
+        }
+        in_range = j == stop;
+    }
+    Py_END_ALLOW_THREADS if (!in_range) {
+        PyErr_SetString(PyExc_IndexError, "cell_sums: an item code out of range");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+    return result;
+}
+
+/* The constants above, for kernels.py to compare with numerics.py's. */
+static PyObject *kernels_constants(PyObject *self, PyObject *unused) {
+    return Py_BuildValue("{s:d,s:d,s:d,s:d,s:(ddddd),s:i,s:d,s:d,s:d}", "ln2_hi", LN2_HI,
+                         "ln2_lo", LN2_LO, "inv_ln2", INV_LN2, "sqrt_half", SQRT_HALF, "exp_p",
+                         EXP_P[0], EXP_P[1], EXP_P[2], EXP_P[3], EXP_P[4], "log_terms",
+                         LOG_TERMS, "log_fixed_scale", LOG_FIXED_SCALE, "negligible_log",
+                         NEGLIGIBLE_LOG, "ppb", PPB);
+}
+
+static PyMethodDef kernels_methods[] = {
+    {"det_exp", kernels_det_exp, METH_VARARGS, "det_exp(source, target): elementwise."},
+    {"det_log", kernels_det_log, METH_VARARGS,
+     "det_log(source, target) -> bool: False if a value is not positive and finite."},
+    {"e_step", kernels_e_step, METH_VARARGS,
+     "e_step(rows, index, item, log_prior, out): the E-step's posteriors."},
+    {"cell_sums", kernels_cell_sums, METH_VARARGS,
+     "cell_sums(probas, items, starts, out): per run of rows, the sum of its items' rows."},
+    {"constants", kernels_constants, METH_NOARGS, "The constants the loops were built with."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef kernels_module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "Native loops of labelnet's deterministic numerics.",
+    -1, kernels_methods,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&kernels_module); }

@@ -1,0 +1,24 @@
+"""Types of the native loops (``_kernels.c``); :func:`node.consensus.numerics.native_kernels`
+loads them."""
+
+import numpy as np
+import numpy.typing as npt
+
+def det_exp(source: npt.NDArray[np.float64], target: npt.NDArray[np.float64], /) -> None: ...
+def det_log(source: npt.NDArray[np.float64], target: npt.NDArray[np.float64], /) -> bool: ...
+def e_step(
+    rows: npt.NDArray[np.float64],
+    index: npt.NDArray[np.int64],
+    item: npt.NDArray[np.int64],
+    log_prior: npt.NDArray[np.float64],
+    out: npt.NDArray[np.int64],
+    /,
+) -> None: ...
+def constants() -> dict[str, float | int | tuple[float, ...]]: ...
+def cell_sums(
+    probas: npt.NDArray[np.int64],
+    items: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+    /,
+) -> None: ...

@@ -1,0 +1,211 @@
+"""The native loops (``node/consensus/_kernels.c``) against the numpy definitions of
+:mod:`node.consensus.numerics` and :mod:`node.consensus.base`: the same bits everywhere, or
+they must not be used. CI builds them (``pip install -e``), so a build that fails, or that
+gives other bits, fails here."""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType, SimpleNamespace
+
+import numpy as np
+import pytest
+
+from node.consensus import base, numerics
+from node.consensus.answers import Answers
+from node.consensus.registry import CATEGORICAL
+from node.protocol.errors import ConsensusError
+from node.protocol.rules import PPB
+from tests.consensus.test_fast_paths import sparse, tables
+
+
+@pytest.fixture(name="native")
+def fixture_native() -> ModuleType:
+    module = numerics.native_kernels()
+    assert module is not None, "the native loops were not built, or differ from numpy"
+    return module
+
+
+def bits(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.int64).tobytes()
+
+
+def test_det_exp_gives_numpys_bits(native: ModuleType) -> None:
+    rng = np.random.default_rng(1)
+    special = [0.0, -0.0, 5e-324, -5e-324, 700.0, -700.0, 700.5, -745.2, 1e308, -math.inf]
+    x = np.concatenate(
+        (np.linspace(-800.0, 800.0, 160_001), rng.normal(0.0, 40.0, 200_000), special)
+    )
+    assert bits(numerics.det_exp(x)) == bits(numerics._det_exp_numpy(x))
+    # NaN in, NaN out (numpy's cast of NaN to an exponent warns; the value is NaN either way)
+    got = numerics.det_exp(np.array([math.nan]))
+    assert math.isnan(float(got[0]))
+
+
+def test_det_log_gives_numpys_bits(native: ModuleType) -> None:
+    rng = np.random.default_rng(2)
+    special = [5e-324, 1e-310, 2.2250738585072014e-308, 1.7976931348623157e308, 1.0, 0.5]
+    y = np.concatenate(
+        (np.exp2(rng.uniform(-1074.0, 1024.0, 200_000)), rng.uniform(0.0, 1.0, 1000), special)
+    )
+    y = y[(y > 0.0) & np.isfinite(y)]
+    assert bits(numerics.det_log(y)) == bits(numerics._det_log_numpy(y))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, -0.0])
+def test_det_log_rejects_what_numpy_rejects(native: ModuleType, bad: float) -> None:
+    with pytest.raises(ConsensusError):
+        numerics.det_log(np.array([1.0, bad]))
+
+
+def test_shapes_and_empty_arrays_keep_their_form(native: ModuleType) -> None:
+    matrix = np.arange(1.0, 13.0).reshape(3, 4)
+    for function, numpy_form in ((numerics.det_exp, numerics._det_exp_numpy),):
+        assert function(matrix).shape == (3, 4)
+        assert bits(function(matrix.T)) == bits(numpy_form(np.ascontiguousarray(matrix.T)))
+        assert function(np.zeros(0)).shape == (0,)
+        assert function(np.float64(0.5)).shape == ()
+    assert numerics.det_log(matrix).shape == (3, 4)
+    assert numerics.det_log(np.zeros(0)).shape == (0,)
+    assert float(numerics.det_log(np.float64(1.0))) == 0.0
+
+
+def e_step_routes(answers: Answers, rows: np.ndarray, index: np.ndarray) -> list[bytes]:
+    """The E-step's posteriors by the native loop and by each numpy route."""
+    log_prior = numerics.det_log(np.full(answers.n_classes, 1.0 / answers.n_classes))
+    out = [base.e_step_from_rows(answers, rows, index, log_prior, no_gold(answers)).tobytes()]
+    out.append(base._e_step_small(answers, rows, index, log_prior).tobytes())
+    if len(answers.item_starts) == answers.n_items:
+        out.append(base._e_step_by_items(answers, rows, index, log_prior).tobytes())
+    return out
+
+
+def many_classes(k: int) -> Answers:
+    """Two to six answers per item from 30 annotators, ``k`` classes named to sort."""
+    rng = np.random.default_rng(100 + k)
+    per_item = rng.integers(2, 7, 500)
+    item = np.repeat(np.arange(500), per_item)
+    annotator = rng.integers(0, 30, len(item))
+    return Answers.from_codes(
+        item,
+        annotator,
+        rng.integers(0, k, len(item)),
+        items=[f"i{i:03d}" for i in range(500)],
+        annotators=[f"a{a:02d}" for a in range(30)],
+        classes=[f"c{c:02d}" for c in range(k)],
+    )
+
+
+def no_gold(answers: Answers) -> np.ndarray:
+    return np.full(answers.n_items, -1, dtype=np.int64)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 20])
+def test_e_step_gives_every_routes_integers(native: ModuleType, k: int) -> None:
+    answers = many_classes(k)
+    rng = np.random.default_rng(k)
+    cells = answers.n_annotators * k
+    # Fixed-point rows with exact zeros of both signs, the floor and ties in the softmax.
+    rows = numerics.to_fixed_log(rng.uniform(-70.0, 0.0, (cells, k)))
+    rows[rng.random(rows.shape) < 0.05] = -0.0
+    rows[rng.random(rows.shape) < 0.05] = numerics.LOG_FLOOR * numerics.LOG_FIXED_SCALE
+    if k > 1:
+        rows[: cells // 4, 1] = rows[: cells // 4, 0]
+    routes = e_step_routes(answers, rows, answers.key)
+    assert all(route == routes[0] for route in routes[1:])
+
+
+def test_e_step_on_a_table_larger_than_a_chunk(native: ModuleType) -> None:
+    answers = tables()[1]  # one item alone holds more answers than a chunk of rows
+    rng = np.random.default_rng(3)
+    rows = numerics.to_fixed_log(rng.uniform(-20.0, 0.0, (answers.n_annotators * 3, 3)))
+    log_prior = numerics.det_log(np.array([0.2, 0.3, 0.5]))
+    gold = no_gold(answers)
+    native_probas = base.e_step_from_rows(answers, rows, answers.key, log_prior, gold)
+    chunked = base.SMALL_TABLE  # past it, the numpy E-step goes a class and a chunk at a time
+    assert len(answers) * 3 > chunked
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "native_kernels", lambda: None)
+        numpy_probas = base.e_step_from_rows(answers, rows, answers.key, log_prior, gold)
+    assert native_probas.tobytes() == numpy_probas.tobytes()
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 7])
+def test_cell_sums_give_reduceats_integers(native: ModuleType, k: int) -> None:
+    rng = np.random.default_rng(10 + k)
+    probas = rng.integers(0, PPB + 1, (300, k))
+    items = rng.integers(0, 300, 5000)
+    starts = np.unique(np.r_[0, rng.integers(1, 5000, 700)])
+    got = np.empty((len(starts), k), dtype=np.int64)
+    native.cell_sums(probas, items, starts, got)
+    assert np.array_equal(got, np.add.reduceat(probas.take(items, axis=0), starts))
+
+
+def test_the_loops_refuse_bad_arguments(native: ModuleType) -> None:
+    rows = np.zeros((4, 2))
+    index, item = np.array([0, 4]), np.array([0, 1])
+    out = np.empty((2, 2), dtype=np.int64)
+    with pytest.raises(IndexError):
+        native.e_step(rows, index, item, np.zeros(2), out)  # row 4 of 4
+    with pytest.raises(IndexError):
+        native.e_step(rows, np.array([0, 1]), np.array([0, 2]), np.zeros(2), out)  # item 2 of 2
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.e_step(rows, index, item, np.zeros(3), out)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        native.e_step(np.zeros((4, 4))[:, ::2], index, item, np.zeros(2), out)
+    with pytest.raises((BufferError, ValueError)):  # the output must be writable
+        native.e_step(rows, index, item, np.zeros(2), np.frombuffer(bytes(32), np.int64))
+    probas, sums = np.zeros((3, 2), dtype=np.int64), np.empty((2, 2), dtype=np.int64)
+    with pytest.raises(ValueError, match="increase"):
+        native.cell_sums(probas, np.array([0, 1, 2]), np.array([0, 0]), sums)
+    with pytest.raises(ValueError, match="increase"):
+        native.cell_sums(probas, np.array([0, 1, 2]), np.array([1, 2]), sums)
+    with pytest.raises(IndexError):
+        native.cell_sums(probas, np.array([0, 3, 2]), np.array([0, 2]), sums)
+    with pytest.raises(ValueError, match="differ in length"):
+        native.det_exp(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="whole"):
+        native.det_log(np.zeros(3, dtype=np.int32), np.zeros(2))
+
+
+@pytest.mark.parametrize("algorithm", sorted(CATEGORICAL))
+def test_every_estimator_fits_the_same_bits_either_way(
+    native: ModuleType, algorithm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = [tables()[0], sparse(2), sparse(4)]
+    with_native = [CATEGORICAL[algorithm]().fit(a).probas_ppb_.tobytes() for a in answers]
+    monkeypatch.setattr(numerics, "native_kernels", lambda: None)
+    monkeypatch.setattr(base, "native_kernels", lambda: None)
+    without = [CATEGORICAL[algorithm]().fit(a).probas_ppb_.tobytes() for a in answers]
+    assert with_native == without
+
+
+def test_loops_that_differ_from_numpy_are_not_used(native: ModuleType) -> None:
+    assert numerics._native_agrees(native)
+    wrong_constant = SimpleNamespace(**vars(native))
+    wrong_constant.constants = lambda: {**native.constants(), "ln2_lo": 1.9e-10}
+    assert not numerics._native_agrees(wrong_constant)  # type: ignore[arg-type]
+
+    def exp_one_ulp_off(source: np.ndarray, target: np.ndarray) -> None:
+        native.det_exp(source, target)
+        target[len(target) // 2] = np.nextafter(target[len(target) // 2], math.inf)
+
+    off = SimpleNamespace(**vars(native))
+    off.det_exp = exp_one_ulp_off
+    assert not numerics._native_agrees(off)  # type: ignore[arg-type]
+
+
+def test_the_environment_can_turn_the_loops_off(
+    native: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(numerics.NATIVE_ENV, "0")
+    numerics.native_kernels.cache_clear()
+    try:
+        assert numerics.native_kernels() is None
+        assert bits(numerics.det_exp(np.array([-1.5]))) == bits(
+            numerics._det_exp_numpy(np.array([-1.5]))
+        )
+    finally:
+        monkeypatch.delenv(numerics.NATIVE_ENV)
+        numerics.native_kernels.cache_clear()
+    assert numerics.native_kernels() is not None
