@@ -10,6 +10,8 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.consensus import base, numerics
 from node.consensus import native as native_module
@@ -217,3 +219,25 @@ def test_the_environment_can_turn_the_loops_off(
         monkeypatch.delenv(native_module.NATIVE_ENV)
         numerics.native_kernels.cache_clear()
     assert numerics.native_kernels() is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=40))
+def test_det_exp_gives_numpys_bits_on_any_floats(values: list[float]) -> None:
+    x = np.array(values, dtype=np.float64)
+    assert numerics.native_kernels() is not None
+    assert bits(numerics.det_exp(x)) == bits(numerics._det_exp_numpy(x))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=5e-324, max_value=1.7976931348623157e308, allow_infinity=False),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_det_log_gives_numpys_bits_on_any_positive_floats(values: list[float]) -> None:
+    y = np.array(values, dtype=np.float64)
+    assert numerics.native_kernels() is not None
+    assert bits(numerics.det_log(y)) == bits(numerics._det_log_numpy(y))
