@@ -53,8 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
+from node.consensus.native import NATIVE_ENV  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
-from node.consensus.numerics import NATIVE_ENV, native_kernels  # noqa: E402
+from node.consensus.numerics import native_kernels  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 

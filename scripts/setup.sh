@@ -21,17 +21,25 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-if ((${#missing[@]})); then
-  log "apt-get install ${missing[*]}"
+apt_install() {
+  log "apt-get install $*"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+if ((${#missing[@]})); then
+  apt_install "${missing[@]}"
 fi
 
 PYTHON="${PYTHON:-python3}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "setup: Python 3.11+ is required (found $("$PYTHON" --version 2>&1))" >&2
   exit 1
+fi
+# The native loops compile against this Python's headers: Debian's own Python keeps them in
+# python3-dev (a Python built from source, pyenv's say, has them already).
+if ! "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  apt_install python3-dev
 fi
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
@@ -48,6 +56,9 @@ if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
     exit 1
   fi
   echo "$py_print" > "$py_stamp"
+fi
+if ! .venv/bin/python -c 'import sys; from node.consensus.numerics import native_kernels; sys.exit(native_kernels() is None)'; then
+  log "warning: the consensus engine's native loops are not in use (build log: .venv/pip-install.log); it runs its numpy code: the same results, slower"
 fi
 
 # Label Studio's converter, for the interop tests only, in a venv of its own (see the

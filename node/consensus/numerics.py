@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import warnings
 from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 
+from node.consensus import native
 from node.protocol.errors import ConsensusError
 from node.protocol.rules import PPB
 
@@ -329,97 +328,30 @@ def count_keys(keys: IntArray, length: int) -> IntArray:
     return np.bincount(keys, minlength=length).astype(np.int64, copy=False)
 
 
-# The native loops (``_kernels.c``): the same operations in the same order, in one call
-# instead of dozens. The numpy code above is the definition; the loops are used only where
-# built and only once they have given its bits on a probe (:func:`native_kernels`).
-
-_PROBE_SEED = 20261207
-NATIVE_ENV = "LABELNET_NATIVE"
-"""Set to ``0`` to run the numpy definitions even where the native loops are built: the same
-results, slower (an operator's way out, and the benchmarks' "before")."""
-
-
 @functools.cache
 def native_kernels() -> ModuleType | None:
-    """The native loops, or ``None`` where they were not built (the package installs without
-    them), where :data:`NATIVE_ENV` is ``0``, or where they do not give this module's bits
-    on :func:`_native_agrees`'s probe (a build with fused multiply-adds or fast-math, say),
-    which is also warned about. Read once per process."""
-    if os.environ.get(NATIVE_ENV, "1") == "0":
-        return None
-    try:
-        from node.consensus import _kernels
-    except ImportError:
-        return None
-    if not _native_agrees(_kernels):
-        warnings.warn(
-            "node.consensus._kernels differs from the numpy definitions; not using it",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return None
-    return _kernels
+    """The native loops (``_kernels.c``), or ``None`` where they are not built, turned off,
+    or not giving this module's bits (:func:`node.consensus.native.load`, against
+    :func:`numpy_reference`). Read once per process."""
+    return native.load(numpy_reference())
 
 
-def _native_agrees(native: ModuleType) -> bool:
-    """Whether ``native`` holds this module's constants and gives the numpy definitions'
-    bits on a fixed probe: exponentials over the clamp and past it, with the special values;
-    logarithms over the normal and subnormal range; and an E-step of every class count from
-    1 to 5 on random fixed-point rows (a few milliseconds, once per process)."""
-    constants = native.constants()
-    expected = {
-        "ln2_hi": _LN2_HI,
-        "ln2_lo": _LN2_LO,
-        "inv_ln2": _INV_LN2,
-        "sqrt_half": _SQRT_HALF,
-        "exp_p": _EXP_P,
-        "log_terms": _LOG_TERMS,
-        "log_fixed_scale": LOG_FIXED_SCALE,
-        "negligible_log": NEGLIGIBLE_LOG,
-        "ppb": float(PPB),
-    }
-    if constants != expected:
-        return False
-    rng = np.random.default_rng(_PROBE_SEED)
-    special = [0.0, -0.0, 700.0, -700.0, 709.0, -745.0, 1e300, -1e300, math.inf, -math.inf]
-    x = np.concatenate((np.linspace(-760.0, 760.0, 4001), rng.normal(0.0, 20.0, 4000), special))
-    got = np.empty_like(x)
-    native.det_exp(x, got)
-    if not np.array_equal(got.view(np.int64), _det_exp_numpy(x).view(np.int64)):
-        return False
-    y = np.concatenate((np.exp2(rng.uniform(-1074.0, 1023.0, 4000)), [1.0, 0.5, _SQRT_HALF]))
-    got = np.empty_like(y)
-    if not native.det_log(y, got):
-        return False
-    if not np.array_equal(got.view(np.int64), _det_log_numpy(y).view(np.int64)):
-        return False
-    return all(
-        _native_e_step_agrees(native, k, rng) and _native_cell_sums_agree(native, k, rng)
-        for k in range(1, 6)
+def numpy_reference() -> native.Reference:
+    """This module's numpy definitions and constants: what the native loops must give."""
+    return native.Reference(
+        constants={
+            "ln2_hi": _LN2_HI,
+            "ln2_lo": _LN2_LO,
+            "inv_ln2": _INV_LN2,
+            "sqrt_half": _SQRT_HALF,
+            "exp_p": _EXP_P,
+            "log_terms": _LOG_TERMS,
+            "log_fixed_scale": LOG_FIXED_SCALE,
+            "negligible_log": NEGLIGIBLE_LOG,
+            "ppb": float(PPB),
+        },
+        det_exp=_det_exp_numpy,
+        det_log=_det_log_numpy,
+        softmax_ppb=functools.partial(_softmax_ppb, exp=_det_exp_numpy),
+        to_fixed_log=to_fixed_log,
     )
-
-
-def _native_e_step_agrees(native: ModuleType, k: int, rng: np.random.Generator) -> bool:
-    """The native E-step against bincount sums and :func:`softmax_ppb` in numpy."""
-    n_items, n_rows, n_answers = 50, 12, 400
-    rows = to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
-    index = rng.integers(0, n_rows, n_answers)
-    item = np.sort(rng.integers(0, n_items, n_answers))
-    log_prior = rng.uniform(-3.0, 0.0, k)
-    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-    sums = np.bincount(cells, weights=rows.take(index, axis=0).reshape(-1), minlength=n_items * k)
-    log_weights = np.add(np.divide(sums.reshape(n_items, k), LOG_FIXED_SCALE), log_prior)
-    expected = _softmax_ppb(log_weights, _det_exp_numpy)
-    got = np.empty((n_items, k), dtype=np.int64)
-    native.e_step(rows, index, item, log_prior, got)
-    return bool(np.array_equal(got, expected))
-
-
-def _native_cell_sums_agree(native: ModuleType, k: int, rng: np.random.Generator) -> bool:
-    """The native per-run sums against ``np.add.reduceat`` of the gathered rows."""
-    probas = rng.integers(0, PPB + 1, (50, k))
-    items = rng.integers(0, 50, 400)
-    starts = np.unique(np.r_[0, rng.integers(1, 400, 60)])
-    got = np.empty((len(starts), k), dtype=np.int64)
-    native.cell_sums(probas, items, starts, got)
-    return bool(np.array_equal(got, np.add.reduceat(probas.take(items, axis=0), starts)))

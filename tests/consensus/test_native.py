@@ -10,8 +10,11 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.consensus import base, numerics
+from node.consensus import native as native_module
 from node.consensus.answers import Answers
 from node.consensus.registry import CATEGORICAL
 from node.protocol.errors import ConsensusError
@@ -180,11 +183,14 @@ def test_every_estimator_fits_the_same_bits_either_way(
     assert with_native == without
 
 
-def test_loops_that_differ_from_numpy_are_not_used(native: ModuleType) -> None:
-    assert numerics._native_agrees(native)
+def test_loops_that_differ_from_numpy_are_not_used(
+    native: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = numerics.numpy_reference()
+    assert native_module.agrees(native, reference)
     wrong_constant = SimpleNamespace(**vars(native))
     wrong_constant.constants = lambda: {**native.constants(), "ln2_lo": 1.9e-10}
-    assert not numerics._native_agrees(wrong_constant)  # type: ignore[arg-type]
+    assert not native_module.agrees(wrong_constant, reference)  # type: ignore[arg-type]
 
     def exp_one_ulp_off(source: np.ndarray, target: np.ndarray) -> None:
         native.det_exp(source, target)
@@ -192,13 +198,17 @@ def test_loops_that_differ_from_numpy_are_not_used(native: ModuleType) -> None:
 
     off = SimpleNamespace(**vars(native))
     off.det_exp = exp_one_ulp_off
-    assert not numerics._native_agrees(off)  # type: ignore[arg-type]
+    assert not native_module.agrees(off, reference)  # type: ignore[arg-type]
+    # and load() refuses such loops with a warning: the numpy code runs instead
+    monkeypatch.setattr(native_module.importlib, "import_module", lambda name: off)
+    with pytest.warns(RuntimeWarning, match="differs from the numpy definitions"):
+        assert native_module.load(reference) is None
 
 
 def test_the_environment_can_turn_the_loops_off(
     native: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(numerics.NATIVE_ENV, "0")
+    monkeypatch.setenv(native_module.NATIVE_ENV, "0")
     numerics.native_kernels.cache_clear()
     try:
         assert numerics.native_kernels() is None
@@ -206,6 +216,28 @@ def test_the_environment_can_turn_the_loops_off(
             numerics._det_exp_numpy(np.array([-1.5]))
         )
     finally:
-        monkeypatch.delenv(numerics.NATIVE_ENV)
+        monkeypatch.delenv(native_module.NATIVE_ENV)
         numerics.native_kernels.cache_clear()
     assert numerics.native_kernels() is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=40))
+def test_det_exp_gives_numpys_bits_on_any_floats(values: list[float]) -> None:
+    x = np.array(values, dtype=np.float64)
+    assert numerics.native_kernels() is not None
+    assert bits(numerics.det_exp(x)) == bits(numerics._det_exp_numpy(x))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=5e-324, max_value=1.7976931348623157e308, allow_infinity=False),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_det_log_gives_numpys_bits_on_any_positive_floats(values: list[float]) -> None:
+    y = np.array(values, dtype=np.float64)
+    assert numerics.native_kernels() is not None
+    assert bits(numerics.det_log(y)) == bits(numerics._det_log_numpy(y))

@@ -1,0 +1,128 @@
+"""Loading the native loops (``_kernels.c``) and checking them against the numpy definitions.
+
+The loops do what :mod:`node.consensus.numerics` and the E-step of
+:mod:`node.consensus.base` do in numpy, with the same IEEE operations in the same order, in
+one call where numpy makes dozens. A validator whose loops gave other bits would attest
+another payout root, so they are used only once they have reproduced the numpy definitions
+on a fixed probe in this process; otherwise (or where they were not built, or
+:data:`NATIVE_ENV` is ``0``) the numpy code runs: the same results, slower.
+
+This module holds the probe; ``numerics`` hands it the definitions (:class:`Reference`), so
+the check never depends on the loops it checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+import numpy.typing as npt
+
+from node.protocol.rules import PPB
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+NATIVE_ENV = "LABELNET_NATIVE"
+"""Set to ``0`` to run the numpy definitions even where the native loops are built: the same
+results, slower (an operator's way out, and the benchmarks' "before")."""
+PROBE_SEED = 20261207
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the loops must reproduce: the numpy definitions and the constants they use."""
+
+    constants: Mapping[str, float | int | tuple[float, ...]]
+    det_exp: Callable[[FloatArray], FloatArray]
+    det_log: Callable[[FloatArray], FloatArray]
+    softmax_ppb: Callable[[FloatArray], IntArray]
+    to_fixed_log: Callable[[FloatArray], FloatArray]
+
+
+def load(reference: Reference) -> ModuleType | None:
+    """The native loops, or ``None`` where they were not built (the package installs without
+    them), where :data:`NATIVE_ENV` is ``0``, or where they do not give ``reference``'s bits
+    on :func:`agrees`'s probe (a build with fused multiply-adds or fast-math, say), which is
+    also warned about."""
+    if os.environ.get(NATIVE_ENV, "1") == "0":
+        return None
+    try:
+        module = importlib.import_module("node.consensus._kernels")
+    except ImportError:
+        return None
+    if not agrees(module, reference):
+        warnings.warn(
+            "node.consensus._kernels differs from the numpy definitions; not using it",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return module
+
+
+def agrees(loops: ModuleType, reference: Reference) -> bool:
+    """Whether ``loops`` hold ``reference``'s constants and give its bits on a fixed probe:
+    exponentials over the clamp and past it, with the special values; logarithms over the
+    normal and subnormal range; the E-step and the per-cell sums for every class count from
+    1 to 5 (a few milliseconds, once per process)."""
+    if loops.constants() != dict(reference.constants):
+        return False
+    rng = np.random.default_rng(PROBE_SEED)
+    special = [0.0, -0.0, 700.0, -700.0, 709.0, -745.0, 1e300, -1e300, np.inf, -np.inf]
+    x = np.concatenate((np.linspace(-760.0, 760.0, 4001), rng.normal(0.0, 20.0, 4000), special))
+    got = np.empty_like(x)
+    loops.det_exp(x, got)
+    if not np.array_equal(got.view(np.int64), reference.det_exp(x).view(np.int64)):
+        return False
+    edges = [1.0, 0.5, _scalar(reference, "sqrt_half")]  # where frexp's mantissa is halved
+    y = np.concatenate((np.exp2(rng.uniform(-1074.0, 1023.0, 4000)), edges))
+    got = np.empty_like(y)
+    if not loops.det_log(y, got):
+        return False
+    if not np.array_equal(got.view(np.int64), reference.det_log(y).view(np.int64)):
+        return False
+    return all(
+        _e_step_agrees(loops, reference, k, rng) and _cell_sums_agree(loops, k, rng)
+        for k in range(1, 6)
+    )
+
+
+def _e_step_agrees(
+    loops: ModuleType, reference: Reference, k: int, rng: np.random.Generator
+) -> bool:
+    """The native E-step against ``np.bincount`` sums and the reference softmax."""
+    n_items, n_rows, n_answers = 50, 12, 400
+    rows = reference.to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
+    index = rng.integers(0, n_rows, n_answers)
+    item = np.sort(rng.integers(0, n_items, n_answers))
+    log_prior = rng.uniform(-3.0, 0.0, k)
+    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+    sums = np.bincount(cells, weights=rows.take(index, axis=0).reshape(-1), minlength=n_items * k)
+    scale = _scalar(reference, "log_fixed_scale")
+    log_weights = np.add(np.divide(sums.reshape(n_items, k), scale), log_prior)
+    got = np.empty((n_items, k), dtype=np.int64)
+    loops.e_step(rows, index, item, log_prior, got)
+    return bool(np.array_equal(got, reference.softmax_ppb(log_weights)))
+
+
+def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
+    """The native per-run sums against ``np.add.reduceat`` of the gathered rows."""
+    probas = rng.integers(0, PPB + 1, (50, k))
+    items = rng.integers(0, 50, 400)
+    starts = np.unique(np.r_[0, rng.integers(1, 400, 60)])
+    got = np.empty((len(starts), k), dtype=np.int64)
+    loops.cell_sums(probas, items, starts, got)
+    return bool(np.array_equal(got, np.add.reduceat(probas.take(items, axis=0), starts)))
+
+
+def _scalar(reference: Reference, name: str) -> float:
+    value = reference.constants[name]
+    if not isinstance(value, float):
+        raise TypeError(f"constant {name} is {value!r}, not a float")
+    return value
