@@ -42,7 +42,7 @@ def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> Cate
     return make().fit(answers)
 
 
-def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
+def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float | bool]:
     """Fit the default (or the estimator ``key`` of :data:`LABELNET`) to the scaling task
     of ``n_answers`` answers (:mod:`scaling_task`)."""
     answers, truth, build = scaling_task(n_answers)
@@ -59,11 +59,11 @@ def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float]:
         "build_seconds": build,
         "peak_mb": peak_mb,
         "accuracy": acc,
-        "native_loops": float(native_kernels() is not None),
+        "native_loops": native_kernels() is not None,
     }
 
 
-def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float]]:
+def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float | bool]]:
     results = []
     for size in sizes:
         completed = subprocess.run(

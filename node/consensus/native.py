@@ -66,11 +66,27 @@ def load(reference: Reference) -> ModuleType | None:
     return module
 
 
+LOOPS = ("constants", "det_exp", "det_log", "e_step", "cell_sums")
+"""What a build must offer; one built from an older ``_kernels.c`` may lack some."""
+
+
 def agrees(loops: ModuleType, reference: Reference) -> bool:
-    """Whether ``loops`` hold ``reference``'s constants and give its bits on a fixed probe:
-    exponentials over the clamp and past it, with the special values; logarithms over the
-    normal and subnormal range; the E-step and the per-cell sums for every class count from
-    1 to 5 (a few milliseconds, once per process)."""
+    """Whether ``loops`` offer every one of :data:`LOOPS`, hold ``reference``'s constants
+    and give its bits on a fixed probe: exponentials over the clamp and past it, with the
+    special values; logarithms over the normal and subnormal range; the E-step and the
+    per-cell sums for every class count from 1 to 5 (a few milliseconds, once per process).
+    A loop that refuses the probe's arguments (a stale build with other signatures) does
+    not agree either."""
+    if not all(callable(getattr(loops, name, None)) for name in LOOPS):
+        return False
+    try:
+        return _probe(loops, reference)
+    except (TypeError, ValueError, IndexError, BufferError):
+        return False
+
+
+def _probe(loops: ModuleType, reference: Reference) -> bool:
+    """:func:`agrees`'s probe, on loops known to exist."""
     if loops.constants() != dict(reference.constants):
         return False
     rng = np.random.default_rng(PROBE_SEED)

@@ -199,6 +199,15 @@ def test_loops_that_differ_from_numpy_are_not_used(
     off = SimpleNamespace(**vars(native))
     off.det_exp = exp_one_ulp_off
     assert not native_module.agrees(off, reference)  # type: ignore[arg-type]
+    stale = SimpleNamespace(**{k: v for k, v in vars(native).items() if k != "cell_sums"})
+    assert not native_module.agrees(stale, reference)  # type: ignore[arg-type]
+
+    def e_step_of_another_signature(*args: np.ndarray) -> None:
+        raise TypeError("e_step() takes exactly 6 arguments (5 given)")
+
+    other = SimpleNamespace(**vars(native))
+    other.e_step = e_step_of_another_signature
+    assert not native_module.agrees(other, reference)  # type: ignore[arg-type]
     # and load() refuses such loops with a warning: the numpy code runs instead
     monkeypatch.setattr(native_module.importlib, "import_module", lambda name: off)
     with pytest.warns(RuntimeWarning, match="differs from the numpy definitions"):
