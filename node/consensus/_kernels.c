@@ -14,7 +14,7 @@
  *   - sums that run over answers are of integers held in doubles, added in the rows' order,
  *     which is the order np.bincount adds them in.
  *
- * The numpy code stays the definition: node/consensus/kernels.py checks these loops
+ * The numpy code stays the definition: node/consensus/native.py checks these loops
  * against it on first use and falls back to it on any difference, and the tests compare
  * the two bit for bit.
  */
@@ -23,11 +23,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
 
-/* The constants of numerics.py, to the bit (kernels.py compares them on load). */
+/* The constants of numerics.py, to the bit (native.py compares them on load). */
 static const double LN2_HI = 6.93147180369123816490e-01;
 static const double LN2_LO = 1.90821492927058770002e-10;
 static const double INV_LN2 = 1.44269504088896338700e00;
@@ -160,6 +159,18 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t i
     return 0;
 }
 
+/* ``n`` buffers of 8-byte items, the last one writable (the loop's output). Returns how many
+ * it holds: ``n``, or fewer with an error set; release_buffers lets go of those either way. */
+static int get_buffers(PyObject *const *objs, Py_buffer *views, int n, const char *const *names) {
+    int got = 0;
+    while (got < n && get_buffer(objs[got], &views[got], got == n - 1, 8, names[got]) == 0) got++;
+    return got;
+}
+
+static void release_buffers(Py_buffer *views, int got) {
+    for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+}
+
 /* The (source, target) arguments of an elementwise loop: buffers of doubles of one length. */
 static int get_elementwise(PyObject *args, const char *name, Py_buffer *src, Py_buffer *dst) {
     PyObject *src_obj, *dst_obj;
@@ -274,12 +285,9 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
     PyObject *objs[5];
     if (!PyArg_ParseTuple(args, "OOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4]))
         return NULL;
-    static const char *names[5] = {"rows", "index", "item", "log_prior", "out"};
+    static const char *const names[5] = {"rows", "index", "item", "log_prior", "out"};
     Py_buffer views[5];
-    int got = 0;
-    for (; got < 5; got++) {
-        if (get_buffer(objs[got], &views[got], got == 4, 8, names[got]) != 0) break;
-    }
+    int got = get_buffers(objs, views, 5, names);
     PyObject *result = NULL;
     double *sums = NULL;
     double *work = NULL;
@@ -314,12 +322,11 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "e_step: a row or item code out of range");
         goto done;
     }
-    result = Py_None;
-    Py_INCREF(result);
+    result = Py_NewRef(Py_None);
 done:
     free(sums);
     free(work);
-    for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+    release_buffers(views, got);
     return result;
 }
 
@@ -332,12 +339,9 @@ done:
 static PyObject *kernels_cell_sums(PyObject *self, PyObject *args) {
     PyObject *objs[4];
     if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3])) return NULL;
-    static const char *names[4] = {"probas", "items", "starts", "out"};
+    static const char *const names[4] = {"probas", "items", "starts", "out"};
     Py_buffer views[4];
-    int got = 0;
-    for (; got < 4; got++) {
-        if (get_buffer(objs[got], &views[got], got == 3, 8, names[got]) != 0) break;
-    }
+    int got = get_buffers(objs, views, 4, names);
     PyObject *result = NULL;
     if (got < 4) goto done;
     Py_ssize_t n_runs = views[2].len / 8;
@@ -395,14 +399,13 @@ static PyObject *kernels_cell_sums(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "cell_sums: an item code out of range");
         goto done;
     }
-    result = Py_None;
-    Py_INCREF(result);
+    result = Py_NewRef(Py_None);
 done:
-    for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+    release_buffers(views, got);
     return result;
 }
 
-/* The constants above, for kernels.py to compare with numerics.py's. */
+/* The constants above, for native.py to compare with numerics.py's. */
 static PyObject *kernels_constants(PyObject *self, PyObject *unused) {
     return Py_BuildValue("{s:d,s:d,s:d,s:d,s:(ddddd),s:i,s:d,s:d,s:d}", "ln2_hi", LN2_HI,
                          "ln2_lo", LN2_LO, "inv_ln2", INV_LN2, "sqrt_half", SQRT_HALF, "exp_p",

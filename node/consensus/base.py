@@ -262,10 +262,10 @@ def expected_cell_counts(answers: Answers, probas_ppb: IntArray) -> IntArray:
     items, starts, _ = answers.key_runs
     probas = np.asarray(probas_ppb, dtype=np.int64)
     k = answers.n_classes
-    native = native_kernels()
-    if native is not None:  # the same integer sums in one pass (numerics.native_kernels)
+    loops = native_kernels()
+    if loops is not None:  # the same integer sums in one pass (numerics.native_kernels)
         sums: IntArray = np.empty((len(starts), k), dtype=np.int64)
-        native.cell_sums(np.ascontiguousarray(probas), items, starts, sums)
+        loops.cell_sums(np.ascontiguousarray(probas), items, starts, sums)
         return sums
     if len(items) * k <= CELL_GATHER:
         out: IntArray = np.add.reduceat(probas.take(items, axis=0), starts)
@@ -319,10 +319,10 @@ def e_step_from_rows(
     ``k``). The dense table is indexed by :attr:`Answers.key`; the fit over answered
     cells (:mod:`node.consensus.cell_fit`) passes one row per cell, the same values."""
     k = answers.n_classes
-    native = native_kernels()
-    if native is not None:  # one pass over the answers, in C (numerics.native_kernels)
+    loops = native_kernels()
+    if loops is not None:  # one pass over the answers, in C (numerics.native_kernels)
         probas = np.empty((answers.n_items, k), dtype=np.int64)
-        native.e_step(
+        loops.e_step(
             np.ascontiguousarray(rows, dtype=np.float64),
             np.ascontiguousarray(index, dtype=np.int64),
             answers.item,

@@ -80,10 +80,10 @@ def det_exp(x: npt.ArrayLike) -> FloatArray:
     changes nothing that survives rounding to :data:`PPB`.
     """
     arg = np.asarray(x, dtype=np.float64)
-    native = native_kernels()
-    if native is not None:
+    loops = native_kernels()
+    if loops is not None:
         out = np.empty(arg.shape, dtype=np.float64)
-        native.det_exp(np.ascontiguousarray(arg), out)
+        loops.det_exp(np.ascontiguousarray(arg), out)
         return out
     return _det_exp_numpy(arg)
 
@@ -133,10 +133,10 @@ def _exp_kernel(x: FloatArray) -> FloatArray:
 def det_log(x: npt.ArrayLike) -> FloatArray:
     """Natural logarithm from basic operations only; ``x`` must be positive and finite."""
     arr = np.asarray(x, dtype=np.float64)
-    native = native_kernels()
-    if native is not None:
+    loops = native_kernels()
+    if loops is not None:
         out = np.empty(arr.shape, dtype=np.float64)
-        if not native.det_log(np.ascontiguousarray(arr), out):
+        if not loops.det_log(np.ascontiguousarray(arr), out):
             raise ConsensusError("det_log needs positive finite arguments")
         return out
     # min > 0 and a finite max: every value positive and finite (a NaN fails the first).
