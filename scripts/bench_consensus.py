@@ -71,6 +71,7 @@ from consensus_candidates import (  # noqa: E402
     NUMERIC,
 )
 from consensus_speed import fit_with, scaling, speed_set, timed  # noqa: E402
+from scaling_task import ROWS  # noqa: E402
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
 
@@ -288,6 +289,12 @@ def main() -> int:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-sizes", default="1000000,10000000")
     parser.add_argument(
+        "--scaling-rows",
+        choices=ROWS,
+        default="one_coin",
+        help="the scaling task's confusion rows (scripts/scaling_task.py)",
+    )
+    parser.add_argument(
         "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@9)"
     )
     parser.add_argument(
@@ -331,9 +338,9 @@ def main() -> int:
         if args.repeats > 0:
             speed["speed"] = speed_only(args.datasets, args.repeats)
         if not args.skip_scaling:
-            print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
+            print(f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows)")
             sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
-            speed["scaling"] = scaling(sizes, args.scaling_key)
+            speed["scaling"] = scaling(sizes, args.scaling_key, args.scaling_rows)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
@@ -377,9 +384,9 @@ def main() -> int:
         else:  # --candidates kept none: the default and the earlier ones ran, nothing to choose
             print("selection: skipped (--candidates kept no candidate)")
     if not args.skip_scaling:
-        print(f"\nscaling ({args.scaling_key}, 5 classes, one subprocess per size)")
+        print(f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows)")
         sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
-        result["scaling"] = scaling(sizes, args.scaling_key)
+        result["scaling"] = scaling(sizes, args.scaling_key, args.scaling_rows)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

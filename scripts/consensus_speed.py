@@ -42,10 +42,12 @@ def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> Cate
     return make().fit(answers)
 
 
-def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float | bool]:
+def scaling_worker(
+    n_answers: int, key: str = DEFAULT_KEY, rows: str = "one_coin"
+) -> dict[str, float | bool | str]:
     """Fit the default (or the estimator ``key`` of :data:`LABELNET`) to the scaling task
-    of ``n_answers`` answers (:mod:`scaling_task`)."""
-    answers, truth, build = scaling_task(n_answers)
+    of ``n_answers`` answers with confusion ``rows`` (:mod:`scaling_task`)."""
+    answers, truth, build = scaling_task(n_answers, rows)
     cpu_start = time.process_time()
     fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
     fit_cpu = time.process_time() - cpu_start
@@ -60,14 +62,18 @@ def scaling_worker(n_answers: int, key: str = DEFAULT_KEY) -> dict[str, float | 
         "peak_mb": peak_mb,
         "accuracy": acc,
         "native_loops": native_kernels() is not None,
+        "rows": rows,
+        "polish_iterations": int(getattr(fitted, "polish_iterations_", 0)),
     }
 
 
-def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float | bool]]:
+def scaling(
+    sizes: list[int], key: str = DEFAULT_KEY, rows: str = "one_coin"
+) -> list[dict[str, float | bool | str]]:
     results = []
     for size in sizes:
         completed = subprocess.run(
-            [sys.executable, __file__, str(size), key],
+            [sys.executable, __file__, str(size), key, rows],
             check=True,
             capture_output=True,
             text=True,
@@ -77,7 +83,7 @@ def scaling(sizes: list[int], key: str = DEFAULT_KEY) -> list[dict[str, float | 
             f"  {size:>11,d} answers: fit {result['seconds']:6.2f}s "
             f"(cpu {result['cpu_seconds']:6.2f}s)  "
             f"(+ build {result['build_seconds']:5.2f}s)  peak {result['peak_mb']:7.0f} MB  "
-            f"acc {result['accuracy']:.4f}",
+            f"acc {result['accuracy']:.4f}  polish iterations {result['polish_iterations']}",
             flush=True,
         )
         results.append(result)
@@ -113,4 +119,4 @@ def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(scaling_worker(int(sys.argv[1]), sys.argv[2])))
+    print(json.dumps(scaling_worker(int(sys.argv[1]), sys.argv[2], sys.argv[3])))

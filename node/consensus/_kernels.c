@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -37,6 +38,9 @@ static const double EXP_P[5] = {
 };
 #define LOG_TERMS 12
 static const double LOG_FIXED_SCALE = 1073741824.0; /* 2**30 */
+/* Dividing by a power of two and multiplying by its inverse round the same real number,
+ * so they give the same bits; the product is the cheaper of the two. */
+static const double INV_LOG_FIXED_SCALE = 1.0 / 1073741824.0;
 static const double NEGLIGIBLE_LOG = -30.0;
 static const double PPB = 1000000000.0;
 
@@ -75,10 +79,9 @@ static inline double np_minimum(double a, double b) {
     return a <= b ? a : b;
 }
 
-/* numerics._exp_kernel for one value: the same steps in the same order. */
-static double det_exp1(double x) {
-    double arg = np_maximum(x, -700.0);
-    arg = np_minimum(arg, 700.0);
+/* numerics._exp_kernel's steps after the clamp, in the same order: the reduced
+ * exponential y = exp(r), in [0.70, 1.42], and the power of two k to scale it by. */
+static inline double exp_reduced(double arg, double *k_out) {
     double k = arg * INV_LN2;
     k = rint_small(k); /* |k| <= 1010 after the clamp */
     double scratch = k * LN2_HI;
@@ -99,8 +102,26 @@ static double det_exp1(double x) {
     y = y / scratch;
     y = y + r;
     y = y + 1.0;
+    *k_out = k;
+    return y;
+}
+
+/* numerics._exp_kernel for one value: the same steps in the same order. */
+static double det_exp1(double x) {
+    double arg = np_maximum(x, -700.0);
+    arg = np_minimum(arg, 700.0);
+    double k;
+    double y = exp_reduced(arg, &k);
     if (isnan(k)) return y; /* y is NaN too; a NaN has no int32 exponent to scale by */
     /* |r| <= ln2/2 + a rounding, so y = exp(r) is within [0.70, 1.42]: in range. */
+    return scale_by_power_of_two(y, (int)k);
+}
+
+/* det_exp1 for a shifted log-weight of the softmax, x in (NEGLIGIBLE_LOG, 0]: there the
+ * clamps to [-700, 700] return x itself and x is no NaN, so the result is det_exp1's. */
+static inline double softmax_exp(double x) {
+    double k;
+    double y = exp_reduced(x, &k);
     return scale_by_power_of_two(y, (int)k);
 }
 
@@ -228,14 +249,13 @@ static PyObject *kernels_det_log(PyObject *self, PyObject *args) {
 static void item_posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
                             double *work, int64_t *out) {
     if (k == 2) {
-        double first = sums[0] / LOG_FIXED_SCALE;
+        double first = sums[0] * INV_LOG_FIXED_SCALE;
         first = first + log_prior[0];
-        double second = sums[1] / LOG_FIXED_SCALE;
+        double second = sums[1] * INV_LOG_FIXED_SCALE;
         second = second + log_prior[1];
         double gap = first - second;
         double low = -fabs(gap);
-        double small = det_exp1(low);
-        if (!(low > NEGLIGIBLE_LOG)) small = 0.0;
+        double small = low > NEGLIGIBLE_LOG ? softmax_exp(low) : 0.0;
         double total = small + 1.0;
         int first_is_top = gap >= 0.0;
         out[0] = to_ppb1((first_is_top ? 1.0 : small) / total);
@@ -243,14 +263,14 @@ static void item_posteriors(const double *sums, const double *log_prior, Py_ssiz
         return;
     }
     for (Py_ssize_t c = 0; c < k; c++) {
-        double v = sums[c] / LOG_FIXED_SCALE;
+        double v = sums[c] * INV_LOG_FIXED_SCALE;
         work[c] = v + log_prior[c];
     }
     double top = work[0]; /* numerics.row_max: columns left to right */
     for (Py_ssize_t c = 1; c < k; c++) top = np_maximum(top, work[c]);
     for (Py_ssize_t c = 0; c < k; c++) {
         double shifted = work[c] - top;
-        work[c] = shifted > NEGLIGIBLE_LOG ? det_exp1(shifted) : 0.0;
+        work[c] = shifted > NEGLIGIBLE_LOG ? softmax_exp(shifted) : 0.0;
     }
     double total = work[0]; /* numerics.row_sum: columns left to right */
     for (Py_ssize_t c = 1; c < k; c++) total = total + work[c];
@@ -330,73 +350,57 @@ done:
     return result;
 }
 
-/* cell_sums(probas, items, starts, out) -> None
+/* answer_cell_sums(probas, item, cell, out, k) -> None
  *
- * probas: [I, K] int64; items: [N] int64; starts: [C] int64, strictly increasing from 0 and
- * below N (or C == N == 0); out: [C, K] int64, row c the sum of probas[items[j]] over
- * starts[c] <= j < starts[c + 1] (the last run to N): np.add.reduceat of the gathered rows,
- * exact integer sums. */
-static PyObject *kernels_cell_sums(PyObject *self, PyObject *args) {
+ * probas: [I, K] int64; item, cell: [N] int64; out: [C, K] int64, row c the sum of
+ * probas[item[j]] over the answers j with cell[j] == c (0 where none). The per-cell sums of
+ * :func:`base.expected_cell_counts`: integer sums, the same in any order, so the answers are
+ * taken as they lie, sorted by item, and the posteriors are read in order while the sums
+ * (a few rows per annotator, small enough for the cache) take the scattered writes. Gathered
+ * cell by cell instead, every answer read a posterior row from wherever its item lies: at
+ * 10M answers that wait on memory was two thirds of the time. */
+static PyObject *kernels_answer_cell_sums(PyObject *self, PyObject *args) {
     PyObject *objs[4];
-    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3])) return NULL;
-    static const char *const names[4] = {"probas", "items", "starts", "out"};
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &k))
+        return NULL;
+    static const char *const names[4] = {"probas", "item", "cell", "out"};
     Py_buffer views[4];
     int got = get_buffers(objs, views, 4, names);
     PyObject *result = NULL;
     if (got < 4) goto done;
-    Py_ssize_t n_runs = views[2].len / 8;
     Py_ssize_t n_answers = views[1].len / 8;
-    if (n_runs == 0 || views[3].len / 8 % n_runs != 0) {
-        PyErr_SetString(PyExc_ValueError, "cell_sums: arrays of inconsistent shapes");
-        goto done;
-    }
-    Py_ssize_t k = views[3].len / 8 / n_runs;
-    if (k < 1 || views[0].len / 8 % k != 0) {
-        PyErr_SetString(PyExc_ValueError, "cell_sums: arrays of inconsistent shapes");
+    if (k < 1 || views[0].len / 8 % k != 0 || views[3].len / 8 % k != 0 ||
+        views[2].len / 8 != n_answers) {
+        PyErr_SetString(PyExc_ValueError, "answer_cell_sums: arrays of inconsistent shapes");
         goto done;
     }
     Py_ssize_t n_items = views[0].len / 8 / k;
+    Py_ssize_t n_cells = views[3].len / 8 / k;
     const int64_t *probas = (const int64_t *)views[0].buf;
-    const int64_t *items = (const int64_t *)views[1].buf;
-    const int64_t *starts = (const int64_t *)views[2].buf;
-    int64_t *out = (int64_t *)views[3].buf;
-    int valid = starts[0] == 0;
-    for (Py_ssize_t c = 1; valid && c < n_runs; c++) valid = starts[c] > starts[c - 1];
-    valid = valid && starts[n_runs - 1] < n_answers;
-    if (!valid) {
-        PyErr_SetString(PyExc_ValueError, "cell_sums: runs must start at 0 and increase");
-        goto done;
-    }
+    const int64_t *item = (const int64_t *)views[1].buf;
+    const int64_t *cell = (const int64_t *)views[2].buf;
+    /* Unsigned sums: int64 wraps as numpy's does, without C's signed overflow. */
+    uint64_t *sums = (uint64_t *)views[3].buf;
     int in_range = 1;
-    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t c = 0; c < n_runs && in_range; c++) {
-        Py_ssize_t stop = c + 1 < n_runs ? (Py_ssize_t)starts[c + 1] : n_answers;
-        /* Unsigned sums: int64 wraps as numpy's does, without C's signed overflow. Two
-         * classes (the commonest task) sum in registers. */
-        uint64_t *sum = (uint64_t *)(out + c * k);
-        Py_ssize_t j = (Py_ssize_t)starts[c];
-        if (k == 2) {
-            uint64_t first = 0, second = 0;
-            for (; j < stop; j++) {
-                int64_t i = items[j];
-                if (i < 0 || i >= n_items) break;
-                first += (uint64_t)probas[2 * i];
-                second += (uint64_t)probas[2 * i + 1];
-            }
-            sum[0] = first;
-            sum[1] = second;
-        } else {
-            for (Py_ssize_t t = 0; t < k; t++) sum[t] = 0;
-            for (; j < stop; j++) {
-                int64_t i = items[j];
-                if (i < 0 || i >= n_items) break;
-                const uint64_t *row = (const uint64_t *)(probas + i * k);
-                for (Py_ssize_t t = 0; t < k; t++) sum[t] += row[t];
-            }
+    Py_BEGIN_ALLOW_THREADS memset(sums, 0, (size_t)views[3].len);
+    for (Py_ssize_t j = 0; j < n_answers; j++) {
+        int64_t i = item[j], c = cell[j];
+        if (i < 0 || i >= n_items || c < 0 || c >= n_cells) {
+            in_range = 0;
+            break;
         }
-        in_range = j == stop;
+        const uint64_t *row = (const uint64_t *)(probas + i * k);
+        uint64_t *sum = sums + c * k;
+        if (k == 2) { /* the commonest task */
+            sum[0] += row[0];
+            sum[1] += row[1];
+        } else {
+            for (Py_ssize_t t = 0; t < k; t++) sum[t] += row[t];
+        }
     }
     Py_END_ALLOW_THREADS if (!in_range) {
-        PyErr_SetString(PyExc_IndexError, "cell_sums: an item code out of range");
+        PyErr_SetString(PyExc_IndexError, "answer_cell_sums: an item or cell code out of range");
         goto done;
     }
     result = Py_NewRef(Py_None);
@@ -420,8 +424,9 @@ static PyMethodDef kernels_methods[] = {
      "det_log(source, target) -> bool: False if a value is not positive and finite."},
     {"e_step", kernels_e_step, METH_VARARGS,
      "e_step(rows, index, item, log_prior, out): the E-step's posteriors."},
-    {"cell_sums", kernels_cell_sums, METH_VARARGS,
-     "cell_sums(probas, items, starts, out): per run of rows, the sum of its items' rows."},
+    {"answer_cell_sums", kernels_answer_cell_sums, METH_VARARGS,
+     "answer_cell_sums(probas, item, cell, out, k): per cell, the sum of its answers' items' "
+     "rows."},
     {"constants", kernels_constants, METH_NOARGS, "The constants the loops were built with."},
     {NULL, NULL, 0, NULL},
 };

@@ -15,10 +15,11 @@ def e_step(
     /,
 ) -> None: ...
 def constants() -> dict[str, float | int | tuple[float, ...]]: ...
-def cell_sums(
+def answer_cell_sums(
     probas: npt.NDArray[np.int64],
-    items: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.int64],
+    item: npt.NDArray[np.int64],
+    cell: npt.NDArray[np.int64],
     out: npt.NDArray[np.int64],
+    k: int,
     /,
 ) -> None: ...

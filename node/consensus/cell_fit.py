@@ -63,7 +63,7 @@ class Cells:
         return cls(
             annotator=keys // k,
             label=keys % k,
-            of_answer=np.searchsorted(keys, answers.key),
+            of_answer=answers.cell_of_answer,
             n_annotators=answers.n_annotators,
             n_classes=answers.n_classes,
         )

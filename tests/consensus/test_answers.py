@@ -282,6 +282,10 @@ def test_key_runs_are_the_stable_sort_of_the_cells(annotators: int, classes: int
     counts = np.bincount(table.key, minlength=table.n_annotators * table.n_classes)
     assert np.array_equal(table.key_counts, counts)
     assert not table.key_counts.flags.writeable
+    # each answer's run: by a look-up table in the first case, by binary search in the second
+    assert np.array_equal(table.cell_of_answer, np.searchsorted(cells, table.key))
+    assert np.array_equal(cells[table.cell_of_answer], table.key)
+    assert not table.cell_of_answer.flags.writeable
 
 
 def test_annotator_codes_are_checked_where_items_and_classes_are_built() -> None:

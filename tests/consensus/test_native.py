@@ -134,14 +134,27 @@ def test_e_step_on_a_table_larger_than_a_chunk(native: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 7])
-def test_cell_sums_give_reduceats_integers(native: ModuleType, k: int) -> None:
+def test_answer_cell_sums_give_reduceats_integers(native: ModuleType, k: int) -> None:
     rng = np.random.default_rng(10 + k)
     probas = rng.integers(0, PPB + 1, (300, k))
-    items = rng.integers(0, 300, 5000)
-    starts = np.unique(np.r_[0, rng.integers(1, 5000, 700)])
-    got = np.empty((len(starts), k), dtype=np.int64)
-    native.cell_sums(probas, items, starts, got)
-    assert np.array_equal(got, np.add.reduceat(probas.take(items, axis=0), starts))
+    item = rng.integers(0, 300, 5000)  # in any order: integer sums
+    cell = rng.integers(0, 700, 5000)
+    got = np.full((702, k), -1, dtype=np.int64)  # cells 700 and 701 have no answers
+    native.answer_cell_sums(probas, item, cell, got, k)
+    order = np.argsort(cell, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(cell[order]) != 0])
+    want = np.zeros((702, k), dtype=np.int64)
+    want[cell[order][starts]] = np.add.reduceat(probas.take(item[order], axis=0), starts)
+    assert np.array_equal(got, want)
+
+
+def test_answer_cell_sums_wrap_as_numpy_does(native: ModuleType) -> None:
+    probas = np.array([[2**62, 1], [2**62, 2]], dtype=np.int64)
+    got = np.empty((1, 2), dtype=np.int64)
+    native.answer_cell_sums(probas, np.array([0, 1, 0]), np.zeros(3, dtype=np.int64), got, 2)
+    with np.errstate(over="ignore"):
+        want = probas[[0, 1, 0]].sum(axis=0)
+    assert np.array_equal(got, want[None, :])
 
 
 def test_the_loops_refuse_bad_arguments(native: ModuleType) -> None:
@@ -159,12 +172,18 @@ def test_the_loops_refuse_bad_arguments(native: ModuleType) -> None:
     with pytest.raises((BufferError, ValueError)):  # the output must be writable
         native.e_step(rows, index, item, np.zeros(2), np.frombuffer(bytes(32), np.int64))
     probas, sums = np.zeros((3, 2), dtype=np.int64), np.empty((2, 2), dtype=np.int64)
-    with pytest.raises(ValueError, match="increase"):
-        native.cell_sums(probas, np.array([0, 1, 2]), np.array([0, 0]), sums)
-    with pytest.raises(ValueError, match="increase"):
-        native.cell_sums(probas, np.array([0, 1, 2]), np.array([1, 2]), sums)
+    with pytest.raises(IndexError):  # item 3 of 3
+        native.answer_cell_sums(probas, np.array([0, 3, 2]), np.array([0, 1, 1]), sums, 2)
+    with pytest.raises(IndexError):  # cell 2 of 2
+        native.answer_cell_sums(probas, np.array([0, 1, 2]), np.array([0, 2, 1]), sums, 2)
     with pytest.raises(IndexError):
-        native.cell_sums(probas, np.array([0, 3, 2]), np.array([0, 2]), sums)
+        native.answer_cell_sums(probas, np.array([0, -1, 2]), np.array([0, 1, 1]), sums, 2)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.answer_cell_sums(probas, np.array([0, 1, 2]), np.array([0, 1]), sums, 2)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.answer_cell_sums(probas, np.array([0, 1, 2]), np.array([0, 1, 1]), sums, 4)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.answer_cell_sums(probas, np.array([0, 1, 2]), np.array([0, 1, 1]), sums, 0)
     with pytest.raises(ValueError, match="differ in length"):
         native.det_exp(np.zeros(3), np.zeros(2))
     with pytest.raises(ValueError, match="whole"):
@@ -199,7 +218,7 @@ def test_loops_that_differ_from_numpy_are_not_used(
     off = SimpleNamespace(**vars(native))
     off.det_exp = exp_one_ulp_off
     assert not native_module.agrees(off, reference)  # type: ignore[arg-type]
-    stale = SimpleNamespace(**{k: v for k, v in vars(native).items() if k != "cell_sums"})
+    stale = SimpleNamespace(**{k: v for k, v in vars(native).items() if k != "answer_cell_sums"})
     assert not native_module.agrees(stale, reference)  # type: ignore[arg-type]
 
     def e_step_of_another_signature(*args: np.ndarray) -> None:
