@@ -238,7 +238,7 @@ def _expected_confusion_by_runs(answers: Answers, probas_ppb: IntArray) -> IntAr
     cost), and in one native pass instead of K ``bincount`` passes on a large one (half the
     time at 10M answers and 5 classes)."""
     k = answers.n_classes
-    cells = answers.key_runs[2]
+    cells = answers.key_cells[1]
     sums = expected_cell_counts(answers, probas_ppb)
     totals = np.zeros((answers.n_annotators * k, k), dtype=np.int64)
     totals[cells] = sums
@@ -254,23 +254,24 @@ posteriors K-wide in one call; above it, a class at a time (32 MB at most either
 
 
 def expected_cell_counts(answers: Answers, probas_ppb: IntArray) -> IntArray:
-    """Per answered (annotator, class) cell, in the order of :attr:`Answers.key_runs`, the
+    """Per answered (annotator, class) cell, in the order of :attr:`Answers.key_cells`, the
     expected count of each true class in exact parts per billion: the dense table's
     ``[w, :, l]`` (:func:`expected_confusion_ppb`) where answers fall, the posteriors of each
-    cell's items summed by ``np.add.reduceat``. Integer sums, so the same integers whichever
-    way they are gathered: K-wide in one call on small tables (where the calls are the
-    cost), a class at a time where answers x K is large (where the memory is); natively in
-    one pass where the native loops are built."""
-    items, starts, _ = answers.key_runs
+    cell's items summed. Integer sums, so the same integers whichever way they are
+    gathered: natively in one pass over the answers as they lie where the native loops are
+    built; otherwise by ``np.add.reduceat`` over :attr:`Answers.key_runs`, K-wide in one
+    call on small tables (where the calls are the cost), a class at a time where answers x
+    K is large (where the memory is)."""
     probas = np.asarray(probas_ppb, dtype=np.int64)
     k = answers.n_classes
     loops = native_kernels()
     if loops is not None:  # the same integer sums in one pass (numerics.native_kernels)
-        sums: IntArray = np.empty((len(starts), k), dtype=np.int64)
+        sums: IntArray = np.empty((len(answers.key_cells[1]), k), dtype=np.int64)
         loops.answer_cell_sums(
             np.ascontiguousarray(probas), answers.item, answers.cell_of_answer, sums, k
         )
         return sums
+    items, starts, _ = answers.key_runs
     if len(items) * k <= CELL_GATHER:
         out: IntArray = np.add.reduceat(probas.take(items, axis=0), starts)
         return out

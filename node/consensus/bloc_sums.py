@@ -57,7 +57,7 @@ class ProposalRows:
         self, answers: Answers, gold_codes: IntArray, probas_ppb: IntArray, smoothing: float
     ) -> None:
         k, w = answers.n_classes, answers.n_annotators
-        cells = answers.key_runs[2]
+        cells = answers.key_cells[1]
         sums = expected_cell_counts(answers, probas_ppb)  # per answered cell, per true class
         pooled_ppb = np.zeros((k, k), dtype=np.int64)  # [answered, true], summed over cells
         np.add.at(pooled_ppb, cells % k, sums)

@@ -58,7 +58,7 @@ class Cells:
 
     @classmethod
     def of(cls, answers: Answers) -> Cells:
-        keys = answers.key_runs[2]
+        keys = answers.key_cells[1]
         k = np.int64(answers.n_classes)
         return cls(
             annotator=keys // k,

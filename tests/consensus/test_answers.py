@@ -282,6 +282,9 @@ def test_key_runs_are_the_stable_sort_of_the_cells(annotators: int, classes: int
     counts = np.bincount(table.key, minlength=table.n_annotators * table.n_classes)
     assert np.array_equal(table.key_counts, counts)
     assert not table.key_counts.flags.writeable
+    # the cells and their runs' starts without the sort: by counting in the first case, by
+    # np.unique in the second; the same arrays as the sort's
+    assert all(np.array_equal(a, b) for a, b in zip(table.key_cells, (starts, cells), strict=True))
     # each answer's run: by a look-up table in the first case, by binary search in the second
     assert np.array_equal(table.cell_of_answer, np.searchsorted(cells, table.key))
     assert np.array_equal(cells[table.cell_of_answer], table.key)
