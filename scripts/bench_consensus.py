@@ -71,7 +71,7 @@ from consensus_candidates import (  # noqa: E402
     NUMERIC,
 )
 from consensus_speed import fit_with, scaling, speed_set, timed  # noqa: E402
-from scaling_task import ROWS  # noqa: E402
+from scaling_task import PER_ITEM, ROWS  # noqa: E402
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
 
@@ -295,6 +295,12 @@ def main() -> int:
         help="the scaling task's confusion rows (scripts/scaling_task.py)",
     )
     parser.add_argument(
+        "--scaling-per-item",
+        type=int,
+        default=PER_ITEM,
+        help=f"the scaling task's answers per item (default {PER_ITEM})",
+    )
+    parser.add_argument(
         "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@9)"
     )
     parser.add_argument(
@@ -338,9 +344,14 @@ def main() -> int:
         if args.repeats > 0:
             speed["speed"] = speed_only(args.datasets, args.repeats)
         if not args.skip_scaling:
-            print(f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows)")
+            print(
+                f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows, "
+                f"{args.scaling_per_item} answers an item)"
+            )
             sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
-            speed["scaling"] = scaling(sizes, args.scaling_key, args.scaling_rows)
+            speed["scaling"] = scaling(
+                sizes, args.scaling_key, args.scaling_rows, args.scaling_per_item
+            )
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
@@ -384,9 +395,14 @@ def main() -> int:
         else:  # --candidates kept none: the default and the earlier ones ran, nothing to choose
             print("selection: skipped (--candidates kept no candidate)")
     if not args.skip_scaling:
-        print(f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows)")
+        print(
+            f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows, "
+            f"{args.scaling_per_item} answers an item)"
+        )
         sizes = [int(s) for s in args.scaling_sizes.split(",") if s]
-        result["scaling"] = scaling(sizes, args.scaling_key, args.scaling_rows)
+        result["scaling"] = scaling(
+            sizes, args.scaling_key, args.scaling_rows, args.scaling_per_item
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

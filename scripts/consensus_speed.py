@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from consensus_candidates import DEFAULT_KEY, LABELNET  # noqa: E402
-from scaling_task import scaling_task  # noqa: E402
+from scaling_task import PER_ITEM, scaling_task  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
@@ -43,11 +43,12 @@ def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> Cate
 
 
 def scaling_worker(
-    n_answers: int, key: str = DEFAULT_KEY, rows: str = "one_coin"
+    n_answers: int, key: str = DEFAULT_KEY, rows: str = "one_coin", per_item: int = PER_ITEM
 ) -> dict[str, float | bool | str]:
     """Fit the default (or the estimator ``key`` of :data:`LABELNET`) to the scaling task
-    of ``n_answers`` answers with confusion ``rows`` (:mod:`scaling_task`)."""
-    answers, truth, build = scaling_task(n_answers, rows)
+    of ``n_answers`` answers, ``per_item`` an item, with confusion ``rows``
+    (:mod:`scaling_task`)."""
+    answers, truth, build = scaling_task(n_answers, rows, per_item)
     cpu_start = time.process_time()
     fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
     fit_cpu = time.process_time() - cpu_start
@@ -63,17 +64,18 @@ def scaling_worker(
         "accuracy": acc,
         "native_loops": native_kernels() is not None,
         "rows": rows,
+        "per_item": per_item,
         "polish_iterations": int(getattr(fitted, "polish_iterations_", 0)),
     }
 
 
 def scaling(
-    sizes: list[int], key: str = DEFAULT_KEY, rows: str = "one_coin"
+    sizes: list[int], key: str = DEFAULT_KEY, rows: str = "one_coin", per_item: int = PER_ITEM
 ) -> list[dict[str, float | bool | str]]:
     results = []
     for size in sizes:
         completed = subprocess.run(
-            [sys.executable, __file__, str(size), key, rows],
+            [sys.executable, __file__, str(size), key, rows, str(per_item)],
             check=True,
             capture_output=True,
             text=True,
@@ -119,4 +121,4 @@ def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(scaling_worker(int(sys.argv[1]), sys.argv[2], sys.argv[3])))
+    print(json.dumps(scaling_worker(int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]))))

@@ -36,18 +36,22 @@ def item_id(index: int) -> str:
 
 
 def scaling_task(
-    n_answers: int, rows: str = "one_coin"
+    n_answers: int, rows: str = "one_coin", per_item: int = PER_ITEM
 ) -> tuple[Answers, npt.NDArray[np.int64], float]:
     """The table (a pair answered twice keeps one answer, as every table does), the true
     class of each item by its index (:func:`item_id` names it), and the seconds
-    ``Answers.from_codes`` took. ``rows`` is one of :data:`ROWS` (module docstring)."""
+    ``Answers.from_codes`` took. ``rows`` is one of :data:`ROWS` (module docstring);
+    ``per_item`` answers an item (fewer answers an item means more items for the same
+    answers, and the E-step's softmax is per item)."""
     if rows not in ROWS:
         raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
+    if per_item < 1:
+        raise ValueError(f"per_item must be at least 1, got {per_item!r}")
     rng = np.random.default_rng(SEED)
-    n_items = n_answers // PER_ITEM
+    n_items = n_answers // per_item
     truth = rng.integers(0, CLASSES, n_items)
-    item = np.repeat(np.arange(n_items, dtype=np.int64), PER_ITEM)
-    annotator = rng.integers(0, ANNOTATORS, n_items * PER_ITEM)
+    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
+    annotator = rng.integers(0, ANNOTATORS, n_items * per_item)
     skill = rng.uniform(0.35, 0.95, ANNOTATORS)
     if rows == "one_coin":
         right = rng.random(len(item)) < skill[annotator]

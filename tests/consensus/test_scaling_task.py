@@ -44,6 +44,14 @@ def test_class_dependent_rows_differ_by_true_class_and_the_polish_runs() -> None
     assert one_coin.polish_iterations_ == 0
 
 
-def test_unknown_rows_are_refused() -> None:
+def test_answers_per_item_can_be_fewer() -> None:
+    answers, truth, _ = scaling_task(30_000, "one_coin", per_item=3)
+    assert len(truth) == 10_000 and answers.n_items <= 10_000
+    assert answers.max_item_answers == 3 and len(answers) > 29_000  # a few repeats dropped
+
+
+def test_unknown_rows_and_empty_items_are_refused() -> None:
     with pytest.raises(ValueError, match="rows must be one of"):
         scaling_task(1_000, "neighbours")
+    with pytest.raises(ValueError, match="per_item must be at least 1"):
+        scaling_task(1_000, "one_coin", per_item=0)
