@@ -409,6 +409,44 @@ done:
     return result;
 }
 
+/* argmax_rows(values, out, k) -> None
+ *
+ * values: [N, K] int64; out: [N] int64, each row's first column holding its largest value:
+ * np.argmax's answer for integers (no NaN to find), in one pass where numpy's reduction over
+ * rows of a few columns is a loop of tiny reductions (55 ms for 3.3M rows of 5). */
+static PyObject *kernels_argmax_rows(PyObject *self, PyObject *args) {
+    PyObject *objs[2];
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], &k)) return NULL;
+    static const char *const names[2] = {"values", "out"};
+    Py_buffer views[2];
+    int got = get_buffers(objs, views, 2, names);
+    PyObject *result = NULL;
+    if (got < 2) goto done;
+    Py_ssize_t n_rows = views[1].len / 8;
+    if (k < 1 || views[0].len / 8 != n_rows * k) {
+        PyErr_SetString(PyExc_ValueError, "argmax_rows: arrays of inconsistent shapes");
+        goto done;
+    }
+    const int64_t *values = (const int64_t *)views[0].buf;
+    int64_t *out = (int64_t *)views[1].buf;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n_rows; i++) {
+        const int64_t *row = values + i * k;
+        int64_t best = row[0], at = 0;
+        for (Py_ssize_t c = 1; c < k; c++) {
+            if (row[c] > best) {
+                best = row[c];
+                at = c;
+            }
+        }
+        out[i] = at;
+    }
+    Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
+done:
+    release_buffers(views, got);
+    return result;
+}
+
 /* The constants above, for native.py to compare with numerics.py's. */
 static PyObject *kernels_constants(PyObject *self, PyObject *unused) {
     return Py_BuildValue("{s:d,s:d,s:d,s:d,s:(ddddd),s:i,s:d,s:d,s:d}", "ln2_hi", LN2_HI,
@@ -424,6 +462,8 @@ static PyMethodDef kernels_methods[] = {
      "det_log(source, target) -> bool: False if a value is not positive and finite."},
     {"e_step", kernels_e_step, METH_VARARGS,
      "e_step(rows, index, item, log_prior, out): the E-step's posteriors."},
+    {"argmax_rows", kernels_argmax_rows, METH_VARARGS,
+     "argmax_rows(values, out, k): each row's first column holding its largest value."},
     {"answer_cell_sums", kernels_answer_cell_sums, METH_VARARGS,
      "answer_cell_sums(probas, item, cell, out, k): per cell, the sum of its answers' items' "
      "rows."},

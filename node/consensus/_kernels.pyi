@@ -23,3 +23,9 @@ def answer_cell_sums(
     k: int,
     /,
 ) -> None: ...
+def argmax_rows(
+    values: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+    k: int,
+    /,
+) -> None: ...

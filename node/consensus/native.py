@@ -66,15 +66,16 @@ def load(reference: Reference) -> ModuleType | None:
     return module
 
 
-LOOPS = ("constants", "det_exp", "det_log", "e_step", "answer_cell_sums")
+LOOPS = ("constants", "det_exp", "det_log", "e_step", "answer_cell_sums", "argmax_rows")
 """What a build must offer; one built from an older ``_kernels.c`` may lack some."""
 
 
 def agrees(loops: ModuleType, reference: Reference) -> bool:
     """Whether ``loops`` offer every one of :data:`LOOPS`, hold ``reference``'s constants
     and give its bits on a fixed probe: exponentials over the clamp and past it, with the
-    special values; logarithms over the normal and subnormal range; the E-step and the
-    per-cell sums for every class count from 1 to 5 (a few milliseconds, once per process).
+    special values; logarithms over the normal and subnormal range; the E-step, the
+    per-cell sums and the row argmax for every class count from 1 to 5 (a few
+    milliseconds, once per process).
     A loop that refuses the probe's arguments (a stale build with other signatures) does
     not agree either."""
     if not all(callable(getattr(loops, name, None)) for name in LOOPS):
@@ -104,7 +105,9 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
     if not np.array_equal(got.view(np.int64), reference.det_log(y).view(np.int64)):
         return False
     return all(
-        _e_step_agrees(loops, reference, k, rng) and _cell_sums_agree(loops, k, rng)
+        _e_step_agrees(loops, reference, k, rng)
+        and _cell_sums_agree(loops, k, rng)
+        and _argmax_agrees(loops, k, rng)
         for k in range(1, 6)
     )
 
@@ -140,6 +143,17 @@ def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> boo
     want = np.zeros((60, k), dtype=np.int64)
     want[cell[order][starts]] = np.add.reduceat(probas.take(item[order], axis=0), starts)
     return bool(np.array_equal(got, want))
+
+
+def _argmax_agrees(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
+    """The native row argmax against ``np.argmax`` on integers with many ties and the
+    extremes of int64."""
+    values = rng.integers(-3, 3, (300, k))
+    values[:5] = np.iinfo(np.int64).min
+    values[5:10, -1] = np.iinfo(np.int64).max
+    got = np.empty(300, dtype=np.int64)
+    loops.argmax_rows(values, got, k)
+    return bool(np.array_equal(got, np.argmax(values, axis=1)))
 
 
 def _scalar(reference: Reference, name: str) -> float:

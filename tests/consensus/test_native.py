@@ -148,6 +148,20 @@ def test_answer_cell_sums_give_reduceats_integers(native: ModuleType, k: int) ->
     assert np.array_equal(got, want)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 20])
+def test_argmax_rows_gives_numpys_first_maximum(native: ModuleType, k: int) -> None:
+    rng = np.random.default_rng(30 + k)
+    values = rng.integers(-2, 2, (4000, k))  # ties in most rows
+    values[:3] = np.iinfo(np.int64).min
+    values[3:6, -1] = np.iinfo(np.int64).max
+    got = np.empty(4000, dtype=np.int64)
+    native.argmax_rows(values, got, k)
+    assert np.array_equal(got, np.argmax(values, axis=1))
+    assert np.array_equal(numerics.argmax_lowest(values), got)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.argmax_rows(values, got, k + 1)
+
+
 def test_answer_cell_sums_wrap_as_numpy_does(native: ModuleType) -> None:
     probas = np.array([[2**62, 1], [2**62, 2]], dtype=np.int64)
     got = np.empty((1, 2), dtype=np.int64)
