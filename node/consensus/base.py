@@ -286,8 +286,14 @@ def column_totals(matrix: IntArray) -> IntArray:
 
     Why not that: numpy reduces a tall, narrow int64 matrix along axis 0 ten times slower
     than it sums each column (measured: 71 against 6 microseconds for 5,000 x 2, 17 against
-    4 milliseconds for 1,000,000 x 5), and the estimators take this sum every iteration."""
+    4 milliseconds for 1,000,000 x 5), and the estimators take this sum every iteration.
+    Natively, one pass over the rows (the same integers: sums of integers, wrapping as
+    numpy's do)."""
     out = np.empty(matrix.shape[1], dtype=np.int64)
+    loops = native_kernels()
+    if loops is not None and matrix.dtype == np.int64 and matrix.flags.c_contiguous:
+        loops.column_sums(matrix, out, matrix.shape[1])
+        return out
     for column in range(matrix.shape[1]):
         out[column] = matrix[:, column].sum(dtype=np.int64)
     return out

@@ -66,7 +66,15 @@ def load(reference: Reference) -> ModuleType | None:
     return module
 
 
-LOOPS = ("constants", "det_exp", "det_log", "e_step", "answer_cell_sums", "argmax_rows")
+LOOPS = (
+    "constants",
+    "det_exp",
+    "det_log",
+    "e_step",
+    "answer_cell_sums",
+    "argmax_rows",
+    "column_sums",
+)
 """What a build must offer; one built from an older ``_kernels.c`` may lack some."""
 
 
@@ -74,7 +82,7 @@ def agrees(loops: ModuleType, reference: Reference) -> bool:
     """Whether ``loops`` offer every one of :data:`LOOPS`, hold ``reference``'s constants
     and give its bits on a fixed probe: exponentials over the clamp and past it, with the
     special values; logarithms over the normal and subnormal range; the E-step, the
-    per-cell sums and the row argmax for every class count from 1 to 5 (a few
+    per-cell sums, the row argmax and the column sums for every class count from 1 to 5 (a few
     milliseconds, once per process).
     A loop that refuses the probe's arguments (a stale build with other signatures) does
     not agree either."""
@@ -115,19 +123,24 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
 def _e_step_agrees(
     loops: ModuleType, reference: Reference, k: int, rng: np.random.Generator
 ) -> bool:
-    """The native E-step against ``np.bincount`` sums and the reference softmax."""
-    n_items, n_rows, n_answers = 50, 12, 400
+    """The native E-step against ``np.bincount`` sums and the reference softmax, with the
+    answers sorted by item (the loop's blocks of items; 150 items are three) and in no
+    order (its two-pass way)."""
+    n_items, n_rows, n_answers = 150, 12, 1200
     rows = reference.to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
     index = rng.integers(0, n_rows, n_answers)
-    item = np.sort(rng.integers(0, n_items, n_answers))
     log_prior = rng.uniform(-3.0, 0.0, k)
-    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-    sums = np.bincount(cells, weights=rows.take(index, axis=0).reshape(-1), minlength=n_items * k)
     scale = _scalar(reference, "log_fixed_scale")
-    log_weights = np.add(np.divide(sums.reshape(n_items, k), scale), log_prior)
-    got = np.empty((n_items, k), dtype=np.int64)
-    loops.e_step(rows, index, item, log_prior, got)
-    return bool(np.array_equal(got, reference.softmax_ppb(log_weights)))
+    for item in (np.sort(rng.integers(0, n_items, n_answers)), rng.integers(0, n_items, n_answers)):
+        cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+        weights = rows.take(index, axis=0).reshape(-1)
+        sums = np.bincount(cells, weights=weights, minlength=n_items * k)
+        log_weights = np.add(np.divide(sums.reshape(n_items, k), scale), log_prior)
+        got = np.empty((n_items, k), dtype=np.int64)
+        loops.e_step(rows, index, item, log_prior, got)
+        if not np.array_equal(got, reference.softmax_ppb(log_weights)):
+            return False
+    return True
 
 
 def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
@@ -147,13 +160,18 @@ def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> boo
 
 def _argmax_agrees(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
     """The native row argmax against ``np.argmax`` on integers with many ties and the
-    extremes of int64."""
+    extremes of int64, and the native column sums against numpy's."""
     values = rng.integers(-3, 3, (300, k))
     values[:5] = np.iinfo(np.int64).min
     values[5:10, -1] = np.iinfo(np.int64).max
     got = np.empty(300, dtype=np.int64)
     loops.argmax_rows(values, got, k)
-    return bool(np.array_equal(got, np.argmax(values, axis=1)))
+    totals = np.empty(k, dtype=np.int64)
+    loops.column_sums(values[10:], totals, k)  # the extremes would overflow
+    return bool(
+        np.array_equal(got, np.argmax(values, axis=1))
+        and np.array_equal(totals, values[10:].sum(axis=0))
+    )
 
 
 def _scalar(reference: Reference, name: str) -> float:

@@ -6,6 +6,8 @@ gives other bits, fails here."""
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Iterator
 from types import ModuleType, SimpleNamespace
 
 import numpy as np
@@ -104,7 +106,7 @@ def no_gold(answers: Answers) -> np.ndarray:
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 20])
-def test_e_step_gives_every_routes_integers(native: ModuleType, k: int) -> None:
+def test_e_step_gives_every_routes_integers(native: ModuleType, vector_unit: str, k: int) -> None:
     answers = many_classes(k)
     rng = np.random.default_rng(k)
     cells = answers.n_annotators * k
@@ -116,6 +118,71 @@ def test_e_step_gives_every_routes_integers(native: ModuleType, k: int) -> None:
         rows[: cells // 4, 1] = rows[: cells // 4, 0]
     routes = e_step_routes(answers, rows, answers.key)
     assert all(route == routes[0] for route in routes[1:])
+
+
+@pytest.fixture(params=["avx2", "baseline"])
+def vector_unit(request: pytest.FixtureRequest, native: ModuleType) -> Iterator[str]:
+    """Each vector unit the E-step's four-lane loop can run on here, then the import's."""
+    chosen = native.vector_unit()
+    if request.param == "avx2" and chosen != "avx2":
+        pytest.skip("this CPU has no AVX2")  # the baseline case still runs
+    native.vector_unit(request.param)
+    try:
+        yield request.param
+    finally:
+        native.vector_unit(chosen)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 7])
+@pytest.mark.parametrize("n_items", [1, 3, 4, 5, 9])
+def test_e_step_four_items_a_lane_and_the_rest(
+    native: ModuleType, vector_unit: str, k: int, n_items: int
+) -> None:
+    """Past two classes the loop takes the items four at a time, one a vector lane, and the
+    last few one by one: every count of items, and rows of NaN and infinities (whose
+    shares are NaN and take to_ppb1's rounding lane by lane), give numpy's integers."""
+    rng = np.random.default_rng(7 * k + n_items)
+    item = np.repeat(np.arange(n_items), 3)
+    answers = Answers.from_codes(
+        item,
+        np.tile(np.arange(3), n_items),
+        rng.integers(0, k, len(item)),
+        items=[f"i{i}" for i in range(n_items)],
+        annotators=["a", "b", "c"],
+        classes=[f"c{c}" for c in range(k)],
+    )
+    rows = numerics.to_fixed_log(rng.uniform(-40.0, 0.0, (3 * k, k)))
+    if n_items > 2:
+        rows[rng.integers(0, 3 * k)] = [np.nan, *([0.0] * (k - 1))]
+        rows[rng.integers(0, 3 * k), 0] = np.inf
+        rows[rng.integers(0, 3 * k), -1] = -np.inf
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        routes = e_step_routes(answers, rows, answers.key)
+    assert all(route == routes[0] for route in routes[1:])
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_e_step_takes_answers_in_any_order(native: ModuleType, vector_unit: str, k: int) -> None:
+    """Sorted by item, the loop sums a block of items at a time; an item that goes back to
+    an earlier block sends it the two-pass way. Both give numpy's integers: each item's
+    sum added in row order, as ``np.bincount`` adds it."""
+    rng = np.random.default_rng(50 + k)
+    n_items, n_answers = 300, 2000
+    rows = numerics.to_fixed_log(rng.uniform(-20.0, 0.0, (40, k)))
+    index = rng.integers(0, 40, n_answers)
+    log_prior = numerics.det_log(np.full(k, 1.0 / k))
+    ordered = np.sort(rng.integers(0, n_items, n_answers))
+    backwards = ordered.copy()
+    backwards[-1] = 0  # the last answer goes back to the first block
+    for item in (ordered, rng.permutation(ordered), backwards):
+        cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+        weights = rows.take(index, axis=0).reshape(-1)
+        sums = np.bincount(cells, weights=weights, minlength=n_items * k).reshape(n_items, k)
+        want = numerics.softmax_ppb(sums / numerics.LOG_FIXED_SCALE + log_prior)
+        got = np.empty((n_items, k), dtype=np.int64)
+        native.e_step(rows, index, item, log_prior, got)
+        assert np.array_equal(got, want)
 
 
 def test_e_step_on_a_table_larger_than_a_chunk(native: ModuleType) -> None:
@@ -158,6 +225,11 @@ def test_argmax_rows_gives_numpys_first_maximum(native: ModuleType, k: int) -> N
     native.argmax_rows(values, got, k)
     assert np.array_equal(got, np.argmax(values, axis=1))
     assert np.array_equal(numerics.argmax_lowest(values), got)
+    totals = np.empty(k, dtype=np.int64)
+    native.column_sums(values, totals, k)  # the extremes wrap, as numpy's sums do
+    with np.errstate(over="ignore"):
+        assert np.array_equal(totals, values.sum(axis=0))
+    assert np.array_equal(base.column_totals(values), totals)
     with pytest.raises(ValueError, match="inconsistent"):
         native.argmax_rows(values, got, k + 1)
 
