@@ -79,29 +79,39 @@ static inline double np_minimum(double a, double b) {
     return a <= b ? a : b;
 }
 
+/* numerics._exp_kernel's steps from the rounded multiple k of ln 2 to the reduced
+ * exponential y = exp(arg - k ln 2), in [0.70, 1.42], in the same order. A macro, so that
+ * the scalar loops (T double) and the E-step's vector lanes (T vdouble, below) run the one
+ * sequence of operations. */
+#define EXP_OF_REDUCED(T, arg, k, y)               \
+    do {                                           \
+        T scratch_ = (k) * LN2_HI;                 \
+        T r_ = (arg) - scratch_;                   \
+        scratch_ = (k) * LN2_LO;                   \
+        r_ = r_ - scratch_;                        \
+        T t_ = r_ * r_;                            \
+        T poly_ = t_ * EXP_P[4];                   \
+        poly_ = poly_ + EXP_P[3];                  \
+        for (int i_ = 2; i_ >= 0; i_--) {          \
+            poly_ = poly_ * t_;                    \
+            poly_ = poly_ + EXP_P[i_];             \
+        }                                          \
+        T c_ = t_ * poly_;                         \
+        c_ = r_ - c_;                              \
+        (y) = r_ * c_;                             \
+        scratch_ = 2.0 - c_;                       \
+        (y) = (y) / scratch_;                      \
+        (y) = (y) + r_;                            \
+        (y) = (y) + 1.0;                           \
+    } while (0)
+
 /* numerics._exp_kernel's steps after the clamp, in the same order: the reduced
  * exponential y = exp(r), in [0.70, 1.42], and the power of two k to scale it by. */
 static inline double exp_reduced(double arg, double *k_out) {
     double k = arg * INV_LN2;
     k = rint_small(k); /* |k| <= 1010 after the clamp */
-    double scratch = k * LN2_HI;
-    double r = arg - scratch;
-    scratch = k * LN2_LO;
-    r = r - scratch;
-    double t = r * r;
-    double poly = t * EXP_P[4];
-    poly = poly + EXP_P[3];
-    for (int i = 2; i >= 0; i--) {
-        poly = poly * t;
-        poly = poly + EXP_P[i];
-    }
-    double c = t * poly;
-    c = r - c;
-    double y = r * c;
-    scratch = 2.0 - c;
-    y = y / scratch;
-    y = y + r;
-    y = y + 1.0;
+    double y;
+    EXP_OF_REDUCED(double, arg, k, y);
     *k_out = k;
     return y;
 }
@@ -325,24 +335,8 @@ static inline __attribute__((always_inline)) void lanes_posteriors(
         vdouble kk = x * INV_LN2;
         vdouble rounded = (kk + shift) - shift;
         kk = (vdouble)(((vlong)rounded & ~sign) | ((vlong)kk & sign));
-        vdouble scratch = kk * LN2_HI;
-        vdouble r = x - scratch;
-        scratch = kk * LN2_LO;
-        r = r - scratch;
-        vdouble t = r * r;
-        vdouble poly = t * EXP_P[4];
-        poly = poly + EXP_P[3];
-        for (int i = 2; i >= 0; i--) {
-            poly = poly * t;
-            poly = poly + EXP_P[i];
-        }
-        vdouble cc = t * poly;
-        cc = r - cc;
-        vdouble y = r * cc;
-        scratch = 2.0 - cc;
-        y = y / scratch;
-        y = y + r;
-        y = y + 1.0;
+        vdouble y;
+        EXP_OF_REDUCED(vdouble, x, kk, y);
         vlong exponent = (vlong)(kk + shift) - shift_bits.bits;
         y = y * (vdouble)((exponent + 1023) << 52);
         work[c] = (vdouble)((vlong)y & kept);
@@ -580,18 +574,25 @@ done:
     return result;
 }
 
+/* The (values, out, k) arguments of argmax_rows and column_sums: two buffers of 8-byte
+ * items, the second writable, and the class count. Returns how many buffers it holds (2,
+ * or fewer with an error set; release_buffers lets go of those either way). */
+static int get_rows_and_out(PyObject *args, Py_buffer *views, Py_ssize_t *k) {
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], k)) return 0;
+    static const char *const names[2] = {"values", "out"};
+    return get_buffers(objs, views, 2, names);
+}
+
 /* argmax_rows(values, out, k) -> None
  *
  * values: [N, K] int64; out: [N] int64, each row's first column holding its largest value:
  * np.argmax's answer for integers (no NaN to find), in one pass where numpy's reduction over
  * rows of a few columns is a loop of tiny reductions (55 ms for 3.3M rows of 5). */
 static PyObject *kernels_argmax_rows(PyObject *self, PyObject *args) {
-    PyObject *objs[2];
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], &k)) return NULL;
-    static const char *const names[2] = {"values", "out"};
     Py_buffer views[2];
-    int got = get_buffers(objs, views, 2, names);
+    int got = get_rows_and_out(args, views, &k);
     PyObject *result = NULL;
     if (got < 2) goto done;
     Py_ssize_t n_rows = views[1].len / 8;
@@ -624,12 +625,9 @@ done:
  * do): base.column_totals in one pass over the rows instead of K strided ones (at 3.3M rows
  * of 5, 37 ms a call, every EM iteration). */
 static PyObject *kernels_column_sums(PyObject *self, PyObject *args) {
-    PyObject *objs[2];
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], &k)) return NULL;
-    static const char *const names[2] = {"values", "out"};
     Py_buffer views[2];
-    int got = get_buffers(objs, views, 2, names);
+    int got = get_rows_and_out(args, views, &k);
     PyObject *result = NULL;
     if (got < 2) goto done;
     if (k < 1 || views[1].len / 8 != k || views[0].len / 8 % k != 0) {
