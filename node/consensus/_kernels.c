@@ -343,16 +343,18 @@ static inline __attribute__((always_inline)) void lanes_posteriors(
     }
     vdouble total = work[0]; /* numerics.row_sum: columns left to right */
     for (Py_ssize_t c = 1; c < k; c++) total = total + work[c];
-    vlong whole = total == total;
-    for (Py_ssize_t c = 0; c < k; c++) whole &= (work[c] / total) == (work[c] / total);
+    vlong whole = {-1, -1, -1, -1}; /* lanes whose shares are all numbers */
+    for (Py_ssize_t c = 0; c < k; c++) {
+        work[c] = work[c] / total; /* each class's share */
+        whole &= work[c] == work[c];
+    }
     if (!(whole[0] & whole[1] & whole[2] & whole[3])) { /* a NaN share: to_ppb1's own */
         for (Py_ssize_t c = 0; c < k; c++)
-            for (int lane = 0; lane < LANES; lane++)
-                out[lane * k + c] = to_ppb1(work[c][lane] / total[lane]);
+            for (int lane = 0; lane < LANES; lane++) out[lane * k + c] = to_ppb1(work[c][lane]);
         return;
     }
     for (Py_ssize_t c = 0; c < k; c++) {
-        vdouble x = (work[c] / total) * PPB;
+        vdouble x = work[c] * PPB;
         vlong ppb = (vlong)(x + unit) - unit_bits.bits;
         for (int lane = 0; lane < LANES; lane++) out[lane * k + c] = ppb[lane];
     }
@@ -385,6 +387,28 @@ __attribute__((target("avx2"))) static void all_posteriors_avx2(
 static void (*posteriors_of_all)(const double *, const double *, Py_ssize_t, Py_ssize_t,
                                  vdouble *, double *, int64_t *) = all_posteriors_baseline;
 
+/* sum += row, class by class: one answer's row added to its item's sums. */
+static inline void add_row(double *restrict sum, const double *restrict row, Py_ssize_t k) {
+    if (k == 2) { /* the commonest task */
+        sum[0] = sum[0] + row[0];
+        sum[1] = sum[1] + row[1];
+    } else {
+        for (Py_ssize_t c = 0; c < k; c++) sum[c] = sum[c] + row[c];
+    }
+}
+
+/* item_posteriors for ``count`` items: four a step past two classes (posteriors_of_all),
+ * one by one for two (the pair's own way) or one. */
+static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
+                       Py_ssize_t count, vdouble *lanes, double *work, int64_t *out) {
+    if (k > 2) {
+        posteriors_of_all(sums, log_prior, k, count, lanes, work, out);
+        return;
+    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+}
+
 /* Each (item, class) sum of the answers' rows, added in row order as np.bincount adds
  * them; 0 if a row or item code is out of range. */
 static int sum_rows(const double *restrict rows, const int64_t *restrict index,
@@ -393,12 +417,7 @@ static int sum_rows(const double *restrict rows, const int64_t *restrict index,
     for (Py_ssize_t j = 0; j < n_answers; j++) {
         int64_t r = index[j], i = item[j];
         if (r < 0 || r >= n_rows || i < 0 || i >= n_items) return 0;
-        if (k == 2) {
-            sums[2 * i] = sums[2 * i] + rows[2 * r];
-            sums[2 * i + 1] = sums[2 * i + 1] + rows[2 * r + 1];
-        } else {
-            for (Py_ssize_t c = 0; c < k; c++) sums[i * k + c] = sums[i * k + c] + rows[r * k + c];
-        }
+        add_row(sums + i * k, rows + r * k, k);
     }
     return 1;
 }
@@ -427,21 +446,9 @@ static int blocked_e_step(const double *restrict rows, const int64_t *restrict i
             if (i < 0 || i >= n_items || r < 0 || r >= n_rows) return 0;
             if (i >= end) break;
             if (i < start) return -1;
-            double *sum = buf + (i - start) * k;
-            const double *row = rows + r * k;
-            if (k == 2) {
-                sum[0] = sum[0] + row[0];
-                sum[1] = sum[1] + row[1];
-            } else {
-                for (Py_ssize_t c = 0; c < k; c++) sum[c] = sum[c] + row[c];
-            }
+            add_row(buf + (i - start) * k, rows + r * k, k);
         }
-        if (k > 2) {
-            posteriors_of_all(buf, log_prior, k, count, lanes, work, out + start * k);
-        } else {
-            for (Py_ssize_t b = 0; b < count; b++)
-                item_posteriors(buf + b * k, log_prior, k, work, out + (start + b) * k);
-        }
+        posteriors(buf, log_prior, k, count, lanes, work, out + start * k);
     }
     return j == n_answers; /* answers left over have items past the last: out of range */
 }
@@ -495,11 +502,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
         }
         Py_BEGIN_ALLOW_THREADS in_range =
             sum_rows(rows, index, item, n_answers, n_rows, n_items, k, sums);
-        if (in_range && k > 2)
-            posteriors_of_all(sums, log_prior, k, n_items, lanes, work, out);
-        else if (in_range)
-            for (Py_ssize_t i = 0; i < n_items; i++)
-                item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+        if (in_range) posteriors(sums, log_prior, k, n_items, lanes, work, out);
         Py_END_ALLOW_THREADS
     }
     if (!in_range) {

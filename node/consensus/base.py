@@ -231,12 +231,12 @@ def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
 
 def _expected_confusion_by_runs(answers: Answers, probas_ppb: IntArray) -> IntArray:
     """:func:`expected_confusion_ppb` for small tables, and for every table where the
-    native loops are built: the rows grouped by cell (:attr:`Answers.key_runs`), the
-    posteriors of their items summed per cell by :func:`expected_cell_counts`. Integer sums,
-    so exactly the integers of the ``bincount`` path: in three numpy calls instead of 2K + 2
-    on a table of a few thousand answers (where the calls, not the arithmetic, are the
-    cost), and in one native pass instead of K ``bincount`` passes on a large one (half the
-    time at 10M answers and 5 classes)."""
+    native loops are built: the posteriors of each answered cell's items, summed per cell
+    by :func:`expected_cell_counts` and placed at the cells (:attr:`Answers.key_cells`).
+    Integer sums, so exactly the integers of the ``bincount`` path: in three numpy calls
+    instead of 2K + 2 on a table of a few thousand answers (where the calls, not the
+    arithmetic, are the cost), and in one native pass instead of K ``bincount`` passes on a
+    large one (half the time at 10M answers and 5 classes)."""
     k = answers.n_classes
     cells = answers.key_cells[1]
     sums = expected_cell_counts(answers, probas_ppb)

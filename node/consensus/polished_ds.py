@@ -152,9 +152,9 @@ def answers_side_with_first(
     # per-item flag, then the rest on those few (a tenth of the time at 10M answers).
     on = np.flatnonzero((first != second)[answers.item])
     item, label = answers.item[on], answers.label[on]
-    counts = counted[answers.annotator[on]]
-    p = int(np.count_nonzero(counts & (label == first[item])))
-    q = int(np.count_nonzero(counts & (label == second[item])))
+    heard = counted[answers.annotator[on]]
+    p = int(np.count_nonzero(heard & (label == first[item])))
+    q = int(np.count_nonzero(heard & (label == second[item])))
     lead = p - q
     return lead > 0 and (lead * Z_DENOMINATOR) ** 2 > Z_NUMERATOR**2 * (p + q)
 

@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray, expected_cell_counts
-from node.consensus.numerics import det_log, row_sum
+from node.consensus.numerics import count_keys, det_log, row_sum
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -146,17 +146,11 @@ class _PeerSums:
         """The whole :class:`PeerAgreement`."""
         answers, counts = self._answers, self._counts
         k, w = answers.n_classes, answers.n_annotators
-        keys = answers.key_cells[1]
         per_item = counts @ np.ones(k, dtype=np.int64)
         member = self._peers[answers.annotator].astype(np.int64)
         with_peers = per_item[answers.item] - member > 0
-        # answers per cell on items with peers: integer counts (exact in float64 below 2**53)
-        shared_run = np.bincount(
-            answers.cell_of_answer, weights=with_peers, minlength=len(keys)
-        ).astype(np.int64)
-        shared = np.zeros(w * k, dtype=np.int64)  # own answers per class on items with peers
-        shared[keys] = shared_run
-        own = shared.reshape(w, k)
+        # own answers per class on items with peers
+        own = count_keys(answers.key[with_peers], w * k).reshape(w, k)
         top = np.argmax(self._given, axis=1)
         rows = np.arange(w)
         totals = np.ones(answers.n_items, dtype=np.int64) @ counts
