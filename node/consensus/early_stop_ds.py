@@ -44,8 +44,9 @@ from node.consensus.answers import Answers
 from node.consensus.base import (
     FloatArray,
     IntArray,
-    confusion_e_step,
-    e_step_from_rows,
+    Posteriors,
+    confusion_posteriors,
+    e_step_posteriors,
     expected_cell_counts,
     expected_confusion_ppb,
     initial_posteriors,
@@ -138,8 +139,9 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         if uses_cells(self, answers) and uses_cells(pooled, answers):
             return self._fit_cells(answers, gold)
 
-        def e_step(log_confusion: FloatArray, log_prior: FloatArray) -> IntArray:
-            return confusion_e_step(answers, self._evidence(log_confusion), log_prior, gold)
+        def e_step(log_confusion: FloatArray, log_prior: FloatArray, spent: IntArray) -> Posteriors:
+            evidence = self._evidence(log_confusion)
+            return confusion_posteriors(answers, evidence, log_prior, gold, spent)
 
         def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
             counts = expected_confusion_ppb(answers, probas)
@@ -155,9 +157,9 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         (:mod:`node.consensus.cell_fit`); the dense table is built only if asked for."""
         cells = Cells.of(answers)
 
-        def e_step(log_cells: FloatArray, log_prior: FloatArray) -> IntArray:
+        def e_step(log_cells: FloatArray, log_prior: FloatArray, spent: IntArray) -> Posteriors:
             rows = to_fixed_log(self._evidence_cells(cells, log_cells))
-            return e_step_from_rows(answers, rows, cells.of_answer, log_prior, gold)
+            return e_step_posteriors(answers, rows, cells.of_answer, log_prior, gold, spent)
 
         def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
             counts = expected_cell_counts(answers, probas)
@@ -172,7 +174,7 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         self,
         answers: Answers,
         gold: IntArray,
-        e_step: Callable[[FloatArray, FloatArray], IntArray],
+        e_step: Callable[[FloatArray, FloatArray, IntArray], Posteriors],
         m_step: Callable[[HierarchicalDawidSkene, IntArray, FloatArray], _Step],
         keep: Callable[[_Step, HierarchicalDawidSkene, FloatArray], None],
     ) -> IntArray:
@@ -191,8 +193,8 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         iteration = 0
         for iteration in range(1, self.n_iter + 1):
             step = m_step(model, probas, prior)  # the M-step after the previous E-step
-            probas = e_step(step[1], step[2])
-            prior = self._class_prior(probas)
+            probas, totals = e_step(step[1], step[2], probas)  # the M-step has read them
+            prior = self._class_prior(probas, totals)
             model = self._pooled if iteration <= self.pooled_iterations else self
             if iteration < first_check:
                 continue

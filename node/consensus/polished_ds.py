@@ -55,7 +55,7 @@ from node.consensus.base import (
     IntArray,
     check_iterations,
     class_prior,
-    e_step_from_rows,
+    e_step_posteriors,
     expected_cell_counts,
 )
 from node.consensus.cell_fit import Cells, cell_logs
@@ -131,8 +131,11 @@ def polish(
         # tasks its fixed cost is what a second call would add.
         logs = det_log(np.concatenate(((smoothed / denominator).reshape(-1), prior)))
         rows = to_fixed_log(logs[: counts.size].reshape(counts.shape))
-        probas = e_step_from_rows(answers, rows, cells.of_answer, logs[counts.size :], gold)
-        prior = class_prior(probas)
+        spent = None if probas is probas_ppb else probas  # the caller's stay as they are
+        probas, totals = e_step_posteriors(
+            answers, rows, cells.of_answer, logs[counts.size :], gold, spent
+        )
+        prior = class_prior(probas, totals=totals)
         state = settled(probas, prior)
         unchanged = unchanged + 1 if state == previous else 0
         previous = state
