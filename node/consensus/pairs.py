@@ -37,7 +37,7 @@ DENSE_PAIR_CELLS = 1 << 24
 """Up to this many possible annotator pairs (4,096 annotators), pairs are numbered through
 a table of all of them (128 MB at most) rather than by sorting the answer pairs."""
 
-PAIR_CHUNK = 1 << 22
+PAIR_CHUNK = 1 << 21
 """Answer pairs per group of items (an item with more forms a group of its own)."""
 
 __all__ = ["AnswerPairs", "PairChunks", "PairCounts", "answer_pairs", "pair_chunks", "pair_counts"]
@@ -215,7 +215,7 @@ def _expand(
         left = rows[: int(np.count_nonzero(after >= offset))]
         lefts.append(left)
         rights.append(left + offset)
-    return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
+    return np.concatenate(lefts), np.concatenate(rights)  # int64 already: no copies
 
 
 def _pair_keys(answers: Answers, left: IntArray, right: IntArray) -> IntArray:
