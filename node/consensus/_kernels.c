@@ -409,12 +409,30 @@ static void add_columns(const int64_t *restrict values, Py_ssize_t count, Py_ssi
         for (Py_ssize_t c = 0; c < k; c++) totals[c] += rows[i * k + c];
 }
 
+/* Each of ``count`` rows of K int64: the first column holding its largest value (np.argmax
+ * for integers, which have no NaN to find). */
+static void argmax_of_rows(const int64_t *restrict values, Py_ssize_t count, Py_ssize_t k,
+                           int64_t *restrict out) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const int64_t *row = values + i * k;
+        int64_t best = row[0], at = 0;
+        for (Py_ssize_t c = 1; c < k; c++) { /* selections, not branches: no mispredictions */
+            int64_t value = row[c];
+            int larger = value > best;
+            best = larger ? value : best;
+            at = larger ? (int64_t)c : at;
+        }
+        out[i] = at;
+    }
+}
+
 /* item_posteriors for ``count`` items (four a step past two classes, posteriors_of_all; one
- * by one for two, the pair's own way, or one), and their column sums added to ``totals``
- * while the rows are still in the cache: the class prior's sums, without another pass. */
+ * by one for two, the pair's own way, or one), then, while the rows are still in the cache,
+ * their column sums added to ``totals`` (the class prior's sums) and each row's argmax in
+ * ``labels`` (what the early stop compares): no pass of their own over the posteriors. */
 static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
                        Py_ssize_t count, vdouble *lanes, double *work, int64_t *out,
-                       uint64_t *totals) {
+                       uint64_t *totals, int64_t *labels) {
     if (k > 2) {
         posteriors_of_all(sums, log_prior, k, count, lanes, work, out);
     } else {
@@ -422,6 +440,7 @@ static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k
             item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
     }
     add_columns(out, count, k, totals);
+    argmax_of_rows(out, count, k, labels);
 }
 
 /* Each (item, class) sum of the answers' rows, added in row order as np.bincount adds
@@ -450,7 +469,8 @@ static int blocked_e_step(const double *restrict rows, const int64_t *restrict i
                           const int64_t *restrict item, Py_ssize_t n_answers, Py_ssize_t n_rows,
                           Py_ssize_t n_items, Py_ssize_t k, const double *restrict log_prior,
                           double *restrict buf, vdouble *restrict lanes, double *restrict work,
-                          int64_t *restrict out, uint64_t *restrict totals) {
+                          int64_t *restrict out, uint64_t *restrict totals,
+                          int64_t *restrict labels) {
     Py_ssize_t j = 0;
     for (Py_ssize_t start = 0; start < n_items; start += BLOCK) {
         Py_ssize_t count = n_items - start < BLOCK ? n_items - start : BLOCK;
@@ -463,34 +483,38 @@ static int blocked_e_step(const double *restrict rows, const int64_t *restrict i
             if (i < start) return -1;
             add_row(buf + (i - start) * k, rows + r * k, k);
         }
-        posteriors(buf, log_prior, k, count, lanes, work, out + start * k, totals);
+        posteriors(buf, log_prior, k, count, lanes, work, out + start * k, totals,
+                   labels + start);
     }
     return j == n_answers; /* answers left over have items past the last: out of range */
 }
 
-/* e_step(rows, index, item, log_prior, out, totals) -> None
+/* e_step(rows, index, item, log_prior, out, totals, labels) -> None
  *
  * rows: [R, K] doubles (fixed-point log-likelihood rows); index, item: [N] int64 (answer j
  * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; out: [I, K]
- * int64, the posteriors in parts per billion; totals: [K] int64, out's column sums. Each
- * (item, class) sum adds its answers' values in row order, as np.bincount does. */
+ * int64, the posteriors in parts per billion; totals: [K] int64, out's column sums; labels:
+ * [I] int64, each row of out's argmax. Each (item, class) sum adds its answers' values in
+ * row order, as np.bincount does. */
 static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
-    PyObject *objs[6];
-    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5]))
+    PyObject *objs[7];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6]))
         return NULL;
-    static const char *const names[6] = {"rows", "index", "item", "log_prior", "out", "totals"};
-    Py_buffer views[6];
-    int got = get_buffers(objs, views, 6, 2, names);
+    static const char *const names[7] = {"rows", "index",  "item",  "log_prior",
+                                         "out",  "totals", "labels"};
+    Py_buffer views[7];
+    int got = get_buffers(objs, views, 7, 3, names);
     PyObject *result = NULL;
     double *sums = NULL;
     double *work = NULL;
     vdouble *lanes = NULL;
-    if (got < 6) goto done;
+    if (got < 7) goto done;
     Py_ssize_t k = views[3].len / 8;
     Py_ssize_t n_answers = views[1].len / 8;
     if (k < 1 || views[0].len / 8 % k != 0 || views[4].len / 8 % k != 0 ||
-        views[2].len / 8 != n_answers || views[5].len / 8 != k) {
+        views[2].len / 8 != n_answers || views[5].len / 8 != k ||
+        views[6].len / 8 * k != views[4].len / 8) {
         PyErr_SetString(PyExc_ValueError, "e_step: arrays of inconsistent shapes");
         goto done;
     }
@@ -502,6 +526,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
     const double *log_prior = (const double *)views[3].buf;
     int64_t *out = (int64_t *)views[4].buf;
     uint64_t *totals = (uint64_t *)views[5].buf;
+    int64_t *labels = (int64_t *)views[6].buf;
     memset(totals, 0, (size_t)k * sizeof(uint64_t));
     work = (double *)malloc((size_t)((BLOCK + 1) * k) * sizeof(double)); /* work, buffer */
     lanes = (vdouble *)aligned_alloc(sizeof(vdouble), (size_t)k * sizeof(vdouble));
@@ -512,7 +537,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
     int in_range;
     Py_BEGIN_ALLOW_THREADS in_range = blocked_e_step(rows, index, item, n_answers, n_rows, n_items,
                                                      k, log_prior, work + k, lanes, work, out,
-                                                     totals);
+                                                     totals, labels);
     Py_END_ALLOW_THREADS if (in_range < 0) {
         sums = (double *)calloc((size_t)(n_items > 0 ? n_items : 1) * (size_t)k, sizeof(double));
         if (sums == NULL) {
@@ -523,7 +548,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
             sum_rows(rows, index, item, n_answers, n_rows, n_items, k, sums);
         if (in_range) {
             memset(totals, 0, (size_t)k * sizeof(uint64_t)); /* the blocks' part, redone */
-            posteriors(sums, log_prior, k, n_items, lanes, work, out, totals);
+            posteriors(sums, log_prior, k, n_items, lanes, work, out, totals, labels);
         }
         Py_END_ALLOW_THREADS
     }
@@ -627,17 +652,7 @@ static PyObject *kernels_argmax_rows(PyObject *self, PyObject *args) {
     }
     const int64_t *values = (const int64_t *)views[0].buf;
     int64_t *out = (int64_t *)views[1].buf;
-    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n_rows; i++) {
-        const int64_t *row = values + i * k;
-        int64_t best = row[0], at = 0;
-        for (Py_ssize_t c = 1; c < k; c++) { /* selections, not branches: no mispredictions */
-            int64_t value = row[c];
-            int larger = value > best;
-            best = larger ? value : best;
-            at = larger ? (int64_t)c : at;
-        }
-        out[i] = at;
-    }
+    Py_BEGIN_ALLOW_THREADS argmax_of_rows(values, n_rows, k, out);
     Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
 done:
     release_buffers(views, got);
@@ -744,8 +759,8 @@ static PyMethodDef kernels_methods[] = {
     {"det_log", kernels_det_log, METH_VARARGS,
      "det_log(source, target) -> bool: False if a value is not positive and finite."},
     {"e_step", kernels_e_step, METH_VARARGS,
-     "e_step(rows, index, item, log_prior, out, totals): the E-step's posteriors and their "
-     "column sums."},
+     "e_step(rows, index, item, log_prior, out, totals, labels): the E-step's posteriors, "
+     "their column sums and their rows' argmax."},
     {"vector_unit", kernels_vector_unit, METH_VARARGS,
      "vector_unit(name=None): the E-step's vector unit, chosen first if named."},
     {"column_sums", kernels_column_sums, METH_VARARGS,

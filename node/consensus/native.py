@@ -141,9 +141,14 @@ def _e_step_agrees(
         log_weights = np.add(np.divide(sums.reshape(n_items, k), scale), log_prior)
         got = np.empty((n_items, k), dtype=np.int64)
         totals = np.empty(k, dtype=np.int64)
-        loops.e_step(rows, index, item, log_prior, got, totals)
+        labels = np.empty(n_items, dtype=np.int64)
+        loops.e_step(rows, index, item, log_prior, got, totals, labels)
         want = reference.softmax_ppb(log_weights)
-        if not (np.array_equal(got, want) and np.array_equal(totals, want.sum(axis=0))):
+        if not (
+            np.array_equal(got, want)
+            and np.array_equal(totals, want.sum(axis=0))
+            and np.array_equal(labels, np.argmax(want, axis=1))
+        ):
             return False
     return True
 
