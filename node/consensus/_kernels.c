@@ -624,14 +624,44 @@ done:
     return result;
 }
 
-/* The (values, out, k) arguments of argmax_rows, column_sums and shares_ppb: two buffers of
- * 8-byte items, the second writable, and the class count. Returns how many buffers it holds
- * (2, or fewer with an error set; release_buffers lets go of those either way). */
-static int get_rows_and_out(PyObject *args, Py_buffer *views, Py_ssize_t *k) {
+/* What a (values, out, k) loop writes: one value a row, one a class, or one a value. */
+enum out_shape { ONE_PER_ROW, ONE_PER_CLASS, ONE_PER_VALUE };
+
+/* A loop over ``n_rows`` rows of K 8-byte values (int64 or double, as the loop reads them)
+ * into ``out``; run without the GIL. */
+typedef void (*rows_loop)(const void *values, Py_ssize_t n_rows, Py_ssize_t k, void *out);
+
+/* The calls of argmax_rows, column_sums and shares_ppb, written once: the arguments
+ * (values, out, k), two C-contiguous buffers of 8-byte items, the second writable, and the
+ * class count; the shapes checked (``out`` by ``shape``); ``loop`` run over the rows. */
+static PyObject *run_rows_loop(PyObject *args, const char *name, enum out_shape shape,
+                               rows_loop loop) {
     PyObject *objs[2];
-    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], k)) return 0;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOn", &objs[0], &objs[1], &k)) return NULL;
     static const char *const names[2] = {"values", "out"};
-    return get_buffers(objs, views, 2, 1, names);
+    Py_buffer views[2];
+    int got = get_buffers(objs, views, 2, 1, names);
+    PyObject *result = NULL;
+    if (got < 2) goto done;
+    Py_ssize_t n_values = views[0].len / 8, n_out = views[1].len / 8;
+    Py_ssize_t n_rows = k < 1 ? 0 : n_values / k;
+    Py_ssize_t wanted = shape == ONE_PER_ROW ? n_rows : shape == ONE_PER_CLASS ? k : n_values;
+    if (k < 1 || n_values % k != 0 || n_out != wanted) {
+        PyErr_Format(PyExc_ValueError, "%s: arrays of inconsistent shapes", name);
+        goto done;
+    }
+    const void *values = views[0].buf;
+    void *out = views[1].buf;
+    Py_BEGIN_ALLOW_THREADS loop(values, n_rows, k, out);
+    Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
+done:
+    release_buffers(views, got);
+    return result;
+}
+
+static void argmax_loop(const void *values, Py_ssize_t n_rows, Py_ssize_t k, void *out) {
+    argmax_of_rows((const int64_t *)values, n_rows, k, (int64_t *)out);
 }
 
 /* argmax_rows(values, out, k) -> None
@@ -640,49 +670,32 @@ static int get_rows_and_out(PyObject *args, Py_buffer *views, Py_ssize_t *k) {
  * np.argmax's answer for integers (no NaN to find), in one pass where numpy's reduction over
  * rows of a few columns is a loop of tiny reductions (55 ms for 3.3M rows of 5). */
 static PyObject *kernels_argmax_rows(PyObject *self, PyObject *args) {
-    Py_ssize_t k;
-    Py_buffer views[2];
-    int got = get_rows_and_out(args, views, &k);
-    PyObject *result = NULL;
-    if (got < 2) goto done;
-    Py_ssize_t n_rows = views[1].len / 8;
-    if (k < 1 || views[0].len / 8 != n_rows * k) {
-        PyErr_SetString(PyExc_ValueError, "argmax_rows: arrays of inconsistent shapes");
-        goto done;
-    }
-    const int64_t *values = (const int64_t *)views[0].buf;
-    int64_t *out = (int64_t *)views[1].buf;
-    Py_BEGIN_ALLOW_THREADS argmax_of_rows(values, n_rows, k, out);
-    Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
-done:
-    release_buffers(views, got);
-    return result;
+    return run_rows_loop(args, "argmax_rows", ONE_PER_ROW, argmax_loop);
+}
+
+static void column_sums_loop(const void *values, Py_ssize_t n_rows, Py_ssize_t k, void *out) {
+    memset(out, 0, (size_t)k * sizeof(uint64_t));
+    add_columns((const int64_t *)values, n_rows, k, (uint64_t *)out);
 }
 
 /* column_sums(values, out, k) -> None
  *
  * values: [N, K] int64; out: [K] int64, each column's sum (wrapping as numpy's int64 sums
  * do): base.column_totals in one pass over the rows instead of K strided ones (at 3.3M rows
- * of 5, 37 ms a call, every EM iteration). */
+ * of 5, 37 ms a call). */
 static PyObject *kernels_column_sums(PyObject *self, PyObject *args) {
-    Py_ssize_t k;
-    Py_buffer views[2];
-    int got = get_rows_and_out(args, views, &k);
-    PyObject *result = NULL;
-    if (got < 2) goto done;
-    if (k < 1 || views[1].len / 8 != k || views[0].len / 8 % k != 0) {
-        PyErr_SetString(PyExc_ValueError, "column_sums: arrays of inconsistent shapes");
-        goto done;
+    return run_rows_loop(args, "column_sums", ONE_PER_CLASS, column_sums_loop);
+}
+
+static void shares_loop(const void *source, Py_ssize_t n_rows, Py_ssize_t k, void *target) {
+    const double *values = (const double *)source;
+    int64_t *out = (int64_t *)target;
+    for (Py_ssize_t i = 0; i < n_rows; i++) {
+        const double *row = values + i * k;
+        double total = row[0];
+        for (Py_ssize_t c = 1; c < k; c++) total = total + row[c];
+        for (Py_ssize_t c = 0; c < k; c++) out[i * k + c] = to_ppb1(row[c] / total);
     }
-    Py_ssize_t n_rows = views[0].len / 8 / k;
-    const int64_t *values = (const int64_t *)views[0].buf;
-    uint64_t *out = (uint64_t *)views[1].buf;
-    Py_BEGIN_ALLOW_THREADS memset(out, 0, (size_t)k * sizeof(uint64_t));
-    add_columns(values, n_rows, k, out);
-    Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
-done:
-    release_buffers(views, got);
-    return result;
 }
 
 /* shares_ppb(values, out, k) -> None
@@ -693,28 +706,7 @@ done:
  * from, in one pass where numpy's four make a table of 8-byte values each (at 3.3M items
  * and 5 classes, 0.6 s and 400 MB). */
 static PyObject *kernels_shares_ppb(PyObject *self, PyObject *args) {
-    Py_ssize_t k;
-    Py_buffer views[2];
-    int got = get_rows_and_out(args, views, &k);
-    PyObject *result = NULL;
-    if (got < 2) goto done;
-    if (k < 1 || views[1].len != views[0].len || views[0].len / 8 % k != 0) {
-        PyErr_SetString(PyExc_ValueError, "shares_ppb: arrays of inconsistent shapes");
-        goto done;
-    }
-    Py_ssize_t n_rows = views[0].len / 8 / k;
-    const double *values = (const double *)views[0].buf;
-    int64_t *out = (int64_t *)views[1].buf;
-    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n_rows; i++) {
-        const double *row = values + i * k;
-        double total = row[0];
-        for (Py_ssize_t c = 1; c < k; c++) total = total + row[c];
-        for (Py_ssize_t c = 0; c < k; c++) out[i * k + c] = to_ppb1(row[c] / total);
-    }
-    Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
-done:
-    release_buffers(views, got);
-    return result;
+    return run_rows_loop(args, "shares_ppb", ONE_PER_VALUE, shares_loop);
 }
 
 /* vector_unit(name=None) -> str
