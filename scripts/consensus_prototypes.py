@@ -30,11 +30,12 @@ import numpy.typing as npt
 
 from node.consensus.answers import Answers
 from node.consensus.base import (
+    Posteriors,
     confusion_e_step,
     expected_confusion_ppb,
     initial_posteriors,
 )
-from node.consensus.early_stop_ds import SETTLED_REPEATS, EarlyStopDawidSkene
+from node.consensus.early_stop_ds import SETTLED_REPEATS, EarlyStopDawidSkene, Settled
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.proportional_ds import DominanceDawidSkene
 from node.protocol.rules import PPB
@@ -145,7 +146,7 @@ class _OwnRows(EarlyStopDawidSkene):
         log_confusion, log_prior = self._pooled._logs(
             expected_confusion_ppb(answers, probas), prior
         )
-        previous: tuple[bytes, bytes] | None = None
+        previous: Settled | None = None
         unchanged = iteration = 0
         for iteration in range(1, self.n_iter + 1):
             probas = confusion_e_step(answers, log_confusion, log_prior, gold)
@@ -159,8 +160,8 @@ class _OwnRows(EarlyStopDawidSkene):
             log_confusion, log_prior = (self._pooled if pooled else self)._logs(counts, prior)
             if iteration < self.pooled_iterations + SETTLED_REPEATS:
                 continue
-            state = self._settled_state(probas, prior)
-            unchanged = unchanged + 1 if state == previous else 0
+            state = self._settled_state(Posteriors.of(probas), prior)
+            unchanged = unchanged + 1 if state.same_as(previous) else 0
             previous = state
             if unchanged >= SETTLED_REPEATS:
                 break
@@ -229,14 +230,14 @@ class Hds4AfterHds5(EarlyStopDawidSkene):
         probas = DominanceDawidSkene()._fit(answers, gold)
         prior = self._class_prior(probas)
         log_confusion, log_prior = self._logs(expected_confusion_ppb(answers, probas), prior)
-        previous: tuple[bytes, bytes] | None = None
+        previous: Settled | None = None
         unchanged = 0
         for _ in range(self.n_iter):
             probas = confusion_e_step(answers, log_confusion, log_prior, gold)
             prior = self._class_prior(probas)
             log_confusion, log_prior = self._logs(expected_confusion_ppb(answers, probas), prior)
-            state = self._settled_state(probas, prior)
-            unchanged = unchanged + 1 if state == previous else 0
+            state = self._settled_state(Posteriors.of(probas), prior)
+            unchanged = unchanged + 1 if state.same_as(previous) else 0
             previous = state
             if unchanged >= SETTLED_REPEATS:
                 break

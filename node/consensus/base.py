@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -31,11 +31,10 @@ from node.consensus.numerics import (
     exact_bincount,
     from_ppb,
     native_kernels,
-    row_sum,
+    shares_ppb,
     softmax_pair_ppb,
     softmax_ppb,
     to_fixed_log,
-    to_ppb,
 )
 from node.protocol.errors import InvalidParameterError, NotFittedError
 from node.protocol.rules import PPB
@@ -177,8 +176,7 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     # Whether any answer is on a gold item, asked of the items: every item has answers, and
     # there are fewer items than answers; the answers' flags are only needed if so.
     if k == 1 or not bool(np.any(gold >= 0)):
-        counts = vote_counts(answers)
-        return to_ppb(np.divide(counts, row_sum(counts)[:, None]))
+        return shares_ppb(vote_counts(answers))
     on_gold = gold[answers.item] >= 0
     correct = (answers.label == gold[answers.item]) & on_gold
     n_gold = count_keys(answers.annotator[on_gold], answers.n_annotators).astype(np.float64)
@@ -191,8 +189,7 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     odds = np.divide(np.multiply(accuracy, float(k - 1)), np.subtract(1.0, accuracy))
     weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
     weight = to_fixed_log(weight) / LOG_FIXED_SCALE  # fixed point: sums exact, order-free
-    counts = vote_counts(answers, weight[answers.annotator])
-    return clamp_gold(to_ppb(np.divide(counts, row_sum(counts)[:, None])), gold)
+    return clamp_gold(shares_ppb(vote_counts(answers, weight[answers.annotator])), gold)
 
 
 def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatArray:
@@ -299,11 +296,32 @@ def column_totals(matrix: IntArray) -> IntArray:
     return out
 
 
-def class_prior(probas_ppb: IntArray, pseudocount: float = 1.0) -> FloatArray:
-    """Class frequencies from the posteriors, with ``pseudocount`` items added per class."""
+class Posteriors(NamedTuple):
+    """An E-step's posteriors in parts per billion, their column totals (the class prior's
+    sums) and each row's argmax (:func:`argmax_lowest`, the labels the early stop
+    compares): the native E-step takes those while each block of rows is still in the
+    cache (at 5M items of five classes, two passes of 27 ms each iteration spared)."""
+
+    ppb: IntArray
+    totals: IntArray
+    labels: IntArray
+
+    @classmethod
+    def of(cls, probas_ppb: IntArray) -> Posteriors:
+        """Posteriors whose totals and labels are yet to be taken."""
+        return cls(probas_ppb, column_totals(probas_ppb), argmax_lowest(probas_ppb))
+
+
+def class_prior(
+    probas_ppb: IntArray, pseudocount: float = 1.0, totals: IntArray | None = None
+) -> FloatArray:
+    """Class frequencies from the posteriors, with ``pseudocount`` items added per class;
+    ``totals``, where known, are their column totals (:class:`Posteriors`)."""
     n_items, k = probas_ppb.shape
-    totals = column_totals(probas_ppb).astype(np.float64)  # integer sum: exact
-    prior: FloatArray = (totals / float(PPB) + pseudocount) / (float(n_items) + k * pseudocount)
+    if totals is None:
+        totals = column_totals(probas_ppb)
+    mass = totals.astype(np.float64)  # integer sum: exact
+    prior: FloatArray = (mass / float(PPB) + pseudocount) / (float(n_items) + k * pseudocount)
     return prior
 
 
@@ -317,9 +335,20 @@ def confusion_e_step(
     are fixed-point integers (:func:`to_fixed_log`), so the sum is exact and independent of
     the answers' order. Chunks never split an item.
     """
+    return confusion_posteriors(answers, log_confusion, log_prior, gold).ppb
+
+
+def confusion_posteriors(
+    answers: Answers,
+    log_confusion: FloatArray,
+    log_prior: FloatArray,
+    gold: IntArray,
+    spent: IntArray | None = None,
+) -> Posteriors:
+    """:func:`confusion_e_step` with the column totals (:func:`e_step_posteriors`)."""
     k = answers.n_classes
     rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
-    return e_step_from_rows(answers, rows, answers.key, log_prior, gold)
+    return e_step_posteriors(answers, rows, answers.key, log_prior, gold, spent)
 
 
 def e_step_from_rows(
@@ -329,18 +358,65 @@ def e_step_from_rows(
     ``j`` weighs row ``index[j]`` (``rows[r, k]``: its log-likelihood under true class
     ``k``). The dense table is indexed by :attr:`Answers.key`; the fit over answered
     cells (:mod:`node.consensus.cell_fit`) passes one row per cell, the same values."""
-    k = answers.n_classes
+    return e_step_posteriors(answers, rows, index, log_prior, gold).ppb
+
+
+def e_step_posteriors(
+    answers: Answers,
+    rows: FloatArray,
+    index: IntArray,
+    log_prior: FloatArray,
+    gold: IntArray,
+    spent: IntArray | None = None,
+) -> Posteriors:
+    """:func:`e_step_from_rows` with the posteriors' column totals (:class:`Posteriors`).
+
+    ``spent``: posteriors the caller has no further use for (the previous iteration's,
+    once the M-step has read them), which the native loop may overwrite with the result
+    rather than take fresh memory: at 3.3M items of five classes, fresh pages cost 17 ms
+    an E-step. The result is what is returned, in ``spent`` or not."""
     loops = native_kernels()
-    if loops is not None:  # one pass over the answers, in C (numerics.native_kernels)
-        probas = np.empty((answers.n_items, k), dtype=np.int64)
-        loops.e_step(
-            np.ascontiguousarray(rows, dtype=np.float64),
-            np.ascontiguousarray(index, dtype=np.int64),
-            answers.item,
-            np.ascontiguousarray(log_prior, dtype=np.float64),
-            probas,
-        )
-        return clamp_gold(probas, gold)
+    if loops is None:
+        return Posteriors.of(_e_step_numpy(answers, rows, index, log_prior, gold))
+    # one pass over the answers, in C (numerics.native_kernels)
+    shape = (answers.n_items, answers.n_classes)
+    probas = spent
+    if (
+        probas is None
+        or probas.shape != shape
+        or probas.dtype != np.int64
+        or not (probas.flags.c_contiguous and probas.flags.writeable)
+    ):
+        probas = np.empty(shape, dtype=np.int64)
+    totals = np.empty(answers.n_classes, dtype=np.int64)
+    labels = np.empty(answers.n_items, dtype=np.int64)
+    loops.e_step(
+        np.ascontiguousarray(rows, dtype=np.float64),
+        np.ascontiguousarray(index, dtype=np.int64),
+        answers.item,
+        np.ascontiguousarray(log_prior, dtype=np.float64),
+        probas,
+        totals,
+        labels,
+    )
+    at_gold = np.flatnonzero(gold >= 0)
+    if len(at_gold) == 0:
+        return Posteriors(probas, totals, labels)
+    # clamp_gold's rows, in place (the table is this call's): the gold rows' sums out of the
+    # totals and the clamped rows' in; a clamped row's argmax is its gold class.
+    unclamped = column_totals(np.ascontiguousarray(probas[at_gold]))
+    clamped = count_keys(gold[at_gold], answers.n_classes) * np.int64(PPB)
+    probas[at_gold] = 0
+    probas[at_gold, gold[at_gold]] = PPB
+    labels[at_gold] = gold[at_gold]
+    return Posteriors(probas, totals - unclamped + clamped, labels)
+
+
+def _e_step_numpy(
+    answers: Answers, rows: FloatArray, index: IntArray, log_prior: FloatArray, gold: IntArray
+) -> IntArray:
+    """:func:`e_step_from_rows` where the native loops are not built: the definition."""
+    k = answers.n_classes
     if (
         len(answers) >= REDUCEAT_ANSWERS_PER_ITEM * answers.n_items
         and answers.max_item_answers <= EXACT_ITEM_ANSWERS

@@ -128,11 +128,14 @@ class HierarchicalDawidSkene(ConfusionEstimator):
     def _m_step(self, counts: FloatArray, prior: FloatArray) -> FloatArray:  # pragma: no cover
         raise NotImplementedError("hds@1 runs its M-step from exact integer counts")
 
-    def _class_prior(self, probas_ppb: IntArray) -> FloatArray:
+    def _class_prior(self, probas_ppb: IntArray, totals: IntArray | None = None) -> FloatArray:
         """Class frequencies under a uniform Dirichlet worth ``prior_strength * n/K`` items
-        per class (integer column sums, so exact)."""
+        per class (integer column sums, so exact; ``totals``, where known, are those sums:
+        :class:`~node.consensus.base.Posteriors`)."""
         n_items, k = probas_ppb.shape
-        mass = column_totals(probas_ppb).astype(np.float64) / float(PPB)
+        if totals is None:
+            totals = column_totals(probas_ppb)
+        mass = totals.astype(np.float64) / float(PPB)
         pseudo = self.prior_strength * float(n_items) / float(k)
         out: FloatArray = (mass + pseudo) / (float(n_items) + float(k) * pseudo)
         return out

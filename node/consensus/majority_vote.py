@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from node.consensus.answers import Answers
 from node.consensus.base import CategoricalEstimator, IntArray, vote_counts
-from node.consensus.numerics import row_sum, to_ppb
+from node.consensus.numerics import shares_ppb
 from node.protocol import ids
 
 
@@ -20,5 +20,4 @@ class MajorityVote(CategoricalEstimator):
     algorithm = ids.MAJORITY_VOTE
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
-        counts = vote_counts(answers)
-        return to_ppb(counts / row_sum(counts)[:, None])  # fit() clamps gold items
+        return shares_ppb(vote_counts(answers))  # fit() clamps gold items

@@ -42,6 +42,7 @@ class Reference:
     det_exp: Callable[[FloatArray], FloatArray]
     det_log: Callable[[FloatArray], FloatArray]
     softmax_ppb: Callable[[FloatArray], IntArray]
+    shares_ppb: Callable[[FloatArray], IntArray]
     to_fixed_log: Callable[[FloatArray], FloatArray]
 
 
@@ -74,6 +75,7 @@ LOOPS = (
     "answer_cell_sums",
     "argmax_rows",
     "column_sums",
+    "shares_ppb",
 )
 """What a build must offer; one built from an older ``_kernels.c`` may lack some."""
 
@@ -82,8 +84,8 @@ def agrees(loops: ModuleType, reference: Reference) -> bool:
     """Whether ``loops`` offer every one of :data:`LOOPS`, hold ``reference``'s constants
     and give its bits on a fixed probe: exponentials over the clamp and past it, with the
     special values; logarithms over the normal and subnormal range; the E-step, the
-    per-cell sums, the row argmax and the column sums for every class count from 1 to 5 (a few
-    milliseconds, once per process).
+    per-cell sums, the row argmax, the column sums and the row shares for every class count
+    from 1 to 5 (a few milliseconds, once per process).
     A loop that refuses the probe's arguments (a stale build with other signatures) does
     not agree either."""
     if not all(callable(getattr(loops, name, None)) for name in LOOPS):
@@ -116,6 +118,7 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
         _e_step_agrees(loops, reference, k, rng)
         and _cell_sums_agree(loops, k, rng)
         and _argmax_agrees(loops, k, rng)
+        and _shares_agree(loops, reference, k, rng)
         for k in range(1, 6)
     )
 
@@ -137,8 +140,15 @@ def _e_step_agrees(
         sums = np.bincount(cells, weights=weights, minlength=n_items * k)
         log_weights = np.add(np.divide(sums.reshape(n_items, k), scale), log_prior)
         got = np.empty((n_items, k), dtype=np.int64)
-        loops.e_step(rows, index, item, log_prior, got)
-        if not np.array_equal(got, reference.softmax_ppb(log_weights)):
+        totals = np.empty(k, dtype=np.int64)
+        labels = np.empty(n_items, dtype=np.int64)
+        loops.e_step(rows, index, item, log_prior, got, totals, labels)
+        want = reference.softmax_ppb(log_weights)
+        if not (
+            np.array_equal(got, want)
+            and np.array_equal(totals, want.sum(axis=0))
+            and np.array_equal(labels, np.argmax(want, axis=1))
+        ):
             return False
     return True
 
@@ -172,6 +182,26 @@ def _argmax_agrees(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
         np.array_equal(got, np.argmax(values, axis=1))
         and np.array_equal(totals, values[10:].sum(axis=0))
     )
+
+
+def _shares_agree(
+    loops: ModuleType, reference: Reference, k: int, rng: np.random.Generator
+) -> bool:
+    """The native row shares against the reference on vote counts, fractional weights,
+    shares that round half a part to even (1 of 8 is 125,000,000.0 exactly; 1 of 2e9,
+    half a part) and a row of zeros (NaN shares)."""
+    values = np.concatenate(
+        (rng.integers(0, 6, (60, k)).astype(np.float64), rng.uniform(0.0, 3.0, (60, k)))
+    )
+    values[0, 0] = 1.0 if k == 1 else 0.0
+    values[1] = 1.0
+    values[1, 0] = 2e9 - (k - 1.0) if k > 1 else 1.0
+    values[2] = 0.0
+    got = np.empty(values.shape, dtype=np.int64)
+    loops.shares_ppb(values, got, k)
+    with np.errstate(invalid="ignore"):
+        want = reference.shares_ppb(values)
+    return bool(np.array_equal(got, want))
 
 
 def _scalar(reference: Reference, name: str) -> float:

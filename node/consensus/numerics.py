@@ -222,6 +222,30 @@ def to_ppb(probabilities: FloatArray) -> IntArray:
     return np.rint(np.multiply(probabilities, float(PPB))).astype(np.int64)
 
 
+def shares_ppb(values: FloatArray) -> IntArray:
+    """Each value's share of its row, in parts per billion: the row's total added left to
+    right (:func:`row_sum`), then one division and one rounding a value. Natively in one
+    pass over a C-contiguous float64 table (:func:`native_kernels`): at 3.3M rows of five,
+    numpy's four passes take 0.6 s and three tables of the same size."""
+    loops = native_kernels()
+    if (
+        loops is not None
+        and values.ndim == 2
+        and values.shape[1] > 0
+        and values.dtype == np.float64
+        and values.flags.c_contiguous
+    ):
+        out: IntArray = np.empty(values.shape, dtype=np.int64)
+        loops.shares_ppb(values, out, values.shape[1])
+        return out
+    return _shares_ppb_numpy(values)
+
+
+def _shares_ppb_numpy(values: FloatArray) -> IntArray:
+    """:func:`shares_ppb`'s definition."""
+    return to_ppb(np.divide(values, row_sum(values)[:, None]))
+
+
 def from_ppb(ppb: IntArray) -> FloatArray:
     """The float64 value of a parts-per-billion integer (one correctly rounded division)."""
     return np.divide(ppb.astype(np.float64), float(PPB))
@@ -359,5 +383,6 @@ def numpy_reference() -> native.Reference:
         det_exp=_det_exp_numpy,
         det_log=_det_log_numpy,
         softmax_ppb=functools.partial(_softmax_ppb, exp=_det_exp_numpy),
+        shares_ppb=_shares_ppb_numpy,
         to_fixed_log=to_fixed_log,
     )

@@ -12,7 +12,7 @@ many passes as the busiest item has answers), each over only the rows that still
 partner ``j`` rows on: the work is one step per answer pair. No loop over answers.
 
 Memory: the answer pairs are produced in groups of whole items of about
-:data:`PAIR_CHUNK` pairs (:class:`PairChunks`), and everything the bloc test needs from
+:data:`PAIR_CHUNK` pairs and answers (:class:`PairChunks`), and everything the bloc test needs from
 them is an integer sum per annotator pair, accumulated group by group; so the memory is
 one entry per distinct annotator pair plus one group's answer pairs, not one entry per
 answer pair of the whole task (10M answers at 10 per item are 45M answer pairs). Integer
@@ -37,8 +37,8 @@ DENSE_PAIR_CELLS = 1 << 24
 """Up to this many possible annotator pairs (4,096 annotators), pairs are numbered through
 a table of all of them (128 MB at most) rather than by sorting the answer pairs."""
 
-PAIR_CHUNK = 1 << 22
-"""Answer pairs per group of items (an item with more forms a group of its own)."""
+PAIR_CHUNK = 1 << 21
+"""Answer pairs and answers per group of items (an item with more forms a group of its own)."""
 
 __all__ = ["AnswerPairs", "PairChunks", "PairCounts", "answer_pairs", "pair_chunks", "pair_counts"]
 
@@ -179,13 +179,15 @@ def answer_pairs(answers: Answers, counted: BoolArray | None = None) -> AnswerPa
 
 
 def _groups(answers: Answers, counted_rows: BoolArray) -> tuple[tuple[int, int], ...]:
-    """Row ranges of consecutive whole items with about :data:`PAIR_CHUNK` pairs each."""
+    """Row ranges of consecutive whole items with about :data:`PAIR_CHUNK` answer pairs and
+    answers together each: a group's tables hold an entry per pair and several per answer,
+    and with two answers an item there are two answers to each pair."""
     n = len(answers)
     if n == 0:
         return ()
     per_item = np.bincount(answers.item[counted_rows], minlength=answers.n_items)
     pairs = per_item * (per_item - 1) // 2
-    total = np.cumsum(pairs)
+    total = np.cumsum(pairs + per_item)
     cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, int(total[-1]), PAIR_CHUNK), "right")
     item_bounds = np.unique(np.r_[0, cuts, answers.n_items])
     row_bounds = np.searchsorted(answers.item, item_bounds, side="left")
@@ -215,7 +217,7 @@ def _expand(
         left = rows[: int(np.count_nonzero(after >= offset))]
         lefts.append(left)
         rights.append(left + offset)
-    return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
+    return np.concatenate(lefts), np.concatenate(rights)  # int64 already: no copies
 
 
 def _pair_keys(answers: Answers, left: IntArray, right: IntArray) -> IntArray:

@@ -53,13 +53,14 @@ from node.consensus.answers import Answers
 from node.consensus.base import (
     FloatArray,
     IntArray,
+    Posteriors,
     check_iterations,
     class_prior,
-    e_step_from_rows,
+    e_step_posteriors,
     expected_cell_counts,
 )
 from node.consensus.cell_fit import Cells, cell_logs
-from node.consensus.early_stop_ds import SETTLED_REPEATS
+from node.consensus.early_stop_ds import SETTLED_REPEATS, Settled
 from node.consensus.ignoring_ds import IgnoringDawidSkene
 from node.consensus.numerics import argmax_lowest, det_exp, det_log, to_fixed_log
 from node.consensus.uninformative import ALPHA, BoolArray
@@ -91,7 +92,7 @@ def polish(
     gold: IntArray,
     iterations: int,
     alpha: float,
-    settled: Callable[[IntArray, FloatArray], tuple[bytes, bytes]],
+    settled: Callable[[Posteriors, FloatArray], Settled],
     anchor: Callable[[Cells], FloatArray] | None = None,
     anchor_strength: float = 0.0,
 ) -> tuple[IntArray, int]:
@@ -118,7 +119,7 @@ def polish(
     scale = float(PPB)
     probas = probas_ppb
     prior = class_prior(probas)
-    previous: tuple[bytes, bytes] | None = None
+    previous: Settled | None = None
     unchanged = 0
     taken = 0
     while taken < iterations:
@@ -131,10 +132,14 @@ def polish(
         # tasks its fixed cost is what a second call would add.
         logs = det_log(np.concatenate(((smoothed / denominator).reshape(-1), prior)))
         rows = to_fixed_log(logs[: counts.size].reshape(counts.shape))
-        probas = e_step_from_rows(answers, rows, cells.of_answer, logs[counts.size :], gold)
-        prior = class_prior(probas)
-        state = settled(probas, prior)
-        unchanged = unchanged + 1 if state == previous else 0
+        spent = None if probas is probas_ppb else probas  # the caller's stay as they are
+        posteriors = e_step_posteriors(
+            answers, rows, cells.of_answer, logs[counts.size :], gold, spent
+        )
+        probas = posteriors.ppb
+        prior = class_prior(probas, totals=posteriors.totals)
+        state = settled(posteriors, prior)
+        unchanged = unchanged + 1 if state.same_as(previous) else 0
         previous = state
         if unchanged >= SETTLED_REPEATS:
             break

@@ -10,7 +10,8 @@ import pytest
 
 from node.consensus import cell_fit
 from node.consensus.answers import Answers
-from node.consensus.base import initial_posteriors
+from node.consensus.base import Posteriors, initial_posteriors
+from node.consensus.early_stop_ds import Settled
 from node.consensus.ignoring_ds import IgnoringDawidSkene
 from node.consensus.numerics import argmax_lowest, from_ppb
 from node.consensus.polished_ds import (
@@ -146,8 +147,8 @@ def test_the_polish_is_textbook_dawid_skene() -> None:
     start = initial_posteriors(data, no_gold)
     calls = iter(range(1_000))
 
-    def unsettled(probas: np.ndarray, prior: np.ndarray) -> tuple[bytes, bytes]:
-        return str(next(calls)).encode(), b""  # never the same twice
+    def unsettled(posteriors: Posteriors, prior: np.ndarray) -> Settled:
+        return Settled(np.array([next(calls)]), np.zeros(0, dtype=np.int64))  # never the same
 
     for iterations in range(1, 7):
         ours, taken = polish(data, start, no_gold, iterations, POLISH_ALPHA, unsettled)
@@ -167,7 +168,12 @@ def test_the_polish_stops_once_settled_and_keeps_gold() -> None:
     assert taken < 30  # unanimous answers: labels and prior settle at once
     calls = iter(range(1_000))
     unstopped, _ = polish(
-        data, start, gold, taken, POLISH_ALPHA, lambda *_: (bytes(next(calls)), b"")
+        data,
+        start,
+        gold,
+        taken,
+        POLISH_ALPHA,
+        lambda *_: Settled(np.array([next(calls)]), np.zeros(0, dtype=np.int64)),
     )
     assert unstopped.tobytes() == probas.tobytes()  # the stop only ends the loop
     assert argmax_lowest(probas)[0] == 1

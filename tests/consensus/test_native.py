@@ -181,8 +181,12 @@ def test_e_step_takes_answers_in_any_order(native: ModuleType, vector_unit: str,
         sums = np.bincount(cells, weights=weights, minlength=n_items * k).reshape(n_items, k)
         want = numerics.softmax_ppb(sums / numerics.LOG_FIXED_SCALE + log_prior)
         got = np.empty((n_items, k), dtype=np.int64)
-        native.e_step(rows, index, item, log_prior, got)
+        totals = np.full(k, -1, dtype=np.int64)
+        labels = np.full(n_items, -1, dtype=np.int64)
+        native.e_step(rows, index, item, log_prior, got, totals, labels)
         assert np.array_equal(got, want)
+        assert np.array_equal(totals, want.sum(axis=0))  # the same on either way
+        assert np.array_equal(labels, np.argmax(want, axis=1))
 
 
 def test_e_step_on_a_table_larger_than_a_chunk(native: ModuleType) -> None:
@@ -234,6 +238,44 @@ def test_argmax_rows_gives_numpys_first_maximum(native: ModuleType, k: int) -> N
         native.argmax_rows(values, got, k + 1)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 20])
+def test_shares_ppb_give_the_definitions_integers(native: ModuleType, k: int) -> None:
+    rng = np.random.default_rng(60 + k)
+    votes = rng.integers(0, 7, (3000, k)).astype(np.float64)
+    votes[votes.sum(axis=1) == 0, 0] = 1.0  # every item has an answer
+    weights = rng.uniform(0.001, 4.0, (3000, k))
+    for values in (votes, weights, weights[:0]):
+        got = numerics.shares_ppb(values)
+        assert np.array_equal(got, numerics._shares_ppb_numpy(values))
+        assert got.dtype == np.int64 and got.shape == values.shape
+    strided = weights[:, ::-1]  # not C-contiguous: the numpy definition
+    assert np.array_equal(numerics.shares_ppb(strided), numerics._shares_ppb_numpy(strided))
+
+
+def test_the_e_steps_totals_and_labels_follow_the_clamped_gold(native: ModuleType) -> None:
+    """The native E-step takes the column totals and the labels before gold is clamped;
+    those it returns are the clamped rows', as numpy's sums and argmax of them are."""
+    answers = tables()[0]
+    rng = np.random.default_rng(4)
+    k = answers.n_classes
+    rows = numerics.to_fixed_log(rng.uniform(-9.0, 0.0, (answers.n_annotators * k, k)))
+    log_prior = numerics.det_log(np.full(k, 1.0 / k))
+    gold = no_gold(answers)
+    gold[::5] = rng.integers(0, k, len(gold[::5]))
+    probas, totals, labels = base.e_step_posteriors(answers, rows, answers.key, log_prior, gold)
+    assert np.array_equal(totals, probas.sum(axis=0))
+    assert np.array_equal(labels, np.argmax(probas, axis=1))
+    assert np.all(probas[::5].max(axis=1) == PPB)
+    assert np.array_equal(labels[::5], gold[::5])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "native_kernels", lambda: None)
+        patch.setattr(numerics, "native_kernels", lambda: None)
+        on_numpy = base.e_step_posteriors(answers, rows, answers.key, log_prior, gold)
+    assert probas.tobytes() == on_numpy.ppb.tobytes()
+    assert np.array_equal(totals, on_numpy.totals)
+    assert np.array_equal(labels, on_numpy.labels)
+
+
 def test_answer_cell_sums_wrap_as_numpy_does(native: ModuleType) -> None:
     probas = np.array([[2**62, 1], [2**62, 2]], dtype=np.int64)
     got = np.empty((1, 2), dtype=np.int64)
@@ -246,17 +288,32 @@ def test_answer_cell_sums_wrap_as_numpy_does(native: ModuleType) -> None:
 def test_the_loops_refuse_bad_arguments(native: ModuleType) -> None:
     rows = np.zeros((4, 2))
     index, item = np.array([0, 4]), np.array([0, 1])
-    out = np.empty((2, 2), dtype=np.int64)
+    out, totals = np.empty((2, 2), dtype=np.int64), np.empty(2, dtype=np.int64)
+    labels = np.empty(2, dtype=np.int64)
     with pytest.raises(IndexError):
-        native.e_step(rows, index, item, np.zeros(2), out)  # row 4 of 4
-    with pytest.raises(IndexError):
-        native.e_step(rows, np.array([0, 1]), np.array([0, 2]), np.zeros(2), out)  # item 2 of 2
+        native.e_step(rows, index, item, np.zeros(2), out, totals, labels)  # row 4 of 4
+    with pytest.raises(IndexError):  # item 2 of 2
+        native.e_step(rows, np.array([0, 1]), np.array([0, 2]), np.zeros(2), out, totals, labels)
     with pytest.raises(ValueError, match="inconsistent"):
-        native.e_step(rows, index, item, np.zeros(3), out)
+        native.e_step(rows, index, item, np.zeros(3), out, totals, labels)
+    ok = np.array([0, 1])
+    with pytest.raises(ValueError, match="inconsistent"):  # a total for each class
+        native.e_step(rows, ok, item, np.zeros(2), out, np.empty(3, np.int64), labels)
+    with pytest.raises(ValueError, match="inconsistent"):  # a label for each item
+        native.e_step(rows, ok, item, np.zeros(2), out, totals, np.empty(3, np.int64))
     with pytest.raises(ValueError, match="not C-contiguous"):
-        native.e_step(np.zeros((4, 4))[:, ::2], index, item, np.zeros(2), out)
-    with pytest.raises((BufferError, ValueError)):  # the output must be writable
-        native.e_step(rows, index, item, np.zeros(2), np.frombuffer(bytes(32), np.int64))
+        native.e_step(np.zeros((4, 4))[:, ::2], index, item, np.zeros(2), out, totals, labels)
+    readonly = np.frombuffer(bytes(32), np.int64)
+    with pytest.raises((BufferError, ValueError)):  # the outputs must be writable
+        native.e_step(rows, index, item, np.zeros(2), readonly, totals, labels)
+    with pytest.raises((BufferError, ValueError)):
+        native.e_step(rows, ok, item, np.zeros(2), out, readonly[:2], labels)
+    with pytest.raises((BufferError, ValueError)):
+        native.e_step(rows, ok, item, np.zeros(2), out, totals, readonly[:2])
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.shares_ppb(np.ones((3, 2)), np.empty((2, 2), dtype=np.int64), 2)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.shares_ppb(np.ones((3, 2)), np.empty((3, 2), dtype=np.int64), 0)
     probas, sums = np.zeros((3, 2), dtype=np.int64), np.empty((2, 2), dtype=np.int64)
     with pytest.raises(IndexError):  # item 3 of 3
         native.answer_cell_sums(probas, np.array([0, 3, 2]), np.array([0, 1, 1]), sums, 2)
