@@ -290,6 +290,32 @@ static void item_posteriors(const double *sums, const double *log_prior, Py_ssiz
     for (Py_ssize_t c = 0; c < k; c++) out[c] = to_ppb1(work[c] / total);
 }
 
+/* totals[c] += the sum of column c over ``count`` rows of K int64 (wrapping, as numpy's
+ * int64 sums do: unsigned arithmetic has no overflow to be undefined). */
+static void add_columns(const int64_t *restrict values, Py_ssize_t count, Py_ssize_t k,
+                        uint64_t *restrict totals) {
+    const uint64_t *rows = (const uint64_t *)values;
+    for (Py_ssize_t i = 0; i < count; i++)
+        for (Py_ssize_t c = 0; c < k; c++) totals[c] += rows[i * k + c];
+}
+
+/* Each of ``count`` rows of K int64: the first column holding its largest value (np.argmax
+ * for integers, which have no NaN to find). */
+static void argmax_of_rows(const int64_t *restrict values, Py_ssize_t count, Py_ssize_t k,
+                           int64_t *restrict out) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const int64_t *row = values + i * k;
+        int64_t best = row[0], at = 0;
+        for (Py_ssize_t c = 1; c < k; c++) { /* selections, not branches: no mispredictions */
+            int64_t value = row[c];
+            int larger = value > best;
+            best = larger ? value : best;
+            at = larger ? (int64_t)c : at;
+        }
+        out[i] = at;
+    }
+}
+
 /* item_posteriors for four items at once, one a lane (K > 2): GCC vector extensions, so
  * each lane goes through exactly the IEEE operations item_posteriors does on one item (a
  * vector add, multiply or divide rounds each lane as the scalar one does; no contraction,
@@ -303,6 +329,7 @@ static void item_posteriors(const double *sums, const double *log_prior, Py_ssiz
  * otherwise; native.py's probe checks whichever runs. */
 typedef double vdouble __attribute__((vector_size(32)));
 typedef int64_t vlong __attribute__((vector_size(32)));
+typedef uint64_t vulong __attribute__((vector_size(32)));
 enum { LANES = 4 };
 
 /* Per lane, ``yes`` where ``mask`` is set and ``no`` elsewhere (a macro: a function
@@ -311,7 +338,8 @@ enum { LANES = 4 };
 
 static inline __attribute__((always_inline)) void lanes_posteriors(
     const double *restrict sums, const double *restrict log_prior, Py_ssize_t k,
-    vdouble *restrict work, int64_t *restrict out) {
+    vdouble *restrict work, int64_t *restrict out, vulong *restrict acc,
+    int64_t *restrict labels) {
     const vlong sign = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
     const double shift = 6755399441055744.0; /* 1.5 * 2**52 */
     const double unit = 4503599627370496.0;  /* 2**52 */
@@ -352,43 +380,66 @@ static inline __attribute__((always_inline)) void lanes_posteriors(
         whole &= work[c] == work[c];
     }
     if (!(whole[0] & whole[1] & whole[2] & whole[3])) { /* a NaN share: to_ppb1's own */
-        for (Py_ssize_t c = 0; c < k; c++)
-            for (int lane = 0; lane < LANES; lane++) out[lane * k + c] = to_ppb1(work[c][lane]);
+        for (Py_ssize_t c = 0; c < k; c++) {
+            for (int lane = 0; lane < LANES; lane++) {
+                out[lane * k + c] = to_ppb1(work[c][lane]);
+                acc[c][lane] += (uint64_t)out[lane * k + c];
+            }
+        }
+        argmax_of_rows(out, LANES, k, labels);
         return;
     }
+    /* The shares in parts per billion, each class's added into its lane sums (integers:
+     * the same totals in any order) and the first largest of each lane kept: the column
+     * totals and argmax_of_rows's labels, four items at a time. */
+    vlong best = {0, 0, 0, 0}, at = {0, 0, 0, 0};
     for (Py_ssize_t c = 0; c < k; c++) {
         vdouble x = work[c] * PPB;
         vlong ppb = (vlong)(x + unit) - unit_bits.bits;
         for (int lane = 0; lane < LANES; lane++) out[lane * k + c] = ppb[lane];
+        acc[c] += (vulong)ppb;
+        vlong larger = c == 0 ? ~(vlong){0, 0, 0, 0} : ppb > best;
+        best = (ppb & larger) | (best & ~larger);
+        at = ((vlong){c, c, c, c} & larger) | (at & ~larger);
     }
+    for (int lane = 0; lane < LANES; lane++) labels[lane] = at[lane];
 }
 
-/* item_posteriors over all items (K > 2), four a step; ``work`` holds K vectors. */
+/* item_posteriors over all items (K > 2), four a step, with their column sums added to
+ * ``totals`` and their argmax in ``labels``; ``work`` holds 2K vectors (the lanes' classes,
+ * then their per-class sums). */
 static inline __attribute__((always_inline)) void all_posteriors(
     const double *sums, const double *log_prior, Py_ssize_t k, Py_ssize_t n_items,
-    vdouble *work, double *scalar_work, int64_t *out) {
+    vdouble *work, double *scalar_work, int64_t *out, uint64_t *totals, int64_t *labels) {
+    vulong *acc = (vulong *)(work + k);
+    for (Py_ssize_t c = 0; c < k; c++) acc[c] = (vulong){0, 0, 0, 0};
     Py_ssize_t i = 0;
     for (; i + LANES <= n_items; i += LANES)
-        lanes_posteriors(sums + i * k, log_prior, k, work, out + i * k);
-    for (; i < n_items; i++) item_posteriors(sums + i * k, log_prior, k, scalar_work, out + i * k);
+        lanes_posteriors(sums + i * k, log_prior, k, work, out + i * k, acc, labels + i);
+    for (Py_ssize_t c = 0; c < k; c++) totals[c] += acc[c][0] + acc[c][1] + acc[c][2] + acc[c][3];
+    for (Py_ssize_t j = i; j < n_items; j++)
+        item_posteriors(sums + j * k, log_prior, k, scalar_work, out + j * k);
+    add_columns(out + i * k, n_items - i, k, totals);
+    argmax_of_rows(out + i * k, n_items - i, k, labels + i);
 }
 
 static void all_posteriors_baseline(const double *sums, const double *log_prior, Py_ssize_t k,
                                     Py_ssize_t n_items, vdouble *work, double *scalar_work,
-                                    int64_t *out) {
-    all_posteriors(sums, log_prior, k, n_items, work, scalar_work, out);
+                                    int64_t *out, uint64_t *totals, int64_t *labels) {
+    all_posteriors(sums, log_prior, k, n_items, work, scalar_work, out, totals, labels);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void all_posteriors_avx2(
     const double *sums, const double *log_prior, Py_ssize_t k, Py_ssize_t n_items,
-    vdouble *work, double *scalar_work, int64_t *out) {
-    all_posteriors(sums, log_prior, k, n_items, work, scalar_work, out);
+    vdouble *work, double *scalar_work, int64_t *out, uint64_t *totals, int64_t *labels) {
+    all_posteriors(sums, log_prior, k, n_items, work, scalar_work, out, totals, labels);
 }
 #endif
 
 static void (*posteriors_of_all)(const double *, const double *, Py_ssize_t, Py_ssize_t,
-                                 vdouble *, double *, int64_t *) = all_posteriors_baseline;
+                                 vdouble *, double *, int64_t *, uint64_t *,
+                                 int64_t *) = all_posteriors_baseline;
 
 /* sum += row, class by class: one answer's row added to its item's sums. */
 static inline void add_row(double *restrict sum, const double *restrict row, Py_ssize_t k) {
@@ -400,32 +451,6 @@ static inline void add_row(double *restrict sum, const double *restrict row, Py_
     }
 }
 
-/* totals[c] += the sum of column c over ``count`` rows of K int64 (wrapping, as numpy's
- * int64 sums do: unsigned arithmetic has no overflow to be undefined). */
-static void add_columns(const int64_t *restrict values, Py_ssize_t count, Py_ssize_t k,
-                        uint64_t *restrict totals) {
-    const uint64_t *rows = (const uint64_t *)values;
-    for (Py_ssize_t i = 0; i < count; i++)
-        for (Py_ssize_t c = 0; c < k; c++) totals[c] += rows[i * k + c];
-}
-
-/* Each of ``count`` rows of K int64: the first column holding its largest value (np.argmax
- * for integers, which have no NaN to find). */
-static void argmax_of_rows(const int64_t *restrict values, Py_ssize_t count, Py_ssize_t k,
-                           int64_t *restrict out) {
-    for (Py_ssize_t i = 0; i < count; i++) {
-        const int64_t *row = values + i * k;
-        int64_t best = row[0], at = 0;
-        for (Py_ssize_t c = 1; c < k; c++) { /* selections, not branches: no mispredictions */
-            int64_t value = row[c];
-            int larger = value > best;
-            best = larger ? value : best;
-            at = larger ? (int64_t)c : at;
-        }
-        out[i] = at;
-    }
-}
-
 /* item_posteriors for ``count`` items (four a step past two classes, posteriors_of_all; one
  * by one for two, the pair's own way, or one), then, while the rows are still in the cache,
  * their column sums added to ``totals`` (the class prior's sums) and each row's argmax in
@@ -434,11 +459,11 @@ static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k
                        Py_ssize_t count, vdouble *lanes, double *work, int64_t *out,
                        uint64_t *totals, int64_t *labels) {
     if (k > 2) {
-        posteriors_of_all(sums, log_prior, k, count, lanes, work, out);
-    } else {
-        for (Py_ssize_t i = 0; i < count; i++)
-            item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+        posteriors_of_all(sums, log_prior, k, count, lanes, work, out, totals, labels);
+        return;
     }
+    for (Py_ssize_t i = 0; i < count; i++)
+        item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
     add_columns(out, count, k, totals);
     argmax_of_rows(out, count, k, labels);
 }
@@ -529,7 +554,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
     int64_t *labels = (int64_t *)views[6].buf;
     memset(totals, 0, (size_t)k * sizeof(uint64_t));
     work = (double *)malloc((size_t)((BLOCK + 1) * k) * sizeof(double)); /* work, buffer */
-    lanes = (vdouble *)aligned_alloc(sizeof(vdouble), (size_t)k * sizeof(vdouble));
+    lanes = (vdouble *)aligned_alloc(sizeof(vdouble), (size_t)(2 * k) * sizeof(vdouble));
     if (work == NULL || lanes == NULL) {
         PyErr_NoMemory();
         goto done;

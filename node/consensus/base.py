@@ -345,7 +345,7 @@ def confusion_posteriors(
     gold: IntArray,
     spent: IntArray | None = None,
 ) -> Posteriors:
-    """:func:`confusion_e_step` with the column totals (:func:`e_step_posteriors`)."""
+    """:func:`confusion_e_step` with the column totals and labels (:func:`e_step_posteriors`)."""
     k = answers.n_classes
     rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
     return e_step_posteriors(answers, rows, answers.key, log_prior, gold, spent)
@@ -369,7 +369,8 @@ def e_step_posteriors(
     gold: IntArray,
     spent: IntArray | None = None,
 ) -> Posteriors:
-    """:func:`e_step_from_rows` with the posteriors' column totals (:class:`Posteriors`).
+    """:func:`e_step_from_rows` with the posteriors' column totals and labels
+    (:class:`Posteriors`).
 
     ``spent``: posteriors the caller has no further use for (the previous iteration's,
     once the M-step has read them), which the native loop may overwrite with the result

@@ -66,11 +66,12 @@ SETTLED_REPEATS = 2
 """Iterations in a row whose quantized values must equal the previous iteration's."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Settled:
     """What the early stop compares from one iteration to the next: every item's label and
-    the class prior on the stop's grid. Held as arrays and compared element by element (a
-    copy of the labels as bytes each iteration cost 9 ms at 5M items)."""
+    the class prior on the stop's grid. Held as arrays and compared element by element by
+    :meth:`same_as` (``==`` is identity: arrays have no single truth value); a copy of the
+    labels as bytes each iteration cost 9 ms at 5M items."""
 
     labels: IntArray
     prior_grid: IntArray
