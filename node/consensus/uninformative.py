@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers
-from node.consensus.base import FloatArray, IntArray, expected_cell_counts
+from node.consensus.base import FloatArray, IntArray, column_totals, expected_cell_counts
 from node.consensus.numerics import count_keys, det_log, row_sum
 
 BoolArray = npt.NDArray[np.bool_]
@@ -153,7 +153,7 @@ class _PeerSums:
         own = count_keys(answers.key[with_peers], w * k).reshape(w, k)
         top = np.argmax(self._given, axis=1)
         rows = np.arange(w)
-        totals = np.ones(answers.n_items, dtype=np.int64) @ counts
+        totals = column_totals(counts)  # an integer matmul took four times as long
         share = totals.astype(np.float64) / float(max(int(totals.sum()), 1))
         return PeerAgreement(
             z=self.z,
