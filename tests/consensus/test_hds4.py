@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import Answers
-from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.base import Posteriors
+from node.consensus.early_stop_ds import EarlyStopDawidSkene, Settled
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.registry import categorical_estimator
 from node.consensus.staged_ds import StagedDawidSkene
@@ -114,3 +115,21 @@ def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
         "bafkreickena65gbchvdfpnlpyu3c645wplrsddvjiyukdc2jxpy7p7rzjm "
         "adad08e43d76abd67312718d78ad9c8ccee9b67518a3b7db87b4f5e8c433d98f"
     )
+
+
+def test_the_stop_compares_labels_and_the_prior_on_its_grid() -> None:
+    """Two states are the same when every label and the prior's grid point are; a first
+    state has nothing to be the same as; ``==`` is identity, never an array of answers."""
+    model = EarlyStopDawidSkene(stop_prior_grid=1000)
+    probas = np.array([[900_000_000, 100_000_000], [200_000_000, 800_000_000]])
+    state = model._settled_state(Posteriors.of(probas), np.array([0.5004, 0.4996]))
+    assert state.labels.tolist() == [0, 1]
+    assert state.prior_grid.tolist() == [500, 500]
+    assert not state.same_as(None)
+    again = model._settled_state(Posteriors.of(probas.copy()), np.array([0.5001, 0.4999]))
+    assert again.same_as(state) and state.same_as(again)  # the same grid point: 500, 500
+    prior_moved = model._settled_state(Posteriors.of(probas), np.array([0.5006, 0.4994]))
+    assert not prior_moved.same_as(state)
+    flipped = Settled(np.array([0, 0]), state.prior_grid)
+    assert not flipped.same_as(state)
+    assert (again == state) is False and (state == state) is True
