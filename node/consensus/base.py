@@ -149,9 +149,15 @@ def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
     if len(rows) == 0:
         return probas_ppb
     out = np.array(probas_ppb, dtype=np.int64, copy=True)
-    out[rows] = 0
-    out[rows, gold[rows]] = PPB
+    _clamp_rows(out, rows, gold)
     return out
+
+
+def _clamp_rows(probas_ppb: IntArray, rows: IntArray, gold: IntArray) -> None:
+    """Sets ``rows`` (gold items) of ``probas_ppb``, in place, to certainty in their gold
+    class: :func:`clamp_gold`'s rule, also applied by the E-step to a table of its own."""
+    probas_ppb[rows] = 0
+    probas_ppb[rows, gold[rows]] = PPB
 
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
@@ -405,10 +411,9 @@ def e_step_posteriors(
         return Posteriors(probas, totals, labels)
     # clamp_gold's rows, in place (the table is this call's): the gold rows' sums out of the
     # totals and the clamped rows' in; a clamped row's argmax is its gold class.
-    unclamped = column_totals(np.ascontiguousarray(probas[at_gold]))
+    unclamped = column_totals(probas[at_gold])  # a gathered copy: C-contiguous
     clamped = count_keys(gold[at_gold], answers.n_classes) * np.int64(PPB)
-    probas[at_gold] = 0
-    probas[at_gold, gold[at_gold]] = PPB
+    _clamp_rows(probas, at_gold, gold)
     labels[at_gold] = gold[at_gold]
     return Posteriors(probas, totals - unclamped + clamped, labels)
 

@@ -12,11 +12,11 @@ many passes as the busiest item has answers), each over only the rows that still
 partner ``j`` rows on: the work is one step per answer pair. No loop over answers.
 
 Memory: the answer pairs are produced in groups of whole items of about
-:data:`PAIR_CHUNK` pairs and answers (:class:`PairChunks`), and everything the bloc test needs from
-them is an integer sum per annotator pair, accumulated group by group; so the memory is
-one entry per distinct annotator pair plus one group's answer pairs, not one entry per
-answer pair of the whole task (10M answers at 10 per item are 45M answer pairs). Integer
-sums do not depend on the grouping, so neither do the results.
+:data:`PAIR_CHUNK` pairs and answers (:class:`PairChunks`), and everything the bloc test
+needs from them is an integer sum per annotator pair, accumulated group by group; so the
+memory is one entry per distinct annotator pair plus one group's answer pairs, not one
+entry per answer pair of the whole task (10M answers at 10 per item are 45M answer pairs).
+Integer sums do not depend on the grouping, so neither do the results.
 """
 
 from __future__ import annotations
