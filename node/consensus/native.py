@@ -31,6 +31,12 @@ IntArray = npt.NDArray[np.int64]
 NATIVE_ENV = "LABELNET_NATIVE"
 """Set to ``0`` to run the numpy definitions even where the native loops are built: the same
 results, slower (an operator's way out, and the benchmarks' "before")."""
+THREADS_ENV = "LABELNET_THREADS"
+"""The most threads the E-step and the per-cell sums may use, 1 to :data:`MAX_THREADS`;
+unset, the CPUs this process may run on (at most :data:`MAX_THREADS`). The results are the
+same bits for every count: the loops split only work whose parts add up exactly."""
+MAX_THREADS = 16
+"""The most threads ``_kernels.c`` runs a loop on (its ``MAX_THREADS``)."""
 PROBE_SEED = 20261207
 
 
@@ -64,11 +70,33 @@ def load(reference: Reference) -> ModuleType | None:
             stacklevel=2,
         )
         return None
+    module.parallel(loop_threads())
     return module
+
+
+def loop_threads() -> int:
+    """The threads the loops may use: :data:`THREADS_ENV` where it is a whole number from 1
+    to :data:`MAX_THREADS`, otherwise (with a warning where it is set to something else)
+    the CPUs this process may run on, at most :data:`MAX_THREADS`."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    default = max(1, min(usable or 1, MAX_THREADS))
+    text = os.environ.get(THREADS_ENV)
+    if text is None:
+        return default
+    if text.strip().isdigit() and 1 <= int(text) <= MAX_THREADS:
+        return int(text)
+    warnings.warn(
+        f"{THREADS_ENV}={text!r} is not a whole number from 1 to {MAX_THREADS}; "
+        f"using {default} threads",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return default
 
 
 LOOPS = (
     "constants",
+    "parallel",
     "det_exp",
     "det_log",
     "e_step",
@@ -114,13 +142,29 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
         return False
     if not np.array_equal(got.view(np.int64), reference.det_log(y).view(np.int64)):
         return False
-    return all(
-        _e_step_agrees(loops, reference, k, rng)
-        and _cell_sums_agree(loops, k, rng)
-        and _argmax_agrees(loops, k, rng)
-        and _shares_agree(loops, reference, k, rng)
+    if not all(
+        _argmax_agrees(loops, k, rng) and _shares_agree(loops, reference, k, rng)
         for k in range(1, 6)
-    )
+    ):
+        return False
+    return all(_split_agrees(loops, reference, threads, rng) for threads in (1, 3))
+
+
+def _split_agrees(
+    loops: ModuleType, reference: Reference, threads: int, rng: np.random.Generator
+) -> bool:
+    """The E-step and the per-cell sums on one thread, or split into parts of a single
+    answer on ``threads`` (the probe's tables in three parts); the loops' setting is put
+    back after."""
+    before = loops.parallel()
+    loops.parallel(threads, 1 if threads > 1 else before[1])
+    try:
+        return all(
+            _e_step_agrees(loops, reference, k, rng) and _cell_sums_agree(loops, k, rng)
+            for k in range(1, 6)
+        )
+    finally:
+        loops.parallel(*before)
 
 
 def _e_step_agrees(
@@ -155,10 +199,11 @@ def _e_step_agrees(
 
 def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
     """The native per-cell sums against ``np.add.reduceat`` of the rows gathered cell by
-    cell (cells 17 and 41 of 60 have no answers: their sums are 0)."""
+    cell (cells 17 and 41 of 60 have no answers: their sums are 0; 2,000 answers, enough
+    for three parts' tables of sums)."""
     probas = rng.integers(0, PPB + 1, (50, k))
-    item = np.sort(rng.integers(0, 50, 400))
-    cell = rng.choice(np.setdiff1d(np.arange(60), [17, 41]), 400)
+    item = np.sort(rng.integers(0, 50, 2000))
+    cell = rng.choice(np.setdiff1d(np.arange(60), [17, 41]), 2000)
     got = np.empty((60, k), dtype=np.int64)
     loops.answer_cell_sums(probas, item, cell, got, k)
     order = np.argsort(cell, kind="stable")
