@@ -238,12 +238,17 @@ class Answers(_LongFormat):
     def n_classes(self) -> int:
         return len(self.classes)
 
-    @cached_property
+    @property
     def key(self) -> IntArray:
-        """Per row, ``annotator * n_classes + label``: the row's cell in a confusion table."""
-        out = self.annotator * np.int64(self.n_classes) + self.label
-        out.flags.writeable = False
-        return out
+        """Per row, ``annotator * n_classes + label``: the row's cell in a confusion table.
+        Computed on each use, not kept (:attr:`item_label`): a fit takes it once for its EM
+        (:func:`node.consensus.base.confusion_posteriors`' ``key``), where keeping it would
+        hold 8 bytes an answer through the polish and the bloc test."""
+        return self.key_of(0, len(self.item))
+
+    def key_of(self, start: int, stop: int) -> IntArray:
+        """:attr:`key` of rows ``start`` to ``stop``."""
+        return self.annotator[start:stop] * np.int64(self.n_classes) + self.label[start:stop]
 
     @property
     def item_label(self) -> IntArray:
@@ -316,12 +321,13 @@ class Answers(_LongFormat):
         a thirtieth of the sort's time at 10M answers), from ``np.unique`` otherwise; the
         same arrays either way, and no sort of the rows."""
         cells = self.n_annotators * self.n_classes
-        if cells <= len(self.key):
-            counts = np.bincount(self.key, minlength=cells)
+        key = self.key
+        if cells <= len(key):
+            counts = np.bincount(key, minlength=cells)
             keys = np.flatnonzero(counts).astype(np.int64)
             lengths = counts[keys].astype(np.int64)
         else:
-            keys, lengths = np.unique(self.key, return_counts=True)
+            keys, lengths = np.unique(key, return_counts=True)
             keys, lengths = keys.astype(np.int64), lengths.astype(np.int64)
         starts = np.zeros(len(keys), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
@@ -357,12 +363,13 @@ class Answers(_LongFormat):
         otherwise; the same positions either way."""
         keys = self.key_cells[1]
         cells = self.n_annotators * self.n_classes
-        if cells > len(self.key):
-            out: IntArray = np.searchsorted(keys, self.key)
+        key = self.key
+        if cells > len(key):
+            out: IntArray = np.searchsorted(keys, key)
         else:
             position = np.zeros(cells, dtype=np.int64)
             position[keys] = np.arange(len(keys), dtype=np.int64)
-            out = position[self.key]
+            out = position[key]
         out.flags.writeable = False
         return out
 

@@ -144,9 +144,16 @@ class CategoricalEstimator(ABC):
 
 
 def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
-    """Posteriors with every gold item set to certainty in its gold class (a copy if any)."""
+    """Posteriors with every gold item set to certainty in its gold class: ``probas_ppb``
+    itself where they already are (as the E-steps leave them: a copy of the whole table
+    would be held beside it, 8 bytes an item and class), a copy otherwise."""
     rows = np.flatnonzero(gold >= 0)
     if len(rows) == 0:
+        return probas_ppb
+    held = probas_ppb[rows]
+    if np.count_nonzero(held) == len(rows) and bool(
+        np.all(held[np.arange(len(rows)), gold[rows]] == PPB)
+    ):  # one value a row, PPB in the gold class: the rest are zeros
         return probas_ppb
     out = np.array(probas_ppb, dtype=np.int64, copy=True)
     _clamp_rows(out, rows, gold)
@@ -165,8 +172,8 @@ def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArr
     if weights is None:
         return answers.votes.astype(np.float64)
     size = answers.n_items * answers.n_classes
-    flat = np.bincount(answers.item_label, weights=weights, minlength=size).astype(np.float64)
-    return flat.reshape(answers.n_items, answers.n_classes)
+    flat = np.bincount(answers.item_label, weights=weights, minlength=size)
+    return flat.astype(np.float64, copy=False).reshape(answers.n_items, answers.n_classes)
 
 
 def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
@@ -195,7 +202,9 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     odds = np.divide(np.multiply(accuracy, float(k - 1)), np.subtract(1.0, accuracy))
     weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
     weight = to_fixed_log(weight) / LOG_FIXED_SCALE  # fixed point: sums exact, order-free
-    return clamp_gold(shares_ppb(vote_counts(answers, weight[answers.annotator])), gold)
+    out = shares_ppb(vote_counts(answers, weight[answers.annotator]))
+    _clamp_rows(out, np.flatnonzero(gold >= 0), gold)  # a table of its own: no copy
+    return out
 
 
 def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatArray:
@@ -222,7 +231,7 @@ def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
     step = min(max(ROW_CHUNK, 8 * cells), 1 << 22)
     for start in range(0, len(answers), step):
         stop = start + step
-        keys = answers.key[start:stop]
+        keys = answers.key_of(start, stop)
         block = columns.take(answers.item[start:stop], axis=1)
         for true_class in range(k):
             totals[true_class] += exact_bincount(keys, block[true_class], cells)
@@ -332,7 +341,11 @@ def class_prior(
 
 
 def confusion_e_step(
-    answers: Answers, log_confusion: FloatArray, log_prior: FloatArray, gold: IntArray
+    answers: Answers,
+    log_confusion: FloatArray,
+    log_prior: FloatArray,
+    gold: IntArray,
+    key: IntArray | None = None,
 ) -> IntArray:
     """Posteriors ``P(true class | answers)`` under per-annotator confusion matrices.
 
@@ -341,7 +354,7 @@ def confusion_e_step(
     are fixed-point integers (:func:`to_fixed_log`), so the sum is exact and independent of
     the answers' order. Chunks never split an item.
     """
-    return confusion_posteriors(answers, log_confusion, log_prior, gold).ppb
+    return confusion_posteriors(answers, log_confusion, log_prior, gold, key=key).ppb
 
 
 def confusion_posteriors(
@@ -350,11 +363,15 @@ def confusion_posteriors(
     log_prior: FloatArray,
     gold: IntArray,
     spent: IntArray | None = None,
+    key: IntArray | None = None,
 ) -> Posteriors:
-    """:func:`confusion_e_step` with the column totals and labels (:func:`e_step_posteriors`)."""
+    """:func:`confusion_e_step` with the column totals and labels (:func:`e_step_posteriors`).
+    ``key``: :attr:`Answers.key`, which an EM takes once for all its E-steps (it is
+    computed on each use)."""
     k = answers.n_classes
     rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
-    return e_step_posteriors(answers, rows, answers.key, log_prior, gold, spent)
+    index = answers.key if key is None else key
+    return e_step_posteriors(answers, rows, index, log_prior, gold, spent)
 
 
 def e_step_from_rows(
