@@ -489,21 +489,43 @@ static inline void add_row(double *restrict sum, const double *restrict row, Py_
     }
 }
 
+/* The rows of ``count`` items whose ``gold`` code is a class (not negative) set to
+ * certainty in it: base._clamp_rows's rule, with the row's values taken out of ``totals``
+ * and the certainty put in, and the gold class as the row's label (its one nonzero). */
+static void clamp_gold_rows(const int64_t *restrict gold, Py_ssize_t count, Py_ssize_t k,
+                            int64_t *restrict out, uint64_t *restrict totals,
+                            int64_t *restrict labels) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int64_t g = gold[i];
+        if (g < 0) continue;
+        int64_t *row = out + i * k;
+        for (Py_ssize_t c = 0; c < k; c++) {
+            totals[c] -= (uint64_t)row[c];
+            row[c] = 0;
+        }
+        row[g] = (int64_t)PPB;
+        totals[g] += (uint64_t)PPB;
+        labels[i] = g;
+    }
+}
+
 /* item_posteriors for ``count`` items (four a step past two classes, posteriors_of_all; one
  * by one for two, the pair's own way, or one), then, while the rows are still in the cache,
- * their column sums added to ``totals`` (the class prior's sums) and each row's argmax in
- * ``labels`` (what the early stop compares): no pass of their own over the posteriors. */
-static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
-                       Py_ssize_t count, vdouble *lanes, double *work, int64_t *out,
-                       uint64_t *totals, int64_t *labels) {
+ * their column sums added to ``totals`` (the class prior's sums), each row's argmax in
+ * ``labels`` (what the early stop compares) and the gold items' rows clamped: no pass of
+ * their own over the posteriors. */
+static void posteriors(const double *sums, const double *log_prior, const int64_t *gold,
+                       Py_ssize_t k, Py_ssize_t count, vdouble *lanes, double *work,
+                       int64_t *out, uint64_t *totals, int64_t *labels) {
     if (k > 2) {
         posteriors_of_all(sums, log_prior, k, count, lanes, work, out, totals, labels);
-        return;
+    } else {
+        for (Py_ssize_t i = 0; i < count; i++)
+            item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+        add_columns(out, count, k, totals);
+        argmax_of_rows(out, count, k, labels);
     }
-    for (Py_ssize_t i = 0; i < count; i++)
-        item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
-    add_columns(out, count, k, totals);
-    argmax_of_rows(out, count, k, labels);
+    clamp_gold_rows(gold, count, k, out, totals, labels);
 }
 
 /* Each (item, class) sum of the answers' rows, added in row order as np.bincount adds
@@ -532,7 +554,8 @@ enum { BLOCK = 64 };
 static int blocked_e_step(const double *restrict rows, const int64_t *restrict index,
                           const int64_t *restrict item, Py_ssize_t n_answers, Py_ssize_t n_rows,
                           Py_ssize_t first, Py_ssize_t end, Py_ssize_t n_items, Py_ssize_t k,
-                          const double *restrict log_prior, double *restrict buf,
+                          const double *restrict log_prior, const int64_t *restrict gold,
+                          double *restrict buf,
                           vdouble *restrict lanes, double *restrict work, int64_t *restrict out,
                           uint64_t *restrict totals, int64_t *restrict labels) {
     Py_ssize_t j = 0;
@@ -547,7 +570,7 @@ static int blocked_e_step(const double *restrict rows, const int64_t *restrict i
             if (i < start) return -1;
             add_row(buf + (i - start) * k, rows + r * k, k);
         }
-        posteriors(buf, log_prior, k, count, lanes, work, out + start * k, totals,
+        posteriors(buf, log_prior, gold + start, k, count, lanes, work, out + start * k, totals,
                    labels + start);
     }
     return j == n_answers; /* answers left over have items past ``end`` */
@@ -559,6 +582,7 @@ typedef struct {
     const int64_t *index, *item;
     Py_ssize_t n_answers, n_rows, first, end, n_items, k;
     const double *log_prior;
+    const int64_t *gold;
     double *work; /* (BLOCK + 1) * K: item_posteriors' work, then the block's sums */
     vdouble *lanes;
     uint64_t *totals;
@@ -570,7 +594,7 @@ static void *e_step_job(void *arg) {
     e_step_part *p = (e_step_part *)arg;
     memset(p->totals, 0, (size_t)p->k * sizeof(uint64_t));
     p->result = blocked_e_step(p->rows, p->index, p->item, p->n_answers, p->n_rows, p->first,
-                               p->end, p->n_items, p->k, p->log_prior, p->work + p->k,
+                               p->end, p->n_items, p->k, p->log_prior, p->gold, p->work + p->k,
                                p->lanes, p->work, p->out, p->totals, p->labels);
     return NULL;
 }
@@ -599,7 +623,8 @@ static int split_e_step(e_step_part *parts, int n_parts) {
     for (int t = 0; t < n_parts; t++) {
         e_step_part *p = &parts[t];
         *p = (e_step_part){.rows = whole.rows, .n_rows = whole.n_rows, .n_items = whole.n_items,
-                           .k = whole.k, .log_prior = whole.log_prior, .out = whole.out,
+                           .k = whole.k, .log_prior = whole.log_prior, .gold = whole.gold,
+                           .out = whole.out,
                            .labels = whole.labels, .work = p->work, .lanes = p->lanes,
                            .totals = p->totals};
         p->first = n_blocks * t / n_parts * BLOCK;
@@ -627,45 +652,54 @@ static int split_e_step(e_step_part *parts, int n_parts) {
     return parts[0].result;
 }
 
-/* e_step(rows, index, item, log_prior, out, totals, labels) -> None
+/* e_step(rows, index, item, log_prior, gold, out, totals, labels) -> None
  *
  * rows: [R, K] doubles (fixed-point log-likelihood rows); index, item: [N] int64 (answer j
- * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; out: [I, K]
- * int64, the posteriors in parts per billion; totals: [K] int64, out's column sums; labels:
- * [I] int64, each row of out's argmax. Each (item, class) sum adds its answers' values in
- * row order, as np.bincount does. */
+ * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; gold: [I] int64,
+ * each item's gold class or -1; out: [I, K] int64, the posteriors in parts per billion, the
+ * gold items' clamped (base._clamp_rows); totals: [K] int64, out's column sums; labels: [I]
+ * int64, each row of out's argmax. Each (item, class) sum adds its answers' values in row
+ * order, as np.bincount does. */
 static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
-    PyObject *objs[7];
-    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5], &objs[6]))
+    enum { ARGS = 8 };
+    PyObject *objs[ARGS];
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &objs[7]))
         return NULL;
-    static const char *const names[7] = {"rows", "index",  "item",  "log_prior",
-                                         "out",  "totals", "labels"};
-    Py_buffer views[7];
-    int got = get_buffers(objs, views, 7, 3, names);
+    static const char *const names[ARGS] = {"rows", "index", "item",   "log_prior",
+                                            "gold", "out",   "totals", "labels"};
+    Py_buffer views[ARGS];
+    int got = get_buffers(objs, views, ARGS, 3, names);
     PyObject *result = NULL;
     double *sums = NULL;
     double *work = NULL;
     vdouble *lanes = NULL;
     uint64_t *part_totals = NULL;
-    if (got < 7) goto done;
+    if (got < ARGS) goto done;
     Py_ssize_t k = views[3].len / 8;
     Py_ssize_t n_answers = views[1].len / 8;
-    if (k < 1 || views[0].len / 8 % k != 0 || views[4].len / 8 % k != 0 ||
-        views[2].len / 8 != n_answers || views[5].len / 8 != k ||
-        views[6].len / 8 * k != views[4].len / 8) {
+    if (k < 1 || views[0].len / 8 % k != 0 || views[5].len / 8 % k != 0 ||
+        views[2].len / 8 != n_answers || views[6].len / 8 != k ||
+        views[7].len / 8 * k != views[5].len / 8 || views[4].len / 8 != views[7].len / 8) {
         PyErr_SetString(PyExc_ValueError, "e_step: arrays of inconsistent shapes");
         goto done;
     }
     Py_ssize_t n_rows = views[0].len / 8 / k;
-    Py_ssize_t n_items = views[4].len / 8 / k;
+    Py_ssize_t n_items = views[5].len / 8 / k;
     const double *rows = (const double *)views[0].buf;
     const int64_t *index = (const int64_t *)views[1].buf;
     const int64_t *item = (const int64_t *)views[2].buf;
     const double *log_prior = (const double *)views[3].buf;
-    int64_t *out = (int64_t *)views[4].buf;
-    uint64_t *totals = (uint64_t *)views[5].buf;
-    int64_t *labels = (int64_t *)views[6].buf;
+    const int64_t *gold = (const int64_t *)views[4].buf;
+    int64_t *out = (int64_t *)views[5].buf;
+    uint64_t *totals = (uint64_t *)views[6].buf;
+    int64_t *labels = (int64_t *)views[7].buf;
+    for (Py_ssize_t i = 0; i < n_items; i++) {
+        if (gold[i] >= k) {
+            PyErr_SetString(PyExc_IndexError, "e_step: a gold class out of range");
+            goto done;
+        }
+    }
     int n_parts = parts_for(n_answers, (n_items + BLOCK - 1) / BLOCK);
     e_step_part parts[MAX_THREADS];
     /* Each part's work and buffer, vector lanes and (past the first, whose are ``totals``)
@@ -684,7 +718,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
     }
     parts[0] = (e_step_part){.rows = rows, .index = index, .item = item, .n_answers = n_answers,
                              .n_rows = n_rows, .n_items = n_items, .k = k,
-                             .log_prior = log_prior, .work = work, .lanes = lanes,
+                             .log_prior = log_prior, .gold = gold, .work = work, .lanes = lanes,
                              .totals = totals, .out = out, .labels = labels};
     int in_range;
     Py_BEGIN_ALLOW_THREADS in_range = split_e_step(parts, n_parts);
@@ -698,7 +732,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
             sum_rows(rows, index, item, n_answers, n_rows, n_items, k, sums);
         if (in_range) {
             memset(totals, 0, (size_t)k * sizeof(uint64_t)); /* the blocks' part, redone */
-            posteriors(sums, log_prior, k, n_items, lanes, work, out, totals, labels);
+            posteriors(sums, log_prior, gold, k, n_items, lanes, work, out, totals, labels);
         }
         Py_END_ALLOW_THREADS
     }
@@ -716,15 +750,6 @@ done:
     return result;
 }
 
-/* answer_cell_sums(probas, item, cell, out, k) -> None
- *
- * probas: [I, K] int64; item, cell: [N] int64; out: [C, K] int64, row c the sum of
- * probas[item[j]] over the answers j with cell[j] == c (0 where none). The per-cell sums of
- * :func:`base.expected_cell_counts`: integer sums, the same in any order, so the answers are
- * taken as they lie, sorted by item, and the posteriors are read in order while the sums
- * (a few rows per annotator, small enough for the cache) take the scattered writes. Gathered
- * cell by cell instead, every answer read a posterior row from wherever its item lies: at
- * 10M answers that wait on memory was two thirds of the time. */
 /* One thread's part of answer_cell_sums: its answers' rows added into ``sums``. */
 typedef struct {
     const uint64_t *probas;
@@ -964,8 +989,8 @@ static PyMethodDef kernels_methods[] = {
     {"det_log", kernels_det_log, METH_VARARGS,
      "det_log(source, target) -> bool: False if a value is not positive and finite."},
     {"e_step", kernels_e_step, METH_VARARGS,
-     "e_step(rows, index, item, log_prior, out, totals, labels): the E-step's posteriors, "
-     "their column sums and their rows' argmax."},
+     "e_step(rows, index, item, log_prior, gold, out, totals, labels): the E-step's "
+     "posteriors, gold items' clamped, their column sums and their rows' argmax."},
     {"vector_unit", kernels_vector_unit, METH_VARARGS,
      "vector_unit(name=None): the E-step's vector unit, chosen first if named."},
     {"column_sums", kernels_column_sums, METH_VARARGS,

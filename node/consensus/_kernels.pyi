@@ -11,6 +11,7 @@ def e_step(
     index: npt.NDArray[np.int64],
     item: npt.NDArray[np.int64],
     log_prior: npt.NDArray[np.float64],
+    gold: npt.NDArray[np.int64],
     out: npt.NDArray[np.int64],
     totals: npt.NDArray[np.int64],
     labels: npt.NDArray[np.int64],

@@ -26,6 +26,7 @@ from node.consensus.answers import ROW_CHUNK, Answers
 from node.consensus.numerics import (
     LOG_FIXED_SCALE,
     argmax_lowest,
+    clamp_rows,
     count_keys,
     det_log,
     exact_bincount,
@@ -156,15 +157,8 @@ def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
     ):  # one value a row, PPB in the gold class: the rest are zeros
         return probas_ppb
     out = np.array(probas_ppb, dtype=np.int64, copy=True)
-    _clamp_rows(out, rows, gold)
+    clamp_rows(out, rows, gold)
     return out
-
-
-def _clamp_rows(probas_ppb: IntArray, rows: IntArray, gold: IntArray) -> None:
-    """Sets ``rows`` (gold items) of ``probas_ppb``, in place, to certainty in their gold
-    class: :func:`clamp_gold`'s rule, also applied by the E-step to a table of its own."""
-    probas_ppb[rows] = 0
-    probas_ppb[rows, gold[rows]] = PPB
 
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
@@ -203,7 +197,7 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
     weight = to_fixed_log(weight) / LOG_FIXED_SCALE  # fixed point: sums exact, order-free
     out = shares_ppb(vote_counts(answers, weight[answers.annotator]))
-    _clamp_rows(out, np.flatnonzero(gold >= 0), gold)  # a table of its own: no copy
+    clamp_rows(out, np.flatnonzero(gold >= 0), gold)  # a table of its own: no copy
     return out
 
 
@@ -414,25 +408,17 @@ def e_step_posteriors(
         probas = np.empty(shape, dtype=np.int64)
     totals = np.empty(answers.n_classes, dtype=np.int64)
     labels = np.empty(answers.n_items, dtype=np.int64)
-    loops.e_step(
+    loops.e_step(  # gold rows clamped in the loop, block by block (clamp_rows's rule)
         np.ascontiguousarray(rows, dtype=np.float64),
         np.ascontiguousarray(index, dtype=np.int64),
         answers.item,
         np.ascontiguousarray(log_prior, dtype=np.float64),
+        np.ascontiguousarray(gold, dtype=np.int64),
         probas,
         totals,
         labels,
     )
-    at_gold = np.flatnonzero(gold >= 0)
-    if len(at_gold) == 0:
-        return Posteriors(probas, totals, labels)
-    # clamp_gold's rows, in place (the table is this call's): the gold rows' sums out of the
-    # totals and the clamped rows' in; a clamped row's argmax is its gold class.
-    unclamped = column_totals(probas[at_gold])  # a gathered copy: C-contiguous
-    clamped = count_keys(gold[at_gold], answers.n_classes) * np.int64(PPB)
-    _clamp_rows(probas, at_gold, gold)
-    labels[at_gold] = gold[at_gold]
-    return Posteriors(probas, totals - unclamped + clamped, labels)
+    return Posteriors(probas, totals, labels)
 
 
 def _e_step_numpy(

@@ -50,6 +50,7 @@ class Reference:
     softmax_ppb: Callable[[FloatArray], IntArray]
     shares_ppb: Callable[[FloatArray], IntArray]
     to_fixed_log: Callable[[FloatArray], FloatArray]
+    clamp_rows: Callable[[IntArray, IntArray, IntArray], None]
 
 
 def load(reference: Reference) -> ModuleType | None:
@@ -170,13 +171,14 @@ def _split_agrees(
 def _e_step_agrees(
     loops: ModuleType, reference: Reference, k: int, rng: np.random.Generator
 ) -> bool:
-    """The native E-step against ``np.bincount`` sums and the reference softmax, with the
-    answers sorted by item (the loop's blocks of items; 150 items are three) and in no
-    order (its two-pass way)."""
+    """The native E-step against ``np.bincount`` sums, the reference softmax and the gold
+    clamp (a fifth of the items), with the answers sorted by item (the loop's blocks of
+    items; 150 items are three) and in no order (its two-pass way)."""
     n_items, n_rows, n_answers = 150, 12, 1200
     rows = reference.to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
     index = rng.integers(0, n_rows, n_answers)
     log_prior = rng.uniform(-3.0, 0.0, k)
+    gold = np.where(rng.random(n_items) < 0.2, rng.integers(0, k, n_items), -1)
     scale = _scalar(reference, "log_fixed_scale")
     for item in (np.sort(rng.integers(0, n_items, n_answers)), rng.integers(0, n_items, n_answers)):
         cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
@@ -186,8 +188,9 @@ def _e_step_agrees(
         got = np.empty((n_items, k), dtype=np.int64)
         totals = np.empty(k, dtype=np.int64)
         labels = np.empty(n_items, dtype=np.int64)
-        loops.e_step(rows, index, item, log_prior, got, totals, labels)
+        loops.e_step(rows, index, item, log_prior, gold, got, totals, labels)
         want = reference.softmax_ppb(log_weights)
+        reference.clamp_rows(want, np.flatnonzero(gold >= 0), gold)
         if not (
             np.array_equal(got, want)
             and np.array_equal(totals, want.sum(axis=0))

@@ -56,6 +56,7 @@ def test_e_step_gives_the_same_integers_in_any_number_of_parts(
     rows = numerics.to_fixed_log(rng.uniform(-20.0, 0.0, (60, k)))
     index = rng.integers(0, 60, n_answers)
     log_prior = numerics.det_log(np.full(k, 1.0 / k))
+    gold = np.where(rng.random(n_items) < 0.2, rng.integers(0, k, n_items), -1)
     ordered = np.sort(rng.integers(0, n_items, n_answers))
     gap = ordered[(ordered < 200) | (ordered >= 520)]  # blocks 4 to 7 have no answers
     backwards = ordered.copy()
@@ -64,10 +65,11 @@ def test_e_step_gives_the_same_integers_in_any_number_of_parts(
     for item in (ordered, gap, rng.permutation(ordered), backwards):
         at = index[: len(item)]
         want = e_step_want(rows, at, item, log_prior, n_items)
+        numerics.clamp_rows(want, np.flatnonzero(gold >= 0), gold)
         got = np.full((n_items, k), -1, dtype=np.int64)
         totals = np.full(k, -1, dtype=np.int64)
         labels = np.full(n_items, -1, dtype=np.int64)
-        native.e_step(rows, at, item, log_prior, got, totals, labels)
+        native.e_step(rows, at, item, log_prior, gold, got, totals, labels)
         assert np.array_equal(got, want)
         assert np.array_equal(totals, want.sum(axis=0))
         assert np.array_equal(labels, np.argmax(want, axis=1))
@@ -82,15 +84,16 @@ def test_a_code_out_of_range_in_any_part_is_refused(native: ModuleType, threads:
     rows = numerics.to_fixed_log(rng.uniform(-5.0, 0.0, (10, k)))
     out = np.empty((n_items, k), dtype=np.int64)
     totals, labels = np.empty(k, dtype=np.int64), np.empty(n_items, dtype=np.int64)
+    none = np.full(n_items, -1)
     native.parallel(threads, 1)
     for where in (0, 2000, 3999):
         bad_row = index.copy()
         bad_row[where] = 10
         with pytest.raises(IndexError):
-            native.e_step(rows, bad_row, item, np.zeros(k), out, totals, labels)
+            native.e_step(rows, bad_row, item, np.zeros(k), none, out, totals, labels)
     past = np.append(item, n_items)  # an answer past the last item, in the last part
     with pytest.raises(IndexError):
-        native.e_step(rows, np.append(index, 0), past, np.zeros(k), out, totals, labels)
+        native.e_step(rows, np.append(index, 0), past, np.zeros(k), none, out, totals, labels)
     probas = rng.integers(0, PPB + 1, (n_items, k))
     cell = rng.integers(0, 5, 4000)
     sums = np.empty((5, k), dtype=np.int64)
