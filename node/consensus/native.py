@@ -105,6 +105,7 @@ LOOPS = (
     "argmax_rows",
     "column_sums",
     "shares_ppb",
+    "pair_counts",
 )
 """What a build must offer; one built from an older ``_kernels.c`` may lack some."""
 
@@ -147,6 +148,8 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
         _argmax_agrees(loops, k, rng) and _shares_agree(loops, reference, k, rng)
         for k in range(1, 6)
     ):
+        return False
+    if not _pair_counts_agree(loops, rng):
         return False
     return all(_split_agrees(loops, reference, threads, rng) for threads in (1, 3))
 
@@ -214,6 +217,32 @@ def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> boo
     want = np.zeros((60, k), dtype=np.int64)
     want[cell[order][starts]] = np.add.reduceat(probas.take(item[order], axis=0), starts)
     return bool(np.array_equal(got, want))
+
+
+def _pair_counts_agree(loops: ModuleType, rng: np.random.Generator) -> bool:
+    """The native pair counts against every two counted rows of an item taken one by one
+    (60 items of 0 to 6 answers from 7 annotators, a third of the items not counted), and
+    ``False`` for rows out of item order."""
+    per_item = rng.integers(0, 7, 60)
+    item = np.repeat(np.arange(60), per_item)
+    annotator = rng.integers(0, 7, len(item))
+    label = rng.integers(0, 3, len(item))
+    flags = (rng.random(60) < 0.67)[item].astype(np.uint8) | (
+        rng.integers(0, 2, len(item)).astype(np.uint8) << np.uint8(1)
+    )
+    want = np.zeros((3, 49), dtype=np.int64)
+    for i in range(len(item)):
+        for j in range(i + 1, len(item)):
+            if item[j] == item[i] and flags[i] & flags[j] & 1:
+                cell = annotator[i] * 7 + annotator[j]
+                same = label[i] == label[j]
+                want[:, cell] += (1, same, same and flags[i] >> 1)
+    got = np.full((3, 49), -1, dtype=np.int64)
+    done = loops.pair_counts(item, annotator, label, flags, got[0], got[1], got[2], 7)
+    if not (done is True and np.array_equal(got, want)):
+        return False
+    backwards = item[::-1].copy()
+    return loops.pair_counts(backwards, annotator, label, flags, got[0], got[1], got[2], 7) is False
 
 
 def _argmax_agrees(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
