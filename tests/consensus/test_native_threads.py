@@ -17,6 +17,7 @@ from node.consensus import numerics
 from node.consensus.registry import CATEGORICAL
 from node.protocol.rules import PPB
 from tests.consensus.test_fast_paths import sparse, tables
+from tests.consensus.test_native import numpy_e_step
 
 THREADS = [1, 2, 3, 5, 16]
 
@@ -30,16 +31,6 @@ def fixture_native() -> Iterator[ModuleType]:
         yield module
     finally:
         module.parallel(*before)
-
-
-def e_step_want(
-    rows: np.ndarray, index: np.ndarray, item: np.ndarray, log_prior: np.ndarray, n_items: int
-) -> np.ndarray:
-    k = len(log_prior)
-    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-    weights = rows.take(index, axis=0).reshape(-1)
-    sums = np.bincount(cells, weights=weights, minlength=n_items * k).reshape(n_items, k)
-    return numerics.softmax_ppb(sums / numerics.LOG_FIXED_SCALE + log_prior)
 
 
 @pytest.mark.parametrize("threads", THREADS)
@@ -64,8 +55,7 @@ def test_e_step_gives_the_same_integers_in_any_number_of_parts(
     native.parallel(threads, 1)
     for item in (ordered, gap, rng.permutation(ordered), backwards):
         at = index[: len(item)]
-        want = e_step_want(rows, at, item, log_prior, n_items)
-        numerics.clamp_rows(want, np.flatnonzero(gold >= 0), gold)
+        want = numpy_e_step(rows, at, item, log_prior, gold)
         got = np.full((n_items, k), -1, dtype=np.int64)
         totals = np.full(k, -1, dtype=np.int64)
         labels = np.full(n_items, -1, dtype=np.int64)
