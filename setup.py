@@ -15,7 +15,14 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 NATIVE_MACHINES = {"x86_64", "amd64", "aarch64", "arm64"}
-FLAGS = ["-std=c11", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fno-finite-math-only"]
+FLAGS = [
+    "-std=c11",
+    "-O2",
+    "-ffp-contract=off",
+    "-fno-fast-math",
+    "-fno-finite-math-only",
+    "-pthread",  # the E-step and the per-cell sums split large tables over threads
+]
 
 
 class OptionalBuildExt(build_ext):  # type: ignore[misc]
@@ -35,6 +42,7 @@ if platform.machine().lower() in NATIVE_MACHINES:
             "node.consensus._kernels",
             sources=["node/consensus/_kernels.c"],
             extra_compile_args=FLAGS,
+            extra_link_args=["-pthread"],
             libraries=["m"],  # frexp (subnormals) and copysign, where they are not inlined
         )
     )

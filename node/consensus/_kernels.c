@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -203,6 +204,43 @@ static int get_buffers(PyObject *const *objs, Py_buffer *views, int n, int outpu
 
 static void release_buffers(Py_buffer *views, int got) {
     for (int v = 0; v < got; v++) PyBuffer_Release(&views[v]);
+}
+
+/* Threads for the loops that run over every answer (the E-step and the per-cell sums). Each
+ * splits its work into parts whose results do not depend on how it was split: items'
+ * posteriors are computed item by item, and sums of integers are the same in any order
+ * (unsigned, so that wrapping is defined), so every thread count gives the same bits.
+ * native.py chooses the count (parallel()); a part has at least ``min_part`` answers, so
+ * a small task, whose call would cost more in starting threads than it saves, stays on the
+ * caller's thread. */
+enum { MAX_THREADS = 16 };
+static int loop_threads = 1;
+static Py_ssize_t min_part = 1 << 16;
+
+/* How many parts ``n_answers`` answers in ``n_units`` splittable units are run in. */
+static int parts_for(Py_ssize_t n_answers, Py_ssize_t n_units) {
+    Py_ssize_t parts = loop_threads;
+    if (n_answers / min_part < parts) parts = n_answers / min_part;
+    if (n_units < parts) parts = n_units;
+    return parts < 1 ? 1 : (int)parts;
+}
+
+typedef void *(*job_fn)(void *job);
+
+/* Runs ``job`` on each of ``n`` jobs laid ``size`` bytes apart: all but the last on threads
+ * of their own, the last on the caller's, then waits for them. A job whose thread cannot be
+ * started runs on the caller's thread instead. Called without the GIL. */
+static void run_jobs(job_fn job, void *jobs, size_t size, int n) {
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS];
+    char *at = (char *)jobs;
+    for (int t = 0; t < n - 1; t++)
+        started[t] = pthread_create(&ids[t], NULL, job, at + t * size) == 0;
+    for (int t = 0; t < n - 1; t++)
+        if (!started[t]) job(at + t * size);
+    job(at + (size_t)(n - 1) * size);
+    for (int t = 0; t < n - 1; t++)
+        if (started[t]) pthread_join(ids[t], NULL);
 }
 
 /* The (source, target) arguments of an elementwise loop: buffers of doubles of one length. */
@@ -451,21 +489,43 @@ static inline void add_row(double *restrict sum, const double *restrict row, Py_
     }
 }
 
+/* The rows of ``count`` items whose ``gold`` code is a class (not negative) set to
+ * certainty in it: base._clamp_rows's rule, with the row's values taken out of ``totals``
+ * and the certainty put in, and the gold class as the row's label (its one nonzero). */
+static void clamp_gold_rows(const int64_t *restrict gold, Py_ssize_t count, Py_ssize_t k,
+                            int64_t *restrict out, uint64_t *restrict totals,
+                            int64_t *restrict labels) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int64_t g = gold[i];
+        if (g < 0) continue;
+        int64_t *row = out + i * k;
+        for (Py_ssize_t c = 0; c < k; c++) {
+            totals[c] -= (uint64_t)row[c];
+            row[c] = 0;
+        }
+        row[g] = (int64_t)PPB;
+        totals[g] += (uint64_t)PPB;
+        labels[i] = g;
+    }
+}
+
 /* item_posteriors for ``count`` items (four a step past two classes, posteriors_of_all; one
  * by one for two, the pair's own way, or one), then, while the rows are still in the cache,
- * their column sums added to ``totals`` (the class prior's sums) and each row's argmax in
- * ``labels`` (what the early stop compares): no pass of their own over the posteriors. */
-static void posteriors(const double *sums, const double *log_prior, Py_ssize_t k,
-                       Py_ssize_t count, vdouble *lanes, double *work, int64_t *out,
-                       uint64_t *totals, int64_t *labels) {
+ * their column sums added to ``totals`` (the class prior's sums), each row's argmax in
+ * ``labels`` (what the early stop compares) and the gold items' rows clamped: no pass of
+ * their own over the posteriors. */
+static void posteriors(const double *sums, const double *log_prior, const int64_t *gold,
+                       Py_ssize_t k, Py_ssize_t count, vdouble *lanes, double *work,
+                       int64_t *out, uint64_t *totals, int64_t *labels) {
     if (k > 2) {
         posteriors_of_all(sums, log_prior, k, count, lanes, work, out, totals, labels);
-        return;
+    } else {
+        for (Py_ssize_t i = 0; i < count; i++)
+            item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
+        add_columns(out, count, k, totals);
+        argmax_of_rows(out, count, k, labels);
     }
-    for (Py_ssize_t i = 0; i < count; i++)
-        item_posteriors(sums + i * k, log_prior, k, work, out + i * k);
-    add_columns(out, count, k, totals);
-    argmax_of_rows(out, count, k, labels);
+    clamp_gold_rows(gold, count, k, out, totals, labels);
 }
 
 /* Each (item, class) sum of the answers' rows, added in row order as np.bincount adds
@@ -487,82 +547,181 @@ enum { BLOCK = 64 };
  * never go back to an earlier block (every table's are sorted by item): each item's sums
  * are added in row order, from 0.0, in a buffer of BLOCK * K doubles that stays in the
  * cache, and turned into posteriors before the next block. No table of sums: at 3.3M items
- * and 5 classes its fresh pages alone took 85 ms an E-step. Returns 1, 0 for a code out of
- * range, -1 for an item before the current block (the caller then takes the two-pass way,
- * which rewrites all of ``out``). */
+ * and 5 classes its fresh pages alone took 85 ms an E-step. The answers given are those of
+ * items ``first`` (a multiple of BLOCK) to ``end`` of ``n_items``. Returns 1, 0 for a code
+ * out of range or an answer past ``end``, -1 for an item before the current block (the
+ * caller then takes the two-pass way, which rewrites all of ``out``). */
 static int blocked_e_step(const double *restrict rows, const int64_t *restrict index,
                           const int64_t *restrict item, Py_ssize_t n_answers, Py_ssize_t n_rows,
-                          Py_ssize_t n_items, Py_ssize_t k, const double *restrict log_prior,
-                          double *restrict buf, vdouble *restrict lanes, double *restrict work,
-                          int64_t *restrict out, uint64_t *restrict totals,
-                          int64_t *restrict labels) {
+                          Py_ssize_t first, Py_ssize_t end, Py_ssize_t n_items, Py_ssize_t k,
+                          const double *restrict log_prior, const int64_t *restrict gold,
+                          double *restrict buf,
+                          vdouble *restrict lanes, double *restrict work, int64_t *restrict out,
+                          uint64_t *restrict totals, int64_t *restrict labels) {
     Py_ssize_t j = 0;
-    for (Py_ssize_t start = 0; start < n_items; start += BLOCK) {
-        Py_ssize_t count = n_items - start < BLOCK ? n_items - start : BLOCK;
-        Py_ssize_t end = start + count;
+    for (Py_ssize_t start = first; start < end; start += BLOCK) {
+        Py_ssize_t count = end - start < BLOCK ? end - start : BLOCK;
+        Py_ssize_t stop = start + count;
         memset(buf, 0, (size_t)(count * k) * sizeof(double));
         for (; j < n_answers; j++) {
             int64_t i = item[j], r = index[j];
             if (i < 0 || i >= n_items || r < 0 || r >= n_rows) return 0;
-            if (i >= end) break;
+            if (i >= stop) break;
             if (i < start) return -1;
             add_row(buf + (i - start) * k, rows + r * k, k);
         }
-        posteriors(buf, log_prior, k, count, lanes, work, out + start * k, totals,
+        posteriors(buf, log_prior, gold + start, k, count, lanes, work, out + start * k, totals,
                    labels + start);
     }
-    return j == n_answers; /* answers left over have items past the last: out of range */
+    return j == n_answers; /* answers left over have items past ``end`` */
 }
 
-/* e_step(rows, index, item, log_prior, out, totals, labels) -> None
+/* One thread's part of the E-step: blocked_e_step over its items, into its own totals. */
+typedef struct {
+    const double *rows;
+    const int64_t *index, *item;
+    Py_ssize_t n_answers, n_rows, first, end, n_items, k;
+    const double *log_prior;
+    const int64_t *gold;
+    double *work; /* (BLOCK + 1) * K: item_posteriors' work, then the block's sums */
+    vdouble *lanes;
+    uint64_t *totals;
+    int64_t *out, *labels;
+    int result;
+} e_step_part;
+
+static void *e_step_job(void *arg) {
+    e_step_part *p = (e_step_part *)arg;
+    memset(p->totals, 0, (size_t)p->k * sizeof(uint64_t));
+    p->result = blocked_e_step(p->rows, p->index, p->item, p->n_answers, p->n_rows, p->first,
+                               p->end, p->n_items, p->k, p->log_prior, p->gold, p->work + p->k,
+                               p->lanes, p->work, p->out, p->totals, p->labels);
+    return NULL;
+}
+
+/* The first of ``n`` answers sorted by item whose item is at least ``at``. */
+static Py_ssize_t first_answer_of(const int64_t *item, Py_ssize_t n, int64_t at) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (item[mid] < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* blocked_e_step over all items in ``n_parts`` parts of whole blocks, each with the answers
+ * the item order puts there (found by bisection), the parts' totals added into
+ * ``parts[0].totals``. Where a part finds its answers out of order or out of range (the
+ * bisection assumed the order), the whole is redone in one part, which tells those apart.
+ * Without the GIL. */
+static int split_e_step(e_step_part *parts, int n_parts) {
+    e_step_part whole = parts[0];
+    Py_ssize_t n_blocks = (whole.n_items + BLOCK - 1) / BLOCK;
+    for (int t = 0; t < n_parts; t++) {
+        e_step_part *p = &parts[t];
+        *p = (e_step_part){.rows = whole.rows, .n_rows = whole.n_rows, .n_items = whole.n_items,
+                           .k = whole.k, .log_prior = whole.log_prior, .gold = whole.gold,
+                           .out = whole.out,
+                           .labels = whole.labels, .work = p->work, .lanes = p->lanes,
+                           .totals = p->totals};
+        p->first = n_blocks * t / n_parts * BLOCK;
+        p->end = t + 1 == n_parts ? whole.n_items : n_blocks * (t + 1) / n_parts * BLOCK;
+        Py_ssize_t from = t == 0 ? 0 : first_answer_of(whole.item, whole.n_answers, p->first);
+        Py_ssize_t to = t + 1 == n_parts ? whole.n_answers
+                                         : first_answer_of(whole.item, whole.n_answers, p->end);
+        if (to < from) to = from; /* answers out of order: that part will say so */
+        p->index = whole.index + from;
+        p->item = whole.item + from;
+        p->n_answers = to - from;
+    }
+    run_jobs(e_step_job, parts, sizeof(e_step_part), n_parts);
+    int all_done = 1;
+    for (int t = 0; t < n_parts; t++) all_done &= parts[t].result == 1;
+    if (all_done) {
+        for (int t = 1; t < n_parts; t++)
+            for (Py_ssize_t c = 0; c < whole.k; c++) parts[0].totals[c] += parts[t].totals[c];
+        return 1;
+    }
+    parts[0] = whole;
+    parts[0].first = 0;
+    parts[0].end = whole.n_items;
+    e_step_job(&parts[0]);
+    return parts[0].result;
+}
+
+/* e_step(rows, index, item, log_prior, gold, out, totals, labels) -> None
  *
  * rows: [R, K] doubles (fixed-point log-likelihood rows); index, item: [N] int64 (answer j
- * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; out: [I, K]
- * int64, the posteriors in parts per billion; totals: [K] int64, out's column sums; labels:
- * [I] int64, each row of out's argmax. Each (item, class) sum adds its answers' values in
- * row order, as np.bincount does. */
+ * weighs row index[j] and belongs to item item[j]); log_prior: [K] doubles; gold: [I] int64,
+ * each item's gold class or -1; out: [I, K] int64, the posteriors in parts per billion, the
+ * gold items' clamped (base._clamp_rows); totals: [K] int64, out's column sums; labels: [I]
+ * int64, each row of out's argmax. Each (item, class) sum adds its answers' values in row
+ * order, as np.bincount does. */
 static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
-    PyObject *objs[7];
-    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5], &objs[6]))
+    enum { ARGS = 8 };
+    PyObject *objs[ARGS];
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &objs[7]))
         return NULL;
-    static const char *const names[7] = {"rows", "index",  "item",  "log_prior",
-                                         "out",  "totals", "labels"};
-    Py_buffer views[7];
-    int got = get_buffers(objs, views, 7, 3, names);
+    static const char *const names[ARGS] = {"rows", "index", "item",   "log_prior",
+                                            "gold", "out",   "totals", "labels"};
+    Py_buffer views[ARGS];
+    int got = get_buffers(objs, views, ARGS, 3, names);
     PyObject *result = NULL;
     double *sums = NULL;
     double *work = NULL;
     vdouble *lanes = NULL;
-    if (got < 7) goto done;
+    uint64_t *part_totals = NULL;
+    if (got < ARGS) goto done;
     Py_ssize_t k = views[3].len / 8;
     Py_ssize_t n_answers = views[1].len / 8;
-    if (k < 1 || views[0].len / 8 % k != 0 || views[4].len / 8 % k != 0 ||
-        views[2].len / 8 != n_answers || views[5].len / 8 != k ||
-        views[6].len / 8 * k != views[4].len / 8) {
+    if (k < 1 || views[0].len / 8 % k != 0 || views[5].len / 8 % k != 0 ||
+        views[2].len / 8 != n_answers || views[6].len / 8 != k ||
+        views[7].len / 8 * k != views[5].len / 8 || views[4].len / 8 != views[7].len / 8) {
         PyErr_SetString(PyExc_ValueError, "e_step: arrays of inconsistent shapes");
         goto done;
     }
     Py_ssize_t n_rows = views[0].len / 8 / k;
-    Py_ssize_t n_items = views[4].len / 8 / k;
+    Py_ssize_t n_items = views[5].len / 8 / k;
     const double *rows = (const double *)views[0].buf;
     const int64_t *index = (const int64_t *)views[1].buf;
     const int64_t *item = (const int64_t *)views[2].buf;
     const double *log_prior = (const double *)views[3].buf;
-    int64_t *out = (int64_t *)views[4].buf;
-    uint64_t *totals = (uint64_t *)views[5].buf;
-    int64_t *labels = (int64_t *)views[6].buf;
-    memset(totals, 0, (size_t)k * sizeof(uint64_t));
-    work = (double *)malloc((size_t)((BLOCK + 1) * k) * sizeof(double)); /* work, buffer */
-    lanes = (vdouble *)aligned_alloc(sizeof(vdouble), (size_t)(2 * k) * sizeof(vdouble));
-    if (work == NULL || lanes == NULL) {
+    const int64_t *gold = (const int64_t *)views[4].buf;
+    int64_t *out = (int64_t *)views[5].buf;
+    uint64_t *totals = (uint64_t *)views[6].buf;
+    int64_t *labels = (int64_t *)views[7].buf;
+    for (Py_ssize_t i = 0; i < n_items; i++) {
+        if (gold[i] >= k) {
+            PyErr_SetString(PyExc_IndexError, "e_step: a gold class out of range");
+            goto done;
+        }
+    }
+    int n_parts = parts_for(n_answers, (n_items + BLOCK - 1) / BLOCK);
+    e_step_part parts[MAX_THREADS];
+    /* Each part's work and buffer, vector lanes and (past the first, whose are ``totals``)
+     * column totals. */
+    work = (double *)malloc((size_t)((BLOCK + 1) * k * n_parts) * sizeof(double));
+    lanes = (vdouble *)aligned_alloc(sizeof(vdouble), (size_t)(2 * k * n_parts) * sizeof(vdouble));
+    part_totals = (uint64_t *)malloc((size_t)(k * n_parts) * sizeof(uint64_t));
+    if (work == NULL || lanes == NULL || part_totals == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    for (int t = 1; t < n_parts; t++) {
+        parts[t].work = work + (BLOCK + 1) * k * t;
+        parts[t].lanes = lanes + 2 * k * t;
+        parts[t].totals = part_totals + k * t;
+    }
+    parts[0] = (e_step_part){.rows = rows, .index = index, .item = item, .n_answers = n_answers,
+                             .n_rows = n_rows, .n_items = n_items, .k = k,
+                             .log_prior = log_prior, .gold = gold, .work = work, .lanes = lanes,
+                             .totals = totals, .out = out, .labels = labels};
     int in_range;
-    Py_BEGIN_ALLOW_THREADS in_range = blocked_e_step(rows, index, item, n_answers, n_rows, n_items,
-                                                     k, log_prior, work + k, lanes, work, out,
-                                                     totals, labels);
+    Py_BEGIN_ALLOW_THREADS in_range = split_e_step(parts, n_parts);
     Py_END_ALLOW_THREADS if (in_range < 0) {
         sums = (double *)calloc((size_t)(n_items > 0 ? n_items : 1) * (size_t)k, sizeof(double));
         if (sums == NULL) {
@@ -573,7 +732,7 @@ static PyObject *kernels_e_step(PyObject *self, PyObject *args) {
             sum_rows(rows, index, item, n_answers, n_rows, n_items, k, sums);
         if (in_range) {
             memset(totals, 0, (size_t)k * sizeof(uint64_t)); /* the blocks' part, redone */
-            posteriors(sums, log_prior, k, n_items, lanes, work, out, totals, labels);
+            posteriors(sums, log_prior, gold, k, n_items, lanes, work, out, totals, labels);
         }
         Py_END_ALLOW_THREADS
     }
@@ -586,19 +745,42 @@ done:
     free(sums);
     free(work);
     free(lanes);
+    free(part_totals);
     release_buffers(views, got);
     return result;
 }
 
-/* answer_cell_sums(probas, item, cell, out, k) -> None
- *
- * probas: [I, K] int64; item, cell: [N] int64; out: [C, K] int64, row c the sum of
- * probas[item[j]] over the answers j with cell[j] == c (0 where none). The per-cell sums of
- * :func:`base.expected_cell_counts`: integer sums, the same in any order, so the answers are
- * taken as they lie, sorted by item, and the posteriors are read in order while the sums
- * (a few rows per annotator, small enough for the cache) take the scattered writes. Gathered
- * cell by cell instead, every answer read a posterior row from wherever its item lies: at
- * 10M answers that wait on memory was two thirds of the time. */
+/* One thread's part of answer_cell_sums: its answers' rows added into ``sums``. */
+typedef struct {
+    const uint64_t *probas;
+    const int64_t *item, *cell;
+    Py_ssize_t n_answers, n_items, n_cells, k;
+    uint64_t *sums; /* [C, K], zeroed by the caller */
+    int in_range;
+} cell_sums_part;
+
+static void *cell_sums_job(void *arg) {
+    cell_sums_part *p = (cell_sums_part *)arg;
+    Py_ssize_t k = p->k;
+    p->in_range = 1;
+    for (Py_ssize_t j = 0; j < p->n_answers; j++) {
+        int64_t i = p->item[j], c = p->cell[j];
+        if (i < 0 || i >= p->n_items || c < 0 || c >= p->n_cells) {
+            p->in_range = 0;
+            break;
+        }
+        const uint64_t *row = p->probas + i * k;
+        uint64_t *sum = p->sums + c * k;
+        if (k == 2) { /* the commonest task */
+            sum[0] += row[0];
+            sum[1] += row[1];
+        } else {
+            for (Py_ssize_t t = 0; t < k; t++) sum[t] += row[t];
+        }
+    }
+    return NULL;
+}
+
 static PyObject *kernels_answer_cell_sums(PyObject *self, PyObject *args) {
     PyObject *objs[4];
     Py_ssize_t k;
@@ -608,6 +790,7 @@ static PyObject *kernels_answer_cell_sums(PyObject *self, PyObject *args) {
     Py_buffer views[4];
     int got = get_buffers(objs, views, 4, 1, names);
     PyObject *result = NULL;
+    uint64_t *part_sums = NULL;
     if (got < 4) goto done;
     Py_ssize_t n_answers = views[1].len / 8;
     if (k < 1 || views[0].len / 8 % k != 0 || views[3].len / 8 % k != 0 ||
@@ -617,33 +800,130 @@ static PyObject *kernels_answer_cell_sums(PyObject *self, PyObject *args) {
     }
     Py_ssize_t n_items = views[0].len / 8 / k;
     Py_ssize_t n_cells = views[3].len / 8 / k;
-    const int64_t *probas = (const int64_t *)views[0].buf;
-    const int64_t *item = (const int64_t *)views[1].buf;
-    const int64_t *cell = (const int64_t *)views[2].buf;
     /* Unsigned sums: int64 wraps as numpy's does, without C's signed overflow. */
     uint64_t *sums = (uint64_t *)views[3].buf;
+    /* Parts past the first add into tables of their own, added in at the end: split only
+     * where those tables are small beside the answers. */
+    int n_parts = parts_for(n_answers, n_answers);
+    if (n_cells * k * n_parts > n_answers) n_parts = 1;
+    if (n_parts > 1) {
+        part_sums = (uint64_t *)calloc((size_t)(n_cells * k * (n_parts - 1)), sizeof(uint64_t));
+        if (part_sums == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    cell_sums_part parts[MAX_THREADS];
+    for (int t = 0; t < n_parts; t++) {
+        Py_ssize_t from = n_answers * t / n_parts, to = n_answers * (t + 1) / n_parts;
+        parts[t] = (cell_sums_part){.probas = (const uint64_t *)views[0].buf,
+                                    .item = (const int64_t *)views[1].buf + from,
+                                    .cell = (const int64_t *)views[2].buf + from,
+                                    .n_answers = to - from, .n_items = n_items,
+                                    .n_cells = n_cells, .k = k,
+                                    .sums = t == 0 ? sums : part_sums + n_cells * k * (t - 1)};
+    }
     int in_range = 1;
     Py_BEGIN_ALLOW_THREADS memset(sums, 0, (size_t)views[3].len);
-    for (Py_ssize_t j = 0; j < n_answers; j++) {
-        int64_t i = item[j], c = cell[j];
-        if (i < 0 || i >= n_items || c < 0 || c >= n_cells) {
-            in_range = 0;
-            break;
-        }
-        const uint64_t *row = (const uint64_t *)(probas + i * k);
-        uint64_t *sum = sums + c * k;
-        if (k == 2) { /* the commonest task */
-            sum[0] += row[0];
-            sum[1] += row[1];
-        } else {
-            for (Py_ssize_t t = 0; t < k; t++) sum[t] += row[t];
-        }
+    run_jobs(cell_sums_job, parts, sizeof(cell_sums_part), n_parts);
+    for (int t = 0; t < n_parts; t++) in_range &= parts[t].in_range;
+    for (int t = 1; t < n_parts; t++) {
+        const uint64_t *part = part_sums + n_cells * k * (t - 1);
+        for (Py_ssize_t v = 0; v < n_cells * k; v++) sums[v] += part[v];
     }
     Py_END_ALLOW_THREADS if (!in_range) {
         PyErr_SetString(PyExc_IndexError, "answer_cell_sums: an item or cell code out of range");
         goto done;
     }
     result = Py_NewRef(Py_None);
+done:
+    free(part_sums);
+    release_buffers(views, got);
+    return result;
+}
+
+/* pair_counts over rows [0, n) sorted by item: for every two counted rows i < j of one item,
+ * their annotators' cell (annotator[i] * width + annotator[j]) gets one shared item, one
+ * agreement where their labels are equal, and one agreement against the reference where
+ * they are equal and row i's label is not its item's reference (flags: bit 0 counted, bit
+ * 1 off the reference). Returns 1, 0 for an annotator out of range, -1 for rows out of
+ * item order. */
+static int count_pairs(const int64_t *restrict item, const int64_t *restrict annotator,
+                       const int64_t *restrict label, const uint8_t *restrict flags,
+                       Py_ssize_t n, int64_t width, uint64_t *restrict shared,
+                       uint64_t *restrict agreed, uint64_t *restrict against) {
+    Py_ssize_t start = 0;
+    while (start < n) {
+        Py_ssize_t end = start + 1;
+        while (end < n && item[end] == item[start]) end++;
+        if (end < n && item[end] < item[start]) return -1;
+        for (Py_ssize_t i = start; i < end; i++) {
+            if (annotator[i] < 0 || annotator[i] >= width) return 0;
+            if (!(flags[i] & 1)) continue;
+            uint64_t *shared_row = shared + annotator[i] * width;
+            uint64_t *agreed_row = agreed + annotator[i] * width;
+            uint64_t *against_row = against + annotator[i] * width;
+            int off = (flags[i] & 2) != 0;
+            for (Py_ssize_t j = i + 1; j < end; j++) {
+                if (!(flags[j] & 1)) continue;
+                int64_t b = annotator[j];
+                if (b < 0 || b >= width) return 0;
+                shared_row[b] += 1;
+                if (label[i] == label[j]) {
+                    agreed_row[b] += 1;
+                    against_row[b] += (uint64_t)off;
+                }
+            }
+        }
+        start = end;
+    }
+    return 1;
+}
+
+/* pair_counts(item, annotator, label, flags, shared, agreed, against, width) -> bool
+ *
+ * item, annotator, label: [N] int64, the answers; flags: [N] uint8, bit 0 set where the row
+ * is counted and bit 1 where its label is not its item's reference; shared, agreed,
+ * against: [width * width] int64, written (count_pairs). The dense pair counts of
+ * pairs.pair_counts in one pass over the answers, where numpy expands every pair into
+ * tables of its own (45M pairs at 10M answers of 10 an item). Integer counts: the same in
+ * any order. False where the rows are not sorted by item (the caller counts them its own
+ * way). */
+static PyObject *kernels_pair_counts(PyObject *self, PyObject *args) {
+    enum { ARGS = 7 };
+    PyObject *objs[ARGS];
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "OOOOOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &width))
+        return NULL;
+    static const char *const names[ARGS] = {"item",   "annotator", "label",  "flags",
+                                            "shared", "agreed",    "against"};
+    Py_buffer views[ARGS];
+    int got = 0;
+    while (got < ARGS && get_buffer(objs[got], &views[got], got >= 4, got == 3 ? 1 : 8,
+                                    names[got]) == 0)
+        got++;
+    PyObject *result = NULL;
+    if (got < ARGS) goto done;
+    Py_ssize_t n = views[0].len / 8;
+    if (width < 0 || views[1].len / 8 != n || views[2].len / 8 != n || views[3].len != n ||
+        views[4].len / 8 != width * width || views[5].len != views[4].len ||
+        views[6].len != views[4].len) {
+        PyErr_SetString(PyExc_ValueError, "pair_counts: arrays of inconsistent shapes");
+        goto done;
+    }
+    int outcome;
+    Py_BEGIN_ALLOW_THREADS for (int v = 4; v < ARGS; v++)
+        memset(views[v].buf, 0, (size_t)views[v].len);
+    outcome = count_pairs((const int64_t *)views[0].buf, (const int64_t *)views[1].buf,
+                          (const int64_t *)views[2].buf, (const uint8_t *)views[3].buf, n,
+                          (int64_t)width, (uint64_t *)views[4].buf, (uint64_t *)views[5].buf,
+                          (uint64_t *)views[6].buf);
+    Py_END_ALLOW_THREADS if (outcome == 0) {
+        PyErr_SetString(PyExc_IndexError, "pair_counts: an annotator code out of range");
+        goto done;
+    }
+    result = PyBool_FromLong(outcome == 1);
 done:
     release_buffers(views, got);
     return result;
@@ -762,6 +1042,26 @@ static PyObject *kernels_vector_unit(PyObject *self, PyObject *args) {
     return PyUnicode_FromString("baseline");
 }
 
+/* parallel(threads=0, min_part=0) -> (threads, min_part)
+ *
+ * The threads the E-step and the per-cell sums may use, and the fewest answers a thread is
+ * given; each set first where positive. Results are the same bits for every setting (the
+ * parts' sums are of integers); native.py sets the threads from the CPUs this process may
+ * use, and the tests set both to split small tables. */
+static PyObject *kernels_parallel(PyObject *self, PyObject *args) {
+    int threads = 0;
+    Py_ssize_t part = 0;
+    if (!PyArg_ParseTuple(args, "|in", &threads, &part)) return NULL;
+    if (threads < 0 || threads > MAX_THREADS || part < 0) {
+        PyErr_Format(PyExc_ValueError, "parallel: threads must be 1 to %d and min_part positive",
+                     (int)MAX_THREADS);
+        return NULL;
+    }
+    if (threads > 0) loop_threads = threads;
+    if (part > 0) min_part = part;
+    return Py_BuildValue("(in)", loop_threads, min_part);
+}
+
 /* The constants above, for native.py to compare with numerics.py's. */
 static PyObject *kernels_constants(PyObject *self, PyObject *unused) {
     return Py_BuildValue("{s:d,s:d,s:d,s:d,s:(ddddd),s:i,s:d,s:d,s:d}", "ln2_hi", LN2_HI,
@@ -776,8 +1076,8 @@ static PyMethodDef kernels_methods[] = {
     {"det_log", kernels_det_log, METH_VARARGS,
      "det_log(source, target) -> bool: False if a value is not positive and finite."},
     {"e_step", kernels_e_step, METH_VARARGS,
-     "e_step(rows, index, item, log_prior, out, totals, labels): the E-step's posteriors, "
-     "their column sums and their rows' argmax."},
+     "e_step(rows, index, item, log_prior, gold, out, totals, labels): the E-step's "
+     "posteriors, gold items' clamped, their column sums and their rows' argmax."},
     {"vector_unit", kernels_vector_unit, METH_VARARGS,
      "vector_unit(name=None): the E-step's vector unit, chosen first if named."},
     {"column_sums", kernels_column_sums, METH_VARARGS,
@@ -789,6 +1089,12 @@ static PyMethodDef kernels_methods[] = {
     {"answer_cell_sums", kernels_answer_cell_sums, METH_VARARGS,
      "answer_cell_sums(probas, item, cell, out, k): per cell, the sum of its answers' items' "
      "rows."},
+    {"pair_counts", kernels_pair_counts, METH_VARARGS,
+     "pair_counts(item, annotator, label, flags, shared, agreed, against, width) -> bool: the "
+     "dense pair counts, False where the rows are not sorted by item."},
+    {"parallel", kernels_parallel, METH_VARARGS,
+     "parallel(threads=0, min_part=0): the loops' threads and fewest answers a thread, set "
+     "first where positive."},
     {"constants", kernels_constants, METH_NOARGS, "The constants the loops were built with."},
     {NULL, NULL, 0, NULL},
 };

@@ -11,6 +11,7 @@ def e_step(
     index: npt.NDArray[np.int64],
     item: npt.NDArray[np.int64],
     log_prior: npt.NDArray[np.float64],
+    gold: npt.NDArray[np.int64],
     out: npt.NDArray[np.int64],
     totals: npt.NDArray[np.int64],
     labels: npt.NDArray[np.int64],
@@ -34,3 +35,15 @@ def argmax_rows(
 def vector_unit(name: str | None = None, /) -> str: ...
 def column_sums(values: npt.NDArray[np.int64], out: npt.NDArray[np.int64], k: int, /) -> None: ...
 def shares_ppb(values: npt.NDArray[np.float64], out: npt.NDArray[np.int64], k: int, /) -> None: ...
+def parallel(threads: int = 0, min_part: int = 0, /) -> tuple[int, int]: ...
+def pair_counts(
+    item: npt.NDArray[np.int64],
+    annotator: npt.NDArray[np.int64],
+    label: npt.NDArray[np.int64],
+    flags: npt.NDArray[np.uint8],
+    shared: npt.NDArray[np.int64],
+    agreed: npt.NDArray[np.int64],
+    against: npt.NDArray[np.int64],
+    width: int,
+    /,
+) -> bool: ...

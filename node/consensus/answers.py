@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import operator
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -238,12 +238,17 @@ class Answers(_LongFormat):
     def n_classes(self) -> int:
         return len(self.classes)
 
-    @cached_property
+    @property
     def key(self) -> IntArray:
-        """Per row, ``annotator * n_classes + label``: the row's cell in a confusion table."""
-        out = self.annotator * np.int64(self.n_classes) + self.label
-        out.flags.writeable = False
-        return out
+        """Per row, ``annotator * n_classes + label``: the row's cell in a confusion table.
+        Computed on each use, not kept (:attr:`item_label`): a fit takes it once for its EM
+        (:func:`node.consensus.base.confusion_posteriors`' ``key``), where keeping it would
+        hold 8 bytes an answer through the polish and the bloc test."""
+        return self.key_of(0, len(self.item))
+
+    def key_of(self, start: int, stop: int) -> IntArray:
+        """:attr:`key` of rows ``start`` to ``stop``."""
+        return self.annotator[start:stop] * np.int64(self.n_classes) + self.label[start:stop]
 
     @property
     def item_label(self) -> IntArray:
@@ -316,12 +321,13 @@ class Answers(_LongFormat):
         a thirtieth of the sort's time at 10M answers), from ``np.unique`` otherwise; the
         same arrays either way, and no sort of the rows."""
         cells = self.n_annotators * self.n_classes
-        if cells <= len(self.key):
-            counts = np.bincount(self.key, minlength=cells)
+        key = self.key
+        if cells <= len(key):
+            counts = np.bincount(key, minlength=cells)
             keys = np.flatnonzero(counts).astype(np.int64)
             lengths = counts[keys].astype(np.int64)
         else:
-            keys, lengths = np.unique(self.key, return_counts=True)
+            keys, lengths = np.unique(key, return_counts=True)
             keys, lengths = keys.astype(np.int64), lengths.astype(np.int64)
         starts = np.zeros(len(keys), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
@@ -357,12 +363,13 @@ class Answers(_LongFormat):
         otherwise; the same positions either way."""
         keys = self.key_cells[1]
         cells = self.n_annotators * self.n_classes
-        if cells > len(self.key):
-            out: IntArray = np.searchsorted(keys, self.key)
+        key = self.key
+        if cells > len(key):
+            out: IntArray = np.searchsorted(keys, key)
         else:
             position = np.zeros(cells, dtype=np.int64)
             position[keys] = np.arange(len(keys), dtype=np.int64)
-            out = position[self.key]
+            out = position[key]
         out.flags.writeable = False
         return out
 
@@ -527,27 +534,31 @@ class Answers(_LongFormat):
             return codes
         class_index = {c: k for k, c in enumerate(self.classes)}
         items = self.items
-        position_of: Callable[[str], int | None] = self._item_position
-        if 4 * len(gold) >= len(items):  # gold on many items: one dictionary of all is faster
-            position_of = {item: i for i, item in enumerate(items)}.get
+        n_items = len(items)
+        # Gold on many items: one dictionary of every item is faster; otherwise a binary
+        # search in the sorted ids, where that dictionary costs about a microsecond an item
+        # to build (a second at a million items, for gold on a tenth of them).
+        index = {item: i for i, item in enumerate(items)} if 4 * len(gold) >= n_items else None
+        positions: list[int] = []
+        classes: list[int] = []
         for item_id, value in gold.items():
-            position = position_of(str(item_id))
-            if position is None:
-                continue
-            try:
-                codes[position] = class_index[str(value)]
-            except KeyError as exc:
-                raise InvalidAnswersError(f"gold value {value!r} is not a class") from exc
+            key = str(item_id)
+            if index is not None:
+                found = index.get(key)
+                if found is None:
+                    continue
+                position = found
+            else:
+                position = bisect_left(items, key)
+                if position == n_items or items[position] != key:
+                    continue
+            code = class_index.get(str(value))
+            if code is None:
+                raise InvalidAnswersError(f"gold value {value!r} is not a class")
+            positions.append(position)
+            classes.append(code)
+        codes[np.array(positions, dtype=np.int64)] = np.array(classes, dtype=np.int64)
         return codes
-
-    def _item_position(self, item_id: str) -> int | None:
-        """Where ``item_id`` is in :attr:`items` (sorted), or None: a binary search, where a
-        dictionary of every item costs about a microsecond per item to build (a second at a
-        million items, for gold on a tenth of them)."""
-        position = bisect_left(self.items, item_id)
-        if position < len(self.items) and self.items[position] == item_id:
-            return position
-        return None
 
 
 @dataclass(frozen=True, eq=False)

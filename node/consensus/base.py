@@ -26,6 +26,7 @@ from node.consensus.answers import ROW_CHUNK, Answers
 from node.consensus.numerics import (
     LOG_FIXED_SCALE,
     argmax_lowest,
+    clamp_rows,
     count_keys,
     det_log,
     exact_bincount,
@@ -144,20 +145,20 @@ class CategoricalEstimator(ABC):
 
 
 def clamp_gold(probas_ppb: IntArray, gold: IntArray) -> IntArray:
-    """Posteriors with every gold item set to certainty in its gold class (a copy if any)."""
+    """Posteriors with every gold item set to certainty in its gold class: ``probas_ppb``
+    itself where they already are (as the E-steps leave them: a copy of the whole table
+    would be held beside it, 8 bytes an item and class), a copy otherwise."""
     rows = np.flatnonzero(gold >= 0)
     if len(rows) == 0:
         return probas_ppb
+    held = probas_ppb[rows]
+    if np.count_nonzero(held) == len(rows) and bool(
+        np.all(held[np.arange(len(rows)), gold[rows]] == PPB)
+    ):  # one value a row, PPB in the gold class: the rest are zeros
+        return probas_ppb
     out = np.array(probas_ppb, dtype=np.int64, copy=True)
-    _clamp_rows(out, rows, gold)
+    clamp_rows(out, rows, gold)
     return out
-
-
-def _clamp_rows(probas_ppb: IntArray, rows: IntArray, gold: IntArray) -> None:
-    """Sets ``rows`` (gold items) of ``probas_ppb``, in place, to certainty in their gold
-    class: :func:`clamp_gold`'s rule, also applied by the E-step to a table of its own."""
-    probas_ppb[rows] = 0
-    probas_ppb[rows, gold[rows]] = PPB
 
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
@@ -165,8 +166,8 @@ def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArr
     if weights is None:
         return answers.votes.astype(np.float64)
     size = answers.n_items * answers.n_classes
-    flat = np.bincount(answers.item_label, weights=weights, minlength=size).astype(np.float64)
-    return flat.reshape(answers.n_items, answers.n_classes)
+    flat = np.bincount(answers.item_label, weights=weights, minlength=size)
+    return flat.astype(np.float64, copy=False).reshape(answers.n_items, answers.n_classes)
 
 
 def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
@@ -195,7 +196,9 @@ def initial_posteriors(answers: Answers, gold: IntArray) -> IntArray:
     odds = np.divide(np.multiply(accuracy, float(k - 1)), np.subtract(1.0, accuracy))
     weight = np.maximum(det_log(odds), 0.0) + 1e-3  # keep every annotator's vote alive
     weight = to_fixed_log(weight) / LOG_FIXED_SCALE  # fixed point: sums exact, order-free
-    return clamp_gold(shares_ppb(vote_counts(answers, weight[answers.annotator])), gold)
+    out = shares_ppb(vote_counts(answers, weight[answers.annotator]))
+    clamp_rows(out, np.flatnonzero(gold >= 0), gold)  # a table of its own: no copy
+    return out
 
 
 def expected_confusion_counts(answers: Answers, probas_ppb: IntArray) -> FloatArray:
@@ -222,7 +225,7 @@ def expected_confusion_ppb(answers: Answers, probas_ppb: IntArray) -> IntArray:
     step = min(max(ROW_CHUNK, 8 * cells), 1 << 22)
     for start in range(0, len(answers), step):
         stop = start + step
-        keys = answers.key[start:stop]
+        keys = answers.key_of(start, stop)
         block = columns.take(answers.item[start:stop], axis=1)
         for true_class in range(k):
             totals[true_class] += exact_bincount(keys, block[true_class], cells)
@@ -332,7 +335,11 @@ def class_prior(
 
 
 def confusion_e_step(
-    answers: Answers, log_confusion: FloatArray, log_prior: FloatArray, gold: IntArray
+    answers: Answers,
+    log_confusion: FloatArray,
+    log_prior: FloatArray,
+    gold: IntArray,
+    key: IntArray | None = None,
 ) -> IntArray:
     """Posteriors ``P(true class | answers)`` under per-annotator confusion matrices.
 
@@ -341,7 +348,7 @@ def confusion_e_step(
     are fixed-point integers (:func:`to_fixed_log`), so the sum is exact and independent of
     the answers' order. Chunks never split an item.
     """
-    return confusion_posteriors(answers, log_confusion, log_prior, gold).ppb
+    return confusion_posteriors(answers, log_confusion, log_prior, gold, key=key).ppb
 
 
 def confusion_posteriors(
@@ -350,11 +357,15 @@ def confusion_posteriors(
     log_prior: FloatArray,
     gold: IntArray,
     spent: IntArray | None = None,
+    key: IntArray | None = None,
 ) -> Posteriors:
-    """:func:`confusion_e_step` with the column totals and labels (:func:`e_step_posteriors`)."""
+    """:func:`confusion_e_step` with the column totals and labels (:func:`e_step_posteriors`).
+    ``key``: :attr:`Answers.key`, which an EM takes once for all its E-steps (it is
+    computed on each use)."""
     k = answers.n_classes
     rows = to_fixed_log(np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(-1, k))
-    return e_step_posteriors(answers, rows, answers.key, log_prior, gold, spent)
+    index = answers.key if key is None else key
+    return e_step_posteriors(answers, rows, index, log_prior, gold, spent)
 
 
 def e_step_from_rows(
@@ -397,25 +408,17 @@ def e_step_posteriors(
         probas = np.empty(shape, dtype=np.int64)
     totals = np.empty(answers.n_classes, dtype=np.int64)
     labels = np.empty(answers.n_items, dtype=np.int64)
-    loops.e_step(
+    loops.e_step(  # gold rows clamped in the loop, block by block (clamp_rows's rule)
         np.ascontiguousarray(rows, dtype=np.float64),
         np.ascontiguousarray(index, dtype=np.int64),
         answers.item,
         np.ascontiguousarray(log_prior, dtype=np.float64),
+        np.ascontiguousarray(gold, dtype=np.int64),
         probas,
         totals,
         labels,
     )
-    at_gold = np.flatnonzero(gold >= 0)
-    if len(at_gold) == 0:
-        return Posteriors(probas, totals, labels)
-    # clamp_gold's rows, in place (the table is this call's): the gold rows' sums out of the
-    # totals and the clamped rows' in; a clamped row's argmax is its gold class.
-    unclamped = column_totals(probas[at_gold])  # a gathered copy: C-contiguous
-    clamped = count_keys(gold[at_gold], answers.n_classes) * np.int64(PPB)
-    _clamp_rows(probas, at_gold, gold)
-    labels[at_gold] = gold[at_gold]
-    return Posteriors(probas, totals - unclamped + clamped, labels)
+    return Posteriors(probas, totals, labels)
 
 
 def _e_step_numpy(

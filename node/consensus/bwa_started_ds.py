@@ -56,8 +56,9 @@ class BwaStartedDawidSkene(StagedDawidSkene):
         prior = self._class_prior(probas)
         start = self._pooled if self.pooled_iterations > 0 else self
         log_confusion = start._confusion_logs(expected_confusion_ppb(answers, probas))
+        key = answers.key  # computed on each use: once for every E-step
         for iteration in range(1, self.n_iter + 1):
-            probas = confusion_e_step(answers, log_confusion, det_log(prior), gold)
+            probas = confusion_e_step(answers, log_confusion, det_log(prior), gold, key)
             prior = self._class_prior(probas)
             counts = expected_confusion_ppb(answers, probas)
             if iteration <= self.pooled_iterations:

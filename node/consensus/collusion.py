@@ -34,7 +34,7 @@ rounded to fixed point, so every validator flags the same annotators.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,16 +91,16 @@ class BlocOutcome:
 
 
 def find_blocs(
-    answers: Answers, gold: Mapping[str, str], fit: Fit, probas_ppb: IntArray
+    answers: Answers, gold_codes: IntArray, fit: Fit, probas_ppb: IntArray
 ) -> BlocOutcome:
-    """Flag coordinating annotators; ``probas_ppb`` is the fit on everyone (items aligned
-    with ``answers.items``).
+    """Flag coordinating annotators; ``gold_codes`` are the revealed gold
+    (:meth:`Answers.encode_gold`, as the fit on everyone took it) and ``probas_ppb`` that
+    fit (items aligned with ``answers.items``).
 
     On a two-class task without revealed gold nothing is flagged: a bloc and the honest
     crowd are then mirror images (each agrees with itself and disagrees with the other),
     and the test would as readily flag an honest majority as a bloc.
     """
-    gold_codes = answers.encode_gold(gold)
     labels = np.bincount(answers.annotator, minlength=answers.n_annotators)
     flagged = np.zeros(answers.n_annotators, dtype=bool)
     probas = probas_ppb

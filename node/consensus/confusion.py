@@ -50,8 +50,9 @@ class ConfusionEstimator(CategoricalEstimator):
         self._start(answers)
         prior = class_prior(probas, self.prior_pseudocount)
         log_confusion = self._m_step(expected_confusion_counts(answers, probas), prior)
+        key = answers.key  # computed on each use: once for every E-step
         for _ in range(self.n_iter):
-            probas = confusion_e_step(answers, log_confusion, det_log(prior), gold)
+            probas = confusion_e_step(answers, log_confusion, det_log(prior), gold, key)
             prior = class_prior(probas, self.prior_pseudocount)
             log_confusion = self._m_step(expected_confusion_counts(answers, probas), prior)
         self._log_confusion = log_confusion

@@ -159,9 +159,11 @@ class EarlyStopDawidSkene(StagedDawidSkene):
         if uses_cells(self, answers) and uses_cells(pooled, answers):
             return self._fit_cells(answers, gold)
 
+        key = answers.key  # computed on each use: once for every E-step
+
         def e_step(log_confusion: FloatArray, log_prior: FloatArray, spent: IntArray) -> Posteriors:
             evidence = self._evidence(log_confusion)
-            return confusion_posteriors(answers, evidence, log_prior, gold, spent)
+            return confusion_posteriors(answers, evidence, log_prior, gold, spent, key)
 
         def m_step(model: HierarchicalDawidSkene, probas: IntArray, prior: FloatArray) -> _Step:
             counts = expected_confusion_ppb(answers, probas)

@@ -239,8 +239,9 @@ class HierarchicalDawidSkene(ConfusionEstimator):
         probas = initial_posteriors(answers, gold)
         prior = self._class_prior(probas)
         log_confusion, log_prior = self._logs(expected_confusion_ppb(answers, probas), prior)
+        key = answers.key  # computed on each use: once for every E-step
         for _ in range(self.n_iter):
-            probas = confusion_e_step(answers, log_confusion, log_prior, gold)
+            probas = confusion_e_step(answers, log_confusion, log_prior, gold, key)
             prior = self._class_prior(probas)
             log_confusion, log_prior = self._logs(expected_confusion_ppb(answers, probas), prior)
         self._log_confusion = log_confusion

@@ -31,6 +31,12 @@ IntArray = npt.NDArray[np.int64]
 NATIVE_ENV = "LABELNET_NATIVE"
 """Set to ``0`` to run the numpy definitions even where the native loops are built: the same
 results, slower (an operator's way out, and the benchmarks' "before")."""
+THREADS_ENV = "LABELNET_THREADS"
+"""The most threads the E-step and the per-cell sums may use, 1 to :data:`MAX_THREADS`;
+unset, the CPUs this process may run on (at most :data:`MAX_THREADS`). The results are the
+same bits for every count: the loops split only work whose parts add up exactly."""
+MAX_THREADS = 16
+"""The most threads ``_kernels.c`` runs a loop on (its ``MAX_THREADS``)."""
 PROBE_SEED = 20261207
 
 
@@ -44,6 +50,7 @@ class Reference:
     softmax_ppb: Callable[[FloatArray], IntArray]
     shares_ppb: Callable[[FloatArray], IntArray]
     to_fixed_log: Callable[[FloatArray], FloatArray]
+    clamp_rows: Callable[[IntArray, IntArray, IntArray], None]
 
 
 def load(reference: Reference) -> ModuleType | None:
@@ -64,11 +71,33 @@ def load(reference: Reference) -> ModuleType | None:
             stacklevel=2,
         )
         return None
+    module.parallel(loop_threads())
     return module
+
+
+def loop_threads() -> int:
+    """The threads the loops may use: :data:`THREADS_ENV` where it is a whole number from 1
+    to :data:`MAX_THREADS`, otherwise (with a warning where it is set to something else)
+    the CPUs this process may run on, at most :data:`MAX_THREADS`."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    default = max(1, min(usable or 1, MAX_THREADS))
+    text = os.environ.get(THREADS_ENV)
+    if text is None:
+        return default
+    if text.strip().isdigit() and 1 <= int(text) <= MAX_THREADS:
+        return int(text)
+    warnings.warn(
+        f"{THREADS_ENV}={text!r} is not a whole number from 1 to {MAX_THREADS}; "
+        f"using {default} threads",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return default
 
 
 LOOPS = (
     "constants",
+    "parallel",
     "det_exp",
     "det_log",
     "e_step",
@@ -76,6 +105,7 @@ LOOPS = (
     "argmax_rows",
     "column_sums",
     "shares_ppb",
+    "pair_counts",
 )
 """What a build must offer; one built from an older ``_kernels.c`` may lack some."""
 
@@ -114,25 +144,44 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
         return False
     if not np.array_equal(got.view(np.int64), reference.det_log(y).view(np.int64)):
         return False
-    return all(
-        _e_step_agrees(loops, reference, k, rng)
-        and _cell_sums_agree(loops, k, rng)
-        and _argmax_agrees(loops, k, rng)
-        and _shares_agree(loops, reference, k, rng)
+    if not all(
+        _argmax_agrees(loops, k, rng) and _shares_agree(loops, reference, k, rng)
         for k in range(1, 6)
-    )
+    ):
+        return False
+    if not _pair_counts_agree(loops, rng):
+        return False
+    return all(_split_agrees(loops, reference, threads, rng) for threads in (1, 3))
+
+
+def _split_agrees(
+    loops: ModuleType, reference: Reference, threads: int, rng: np.random.Generator
+) -> bool:
+    """The E-step and the per-cell sums on one thread, or split into parts of a single
+    answer on ``threads`` (the probe's tables in three parts); the loops' setting is put
+    back after."""
+    before = loops.parallel()
+    loops.parallel(threads, 1 if threads > 1 else before[1])
+    try:
+        return all(
+            _e_step_agrees(loops, reference, k, rng) and _cell_sums_agree(loops, k, rng)
+            for k in range(1, 6)
+        )
+    finally:
+        loops.parallel(*before)
 
 
 def _e_step_agrees(
     loops: ModuleType, reference: Reference, k: int, rng: np.random.Generator
 ) -> bool:
-    """The native E-step against ``np.bincount`` sums and the reference softmax, with the
-    answers sorted by item (the loop's blocks of items; 150 items are three) and in no
-    order (its two-pass way)."""
+    """The native E-step against ``np.bincount`` sums, the reference softmax and the gold
+    clamp (a fifth of the items), with the answers sorted by item (the loop's blocks of
+    items; 150 items are three) and in no order (its two-pass way)."""
     n_items, n_rows, n_answers = 150, 12, 1200
     rows = reference.to_fixed_log(rng.uniform(-12.0, 0.0, (n_rows, k)))
     index = rng.integers(0, n_rows, n_answers)
     log_prior = rng.uniform(-3.0, 0.0, k)
+    gold = np.where(rng.random(n_items) < 0.2, rng.integers(0, k, n_items), -1)
     scale = _scalar(reference, "log_fixed_scale")
     for item in (np.sort(rng.integers(0, n_items, n_answers)), rng.integers(0, n_items, n_answers)):
         cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
@@ -142,8 +191,9 @@ def _e_step_agrees(
         got = np.empty((n_items, k), dtype=np.int64)
         totals = np.empty(k, dtype=np.int64)
         labels = np.empty(n_items, dtype=np.int64)
-        loops.e_step(rows, index, item, log_prior, got, totals, labels)
+        loops.e_step(rows, index, item, log_prior, gold, got, totals, labels)
         want = reference.softmax_ppb(log_weights)
+        reference.clamp_rows(want, np.flatnonzero(gold >= 0), gold)
         if not (
             np.array_equal(got, want)
             and np.array_equal(totals, want.sum(axis=0))
@@ -155,10 +205,11 @@ def _e_step_agrees(
 
 def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:
     """The native per-cell sums against ``np.add.reduceat`` of the rows gathered cell by
-    cell (cells 17 and 41 of 60 have no answers: their sums are 0)."""
+    cell (cells 17 and 41 of 60 have no answers: their sums are 0; 2,000 answers, enough
+    for three parts' tables of sums)."""
     probas = rng.integers(0, PPB + 1, (50, k))
-    item = np.sort(rng.integers(0, 50, 400))
-    cell = rng.choice(np.setdiff1d(np.arange(60), [17, 41]), 400)
+    item = np.sort(rng.integers(0, 50, 2000))
+    cell = rng.choice(np.setdiff1d(np.arange(60), [17, 41]), 2000)
     got = np.empty((60, k), dtype=np.int64)
     loops.answer_cell_sums(probas, item, cell, got, k)
     order = np.argsort(cell, kind="stable")
@@ -166,6 +217,32 @@ def _cell_sums_agree(loops: ModuleType, k: int, rng: np.random.Generator) -> boo
     want = np.zeros((60, k), dtype=np.int64)
     want[cell[order][starts]] = np.add.reduceat(probas.take(item[order], axis=0), starts)
     return bool(np.array_equal(got, want))
+
+
+def _pair_counts_agree(loops: ModuleType, rng: np.random.Generator) -> bool:
+    """The native pair counts against every two counted rows of an item taken one by one
+    (60 items of 0 to 6 answers from 7 annotators, a third of the items not counted), and
+    ``False`` for rows out of item order."""
+    per_item = rng.integers(0, 7, 60)
+    item = np.repeat(np.arange(60), per_item)
+    annotator = rng.integers(0, 7, len(item))
+    label = rng.integers(0, 3, len(item))
+    flags = (rng.random(60) < 0.67)[item].astype(np.uint8) | (
+        rng.integers(0, 2, len(item)).astype(np.uint8) << np.uint8(1)
+    )
+    want = np.zeros((3, 49), dtype=np.int64)
+    for i in range(len(item)):
+        for j in range(i + 1, len(item)):
+            if item[j] == item[i] and flags[i] & flags[j] & 1:
+                cell = annotator[i] * 7 + annotator[j]
+                same = label[i] == label[j]
+                want[:, cell] += (1, same, same and flags[i] >> 1)
+    got = np.full((3, 49), -1, dtype=np.int64)
+    done = loops.pair_counts(item, annotator, label, flags, got[0], got[1], got[2], 7)
+    if not (done is True and np.array_equal(got, want)):
+        return False
+    backwards = item[::-1].copy()
+    return loops.pair_counts(backwards, annotator, label, flags, got[0], got[1], got[2], 7) is False
 
 
 def _argmax_agrees(loops: ModuleType, k: int, rng: np.random.Generator) -> bool:

@@ -366,6 +366,14 @@ def native_kernels() -> ModuleType | None:
     return native.load(numpy_reference())
 
 
+def clamp_rows(probas_ppb: IntArray, rows: IntArray, gold: IntArray) -> None:
+    """Sets ``rows`` (gold items) of ``probas_ppb``, in place, to certainty in their gold
+    class: the rule of :func:`node.consensus.base.clamp_gold`, which the native E-step also
+    applies to each block of items it computes."""
+    probas_ppb[rows] = 0
+    probas_ppb[rows, gold[rows]] = PPB
+
+
 def numpy_reference() -> native.Reference:
     """This module's numpy definitions and constants: what the native loops must give."""
     return native.Reference(
@@ -385,4 +393,5 @@ def numpy_reference() -> native.Reference:
         softmax_ppb=functools.partial(_softmax_ppb, exp=_det_exp_numpy),
         shares_ppb=_shares_ppb_numpy,
         to_fixed_log=to_fixed_log,
+        clamp_rows=clamp_rows,
     )

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.consensus.answers import Answers, IntArray
+from node.consensus.numerics import native_kernels
 from node.protocol.errors import InvalidAnswersError
 
 BoolArray = npt.NDArray[np.bool_]
@@ -289,7 +290,14 @@ def _dense_pair_counts(
     agreed = np.zeros(cells, dtype=np.int64)
     agreed_against = np.zeros(cells, dtype=np.int64)
     label = answers.label
-    for start, stop in _groups(answers, counted_rows):
+    loops = native_kernels()
+    counted_natively = False
+    if loops is not None:  # in C, one pass over the answers and no table of pairs
+        flags = counted_rows.view(np.uint8) | (off_reference.view(np.uint8) << np.uint8(1))
+        counted_natively = loops.pair_counts(
+            answers.item, answers.annotator, label, flags, shared, agreed, agreed_against, width
+        )
+    for start, stop in () if counted_natively else _groups(answers, counted_rows):
         left, right = _expand(answers, counted_rows, start, stop)
         keys = _pair_keys(answers, left, right)
         same = label[left] == label[right]

@@ -101,8 +101,9 @@ class StagedDawidSkene(HierarchicalDawidSkene):
         prior = self._class_prior(probas)
         start = self._pooled if self.pooled_iterations > 0 else self  # 0: exactly hds@1
         log_confusion, log_prior = start._logs(expected_confusion_ppb(answers, probas), prior)
+        key = answers.key  # computed on each use: once for every E-step
         for iteration in range(1, self.n_iter + 1):
-            probas = confusion_e_step(answers, log_confusion, log_prior, gold)
+            probas = confusion_e_step(answers, log_confusion, log_prior, gold, key)
             prior = self._class_prior(probas)
             counts = expected_confusion_ppb(answers, probas)
             model = self._pooled if iteration <= self.pooled_iterations else self

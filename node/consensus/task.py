@@ -303,7 +303,7 @@ def categorical_consensus(
             model = categorical_estimator(algorithm).fit(subset, gold)
             return model.items_, model.probas_ppb_
 
-        outcome = find_blocs(answers, gold, refit, probas)
+        outcome = find_blocs(answers, estimator.gold_codes_, refit, probas)
         probas, flagged = outcome.probas_ppb, outcome.flagged
     return CategoricalConsensus(
         algorithm=estimator.algorithm,

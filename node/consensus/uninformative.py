@@ -147,8 +147,11 @@ class _PeerSums:
         answers, counts = self._answers, self._counts
         k, w = answers.n_classes, answers.n_annotators
         per_item = counts @ np.ones(k, dtype=np.int64)
-        member = self._peers[answers.annotator].astype(np.int64)
-        with_peers = per_item[answers.item] - member > 0
+        # An answer has a peer on its item where the item has two peers' answers, or one
+        # that is not its own: per item 0, 1 or "2 or more", a byte an answer where the
+        # count itself and the difference took eight each.
+        level = np.minimum(per_item, 2).astype(np.int8)
+        with_peers = level[answers.item] > self._peers[answers.annotator]
         # own answers per class on items with peers
         own = count_keys(answers.key[with_peers], w * k).reshape(w, k)
         top = np.argmax(self._given, axis=1)
@@ -196,16 +199,18 @@ def favourite_answerers(
 ) -> BoolArray:
     """Per annotator, whether it is a favourite-class answerer (module docstring)."""
     everyone = _PeerSums(answers, np.ones(answers.n_annotators, dtype=bool))
-    informative = everyone.z > z
+    everyone_z = everyone.z
+    informative = everyone_z > z
     if int(informative.sum()) < 2:
         return np.zeros(answers.n_annotators, dtype=bool)
     if bool(informative.all()):
         against = everyone.agreement()
     else:
+        del everyone  # its answer counts, 8 bytes an item and class, beside the next ones
         against = peer_agreement(answers, informative)
     bound = alpha / float(answers.n_annotators * answers.n_classes)
     out: BoolArray = (
-        (against.pairs > 0) & (against.z <= z) & (everyone.z <= z) & over_given(against, bound)
+        (against.pairs > 0) & (against.z <= z) & (everyone_z <= z) & over_given(against, bound)
     )
     return out
 

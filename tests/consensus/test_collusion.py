@@ -44,7 +44,7 @@ def defend(rows: list[tuple[str, str, str]], revealed: dict[str, str]) -> BlocOu
         return model.items_, model.probas_ppb_
 
     _, probas = fit(data)
-    return find_blocs(data, revealed, fit, probas)
+    return find_blocs(data, data.encode_gold(revealed), fit, probas)
 
 
 def every_fifth(gold: dict[str, str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ import pytest
 from node.consensus import base
 from node.consensus.answers import ROW_CHUNK, Answers
 from node.consensus.staged_ds import StagedDawidSkene
+from node.protocol.rules import PPB
 from tests.consensus.helpers import load_dataset
 
 
@@ -76,3 +77,22 @@ def test_both_routes_give_the_same_integers(index: int, monkeypatch: pytest.Monk
     assert both() == fast
     monkeypatch.setattr(base, "SMALL_TABLE", 0)  # a bincount per class, chunk by chunk
     assert both() == fast
+
+
+def test_clamp_gold_copies_only_what_it_changes() -> None:
+    """Posteriors whose gold rows are already certain in their gold class (as every E-step
+    leaves them) come back as they are, not copied; others come back clamped in a copy,
+    the caller's table untouched, including a gold row certain in another class and one
+    that is certain but for a part in a billion elsewhere."""
+    ppb = PPB
+    gold = np.array([-1, 1, -1, 0])
+    clamped = np.array([[ppb // 2, ppb // 2, 0], [0, ppb, 0], [1, 2, 3], [ppb, 0, 0]])
+    assert base.clamp_gold(clamped, gold) is clamped
+    assert base.clamp_gold(clamped, np.full(4, -1)) is clamped
+    for row, wrong in ((1, [ppb, 0, 0]), (3, [ppb - 1, 0, 1]), (1, [1, ppb, 0])):
+        table = clamped.copy()
+        table[row] = wrong
+        before = table.copy()
+        out = base.clamp_gold(table, gold)
+        assert out is not table and np.array_equal(table, before)
+        assert np.array_equal(out, clamped)

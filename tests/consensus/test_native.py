@@ -162,28 +162,41 @@ def test_e_step_four_items_a_lane_and_the_rest(
     assert all(route == routes[0] for route in routes[1:])
 
 
+def numpy_e_step(
+    rows: np.ndarray, index: np.ndarray, item: np.ndarray, log_prior: np.ndarray, gold: np.ndarray
+) -> np.ndarray:
+    """What the native ``e_step`` must give: ``np.bincount`` sums of the answers' rows, the
+    reference softmax and the gold rows clamped."""
+    n_items, k = len(gold), len(log_prior)
+    cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+    weights = rows.take(index, axis=0).reshape(-1)
+    sums = np.bincount(cells, weights=weights, minlength=n_items * k).reshape(n_items, k)
+    want = numerics.softmax_ppb(sums / numerics.LOG_FIXED_SCALE + log_prior)
+    numerics.clamp_rows(want, np.flatnonzero(gold >= 0), gold)
+    return want
+
+
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_e_step_takes_answers_in_any_order(native: ModuleType, vector_unit: str, k: int) -> None:
     """Sorted by item, the loop sums a block of items at a time; an item that goes back to
     an earlier block sends it the two-pass way. Both give numpy's integers: each item's
-    sum added in row order, as ``np.bincount`` adds it."""
+    sum added in row order, as ``np.bincount`` adds it, and the gold items' rows clamped
+    (with the totals and labels of the clamped rows)."""
     rng = np.random.default_rng(50 + k)
     n_items, n_answers = 300, 2000
     rows = numerics.to_fixed_log(rng.uniform(-20.0, 0.0, (40, k)))
     index = rng.integers(0, 40, n_answers)
     log_prior = numerics.det_log(np.full(k, 1.0 / k))
+    gold = np.where(rng.random(n_items) < 0.2, rng.integers(0, k, n_items), -1)
     ordered = np.sort(rng.integers(0, n_items, n_answers))
     backwards = ordered.copy()
     backwards[-1] = 0  # the last answer goes back to the first block
     for item in (ordered, rng.permutation(ordered), backwards):
-        cells = (item[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-        weights = rows.take(index, axis=0).reshape(-1)
-        sums = np.bincount(cells, weights=weights, minlength=n_items * k).reshape(n_items, k)
-        want = numerics.softmax_ppb(sums / numerics.LOG_FIXED_SCALE + log_prior)
+        want = numpy_e_step(rows, index, item, log_prior, gold)
         got = np.empty((n_items, k), dtype=np.int64)
         totals = np.full(k, -1, dtype=np.int64)
         labels = np.full(n_items, -1, dtype=np.int64)
-        native.e_step(rows, index, item, log_prior, got, totals, labels)
+        native.e_step(rows, index, item, log_prior, gold, got, totals, labels)
         assert np.array_equal(got, want)
         assert np.array_equal(totals, want.sum(axis=0))  # the same on either way
         assert np.array_equal(labels, np.argmax(want, axis=1))
@@ -289,27 +302,33 @@ def test_the_loops_refuse_bad_arguments(native: ModuleType) -> None:
     rows = np.zeros((4, 2))
     index, item = np.array([0, 4]), np.array([0, 1])
     out, totals = np.empty((2, 2), dtype=np.int64), np.empty(2, dtype=np.int64)
-    labels = np.empty(2, dtype=np.int64)
+    labels, none = np.empty(2, dtype=np.int64), np.full(2, -1)
     with pytest.raises(IndexError):
-        native.e_step(rows, index, item, np.zeros(2), out, totals, labels)  # row 4 of 4
+        native.e_step(rows, index, item, np.zeros(2), none, out, totals, labels)  # row 4 of 4
     with pytest.raises(IndexError):  # item 2 of 2
-        native.e_step(rows, np.array([0, 1]), np.array([0, 2]), np.zeros(2), out, totals, labels)
+        native.e_step(
+            rows, np.array([0, 1]), np.array([0, 2]), np.zeros(2), none, out, totals, labels
+        )
     with pytest.raises(ValueError, match="inconsistent"):
-        native.e_step(rows, index, item, np.zeros(3), out, totals, labels)
+        native.e_step(rows, index, item, np.zeros(3), none, out, totals, labels)
     ok = np.array([0, 1])
     with pytest.raises(ValueError, match="inconsistent"):  # a total for each class
-        native.e_step(rows, ok, item, np.zeros(2), out, np.empty(3, np.int64), labels)
+        native.e_step(rows, ok, item, np.zeros(2), none, out, np.empty(3, np.int64), labels)
     with pytest.raises(ValueError, match="inconsistent"):  # a label for each item
-        native.e_step(rows, ok, item, np.zeros(2), out, totals, np.empty(3, np.int64))
+        native.e_step(rows, ok, item, np.zeros(2), none, out, totals, np.empty(3, np.int64))
     with pytest.raises(ValueError, match="not C-contiguous"):
-        native.e_step(np.zeros((4, 4))[:, ::2], index, item, np.zeros(2), out, totals, labels)
+        native.e_step(np.zeros((4, 4))[:, ::2], index, item, np.zeros(2), none, out, totals, labels)
     readonly = np.frombuffer(bytes(32), np.int64)
     with pytest.raises((BufferError, ValueError)):  # the outputs must be writable
-        native.e_step(rows, index, item, np.zeros(2), readonly, totals, labels)
+        native.e_step(rows, index, item, np.zeros(2), none, readonly, totals, labels)
     with pytest.raises((BufferError, ValueError)):
-        native.e_step(rows, ok, item, np.zeros(2), out, readonly[:2], labels)
+        native.e_step(rows, ok, item, np.zeros(2), none, out, readonly[:2], labels)
     with pytest.raises((BufferError, ValueError)):
-        native.e_step(rows, ok, item, np.zeros(2), out, totals, readonly[:2])
+        native.e_step(rows, ok, item, np.zeros(2), none, out, totals, readonly[:2])
+    with pytest.raises(IndexError, match="gold class"):  # class 2 of 2
+        native.e_step(rows, ok, item, np.zeros(2), np.array([-1, 2]), out, totals, labels)
+    with pytest.raises(ValueError, match="inconsistent"):  # a gold code for each item
+        native.e_step(rows, ok, item, np.zeros(2), np.full(3, -1), out, totals, labels)
     with pytest.raises(ValueError, match="inconsistent"):
         native.shares_ppb(np.ones((3, 2)), np.empty((2, 2), dtype=np.int64), 2)
     with pytest.raises(ValueError, match="inconsistent"):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.consensus import pairs
+from node.consensus import numerics, pairs
 from node.consensus.answers import Answers
 from node.consensus.pairs import pair_counts
 from node.protocol.errors import InvalidAnswersError
@@ -109,6 +109,8 @@ def test_pair_counts_match_a_brute_force_count(
     counted_codes = [keep[i] for i in data.items]
     want = {pair: tuple(cell) for pair, cell in expected.items()}
     assert as_dict(data, reference_codes, counted_codes) == want  # one table of every pair
+    with mock.patch.object(pairs, "native_kernels", lambda: None):  # ... counted by numpy
+        assert as_dict(data, reference_codes, counted_codes) == want
     with mock.patch.object(pairs, "DENSE_PAIR_CELLS", 0):  # pairs numbered by sorting
         assert as_dict(data, reference_codes, counted_codes) == want
 
@@ -133,9 +135,10 @@ def test_groups_of_items_do_not_change_the_counts(monkeypatch: pytest.MonkeyPatc
     data = Answers.from_rows([(f"i{i:02d}", f"w{w:02d}", c) for (i, w), c in rows.items()])
     reference = rng.integers(-1, 3, data.n_items)
     counted = rng.random(data.n_items) < 0.8
-    whole = pair_counts(data, reference, counted)
+    whole = pair_counts(data, reference, counted)  # the native loop where it is built
     monkeypatch.setattr(pairs, "PAIR_CHUNK", 7)
     assert len(pairs.pair_chunks(data, counted).bounds) > 20
+    monkeypatch.setattr(pairs, "native_kernels", lambda: None)
     grouped = pair_counts(data, reference, counted)
     monkeypatch.setattr(pairs, "DENSE_PAIR_CELLS", 0)
     sorted_groups = pair_counts(data, reference, counted)
@@ -143,3 +146,28 @@ def test_groups_of_items_do_not_change_the_counts(monkeypatch: pytest.MonkeyPatc
         assert np.array_equal(getattr(whole, field), getattr(grouped, field))
         assert np.array_equal(getattr(whole, field), getattr(sorted_groups, field))
     assert int(whole.shared.sum()) == len(pairs.answer_pairs(data, counted).left)
+
+
+def test_the_native_pair_counts_refuse_what_they_cannot_count() -> None:
+    """Rows out of item order are left to numpy (``False``, and pair_counts takes its own
+    way); an annotator code out of range or tables of the wrong size are errors."""
+    loops = numerics.native_kernels()
+    assert loops is not None, "the native loops were not built, or differ from numpy"
+    item, annotator, label = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]), np.zeros(4, int)
+    flags = np.ones(4, dtype=np.uint8)
+    tables = np.zeros((3, 4), dtype=np.int64)
+    assert loops.pair_counts(item, annotator, label, flags, *tables, 2) is True
+    assert tables.tolist() == [[0, 1, 1, 0]] * 2 + [[0] * 4]
+    backwards = np.array([1, 1, 0, 0])
+    assert loops.pair_counts(backwards, annotator, label, flags, *tables, 2) is False
+    with pytest.raises(IndexError, match="annotator"):
+        loops.pair_counts(item, np.array([0, 2, 1, 0]), label, flags, *tables, 2)
+    with pytest.raises(ValueError, match="inconsistent"):
+        loops.pair_counts(item, annotator, label, flags, *tables, 3)
+    with pytest.raises(ValueError, match="inconsistent"):
+        loops.pair_counts(item, annotator, label, flags[:3], *tables, 2)
+    data = Answers.from_codes(
+        item, annotator, label, items=["a", "b"], annotators=["x", "y"], classes=["c", "d"]
+    )
+    counts = pair_counts(data, np.array([1, -1]))
+    assert (counts.shared.tolist(), counts.agreed_against.tolist()) == ([2], [2])  # x, y twice
