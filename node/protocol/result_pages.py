@@ -72,10 +72,12 @@ rows, and a seated task's root has an ``assignment`` section, its annotator rows
 PAGE_SCHEMA = "labelnet/result-items@1"
 
 NO_PAYOUTS_ROOT = keccak256(b"labelnet/result@2: no payouts")
-"""The payout root of a ``result@2`` result that pays nobody. The market refuses an all-zero
+"""The payout root of a paged result (``result@2`` and every later schema,
+:data:`PAGED_SCHEMAS`) that pays nobody; the hashed text names ``result@2``, where it began,
+and stays as it is for the later schemas' determinism pins. The market refuses an all-zero
 root, so under ``result@1`` such a result could not be attested: its task ended disputed,
 the requester was refunded, and the validators who computed it were not paid their fee.
-Under ``result@2`` it is attested and finalized like any other result (total 0: the whole
+From ``result@2`` on it is attested and finalized like any other result (total 0: the whole
 pool is refunded, which is what the reward rule owes nobody). No claim can prove a leaf
 against it: a leaf is a double Keccak-256 of an (account, amount) encoding, and this root is
 the hash of a fixed string, not of a pair of nodes."""
