@@ -10,6 +10,7 @@ the engine runs its numpy definitions (the same results, slower).
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -41,6 +42,7 @@ if platform.machine().lower() in NATIVE_MACHINES:
         Extension(
             "node.consensus._kernels",
             sources=["node/consensus/_kernels.c"],
+            depends=sorted(str(path) for path in Path("node/consensus").glob("_kernels_*.h")),
             extra_compile_args=FLAGS,
             extra_link_args=["-pthread"],
             libraries=["m"],  # frexp (subnormals) and copysign, where they are not inlined

@@ -46,7 +46,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 py_stamp=".venv/.labelnet-installed"
-py_print="$(fingerprint pyproject.toml setup.py node/consensus/_kernels.c)"
+py_print="$(fingerprint pyproject.toml setup.py node/consensus/_kernels.c node/consensus/_kernels_*.h)"
 if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_print" ]; then
   log "pip install -e '.[dev,bench,hf]' (log: .venv/pip-install.log)"
   if ! { .venv/bin/python -m pip install --upgrade pip &&
