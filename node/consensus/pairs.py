@@ -297,13 +297,14 @@ def _dense_pair_counts(
         counted_natively = loops.pair_counts(
             answers.item, answers.annotator, label, flags, shared, agreed, agreed_against, width
         )
-    for start, stop in () if counted_natively else _groups(answers, counted_rows):
-        left, right = _expand(answers, counted_rows, start, stop)
-        keys = _pair_keys(answers, left, right)
-        same = label[left] == label[right]
-        shared += np.bincount(keys, minlength=cells)
-        agreed += np.bincount(keys[same], minlength=cells)
-        agreed_against += np.bincount(keys[same & off_reference[left]], minlength=cells)
+    if not counted_natively:
+        for start, stop in _groups(answers, counted_rows):
+            left, right = _expand(answers, counted_rows, start, stop)
+            keys = _pair_keys(answers, left, right)
+            same = label[left] == label[right]
+            shared += np.bincount(keys, minlength=cells)
+            agreed += np.bincount(keys[same], minlength=cells)
+            agreed_against += np.bincount(keys[same & off_reference[left]], minlength=cells)
     present = np.flatnonzero(shared).astype(np.int64)
     w = np.int64(width)
     return PairCounts(
