@@ -44,6 +44,7 @@ from node.consensus.base import IntArray  # noqa: E402
 from node.consensus.ignoring_ds import IgnoringDawidSkene  # noqa: E402
 from node.consensus.polished_ds import PolishedDawidSkene  # noqa: E402
 from node.consensus.registry import categorical_estimator  # noqa: E402
+from node.consensus.stopped_ds import StoppedDawidSkene  # noqa: E402
 
 Unit = dict[str, npt.NDArray[np.generic]]
 Rule = Callable[[Unit], npt.NDArray[np.generic]]
@@ -136,6 +137,41 @@ def load(folder: Path) -> list[Unit]:
     return units
 
 
+def with_stopped_ds(unit: Unit) -> Unit:
+    """``unit`` with ``ds@2``'s labels (``"ds2"``), fitted on its saved answers."""
+    n, w = len(unit["truth"]), int(unit["ann"].max()) + 1
+    k = int(max(unit["lab"].max(), unit["truth"].max(), unit["ckds"].max())) + 1
+    answers = Answers.from_codes(
+        unit["item"].astype(np.int64),
+        unit["ann"].astype(np.int64),
+        unit["lab"].astype(np.int64),
+        items=[f"{i:09d}" for i in range(n)],
+        annotators=[f"{a:06d}" for a in range(w)],
+        classes=[f"{c:02d}" for c in range(k)],
+    )
+    return {**unit, "ds2": StoppedDawidSkene().fit(answers).label_codes_}
+
+
+def supported(alternative: str, min_row: float = 50.0, share: float = 0.5) -> Rule:
+    """``alternative`` where the task has at least 500 items, annotators whose rarest row
+    expects at least ``min_row`` answers (their answers times the smallest class share of
+    ``hds@9``'s labels) give at least ``share`` of the answers, and the answers do not side
+    with ``hds@8`` beyond ``hds@9``'s z; ``hds@9``'s labels otherwise."""
+
+    def rule(unit: Unit) -> npt.NDArray[np.generic]:
+        k = int(max(unit["lab"].max(), unit["hds@9"].max())) + 1
+        rarest = float(np.bincount(unit["hds@9"], minlength=k).min()) / len(unit["truth"])
+        given = np.bincount(unit["ann"])
+        heavy = float(given[given * rarest >= min_row].sum()) / len(unit["item"])
+        if len(unit["truth"]) < 500 or heavy < share:
+            return unit["hds@9"]
+        if side_z(unit, unit["hds@8"], unit[alternative]) > Z:
+            return unit["hds@9"]
+        return unit[alternative]
+
+    return rule
+
+
 def accuracy(unit: Unit, labels: npt.NDArray[np.generic]) -> float:
     known = unit["truth"] >= 0
     return float(np.mean(labels[known] == unit["truth"][known]))
@@ -188,6 +224,8 @@ RULES: dict[str, Rule] = {
     "hds@9's gates, crowd-kit DS": gated("ckds"),
     "hds@9's gates, crowd-kit DS, no cap": gated("ckds", cap=False),
     **{f"crowd-kit where within {d:.0%} of hds@9": agreeing(d) for d in (0.01, 0.03, 0.05)},
+    "ds@2 alone": fit("ds2"),
+    **{f"ds@2 where rows hold {m}+ (half the answers)": supported("ds2", m) for m in (20, 50, 100)},
 }
 
 
@@ -249,12 +287,14 @@ def crowdkit_like(unit: Unit, elbo_stop: bool) -> IntArray:
 
 def report(folders: list[Path]) -> None:
     for folder in folders:
-        units = load(folder)
+        units = [with_stopped_ds(unit) for unit in load(folder)]
         real = any(bool(np.any(unit["truth"] < 0)) for unit in units) or len(units) < 20
         print(f"\n{folder} ({len(units)} units)")
         for name, rule in RULES.items():
             line = real_line(units, rule) if real else grid_line(units, rule)
             print(f"  {name:42s} {line}")
+        same = sum(bool(np.all(u["ds2"] == u["ckds"])) for u in units)
+        print(f"  ds@2: crowd-kit's labels on every item of {same} of {len(units)} units")
         for elbo_stop in (True, False):
             labels = [crowdkit_like(unit, elbo_stop) for unit in units]
             pairs = list(zip(labels, units, strict=True))

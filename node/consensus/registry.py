@@ -27,6 +27,7 @@ from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.robust_mean import RobustMean
 from node.consensus.staged_ds import StagedDawidSkene
+from node.consensus.stopped_ds import StoppedDawidSkene
 from node.protocol.errors import InvalidParameterError
 from node.protocol.ids import DEFAULT_ALGORITHM, DEFAULT_NUMERIC_ALGORITHM
 
@@ -43,6 +44,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     CappedDominanceDawidSkene.algorithm: CappedDominanceDawidSkene,
     IgnoringDawidSkene.algorithm: IgnoringDawidSkene,
     PolishedDawidSkene.algorithm: PolishedDawidSkene,
+    StoppedDawidSkene.algorithm: StoppedDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

@@ -14,6 +14,10 @@ from node.protocol.errors import InvalidParameterError
 MAJORITY_VOTE = "mv@1"
 DAWID_SKENE = "ds@1"
 ONE_COIN_DAWID_SKENE = "ds1@1"
+STOPPED_DAWID_SKENE = "ds@2"
+"""Dawid-Skene as crowd-kit's ``DawidSkene`` runs it: the vote's shares as the start,
+unsmoothed rows and prior, and crowd-kit's stop on the evidence lower bound, in exact
+arithmetic (issue #15; registered, not the default: :mod:`node.consensus.stopped_ds`)."""
 REGULARIZED_DAWID_SKENE = "rds@1"
 HIERARCHICAL_DAWID_SKENE = "hds@1"
 STAGED_DAWID_SKENE = "hds@2"

@@ -24,6 +24,7 @@ from node.consensus.majority_vote import MajorityVote
 from node.consensus.proportional_ds import DominanceDawidSkene
 from node.consensus.regularized_ds import RegularizedDawidSkene
 from node.consensus.staged_ds import StagedDawidSkene
+from node.consensus.stopped_ds import StoppedDawidSkene
 from tests.consensus.helpers import load_dataset
 
 
@@ -67,6 +68,14 @@ def test_dawid_skene_agrees_with_crowdkit(dataset: Dataset) -> None:
     assert agree >= 0.98, name
     ck_accuracy = float(np.mean([theirs.get(i) == v for i, v in gold.items()]))
     assert abs(accuracy(ours.items_, ours.labels_, gold) - ck_accuracy) <= 0.012, name
+
+
+def test_stopped_dawid_skene_is_crowdkits_fit(dataset: Dataset) -> None:
+    """``ds@2`` gives crowd-kit's DawidSkene labels on every item: its start, unsmoothed
+    rows and stop on the evidence lower bound, in exact arithmetic."""
+    name, data, _, _, theirs = dataset
+    ours = StoppedDawidSkene().fit(data)
+    assert ours.labels_.tolist() == [theirs[item] for item in ours.items_], name
 
 
 DEFAULTS: list[tuple[str, Callable[[], CategoricalEstimator]]] = [
