@@ -41,9 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import consensus_grid  # noqa: E402
-from adversaries import STRATEGIES, attack  # noqa: E402
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
-from consensus_attacked import FRACTION, HELD_OUT_VARIANTS, SEEDS, variant_attack  # noqa: E402
+from consensus_attacked import attacked_tables  # noqa: E402
 from consensus_selection import task_answers  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
@@ -122,25 +121,8 @@ def real_units() -> Iterator[tuple[str, Answers, IntArray]]:
 def attacked_units(variants: str) -> Iterator[tuple[str, Answers, IntArray]]:
     """The real sets under attack as ``bench_consensus.py --attacked VARIANTS`` runs them
     (``consensus_attacked.py``: the same seeds, so the same attacked answers)."""
-    for name, answers, truth in real_units():
-        code_of = {index: label for index, label in enumerate(answers.classes)}
-        gold = {
-            item: code_of[int(t)] for item, t in zip(answers.items, truth, strict=True) if t >= 0
-        }
-        if variants == "selection":
-            for strategy in STRATEGIES:
-                for seed in range(SEEDS):
-                    rng = np.random.default_rng(
-                        [seed, int(FRACTION * 100), STRATEGIES.index(strategy)]
-                    )
-                    attacked, _ = attack(answers, FRACTION, strategy, rng)
-                    yield f"{name}:{strategy}:{seed}", attacked, gold_codes(attacked, gold)
-        else:
-            for index, variant in enumerate(HELD_OUT_VARIANTS):
-                for seed in range(SEEDS):
-                    rng = np.random.default_rng([seed, 77, index])
-                    attacked = variant_attack(answers, variant, rng)
-                    yield f"{name}:{variant.name}:{seed}", attacked, gold_codes(attacked, gold)
+    for name, attacked, gold in attacked_tables(real_sets(), variants):
+        yield name, attacked, gold_codes(attacked, dict(gold))
 
 
 def gold_codes(answers: Answers, gold: dict[str, str]) -> IntArray:
