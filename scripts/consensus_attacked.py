@@ -21,7 +21,7 @@ adversary's own favourite, other fractions): a check of a choice, never an input
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,32 @@ def _unit(
     return unit
 
 
+def attacked_tables(
+    sets: Iterable[tuple[str, Answers, Mapping[str, str]]], variants: str = "selection"
+) -> Iterator[tuple[str, Answers, Mapping[str, str]]]:
+    """Each attacked table of ``sets`` (name, honest answers, gold) as ``(unit name,
+    attacked answers, gold)``: ``selection`` (the rule's half) or ``held-out``
+    (:data:`HELD_OUT_VARIANTS`), each from its own seeds."""
+    for name, answers, gold in sets:
+        if variants == "selection":
+            for strategy in STRATEGIES:
+                for seed in range(SEEDS):
+                    rng = np.random.default_rng(
+                        [seed, int(FRACTION * 100), STRATEGIES.index(strategy)]
+                    )
+                    attacked, _ = attack(answers, FRACTION, strategy, rng)
+                    yield f"{name}:{strategy}:{seed}", attacked, gold
+        else:
+            for index, variant in enumerate(HELD_OUT_VARIANTS):
+                for seed in range(SEEDS):
+                    rng = np.random.default_rng([seed, 77, index])
+                    yield (
+                        f"{name}:{variant.name}:{seed}",
+                        variant_attack(answers, variant, rng),
+                        gold,
+                    )
+
+
 def attacked_units(
     sets: list[tuple[str, Answers, Mapping[str, str]]],
     estimators: Mapping[str, Callable[[], CategoricalEstimator]],
@@ -108,20 +134,8 @@ def attacked_units(
     rule's half) or ``held-out`` (:data:`HELD_OUT_VARIANTS`)."""
     units = []
     for name, answers, gold in sets:
-        if variants == "selection":
-            for strategy in STRATEGIES:
-                for seed in range(SEEDS):
-                    rng = np.random.default_rng(
-                        [seed, int(FRACTION * 100), STRATEGIES.index(strategy)]
-                    )
-                    attacked, _ = attack(answers, FRACTION, strategy, rng)
-                    units.append(_unit(f"{name}:{strategy}:{seed}", attacked, gold, estimators))
-        else:
-            for index, variant in enumerate(HELD_OUT_VARIANTS):
-                for seed in range(SEEDS):
-                    rng = np.random.default_rng([seed, 77, index])
-                    attacked = variant_attack(answers, variant, rng)
-                    units.append(_unit(f"{name}:{variant.name}:{seed}", attacked, gold, estimators))
+        for unit_name, attacked, _ in attacked_tables([(name, answers, gold)], variants):
+            units.append(_unit(unit_name, attacked, gold, estimators))
         print(f"  attacked ({variants}): {name}", flush=True)
     return units
 

@@ -3,21 +3,26 @@
 choosing between them is scored over every regime in seconds instead of a full
 ``bench_consensus.py`` run.
 
-    scripts/grid_fits.py save --grid selection|held-out|held-out-2|real --out DIR
+    scripts/grid_fits.py save --grid GRID --out DIR
     scripts/grid_fits.py report DIR [DIR ...]
 
-``save`` writes one ``.npz`` per unit (a regime of the grid, or a real set of
-``../shared/datasets``): the answers as codes, the truth (``-1`` where a real set has no
-gold), ``hds@8``'s ignored annotators and row strength, and the labels of the vote
-(``mv@1``), ``hds@8``, ``hds@9``, the polish forced on every task (``hds@9`` without its
-three gates) and crowd-kit's ``DawidSkene(n_iter=100)``. Each regime is generated from its
-own seed (``consensus_grid.py``), so a saved unit is the one ``bench_consensus.py`` runs.
+``save`` writes one ``.npz`` per unit of ``GRID``: a regime of the ``selection``,
+``held-out`` or ``held-out-2`` grid, a ``real`` set of ``../shared/datasets``, or a real
+set under attack as ``bench_consensus.py --attacked selection|held-out`` runs it
+(``attacked``, ``attacked-held-out``). Each unit holds the answers as codes, the truth
+(``-1`` where a real set has no gold), ``hds@8``'s ignored annotators and row strength,
+and the labels of the vote (``mv@1``), ``hds@8``, ``hds@9``, the polish forced on every
+task (``hds@9`` without its three gates) and crowd-kit's ``DawidSkene(n_iter=100)``. Each
+regime is generated from its own seed (``consensus_grid.py``) and each attack from the
+seeds ``consensus_attacked.py`` uses, so a saved unit is the one ``bench_consensus.py``
+runs.
 
 ``report`` scores, per folder, the rules of BENCHMARKS.md "Toward the grid lines (session
 24)" against the issue's two grid lines (at or above crowd-kit DS; not more than a point
-under the vote) and, for a folder of real sets, against the real-set line (mean, and the
-worst set's distance to crowd-kit DS); then how closely a float Dawid-Skene started from the
-vote reproduces crowd-kit's labels with and without crowd-kit's stop.
+under the vote) and, for a folder of real or attacked sets, against the real-set line
+(mean, and the worst set's distance to crowd-kit DS and to the vote); then how closely
+``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's labels, with
+and without crowd-kit's stop.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import consensus_grid  # noqa: E402
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
+from consensus_attacked import attacked_tables  # noqa: E402
 from consensus_selection import task_answers  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
@@ -97,24 +103,47 @@ def save_unit(answers: Answers, truth: IntArray, out: Path) -> None:
     np.savez_compressed(out, **unit)  # type: ignore[arg-type]
 
 
-def real_units() -> Iterator[tuple[str, Answers, IntArray]]:
+def real_sets() -> Iterator[tuple[str, Answers, dict[str, str]]]:
+    """Every categorical set of ``../shared/datasets``: name, answers, gold."""
     for folder in sorted(p for p in DEFAULT_DATASETS.iterdir() if (p / "answers.csv").exists()):
         rows = read_csv(folder / "answers.csv")
         if is_numeric([row[2] for row in rows]):
             continue
         gold = {item: label for item, label in read_csv(folder / "gold.csv")}
-        answers = Answers.from_rows([(row[0], row[1], row[2]) for row in rows])
-        code = {name: index for index, name in enumerate(answers.classes)}
-        truth = np.array([code.get(gold.get(item, ""), -1) for item in answers.items])
-        yield folder.name, answers, truth.astype(np.int64)
+        yield folder.name, Answers.from_rows([(row[0], row[1], row[2]) for row in rows]), gold
+
+
+def real_units() -> Iterator[tuple[str, Answers, IntArray]]:
+    for name, answers, gold in real_sets():
+        yield name, answers, gold_codes(answers, gold)
+
+
+def attacked_units(variants: str) -> Iterator[tuple[str, Answers, IntArray]]:
+    """The real sets under attack as ``bench_consensus.py --attacked VARIANTS`` runs them
+    (``consensus_attacked.py``: the same seeds, so the same attacked answers)."""
+    for name, attacked, gold in attacked_tables(real_sets(), variants):
+        yield name, attacked, gold_codes(attacked, dict(gold))
+
+
+def gold_codes(answers: Answers, gold: dict[str, str]) -> IntArray:
+    """Each item's gold class code, ``-1`` where it has none."""
+    code = {name: index for index, name in enumerate(answers.classes)}
+    return np.array([code.get(gold.get(item, ""), -1) for item in answers.items], dtype=np.int64)
 
 
 def save(grid: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    if grid == "real":
-        for index, (name, answers, truth) in enumerate(real_units()):
-            save_unit(answers, truth, out / f"{index:03d}_{name}.npz")
-            print(name, flush=True)
+    if grid in ("real", "attacked", "attacked-held-out"):
+        units = (
+            real_units()
+            if grid == "real"
+            else attacked_units("selection" if grid == "attacked" else "held-out")
+        )
+        for index, (name, answers, truth) in enumerate(units):
+            path = out / f"{index:03d}_{name.replace(':', '_')}.npz"
+            if not path.exists():
+                save_unit(answers, truth, path)
+                print(name, flush=True)
         return
     for index, regime in enumerate(GRIDS[grid]()):
         path = out / f"{index:03d}_{regime.name}.npz"
@@ -241,8 +270,13 @@ def grid_line(units: list[Unit], rule: Rule) -> str:
 
 def real_line(units: list[Unit], rule: Rule) -> str:
     ours = [accuracy(unit, rule(unit)) for unit in units]
-    worst = min(o - accuracy(unit, unit["ckds"]) for o, unit in zip(ours, units, strict=True))
-    return f"mean {np.mean(ours):.4f}  worst minus ck DS {100 * worst:+.2f} pts"
+    pairs = list(zip(ours, units, strict=True))
+    worst = min(o - accuracy(unit, unit["ckds"]) for o, unit in pairs)
+    vote = min(o - accuracy(unit, unit["mv@1"]) for o, unit in pairs)
+    return (
+        f"mean {np.mean(ours):.4f}  worst minus ck DS {100 * worst:+.2f} pts"
+        f"  worst minus the vote {100 * vote:+.2f} pts"
+    )
 
 
 def crowdkit_like(unit: Unit, elbo_stop: bool) -> IntArray:
@@ -311,7 +345,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     saving = commands.add_parser("save")
-    saving.add_argument("--grid", choices=[*GRIDS, "real"], required=True)
+    saving.add_argument(
+        "--grid", choices=[*GRIDS, "real", "attacked", "attacked-held-out"], required=True
+    )
     saving.add_argument("--out", type=Path, required=True)
     reporting = commands.add_parser("report")
     reporting.add_argument("folders", type=Path, nargs="+")
