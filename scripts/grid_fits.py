@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import consensus_grid  # noqa: E402
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
 from consensus_attacked import attacked_tables  # noqa: E402
-from consensus_selection import task_answers  # noqa: E402
+from consensus_selection import MV_PENALTY, task_answers  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import IntArray  # noqa: E402
@@ -254,8 +254,23 @@ RULES: dict[str, Rule] = {
     "hds@9's gates, crowd-kit DS, no cap": gated("ckds", cap=False),
     **{f"crowd-kit where within {d:.0%} of hds@9": agreeing(d) for d in (0.01, 0.03, 0.05)},
     "ds@2 alone": fit("ds2"),
-    **{f"ds@2 where rows hold {m}+ (half the answers)": supported("ds2", m) for m in (20, 50, 100)},
+    **{
+        f"ds@2 where rows hold {m}+ (half the answers)": supported("ds2", m)
+        for m in (10, 20, 50, 100, 200)
+    },
 }
+
+
+def mean_unit_score(units: list[Unit], rule: Rule) -> float:
+    """The selection rule's mean unit score (``consensus_selection.unit_score``): points
+    over crowd-kit DS, less :data:`MV_PENALTY` a point more than one under the vote."""
+    scores = []
+    for unit in units:
+        ours = 100 * accuracy(unit, rule(unit))
+        under_vote = 100 * accuracy(unit, unit["mv@1"]) - ours - 1.0
+        reference = 100 * accuracy(unit, unit["ckds"])
+        scores.append(ours - reference - MV_PENALTY * max(under_vote, 0.0))
+    return float(np.mean(scores))
 
 
 def grid_line(units: list[Unit], rule: Rule) -> str:
@@ -265,7 +280,10 @@ def grid_line(units: list[Unit], rule: Rule) -> str:
         at_least += ours >= accuracy(unit, unit["ckds"]) - 1e-12
         under += ours < accuracy(unit, unit["mv@1"]) - 0.01
     mean = np.mean([accuracy(unit, rule(unit)) for unit in units])
-    return f"{at_least:4d} ≥ ck DS  {under:3d} > 1 pt under the vote  mean {mean:.4f}"
+    return (
+        f"{at_least:4d} ≥ ck DS  {under:3d} > 1 pt under the vote  mean {mean:.4f}"
+        f"  score {mean_unit_score(units, rule):+.3f}"
+    )
 
 
 def real_line(units: list[Unit], rule: Rule) -> str:
@@ -275,7 +293,7 @@ def real_line(units: list[Unit], rule: Rule) -> str:
     vote = min(o - accuracy(unit, unit["mv@1"]) for o, unit in pairs)
     return (
         f"mean {np.mean(ours):.4f}  worst minus ck DS {100 * worst:+.2f} pts"
-        f"  worst minus the vote {100 * vote:+.2f} pts"
+        f"  worst minus the vote {100 * vote:+.2f} pts  score {mean_unit_score(units, rule):+.3f}"
     )
 
 
