@@ -168,16 +168,8 @@ def load(folder: Path) -> list[Unit]:
 
 def with_stopped_ds(unit: Unit) -> Unit:
     """``unit`` with ``ds@2``'s labels (``"ds2"``), fitted on its saved answers."""
-    n, w = len(unit["truth"]), int(unit["ann"].max()) + 1
-    k = int(max(unit["lab"].max(), unit["truth"].max(), unit["ckds"].max())) + 1
-    answers = Answers.from_codes(
-        unit["item"].astype(np.int64),
-        unit["ann"].astype(np.int64),
-        unit["lab"].astype(np.int64),
-        items=[f"{i:09d}" for i in range(n)],
-        annotators=[f"{a:06d}" for a in range(w)],
-        classes=[f"{c:02d}" for c in range(k)],
-    )
+    codes = (unit[key].astype(np.int64) for key in ("item", "ann", "lab", "truth"))
+    answers = task_answers(consensus_grid.Task(*codes, accuracy=np.zeros(0)))
     return {**unit, "ds2": StoppedDawidSkene().fit(answers).label_codes_}
 
 

@@ -41,7 +41,7 @@ from node.consensus.base import (
     FloatArray,
     IntArray,
     check_iterations,
-    column_totals,
+    class_prior,
     confusion_e_step,
     expected_confusion_ppb,
     initial_posteriors,
@@ -49,7 +49,6 @@ from node.consensus.base import (
 from node.consensus.confusion import ConfusionEstimator
 from node.consensus.numerics import det_log, from_ppb, row_sum
 from node.protocol import ids
-from node.protocol.rules import PPB
 
 FLOOR = 1e-10
 """crowd-kit's clip of error rates, priors and (in the bound's entropy) posteriors."""
@@ -102,8 +101,8 @@ class StoppedDawidSkene(ConfusionEstimator):
         return det_log(rates)
 
     def _class_prior(self, probas: IntArray) -> FloatArray:
-        mass = column_totals(probas).astype(np.float64) / float(PPB)
-        prior: FloatArray = np.maximum(mass / float(probas.shape[0]), FLOOR)
+        """The shared column-mean prior with no pseudo-items, floored as crowd-kit's."""
+        prior: FloatArray = np.maximum(class_prior(probas, self.prior_pseudocount), FLOOR)
         return prior
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
