@@ -301,7 +301,7 @@ def main() -> int:
         help=f"the scaling task's answers per item (default {PER_ITEM})",
     )
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@9)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@10)"
     )
     parser.add_argument(
         "--grid",
