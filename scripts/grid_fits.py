@@ -18,11 +18,11 @@ seeds ``consensus_attacked.py`` uses, so a saved unit is the one ``bench_consens
 runs.
 
 ``report`` scores, per folder, the rules of BENCHMARKS.md "Toward the grid lines (session
-24)" and "``hds@10``" against the issue's two grid lines (at or above crowd-kit DS; not more than a point
-under the vote) and, for a folder of real or attacked sets, against the real-set line
-(mean, and the worst set's distance to crowd-kit DS and to the vote); then how closely
-``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's labels, with
-and without crowd-kit's stop.
+24)" and "``hds@10``" against the issue's two grid lines (at or above crowd-kit DS; not
+more than a point under the vote) and, for a folder of real or attacked sets, against the
+real-set line (mean, and the worst set's distance to crowd-kit DS and to the vote); then
+how closely ``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's
+labels, with and without crowd-kit's stop.
 """
 
 from __future__ import annotations
