@@ -65,8 +65,9 @@ DEFAULT_ALGORITHM = FALLBACK_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets, a
 synthetic grid and the real sets under attack (BENCHMARKS.md "Consensus on unseen data
 (issue #15)", "Row pull proportional to the answers", "``hds@6``: an iteration cap",
-"Uninformative annotators", "``hds@9``"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@8``
-keep theirs: a task's algorithm id is on chain and every id stays known."""
+"Uninformative annotators", "``hds@9``", "``hds@10``"). Tasks created with ``rds@1`` or
+``hds@1`` .. ``hds@9`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN_V2
 """What new numeric tasks get: ``robust-mean@2``, the bytes of ``robust-mean@1`` on
