@@ -7,8 +7,8 @@ expert among random answerers agrees with them exactly as often as they agree wi
 other, and one answer an item gives no pairs at all. The fit still finds weights, and
 labels, in the noise, and on the synthetic grid that is where ``hds@9`` falls furthest
 under the vote: two runs of 100 items answered by one expert and five random answerers
-(0.47 against the vote's 0.66 and 0.72), 306 items of one answer each (0.696 against
-0.761), and eight held-out regimes like them.
+(0.47 against the vote's 0.66 and 0.72), and 306 items of one answer each (0.696 against
+0.761).
 
 Where the answers identify nobody's skill, ``hds@10`` fits only what they do identify: one
 accuracy for the whole crowd and the class prior
@@ -54,8 +54,8 @@ rule's choice between 1 and 2 (BENCHMARKS.md, "``hds@10``")."""
 
 class FallbackDawidSkene(PolishedDawidSkene):
     """``hds@9``, or :class:`PooledOneCoin` where the module docstring says so;
-    :attr:`fell_back_` says which. After a fallback, ``confusions_`` and the rest are not
-    fitted (``hds@9`` is not run); no result document reads them (the reward rule counts
+    :attr:`fell_back_` says which. After a fallback, ``confusions_`` and the rest are not this
+    fit's (``hds@9`` is not run); no result document reads them (the reward rule counts
     confusion against the consensus labels)."""
 
     algorithm = ids.FALLBACK_DAWID_SKENE
