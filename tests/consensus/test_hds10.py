@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from node.consensus.answers import Answers
+from node.consensus.base import class_prior, e_step_posteriors
 from node.consensus.fallback_ds import MIN_INFORMATIVE, FallbackDawidSkene
 from node.consensus.majority_vote import MajorityVote
+from node.consensus.numerics import det_log, shares_ppb, to_fixed_log
 from node.consensus.polished_ds import PolishedDawidSkene
 from node.consensus.pooled_one_coin import PooledOneCoin
 from node.consensus.registry import categorical_estimator
@@ -125,6 +127,40 @@ def test_the_equal_skill_fit_by_hand() -> None:
     expected = np.array([[10 / 17, 7 / 17], [5 / 33, 28 / 33]])
     assert np.abs(model.probas_ppb_ - expected * 1e9).max() <= 2
     assert model.params() == {"n_iter": 1, "beta": "1.0"}
+
+
+def per_item_em(answers: Answers, n_iter: int = 50) -> np.ndarray:
+    """:class:`PooledOneCoin`'s EM written over every item and answer (the shared E-step
+    over a K x K table indexed by each answer's label), without gold."""
+    k = answers.n_classes
+    votes = answers.votes
+    no_gold = np.full(answers.n_items, -1, dtype=np.int64)
+    probas = shares_ppb(votes.astype(np.float64))
+    for _ in range(n_iter):
+        right = int(np.multiply(probas, votes).sum())
+        accuracy = (right / 1e9 + 1.0) / (len(answers) + 2.0)
+        wrong = (1.0 - accuracy) / (k - 1)
+        logs = det_log(
+            np.append(np.where(np.eye(k, dtype=bool), accuracy, wrong), class_prior(probas))
+        )
+        rows = to_fixed_log(logs[: k * k].reshape(k, k))
+        probas = e_step_posteriors(answers, rows, answers.label, logs[k * k :], no_gold).ppb
+    return probas
+
+
+@pytest.mark.parametrize(("classes", "seed"), [(2, 0), (3, 1), (5, 2)])
+def test_over_vote_patterns_it_is_the_per_item_em(classes: int, seed: int) -> None:
+    """Fitting each distinct row of vote counts once, weighed by its items, gives the bytes
+    of the same EM over every item and answer."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"i{i:03d}", f"w{w}", f"c{rng.integers(classes) if rng.random() < 0.5 else i % classes}")
+        for i in range(300)
+        for w in rng.choice(8, size=int(rng.integers(1, 6)), replace=False)
+    ]
+    data = Answers.from_rows(rows)
+    ours = PooledOneCoin().fit(data).probas_ppb_
+    assert ours.tobytes() == per_item_em(data).tobytes()
 
 
 def test_the_equal_skill_fit_is_the_vote_weighed_against_the_prior() -> None:
