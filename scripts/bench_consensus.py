@@ -7,7 +7,7 @@ and on a synthetic grid with known truth; the leave-one-out selection of the def
                                [--max-items N]
                                [--attacked selection|held-out|none]
                                [--slow-crowdkit] [--candidates REGEX]
-                               [--speed-only [--repeats N]]
+                               [--speed-only [--repeats N] [--speed-algorithm ID]]
 
 The default run (short grid: one factor of a base task changed at a time, see
 ``consensus_grid.py``) takes a few minutes; ``--grid full`` adds ``--grid-regimes`` random
@@ -31,7 +31,8 @@ Timing: wall-clock seconds. labelnet's include building the canonical answer tab
 the string columns; crowd-kit's include only ``fit_predict`` on a prepared DataFrame. The
 scaling runs also report the fit's CPU seconds, which a busy machine inflates less.
 ``--speed-only`` skips the accuracy study: per categorical set, the best of ``--repeats``
-runs of the default (build + fit) and of crowd-kit's DawidSkene, then the scaling runs.
+runs of the default (build + fit; ``--speed-algorithm``: of that registered id instead) and
+of crowd-kit's DawidSkene, then the scaling runs.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.native import NATIVE_ENV  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.numerics import native_kernels  # noqa: E402
+from node.consensus.registry import categorical_estimator  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -184,16 +186,18 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
-def speed_only(datasets: Path, repeats: int) -> list[dict[str, Any]]:
-    """:func:`speed_set` on every categorical set, as a table."""
-    print(f"speed only ({DEFAULT_KEY}; best of {repeats} runs each)")
+def speed_only(datasets: Path, repeats: int, algorithm: str | None = None) -> list[dict[str, Any]]:
+    """:func:`speed_set` on every categorical set, as a table: the default's times, or the
+    registered ``algorithm``'s."""
+    make = None if algorithm is None else partial(categorical_estimator, algorithm)
+    print(f"speed only ({algorithm or DEFAULT_KEY}; best of {repeats} runs each)")
     print("set               answers  build ms  fit ms  ck-DS ms  speedup (fit only)")
     out = []
     for folder in sorted(p for p in datasets.iterdir() if (p / "answers.csv").exists()):
         rows = [r[:3] for r in read_csv(folder / "answers.csv")]
         if is_numeric([r[2] for r in rows]):
             continue
-        e = {"name": folder.name, **speed_set(rows, repeats)}
+        e = {"name": folder.name, **speed_set(rows, repeats, make)}
         print(
             f"{e['name']:17s} {e['answers']:7d}  {1e3 * e['build_seconds']:8.1f}  "
             f"{1e3 * e['fit_seconds']:6.1f}  {1e3 * e['crowdkit_ds_seconds']:8.1f}  "
@@ -301,7 +305,7 @@ def main() -> int:
         help=f"the scaling task's answers per item (default {PER_ITEM})",
     )
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@9)"
+        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@10)"
     )
     parser.add_argument(
         "--grid",
@@ -328,6 +332,11 @@ def main() -> int:
         "--repeats", type=int, default=5, help="best of N runs (speed only; 0: scaling only)"
     )
     parser.add_argument(
+        "--speed-algorithm",
+        default=None,
+        help="speed only: time this registered algorithm id (e.g. ds@2) instead of the default",
+    )
+    parser.add_argument(
         "--candidates", default="", help="regular expression: only the candidates it matches"
     )
     args = parser.parse_args()
@@ -342,7 +351,7 @@ def main() -> int:
         print(f"native loops: {'on' if native else f'off ({NATIVE_ENV}=0 or not built)'}")
         speed: dict[str, Any] = {"speed": [], "native_loops": native}
         if args.repeats > 0:
-            speed["speed"] = speed_only(args.datasets, args.repeats)
+            speed["speed"] = speed_only(args.datasets, args.repeats, args.speed_algorithm)
         if not args.skip_scaling:
             print(
                 f"\nscaling ({args.scaling_key}, 5 classes, {args.scaling_rows} rows, "

@@ -27,6 +27,7 @@ from node.consensus.dawid_skene import DawidSkene  # noqa: E402
 from node.consensus.early_stop_ds import EarlyStopDawidSkene  # noqa: E402
 from node.consensus.ebcc import EnhancedBayesianClassifierCombination  # noqa: E402
 from node.consensus.evidence_ds import EvidenceDawidSkene  # noqa: E402
+from node.consensus.fallback_ds import FallbackDawidSkene  # noqa: E402
 from node.consensus.fenced_mean import FencedRobustMean  # noqa: E402
 from node.consensus.gated_ds import GATE_PSEUDO, GatedDominanceDawidSkene  # noqa: E402
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene  # noqa: E402
@@ -143,6 +144,9 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         f"anchor_t{strength:g}": partial(AnchoredDawidSkene, anchor_strength=strength)
         for strength in (1.0, 2.0, 4.0)
     },
+    **{
+        f"fallback_m{least}": partial(FallbackDawidSkene, min_informative=least) for least in (1, 2)
+    },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
@@ -162,7 +166,9 @@ the bias); pgate_k_t_m: the peer-agreement gate of ``node/consensus/peer_gated_d
 uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``; 0.001 is
 ``hds@8``); polish_i_n: ``hds@9`` with at most that many polish iterations on tasks of at least that
 many items (``node/consensus/polished_ds.py``); anchor_t: ``hds@9`` whose polish gives each
-row that many pseudo-answers spread as ``hds@8``'s fitted row;
+row that many pseudo-answers spread as ``hds@8``'s fitted row; fallback_m: ``hds@9``, or an
+equal-skill fit where fewer than that many annotators agree with everyone beyond chance and
+there is no gold (``node/consensus/fallback_ds.py``; 1 is ``hds@10``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,
@@ -173,11 +179,12 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_hds6": CappedDominanceDawidSkene,
     "labelnet_hds8": IgnoringDawidSkene,
     "labelnet_hds9": PolishedDawidSkene,
+    "labelnet_hds10": FallbackDawidSkene,
 }
 """Run in every benchmark whatever ``--candidates`` keeps: the vote, the previous defaults
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
-DEFAULT_KEY = "labelnet_hds9"
+DEFAULT_KEY = "labelnet_hds10"
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

@@ -92,10 +92,15 @@ def scaling(
     return results
 
 
-def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
-    """Best of ``repeats`` runs of the default (build + fit, and fit alone) and of
-    crowd-kit's DawidSkene on one set: the speed columns without the accuracy study, and
-    steadier than one run on a shared machine (both sides get the same number of tries)."""
+def speed_set(
+    rows: list[list[str]],
+    repeats: int,
+    make: Callable[[], CategoricalEstimator] | None = None,
+) -> dict[str, Any]:
+    """Best of ``repeats`` runs of ``make``'s estimator (the default's without one; build +
+    fit, and fit alone) and of crowd-kit's DawidSkene on one set: the speed columns without
+    the accuracy study, and steadier than one run on a shared machine (both sides get the
+    same number of tries)."""
     import pandas as pd
     from crowdkit.aggregation import DawidSkene as CrowdKitDawidSkene
 
@@ -105,7 +110,8 @@ def speed_set(rows: list[list[str]], repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         answers, seconds = timed(lambda: Answers.from_arrays(columns[0], columns[1], columns[2]))
         build = min(build, seconds)
-        fit = min(fit, timed(partial(fit_with, LABELNET[DEFAULT_KEY], answers))[1])
+        estimator = LABELNET[DEFAULT_KEY] if make is None else make
+        fit = min(fit, timed(partial(fit_with, estimator, answers))[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, seconds = timed(lambda: CrowdKitDawidSkene(n_iter=100).fit_predict(frame))

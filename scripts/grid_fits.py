@@ -18,11 +18,11 @@ seeds ``consensus_attacked.py`` uses, so a saved unit is the one ``bench_consens
 runs.
 
 ``report`` scores, per folder, the rules of BENCHMARKS.md "Toward the grid lines (session
-24)" against the issue's two grid lines (at or above crowd-kit DS; not more than a point
-under the vote) and, for a folder of real or attacked sets, against the real-set line
-(mean, and the worst set's distance to crowd-kit DS and to the vote); then how closely
-``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's labels, with
-and without crowd-kit's stop.
+24)" and "``hds@10``" against the issue's two grid lines (at or above crowd-kit DS; not
+more than a point under the vote) and, for a folder of real or attacked sets, against the
+real-set line (mean, and the worst set's distance to crowd-kit DS and to the vote); then
+how closely ``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's
+labels, with and without crowd-kit's stop.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import IntArray  # noqa: E402
 from node.consensus.ignoring_ds import IgnoringDawidSkene  # noqa: E402
 from node.consensus.polished_ds import PolishedDawidSkene  # noqa: E402
+from node.consensus.pooled_one_coin import PooledOneCoin  # noqa: E402
 from node.consensus.registry import categorical_estimator  # noqa: E402
 from node.consensus.stopped_ds import StoppedDawidSkene  # noqa: E402
+from node.consensus.uninformative import screen  # noqa: E402
 
 Unit = dict[str, npt.NDArray[np.generic]]
 Rule = Callable[[Unit], npt.NDArray[np.generic]]
@@ -167,10 +169,25 @@ def load(folder: Path) -> list[Unit]:
 
 
 def with_stopped_ds(unit: Unit) -> Unit:
-    """``unit`` with ``ds@2``'s labels (``"ds2"``), fitted on its saved answers."""
+    """``unit`` with ``ds@2``'s labels (``"ds2"``), fitted on its saved answers, and
+    ``hds@10``'s fallback: whether it falls back (``"nobody"``: no annotator agrees with
+    everyone beyond chance) and the equal-skill fit's labels where it does."""
     codes = (unit[key].astype(np.int64) for key in ("item", "ann", "lab", "truth"))
     answers = task_answers(consensus_grid.Task(*codes, accuracy=np.zeros(0)))
-    return {**unit, "ds2": StoppedDawidSkene().fit(answers).label_codes_}
+    nobody = not screen(answers).informative.any()
+    pooled = PooledOneCoin().fit(answers).label_codes_ if nobody else unit["hds@9"]
+    return {
+        **unit,
+        "ds2": StoppedDawidSkene().fit(answers).label_codes_,
+        "nobody": np.array(nobody),
+        "pooled": pooled,
+    }
+
+
+def fallback(alternative: str) -> Rule:
+    """``alternative``'s labels where no annotator agrees with everyone beyond chance,
+    ``hds@9``'s otherwise (with ``"pooled"``: ``hds@10``)."""
+    return lambda unit: unit[alternative] if bool(unit["nobody"]) else unit["hds@9"]
 
 
 def supported(alternative: str, min_row: float = 50.0, share: float = 0.5) -> Rule:
@@ -246,6 +263,8 @@ RULES: dict[str, Rule] = {
     "hds@9's gates, crowd-kit DS, no cap": gated("ckds", cap=False),
     **{f"crowd-kit where within {d:.0%} of hds@9": agreeing(d) for d in (0.01, 0.03, 0.05)},
     "ds@2 alone": fit("ds2"),
+    "hds@10 (equal-skill where nobody agrees)": fallback("pooled"),
+    "hds@9, the vote where nobody agrees": fallback("mv@1"),
     **{
         f"ds@2 where rows hold {m}+ (half the answers)": supported("ds2", m)
         for m in (10, 20, 50, 100, 200)

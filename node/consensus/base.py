@@ -468,10 +468,11 @@ def _e_step_small(
     weights = rows.take(index, axis=0).reshape(-1)
     size = answers.n_items * k
     sums = np.bincount(answers.item_class_cells, weights=weights, minlength=size)
-    return _posteriors(np.asarray(sums, dtype=np.float64).reshape(answers.n_items, k), log_prior)
+    table = np.asarray(sums, dtype=np.float64).reshape(answers.n_items, k)
+    return posteriors_from_sums(table, log_prior)
 
 
-def _posteriors(sums: FloatArray, log_prior: FloatArray) -> IntArray:
+def posteriors_from_sums(sums: FloatArray, log_prior: FloatArray) -> IntArray:
     """Posteriors in parts per billion from each item's fixed-point log-likelihood sums:
     ``softmax(sums / 2**30 + log_prior)``, the sum and the division elementwise. Two
     classes go column by column (numpy broadcasts over rows of two slowly): the same
@@ -503,7 +504,7 @@ def _e_step_by_items(
         if row_start:
             local = local - row_start
         sums = np.add.reduceat(gathered, local, axis=0)
-        probas[item_start:item_stop] = _posteriors(sums, log_prior)
+        probas[item_start:item_stop] = posteriors_from_sums(sums, log_prior)
     return probas
 
 

@@ -32,13 +32,14 @@ from node.consensus.answers import Answers
 from node.consensus.base import FloatArray, IntArray
 from node.consensus.capped_ds import EM_ITERATIONS, CappedDominanceDawidSkene
 from node.consensus.cell_fit import Cells
-from node.consensus.uninformative import AGREEMENT_Z, ALPHA, BoolArray, uninformative_annotators
+from node.consensus.uninformative import AGREEMENT_Z, ALPHA, BoolArray, screen
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
 
 
 class IgnoringDawidSkene(CappedDominanceDawidSkene):
-    """``hds@6`` whose E-steps take no evidence from :func:`uninformative_annotators`."""
+    """``hds@6`` whose E-steps take no evidence from
+    :func:`~node.consensus.uninformative.uninformative_annotators`."""
 
     algorithm = ids.IGNORING_DAWID_SKENE
 
@@ -49,6 +50,10 @@ class IgnoringDawidSkene(CappedDominanceDawidSkene):
         self.alpha = float(alpha)
         self.ignored_: BoolArray = np.zeros(0, dtype=bool)
         """After a fit, per annotator (the answers' ``annotators`` order): ignored or not."""
+        self.informative_: BoolArray = np.zeros(0, dtype=bool)
+        """After a fit, per annotator: whether its agreement with everyone is more than
+        :data:`AGREEMENT_Z` standard errors above chance (the screen measured it)."""
+        self._screened: Answers | None = None
 
     def params(self) -> dict[str, int | str]:
         out = super().params()
@@ -57,8 +62,17 @@ class IgnoringDawidSkene(CappedDominanceDawidSkene):
         return out
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
-        self.ignored_ = uninformative_annotators(answers, self.alpha)
+        self._screen(answers)
         return super()._fit(answers, gold)
+
+    def _screen(self, answers: Answers) -> None:
+        """Set :attr:`ignored_` and :attr:`informative_` for ``answers``, unless they are
+        already these answers' (a subclass that looks at them before the fit screens once)."""
+        if self._screened is answers:
+            return
+        self._screened = answers
+        screened = screen(answers, self.alpha)
+        self.ignored_, self.informative_ = screened.ignored, screened.informative
 
     def _evidence_cells(self, cells: Cells, log_cells: FloatArray) -> FloatArray:
         ignored = self.ignored_[cells.annotator]

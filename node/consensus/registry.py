@@ -15,6 +15,7 @@ from node.consensus.bwa_started_ds import BwaStartedDawidSkene
 from node.consensus.capped_ds import CappedDominanceDawidSkene
 from node.consensus.dawid_skene import DawidSkene
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
+from node.consensus.fallback_ds import FallbackDawidSkene
 from node.consensus.fenced_mean import FencedRobustMean
 from node.consensus.hierarchical_ds import HierarchicalDawidSkene
 from node.consensus.ignoring_ds import IgnoringDawidSkene
@@ -45,6 +46,7 @@ CATEGORICAL: dict[str, Callable[[], CategoricalEstimator]] = {
     IgnoringDawidSkene.algorithm: IgnoringDawidSkene,
     PolishedDawidSkene.algorithm: PolishedDawidSkene,
     StoppedDawidSkene.algorithm: StoppedDawidSkene,
+    FallbackDawidSkene.algorithm: FallbackDawidSkene,
 }
 
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {

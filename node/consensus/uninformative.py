@@ -194,15 +194,30 @@ def over_given(agreement: PeerAgreement, bound: float) -> BoolArray:
     return out
 
 
+@dataclass(frozen=True)
+class Screen:
+    """What the tests of this module find about a task's annotators."""
+
+    ignored: BoolArray
+    """:func:`constant_answerers` or :func:`favourite_answerers`."""
+    informative: BoolArray
+    """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors above chance."""
+
+
 def favourite_answerers(
     answers: Answers, alpha: float = ALPHA, z: float = AGREEMENT_Z
 ) -> BoolArray:
     """Per annotator, whether it is a favourite-class answerer (module docstring)."""
+    return _favourites(answers, alpha, z)[0]
+
+
+def _favourites(answers: Answers, alpha: float, z: float) -> tuple[BoolArray, BoolArray]:
+    """:func:`favourite_answerers` and the informative annotators it measured against."""
     everyone = _PeerSums(answers, np.ones(answers.n_annotators, dtype=bool))
     everyone_z = everyone.z
-    informative = everyone_z > z
+    informative: BoolArray = everyone_z > z
     if int(informative.sum()) < 2:
-        return np.zeros(answers.n_annotators, dtype=bool)
+        return np.zeros(answers.n_annotators, dtype=bool), informative
     if bool(informative.all()):
         against = everyone.agreement()
     else:
@@ -212,10 +227,15 @@ def favourite_answerers(
     out: BoolArray = (
         (against.pairs > 0) & (against.z <= z) & (everyone_z <= z) & over_given(against, bound)
     )
-    return out
+    return out, informative
+
+
+def screen(answers: Answers, alpha: float = ALPHA) -> Screen:
+    """Both tests, and who is informative, from one pass over the answer pairs."""
+    favourites, informative = _favourites(answers, alpha, AGREEMENT_Z)
+    return Screen(ignored=constant_answerers(answers, alpha) | favourites, informative=informative)
 
 
 def uninformative_annotators(answers: Answers, alpha: float = ALPHA) -> BoolArray:
     """:func:`constant_answerers` or :func:`favourite_answerers`."""
-    out: BoolArray = constant_answerers(answers, alpha) | favourite_answerers(answers, alpha)
-    return out
+    return screen(answers, alpha).ignored

@@ -45,6 +45,10 @@ POLISHED_DAWID_SKENE = "hds@9"
 """``hds@8``, then plain Dawid-Skene EM from its posteriors, kept where ``hds@8``'s row
 strength is below its cap and the answers on the items the two disagree on do not side
 with ``hds@8`` beyond the evidence z (issue #15: :mod:`node.consensus.polished_ds`)."""
+FALLBACK_DAWID_SKENE = "hds@10"
+"""``hds@9``, except that where no annotator agrees with the others beyond chance and no
+gold is given, the consensus is a fit of one accuracy for the whole crowd and the class
+prior (issue #15: :mod:`node.consensus.fallback_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MEDIAN_V2 = "median@2"
@@ -57,12 +61,13 @@ two: a result for any finite answers, one annotator's extreme answers cannot mov
 MULTILABEL_ALGORITHM = "multilabel@1"
 """Per-class ``rds@1`` over (item, class) yes/no answers (:mod:`node.consensus.multilabel`)."""
 
-DEFAULT_ALGORITHM = POLISHED_DAWID_SKENE
+DEFAULT_ALGORITHM = FALLBACK_DAWID_SKENE
 """What new categorical tasks get: chosen by the leave-one-out rule over the real sets, a
 synthetic grid and the real sets under attack (BENCHMARKS.md "Consensus on unseen data
 (issue #15)", "Row pull proportional to the answers", "``hds@6``: an iteration cap",
-"Uninformative annotators", "``hds@9``"). Tasks created with ``rds@1`` or ``hds@1`` .. ``hds@8``
-keep theirs: a task's algorithm id is on chain and every id stays known."""
+"Uninformative annotators", "``hds@9``", "``hds@10``"). Tasks created with ``rds@1`` or
+``hds@1`` .. ``hds@9`` keep theirs: a task's algorithm id is on chain and every id stays
+known."""
 
 DEFAULT_NUMERIC_ALGORITHM = ROBUST_MEAN_V2
 """What new numeric tasks get: ``robust-mean@2``, the bytes of ``robust-mean@1`` on

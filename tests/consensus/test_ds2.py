@@ -29,7 +29,7 @@ from tests.consensus.test_hds4 import answers_of
 def test_registered_not_the_default() -> None:
     model = categorical_estimator("ds@2")
     assert type(model) is StoppedDawidSkene and model.algorithm == "ds@2"
-    assert DEFAULT_ALGORITHM == "hds@9"
+    assert DEFAULT_ALGORITHM == "hds@10"
     assert model.params() == {"n_iter": 100, "stop": "elbo-1e-5", "floor": "1e-10"}
     assert (DEFAULT_ITERATIONS, FLOOR) == (100, 1e-10)
     assert TOLERANCE_NUMERATOR / TOLERANCE_DENOMINATOR == 1e-5

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_registered_not_the_default() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"
+    assert DEFAULT_ALGORITHM == "hds@10"
     model = categorical_estimator("hds@3")
     assert type(model) is BwaStartedDawidSkene and model.algorithm == "hds@3"
     params = model.params()

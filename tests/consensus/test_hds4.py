@@ -33,7 +33,7 @@ def answers_of(name: str) -> Answers:
 
 
 def test_registered_with_its_parameters() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"  # hds@4 was the default until hds@5
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@4 was the default until hds@5
     model = categorical_estimator("hds@4")
     assert type(model) is EarlyStopDawidSkene and model.algorithm == "hds@4"
     params = model.params()

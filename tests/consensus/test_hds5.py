@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_registered_with_the_rules_share() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"  # hds@5 was the default until hds@6
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@5 was the default until hds@6
     model = categorical_estimator("hds@5")
     assert type(model) is DominanceDawidSkene and model.algorithm == "hds@5"
     params = model.params()

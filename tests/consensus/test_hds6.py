@@ -14,7 +14,7 @@ from tests.consensus.test_staged_ds import small_task_accuracies
 
 
 def test_registered_with_the_rules_cap() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"  # hds@6 was the default until hds@8
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@6 was the default until hds@8
     model = categorical_estimator("hds@6")
     assert type(model) is CappedDominanceDawidSkene and model.algorithm == "hds@6"
     assert model.params() == {**DominanceDawidSkene().params(), "n_iter": EM_ITERATIONS}

@@ -56,7 +56,7 @@ def alternating(n_items: int, constant_answers: int) -> Answers:
 
 
 def test_registered_with_its_parameters() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"  # hds@8 was the default until hds@9
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@8 was the default until hds@9
     model = categorical_estimator("hds@8")
     assert type(model) is IgnoringDawidSkene and model.algorithm == "hds@8"
     assert model.params() == {

@@ -46,9 +46,9 @@ def fitted(name: str) -> tuple[Answers, dict[str, str], PolishedDawidSkene, Igno
     return data, gold, PolishedDawidSkene().fit(data), IgnoringDawidSkene().fit(data)
 
 
-def test_the_default_and_its_parameters() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"
-    model = categorical_estimator()
+def test_registered_with_its_parameters() -> None:
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@9 was the default until hds@10
+    model = categorical_estimator("hds@9")
     assert type(model) is PolishedDawidSkene and model.algorithm == "hds@9"
     assert model.params() == {
         **IgnoringDawidSkene().params(),

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_stays_registered_under_the_default_and_hds1_too() -> None:
-    assert DEFAULT_ALGORITHM == "hds@9"  # hds@4 (hds@2 with an early stop): a subclass
+    assert DEFAULT_ALGORITHM == "hds@10"  # hds@4 (hds@2 with an early stop): a subclass
     assert isinstance(categorical_estimator(), StagedDawidSkene)
     assert type(categorical_estimator("hds@2")) is StagedDawidSkene
     old = categorical_estimator("hds@1")

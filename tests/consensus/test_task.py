@@ -41,7 +41,7 @@ def test_pipeline_document_and_tree() -> None:
     doc = outcome.document
     assert doc["schema"] == "labelnet/result@1"
     assert doc["task"] == 7 and doc["kind"] == "categorical"
-    assert doc["algorithm"]["id"] == "hds@9"
+    assert doc["algorithm"]["id"] == "hds@10"
     assert [(i["item"], i["value"]) for i in doc["items"]] == sorted(TRUTH.items())
     assert doc["items"][0]["gold"] is True and doc["items"][0]["confidence"] == "1.000000000"
     by_account = {a["account"]: a for a in doc["annotators"]}
