@@ -145,7 +145,8 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for strength in (1.0, 2.0, 4.0)
     },
     **{
-        f"fallback_m{least}": partial(FallbackDawidSkene, min_informative=least) for least in (1, 2)
+        f"fallback_m{least}": partial(FallbackDawidSkene, min_beyond_chance=least)
+        for least in (1, 2)
     },
 }
 """What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
@@ -167,8 +168,8 @@ uninformative annotators at that ``alpha`` (``node/consensus/uninformative.py``;
 ``hds@8``); polish_i_n: ``hds@9`` with at most that many polish iterations on tasks of at least that
 many items (``node/consensus/polished_ds.py``); anchor_t: ``hds@9`` whose polish gives each
 row that many pseudo-answers spread as ``hds@8``'s fitted row; fallback_m: ``hds@9``, or an
-equal-skill fit where fewer than that many annotators agree with everyone beyond chance and
-there is no gold (``node/consensus/fallback_ds.py``; 1 is ``hds@10``);
+equal-skill fit where fewer than that many annotators agree (or disagree) with everyone
+beyond chance and there is no gold (``node/consensus/fallback_ds.py``; 1 is ``hds@10``);
 proto_*: research prototypes in float numerics, ``scripts/consensus_prototypes.py``)."""
 ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
     "labelnet_mv": MajorityVote,

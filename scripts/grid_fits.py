@@ -174,7 +174,7 @@ def with_stopped_ds(unit: Unit) -> Unit:
     everyone beyond chance) and the equal-skill fit's labels where it does."""
     codes = (unit[key].astype(np.int64) for key in ("item", "ann", "lab", "truth"))
     answers = task_answers(consensus_grid.Task(*codes, accuracy=np.zeros(0)))
-    nobody = not screen(answers).informative.any()
+    nobody = not screen(answers).beyond_chance.any()
     pooled = PooledOneCoin().fit(answers).label_codes_ if nobody else unit["hds@9"]
     return {
         **unit,

@@ -1,5 +1,5 @@
-"""``hds@10``: ``hds@9``, except that where no annotator agrees with the others beyond
-chance and no gold is given, the consensus is an equal-skill fit (issue #15).
+"""``hds@10``: ``hds@9``, except that where no annotator agrees (or disagrees) with the
+others beyond chance and no gold is given, the consensus is an equal-skill fit (issue #15).
 
 Why. Every Dawid-Skene fit weighs an annotator by how well its answers match the others'.
 Where nobody's answers match anybody's beyond chance, no such weight is identified: one
@@ -19,17 +19,18 @@ without gold (four real workers who agree with each other no more than chance on
 skewed two-class set, two random answerers): ``hds@9`` and the equal-skill fit 0.85 on 100
 items, the vote 0.75 (BENCHMARKS.md, "``hds@10``").
 
-The test is the one ``hds@8`` already runs (:mod:`node.consensus.uninformative`): an
-annotator is *informative* when its chance-corrected agreement with everyone, on the
-items it shares with them, is more than :data:`~node.consensus.uninformative.AGREEMENT_Z`
-standard errors above chance. ``hds@10`` falls back when fewer than
-:data:`MIN_INFORMATIVE` annotators are; the selection rule chose one (only when nobody
-is) over two. Gold identifies skill without agreement, so a task with gold keeps
+The test is the statistic ``hds@8`` already computes (:mod:`node.consensus.uninformative`):
+each annotator's chance-corrected agreement with everyone, on the items it shares with
+them, as a z. ``hds@10`` falls back when fewer than :data:`MIN_BEYOND_CHANCE` annotators
+have ``|z|`` above :data:`~node.consensus.uninformative.AGREEMENT_Z`; the selection rule
+chose one (only when nobody does) over two. Below chance counts too: an annotator who
+disagrees with the crowd beyond chance is structure a fit can weigh (30% of annotators
+flipping their answers cancel the honest ones' agreement with everyone, but not their own
+disagreement). Gold identifies skill without agreement, so a task with gold keeps
 ``hds@9``'s fit.
 
 Determinism: the test's (integer counts, elementwise IEEE operations) and the
-equal-skill fit's (:class:`~node.consensus.one_coin.OneCoinDawidSkene`'s EM);
-elsewhere ``hds@9``'s bytes.
+equal-skill fit's (:mod:`node.consensus.pooled_one_coin`); elsewhere ``hds@9``'s bytes.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ from node.consensus.uninformative import ALPHA
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
 
-MIN_INFORMATIVE = 1
-"""Fewer informative annotators than this and no gold: the equal-skill fit. The selection
-rule's choice between 1 and 2 (BENCHMARKS.md, "``hds@10``")."""
+MIN_BEYOND_CHANCE = 1
+"""Fewer annotators whose agreement with everyone is beyond chance than this, and no gold:
+the equal-skill fit. The selection rule's choice between 1 and 2 (BENCHMARKS.md,
+"``hds@10``")."""
 
 
 class FallbackDawidSkene(PolishedDawidSkene):
@@ -66,29 +68,29 @@ class FallbackDawidSkene(PolishedDawidSkene):
         polish_iterations: int = POLISH_ITERATIONS,
         polish_alpha: float = POLISH_ALPHA,
         min_items: int = MIN_ITEMS,
-        min_informative: int = MIN_INFORMATIVE,
+        min_beyond_chance: int = MIN_BEYOND_CHANCE,
     ) -> None:
         super().__init__(alpha, polish_iterations, polish_alpha, min_items)
         if (
-            isinstance(min_informative, bool)
-            or not isinstance(min_informative, int)
-            or min_informative < 0
+            isinstance(min_beyond_chance, bool)
+            or not isinstance(min_beyond_chance, int)
+            or min_beyond_chance < 0
         ):
             raise InvalidParameterError(
-                f"min_informative must be a non-negative int, got {min_informative!r}"
+                f"min_beyond_chance must be a non-negative int, got {min_beyond_chance!r}"
             )
-        self.min_informative = min_informative
+        self.min_beyond_chance = min_beyond_chance
         self.fell_back_ = False
         """After a fit: whether the posteriors are the equal-skill fit's."""
 
     def params(self) -> dict[str, int | str]:
         out = super().params()
-        out["fallback_below_informative"] = self.min_informative
+        out["fallback_below_beyond_chance"] = self.min_beyond_chance
         return out
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         self._screen(answers)
-        identified = int(self.informative_.sum()) >= self.min_informative
+        identified = int(self.beyond_chance_.sum()) >= self.min_beyond_chance
         self.fell_back_ = not identified and not bool((gold >= 0).any())
         if self.fell_back_:
             return PooledOneCoin().fit(answers).probas_ppb_

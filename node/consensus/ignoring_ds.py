@@ -53,6 +53,9 @@ class IgnoringDawidSkene(CappedDominanceDawidSkene):
         self.informative_: BoolArray = np.zeros(0, dtype=bool)
         """After a fit, per annotator: whether its agreement with everyone is more than
         :data:`AGREEMENT_Z` standard errors above chance (the screen measured it)."""
+        self.beyond_chance_: BoolArray = np.zeros(0, dtype=bool)
+        """After a fit, per annotator: the same more than :data:`AGREEMENT_Z` standard
+        errors from chance, above or below."""
         self._screened: Answers | None = None
 
     def params(self) -> dict[str, int | str]:
@@ -73,6 +76,7 @@ class IgnoringDawidSkene(CappedDominanceDawidSkene):
         self._screened = answers
         screened = screen(answers, self.alpha)
         self.ignored_, self.informative_ = screened.ignored, screened.informative
+        self.beyond_chance_ = screened.beyond_chance
 
     def _evidence_cells(self, cells: Cells, log_cells: FloatArray) -> FloatArray:
         ignored = self.ignored_[cells.annotator]

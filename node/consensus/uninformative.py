@@ -202,6 +202,9 @@ class Screen:
     """:func:`constant_answerers` or :func:`favourite_answerers`."""
     informative: BoolArray
     """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors above chance."""
+    beyond_chance: BoolArray
+    """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors from chance,
+    above or below: answers that say something, for or against the others."""
 
 
 def favourite_answerers(
@@ -211,13 +214,13 @@ def favourite_answerers(
     return _favourites(answers, alpha, z)[0]
 
 
-def _favourites(answers: Answers, alpha: float, z: float) -> tuple[BoolArray, BoolArray]:
-    """:func:`favourite_answerers` and the informative annotators it measured against."""
+def _favourites(answers: Answers, alpha: float, z: float) -> tuple[BoolArray, FloatArray]:
+    """:func:`favourite_answerers` and everyone's agreement z it measured them by."""
     everyone = _PeerSums(answers, np.ones(answers.n_annotators, dtype=bool))
     everyone_z = everyone.z
     informative: BoolArray = everyone_z > z
     if int(informative.sum()) < 2:
-        return np.zeros(answers.n_annotators, dtype=bool), informative
+        return np.zeros(answers.n_annotators, dtype=bool), everyone_z
     if bool(informative.all()):
         against = everyone.agreement()
     else:
@@ -227,13 +230,18 @@ def _favourites(answers: Answers, alpha: float, z: float) -> tuple[BoolArray, Bo
     out: BoolArray = (
         (against.pairs > 0) & (against.z <= z) & (everyone_z <= z) & over_given(against, bound)
     )
-    return out, informative
+    return out, everyone_z
 
 
 def screen(answers: Answers, alpha: float = ALPHA) -> Screen:
-    """Both tests, and who is informative, from one pass over the answer pairs."""
-    favourites, informative = _favourites(answers, alpha, AGREEMENT_Z)
-    return Screen(ignored=constant_answerers(answers, alpha) | favourites, informative=informative)
+    """Both tests, and whose agreement with everyone is beyond chance, from one pass over
+    the answer pairs."""
+    favourites, everyone_z = _favourites(answers, alpha, AGREEMENT_Z)
+    return Screen(
+        ignored=constant_answerers(answers, alpha) | favourites,
+        informative=everyone_z > AGREEMENT_Z,
+        beyond_chance=np.abs(everyone_z) > AGREEMENT_Z,
+    )
 
 
 def uninformative_annotators(answers: Answers, alpha: float = ALPHA) -> BoolArray:

@@ -46,9 +46,9 @@ POLISHED_DAWID_SKENE = "hds@9"
 strength is below its cap and the answers on the items the two disagree on do not side
 with ``hds@8`` beyond the evidence z (issue #15: :mod:`node.consensus.polished_ds`)."""
 FALLBACK_DAWID_SKENE = "hds@10"
-"""``hds@9``, except that where no annotator agrees with the others beyond chance and no
-gold is given, the consensus is a fit of one accuracy for the whole crowd and the class
-prior (issue #15: :mod:`node.consensus.fallback_ds`)."""
+"""``hds@9``, except that where no annotator agrees, or disagrees, with the others beyond
+chance and no gold is given, the consensus is a fit of one accuracy for the whole crowd
+and the class prior (issue #15: :mod:`node.consensus.fallback_ds`)."""
 MEDIAN = "median@1"
 ROBUST_MEAN = "robust-mean@1"
 MEDIAN_V2 = "median@2"

@@ -9,7 +9,7 @@ import pytest
 
 from node.consensus.answers import Answers
 from node.consensus.base import class_prior, e_step_posteriors
-from node.consensus.fallback_ds import MIN_INFORMATIVE, FallbackDawidSkene
+from node.consensus.fallback_ds import MIN_BEYOND_CHANCE, FallbackDawidSkene
 from node.consensus.majority_vote import MajorityVote
 from node.consensus.numerics import det_log, shares_ppb, to_fixed_log
 from node.consensus.polished_ds import PolishedDawidSkene
@@ -43,11 +43,11 @@ def test_the_default_and_its_parameters() -> None:
     assert DEFAULT_ALGORITHM == "hds@10"
     model = categorical_estimator()
     assert type(model) is FallbackDawidSkene and model.algorithm == "hds@10"
-    assert model.params() == {**PolishedDawidSkene().params(), "fallback_below_informative": 1}
-    assert MIN_INFORMATIVE == 1
+    assert model.params() == {**PolishedDawidSkene().params(), "fallback_below_beyond_chance": 1}
+    assert MIN_BEYOND_CHANCE == 1
     for bad in (-1, 1.0, True):
-        with pytest.raises(InvalidParameterError, match="min_informative"):
-            FallbackDawidSkene(min_informative=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterError, match="min_beyond_chance"):
+            FallbackDawidSkene(min_beyond_chance=bad)  # type: ignore[arg-type]
 
 
 def test_the_screen_finds_who_agrees_beyond_chance() -> None:
@@ -63,6 +63,7 @@ def test_the_screen_finds_who_agrees_beyond_chance() -> None:
     screened = screen(data)
     assert list(data.annotators) == ["random", "w0", "w1", "w2"]
     assert screened.informative.tolist() == [False, True, True, True]
+    assert screened.beyond_chance.tolist() == [False, True, True, True]
     assert screened.ignored.tolist() == uninformative_annotators(data).tolist() == [False] * 4
 
 
@@ -81,7 +82,7 @@ def test_where_nobody_agrees_beyond_chance_it_is_the_equal_skill_fit() -> None:
             return float(np.mean([labels[i] == truth[item] for i, item in enumerate(items)]))
 
         ours = FallbackDawidSkene().fit(data)
-        assert not ours.informative_.any() and ours.fell_back_
+        assert not ours.beyond_chance_.any() and ours.fell_back_
         assert ours.probas_ppb_.tobytes() == PooledOneCoin().fit(data).probas_ppb_.tobytes()
         vote = accuracy(MajorityVote().fit(data).labels_)
         assert accuracy(ours.labels_) > vote
@@ -104,13 +105,33 @@ def test_the_fallback_is_the_same_in_any_order_and_naming() -> None:
     assert first.probas_ppb_.tobytes() == second.probas_ppb_.tobytes()
 
 
+def test_disagreeing_beyond_chance_keeps_the_fit() -> None:
+    """Five weak annotators (right 60% of the time) and one who always gives the other
+    class, on 300 items of two classes: nobody agrees with everyone beyond chance, but
+    the one who flips disagrees far beyond it (z about -8), which a fit can weigh: no
+    fallback, ``hds@9``'s bytes."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(2, size=300)
+    rows = []
+    for item in range(300):
+        right = [truth[item] if rng.random() < 0.6 else 1 - truth[item] for _ in range(5)]
+        rows += [(f"i{item:03d}", f"h{w}", "ab"[label]) for w, label in enumerate(right)]
+        rows.append((f"i{item:03d}", "flipper", "ab"[1 - truth[item]]))
+    data = Answers.from_rows(rows)
+    ours = FallbackDawidSkene().fit(data)
+    assert not ours.informative_.any()
+    assert ours.beyond_chance_.tolist() == [True, False, False, False, False, False]
+    assert not ours.fell_back_
+    assert ours.probas_ppb_.tobytes() == PolishedDawidSkene().fit(data).probas_ppb_.tobytes()
+
+
 def test_one_answer_an_item() -> None:
     """No item has two answers, so nobody shares an item with anyone: the equal-skill fit,
     which with the answers spread evenly over the classes is each item's one answer."""
     rows = [(f"i{i:02d}", f"w{i % 4}", "abc"[(i * 7) % 3]) for i in range(30)]
     data = Answers.from_rows(rows)
     ours = FallbackDawidSkene().fit(data)
-    assert ours.fell_back_ and not ours.informative_.any()
+    assert ours.fell_back_ and not ours.beyond_chance_.any()
     assert ours.labels_.tolist() == [label for _, _, label in sorted(rows)]
 
 
@@ -184,14 +205,14 @@ def test_gold_keeps_the_fit() -> None:
     data, truth = one_expert_among_random()
     revealed = {item: truth[item] for item in sorted(truth)[::10]}
     ours = FallbackDawidSkene().fit(data, revealed)
-    assert not ours.informative_.any() and not ours.fell_back_
+    assert not ours.beyond_chance_.any() and not ours.fell_back_
     old = PolishedDawidSkene().fit(data, revealed)
     assert ours.probas_ppb_.tobytes() == old.probas_ppb_.tobytes()
 
 
-def test_min_informative_zero_is_hds9() -> None:
+def test_min_beyond_chance_zero_is_hds9() -> None:
     data, _ = one_expert_among_random()
-    ours = FallbackDawidSkene(min_informative=0).fit(data)
+    ours = FallbackDawidSkene(min_beyond_chance=0).fit(data)
     assert not ours.fell_back_
     assert ours.probas_ppb_.tobytes() == PolishedDawidSkene().fit(data).probas_ppb_.tobytes()
 
@@ -231,7 +252,7 @@ def test_replay_of_a_real_set_is_pinned_to_the_byte() -> None:
 
 
 PINNED = (
-    "bafkreidb2ualluggx33osyhkoz3fpagoqrn3qg22pjq6ryptvl36tdu7ha "
+    "bafkreigyqafnedfyeiisgrfzaj5t5adkfoav6dwjswnuzpg5qcusap6ehe "
     "504dda140e11efa0bf6d1fae9512139c1da393e676d5402d8ab0f40781743d2f"
 )
 """``hds@9``'s payout root (the same labels and pay: with gold there is no fallback) under
