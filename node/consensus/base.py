@@ -508,6 +508,14 @@ def _e_step_by_items(
     return probas
 
 
+def check_count(name: str, value: int) -> int:
+    """A count parameter (a size gate, a threshold on annotators): a non-negative int, and
+    not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError(f"{name} must be a non-negative int, got {value!r}")
+    return value
+
+
 def check_iterations(n_iter: int) -> int:
     """Iteration counts are fixed (never a convergence test), so they must be sane."""
     if not isinstance(n_iter, int) or n_iter < 0 or n_iter > 10_000:

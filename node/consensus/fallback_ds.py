@@ -36,7 +36,7 @@ equal-skill fit's (:mod:`node.consensus.pooled_one_coin`); elsewhere ``hds@9``'s
 from __future__ import annotations
 
 from node.consensus.answers import Answers
-from node.consensus.base import IntArray
+from node.consensus.base import IntArray, check_count
 from node.consensus.polished_ds import (
     MIN_ITEMS,
     POLISH_ALPHA,
@@ -46,7 +46,6 @@ from node.consensus.polished_ds import (
 from node.consensus.pooled_one_coin import PooledOneCoin
 from node.consensus.uninformative import ALPHA
 from node.protocol import ids
-from node.protocol.errors import InvalidParameterError
 
 MIN_BEYOND_CHANCE = 1
 """Fewer annotators whose agreement with everyone is beyond chance than this, and no gold:
@@ -71,15 +70,7 @@ class FallbackDawidSkene(PolishedDawidSkene):
         min_beyond_chance: int = MIN_BEYOND_CHANCE,
     ) -> None:
         super().__init__(alpha, polish_iterations, polish_alpha, min_items)
-        if (
-            isinstance(min_beyond_chance, bool)
-            or not isinstance(min_beyond_chance, int)
-            or min_beyond_chance < 0
-        ):
-            raise InvalidParameterError(
-                f"min_beyond_chance must be a non-negative int, got {min_beyond_chance!r}"
-            )
-        self.min_beyond_chance = min_beyond_chance
+        self.min_beyond_chance = check_count("min_beyond_chance", min_beyond_chance)
         self.fell_back_ = False
         """After a fit: whether the posteriors are the equal-skill fit's."""
 

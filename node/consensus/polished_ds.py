@@ -54,6 +54,7 @@ from node.consensus.base import (
     FloatArray,
     IntArray,
     Posteriors,
+    check_count,
     check_iterations,
     class_prior,
     e_step_posteriors,
@@ -184,9 +185,7 @@ class PolishedDawidSkene(IgnoringDawidSkene):
         if not polish_alpha > 0:
             raise InvalidParameterError(f"polish_alpha must be positive, got {polish_alpha!r}")
         self.polish_alpha = float(polish_alpha)
-        if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 0:
-            raise InvalidParameterError(f"min_items must be a non-negative int, got {min_items!r}")
-        self.min_items = min_items
+        self.min_items = check_count("min_items", min_items)
         self.polished_ = False
         """After a fit: whether the posteriors are the polish's."""
         self.polish_iterations_ = 0
