@@ -305,7 +305,10 @@ def main() -> int:
         help=f"the scaling task's answers per item (default {PER_ITEM})",
     )
     parser.add_argument(
-        "--scaling-key", default=DEFAULT_KEY, help="estimator of the scaling runs (default: hds@10)"
+        "--scaling-key",
+        default=DEFAULT_KEY,
+        help="estimator of the scaling runs: a candidate's key or a registered id (default: "
+        "hds@10)",
     )
     parser.add_argument(
         "--grid",

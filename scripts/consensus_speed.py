@@ -30,6 +30,7 @@ from scaling_task import PER_ITEM, scaling_task  # noqa: E402
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.numerics import native_kernels  # noqa: E402
+from node.consensus.registry import categorical_estimator  # noqa: E402
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, float]:
@@ -45,12 +46,13 @@ def fit_with(make: Callable[[], CategoricalEstimator], answers: Answers) -> Cate
 def scaling_worker(
     n_answers: int, key: str = DEFAULT_KEY, rows: str = "one_coin", per_item: int = PER_ITEM
 ) -> dict[str, float | bool | str]:
-    """Fit the default (or the estimator ``key`` of :data:`LABELNET`) to the scaling task
-    of ``n_answers`` answers, ``per_item`` an item, with confusion ``rows``
-    (:mod:`scaling_task`)."""
+    """Fit the default (or the estimator ``key`` of :data:`LABELNET`, or the registered
+    algorithm id ``key``) to the scaling task of ``n_answers`` answers, ``per_item`` an
+    item, with confusion ``rows`` (:mod:`scaling_task`)."""
     answers, truth, build = scaling_task(n_answers, rows, per_item)
+    make = LABELNET[key] if key in LABELNET else partial(categorical_estimator, key)
     cpu_start = time.process_time()
-    fitted, fit = timed(lambda: LABELNET[key]().fit(answers))
+    fitted, fit = timed(lambda: make().fit(answers))
     fit_cpu = time.process_time() - cpu_start
     kept_items = np.array([int(i) for i in fitted.items_])
     acc = float(np.mean(fitted.label_codes_ == truth[kept_items]))

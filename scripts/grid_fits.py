@@ -18,11 +18,12 @@ seeds ``consensus_attacked.py`` uses, so a saved unit is the one ``bench_consens
 runs.
 
 ``report`` scores, per folder, the rules of BENCHMARKS.md "Toward the grid lines (session
-24)" and "``hds@10``" against the issue's two grid lines (at or above crowd-kit DS; not
-more than a point under the vote) and, for a folder of real or attacked sets, against the
-real-set line (mean, and the worst set's distance to crowd-kit DS and to the vote); then
-how closely ``ds@2`` and a float Dawid-Skene started from the vote reproduce crowd-kit's
-labels, with and without crowd-kit's stop.
+24)", "``hds@10``" and "Crowd-kit's fit where it agrees (session 26)" against the issue's
+two grid lines (at or above crowd-kit DS; not more than a point under the vote) and, for a
+folder of real or attacked sets, against the real-set line (mean, and the worst set's
+distance to crowd-kit DS and to the vote); then how closely ``ds@2`` and a float
+Dawid-Skene started from the vote reproduce crowd-kit's labels, with and without
+crowd-kit's stop.
 """
 
 from __future__ import annotations
@@ -197,15 +198,45 @@ def supported(alternative: str, min_row: float = 50.0, share: float = 0.5) -> Ru
     with ``hds@8`` beyond ``hds@9``'s z; ``hds@9``'s labels otherwise."""
 
     def rule(unit: Unit) -> npt.NDArray[np.generic]:
-        k = int(max(unit["lab"].max(), unit["hds@9"].max())) + 1
-        rarest = float(np.bincount(unit["hds@9"], minlength=k).min()) / len(unit["truth"])
-        given = np.bincount(unit["ann"])
-        heavy = float(given[given * rarest >= min_row].sum()) / len(unit["item"])
-        if len(unit["truth"]) < 500 or heavy < share:
+        if len(unit["truth"]) < 500 or heavy_share(unit, min_row) < share:
             return unit["hds@9"]
         if side_z(unit, unit["hds@8"], unit[alternative]) > Z:
             return unit["hds@9"]
         return unit[alternative]
+
+    return rule
+
+
+def heavy_share(unit: Unit, min_row: float) -> float:
+    """The share of the answers given by annotators whose rarest row expects at least
+    ``min_row`` answers (their answers times the smallest class share of ``hds@9``'s
+    labels)."""
+    k = int(max(unit["lab"].max(), unit["hds@9"].max())) + 1
+    rarest = float(np.bincount(unit["hds@9"], minlength=k).min()) / len(unit["truth"])
+    given = np.bincount(unit["ann"])
+    return float(given[given * rarest >= min_row].sum()) / len(unit["item"])
+
+
+def agreed(delta: float, min_row: float = 20.0, share: float = 0.5) -> Rule:
+    """``hds@10``, or ``ds@2``'s labels where they differ from ``hds@10``'s on at most
+    ``delta`` of the items and the data support full rows: no fallback, at least 500
+    items, ``hds@8``'s row strength under its cap (``hds@9``'s first two gates) and
+    :func:`heavy_share` at least ``share``. Session 26's candidate (BENCHMARKS.md,
+    "Crowd-kit's fit where it agrees"): not adopted."""
+    ours = fallback("pooled")
+
+    def rule(unit: Unit) -> npt.NDArray[np.generic]:
+        labels = ours(unit)
+        strength, max_strength = (float(v) for v in unit["strength"])
+        if (
+            bool(unit["nobody"])
+            or len(unit["truth"]) < 500
+            or not strength < max_strength
+            or heavy_share(unit, min_row) < share
+            or float(np.mean(unit["ds2"] != labels)) > delta
+        ):
+            return labels
+        return unit["ds2"]
 
     return rule
 
@@ -269,6 +300,7 @@ RULES: dict[str, Rule] = {
         f"ds@2 where rows hold {m}+ (half the answers)": supported("ds2", m)
         for m in (10, 20, 50, 100, 200)
     },
+    **{f"hds@10, ds@2 where it relabels at most {d:.0%}": agreed(d) for d in (0.02, 0.05, 0.1)},
 }
 
 

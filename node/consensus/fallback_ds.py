@@ -35,6 +35,10 @@ equal-skill fit's (:mod:`node.consensus.pooled_one_coin`); elsewhere ``hds@9``'s
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from node.consensus.answers import Answers
 from node.consensus.base import IntArray, check_count
 from node.consensus.polished_ds import (
@@ -55,9 +59,11 @@ the equal-skill fit. The selection rule's choice between 1 and 2 (BENCHMARKS.md,
 
 class FallbackDawidSkene(PolishedDawidSkene):
     """``hds@9``, or :class:`PooledOneCoin` where the module docstring says so;
-    :attr:`fell_back_` says which. After a fallback, ``confusions_`` and the rest are not this
-    fit's (``hds@9`` is not run); no result document reads them (the reward rule counts
-    confusion against the consensus labels)."""
+    :attr:`fell_back_` says which. After a fallback, ``confusions_``, ``priors_`` and
+    ``skills_`` are the equal-skill fit's (every annotator's rows the crowd's one-coin
+    rows), ``strength_`` is infinite (rows held at their one-coin means) and nothing of an
+    earlier fit is left. No result document reads them: the reward rule counts confusion
+    against the consensus labels."""
 
     algorithm = ids.FALLBACK_DAWID_SKENE
 
@@ -84,5 +90,19 @@ class FallbackDawidSkene(PolishedDawidSkene):
         identified = int(self.beyond_chance_.sum()) >= self.min_beyond_chance
         self.fell_back_ = not identified and not bool((gold >= 0).any())
         if self.fell_back_:
-            return PooledOneCoin().fit(answers).probas_ppb_
+            return self._adopt(PooledOneCoin().fit(answers), answers.n_annotators)
         return super()._fit(answers, gold)
+
+    def _adopt(self, pooled: PooledOneCoin, n_annotators: int) -> IntArray:
+        """Make ``pooled``'s fit this one's: its posteriors, and its rows and prior where
+        ``confusions_`` and ``priors_`` look (the state ``hds@9``'s fit would leave is
+        cleared, so a reused estimator keeps nothing of a fit before)."""
+        self._cell_state = None
+        self._last_step = None
+        rows = pooled.log_rows()
+        self._log_confusion = np.repeat(rows[None, :, :], n_annotators, axis=0)
+        self._prior = pooled.prior_
+        self.strength_ = math.inf
+        self.polished_ = False
+        self.polish_iterations_ = 0
+        return pooled.probas_ppb_

@@ -27,6 +27,7 @@ import numpy as np
 from node.consensus.answers import Answers
 from node.consensus.base import (
     CategoricalEstimator,
+    FloatArray,
     IntArray,
     check_iterations,
     posteriors_from_sums,
@@ -73,6 +74,7 @@ class PooledOneCoin(CategoricalEstimator):
         self.n_iter = check_iterations(n_iter)
         self.beta = float(beta)
         self._accuracy: float | None = None
+        self._prior: FloatArray | None = None
 
     def params(self) -> dict[str, int | str]:
         return {"n_iter": self.n_iter, "beta": repr(self.beta)}
@@ -83,6 +85,20 @@ class PooledOneCoin(CategoricalEstimator):
         if self._accuracy is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted")
         return self._accuracy
+
+    @property
+    def prior_(self) -> FloatArray:
+        """The class prior the last E-step used (one pseudo-item a class)."""
+        if self._prior is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted")
+        return np.array(self._prior, copy=True)
+
+    def log_rows(self) -> FloatArray:
+        """``det_log`` of every annotator's confusion row ``[true class, answer]`` under
+        :attr:`accuracy_`: the accuracy on the diagonal, the rest split evenly."""
+        k = len(self.prior_)
+        wrong = (1.0 - self.accuracy_) / float(max(k - 1, 1))
+        return det_log(np.where(np.eye(k, dtype=bool), self.accuracy_, wrong))
 
     def _fit(self, answers: Answers, gold: IntArray) -> IntArray:
         k, n = answers.n_classes, answers.n_items
@@ -107,5 +123,5 @@ class PooledOneCoin(CategoricalEstimator):
                 sums += votes[:, answer, None] * rows[answer]
             probas = posteriors_from_sums(sums, logs[k * k :])
             clamp_rows(probas, clamped, gold)
-            self._accuracy = accuracy
+            self._accuracy, self._prior = accuracy, prior
         return probas[inverse]

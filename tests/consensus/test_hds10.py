@@ -16,7 +16,7 @@ from node.consensus.polished_ds import PolishedDawidSkene
 from node.consensus.pooled_one_coin import PooledOneCoin
 from node.consensus.registry import categorical_estimator
 from node.consensus.uninformative import screen, uninformative_annotators
-from node.protocol.errors import InvalidParameterError
+from node.protocol.errors import InvalidParameterError, NotFittedError
 from node.protocol.ids import DEFAULT_ALGORITHM
 from tests.consensus.helpers import load_dataset
 from tests.consensus.replay import replayed_everywhere
@@ -123,6 +123,32 @@ def test_disagreeing_beyond_chance_keeps_the_fit() -> None:
     assert ours.beyond_chance_.tolist() == [True, False, False, False, False, False]
     assert not ours.fell_back_
     assert ours.probas_ppb_.tobytes() == PolishedDawidSkene().fit(data).probas_ppb_.tobytes()
+
+
+def test_after_a_fallback_the_fitted_model_is_the_equal_skill_one() -> None:
+    """A fallback leaves the equal-skill fit's model where ``confusions_``, ``priors_`` and
+    ``skills_`` look, the same whether the estimator is fresh or was fitted to another
+    task before (nothing of that fit is left)."""
+    data, _ = one_expert_among_random(seed=1)
+    pooled = PooledOneCoin().fit(data)
+    fresh = FallbackDawidSkene().fit(data)
+    bluebirds = Answers.from_arrays(*zip(*load_dataset("bluebirds")[0], strict=True))
+    reused = FallbackDawidSkene().fit(bluebirds)
+    assert not reused.fell_back_ and reused.confusions_.shape[0] == 39
+    reused.fit(data)
+    k = len(data.classes)
+    for ours in (fresh, reused):
+        assert ours.fell_back_ and not ours.polished_ and ours.polish_iterations_ == 0
+        assert ours.strength_ == float("inf")
+        rows = ours.confusions_
+        assert rows.shape == (len(data.annotators), k, k)
+        assert np.allclose(np.diagonal(rows, axis1=1, axis2=2), pooled.accuracy_, atol=1e-12)
+        assert np.allclose(rows.sum(axis=2), 1.0, atol=1e-12)
+        assert ours.priors_.tobytes() == pooled.prior_.tobytes()
+        assert np.allclose(ours.skills_, pooled.accuracy_, atol=1e-12)
+    assert fresh.confusions_.tobytes() == reused.confusions_.tobytes()
+    with pytest.raises(NotFittedError):
+        _ = PooledOneCoin().prior_
 
 
 def test_one_answer_an_item() -> None:
