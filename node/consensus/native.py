@@ -14,10 +14,12 @@ the check never depends on the loops it checks.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -33,11 +35,14 @@ NATIVE_ENV = "LABELNET_NATIVE"
 results, slower (an operator's way out, and the benchmarks' "before")."""
 THREADS_ENV = "LABELNET_THREADS"
 """The most threads the E-step and the per-cell sums may use, 1 to :data:`MAX_THREADS`;
-unset, the CPUs this process may run on (at most :data:`MAX_THREADS`). The results are the
-same bits for every count: the loops split only work whose parts add up exactly."""
+unset, the CPUs this process may run on, within its cgroup's CPU quota (at most
+:data:`MAX_THREADS`). The results are the same bits for every count: the loops split only
+work whose parts add up exactly."""
 MAX_THREADS = 16
 """The most threads ``_kernels.c`` runs a loop on (its ``MAX_THREADS``)."""
 PROBE_SEED = 20261207
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,12 @@ def load(reference: Reference) -> ModuleType | None:
 def loop_threads() -> int:
     """The threads the loops may use: :data:`THREADS_ENV` where it is a whole number from 1
     to :data:`MAX_THREADS`, otherwise (with a warning where it is set to something else)
-    the CPUs this process may run on, at most :data:`MAX_THREADS`."""
+    the CPUs this process may run on, no more than its cgroup's CPU quota allows
+    (:func:`cgroup_cpus`), at most :data:`MAX_THREADS`."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = cgroup_cpus()
+    if quota is not None:
+        usable = min(usable or quota, quota)
     default = max(1, min(usable or 1, MAX_THREADS))
     text = os.environ.get(THREADS_ENV)
     if text is None:
@@ -93,6 +102,68 @@ def loop_threads() -> int:
         stacklevel=2,
     )
     return default
+
+
+def cgroup_cpus(root: Path = CGROUP_ROOT, membership: Path = PROC_CGROUP) -> int | None:
+    """The CPUs this process's cgroup CPU quota allows, rounded up; ``None`` without one.
+
+    Why: a container's CPU limit is a quota of CPU time, not a CPU mask, so the CPUs the
+    process may run on (``sched_getaffinity``) can be the host's 64 where the quota is two;
+    that many threads share two CPUs' time, and a loop waits for its slowest part. The
+    limit is the smallest quota along the process's cgroup and its ancestors, in cgroup v2
+    (``cpu.max``: ``quota period`` or ``max``) or v1 (``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``, ``-1`` for none). Unreadable or malformed files count as no
+    limit: this only caps the threads, it never decides a result."""
+    files = dict.fromkeys(_cgroup_quota_files(root, membership))  # each once, in order
+    limits = [cpus for path in files if (cpus := _quota(path))]
+    return min(limits) if limits else None
+
+
+def _cgroup_quota_files(root: Path, membership: Path) -> Iterator[Path]:
+    """The quota files of the process's cgroups and their ancestors (v2's ``cpu.max``, v1's
+    ``cpu.cfs_quota_us``), with the hierarchy roots a container shows itself as."""
+    try:
+        lines = membership.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    v2, v1 = ["/"], ["/"]
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and not parts[1]:
+            v2.append(parts[2])
+        elif "cpu" in parts[1].split(","):
+            v1.append(parts[2])
+    for cgroup in v2:
+        for folder in _with_ancestors(root, cgroup):
+            yield folder / "cpu.max"
+    for controller in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        for cgroup in v1:
+            for folder in _with_ancestors(root / controller, cgroup):
+                yield folder / "cpu.cfs_quota_us"
+
+
+def _with_ancestors(base: Path, cgroup: str) -> Iterator[Path]:
+    parts = [part for part in cgroup.split("/") if part and part not in (".", "..")]
+    for depth in range(len(parts), -1, -1):
+        yield base.joinpath(*parts[:depth])
+
+
+def _quota(path: Path) -> int | None:
+    """The CPUs one quota file allows (module :func:`cgroup_cpus`), or ``None``."""
+    try:
+        if path.name == "cpu.max":
+            fields = path.read_text(encoding="utf-8").split()
+            quota, period = fields[0], fields[1] if len(fields) > 1 else "100000"
+        else:
+            quota = path.read_text(encoding="utf-8").strip()
+            period = (path.parent / "cpu.cfs_period_us").read_text(encoding="utf-8").strip()
+        if quota == "max" or int(quota) <= 0 or int(period) <= 0:
+            return None
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 LOOPS = (

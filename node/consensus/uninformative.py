@@ -200,11 +200,23 @@ class Screen:
 
     ignored: BoolArray
     """:func:`constant_answerers` or :func:`favourite_answerers`."""
-    informative: BoolArray
-    """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors above chance."""
-    beyond_chance: BoolArray
-    """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors from chance,
-    above or below: answers that say something, for or against the others."""
+    agreement_z: FloatArray
+    """Each annotator's chance-corrected agreement with everyone, on the items it shares
+    with them, in standard errors (0 for an annotator who shares none)."""
+
+    @property
+    def informative(self) -> BoolArray:
+        """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors above
+        chance."""
+        out: BoolArray = self.agreement_z > AGREEMENT_Z
+        return out
+
+    @property
+    def beyond_chance(self) -> BoolArray:
+        """Agreement with everyone more than :data:`AGREEMENT_Z` standard errors from
+        chance, above or below: answers that say something, for or against the others."""
+        out: BoolArray = np.abs(self.agreement_z) > AGREEMENT_Z
+        return out
 
 
 def favourite_answerers(
@@ -237,11 +249,7 @@ def screen(answers: Answers, alpha: float = ALPHA) -> Screen:
     """Both tests, and whose agreement with everyone is beyond chance, from one pass over
     the answer pairs."""
     favourites, everyone_z = _favourites(answers, alpha, AGREEMENT_Z)
-    return Screen(
-        ignored=constant_answerers(answers, alpha) | favourites,
-        informative=everyone_z > AGREEMENT_Z,
-        beyond_chance=np.abs(everyone_z) > AGREEMENT_Z,
-    )
+    return Screen(ignored=constant_answerers(answers, alpha) | favourites, agreement_z=everyone_z)
 
 
 def uninformative_annotators(answers: Answers, alpha: float = ALPHA) -> BoolArray:

@@ -64,6 +64,7 @@ def test_the_screen_finds_who_agrees_beyond_chance() -> None:
     assert list(data.annotators) == ["random", "w0", "w1", "w2"]
     assert screened.informative.tolist() == [False, True, True, True]
     assert screened.beyond_chance.tolist() == [False, True, True, True]
+    assert abs(screened.agreement_z[0]) <= 2.576 < float(screened.agreement_z[1:].min())
     assert screened.ignored.tolist() == uninformative_annotators(data).tolist() == [False] * 4
 
 

@@ -5,8 +5,10 @@ the fewest answers a part to 1."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -163,3 +165,57 @@ def test_the_environment_sets_the_threads(monkeypatch: pytest.MonkeyPatch) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert numerics.native_kernels() is not None
+
+
+def _write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("membership", "files", "cpus"),
+    [
+        ("0::/\n", {"cpu.max": "150000 100000\n"}, 2),  # a v2 container: one and a half
+        ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+        ("0::/a/b\n", {"a/b/cpu.max": "max 100000\n", "a/cpu.max": "50000 100000\n"}, 1),
+        (
+            "5:cpu,cpuacct:/docker/x\n4:memory:/docker/x\n",
+            {
+                "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "300000\n",
+                "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n",
+            },
+            3,
+        ),
+        ("5:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000"}, None),
+        ("5:cpu:/\n", {"cpu/cpu.cfs_quota_us": "200000\n"}, None),  # no period: unreadable
+        ("0::/\n", {"cpu.max": "two cpus\n"}, None),
+        ("garbage\n", {}, None),
+    ],
+)
+def test_the_cgroup_quota_caps_the_threads(
+    tmp_path: Path, membership: str, files: dict[str, str], cpus: int | None
+) -> None:
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    for relative, text in files.items():
+        _write(root, relative, text)
+    _write(tmp_path, "self-cgroup", membership)
+    assert native_module.cgroup_cpus(root, tmp_path / "self-cgroup") == cpus
+
+
+def test_loop_threads_take_the_smaller_of_the_cpus_and_the_quota(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(native_module.THREADS_ENV, raising=False)
+    monkeypatch.setattr(native_module, "cgroup_cpus", lambda: 1)
+    assert native_module.loop_threads() == 1
+    monkeypatch.setattr(native_module, "cgroup_cpus", lambda: 1000)
+    cpus = len(os.sched_getaffinity(0))
+    assert native_module.loop_threads() == min(cpus, native_module.MAX_THREADS)
+    monkeypatch.setenv(native_module.THREADS_ENV, "3")
+    assert native_module.loop_threads() == 3  # an operator's setting wins
+
+
+def test_no_cgroup_files_is_no_quota() -> None:
+    assert native_module.cgroup_cpus(Path("/nonexistent"), Path("/nonexistent")) is None
