@@ -56,6 +56,7 @@ class Reference:
     shares_ppb: Callable[[FloatArray], IntArray]
     to_fixed_log: Callable[[FloatArray], FloatArray]
     clamp_rows: Callable[[IntArray, IntArray, IntArray], None]
+    ppb_entropy_fixed: Callable[[IntArray, float, int], int]
 
 
 def load(reference: Reference) -> ModuleType | None:
@@ -171,6 +172,7 @@ LOOPS = (
     "parallel",
     "det_exp",
     "det_log",
+    "ppb_entropy_fixed",
     "e_step",
     "answer_cell_sums",
     "argmax_rows",
@@ -184,7 +186,8 @@ LOOPS = (
 def agrees(loops: ModuleType, reference: Reference) -> bool:
     """Whether ``loops`` offer every one of :data:`LOOPS`, hold ``reference``'s constants
     and give its bits on a fixed probe: exponentials over the clamp and past it, with the
-    special values; logarithms over the normal and subnormal range; the E-step, the
+    special values; logarithms over the normal and subnormal range; the fixed-point entropy
+    sum; the E-step, the
     per-cell sums, the row argmax, the column sums and the row shares for every class count
     from 1 to 5 (a few milliseconds, once per process).
     A loop that refuses the probe's arguments (a stale build with other signatures) does
@@ -225,16 +228,39 @@ def _probe(loops: ModuleType, reference: Reference) -> bool:
     return all(_split_agrees(loops, reference, threads, rng) for threads in (1, 3))
 
 
+def _entropy_agrees(loops: ModuleType, reference: Reference, rng: np.random.Generator) -> bool:
+    """The fixed-point entropy sum over parts per billion: the ends (0, 1 and ``PPB``),
+    small and near-certain values, uniform ones, at the bound's bits and at 0 and 52; and
+    ``None`` (nothing summed) for an entry outside ``[0, PPB]``."""
+    ppb = np.concatenate(
+        (
+            np.array([0, 1, 2, 29, 30, 31, PPB - 1, PPB, PPB // 2], dtype=np.int64),
+            rng.integers(0, 1000, 2000),
+            PPB - rng.integers(0, 1000, 2000),
+            rng.integers(0, PPB + 1, 4000),
+        )
+    )
+    for floor, bits in ((1e-10, 20), (1e-10, 0), (1e-3, 52), (1.0, 20)):
+        if loops.ppb_entropy_fixed(ppb, floor, bits) != reference.ppb_entropy_fixed(
+            ppb, floor, bits
+        ):
+            return False
+    bad = np.array([0, PPB + 1], dtype=np.int64)
+    return loops.ppb_entropy_fixed(bad, 1e-10, 20) is None and (
+        loops.ppb_entropy_fixed(-bad, 1e-10, 20) is None
+    )
+
+
 def _split_agrees(
     loops: ModuleType, reference: Reference, threads: int, rng: np.random.Generator
 ) -> bool:
-    """The E-step and the per-cell sums on one thread, or split into parts of a single
-    answer on ``threads`` (the probe's tables in three parts); the loops' setting is put
-    back after."""
+    """The fixed-point entropy sum, the E-step and the per-cell sums on one thread, or split
+    into parts of a single answer (or entry) on ``threads`` (the probe's tables in three
+    parts); the loops' setting is put back after."""
     before = loops.parallel()
     loops.parallel(threads, 1 if threads > 1 else before[1])
     try:
-        return all(
+        return _entropy_agrees(loops, reference, rng) and all(
             _e_step_agrees(loops, reference, k, rng) and _cell_sums_agree(loops, k, rng)
             for k in range(1, 6)
         )

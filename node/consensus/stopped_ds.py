@@ -47,7 +47,7 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.numerics import det_log, from_ppb, row_sum
+from node.consensus.numerics import det_log, from_ppb, ppb_entropy_fixed, row_sum
 from node.protocol import ids
 
 FLOOR = 1e-10
@@ -139,6 +139,5 @@ class StoppedDawidSkene(ConfusionEstimator):
         rows_term = _fixed_sum(np.multiply(counts, log_rows).reshape(-1))
         answer_mass = from_ppb(counts_ppb.sum(axis=(0, 2)))  # integer sums: exact
         prior_term = _fixed_sum(np.multiply(answer_mass, det_log(prior)))
-        floored = np.maximum(from_ppb(probas), FLOOR)
-        entropy = -_fixed_sum(np.multiply(floored, det_log(floored)).reshape(-1))
+        entropy = -ppb_entropy_fixed(probas, FLOOR, BOUND_BITS)
         return rows_term + prior_term + entropy

@@ -57,6 +57,43 @@ def test_det_log_gives_numpys_bits(native: ModuleType) -> None:
     assert bits(numerics.det_log(y)) == bits(numerics._det_log_numpy(y))
 
 
+@pytest.mark.parametrize(("floor", "bits"), [(1e-10, 20), (1e-10, 0), (0.25, 52), (1.0, 7)])
+def test_ppb_entropy_fixed_gives_numpys_integer(
+    native: ModuleType, floor: float, bits: int
+) -> None:
+    rng = np.random.default_rng(bits)
+    ppb = np.concatenate(
+        (
+            rng.integers(0, PPB + 1, (30_000, 5)).reshape(-1),
+            np.array([0, 1, 30, 31, PPB - 477, PPB - 1, PPB]),
+            rng.integers(0, 50, 1000),
+        )
+    )
+    want = numerics._ppb_entropy_fixed_numpy(ppb, floor, bits, numerics._det_log_numpy)
+    assert numerics.ppb_entropy_fixed(ppb, floor, bits) == want
+    assert native.ppb_entropy_fixed(ppb.reshape(-1, 1), floor, bits) == want  # any shape
+    before = native.parallel()
+    try:
+        native.parallel(7, 1)  # seven parts of whole entries: integer sums, the same
+        assert native.ppb_entropy_fixed(ppb, floor, bits) == want
+    finally:
+        native.parallel(*before)
+
+
+def test_ppb_entropy_fixed_leaves_entries_outside_ppb_to_numpy(native: ModuleType) -> None:
+    """A loop that sees an entry outside ``[0, PPB]`` sums nothing; the definition then
+    runs in numpy, where the floor and the logarithm take any integer."""
+    for outside in (np.array([5, -1, 7]), np.array([PPB + 1, 0])):
+        assert native.ppb_entropy_fixed(outside, 1e-10, 20) is None
+        assert numerics.ppb_entropy_fixed(outside, 1e-10, 20) == (
+            numerics._ppb_entropy_fixed_numpy(outside, 1e-10, 20, numerics._det_log_numpy)
+        )
+    assert native.ppb_entropy_fixed(np.zeros(0, dtype=np.int64), 1e-10, 20) == 0
+    for floor, bits in ((0.0, 20), (1.5, 20), (1e-10, 53), (1e-10, -1)):
+        with pytest.raises(ValueError, match="ppb_entropy_fixed"):
+            native.ppb_entropy_fixed(np.zeros(3, dtype=np.int64), floor, bits)
+
+
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, -0.0])
 def test_det_log_rejects_what_numpy_rejects(native: ModuleType, bad: float) -> None:
     with pytest.raises(ConsensusError):
@@ -380,6 +417,9 @@ def test_loops_that_differ_from_numpy_are_not_used(
     off = SimpleNamespace(**vars(native))
     off.det_exp = exp_one_ulp_off
     assert not native_module.agrees(off, reference)  # type: ignore[arg-type]
+    entropy_off = SimpleNamespace(**vars(native))
+    entropy_off.ppb_entropy_fixed = lambda *args: native.ppb_entropy_fixed(*args) + 1
+    assert not native_module.agrees(entropy_off, reference)  # type: ignore[arg-type]
     stale = SimpleNamespace(**{k: v for k, v in vars(native).items() if k != "answer_cell_sums"})
     assert not native_module.agrees(stale, reference)  # type: ignore[arg-type]
 
