@@ -31,7 +31,8 @@ Timing: wall-clock seconds. labelnet's include building the canonical answer tab
 the string columns; crowd-kit's include only ``fit_predict`` on a prepared DataFrame. The
 scaling runs also report the fit's CPU seconds, which a busy machine inflates less.
 ``--speed-only`` skips the accuracy study: per categorical set, the best of ``--repeats``
-runs of the default (build + fit; ``--speed-algorithm``: of that registered id instead) and
+runs of the default (build + fit; ``--speed-algorithm``: of that registered id, or
+candidate key, instead) and
 of crowd-kit's DawidSkene, then the scaling runs.
 """
 
@@ -189,7 +190,11 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
 def speed_only(datasets: Path, repeats: int, algorithm: str | None = None) -> list[dict[str, Any]]:
     """:func:`speed_set` on every categorical set, as a table: the default's times, or the
     registered ``algorithm``'s."""
-    make = None if algorithm is None else partial(categorical_estimator, algorithm)
+    make = (
+        None
+        if algorithm is None
+        else LABELNET.get(algorithm, partial(categorical_estimator, algorithm))
+    )
     print(f"speed only ({algorithm or DEFAULT_KEY}; best of {repeats} runs each)")
     print("set               answers  build ms  fit ms  ck-DS ms  speedup (fit only)")
     out = []

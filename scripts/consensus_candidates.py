@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import consensus_prototypes as proto  # noqa: E402
 
+from node.consensus.agreed_ds import AgreedDawidSkene  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.bwa import BayesianWeightedAveraging  # noqa: E402
 from node.consensus.bwa_started_ds import BwaStartedDawidSkene  # noqa: E402
@@ -52,6 +53,7 @@ def _hds(row: float, lean: float) -> Callable[[], CategoricalEstimator]:
 
 
 CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
+    "hds_agreed": AgreedDawidSkene,
     "labelnet_ds": DawidSkene,
     "labelnet_ds1": OneCoinDawidSkene,
     "labelnet_rds": RegularizedDawidSkene,
@@ -149,7 +151,9 @@ CANDIDATES: dict[str, Callable[[], CategoricalEstimator]] = {
         for least in (1, 2)
     },
 }
-"""What the selection rule chooses from (r: fixed ``row_strength``; auto: estimated between
+"""What the selection rule chooses from (hds_agreed: ``hds@10``, or ``ds@2`` where it
+relabels at most 5% of its items, session 26's candidate, ``node/consensus/agreed_ds.py``;
+r: fixed ``row_strength``; auto: estimated between
 4 and 64 and multiplied by x; l: ``skill_lean``; hds2_w: ``hds@2`` with its first w
 iterations pooled; ``hds_auto_l0.5_x1`` is ``hds@2`` with none, i.e. ``hds@1``; bwa and
 ebcc: the published leaders, benchmark candidates with the papers' hyperparameters, see
