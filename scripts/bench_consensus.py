@@ -58,7 +58,6 @@ from node.consensus.answers import Answers, NumericAnswers  # noqa: E402
 from node.consensus.native import NATIVE_ENV  # noqa: E402
 from node.consensus.numeric_base import NumericEstimator  # noqa: E402
 from node.consensus.numerics import native_kernels  # noqa: E402
-from node.consensus.registry import categorical_estimator  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -72,6 +71,7 @@ from consensus_candidates import (  # noqa: E402
     DEFAULT_NUMERIC_KEY,
     LABELNET,
     NUMERIC,
+    estimator_for,
 )
 from consensus_speed import fit_with, scaling, speed_set, timed  # noqa: E402
 from scaling_task import PER_ITEM, ROWS  # noqa: E402
@@ -190,11 +190,7 @@ def numeric_set(rows: list[list[str]], gold: dict[str, str]) -> dict[str, Any]:
 def speed_only(datasets: Path, repeats: int, algorithm: str | None = None) -> list[dict[str, Any]]:
     """:func:`speed_set` on every categorical set, as a table: the default's times, or the
     registered ``algorithm``'s."""
-    make = (
-        None
-        if algorithm is None
-        else LABELNET.get(algorithm, partial(categorical_estimator, algorithm))
-    )
+    make = None if algorithm is None else estimator_for(algorithm)
     print(f"speed only ({algorithm or DEFAULT_KEY}; best of {repeats} runs each)")
     print("set               answers  build ms  fit ms  ck-DS ms  speedup (fit only)")
     out = []

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
 
+from node.consensus.agreed_ds import heavy_share  # noqa: E402
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import IntArray  # noqa: E402
 from node.consensus.majority_vote import MajorityVote  # noqa: E402
@@ -70,7 +71,7 @@ class Part:
     fell_back: bool
     heavy: float
     """The share of the answers given by annotators whose rarest row, under the default's
-    labels, expects at least 20 answers (``grid_fits.heavy_share``)."""
+    labels, expects at least 20 answers (``agreed_ds.heavy_share``)."""
 
 
 def draw(rows: list[Row], mode: str, seed: int) -> list[Row]:
@@ -121,14 +122,8 @@ def score(
         crowdkit=accuracy([crowdkit[answers.items[n]] for n in known]),
         relabelled=float(np.mean(ours.label_codes_ != ds2.label_codes_)),
         fell_back=bool(getattr(ours, "fell_back_", False)),
-        heavy=heavy_share(answers, ours.label_codes_),
+        heavy=heavy_share(answers.annotator, ours.label_codes_, answers.n_classes, 20.0),
     )
-
-
-def heavy_share(answers: Answers, labels: IntArray, min_row: float = 20.0) -> float:
-    rarest = float(np.bincount(labels, minlength=answers.n_classes).min()) / answers.n_items
-    given = np.bincount(answers.annotator, minlength=answers.n_annotators)
-    return float(given[given * rarest >= min_row].sum()) / len(answers)
 
 
 def candidate(part: Part, delta: float, min_items: int, heavy: float = 0.0) -> float:

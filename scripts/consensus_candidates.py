@@ -43,6 +43,7 @@ from node.consensus.proportional_ds import (  # noqa: E402
     DominanceDawidSkene,
     ProportionalDawidSkene,
 )
+from node.consensus.registry import categorical_estimator  # noqa: E402
 from node.consensus.regularized_ds import RegularizedDawidSkene  # noqa: E402
 from node.consensus.robust_mean import RobustMean  # noqa: E402
 from node.consensus.staged_ds import StagedDawidSkene  # noqa: E402
@@ -190,6 +191,14 @@ ALWAYS: dict[str, Callable[[], CategoricalEstimator]] = {
 and the default."""
 LABELNET: dict[str, Callable[[], CategoricalEstimator]] = {**ALWAYS, **CANDIDATES}
 DEFAULT_KEY = "labelnet_hds10"
+
+
+def estimator_for(key: str) -> Callable[[], CategoricalEstimator]:
+    """The estimator a benchmark flag names: a key of :data:`LABELNET`, or a registered
+    algorithm id."""
+    return LABELNET.get(key, partial(categorical_estimator, key))
+
+
 NUMERIC: dict[str, Callable[[], NumericEstimator]] = {
     "labelnet_median": Median,
     "labelnet_robust_mean": RobustMean,

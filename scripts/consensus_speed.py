@@ -24,13 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from consensus_candidates import DEFAULT_KEY, LABELNET  # noqa: E402
+from consensus_candidates import DEFAULT_KEY, LABELNET, estimator_for  # noqa: E402
 from scaling_task import PER_ITEM, scaling_task  # noqa: E402
 
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import CategoricalEstimator  # noqa: E402
 from node.consensus.numerics import native_kernels  # noqa: E402
-from node.consensus.registry import categorical_estimator  # noqa: E402
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, float]:
@@ -50,7 +49,7 @@ def scaling_worker(
     algorithm id ``key``) to the scaling task of ``n_answers`` answers, ``per_item`` an
     item, with confusion ``rows`` (:mod:`scaling_task`)."""
     answers, truth, build = scaling_task(n_answers, rows, per_item)
-    make = LABELNET[key] if key in LABELNET else partial(categorical_estimator, key)
+    make = estimator_for(key)
     cpu_start = time.process_time()
     fitted, fit = timed(lambda: make().fit(answers))
     fit_cpu = time.process_time() - cpu_start

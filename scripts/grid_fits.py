@@ -46,6 +46,7 @@ from bench_consensus import DEFAULT_DATASETS, is_numeric, read_csv  # noqa: E402
 from consensus_attacked import attacked_tables  # noqa: E402
 from consensus_selection import MV_PENALTY, task_answers  # noqa: E402
 
+from node.consensus.agreed_ds import heavy_share as agreed_heavy_share  # noqa: E402
 from node.consensus.answers import Answers  # noqa: E402
 from node.consensus.base import IntArray  # noqa: E402
 from node.consensus.ignoring_ds import IgnoringDawidSkene  # noqa: E402
@@ -212,9 +213,7 @@ def heavy_share(unit: Unit, min_row: float) -> float:
     ``min_row`` answers (their answers times the smallest class share of ``hds@9``'s
     labels)."""
     k = int(max(unit["lab"].max(), unit["hds@9"].max())) + 1
-    rarest = float(np.bincount(unit["hds@9"], minlength=k).min()) / len(unit["truth"])
-    given = np.bincount(unit["ann"])
-    return float(given[given * rarest >= min_row].sum()) / len(unit["item"])
+    return agreed_heavy_share(unit["ann"], unit["hds@9"], k, min_row)
 
 
 def agreed(delta: float, min_row: float = 20.0, share: float = 0.5) -> Rule:

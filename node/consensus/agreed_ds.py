@@ -79,7 +79,9 @@ class AgreedDawidSkene(FallbackDawidSkene):
         if not self.strength_ < self.max_strength:
             return ours
         labels = argmax_lowest(ours)
-        if heavy(answers, labels, self.min_row) < self.heavy_share:
+        if heavy_share(answers.annotator, labels, answers.n_classes, self.min_row) < (
+            self.heavy_share
+        ):
             return ours
         crowdkit = StoppedDawidSkene()._fit(answers, gold)
         relabelled = int(np.count_nonzero(argmax_lowest(crowdkit) != labels))
@@ -89,10 +91,13 @@ class AgreedDawidSkene(FallbackDawidSkene):
         return crowdkit
 
 
-def heavy(answers: Answers, labels: IntArray, min_row: float) -> float:
-    """The share of the answers given by annotators whose rarest row, under ``labels``,
-    expects at least ``min_row`` answers (their answers times the rarest class's share)."""
-    counts = np.bincount(labels, minlength=answers.n_classes)
-    given = np.bincount(answers.annotator, minlength=answers.n_annotators)
-    full = given * int(counts.min()) >= min_row * answers.n_items
-    return float(given[full].sum()) / float(len(answers))
+def heavy_share(annotator: IntArray, labels: IntArray, n_classes: int, min_row: float) -> float:
+    """The share of the answers (each answer's ``annotator`` code) given by annotators
+    whose rarest row, under the items' ``labels`` of ``n_classes`` classes, expects at least
+    ``min_row`` answers: their answers times the rarest class's share of the items, compared
+    in integers and the one float ``min_row`` (so a row of exactly ``min_row`` counts).
+    Session 24's heavy-rows gate; the benchmark rules call this one too."""
+    rarest = int(np.bincount(labels, minlength=n_classes).min())
+    given = np.bincount(annotator)
+    full = given * rarest >= min_row * len(labels)
+    return float(given[full].sum()) / float(len(annotator))

@@ -38,7 +38,7 @@ import numpy as np
 
 from node.consensus.base import FloatArray
 from node.consensus.early_stop_ds import EarlyStopDawidSkene
-from node.consensus.numerics import det_log, row_sum
+from node.consensus.numerics import det_log, fixed_point_sum, row_sum
 
 EVIDENCE_DAWID_SKENE = "hds-evidence (unregistered)"
 """Not a protocol id: a benchmark candidate that lost the selection rule (BENCHMARKS.md,
@@ -47,7 +47,6 @@ issue #15), so no task can name it; registering it would take a new id in
 
 _HALF_LOG_2PI = 0.91893853320467274178
 _SHIFT = 8
-_FIXED = float(1 << 20)
 
 
 def det_lgamma(x: FloatArray) -> FloatArray:
@@ -70,8 +69,7 @@ def det_lgamma(x: FloatArray) -> FloatArray:
 
 def _signed_fixed_sum(values: FloatArray) -> int:
     """Sum as integer multiples of 2**-20 (exact, order-free; signs allowed)."""
-    fixed = np.rint(np.multiply(values, _FIXED)).astype(np.int64)
-    return int(fixed.sum(dtype=np.int64))
+    return fixed_point_sum(values, 20)
 
 
 class EvidenceDawidSkene(EarlyStopDawidSkene):

@@ -66,7 +66,7 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.numerics import det_log, identity_mask, int_ones, row_sum
+from node.consensus.numerics import det_log, fixed_point_sum, identity_mask, int_ones, row_sum
 from node.protocol import ids
 from node.protocol.errors import InvalidParameterError
 from node.protocol.rules import PPB
@@ -250,6 +250,6 @@ class HierarchicalDawidSkene(ConfusionEstimator):
 
 
 def fixed_sum(values: FloatArray) -> float:
-    """Sum of non-negative floats as multiples of 2**-20 in int64: exact, order-free."""
-    fixed = np.rint(np.multiply(values, float(1 << 20))).astype(np.int64)
-    return float(int(fixed.sum(dtype=np.int64))) / float(1 << 20)
+    """Sum of non-negative floats as multiples of 2**-20 in int64: exact, order-free
+    (:func:`~node.consensus.numerics.fixed_point_sum`, back in the floats' units)."""
+    return float(fixed_point_sum(values, 20)) / float(1 << 20)

@@ -251,6 +251,15 @@ def from_ppb(ppb: IntArray) -> FloatArray:
     return np.divide(ppb.astype(np.float64), float(PPB))
 
 
+def fixed_point_sum(values: FloatArray, bits: int) -> int:
+    """``sum(values)`` with each value first rounded to a multiple of ``2**-bits`` (ties
+    to even), in units of ``2**-bits``: an integer sum, the same in any order. The one
+    fixed-point sum of the fits' order-free statistics (the row strength, the evidence, the
+    bound)."""
+    fixed = np.rint(np.multiply(values, float(1 << bits))).astype(np.int64)
+    return int(fixed.sum(dtype=np.int64))
+
+
 def ppb_entropy_fixed(ppb: IntArray, floor: float, bits: int) -> int:
     """Minus the entropy of a table of probabilities in parts per billion, in fixed point:
     over every entry, ``f = max(ppb / PPB, floor)`` and ``rint(f det_log(f) 2**bits)``,
@@ -271,9 +280,7 @@ def _ppb_entropy_fixed_numpy(
     """:func:`ppb_entropy_fixed` in numpy: the definition the native loop is checked against
     (with the numpy ``log``, :func:`numpy_reference`)."""
     floored = np.maximum(from_ppb(ppb), floor)
-    terms = np.multiply(floored, log(floored)).reshape(-1)
-    fixed = np.rint(np.multiply(terms, float(1 << bits))).astype(np.int64)
-    return int(fixed.sum())
+    return fixed_point_sum(np.multiply(floored, log(floored)).reshape(-1), bits)
 
 
 def softmax_ppb(log_weights: FloatArray) -> IntArray:

@@ -47,7 +47,13 @@ from node.consensus.base import (
     initial_posteriors,
 )
 from node.consensus.confusion import ConfusionEstimator
-from node.consensus.numerics import det_log, from_ppb, ppb_entropy_fixed, row_sum
+from node.consensus.numerics import (
+    det_log,
+    fixed_point_sum,
+    from_ppb,
+    ppb_entropy_fixed,
+    row_sum,
+)
 from node.protocol import ids
 
 FLOOR = 1e-10
@@ -61,13 +67,10 @@ classes every sum stays below 2**53, and the rounding (under 1e-6 a term) is far
 DEFAULT_ITERATIONS = 100
 """crowd-kit's ``n_iter`` in issue #15's comparisons."""
 
-_SCALE = float(1 << BOUND_BITS)
-
 
 def _fixed_sum(values: FloatArray) -> int:
-    """``sum(values)`` with each value rounded to a multiple of 2**-BOUND_BITS first: an
-    integer sum, exact in any order."""
-    return int(np.rint(np.multiply(values, _SCALE)).astype(np.int64).sum())
+    """``sum(values)`` in units of 2**-BOUND_BITS (:func:`numerics.fixed_point_sum`)."""
+    return fixed_point_sum(values, BOUND_BITS)
 
 
 class StoppedDawidSkene(ConfusionEstimator):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.consensus.agreed_ds import AGREED_DAWID_SKENE, AgreedDawidSkene, heavy
+from node.consensus.agreed_ds import AGREED_DAWID_SKENE, AgreedDawidSkene, heavy_share
 from node.consensus.answers import Answers
 from node.consensus.fallback_ds import FallbackDawidSkene
 from node.consensus.registry import CATEGORICAL
@@ -68,5 +68,5 @@ def test_heavy_counts_the_answers_of_annotators_with_full_rows() -> None:
     rows += [(f"i{i:03d}", "light", "a") for i in range(10)]
     data = Answers.from_rows(rows)
     labels = np.arange(100) % 2  # 50 items a class: a row expects answers / 2
-    assert heavy(data, labels, 20.0) == 300 / 310  # "light" expects 5 a row
-    assert heavy(data, labels, 51.0) == 0.0
+    assert heavy_share(data.annotator, labels, 2, 20.0) == 300 / 310  # "light" expects 5 a row
+    assert heavy_share(data.annotator, labels, 2, 51.0) == 0.0
